@@ -1,0 +1,39 @@
+"""One error type for the whole application, turned into one JSON shape by the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """A business-rule violation the user can act on.
+
+    ``code`` is a stable, machine-readable identifier (e.g. ``"case.conflict"``); ``message`` is
+    human-readable (already translated where it reaches a user); ``extra`` carries details.
+    """
+
+    status_code = 400
+
+    def __init__(self, message: str, *, code: str = "error", extra: dict[str, Any] | None = None,
+                 status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.extra = extra or {}
+        if status_code is not None:
+            self.status_code = status_code
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "extra": self.extra}
+
+
+class NotFoundError(ApplicationError):
+    status_code = 404
+
+
+class ConflictError(ApplicationError):
+    status_code = 409
+
+
+class PermissionDeniedError(ApplicationError):
+    status_code = 403

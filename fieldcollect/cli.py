@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from fieldcollect.compliance.cli import app as compliance_app
+from fieldcollect.core.cli import token_app, users_app
 from fieldcollect.optimisation.allocation_cli import allocate
 from fieldcollect.optimisation.routes_cli import app as routes_app
 from fieldcollect.plans.cli import app as plan_app
@@ -22,6 +23,8 @@ app.add_typer(compliance_app, name="compliance", help="Contact-rule checks.")
 app.add_typer(plan_app, name="plan", help="Repayment plans and schedules.")
 app.add_typer(model_app, name="model", help="Train and score models on tabular data.")
 app.command("allocate")(allocate)
+app.add_typer(users_app, name="users", help="User accounts.")
+app.add_typer(token_app, name="token", help="API tokens.")
 
 
 def setup_django() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from django.db import models
@@ -49,9 +50,60 @@ class Collector(models.Model):
     user = models.OneToOneField(
         "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="collector"
     )
+    active = models.BooleanField(default=True, db_default=True)
+
+    def qualified_on(self, day: date) -> bool:
+        """Certified and trained on ``day`` (both must be on file and unexpired)."""
+        return (
+            self.active
+            and self.certified_until is not None
+            and self.trained_until is not None
+            and day <= self.certified_until
+            and day <= self.trained_until
+        )
 
     class Meta:
         ordering: ClassVar[list[str]] = ["collector_id"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class AgencyContract(models.Model):
+    """The terms a bank signs with an agency: where and what it may collect, for how long, at what
+    commission, which customer data it may see, and the data-security agreement that must be valid
+    for any placement. One agency may have successive contracts; the one in force on a date wins."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        TERMINATED = "terminated", _("Terminated")
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="contracts")
+    reference = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    regions = models.JSONField(default=list, help_text="Cities the agency may work in")
+    capacity = models.PositiveIntegerField(default=0, help_text="Open placed cases the agency may hold")
+    eligible_buckets = models.JSONField(default=list, help_text="Delinquency buckets it may receive")
+    placement_days = models.PositiveIntegerField(default=60)
+    max_retentions = models.PositiveSmallIntegerField(default=1, help_text="How often a placement may be retained")
+    commission_tiers = models.JSONField(default=dict, help_text="Commission rate by bucket at placement")
+    permitted_fields = models.JSONField(default=list, help_text="Customer data fields the agency may see")
+    sub_processors = models.JSONField(default=list, blank=True)
+    dsa_signed_on = models.DateField(null=True, blank=True, help_text="Data-security agreement signed")
+    dsa_valid_until = models.DateField(null=True, blank=True, help_text="Data-security agreement valid until")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["agency_id", "-starts_on"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["agency", "status", "starts_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.agency_id})"
+
+    def in_force_on(self, day: date) -> bool:
+        return self.status == self.Status.ACTIVE and self.starts_on <= day <= self.ends_on
+
+    def dsa_valid_on(self, day: date) -> bool:
+        return self.dsa_valid_until is not None and day <= self.dsa_valid_until

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agencies', '0003_collector_active_agencycontract'),
+        ('agencies', '0003_contract'),
         ('cases', '0001_initial'),
         ('portfolio', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -52,6 +52,12 @@ class Collector(models.Model):
     )
     active = models.BooleanField(default=True, db_default=True)
 
+    class Meta:
+        ordering: ClassVar[list[str]] = ["collector_id"]
+
+    def __str__(self) -> str:
+        return self.name
+
     def qualified_on(self, day: date) -> bool:
         """Certified and trained on ``day`` (both must be on file and unexpired)."""
         return (
@@ -61,12 +67,6 @@ class Collector(models.Model):
             and day <= self.certified_until
             and day <= self.trained_until
         )
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["collector_id"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class AgencyContract(models.Model):

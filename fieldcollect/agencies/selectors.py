@@ -1,0 +1,93 @@
+"""Reads about agencies: the contract terms in force, agency lists with their load, collectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from fieldcollect.agencies.models import Agency, AgencyContract, Collector
+
+
+@dataclass(frozen=True)
+class ContractTerms:
+    """What an agency may receive on a given day, from its contract in force (or, for agencies
+    loaded without a contract row, from the terms recorded on the agency itself)."""
+
+    agency_id: int
+    contract_id: int | None
+    regions: tuple[str, ...]
+    capacity: int
+    eligible_buckets: tuple[str, ...]
+    placement_days: int
+    max_retentions: int
+    commission_tiers: dict[str, Any]
+    permitted_fields: tuple[str, ...]
+    dsa_valid_until: date | None
+
+    def dsa_valid_on(self, day: date) -> bool:
+        return self.dsa_valid_until is not None and day <= self.dsa_valid_until
+
+    def serves(self, *, city: str, bucket: str) -> bool:
+        return (not self.regions or city in self.regions) and (
+            not self.eligible_buckets or bucket in self.eligible_buckets
+        )
+
+
+DEFAULT_PERMITTED_FIELDS = ("name", "mobile", "city", "district", "address", "overdue", "dpd", "bucket")
+
+
+def contract_in_force(*, agency: Agency, on: date) -> AgencyContract | None:
+    return (
+        AgencyContract.objects.filter(
+            agency=agency, status=AgencyContract.Status.ACTIVE, starts_on__lte=on, ends_on__gte=on
+        )
+        .order_by("-starts_on", "-id")
+        .first()
+    )
+
+
+def contract_terms(*, agency: Agency, on: date) -> ContractTerms | None:
+    """Terms in force on ``on``; ``None`` if the agency has contracts but none is in force."""
+    contract = contract_in_force(agency=agency, on=on)
+    if contract is not None:
+        return ContractTerms(
+            agency_id=agency.pk,
+            contract_id=contract.pk,
+            regions=tuple(contract.regions or ()),
+            capacity=contract.capacity,
+            eligible_buckets=tuple(contract.eligible_buckets or ()),
+            placement_days=contract.placement_days,
+            max_retentions=contract.max_retentions,
+            commission_tiers=dict(contract.commission_tiers or {}),
+            permitted_fields=tuple(contract.permitted_fields or DEFAULT_PERMITTED_FIELDS),
+            dsa_valid_until=contract.dsa_valid_until,
+        )
+    if AgencyContract.objects.filter(agency=agency).exists():
+        return None
+    return ContractTerms(
+        agency_id=agency.pk,
+        contract_id=None,
+        regions=tuple(agency.regions or ()),
+        capacity=agency.capacity,
+        eligible_buckets=tuple(agency.eligible_buckets or ()),
+        placement_days=agency.placement_days,
+        max_retentions=1,
+        commission_tiers=dict(agency.commission_tiers or {}),
+        permitted_fields=DEFAULT_PERMITTED_FIELDS,
+        dsa_valid_until=agency.dsa_valid_until,
+    )
+
+
+def agency_list_with_load(*, on: date) -> QuerySet[Agency]:
+    """Agencies with the number of active placements (``open_cases``) and collectors."""
+    return Agency.objects.annotate(
+        open_cases=Count("placements", filter=Q(placements__status="active"), distinct=True),
+        collector_count=Count("collectors", distinct=True),
+    ).order_by("agency_id")
+
+
+def collectors_of(*, agency: Agency) -> QuerySet[Collector]:
+    return Collector.objects.filter(agency=agency).select_related("user").order_by("collector_id")

@@ -1,0 +1,127 @@
+"""Who may see and do what with a case. Every view and API endpoint fetches cases through
+:func:`access_case_by_id` (or scopes lists with :func:`cases_visible_to`), so none can forget the check.
+
+Visibility
+    bank roles (and superusers) see every case; an agency manager sees the cases its agency holds in
+    an active, unexpired placement; a field collector sees only those cases assigned to them. Any
+    other case is "not found" (404), never "forbidden", so ids of other agencies' cases leak nothing.
+Capabilities
+    what a role may do to a case it can see (:data:`CAPABILITIES`); a missing capability is 403.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fieldcollect.cases.models import Case, Task
+from fieldcollect.core.errors import NotFoundError, PermissionDeniedError
+from fieldcollect.core.models import Role, User
+
+# capability -> roles that have it (superusers have all)
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "case.view": frozenset(Role.values),
+    "case.place": frozenset({Role.COLLECTIONS_MANAGER}),
+    "case.recall": frozenset({Role.COLLECTIONS_MANAGER}),
+    "case.transition": frozenset({Role.COLLECTIONS_MANAGER}),
+    "case.assign": frozenset({Role.AGENCY_MANAGER}),
+    "case.contact": frozenset({Role.COLLECTIONS_MANAGER, Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}),
+    "case.promise": frozenset({Role.COLLECTIONS_MANAGER, Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}),
+    "case.task": frozenset({Role.COLLECTIONS_MANAGER, Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}),
+    "case.note": frozenset(
+        {Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}
+    ),
+    "payment.record": frozenset({Role.COLLECTIONS_MANAGER}),
+    "agency.view": frozenset({Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.RISK_ANALYST, Role.AUDITOR}),
+}
+WRITE_CAPABILITIES = frozenset(c for c in CAPABILITIES if c not in {"case.view", "agency.view"})
+
+
+def has_capability(user: User, capability: str) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.role in CAPABILITIES.get(capability, frozenset())
+
+
+def require_capability(user: User, capability: str) -> None:
+    if not has_capability(user, capability):
+        raise PermissionDeniedError(
+            _("Your role may not do this."), code="permission.denied", extra={"capability": capability}
+        )
+
+
+def collector_of(user: User) -> int | None:
+    """The Collector id linked to a field-collector user (``None`` when there is none)."""
+    if user.role != Role.FIELD_COLLECTOR:
+        return None
+    collector = getattr(user, "collector", None)
+    return collector.pk if collector is not None else None
+
+
+def cases_visible_to(user: User, *, today: date | None = None) -> QuerySet[Case]:
+    """Every case ``user`` may see, as a queryset to filter further (never evaluated here)."""
+    day = today or timezone.localdate()
+    qs = Case.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_bank_user:
+        return qs
+    if user.agency_id is None:
+        return qs.none()
+    if user.role == Role.AGENCY_MANAGER:
+        return qs.filter(agency_id=user.agency_id, placed_until__gte=day)
+    if user.role == Role.FIELD_COLLECTOR:
+        collector_id = collector_of(user)
+        if collector_id is None:
+            return qs.none()
+        return qs.filter(agency_id=user.agency_id, placed_until__gte=day, collector_id=collector_id)
+    return qs.none()
+
+
+def access_case_by_id(case_id: int, user: User, *, for_write: bool = False,
+                      capability: str | None = None, today: date | None = None) -> Case:
+    """Fetch a case the user may see, or raise :class:`NotFoundError` (404).
+
+    With ``for_write=True`` the user must also hold ``capability`` (default ``case.contact``-like write
+    rights: any write capability of their role), else :class:`PermissionDeniedError` (403). The lock
+    and the version check are taken by the service itself.
+    """
+    case = cases_visible_to(user, today=today).select_related("loan", "customer", "agency", "collector").filter(
+        pk=case_id
+    ).first()
+    if case is None:
+        raise NotFoundError(_("Case not found."), code="case.not_found", extra={"case_id": case_id})
+    if for_write:
+        if capability is not None:
+            require_capability(user, capability)
+        elif not any(has_capability(user, c) for c in WRITE_CAPABILITIES):
+            raise PermissionDeniedError(_("Your role is read-only."), code="permission.read_only")
+    return case
+
+
+def tasks_visible_to(user: User, *, today: date | None = None) -> QuerySet[Task]:
+    """Tasks the user may see: a collections manager all; an agency manager those of its agency on
+    cases it still holds; anyone else the tasks given to them on cases they can still see."""
+    qs = Task.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_superuser or user.role == Role.COLLECTIONS_MANAGER:
+        return qs
+    if user.is_bank_user:
+        return qs.filter(assignee=user)
+    visible = cases_visible_to(user, today=today).values("pk")
+    if user.role == Role.AGENCY_MANAGER:
+        return qs.filter(agency_id=user.agency_id, case_id__in=visible)
+    return qs.filter(assignee=user, case_id__in=visible)
+
+
+def access_task_by_id(task_id: int, user: User, *, today: date | None = None) -> Task:
+    task = tasks_visible_to(user, today=today).select_related("case").filter(pk=task_id).first()
+    if task is None:
+        raise NotFoundError(_("Task not found."), code="task.not_found", extra={"task_id": task_id})
+    return task

@@ -1,0 +1,295 @@
+"""Reads on cases: filtered, keyset-paged lists that stay bounded at 500,000 cases, the case
+timeline, and loan history (schedule and payments)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from fieldcollect.cases.access import cases_visible_to, tasks_visible_to
+from fieldcollect.cases.models import Case, Payment, Task
+from fieldcollect.core.models import User
+
+MAX_PAGE = 200
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """What the case list can be narrowed by. Amounts are in fen."""
+
+    bucket: str = ""
+    status: str = ""
+    city: str = ""
+    agency_id: int | None = None
+    collector_id: int | None = None
+    dpd_min: int | None = None
+    dpd_max: int | None = None
+    overdue_min_fen: int | None = None
+    overdue_max_fen: int | None = None
+    include_closed: bool = False
+
+    @classmethod
+    def from_params(cls, params: Any) -> CaseFilters:
+        """Parse query parameters (a QueryDict or dict); bad numbers are ignored, amounts are in yuan."""
+
+        def integer(name: str) -> int | None:
+            try:
+                value = str(params.get(name, "") or "").strip()
+                return int(value) if value else None
+            except ValueError:
+                return None
+
+        def yuan(name: str) -> int | None:
+            try:
+                value = str(params.get(name, "") or "").strip()
+                return int(Decimal(value) * 100) if value else None
+            except (InvalidOperation, ValueError):
+                return None
+
+        return cls(
+            bucket=str(params.get("bucket", "") or "").strip(),
+            status=str(params.get("status", "") or "").strip(),
+            city=str(params.get("city", "") or "").strip(),
+            agency_id=integer("agency"),
+            collector_id=integer("collector"),
+            dpd_min=integer("dpd_min"),
+            dpd_max=integer("dpd_max"),
+            overdue_min_fen=yuan("amount_min"),
+            overdue_max_fen=yuan("amount_max"),
+            include_closed=str(params.get("closed", "")) in {"1", "true", "on"},
+        )
+
+    def apply(self, qs: QuerySet[Case]) -> QuerySet[Case]:
+        if self.bucket:
+            qs = qs.filter(bucket=self.bucket)
+        if self.status:
+            qs = qs.filter(status=self.status)
+        elif not self.include_closed:
+            qs = qs.filter(closed_on__isnull=True)
+        if self.city:
+            qs = qs.filter(city=self.city)
+        if self.agency_id is not None:
+            qs = qs.filter(agency_id=self.agency_id)
+        if self.collector_id is not None:
+            qs = qs.filter(collector_id=self.collector_id)
+        if self.dpd_min is not None:
+            qs = qs.filter(dpd__gte=self.dpd_min)
+        if self.dpd_max is not None:
+            qs = qs.filter(dpd__lte=self.dpd_max)
+        if self.overdue_min_fen is not None:
+            qs = qs.filter(overdue_fen__gte=self.overdue_min_fen)
+        if self.overdue_max_fen is not None:
+            qs = qs.filter(overdue_fen__lte=self.overdue_max_fen)
+        return qs
+
+
+@dataclass(frozen=True)
+class CasePage:
+    items: list[Case]
+    next_cursor: str | None
+    count: int | None = None
+    count_capped: bool = False
+
+
+def encode_cursor(*, dpd: int, case_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([dpd, case_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[int, int] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        dpd, case_id = json.loads(raw)
+        return int(dpd), int(case_id)
+    except (ValueError, TypeError):
+        return None
+
+
+def case_queryset(*, user: User, filters: CaseFilters, today: date | None = None) -> QuerySet[Case]:
+    """The user's visible cases narrowed by ``filters``, in list order (most days past due first)."""
+    return filters.apply(cases_visible_to(user, today=today)).order_by("-dpd", "id")
+
+
+def case_list(*, user: User, filters: CaseFilters, cursor: str | None = None, limit: int = 50,
+              offset: int | None = None, with_count: bool = False, count_cap: int | None = COUNT_CAP,
+              today: date | None = None) -> CasePage:
+    """One page of cases, keyset-paged on (dpd desc, id) so page 1,000 costs what page 1 costs.
+
+    ``offset`` (for API clients that page by number) is honoured only when no cursor is given.
+    ``with_count`` adds the number of matching cases, counted up to ``count_cap`` + 1 so that the count
+    stays bounded on a huge book (``count_capped`` tells the count stopped there).
+    The page costs 2 queries (3 with the count), whatever its size.
+    """
+    limit = max(1, min(limit, MAX_PAGE))
+    base = case_queryset(user=user, filters=filters, today=today)
+    qs = base.select_related("customer", "agency", "collector")
+    key = decode_cursor(cursor)
+    if key is not None:
+        dpd, case_id = key
+        qs = qs.filter(Q(dpd__lt=dpd) | Q(dpd=dpd, id__gt=case_id))
+    elif offset:
+        qs = qs[offset:]
+    rows = list(qs[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(dpd=rows[-1].dpd, case_id=rows[-1].pk)
+    count: int | None = None
+    capped = False
+    if with_count:
+        if count_cap is None:
+            count = base.count()
+        else:
+            count = base.values("pk")[: count_cap + 1].count()
+            capped = count > count_cap
+            count = min(count, count_cap)
+    return CasePage(items=rows, next_cursor=next_cursor, count=count, count_capped=capped)
+
+
+# ---------------------------------------------------------------- loan history (schedule, payments)
+
+@dataclass(frozen=True)
+class LoanHistory:
+    """A loan's instalment schedule and payments, each a list of plain dicts (money in fen)."""
+
+    installments: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    source: str = "database"
+
+
+LoanHistoryReader = Callable[[int], LoanHistory | dict[str, list[dict[str, Any]]] | None]
+_loan_history_reader: LoanHistoryReader | None = None
+
+
+def set_loan_history_reader(reader: LoanHistoryReader | None) -> None:
+    """HOOK for the columnar store: register ``reader(loan_id)`` returning the loan's instalments
+    and payments (a :class:`LoanHistory` or ``{"installments": [...], "payments": [...]}``).
+    Until one is registered (or when it returns ``None``) the DB ``Payment`` rows are shown."""
+    global _loan_history_reader
+    _loan_history_reader = reader
+
+
+def _default_reader() -> LoanHistoryReader | None:
+    if _loan_history_reader is not None:
+        return _loan_history_reader
+    try:  # the lead's store reader, when it exists
+        from fieldcollect.portfolio.store import loan_history as store_loan_history  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return store_loan_history  # type: ignore[no-any-return]
+
+
+def loan_history(*, loan_id: int) -> LoanHistory:
+    reader = _default_reader()
+    if reader is not None:
+        try:
+            got = reader(loan_id)
+        except Exception:  # the store may be missing (no nightly cycle yet): fall back to the DB
+            got = None
+        if isinstance(got, LoanHistory):
+            return got
+        if isinstance(got, dict):
+            return LoanHistory(installments=list(got.get("installments", [])),
+                               payments=list(got.get("payments", [])), source="store")
+    payments = [
+        {"paid_on": p.paid_on, "amount_fen": p.amount_fen, "channel": p.channel, "reference": p.reference}
+        for p in Payment.objects.filter(loan_id=loan_id).order_by("paid_on", "id")
+    ]
+    return LoanHistory(installments=[], payments=payments, source="database")
+
+
+# ---------------------------------------------------------------- timeline
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime
+    kind: str
+    obj: Any
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return timezone.make_aware(datetime(value.year, value.month, value.day))
+
+
+def case_timeline(*, case: Case) -> list[TimelineEvent]:
+    """Everything that happened on a case, newest first (a fixed number of queries)."""
+    events: list[TimelineEvent] = [TimelineEvent(_as_datetime(case.opened_on), "opened", case)]
+    for p in case.placements.select_related("agency"):
+        events.append(TimelineEvent(_as_datetime(p.starts_on), "placement", p))
+        if p.recalled_on:
+            events.append(TimelineEvent(_as_datetime(p.recalled_on), "recall", p))
+    for a in case.assignments.select_related("collector", "assigned_by"):
+        events.append(TimelineEvent(a.assigned_at, "assignment", a))
+    for c in case.contacts.select_related("recorded_by", "collector"):
+        events.append(TimelineEvent(c.at, "contact", c))
+    for pr in case.promises.select_related("recorded_by"):
+        events.append(TimelineEvent(pr.created_at, "promise", pr))
+    for n in case.notes.select_related("author"):
+        events.append(TimelineEvent(n.created_at, "note", n))
+    for pay in case.payments.all():
+        events.append(TimelineEvent(_as_datetime(pay.paid_on), "payment", pay))
+    for t in case.tasks.filter(status=Task.Status.DONE).select_related("completed_by"):
+        if t.completed_at:
+            events.append(TimelineEvent(t.completed_at, "task_done", t))
+    if case.closed_on:
+        events.append(TimelineEvent(_as_datetime(case.closed_on), "closed", case))
+    events.sort(key=lambda e: e.at, reverse=True)
+    return events
+
+
+def open_tasks_for_case(*, case: Case) -> QuerySet[Task]:
+    return case.tasks.filter(status=Task.Status.OPEN).select_related("assignee").order_by("due_on", "id")
+
+
+def task_list(*, user: User, status: str = Task.Status.OPEN, limit: int = 200) -> list[Task]:
+    qs = tasks_visible_to(user).select_related("case", "assignee")
+    if status:
+        qs = qs.filter(status=status)
+    return list(qs.order_by("due_on", "id")[:limit])
+
+
+def distinct_cities(*, limit: int = 500) -> list[str]:
+    """Cities of open cases for the filter drop-down (bounded; uses the city index)."""
+    return list(
+        Case.objects.filter(closed_on__isnull=True).order_by("city").values_list("city", flat=True).distinct()[:limit]
+    )
+
+
+def customer_fields_for(*, user: User, case: Case) -> dict[str, Any]:
+    """The customer's data the user may see: everything for bank users; for agency users only the
+    fields their contract permits (minimum necessary, PIPL Art 6), the ID number always masked."""
+    from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS, contract_terms
+
+    c = case.customer
+    every = {
+        "name": c.name,
+        "mobile": c.mobile,
+        "id_number": c.id_number,
+        "province": c.province,
+        "city": c.city,
+        "district": c.district,
+        "address": c.address,
+    }
+    if user.is_bank_user:
+        return every
+    permitted: tuple[str, ...] = DEFAULT_PERMITTED_FIELDS
+    if case.agency is not None:
+        terms = contract_terms(agency=case.agency, on=timezone.localdate())
+        if terms is not None:
+            permitted = terms.permitted_fields
+    out = {k: v for k, v in every.items() if k in permitted}
+    if "id_number" in out and len(c.id_number) > 8:
+        out["id_number"] = c.id_number[:4] + "*" * (len(c.id_number) - 8) + c.id_number[-4:]
+    return out

@@ -1,0 +1,457 @@
+"""Writes on cases. Every function is keyword-only, runs in one transaction, locks the case row
+(``select_for_update``), checks the caller's ``expected_version`` (a stale writer gets
+:class:`ConflictError`, HTTP 409), enforces the lifecycle (:mod:`fieldcollect.cases.lifecycle`) and
+writes its audit row in the same transaction. Permission to *see* the case is checked by the caller
+through :func:`fieldcollect.cases.access.access_case_by_id`; permission to *act* is checked here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fieldcollect.agencies.models import Agency, Collector
+from fieldcollect.agencies.selectors import contract_terms
+from fieldcollect.cases.access import require_capability
+from fieldcollect.cases.errors import CaseErrorCode as E
+from fieldcollect.cases.lifecycle import CaseStatus, CloseReason, can_transition
+from fieldcollect.cases.models import (
+    Assignment,
+    Case,
+    Channel,
+    ContactAttempt,
+    Note,
+    Outcome,
+    Party,
+    Payment,
+    Placement,
+    PromiseToPay,
+    Task,
+)
+from fieldcollect.core.audit import audit_log, snapshot
+from fieldcollect.core.errors import ApplicationError, ConflictError
+from fieldcollect.core.models import Role, User
+
+S = CaseStatus
+CASE_FIELDS = ["status", "close_reason", "closed_on", "agency", "placed_until", "collector", "version"]
+
+
+# ---------------------------------------------------------------- helpers
+
+def _lock_case(*, case: Case, expected_version: int | None) -> Case:
+    """Re-read ``case`` under a row lock and check the writer's version."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise ConflictError(
+            _("This case was changed by someone else. Reload it and try again."),
+            code=E.CONFLICT,
+            extra={"case_id": case.pk, "expected_version": expected_version, "current_version": locked.version},
+        )
+    return locked
+
+
+def _set_status(case: Case, target: str) -> None:
+    if case.status == target:
+        return
+    if not can_transition(case.status, target):
+        raise ApplicationError(
+            _("A case in status “%(current)s” cannot move to “%(target)s”.")
+            % {"current": S(case.status).label, "target": S(target).label},
+            code=E.INVALID_TRANSITION,
+            extra={"current": case.status, "target": target},
+        )
+    case.status = target
+
+
+def _save_case(case: Case, *, old: dict[str, Any], action: str, actor: User | None,
+               extra: dict[str, Any] | None = None) -> Case:
+    case.version += 1
+    case.save(update_fields=["status", "close_reason", "closed_on", "agency", "placed_until", "collector",
+                             "version", "updated_at"])
+    new = snapshot(case, CASE_FIELDS)
+    if extra:
+        new.update(extra)
+    audit_log(actor=actor, action=action, object_type="case", object_id=case.pk, old=old, new=new)
+    return case
+
+
+def _require_open(case: Case) -> None:
+    if case.status == S.CLOSED or case.closed_on is not None:
+        raise ApplicationError(_("The case is closed."), code=E.CLOSED, extra={"case_id": case.pk})
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _actor_agency_id(actor: User) -> int | None:
+    return actor.agency_id if actor.is_agency_user else None
+
+
+def _actor_collector(actor: User) -> Collector | None:
+    if actor.role != Role.FIELD_COLLECTOR:
+        return None
+    return Collector.objects.filter(user=actor).first()
+
+
+# ---------------------------------------------------------------- placement
+
+def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_on: date | None = None,
+               days: int | None = None, expected_version: int | None = None,
+               check_capacity: bool = True) -> Placement:
+    """Place ``case`` with ``agency`` (委案) under the agency's contract in force.
+
+    ``acting_user`` ``None`` means the system (allocation run); otherwise the user needs ``case.place``.
+    """
+    if acting_user is not None:
+        require_capability(acting_user, "case.place")
+    day = starts_on or _today()
+    with transaction.atomic():
+        locked = _lock_case(case=case, expected_version=expected_version)
+        _require_open(locked)
+        if locked.agency_id is not None:
+            raise ApplicationError(_("The case is already placed."), code=E.ALREADY_PLACED)
+        if agency.status != Agency.Status.APPROVED:
+            raise ApplicationError(_("The agency is not approved."), code=E.AGENCY_NOT_APPROVED)
+        terms = contract_terms(agency=agency, on=day)
+        if terms is None:
+            raise ApplicationError(_("The agency has no contract in force."), code=E.NO_CONTRACT)
+        if not terms.dsa_valid_on(day):
+            raise ApplicationError(_("The agency's data-security agreement is not valid."), code=E.DSA_EXPIRED)
+        if terms.eligible_buckets and locked.bucket not in terms.eligible_buckets:
+            raise ApplicationError(_("The agency may not receive cases of this bucket."),
+                                   code=E.BUCKET_NOT_ELIGIBLE, extra={"bucket": locked.bucket})
+        if terms.regions and locked.city not in terms.regions:
+            raise ApplicationError(_("The agency does not serve this city."),
+                                   code=E.REGION_NOT_SERVED, extra={"city": locked.city})
+        if check_capacity and terms.capacity:
+            held = Placement.objects.filter(agency=agency, status=Placement.Status.ACTIVE).count()
+            if held >= terms.capacity:
+                raise ApplicationError(_("The agency has no free capacity."), code=E.CAPACITY_FULL,
+                                       extra={"capacity": terms.capacity})
+        old = snapshot(locked, CASE_FIELDS)
+        placement = Placement.objects.create(
+            case=locked, agency=agency, contract_id=terms.contract_id, starts_on=day,
+            ends_on=day + timedelta(days=days or terms.placement_days),
+            bucket_at_placement=locked.bucket, overdue_fen_at_placement=locked.overdue_fen,
+            created_by=acting_user,
+        )
+        _set_status(locked, S.PLACED)
+        locked.agency = agency
+        locked.placed_until = placement.ends_on
+        locked.collector = None
+        _save_case(locked, old=old, action="case.place", actor=acting_user,
+                   extra={"placement": placement.pk, "ends_on": placement.ends_on.isoformat()})
+    case.refresh_from_db()
+    return placement
+
+
+def case_recall(*, case: Case, reason: str, acting_user: User | None, on: date | None = None,
+                expected_version: int | None = None) -> Placement:
+    """Recall the active placement (退案): the agency loses access at once."""
+    if acting_user is not None:
+        require_capability(acting_user, "case.recall")
+    day = on or _today()
+    with transaction.atomic():
+        locked = _lock_case(case=case, expected_version=expected_version)
+        placement = Placement.objects.select_for_update().filter(case=locked, status=Placement.Status.ACTIVE).first()
+        if placement is None:
+            raise ApplicationError(_("The case is not placed."), code=E.NOT_PLACED)
+        old = snapshot(locked, CASE_FIELDS)
+        placement.status = Placement.Status.RECALLED
+        placement.recalled_on = day
+        placement.recall_reason = reason[:200]
+        placement.save(update_fields=["status", "recalled_on", "recall_reason"])
+        Assignment.objects.filter(case=locked, ended_at__isnull=True).update(ended_at=timezone.now())
+        if locked.status != S.CLOSED:
+            _set_status(locked, S.RECALLED)
+        locked.agency = None
+        locked.placed_until = None
+        locked.collector = None
+        _save_case(locked, old=old, action="case.recall", actor=acting_user,
+                   extra={"placement": placement.pk, "reason": reason})
+    case.refresh_from_db()
+    return placement
+
+
+def placement_retain(*, case: Case, acting_user: User | None, days: int | None = None,
+                     expected_version: int | None = None) -> Placement:
+    """Extend the active placement (留案) within the contract's retention limit."""
+    if acting_user is not None:
+        require_capability(acting_user, "case.place")
+    with transaction.atomic():
+        locked = _lock_case(case=case, expected_version=expected_version)
+        placement = Placement.objects.select_for_update().filter(case=locked, status=Placement.Status.ACTIVE).first()
+        if placement is None:
+            raise ApplicationError(_("The case is not placed."), code=E.NOT_PLACED)
+        terms = contract_terms(agency=placement.agency, on=_today())
+        limit = terms.max_retentions if terms else 0
+        if placement.retained_count >= limit:
+            raise ApplicationError(_("The placement may not be retained again."), code=E.RETENTION_LIMIT,
+                                   extra={"max_retentions": limit})
+        old = snapshot(locked, CASE_FIELDS)
+        placement.retained_count += 1
+        placement.ends_on = placement.ends_on + timedelta(days=days or (terms.placement_days if terms else 30))
+        placement.save(update_fields=["retained_count", "ends_on"])
+        locked.placed_until = placement.ends_on
+        _save_case(locked, old=old, action="placement.retain", actor=acting_user,
+                   extra={"placement": placement.pk, "ends_on": placement.ends_on.isoformat()})
+    case.refresh_from_db()
+    return placement
+
+
+def placements_expire(*, as_of: date) -> int:
+    """Recall every active placement whose period ended before ``as_of``; return how many."""
+    ids = list(
+        Placement.objects.filter(status=Placement.Status.ACTIVE, ends_on__lt=as_of).values_list("case_id", flat=True)
+    )
+    for case in Case.objects.filter(pk__in=ids):
+        case_recall(case=case, reason="expired", acting_user=None, on=as_of)
+    return len(ids)
+
+
+# ---------------------------------------------------------------- agency work
+
+def case_assign(*, case: Case, collector: Collector, acting_user: User,
+                expected_version: int | None = None) -> Assignment:
+    """Give a placed case to one of the agency's collectors (replacing any current one)."""
+    require_capability(acting_user, "case.assign")
+    with transaction.atomic():
+        locked = _lock_case(case=case, expected_version=expected_version)
+        _require_open(locked)
+        placement = Placement.objects.filter(case=locked, status=Placement.Status.ACTIVE).first()
+        if placement is None or locked.agency_id is None:
+            raise ApplicationError(_("The case is not placed."), code=E.NOT_PLACED)
+        if collector.agency_id != placement.agency_id or (
+            acting_user.is_agency_user and acting_user.agency_id != placement.agency_id
+        ):
+            raise ApplicationError(_("The collector belongs to another agency."), code=E.COLLECTOR_OTHER_AGENCY)
+        if not collector.qualified_on(_today()):
+            raise ApplicationError(_("The collector's certification or training has expired."),
+                                   code=E.COLLECTOR_NOT_QUALIFIED)
+        old = snapshot(locked, CASE_FIELDS)
+        Assignment.objects.filter(case=locked, ended_at__isnull=True).update(ended_at=timezone.now())
+        assignment = Assignment.objects.create(
+            case=locked, placement=placement, collector=collector, assigned_by=acting_user
+        )
+        if locked.status in {S.PLACED, S.ASSIGNED, S.IN_PROGRESS}:
+            _set_status(locked, S.ASSIGNED)
+        locked.collector = collector
+        _save_case(locked, old=old, action="case.assign", actor=acting_user,
+                   extra={"assignment": assignment.pk})
+    case.refresh_from_db()
+    return assignment
+
+
+def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str, party: str = Party.DEBTOR,
+                   number: str = "", at: datetime | None = None, connected: bool = False,
+                   conversation: bool = False, notes: str = "",
+                   expected_version: int | None = None) -> ContactAttempt:
+    """Record a contact attempt and its outcome; the first one starts work on the case."""
+    require_capability(acting_user, "case.contact")
+    if channel not in Channel.values:
+        raise ApplicationError(_("Unknown channel."), code="contact.invalid_channel", extra={"channel": channel})
+    if outcome not in Outcome.values:
+        raise ApplicationError(_("Unknown outcome."), code="contact.invalid_outcome", extra={"outcome": outcome})
+    if party not in Party.values:
+        raise ApplicationError(_("Unknown party."), code="contact.invalid_party", extra={"party": party})
+    with transaction.atomic():
+        locked = _lock_case(case=case, expected_version=expected_version)
+        _require_open(locked)
+        old = snapshot(locked, CASE_FIELDS)
+        contact = ContactAttempt.objects.create(
+            case=locked, agency_id=_actor_agency_id(acting_user), collector=_actor_collector(acting_user),
+            channel=channel, party=party, number=number[:32], at=at or timezone.now(),
+            connected=connected or conversation, conversation=conversation, outcome=outcome,
+            notes=notes, recorded_by=acting_user,
+        )
+        if locked.status in {S.NEW, S.PLACED, S.ASSIGNED}:
+            _set_status(locked, S.IN_PROGRESS)
+        _save_case(locked, old=old, action="case.contact", actor=acting_user,
+                   extra={"contact": contact.pk, "channel": channel, "outcome": outcome})
+    case.refresh_from_db()
+    return contact
+
+
+def promise_record(*, case: Case, acting_user: User, amount_fen: int, due_on: date,
+                   contact: ContactAttempt | None = None, expected_version: int | None = None,
+                   follow_up: bool = True) -> PromiseToPay:
+    """Record a promise to pay (承诺还款) and, by default, a task to check it on its due date."""
+    require_capability(acting_user, "case.promise")
+    if amount_fen <= 0:
+        raise ApplicationError(_("The promised amount must be positive."), code=E.INVALID_AMOUNT)
+    today = _today()
+    if due_on < today:
+        raise ApplicationError(_("The promised date cannot be in the past."), code=E.INVALID_DATE)
+    with transaction.atomic():
+        locked = _lock_case(case=case, expected_version=expected_version)
+        _require_open(locked)
+        if contact is not None and contact.case_id != locked.pk:
+            raise ApplicationError(_("The contact belongs to another case."), code="promise.contact_mismatch")
+        old = snapshot(locked, CASE_FIELDS)
+        if locked.status == S.NEW:
+            _set_status(locked, S.IN_PROGRESS)
+        _set_status(locked, S.PROMISE)
+        PromiseToPay.objects.filter(case=locked, status=PromiseToPay.Status.OPEN).update(
+            status=PromiseToPay.Status.CANCELLED, resolved_on=today
+        )
+        promise = PromiseToPay.objects.create(
+            case=locked, contact=contact, agency_id=_actor_agency_id(acting_user), amount_fen=amount_fen,
+            due_on=due_on, promised_on=today, recorded_by=acting_user,
+        )
+        if follow_up:
+            Task.objects.create(
+                case=locked, agency_id=_actor_agency_id(acting_user), assignee=acting_user,
+                kind=Task.Kind.CHECK_PROMISE, title=_("Check the promise of %(date)s") % {"date": due_on.isoformat()},
+                due_on=due_on, created_by=acting_user,
+            )
+        _save_case(locked, old=old, action="case.promise", actor=acting_user,
+                   extra={"promise": promise.pk, "amount_fen": amount_fen, "due_on": due_on.isoformat()})
+    case.refresh_from_db()
+    return promise
+
+
+def task_create(*, case: Case, acting_user: User, title: str, due_on: date, kind: str = Task.Kind.FOLLOW_UP,
+                assignee: User | None = None) -> Task:
+    require_capability(acting_user, "case.task")
+    if assignee is not None and acting_user.is_agency_user and assignee.agency_id != acting_user.agency_id:
+        raise ApplicationError(_("Tasks can only be given to people of your agency."), code="task.assignee_other_agency")
+    with transaction.atomic():
+        task = Task.objects.create(
+            case=case, agency_id=_actor_agency_id(acting_user), assignee=assignee or acting_user, kind=kind,
+            title=title[:200], due_on=due_on, created_by=acting_user,
+        )
+        audit_log(actor=acting_user, action="task.create", object_type="task", object_id=task.pk,
+                  new=snapshot(task, ["case", "assignee", "kind", "title", "due_on"]))
+    return task
+
+
+def task_complete(*, task: Task, acting_user: User, result: str = "") -> Task:
+    require_capability(acting_user, "case.task")
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        if locked.status != Task.Status.OPEN:
+            raise ConflictError(_("The task is no longer open."), code=E.TASK_NOT_OPEN,
+                                extra={"status": locked.status})
+        old = snapshot(locked, ["status"])
+        locked.status = Task.Status.DONE
+        locked.completed_at = timezone.now()
+        locked.completed_by = acting_user
+        locked.result = result[:500]
+        locked.save(update_fields=["status", "completed_at", "completed_by", "result"])
+        audit_log(actor=acting_user, action="task.complete", object_type="task", object_id=locked.pk,
+                  old=old, new=snapshot(locked, ["status", "result"]))
+    task.refresh_from_db()
+    return locked
+
+
+def note_add(*, case: Case, acting_user: User, body: str) -> Note:
+    require_capability(acting_user, "case.note")
+    body = body.strip()
+    if not body:
+        raise ApplicationError(_("The note is empty."), code="note.empty")
+    with transaction.atomic():
+        note = Note.objects.create(case=case, author=acting_user, body=body)
+        audit_log(actor=acting_user, action="note.add", object_type="case", object_id=case.pk,
+                  new={"note": note.pk})
+    return note
+
+
+# ---------------------------------------------------------------- bank actions
+
+def case_transition(*, case: Case, target: str, acting_user: User | None, close_reason: str = "",
+                    on: date | None = None, expected_version: int | None = None) -> Case:
+    """Move a case to ``target`` (e.g. restructured, closed with a reason, re-opened)."""
+    if acting_user is not None:
+        require_capability(acting_user, "case.transition")
+    if target not in S.values:
+        raise ApplicationError(_("Unknown status."), code=E.INVALID_TRANSITION, extra={"target": target})
+    day = on or _today()
+    with transaction.atomic():
+        locked = _lock_case(case=case, expected_version=expected_version)
+        old = snapshot(locked, CASE_FIELDS)
+        if target == S.CLOSED:
+            if close_reason not in CloseReason.values:
+                raise ApplicationError(_("A closed case needs a close reason."), code=E.INVALID_CLOSE_REASON)
+            if locked.status == S.CLOSED:
+                raise ApplicationError(_("The case is closed."), code=E.CLOSED)
+            _set_status(locked, S.CLOSED)
+            locked.close_reason = close_reason
+            locked.closed_on = day
+            Placement.objects.filter(case=locked, status=Placement.Status.ACTIVE).update(
+                status=Placement.Status.ENDED
+            )
+            Assignment.objects.filter(case=locked, ended_at__isnull=True).update(ended_at=timezone.now())
+            locked.agency = None
+            locked.placed_until = None
+            locked.collector = None
+        else:
+            if locked.status == target:
+                raise ApplicationError(_("The case is already in that status."), code=E.INVALID_TRANSITION,
+                                       extra={"current": locked.status, "target": target})
+            _set_status(locked, target)
+            if target == S.NEW:
+                locked.close_reason = ""
+                locked.closed_on = None
+        _save_case(locked, old=old, action="case.transition", actor=acting_user,
+                   extra={"close_reason": close_reason} if close_reason else None)
+    case.refresh_from_db()
+    return locked
+
+
+def payment_record(*, case: Case, amount_fen: int, paid_on: date, acting_user: User | None,
+                   channel: str = "bank_transfer", reference: str = "") -> Payment:
+    """Record a payment received on the case's loan, attributed to the placement active that day."""
+    if acting_user is not None:
+        require_capability(acting_user, "payment.record")
+    if amount_fen <= 0:
+        raise ApplicationError(_("The amount must be positive."), code="payment.invalid_amount")
+    with transaction.atomic():
+        placement = (
+            Placement.objects.filter(case=case, starts_on__lte=paid_on, ends_on__gte=paid_on)
+            .exclude(status=Placement.Status.RECALLED, recalled_on__lt=paid_on)
+            .order_by("-starts_on")
+            .first()
+        )
+        payment = Payment.objects.create(
+            loan_id=case.loan_id, case=case, placement=placement, paid_on=paid_on, amount_fen=amount_fen,
+            channel=channel, reference=reference[:64],
+        )
+        audit_log(actor=acting_user, action="payment.record", object_type="case", object_id=case.pk,
+                  new={"payment": payment.pk, "amount_fen": amount_fen, "paid_on": paid_on.isoformat(),
+                       "placement": placement.pk if placement else None})
+    return payment
+
+
+def promises_evaluate(*, as_of: date) -> dict[str, int]:
+    """Decide open promises from payments: kept when paid in full by the due date, broken when the
+    due date has passed without it. A broken promise sends the case back to "in progress"."""
+    counts = {"kept": 0, "broken": 0}
+    for promise in PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN).select_related("case"):
+        paid = (
+            Payment.objects.filter(loan_id=promise.case.loan_id, paid_on__gte=promise.promised_on,
+                                   paid_on__lte=min(promise.due_on, as_of))
+            .aggregate(total=Sum("amount_fen"))["total"]
+            or 0
+        )
+        if paid >= promise.amount_fen:
+            status = PromiseToPay.Status.KEPT
+        elif promise.due_on < as_of:
+            status = PromiseToPay.Status.BROKEN
+        else:
+            continue
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=promise.case_id)
+            PromiseToPay.objects.filter(pk=promise.pk).update(status=status, paid_fen=paid, resolved_on=as_of)
+            old = snapshot(case, CASE_FIELDS)
+            if status == PromiseToPay.Status.BROKEN and case.status == S.PROMISE:
+                _set_status(case, S.IN_PROGRESS)
+            _save_case(case, old=old, action=f"promise.{status}", actor=None,
+                       extra={"promise": promise.pk, "paid_fen": paid})
+        counts[str(status)] += 1
+    return counts

@@ -1,0 +1,110 @@
+"""Small factories for case-management tests (plain functions, explicit defaults)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from fieldcollect.agencies.models import Agency, AgencyContract, Collector
+from fieldcollect.cases.models import Case
+from fieldcollect.core.models import Role, User
+from fieldcollect.portfolio.models import Customer, Loan
+
+_seq = itertools.count(1000)
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def make_agency(**kw: Any) -> Agency:
+    n = next(_seq)
+    defaults: dict[str, Any] = {
+        "agency_id": n,
+        "name": f"催收机构{n}",
+        "name_en": f"Agency {n}",
+        "status": Agency.Status.APPROVED,
+        "regions": [],
+        "capacity": 0,
+        "eligible_buckets": [],
+        "placement_days": 60,
+        "dsa_valid_until": today() + timedelta(days=365),
+    }
+    defaults.update(kw)
+    return Agency.objects.create(**defaults)
+
+
+def make_contract(*, agency: Agency, **kw: Any) -> AgencyContract:
+    defaults: dict[str, Any] = {
+        "reference": f"C-{agency.pk}-{next(_seq)}",
+        "starts_on": today() - timedelta(days=30),
+        "ends_on": today() + timedelta(days=335),
+        "regions": ["上海"],
+        "capacity": 100,
+        "eligible_buckets": ["M1", "M2", "M3"],
+        "placement_days": 60,
+        "max_retentions": 1,
+        "commission_tiers": {"M1": "0.08", "M2": "0.12", "M3": "0.18"},
+        "permitted_fields": ["name", "mobile", "city", "district", "address"],
+        "dsa_signed_on": today() - timedelta(days=30),
+        "dsa_valid_until": today() + timedelta(days=365),
+    }
+    defaults.update(kw)
+    return AgencyContract.objects.create(agency=agency, **defaults)
+
+
+def make_user(*, role: str, agency: Agency | None = None, username: str | None = None,
+              password: str = "pw-test-123") -> User:
+    user = User.objects.create_user(
+        username=username or f"{role}-{next(_seq)}", password=password, role=role, agency=agency
+    )
+    return user
+
+
+def make_collector(*, agency: Agency, user: User | None = None, **kw: Any) -> Collector:
+    n = next(_seq)
+    defaults: dict[str, Any] = {
+        "collector_id": n,
+        "name": f"催收员{n}",
+        "city": "上海",
+        "certified_until": today() + timedelta(days=200),
+        "trained_until": today() + timedelta(days=200),
+    }
+    defaults.update(kw)
+    return Collector.objects.create(agency=agency, user=user, **defaults)
+
+
+def make_collector_user(*, agency: Agency) -> tuple[User, Collector]:
+    user = make_user(role=Role.FIELD_COLLECTOR, agency=agency)
+    return user, make_collector(agency=agency, user=user)
+
+
+def make_case(**kw: Any) -> Case:
+    n = next(_seq)
+    city = kw.pop("city", "上海")
+    customer = Customer.objects.create(
+        customer_id=n, name=f"客户{n}", id_number=f"3101011990010{n:05d}"[:18], mobile=f"138{n:08d}",
+        province="上海", city=city, district="浦东新区", address=f"世纪大道{n}号",
+    )
+    loan = Loan.objects.create(
+        loan_id=n, customer=customer, product="消费贷", principal_fen=5_000_000, annual_rate=Decimal("0.1800"),
+        term_months=12, method=Loan.Method.EQUAL_INSTALMENT, disbursed_on=today() - timedelta(days=300),
+    )
+    defaults: dict[str, Any] = {
+        "loan": loan,
+        "customer": customer,
+        "opened_on": today() - timedelta(days=40),
+        "dpd": 40,
+        "max_dpd": 40,
+        "bucket": "M2",
+        "overdue_fen": 120_000,
+        "outstanding_principal_fen": 3_000_000,
+        "city": city,
+        "last_cycle_on": today(),
+    }
+    defaults.update(kw)
+    return Case.objects.create(**defaults)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import pytest
+
+from fieldcollect.cases import services
+from fieldcollect.cases.selectors import (
+    CaseFilters,
+    case_list,
+    case_timeline,
+    customer_fields_for,
+    decode_cursor,
+    encode_cursor,
+    loan_history,
+    set_loan_history_reader,
+)
+from fieldcollect.cases.tests import factories as f
+from fieldcollect.core.models import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_cursor_round_trip_and_garbage():
+    assert decode_cursor(encode_cursor(dpd=45, case_id=123)) == (45, 123)
+    assert decode_cursor("not-a-cursor!!") is None
+    assert decode_cursor(None) is None
+
+
+def test_keyset_pages_cover_everything_once_in_order(world):
+    cm = world.bank[Role.COLLECTIONS_MANAGER]
+    for dpd in (5, 40, 40, 40, 95, 200, 12):
+        f.make_case(dpd=dpd)
+    seen = []
+    cursor = None
+    while True:
+        page = case_list(user=cm, filters=CaseFilters(), cursor=cursor, limit=3)
+        seen.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    keys = [(-c.dpd, c.pk) for c in seen]
+    assert keys == sorted(keys)
+    assert len({c.pk for c in seen}) == len(seen) == 12
+
+
+def test_filters(world):
+    cm = world.bank[Role.COLLECTIONS_MANAGER]
+    hit = f.make_case(dpd=100, bucket="M4", city="杭州", overdue_fen=999_900)
+    f.make_case(dpd=100, bucket="M4", city="杭州", overdue_fen=10_000)
+    f.make_case(dpd=10, bucket="M1", city="杭州", overdue_fen=999_900)
+    params = {"bucket": "M4", "city": "杭州", "dpd_min": "90", "dpd_max": "120", "amount_min": "5000.50"}
+    page = case_list(user=cm, filters=CaseFilters.from_params(params), with_count=True)
+    assert [c.pk for c in page.items] == [hit.pk]
+    assert page.count == 1
+    by_agency = case_list(user=cm, filters=CaseFilters.from_params({"agency": str(world.agency_b.pk)}))
+    assert [c.pk for c in by_agency.items] == [world.case_b.pk]
+    by_status = case_list(user=cm, filters=CaseFilters(status="new"))
+    assert world.case_new.pk in {c.pk for c in by_status.items}
+    assert CaseFilters.from_params({"dpd_min": "abc", "amount_max": "x"}) == CaseFilters()
+
+
+def test_closed_cases_hidden_unless_asked(world):
+    cm = world.bank[Role.COLLECTIONS_MANAGER]
+    services.case_transition(case=world.case_new, target="closed", close_reason="paid", acting_user=cm)
+    assert world.case_new.pk not in {c.pk for c in case_list(user=cm, filters=CaseFilters()).items}
+    assert world.case_new.pk in {c.pk for c in case_list(user=cm, filters=CaseFilters(include_closed=True)).items}
+
+
+def test_count_is_capped(world):
+    cm = world.bank[Role.COLLECTIONS_MANAGER]
+    page = case_list(user=cm, filters=CaseFilters(), with_count=True, count_cap=3)
+    assert page.count == 3 and page.count_capped
+
+
+def test_agency_list_query_count_is_bounded(world, django_assert_max_num_queries):
+    agency = world.agency_a
+    for _ in range(30):
+        case = f.make_case()
+        services.case_place(case=case, agency=agency, acting_user=None, check_capacity=False)
+        services.case_assign(case=case, collector=world.collector_a1, acting_user=world.manager_a)
+    with django_assert_max_num_queries(3):
+        page = case_list(user=world.manager_a, filters=CaseFilters(), limit=50, with_count=True)
+        rows = [(c.customer.name, c.agency.name, c.collector.name if c.collector else "") for c in page.items]
+    assert len(rows) == 33 and page.count == 33
+
+
+def test_timeline_newest_first_with_all_kinds(world):
+    case = world.case_a1
+    services.contact_record(case=case, acting_user=world.collector_user_a1, channel="phone", outcome="promise",
+                            conversation=True)
+    services.promise_record(case=case, acting_user=world.collector_user_a1, amount_fen=10_000, due_on=f.today())
+    services.note_add(case=case, acting_user=world.manager_a, body="备注")
+    kinds = [e.kind for e in case_timeline(case=case)]
+    assert {"opened", "placement", "assignment", "contact", "promise", "note"} <= set(kinds)
+    assert kinds[-1] == "opened"
+    ats = [e.at for e in case_timeline(case=case)]
+    assert ats == sorted(ats, reverse=True)
+
+
+def test_loan_history_hook_and_db_fallback(world):
+    case = world.case_a1
+    services.payment_record(case=case, amount_fen=1234, paid_on=f.today(), acting_user=None)
+    h = loan_history(loan_id=case.loan_id)
+    assert h.source == "database" and h.payments[0]["amount_fen"] == 1234
+    set_loan_history_reader(lambda loan_id: {"installments": [{"n": 1}], "payments": []})
+    try:
+        h = loan_history(loan_id=case.loan_id)
+        assert h.source == "store" and h.installments == [{"n": 1}]
+    finally:
+        set_loan_history_reader(None)
+
+
+def test_agency_users_see_only_permitted_customer_fields(world):
+    case = world.case_a1
+    bank = customer_fields_for(user=world.bank[Role.AUDITOR], case=case)
+    agency = customer_fields_for(user=world.manager_a, case=case)
+    assert "id_number" in bank
+    assert "id_number" not in agency and agency["name"] == case.customer.name

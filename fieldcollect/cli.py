@@ -65,6 +65,69 @@ def demo_data(
     typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 
+@app.command("ingest")
+def ingest(
+    source: Annotated[Path, typer.Argument(help="Folder with the export (Parquet or CSV, UTF-8 or GBK)")],
+) -> None:
+    """Validate and load a core-banking export into FIELDCOLLECT_HOME (all or nothing, idempotent)."""
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.ingest.reader import IngestError
+    from fieldcollect.portfolio.services import ingest_export
+
+    try:
+        result = ingest_export(source=source)
+    except IngestError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(result.message)
+
+
+@app.command("run-daily")
+def run_daily_cmd(
+    as_of: Annotated[str, typer.Option("--as-of", help="Business date (YYYY-MM-DD)")],
+    engine: Annotated[str, typer.Option(help="local (Polars/NumPy) or spark")] = "local",
+    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL")] = None,
+) -> None:
+    """Run the nightly delinquency cycle for one business date and publish it."""
+    setup_django()
+    migrate_quietly()
+    from rich.console import Console
+    from rich.table import Table
+
+    from fieldcollect.daily.services import run_daily
+
+    if engine not in {"local", "spark"}:
+        raise typer.BadParameter("--engine must be local or spark")
+    try:
+        result = run_daily(as_of=_parse_date(as_of, "--as-of"), engine=engine, spark_master=spark_master)
+    except FileNotFoundError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    s = result.summary
+    table = Table(title=f"Nightly cycle {s['as_of']} ({engine})")
+    for col in ("bucket", "loans", "balance (CNY)", "overdue (CNY)"):
+        table.add_column(col, justify="right")
+    for b in s["buckets"]:
+        table.add_row(b["bucket"], f"{b['loans']:,}", f"{b['balance_fen'] / 100:,.2f}", f"{b['overdue_fen'] / 100:,.2f}")
+    Console().print(table)
+    typer.echo(f"published {result.path}  loans={s['loans']} 30+ balance share={s['balance_30plus_share']:.2%} "
+               f"cases={s.get('cases', {})} seconds={sum(result.timings.values()):.1f}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Serve the web application (development server; see the operations guide for production)."""
+    setup_django()
+    migrate_quietly()
+    from django.core.management import call_command
+
+    call_command("runserver", f"{host}:{port}", use_reloader=False)
+
+
 def main() -> None:
     app()
 

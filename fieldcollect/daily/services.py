@@ -1,0 +1,140 @@
+"""The nightly cycle as a service: compute and publish the day, then open, update and close cases.
+
+Case sync rules (for business date ``as_of``):
+
+* a loan with dpd ≥ 1 and no open case gets a new case (status ``new``, opened on ``as_of``);
+* every open case gets the day's dpd, bucket, overdue and outstanding amounts;
+* an open case whose loan is back to dpd 0 is closed: ``paid`` when the loan is fully repaid,
+  otherwise ``cured``.
+
+Cases are synced only when ``as_of`` is not older than the newest synced day, so re-running a past
+date reproduces its files without rolling the cases back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+from django.db import connection, transaction
+
+from fieldcollect.core.audit import audit_log
+from fieldcollect.core.models import User
+from fieldcollect.daily.cycle import CycleResult, run_cycle
+from fieldcollect.ingest.store import require_current
+from fieldcollect.portfolio.models import DailyRun
+from fieldcollect.portfolio.services import bulk_upsert
+
+LOAN_COLUMNS = ("loan_id", "customer_id", "product", "principal_fen", "annual_rate", "term_months", "method",
+                "disbursed_on", "jurisdiction")
+
+
+def _executemany(sql: str, rows: list[tuple[Any, ...]], chunk: int = 5_000) -> None:
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), chunk):
+            cursor.executemany(sql, rows[i: i + chunk])
+
+
+def sync_cases(*, per_loan: pl.DataFrame, as_of: date, actor: User | None = None) -> dict[str, int]:
+    """Open, update and close cases from the day's per-loan status. Call inside a transaction."""
+    from decimal import Decimal
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT loan_id FROM cases_case WHERE closed_on IS NULL")
+        open_loans = {r[0] for r in cursor.fetchall()}
+    delinquent = per_loan.filter(pl.col("dpd") >= 1)
+    relevant_ids = set(delinquent["loan_id"].to_list()) | open_loans
+    status = per_loan.filter(pl.col("loan_id").is_in(list(relevant_ids)))
+    # make sure the loans exist in the database (customers were loaded at ingestion)
+    version = require_current()
+    new_loan_ids = set(delinquent["loan_id"].to_list()) - open_loans
+    if new_loan_ids:
+        loans = (version.scan("loans").filter(pl.col("loan_id").is_in(list(new_loan_ids)))
+                 .select("loan_id", "customer_id", "product", "principal_fen", "annual_rate", "term_months",
+                         "method", "disbursed_on").collect())
+        bulk_upsert(table="portfolio_loan", columns=LOAN_COLUMNS, pk="loan_id", rows=(
+            (r[0], r[1], r[2], r[3], Decimal(str(round(r[4], 4))), r[5], r[6], r[7], "CN") for r in loans.iter_rows()))
+    rows = status.select("loan_id", "dpd", "bucket", "overdue_fen", "outstanding_principal_fen", "settled").rows()
+    now = datetime.now(UTC)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS fc_cycle_status")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE fc_cycle_status (loan_id BIGINT PRIMARY KEY, dpd INTEGER, bucket VARCHAR(8), "
+            "overdue_fen BIGINT, outstanding_principal_fen BIGINT, settled BOOLEAN)")
+    _executemany("INSERT INTO fc_cycle_status VALUES (%s, %s, %s, %s, %s, %s)", rows)
+    counts: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        # open new cases
+        cursor.execute(
+            """
+            INSERT INTO cases_case (loan_id, customer_id, status, close_reason, opened_on, closed_on, dpd, max_dpd,
+                                    bucket, overdue_fen, outstanding_principal_fen, city, last_cycle_on, version,
+                                    updated_at)
+            SELECT s.loan_id, l.customer_id, 'new', '', %s, NULL, s.dpd, s.dpd, s.bucket, s.overdue_fen,
+                   s.outstanding_principal_fen, c.city, %s, 1, %s
+            FROM fc_cycle_status s
+            JOIN portfolio_loan l ON l.loan_id = s.loan_id
+            JOIN portfolio_customer c ON c.customer_id = l.customer_id
+            WHERE s.dpd >= 1 AND NOT EXISTS (
+                SELECT 1 FROM cases_case k WHERE k.loan_id = s.loan_id AND k.closed_on IS NULL)
+            """,
+            [as_of, as_of, now],
+        )
+        counts["opened"] = cursor.rowcount
+        # close cured or repaid cases
+        cursor.execute(
+            """
+            UPDATE cases_case SET status = 'closed', closed_on = %s, last_cycle_on = %s, updated_at = %s,
+                close_reason = CASE WHEN (SELECT s.settled FROM fc_cycle_status s WHERE s.loan_id = cases_case.loan_id)
+                                    THEN 'paid' ELSE 'cured' END,
+                dpd = 0, bucket = 'M0', overdue_fen = 0,
+                outstanding_principal_fen = (SELECT s.outstanding_principal_fen FROM fc_cycle_status s
+                                             WHERE s.loan_id = cases_case.loan_id),
+                version = version + 1
+            WHERE closed_on IS NULL AND EXISTS (
+                SELECT 1 FROM fc_cycle_status s WHERE s.loan_id = cases_case.loan_id AND s.dpd = 0)
+            """,
+            [as_of, as_of, now],
+        )
+        counts["closed"] = cursor.rowcount
+        # refresh the collection data of the other open cases
+        cursor.execute(
+            """
+            UPDATE cases_case SET
+                dpd = s.dpd, bucket = s.bucket, overdue_fen = s.overdue_fen,
+                outstanding_principal_fen = s.outstanding_principal_fen,
+                max_dpd = CASE WHEN s.dpd > cases_case.max_dpd THEN s.dpd ELSE cases_case.max_dpd END,
+                last_cycle_on = %s, updated_at = %s
+            FROM fc_cycle_status s
+            WHERE s.loan_id = cases_case.loan_id AND cases_case.closed_on IS NULL AND cases_case.opened_on < %s
+            """,
+            [as_of, now, as_of],
+        )
+        counts["updated"] = cursor.rowcount
+        cursor.execute("DROP TABLE fc_cycle_status")
+    audit_log(actor=actor, action="cases.nightly_sync", object_type="DailyRun", object_id=as_of.isoformat(),
+              new=counts)
+    return counts
+
+
+def run_daily(*, as_of: date, engine: str = "local", spark_master: str | None = None, actor: User | None = None,
+              progress: bool = True, sync: bool = True, fail_after: str | None = None) -> CycleResult:
+    """Run and publish the nightly cycle for ``as_of``; sync cases unless the date is in the past."""
+    started = datetime.now(UTC)
+    result = run_cycle(as_of=as_of, engine=engine, spark_master=spark_master, progress=progress,
+                       fail_after=fail_after, keep_per_loan=True)
+    newest = DailyRun.objects.filter(cases_synced=True).order_by("-as_of").first()
+    do_sync = sync and (newest is None or as_of >= newest.as_of)
+    assert result.per_loan is not None
+    with transaction.atomic():
+        counts = sync_cases(per_loan=result.per_loan, as_of=as_of, actor=actor) if do_sync else {}
+        summary = {k: v for k, v in result.summary.items() if k != "timings"} | {"cases": counts}
+        DailyRun.objects.create(as_of=as_of, run_id=result.run_id, engine=engine, store_version=result.store_version,
+                                started_at=started, finished_at=datetime.now(UTC), cases_synced=do_sync,
+                                summary=summary)
+        audit_log(actor=actor, action="daily.publish", object_type="DailyRun", object_id=result.run_id,
+                  new={"as_of": as_of.isoformat(), "engine": engine, "cases": counts})
+    result.summary["cases"] = counts
+    result.per_loan = None
+    return result

@@ -1,0 +1,131 @@
+"""Writes for the portfolio: applying a core-banking export (store + database) atomically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.db import connection, transaction
+
+from fieldcollect.core.audit import audit_log
+from fieldcollect.core.models import User
+from fieldcollect.ingest import store
+from fieldcollect.ingest.reader import read_export
+from fieldcollect.portfolio.models import IngestBatch
+
+BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    applied: bool
+    fingerprint: str
+    store_version: str
+    counts: dict[str, int]
+    message: str
+
+
+def bulk_upsert(*, table: str, columns: Sequence[str], pk: str, rows: Iterable[Sequence[Any]]) -> int:
+    """INSERT ... ON CONFLICT (pk) DO UPDATE for many rows (SQLite and PostgreSQL)."""
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in columns if c != pk)
+    sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks}) ON CONFLICT ({qn(pk)}) DO UPDATE SET {updates}"
+    total = 0
+    batch: list[Sequence[Any]] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                cursor.executemany(sql, batch)
+                total += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+            total += len(batch)
+    return total
+
+
+def _customer_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
+    cols = ["customer_id", "name", "id_number", "mobile", "province", "city", "district", "address", "lat", "lon"]
+    yield from frame.select(cols).iter_rows()
+
+
+def _agency_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
+    for r in frame.iter_rows(named=True):
+        yield (
+            r["agency_id"], r["name"], r["name_en"] or "", "approved",
+            json.dumps(r["regions"].split("|"), ensure_ascii=False), r["capacity"],
+            json.dumps(r["eligible_buckets"].split("|")), r["placement_days"], r["commission_tiers"],
+            r["min_amount_fen"], r["max_amount_fen"], r["dsa_valid_until"], r["founded_year"],
+        )
+
+
+AGENCY_COLUMNS = ("agency_id", "name", "name_en", "status", "regions", "capacity", "eligible_buckets",
+                  "placement_days", "commission_tiers", "min_amount_fen", "max_amount_fen", "dsa_valid_until",
+                  "founded_year")
+COLLECTOR_COLUMNS = ("collector_id", "agency_id", "name", "city", "base_lat", "base_lon", "certified_until",
+                     "trained_until")
+CUSTOMER_COLUMNS = ("customer_id", "name", "id_number", "mobile", "province", "city", "district", "address",
+                    "lat", "lon", "timezone")
+
+
+def ingest_export(*, source: Path, actor: User | None = None, fail_after: str | None = None) -> IngestResult:
+    """Validate and apply an export: a new store version and the database rows, all or nothing.
+
+    The same export twice is a no-op; a later export (new loans, new payments) updates the store.
+    ``fail_after`` (tests only) simulates a crash after writing one table of the new version.
+    """
+    current = store.current_version()
+    known: dict[str, pl.Series | None] = {"loans": None, "customers": None, "agencies": None}
+    if current is not None:
+        for table, col in (("loans", "loan_id"), ("customers", "customer_id"), ("agencies", "agency_id")):
+            if current.table_files(table):
+                known[table] = current.scan(table).select(col).collect()[col]
+    export = read_export(source, known_loans=known["loans"], known_customers=known["customers"],
+                         known_agencies=known["agencies"])
+    previous = IngestBatch.objects.filter(fingerprint=export.fingerprint).first()
+    if previous is not None and current is not None and previous.store_version <= current.name:
+        return IngestResult(False, export.fingerprint, current.name, previous.counts,
+                            "this export was already ingested; nothing changed")
+
+    merged = store.merge_tables(current, export.tables)
+    version = store.write_version(merged, fail_after=fail_after)
+    counts = {t: f.height for t, f in export.tables.items()}
+    try:
+        with transaction.atomic():
+            if "agencies" in export.tables:
+                bulk_upsert(table="agencies_agency", columns=AGENCY_COLUMNS, pk="agency_id",
+                            rows=_agency_rows(export.tables["agencies"]))
+            if "collectors" in export.tables:
+                bulk_upsert(table="agencies_collector", columns=COLLECTOR_COLUMNS, pk="collector_id",
+                            rows=export.tables["collectors"].select(COLLECTOR_COLUMNS).iter_rows())
+            bulk_upsert(table="portfolio_customer", columns=CUSTOMER_COLUMNS, pk="customer_id",
+                        rows=(
+                            (*r, "Asia/Shanghai") for r in _customer_rows(export.tables["customers"])
+                        ))
+            batch = IngestBatch.objects.update_or_create(
+                fingerprint=export.fingerprint,
+                defaults={"source": str(source), "store_version": version.name, "counts": counts},
+            )[0]
+            audit_log(actor=actor, action="portfolio.ingest", object_type="IngestBatch", object_id=batch.pk,
+                      new={"source": str(source), "store_version": version.name, "counts": counts,
+                           "encodings": export.encodings})
+            # publish the store version last, inside the transaction: a crash before this line
+            # rolls the database back and leaves the previous version current
+            store.publish(version)
+    except BaseException:
+        cur = store.current_version()
+        if cur is None or cur.name != version.name:
+            import shutil
+
+            shutil.rmtree(version.path, ignore_errors=True)
+        raise
+    store.prune(keep=2)
+    return IngestResult(True, export.fingerprint, version.name, counts,
+                        f"applied {', '.join(f'{v} {k}' for k, v in counts.items())} as store {version.name}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -594,6 +595,7 @@ def solve(
     """
     from pyvrp import PenaltyParams, SolveParams
     from pyvrp import solve as pyvrp_solve
+    from pyvrp.exceptions import PenaltyBoundWarning
 
     if time_limit <= 0:
         raise ValueError("time_limit must be positive")
@@ -605,7 +607,10 @@ def solve(
     params = SolveParams(penalty=PenaltyParams(min_penalty=0.1 * scale, max_penalty=100_000.0 * scale))
     give_up_at = None if give_up_after is None else t0 + give_up_after
     stop = _Deadline(deadline=t0 + time_limit, max_iterations=max_iterations, give_up_at=give_up_at)
-    res = pyvrp_solve(data, stop, seed=seed, collect_stats=False, display=False, params=params)
+    with warnings.catch_warnings():
+        if give_up_after is not None:  # an infeasible first attempt is expected here; no noise
+            warnings.simplefilter("ignore", PenaltyBoundWarning)
+        res = pyvrp_solve(data, stop, seed=seed, collect_stats=False, display=False, params=params)
 
     routes: list[RoutePlan] = []
     planned: set[int] = set()

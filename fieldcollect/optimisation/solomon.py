@@ -355,7 +355,9 @@ def check_solution(
     return CheckReport(
         feasible=not violations,
         violations=tuple(violations),
-        distance=solution_cost(instance, routes, convention=convention),
+        distance=solution_cost(
+            instance, [r for r in routes if all(1 <= c <= n for c in r)], convention=convention
+        ),
         vehicles=len(used),
         convention=convention,
     )

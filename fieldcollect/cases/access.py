@@ -115,7 +115,7 @@ def tasks_visible_to(user: User, *, today: date | None = None) -> QuerySet[Task]
     if user.is_bank_user:
         return qs.filter(assignee=user)
     visible = cases_visible_to(user, today=today).values("pk")
-    if user.role == Role.AGENCY_MANAGER:
+    if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
         return qs.filter(agency_id=user.agency_id, case_id__in=visible)
     return qs.filter(assignee=user, case_id__in=visible)
 

@@ -23,7 +23,7 @@ class World:
     collector_a2: Collector
     collector_user_b: User
     collector_b: Collector
-    bank: dict[str, User]
+    bank: dict[Role, User]
     case_a1: Case  # placed with A, assigned to collector a1
     case_a2: Case  # placed with A, assigned to collector a2
     case_a_unassigned: Case  # placed with A, not assigned

@@ -79,7 +79,7 @@ def test_agency_list_query_count_is_bounded(world, django_assert_max_num_queries
         services.case_assign(case=case, collector=world.collector_a1, acting_user=world.manager_a)
     with django_assert_max_num_queries(3):
         page = case_list(user=world.manager_a, filters=CaseFilters(), limit=50, with_count=True)
-        rows = [(c.customer.name, c.agency.name, c.collector.name if c.collector else "") for c in page.items]
+        rows = [(c.customer.name, c.agency and c.agency.name, c.collector and c.collector.name) for c in page.items]
     assert len(rows) == 33 and page.count == 33
 
 

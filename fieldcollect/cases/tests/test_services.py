@@ -30,7 +30,8 @@ def test_place_sets_agency_period_status_and_audits(world):
     assert case.version == 2
     assert p.contract is not None and p.bucket_at_placement == "M2"
     entry = AuditEntry.objects.get(object_type="case", object_id=str(case.pk), action="case.place")
-    assert entry.actor == cm and entry.old["status"] == "new" and entry.new["status"] == "placed"
+    assert entry.actor == cm and entry.old is not None and entry.new is not None
+    assert entry.old["status"] == "new" and entry.new["status"] == "placed"
 
 
 @pytest.mark.parametrize(

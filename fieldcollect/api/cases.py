@@ -1,0 +1,141 @@
+"""Case endpoints: thin; every fetch goes through the permission-checked helpers."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.responses import Status
+
+from fieldcollect.api.schemas import (
+    CaseDetailOut,
+    CasePageOut,
+    ContactIn,
+    ContactOut,
+    ErrorOut,
+    PromiseIn,
+    PromiseOut,
+    TaskCompleteIn,
+    TaskOut,
+    TaskPageOut,
+)
+from fieldcollect.cases import selectors, services
+from fieldcollect.cases.access import access_case_by_id, access_task_by_id, tasks_visible_to
+from fieldcollect.cases.models import Case, ContactAttempt
+from fieldcollect.core.errors import NotFoundError
+from fieldcollect.core.models import User
+
+router = Router(tags=["cases"])
+tasks_router = Router(tags=["tasks"])
+ERRORS: dict[int, type[ErrorOut]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+                                     422: ErrorOut}
+
+
+class CaseListParams(Schema):
+    bucket: str = ""
+    status: str = ""
+    city: str = ""
+    agency: int | None = None
+    dpd_min: int | None = None
+    dpd_max: int | None = None
+    amount_min_fen: int | None = None
+    amount_max_fen: int | None = None
+    closed: bool = False
+    limit: int = 50
+    offset: int = 0
+    cursor: str | None = None
+
+
+def _user(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+def _case_out(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.pk, "loan_id": case.loan_id, "status": case.status, "bucket": case.bucket, "dpd": case.dpd,
+        "max_dpd": case.max_dpd, "overdue_fen": case.overdue_fen,
+        "outstanding_principal_fen": case.outstanding_principal_fen, "city": case.city,
+        "opened_on": case.opened_on, "closed_on": case.closed_on, "agency_id": case.agency_id,
+        "collector_id": case.collector_id, "placed_until": case.placed_until, "version": case.version,
+    }
+
+
+@router.get("", response={200: CasePageOut, **ERRORS}, summary="List my cases")
+def list_cases(request: HttpRequest, params: Query[CaseListParams]) -> dict[str, Any]:
+    """The cases the caller may see (an agency its active placements, a collector its assigned
+    cases), most days past due first. Page with ``cursor`` (``next_cursor`` of the previous page) or
+    ``offset``; ``count`` is the number of matching cases."""
+    filters = selectors.CaseFilters(
+        bucket=params.bucket, status=params.status, city=params.city, agency_id=params.agency,
+        dpd_min=params.dpd_min, dpd_max=params.dpd_max, overdue_min_fen=params.amount_min_fen,
+        overdue_max_fen=params.amount_max_fen, include_closed=params.closed,
+    )
+    page = selectors.case_list(user=_user(request), filters=filters, cursor=params.cursor,
+                               limit=params.limit, offset=params.offset, with_count=True, count_cap=None)
+    return {"items": [_case_out(c) for c in page.items], "count": page.count or 0,
+            "next_cursor": page.next_cursor}
+
+
+@router.get("/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary="Case detail")
+def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    user = _user(request)
+    case = access_case_by_id(case_id, user)
+    loan = case.loan
+    out = _case_out(case)
+    out.update(
+        customer=selectors.customer_fields_for(user=user, case=case),
+        loan={"loan_id": loan.pk, "product": loan.product, "principal_fen": loan.principal_fen,
+              "annual_rate": str(loan.annual_rate), "term_months": loan.term_months, "method": loan.method,
+              "disbursed_on": loan.disbursed_on.isoformat()},
+        contacts=list(case.contacts.all()[:100]),
+        promises=list(case.promises.all()[:50]),
+        open_tasks=list(tasks_visible_to(user).filter(case=case, status="open")[:50]),
+    )
+    return out
+
+
+@router.post("/{case_id}/contacts", response={201: ContactOut, **ERRORS}, summary="Record a contact attempt")
+def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> Status[ContactAttempt]:
+    user = _user(request)
+    case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
+    contact = services.contact_record(
+        case=case, acting_user=user, channel=payload.channel, outcome=payload.outcome, party=payload.party,
+        number=payload.number, at=payload.at, connected=payload.connected, conversation=payload.conversation,
+        notes=payload.notes, expected_version=payload.version,
+    )
+    return Status(201, contact)
+
+
+@router.post("/{case_id}/promises", response={201: PromiseOut, **ERRORS}, summary="Record a promise to pay")
+def record_promise(request: HttpRequest, case_id: int, payload: PromiseIn) -> Status[Any]:
+    user = _user(request)
+    case = access_case_by_id(case_id, user, for_write=True, capability="case.promise")
+    contact = None
+    if payload.contact_id is not None:
+        contact = case.contacts.filter(pk=payload.contact_id).first()
+        if contact is None:
+            raise NotFoundError("Contact not found.", code="contact.not_found", extra={"contact_id": payload.contact_id})
+    promise = services.promise_record(case=case, acting_user=user, amount_fen=payload.amount_fen,
+                                      due_on=payload.due_on, contact=contact, expected_version=payload.version)
+    return Status(201, promise)
+
+
+@tasks_router.get("", response={200: TaskPageOut, **ERRORS}, summary="List my tasks")
+def list_tasks(request: HttpRequest, status: str = "open", due_before: date | None = None,
+               limit: int = 100) -> dict[str, Any]:
+    qs = tasks_visible_to(_user(request))
+    if status:
+        qs = qs.filter(status=status)
+    if due_before is not None:
+        qs = qs.filter(due_on__lte=due_before)
+    limit = max(1, min(limit, 500))
+    return {"items": list(qs.order_by("due_on", "id")[:limit]), "count": qs.count()}
+
+
+@tasks_router.post("/{task_id}/complete", response={200: TaskOut, **ERRORS}, summary="Complete a task")
+def complete_task(request: HttpRequest, task_id: int, payload: TaskCompleteIn) -> Any:
+    user = _user(request)
+    task = access_task_by_id(task_id, user)
+    return services.task_complete(task=task, acting_user=user, result=payload.result)

@@ -455,3 +455,66 @@ def promises_evaluate(*, as_of: date) -> dict[str, int]:
                        extra={"promise": promise.pk, "paid_fen": paid})
         counts[str(status)] += 1
     return counts
+
+
+def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
+                     acting_user: User | None = None) -> int:
+    """Place many cases at once (an allocation run): one transaction, one audit row per case.
+
+    The caller has chosen eligible agencies (contract, bucket, region, capacity, DSA); each case must
+    be open and unplaced, which is re-checked here under the row locks (others are skipped).
+    Returns how many were placed.
+    """
+    if acting_user is not None:
+        require_capability(acting_user, "case.place")
+    if not placements:
+        return 0
+    terms_by_agency = {}
+    for _case, agency in placements:
+        if agency.pk not in terms_by_agency:
+            terms_by_agency[agency.pk] = contract_terms(agency=agency, on=starts_on)
+    agency_of = {case.pk: agency for case, agency in placements}
+    placed = 0
+    with transaction.atomic():
+        locked = list(
+            Case.objects.select_for_update().filter(
+                pk__in=list(agency_of), agency__isnull=True, closed_on__isnull=True,
+                status__in=[S.NEW, S.RECALLED],
+            )
+        )
+        new_placements: list[Placement] = []
+        audits = []
+        for case in locked:
+            agency = agency_of[case.pk]
+            terms = terms_by_agency[agency.pk]
+            if terms is None or not terms.dsa_valid_on(starts_on):
+                continue
+            old = snapshot(case, CASE_FIELDS)
+            ends_on = starts_on + timedelta(days=terms.placement_days)
+            new_placements.append(Placement(
+                case=case, agency=agency, contract_id=terms.contract_id, starts_on=starts_on, ends_on=ends_on,
+                bucket_at_placement=case.bucket, overdue_fen_at_placement=case.overdue_fen, created_by=acting_user,
+            ))
+            case.status = S.PLACED
+            case.agency = agency
+            case.placed_until = ends_on
+            case.collector = None
+            case.version += 1
+            case.updated_at = timezone.now()
+            audits.append((case, old))
+        Placement.objects.bulk_create(new_placements, batch_size=2000)
+        Case.objects.bulk_update([c for c, _ in audits], ["status", "agency", "placed_until", "collector",
+                                                          "version", "updated_at"], batch_size=2000)
+        from fieldcollect.core.models import AuditEntry
+
+        AuditEntry.objects.bulk_create(
+            [
+                AuditEntry(actor=acting_user, actor_label=acting_user.get_username() if acting_user else "system",
+                           action="case.place", object_type="case", object_id=str(c.pk), old=old,
+                           new={**snapshot(c, CASE_FIELDS), "bulk": True})
+                for c, old in audits
+            ],
+            batch_size=2000,
+        )
+        placed = len(audits)
+    return placed

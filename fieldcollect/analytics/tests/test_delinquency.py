@@ -1,0 +1,208 @@
+"""The dpd contract on hand-made edge cases and against a brute-force waterfall."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fieldcollect.analytics.delinquency import (
+    DEFAULT_RANGES,
+    NO_DATE,
+    DelinquencyRange,
+    bucket_labels,
+    compute_partition,
+    day_number,
+    validate_ranges,
+)
+
+# one loan disbursed 2024-01-31: dues clamp to 2024-02-29 (leap day), 03-31, 04-30
+DUES = [date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30)]
+PRINCIPAL = [1000, 1000, 1000]
+INTEREST = [100, 100, 100]
+
+
+def status(payments: list[tuple[date, int]], as_of: date, *, previous: date | None = None,
+           disbursed: date = date(2024, 1, 31)) -> dict[str, object]:
+    res = compute_partition(
+        loan_id=np.array([7]),
+        disbursed_day=np.array([day_number(disbursed)]),
+        principal_fen=np.array([3000]),
+        inst_loan_id=np.array([7, 7, 7]),
+        inst_seq=np.array([1, 2, 3]),
+        inst_due_day=np.array([day_number(d) for d in DUES]),
+        inst_principal=np.array(PRINCIPAL),
+        inst_interest=np.array(INTEREST),
+        pay_loan_id=np.array([7] * len(payments), dtype=np.int64),
+        pay_day=np.array([day_number(d) for d, _ in payments], dtype=np.int64),
+        pay_amount=np.array([a for _, a in payments], dtype=np.int64),
+        as_of=as_of,
+        previous=previous,
+    ).columns
+    if len(res["loan_id"]) == 0:
+        return {}
+    return {k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in res.items()}
+
+
+def test_unpaid_after_leap_day_due_date():
+    s = status([], date(2024, 3, 1))
+    assert s["dpd"] == 1 and s["bucket"] == "M1"
+    assert s["overdue_fen"] == 1100 and s["outstanding_principal_fen"] == 3000
+
+
+def test_due_today_is_not_overdue():
+    s = status([], date(2024, 2, 29))
+    assert s["dpd"] == 0 and s["overdue_fen"] == 0 and s["bucket"] == "M0"
+
+
+def test_paid_on_the_due_date():
+    s = status([(date(2024, 2, 29), 1100)], date(2024, 2, 29))
+    assert s["dpd"] == 0 and s["outstanding_principal_fen"] == 2000 and s["paid_total_fen"] == 1100
+
+
+def test_paid_early():
+    s = status([(date(2024, 2, 10), 1100)], date(2024, 3, 10))
+    assert s["dpd"] == 0 and s["overdue_fen"] == 0 and s["outstanding_principal_fen"] == 2000
+
+
+def test_partial_payment_interest_first():
+    s = status([(date(2024, 2, 29), 1050)], date(2024, 3, 10))
+    assert s["dpd"] == 10 and s["overdue_fen"] == 50
+    assert s["outstanding_principal_fen"] == 2050  # 1050 - 100 interest = 950 principal repaid
+
+
+def test_small_partial_payment_covers_interest_only():
+    s = status([(date(2024, 3, 2), 60)], date(2024, 3, 10))
+    assert s["dpd"] == 10 and s["overdue_fen"] == 1040 and s["outstanding_principal_fen"] == 3000
+
+
+def test_overpayment_prepays_the_next_instalments():
+    s = status([(date(2024, 2, 20), 2500)], date(2024, 4, 5))
+    assert s["dpd"] == 0 and s["overdue_fen"] == 0
+    assert s["outstanding_principal_fen"] == 800  # third instalment: 100 interest + 200 principal paid
+
+
+def test_payment_after_as_of_is_ignored():
+    s = status([(date(2024, 3, 5), 1100)], date(2024, 3, 4))
+    assert s["dpd"] == 4 and s["overdue_fen"] == 1100
+
+
+def test_month_end_and_bucket_m4():
+    s = status([], date(2024, 5, 31))
+    assert s["dpd"] == 92 and s["bucket"] == "M4" and s["overdue_fen"] == 3300
+
+
+def test_oldest_unpaid_instalment_sets_dpd():
+    # first instalment paid late on 2024-04-10, second still unpaid → dpd counts from 03-31
+    s = status([(date(2024, 4, 10), 1100)], date(2024, 4, 20))
+    assert s["dpd"] == 20 and s["overdue_fen"] == 1100
+
+
+def test_fully_paid_is_settled():
+    s = status([(date(2024, 2, 29), 1100), (date(2024, 3, 31), 1100), (date(2024, 4, 30), 1100)], date(2024, 6, 1))
+    assert s["settled"] is True and s["outstanding_principal_fen"] == 0 and s["dpd"] == 0
+
+
+def test_overpaid_beyond_schedule():
+    s = status([(date(2024, 2, 1), 5000)], date(2024, 6, 1))
+    assert s["settled"] is True and s["outstanding_principal_fen"] == 0 and s["overdue_fen"] == 0
+
+
+def test_not_yet_disbursed_loan_is_left_out():
+    assert status([], date(2024, 1, 30)) == {}
+
+
+def test_previous_date_and_first_30dpd():
+    s = status([], date(2024, 5, 31), previous=date(2024, 4, 30))
+    assert s["prev_dpd"] == 61 and s["prev_bucket"] == "M3"
+    assert s["first_30dpd_day"] == day_number(date(2024, 2, 29) + timedelta(days=30))
+
+
+def test_bucket_boundaries():
+    dpd = np.array([0, 1, 30, 31, 60, 61, 90, 91, 120, 121, 150, 151, 180, 181, 2000])
+    assert list(bucket_labels(dpd)) == ["M0", "M1", "M1", "M2", "M2", "M3", "M3", "M4", "M4", "M5", "M5", "M6",
+                                        "M6", "M6+", "M6+"]
+
+
+def test_configurable_ranges():
+    ranges = validate_ranges([DelinquencyRange("current", 0, 0), DelinquencyRange("early", 1, 89),
+                              DelinquencyRange("npl", 90, None)])
+    assert list(bucket_labels(np.array([0, 5, 89, 90]), ranges)) == ["current", "early", "early", "npl"]
+    with pytest.raises(ValueError, match="contiguous"):
+        validate_ranges([DelinquencyRange("a", 0, 0), DelinquencyRange("b", 2, None)])
+    with pytest.raises(ValueError, match="open-ended"):
+        validate_ranges([DelinquencyRange("a", 0, 10)])
+
+
+# ----------------------------------------------------------------------- brute force, property test
+def brute_force(dues, principal, interest, payments, as_of):
+    """Allocate each payment (by date) to instalments oldest first, interest before principal."""
+    paid_i = [0] * len(dues)
+    paid_p = [0] * len(dues)
+    for _, amount in sorted(p for p in payments if p[0] <= as_of):
+        for k in range(len(dues)):
+            take = min(amount, interest[k] - paid_i[k])
+            paid_i[k] += take
+            amount -= take
+            take = min(amount, principal[k] - paid_p[k])
+            paid_p[k] += take
+            amount -= take
+    unpaid = [interest[k] + principal[k] - paid_i[k] - paid_p[k] for k in range(len(dues))]
+    late = [dues[k] for k in range(len(dues)) if unpaid[k] > 0 and dues[k] < as_of]
+    return {
+        "dpd": (as_of - min(late)).days if late else 0,
+        "overdue_fen": sum(unpaid[k] for k in range(len(dues)) if dues[k] < as_of),
+        "outstanding_principal_fen": sum(principal) - sum(paid_p),
+    }
+
+
+loan_strategy = st.fixed_dictionaries({
+    "n": st.integers(1, 6),
+    "start": st.dates(date(2023, 1, 1), date(2024, 12, 31)),
+    "principal": st.lists(st.integers(0, 50_000), min_size=6, max_size=6),
+    "interest": st.lists(st.integers(0, 5_000), min_size=6, max_size=6),
+    "payments": st.lists(st.tuples(st.integers(0, 250), st.integers(1, 60_000)), max_size=8),
+})
+
+
+@settings(max_examples=150, deadline=None)
+@given(loans=st.lists(loan_strategy, min_size=1, max_size=6), offset=st.integers(0, 260))
+def test_kernel_matches_brute_force(loans, offset):
+    as_of = date(2023, 1, 1) + timedelta(days=offset + 200)
+    ids, disb, ppal = [], [], []
+    inst = {"l": [], "s": [], "d": [], "p": [], "i": []}
+    pays = {"l": [], "d": [], "a": []}
+    expected = {}
+    for j, loan in enumerate(loans):
+        lid = 100 + j
+        dues = [loan["start"] + timedelta(days=30 * (k + 1)) for k in range(loan["n"])]
+        pr, it = loan["principal"][: loan["n"]], loan["interest"][: loan["n"]]
+        pp = [(loan["start"] + timedelta(days=d), a) for d, a in loan["payments"]]
+        ids.append(lid)
+        disb.append(day_number(loan["start"]))
+        ppal.append(sum(pr))
+        for k in reversed(range(loan["n"])):  # unsorted on purpose
+            inst["l"].append(lid); inst["s"].append(k + 1); inst["d"].append(day_number(dues[k]))
+            inst["p"].append(pr[k]); inst["i"].append(it[k])
+        for d, a in pp:
+            pays["l"].append(lid); pays["d"].append(day_number(d)); pays["a"].append(a)
+        if loan["start"] <= as_of:
+            expected[lid] = brute_force(dues, pr, it, pp, as_of)
+    cols = compute_partition(
+        loan_id=np.array(ids[::-1]), disbursed_day=np.array(disb[::-1]), principal_fen=np.array(ppal[::-1]),
+        inst_loan_id=np.array(inst["l"]), inst_seq=np.array(inst["s"]), inst_due_day=np.array(inst["d"]),
+        inst_principal=np.array(inst["p"]), inst_interest=np.array(inst["i"]),
+        pay_loan_id=np.array(pays["l"], dtype=np.int64), pay_day=np.array(pays["d"], dtype=np.int64),
+        pay_amount=np.array(pays["a"], dtype=np.int64), as_of=as_of,
+    ).columns
+    got = {int(cols["loan_id"][i]): {k: int(cols[k][i]) for k in ("dpd", "overdue_fen", "outstanding_principal_fen")}
+           for i in range(len(cols["loan_id"]))}
+    assert got == expected
+    assert all(cols["first_unpaid_day"][i] == NO_DATE or cols["first_unpaid_day"][i] > 0 for i in range(len(got)))
+
+
+def test_default_ranges_are_valid():
+    assert validate_ranges(list(DEFAULT_RANGES)) == DEFAULT_RANGES

@@ -116,6 +116,8 @@ class StrategyProblem:
         Penalty per expected complaint in the objective.
     max_expected_complaints : float or None
         Budget on the total expected complaints; met by raising the penalty.
+    attributes : mapping str -> ndarray, shape (n,)
+        Extra case columns for rule-based strategies (e.g. ``bucket``); not used by the optimiser.
     """
 
     treatments: tuple[str, ...]
@@ -130,6 +132,7 @@ class StrategyProblem:
     capacities: tuple[Capacity, ...]
     complaint_cost_fen: int = 0
     max_expected_complaints: float | None = None
+    attributes: Mapping[str, np.ndarray] = field(default_factory=dict)
     # derived: pool index per case × treatment (-1 = unlimited), pool limits and labels
     pool_of: IntArray = field(init=False, repr=False)
     pool_limits: IntArray = field(init=False, repr=False)
@@ -145,6 +148,7 @@ class StrategyProblem:
             ("complaint_prob", self.complaint_prob, (n, t)),
             ("costs_fen", self.costs_fen, (t,)),
             ("recovery_share", self.recovery_share, (t,)),
+            *((f"attributes[{k!r}]", v, (n,)) for k, v in self.attributes.items()),
         ):
             if arr.shape != shape:
                 raise StrategyError(f"{name} has shape {arr.shape}, expected {shape}")
@@ -251,6 +255,18 @@ class StrategyProblem:
             capacities=tuple(capacities),
             complaint_cost_fen=self.complaint_cost_fen,
             max_expected_complaints=budget,
+            attributes={k: v[mask].copy() for k, v in self.attributes.items()},
+        )
+
+    def with_complaint_budget(self, *, max_expected: float | None) -> StrategyProblem:
+        """The same problem with another complaint budget."""
+        return StrategyProblem(
+            treatments=self.treatments, case_ids=self.case_ids, amounts_fen=self.amounts_fen,
+            cities=self.cities, propensity=self.propensity, eligible=self.eligible,
+            complaint_prob=self.complaint_prob, costs_fen=self.costs_fen,
+            recovery_share=self.recovery_share, capacities=self.capacities,
+            complaint_cost_fen=self.complaint_cost_fen, max_expected_complaints=max_expected,
+            attributes=self.attributes,
         )
 
     def check(self, choice: npt.ArrayLike) -> list[str]:
@@ -299,11 +315,16 @@ class StrategyBuilder:
         self._capacities: list[Capacity] = []
         self._complaint_cost_fen = 0
         self._max_complaints: float | None = None
+        self._attributes: dict[str, np.ndarray] = {}
 
     def add_cases(self, *, case_ids: npt.ArrayLike, amounts_fen: npt.ArrayLike, cities: npt.ArrayLike,
                   propensity: npt.ArrayLike, eligible: npt.ArrayLike | None = None,
-                  complaint_prob: npt.ArrayLike | None = None) -> StrategyBuilder:
-        """Set the cases (arrays aligned on cases; matrices have one column per treatment)."""
+                  complaint_prob: npt.ArrayLike | None = None,
+                  attributes: Mapping[str, npt.ArrayLike] | None = None) -> StrategyBuilder:
+        """Set the cases (arrays aligned on cases; matrices have one column per treatment).
+
+        ``attributes`` are extra case columns for rule-based strategies (e.g. ``bucket``).
+        """
         p = np.asarray(propensity, dtype=np.float64)
         if p.ndim != 2 or p.shape[1] != len(self.treatments):
             raise StrategyError(f"propensity must be (n, {len(self.treatments)})")
@@ -321,6 +342,7 @@ class StrategyBuilder:
             "complaint_prob": (np.zeros_like(p) if complaint_prob is None
                                else np.asarray(complaint_prob, dtype=np.float64)),
         }
+        self._attributes = {k: np.asarray(v) for k, v in (attributes or {}).items()}
         return self
 
     def set_capacity(self, *, treatment: str, limit: int, city: str | None = None) -> StrategyBuilder:
@@ -349,6 +371,7 @@ class StrategyBuilder:
             capacities=tuple(self._capacities),
             complaint_cost_fen=self._complaint_cost_fen,
             max_expected_complaints=self._max_complaints,
+            attributes={k: v.copy() for k, v in self._attributes.items()},
             **{k: v.copy() for k, v in self._cases.items()},
         )
 
@@ -387,6 +410,8 @@ class StrategyResult:
     seconds : float
     solves : int
         Number of optimisation runs (more than one when bisecting for a complaint budget).
+    complaint_budget_met : bool
+        False only when a complaint budget could not be met within ``max_bisections``.
     """
 
     problem: StrategyProblem
@@ -397,6 +422,7 @@ class StrategyResult:
     method: str
     seconds: float
     solves: int = 1
+    complaint_budget_met: bool = True
 
     def __post_init__(self) -> None:
         self.choice.setflags(write=False)
@@ -468,10 +494,7 @@ class StrategyResult:
         chosen_value = obj[rows, self.choice]
         masked = obj.astype(np.float64).copy()
         masked[rows, self.choice] = -np.inf
-        if t > 1:
-            alt = np.argmax(masked, axis=1)
-        else:
-            alt = np.zeros(n, dtype=np.int64)
+        alt = np.argmax(masked, axis=1) if t > 1 else np.zeros(n, dtype=np.int64)
         alt_value = obj[rows, alt]
         blocked = ~prob.eligible[rows, alt]
         prices = self._prices()
@@ -543,9 +566,10 @@ def _free_best(obj: IntArray, eligible: BoolArray, pool_of: IntArray) -> tuple[I
 def _solve_flow(obj: IntArray, eligible: BoolArray, pool_of: IntArray, limits: IntArray) -> IntArray:
     from ortools.graph.python import min_cost_flow
 
-    n, t = obj.shape
     free_idx, free_val = _free_best(obj, eligible, pool_of)
     choice = free_idx.copy()
+    if limits.size == 0:
+        return choice
     cand = eligible & (pool_of >= 0) & (obj > free_val[:, None])
     cand &= limits[np.maximum(pool_of, 0)] > 0
     active = np.flatnonzero(cand.any(axis=1))
@@ -648,7 +672,7 @@ def _shadow_prices(obj: IntArray, eligible: BoolArray, pool_of: IntArray, limits
 
 
 def solve(problem: StrategyProblem, *, method: Method = "flow", tolerance: float = 1e-6,
-          max_bisections: int = 30) -> StrategyResult:
+          max_bisections: int = 30, penalty_rtol: float = 0.01) -> StrategyResult:
     """Choose one treatment per case maximising expected net value under the constraints.
 
     Parameters
@@ -660,6 +684,8 @@ def solve(problem: StrategyProblem, *, method: Method = "flow", tolerance: float
         Relative tolerance on the complaint budget when bisecting on the penalty.
     max_bisections : int
         Bound on the number of solves when a complaint budget is set.
+    penalty_rtol : float
+        Bisection stops when the complaint penalty is known within this relative precision.
 
     Returns
     -------
@@ -683,7 +709,7 @@ def solve(problem: StrategyProblem, *, method: Method = "flow", tolerance: float
     solves = 1
     budget = problem.max_expected_complaints
     if budget is not None and complaints > budget * (1 + tolerance):
-        lo, hi = mu, max(mu, 1.0) * 2
+        lo, hi = mu, max(2.0 * mu, 100_000.0)  # start at 1,000 CNY per expected complaint
         while True:
             c_hi, o_hi, k_hi = attempt(hi)
             solves += 1
@@ -691,7 +717,7 @@ def solve(problem: StrategyProblem, *, method: Method = "flow", tolerance: float
                 break
             lo, hi = hi, hi * 4
         best = (c_hi, o_hi, hi)
-        while solves < max_bisections and hi - lo > max(1.0, 1e-4 * hi):
+        while solves < max_bisections and hi - lo > max(1.0, penalty_rtol * hi):
             mid = (lo + hi) / 2
             c_mid, o_mid, k_mid = attempt(mid)
             solves += 1
@@ -700,10 +726,11 @@ def solve(problem: StrategyProblem, *, method: Method = "flow", tolerance: float
             else:
                 lo = mid
         choice, obj, mu = best
+    met = budget is None or float(problem.complaint_prob[rows, choice].sum()) <= budget * (1 + tolerance)
     prices = _shadow_prices(obj, problem.eligible, problem.pool_of, problem.pool_limits, choice)
     return StrategyResult(problem=problem, choice=choice, objective_fen=obj, shadow_prices_fen=prices,
                           complaint_cost_fen=mu, method=method, seconds=time.perf_counter() - start,
-                          solves=solves)
+                          solves=solves, complaint_budget_met=met)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -837,7 +864,8 @@ class ExperimentAssignment:
 
 
 def champion_challenger(problem: StrategyProblem, *, strategies: Mapping[str, Strategy],
-                        shares: Mapping[str, float], seed: int) -> ExperimentAssignment:
+                        shares: Mapping[str, float], seed: int,
+                        arms: npt.ArrayLike | None = None) -> ExperimentAssignment:
     """Randomly split cases into arms and let each arm's strategy treat its cases.
 
     Each capacity is apportioned between arms in proportion to their shares (largest remainder),
@@ -851,10 +879,18 @@ def champion_challenger(problem: StrategyProblem, *, strategies: Mapping[str, St
     shares : mapping arm -> share of cases (sums to 1)
     seed : int
         Seed of the random split (the same seed gives the same split).
+    arms : array-like of str, optional
+        Arm per case decided earlier (e.g. by :func:`split_arms` when the case entered the
+        experiment, so that it keeps its arm over several periods); ``seed`` is then unused.
     """
     if set(strategies) != set(shares):
         raise StrategyError("strategies and shares must name the same arms")
-    arms = split_arms(n=problem.n_cases, shares=shares, seed=seed)
+    if arms is None:
+        labels = split_arms(n=problem.n_cases, shares=shares, seed=seed)
+    else:
+        labels = np.asarray(arms).astype(str)
+        if labels.shape != (problem.n_cases,) or not set(labels.tolist()) <= set(shares):
+            raise StrategyError("arms must give a known arm per case")
     names = list(shares)
     weights = np.array([shares[a] for a in names], dtype=np.float64)
     split_caps: dict[str, list[Capacity]] = {a: [] for a in names}
@@ -863,24 +899,15 @@ def champion_challenger(problem: StrategyProblem, *, strategies: Mapping[str, St
             split_caps[a].append(Capacity(cap.treatment, int(lim), cap.city))
     choice = np.zeros(problem.n_cases, dtype=np.int64)
     for a, w in zip(names, weights, strict=True):
-        mask = arms == a
+        mask = labels == a
         if not mask.any():
             continue
         sub = problem.subset(mask=mask, capacities=split_caps[a])
         if problem.max_expected_complaints is not None:
-            sub = _with_budget(sub, problem.max_expected_complaints * w)
+            sub = sub.with_complaint_budget(max_expected=problem.max_expected_complaints * w)
         choice[mask] = strategies[a](sub)
     violations = problem.check(choice)
     if violations:
         raise StrategyError("; ".join(violations))
-    return ExperimentAssignment(problem=problem, arms=arms, choice=choice)
+    return ExperimentAssignment(problem=problem, arms=labels, choice=choice)
 
-
-def _with_budget(problem: StrategyProblem, budget: float | None) -> StrategyProblem:
-    return StrategyProblem(
-        treatments=problem.treatments, case_ids=problem.case_ids, amounts_fen=problem.amounts_fen,
-        cities=problem.cities, propensity=problem.propensity, eligible=problem.eligible,
-        complaint_prob=problem.complaint_prob, costs_fen=problem.costs_fen,
-        recovery_share=problem.recovery_share, capacities=problem.capacities,
-        complaint_cost_fen=problem.complaint_cost_fen, max_expected_complaints=budget,
-    )

@@ -2,11 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from fieldcollect.api.api import api
+from fieldcollect.core.views import FieldcollectLoginView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/login/", FieldcollectLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("fieldcollect.cases.urls")),
+    path("", include("fieldcollect.agencies.urls")),
     path("", include("fieldcollect.portfolio.urls")),
 ]

@@ -1,0 +1,73 @@
+"""Page forms (validation only; the services do the work)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from fieldcollect.cases.lifecycle import CloseReason
+from fieldcollect.cases.models import Channel, Outcome, Party, Task
+
+
+class VersionedForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class ContactForm(VersionedForm):
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    party = forms.ChoiceField(label=_("Party"), choices=Party.choices, initial=Party.DEBTOR)
+    number = forms.CharField(label=_("Number or address"), max_length=32, required=False)
+    connected = forms.BooleanField(label=_("Connected"), required=False)
+    conversation = forms.BooleanField(label=_("Spoke with the party"), required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class PromiseForm(VersionedForm):
+    amount = forms.DecimalField(label=_("Amount (yuan)"), min_value=Decimal("0.01"), max_digits=14,
+                                decimal_places=2)
+    due_on = forms.DateField(label=_("Promised date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_due_on(self):  # type: ignore[no-untyped-def]
+        due = self.cleaned_data["due_on"]
+        if due < timezone.localdate():
+            raise forms.ValidationError(_("The promised date cannot be in the past."))
+        return due
+
+    @property
+    def amount_fen(self) -> int:
+        return int(self.cleaned_data["amount"] * 100)
+
+
+class AssignForm(VersionedForm):
+    collector = forms.IntegerField(label=_("Collector"))
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+
+
+class TaskForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Task.Kind.choices, initial=Task.Kind.FOLLOW_UP)
+    title = forms.CharField(label=_("Task"), max_length=200)
+    due_on = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PlaceForm(VersionedForm):
+    agency = forms.IntegerField(label=_("Agency"))
+    days = forms.IntegerField(label=_("Days"), min_value=1, max_value=365, required=False)
+
+
+class RecallForm(VersionedForm):
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class CloseForm(VersionedForm):
+    close_reason = forms.ChoiceField(label=_("Close reason"), choices=CloseReason.choices)
+
+
+class TaskCompleteForm(forms.Form):
+    result = forms.CharField(label=_("Result"), max_length=500, required=False)

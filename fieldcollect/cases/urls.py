@@ -1,0 +1,19 @@
+from django.urls import path
+
+from fieldcollect.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("cases/", views.case_list, name="list"),
+    path("cases/<int:case_id>/", views.case_detail, name="detail"),
+    path("cases/<int:case_id>/contact", views.case_contact, name="contact"),
+    path("cases/<int:case_id>/promise", views.case_promise, name="promise"),
+    path("cases/<int:case_id>/assign", views.case_assign, name="assign"),
+    path("cases/<int:case_id>/note", views.case_note, name="note"),
+    path("cases/<int:case_id>/task", views.case_task, name="task"),
+    path("cases/<int:case_id>/place", views.case_place, name="place"),
+    path("cases/<int:case_id>/recall", views.case_recall, name="recall"),
+    path("cases/<int:case_id>/close", views.case_close, name="close"),
+    path("tasks/", views.task_list, name="tasks"),
+    path("tasks/<int:task_id>/complete", views.task_complete, name="task_complete"),
+]

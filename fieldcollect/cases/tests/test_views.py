@@ -114,3 +114,12 @@ def test_pages_in_english(world):
     c = logged_in(world.collector_user_a1)
     body = c.get(f"/cases/{world.case_a1.pk}/", headers={"Accept-Language": "en"}).content.decode()
     assert "Record a promise to pay" in body
+
+
+def test_pages_in_chinese_by_default_and_switchable(world):
+    c = logged_in(world.collector_user_a1)
+    body = c.get(f"/cases/{world.case_a1.pk}/").content.decode()
+    assert "登记承诺还款" in body and "Record a promise to pay" not in body
+    c.post("/i18n/setlang/", {"language": "en", "next": "/cases/"})
+    body = c.get(f"/cases/{world.case_a1.pk}/").content.decode()
+    assert "Record a promise to pay" in body and "登记承诺还款" not in body

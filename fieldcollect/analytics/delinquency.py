@@ -114,6 +114,22 @@ def _segment_min(values: np.ndarray, seg: np.ndarray, n: int, fill: int) -> np.n
     return out
 
 
+def _locate(sorted_ids: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each query id in ``sorted_ids`` and whether it is there.
+
+    Runs of equal ids (rows of one loan arrive together) are looked up once.
+    """
+    n = len(sorted_ids)
+    if len(query) == 0 or n == 0:
+        return np.zeros(len(query), dtype=np.int64), np.zeros(len(query), dtype=bool)
+    starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
+    uq = query[starts]
+    idx_u = np.searchsorted(sorted_ids, uq)
+    ok_u = sorted_ids[np.minimum(idx_u, n - 1)] == uq
+    counts = np.diff(np.r_[starts, len(query)])
+    return np.repeat(idx_u, counts), np.repeat(ok_u, counts)
+
+
 def compute_partition(
     *,
     loan_id: np.ndarray,
@@ -146,8 +162,7 @@ def compute_partition(
     n = len(loan_id)
 
     # instalments: map to loan index, sort by (loan, seq)
-    ii = np.searchsorted(loan_id, inst_loan_id)
-    ok = (ii < n) & (loan_id[np.minimum(ii, max(n - 1, 0))] == inst_loan_id) if n else np.zeros(len(ii), bool)
+    ii, ok = _locate(loan_id, inst_loan_id)
     ii, seq = ii[ok], inst_seq[ok]
     due = inst_due_day[ok].astype(np.int64)
     ip = inst_principal[ok].astype(np.int64)
@@ -165,8 +180,7 @@ def compute_partition(
     total_principal = _segment_sum(ip, ii, n)
 
     # payments: map to loan index, sort by (loan, day)
-    pi = np.searchsorted(loan_id, pay_loan_id)
-    pok = (pi < n) & (loan_id[np.minimum(pi, max(n - 1, 0))] == pay_loan_id) if n else np.zeros(len(pi), bool)
+    pi, pok = _locate(loan_id, pay_loan_id)
     pi, pd_, pa_ = pi[pok], pay_day[pok].astype(np.int64), pay_amount[pok].astype(np.int64)
     pkey = (pi << DAY_BITS) | pd_
     if len(pkey) > 1 and not np.all(pkey[1:] >= pkey[:-1]):
@@ -185,7 +199,7 @@ def compute_partition(
         return upto - before
 
     def status_on(day: int) -> dict[str, np.ndarray]:
-        t = paid_by(np.arange(n, dtype=np.int64), np.full(n, day, dtype=np.int64))
+        t = _segment_sum(np.where(pd_ <= day, pa_, 0), pi, n)
         tk = t[ii]
         paid_k = np.clip(tk - prev_cum, 0, amt)
         unpaid_k = amt - paid_k

@@ -1,0 +1,268 @@
+"""Benchmark of the nightly cycle against DuckDB on the same files.
+
+    .venv/bin/python bench/daily_cycle.py --loans 1000000 --out bench/results/daily_cycle_1m.json
+
+Steps: generate the demo export (cached in --workdir), build the columnar store (streaming, one pass)
+and load the customers into the bench database, then in separate processes (so that each peak
+memory is its own) run the whole nightly cycle (`run_daily`: dpd/bucket kernel, roll rates,
+vintages, bucket history, publish, case sync) and DuckDB SQL computing dpd and bucket from the same
+Parquet files. Asserts that dpd and bucket agree on every loan and reports time per stage, loans/s,
+peak memory and the ratio of our dpd/bucket stage to DuckDB's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+# ------------------------------------------------------------------------------------------ setup
+def generate(workdir: Path, loans: int, seed: int, as_of: date) -> tuple[Path, float]:
+    from fieldcollect.demodata.generator import write_demo_portfolio
+
+    export = workdir / "export"
+    manifest = export / "manifest.json"
+    if manifest.exists():
+        meta = json.loads(manifest.read_text())
+        if meta["counts"]["loans"] == loans and meta["seed"] == seed and meta["as_of"] == as_of.isoformat():
+            return export, 0.0
+    t = time.perf_counter()
+    write_demo_portfolio(export, n_loans=loans, seed=seed, as_of=as_of)
+    return export, time.perf_counter() - t
+
+
+def build_store(export: Path, home: Path) -> float:
+    """One streaming pass: split the sorted export files into the store's loan partitions."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from fieldcollect.analytics.schemas import STORE_CUSTOMER_COLUMNS
+    from fieldcollect.ingest import store
+
+    t = time.perf_counter()
+    root = home / "store"
+    root.mkdir(parents=True, exist_ok=True)
+    n_loans = pq.read_metadata(export / "loans.parquet").num_rows
+    parts = max(1, -(-n_loans // store.LOANS_PER_PARTITION))
+    staging = root / "v000001"
+    counts = {}
+    for table in ("loans", "installments", "payments"):
+        (staging / table).mkdir(parents=True, exist_ok=True)
+        src = pq.ParquetFile(export / f"{table}.parquet")
+        writers: dict[int, pq.ParquetWriter] = {}
+        counts[table] = src.metadata.num_rows
+        for batch in src.iter_batches(batch_size=2_000_000):
+            part = pc.remainder(batch.column("loan_id"), parts) if parts > 1 else None
+            for p in range(parts):
+                chunk = batch if part is None else batch.filter(pc.equal(part, p))
+                if chunk.num_rows == 0:
+                    continue
+                if p not in writers:
+                    writers[p] = pq.ParquetWriter(store.StoreVersion("v000001", staging, parts, {}).partition_file(
+                        table, p), chunk.schema, compression="zstd")
+                writers[p].write_table(pa.Table.from_batches([chunk]), row_group_size=500_000)
+        for w in writers.values():
+            w.close()
+    customers = pq.read_table(export / "customers.parquet", columns=list(STORE_CUSTOMER_COLUMNS))
+    (staging / "customers").mkdir(exist_ok=True)
+    pq.write_table(customers, staging / "customers" / "part-00000.parquet", compression="zstd")
+    counts["customers"] = customers.num_rows
+    (staging / "_VERSION.json").write_text(json.dumps({"partitions": parts, "counts": counts}))
+    store.publish(store.StoreVersion("v000001", staging, parts, counts), root)
+    return time.perf_counter() - t
+
+
+def load_customers(export: Path) -> float:
+    import pyarrow.parquet as pq
+
+    from fieldcollect.portfolio.services import CUSTOMER_COLUMNS, bulk_upsert
+
+    t = time.perf_counter()
+    src = pq.ParquetFile(export / "customers.parquet")
+    from django.db import transaction
+
+    with transaction.atomic():
+        for batch in src.iter_batches(batch_size=200_000):
+            cols = [batch.column(c).to_pylist() for c in CUSTOMER_COLUMNS[:-1]]
+            bulk_upsert(table="portfolio_customer", columns=CUSTOMER_COLUMNS, pk="customer_id",
+                        rows=((*r, "Asia/Shanghai") for r in zip(*cols, strict=True)))
+    return time.perf_counter() - t
+
+
+# ------------------------------------------------------------------------------------- children
+def child_cycle(as_of: date) -> dict:
+    from fieldcollect.cli import migrate_quietly, setup_django
+
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.daily.services import run_daily
+
+    t = time.perf_counter()
+    result = run_daily(as_of=as_of, progress=False)
+    total = time.perf_counter() - t
+    timings = dict(result.timings)
+    timings["case_sync_and_record_s"] = total - sum(timings.values())
+    return {"total_s": total, "timings": timings, "peak_rss_gib": peak_rss_gib(),
+            "loans": result.summary["loans"], "cases": result.summary.get("cases", {}),
+            "loan_status": str(result.path / "loan_status.parquet")}
+
+
+DUCKDB_SQL = """
+WITH t AS (
+  SELECT loan_id, SUM(amount_fen) AS paid FROM read_parquet('{store}/payments/*.parquet')
+  WHERE paid_on <= DATE '{as_of}' GROUP BY loan_id),
+i AS (
+  SELECT loan_id, due_date, principal_due_fen + interest_due_fen AS amt,
+         SUM(principal_due_fen + interest_due_fen) OVER (PARTITION BY loan_id ORDER BY seq) AS cum
+  FROM read_parquet('{store}/installments/*.parquet')),
+l AS (SELECT loan_id FROM read_parquet('{store}/loans/*.parquet') WHERE disbursed_on <= DATE '{as_of}'),
+d AS (
+  SELECT i.loan_id,
+         COALESCE(date_diff('day', MIN(i.due_date) FILTER (WHERE i.cum > COALESCE(t.paid, 0)
+                                                          AND i.due_date < DATE '{as_of}'), DATE '{as_of}'), 0) AS dpd
+  FROM i LEFT JOIN t USING (loan_id) GROUP BY i.loan_id)
+SELECT l.loan_id, d.dpd,
+  CASE WHEN d.dpd = 0 THEN 'M0' WHEN d.dpd <= 30 THEN 'M1' WHEN d.dpd <= 60 THEN 'M2' WHEN d.dpd <= 90 THEN 'M3'
+       WHEN d.dpd <= 120 THEN 'M4' WHEN d.dpd <= 150 THEN 'M5' WHEN d.dpd <= 180 THEN 'M6' ELSE 'M6+' END AS bucket
+FROM l JOIN d USING (loan_id)
+"""
+
+
+def child_duckdb(store_path: str, as_of: date, out: str) -> dict:
+    import duckdb
+
+    con = duckdb.connect()
+    t = time.perf_counter()
+    con.execute(f"COPY ({DUCKDB_SQL.format(store=store_path, as_of=as_of)}) TO '{out}' (FORMAT parquet)")
+    seconds = time.perf_counter() - t
+    return {"dpd_bucket_s": seconds, "peak_rss_gib": peak_rss_gib(), "version": duckdb.__version__}
+
+
+def run_child(args: list[str], env: dict[str, str]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"child {args[:2]} failed:\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--loans", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--as-of", default="2026-06-30")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--child", choices=["cycle", "duckdb"], default=None)
+    parser.add_argument("--store", default="")
+    parser.add_argument("--result", default="")
+    args = parser.parse_args()
+    as_of = date.fromisoformat(args.as_of)
+    if args.child == "cycle":
+        print(json.dumps(child_cycle(as_of)))
+        return
+    if args.child == "duckdb":
+        print(json.dumps(child_duckdb(args.store, as_of, args.result)))
+        return
+
+    import polars as pl
+    from rich.console import Console
+    from rich.table import Table
+
+    workdir = args.workdir or Path(os.environ.get("TMPDIR", "/tmp")) / f"fieldcollect-bench-{args.loans}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    console.print(f"[bold]daily cycle benchmark[/] loans={args.loans:,} workdir={workdir}")
+    export, gen_s = generate(workdir, args.loans, args.seed, as_of)
+    home = workdir / "home"
+    if home.exists():
+        import shutil
+
+        shutil.rmtree(home)
+    home.mkdir()
+    env = dict(os.environ, FIELDCOLLECT_HOME=str(home), DJANGO_SETTINGS_MODULE="config.settings")
+    env.pop("DATABASE_URL", None)
+    os.environ.update({"FIELDCOLLECT_HOME": str(home), "DJANGO_SETTINGS_MODULE": "config.settings"})
+    os.environ.pop("DATABASE_URL", None)
+    store_s = build_store(export, home)
+    from fieldcollect.cli import migrate_quietly, setup_django
+
+    setup_django()
+    migrate_quietly()
+    cust_s = load_customers(export)
+    console.print(f"generated in {gen_s:.1f}s, store built in {store_s:.1f}s, customers loaded in {cust_s:.1f}s")
+
+    ours = run_child(["--child", "cycle", "--as-of", args.as_of], env)
+    duck_out = str(workdir / "duckdb_status.parquet")
+    duck = run_child(["--child", "duckdb", "--store", str(home / "store" / "v000001"), "--as-of", args.as_of,
+                      "--result", duck_out], env)
+
+    mine = pl.read_parquet(ours["loan_status"], columns=["loan_id", "dpd", "bucket"]).sort("loan_id")
+    ref = pl.read_parquet(duck_out).sort("loan_id").cast({"dpd": pl.Int32})
+    equal = mine.equals(ref)
+    if not equal:
+        diff = mine.join(ref, on="loan_id", how="full", suffix="_duckdb").filter(
+            (pl.col("dpd") != pl.col("dpd_duckdb")) | (pl.col("bucket") != pl.col("bucket_duckdb"))
+            | pl.col("dpd").is_null() | pl.col("dpd_duckdb").is_null())
+        console.print(diff.head(10))
+        raise SystemExit("dpd/bucket differ from DuckDB")
+    t = ours["timings"]
+    ratio = t["dpd_bucket_s"] / duck["dpd_bucket_s"]
+    table = Table(title=f"Nightly cycle, {args.loans:,} loans ({platform.machine()}, {os.cpu_count()} cores)")
+    for col in ("stage", "seconds", "peak RSS GiB"):
+        table.add_column(col, justify="right")
+    table.add_row("dpd + bucket (ours)", f"{t['dpd_bucket_s']:.2f}", "")
+    table.add_row("roll rates, vintages, history", f"{t['aggregates_s']:.2f}", "")
+    table.add_row("publish files", f"{t['publish_s']:.2f}", "")
+    table.add_row("case sync + run record", f"{t['case_sync_and_record_s']:.2f}", "")
+    table.add_row("[bold]whole cycle[/]", f"{ours['total_s']:.2f}", f"{ours['peak_rss_gib']:.2f}")
+    table.add_row("DuckDB dpd + bucket", f"{duck['dpd_bucket_s']:.2f}", f"{duck['peak_rss_gib']:.2f}")
+    console.print(table)
+    console.print(f"ratio ours/DuckDB (dpd+bucket) = {ratio:.3f}; loans/s (whole cycle) = "
+                  f"{args.loans / ours['total_s']:,.0f}; outputs equal: {equal}")
+    result = {
+        "benchmark": "daily_cycle",
+        "command": " ".join([".venv/bin/python", "bench/daily_cycle.py", *sys.argv[1:]]),
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "loans": args.loans,
+        "installments": int(pq_rows(export / "installments.parquet")),
+        "payments": int(pq_rows(export / "payments.parquet")),
+        "setup_seconds": {"generate": round(gen_s, 2), "build_store": round(store_s, 2),
+                          "load_customers": round(cust_s, 2)},
+        "cycle": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in ours.items() if k != "loan_status"},
+        "stages_s": {k: round(v, 3) for k, v in t.items()},
+        "duckdb": duck,
+        "ratio_dpd_bucket_vs_duckdb": round(ratio, 4),
+        "loans_per_second_whole_cycle": round(args.loans / ours["total_s"]),
+        "dpd_bucket_equal_to_duckdb": equal,
+        "targets": {"whole_cycle_10m_s_max": 300, "peak_gib_max": 12, "ratio_max": 1.0},
+    }
+    out = args.out or ROOT / "bench" / "results" / f"daily_cycle_{args.loans}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {out}")
+
+
+def pq_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(path).num_rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,798 @@
+"""Optimal allocation of collection cases to agencies (min-cost flow), with a champion/challenger holdout.
+
+The problem
+-----------
+Each eligible pair (case *i*, agency *j*) has an expected net recovery ``v_ij`` in integer fen
+(probability of recovery × amount − commission − cost). Each agency takes at most ``c_j`` cases;
+optionally no agency takes more than a share ``α`` of the cases placed in the run. A case goes to at
+most one agency and may stay unplaced; pairs with a value ≤ 0 are never placed; excluded pairs (the
+agency that just returned the case) are removed. We maximise ``Σ v_ij x_ij``.
+
+This is a transportation problem, solved exactly as a min-cost flow (OR-Tools ``SimpleMinCostFlow``)
+on ``source → case (cap 1) → agency (cost −v, cap 1) → sink (cap c_j)`` plus a zero-cost
+``source → sink`` bypass so that cases can stay unplaced.
+
+Champion/challenger
+-------------------
+A share of the cases (chosen by ``seed``) is the *holdout*: each is placed uniformly at random among
+its eligible agencies (positive value) that still have capacity, so scorecards can compare agencies
+on cases that were not selected for them. The rest is placed optimally on the remaining capacity.
+
+Optimality certificate
+----------------------
+``SimpleMinCostFlow`` does not expose its node potentials, so we rebuild them from the optimal flow:
+the residual graph of a bipartite flow collapses to a difference-constraint system on the agency
+prices ``p_j`` (plus a zero node), solved by Bellman–Ford on ``m + 1`` nodes. With ``u_i`` the case
+surplus, the LP dual is ``min Σ u_i + Σ c_j p_j`` s.t. ``u_i + p_j ≥ v_ij``, ``u, p ≥ 0``. The
+certificate checks every arc's reduced cost ``u_i + p_j − v_ij ≥ 0`` and that the dual objective
+equals the primal objective; by weak duality the allocation is then optimal (for the capacities it
+was solved with). :func:`lp_upper_bound` evaluates the dual bound for any prices.
+
+Concentration limit
+-------------------
+``x_j ≤ α · (cases placed)`` depends on the solution. We solve with capacities
+``min(c_j, ⌊α·P⌋)`` starting from ``P`` = number of placeable cases; if some agency exceeds ``α``
+times the number actually placed, ``P`` becomes that number and we solve again. ``P`` strictly
+decreases, so this terminates, and the returned allocation always satisfies the limit; it is optimal
+(and certified) for the final effective capacities, reported in the result.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+_INF = np.int64(1) << np.int64(60)
+_I64_MIN = np.iinfo(np.int64).min
+
+__all__ = [
+    "AllocationBuilder",
+    "AllocationProblem",
+    "AllocationResult",
+    "Certificate",
+    "GreedyResult",
+    "PlacementExplanation",
+    "build_problem",
+    "greedy",
+    "lp_upper_bound",
+    "solve",
+]
+
+
+# --------------------------------------------------------------------------------------------- problem
+
+
+@dataclass(frozen=True)
+class AllocationProblem:
+    """Immutable allocation instance (indices into ``case_ids`` / ``agency_ids``).
+
+    Pairs are sorted by (case, agency), so the pairs of case ``i`` are
+    ``case_offsets[i]:case_offsets[i + 1]``. Excluded pairs are already removed.
+    """
+
+    case_ids: np.ndarray
+    agency_ids: np.ndarray
+    pair_case: IntArray
+    pair_agency: IntArray
+    pair_value: IntArray
+    capacity: IntArray
+    max_share: Fraction | None = None
+    n_excluded: int = 0
+    case_offsets: IntArray = field(repr=False, default_factory=lambda: np.zeros(1, np.int64))
+
+    @property
+    def n_cases(self) -> int:
+        return len(self.case_ids)
+
+    @property
+    def n_agencies(self) -> int:
+        return len(self.agency_ids)
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pair_value)
+
+
+def _as_array(values: Any, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional")
+    return arr
+
+
+def build_problem(
+    *,
+    case_ids: Any,
+    agency_ids: Any,
+    values_fen: Any,
+    capacity_agency_ids: Any,
+    capacities: Any,
+    excluded_case_ids: Any = None,
+    excluded_agency_ids: Any = None,
+    max_share: float | Fraction | None = None,
+) -> AllocationProblem:
+    """Validate the inputs and build an :class:`AllocationProblem`.
+
+    Parameters
+    ----------
+    case_ids, agency_ids, values_fen
+        One entry per eligible pair; values are integer fen (may be ≤ 0: such pairs are never placed).
+    capacity_agency_ids, capacities
+        One entry per agency (each agency at most once); every agency in a pair needs a capacity.
+    excluded_case_ids, excluded_agency_ids
+        Pairs that must never be placed (e.g. the agency that just returned the case).
+    max_share
+        Optional concentration limit: no agency takes more than this share of the placed cases.
+
+    Raises
+    ------
+    ValueError
+        On length mismatches, non-integer values, negative capacities, duplicate pairs or agencies,
+        or agencies without a capacity.
+    """
+    c_raw = _as_array(case_ids, "case_ids")
+    a_raw = _as_array(agency_ids, "agency_ids")
+    v_raw = _as_array(values_fen, "values_fen")
+    if not (len(c_raw) == len(a_raw) == len(v_raw)):
+        raise ValueError("case_ids, agency_ids and values_fen must have the same length")
+    if len(v_raw) and not np.issubdtype(v_raw.dtype, np.integer):
+        raise ValueError("values_fen must be integers (fen)")
+    values = v_raw.astype(np.int64, copy=False)
+    cap_ids = _as_array(capacity_agency_ids, "capacity_agency_ids")
+    caps_raw = _as_array(capacities, "capacities")
+    if len(cap_ids) != len(caps_raw):
+        raise ValueError("capacity_agency_ids and capacities must have the same length")
+    if len(caps_raw) and not np.issubdtype(caps_raw.dtype, np.integer):
+        raise ValueError("capacities must be integers")
+    if len(caps_raw) and caps_raw.min() < 0:
+        raise ValueError("capacities must be >= 0")
+    if max_share is not None:
+        share = Fraction(str(max_share)) if isinstance(max_share, float) else Fraction(max_share)
+        if not (0 < share <= 1):
+            raise ValueError("max_share must be in (0, 1]")
+    else:
+        share = None
+
+    order = np.argsort(cap_ids, kind="stable")
+    agencies = cap_ids[order]
+    if len(agencies) > 1 and np.any(agencies[1:] == agencies[:-1]):
+        dup = agencies[1:][agencies[1:] == agencies[:-1]][0]
+        raise ValueError(f"agency {dup!r} has more than one capacity")
+    capacity = caps_raw[order].astype(np.int64)
+    m = len(agencies)
+
+    if m == 0 and len(a_raw):
+        raise ValueError("pairs refer to agencies but no capacity was given")
+    a_idx = np.searchsorted(agencies, a_raw).astype(np.int64)
+    if len(a_raw):
+        a_clip = np.minimum(a_idx, m - 1)
+        bad = agencies[a_clip] != a_raw
+        if bad.any():
+            raise ValueError(f"agency {a_raw[np.flatnonzero(bad)[0]]!r} has no capacity")
+        a_idx = a_clip
+
+    cases, c_idx = np.unique(c_raw, return_inverse=True)
+    c_idx = c_idx.astype(np.int64).reshape(-1)
+    key = c_idx * max(m, 1) + a_idx
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    if len(key) > 1:
+        dup_mask = key[1:] == key[:-1]
+        if dup_mask.any():
+            k = int(key[1:][dup_mask][0])
+            raise ValueError(f"pair (case {cases[k // m]!r}, agency {agencies[k % m]!r}) appears more than once")
+    c_idx, a_idx, values = c_idx[order], a_idx[order], values[order]
+
+    n_excluded = 0
+    if excluded_case_ids is not None or excluded_agency_ids is not None:
+        ec = _as_array(excluded_case_ids if excluded_case_ids is not None else [], "excluded_case_ids")
+        ea = _as_array(excluded_agency_ids if excluded_agency_ids is not None else [], "excluded_agency_ids")
+        if len(ec) != len(ea):
+            raise ValueError("excluded_case_ids and excluded_agency_ids must have the same length")
+        if len(ec) and len(cases) and m:
+            ci = np.minimum(np.searchsorted(cases, ec), len(cases) - 1)
+            ai = np.minimum(np.searchsorted(agencies, ea), m - 1)
+            known = (cases[ci] == ec) & (agencies[ai] == ea)
+            ex_key = ci[known].astype(np.int64) * m + ai[known]
+            drop = np.isin(key, ex_key)
+            n_excluded = int(drop.sum())
+            keep = ~drop
+            c_idx, a_idx, values = c_idx[keep], a_idx[keep], values[keep]
+
+    offsets = np.zeros(len(cases) + 1, np.int64)
+    np.cumsum(np.bincount(c_idx, minlength=len(cases)), out=offsets[1:])
+    return AllocationProblem(
+        case_ids=cases,
+        agency_ids=agencies,
+        pair_case=c_idx,
+        pair_agency=a_idx,
+        pair_value=values,
+        capacity=capacity,
+        max_share=share,
+        n_excluded=n_excluded,
+        case_offsets=offsets,
+    )
+
+
+class AllocationBuilder:
+    """Collect pairs, capacities, exclusions and a concentration limit, then :meth:`build`.
+
+    Examples
+    --------
+    >>> b = AllocationBuilder()
+    >>> _ = b.add_pairs(case_ids=[1, 1, 2], agency_ids=["A", "B", "A"], values_fen=[500, 300, 200])
+    >>> _ = b.set_capacities(agency_ids=["A", "B"], capacities=[1, 1])
+    >>> solve(b.build()).objective_fen
+    700
+    """
+
+    def __init__(self) -> None:
+        self._pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._caps: list[tuple[np.ndarray, np.ndarray]] = []
+        self._excluded: list[tuple[np.ndarray, np.ndarray]] = []
+        self._max_share: float | Fraction | None = None
+
+    def add_pairs(self, *, case_ids: Any, agency_ids: Any, values_fen: Any) -> AllocationBuilder:
+        """Add eligible pairs with their expected net value in fen."""
+        self._pairs.append((np.asarray(case_ids), np.asarray(agency_ids), np.asarray(values_fen)))
+        return self
+
+    def set_capacities(self, *, agency_ids: Any, capacities: Any) -> AllocationBuilder:
+        """Add agencies with their capacity (number of cases they can take)."""
+        self._caps.append((np.asarray(agency_ids), np.asarray(capacities)))
+        return self
+
+    def exclude(self, *, case_ids: Any, agency_ids: Any) -> AllocationBuilder:
+        """Never place these pairs (e.g. the agency that just returned the case)."""
+        self._excluded.append((np.asarray(case_ids), np.asarray(agency_ids)))
+        return self
+
+    def set_concentration_limit(self, *, max_share: float | Fraction | None) -> AllocationBuilder:
+        """No agency may take more than ``max_share`` of the placed cases (``None`` = no limit)."""
+        self._max_share = max_share
+        return self
+
+    def build(self) -> AllocationProblem:
+        def cat(parts: Sequence[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+        return build_problem(
+            case_ids=cat([p[0] for p in self._pairs]),
+            agency_ids=cat([p[1] for p in self._pairs]),
+            values_fen=cat([p[2] for p in self._pairs]),
+            capacity_agency_ids=cat([c[0] for c in self._caps]),
+            capacities=cat([c[1] for c in self._caps]),
+            excluded_case_ids=cat([e[0] for e in self._excluded]) if self._excluded else None,
+            excluded_agency_ids=cat([e[1] for e in self._excluded]) if self._excluded else None,
+            max_share=self._max_share,
+        )
+
+
+# --------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Dual certificate of the optimised (non-holdout) part.
+
+    ``optimal`` is true when every arc has a non-negative reduced cost (dual feasible) and the dual
+    objective equals the primal objective: by weak duality no allocation can do better.
+    """
+
+    primal_fen: int
+    dual_fen: int
+    min_reduced_cost_fen: int
+    optimal: bool
+
+
+@dataclass(frozen=True)
+class PlacementExplanation:
+    """Why a case went where it went."""
+
+    case_id: Any
+    agency_id: Any
+    value_fen: int
+    holdout: bool
+    n_eligible: int
+    agency_shadow_price_fen: int
+    best_alternative_agency_id: Any | None
+    best_alternative_value_fen: int | None
+    best_alternative_shadow_price_fen: int | None
+
+    def text(self) -> str:
+        """One sentence a collections manager can read."""
+        v = _cny(self.value_fen)
+        if self.holdout:
+            return (
+                f"Case {self.case_id} is in the champion/challenger holdout: placed at random with agency "
+                f"{self.agency_id} among {self.n_eligible} eligible agencies (expected net {v} CNY)."
+            )
+        head = (
+            f"Case {self.case_id} went to agency {self.agency_id}: expected net {v} CNY, less the agency's "
+            f"capacity opportunity cost {_cny(self.agency_shadow_price_fen)} CNY"
+            f" = {_cny(self.value_fen - self.agency_shadow_price_fen)} CNY."
+        )
+        if self.best_alternative_agency_id is None:
+            return head + " No other eligible agency."
+        assert self.best_alternative_value_fen is not None and self.best_alternative_shadow_price_fen is not None
+        alt_net = self.best_alternative_value_fen - self.best_alternative_shadow_price_fen
+        return head + (
+            f" Best alternative {self.best_alternative_agency_id}: {_cny(self.best_alternative_value_fen)} CNY"
+            f" less {_cny(self.best_alternative_shadow_price_fen)} CNY = {_cny(alt_net)} CNY."
+        )
+
+
+def _cny(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    q, r = divmod(abs(int(fen)), 100)
+    return f"{sign}{q}.{r:02d}"
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """Outcome of :func:`solve`.
+
+    ``assigned[i]`` is the agency index of case ``i`` (``-1`` = unplaced); ``holdout[i]`` marks the cases
+    drawn into the holdout (placed or not). Objectives are integer fen.
+    """
+
+    problem: AllocationProblem = field(repr=False)
+    assigned: IntArray = field(repr=False)
+    holdout: BoolArray = field(repr=False)
+    objective_fen: int
+    holdout_objective_fen: int
+    optimised_objective_fen: int
+    effective_capacity: IntArray = field(repr=False)
+    agency_price_fen: IntArray = field(repr=False)
+    case_surplus_fen: IntArray = field(repr=False)
+    certificate: Certificate
+    iterations: int
+    seconds: float
+    flow_rounds: int = 1
+    flow_arcs: int = 0
+
+    @property
+    def n_placed(self) -> int:
+        return int((self.assigned >= 0).sum())
+
+    @property
+    def n_holdout_placed(self) -> int:
+        return int(((self.assigned >= 0) & self.holdout).sum())
+
+    def agency_counts(self) -> IntArray:
+        """Cases placed per agency (indexed like ``problem.agency_ids``)."""
+        placed = self.assigned[self.assigned >= 0]
+        return np.bincount(placed, minlength=self.problem.n_agencies).astype(np.int64)
+
+    def placements(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(case_ids, agency_ids)`` of the placed cases."""
+        idx = np.flatnonzero(self.assigned >= 0)
+        return self.problem.case_ids[idx], self.problem.agency_ids[self.assigned[idx]]
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` unless every constraint holds and the objective adds up."""
+        p = self.problem
+        counts = self.agency_counts()
+        if np.any(counts > p.capacity):
+            raise ValueError("an agency is over capacity")
+        if np.any(counts > self.effective_capacity):
+            raise ValueError("an agency is over its effective capacity")
+        placed = np.flatnonzero(self.assigned >= 0)
+        if p.max_share is not None and len(placed):
+            limit = math.floor(p.max_share * len(placed))
+            if np.any(counts > limit):
+                raise ValueError("concentration limit violated")
+        values = _assigned_values(p, self.assigned)
+        if np.any(values[placed] <= 0):
+            raise ValueError("a placed pair is not eligible or has a value <= 0")
+        if int(values[placed].sum()) != self.objective_fen:
+            raise ValueError("objective does not match the placements")
+
+    def explain(self, case_id: Any) -> PlacementExplanation | None:
+        """Explanation for one placed case (``None`` if the case is not placed)."""
+        p = self.problem
+        i = int(np.searchsorted(p.case_ids, case_id))
+        if i >= p.n_cases or p.case_ids[i] != case_id:
+            raise KeyError(case_id)
+        j = int(self.assigned[i])
+        if j < 0:
+            return None
+        lo, hi = int(p.case_offsets[i]), int(p.case_offsets[i + 1])
+        ag, val = p.pair_agency[lo:hi], p.pair_value[lo:hi]
+        own = int(val[ag == j][0])
+        others = (ag != j) & (val > 0)
+        alt_id = alt_v = alt_p = None
+        if others.any():
+            k = int(np.flatnonzero(others)[np.argmax(val[others])])
+            alt_id = p.agency_ids[ag[k]]
+            alt_v = int(val[k])
+            alt_p = int(self.agency_price_fen[ag[k]])
+        return PlacementExplanation(
+            case_id=p.case_ids[i],
+            agency_id=p.agency_ids[j],
+            value_fen=own,
+            holdout=bool(self.holdout[i]),
+            n_eligible=int((val > 0).sum()),
+            agency_shadow_price_fen=int(self.agency_price_fen[j]),
+            best_alternative_agency_id=alt_id,
+            best_alternative_value_fen=alt_v,
+            best_alternative_shadow_price_fen=alt_p,
+        )
+
+    def explanations(self) -> dict[str, np.ndarray]:
+        """Explanation columns for every placed case (vectorised; alternative index ``-1`` = none).
+
+        Keys: ``case``, ``agency``, ``value_fen``, ``holdout``, ``agency_shadow_price_fen``,
+        ``case_surplus_fen``, ``best_alternative_agency`` (index or -1), ``best_alternative_value_fen``.
+        """
+        p = self.problem
+        placed = np.flatnonzero(self.assigned >= 0)
+        own = _assigned_values(p, self.assigned)
+        mask = (self.assigned[p.pair_case] >= 0) & (p.pair_agency != self.assigned[p.pair_case]) & (p.pair_value > 0)
+        best = np.full(p.n_cases, _I64_MIN, np.int64)
+        np.maximum.at(best, p.pair_case[mask], p.pair_value[mask])
+        hit = np.flatnonzero(mask & (p.pair_value == best[p.pair_case]))
+        alt = np.full(p.n_cases, -1, np.int64)
+        alt[p.pair_case[hit[::-1]]] = p.pair_agency[hit[::-1]]  # first alternative wins
+        return {
+            "case": placed,
+            "agency": self.assigned[placed],
+            "value_fen": own[placed],
+            "holdout": self.holdout[placed],
+            "agency_shadow_price_fen": self.agency_price_fen[self.assigned[placed]],
+            "case_surplus_fen": self.case_surplus_fen[placed],
+            "best_alternative_agency": alt[placed],
+            "best_alternative_value_fen": np.where(alt[placed] >= 0, best[placed], 0),
+        }
+
+    def summary(self) -> str:
+        return (
+            f"placed {self.n_placed}/{self.problem.n_cases} cases ({self.n_holdout_placed} holdout), "
+            f"objective {_cny(self.objective_fen)} CNY, optimal part certified: {self.certificate.optimal}, "
+            f"{self.seconds:.2f} s"
+        )
+
+
+def _assigned_values(p: AllocationProblem, assigned: IntArray) -> IntArray:
+    """Value of each case's assigned pair (0 for unplaced; ``_I64_MIN`` if the pair does not exist)."""
+    out = np.zeros(p.n_cases, np.int64)
+    placed = assigned >= 0
+    out[placed] = _I64_MIN
+    hit = (assigned[p.pair_case] == p.pair_agency)
+    out[p.pair_case[hit]] = p.pair_value[hit]
+    return out
+
+
+# --------------------------------------------------------------------------------------------- solving
+
+
+def solve(
+    problem: AllocationProblem, *, holdout_share: float = 0.0, seed: int = 0, first_arcs_per_case: int = 4
+) -> AllocationResult:
+    """Place cases: a random holdout share, the rest by min-cost flow (maximum total value).
+
+    Parameters
+    ----------
+    problem
+        The instance from :func:`build_problem` or :class:`AllocationBuilder`.
+    holdout_share
+        Share of the cases (rounded to the nearest case) drawn by ``seed`` into the holdout and
+        placed uniformly at random among their eligible agencies with remaining capacity.
+    seed
+        Seed of the holdout draw; the same seed gives the same holdout and the same placements.
+    first_arcs_per_case
+        Speed only, never the result: the first flow uses each case's best pairs, more are added
+        while the dual certificate finds a pair with a negative reduced cost.
+
+    Returns
+    -------
+    AllocationResult
+        Assignment, objectives, agency shadow prices and the optimality certificate.
+    """
+    if not (0.0 <= holdout_share <= 1.0):
+        raise ValueError("holdout_share must be in [0, 1]")
+    if first_arcs_per_case < 1:
+        raise ValueError("first_arcs_per_case must be >= 1")
+    t0 = time.perf_counter()
+    p = problem
+    n, m = p.n_cases, p.n_agencies
+    positive = p.pair_value > 0
+    has_positive = np.zeros(n, bool)
+    has_positive[p.pair_case[positive]] = True
+
+    holdout = np.zeros(n, bool)
+    h_order = np.zeros(0, np.int64)
+    draws = np.zeros(0)
+    if holdout_share > 0 and n:
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(n)
+        n_h = math.floor(holdout_share * n + 0.5)
+        h_order = perm[:n_h].astype(np.int64)
+        draws = rng.random(n_h)
+        holdout[h_order] = True
+
+    target = int(has_positive.sum())
+    iterations = 0
+    while True:
+        iterations += 1
+        caps = p.capacity.copy()
+        if p.max_share is not None:
+            caps = np.minimum(caps, math.floor(p.max_share * target))
+        assigned = np.full(n, -1, np.int64)
+        h_counts = _place_holdout(p, h_order, draws, caps, assigned)
+        residual = caps - h_counts
+        opt = _solve_flow(p, ~holdout, residual, assigned, positive, first_arcs_per_case=first_arcs_per_case)
+        counts = np.bincount(assigned[assigned >= 0], minlength=m)
+        placed = int((assigned >= 0).sum())
+        if p.max_share is None or not np.any(counts > math.floor(p.max_share * placed)):
+            break
+        target = placed  # strictly smaller than before: see the module docstring
+
+    own = _assigned_values(p, assigned)
+    hold_obj = int(own[holdout & (assigned >= 0)].sum())
+    opt_obj = int(own[~holdout & (assigned >= 0)].sum())
+    return AllocationResult(
+        problem=p,
+        assigned=assigned,
+        holdout=holdout,
+        objective_fen=hold_obj + opt_obj,
+        holdout_objective_fen=hold_obj,
+        optimised_objective_fen=opt_obj,
+        effective_capacity=caps,
+        agency_price_fen=opt.prices,
+        case_surplus_fen=opt.surplus,
+        certificate=opt.certificate,
+        iterations=iterations,
+        seconds=time.perf_counter() - t0,
+        flow_rounds=opt.rounds,
+        flow_arcs=opt.arcs,
+    )
+
+
+def _place_holdout(
+    p: AllocationProblem, order: IntArray, draws: np.ndarray, caps: IntArray, assigned: IntArray
+) -> IntArray:
+    """Place holdout cases (in ``order``) at random among positive-value agencies with room left."""
+    remaining = caps.copy()
+    offsets = p.case_offsets
+    agency, value = p.pair_agency, p.pair_value
+    for i, u in zip(order.tolist(), draws.tolist(), strict=True):
+        lo, hi = offsets[i], offsets[i + 1]
+        ag = agency[lo:hi]
+        cands = ag[(value[lo:hi] > 0) & (remaining[ag] > 0)]
+        if len(cands):
+            j = int(cands[int(u * len(cands))])
+            assigned[i] = j
+            remaining[j] -= 1
+    return caps - remaining
+
+
+@dataclass(frozen=True)
+class _FlowOutcome:
+    prices: IntArray
+    surplus: IntArray
+    certificate: Certificate
+    rounds: int = 1
+    arcs: int = 0
+
+
+def _rank_within_case(local: IntArray, sv: IntArray) -> IntArray:
+    """Rank of each pair by decreasing value within its case (pairs grouped by case)."""
+    if not len(sv):
+        return np.zeros(0, np.int64)
+    lo, hi = int(sv.min()), int(sv.max())
+    span = hi - lo + 1
+    if (int(local[-1]) + 1) * span < (1 << 62):
+        order = np.argsort(local * span + (hi - sv), kind="stable")
+    else:
+        order = np.lexsort((-sv, local))
+    starts = np.zeros(int(local[-1]) + 2, np.int64)
+    np.cumsum(np.bincount(local), out=starts[1:])
+    rank = np.empty(len(sv), np.int64)
+    rank[order] = np.arange(len(sv)) - starts[local[order]]
+    return rank
+
+
+def _run_min_cost_flow(local: IntArray, sa: IntArray, sv: IntArray, nc: int, residual: IntArray) -> tuple[BoolArray, int]:
+    """OR-Tools min-cost flow: source → case → agency → sink with a source → sink bypass."""
+    from ortools.graph.python import min_cost_flow
+
+    m = len(residual)
+    if nc == 0:
+        return np.zeros(0, bool), 0
+    source, sink, first_case = 0, 1, 2
+    first_agency = first_case + nc
+    i32 = np.int32
+    tails = np.concatenate([
+        np.zeros(nc, i32), (first_case + local).astype(i32), (first_agency + np.arange(m)).astype(i32),
+        np.array([source], i32),
+    ])
+    heads = np.concatenate([
+        (first_case + np.arange(nc)).astype(i32), (first_agency + sa).astype(i32), np.full(m, sink, i32),
+        np.array([sink], i32),
+    ])
+    caps = np.concatenate([np.ones(nc, np.int64), np.ones(len(sv), np.int64), np.maximum(residual, 0),
+                           np.array([nc], np.int64)])
+    costs = np.concatenate([np.zeros(nc, np.int64), -sv, np.zeros(m + 1, np.int64)])
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    flow.set_node_supply(source, nc)
+    flow.set_node_supply(sink, -nc)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed: {status}")
+    f = np.asarray(flow.flows(np.arange(nc, nc + len(sv))))
+    return f > 0, -int(flow.optimal_cost())
+
+
+def _solve_flow(
+    p: AllocationProblem, case_mask: BoolArray, residual: IntArray, assigned: IntArray, positive: BoolArray,
+    *, first_arcs_per_case: int = 4,
+) -> _FlowOutcome:
+    """Optimal placement of the cases in ``case_mask`` within ``residual`` capacities; fills ``assigned``.
+
+    Pricing loop (exact): solve the flow on each case's ``first_arcs_per_case`` best pairs, then check
+    the dual certificate on *all* pairs. If some pair has a negative reduced cost under the prices
+    of the restricted optimum, add those pairs and solve again; stop when the certificate holds on
+    every pair (then the restricted optimum is optimal for the full problem).
+    """
+    n, m = p.n_cases, p.n_agencies
+    sel = positive & case_mask[p.pair_case] & (residual[p.pair_agency] > 0)
+    sc, sa, sv = p.pair_case[sel], p.pair_agency[sel], p.pair_value[sel]
+    if len(sc):
+        new_case = np.empty(len(sc), bool)
+        new_case[0] = True
+        np.not_equal(sc[1:], sc[:-1], out=new_case[1:])
+        local = np.cumsum(new_case) - 1
+        case_of_local = sc[new_case]
+    else:
+        local = np.zeros(0, np.int64)
+        case_of_local = np.zeros(0, np.int64)
+    nc = len(case_of_local)
+    if len(sv) and int(sv.max()) > (1 << 62) // (nc + m + 3) // 4:
+        raise ValueError("values too large for exact min-cost flow; use fen below 10^12")
+    # price for agencies the flow tells nothing about (e.g. no room left): their highest pair value
+    top = np.zeros(m, np.int64)
+    np.maximum.at(top, p.pair_agency[positive], p.pair_value[positive])
+
+    active = _rank_within_case(local, sv) < first_arcs_per_case
+    rounds = 0
+    while True:
+        rounds += 1
+        idx = np.flatnonzero(active)
+        chosen, primal = _run_min_cost_flow(local[idx], sa[idx], sv[idx], nc, residual)
+        assigned[case_of_local] = -1
+        assigned[sc[idx[chosen]]] = sa[idx[chosen]]
+        full = _certify(sc, sa, sv, assigned, residual, m, n, primal, top)
+        if full.certificate.optimal or active.all():
+            return _FlowOutcome(full.prices, full.surplus, full.certificate, rounds, len(idx))
+        restricted = _certify(sc[idx], sa[idx], sv[idx], assigned, residual, m, n, primal, top)
+        violated = (restricted.surplus[sc] + restricted.prices[sa] - sv < 0) & ~active
+        if violated.any():
+            active |= violated
+        else:  # cannot happen when the restricted certificate holds; be safe
+            active[:] = True
+
+
+def _certify(
+    sc: IntArray, sa: IntArray, sv: IntArray, assigned: IntArray, residual: IntArray, m: int, n: int, primal: int,
+    top: IntArray,
+) -> _FlowOutcome:
+    """Rebuild agency prices from the flow and check dual feasibility and equal objectives."""
+    zero = m  # index of the zero-price node
+    size = m + 1
+    w = np.full(size * size, _INF, np.int64)
+    own_agency = assigned[sc]
+    placed_pair = own_agency >= 0
+    own_value = np.zeros(n, np.int64)
+    hit = own_agency == sa
+    own_value[sc[hit]] = sv[hit]
+    # placed case i at j, other eligible k: p_j - p_k <= v_ij - v_ik   (edge k -> j)
+    other = placed_pair & ~hit
+    np.minimum.at(w, sa[other] * size + own_agency[other], own_value[sc[other]] - sv[other])
+    # placed case i at j: u_i >= 0  =>  p_j - p_zero <= v_ij            (edge zero -> j)
+    np.minimum.at(w, zero * size + sa[hit], sv[hit])
+    # unplaced case i eligible at k: v_ik - p_k <= 0  =>  p_zero - p_k <= -v_ik   (edge k -> zero)
+    unpl = ~placed_pair
+    np.minimum.at(w, sa[unpl] * size + zero, -sv[unpl])
+    w2 = w.reshape(size, size)
+    counts = np.bincount(sa[hit], minlength=m)
+    idx = np.arange(m)
+    w2[idx, zero] = np.minimum(w2[idx, zero], 0)  # p_j >= 0
+    not_full = counts < residual
+    w2[zero, idx[not_full]] = np.minimum(w2[zero, idx[not_full]], 0)  # p_j <= 0 when capacity is left
+    np.fill_diagonal(w2, 0)
+
+    d = w2[zero].copy()
+    d[zero] = 0
+    converged = False
+    finite_w = w2 < _INF
+    for _ in range(size + 1):
+        reach = (d < _INF)[:, None] & finite_w
+        cand = np.where(reach, d[:, None] + np.where(reach, w2, 0), _INF)
+        nd = np.minimum(d, cand.min(axis=0))
+        if np.array_equal(nd, d):
+            converged = True
+            break
+        d = nd
+    prices = d[:m].copy()
+    # agencies no placed case reaches (no room, or no eligible placed case): any large price is feasible
+    unreachable = prices >= _INF
+    prices[unreachable] = top[unreachable]
+    if not converged or d[zero] < 0:
+        prices = np.maximum(prices, 0)
+
+    surplus = np.zeros(n, np.int64)
+    placed_cases = sc[hit]
+    surplus[placed_cases] = sv[hit] - prices[sa[hit]]
+    reduced = surplus[sc] + prices[sa] - sv
+    min_reduced = int(min(reduced.min() if len(reduced) else 0, surplus.min() if n else 0, prices.min() if m else 0))
+    dual = int(surplus.sum()) + int((np.maximum(residual, 0) * prices).sum())
+    cert = Certificate(primal_fen=primal, dual_fen=dual, min_reduced_cost_fen=min_reduced,
+                       optimal=converged and min_reduced >= 0 and dual == primal)
+    return _FlowOutcome(prices=prices, surplus=surplus, certificate=cert)
+
+
+def lp_upper_bound(problem: AllocationProblem, *, prices_fen: Any, capacity: Any = None) -> int:
+    """LP dual bound ``Σ_i max(0, max_j (v_ij − p_j)) + Σ_j c_j p_j`` for any prices ``p ≥ 0``.
+
+    By weak duality no allocation within ``capacity`` (default: the problem's capacities) is worth
+    more; with the prices of an optimal solution it equals the optimal objective.
+    """
+    p = problem
+    prices = np.asarray(prices_fen, np.int64)
+    if np.any(prices < 0):
+        raise ValueError("prices must be >= 0")
+    cap = p.capacity if capacity is None else np.asarray(capacity, np.int64)
+    best = np.zeros(p.n_cases, np.int64)
+    np.maximum.at(best, p.pair_case, p.pair_value - prices[p.pair_agency])
+    return int(best.sum()) + int((cap * prices).sum())
+
+
+# --------------------------------------------------------------------------------------------- baseline
+
+
+@dataclass(frozen=True)
+class GreedyResult:
+    """Greedy-by-value allocation: highest-value pairs first while case and agency are free."""
+
+    assigned: IntArray = field(repr=False)
+    objective_fen: int
+    seconds: float
+
+
+def greedy(problem: AllocationProblem, *, capacity: Any = None) -> GreedyResult:
+    """Baseline: take pairs by decreasing value while the case is free and the agency has room."""
+    t0 = time.perf_counter()
+    p = problem
+    remaining = (p.capacity if capacity is None else np.asarray(capacity, np.int64)).copy().tolist()
+    pos = np.flatnonzero(p.pair_value > 0)
+    order = pos[np.argsort(-p.pair_value[pos], kind="stable")]
+    assigned_l = [-1] * p.n_cases
+    cases = p.pair_case[order].tolist()
+    agencies = p.pair_agency[order].tolist()
+    values = p.pair_value[order].tolist()
+    left_cases = p.n_cases
+    left_slots = sum(remaining)
+    total = 0
+    for c, a, v in zip(cases, agencies, values, strict=True):
+        if assigned_l[c] < 0 and remaining[a] > 0:
+            assigned_l[c] = a
+            remaining[a] -= 1
+            total += v
+            left_cases -= 1
+            left_slots -= 1
+            if left_cases == 0 or left_slots == 0:
+                break
+    return GreedyResult(assigned=np.asarray(assigned_l, np.int64), objective_fen=total,
+                        seconds=time.perf_counter() - t0)

@@ -1,0 +1,90 @@
+"""End to end in a real browser (Debian chromium): a collector logs in, records an outcome and a
+promise, in Chinese (the default) and in English."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from fieldcollect.cases.models import ContactAttempt, PromiseToPay
+from fieldcollect.cases.tests import factories as f
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
+]
+
+TEXT = {
+    "zh-hans": {"saved_contact": "联系记录已保存。", "saved_promise": "还款承诺已保存。", "status": "承诺还款",
+                "outcome": "承诺还款"},
+    "en": {"saved_contact": "Contact recorded.", "saved_promise": "Promise recorded.", "status": "Promise to pay",
+           "outcome": "Promise to pay"},
+}
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test itself
+    # are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_collector_records_outcome_and_promise(live_server, world, browser_page, language):
+    page = browser_page
+    text = TEXT[language]
+    case = world.case_a1
+    page.goto(f"{live_server.url}/accounts/login/")
+    if language != "zh-hans":
+        with page.expect_navigation():
+            page.select_option("select[name=language]", language)
+    page.fill("input[name=username]", world.collector_user_a1.username)
+    page.fill("input[name=password]", "pw-test-123")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    assert page.url.endswith("/cases/")
+    # the collector sees their case and only theirs
+    assert page.locator(f'a[href="/cases/{case.pk}/"]').count() == 1
+    assert page.locator(f'a[href="/cases/{world.case_a2.pk}/"]').count() == 0
+    page.click(f'a[href="/cases/{case.pk}/"]')
+    page.wait_for_url(f"**/cases/{case.pk}/")
+
+    form = page.locator("#contact-form")
+    form.locator("select[name=channel]").select_option("visit")
+    form.locator("select[name=outcome]").select_option("promise")
+    form.locator("input[name=conversation]").check()
+    form.locator("textarea[name=notes]").fill("客户答应月底前还款")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert text["saved_contact"] in page.locator(".messages").inner_text()
+    assert text["outcome"] in page.locator("#timeline").inner_text()
+
+    due = (f.today() + timedelta(days=7)).isoformat()
+    form = page.locator("#promise-form")
+    form.locator("input[name=amount]").fill("1500.50")
+    form.locator("input[name=due_on]").fill(due)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert text["saved_promise"] in page.locator(".messages").inner_text()
+    assert page.locator("#case-status").inner_text().strip() == text["status"]
+    assert "1,500.50" in page.locator("#timeline").inner_text()
+
+    contact = ContactAttempt.objects.get(case=case)
+    assert contact.outcome == "promise" and contact.conversation and contact.collector_id == world.collector_a1.pk
+    promise = PromiseToPay.objects.get(case=case)
+    assert promise.amount_fen == 150_050 and promise.due_on.isoformat() == due

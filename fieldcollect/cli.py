@@ -128,6 +128,60 @@ def serve(
     call_command("runserver", f"{host}:{port}", use_reloader=False)
 
 
+@app.command("demo")
+def demo(
+    loans: Annotated[int, typer.Option(help="Number of loans in the demo book")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 42,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Business date (default: yesterday)")] = None,
+    days: Annotated[int, typer.Option(help="Nightly cycles to run, ending on --as-of")] = 5,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up only; do not start the server")] = False,
+    host: Annotated[str, typer.Option(help="Address to serve on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Set up the whole demo in FIELDCOLLECT_HOME: book, ingestion, nightly cycles, placements, users."""
+    from datetime import timedelta
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from fieldcollect.home import home_dir
+
+    console = Console()
+    business = _parse_date(as_of, "--as-of") if as_of else date.today() - timedelta(days=1)
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.core.demo_setup import setup_demo_users_and_placements
+    from fieldcollect.daily.services import run_daily
+    from fieldcollect.demodata.generator import write_demo_portfolio
+    from fieldcollect.portfolio.services import ingest_export
+
+    export = home_dir() / "demo-export"
+    console.print(f"[bold]fieldcollect demo[/] home={home_dir()} loans={loans:,} business date={business}")
+    write_demo_portfolio(export, n_loans=loans, seed=seed, as_of=business)
+    console.print(ingest_export(source=export).message)
+    for offset in range(days - 1, -1, -1):
+        day = business - timedelta(days=offset)
+        result = run_daily(as_of=day, progress=True)
+        console.print(f"nightly cycle {day}: {result.summary['loans']:,} loans, "
+                      f"30+ share {result.summary['balance_30plus_share']:.2%}, cases {result.summary['cases']}")
+    logins = setup_demo_users_and_placements(as_of=business)
+    table = Table(title="Demo logins (passwords are new on every `fieldcollect demo`)")
+    for col in ("username", "password", "role", "agency"):
+        table.add_column(col)
+    lines = []
+    for username, password, role, agency_id in logins:
+        table.add_row(username, password, role, "" if agency_id is None else str(agency_id))
+        lines.append(f"{username}\t{password}\t{role}\t{agency_id or ''}")
+    console.print(table)
+    logins_file = home_dir() / "demo_logins.tsv"
+    logins_file.write_text("username\tpassword\trole\tagency_id\n" + "\n".join(lines) + "\n")
+    logins_file.chmod(0o600)
+    console.print(f"logins saved to {logins_file}")
+    if not no_serve:
+        console.print(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
+        serve(host=host, port=port)
+
+
 def main() -> None:
     app()
 

@@ -176,10 +176,10 @@ def _vintages(per_loan: pl.DataFrame, as_of: date) -> pl.DataFrame:
     observed = a_month - months - (a_dom < dom).astype(np.int64)  # full months on book by as_of
     f = per_loan["first_30dpd_day"].to_numpy()
     bad = f < NO_DATE
-    f64 = np.where(bad, 0, f).astype("datetime64[D]")
+    f64 = np.where(bad, f, 0).astype("datetime64[D]")
     f_month = f64.astype("datetime64[M]").astype(np.int64)
     f_dom = (f64 - f64.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64)
-    mob_bad = np.where(bad, 10_000, f_month - months + (f_dom > dom).astype(np.int64))
+    mob_bad = np.where(bad, f_month - months + (f_dom > dom).astype(np.int64), 10_000)
     cohort0 = int(months.min()) if len(months) else 0
     c = months - cohort0
     n_c = int(c.max()) + 1 if len(c) else 0

@@ -1,9 +1,13 @@
-"""Reads for the portfolio pages: the latest published nightly run."""
+"""Reads for the portfolio pages: the latest published nightly run and its files."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
+from fieldcollect.daily.cycle import published_path
+from fieldcollect.portfolio import charts
 from fieldcollect.portfolio.models import DailyRun
 
 
@@ -11,6 +15,33 @@ def latest_run() -> DailyRun | None:
     return DailyRun.objects.order_by("-as_of", "-id").first()
 
 
+def overdue_history(limit: int = 90) -> list[dict[str, Any]]:
+    """One point per business date (the newest run of each date)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for run in DailyRun.objects.order_by("-as_of", "-id")[: limit * 3]:
+        key = run.as_of.isoformat()
+        if key not in seen:
+            seen[key] = {"as_of": key, "share": run.summary.get("balance_30plus_share", 0.0)}
+    return sorted(seen.values(), key=lambda p: p["as_of"])[-limit:]
+
+
 def portfolio_overview() -> dict[str, Any]:
     run = latest_run()
-    return {"run": run, "summary": run.summary if run else {}}
+    if run is None:
+        return {"run": None}
+    summary = run.summary
+    folder = published_path(run.as_of)
+    figures: dict[str, str] = {}
+    buckets = summary.get("buckets", [])
+    order = [b["bucket"] for b in buckets]
+    figures["buckets"] = charts.to_json(charts.bucket_distribution(buckets))
+    if (folder / "roll_rates.parquet").exists():
+        figures["roll"] = charts.to_json(charts.roll_rate_heatmap(pl.read_parquet(folder / "roll_rates.parquet"),
+                                                                  order))
+    if (folder / "vintages.parquet").exists():
+        figures["vintages"] = charts.to_json(charts.vintage_curves(pl.read_parquet(folder / "vintages.parquet")))
+    figures["trend"] = charts.to_json(charts.overdue_trend(overdue_history()))
+    total = summary.get("outstanding_principal_fen", 0)
+    rows = [b | {"pct": f"{100 * b['balance_fen'] / total:.2f}%" if total else "-"} for b in buckets]
+    pct = f"{100 * summary.get('balance_30plus_share', 0.0):.2f}%"
+    return {"run": run, "summary": summary, "figures": figures, "bucket_rows": rows, "pct_30plus": pct}

@@ -56,7 +56,7 @@ def test_cycle_publishes_files_and_opens_cases(loaded):
     sums = roll.group_by("from_bucket").agg(pl.col("share_loans").sum())
     assert all(abs(s - 1) < 1e-9 for s in sums["share_loans"])
     vint = read_published(AS_OF, "vintages")
-    assert vint.height > 0 and vint["bad_rate"].is_between(0, 1).all()
+    assert vint.height > 0 and vint["bad_rate"].is_between(0, 1).all() and vint["bad_loans"].sum() > 0
     # cumulative: within a cohort the bad rate by months on book never falls by more than noise of a shrinking base
     hist = read_published(AS_OF, "bucket_history")
     assert hist.filter(pl.col("lifted_on").is_null())["loan_id"].n_unique() == status.height
@@ -119,3 +119,20 @@ def test_crash_while_publishing_keeps_previous_run(loaded):
     assert_frame_equal(read_published(AS_OF, "loan_status"), before)
     assert DailyRun.objects.count() == runs
     assert len(list((published_path(AS_OF).parent / ".runs").iterdir())) == 1
+
+
+def test_vintages_count_first_30dpd_by_months_on_book():
+    from fieldcollect.analytics.delinquency import NO_DATE, day_number
+    from fieldcollect.daily.cycle import _vintages
+
+    d0 = day_number(date(2026, 1, 10))
+    frame = pl.DataFrame({
+        "disbursed_day": [d0, d0, d0, d0],
+        "principal_fen": [100, 100, 100, 700],
+        # 30+ first reached in month 2 (2026-03-05) and month 5 (2026-05-20, after 4 months on 05-10); two never
+        "first_30dpd_day": [day_number(date(2026, 3, 5)), day_number(date(2026, 5, 20)), NO_DATE, NO_DATE],
+    })
+    v = _vintages(frame, date(2026, 6, 30)).filter(pl.col("cohort") == "2026-01").sort("mob")
+    assert v["mob"].to_list() == [1, 2, 3, 4, 5]
+    assert v["bad_loans"].to_list() == [0, 1, 1, 1, 2]
+    assert v["bad_rate_balance"].to_list() == [0.0, 0.1, 0.1, 0.1, 0.2]

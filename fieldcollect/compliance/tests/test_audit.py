@@ -1,0 +1,137 @@
+"""After-the-fact audit: breaches, blocked attempts by rule, near misses and bunched times."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fieldcollect.compliance.audit import BlockedAttempt, audit_ledger, report_csv
+from fieldcollect.compliance.engine import Flag, LedgerEntry
+from fieldcollect.compliance.packs import load_pack
+
+CN = load_pack("CN")
+US = load_pack("US")
+SH = ZoneInfo("Asia/Shanghai")
+DAY = datetime(2026, 6, 10, tzinfo=SH)
+
+
+def call(debtor: str, at: datetime, agency: str = "A", **kw: object) -> LedgerEntry:
+    fields: dict[str, object] = {
+        "debtor_id": debtor,
+        "channel": "call",
+        "party": "debtor",
+        "phone": f"phone-{debtor}",
+        "at": at,
+        "agency_id": agency,
+    }
+    fields.update(kw)
+    return LedgerEntry(**fields)  # type: ignore[arg-type]
+
+
+def shanghai(_debtor: str) -> str:
+    return "Asia/Shanghai"
+
+
+def test_fourth_connected_call_across_agencies_is_a_breach_and_the_third_a_near_miss() -> None:
+    rows = [
+        call("d1", DAY.replace(hour=9), "A", connected=True),
+        call("d1", DAY.replace(hour=10), "B", connected=True),
+        call("d1", DAY.replace(hour=11), "B", connected=True),
+        call("d1", DAY.replace(hour=15), "C", connected=True),
+    ]
+    report = audit_ledger(ledger=rows, flags=[], blocked=[], pack=CN, tz_of=shanghai)
+    by = {d.agency_id: d for d in report.days}
+    assert by["C"].breaches_by_rule == {"CN-CONNECTED-CAP": 1}
+    assert by["B"].near_misses_by_rule == {"CN-CONNECTED-CAP": 1}  # the 11:00 call used the last of 3
+    assert by["A"].breaches_by_rule == {} and by["A"].near_misses_by_rule == {}
+    breach = next(f for f in report.findings if f.kind == "breach")
+    assert breach.agency_id == "C" and breach.at == DAY.replace(hour=15)
+
+
+def test_hours_breach_near_miss_and_consent() -> None:
+    rows = [
+        call("d1", DAY.replace(hour=22, minute=5)),  # breach
+        call("d2", DAY.replace(hour=21, minute=55)),  # near miss (10 min margin)
+        call("d3", DAY.replace(hour=8, minute=3)),  # near miss after the opening
+        call("d4", DAY.replace(hour=12)),  # fine
+        call("d5", DAY.replace(hour=23)),  # consent on file: neither breach nor near miss
+    ]
+    consent = Flag(debtor_id="d5", flag="consent_hours", start=DAY - timedelta(days=3))
+    report = audit_ledger(ledger=rows, flags=[consent], blocked=[], pack=CN, tz_of=shanghai)
+    (day,) = report.days
+    assert day.contacts == 5
+    assert day.breaches_by_rule == {"CN-HOURS": 1}
+    assert day.near_misses_by_rule == {"CN-HOURS": 2}
+    details = [f.detail for f in report.findings if f.kind == "near_miss"]
+    assert any("before the 22:00 close" in d for d in details)
+    assert any("after the 08:00 opening" in d for d in details)
+
+
+def test_pause_breach_and_blocked_attempts_counted_by_rule_and_agency() -> None:
+    complaint = Flag(debtor_id="d1", flag="complaint", start=DAY, end=DAY + timedelta(days=5))
+    rows = [call("d1", DAY.replace(hour=10), "A")]
+    blocked = [
+        BlockedAttempt(agency_id="A", debtor_id="d1", at=DAY.replace(hour=11), rule_ids=("CN-PAUSE-COMPLAINT",)),
+        BlockedAttempt(
+            agency_id="A", debtor_id="d1", at=DAY.replace(hour=23), rule_ids=("CN-HOURS", "CN-PAUSE-COMPLAINT")
+        ),
+        BlockedAttempt(agency_id=None, debtor_id="d2", at=DAY.replace(hour=23), rule_ids=("CN-HOURS",)),
+    ]
+    report = audit_ledger(ledger=rows, flags=[complaint], blocked=blocked, pack=CN, tz_of=shanghai)
+    by = {d.agency_id: d for d in report.days}
+    assert by["A"].breaches_by_rule == {"CN-PAUSE-COMPLAINT": 1}
+    assert by["A"].blocked_by_rule == {"CN-HOURS": 1, "CN-PAUSE-COMPLAINT": 2}
+    assert by["A"].blocked == 3
+    assert by["-"].contacts == 0 and by["-"].blocked_by_rule == {"CN-HOURS": 1}
+
+
+def test_bunching_at_the_close_is_flagged_but_an_even_spread_is_not() -> None:
+    bunched = [call(f"b{i}", DAY.replace(hour=21, minute=55, second=i * 5), "A") for i in range(6)]
+    bunched += [call(f"c{i}", DAY.replace(hour=10 + i), "A") for i in range(4)]
+    even = [call(f"e{i}", DAY.replace(hour=8) + timedelta(minutes=i * 55), "B") for i in range(15)]
+    report = audit_ledger(ledger=bunched + even, flags=[], blocked=[], pack=CN, tz_of=shanghai)
+    by = {d.agency_id: d for d in report.days}
+    assert len(by["A"].suspicious) == 1 and "6 of 10 contacts" in by["A"].suspicious[0]
+    assert by["B"].suspicious == ()
+    # the threshold is the pack's: raise the minimum and the pattern is no longer reported
+    from dataclasses import replace
+
+    strict = replace(CN, audit=replace(CN.audit, bunching_min_events=7))
+    report = audit_ledger(ledger=bunched, flags=[], blocked=[], pack=strict, tz_of=shanghai)
+    assert report.days[0].suspicious == ()
+
+
+def test_days_are_the_debtors_local_days() -> None:
+    ny = ZoneInfo("America/New_York")
+    at = datetime(2026, 3, 8, 20, 30, tzinfo=ny)  # 2026-03-09 09:30 in Shanghai
+    report = audit_ledger(
+        ledger=[call("d1", at)], flags=[], blocked=[], pack=US, tz_of=lambda _d: "America/New_York"
+    )
+    assert report.days[0].day.isoformat() == "2026-03-08"
+    assert report.days[0].near_misses_by_rule == {}
+    late = datetime(2026, 3, 8, 20, 55, tzinfo=ny)
+    report = audit_ledger(ledger=[call("d1", late)], flags=[], blocked=[], pack=US, tz_of=lambda _d: "America/New_York")
+    assert report.days[0].near_misses_by_rule == {"US-HOURS": 1}
+
+
+def test_us_conversation_then_call_is_a_breach() -> None:
+    ny = ZoneInfo("America/New_York")
+    rows = [
+        call("d1", datetime(2026, 6, 1, 10, tzinfo=ny), connected=True, conversation=True),
+        call("d1", datetime(2026, 6, 3, 10, tzinfo=ny), "B"),
+    ]
+    report = audit_ledger(ledger=rows, flags=[], blocked=[], pack=US, tz_of=lambda _d: "America/New_York")
+    by = {(d.agency_id, d.day.isoformat()): d for d in report.days}
+    assert by[("B", "2026-06-03")].breaches_by_rule == {"US-7AFTER-CONVERSATION": 1}
+
+
+def test_csv_long_format() -> None:
+    rows = [call("d1", DAY.replace(hour=22, minute=5), "A")]
+    blocked = [BlockedAttempt(agency_id="A", debtor_id="d1", at=DAY.replace(hour=23), rule_ids=("CN-HOURS",))]
+    text = report_csv(audit_ledger(ledger=rows, flags=[], blocked=blocked, pack=CN, tz_of=shanghai))
+    assert text.splitlines() == [
+        "day,agency_id,section,rule_id,count,detail",
+        "2026-06-10,A,contacts,,1,",
+        "2026-06-10,A,blocked,CN-HOURS,1,",
+        "2026-06-10,A,breach,CN-HOURS,1,",
+    ]

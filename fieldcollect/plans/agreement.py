@@ -240,7 +240,17 @@ def render_agreement_pdf(data: AgreementData, *, font: CJKFont | None = None) ->
     from fpdf.fonts import FontFace
 
     cjk = font or find_cjk_font()
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
+
+    class _AgreementPDF(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("cjk", "", 7.5)
+            self.set_text_color(110, 110, 110)
+            self.cell(0, 5, f"{data.agreement_no} · 第 {self.page_no()}/{{nb}} 页 Page {self.page_no()}/{{nb}}",
+                      align="C")
+            self.set_text_color(0, 0, 0)
+
+    pdf = _AgreementPDF(orientation="P", unit="mm", format="A4")
     pdf.set_creation_date(datetime(data.issued_on.year, data.issued_on.month, data.issued_on.day))
     pdf.set_title(f"{TITLE_ZH} / {TITLE_EN} {data.agreement_no}")
     pdf.set_author(f"{data.bank_name_zh} {data.bank_name_en}")

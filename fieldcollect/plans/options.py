@@ -70,6 +70,7 @@ __all__ = [
     "settlement",
     "term_extension",
     "waiver",
+    "with_probability",
 ]
 
 _SHARE_PLACES = Decimal("0.000001")

@@ -113,6 +113,7 @@ def test_long_schedule_spans_pages_with_repeated_headings() -> None:
     assert text.count("到期日") >= 2  # the table heading is repeated on the next page
     assert "2031-01-31" in text  # the 60th instalment (month-end clamped dates)
     assert "2026-02-28" in text
+    assert f"第2/{page_count(pdf)}页Page2/{page_count(pdf)}" in text  # numbered footer
 
 
 def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

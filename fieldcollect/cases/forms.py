@@ -12,17 +12,23 @@ from fieldcollect.cases.lifecycle import CloseReason
 from fieldcollect.cases.models import Channel, Outcome, Party, Task
 
 
-class VersionedForm(forms.Form):
+class BaseForm(forms.Form):
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class VersionedForm(BaseForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class ContactForm(VersionedForm):
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    channel = forms.ChoiceField(label=_("Channel"), choices=[("", "—"), *Channel.choices])
     party = forms.ChoiceField(label=_("Party"), choices=Party.choices, initial=Party.DEBTOR)
     number = forms.CharField(label=_("Number or address"), max_length=32, required=False)
     connected = forms.BooleanField(label=_("Connected"), required=False)
     conversation = forms.BooleanField(label=_("Spoke with the party"), required=False)
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", "—"), *Outcome.choices])
     notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
@@ -46,11 +52,11 @@ class AssignForm(VersionedForm):
     collector = forms.IntegerField(label=_("Collector"))
 
 
-class NoteForm(forms.Form):
+class NoteForm(BaseForm):
     body = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
 
 
-class TaskForm(forms.Form):
+class TaskForm(BaseForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=Task.Kind.choices, initial=Task.Kind.FOLLOW_UP)
     title = forms.CharField(label=_("Task"), max_length=200)
     due_on = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -69,5 +75,5 @@ class CloseForm(VersionedForm):
     close_reason = forms.ChoiceField(label=_("Close reason"), choices=CloseReason.choices)
 
 
-class TaskCompleteForm(forms.Form):
+class TaskCompleteForm(BaseForm):
     result = forms.CharField(label=_("Result"), max_length=500, required=False)

@@ -37,7 +37,8 @@ from fieldcollect.optimisation.solomon import (
 from fieldcollect.optimisation.travel import HaversineProvider, LatLon, TravelMatrix, TravelMatrixProvider
 
 if TYPE_CHECKING:
-    from pyvrp import Model
+    from pyvrp import Model, ProblemData, SolveParams
+    from pyvrp import Result as PyVRPResult
 
 __all__ = [
     "DayPlan",
@@ -71,10 +72,6 @@ UNBOUNDED = int(np.iinfo(np.int64).max)
 _INFEASIBLE_COST = UNBOUNDED
 """PyVRP's ``CostEvaluator.cost`` of an infeasible solution."""
 
-MISSED_APPOINTMENT_PRIZE_S = 100_000_000
-"""Prize (in travel-second units) of a confirmed appointment when the plan must fall back to
-treating appointments as optional: far above any day's total travel, so one is dropped only
-when it cannot be kept at all."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -521,8 +518,10 @@ class _Deadline:
         deadline: float,
         max_iterations: int | None,
         give_up_at: float | None = None,
+        stop_when_feasible: bool = False,
     ) -> None:
         self._clock = clock
+        self._stop_when_feasible = stop_when_feasible
         self._deadline = deadline
         self._max_iterations = max_iterations
         self._give_up_at = give_up_at
@@ -532,6 +531,8 @@ class _Deadline:
     def __call__(self, best_cost: float) -> bool:
         self.iterations += 1
         if self._max_iterations is not None and self.iterations > self._max_iterations:
+            return True
+        if self._stop_when_feasible and best_cost < _INFEASIBLE_COST:
             return True
         now = self._clock()
         if self._give_up_at is not None and now >= self._give_up_at and best_cost >= _INFEASIBLE_COST:
@@ -582,6 +583,36 @@ def _to_pyvrp(problem: Problem) -> Model:
     return m
 
 
+def _run_ils(
+    data: ProblemData,
+    stop: _Deadline,
+    *,
+    seed: int,
+    params: SolveParams,
+    initial: Sequence[tuple[int, Sequence[int]]] | None,
+) -> PyVRPResult:
+    """``pyvrp.solve`` with one change: a warm start also gets the exhaustive local search that
+    PyVRP applies to its own random start (so e.g. optional visits are inserted at once)."""
+    from pyvrp import IteratedLocalSearch, PenaltyManager, RandomNumberGenerator, Route, Solution
+    from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+
+    rng = RandomNumberGenerator(seed=seed)
+    ls = LocalSearch(data, rng, compute_neighbours(data, params.neighbourhood), PerturbationManager(params.perturbation))
+    for op in params.operators:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    pm = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    if initial:
+        start = Solution(data, [Route(data, list(visits), vt) for vt, visits in initial if visits])
+    else:
+        start = Solution.make_random(data, rng)
+    init = ls(start, pm.max_cost_evaluator(), exhaustive=True)
+    if initial and start.is_feasible() and not init.is_feasible():
+        init = start
+    algo = IteratedLocalSearch(data, pm, ls, init, params.ils)
+    return algo.run(stop, collect_stats=False, display=False)
+
+
 def solve(
     problem: Problem,
     *,
@@ -590,6 +621,8 @@ def solve(
     max_iterations: int | None = None,
     give_up_after: float | None = None,
     clock: Clock = "wall",
+    initial: Sequence[tuple[int, Sequence[int]]] | None = None,
+    stop_when_feasible: bool = False,
 ) -> Result:
     """Solve ``problem`` with PyVRP's iterated local search.
 
@@ -608,6 +641,10 @@ def solve(
     clock
         ``"wall"`` (default) or ``"cpu"``: process CPU time, i.e. "seconds on one core" even on a
         machine shared with other work.
+    initial
+        Optional warm start: ``(vehicle type, visit indices)`` per route; may be infeasible.
+    stop_when_feasible
+        Stop as soon as a feasible solution is found (used to seed a larger search).
 
     Returns
     -------
@@ -615,7 +652,6 @@ def solve(
         Routes, unvisited visits and the independent validation.
     """
     from pyvrp import PenaltyParams, SolveParams
-    from pyvrp import solve as pyvrp_solve
     from pyvrp.exceptions import PenaltyBoundWarning
     from pyvrp.search import NeighbourhoodParams
 
@@ -634,11 +670,17 @@ def solve(
         neighbourhood=NeighbourhoodParams(num_neighbours=DEFAULT_NUM_NEIGHBOURS),
     )
     give_up_at = None if give_up_after is None else t0 + give_up_after
-    stop = _Deadline(clock=now, deadline=t0 + time_limit, max_iterations=max_iterations, give_up_at=give_up_at)
+    stop = _Deadline(
+        clock=now,
+        deadline=t0 + time_limit,
+        max_iterations=max_iterations,
+        give_up_at=give_up_at,
+        stop_when_feasible=stop_when_feasible,
+    )
     with warnings.catch_warnings():
-        if give_up_after is not None:  # an infeasible first attempt is expected here; no noise
+        if give_up_after is not None or initial:  # infeasible attempts are expected here; no noise
             warnings.simplefilter("ignore", PenaltyBoundWarning)
-        res = pyvrp_solve(data, stop, seed=seed, collect_stats=False, display=False, params=params)
+        res = _run_ils(data, stop, seed=seed, params=params, initial=initial)
 
     routes: list[RoutePlan] = []
     planned: set[int] = set()
@@ -1010,7 +1052,30 @@ def _day_problem(
     )
 
 
-def _to_problem(day: DayProblem, *, appointments_required: bool) -> Problem:
+def _reachable(day: DayProblem, visit: int, early: int, late: int) -> bool:
+    """Can some team reach ``visit`` inside its window and still get back before its shift ends?"""
+    secs = day.matrix.seconds
+    loc = 2 * len(day.teams) + visit
+    service = int(day.visits[visit].service.total_seconds())
+    for k, t in enumerate(day.teams):
+        begin = max(max(0, day.seconds(t.shift_start)) + int(secs[2 * k, loc]), early)
+        if begin <= late and begin + service + int(secs[loc, 2 * k + 1]) <= day.seconds(t.shift_end):
+            return True
+    return False
+
+
+def _to_problem(day: DayProblem, *, appointments_required: bool, only: Sequence[int] | None = None) -> Problem:
+    """Model the day. Distance (the objective) is travel time in seconds.
+
+    Appointments that no team can reach in time are made optional with no prize (so they are
+    reported as missed). The others are required, or, when ``appointments_required`` is false,
+    optional with a prize larger than all optional prizes and all possible travel together:
+    such an appointment is dropped only if no plan keeping it is found. ``only`` restricts the
+    visits to a subset (visit ``j`` of the result is ``only[j]`` of the day).
+    """
+    optional_total = sum(day.prize_seconds(v.prize_fen) for v in day.visits if not v.confirmed)
+    travel_bound = sum(max(0, day.seconds(t.shift_end) - day.seconds(t.shift_start)) for t in day.teams)
+    appointment_prize = optional_total + travel_bound + 1
     b = ProblemBuilder()
     for p in day.points():
         b.add_location(x=p.lon, y=p.lat)
@@ -1025,16 +1090,18 @@ def _to_problem(day: DayProblem, *, appointments_required: bool) -> Problem:
             name=t.team_id,
         )
     base = 2 * len(day.teams)
-    for i, v in enumerate(day.visits):
+    for i in range(len(day.visits)) if only is None else only:
+        v = day.visits[i]
         early = 0 if v.window_start is None else max(0, day.seconds(v.window_start))
         late = UNBOUNDED if v.window_end is None else day.seconds(v.window_end)
         if v.confirmed:
             required = appointments_required
-            prize = 0 if appointments_required else MISSED_APPOINTMENT_PRIZE_S
+            prize = 0 if appointments_required else appointment_prize
+            if late < early or not _reachable(day, i, early, late):
+                required, prize, late = False, 0, max(late, early)
         else:
             required, prize = False, day.prize_seconds(v.prize_fen)
-        if late < early:  # window already closed: unplannable, keep it optional so it is reported
-            required, prize, late = False, 0, early
+            late = max(late, early)
         b.add_visit(
             location=base + i,
             service=int(v.service.total_seconds()),
@@ -1044,7 +1111,6 @@ def _to_problem(day: DayProblem, *, appointments_required: bool) -> Problem:
             required=required,
             name=v.visit_id,
         )
-    # Distance (the objective) is travel time in seconds; metres are reported separately.
     return b.set_matrices(distance=day.matrix.seconds, duration=day.matrix.seconds).build()
 
 
@@ -1233,10 +1299,13 @@ def _day_plan(day: DayProblem, result: Result, *, runtime: float) -> DayPlan:
 def plan_day(day: DayProblem, *, time_limit: float = 5.0, seed: int = 0, max_iterations: int | None = None) -> DayPlan:
     """Plan the day: keep every confirmed appointment, add optional visits worth their travel.
 
-    If no plan keeping every appointment is found within 40 % of the budget (overbooked teams,
-    a window already past), the day is re-solved in the time left with appointments as optional
-    visits carrying a very large prize, so as many as possible are kept; the rest are listed in
-    ``DayPlan.missed_appointments``.
+    Two phases. First the appointments alone are routed until a plan keeps them all; that plan
+    warm-starts the search over all visits (appointments required, optional visits chosen by
+    prize against travel). Appointments no team can reach in time (e.g. a window already past)
+    are reported as missed at once. If phase 1 finds no plan keeping all the others within
+    40 % of the budget (overbooked teams), phase 2 treats appointments as optional visits whose
+    prize outweighs all optional prizes and travel together, so as many as possible are kept;
+    the rest are listed in ``DayPlan.missed_appointments``.
 
     Parameters
     ----------
@@ -1250,22 +1319,31 @@ def plan_day(day: DayProblem, *, time_limit: float = 5.0, seed: int = 0, max_ite
         Optional iteration cap per attempt (reproducible tests).
     """
     t0 = time.perf_counter()
-    has_appointments = any(v.confirmed for v in day.visits)
-    result = solve(
-        _to_problem(day, appointments_required=True),
-        time_limit=time_limit,
-        seed=seed,
-        max_iterations=max_iterations,
-        give_up_after=0.4 * time_limit if has_appointments else None,
-    )
-    if has_appointments and not result.feasible:
-        remaining = max(time_limit - (time.perf_counter() - t0), 0.5)
-        result = solve(
-            _to_problem(day, appointments_required=False),
-            time_limit=remaining,
+    appointments = [i for i, v in enumerate(day.visits) if v.confirmed]
+    required = True
+    initial: list[tuple[int, Sequence[int]]] | None = None
+    if appointments:
+        # Phase 1: appointments only, until the first plan that keeps them all (fast: a third of
+        # the visits, no optional choices), within 40 % of the budget.
+        first = solve(
+            _to_problem(day, appointments_required=True, only=appointments),
+            time_limit=0.4 * time_limit,
             seed=seed,
             max_iterations=max_iterations,
+            give_up_after=0.4 * time_limit,
+            stop_when_feasible=True,
         )
+        initial = [(r.vehicle_type, [appointments[j] for j in r.visits]) for r in first.routes]
+        required = first.feasible
+    # Phase 2: all visits, warm-started; appointments required if phase 1 kept them all.
+    remaining = max(time_limit - (time.perf_counter() - t0), 0.2)
+    result = solve(
+        _to_problem(day, appointments_required=required),
+        time_limit=remaining,
+        seed=seed,
+        max_iterations=max_iterations,
+        initial=initial,
+    )
     return _day_plan(day, result, runtime=time.perf_counter() - t0)
 
 

@@ -297,3 +297,26 @@ def test_custom_provider_changes_the_plan() -> None:
     assert slow.travel_seconds > 3 * fast.travel_seconds / 2
     assert slow.travel_metres == pytest.approx(fast.travel_metres, rel=0.5)
     assert timedelta(seconds=slow.travel_seconds) > timedelta(0)
+
+
+def test_unreachable_appointment_is_reported_missed_at_once() -> None:
+    b = DayPlanBuilder(city="Chengdu", day=DAY)
+    b.add_team(team_id="A", base=LatLon(30.65, 104.05), shift_start=at(9), shift_end=at(18))
+    # Window closes at 09:05 but it is 30 km away: nobody can be there in time.
+    b.add_appointment(visit_id="too-early", position=LatLon(30.92, 104.05), window_start=at(9), window_end=at(9, 5))
+    b.add_appointment(visit_id="fine", position=LatLon(30.66, 104.06), window_start=at(11), window_end=at(12))
+    p = plan_day(b.build(), time_limit=0.5, seed=0)
+    assert p.feasible and p.missed_appointments == ("too-early",)
+    assert [s.visit_id for s in p.team("A").stops] == ["fine"]
+
+
+def test_cpu_clock_and_warm_start(c101_25) -> None:
+    problem = solomon_problem(c101_25)
+    first = solve(problem, time_limit=0.3, seed=0, clock="cpu")
+    assert first.feasible and first.cpu_runtime >= 0.25
+    warm = solve(
+        problem, time_limit=0.2, seed=1, initial=[(r.vehicle_type, r.visits) for r in first.routes], max_iterations=50
+    )
+    assert warm.feasible and warm.objective <= first.objective
+    with pytest.raises(ValueError, match="clock"):
+        solve(problem, time_limit=0.1, clock="sundial")  # type: ignore[arg-type]

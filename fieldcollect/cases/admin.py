@@ -1,0 +1,50 @@
+"""Read-only admin views of case records: every change goes through the audited services."""
+
+from django.contrib import admin
+
+from fieldcollect.cases.models import Case, ContactAttempt, Placement, PromiseToPay, Task
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ("id", "loan_id", "status", "bucket", "dpd", "overdue_fen", "city", "agency", "collector")
+    list_filter = ("status", "bucket")
+    show_full_result_count = False
+    raw_id_fields = ("loan", "customer", "agency", "collector")
+
+
+@admin.register(Placement)
+class PlacementAdmin(ReadOnlyAdmin):
+    list_display = ("id", "case_id", "agency", "status", "starts_on", "ends_on", "retained_count", "recalled_on")
+    list_filter = ("status", "agency")
+    show_full_result_count = False
+
+
+@admin.register(ContactAttempt)
+class ContactAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("id", "case_id", "at", "channel", "party", "outcome", "agency", "collector")
+    list_filter = ("channel", "outcome")
+    show_full_result_count = False
+
+
+@admin.register(PromiseToPay)
+class PromiseToPayAdmin(ReadOnlyAdmin):
+    list_display = ("id", "case_id", "amount_fen", "due_on", "status")
+    list_filter = ("status",)
+
+
+@admin.register(Task)
+class TaskAdmin(ReadOnlyAdmin):
+    list_display = ("id", "case_id", "kind", "title", "due_on", "status", "assignee")
+    list_filter = ("status", "kind")

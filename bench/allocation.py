@@ -126,12 +126,14 @@ def main() -> None:
 
     rss_before = psutil.Process().memory_info().rss
     with PeakRss() as mem:
+        c0 = time.process_time()
         t0 = time.perf_counter()
         problem = build_problem(case_ids=data["case"], agency_ids=data["agency"], values_fen=data["value"],
                                 capacity_agency_ids=data["agencies"], capacities=data["capacity"])
         build_s = time.perf_counter() - t0
         result = solve(problem)
         solve_s = result.seconds
+        flow_cpu_s = time.process_time() - c0
     flow_total_s = build_s + solve_s
     result.validate()
     cert = result.certificate
@@ -139,7 +141,9 @@ def main() -> None:
     bound = lp_upper_bound(problem, prices_fen=result.agency_price_fen)
     bound_s = time.perf_counter() - t0
 
+    c0 = time.process_time()
     g = greedy(problem)
+    greedy_cpu_s = time.process_time() - c0
     t0 = time.perf_counter()
     expl = result.explanations()
     expl_s = time.perf_counter() - t0
@@ -158,6 +162,8 @@ def main() -> None:
             "capacity_total": int(problem.capacity.sum()),
             "build_seconds": round(build_s, 3), "solve_seconds": round(solve_s, 3),
             "flow_total_seconds": round(flow_total_s, 3),
+            "flow_total_cpu_seconds": round(flow_cpu_s, 3),
+            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
             "peak_rss_mib_during_solve": round(mem.peak / 2**20, 1),
             "rss_mib_before_solve": round(rss_before / 2**20, 1),
             "process_max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -168,11 +174,14 @@ def main() -> None:
             "lp_upper_bound_fen": bound, "lp_upper_bound_seconds": round(bound_s, 3),
             "objective_equals_lp_bound": bound == result.objective_fen,
             "greedy_objective_fen": g.objective_fen, "greedy_seconds": round(g.seconds, 3),
+            "greedy_cpu_seconds": round(greedy_cpu_s, 3),
             "greedy_cases_placed": int((g.assigned >= 0).sum()),
             "uplift_fen": uplift, "uplift_pct": round(100 * uplift / g.objective_fen, 3),
             "time_ratio_flow_over_greedy": round(flow_total_s / g.seconds, 2),
+            "cpu_time_ratio_flow_over_greedy": round(flow_cpu_s / greedy_cpu_s, 2),
             "explanations_seconds": round(expl_s, 3), "explained_placements": len(expl["case"]),
-            "within_target_20s": flow_total_s <= 20.0,
+            "within_target_20s_wall": flow_total_s <= 20.0,
+            "within_target_20s_cpu": flow_cpu_s <= 20.0,
             "within_target_4gib": mem.peak <= 4 * 2**30,
         },
         "lp_check": {
@@ -201,7 +210,8 @@ def main() -> None:
     t.add_column("figure")
     t.add_column("value", justify="right")
     rows = [
-        ("min-cost flow: build + solve + certificate (s)", f"{flow_total_s:.2f}"),
+        ("min-cost flow: build + solve + certificate, wall (s)", f"{flow_total_s:.2f}"),
+        ("  same, CPU time of this process (s)", f"{flow_cpu_s:.2f}"),
         ("  of which build (s)", f"{build_s:.2f}"),
         ("peak RSS during solve (MiB)", f"{f['peak_rss_mib_during_solve']:,}"),
         ("objective (CNY)", cny(result.objective_fen)),
@@ -211,9 +221,10 @@ def main() -> None:
         ("certified optimal", str(cert.optimal and bound == result.objective_fen)),
         ("cases placed", f"{result.n_placed:,}"),
         ("greedy objective (CNY)", cny(g.objective_fen)),
-        ("greedy time (s)", f"{g.seconds:.2f}"),
+        ("greedy time, wall / CPU (s)", f"{g.seconds:.2f} / {greedy_cpu_s:.2f}"),
         ("uplift over greedy", f"{cny(uplift)} CNY ({f['uplift_pct']}%)"),
-        ("time ratio flow / greedy", f"{f['time_ratio_flow_over_greedy']}"),
+        ("time ratio flow / greedy, wall / CPU", f"{f['time_ratio_flow_over_greedy']} / {f['cpu_time_ratio_flow_over_greedy']}"),
+        ("load average (1 min) at end", f"{f['load_average_1m_at_end']}"),
         (f"LP check {small.n_cases:,} cases: flow = HiGHS", f"{figures['lp_check']['equal']}"),
         ("  flow / HiGHS seconds", f"{small_res.seconds:.2f} / {lp_s:.2f}"),
     ]

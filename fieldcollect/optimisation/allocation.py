@@ -477,7 +477,8 @@ def _assigned_values(p: AllocationProblem, assigned: IntArray) -> IntArray:
 
 
 def solve(
-    problem: AllocationProblem, *, holdout_share: float = 0.0, seed: int = 0, first_arcs_per_case: int = 4
+    problem: AllocationProblem, *, holdout_share: float = 0.0, seed: int = 0,
+    first_arcs_per_case: int | None = None,
 ) -> AllocationResult:
     """Place cases: a random holdout share, the rest by min-cost flow (maximum total value).
 
@@ -491,8 +492,9 @@ def solve(
     seed
         Seed of the holdout draw; the same seed gives the same holdout and the same placements.
     first_arcs_per_case
-        Speed only, never the result: the first flow uses each case's best pairs, more are added
-        while the dual certificate finds a pair with a negative reduced cost.
+        ``None`` (default): one flow on all pairs. A number: the first flow uses only each case's
+        best pairs and more are added while the dual certificate finds a pair with a negative
+        reduced cost (same result; can be faster when few pairs per case matter).
 
     Returns
     -------
@@ -501,7 +503,7 @@ def solve(
     """
     if not (0.0 <= holdout_share <= 1.0):
         raise ValueError("holdout_share must be in [0, 1]")
-    if first_arcs_per_case < 1:
+    if first_arcs_per_case is not None and first_arcs_per_case < 1:
         raise ValueError("first_arcs_per_case must be >= 1")
     t0 = time.perf_counter()
     p = problem
@@ -637,11 +639,11 @@ def _run_min_cost_flow(local: IntArray, sa: IntArray, sv: IntArray, nc: int, res
 
 def _solve_flow(
     p: AllocationProblem, case_mask: BoolArray, residual: IntArray, assigned: IntArray, positive: BoolArray,
-    *, first_arcs_per_case: int = 4,
+    *, first_arcs_per_case: int | None = None,
 ) -> _FlowOutcome:
     """Optimal placement of the cases in ``case_mask`` within ``residual`` capacities; fills ``assigned``.
 
-    Pricing loop (exact): solve the flow on each case's ``first_arcs_per_case`` best pairs, then check
+    Optional pricing loop (exact): solve the flow on each case's ``first_arcs_per_case`` best pairs, then check
     the dual certificate on *all* pairs. If some pair has a negative reduced cost under the prices
     of the restricted optimum, add those pairs and solve again; stop when the certificate holds on
     every pair (then the restricted optimum is optimal for the full problem).
@@ -665,7 +667,10 @@ def _solve_flow(
     top = np.zeros(m, np.int64)
     np.maximum.at(top, p.pair_agency[positive], p.pair_value[positive])
 
-    active = _rank_within_case(local, sv) < first_arcs_per_case
+    if first_arcs_per_case is None:
+        active = np.ones(len(sv), bool)
+    else:
+        active = _rank_within_case(local, sv) < first_arcs_per_case
     rounds = 0
     while True:
         rounds += 1

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "fieldcollect.agencies",
     "fieldcollect.portfolio",
     "fieldcollect.cases",
+    "fieldcollect.plans",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", FieldcollectLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("plans/", include("fieldcollect.plans.urls")),
     path("", include("fieldcollect.cases.urls")),
     path("", include("fieldcollect.agencies.urls")),
     path("", include("fieldcollect.portfolio.urls")),

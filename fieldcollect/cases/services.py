@@ -518,3 +518,38 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
         )
         placed = len(audits)
     return placed
+
+
+def placements_end_for_closed_cases(*, as_of: date) -> int:
+    """End the active placements (and assignments) of cases the nightly cycle closed; the agency
+    loses access. Returns how many placements were ended."""
+    ended = 0
+    ids = list(
+        Placement.objects.filter(status=Placement.Status.ACTIVE, case__closed_on__isnull=False)
+        .values_list("case_id", flat=True)
+    )
+    for case_id in ids:
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=case_id)
+            old = snapshot(case, CASE_FIELDS)
+            n = Placement.objects.filter(case=case, status=Placement.Status.ACTIVE).update(
+                status=Placement.Status.ENDED
+            )
+            Assignment.objects.filter(case=case, ended_at__isnull=True).update(ended_at=timezone.now())
+            case.agency = None
+            case.placed_until = None
+            case.collector = None
+            _save_case(case, old=old, action="placement.end_closed", actor=None, extra={"as_of": as_of.isoformat()})
+            ended += n
+    return ended
+
+
+def cases_after_nightly(*, as_of: date) -> dict[str, int]:
+    """What case management does after each nightly cycle (call it once the cycle has synced the
+    cases): end placements of closed cases, recall expired placements, decide promises."""
+    counts = {
+        "placements_ended_closed": placements_end_for_closed_cases(as_of=as_of),
+        "placements_expired": placements_expire(as_of=as_of),
+    }
+    counts.update({f"promises_{k}": v for k, v in promises_evaluate(as_of=as_of).items()})
+    return counts

@@ -250,3 +250,17 @@ def test_auditor_cannot_write_notes_but_compliance_can(world):
         services.note_add(case=world.case_a1, acting_user=world.bank[Role.AUDITOR], body="x")
     n = services.note_add(case=world.case_a1, acting_user=world.bank[Role.COMPLIANCE_OFFICER], body="已核查")
     assert n.body == "已核查"
+
+
+def test_after_nightly_ends_placements_of_closed_cases_and_expires(world):
+    from fieldcollect.cases.models import Case
+
+    # the nightly cycle closes a case with raw SQL, leaving its placement behind
+    Case.objects.filter(pk=world.case_a1.pk).update(status="closed", closed_on=f.today(), close_reason="cured")
+    counts = services.cases_after_nightly(as_of=f.today())
+    assert counts["placements_ended_closed"] == 1 and counts["placements_expired"] == 0
+    world.case_a1.refresh_from_db()
+    assert world.case_a1.agency_id is None and world.case_a1.collector_id is None
+    assert Placement.objects.get(case=world.case_a1).status == Placement.Status.ENDED
+    counts = services.cases_after_nightly(as_of=f.today() + timedelta(days=61))
+    assert counts["placements_expired"] == 3

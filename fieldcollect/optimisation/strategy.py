@@ -563,29 +563,40 @@ def _free_best(obj: IntArray, eligible: BoolArray, pool_of: IntArray) -> tuple[I
     return best.astype(np.int64), masked[np.arange(obj.shape[0]), best]
 
 
-def _solve_flow(obj: IntArray, eligible: BoolArray, pool_of: IntArray, limits: IntArray) -> IntArray:
+def _top_arcs(cand: BoolArray, gain: IntArray, pool_of: IntArray, keep: IntArray) -> BoolArray:
+    """Candidate arcs restricted to the ``keep[k]`` best gains of each pool ``k``."""
+    out = cand.copy()
+    ci, tj = np.nonzero(cand)
+    pools = pool_of[ci, tj]
+    counts = np.bincount(pools, minlength=keep.size)
+    for k in np.flatnonzero(counts > keep):
+        sel = np.flatnonzero(pools == k)
+        g = gain[ci[sel], tj[sel]]
+        drop = sel[np.argpartition(-g, int(keep[k]))[int(keep[k]):]]
+        out[ci[drop], tj[drop]] = False
+    return out
+
+
+def _flow_on(cand: BoolArray, gain: IntArray, pool_of: IntArray, limits: IntArray,
+             choice: IntArray) -> IntArray:
+    """Min-cost flow over the arcs in ``cand`` (gains over the free option); updates a copy of ``choice``."""
     from ortools.graph.python import min_cost_flow
 
-    free_idx, free_val = _free_best(obj, eligible, pool_of)
-    choice = free_idx.copy()
-    if limits.size == 0:
-        return choice
-    cand = eligible & (pool_of >= 0) & (obj > free_val[:, None])
-    cand &= limits[np.maximum(pool_of, 0)] > 0
+    choice = choice.copy()
     active = np.flatnonzero(cand.any(axis=1))
     if active.size == 0:
         return choice
     m = active.size
     n_pools = limits.size
     ci, tj = np.nonzero(cand[active])  # local case index, treatment
-    gain = obj[active[ci], tj] - free_val[active[ci]]  # > 0
-    big = int(gain.max())
+    g = gain[active[ci], tj]  # > 0
+    big = int(g.max())
     sink = m + n_pools
     tails = np.concatenate([np.arange(m), ci, m + np.arange(n_pools)])
     heads = np.concatenate([np.full(m, sink), m + pool_of[active[ci], tj], np.full(n_pools, sink)])
     caps = np.concatenate([np.ones(m, dtype=np.int64), np.ones(ci.size, dtype=np.int64), limits])
     # cost = big - gain on capacitated arcs, big on the free arc: every case ships one unit
-    costs = np.concatenate([np.full(m, big, dtype=np.int64), big - gain, np.zeros(n_pools, dtype=np.int64)])
+    costs = np.concatenate([np.full(m, big, dtype=np.int64), big - g, np.zeros(n_pools, dtype=np.int64)])
     smcf = min_cost_flow.SimpleMinCostFlow()
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(
         tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64), costs.astype(np.int64))
@@ -596,10 +607,50 @@ def _solve_flow(obj: IntArray, eligible: BoolArray, pool_of: IntArray, limits: I
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise RuntimeError(f"min cost flow failed with status {status}")
-    flows = smcf.flows(arcs[m:m + ci.size])
-    used = flows > 0
+    used = smcf.flows(arcs[m:m + ci.size]) > 0
     choice[active[ci[used]]] = tj[used]
     return choice
+
+
+FULL_FLOW_ARCS = 200_000
+"""Below this many candidate arcs the flow is solved in one go; above, by arc pricing."""
+PRICING_FACTOR = 6
+"""First arc-pricing round keeps this many times each pool's capacity in arcs."""
+
+
+def _solve_flow(obj: IntArray, eligible: BoolArray, pool_of: IntArray, limits: IntArray) -> IntArray:
+    """Exact min-cost flow, with two reductions for large instances.
+
+    1. Each case keeps only the capacitated options that beat its best unlimited option, and
+       each pool only its ``S`` best such arcs (``S`` = total capacity): if a case outside them
+       used the pool, one of those ``S`` cases would be free, and swapping loses nothing.
+    2. Arc pricing: solve on the ``PRICING_FACTOR × capacity`` best arcs per pool, certify the answer with
+       dual prices on *all* cases (:func:`_duals`), add the arcs that price out, repeat; fall
+       back to the full flow if certification does not come quickly.
+    """
+    free_idx, free_val = _free_best(obj, eligible, pool_of)
+    if limits.size == 0:
+        return free_idx
+    gain = obj - free_val[:, None]
+    cand = eligible & (pool_of >= 0) & (gain > 0)
+    cand &= limits[np.maximum(pool_of, 0)] > 0
+    cand = _top_arcs(cand, gain, pool_of, np.full(limits.size, int(limits.sum()), dtype=np.int64))
+    if int(cand.sum()) <= FULL_FLOW_ARCS:
+        return _flow_on(cand, gain, pool_of, limits, free_idx)
+    factor = PRICING_FACTOR
+    keep = _top_arcs(cand, gain, pool_of, limits * factor)
+    rows = np.arange(obj.shape[0])
+    for _ in range(5):
+        choice = _flow_on(keep, gain, pool_of, limits, free_idx)
+        lam, ok = _duals(obj, eligible, pool_of, limits, choice)
+        if ok:
+            return choice
+        price = np.where(pool_of >= 0, lam[np.maximum(pool_of, 0)], 0)
+        chosen = obj[rows, choice] - price[rows, choice]
+        keep |= cand & (obj - price > chosen[:, None])
+        factor *= 2
+        keep |= _top_arcs(cand, gain, pool_of, limits * factor)
+    return _flow_on(cand, gain, pool_of, limits, free_idx)
 
 
 def _solve_lp(obj: IntArray, eligible: BoolArray, pool_of: IntArray, limits: IntArray) -> IntArray:
@@ -634,41 +685,52 @@ def _solve_lp(obj: IntArray, eligible: BoolArray, pool_of: IntArray, limits: Int
     return choice
 
 
-def _shadow_prices(obj: IntArray, eligible: BoolArray, pool_of: IntArray, limits: IntArray,
-                   choice: IntArray) -> IntArray:
-    """Smallest capacity prices under which ``choice`` is optimal (longest paths between pools).
+def _duals(obj: IntArray, eligible: BoolArray, pool_of: IntArray, limits: IntArray,
+           choice: IntArray) -> tuple[IntArray, bool]:
+    """Smallest capacity prices under which ``choice`` is optimal, and whether it is optimal.
 
-    With prices λ (λ = 0 for unlimited options), optimality means every case's chosen option
-    maximises ``obj - λ``: λ_k ≥ λ_a + obj[i, k] − obj[i, a] for each case i in pool a.  The
-    smallest λ ≥ 0 meeting these difference constraints are longest paths from a zero node.
+    With prices λ ≥ 0 (0 for unlimited options), ``choice`` is optimal when every case's chosen
+    option maximises ``obj − λ`` (λ_k ≥ λ_a + obj[i, k] − obj[i, a] for case i in pool a) and
+    pools with spare capacity have λ = 0 (complementary slackness).  The smallest λ meeting the
+    difference constraints are longest paths from the price-zero node in the small graph of
+    pools; a positive cycle, a positive path back to the zero node, or a price on a pool with
+    spare capacity proves that ``choice`` is not optimal.
     """
     n_pools = limits.size
     if n_pools == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), True
     n = obj.shape[0]
     rows = np.arange(n)
-    src = pool_of[rows, choice]  # -1 (free) or pool
-    src_node = np.where(src >= 0, src, n_pools)  # node n_pools = price-zero node
+    zero = n_pools  # node of the unlimited options, price 0
+    src = pool_of[rows, choice]
+    src_node = np.where(src >= 0, src, zero)
     chosen_obj = obj[rows, choice]
-    weight = np.full((n_pools + 1) * (n_pools + 1), np.iinfo(np.int64).min, dtype=np.int64)
+    lowest = np.iinfo(np.int64).min
+    weight = np.full((n_pools + 1) ** 2, lowest, dtype=np.int64)
     for j in range(obj.shape[1]):
-        dst = pool_of[:, j]
-        ok = eligible[:, j] & (dst >= 0) & (choice != j)
+        ok = eligible[:, j] & (choice != j)
         if not ok.any():
             continue
-        key = src_node[ok] * (n_pools + 1) + dst[ok]
-        np.maximum.at(weight, key, obj[ok, j] - chosen_obj[ok])
+        dst = np.where(pool_of[ok, j] >= 0, pool_of[ok, j], zero)
+        np.maximum.at(weight, src_node[ok] * (n_pools + 1) + dst, obj[ok, j] - chosen_obj[ok])
     w = weight.reshape(n_pools + 1, n_pools + 1)
+    has = w > lowest
     lam = np.zeros(n_pools + 1, dtype=np.int64)
-    has = w > np.iinfo(np.int64).min
-    for _ in range(n_pools + 1):
-        cand = np.where(has, lam[:, None] + np.where(has, w, 0), np.iinfo(np.int64).min).max(axis=0)
-        new = np.maximum(lam, cand)
-        new[n_pools] = 0
+    converged = False
+    for _ in range(n_pools + 2):
+        reach = np.where(has, lam[:, None] + np.where(has, w, 0), lowest).max(axis=0)
+        new = np.maximum(lam, reach)
+        if new[zero] > 0:  # improving path back to the unlimited options
+            lam = new
+            lam[zero] = 0
+            break
         if np.array_equal(new, lam):
+            converged = True
             break
         lam = new
-    return lam[:n_pools].astype(np.int64)
+    used = np.bincount(src[src >= 0], minlength=n_pools)
+    optimal = converged and not np.any((lam[:n_pools] > 0) & (used < limits))
+    return lam[:n_pools].astype(np.int64), bool(optimal)
 
 
 def solve(problem: StrategyProblem, *, method: Method = "flow", tolerance: float = 1e-6,
@@ -727,7 +789,7 @@ def solve(problem: StrategyProblem, *, method: Method = "flow", tolerance: float
                 lo = mid
         choice, obj, mu = best
     met = budget is None or float(problem.complaint_prob[rows, choice].sum()) <= budget * (1 + tolerance)
-    prices = _shadow_prices(obj, problem.eligible, problem.pool_of, problem.pool_limits, choice)
+    prices, _ = _duals(obj, problem.eligible, problem.pool_of, problem.pool_limits, choice)
     return StrategyResult(problem=problem, choice=choice, objective_fen=obj, shadow_prices_fen=prices,
                           complaint_cost_fen=mu, method=method, seconds=time.perf_counter() - start,
                           solves=solves, complaint_budget_met=met)

@@ -257,3 +257,35 @@ def test_medium_instance_is_fast_and_valid():
     frame = result.explanations()
     assert frame.height == 20_000
     assert set(frame["reason"].unique().to_list()) <= {"compliance", "capacity", "lower_value"}
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), caps=st.fixed_dictionaries({
+    ("call", None): st.integers(1, 6), ("visit", "北京"): st.integers(0, 2), ("visit", "成都"): st.integers(0, 2)}))
+def test_arc_pricing_path_is_exact(seed, caps):
+    """Force the large-instance path (restricted flow + dual certificate) and compare with GLOP."""
+    import fieldcollect.optimisation.strategy as strategy_module
+
+    problem = random_problem(seed, 150, caps=caps, block=0.2)
+    old = strategy_module.FULL_FLOW_ARCS, strategy_module.PRICING_FACTOR
+    strategy_module.FULL_FLOW_ARCS, strategy_module.PRICING_FACTOR = 0, 1  # first round too small
+    try:
+        priced = solve(problem)
+    finally:
+        strategy_module.FULL_FLOW_ARCS, strategy_module.PRICING_FACTOR = old
+    assert problem.check(priced.choice) == []
+    assert int(priced.objective_fen[np.arange(150), priced.choice].sum()) == lp_value(problem)
+
+
+def test_dual_certificate_rejects_a_suboptimal_choice():
+    from fieldcollect.optimisation.strategy import _duals
+
+    problem = random_problem(4, 60, caps={("call", None): 5, ("visit", "北京"): 2, ("visit", "成都"): 2})
+    result = solve(problem)
+    obj = problem.objective_fen()
+    _, ok = _duals(obj, problem.eligible, problem.pool_of, problem.pool_limits, result.choice)
+    assert ok
+    worse = result.choice.copy()
+    worse[np.flatnonzero(worse == SMALL.index("call"))[0]] = 0  # free a call slot: value lost
+    _, ok = _duals(obj, problem.eligible, problem.pool_of, problem.pool_limits, worse)
+    assert not ok

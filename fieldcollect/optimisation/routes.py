@@ -45,6 +45,7 @@ __all__ = [
     "DayPlanBuilder",
     "DayProblem",
     "DepotSpec",
+    "FieldVisit",
     "PlannedStop",
     "Problem",
     "ProblemBuilder",
@@ -71,7 +72,6 @@ UNBOUNDED = int(np.iinfo(np.int64).max)
 
 _INFEASIBLE_COST = UNBOUNDED
 """PyVRP's ``CostEvaluator.cost`` of an infeasible solution."""
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -1236,17 +1236,20 @@ def _day_plan(day: DayProblem, result: Result, *, runtime: float) -> DayPlan:
     for k, team in enumerate(day.teams):
         route = by_type.get(k)
         if route is None:
+            # Nothing to visit: go straight to the end point (a team re-planned in the field
+            # still has to get back).
             start_s = max(0, day.seconds(team.shift_start))
+            leg = int(day.matrix.seconds[2 * k, 2 * k + 1])
             teams.append(
                 TeamPlan(
                     team_id=team.team_id,
                     start_position=team.start,
                     end_position=team.end,
                     depart=day.at(start_s),
-                    back=day.at(start_s),
+                    back=day.at(start_s + leg),
                     stops=(),
-                    travel_seconds=0,
-                    travel_metres=0,
+                    travel_seconds=leg,
+                    travel_metres=int(metres[2 * k, 2 * k + 1]),
                 )
             )
             continue
@@ -1319,6 +1322,11 @@ def plan_day(day: DayProblem, *, time_limit: float = 5.0, seed: int = 0, max_ite
         Optional iteration cap per attempt (reproducible tests).
     """
     t0 = time.perf_counter()
+    if not day.visits:
+        empty = Result(
+            problem=_to_problem(day, appointments_required=True), routes=(), unvisited=(), iterations=0, runtime=0.0, seed=seed
+        )
+        return _day_plan(day, empty, runtime=time.perf_counter() - t0)
     appointments = [i for i, v in enumerate(day.visits) if v.confirmed]
     required = True
     initial: list[tuple[int, Sequence[int]]] | None = None

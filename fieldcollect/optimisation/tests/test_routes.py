@@ -320,3 +320,18 @@ def test_cpu_clock_and_warm_start(c101_25) -> None:
     assert warm.feasible and warm.objective <= first.objective
     with pytest.raises(ValueError, match="clock"):
         solve(problem, time_limit=0.1, clock="sundial")  # type: ignore[arg-type]
+
+
+def test_nothing_left_to_visit_sends_the_team_home() -> None:
+    b = DayPlanBuilder(city="Chengdu", day=DAY)
+    b.add_team(team_id="A", base=LatLon(30.60, 104.00), shift_start=at(9), shift_end=at(18))
+    b.add_optional_visit(visit_id="o", position=LatLon(30.65, 104.00), prize_fen=100_000)
+    p = plan_day(b.build(), time_limit=0.3, seed=0)
+    assert [s.visit_id for s in p.team("A").stops] == ["o"]
+    done = TeamProgress(team_id="A", position=LatLon(30.65, 104.00), at=at(12), done=("o",))
+    home = replan(p, now=at(12), progress=[done], time_limit=5.0)
+    assert home.runtime_seconds < 1.0  # no visits: no search
+    team = home.team("A")
+    assert team.stops == () and team.depart == at(12)
+    assert 900 < team.travel_seconds < 1200  # ~5.6 km × 1.3 at 25 km/h ≈ 17 minutes
+    assert team.back == at(12) + timedelta(seconds=team.travel_seconds)

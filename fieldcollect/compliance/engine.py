@@ -317,8 +317,9 @@ class _Evaluator:
     def blocks_at(self, t: datetime) -> list[tuple[Rule, _Bound]]:
         """Blocking rules at ``t`` with, for each, a lower bound of when it may stop blocking."""
         out: list[tuple[Rule, _Bound]] = []
+        local = t.astimezone(self.tz)
         for rule in self.rules:
-            blocked, bound = self._eval(rule, t)
+            blocked, bound = self._eval(rule, t, local)
             if blocked:
                 out.append((rule, bound))
         return out
@@ -326,16 +327,16 @@ class _Evaluator:
     def _flags(self, name: str, t: datetime) -> list[Flag]:
         return [f for f in self.h.flags if f.flag == name and f.active_at(t)]
 
-    def _eval(self, rule: Rule, t: datetime) -> tuple[bool, _Bound]:
+    def _eval(self, rule: Rule, t: datetime, local: datetime) -> tuple[bool, _Bound]:
         kind = rule.kind
         if kind == "contact_hours":
             assert rule.start is not None and rule.end is not None
             if rule.consent_override and self._flags("consent_hours", t):
                 return False, None
-            wall = t.astimezone(self.tz).time().replace(tzinfo=None)
+            wall = local.time()
             return not (rule.start <= wall < rule.end), None
         if kind == "count_cap":
-            return self._count(rule, t) >= rule.cap, None
+            return self._count(rule, t, local.date()) >= rule.cap, None
         if kind == "pause":
             assert rule.flag is not None
             return self._flag_block(self._flags(rule.flag, t))
@@ -362,8 +363,7 @@ class _Evaluator:
             return True, NEVER
         return True, max(e for e in ends if e is not None)
 
-    def _count(self, rule: Rule, t: datetime) -> int:
-        day = t.astimezone(self.tz).date()
+    def _count(self, rule: Rule, t: datetime, day: date) -> int:
         first_day = day - timedelta(days=rule.window_days - 1)
         floor = t - timedelta(days=rule.window_days + 2)
         n = 0
@@ -455,23 +455,21 @@ class _Evaluator:
 
     def _candidates(self, lo: datetime, hi: datetime) -> list[datetime]:
         """Instants in ``[lo, hi)`` at which the decision may change, sorted."""
-        out: set[datetime] = set()
         walls = {time(0, 0)}
         for r in self.rules:
             if r.kind == "contact_hours" and r.start is not None and r.end is not None:
                 walls |= {r.start, r.end}
-        d0 = lo.astimezone(self.tz).date() - timedelta(days=1)
+        key = tuple(sorted(walls))
+        out: set[datetime] = set()
+        d = lo.astimezone(self.tz).date() - timedelta(days=1)
         d1 = hi.astimezone(self.tz).date() + timedelta(days=1)
-        d = d0
         while d <= d1:
-            for w in walls:
-                naive = datetime.combine(d, w)
-                for fold in (0, 1):
-                    c = naive.replace(tzinfo=self.tz, fold=fold).astimezone(UTC)
-                    if lo <= c < hi:
-                        out.add(c)
+            out.update(c for c in _wall_instants(self.req.tz, d, key) if lo <= c < hi)
             d += timedelta(days=1)
-        out.update(_transitions(self.tz, lo, hi))
+        u = lo.astimezone(UTC).date()
+        while u <= hi.astimezone(UTC).date():
+            out.update(c for c in _utc_day_transitions(self.req.tz, u) if lo <= c < hi)
+            u += timedelta(days=1)
         times = self.h._times
         for i in range(bisect.bisect_left(times, lo), bisect.bisect_left(times, hi)):
             out.add(times[i])
@@ -480,6 +478,30 @@ class _Evaluator:
                 if b is not None and lo <= b < hi:
                     out.add(b)
         return sorted(out)
+
+
+@lru_cache(maxsize=65536)
+def _wall_instants(tzname: str, day: date, walls: tuple[time, ...]) -> tuple[datetime, ...]:
+    """UTC instants at which the local clock of ``tzname`` shows each of ``walls`` on ``day``.
+
+    Both folds are taken, so a wall time in a repeated hour gives two instants and one in a skipped
+    hour gives the instants just around the gap (the gap itself is covered by the transitions).
+    """
+    tz = zone(tzname)
+    out = set()
+    for w in walls:
+        naive = datetime.combine(day, w)
+        for fold in (0, 1):
+            out.add(naive.replace(tzinfo=tz, fold=fold).astimezone(UTC))
+    return tuple(sorted(out))
+
+
+@lru_cache(maxsize=65536)
+def _utc_day_transitions(tzname: str, day: date) -> tuple[datetime, ...]:
+    """UTC-offset changes of ``tzname`` during the UTC day ``day``."""
+    lo = datetime.combine(day, time(0, 0), tzinfo=UTC)
+    found = _transitions(zone(tzname), lo - timedelta(seconds=1), lo + timedelta(days=1))
+    return tuple(c for c in found if c >= lo)
 
 
 def _counts(what: str | None, e: LedgerEntry) -> bool:

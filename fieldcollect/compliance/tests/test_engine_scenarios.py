@@ -208,3 +208,14 @@ def test_boundary_in_the_repeated_hour_of_fall_back() -> None:
     first_pass = datetime(2026, 11, 1, 5, 10, tzinfo=UTC)  # 01:10 EDT
     d = check(request=req(first_pass, tz="America/New_York"), ledger=[], flags=[], pack=pack)
     assert d.next_allowed_at is not None and d.next_allowed_at.astimezone(UTC) == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+
+
+def test_offset_change_exactly_at_midnight_utc_is_found() -> None:
+    from datetime import date
+
+    from fieldcollect.compliance.engine import _utc_day_transitions
+
+    # Casablanca moved from +00 to +01 at 2010-05-02 00:00 UTC
+    assert _utc_day_transitions("Africa/Casablanca", date(2010, 5, 2)) == (datetime(2010, 5, 2, tzinfo=UTC),)
+    assert _utc_day_transitions("Africa/Casablanca", date(2010, 5, 1)) == ()
+    assert _utc_day_transitions("America/New_York", date(2026, 3, 8)) == (datetime(2026, 3, 8, 7, tzinfo=UTC),)

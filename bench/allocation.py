@@ -195,7 +195,7 @@ def main() -> None:
     }
     out = {
         "benchmark": "allocation",
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join([os.path.relpath(sys.executable), *sys.argv]),
         "machine": {"nproc": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "note": "shared, noisy machine (other agents running); ratios are from the same run"},
         "seed": args.seed,

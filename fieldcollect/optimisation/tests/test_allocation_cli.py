@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -119,13 +117,3 @@ def test_missing_column_and_unknown_extension(tmp_path: Path) -> None:
     code, _, stderr = run("--values", str(tmp_path / "nope.csv"), "--capacity", str(c), "--out",
                           str(tmp_path / "o.csv"))
     assert code == 2 and "file not found" in stderr
-
-
-def test_entry_point_exit_code(tmp_path: Path) -> None:
-    v = write_csv(tmp_path / "values.csv", "case_id,agency_id,value", [("c1", "A", "1.999")])
-    c = write_csv(tmp_path / "capacity.csv", "agency_id,capacity", CAPACITY)
-    exe = Path(sys.executable).with_name("fieldcollect")
-    proc = subprocess.run([str(exe), "allocate", "--values", str(v), "--capacity", str(c), "--out",
-                           str(tmp_path / "o.csv"), "--holdout", "0.5"], capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert "row 1" in proc.stderr and "'value'" in proc.stderr

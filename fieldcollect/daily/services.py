@@ -128,7 +128,12 @@ def run_daily(*, as_of: date, engine: str = "local", spark_master: str | None = 
     do_sync = sync and (newest is None or as_of >= newest.as_of)
     assert result.per_loan is not None
     with transaction.atomic():
-        counts = sync_cases(per_loan=result.per_loan, as_of=as_of, actor=actor) if do_sync else {}
+        counts: dict[str, int] = {}
+        if do_sync:
+            from fieldcollect.cases.services import cases_after_nightly
+
+            counts = sync_cases(per_loan=result.per_loan, as_of=as_of, actor=actor)
+            counts |= cases_after_nightly(as_of=as_of)
         summary = {k: v for k, v in result.summary.items() if k != "timings"} | {"cases": counts}
         DailyRun.objects.create(as_of=as_of, run_id=result.run_id, engine=engine, store_version=result.store_version,
                                 started_at=started, finished_at=datetime.now(UTC), cases_synced=do_sync,

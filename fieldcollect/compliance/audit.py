@@ -181,7 +181,7 @@ def audit_ledger(
                         detail=f"{e.channel} to {e.party} at {local:%H:%M} broke {rid}",
                     )
                 )
-            consent = any(f.flag == "consent_hours" and f.active_at(e.at) for f in flags_by[debtor])
+            consent = e.party == "debtor" and any(f.flag == "consent_hours" and f.active_at(e.at) for f in flags_by[debtor])
             for rule in hours_rules:
                 if e.channel not in rule.channels or e.party not in rule.parties:
                     continue

@@ -331,7 +331,7 @@ class _Evaluator:
         kind = rule.kind
         if kind == "contact_hours":
             assert rule.start is not None and rule.end is not None
-            if rule.consent_override and self._flags("consent_hours", t):
+            if rule.consent_override and self.req.party == "debtor" and self._flags("consent_hours", t):
                 return False, None
             wall = local.time()
             return not (rule.start <= wall < rule.end), None

@@ -11,7 +11,7 @@ and the ``[rules.explanation]`` table with ``zh-Hans`` and ``en``):
 
 ``contact_hours``
     ``start``/``end`` ("HH:MM", local time of the debtor, ``start`` allowed, ``end`` not),
-    ``channels``, ``parties``, ``consent_override`` (a ``consent_hours`` flag lifts the rule).
+    ``channels``, ``parties``, ``consent_override`` (the debtor's ``consent_hours`` flag lifts the rule for contacts with the debtor).
 ``count_cap``
     ``count`` (``attempts`` | ``connected`` | ``unanswered`` | ``conversations``), ``scope``
     (``debtor`` | ``phone``), ``window_days`` (local calendar days ending with the day of the

@@ -43,7 +43,7 @@ def violations(
             lo = r.start.hour * 60 + r.start.minute
             hi = r.end.hour * 60 + r.end.minute
             outside = minute_of_day < lo or minute_of_day >= hi
-            bad = outside and not (r.consent_override and active("consent_hours"))
+            bad = outside and not (r.consent_override and req.party == "debtor" and active("consent_hours"))
         elif r.kind == "count_cap":
             n = 0
             for e in hist:

@@ -124,6 +124,8 @@ def _hours(pack: RulePack, rule: Rule) -> None:
     consent = Flag(debtor_id="d1", flag="consent_hours", start=start - timedelta(days=30), end=None)
     d = run(pack, request(pack, rule, end + timedelta(minutes=30)), flags=[consent])
     assert d.allowed is rule.consent_override
+    if "third_party" in rule.parties:  # the debtor's consent does not cover calls to third parties
+        assert not run(pack, request(pack, rule, end + timedelta(minutes=30), party="third_party"), flags=[consent]).allowed
     # a consent that ends at 23:00 opens the evening until then, then the rule applies again
     if rule.consent_override:
         until = local(pack, DAY, 23)

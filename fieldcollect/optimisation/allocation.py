@@ -230,10 +230,10 @@ class AllocationBuilder:
     Examples
     --------
     >>> b = AllocationBuilder()
-    >>> _ = b.add_pairs(case_ids=[1, 1, 2], agency_ids=["A", "B", "A"], values_fen=[500, 300, 200])
+    >>> _ = b.add_pairs(case_ids=[1, 1, 2], agency_ids=["A", "B", "A"], values_fen=[500, 400, 200])
     >>> _ = b.set_capacities(agency_ids=["A", "B"], capacities=[1, 1])
     >>> solve(b.build()).objective_fen
-    700
+    600
     """
 
     def __init__(self) -> None:

@@ -1,0 +1,292 @@
+"""Plan pages: the collector's option comparison, the approval queue, a plan's page, and the customer's
+acceptance page reached through a signed, expiring link (no account). Thin views over access
+helpers, selectors and services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from fieldcollect.cases.access import access_case_by_id, has_capability
+from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.models import Role, User
+from fieldcollect.plans import forms, links, selectors, services
+from fieldcollect.plans.models import OPEN_STATES, PlanAgreement, ProposalState, RestructuringProposal
+from fieldcollect.plans.options import LABELS, OptionKind, compare_options
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _errors_as_pages(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return fn(request, *args, **kwargs)
+        except ApplicationError as exc:
+            return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _form_errors(request: HttpRequest, form: Any) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields and form.fields[field].label else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else str(error))
+
+
+# ---------------------------------------------------------------- collector: options
+
+
+@login_required
+@_errors_as_pages
+def case_options(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The options for a case in hardship, side by side (stacked on a phone), with a propose button."""
+    user = _user(request)
+    case = access_case_by_id(case_id, user)
+    hardship = selectors.current_hardship(case=case)
+    ctx: dict[str, Any] = {
+        "case": case,
+        "hardship": hardship,
+        "hardship_form": forms.HardshipForm(),
+        "can_record": has_capability(user, "case.contact") and case.closed_on is None,
+        "can_propose": user.role == Role.FIELD_COLLECTOR and case.collector_id is not None
+        and getattr(getattr(user, "collector", None), "pk", None) == case.collector_id,
+        "open_proposal": selectors.proposals_for_case(case=case).filter(state__in=[s.value for s in OPEN_STATES])
+        .first(),
+        "proposals": selectors.proposals_for_case(case=case)[:10],
+    }
+    if hardship is not None:
+        try:
+            position, options = selectors.case_options(case=case, hardship=hardship, as_of=timezone.localdate())
+        except ValueError as exc:
+            ctx["position_error"] = str(exc)
+        else:
+            rows = compare_options(options)
+            best = max((r for r in rows if r.kind.value != "current" and r.affordable is not False),
+                       key=lambda r: r.expected_recovery_fen or 0, default=None)
+            ctx.update({"position": position, "rows": rows, "best_kind": best.kind.value if best else "",
+                        "infeasible": options.infeasible, "policy": options.policy,
+                        "cap": options.policy.affordable_instalment_fen(position)})
+    return render(request, "plans/case_options.html", ctx)
+
+
+@login_required
+@require_POST
+@_errors_as_pages
+def hardship_create(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = _user(request)
+    case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
+    form = forms.HardshipForm(request.POST)
+    if form.is_valid():
+        try:
+            services.hardship_record(case=case, acting_user=user, reason=form.cleaned_data["reason"],
+                                     monthly_income_fen=form.fen("monthly_income"),
+                                     monthly_expenses_fen=form.fen("monthly_expenses"),
+                                     detail=form.cleaned_data["detail"])
+            messages.success(request, _("Hardship recorded."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    else:
+        _form_errors(request, form)
+    return redirect(reverse("plans:options", args=[case.pk]))
+
+
+@login_required
+@require_POST
+@_errors_as_pages
+def propose(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = _user(request)
+    case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
+    form = forms.ProposeForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect(reverse("plans:options", args=[case.pk]))
+    try:
+        p = services.plan_propose(case=case, acting_user=user, kind=form.cleaned_data["kind"],
+                                  note=form.cleaned_data["note"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("plans:options", args=[case.pk]))
+    messages.success(request, _("Plan proposed; it now waits for your agency manager's endorsement."))
+    return redirect(reverse("plans:detail", args=[p.pk]))
+
+
+# ---------------------------------------------------------------- checkers: queue and plan page
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """Agency manager: proposals to endorse. Bank approver: endorsed and escalated plans to decide,
+    approved ones to offer, offers awaiting the customer."""
+    user = _user(request)
+    items = selectors.approval_queue(user=user)
+    level = selectors.approver_level(user)
+    limit = selectors.authority_matrix().limit_for(level) if level else None
+    return render(request, "plans/queue.html", {"items": items, "level": level, "limit": limit,
+                                                "is_endorser": user.role == Role.AGENCY_MANAGER})
+
+
+@login_required
+@_errors_as_pages
+def detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    user = _user(request)
+    p = selectors.access_proposal_by_id(proposal_id, user)
+    agreement = PlanAgreement.objects.filter(proposal=p).first()
+    link = ""
+    if (agreement is not None and p.state == ProposalState.OFFERED and user.is_bank_user
+            and agreement.expires_at > timezone.now()):
+        link = request.build_absolute_uri(
+            reverse("plans:customer", args=[services.customer_link(agreement=agreement)]))
+    return render(request, "plans/detail.html", {
+        "p": p, "events": p.events.select_related("actor"), "agreement": agreement, "link": link,
+        "instalments": p.instalments.all() if p.state == ProposalState.ACCEPTED else None,
+        "can_endorse": user.role == Role.AGENCY_MANAGER and p.state == ProposalState.PROPOSED,
+        "can_decide": selectors.approver_level(user) is not None
+        and p.state in (ProposalState.ENDORSED, ProposalState.ESCALATED),
+        "can_offer": selectors.approver_level(user) is not None and p.state == ProposalState.APPROVED,
+    })
+
+
+def _act(request: HttpRequest, proposal_id: int, form_class: type[Any],
+         do: Callable[[RestructuringProposal, User, Any], str]) -> HttpResponse:
+    user = _user(request)
+    try:
+        p = selectors.access_proposal_by_id(proposal_id, user)
+    except NotFoundError as exc:
+        return render(request, "error.html", {"message": exc.message}, status=404)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        try:
+            messages.success(request, do(p, user, form.cleaned_data))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    nxt = request.POST.get("next", "")
+    if nxt.startswith("/") and not nxt.startswith("//"):
+        return redirect(nxt)
+    return redirect(reverse("plans:detail", args=[proposal_id]))
+
+
+@login_required
+@require_POST
+def endorse(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    def do(p: RestructuringProposal, user: User, d: dict[str, Any]) -> str:
+        ok = d["decision"] == "endorse"
+        services.plan_endorse(proposal=p, acting_user=user, endorse=ok, note=d["note"],
+                              expected_version=d["version"])
+        return _("Plan endorsed.") if ok else _("Plan rejected.")
+
+    return _act(request, proposal_id, forms.EndorseForm, do)
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    def do(p: RestructuringProposal, user: User, d: dict[str, Any]) -> str:
+        services.plan_decide(proposal=p, acting_user=user, decision=d["decision"], note=d["note"],
+                             expected_version=d["version"])
+        return {"approve": _("Plan approved."), "reject": _("Plan rejected."),
+                "escalate": _("Plan escalated.")}[d["decision"]]
+
+    return _act(request, proposal_id, forms.DecideForm, do)
+
+
+@login_required
+@require_POST
+def offer(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    def do(p: RestructuringProposal, user: User, d: dict[str, Any]) -> str:
+        sent = services.plan_offer(proposal=p, acting_user=user)
+        return _("Offer sent. The customer's link is valid until %(date)s.") % {
+            "date": timezone.localtime(sent.agreement.expires_at).strftime("%Y-%m-%d %H:%M")}
+
+    return _act(request, proposal_id, forms._Base, do)
+
+
+# ---------------------------------------------------------------- customer: signed link
+
+
+def _refused(request: HttpRequest, exc: links.LinkError) -> HttpResponse:
+    expired = isinstance(exc, links.LinkExpired)
+    return render(request, "plans/link_refused.html", {"expired": expired}, status=410 if expired else 400)
+
+
+@never_cache
+def customer_offer(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's page: the new schedule, the PDF, accept or decline (phone first, zh-Hans first)."""
+    try:
+        agreement = services.agreement_from_token(token)
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    p = agreement.proposal
+    name = p.case.customer.name
+    label_zh, label_en = LABELS[OptionKind(p.kind)]
+    return render(request, "plans/customer_offer.html", {
+        "loan_ref": p.case.loan_id, "option_zh": label_zh, "option_en": label_en,
+        "agreement": agreement, "p": p, "token": token, "schedule": services.schedule_from_json(p),
+        "masked_name": (name[:1] + "*" * max(len(name) - 1, 1)) if name else "",
+        "accept_form": forms.AcceptForm(), "decline_form": forms.DeclineForm(),
+        "answered": p.state != ProposalState.OFFERED,
+    })
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))[:45]
+
+
+@never_cache
+@require_POST
+def customer_accept(request: HttpRequest, token: str) -> HttpResponse:
+    form = forms.AcceptForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please tick the box to confirm that you accept the agreement."))
+        return redirect(reverse("plans:customer", args=[token]))
+    try:
+        services.plan_accept(token=token, client_ip=_client_ip(request))
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("plans:customer", args=[token]))
+    return render(request, "plans/customer_done.html", {"accepted": True})
+
+
+@never_cache
+@require_POST
+def customer_decline(request: HttpRequest, token: str) -> HttpResponse:
+    form = forms.DeclineForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.plan_decline(token=token, reason=reason)
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("plans:customer", args=[token]))
+    return render(request, "plans/customer_done.html", {"accepted": False})
+
+
+@never_cache
+def customer_pdf(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        agreement = services.agreement_from_token(token)
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    response = HttpResponse(bytes(agreement.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{agreement.agreement_no}.pdf"'
+    response["X-Content-SHA256"] = agreement.sha256
+    return response

@@ -11,13 +11,15 @@ The oracle is the naive evaluator in ``brute.py``. Properties:
 
 from __future__ import annotations
 
+import copy
+import tomllib
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fieldcollect.compliance.engine import ContactRequest, Flag, LedgerEntry, check
-from fieldcollect.compliance.packs import load_pack
+from fieldcollect.compliance.packs import PACKS_DIR, RulePack, load_pack, parse_pack
 from fieldcollect.compliance.tests.brute import violations
 
 PACKS = {code: load_pack(code) for code in ("CN", "US", "IN")}
@@ -60,6 +62,7 @@ FLAG_NAMES = [
 ]
 BOOL = st.booleans()
 S_CODE = st.sampled_from(sorted(PACKS))
+S_VARIANT = st.sampled_from([False, False, True])
 S_ZONE = st.sampled_from(ZONES)
 S_ANCHOR = st.sampled_from(ANCHORS)
 S_SHIFT = st.integers(-3 * 1440, 3 * 1440)
@@ -84,9 +87,36 @@ S_FLAG_MIN = st.integers(-5 * 1440, 2 * 1440)
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+RAW = {code: tomllib.loads((PACKS_DIR / f"{code.lower()}.toml").read_text(encoding="utf-8")) for code in PACKS}
+S_START = st.integers(0, 12 * 60)
+S_LENGTH = st.integers(60, 14 * 60)
+S_CAP = st.integers(1, 5)
+S_WINDOW = st.integers(1, 8)
+S_SMALL = st.integers(1, 4)
+
+
+def _variant(draw: st.DrawFn, code: str) -> RulePack:
+    """The pack with every number redrawn: the engine must hold for any configuration."""
+    data = copy.deepcopy(RAW[code])
+    for rule in data["rules"]:
+        if rule["kind"] == "contact_hours":
+            start = draw(S_START)
+            end = min(start + draw(S_LENGTH), 23 * 60 + 59)
+            rule["start"], rule["end"] = f"{start // 60:02d}:{start % 60:02d}", f"{end // 60:02d}:{end % 60:02d}"
+            rule["consent_override"] = draw(BOOL)
+        elif rule["kind"] == "count_cap":
+            rule["cap"], rule["window_days"] = draw(S_CAP), draw(S_WINDOW)
+        elif rule["kind"] == "third_party_lost_contact":
+            rule["consecutive_failed"] = draw(S_SMALL)
+        elif rule["kind"] == "visit_team":
+            rule["min_collectors"] = draw(S_SMALL)
+    return parse_pack(data=data, origin=f"variant of {code}")
+
+
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[str, ContactRequest, list[LedgerEntry], list[Flag]]:
+def scenarios(draw: st.DrawFn) -> tuple[RulePack, ContactRequest, list[LedgerEntry], list[Flag]]:
     code = draw(S_CODE)
+    pack = _variant(draw, code) if draw(S_VARIANT) else PACKS[code]
     tz = draw(S_ZONE)
     if code == "US" and draw(BOOL):
         tz = "America/New_York"
@@ -152,7 +182,7 @@ def scenarios(draw: st.DrawFn) -> tuple[str, ContactRequest, list[LedgerEntry], 
         recording=draw(BOOL) or draw(BOOL),
         appointment_confirmed=draw(BOOL) or draw(BOOL),
     )
-    return code, req, ledger, flags
+    return pack, req, ledger, flags
 
 
 def _grid(start: datetime, stop: datetime, points: int) -> list[datetime]:
@@ -167,10 +197,9 @@ def _grid(start: datetime, stop: datetime, points: int) -> list[datetime]:
 @SETTINGS
 @given(scenarios())
 def test_decision_matches_oracle_and_next_allowed_is_allowed(
-    case: tuple[str, ContactRequest, list[LedgerEntry], list[Flag]],
+    case: tuple[RulePack, ContactRequest, list[LedgerEntry], list[Flag]],
 ) -> None:
-    code, req, ledger, flags = case
-    pack = PACKS[code]
+    pack, req, ledger, flags = case
     d = check(request=req, ledger=ledger, flags=flags, pack=pack)
     broken = violations(pack, req, ledger, flags)
     assert d.allowed == (not broken)
@@ -198,11 +227,10 @@ def test_decision_matches_oracle_and_next_allowed_is_allowed(
 @settings(SETTINGS, max_examples=120)
 @given(scenarios())
 def test_replaying_the_history_in_order_never_allows_a_breach(
-    case: tuple[str, ContactRequest, list[LedgerEntry], list[Flag]],
+    case: tuple[RulePack, ContactRequest, list[LedgerEntry], list[Flag]],
 ) -> None:
     """Simulate a collector who always calls at next_allowed_at: no call ever breaks a rule."""
-    code, req, ledger, flags = case
-    pack = PACKS[code]
+    pack, req, ledger, flags = case
     history = list(ledger)
     at = req.at
     for _ in range(6):

@@ -87,9 +87,9 @@ def access_case_by_id(case_id: int, user: User, *, for_write: bool = False,
                       capability: str | None = None, today: date | None = None) -> Case:
     """Fetch a case the user may see, or raise :class:`NotFoundError` (404).
 
-    With ``for_write=True`` the user must also hold ``capability`` (default ``case.contact``-like write
-    rights: any write capability of their role), else :class:`PermissionDeniedError` (403). The lock
-    and the version check are taken by the service itself.
+    With ``for_write=True`` the user must also hold ``capability`` (or, when none is named, at least one
+    write capability), else :class:`PermissionDeniedError` (403). The row lock and the version check
+    are the service's job.
     """
     case = cases_visible_to(user, today=today).select_related("loan", "customer", "agency", "collector").filter(
         pk=case_id

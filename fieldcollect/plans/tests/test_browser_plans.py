@@ -1,0 +1,111 @@
+"""In a real browser (Debian chromium) on a phone-sized screen (390×844): the collector compares the
+options and proposes one; the customer opens the signed link, reads the schedule and accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fieldcollect.cases.lifecycle import CaseStatus
+from fieldcollect.plans import services
+from fieldcollect.plans.models import ProposalState, RestructuringProposal
+from fieldcollect.plans.tests.conftest import record_hardship
+
+CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
+]
+
+
+@pytest.fixture
+def phone(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                      locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def _no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_collector_compares_options_on_a_phone_and_proposes(live_server, plan_world, phone):
+    w = plan_world
+    record_hardship(w)
+    page = phone
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", w.collector_user.username)
+    page.fill("input[name=password]", "pw-test-123")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    page.goto(f"{live_server.url}/plans/case/{w.case.pk}/options")
+    cards = page.locator("#options article.option")
+    assert cards.count() == 7  # the current contract and six options
+    assert "方案对比" in page.locator("h2").first.inner_text() or "方案对比" in page.content()
+    assert _no_horizontal_scroll(page)
+    # stacked on a phone: one card per row, each nearly the full width
+    boxes = [cards.nth(i).bounding_box() for i in range(cards.count())]
+    assert all(b is not None and b["width"] > 300 and b["x"] >= 0 and b["x"] + b["width"] <= 390 for b in boxes)
+    assert len({round(b["x"]) for b in boxes}) == 1
+    assert all(boxes[i + 1]["y"] > boxes[i]["y"] for i in range(len(boxes) - 1))
+    card = page.locator('article.option[data-kind="lower_instalment"]')
+    text = card.inner_text()
+    for label in ("新月供", "期限（月）", "客户还款总额", "减免", "银行损失（现值）", "预期回收"):
+        assert label in text
+    button = card.locator("button[type=submit]")
+    button.scroll_into_view_if_needed()
+    assert button.is_visible() and button.bounding_box()["height"] >= 30
+    with page.expect_navigation():
+        button.click()
+    p = RestructuringProposal.objects.get(case=w.case)
+    assert p.kind == "lower_instalment" and p.state == ProposalState.PROPOSED
+    assert page.url.endswith(f"/plans/{p.pk}/")
+    assert "已提议" in page.locator("#plan-state").inner_text()
+
+
+def test_customer_accepts_through_the_link_on_a_phone(live_server, plan_world, phone):
+    w = plan_world
+    record_hardship(w)
+    p = services.plan_propose(case=w.case, acting_user=w.collector_user, kind="term_extension")
+    p = services.plan_endorse(proposal=p, acting_user=w.manager_a)
+    p = services.plan_decide(proposal=p, acting_user=w.approver, decision="approve")
+    offer = services.plan_offer(proposal=p, acting_user=w.approver)
+    page = phone
+    # a tampered link is refused with a clear page
+    page.goto(f"{live_server.url}/plans/a/{offer.token[:-4]}zzzz/")
+    assert page.locator("#link-refused").get_attribute("data-reason") == "invalid"
+    assert "此链接无效" in page.locator("h1").inner_text()
+
+    page.goto(f"{live_server.url}/plans/a/{offer.token}/")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"  # zh-Hans first, even for an English phone
+    assert "您的新还款计划" in page.locator("h1").inner_text()
+    assert page.locator("#schedule tbody tr").count() == len(p.schedule)
+    assert _no_horizontal_scroll(page)
+    assert page.locator("#download-pdf").is_visible()
+    accept = page.locator("#accept-form button[type=submit]")
+    accept.scroll_into_view_if_needed()
+    accept.click()  # without the confirmation box the browser does not submit
+    assert page.locator("#accept-form").count() == 1
+    page.locator("#accept-form input[name=confirm]").check()
+    with page.expect_navigation():
+        accept.click()
+    assert page.locator("#customer-done").get_attribute("data-accepted") == "1"
+    assert "新还款计划已生效" in page.locator("h1").inner_text()
+    p.refresh_from_db()
+    w.case.refresh_from_db()
+    assert p.state == ProposalState.ACCEPTED and w.case.status == CaseStatus.RESTRUCTURED

@@ -280,7 +280,7 @@ def check_cmd(
     ] = None,
 ) -> None:
     """Check each request against the ledger and flags; print one JSON line per request."""
-    from fieldcollect.compliance.engine import DebtorHistory, check_history
+    from fieldcollect.compliance.engine import DebtorHistory, check_history, group_by_debtor
 
     rules = _load_pack(pack, pack_file)
     try:
@@ -289,9 +289,7 @@ def check_cmd(
         reqs = read_requests(requests)
     except InputError as exc:
         _die(str(exc))
-    by_debtor: dict[str, list[Any]] = {}
-    for e in rows:
-        by_debtor.setdefault(e.debtor_id, []).append(e)
+    by_debtor = group_by_debtor(rows)
     flags_by: dict[str, list[Any]] = {}
     for f in flag_rows:
         flags_by.setdefault(f.debtor_id, []).append(f)

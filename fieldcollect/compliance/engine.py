@@ -27,7 +27,7 @@ import bisect
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Final
@@ -44,6 +44,7 @@ __all__ = [
     "LedgerEntry",
     "check",
     "check_history",
+    "group_by_debtor",
     "normalise_phone",
     "zone",
 ]
@@ -539,11 +540,6 @@ def _transitions(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[datetime]:
                 out.append(c)
         a, off_a = b, off_b
     return out
-
-
-def request_at(request: ContactRequest, at: datetime) -> ContactRequest:
-    """The same request at another instant."""
-    return replace(request, at=at)
 
 
 def group_by_debtor(rows: Iterable[LedgerEntry]) -> Mapping[str, list[LedgerEntry]]:

@@ -5,7 +5,13 @@ from fieldcollect.scoring.io import DataError, read_raw, read_table, target_vect
 from fieldcollect.scoring.model import Explanation, RiskModel, time_splits
 from fieldcollect.scoring.preprocessing import TabularPreprocessor
 from fieldcollect.scoring.reasons import Reason
-from fieldcollect.scoring.registry import ModelArtefact, ModelRegistry, fingerprint_frame, load_artefact, save_artefact
+from fieldcollect.scoring.registry import (
+    ModelArtefact,
+    ModelRegistry,
+    fingerprint_frame,
+    load_artefact,
+    save_artefact,
+)
 from fieldcollect.scoring.stability import (
     CharacteristicStability,
     StabilityReport,

@@ -8,12 +8,13 @@ building blocks of :class:`fieldcollect.scoring.RiskModel`, not estimators of th
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from fieldcollect.scoring.preprocessing import TabularPreprocessor
@@ -103,19 +104,32 @@ class LogitLearner:
             blocks.append(onehot)
         return np.hstack(blocks)
 
-    def _terms(self, Z: np.ndarray) -> np.ndarray:
-        terms = np.empty(Z.shape, dtype=np.float64)
-        if len(self.numeric_idx_):
-            num = Z[:, self.numeric_idx_]
-            miss = np.isnan(num)
-            std = (np.where(miss, self.fill_, np.clip(num, self.lo_, self.hi_)) - self.mean_) / self.scale_
-            terms[:, self.numeric_idx_] = std * self.w_num_ + miss * self.w_missing_
+    def _column_terms(self, Z: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """(feature index, raw log-odds term) per feature; column by column on contiguous arrays."""
+        out: list[tuple[int, np.ndarray]] = []
+        for k, j in enumerate(self.numeric_idx_):
+            column = Z[:, j]
+            miss = np.isnan(column)
+            value = np.where(miss, self.fill_[k], np.clip(column, self.lo_[k], self.hi_[k]))
+            term = (value - self.mean_[k]) * (self.w_num_[k] / self.scale_[k])
+            if self.has_missing_[k]:
+                term += miss * self.w_missing_[k]
+            out.append((int(j), term))
         for j, n_codes, table in zip(self.categorical_idx_, self.n_codes_, self.tables_, strict=True):
-            terms[:, j] = table[_slot(Z[:, j], n_codes)]
-        return terms - self.centre_
+            out.append((int(j), table[_slot(Z[:, j], n_codes)]))
+        return out
+
+    def _terms(self, Z: np.ndarray) -> np.ndarray:
+        terms = np.empty(Z.shape, dtype=np.float64, order="F")
+        for j, term in self._column_terms(Z):
+            terms[:, j] = term - self.centre_[j]
+        return terms
 
     def decision(self, Z: np.ndarray) -> np.ndarray:
-        return self._terms(Z).sum(axis=1) + self.intercept_ + float(self.centre_.sum())
+        total = np.full(len(Z), self.intercept_)
+        for _j, term in self._column_terms(Z):
+            total += term
+        return total
 
     def contributions(self, Z: np.ndarray) -> np.ndarray:
         return self._terms(Z)
@@ -197,7 +211,7 @@ class ScorecardLearner:
         return float(np.sum((ne - e) * self.woe_[j]))
 
     def woe_matrix(self, Z: np.ndarray) -> np.ndarray:
-        out = np.empty(Z.shape, dtype=np.float64)
+        out = np.empty(Z.shape, dtype=np.float64, order="F")
         for j in range(Z.shape[1]):
             out[:, j] = self.woe_[j][self._bins(Z[:, j], j)]
         return out
@@ -224,7 +238,10 @@ class ScorecardLearner:
         return self.fit_binning(Z, y, pre).fit_logistic(Z, y)
 
     def contributions(self, Z: np.ndarray) -> np.ndarray:
-        return self.woe_matrix(Z) * self.coef_ - self.centre_
+        out = np.empty(Z.shape, dtype=np.float64, order="F")
+        for j in range(Z.shape[1]):
+            out[:, j] = (self.woe_[j] * self.coef_[j] - self.centre_[j])[self._bins(Z[:, j], j)]
+        return out
 
     def decision(self, Z: np.ndarray) -> np.ndarray:
         out = np.full(len(Z), self.intercept_)
@@ -264,7 +281,7 @@ class ScorecardLearner:
 # ----------------------------------------------------------------------------------------------
 GBM_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.05,
+    "learning_rate": 0.1,
     "num_leaves": 8,
     "min_data_in_leaf": 20,
     "feature_fraction": 0.8,
@@ -279,6 +296,10 @@ GBM_PARAMS: dict[str, Any] = {
 }
 
 
+# Batches at least this large are scored by the booster compiled to native code (lleaves), when available.
+COMPILE_MIN_ROWS = 100_000
+
+
 @dataclass
 class GBMLearner:
     """LightGBM booster on the preprocessed matrix; text columns are native categorical features."""
@@ -290,6 +311,7 @@ class GBMLearner:
     name: str = "gbm"
     booster_: Any = None
     curve_: np.ndarray = field(default_factory=lambda: np.empty(0))
+    compiled_: Any = None
 
     def _dataset(self, Z: np.ndarray, y: np.ndarray, pre: TabularPreprocessor, reference: Any = None) -> Any:
         import lightgbm as lgb
@@ -332,8 +354,35 @@ class GBMLearner:
         self.curve_ = full
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["compiled_"] = None  # native code is rebuilt on demand, never pickled
+        return state
+
+    def _compiled_model(self) -> Any:
+        """The booster compiled to native code by lleaves (optional dependency), or None."""
+        if self.compiled_ is not None:
+            return self.compiled_ or None
+        try:
+            import lleaves
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "model.txt")
+                self.booster_.save_model(path)
+                model = lleaves.Model(model_file=path)
+                model.compile(raw_score=True)
+            self.compiled_ = model
+        except Exception:  # lleaves missing or unable to compile: LightGBM's own predictor is used
+            self.compiled_ = False
+            return None
+        return model
+
     def decision(self, Z: np.ndarray, *, num_iteration: int | None = None, n_jobs: int | None = None) -> np.ndarray:
         threads = self.n_jobs if n_jobs is None else n_jobs
+        if num_iteration is None and len(Z) >= COMPILE_MIN_ROWS:
+            compiled = self._compiled_model()
+            if compiled is not None:
+                return np.asarray(compiled.predict(np.ascontiguousarray(Z, dtype=np.float64), n_jobs=threads), dtype=float)
         return np.asarray(
             self.booster_.predict(Z, raw_score=True, num_iteration=num_iteration, num_threads=threads), dtype=float
         )
@@ -341,4 +390,4 @@ class GBMLearner:
     def contributions(self, Z: np.ndarray, *, n_jobs: int | None = None) -> np.ndarray:
         threads = self.n_jobs if n_jobs is None else n_jobs
         contrib = np.asarray(self.booster_.predict(Z, pred_contrib=True, num_threads=threads), dtype=float)
-        return contrib[:, :-1]
+        return np.asfortranarray(contrib[:, :-1])

@@ -200,14 +200,14 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
 
     # -- transforming --------------------------------------------------------------------------
     def transform(self, X: Any) -> np.ndarray:
-        """Encode ``X`` into a float64 matrix with one column per entry of ``features_``.
+        """Encode ``X`` into a float64 matrix (Fortran order) with one column per entry of ``features_``.
 
         Columns absent from ``X`` are treated as all missing (a warning says which).
         """
         check_is_fitted(self, "features_")
         frame = as_pandas(X)
         n = len(frame)
-        out = np.empty((n, len(self.features_)), dtype=np.float64)
+        out = np.empty((n, len(self.features_)), dtype=np.float64, order="F")  # columns contiguous
         absent = [f for f in self.features_ if f not in frame.columns]
         if absent:
             warnings.warn(f"columns missing from the data, treated as missing values: {absent}", stacklevel=2)

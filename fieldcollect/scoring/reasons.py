@@ -152,10 +152,7 @@ def top_positive(contrib: np.ndarray, *, top: int) -> tuple[np.ndarray, np.ndarr
     k = min(top, p)
     if k == 0:
         return np.full((n, 0), -1, dtype=np.int64), np.zeros((n, 0))
-    if k < p:
-        part = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
-    else:
-        part = np.tile(np.arange(p), (n, 1))
+    part = np.argpartition(-contrib, k - 1, axis=1)[:, :k] if k < p else np.tile(np.arange(p), (n, 1))
     vals = np.take_along_axis(contrib, part, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")
     idx = np.take_along_axis(part, order, axis=1).astype(np.int64)

@@ -51,6 +51,7 @@ __all__ = [
 
 _EPS: Final = timedelta(microseconds=1)
 _CHUNK: Final = timedelta(days=2)
+_MAX_OFFSET: Final = timedelta(hours=16)  # larger than any UTC offset in the tz database
 
 
 class _Never:
@@ -337,7 +338,13 @@ class _Evaluator:
             wall = local.time()
             return not (rule.start <= wall < rule.end), None
         if kind == "count_cap":
-            return self._count(rule, t, local.date()) >= rule.cap, None
+            n, oldest = self._count(rule, t, local.date())
+            if n < rule.cap or oldest is None:
+                return False, None
+            # No counted row leaves the window before the local date reaches oldest + window_days,
+            # and no local clock shows that date earlier than 16 hours before it starts in UTC.
+            leaves = datetime.combine(oldest + timedelta(days=rule.window_days), time(0, 0), tzinfo=UTC)
+            return True, leaves - _MAX_OFFSET
         if kind == "pause":
             assert rule.flag is not None
             return self._flag_block(self._flags(rule.flag, t))
@@ -364,10 +371,12 @@ class _Evaluator:
             return True, NEVER
         return True, max(e for e in ends if e is not None)
 
-    def _count(self, rule: Rule, t: datetime, day: date) -> int:
+    def _count(self, rule: Rule, t: datetime, day: date) -> tuple[int, date | None]:
+        """Rows counted by ``rule`` at ``t`` and the earliest local date among them."""
         first_day = day - timedelta(days=rule.window_days - 1)
         floor = t - timedelta(days=rule.window_days + 2)
         n = 0
+        oldest: date | None = None
         i = self.h.upto(t) - 1
         events, times, dates, phones = self.h.events, self.h._times, self.dates, self.h._phones
         while i >= 0 and times[i] >= floor:
@@ -380,8 +389,10 @@ class _Evaluator:
                 and _counts(rule.count, e)
             ):
                 n += 1
+                if oldest is None or dates[i] < oldest:
+                    oldest = dates[i]
             i -= 1
-        return n
+        return n, oldest
 
     def _lost_contact(self, rule: Rule, t: datetime) -> tuple[bool, _Bound]:
         if self._flags("no_valid_number", t):

@@ -185,10 +185,11 @@ def test_kernel_matches_brute_force(loans, offset):
         disb.append(day_number(loan["start"]))
         ppal.append(sum(pr))
         for k in reversed(range(loan["n"])):  # unsorted on purpose
-            inst["l"].append(lid); inst["s"].append(k + 1); inst["d"].append(day_number(dues[k]))
-            inst["p"].append(pr[k]); inst["i"].append(it[k])
+            for key, value in (("l", lid), ("s", k + 1), ("d", day_number(dues[k])), ("p", pr[k]), ("i", it[k])):
+                inst[key].append(value)
         for d, a in pp:
-            pays["l"].append(lid); pays["d"].append(day_number(d)); pays["a"].append(a)
+            for key, value in (("l", lid), ("d", day_number(d)), ("a", a)):
+                pays[key].append(value)
         if loan["start"] <= as_of:
             expected[lid] = brute_force(dues, pr, it, pp, as_of)
     cols = compute_partition(

@@ -58,7 +58,7 @@ def test_book_is_realistic_and_seeded(book, tmp_path):
     loans = pl.read_parquet(out / "loans.parquet")
     assert counts["loans"] == 3000 and loans["loan_id"].n_unique() == 3000
     assert loans["principal_fen"].min() >= 100_000 and loans["principal_fen"].max() <= 20_000_000
-    assert 0.07 <= loans["annual_rate"].min() and loans["annual_rate"].max() <= 0.24
+    assert loans["annual_rate"].min() >= 0.07 and loans["annual_rate"].max() <= 0.24
     assert set(loans["term_months"].unique().to_list()) <= {3, 6, 9, 12, 18, 24, 36}
     assert loans["disbursed_on"].min() >= date(2023, 6, 30)
     pays = pl.read_parquet(out / "payments.parquet")

@@ -142,12 +142,14 @@ def case_position(*, case: Case, hardship: Hardship, as_of: date) -> HardshipCas
                               term_months=int(loan.term_months), method=method.value, start=loan.disbursed_on)
     not_due = [i for i in contract.instalments if i.due_date >= as_of]
     not_due_principal = not_due[0].opening_fen if not_due else 0
-    outstanding = min(int(case.outstanding_principal_fen), not_due_principal)
-    arrears_principal = min(max(int(case.outstanding_principal_fen) - not_due_principal, 0), int(case.overdue_fen))
+    book_principal = int(case.outstanding_principal_fen)
+    # principal is preserved whatever the data: not yet due + overdue = the book's outstanding principal
+    arrears_principal = min(max(book_principal - not_due_principal, 0), int(case.overdue_fen))
+    outstanding = book_principal - arrears_principal
     arrears_interest = max(int(case.overdue_fen) - arrears_principal, 0)
     uplift = Fraction(Decimal(str(plans_setting("penalty_uplift", DEFAULT_PENALTY_UPLIFT))))
     penalty = round_half_up(Fraction(arrears_principal) * Fraction(rate) * uplift * max(case.dpd, 0) / 360)
-    remaining = len(not_due) if outstanding else 0
+    remaining = max(len(not_due), 1) if outstanding else 0
     return HardshipCase(
         reason=hardship.reason,
         monthly_income_fen=int(hardship.monthly_income_fen),

@@ -664,3 +664,13 @@ def promises_watch(*, as_of: date, grace_days: int | None = None) -> dict[str, i
                 )
         counts["kept" if kept else "broken"] += 1
     return counts
+
+
+def plans_after_nightly(*, as_of: date, now: datetime | None = None) -> dict[str, int]:
+    """What the plans app does after each nightly cycle for business date ``as_of``: expire unanswered
+    offers, watch accepted plans, decide open promises to pay (with the grace period)."""
+    counts = {"offers_expired": plans_expire(now=now)}
+    watch = plans_watch(as_of=as_of)
+    counts.update({"plans_checked": watch.checked, "plans_broken": watch.broken, "plans_completed": watch.completed})
+    counts.update({f"promises_{k}": v for k, v in promises_watch(as_of=as_of).items()})
+    return counts

@@ -444,3 +444,25 @@ def test_hardship_validation(plan_world):
         services.hardship_record(case=w.case, acting_user=f.make_user(role=Role.AUDITOR), reason="job_loss",
                                  monthly_income_fen=1, monthly_expenses_fen=1)
     assert timezone.now()
+
+
+def test_position_keeps_principal_when_the_loan_has_matured(plan_world):
+    w = plan_world
+    from fieldcollect.plans.tests.conftest import make_plan_case
+
+    case = make_plan_case(agency=w.agency_a, manager=w.manager_a, collector=w.collector, cm=w.approver,
+                          principal_fen=1_200_000, term=6, months_ago=8, unpaid=3)
+    hardship = record_hardship(w, case=case)
+    pos = selectors.case_position(case=case, hardship=hardship, as_of=today())
+    assert pos.outstanding_principal_fen == 0 and pos.remaining_term_months == 0
+    assert pos.arrears_principal_fen == case.outstanding_principal_fen
+    assert pos.arrears_principal_fen + pos.arrears_interest_fen == case.overdue_fen
+    p = services.plan_propose(case=case, acting_user=w.collector_user, kind="term_extension")
+    assert sum(r["principal_fen"] for r in p.schedule) == pos.total_owed_fen == p.total_owed_fen
+
+
+def test_after_nightly_runs_every_watch(plan_world):
+    w = plan_world
+    _p, offer = _to_offered(w)
+    counts = services.plans_after_nightly(as_of=today(), now=offer.agreement.expires_at + timedelta(seconds=1))
+    assert counts["offers_expired"] == 1 and counts["plans_checked"] == 0 and counts["promises_kept"] == 0

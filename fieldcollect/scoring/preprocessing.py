@@ -9,6 +9,7 @@ and a missing value stays ``NaN``. Identifier-like text columns (almost one valu
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+_ID_NAME = re.compile(r"(^|[_\s-])(id|no|number|key|编号)$|^id[_\s-]", re.IGNORECASE)
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -134,6 +137,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 if np.nanmin(values) == np.nanmax(values) and not np.isnan(values).any():
                     dropped[name] = "constant"
                     continue
+                if self._looks_like_row_id(name, values):
+                    dropped[name] = "identifier-like (distinct whole numbers)"
+                    continue
                 features.append(name)
                 kinds.append(NUMERIC)
                 continue
@@ -168,6 +174,17 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             [np.nanmedian(matrix[:, j]) if kinds[j] == NUMERIC and not np.all(np.isnan(matrix[:, j])) else np.nan for j in range(len(features))]
         )
         return self
+
+    @staticmethod
+    def _looks_like_row_id(name: str, values: np.ndarray) -> bool:
+        """Distinct whole numbers that are a consecutive run or sit in a column named like an id."""
+        present = values[~np.isnan(values)]
+        if len(present) < 50 or len(present) != len(values) or not np.all(present == np.round(present)):
+            return False
+        if len(np.unique(present)) != len(present):
+            return False
+        consecutive = float(present.max() - present.min()) == len(present) - 1
+        return consecutive or bool(_ID_NAME.search(name))
 
     def _detect_kind(self, series: pd.Series) -> str:
         dtype = series.dtype

@@ -105,3 +105,11 @@ def test_scorecard_points_follow_the_scale(frame_and_target) -> None:
     # higher balance, fewer points (more risk)
     bal = [row for row in table if row[0] == "balance" and row[1] != "missing"]
     assert bal[0][3] > bal[-1][3]
+
+
+def test_row_number_column_is_not_a_feature(frame_and_target) -> None:
+    X, y = frame_and_target
+    X = X.assign(ID=np.arange(1, len(X) + 1), loan_no=np.arange(len(X)) * 7 + 3)
+    pre = RiskModel(kind="logit", n_splits=3).fit(X, y).preprocessor_
+    assert "ID" in pre.dropped_ and "loan_no" in pre.dropped_
+    assert "balance" in pre.features_

@@ -135,3 +135,38 @@ def test_csv_long_format() -> None:
         "2026-06-10,A,blocked,CN-HOURS,1,",
         "2026-06-10,A,breach,CN-HOURS,1,",
     ]
+
+
+def test_a_ledger_that_always_followed_the_engine_has_no_breaches() -> None:
+    import random
+
+    from fieldcollect.compliance.engine import ContactRequest, check
+
+    rng = random.Random(7)
+    for pack, tzname in ((CN, "Asia/Shanghai"), (US, "America/New_York")):
+        tz = ZoneInfo(tzname)
+        rows: list[LedgerEntry] = []
+        t = datetime(2026, 3, 5, 6, 0, tzinfo=tz)  # spans the US spring-forward weekend
+        for i in range(60):
+            debtor = f"d{i % 3}"
+            party = "third_party" if rng.random() < 0.2 else "debtor"
+            req = ContactRequest(
+                request_id=str(i), debtor_id=debtor, tz=tzname, channel="call", party=party,
+                phone=f"{debtor}-{party}", at=t,
+            )  # fmt: skip
+            d = check(request=req, ledger=rows, flags=[], pack=pack)
+            if d.next_allowed_at is not None:
+                connected = rng.random() < 0.4
+                rows.append(
+                    call(debtor, d.next_allowed_at, rng.choice("ABC"), party=party, phone=f"{debtor}-{party}",
+                         connected=connected, conversation=connected and rng.random() < 0.5)
+                )  # fmt: skip
+            t += timedelta(minutes=rng.randint(5, 300))
+        assert len(rows) > 20
+
+        def zone_of(_debtor: str, z: str = tzname) -> str:
+            return z
+
+        report = audit_ledger(ledger=rows, flags=[], blocked=[], pack=pack, tz_of=zone_of)
+        assert [f for f in report.findings if f.kind == "breach"] == []
+        assert sum(d.contacts for d in report.days) == len(rows)

@@ -3,6 +3,7 @@ options and proposes one; the customer opens the signed link, reads the schedule
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,13 @@ def phone(monkeypatch):
         browser.close()
 
 
+def _shot(page, name: str) -> None:
+    """Full-page screenshot into $PLANS_SCREENSHOTS (for a human look), when set."""
+    folder = os.environ.get("PLANS_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
 def _no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -58,6 +66,7 @@ def test_collector_compares_options_on_a_phone_and_proposes(live_server, plan_wo
     assert cards.count() == 7  # the current contract and six options
     assert "方案对比" in page.locator("h2").first.inner_text() or "方案对比" in page.content()
     assert _no_horizontal_scroll(page)
+    _shot(page, "options_390")
     # stacked on a phone: one card per row, each nearly the full width
     boxes = [cards.nth(i).bounding_box() for i in range(cards.count())]
     assert all(b is not None and b["width"] > 300 and b["x"] >= 0 and b["x"] + b["width"] <= 390 for b in boxes)
@@ -97,6 +106,7 @@ def test_customer_accepts_through_the_link_on_a_phone(live_server, plan_world, p
     assert page.locator("#schedule tbody tr").count() == len(p.schedule)
     assert _no_horizontal_scroll(page)
     assert page.locator("#download-pdf").is_visible()
+    _shot(page, "customer_390")
     accept = page.locator("#accept-form button[type=submit]")
     accept.scroll_into_view_if_needed()
     accept.click()  # without the confirmation box the browser does not submit

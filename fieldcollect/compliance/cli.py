@@ -21,9 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from fieldcollect.compliance.engine import ContactRequest, Flag, LedgerEntry
+    from fieldcollect.compliance.packs import RulePack
 
 app = typer.Typer(no_args_is_help=True, help="Contact-rule checks, audits and rule packs.")
 
@@ -137,7 +141,7 @@ def _rows(path: Path) -> Iterator[_Row]:
             yield _Row(path, n, obj)
 
 
-def read_ledger(path: Path) -> list[Any]:
+def read_ledger(path: Path) -> list[LedgerEntry]:
     """Parse a ledger JSONL file into :class:`~fieldcollect.compliance.engine.LedgerEntry` rows."""
     from fieldcollect.compliance.engine import LedgerEntry
 
@@ -171,7 +175,7 @@ def read_ledger(path: Path) -> list[Any]:
     return out
 
 
-def read_flags(path: Path) -> list[Any]:
+def read_flags(path: Path) -> list[Flag]:
     """Parse a flags JSONL file into :class:`~fieldcollect.compliance.engine.Flag` rows."""
     from fieldcollect.compliance.engine import Flag
 
@@ -194,7 +198,7 @@ def read_flags(path: Path) -> list[Any]:
     return out
 
 
-def read_requests(path: Path) -> list[tuple[Any, Any]]:
+def read_requests(path: Path) -> list[tuple[Any, ContactRequest]]:
     """Parse a requests JSONL file: ``(request_id as given, ContactRequest)`` pairs."""
     from fieldcollect.compliance.engine import ContactRequest, zone
 
@@ -240,7 +244,7 @@ def read_requests(path: Path) -> list[tuple[Any, Any]]:
     return out
 
 
-def _load_pack(code: str, pack_file: Path | None) -> Any:
+def _load_pack(code: str, pack_file: Path | None) -> RulePack:
     from fieldcollect.compliance.packs import PackError, available_packs, load_pack, load_pack_file
 
     code = code.strip().upper()

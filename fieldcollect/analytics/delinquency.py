@@ -92,7 +92,29 @@ class PartitionStatus:
     columns: dict[str, np.ndarray]
 
     def to_arrow(self) -> pa.Table:
-        return pa.table(self.columns)
+        return pa.table({k: _arrow_column(v) for k, v in self.columns.items()})
+
+
+class BucketArray(np.ndarray):
+    """Bucket labels held as small integer codes plus the names (cheap to hand to Arrow)."""
+
+    names: tuple[str, ...]
+
+
+def _buckets(codes: np.ndarray, ranges: Sequence[DelinquencyRange], valid: np.ndarray | None = None) -> np.ndarray:
+    out = np.asarray(codes, dtype=np.int8).view(BucketArray)
+    out.names = tuple(r.classification for r in ranges)
+    if valid is not None:
+        out[~valid] = -1
+    return out
+
+
+def _arrow_column(values: np.ndarray) -> pa.Array:
+    if isinstance(values, BucketArray):
+        codes = np.asarray(values)
+        names = pa.array(values.names, type=pa.string())
+        return names.take(pa.array(codes, mask=codes < 0).cast(pa.int32()))
+    return pa.array(values)
 
 
 def _segment_sum(values: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
@@ -219,7 +241,7 @@ def compute_partition(
         }
 
     now = status_on(a)
-    labels = bucket_labels(now["dpd"], ranges)
+    labels = _buckets(bucket_index(now["dpd"], ranges), ranges)
     cols: dict[str, np.ndarray] = {
         "loan_id": loan_id.astype(np.int64),
         "dpd": now["dpd"],
@@ -238,9 +260,7 @@ def compute_partition(
         active = disbursed_day <= b
         cols["prev_active"] = active
         cols["prev_dpd"] = np.where(active, before["dpd"], -1).astype(np.int32)
-        prev_labels = bucket_labels(before["dpd"], ranges)
-        prev_labels[~active] = None
-        cols["prev_bucket"] = prev_labels
+        cols["prev_bucket"] = _buckets(bucket_index(before["dpd"], ranges), ranges, valid=active)
         cols["prev_settled"] = active & before["settled"]
         cols["prev_outstanding_principal_fen"] = np.where(active, before["outstanding_principal_fen"], 0)
 

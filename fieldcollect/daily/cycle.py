@@ -192,17 +192,16 @@ def _vintages(per_loan: pl.DataFrame, as_of: date) -> pl.DataFrame:
     mb = np.clip(mob_bad, 0, max_mob)  # max_mob = never (within the window)
     principal = per_loan["principal_fen"].to_numpy().astype(np.float64)
     # counts by (cohort, observed mob) and (cohort, observed mob, mob of first 30+)
-    denom = np.zeros((n_c, max_mob))
-    denom_p = np.zeros((n_c, max_mob))
-    np.add.at(denom, (c, obs), 1)
-    np.add.at(denom_p, (c, obs), principal)
+    flat2 = c * max_mob + obs
+    denom = np.bincount(flat2, minlength=n_c * max_mob).reshape(n_c, max_mob).astype(np.float64)
+    denom_p = np.bincount(flat2, weights=principal, minlength=n_c * max_mob).reshape(n_c, max_mob)
     # loans observed at least m months: reverse cumulative over observed mob
     at_least = np.flip(np.cumsum(np.flip(denom, 1), 1), 1)
     at_least_p = np.flip(np.cumsum(np.flip(denom_p, 1), 1), 1)
-    bad_grid = np.zeros((n_c, max_mob, max_mob + 1))
-    bad_grid_p = np.zeros((n_c, max_mob, max_mob + 1))
-    np.add.at(bad_grid, (c, obs, mb), 1)
-    np.add.at(bad_grid_p, (c, obs, mb), principal)
+    size3 = n_c * max_mob * (max_mob + 1)
+    flat3 = flat2 * (max_mob + 1) + mb
+    bad_grid = np.bincount(flat3, minlength=size3).reshape(n_c, max_mob, max_mob + 1).astype(np.float64)
+    bad_grid_p = np.bincount(flat3, weights=principal, minlength=size3).reshape(n_c, max_mob, max_mob + 1)
     rows = []
     for ci in range(n_c):
         cohort = str(np.datetime64(cohort0 + ci, "M"))

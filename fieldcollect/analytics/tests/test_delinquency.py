@@ -41,10 +41,9 @@ def status(payments: list[tuple[date, int]], as_of: date, *, previous: date | No
         pay_amount=np.array([a for _, a in payments], dtype=np.int64),
         as_of=as_of,
         previous=previous,
-    ).columns
-    if len(res["loan_id"]) == 0:
-        return {}
-    return {k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in res.items()}
+    )
+    rows = res.to_arrow().to_pylist()
+    return rows[0] if rows else {}
 
 
 def test_unpaid_after_leap_day_due_date():

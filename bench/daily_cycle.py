@@ -168,6 +168,8 @@ def main() -> None:
     parser.add_argument("--as-of", default="2026-06-30")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--reuse-setup", action="store_true", help="reuse the store and database set-up of an earlier run")
+    parser.add_argument("--setup-only", action="store_true", help="generate and set up, do not run the benchmark")
     parser.add_argument("--child", choices=["cycle", "duckdb"], default=None)
     parser.add_argument("--store", default="")
     parser.add_argument("--result", default="")
@@ -189,22 +191,41 @@ def main() -> None:
     console = Console()
     console.print(f"[bold]daily cycle benchmark[/] loans={args.loans:,} workdir={workdir}")
     export, gen_s = generate(workdir, args.loans, args.seed, as_of)
-    home = workdir / "home"
-    if home.exists():
-        import shutil
+    import shutil
 
-        shutil.rmtree(home)
-    home.mkdir()
+    home = workdir / "home"
+    snapshot = workdir / "setup.sqlite3"
+    marker = workdir / "setup.json"
     env = dict(os.environ, FIELDCOLLECT_HOME=str(home), DJANGO_SETTINGS_MODULE="config.settings")
     env.pop("DATABASE_URL", None)
     os.environ.update({"FIELDCOLLECT_HOME": str(home), "DJANGO_SETTINGS_MODULE": "config.settings"})
     os.environ.pop("DATABASE_URL", None)
-    store_s = build_store(export, home)
-    from fieldcollect.cli import migrate_quietly, setup_django
+    if args.reuse_setup and marker.exists() and gen_s == 0.0:
+        # same export: keep the store, restore the database as it was right after set-up
+        setup = json.loads(marker.read_text())
+        store_s, cust_s = setup["build_store"], setup["load_customers"]
+        shutil.rmtree(home / "daily", ignore_errors=True)
+        for suffix in ("", "-wal", "-shm"):
+            (home / f"fieldcollect.sqlite3{suffix}").unlink(missing_ok=True)
+        shutil.copy(snapshot, home / "fieldcollect.sqlite3")
+    else:
+        if home.exists():
+            shutil.rmtree(home)
+        home.mkdir()
+        store_s = build_store(export, home)
+        from fieldcollect.cli import migrate_quietly, setup_django
 
-    setup_django()
-    migrate_quietly()
-    cust_s = load_customers(export)
+        setup_django()
+        migrate_quietly()
+        cust_s = load_customers(export)
+        from django.db import connection
+
+        connection.close()
+        shutil.copy(home / "fieldcollect.sqlite3", snapshot)
+        marker.write_text(json.dumps({"build_store": store_s, "load_customers": cust_s}))
+    if args.setup_only:
+        console.print(f"set-up done in {workdir}")
+        return
     console.print(f"generated in {gen_s:.1f}s, store built in {store_s:.1f}s, customers loaded in {cust_s:.1f}s")
 
     ours = run_child(["--child", "cycle", "--as-of", args.as_of], env)

@@ -47,7 +47,8 @@ class Case(models.Model):
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["status", "bucket"]),
-            models.Index(fields=["city", "dpd"]),
+            models.Index(fields=["city", "-dpd", "id"], name="case_city_dpd_idx"),
+            models.Index(fields=["bucket", "-dpd", "id"], name="case_bucket_dpd_idx"),
             models.Index(fields=["agency", "-dpd", "id"], name="case_agency_dpd_idx"),
             models.Index(fields=["collector", "-dpd", "id"], name="case_collector_dpd_idx"),
             models.Index(fields=["-dpd", "id"], name="case_dpd_id_idx"),

@@ -115,3 +115,13 @@ def test_agency_users_see_only_permitted_customer_fields(world):
     agency = customer_fields_for(user=world.manager_a, case=case)
     assert "id_number" in bank
     assert "id_number" not in agency and agency["name"] == case.customer.name
+
+
+def test_distinct_cities_sorted_unique(world):
+    from fieldcollect.cases.selectors import distinct_cities
+
+    f.make_case(city="杭州")
+    f.make_case(city="北京")
+    f.make_case(city="杭州")
+    assert distinct_cities() == sorted({"上海", "杭州", "北京"})
+    assert distinct_cities(limit=1) == [sorted({"上海", "杭州", "北京"})[0]]

@@ -62,9 +62,11 @@ INSTALLED_APPS = [
     "fieldcollect.portfolio",
     "fieldcollect.cases",
     "fieldcollect.plans",
+    "fieldcollect.ops",
 ]
 
 MIDDLEWARE = [
+    "fieldcollect.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -5,6 +5,7 @@ from fieldcollect.api.api import api
 from fieldcollect.core.views import FieldcollectLoginView
 
 urlpatterns = [
+    path("", include("fieldcollect.ops.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

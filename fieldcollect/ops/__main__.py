@@ -1,0 +1,3 @@
+from fieldcollect.ops.cli import app
+
+app()

@@ -1,0 +1,168 @@
+"""Operations commands: production server, job worker, backup and restore.
+
+Exported for ``fieldcollect/cli.py``: ``serve_prod``, ``worker``, ``backup``, ``restore``,
+``export_cases_cmd`` (plain functions with Typer annotations) and ``app`` (all of them as a group;
+also runnable as ``python -m fieldcollect.ops``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Operations: serving, jobs, backup, restore.")
+PASSPHRASE_ENV = "FIELDCOLLECT_BACKUP_PASSPHRASE"
+
+
+def _setup_django(*, migrate: bool = True) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, "") or default)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{name} must be a whole number") from exc
+
+
+def gunicorn_argv(*, host: str, port: int, workers: int, threads: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", "python:fieldcollect.ops.gunicorn_conf",
+            "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads)]
+
+
+def serve_prod(
+    host: Annotated[str, typer.Option(help="Address to listen on (env HOST)")] = "",
+    port: Annotated[int, typer.Option(help="Port (env PORT)")] = 0,
+    workers: Annotated[int, typer.Option(help="Worker processes (env WEB_CONCURRENCY, default 2 × cores)")] = 0,
+    threads: Annotated[int, typer.Option(help="Threads per worker (env GUNICORN_THREADS, default 4)")] = 0,
+    migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Apply migrations first")] = True,
+) -> None:
+    """Serve with gunicorn (production): settings from the environment, JSON logs, /healthz, /readyz, /metrics."""
+    host = host or os.environ.get("HOST", "127.0.0.1")
+    port = port or _env_int("PORT", 8000)
+    workers = workers or _env_int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
+    threads = threads or _env_int("GUNICORN_THREADS", 4)
+    os.environ.setdefault("LOG_FORMAT", "json")
+    os.environ.setdefault("DEBUG", "0")
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fc-prom-")
+    _setup_django(migrate=migrate)
+    from django.conf import settings
+
+    if settings.DEBUG:
+        typer.echo("refusing to serve in production with DEBUG=1", err=True)
+        raise typer.Exit(code=2)
+    argv = gunicorn_argv(host=host, port=port, workers=workers, threads=threads)
+    typer.echo(f"gunicorn on http://{host}:{port}/ workers={workers} threads={threads} "
+               f"database={settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}", err=True)
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - replace this process with gunicorn (signals reach it)
+
+
+def worker(
+    burst: Annotated[bool, typer.Option("--burst", help="Stop when no job is due")] = False,
+    max_jobs: Annotated[int | None, typer.Option("--max-jobs", help="Stop after this many jobs")] = None,
+    poll: Annotated[float, typer.Option(help="Seconds between polls / Redis wait")] = 1.0,
+    queue: Annotated[str | None, typer.Option(help="Queue URL (env FIELDCOLLECT_QUEUE; empty = database)")] = None,
+    name: Annotated[str | None, typer.Option(help="Worker name (default host:pid)")] = None,
+) -> None:
+    """Run background jobs (nightly cycle, exports, ...) from the queue."""
+    os.environ.setdefault("LOG_FORMAT", "json")
+    _setup_django()
+    from fieldcollect.ops.jobs import get_queue
+    from fieldcollect.ops.worker import run_worker
+
+    done = run_worker(queue=get_queue(queue), worker=name, poll_seconds=poll, max_jobs=max_jobs, burst=burst)
+    typer.echo(f"worker ran {done} job(s)", err=True)
+
+
+def _passphrase(no_keys: bool, confirm: bool) -> str | None:
+    if no_keys:
+        return None
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        typer.echo(f"set {PASSPHRASE_ENV} (or use --no-keys) to protect the keys", err=True)
+        raise typer.Exit(code=2)
+    return str(typer.prompt("Passphrase for the keys file", hide_input=True, confirmation_prompt=confirm))
+
+
+def backup(
+    out: Annotated[Path, typer.Option("--out", help="Archive to write (.tar.gz); keys go to <out>.keys.enc")],
+    no_keys: Annotated[bool, typer.Option("--no-keys", help="Do not export the keys")] = False,
+) -> None:
+    """Back up the database, the columnar store and the published nightly runs; keys encrypted separately."""
+    _setup_django(migrate=False)
+    from fieldcollect.ops.backup import BackupError
+    from fieldcollect.ops.backup import backup as do_backup
+
+    try:
+        result = do_backup(out=out, passphrase=_passphrase(no_keys, confirm=True))
+    except BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"backup {result.archive}: {sum(result.counts.values())} rows in {len(result.counts)} tables, "
+               f"{result.files} files, store {result.store_version}, {result.daily_runs} daily runs"
+               + (f", keys {result.keys_file}" if result.keys_file else ", keys not exported"))
+
+
+def restore(
+    archive: Annotated[Path, typer.Argument(help="Archive written by `fieldcollect backup`")],
+    keys: Annotated[Path | None, typer.Option("--keys", help="Keys file (default <archive>.keys.enc)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a home that already has data")] = False,
+    no_keys: Annotated[bool, typer.Option("--no-keys", help="Do not restore the keys")] = False,
+) -> None:
+    """Restore a backup into FIELDCOLLECT_HOME and the configured database; verifies checksums and counts."""
+    _setup_django(migrate=False)
+    from fieldcollect.ops.backup import BackupError
+    from fieldcollect.ops.backup import restore as do_restore
+
+    if not archive.exists():
+        typer.echo(f"{archive} does not exist", err=True)
+        raise typer.Exit(code=2)
+    try:
+        result = do_restore(archive=archive, passphrase=_passphrase(no_keys, confirm=False), keys_file=keys,
+                            force=force)
+    except BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"restored {sum(result.counts.values())} rows in {len(result.counts)} tables (counts match), "
+               f"{result.files_verified} files verified, store {result.store_version}, "
+               f"{result.daily_runs} daily runs, {result.keys_restored} keys")
+
+
+def export_cases_cmd(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write")],
+) -> None:
+    """Export every case as CSV (written whole, then renamed into place)."""
+    _setup_django()
+    from fieldcollect.ops.exports import ExportError, export_cases
+
+    try:
+        result = export_cases(out=out)
+    except ExportError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"exported {result.rows} cases to {result.path} sha256={result.sha256}")
+
+
+app.command("serve-prod")(serve_prod)
+app.command("worker")(worker)
+app.command("backup")(backup)
+app.command("restore")(restore)
+app.command("export-cases")(export_cases_cmd)

@@ -1,0 +1,26 @@
+"""gunicorn settings for ``fieldcollect serve-prod`` (values come from the command line / environment)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fieldcollect.ops.logging import json_logging_config
+
+logconfig_dict = json_logging_config(os.environ.get("LOG_LEVEL", "INFO").upper())
+accesslog = "-" if os.environ.get("ACCESS_LOG", "1") not in ("0", "false", "no") else None
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+worker_class = "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = 2000
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the shared Prometheus folder."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "fieldcollect.cases",
     "fieldcollect.plans",
     "fieldcollect.ops",
+    "fieldcollect.scorecards",
+    "fieldcollect.allocation",
+    "fieldcollect.settlement",
 ]
 
 MIDDLEWARE = [

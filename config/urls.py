@@ -15,4 +15,7 @@ urlpatterns = [
     path("", include("fieldcollect.cases.urls")),
     path("", include("fieldcollect.agencies.urls")),
     path("", include("fieldcollect.portfolio.urls")),
+    path("", include("fieldcollect.scorecards.urls")),
+    path("", include("fieldcollect.allocation.urls")),
+    path("", include("fieldcollect.settlement.urls")),
 ]

@@ -1,0 +1,93 @@
+"""Allocation runs: which open cases went (or would go) to which agency, and why."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AllocationRun(models.Model):
+    """One solve of the allocation problem for a business date (draft until applied)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        APPLIED = "applied", _("Applied")
+
+    as_of = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    holdout_share = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    seed = models.BigIntegerField(default=0)
+    max_share = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True,
+                                    help_text="Concentration limit: most any agency may take of the placed cases")
+    cost_per_case_fen = models.BigIntegerField(default=0, help_text="Handling cost of a placement")
+    n_cases = models.PositiveIntegerField(default=0)
+    n_agencies = models.PositiveIntegerField(default=0)
+    n_pairs = models.PositiveIntegerField(default=0)
+    n_excluded = models.PositiveIntegerField(default=0)
+    n_placed = models.PositiveIntegerField(default=0)
+    n_holdout = models.PositiveIntegerField(default=0)
+    objective_fen = models.BigIntegerField(default=0)
+    holdout_objective_fen = models.BigIntegerField(default=0)
+    greedy_objective_fen = models.BigIntegerField(default=0)
+    dual_fen = models.BigIntegerField(default=0)
+    certified_optimal = models.BooleanField(default=False)
+    seconds = models.FloatField(default=0)
+    n_applied = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Allocation run {self.pk} ({self.as_of})"
+
+    @property
+    def uplift_fen(self) -> int:
+        return self.objective_fen - self.greedy_objective_fen
+
+
+class AllocationDecision(models.Model):
+    """A case placed by a run, with the figures that explain the choice."""
+
+    run = models.ForeignKey(AllocationRun, on_delete=models.CASCADE, related_name="decisions")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    bucket = models.CharField(max_length=8, default="")
+    overdue_fen = models.BigIntegerField(default=0)
+    p_recovery = models.DecimalField(max_digits=7, decimal_places=6, default=0)
+    commission_rate = models.DecimalField(max_digits=6, decimal_places=4, default=0)
+    value_fen = models.BigIntegerField(help_text="Expected net recovery of this pair")
+    holdout = models.BooleanField(default=False)
+    n_eligible = models.PositiveIntegerField(default=0)
+    shadow_price_fen = models.BigIntegerField(default=0, help_text="Opportunity cost of one unit of the agency's capacity")
+    best_alternative = models.ForeignKey("agencies.Agency", null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="+")
+    best_alternative_value_fen = models.BigIntegerField(null=True, blank=True)
+    best_alternative_shadow_price_fen = models.BigIntegerField(null=True, blank=True)
+    placement = models.ForeignKey("cases.Placement", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["run", "-value_fen", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["run", "case"], name="one_decision_per_case_per_run"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["run", "agency"])]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id}: case {self.case_id} → agency {self.agency_id}"
+
+    @property
+    def margin_fen(self) -> int:
+        return self.value_fen - self.shadow_price_fen
+
+    @property
+    def alternative_margin_fen(self) -> int | None:
+        if self.best_alternative_value_fen is None or self.best_alternative_shadow_price_fen is None:
+            return None
+        return self.best_alternative_value_fen - self.best_alternative_shadow_price_fen

@@ -1,0 +1,92 @@
+"""Allocation run pages (bank roles read; the collections manager runs and applies)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from fieldcollect.allocation import selectors, services
+from fieldcollect.allocation.models import AllocationRun
+from fieldcollect.core.errors import ApplicationError
+from fieldcollect.scorecards.access import is_manager, require_bank_viewer, require_manager
+from fieldcollect.scorecards.web import errors_as_pages, user_of
+
+PAGE = 200
+
+
+@login_required
+@errors_as_pages
+def run_list(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    require_bank_viewer(user)
+    return render(request, "allocation/run_list.html", {
+        "runs": selectors.run_list()[:50], "can_run": is_manager(user), "today": timezone.localdate(),
+        "unplaced": selectors.open_unplaced_cases().count(),
+    })
+
+
+@login_required
+@require_POST
+@errors_as_pages
+def run_create(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    require_manager(user)
+    try:
+        as_of = date.fromisoformat(request.POST.get("as_of") or timezone.localdate().isoformat())
+        holdout = float(request.POST.get("holdout_share") or 0)
+        seed = int(request.POST.get("seed") or 0)
+        raw_share = request.POST.get("max_share") or ""
+        max_share = float(raw_share) if raw_share else None
+        run = services.allocation_run_create(as_of=as_of, acting_user=user, holdout_share=holdout, seed=seed,
+                                             max_share=max_share)
+    except (ValueError, ApplicationError) as exc:
+        if isinstance(exc, ApplicationError) and exc.status_code != 400:
+            raise
+        messages.error(request, getattr(exc, "message", str(exc)))
+        return redirect("allocation:list")
+    messages.success(request, _("Allocation computed. Review it, then apply it."))
+    return redirect("allocation:detail", run_id=run.pk)
+
+
+@login_required
+@errors_as_pages
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    user = user_of(request)
+    require_bank_viewer(user)
+    run = get_object_or_404(AllocationRun, pk=run_id)
+    agency = request.GET.get("agency")
+    holdout = {"1": True, "0": False}.get(request.GET.get("holdout", ""))
+    case = request.GET.get("case")
+    decisions = selectors.run_decisions(
+        run=run, agency_id=int(agency) if agency and agency.isdigit() else None, holdout=holdout,
+        case_id=int(case) if case and case.isdigit() else None)
+    total = decisions.count()
+    return render(request, "allocation/run_detail.html", {
+        "run": run, "summary": selectors.run_agency_summary(run=run), "decisions": decisions[:PAGE],
+        "total": total, "page": PAGE, "can_apply": is_manager(user) and run.status == AllocationRun.Status.DRAFT,
+        "uplift_pct": (100 * run.uplift_fen / run.greedy_objective_fen) if run.greedy_objective_fen > 0 else None,
+    })
+
+
+@login_required
+@require_POST
+@errors_as_pages
+def run_apply(request: HttpRequest, run_id: int) -> HttpResponse:
+    user = user_of(request)
+    require_manager(user)
+    run = get_object_or_404(AllocationRun, pk=run_id)
+    try:
+        placed = services.allocation_run_apply(run=run, acting_user=user)
+        messages.success(request, _("%(n)d cases placed.") % {"n": placed})
+    except ApplicationError as exc:
+        if exc.status_code != 400:
+            raise
+        messages.error(request, exc.message)
+    return redirect("allocation:detail", run_id=run.pk)

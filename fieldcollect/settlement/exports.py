@@ -1,0 +1,90 @@
+"""Statement exports: CSV and PDF (fpdf2, CJK font from :mod:`fieldcollect.plans.agreement`) in
+Simplified Chinese or English. Amounts are printed from integer fen (exact)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from fieldcollect.core.templatetags.fc import yuan
+from fieldcollect.settlement.models import Statement
+from fieldcollect.settlement.selectors import reconcile, statement_lines
+
+LANGUAGES = ("zh-hans", "en")
+
+
+def _lang(lang: str) -> str:
+    return lang if lang in LANGUAGES else "zh-hans"
+
+
+def _headers() -> list[str]:
+    return [_("Payment"), _("Case"), _("Paid on"), _("Bucket at placement"), _("Amount (CNY)"), _("Rate"),
+            _("Commission (CNY)"), _("Disputed"), _("Reason")]
+
+
+def statement_csv(statement: Statement, *, lang: str) -> str:
+    """CSV text: one row per line, then the totals."""
+    with translation.override(_lang(lang)):
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow([_("Commission statement"), statement.agency.name, statement.month.strftime("%Y-%m")])
+        w.writerow(_headers())
+        for line in statement_lines(statement=statement):
+            w.writerow([line.payment_id, line.case_id, line.paid_on.isoformat(), line.bucket,
+                        yuan(line.amount_fen).replace(",", ""), f"{line.rate:.4f}",
+                        yuan(line.commission_fen).replace(",", ""), _("yes") if line.disputed else "",
+                        line.dispute_reason])
+        w.writerow([_("Total"), "", "", "", yuan(statement.payments_fen).replace(",", ""), "",
+                    yuan(statement.commission_fen).replace(",", ""), "", ""])
+        w.writerow([_("Disputed"), "", "", "", "", "", yuan(statement.disputed_commission_fen).replace(",", ""), "", ""])
+        w.writerow([_("Payable"), "", "", "", "", "", yuan(statement.payable_fen).replace(",", ""), "", ""])
+        return buf.getvalue()
+
+
+def statement_pdf(statement: Statement, *, lang: str) -> bytes:
+    """PDF bytes of the statement (raises ``FontNotFound`` without a CJK font)."""
+    from fpdf import FPDF
+
+    from fieldcollect.plans.agreement import find_cjk_font
+
+    cjk = find_cjk_font()
+    with translation.override(_lang(lang)):
+        rec = reconcile(statement=statement)
+        pdf = FPDF(orientation="L", unit="mm", format="A4")
+        pdf.set_creation_date(datetime(statement.month.year, statement.month.month, 1))
+        pdf.set_title(f"{_('Commission statement')} {statement.agency.pk} {statement.month:%Y-%m}")
+        pdf.add_font("cjk", "", str(cjk.path), collection_font_number=cjk.index)
+        pdf.set_auto_page_break(auto=True, margin=12)
+        pdf.add_page()
+        pdf.set_font("cjk", "", 14)
+        pdf.cell(0, 8, f"{_('Commission statement')} · {statement.agency.name} · {statement.month:%Y-%m}",
+                 new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", "", 9)
+        pdf.cell(0, 6, f"{_('Status')}: {statement.get_status_display()}", new_x="LMARGIN", new_y="NEXT")
+        widths = [22, 22, 24, 26, 34, 18, 34, 18, 69]
+        heads = _headers()
+        for w, h in zip(widths, heads, strict=True):
+            pdf.cell(w, 6, h, border=1)
+        pdf.ln()
+        for line in statement_lines(statement=statement):
+            cells = [str(line.payment_id), str(line.case_id), line.paid_on.isoformat(), line.bucket,
+                     yuan(line.amount_fen), f"{line.rate:.4f}", yuan(line.commission_fen),
+                     _("yes") if line.disputed else "", line.dispute_reason[:40]]
+            for k, (w, c) in enumerate(zip(widths, cells, strict=True)):
+                pdf.cell(w, 6, c, border=1, align="R" if k in (4, 5, 6) else "L")
+            pdf.ln()
+        pdf.ln(2)
+        for label, fen in ((_("Total payments (CNY)"), statement.payments_fen),
+                           (_("Total commission (CNY)"), statement.commission_fen),
+                           (_("Disputed (CNY)"), statement.disputed_commission_fen),
+                           (_("Payable (CNY)"), statement.payable_fen)):
+            pdf.cell(70, 6, label)
+            pdf.cell(40, 6, yuan(fen), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+        pdf.cell(0, 6, f"{_('Reconciliation')}: {_('balanced') if rec.ok else _('NOT balanced')}",
+                 new_x="LMARGIN", new_y="NEXT")
+        return bytes(pdf.output())

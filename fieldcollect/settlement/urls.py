@@ -1,0 +1,14 @@
+from django.urls import path
+
+from fieldcollect.settlement import views
+
+app_name = "settlement"
+urlpatterns = [
+    path("settlement/", views.statement_list, name="list"),
+    path("settlement/generate", views.statement_generate, name="generate"),
+    path("settlement/<int:statement_id>/", views.statement_detail, name="detail"),
+    path("settlement/<int:statement_id>/issue", views.statement_issue, name="issue"),
+    path("settlement/<int:statement_id>/lines/<int:line_id>", views.line_action, name="line"),
+    path("settlement/<int:statement_id>/csv", views.statement_csv, name="csv"),
+    path("settlement/<int:statement_id>/pdf", views.statement_pdf, name="pdf"),
+]

@@ -123,3 +123,21 @@ def test_pages_in_chinese_by_default_and_switchable(world):
     c.post("/i18n/setlang/", {"language": "en", "next": "/cases/"})
     body = c.get(f"/cases/{world.case_a1.pk}/").content.decode()
     assert "Record a promise to pay" in body and "登记承诺还款" not in body
+
+
+def test_collections_manager_places_recalls_and_closes_through_pages(world):
+    c = logged_in(world.bank[Role.COLLECTIONS_MANAGER])
+    case = world.case_new
+    body = c.get(f"/cases/{case.pk}/").content.decode()
+    assert f'action="/cases/{case.pk}/place"' in body
+    c.post(f"/cases/{case.pk}/place", {"agency": world.agency_b.pk, "version": case.version})
+    case.refresh_from_db()
+    assert case.agency_id == world.agency_b.pk and case.status == "placed"
+    c.post(f"/cases/{case.pk}/recall", {"reason": "客户投诉", "version": case.version})
+    case.refresh_from_db()
+    assert case.agency_id is None and case.status == "recalled"
+    c.post(f"/cases/{case.pk}/close", {"close_reason": "settled", "version": case.version})
+    case.refresh_from_db()
+    assert case.status == "closed" and case.close_reason == "settled"
+    body = c.get(f"/cases/{case.pk}/").content.decode()
+    assert "客户投诉" in body and f'action="/cases/{case.pk}/contact"' not in body

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "fieldcollect.portfolio",
     "fieldcollect.cases",
     "fieldcollect.plans",
+    "fieldcollect.visits",
     "fieldcollect.ops",
     "fieldcollect.scorecards",
     "fieldcollect.allocation",

@@ -1,0 +1,293 @@
+"""Field visits: shifts and teams of two, appointments the customer confirms through a signed link,
+route plans, verified check-ins, visit reports with evidence, feedback requests and the outbox."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Shift(models.Model):
+    """A collector's working hours on one day and where the day starts (office or home)."""
+
+    class Base(models.TextChoices):
+        OFFICE = "office", _("Office")
+        HOME = "home", _("Home")
+
+    collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="shifts")
+    date = models.DateField(db_index=True)
+    start = models.TimeField()
+    end = models.TimeField()
+    base = models.CharField(max_length=8, choices=Base.choices, default=Base.OFFICE)
+    base_lat = models.FloatField(null=True, blank=True)
+    base_lon = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["date", "collector_id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["collector", "date"], name="one_shift_per_collector_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Shift {self.collector_id} {self.date}"
+
+
+class Team(models.Model):
+    """Two collectors who visit together on one day (CN: at least two collectors per visit)."""
+
+    class PairedBy(models.TextChoices):
+        AUTO = "auto", _("Paired automatically")
+        MANAGER = "manager", _("Paired by the agency manager")
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    city = models.CharField(max_length=50)
+    date = models.DateField(db_index=True)
+    member_a = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="+")
+    member_b = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="+")
+    paired_by = models.CharField(max_length=8, choices=PairedBy.choices, default=PairedBy.AUTO)
+    base_lat = models.FloatField()
+    base_lon = models.FloatField()
+    shift_start = models.DateTimeField()
+    shift_end = models.DateTimeField()
+    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["date", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=~Q(member_a=models.F("member_b")), name="team_two_people"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Team {self.pk} {self.date} ({self.member_a_id}+{self.member_b_id})"
+
+    @property
+    def member_ids(self) -> tuple[int, int]:
+        return (self.member_a_id, self.member_b_id)
+
+
+class Appointment(models.Model):
+    """A visit window proposed by the collector and confirmed (or not) by the customer."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="appointments")
+    collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="appointments")
+    windows = models.JSONField(default=list, help_text='Proposed windows: [["start ISO", "end ISO"], ...]')
+    chosen_start = models.DateTimeField(null=True, blank=True, db_index=True)
+    chosen_end = models.DateTimeField(null=True, blank=True)
+    chosen_by_customer = models.BooleanField(default=False, help_text="The customer suggested the window")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED, db_index=True)
+    token_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    nonce = models.CharField(max_length=32, blank=True, default="")
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(max_length=200, blank=True, default="")
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Appointment {self.pk} case {self.case_id} {self.status}"
+
+
+class RoutePlan(models.Model):
+    """A team's planned day (the latest non-superseded one is current)."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="route_plans")
+    city = models.CharField(max_length=50)
+    date = models.DateField(db_index=True)
+    superseded = models.BooleanField(default=False)
+    reason = models.CharField(max_length=100, blank=True, default="planned")
+    depart = models.DateTimeField(null=True, blank=True)
+    back = models.DateTimeField(null=True, blank=True)
+    travel_seconds = models.IntegerField(default=0)
+    travel_metres = models.IntegerField(default=0)
+    missed = models.JSONField(default=list)
+    feasible = models.BooleanField(default=True)
+    runtime_seconds = models.FloatField(default=0.0)
+    geojson = models.JSONField(default=dict, help_text="Map of the plan (optimisation.routes.day_plan_geojson)")
+    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"RoutePlan {self.pk} team {self.team_id} {self.date}"
+
+
+class RouteStop(models.Model):
+    plan = models.ForeignKey(RoutePlan, on_delete=models.CASCADE, related_name="stops")
+    order = models.PositiveSmallIntegerField(default=0, help_text="1.. in visiting order; 0 when skipped")
+    visit_id = models.CharField(max_length=40)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    required = models.BooleanField(default=False)
+    skipped = models.BooleanField(default=False)
+    lat = models.FloatField()
+    lon = models.FloatField()
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    service_minutes = models.PositiveSmallIntegerField(default=30)
+    prize_fen = models.BigIntegerField(default=0)
+    planned_arrival = models.DateTimeField(null=True, blank=True)
+    planned_start = models.DateTimeField(null=True, blank=True)
+    planned_departure = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["skipped", "order", "id"]
+
+    def __str__(self) -> str:
+        return f"Stop {self.order} {self.visit_id}"
+
+
+class CheckIn(models.Model):
+    """A collector's position at a visit, with the verification result and any anomaly flags."""
+
+    class Flag(models.TextChoices):
+        OUTSIDE_GEOFENCE = "outside_geofence", _("Outside the geofence")
+        IMPOSSIBLE_SPEED = "impossible_speed", _("Impossibly fast since the last check-in")
+        REPEATED_COORDINATES = "repeated_coordinates", _("Exactly repeated coordinates")
+        OUTSIDE_WINDOW = "outside_window", _("Outside the appointment window")
+        POOR_ACCURACY = "poor_accuracy", _("Poor position accuracy")
+        MANUAL = "manual", _("Position entered by hand")
+
+    collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="checkins")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="checkins")
+    lat = models.FloatField()
+    lon = models.FloatField()
+    accuracy_m = models.FloatField(default=0.0)
+    at = models.DateTimeField(db_index=True)
+    distance_m = models.FloatField(null=True, blank=True, help_text="Distance to the customer's address")
+    accepted = models.BooleanField(default=False)
+    flags = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["collector", "at"])]
+
+    def __str__(self) -> str:
+        return f"CheckIn {self.pk} {self.collector_id} case {self.case_id}"
+
+
+class VisitOutcome(models.TextChoices):
+    PAID = "paid", _("Paid")
+    PROMISE = "promise", _("Promise to pay")
+    HARDSHIP = "hardship", _("Hardship")
+    REFUSED = "refused", _("Refused to pay")
+    NOT_HOME = "not_home", _("Not at home")
+    MOVED = "moved", _("Moved away")
+    WRONG_ADDRESS = "wrong_address", _("Wrong address")
+    DISPUTE = "dispute", _("Dispute")
+    THIRD_PARTY_MET = "third_party_met", _("Third party met")
+
+
+class VisitReport(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="visit_reports")
+    collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    checkin = models.ForeignKey(CheckIn, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recording = models.BooleanField(default=False, help_text="The whole visit is being recorded")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    outcome = models.CharField(max_length=20, choices=VisitOutcome.choices, blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+    customer_situation = models.TextField(blank=True, default="")
+    promise = models.ForeignKey("cases.PromiseToPay", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    contact = models.ForeignKey("cases.ContactAttempt", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"VisitReport {self.pk} case {self.case_id} {self.status}"
+
+
+class Evidence(models.Model):
+    """A file recorded during a visit, stored by content hash under ``$FIELDCOLLECT_HOME/evidence/``."""
+
+    class Kind(models.TextChoices):
+        AUDIO = "audio", _("Audio")
+        VIDEO = "video", _("Video")
+        PHOTO = "photo", _("Photo")
+
+    report = models.ForeignKey(VisitReport, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    original_name = models.CharField(max_length=200, blank=True, default="")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sha256[:12]}"
+
+
+class FeedbackRequest(models.Model):
+    """Asks the customer, through a signed link, how the visit went."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    report = models.OneToOneField(VisitReport, on_delete=models.PROTECT, related_name="feedback")
+    token_hash = models.CharField(max_length=64, blank=True, default="")
+    nonce = models.CharField(max_length=32, blank=True, default="")
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Feedback {self.pk} case {self.case_id}"
+
+
+class OutboxMessage(models.Model):
+    """A message to send (SMS to the customer); written in the transaction of the change that causes
+    it, delivered later by :func:`fieldcollect.visits.outbox.outbox_dispatch`."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    channel = models.CharField(max_length=8, default="sms")
+    to = models.CharField(max_length=40)
+    body = models.TextField()
+    kind = models.CharField(max_length=32, help_text="appointment_link, reminder, feedback, ...")
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    adapter = models.CharField(max_length=32, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+
+    def __str__(self) -> str:
+        return f"Outbox {self.pk} {self.kind} {self.status}"

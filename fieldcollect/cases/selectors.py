@@ -36,6 +36,7 @@ class CaseFilters:
     overdue_min_fen: int | None = None
     overdue_max_fen: int | None = None
     include_closed: bool = False
+    unassigned: bool = False
 
     @classmethod
     def from_params(cls, params: Any) -> CaseFilters:
@@ -61,6 +62,7 @@ class CaseFilters:
             city=str(params.get("city", "") or "").strip(),
             agency_id=integer("agency"),
             collector_id=integer("collector"),
+            unassigned=str(params.get("collector", "")) == "none",
             dpd_min=integer("dpd_min"),
             dpd_max=integer("dpd_max"),
             overdue_min_fen=yuan("amount_min"),
@@ -81,6 +83,8 @@ class CaseFilters:
             qs = qs.filter(agency_id=self.agency_id)
         if self.collector_id is not None:
             qs = qs.filter(collector_id=self.collector_id)
+        elif self.unassigned:
+            qs = qs.filter(collector__isnull=True)
         if self.dpd_min is not None:
             qs = qs.filter(dpd__gte=self.dpd_min)
         if self.dpd_max is not None:

@@ -66,6 +66,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and cursor:  # type: ignore[attr-defined]
         return render(request, "cases/_case_rows.html", ctx)
+    if user.role == "agency_manager" and user.agency_id is not None:
+        ctx["collectors"] = Collector.objects.filter(agency_id=user.agency_id).order_by("collector_id")[:500]
     if user.is_bank_user:
         ctx["agencies"] = Agency.objects.order_by("agency_id").only("agency_id", "name", "name_en")
         ctx["cities"] = selectors.distinct_cities()

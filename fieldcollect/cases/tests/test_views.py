@@ -141,3 +141,11 @@ def test_collections_manager_places_recalls_and_closes_through_pages(world):
     assert case.status == "closed" and case.close_reason == "settled"
     body = c.get(f"/cases/{case.pk}/").content.decode()
     assert "客户投诉" in body and f'action="/cases/{case.pk}/contact"' not in body
+
+
+def test_agency_manager_filters_unassigned_and_by_collector(world):
+    c = logged_in(world.manager_a)
+    body = c.get("/cases/?collector=none").content.decode()
+    assert f'href="/cases/{world.case_a_unassigned.pk}/"' in body and f'href="/cases/{world.case_a1.pk}/"' not in body
+    body = c.get(f"/cases/?collector={world.collector_a2.pk}").content.decode()
+    assert f'href="/cases/{world.case_a2.pk}/"' in body and f'href="/cases/{world.case_a1.pk}/"' not in body

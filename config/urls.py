@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/login/", FieldcollectLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("plans/", include("fieldcollect.plans.urls")),
+    path("visits/", include("fieldcollect.visits.urls")),
     path("", include("fieldcollect.cases.urls")),
     path("", include("fieldcollect.agencies.urls")),
     path("", include("fieldcollect.portfolio.urls")),

@@ -183,6 +183,12 @@ class CheckIn(models.Model):
     def __str__(self) -> str:
         return f"CheckIn {self.pk} {self.collector_id} case {self.case_id}"
 
+    @property
+    def flag_labels(self) -> list[tuple[str, str]]:
+        """(code, translated label) of each flag."""
+        labels = dict(self.Flag.choices)
+        return [(f, str(labels.get(f, f))) for f in self.flags]
+
 
 class VisitOutcome(models.TextChoices):
     PAID = "paid", _("Paid")

@@ -37,7 +37,14 @@ from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.home import home_dir
-from fieldcollect.optimisation.routes import DayPlan, DayPlanBuilder, TeamProgress, day_plan_geojson, plan_day, replan
+from fieldcollect.optimisation.routes import (
+    DayPlan,
+    DayPlanBuilder,
+    TeamProgress,
+    day_plan_geojson,
+    plan_day,
+    replan,
+)
 from fieldcollect.optimisation.travel import LatLon, haversine_m
 from fieldcollect.visits import links
 from fieldcollect.visits.models import (

@@ -1,0 +1,107 @@
+"""Forms of the visit pages (validation of shape only; rules live in the services)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from fieldcollect.compliance.engine import zone
+from fieldcollect.visits.models import Evidence, Shift, VisitOutcome
+
+DATE = forms.DateInput(attrs={"type": "date"})
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class ProposeForm(forms.Form):
+    """Up to three windows, in the customer's local time."""
+
+    date1 = forms.DateField(label=_("Date"), widget=DATE)
+    start1 = forms.TimeField(label=_("From"), widget=TIME)
+    end1 = forms.TimeField(label=_("To"), widget=TIME)
+    date2 = forms.DateField(label=_("Date"), widget=DATE, required=False)
+    start2 = forms.TimeField(label=_("From"), widget=TIME, required=False)
+    end2 = forms.TimeField(label=_("To"), widget=TIME, required=False)
+    date3 = forms.DateField(label=_("Date"), widget=DATE, required=False)
+    start3 = forms.TimeField(label=_("From"), widget=TIME, required=False)
+    end3 = forms.TimeField(label=_("To"), widget=TIME, required=False)
+
+    def windows(self, tz: str) -> list[tuple[datetime, datetime]]:
+        z = zone(tz)
+        out = []
+        for i in (1, 2, 3):
+            d, s, e = (self.cleaned_data.get(f"{k}{i}") for k in ("date", "start", "end"))
+            if d and s and e:
+                out.append((datetime.combine(d, s, tzinfo=z), datetime.combine(d, e, tzinfo=z)))
+        return out
+
+
+class SuggestForm(forms.Form):
+    date = forms.DateField(label=_("Date"), widget=DATE)
+    start = forms.TimeField(label=_("Time"), widget=TIME)
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (optional)"), max_length=200, required=False)
+
+
+class CheckInForm(forms.Form):
+    lat = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90)
+    lon = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)
+    accuracy = forms.FloatField(label=_("Accuracy (m)"), min_value=0, initial=0)
+    manual = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ReportStartForm(forms.Form):
+    recording = forms.BooleanField(label=_("The whole visit is being recorded"), required=False)
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(label=_("File"))
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("from the file type")), *Evidence.Kind.choices],
+                             required=False)
+
+
+class CloseForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=VisitOutcome.choices)
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    customer_situation = forms.CharField(label=_("Customer's situation"), widget=forms.Textarea(attrs={"rows": 3}),
+                                         required=False)
+    promise_amount = forms.DecimalField(label=_("Promised amount (yuan)"), min_value=Decimal("0.01"),
+                                        decimal_places=2, required=False)
+    promise_due_on = forms.DateField(label=_("Promised date"), widget=DATE, required=False)
+
+    def amount_fen(self) -> int | None:
+        value = self.cleaned_data.get("promise_amount")
+        return int(value * 100) if value is not None else None
+
+
+class ShiftForm(forms.Form):
+    collector = forms.TypedChoiceField(label=_("Collector"), coerce=int)
+    start = forms.TimeField(label=_("From"), widget=TIME, initial=time(9, 0))
+    end = forms.TimeField(label=_("To"), widget=TIME, initial=time(18, 0))
+    base = forms.ChoiceField(label=_("Base"), choices=Shift.Base.choices)
+
+    def __init__(self, *args: Any, collectors: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["collector"].choices = collectors or []  # type: ignore[attr-defined]
+
+
+class PairForm(forms.Form):
+    member_a = forms.TypedChoiceField(label=_("Collector"), coerce=int)
+    member_b = forms.TypedChoiceField(label=_("Collector"), coerce=int)
+
+    def __init__(self, *args: Any, collectors: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["member_a"].choices = collectors or []  # type: ignore[attr-defined]
+        self.fields["member_b"].choices = collectors or []  # type: ignore[attr-defined]
+
+
+class FeedbackForm(forms.Form):
+    rating = forms.TypedChoiceField(label=_("How was the visit?"), coerce=int,
+                                    choices=[(i, str(i)) for i in range(5, 0, -1)], widget=forms.RadioSelect)
+    comment = forms.CharField(label=_("Comment (optional)"), widget=forms.Textarea(attrs={"rows": 3}),
+                              required=False, max_length=2000)

@@ -1,0 +1,381 @@
+"""Visit pages: thin views over access helpers, selectors and services.
+
+Staff pages need a login; the customer's appointment and feedback pages are reached through a signed,
+expiring link (no account) and refuse a tampered or expired link with a clear page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from fieldcollect.agencies.models import Agency, Collector
+from fieldcollect.cases.access import access_case_by_id, cases_visible_to
+from fieldcollect.compliance.engine import zone
+from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
+from fieldcollect.core.models import Role, User
+from fieldcollect.visits import forms, links, selectors, services
+from fieldcollect.visits.models import Appointment, RoutePlan, VisitOutcome, VisitReport
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _errors_as_pages(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return fn(request, *args, **kwargs)
+        except ApplicationError as exc:
+            return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _day(request: HttpRequest) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("date") or request.POST.get("date") or "")
+    except ValueError:
+        return timezone.localdate()
+
+
+def _collector(user: User) -> Collector:
+    collector = Collector.objects.filter(user=user).first()
+    if collector is None:
+        raise PermissionDeniedError(_("Only a field collector can do this."), code="visits.not_collector")
+    return collector
+
+
+def _manager_agency(user: User) -> Agency:
+    if user.role != Role.AGENCY_MANAGER or user.agency_id is None:
+        raise PermissionDeniedError(_("Only an agency manager can see this page."), code="visits.not_manager")
+    return Agency.objects.get(pk=user.agency_id)
+
+
+# ---------------------------------------------------------------- collector
+
+@login_required
+@_errors_as_pages
+def day_plan(request: HttpRequest) -> HttpResponse:
+    """The collector's day: the team, ordered stops with times, and a map."""
+    collector = _collector(_user(request))
+    day = _day(request)
+    return render(request, "visits/day_plan.html", {"d": selectors.collector_day(collector=collector, day=day),
+                                                    "day": day})
+
+
+@login_required
+@_errors_as_pages
+def case_visit(request: HttpRequest, case_id: int) -> HttpResponse:
+    """A case's appointments, check-ins and reports, with the forms to propose, check in and report."""
+    user = _user(request)
+    case = access_case_by_id(case_id, user)
+    ctx: dict[str, Any] = {"case": case, **selectors.case_visits(case=case),
+                           "propose_form": forms.ProposeForm(), "start_form": forms.ReportStartForm(),
+                           "is_collector": user.role == Role.FIELD_COLLECTOR,
+                           "tz": case.customer.timezone}
+    link = request.session.pop(f"appointment-link-{case.pk}", None)
+    if link:
+        ctx["link"] = request.build_absolute_uri(reverse("visits:customer", args=[link]))
+    return render(request, "visits/case_visit.html", ctx)
+
+
+@login_required
+@require_POST
+@_errors_as_pages
+def propose(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = _user(request)
+    case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
+    form = forms.ProposeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Check the windows."))
+    else:
+        try:
+            _appointment, token = services.appointment_propose(
+                case=case, acting_user=user, windows=form.windows(case.customer.timezone or "Asia/Shanghai"))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            request.session[f"appointment-link-{case.pk}"] = token
+            messages.success(request, _("Appointment proposed; the customer gets the link by SMS."))
+    return redirect("visits:case", case_id=case.pk)
+
+
+@login_required
+@require_POST
+@_errors_as_pages
+def cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    user = _user(request)
+    appointment = get_object_or_404(Appointment, pk=appointment_id)
+    access_case_by_id(appointment.case_id, user, for_write=True, capability="case.contact")
+    plan = services.appointment_cancel(appointment=appointment, acting_user=user,
+                                       reason=request.POST.get("reason", ""))
+    messages.success(request, _("Appointment cancelled.") + (" " + _("The day was re-planned.") if plan else ""))
+    return redirect("visits:case", case_id=appointment.case_id)
+
+
+@login_required
+@_errors_as_pages
+def checkin(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Check-in at the customer's address: the browser's position, or typed in when it is unavailable."""
+    user = _user(request)
+    case = access_case_by_id(case_id, user, for_write=request.method == "POST", capability="case.contact")
+    form = forms.CheckInForm(request.POST or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result = services.checkin_record(case=case, acting_user=user, lat=form.cleaned_data["lat"],
+                                         lon=form.cleaned_data["lon"], accuracy_m=form.cleaned_data["accuracy"],
+                                         manual=bool(form.cleaned_data.get("manual")))
+        if request.htmx:  # type: ignore[attr-defined]
+            return render(request, "visits/_checkin_result.html", {"c": result, "fence": services.geofence_m()})
+    return render(request, "visits/checkin.html", {"case": case, "form": form, "c": result,
+                                                   "fence": services.geofence_m()})
+
+
+@login_required
+@require_POST
+@_errors_as_pages
+def report_start(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = _user(request)
+    case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
+    form = forms.ReportStartForm(request.POST)
+    form.is_valid()
+    try:
+        report = services.report_start(case=case, acting_user=user, recording=bool(form.cleaned_data.get("recording")))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("visits:case", case_id=case.pk)
+    return redirect("visits:report", report_id=report.pk)
+
+
+def _report_for(request: HttpRequest, report_id: int, *, write: bool) -> VisitReport:
+    user = _user(request)
+    report = VisitReport.objects.select_related("case", "appointment", "checkin").filter(pk=report_id).first()
+    if report is None or not cases_visible_to(user).filter(pk=report.case_id).exists():
+        raise Http404
+    if write:
+        access_case_by_id(report.case_id, user, for_write=True, capability="case.contact")
+    return report
+
+
+@login_required
+@_errors_as_pages
+def report(request: HttpRequest, report_id: int) -> HttpResponse:
+    r = _report_for(request, report_id, write=False)
+    return render(request, "visits/report.html", {
+        "r": r, "evidence": r.evidence.all(), "evidence_form": forms.EvidenceForm(),
+        "close_form": forms.CloseForm(), "missing": services.missing_evidence(report=r),
+        "can_write": r.created_by_id == request.user.pk and r.status == VisitReport.Status.OPEN,
+    })
+
+
+@login_required
+@require_POST
+@_errors_as_pages
+def evidence(request: HttpRequest, report_id: int) -> HttpResponse:
+    r = _report_for(request, report_id, write=True)
+    form = forms.EvidenceForm(request.POST, request.FILES)
+    error = ""
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            services.evidence_add(report=r, acting_user=_user(request), stream=upload, name=upload.name or "",
+                                  content_type=upload.content_type or "", kind=form.cleaned_data.get("kind") or "")
+        except ApplicationError as exc:
+            error = exc.message
+    else:
+        error = _("Choose a file.")
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "visits/_evidence_list.html", {
+            "evidence": r.evidence.all(), "error": error, "missing": services.missing_evidence(report=r)})
+    if error:
+        messages.error(request, error)
+    return redirect("visits:report", report_id=r.pk)
+
+
+def _hardship_url(case_id: int) -> str | None:
+    try:
+        return reverse("plans:options", args=[case_id])
+    except NoReverseMatch:
+        return None
+
+
+@login_required
+@require_POST
+@_errors_as_pages
+def report_close(request: HttpRequest, report_id: int) -> HttpResponse:
+    r = _report_for(request, report_id, write=True)
+    form = forms.CloseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Check the report."))
+        return redirect("visits:report", report_id=r.pk)
+    try:
+        services.report_close(report=r, acting_user=_user(request), outcome=form.cleaned_data["outcome"],
+                              notes=form.cleaned_data["notes"],
+                              customer_situation=form.cleaned_data["customer_situation"],
+                              promise_amount_fen=form.amount_fen(), promise_due_on=form.cleaned_data["promise_due_on"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("visits:report", report_id=r.pk)
+    messages.success(request, _("Visit report closed; follow-up and feedback request created."))
+    if form.cleaned_data["outcome"] == VisitOutcome.HARDSHIP:
+        url = _hardship_url(r.case_id)
+        if url:
+            return redirect(url)
+    return redirect("visits:case", case_id=r.case_id)
+
+
+# ---------------------------------------------------------------- agency manager
+
+@login_required
+@_errors_as_pages
+def teams(request: HttpRequest) -> HttpResponse:
+    """The manager's day: shifts, teams (paired automatically or by hand) and route planning."""
+    user = _user(request)
+    agency = _manager_agency(user)
+    day = _day(request)
+    collectors = [(c.pk, f"{c.name} · {c.city}") for c in Collector.objects.filter(agency=agency, active=True)
+                  .order_by("pk")[:500]]
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "shift":
+                f = forms.ShiftForm(request.POST, collectors=collectors)
+                if f.is_valid():
+                    services.shift_set(collector=Collector.objects.get(pk=f.cleaned_data["collector"], agency=agency),
+                                       day=day, start=f.cleaned_data["start"], end=f.cleaned_data["end"],
+                                       base=f.cleaned_data["base"], acting_user=user)
+                    messages.success(request, _("Shift saved."))
+            elif action == "auto":
+                made = services.teams_pair_automatically(agency=agency, day=day, acting_user=user)
+                messages.success(request, _("%(n)d teams paired.") % {"n": len(made)})
+            elif action == "pair":
+                f2 = forms.PairForm(request.POST, collectors=collectors)
+                if f2.is_valid():
+                    services.team_create(
+                        member_a=Collector.objects.get(pk=f2.cleaned_data["member_a"], agency=agency),
+                        member_b=Collector.objects.get(pk=f2.cleaned_data["member_b"], agency=agency),
+                        day=day, acting_user=user)
+                    messages.success(request, _("Team created."))
+            elif action == "plan":
+                cities = sorted({t.city for t in selectors.teams_on(agency_id=agency.pk, day=day)})
+                plans = [p for city in cities for p in services.route_plans_build(
+                    agency=agency, city=city, day=day, acting_user=user)]
+                messages.success(request, _("%(n)d route plans made.") % {"n": len(plans)})
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect(f"{reverse('visits:teams')}?date={day.isoformat()}")
+    return render(request, "visits/teams.html", {
+        "day": day, "teams": selectors.teams_on(agency_id=agency.pk, day=day),
+        "shifts": selectors.shifts_on(agency_id=agency.pk, day=day),
+        "shift_form": forms.ShiftForm(collectors=collectors), "pair_form": forms.PairForm(collectors=collectors),
+    })
+
+
+@login_required
+@_errors_as_pages
+def manager_map(request: HttpRequest) -> HttpResponse:
+    """The manager's map of the day: every team's route and every check-in, anomalies listed."""
+    agency = _manager_agency(_user(request))
+    day = _day(request)
+    city = request.GET.get("city", "")
+    return render(request, "visits/manager_map.html", {"day": day, "city": city,
+                                                       **selectors.manager_day(agency_id=agency.pk, day=day, city=city)})
+
+
+@login_required
+def plan_geojson(request: HttpRequest, plan_id: int) -> HttpResponse:
+    user = _user(request)
+    plan = get_object_or_404(RoutePlan.objects.select_related("team"), pk=plan_id)
+    collector = Collector.objects.filter(user=user).first()
+    allowed = user.is_bank_user or (user.role == Role.AGENCY_MANAGER and user.agency_id == plan.team.agency_id) or (
+        collector is not None and collector.pk in plan.team.member_ids)
+    if not allowed:
+        raise Http404
+    return JsonResponse(plan.geojson)
+
+
+# ---------------------------------------------------------------- customer (signed links)
+
+def _refused(request: HttpRequest, exc: Exception) -> HttpResponse:
+    expired = isinstance(exc, links.LinkExpired)
+    return render(request, "visits/link_refused.html", {"expired": expired}, status=410 if expired else 404)
+
+
+def _customer_ctx(appointment: Appointment, token: str) -> dict[str, Any]:
+    tz = zone(appointment.case.customer.timezone or "Asia/Shanghai")
+    windows = [(i, s.astimezone(tz), e.astimezone(tz)) for i, (s, e) in
+               enumerate(services.appointment_windows(appointment))]
+    name = appointment.case.customer.name
+    return {"a": appointment, "token": token, "windows": windows, "tz": tz,
+            "masked_name": (name[:1] + "*" * max(1, len(name) - 1)) if name else "",
+            "chosen_start": appointment.chosen_start.astimezone(tz) if appointment.chosen_start else None,
+            "chosen_end": appointment.chosen_end.astimezone(tz) if appointment.chosen_end else None,
+            "suggest_form": forms.SuggestForm(), "decline_form": forms.DeclineForm()}
+
+
+def customer(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's page: confirm a proposed time, pick another, or decline."""
+    try:
+        appointment = services.appointment_from_token(token)
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    return render(request, "visits/customer.html", _customer_ctx(appointment, token))
+
+
+@require_POST
+def customer_answer(request: HttpRequest, token: str, action: str) -> HttpResponse:
+    try:
+        appointment = services.appointment_from_token(token)
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    ctx = _customer_ctx(appointment, token)
+    try:
+        if action == "confirm":
+            services.appointment_confirm(appointment=appointment, window=int(request.POST.get("window", "-1")))
+        elif action == "suggest":
+            f = forms.SuggestForm(request.POST)
+            if not f.is_valid():
+                raise ApplicationError(_("Choose a date and a time."), code="appointment.invalid_suggestion")
+            start = datetime.combine(f.cleaned_data["date"], f.cleaned_data["start"], tzinfo=ctx["tz"])
+            services.appointment_suggest(appointment=appointment, start=start)
+        elif action == "decline":
+            services.appointment_decline(appointment=appointment, reason=request.POST.get("reason", ""))
+        else:
+            raise Http404
+    except ValueError:
+        ctx["error"] = _("Choose one of the proposed times.")
+        return render(request, "visits/customer.html", ctx, status=400)
+    except ApplicationError as exc:
+        ctx["error"] = exc.message
+        return render(request, "visits/customer.html", ctx, status=exc.status_code)
+    appointment.refresh_from_db()
+    return render(request, "visits/customer.html", _customer_ctx(appointment, token))
+
+
+def feedback(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        fb = services.feedback_from_token(token)
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    form = forms.FeedbackForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            fb = services.feedback_respond(feedback=fb, rating=form.cleaned_data["rating"],
+                                           comment=form.cleaned_data["comment"])
+        except ApplicationError as exc:
+            error = exc.message
+    return render(request, "visits/feedback.html", {"fb": fb, "form": form, "error": error})

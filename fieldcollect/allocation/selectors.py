@@ -50,8 +50,8 @@ class RecoveryModel:
 
 
 def placement_outcomes(*, before: date, agency_id: int | None = None) -> list[tuple[int, int, str, int, int]]:
-    """Finished placements that started before ``before``: ``(placement_id, agency_id, bucket,
-    overdue_at_placement_fen, attributed_paid_fen)``."""
+    """Placements finished before ``before`` (their last covered day is earlier, so the outcome was
+    known then): ``(placement_id, agency_id, bucket, overdue_at_placement_fen, attributed_paid_fen)``."""
     qs = Placement.objects.exclude(status=Placement.Status.ACTIVE).filter(starts_on__lt=before)
     if agency_id is not None:
         qs = qs.filter(agency_id=agency_id)
@@ -60,6 +60,8 @@ def placement_outcomes(*, before: date, agency_id: int | None = None) -> list[tu
         return []
     case_ids = {r[1] for r in rows}
     covers = covers_for(case_ids=case_ids)
+    finished = {c.placement_id for c in covers if c.last_day < before}
+    rows = [r for r in rows if r[0] in finished]
     pays = Payment.objects.filter(case_id__in=case_ids, paid_on__lt=before).values_list(
         "id", "case_id", "paid_on", "amount_fen")
     amounts = {}

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases import services as case_services
@@ -796,14 +796,14 @@ def missing_evidence(*, report: VisitReport) -> str | None:
 _CONVERSATION = {VisitOutcome.PAID, VisitOutcome.PROMISE, VisitOutcome.HARDSHIP, VisitOutcome.REFUSED,
                  VisitOutcome.DISPUTE}
 _FOLLOW_UP: dict[str, tuple[str, str, int]] = {
-    VisitOutcome.PAID: (Task.Kind.FOLLOW_UP, N_("Confirm that the payment arrived"), 2),
-    VisitOutcome.HARDSHIP: (Task.Kind.FOLLOW_UP, N_("Record the hardship and propose a repayment plan"), 1),
-    VisitOutcome.REFUSED: (Task.Kind.CALL_BACK, N_("Call back after the refused visit"), 3),
-    VisitOutcome.NOT_HOME: (Task.Kind.VISIT, N_("Book another visit (customer not at home)"), 2),
-    VisitOutcome.MOVED: (Task.Kind.FOLLOW_UP, N_("Find the customer's new address"), 3),
-    VisitOutcome.WRONG_ADDRESS: (Task.Kind.FOLLOW_UP, N_("Verify the customer's address"), 2),
-    VisitOutcome.DISPUTE: (Task.Kind.FOLLOW_UP, N_("Send the dispute for verification"), 1),
-    VisitOutcome.THIRD_PARTY_MET: (Task.Kind.CALL_BACK, N_("Contact the customer directly"), 2),
+    VisitOutcome.PAID: (Task.Kind.FOLLOW_UP, gettext_noop("Confirm that the payment arrived"), 2),
+    VisitOutcome.HARDSHIP: (Task.Kind.FOLLOW_UP, gettext_noop("Record the hardship and propose a repayment plan"), 1),
+    VisitOutcome.REFUSED: (Task.Kind.CALL_BACK, gettext_noop("Call back after the refused visit"), 3),
+    VisitOutcome.NOT_HOME: (Task.Kind.VISIT, gettext_noop("Book another visit (customer not at home)"), 2),
+    VisitOutcome.MOVED: (Task.Kind.FOLLOW_UP, gettext_noop("Find the customer's new address"), 3),
+    VisitOutcome.WRONG_ADDRESS: (Task.Kind.FOLLOW_UP, gettext_noop("Verify the customer's address"), 2),
+    VisitOutcome.DISPUTE: (Task.Kind.FOLLOW_UP, gettext_noop("Send the dispute for verification"), 1),
+    VisitOutcome.THIRD_PARTY_MET: (Task.Kind.CALL_BACK, gettext_noop("Contact the customer directly"), 2),
 }
 
 

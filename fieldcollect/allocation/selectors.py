@@ -141,11 +141,11 @@ def eligible_pairs(*, as_of: date, model: RecoveryModel, cost_per_case_fen: int)
     """
     agencies: dict[int, Agency] = {}
     terms: dict[int, ContractTerms] = {}
-    for a in Agency.objects.filter(status=Agency.Status.APPROVED).order_by("agency_id"):
-        t = contract_terms(agency=a, on=as_of)
+    for agency in Agency.objects.filter(status=Agency.Status.APPROVED).order_by("agency_id"):
+        t = contract_terms(agency=agency, on=as_of)
         if t is not None and t.dsa_valid_on(as_of):
-            agencies[a.pk] = a
-            terms[a.pk] = t
+            agencies[agency.pk] = agency
+            terms[agency.pk] = t
     held: defaultdict[int, int] = defaultdict(int)
     for agency_id in Placement.objects.filter(status=Placement.Status.ACTIVE).values_list("agency_id", flat=True):
         held[agency_id] += 1
@@ -176,8 +176,8 @@ def eligible_pairs(*, as_of: date, model: RecoveryModel, cost_per_case_fen: int)
         if key not in serving:
             serving[key] = [a for a in agencies if terms[a].serves(city=case.city, bucket=case.bucket)]
         for a in serving[key]:
-            ag = agencies[a]
-            if case.overdue_fen < ag.min_amount_fen or (ag.max_amount_fen and case.overdue_fen > ag.max_amount_fen):
+            lim = agencies[a]
+            if case.overdue_fen < lim.min_amount_fen or (lim.max_amount_fen and case.overdue_fen > lim.max_amount_fen):
                 continue
             if returned_by.get(cid) == a:
                 excluded.append((cid, a))

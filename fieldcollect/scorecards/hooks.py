@@ -44,7 +44,7 @@ def compliance_blocks(*, agency_id: int, start: date, end: date) -> int:
     names = {f.name for f in ContactAttempt._meta.get_fields()}
     if "blocked" in names:
         return ContactAttempt.objects.filter(agency_id=agency_id, at__date__gte=start, at__date__lte=end,
-                                             blocked=True).count()
+                                             **{"blocked": True}).count()
     return 0
 
 

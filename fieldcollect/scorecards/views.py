@@ -23,7 +23,7 @@ from fieldcollect.scorecards.access import (
     require_bank_viewer,
     require_manager,
 )
-from fieldcollect.scorecards.models import AgencyCandidate
+from fieldcollect.scorecards.models import AgencyCandidate, StatusChange
 from fieldcollect.scorecards.web import errors_as_pages, month_param, user_of
 
 
@@ -99,7 +99,7 @@ def candidate(request: HttpRequest, agency_id: int) -> HttpResponse:
     fields = [(c, getattr(file, c.name) if file else "") for c in DEFAULT_CRITERIA]
     return render(request, "scorecards/candidate.html", {
         "agency": agency, "file": file, "fields": fields, "inspections": selectors.inspections_of(agency=agency),
-        "changes": agency.status_changes.select_related("by").all()[:20],
+        "changes": StatusChange.objects.filter(agency=agency).select_related("by")[:20],
         "targets": sorted(services.TRANSITIONS.get(agency.status, frozenset())),
         "statuses": dict(Agency.Status.choices), "can_edit": is_manager(user), "today": timezone.localdate(),
     })

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_tz
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -44,12 +43,12 @@ def test_ranking_with_contributions_and_editable_weights():
     for r in ranked:  # weighted score: contributions add up to the score
         assert abs(sum(float(x["contribution"]) for x in r.contributions) - r.score) < 1e-9
     # only years in business counts: the oldest agency wins
-    services.weights_update(weights={n: 0 for n in selectors.CRITERIA_NAMES} | {"years_in_business": 1},
+    services.weights_update(weights=dict.fromkeys(selectors.CRITERIA_NAMES, 0) | {"years_in_business": 1},
                             acting_user=cm)
     assert selectors.ranking()[0].agency.pk == a.pk
     assert selectors.ranking(method="topsis")[0].agency.pk == a.pk
     with pytest.raises(ApplicationError):
-        services.weights_update(weights={n: 0 for n in selectors.CRITERIA_NAMES}, acting_user=cm)
+        services.weights_update(weights=dict.fromkeys(selectors.CRITERIA_NAMES, 0), acting_user=cm)
     with pytest.raises(PermissionDeniedError):
         services.weights_update(weights={"fee_rate": 1}, acting_user=f.make_user(role=Role.AUDITOR))
     with pytest.raises(ApplicationError):
@@ -101,7 +100,7 @@ def month_of_work(db: None):
     for status in (PromiseToPay.Status.KEPT, PromiseToPay.Status.KEPT, PromiseToPay.Status.BROKEN):
         PromiseToPay.objects.create(case=won, agency=a, amount_fen=1000, due_on=date(2025, 3, 3),
                                     promised_on=date(2025, 3, 1), status=status, resolved_on=date(2025, 3, 4))
-    at = datetime(2025, 3, 2, 3, tzinfo=dt_tz.utc)
+    at = datetime(2025, 3, 2, 3, tzinfo=UTC)
     ContactAttempt.objects.bulk_create([
         ContactAttempt(case=won, agency=a, channel="phone", outcome="no_answer", at=at + timedelta(minutes=i))
         for i in range(400)])

@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 
 from fieldcollect.agencies.models import Agency
+from fieldcollect.allocation.models import AllocationDecision, AllocationRun
 from fieldcollect.cases import services as cs
-from fieldcollect.cases.models import ContactAttempt, PromiseToPay
+from fieldcollect.cases.models import ContactAttempt, Placement, PromiseToPay
 from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import AuditEntry, Role
@@ -124,6 +125,17 @@ def test_monthly_scorecard_is_risk_adjusted(month_of_work):
     assert card.contacts == 400 and card.complaints == 2 and str(card.complaints_per_10k) == "50.00"
     assert card.compliance_blocks == 0 and card.feedback_score is None
     assert selectors.monthly_scorecard(agency=a, month=date(2025, 4, 1)).finished_cases == 0
+    assert card.holdout_cases == 0 and card.holdout_ae_index is None
+
+
+def test_holdout_cases_get_their_own_index(month_of_work):
+    a, _b = month_of_work
+    won = Placement.objects.filter(agency=a).order_by("id").first()
+    run = AllocationRun.objects.create(as_of=won.starts_on, holdout_share="0.5")
+    AllocationDecision.objects.create(run=run, case_id=won.case_id, agency=a, value_fen=1, holdout=True,
+                                      placement=won)
+    card = selectors.monthly_scorecard(agency=a, month=MARCH)
+    assert card.holdout_cases == 1 and card.holdout_ae_index == pytest.approx(1 / 0.28)
 
 
 def _client(user) -> Client:

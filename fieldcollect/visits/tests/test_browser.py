@@ -1,0 +1,84 @@
+"""In a real browser (Debian chromium): the customer confirms an appointment on a phone-sized screen
+(390×844) through the signed link, a tampered link is refused, and the collector's day plan shows the
+ordered stops on a map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fieldcollect.visits import services
+from fieldcollect.visits.models import Appointment
+from fieldcollect.visits.tests.conftest import at
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def test_customer_confirms_on_a_phone(live_server, vw, browser):
+    appointment, token = services.appointment_propose(
+        case=vw.case1, acting_user=vw.user1,
+        windows=[(at(vw.day, 10), at(vw.day, 12)), (at(vw.day, 15), at(vw.day, 17))])
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/visits/a/{token}/")
+    assert page.locator("h1").inner_text() == "您的上门预约"
+    # phone-first: nothing wider than the screen, the buttons are full width and large enough to tap
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    button = page.locator("#confirm-form button[type=submit]").bounding_box()
+    assert button is not None and button["width"] > 300 and button["height"] >= 40
+    page.locator("#confirm-form input[name=window][value='1']").check()
+    with page.expect_navigation():
+        page.locator("#confirm-form button[type=submit]").click()
+    assert "15:00–17:00" in page.locator("#confirmed-time").inner_text()
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CONFIRMED and appointment.chosen_start == at(vw.day, 15)
+    page.goto(f"{live_server.url}/visits/a/{token[:-5]}XXXXX/")
+    assert page.locator("#link-refused").get_attribute("data-reason") == "invalid"
+    context.close()
+
+
+def test_collector_day_plan(live_server, vw, browser):
+    team = services.team_create(member_a=vw.c1, member_b=vw.c2, day=vw.day, acting_user=vw.manager)
+    for case, hours in ((vw.case2, (10, 11)), (vw.case1, (14, 15))):
+        a, _t = services.appointment_propose(case=case, acting_user=vw.user1,
+                                             windows=[(at(vw.day, hours[0]), at(vw.day, hours[1]))])
+        services.appointment_confirm(appointment=a, window=0)
+    services.route_plan_build(team=team, acting_user=vw.manager, time_limit=1.0, max_iterations=200)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", vw.user1.username)
+    page.fill("input[name=password]", "pw-test-123")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    page.goto(f"{live_server.url}/visits/day/?date={vw.day.isoformat()}")
+    stops = page.locator("#stops li")
+    assert stops.count() == 2
+    assert stops.nth(0).get_attribute("data-visit") == f"case-{vw.case2.pk}"
+    assert "10:00" <= stops.nth(0).locator(".t").inner_text().strip() <= "11:00"  # inside the window
+    assert page.locator("#route-map polyline.route").count() == 1
+    assert page.locator("#route-map g.stop").count() == 2
+    box = page.locator("#route-map").bounding_box()
+    assert box is not None and 0 < box["width"] <= 390
+    page.close()

@@ -169,3 +169,16 @@ def test_pages_and_access(month_of_work):
     assert mgr_a.get(f"/selection/agencies/{a.pk}/").status_code == 404
     collector = _client(f.make_user(role=Role.FIELD_COLLECTOR, agency=a))
     assert collector.get(f"/scorecards/{a.pk}/").status_code == 404
+
+
+def test_demo_candidate_files_fill_the_comparison():
+    from fieldcollect.scorecards.demo import demo_candidate_files
+
+    a = f.make_agency(founded_year=2010)
+    f.make_contract(agency=a, commission_tiers={"M1": "0.10", "M2": "0.20"}, **FAR)
+    f.make_agency()
+    assert demo_candidate_files(as_of=date(2025, 3, 1), seed=1) == 2
+    assert demo_candidate_files(as_of=date(2025, 3, 1), seed=1) == 0
+    file = a.candidate_file
+    assert file.years_in_business == 15 and str(file.fee_rate) == "0.1500"
+    assert len(selectors.ranking()) == 2

@@ -272,18 +272,17 @@ def teams_pair_automatically(*, agency: Agency, day: date, acting_user: User | N
     by_city: dict[str, list[Collector]] = {}
     for c in pool:
         by_city.setdefault(c.city, []).append(c)
+
+    def base_of(c: Collector) -> LatLon:
+        b = _member_base(c, shifts.get(c.pk))
+        assert b is not None  # the pool only holds collectors with a base
+        return LatLon(*b)
+
     for members in by_city.values():
         while len(members) >= 2:
             first = members.pop(0)
-            fb = _member_base(first, shifts.get(first.pk))
-            assert fb is not None
-
-            def dist(c: Collector, fb: tuple[float, float] = fb) -> float:
-                b = _member_base(c, shifts.get(c.pk))
-                assert b is not None
-                return haversine_m(LatLon(*fb), LatLon(*b))
-
-            second = min(members, key=dist)
+            origin = base_of(first)
+            second = min(members, key=lambda c, o=origin: haversine_m(o, base_of(c)))  # type: ignore[misc]
             members.remove(second)
             try:
                 teams.append(team_create(member_a=first, member_b=second, day=day, acting_user=None,

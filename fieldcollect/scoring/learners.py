@@ -33,8 +33,8 @@ def _fit_logistic(matrix: np.ndarray, y: np.ndarray, *, C: float) -> LogisticReg
 # ----------------------------------------------------------------------------------------------
 @dataclass
 class LogitLearner:
-    """L2 logistic regression; categories are one-hot, numbers are clipped to the training range,
-    median-imputed (with a missing indicator) and standardised."""
+    """L2 logistic regression; categories are one-hot, numbers are clipped (training range widened
+    by its width), median-imputed (with a missing indicator) and standardised."""
 
     C: float = 1.0
     name: str = "logit"
@@ -61,9 +61,10 @@ class LogitLearner:
         num = Z[:, self.numeric_idx_]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            # clip to the training range: guards against wild values in new data, keeps training ranks
-            self.lo_ = np.nan_to_num(np.nanmin(num, axis=0)) if num.shape[1] else np.empty(0)
-            self.hi_ = np.nan_to_num(np.nanmax(num, axis=0)) if num.shape[1] else np.empty(0)
+            # clip to the training range widened by its width: guards against wild values in new data
+            lo = np.nan_to_num(np.nanmin(num, axis=0)) if num.shape[1] else np.empty(0)
+            hi = np.nan_to_num(np.nanmax(num, axis=0)) if num.shape[1] else np.empty(0)
+            self.lo_, self.hi_ = lo - (hi - lo), hi + (hi - lo)
         self.has_missing_ = np.isnan(num).any(axis=0)
         clipped = np.clip(num, self.lo_, self.hi_)
         with warnings.catch_warnings():

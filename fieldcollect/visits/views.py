@@ -72,8 +72,9 @@ def day_plan(request: HttpRequest) -> HttpResponse:
     """The collector's day: the team, ordered stops with times, and a map."""
     collector = _collector(_user(request))
     day = _day(request)
+    cases = cases_visible_to(_user(request)).select_related("customer").order_by("-dpd", "pk")[:30]
     return render(request, "visits/day_plan.html", {"d": selectors.collector_day(collector=collector, day=day),
-                                                    "day": day})
+                                                    "day": day, "cases": cases})
 
 
 @login_required

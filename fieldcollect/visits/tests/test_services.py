@@ -341,3 +341,14 @@ def test_gateway_failure_is_retried(vw):
     message = OutboxMessage.objects.get()
     assert message.status == OutboxMessage.Status.PENDING and message.attempts == 1 and "down" in message.last_error
     assert isinstance(DeliveryError("x"), Exception)
+
+
+def test_outbox_command_queues_reminders_and_sends(vw, tmp_path):
+    from django.core.management import call_command
+
+    confirmed = _confirmed(vw)
+    out = io.StringIO()
+    with mock.patch("django.utils.timezone.now", return_value=confirmed.chosen_start - timedelta(hours=2)):
+        call_command("visits_outbox", stdout=out)
+    assert "reminders queued: 1; sent: 2" in out.getvalue()  # the link and the reminder
+    assert len(list((Path(tmp_path) / "outbox").glob("*.json"))) == 2

@@ -108,6 +108,9 @@ def test_collector_day_plan_shows_ordered_stops_and_a_map(client, vw):
     assert '<svg id="route-map"' in html and "<polyline" in html
     assert html.index(f'data-visit="case-{vw.case1.pk}"') < html.index(f'data-visit="case-{vw.case2.pk}"')
     assert "已确认的预约" in html
+    client.force_login(vw.user1)
+    mine = client.get(f"/visits/day/?date={vw.day.isoformat()}").content.decode().split('id="my-cases"')[1]
+    assert f'href="/visits/case/{vw.case1.pk}/"' in mine and f'href="/visits/case/{vw.case2.pk}/"' in mine
     geo = client.get(f"/visits/plan/{plan.pk}.geojson")
     assert geo.json()["type"] == "FeatureCollection"
 

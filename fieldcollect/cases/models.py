@@ -20,12 +20,12 @@ class Case(models.Model):
     opened_on = models.DateField()
     closed_on = models.DateField(null=True, blank=True)
     # collection data refreshed by each nightly cycle (Fineract's CollectionData)
-    dpd = models.IntegerField(default=0, db_index=True)
+    dpd = models.IntegerField(default=0)
     max_dpd = models.IntegerField(default=0)
-    bucket = models.CharField(max_length=8, db_index=True, default="M0")
+    bucket = models.CharField(max_length=8, default="M0")
     overdue_fen = models.BigIntegerField(default=0, db_index=True)
     outstanding_principal_fen = models.BigIntegerField(default=0)
-    city = models.CharField(max_length=30, db_index=True, default="")
+    city = models.CharField(max_length=30, default="")
     last_cycle_on = models.DateField(null=True, blank=True)
     # optimistic concurrency: every write increments it; a stale writer gets a conflict
     version = models.PositiveIntegerField(default=1)
@@ -49,6 +49,7 @@ class Case(models.Model):
             models.Index(fields=["status", "bucket"]),
             models.Index(fields=["city", "-dpd", "id"], name="case_city_dpd_idx"),
             models.Index(fields=["bucket", "-dpd", "id"], name="case_bucket_dpd_idx"),
+            models.Index(fields=["bucket", "city", "-dpd", "id"], name="case_bucket_city_dpd_idx"),
             models.Index(fields=["agency", "-dpd", "id"], name="case_agency_dpd_idx"),
             models.Index(fields=["collector", "-dpd", "id"], name="case_collector_dpd_idx"),
             models.Index(fields=["-dpd", "id"], name="case_dpd_id_idx"),

@@ -140,7 +140,8 @@ def case_list(*, user: User, filters: CaseFilters, cursor: str | None = None, li
     key = decode_cursor(cursor)
     if key is not None:
         dpd, case_id = key
-        qs = qs.filter(Q(dpd__lt=dpd) | Q(dpd=dpd, id__gt=case_id))
+        # the redundant dpd <= bound lets the (…, -dpd, id) indexes seek straight to the page
+        qs = qs.filter(dpd__lte=dpd).filter(Q(dpd__lt=dpd) | Q(dpd=dpd, id__gt=case_id))
     elif offset:
         qs = qs[offset:]
     rows = list(qs[: limit + 1])
@@ -152,9 +153,9 @@ def case_list(*, user: User, filters: CaseFilters, cursor: str | None = None, li
     capped = False
     if with_count:
         if count_cap is None:
-            count = base.count()
+            count = base.order_by().count()
         else:
-            count = base.values("pk")[: count_cap + 1].count()
+            count = base.order_by().values("pk")[: count_cap + 1].count()
             capped = count > count_cap
             count = min(count, count_cap)
     return CasePage(items=rows, next_cursor=next_cursor, count=count, count_capped=capped)

@@ -14,7 +14,7 @@ date reproduces its files without rolling the cases back.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from django.db import connection, transaction
@@ -118,6 +118,69 @@ def sync_cases(*, per_loan: pl.DataFrame, as_of: date, actor: User | None = None
     return counts
 
 
+def record_case_payments(*, as_of: date) -> int:
+    """Record in the database the store's payments (paid_on <= as_of) of loans whose case was open
+    on their date, attributed to the placement covering that day (see ``settlement.attribution``).
+    Idempotent: each store payment is recorded once (reference ``store:<payment_id>``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, loan_id, opened_on, closed_on FROM cases_case WHERE closed_on IS NULL OR closed_on = %s",
+            [as_of])
+        cases = cursor.fetchall()
+    if not cases:
+        return 0
+    frame = pl.DataFrame(cases, schema={"case_id": pl.Int64, "loan_id": pl.Int64, "opened_on": pl.Date,
+                                        "closed_on": pl.Date}, orient="row")
+    version = require_current()
+    pays = (version.scan("payments")
+            .filter(pl.col("loan_id").is_in(frame["loan_id"].implode()) & (pl.col("paid_on") <= as_of))
+            .collect())
+    rows = (pays.join(frame, on="loan_id")
+            .filter((pl.col("paid_on") >= pl.col("opened_on"))
+                    & (pl.col("closed_on").is_null() | (pl.col("paid_on") <= pl.col("closed_on"))))
+            .select("loan_id", "case_id", "paid_on", "amount_fen",
+                    pl.format("store:{}", "payment_id").alias("reference")))
+    if rows.height == 0:
+        return 0
+    now = datetime.now(UTC)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reference FROM cases_payment WHERE reference LIKE 'store:%%' AND paid_on >= %s",
+                       [cast(date, rows["paid_on"].min())])
+        known = {r[0] for r in cursor.fetchall()}
+    new_rows = [(*r, "bank_transfer", now) for r in rows.iter_rows() if r[4] not in known]
+    _executemany(
+        "INSERT INTO cases_payment (loan_id, case_id, paid_on, amount_fen, reference, channel, created_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)", new_rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE cases_payment SET placement_id = (
+                SELECT p.id FROM cases_placement p
+                WHERE p.case_id = cases_payment.case_id AND p.starts_on <= cases_payment.paid_on
+                  AND cases_payment.paid_on <= CASE WHEN p.status = 'recalled' AND p.recalled_on IS NOT NULL
+                                                         AND p.recalled_on < p.ends_on
+                                                    THEN p.recalled_on ELSE p.ends_on END
+                ORDER BY p.starts_on ASC, p.id ASC LIMIT 1)
+            WHERE placement_id IS NULL AND reference LIKE 'store:%%' AND paid_on <= %s
+            """,
+            [as_of],
+        )
+    return len(new_rows)
+
+
+def after_cycle(*, as_of: date) -> dict[str, int]:
+    """Case management after the cycle: payments recorded and attributed, placements of closed cases
+    ended, expired placements recalled, offers expired, plans watched, promises decided (with grace)."""
+    from fieldcollect.cases.services import placements_end_for_closed_cases, placements_expire
+    from fieldcollect.plans.services import plans_after_nightly
+
+    counts = {"payments_recorded": record_case_payments(as_of=as_of),
+              "placements_ended_closed": placements_end_for_closed_cases(as_of=as_of),
+              "placements_expired": placements_expire(as_of=as_of)}
+    counts |= plans_after_nightly(as_of=as_of)
+    return counts
+
+
 def run_daily(*, as_of: date, engine: str = "local", spark_master: str | None = None, actor: User | None = None,
               progress: bool = True, sync: bool = True, fail_after: str | None = None) -> CycleResult:
     """Run and publish the nightly cycle for ``as_of``; sync cases unless the date is in the past."""
@@ -130,10 +193,8 @@ def run_daily(*, as_of: date, engine: str = "local", spark_master: str | None = 
     with transaction.atomic():
         counts: dict[str, int] = {}
         if do_sync:
-            from fieldcollect.cases.services import cases_after_nightly
-
             counts = sync_cases(per_loan=result.per_loan, as_of=as_of, actor=actor)
-            counts |= cases_after_nightly(as_of=as_of)
+            counts |= after_cycle(as_of=as_of)
         summary = {k: v for k, v in result.summary.items() if k != "timings"} | {"cases": counts}
         DailyRun.objects.create(as_of=as_of, run_id=result.run_id, engine=engine, store_version=result.store_version,
                                 started_at=started, finished_at=datetime.now(UTC), cases_synced=do_sync,

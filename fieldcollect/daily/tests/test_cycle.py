@@ -102,6 +102,14 @@ def test_next_day_updates_and_closes_cases_and_history(loaded, tmp_path):
     hist = read_published(nxt, "bucket_history")
     lifted = hist.filter(pl.col("lifted_on") == nxt)
     assert set(status["loan_id"]) <= set(lifted["loan_id"])
+    # the payments that cured the cases are recorded once, on their case, even when re-run
+    from fieldcollect.cases.models import Payment
+
+    recorded = Payment.objects.filter(reference__in=[f"store:{i}" for i in extra["payment_id"]])
+    assert recorded.count() == status.height
+    assert all(p.case is not None and p.case.loan_id == p.loan_id for p in recorded)
+    run_daily(as_of=nxt, progress=False)
+    assert Payment.objects.filter(reference__in=[f"store:{i}" for i in extra["payment_id"]]).count() == status.height
     # a past date re-run does not roll the cases back
     run_daily(as_of=AS_OF, progress=False)
     case = Case.objects.filter(loan_id=status["loan_id"][0]).order_by("-id").first()

@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from fieldcollect.ops.jobs import LEASE_SECONDS, Queue, default_worker_name, get_queue, run_one
 
@@ -32,7 +32,8 @@ def run_worker(*, queue: Queue | None = None, worker: str | None = None, poll_se
     done = 0
     log.info("worker started", extra={"worker": name, "queue": type(q).__name__})
     while not stop.is_set():
-        close_old_connections()
+        if not connection.in_atomic_block:  # drop broken or expired connections between jobs
+            close_old_connections()
         try:
             job = run_one(queue=q, worker=name, timeout=poll_seconds, lease_seconds=lease_seconds)
         except Exception:  # database or Redis away: wait and try again

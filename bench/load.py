@@ -1,0 +1,233 @@
+"""Load benchmark of the agency API against PostgreSQL (loopback only, bounded in time).
+
+1. Creates the database ``fc_load`` (dropped first), migrates it and seeds agencies, their
+   managers with API tokens, and cases placed with them.
+2. Starts ``fieldcollect serve-prod`` (gunicorn) on a free loopback port.
+3. Paced run: ``--users`` agency clients (locust, in its own process), each pausing about 1 s
+   between requests, half listing cases and half recording contacts, for ``--duration`` seconds.
+4. Saturation runs without pauses, side by side: the trivial ``/healthz`` (the ceiling), then
+   recording contacts only.
+5. Counts the contact rows in the database: every 201 the clients saw must be a row (no lost write).
+
+Writes ``bench/results/load.json``. Example::
+
+    .venv/bin/python bench/load.py --duration 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "load.json"
+LOCUSTFILE = ROOT / "bench" / "load_locustfile.py"
+CONTACT = "POST /api/v1/cases/{id}/contacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def create_database(name: str) -> None:
+    for sql in (f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'):
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
+
+
+def seed(*, agencies: int, cases_per_agency: int) -> list[dict[str, Any]]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from fieldcollect.cases import services
+    from fieldcollect.cases.tests import factories as f
+    from fieldcollect.core.models import Role
+    from fieldcollect.core.tokens import token_create
+
+    cm = f.make_user(role=Role.COLLECTIONS_MANAGER, username="load-cm")
+    clients = []
+    for a in range(agencies):
+        agency = f.make_agency()
+        f.make_contract(agency=agency, capacity=100_000)
+        manager = f.make_user(role=Role.AGENCY_MANAGER, agency=agency, username=f"load-agency-{a}")
+        _, secret = token_create(user=manager, name="load")
+        ids = []
+        for _ in range(cases_per_agency):
+            case = f.make_case()
+            services.case_place(case=case, agency=agency, acting_user=cm)
+            ids.append(case.pk)
+        clients.append({"token": secret, "cases": ids})
+    return clients
+
+
+def contact_rows() -> int:
+    from fieldcollect.cases.models import ContactAttempt
+
+    return ContactAttempt.objects.count()
+
+
+def missing_contacts(ids: list[int]) -> list[int]:
+    """Acknowledged contact ids that are not in the database (lost writes)."""
+    from fieldcollect.cases.models import ContactAttempt
+
+    found: set[int] = set()
+    for i in range(0, len(ids), 5_000):
+        found |= set(ContactAttempt.objects.filter(pk__in=ids[i:i + 5_000]).values_list("pk", flat=True))
+    return sorted(set(ids) - found)
+
+
+def wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"server at {url} not ready after {timeout} s")
+
+
+def run_locust(*, host: str, mode: str, users: int, seconds: int, clients_file: Path, out_dir: Path,
+               spawn_rate: int) -> dict[str, dict[str, float]]:
+    prefix = out_dir / mode
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r",
+           str(spawn_rate), "-t", f"{seconds}s", "--host", host, "--csv", str(prefix), "--only-summary",
+           "--stop-timeout", "10", "--loglevel", "WARNING"]
+    env = os.environ | {"FC_LOAD_CLIENTS": str(clients_file), "FC_LOAD_MODE": mode,
+                        "FC_LOAD_ACKS": str(out_dir / "acks.txt")}
+    with open(out_dir / f"{mode}.log", "w") as log:
+        subprocess.run(cmd, env=env, check=False, timeout=seconds + 120, stdout=log, stderr=log)
+    stats: dict[str, dict[str, float]] = {}
+    with open(f"{prefix}_stats.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["Name"] == "Aggregated":
+                continue
+            stats[row["Name"]] = {
+                "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+                "rps": float(row["Requests/s"]), "p50_ms": float(row["50%"]), "p95_ms": float(row["95%"]),
+                "p99_ms": float(row["99%"]), "max_ms": float(row["Max Response Time"]),
+            }
+    return stats
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=int, default=300, help="paced run, seconds (default 300)")
+    p.add_argument("--users", type=int, default=200)
+    p.add_argument("--saturation-duration", type=int, default=30)
+    p.add_argument("--saturation-users", type=int, default=32)
+    p.add_argument("--agencies", type=int, default=20)
+    p.add_argument("--cases-per-agency", type=int, default=100)
+    p.add_argument("--workers", type=int, default=3)
+    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--database", default="fc_load")
+    args = p.parse_args()
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    home = Path(tempfile.mkdtemp(prefix="fc-load-"))
+    db_url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
+    os.environ.update({"DATABASE_URL": db_url, "FIELDCOLLECT_HOME": str(home), "DJANGO_SETTINGS_MODULE":
+                       "config.settings", "ACCESS_LOG": "0", "LOG_LEVEL": "WARNING", "DEBUG": "0"})
+    os.environ.pop("FIELDCOLLECT_QUEUE", None)
+    sys.path.insert(0, str(ROOT))
+    create_database(args.database)
+    t0 = time.perf_counter()
+    clients = seed(agencies=args.agencies, cases_per_agency=args.cases_per_agency)
+    seed_s = time.perf_counter() - t0
+    clients_file = home / "clients.json"
+    clients_file.write_text(json.dumps(clients))
+    port = free_port()
+    host = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "fieldcollect.ops", "serve-prod", "--host", "127.0.0.1",
+                               "--port", str(port), "--workers", str(args.workers), "--threads", str(args.threads),
+                               "--no-migrate"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=open(home / "server.log", "w"))  # noqa: SIM115
+    phases: dict[str, Any] = {}
+    try:
+        wait_ready(host)
+        rows_before = contact_rows()
+        phases["paced"] = run_locust(host=host, mode="paced", users=args.users, seconds=args.duration,
+                                     clients_file=clients_file, out_dir=home, spawn_rate=50)
+        phases["saturation_trivial"] = run_locust(host=host, mode="trivial", users=args.saturation_users,
+                                                  seconds=args.saturation_duration, clients_file=clients_file,
+                                                  out_dir=home, spawn_rate=args.saturation_users)
+        phases["saturation_contacts"] = run_locust(host=host, mode="contacts", users=args.saturation_users,
+                                                   seconds=args.saturation_duration, clients_file=clients_file,
+                                                   out_dir=home, spawn_rate=args.saturation_users)
+        time.sleep(1)
+        rows_after = contact_rows()
+        acked = [int(x) for x in (home / "acks.txt").read_text().split()] if (home / "acks.txt").exists() else []
+        lost = missing_contacts(acked)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    ok_contacts = sum(s["requests"] - s["failures"] for ph in phases.values() for n, s in ph.items() if n == CONTACT)
+    new_rows = rows_after - rows_before
+    trivial_rps = phases["saturation_trivial"].get("GET /healthz", {}).get("rps", 0.0)
+    contact_rps = phases["saturation_contacts"].get(CONTACT, {}).get("rps", 0.0)
+    paced_contact = phases["paced"].get(CONTACT, {})
+    result: dict[str, Any] = {
+        "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
+        "machine": {"nproc": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
+                    "load_average_at_end": os.getloadavg(), "note": "server, PostgreSQL and locust share 2 cores "
+                    "with other agents' work"},
+        "database": db_url, "server": {"workers": args.workers, "threads": args.threads, "server": "gunicorn gthread"},
+        "seed": {"agencies": args.agencies, "cases": args.agencies * args.cases_per_agency, "seconds": round(seed_s, 1)},
+        "paced": {"users": args.users, "seconds": args.duration, "pause_s": "0.8-1.2", "stats": phases["paced"]},
+        "saturation": {"users": args.saturation_users, "seconds": args.saturation_duration,
+                       "trivial_healthz": phases["saturation_trivial"], "contacts": phases["saturation_contacts"],
+                       "contact_to_trivial_ratio": round(contact_rps / trivial_rps, 3) if trivial_rps else None},
+        "writes": {"contacts_acknowledged_201": ok_contacts, "acknowledged_ids_recorded": len(acked),
+                   "distinct_ids": len(set(acked)), "contact_rows_added": new_rows, "lost_writes": len(lost),
+                   "note": "rows added may exceed acknowledgements: requests in flight when a locust run stops "
+                           "are committed but not counted; a lost write is an acknowledged id missing from the "
+                           "database"},
+        "targets": {"paced_errors_zero": all(s["failures"] == 0 for s in phases["paced"].values()),
+                    "paced_contact_p99_ms": paced_contact.get("p99_ms"),
+                    "paced_contact_p99_at_most_100ms": (paced_contact.get("p99_ms") or 1e9) <= 100,
+                    "no_lost_writes": not lost and len(acked) == ok_contacts,
+                    "saturation_contacts_at_least_half_of_trivial": bool(trivial_rps and contact_rps >= trivial_rps / 2)},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    table = Table(title=f"load: {args.users} paced users {args.duration} s, saturation {args.saturation_users} users")
+    for col in ("phase", "endpoint", "requests", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(col, justify="right")
+    for phase, stats in phases.items():
+        for name, s in stats.items():
+            table.add_row(phase, name, f"{s['requests']:,}", str(s["failures"]), f"{s['rps']:.1f}",
+                          f"{s['p50_ms']:.0f}", f"{s['p95_ms']:.0f}", f"{s['p99_ms']:.0f}")
+    console.print(table)
+    console.print(f"contacts acknowledged {ok_contacts:,} (ids {len(acked):,}), rows added {new_rows:,}, "
+                  f"lost {len(lost)}; "
+                  f"saturation contacts/trivial = {result['saturation']['contact_to_trivial_ratio']}")
+    console.print(f"written {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

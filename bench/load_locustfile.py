@@ -1,0 +1,54 @@
+"""Locust users for bench/load.py (run by locust in its own process, never imported by pytest).
+
+Environment: FC_LOAD_ACKS (file that receives the id of every acknowledged contact), FC_LOAD_CLIENTS (JSON file: [{"token": ..., "cases": [...]}, ...]), FC_LOAD_MODE
+(``paced``: list cases and record contacts with ~1 s pauses; ``contacts``: record contacts without
+pauses; ``trivial``: GET /healthz without pauses).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+from locust import HttpUser, between, constant, task
+
+CLIENTS: list[dict[str, Any]] = json.loads(Path(os.environ["FC_LOAD_CLIENTS"]).read_text())
+MODE = os.environ.get("FC_LOAD_MODE", "paced")
+ACKS = open(os.environ["FC_LOAD_ACKS"], "a", buffering=1)  # noqa: SIM115 - one acknowledged id a line, open while locust runs
+_ids = itertools.count()
+
+
+class AgencyClient(HttpUser):
+    wait_time = between(0.8, 1.2) if MODE == "paced" else constant(0)
+
+    def on_start(self) -> None:
+        me = CLIENTS[next(_ids) % len(CLIENTS)]
+        self.headers = {"Authorization": f"Bearer {me['token']}"}
+        self.cases = me["cases"]
+        self.rng = random.Random()
+
+    def _contact(self) -> None:
+        case_id = self.rng.choice(self.cases)
+        body = {"channel": "phone", "outcome": "refused", "party": "debtor", "connected": True,
+                "notes": "load test"}
+        with self.client.post(f"/api/v1/cases/{case_id}/contacts", json=body, headers=self.headers,
+                              name="POST /api/v1/cases/{id}/contacts", catch_response=True) as r:
+            if r.status_code != 201:
+                r.failure(f"status {r.status_code}: {r.text[:200]}")
+            else:
+                ACKS.write(f"{r.json()['id']}\n")
+
+    @task
+    def work(self) -> None:
+        if MODE == "trivial":
+            self.client.get("/healthz", name="GET /healthz")
+        elif MODE == "contacts":
+            self._contact()
+        elif self.rng.random() < 0.5:
+            self.client.get("/api/v1/cases?limit=20", headers=self.headers, name="GET /api/v1/cases")
+        else:
+            self._contact()

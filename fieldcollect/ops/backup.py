@@ -206,6 +206,7 @@ def backup(*, out: Path, passphrase: str | None, keys_out: Path | None = None,
             tar.add(tmp / "manifest.json", arcname="manifest.json")
             for name in files:
                 tar.add(tmp / name, arcname=name)
+        partial.chmod(0o600)  # personal data: readable by the service account only
         os.replace(partial, out)
     return BackupResult(archive=out, keys_file=keys_file, counts=counts, files=len(files),
                         store_version=store_name, daily_runs=len(links))

@@ -26,7 +26,7 @@ from fieldcollect.analytics.schemas import KEYS
 from fieldcollect.demodata.generator import write_demo_portfolio
 
 pytestmark = pytest.mark.slow
-LOANS = 30_000
+LOANS = 10_000
 D1, D2 = date(2026, 6, 29), date(2026, 6, 30)
 CYCLE_TABLES = ("loan_status", "roll_rates", "vintages", "bucket_history")
 

@@ -12,6 +12,10 @@ import typer
 
 from fieldcollect.compliance.cli import app as compliance_app
 from fieldcollect.core.cli import token_app, users_app
+from fieldcollect.ops.cli import backup as ops_backup
+from fieldcollect.ops.cli import export_cases_cmd, serve_prod
+from fieldcollect.ops.cli import restore as ops_restore
+from fieldcollect.ops.cli import worker as ops_worker
 from fieldcollect.optimisation.allocation_cli import allocate
 from fieldcollect.optimisation.routes_cli import app as routes_app
 from fieldcollect.plans.cli import app as plan_app
@@ -25,6 +29,10 @@ app.add_typer(model_app, name="model", help="Train and score models on tabular d
 app.command("allocate")(allocate)
 app.add_typer(users_app, name="users", help="User accounts.")
 app.add_typer(token_app, name="token", help="API tokens.")
+app.command("worker")(ops_worker)
+app.command("backup")(ops_backup)
+app.command("restore")(ops_restore)
+app.command("export-cases")(export_cases_cmd)
 
 
 def setup_django() -> None:
@@ -119,8 +127,13 @@ def run_daily_cmd(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    prod: Annotated[bool, typer.Option("--prod", help="Production server (gunicorn; settings from the environment)")] = False,
 ) -> None:
-    """Serve the web application (development server; see the operations guide for production)."""
+    """Serve the web application (development server, or gunicorn with --prod; see docs/operations.md)."""
+    if prod:
+        serve_prod(host=os.environ.get("HOST", host), port=int(os.environ.get("PORT", port)), workers=0, threads=0,
+                   migrate=True)
+        return
     setup_django()
     migrate_quietly()
     from django.core.management import call_command
@@ -159,12 +172,24 @@ def demo(
     console.print(f"[bold]fieldcollect demo[/] home={home_dir()} loans={loans:,} business date={business}")
     write_demo_portfolio(export, n_loans=loans, seed=seed, as_of=business)
     console.print(ingest_export(source=export).message)
+    from fieldcollect.allocation.services import run_allocation
+    from fieldcollect.scorecards.demo import demo_candidate_files
+
+    logins: list[tuple[str, str, str, int | None]] = []
     for offset in range(days - 1, -1, -1):
         day = business - timedelta(days=offset)
         result = run_daily(as_of=day, progress=True)
+        cases = {k: v for k, v in result.summary["cases"].items() if v}
         console.print(f"nightly cycle {day}: {result.summary['loans']:,} loans, "
-                      f"30+ share {result.summary['balance_30plus_share']:.2%}, cases {result.summary['cases']}")
-    logins = setup_demo_users_and_placements(as_of=business)
+                      f"30+ share {result.summary['balance_30plus_share']:.2%}, {cases}")
+        if not logins:
+            # first day: contracts, one login per role and agency, first placements and assignments
+            logins = setup_demo_users_and_placements(as_of=day)
+        else:
+            run = run_allocation(as_of=day, holdout_share=0.1, seed=seed, apply=True)
+            console.print(f"  allocation run {run.pk}: {run.n_placed} of {run.n_cases} open unplaced cases placed "
+                          f"(holdout {run.n_holdout}, optimal: {run.certified_optimal})")
+    demo_candidate_files(as_of=business, seed=seed)
     table = Table(title="Demo logins (passwords are new on every `fieldcollect demo`)")
     for col in ("username", "password", "role", "agency"):
         table.add_column(col)

@@ -35,7 +35,7 @@ def roll_rate_heatmap(roll: pl.DataFrame, order: list[str]) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=grid, x=[_("settled") if b == "settled" else b for b in to_order], y=order,
                                colorscale="YlOrRd", text=[[f"{v:.1f}%" for v in row] for row in grid],
                                texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{z:.2f}%<extra></extra>"))
-    fig.update_layout(title=_("Roll rates, previous month → today (% of loans)"), yaxis_autorange="reversed",
+    fig.update_layout(title=_("Roll rates, previous month → today (share of loans)"), yaxis_autorange="reversed",
                       xaxis_title=_("bucket today"), yaxis_title=_("bucket a month ago"), **LAYOUT)
     return fig
 

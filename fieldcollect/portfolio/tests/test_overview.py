@@ -62,3 +62,19 @@ def test_no_run_yet(client, fc_home):
     login(client, Role.RISK_ANALYST)
     resp = client.get("/")
     assert resp.status_code == 200 and "run-daily" in resp.content.decode()
+
+
+def test_loan_history_from_the_store(published):
+    import polars as pl
+
+    from fieldcollect.daily.cycle import read_published
+    from fieldcollect.portfolio.store import loan_history
+
+    status = read_published(AS_OF, "loan_status").filter(pl.col("dpd") > 0).row(0, named=True)
+    hist = loan_history(status["loan_id"])
+    assert hist is not None and hist["installments"]
+    paid = sum(i["amount_paid_fen"] for i in hist["installments"])
+    assert paid == min(status["paid_total_fen"], sum(i["amount_due_fen"] for i in hist["installments"]))
+    overdue = sum(i["amount_due_fen"] - i["amount_paid_fen"] for i in hist["installments"] if i["due_on"] < AS_OF)
+    assert overdue >= status["overdue_fen"]  # payments after as_of may also be in the store
+    assert loan_history(10**12) is None

@@ -209,16 +209,18 @@ def compute_partition(
         o = np.argsort(pkey, kind="stable")
         pi, pd_, pa_, pkey = pi[o], pd_[o], pa_[o], pkey[o]
     pcum = np.cumsum(pa_)
+    # total paid by all earlier loans of the partition, per loan (one lookup per loan)
+    first_pay = np.searchsorted(pi, np.arange(n))
+    paid_before_loan = np.where(first_pay > 0, pcum[np.maximum(first_pay - 1, 0)], 0) if len(pcum) \
+        else np.zeros(n, dtype=np.int64)
 
     def paid_by(loan_idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Total paid by each (loan, day) query, payments on ``day`` included."""
         if len(pkey) == 0:
             return np.zeros(len(loan_idx), dtype=np.int64)
         hi = np.searchsorted(pkey, (loan_idx << DAY_BITS) | day, side="right")
-        lo = np.searchsorted(pkey, loan_idx << DAY_BITS, side="left")
         upto = np.where(hi > 0, pcum[np.maximum(hi - 1, 0)], 0)
-        before = np.where(lo > 0, pcum[np.maximum(lo - 1, 0)], 0)
-        return upto - before
+        return upto - paid_before_loan[loan_idx]
 
     def status_on(day: int) -> dict[str, np.ndarray]:
         t = _segment_sum(np.where(pd_ <= day, pa_, 0), pi, n)

@@ -217,8 +217,11 @@ def test_decision_matches_oracle_and_next_allowed_is_allowed(
         assert violations(pack, req, ledger, flags, at=nxt) == set(), "next_allowed_at must be allowed"
         for x in _grid(req.at, nxt, 250):
             assert violations(pack, req, ledger, flags, at=x), f"{x} is allowed but earlier than {nxt}"
-        if nxt - timedelta(seconds=1) > req.at:
-            assert violations(pack, req, ledger, flags, at=nxt - timedelta(seconds=1))
+        # one second earlier as an instant (UTC arithmetic: local wall-clock arithmetic would land in a
+        # daylight-saving gap, e.g. America/Santiago's midnight jump)
+        just_before = nxt.astimezone(UTC) - timedelta(seconds=1)
+        if just_before > req.at:
+            assert violations(pack, req, ledger, flags, at=just_before)
     else:
         for x in _grid(req.at, req.at + timedelta(days=20), 300):
             assert violations(pack, req, ledger, flags, at=x), f"said never, but {x} is allowed"

@@ -21,12 +21,9 @@ from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Task
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import User
+from fieldcollect.core.pages import request_user as _user
 
 BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _not_found_to_404(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

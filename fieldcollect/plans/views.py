@@ -20,25 +20,11 @@ from django.views.decorators.http import require_POST
 from fieldcollect.cases.access import access_case_by_id, has_capability
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
+from fieldcollect.core.pages import request_user as _user
 from fieldcollect.plans import forms, links, selectors, services
 from fieldcollect.plans.models import OPEN_STATES, PlanAgreement, ProposalState, RestructuringProposal
 from fieldcollect.plans.options import LABELS, OptionKind, compare_options
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _errors_as_pages(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return fn(request, *args, **kwargs)
-        except ApplicationError as exc:
-            return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 def _form_errors(request: HttpRequest, form: Any) -> None:

@@ -6,7 +6,6 @@ expiring link (no account) and refuse a tampered or expired link with a clear pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -24,24 +23,10 @@ from fieldcollect.cases.access import access_case_by_id, cases_visible_to
 from fieldcollect.compliance.engine import zone
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
+from fieldcollect.core.pages import request_user as _user
 from fieldcollect.visits import forms, links, selectors, services
 from fieldcollect.visits.models import Appointment, RoutePlan, VisitOutcome, VisitReport
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _errors_as_pages(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return fn(request, *args, **kwargs)
-        except ApplicationError as exc:
-            return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 def _day(request: HttpRequest) -> date:

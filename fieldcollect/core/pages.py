@@ -1,0 +1,31 @@
+"""Helpers shared by the page views of every app."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.models import User
+
+
+def request_user(request: HttpRequest) -> User:
+    """The authenticated user of a login-required view."""
+    return request.user  # type: ignore[return-value]
+
+
+def errors_as_pages(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Render an ApplicationError raised by a view as the error page with its status code."""
+
+    @functools.wraps(fn)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return fn(request, *args, **kwargs)
+        except ApplicationError as exc:
+            return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
+
+    return wrapper

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "fieldcollect.scorecards",
     "fieldcollect.allocation",
     "fieldcollect.settlement",
+    "fieldcollect.compliance",
 ]
 
 MIDDLEWARE = [
@@ -105,7 +106,9 @@ TEMPLATES = [
 
 _database_url = env("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    # persistent connections, checked at the start of each request so that a restarted server
+    # costs no failed request once it is back
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {

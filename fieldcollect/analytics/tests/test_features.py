@@ -1,0 +1,127 @@
+"""Behavioural features and the 30+ dpd label on a tiny named portfolio with hand-computed answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from fieldcollect.analytics.delinquency import compute_partition, day_number
+from fieldcollect.analytics.features import FEATURES, current_loans, label_30dpd, loan_features
+
+# Three loans disbursed 2025-01-10, 4 monthly instalments of 1,000 principal + 100 interest (1,100 fen),
+# due 02-10, 03-10, 04-10, 05-10.
+#   punctual (1): pays every instalment on its due date.
+#   sloppy   (2): 02-10 paid 02-15 (5 days late); 03-10 paid in two parts 03-10 (500) and 03-30 (600):
+#                 fully paid 03-30 (20 days late); 04-10 paid 04-10.
+#   stops    (3): pays 02-10 on time, then nothing.
+DUES = [date(2025, 2, 10), date(2025, 3, 10), date(2025, 4, 10), date(2025, 5, 10)]
+LOANS = pl.DataFrame({
+    "loan_id": [1, 2, 3], "customer_id": [11, 12, 13], "product": ["consumer", "consumer", "auto"],
+    "principal_fen": [4000, 4000, 4000], "annual_rate": [0.12, 0.18, 0.24], "term_months": [4, 4, 4],
+    "method": ["equal_principal"] * 3, "disbursed_on": [date(2025, 1, 10)] * 3,
+}).with_columns(pl.col("term_months").cast(pl.Int32))
+INST = pl.DataFrame({
+    "loan_id": [i for i in (1, 2, 3) for _ in DUES], "seq": [1, 2, 3, 4] * 3, "due_date": DUES * 3,
+    "principal_due_fen": [1000] * 12, "interest_due_fen": [100] * 12,
+}).with_columns(pl.col("seq").cast(pl.Int32))
+PAYS = pl.DataFrame({
+    "payment_id": list(range(1, 10)),
+    "loan_id": [1, 1, 1, 2, 2, 2, 2, 3, 1],
+    "paid_on": [DUES[0], DUES[1], DUES[2], date(2025, 2, 15), date(2025, 3, 10), date(2025, 3, 30), DUES[2],
+                DUES[0], DUES[3]],
+    "amount_fen": [1100, 1100, 1100, 1100, 500, 600, 1100, 1100, 1100],
+})
+
+
+def feats(as_of: date, pays: pl.DataFrame = PAYS) -> dict[int, dict[str, object]]:
+    frame = loan_features(LOANS, INST, pays, as_of=as_of)
+    return {r["loan_id"]: r for r in frame.iter_rows(named=True)}
+
+
+def test_known_answers_on_2025_04_20():
+    f = feats(date(2025, 4, 20))
+    punctual, sloppy, stops = f[1], f[2], f[3]
+    assert punctual["instalments_due"] == 3 and punctual["late_count"] == 0 and punctual["max_days_late"] == 0
+    assert punctual["dpd"] == 0 and punctual["next_due_on"] == DUES[3] and punctual["next_due_fen"] == 1100
+    assert punctual["balance_share"] == pytest.approx(0.25)
+    assert punctual["term_elapsed_share"] == pytest.approx(0.75)
+    assert punctual["tenure_days"] == 100 and punctual["days_since_payment"] == 10
+    assert punctual["partial_payments"] == 0 and punctual["paid_ahead"] == pytest.approx(0.0)
+
+    assert sloppy["late_count"] == 2 and sloppy["late_over_7"] == 1 and sloppy["late_over_30"] == 0
+    assert sloppy["max_days_late"] == 20 and sloppy["mean_days_late"] == pytest.approx(25 / 3)
+    assert sloppy["late_share"] == pytest.approx(2 / 3)
+    assert sloppy["payments"] == 4 and sloppy["partial_payments"] == 2  # 500 and 600 < 95 % of 1,100
+    assert sloppy["partial_share"] == pytest.approx(0.5)
+    assert sloppy["days_since_late"] == (date(2025, 4, 20) - DUES[1]).days
+    assert sloppy["dpd"] == 0 and not sloppy["settled"]
+
+    # stops: 03-10 unpaid for 41 days, 04-10 unpaid for 10 days
+    assert stops["dpd"] == 41 and stops["late_count"] == 2 and stops["max_days_late"] == 41
+    assert stops["late_over_30"] == 1 and stops["outstanding_principal_fen"] == 3000
+    assert stops["next_due_on"] == DUES[1] and stops["days_since_payment"] == (date(2025, 4, 20) - DUES[0]).days
+    assert sorted(current_loans(loan_features(LOANS, INST, PAYS, as_of=date(2025, 4, 20)))["loan_id"]) == [1, 2]
+
+
+def test_last_three_and_trend():
+    # on 2025-05-11 all four are due; sloppy's last three: 20 days, 0, and 05-10 unpaid (1 day)
+    f = feats(date(2025, 5, 11))[2]
+    assert f["late_last3"] == 2
+    assert f["mean_days_late_last3"] == pytest.approx((20 + 0 + 1) / 3)
+    assert f["late_trend"] == pytest.approx((20 + 0 + 1) / 3 - 5)
+    assert f["dpd"] == 1
+    assert feats(date(2025, 5, 11))[1]["settled"]
+
+
+def test_no_leakage_payments_after_the_date_change_nothing():
+    as_of = date(2025, 3, 20)
+    later = pl.DataFrame({"payment_id": [100, 101], "loan_id": [3, 2], "paid_on": [date(2025, 3, 21), date(2025, 6, 1)],
+                          "amount_fen": [5000, 9999]})
+    base = loan_features(LOANS, INST, PAYS, as_of=as_of)
+    more = loan_features(LOANS, INST, pl.concat([PAYS, later]), as_of=as_of)
+    assert base.equals(more)
+    # and the features are those of the truncated history
+    cut = loan_features(LOANS, INST, PAYS.filter(pl.col("paid_on") <= as_of), as_of=as_of)
+    assert base.equals(cut)
+
+
+def test_dpd_agrees_with_the_nightly_kernel():
+    for as_of in (date(2025, 2, 11), date(2025, 3, 25), date(2025, 4, 20), date(2025, 6, 1)):
+        mine = loan_features(LOANS, INST, PAYS, as_of=as_of).sort("loan_id")
+        res = compute_partition(
+            loan_id=LOANS["loan_id"].to_numpy(), disbursed_day=np.array([day_number(d) for d in LOANS["disbursed_on"]]),
+            principal_fen=LOANS["principal_fen"].to_numpy(), inst_loan_id=INST["loan_id"].to_numpy(),
+            inst_seq=INST["seq"].to_numpy(), inst_due_day=np.array([day_number(d) for d in INST["due_date"]]),
+            inst_principal=INST["principal_due_fen"].to_numpy(), inst_interest=INST["interest_due_fen"].to_numpy(),
+            pay_loan_id=PAYS["loan_id"].to_numpy(), pay_day=np.array([day_number(d) for d in PAYS["paid_on"]]),
+            pay_amount=PAYS["amount_fen"].to_numpy(), as_of=as_of).columns
+        assert mine["dpd"].to_list() == res["dpd"].tolist()
+        assert mine["outstanding_principal_fen"].to_list() == res["outstanding_principal_fen"].tolist()
+        assert mine["settled"].to_list() == res["settled"].tolist()
+
+
+def test_label_window():
+    # stops: 03-10 unpaid → 30 dpd on 04-09. Window (03-01, 06-01] catches it; (04-09, 07-09] catches 04-10+30.
+    lab = label_30dpd(INST, PAYS, loan_ids=[1, 2, 3], start=date(2025, 3, 1), end=date(2025, 6, 1))
+    assert dict(lab.iter_rows()) == {1: 0, 2: 0, 3: 1}
+    # sloppy's 20-day delay never reaches 30; a window ending the day before 04-09 misses loan 3
+    lab = label_30dpd(INST, PAYS, loan_ids=[3], start=date(2025, 1, 10), end=date(2025, 4, 8))
+    assert dict(lab.iter_rows()) == {3: 0}
+    lab = label_30dpd(INST, PAYS, loan_ids=[3], start=date(2025, 1, 10), end=date(2025, 4, 9))
+    assert dict(lab.iter_rows()) == {3: 1}
+    # a payment on day 30 cures it (payments on the day count, as in the kernel)
+    cure = pl.concat([PAYS, pl.DataFrame({"payment_id": [50], "loan_id": [3], "paid_on": [date(2025, 4, 9)],
+                                          "amount_fen": [1100]})])
+    lab = label_30dpd(INST, cure, loan_ids=[3], start=date(2025, 1, 10), end=date(2025, 4, 20))
+    assert dict(lab.iter_rows()) == {3: 0}
+
+
+def test_every_feature_present_and_numeric_types():
+    frame = loan_features(LOANS, INST, PAYS, as_of=date(2025, 4, 20))
+    assert set(FEATURES) <= set(frame.columns)
+    assert frame.schema["late_count"] == pl.Float64 and frame.schema["product"] == pl.String
+    # loans disbursed on or after the date are left out
+    assert loan_features(LOANS, INST, PAYS, as_of=date(2025, 1, 10)).height == 0

@@ -19,6 +19,7 @@ from fieldcollect.ops.cli import worker as ops_worker
 from fieldcollect.optimisation.allocation_cli import allocate
 from fieldcollect.optimisation.routes_cli import app as routes_app
 from fieldcollect.plans.cli import app as plan_app
+from fieldcollect.privacy.leak_cli import app as leak_app
 from fieldcollect.scoring.cli import app as model_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldcollect: collections through agencies.")
@@ -33,6 +34,7 @@ app.command("worker")(ops_worker)
 app.command("backup")(ops_backup)
 app.command("restore")(ops_restore)
 app.command("export-cases")(export_cases_cmd)
+app.add_typer(leak_app, name="leak", help="Trace leaked exports to their recipient.")
 
 
 def setup_django() -> None:

@@ -33,6 +33,7 @@ from fieldcollect.cases.models import (
     PromiseToPay,
     Task,
 )
+from fieldcollect.compliance import services as compliance
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import Role, User
@@ -251,8 +252,25 @@ def case_assign(*, case: Case, collector: Collector, acting_user: User,
 def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str, party: str = Party.DEBTOR,
                    number: str = "", at: datetime | None = None, connected: bool = False,
                    conversation: bool = False, notes: str = "",
-                   expected_version: int | None = None) -> ContactAttempt:
-    """Record a contact attempt and its outcome; the first one starts work on the case."""
+                   expected_version: int | None = None, path: str = "service",
+                   collectors: int | None = None, recording: bool | None = None,
+                   appointment_confirmed: bool | None = None, prechecked: bool = False) -> ContactAttempt:
+    """Record a contact attempt and its outcome; the first one starts work on the case.
+
+    The contact first goes through the compliance check (:mod:`fieldcollect.compliance`) against the
+    debtor's ledger across all their cases and all agencies and their flags. A blocked contact is
+    not recorded: it is stored as a ``BlockedAttempt`` with an audit row, and
+    :class:`~fieldcollect.compliance.services.ContactBlockedError` (HTTP 422) is raised with the rule
+    ids, the explanations in the current language and ``next_allowed_at``.
+
+    Queries: the case row lock (with customer and loan), the ledger, the flags, then the contact
+    insert, the case update and the audit insert.
+
+    A field visit is checked with ``collectors`` (certified collectors present), ``recording`` and
+    ``appointment_confirmed``; missing facts count as not satisfied. ``prechecked=True`` records
+    without a second check a contact the caller has already passed through the engine (a visit is
+    checked when it starts, :func:`fieldcollect.visits.services.report_start`, and logged when it ends).
+    """
     require_capability(acting_user, "case.contact")
     if channel not in Channel.values:
         raise ApplicationError(_("Unknown channel."), code="contact.invalid_channel", extra={"channel": channel})
@@ -260,22 +278,55 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
         raise ApplicationError(_("Unknown outcome."), code="contact.invalid_outcome", extra={"outcome": outcome})
     if party not in Party.values:
         raise ApplicationError(_("Unknown party."), code="contact.invalid_party", extra={"party": party})
+    when = at or timezone.now()
+    if timezone.is_naive(when):
+        raise ApplicationError(_("Times must carry a time zone."), code="contact.naive")
+    verdict = None
     with transaction.atomic():
-        locked = _lock_case(case=case, expected_version=expected_version)
+        locked = _lock_case_for_contact(case=case, expected_version=expected_version)
         _require_open(locked)
-        old = snapshot(locked, CASE_FIELDS)
-        contact = ContactAttempt.objects.create(
-            case=locked, agency_id=_actor_agency_id(acting_user), collector=_actor_collector(acting_user),
-            channel=channel, party=party, number=number[:32], at=at or timezone.now(),
-            connected=connected or conversation, conversation=conversation, outcome=outcome,
-            notes=notes, recorded_by=acting_user,
-        )
-        if locked.status in {S.NEW, S.PLACED, S.ASSIGNED}:
-            _set_status(locked, S.IN_PROGRESS)
-        _save_case(locked, old=old, action="case.contact", actor=acting_user,
-                   extra={"contact": contact.pk, "channel": channel, "outcome": outcome})
-    case.refresh_from_db()
+        # checked under the lock of the case and of the debtor: two agencies calling the same debtor
+        # at once cannot both take the last call a cap allows
+        if not prechecked:
+            verdict = compliance.contact_decision(case=locked, channel=channel, party=party, number=number,
+                                                  at=when, collectors=collectors, recording=recording,
+                                                  appointment_confirmed=appointment_confirmed)
+        if verdict is None or verdict.allowed:
+            old = snapshot(locked, CASE_FIELDS)
+            contact = ContactAttempt.objects.create(
+                case=locked, agency_id=_actor_agency_id(acting_user),
+                collector_id=locked.collector_id if acting_user.role == Role.FIELD_COLLECTOR else None,
+                channel=channel, party=party,
+                number=compliance.default_number(case=locked, channel=channel, party=party, number=number),
+                at=when, connected=connected or conversation, conversation=conversation, outcome=outcome,
+                notes=notes, recorded_by=acting_user,
+            )
+            if locked.status in {S.NEW, S.PLACED, S.ASSIGNED}:
+                _set_status(locked, S.IN_PROGRESS)
+            _save_case(locked, old=old, action="case.contact", actor=acting_user,
+                       extra={"contact": contact.pk, "channel": channel, "outcome": outcome})
+    if verdict is not None and not verdict.allowed:
+        blocked = compliance.blocked_attempt_record(
+            verdict=verdict, case=locked, acting_user=acting_user, channel=channel, party=party,
+            number=compliance.default_number(case=locked, channel=channel, party=party, number=number),
+            at=when, path=path)
+        raise compliance.blocked_error(verdict, blocked=blocked)
+    for name in (*CASE_FIELDS, "updated_at"):
+        setattr(case, name, getattr(locked, name))
     return contact
+
+
+def _lock_case_for_contact(*, case: Case, expected_version: int | None) -> Case:
+    """Like :func:`_lock_case`, with the customer (also locked) and the loan in the same query."""
+    locked = (Case.objects.select_for_update(of=("self", "customer")).select_related("customer", "loan")
+              .get(pk=case.pk))
+    if expected_version is not None and locked.version != expected_version:
+        raise ConflictError(
+            _("This case was changed by someone else. Reload it and try again."),
+            code=E.CONFLICT,
+            extra={"case_id": case.pk, "expected_version": expected_version, "current_version": locked.version},
+        )
+    return locked
 
 
 def promise_record(*, case: Case, acting_user: User, amount_fen: int, due_on: date,

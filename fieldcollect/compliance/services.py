@@ -12,14 +12,28 @@ Who may write flags
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from fieldcollect.compliance.engine import normalise_phone
-from fieldcollect.compliance.models import DebtorFlag, FlagKind
+from fieldcollect.cases.models import Case, Party
+from fieldcollect.compliance.engine import ContactRequest, Decision, check, normalise_phone
+from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag, FlagKind
+from fieldcollect.compliance.selectors import (
+    DEFAULT_TZ,
+    ENGINE_CHANNEL,
+    debtor_flags,
+    debtor_ledger,
+    engine_channel,
+    engine_party,
+    lookback,
+    pack_for,
+)
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
@@ -106,3 +120,143 @@ def flag_lift(*, flag: DebtorFlag, acting_user: User | None, reason: str,
     flag.refresh_from_db()
     return locked
 
+
+
+# ---------------------------------------------------------------- pre-contact check
+
+@dataclass(frozen=True)
+class ContactVerdict:
+    """The engine's decision on one contact, with the explanations in the caller's language."""
+
+    decision: Decision
+    lang: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision.allowed
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return list(self.decision.rule_ids)
+
+    @property
+    def explanations(self) -> list[str]:
+        return self.decision.explain(self.lang)
+
+    @property
+    def next_allowed_at(self) -> datetime | None:
+        return self.decision.next_allowed_at
+
+    def as_dict(self) -> dict[str, Any]:
+        nxt = self.next_allowed_at
+        return {"allowed": self.allowed, "rule_ids": self.rule_ids, "explanations": self.explanations,
+                "next_allowed_at": nxt.isoformat() if nxt is not None else None, "pack": self.decision.pack}
+
+
+class ContactBlockedError(ApplicationError):
+    """A contact refused by the compliance rules (HTTP 422); ``extra`` has rule_ids, explanations,
+    next_allowed_at, pack and blocked_attempt_id."""
+
+    status_code = 422
+
+
+def current_language() -> str:
+    return translation.get_language() or settings.LANGUAGE_CODE
+
+
+def contact_decision(*, case: Case, channel: str, party: str = "debtor", number: str = "",
+                     at: datetime | None = None, collectors: int | None = None, recording: bool | None = None,
+                     appointment_confirmed: bool | None = None, request_id: str = "contact") -> ContactVerdict:
+    """Check a contact with ``case``'s debtor against the pack of the loan's jurisdiction.
+
+    Reads the debtor's ledger across all their cases and all agencies (one query) and their flags
+    (one query). ``case`` should come with ``customer`` and ``loan`` loaded (``select_related``).
+    ``channel`` is a case-management channel (``phone``, ``sms``, ``wechat``...) or an engine one.
+    """
+    when = at or timezone.now()
+    if timezone.is_naive(when):
+        raise ApplicationError(_("Times must carry a time zone."), code="contact.naive")
+    pack = pack_for(case.loan.jurisdiction)
+    since = when - lookback(pack)
+    customer = case.customer
+    request = ContactRequest(
+        request_id=request_id, debtor_id=str(customer.pk), tz=customer.timezone or DEFAULT_TZ,
+        channel=engine_channel(channel), party=engine_party(party), at=when,
+        phone=default_number(case=case, channel=channel, party=party, number=number) or None,
+        collectors=collectors, recording=recording, appointment_confirmed=appointment_confirmed,
+    )
+    decision = check(request=request, ledger=debtor_ledger(customer_id=customer.pk, since=since),
+                     flags=debtor_flags(customer_ids=[customer.pk], since=since), pack=pack)
+    return ContactVerdict(decision=decision, lang=current_language())
+
+
+def default_number(*, case: Case, channel: str, party: str, number: str) -> str:
+    """The number a contact used: as given, else the debtor's own mobile for a call or text to them."""
+    if number:
+        return number.strip()[:32]
+    if party == "debtor" and engine_channel(channel) in {"call", "sms"}:
+        return (normalise_phone(str(getattr(case.customer, "mobile", "") or "")) or "")[:32]
+    return ""
+
+
+def blocked_attempt_record(*, verdict: ContactVerdict, case: Case, acting_user: User | None, channel: str,
+                           party: str, number: str, at: datetime, path: str) -> BlockedAttempt:
+    """Store a refused contact and its audit row (own transaction: call it outside the refused one)."""
+    d = verdict.decision
+    agency_id = acting_user.agency_id if acting_user is not None and acting_user.is_agency_user else None
+    with transaction.atomic():
+        row = BlockedAttempt.objects.create(
+            at=at, user=acting_user, agency_id=agency_id, case=case, customer_id=case.customer_id,
+            channel=channel, party=party, number=number[:32], path=path[:32], rule_ids=list(d.rule_ids),
+            explanation=" ".join(d.explain("en")), explanation_zh=" ".join(d.explain("zh-Hans")),
+            next_allowed_at=d.next_allowed_at, pack=d.pack,
+        )
+        audit_log(actor=acting_user, action="compliance.blocked", object_type="case", object_id=case.pk,
+                  new={"blocked_attempt": row.pk, "channel": channel, "party": party, "path": path,
+                       "at": at.isoformat(), "rule_ids": list(d.rule_ids), "pack": d.pack})
+    return row
+
+
+def blocked_error(verdict: ContactVerdict, *, blocked: BlockedAttempt | None = None,
+                  code: str = "compliance.blocked") -> ContactBlockedError:
+    """The refusal raised to the page or the API, explained in the caller's language."""
+    text = " ".join(verdict.explanations)
+    extra = verdict.as_dict()
+    extra.pop("allowed")
+    if blocked is not None:
+        extra["blocked_attempt_id"] = blocked.pk
+    return ContactBlockedError(_("Not allowed by the compliance rules: %(why)s") % {"why": text}, code=code,
+                               extra=extra)
+
+
+def contact_guard(*, case: Case, acting_user: User | None, channel: str, party: str = "debtor",
+                  number: str = "", at: datetime | None = None, path: str,
+                  code: str = "compliance.blocked", **visit: Any) -> ContactVerdict:
+    """Check a contact and, when blocked, store it and raise :class:`ContactBlockedError`.
+
+    Call it outside any transaction that the refusal would roll back (the blocked attempt must stay).
+    ``visit`` may carry ``collectors``, ``recording``, ``appointment_confirmed``.
+    """
+    when = at or timezone.now()
+    verdict = contact_decision(case=case, channel=channel, party=party, number=number, at=when, **visit)
+    if not verdict.allowed:
+        row = blocked_attempt_record(verdict=verdict, case=case, acting_user=acting_user, channel=channel,
+                                     party=party,
+                                     number=default_number(case=case, channel=channel, party=party, number=number),
+                                     at=when, path=path)
+        raise blocked_error(verdict, blocked=row, code=code)
+    return verdict
+
+
+def contact_check(*, case: Case, acting_user: User, channel: str, party: str = "debtor", number: str = "",
+                  at: datetime | None = None) -> ContactVerdict:
+    """Would this contact be allowed? For dialers and schedulers before they act.
+
+    A check is a question, not an attempt: a blocked answer is not stored (the attempt that follows,
+    if any, is checked and stored by :func:`fieldcollect.cases.services.contact_record`).
+    """
+    if channel not in ENGINE_CHANNEL:
+        raise ApplicationError(_("Unknown channel."), code="contact.invalid_channel", extra={"channel": channel})
+    if party not in Party.values and party != "third_party":
+        raise ApplicationError(_("Unknown party."), code="contact.invalid_party", extra={"party": party})
+    return contact_decision(case=case, channel=channel, party=party, number=number, at=at)

@@ -78,7 +78,8 @@ def test_record_contact_then_promise_then_conflict(world):
     c = client_for(world.collector_user_a1)
     case = world.case_a1
     resp = c.post(f"/api/v1/cases/{case.pk}/contacts", {"channel": "phone", "outcome": "promise",
-                  "conversation": True, "number": "13800000000", "version": case.version},
+                  "conversation": True, "number": "13800000000", "version": case.version,
+                  "at": f.in_hours().isoformat()},
                   content_type="application/json")
     assert resp.status_code == 201, resp.content
     contact_id = resp.json()["id"]

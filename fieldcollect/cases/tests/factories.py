@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -19,6 +20,12 @@ _seq = itertools.count(1000)
 
 def today() -> date:
     return timezone.localdate()
+
+
+def in_hours(hour: int = 10, day: date | None = None) -> datetime:
+    """Today (bank's local day) at ``hour`` in Shanghai: inside every pack's contact hours, whatever
+    the time the tests run (the compliance check refuses contacts at night)."""
+    return datetime.combine(day or today(), time(hour, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def make_agency(**kw: Any) -> Agency:

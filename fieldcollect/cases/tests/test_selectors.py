@@ -86,7 +86,7 @@ def test_agency_list_query_count_is_bounded(world, django_assert_max_num_queries
 def test_timeline_newest_first_with_all_kinds(world):
     case = world.case_a1
     services.contact_record(case=case, acting_user=world.collector_user_a1, channel="phone", outcome="promise",
-                            conversation=True)
+                            conversation=True, at=f.in_hours())
     services.promise_record(case=case, acting_user=world.collector_user_a1, amount_fen=10_000, due_on=f.today())
     services.note_add(case=case, acting_user=world.manager_a, body="备注")
     kinds = [e.kind for e in case_timeline(case=case)]

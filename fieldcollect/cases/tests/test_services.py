@@ -112,7 +112,8 @@ def test_assign_unplaced_case_refused(world):
 def test_contact_moves_to_in_progress_and_records_agency_and_collector(world):
     case = world.case_a1
     c = services.contact_record(case=case, acting_user=world.collector_user_a1, channel="visit",
-                                outcome="not_home", number="上海市浦东新区", notes="门口无人")
+                                outcome="not_home", number="上海市浦东新区", notes="门口无人", at=f.in_hours(),
+                                collectors=2, recording=True, appointment_confirmed=True)
     case.refresh_from_db()
     assert case.status == S.IN_PROGRESS
     assert c.agency_id == world.agency_a.pk and c.collector_id == world.collector_a1.pk
@@ -172,7 +173,7 @@ def test_version_conflict_is_409_and_changes_nothing(world):
     case = world.case_a1
     stale = case.version
     services.contact_record(case=case, acting_user=world.collector_user_a1, channel="phone", outcome="no_answer",
-                            expected_version=stale)
+                            expected_version=stale, at=f.in_hours())
     with pytest.raises(ConflictError) as exc:
         services.promise_record(case=case, acting_user=world.manager_a, amount_fen=1000,
                                 due_on=f.today() + timedelta(days=1), expected_version=stale)

@@ -1,0 +1,191 @@
+"""Reads of the compliance app: a debtor's contact ledger and flags as engine rows, the flags of a
+customer for the page, and the data of the daily audit report.
+
+The contact ledger is :class:`fieldcollect.cases.models.ContactAttempt` across every case of the
+debtor (customer), the bank and every agency. Each read below is one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+from django.db.models import F, Q, QuerySet
+
+from fieldcollect.cases.models import ContactAttempt
+from fieldcollect.compliance import audit as audit_lib
+from fieldcollect.compliance.engine import Flag, LedgerEntry, zone
+from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
+from fieldcollect.compliance.packs import RulePack, load_pack
+
+DEFAULT_TZ = "Asia/Shanghai"
+# case-management channels -> engine channels (a WeChat message counts as a text message)
+ENGINE_CHANNEL = {"phone": "call", "call": "call", "sms": "sms", "wechat": "sms", "visit": "visit",
+                  "letter": "letter", "email": "email"}
+# lookback of the ledger for a check: longer than any count window of the shipped packs, and the
+# consecutive-failure rule looks only this far back (an older failure does not count: the safe side)
+MIN_LOOKBACK = timedelta(days=35)
+
+
+@lru_cache(maxsize=8)
+def pack_for(jurisdiction: str) -> RulePack:
+    """The rule pack of a loan's jurisdiction (cached per process; CN when empty)."""
+    return load_pack(jurisdiction or "CN")
+
+
+def engine_channel(channel: str) -> str:
+    return ENGINE_CHANNEL.get(channel, "call")
+
+
+def engine_party(party: str) -> str:
+    """The debtor is ``debtor``; spouse, relatives, employer, guarantor and others are third parties."""
+    return "debtor" if party == "debtor" else "third_party"
+
+
+def lookback(pack: RulePack) -> timedelta:
+    longest = max((r.window_days for r in pack.active_rules if r.kind == "count_cap"), default=1)
+    return max(MIN_LOOKBACK, timedelta(days=longest + 3))
+
+
+def _entry(debtor_id: str, channel: str, party: str, at: datetime, number: str, connected: bool,
+           conversation: bool, agency_id: int | None) -> LedgerEntry:
+    return LedgerEntry(
+        debtor_id=debtor_id, channel=engine_channel(channel), party=engine_party(party), at=at,
+        phone=number or None, connected=connected or conversation, conversation=conversation,
+        agency_id=str(agency_id) if agency_id is not None else None,
+    )
+
+
+def debtor_ledger(*, customer_id: int, since: datetime | None = None) -> list[LedgerEntry]:
+    """The debtor's contact attempts (all cases, bank and all agencies) as engine rows: one query."""
+    qs = ContactAttempt.objects.filter(case__customer_id=customer_id)
+    if since is not None:
+        qs = qs.filter(at__gte=since)
+    debtor_id = str(customer_id)
+    return [
+        _entry(debtor_id, *row)
+        for row in qs.order_by().values_list("channel", "party", "at", "number", "connected", "conversation",
+                                             "agency_id")
+    ]
+
+
+def _flag_rows(qs: QuerySet[DebtorFlag]) -> QuerySet[DebtorFlag]:
+    # a flag lifted at or before its start never applied
+    return qs.exclude(lifted_at__isnull=False, lifted_at__lte=F("starts_at"))
+
+
+def debtor_flags(*, customer_ids: Iterable[int], since: datetime | None = None) -> list[Flag]:
+    """The flags of the debtors as engine rows (ended before ``since`` left out): one query."""
+    qs = _flag_rows(DebtorFlag.objects.filter(customer_id__in=list(customer_ids)))
+    if since is not None:
+        qs = qs.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=since))
+    return [
+        Flag(debtor_id=str(cid), flag=flag, start=start, end=end, phone=phone or None)
+        for cid, flag, start, end, phone in qs.order_by().values_list(
+            "customer_id", "flag", "starts_at", "ends_at", "phone")
+    ]
+
+
+def customer_flags(*, customer_id: int) -> list[DebtorFlag]:
+    """Every flag of a customer for the flags page, newest first, with their authors."""
+    return list(DebtorFlag.objects.filter(customer_id=customer_id)
+                .select_related("created_by", "lifted_by").order_by("-starts_at", "-id"))
+
+
+def blocked_attempts_for_case(*, case_id: int, limit: int = 50) -> list[BlockedAttempt]:
+    return list(BlockedAttempt.objects.filter(case_id=case_id).select_related("user")
+                .order_by("-at", "-id")[:limit])
+
+
+# ---------------------------------------------------------------- daily report
+
+@dataclass(frozen=True)
+class DailyReport:
+    """The audit of one local day (debtors' local days), for one agency or all."""
+
+    day: date
+    agency_id: str | None
+    reports: tuple[audit_lib.AuditReport, ...]  # one per pack in use
+    blocked: tuple[BlockedAttempt, ...]
+
+    @property
+    def days(self) -> list[audit_lib.AgencyDay]:
+        out = [d for r in self.reports for d in r.days
+               if d.day == self.day and (self.agency_id is None or d.agency_id == self.agency_id)]
+        return sorted(out, key=lambda d: d.agency_id)
+
+    @property
+    def findings(self) -> list[audit_lib.Finding]:
+        return [f for r in self.reports for f in r.findings
+                if f.day == self.day and (self.agency_id is None or f.agency_id == self.agency_id)]
+
+    @property
+    def blocked_by_rule(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for d in self.days:
+            for rid, n in d.blocked_by_rule.items():
+                out[rid] = out.get(rid, 0) + n
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def csv(self) -> str:
+        """The report as CSV (the columns of :func:`fieldcollect.compliance.audit.report_csv`)."""
+        head = ",".join(audit_lib.CSV_COLUMNS) + "\n"
+        body = []
+        for r in self.reports:
+            days = tuple(d for d in self.days if d in r.days)
+            text = audit_lib.report_csv(audit_lib.AuditReport(pack=r.pack, days=days, findings=r.findings))
+            body.extend(text.splitlines(keepends=True)[1:])
+        return head + "".join(body)
+
+
+def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
+    """Audit ``day`` (each debtor's local day) for one agency or all: five queries whatever the size.
+
+    The debtors are those the agency (or anyone) contacted or tried to contact around that day; their
+    whole ledger over the longest count window before it is replayed, across all agencies, so a cap
+    that another agency's calls used up counts.
+    """
+    # UTC range wide enough to hold the local day of any zone
+    lo = datetime.combine(day, time(0, 0), tzinfo=zone("UTC")) - timedelta(hours=16)
+    hi = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone("UTC")) + timedelta(hours=16)
+    touched = ContactAttempt.objects.filter(at__gte=lo, at__lt=hi)
+    blocked_qs = BlockedAttempt.objects.filter(at__gte=lo, at__lt=hi)
+    if agency_id is not None:
+        touched = touched.filter(agency_id=agency_id)
+        blocked_qs = blocked_qs.filter(agency_id=agency_id)
+    blocked = list(blocked_qs.select_related("case", "case__loan", "customer", "user").order_by("at", "id"))
+    customer_ids = set(touched.order_by().values_list("case__customer_id", flat=True).distinct())
+    customer_ids |= {b.customer_id for b in blocked if b.customer_id is not None}
+    since = lo - timedelta(days=40)
+    rows = list(
+        ContactAttempt.objects.filter(case__customer_id__in=customer_ids, at__gte=since, at__lt=hi).order_by()
+        .values_list("case__customer_id", "case__customer__timezone", "case__loan__jurisdiction", "channel",
+                     "party", "at", "number", "connected", "conversation", "agency_id")
+    )
+    flags = debtor_flags(customer_ids=customer_ids, since=since)
+    tz_of: dict[str, str] = {}
+    ledger_by_pack: dict[str, list[LedgerEntry]] = {}
+    for cid, tz, jur, channel, party, at, number, connected, conversation, agency in rows:
+        tz_of[str(cid)] = tz or DEFAULT_TZ
+        ledger_by_pack.setdefault(jur or "CN", []).append(
+            _entry(str(cid), channel, party, at, number, connected, conversation, agency))
+    blocked_by_pack: dict[str, list[audit_lib.BlockedAttempt]] = {}
+    for b in blocked:
+        if b.customer_id is None:
+            continue
+        tz_of.setdefault(str(b.customer_id), (b.customer.timezone if b.customer else "") or DEFAULT_TZ)
+        jur = b.case.loan.jurisdiction if b.case is not None else "CN"
+        blocked_by_pack.setdefault(jur or "CN", []).append(audit_lib.BlockedAttempt(
+            agency_id=str(b.agency_id) if b.agency_id is not None else None, debtor_id=str(b.customer_id),
+            at=b.at, rule_ids=tuple(b.rule_ids)))
+    reports = []
+    for jur in sorted(set(ledger_by_pack) | set(blocked_by_pack)):
+        reports.append(audit_lib.audit_ledger(
+            ledger=ledger_by_pack.get(jur, []), flags=flags, blocked=blocked_by_pack.get(jur, []),
+            pack=pack_for(jur), tz_of=lambda d: tz_of.get(d, DEFAULT_TZ)))
+    day_blocked = tuple(b for b in blocked
+                        if b.at.astimezone(zone(tz_of.get(str(b.customer_id), DEFAULT_TZ))).date() == day)
+    return DailyReport(day=day, agency_id=str(agency_id) if agency_id is not None else None,
+                       reports=tuple(reports), blocked=day_blocked)

@@ -1,0 +1,78 @@
+"""Dashboard pages and the CSV/XLSX export of each dashboard table (thin: the work is in
+:mod:`.dashboards`; exports go through :func:`fieldcollect.privacy.exports.export_table`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.portfolio.charts import to_json
+from fieldcollect.reports import dashboards, selectors
+
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+PAGE_ROWS = 200
+
+
+def _date_param(request: HttpRequest, name: str, default: date) -> date:
+    raw = request.GET.get(name, "")
+    try:
+        return date.fromisoformat(raw) if raw else default
+    except ValueError as exc:
+        raise ApplicationError(_("Invalid date."), code="reports.invalid_date", extra={name: raw}) from exc
+
+
+def _params(request: HttpRequest) -> dashboards.Params:
+    return dashboards.Params(as_of=_date_param(request, "as_of", selectors.business_date()),
+                             day=_date_param(request, "day", timezone.localdate()))
+
+
+@login_required
+@errors_as_pages
+def index(request: HttpRequest) -> HttpResponse:
+    scope = selectors.scope_for(request_user(request))
+    return render(request, "reports/index.html", {"specs": dashboards.specs_for(scope), "scope": scope})
+
+
+@login_required
+@errors_as_pages
+def dashboard(request: HttpRequest, key: str) -> HttpResponse:
+    scope = selectors.scope_for(request_user(request))
+    if dashboards.spec(key, scope) is None:
+        raise NotFoundError(_("Page not found."), code="page.not_found")
+    params = _params(request)
+    board = dashboards.build(key, scope=scope, params=params)
+    return render(request, "reports/dashboard.html", {
+        "board": board, "params": params, "specs": dashboards.specs_for(scope), "page_rows": PAGE_ROWS,
+        "figures": {k: to_json(f) for k, f in board.figures.items()},
+        "query": request.GET.urlencode(),
+    })
+
+
+@login_required
+@errors_as_pages
+def export(request: HttpRequest, key: str, table: str, fmt: str) -> HttpResponse:
+    from fieldcollect.privacy.exports import export_table
+
+    user = request_user(request)
+    scope = selectors.scope_for(user)
+    if dashboards.spec(key, scope) is None or fmt not in CONTENT_TYPES:
+        raise NotFoundError(_("Page not found."), code="page.not_found")
+    params = _params(request)
+    board = dashboards.build(key, scope=scope, params=params)
+    found = board.table(table)
+    if found is None:
+        raise NotFoundError(_("Page not found."), code="page.not_found")
+    name = f"{key}-{table}-{board.as_of.isoformat()}"
+    data = export_table(user=user, purpose=f"dashboard {key}/{table}", name=name, columns=found.keys,
+                        rows=found.rows, fmt=fmt)  # type: ignore[arg-type]
+    response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

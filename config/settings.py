@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "fieldcollect.scorecards",
     "fieldcollect.allocation",
     "fieldcollect.settlement",
+    "fieldcollect.reports",
     "fieldcollect.privacy",
     "fieldcollect.compliance",
 ]

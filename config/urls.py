@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("fieldcollect.scorecards.urls")),
     path("", include("fieldcollect.allocation.urls")),
     path("", include("fieldcollect.settlement.urls")),
+    path("", include("fieldcollect.reports.urls")),
 ]

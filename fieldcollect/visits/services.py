@@ -31,6 +31,8 @@ from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case, ContactAttempt, Task
+from fieldcollect.compliance import selectors as compliance_selectors
+from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.engine import ContactRequest, Decision, LedgerEntry, check, zone
 from fieldcollect.compliance.packs import RulePack, load_pack
 from fieldcollect.core.audit import audit_log, snapshot
@@ -138,7 +140,8 @@ def visit_decision(*, case: Case, at: datetime, collectors: int, recording: bool
         channel="visit", party="debtor", at=at, collectors=collectors, recording=recording,
         appointment_confirmed=appointment_confirmed,
     )
-    return check(request=request, ledger=_ledger(case), flags=[], pack=_pack(case))
+    return check(request=request, ledger=_ledger(case),
+                 flags=compliance_selectors.debtor_flags(customer_ids=[case.customer_id]), pack=_pack(case))
 
 
 def window_check(*, case: Case, start: datetime, end: datetime, now: datetime | None = None) -> None:
@@ -723,6 +726,9 @@ def report_start(*, case: Case, acting_user: User, recording: bool, at: datetime
     decision = visit_decision(case=case, at=at, collectors=qualified, recording=recording,
                               appointment_confirmed=appointment is not None)
     if not decision.allowed:
+        compliance_services.blocked_attempt_record(
+            verdict=compliance_services.ContactVerdict(decision=decision, lang=_lang()), case=case,
+            acting_user=acting_user, channel="visit", party="debtor", number="", at=at, path="visit")
         raise compliance_error(decision, code="visit.not_compliant")
     checkin = CheckIn.objects.filter(case=case, collector=collector, accepted=True,
                                      at__gte=at - timedelta(hours=3)).order_by("-at").first()
@@ -834,7 +840,7 @@ def report_close(*, report: VisitReport, acting_user: User, outcome: str, notes:
             case=case, acting_user=acting_user, channel="visit", outcome=outcome,
             party="third_party" if outcome == VisitOutcome.THIRD_PARTY_MET else "debtor",
             number=case.customer.address[:32], at=now, conversation=outcome in _CONVERSATION,
-            notes=notes)
+            notes=notes, prechecked=True)  # the visit was checked when it started (report_start)
         promise = None
         if outcome == VisitOutcome.PROMISE:
             assert promise_amount_fen is not None and promise_due_on is not None

@@ -1,7 +1,7 @@
 """Exports: files written whole into a temporary name, synced, then renamed into place.
 
-A crash (even ``kill -9``) leaves at most a ``.tmp-*`` file beside the target, never a partial
-export under the real name; a full disk (``ENOSPC``, or ``EFBIG`` under a file-size limit) gives a
+A crash (even ``kill -9``) leaves at most a ``.tmp-*`` file beside the target (removed by the next
+export to that target), never a partial export under the real name; a full disk (``ENOSPC``, or ``EFBIG`` under a file-size limit) gives a
 clear ``ExportError`` and removes the partial file.
 """
 
@@ -41,6 +41,27 @@ def default_export_path(name: str) -> Path:
     return folder / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S}.csv"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clear_dead_partials(out: Path) -> list[Path]:
+    """Remove the partial files that killed exports to ``out`` left (their process is gone)."""
+    removed = []
+    for part in out.parent.glob(f".{out.name}.tmp-*"):
+        suffix = part.name.rsplit("-", 1)[-1]
+        if suffix.isdigit() and not _pid_alive(int(suffix)):
+            part.unlink(missing_ok=True)
+            removed.append(part)
+    return removed
+
+
 def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = None,
                  chunk: int = 2_000) -> ExportResult:
     """Write every case (ordered by id) as UTF-8 CSV to ``out``; the same database gives the same bytes."""
@@ -48,6 +69,7 @@ def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = Non
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    clear_dead_partials(out)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     total = Case.objects.count()
     digest = hashlib.sha256()

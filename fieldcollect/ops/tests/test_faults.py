@@ -1,4 +1,4 @@
-"""Fault tests: ``kill -9`` in the middle of ingestion and of the nightly cycle, then restart.
+"""Fault tests: ``kill -9`` in the middle of ingestion, of the nightly cycle and of an export, then restart.
 
 Each command runs as a real ``fieldcollect`` process on its own data home (SQLite) and is killed
 with SIGKILL as soon as it has started writing (its staging folder appears). Afterwards the
@@ -156,3 +156,56 @@ def test_kill_9_during_ingest_and_nightly_cycle_then_rerun_converges(tmp_path, m
     status = pl.read_parquet(home / "daily" / D2.isoformat() / "loan_status.parquet")
     open_cases = _query(home, "SELECT loan_id FROM cases_case WHERE closed_on IS NULL ORDER BY loan_id")
     assert [r[0] for r in open_cases] == sorted(status.filter(pl.col("dpd") >= 1)["loan_id"].to_list())
+
+
+EXPORT_SEED = r"""
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+from datetime import date
+from fieldcollect.cases.models import Case
+from fieldcollect.cases.tests import factories as f
+case = f.make_case()
+Case.objects.bulk_create(
+    [Case(loan_id=case.loan_id, customer_id=case.customer_id, status="closed", close_reason="paid",
+          opened_on=date(2026, 1, 1), closed_on=date(2026, 2, 1), dpd=i % 400, max_dpd=i % 400, bucket="M2",
+          overdue_fen=i * 101, outstanding_principal_fen=i * 997, city="上海") for i in range(N)],
+    batch_size=5000)
+print(Case.objects.count())
+"""
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [row for row in csv.reader(fh) if row and not row[0].startswith("#")]
+
+
+def test_kill_9_during_export_keeps_the_previous_file_and_rerun_completes(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    seeded = subprocess.run([sys.executable, "-c", EXPORT_SEED.replace("range(N)", "range(60_000)")],
+                            env=_env(home), capture_output=True, text=True, timeout=300, check=False)
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+    cases = int(seeded.stdout.split()[-1])
+    out = tmp_path / "exports" / "cases.csv"
+    _run(home, "export-cases", "--out", str(out))
+    first = out.read_bytes()
+    assert len(_csv_rows(out)) == cases + 1  # header + one row per case
+
+    # killed while it writes: the published file is the previous one, byte for byte
+    _kill_when(home, ("export-cases", "--out", str(out)),
+               lambda: any(p.name.startswith(f".{out.name}.tmp-") and p.stat().st_size > 0
+                           for p in out.parent.iterdir()))
+    assert out.read_bytes() == first, "a killed export replaced the published file"
+    leftovers = [p.name for p in out.parent.iterdir() if p != out]
+    assert all(name.startswith(f".{out.name}.tmp-") for name in leftovers), leftovers
+
+    # restart: the re-run writes a complete export again, and clears what the killed run left
+    _run(home, "export-cases", "--out", str(out))
+    rows = _csv_rows(out)
+    assert len(rows) == cases + 1
+    assert [r[0] for r in rows[1:]] == sorted((r[0] for r in rows[1:]), key=int)
+    assert [p for p in out.parent.iterdir() if p != out] == [], "the killed export's partial file was left"

@@ -27,6 +27,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldcollect
 app.add_typer(routes_app, name="routes", help="Route planning for field visits.")
 app.add_typer(compliance_app, name="compliance", help="Contact-rule checks.")
 app.add_typer(plan_app, name="plan", help="Repayment plans and schedules.")
+app.add_typer(report_app, name="report", help="Management reports (PDF).")
 app.add_typer(model_app, name="model", help="Train and score models on tabular data.")
 app.command("allocate")(allocate)
 app.add_typer(users_app, name="users", help="User accounts.")

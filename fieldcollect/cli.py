@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from fieldcollect.compliance.cli import app as compliance_app
+from fieldcollect.core.audit_cli import app as audit_app
 from fieldcollect.core.cli import token_app, users_app
 from fieldcollect.ops.cli import backup as ops_backup
 from fieldcollect.ops.cli import export_cases_cmd, serve_prod
@@ -20,7 +21,7 @@ from fieldcollect.optimisation.allocation_cli import allocate
 from fieldcollect.optimisation.routes_cli import app as routes_app
 from fieldcollect.plans.cli import app as plan_app
 from fieldcollect.reports.cli import app as report_app
-from fieldcollect.privacy.leak_cli import app as leak_app
+from fieldcollect.privacy.keys_cli import app as keys_app
 from fieldcollect.scoring.cli import app as model_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldcollect: collections through agencies.")
@@ -32,11 +33,12 @@ app.add_typer(model_app, name="model", help="Train and score models on tabular d
 app.command("allocate")(allocate)
 app.add_typer(users_app, name="users", help="User accounts.")
 app.add_typer(token_app, name="token", help="API tokens.")
+app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
 app.command("worker")(ops_worker)
 app.command("backup")(ops_backup)
 app.command("restore")(ops_restore)
 app.command("export-cases")(export_cases_cmd)
-app.add_typer(leak_app, name="leak", help="Trace leaked exports to their recipient.")
+app.add_typer(keys_app, name="keys", help="Encryption keys: init, status, rotate.")
 
 
 def setup_django() -> None:
@@ -172,10 +174,14 @@ def demo(
     from fieldcollect.demodata.generator import write_demo_portfolio
     from fieldcollect.portfolio.services import ingest_export
 
-    export = home_dir() / "demo-export"
     console.print(f"[bold]fieldcollect demo[/] home={home_dir()} loans={loans:,} business date={business}")
-    write_demo_portfolio(export, n_loans=loans, seed=seed, as_of=business)
-    console.print(ingest_export(source=export).message)
+    import tempfile
+
+    # the export holds plaintext personal data: keep it outside the data home and delete it after ingestion
+    with tempfile.TemporaryDirectory(prefix="fc-demo-export-") as tmp:
+        export = Path(tmp) / "demo-export"
+        write_demo_portfolio(export, n_loans=loans, seed=seed, as_of=business)
+        console.print(ingest_export(source=export).message)
     from fieldcollect.allocation.services import run_allocation
     from fieldcollect.scorecards.demo import demo_candidate_files
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.cases.lifecycle import CaseStatus, CloseReason
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedTextField
 
 
 class Case(models.Model):
@@ -157,12 +158,12 @@ class ContactAttempt(models.Model):
     collector = models.ForeignKey("agencies.Collector", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     party = models.CharField(max_length=16, choices=Party.choices, default=Party.DEBTOR)
-    number = models.CharField(max_length=32, blank=True, default="", help_text="Phone number or address used")
+    number = EncryptedCharField(max_length=32, blank=True, default="", help_text="Phone number or address used")
     at = models.DateTimeField(db_index=True)
     connected = models.BooleanField(default=False)
     conversation = models.BooleanField(default=False, help_text="A conversation with the party took place")
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    notes = models.TextField(blank=True, default="")
+    notes = EncryptedTextField(blank=True, default="")
     recorded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -265,7 +266,7 @@ class Task(models.Model):
 class Note(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField()
+    body = EncryptedTextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,19 +9,26 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.privacy.fields import BlindIndexField, EncryptedCharField
+
 
 class Customer(models.Model):
+    """A borrower. Name, ID number, mobile and address are stored encrypted (plaintext in Python);
+    look customers up by mobile or ID number with ``portfolio.selectors.customer_find``."""
+
     customer_id = models.BigIntegerField(primary_key=True)
-    name = models.CharField(max_length=100)
-    id_number = models.CharField(max_length=18)
-    mobile = models.CharField(max_length=20)
+    name = EncryptedCharField(max_length=100)
+    id_number = EncryptedCharField(max_length=18)
+    mobile = EncryptedCharField(max_length=20)
     province = models.CharField(max_length=30)
     city = models.CharField(max_length=30, db_index=True)
     district = models.CharField(max_length=30)
-    address = models.CharField(max_length=200)
+    address = EncryptedCharField(max_length=200)
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="Asia/Shanghai")
+    mobile_bidx = BlindIndexField(source="mobile", kind="phone")
+    id_number_bidx = BlindIndexField(source="id_number", kind="id_number")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["customer_id"]

@@ -8,7 +8,8 @@ import polars as pl
 
 from fieldcollect.daily.cycle import published_path
 from fieldcollect.portfolio import charts
-from fieldcollect.portfolio.models import DailyRun
+from fieldcollect.portfolio.models import Customer, DailyRun
+from fieldcollect.privacy.fields import blind_index
 
 
 def latest_run() -> DailyRun | None:
@@ -45,3 +46,22 @@ def portfolio_overview() -> dict[str, Any]:
     rows = [b | {"pct": f"{100 * b['balance_fen'] / total:.2f}%" if total else "-"} for b in buckets]
     pct = f"{100 * summary.get('balance_30plus_share', 0.0):.2f}%"
     return {"run": run, "summary": summary, "figures": figures, "bucket_rows": rows, "pct_30plus": pct}
+
+
+def customer_find(*, mobile: str | None = None, id_number: str | None = None) -> list[Customer]:
+    """Customers with this mobile and/or ID number (exact match after normalisation), through the
+    blind indexes: the encrypted columns are never compared. No criterion gives no customers."""
+    qs = Customer.objects.all()
+    if not mobile and not id_number:
+        return []
+    if mobile:
+        key = blind_index(mobile, "phone")
+        if not key:
+            return []
+        qs = qs.filter(mobile_bidx=key)
+    if id_number:
+        key = blind_index(id_number, "id_number")
+        if not key:
+            return []
+        qs = qs.filter(id_number_bidx=key)
+    return list(qs.order_by("customer_id")[:100])

@@ -16,6 +16,7 @@ from fieldcollect.core.models import User
 from fieldcollect.ingest import store
 from fieldcollect.ingest.reader import read_export
 from fieldcollect.portfolio.models import IngestBatch
+from fieldcollect.privacy.fields import current_keyring
 
 BATCH = 5_000
 
@@ -52,8 +53,16 @@ def bulk_upsert(*, table: str, columns: Sequence[str], pk: str, rows: Iterable[S
 
 
 def _customer_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
+    """Customer rows as stored: name, ID number, mobile and address encrypted, blind indexes added
+    (raw SQL bypasses the model fields, so this does what their ``get_prep_value`` does)."""
+    ring = current_keyring()
+    enc = ring.encrypt
     cols = ["customer_id", "name", "id_number", "mobile", "province", "city", "district", "address", "lat", "lon"]
-    yield from frame.select(cols).iter_rows()
+    for cid, name, id_number, mobile, province, city, district, address, lat, lon in frame.select(cols).iter_rows():
+        yield (cid, enc(name) if name else name, enc(id_number) if id_number else id_number,
+               enc(mobile) if mobile else mobile, province, city, district, enc(address) if address else address,
+               lat, lon, "Asia/Shanghai", ring.blind_index(mobile or "", "phone"),
+               ring.blind_index(id_number or "", "id_number"))
 
 
 def _agency_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
@@ -72,7 +81,7 @@ AGENCY_COLUMNS = ("agency_id", "name", "name_en", "status", "regions", "capacity
 COLLECTOR_COLUMNS = ("collector_id", "agency_id", "name", "city", "base_lat", "base_lon", "certified_until",
                      "trained_until")
 CUSTOMER_COLUMNS = ("customer_id", "name", "id_number", "mobile", "province", "city", "district", "address",
-                    "lat", "lon", "timezone")
+                    "lat", "lon", "timezone", "mobile_bidx", "id_number_bidx")
 
 
 def ingest_export(*, source: Path, actor: User | None = None, fail_after: str | None = None) -> IngestResult:
@@ -106,9 +115,7 @@ def ingest_export(*, source: Path, actor: User | None = None, fail_after: str | 
                 bulk_upsert(table="agencies_collector", columns=COLLECTOR_COLUMNS, pk="collector_id",
                             rows=export.tables["collectors"].select(COLLECTOR_COLUMNS).iter_rows())
             bulk_upsert(table="portfolio_customer", columns=CUSTOMER_COLUMNS, pk="customer_id",
-                        rows=(
-                            (*r, "Asia/Shanghai") for r in _customer_rows(export.tables["customers"])
-                        ))
+                        rows=_customer_rows(export.tables["customers"]))
             batch = IngestBatch.objects.update_or_create(
                 fingerprint=export.fingerprint,
                 defaults={"source": str(source), "store_version": version.name, "counts": counts},

@@ -1,0 +1,58 @@
+"""Store personal data encrypted (issue #4): schema change, then encrypt the existing rows."""
+
+from django.db import migrations
+
+import fieldcollect.privacy.fields
+
+MODELS = ('Customer',)
+
+
+def encrypt_existing(apps, schema_editor):
+    for name in MODELS:
+        fieldcollect.privacy.fields.reencrypt_rows(apps.get_model('portfolio', name), using=schema_editor.connection)
+
+
+def decrypt_existing(apps, schema_editor):
+    for name in MODELS:
+        fieldcollect.privacy.fields.decrypt_rows(apps.get_model('portfolio', name), using=schema_editor.connection)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('portfolio', '0001_initial'),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name='customer',
+            name='id_number_bidx',
+            field=fieldcollect.privacy.fields.BlindIndexField(kind='id_number', source='id_number'),
+        ),
+        migrations.AddField(
+            model_name='customer',
+            name='mobile_bidx',
+            field=fieldcollect.privacy.fields.BlindIndexField(kind='phone', source='mobile'),
+        ),
+        migrations.AlterField(
+            model_name='customer',
+            name='address',
+            field=fieldcollect.privacy.fields.EncryptedCharField(max_length=200),
+        ),
+        migrations.AlterField(
+            model_name='customer',
+            name='id_number',
+            field=fieldcollect.privacy.fields.EncryptedCharField(max_length=18),
+        ),
+        migrations.AlterField(
+            model_name='customer',
+            name='mobile',
+            field=fieldcollect.privacy.fields.EncryptedCharField(max_length=20),
+        ),
+        migrations.AlterField(
+            model_name='customer',
+            name='name',
+            field=fieldcollect.privacy.fields.EncryptedCharField(max_length=100),
+        ),
+        migrations.RunPython(encrypt_existing, decrypt_existing),
+    ]

@@ -1,0 +1,102 @@
+"""Encrypted model fields: ciphertext in the database, plaintext in Python, look-up by blind index,
+the data migration's pass over rows written before encryption."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import FieldError
+from django.db import connection
+
+from fieldcollect.cases.models import Note
+from fieldcollect.cases.tests import factories as f
+from fieldcollect.core.models import Role
+from fieldcollect.portfolio.models import Customer
+from fieldcollect.portfolio.selectors import customer_find
+from fieldcollect.privacy.fields import count_by_key, current_keyring, reencrypt_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def _raw(table: str, col: str, pk_col: str, pk: object) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {col} FROM {table} WHERE {pk_col} = %s", [pk])
+        return str(cursor.fetchone()[0])
+
+
+def _customer(**kw: object) -> Customer:
+    values: dict[str, object] = {"customer_id": 1, "name": "张三丰", "id_number": "11010519491231002X",
+                                 "mobile": "13800138000", "province": "北京", "city": "北京",
+                                 "district": "朝阳区", "address": "建国路88号"}
+    values.update(kw)
+    return Customer.objects.create(**values)
+
+
+def test_customer_pii_is_ciphertext_in_the_database_and_plaintext_in_python(fc_home) -> None:
+    _customer()
+    for col, plain in (("name", "张三丰"), ("id_number", "11010519491231002X"), ("mobile", "13800138000"),
+                       ("address", "建国路88号")):
+        raw = _raw("portfolio_customer", col, "customer_id", 1)
+        assert raw.startswith("fc1$") and plain not in raw
+    c = Customer.objects.get(pk=1)
+    assert (c.name, c.id_number, c.mobile, c.address) == ("张三丰", "11010519491231002X", "13800138000", "建国路88号")
+    assert c.district == "朝阳区"  # not personal on its own: stays plaintext for filtering
+
+
+def test_customer_find_by_blind_index(fc_home) -> None:
+    _customer()
+    _customer(customer_id=2, mobile="13900000000", id_number="110105199001011234")
+    assert [c.pk for c in customer_find(mobile="+86 138 0013 8000")] == [1]
+    assert [c.pk for c in customer_find(id_number="11010519491231002x")] == [1]
+    assert [c.pk for c in customer_find(mobile="13900000000", id_number="110105199001011234")] == [2]
+    assert customer_find(mobile="13800138000", id_number="110105199001011234") == []
+    assert customer_find() == []
+    c = Customer.objects.get(pk=1)
+    c.mobile = "13700000000"
+    c.save()
+    assert customer_find(mobile="13800138000") == []
+    assert [x.pk for x in customer_find(mobile="13700000000")] == [1]
+
+
+def test_encrypted_columns_refuse_sql_comparison(fc_home) -> None:
+    _customer()
+    with pytest.raises(FieldError):
+        list(Customer.objects.filter(mobile="13800138000"))
+    assert Customer.objects.filter(mobile__isnull=False).count() == 1
+
+
+def test_notes_and_contact_notes_are_encrypted(fc_home) -> None:
+    case = f.make_case()
+    user = f.make_user(role=Role.COLLECTIONS_MANAGER)
+    note = Note.objects.create(case=case, author=user, body="客户说下周五还款, 电话13800138000")
+    raw = _raw("cases_note", "body", "id", note.pk)
+    assert raw.startswith("fc1$") and "13800138000" not in raw
+    assert Note.objects.get(pk=note.pk).body.endswith("13800138000")
+
+
+def test_reencrypt_rows_encrypts_legacy_plaintext_and_fills_indexes(fc_home) -> None:
+    _customer()
+    with connection.cursor() as cursor:  # a row as written before this change
+        cursor.execute("UPDATE portfolio_customer SET mobile = %s, id_number = %s, mobile_bidx = '', "
+                       "id_number_bidx = '' WHERE customer_id = 1", ["13800138000", "11010519491231002X"])
+    assert count_by_key(Customer).get("plain") == 2
+    assert Customer.objects.get(pk=1).mobile == "13800138000"  # readable meanwhile
+    assert customer_find(mobile="13800138000") == []
+    reencrypt_rows(Customer)
+    assert "plain" not in count_by_key(Customer)
+    assert _raw("portfolio_customer", "mobile", "customer_id", 1).startswith("fc1$")
+    assert [c.pk for c in customer_find(mobile="13800138000")] == [1]
+    assert Customer.objects.get(pk=1).id_number == "11010519491231002X"
+
+
+def test_bulk_ingest_encrypts_and_indexes(fc_home) -> None:
+    import polars as pl
+
+    from fieldcollect.portfolio.services import CUSTOMER_COLUMNS, _customer_rows, bulk_upsert
+
+    frame = pl.DataFrame({"customer_id": [7], "name": ["李四"], "id_number": ["110105199001011234"],
+                          "mobile": ["13600000000"], "province": ["北京"], "city": ["北京"], "district": ["海淀区"],
+                          "address": ["中关村大街1号"], "lat": [39.9], "lon": [116.3]})
+    bulk_upsert(table="portfolio_customer", columns=CUSTOMER_COLUMNS, pk="customer_id", rows=_customer_rows(frame))
+    assert "中关村" not in _raw("portfolio_customer", "address", "customer_id", 7)
+    assert [c.address for c in customer_find(mobile="136 0000 0000")] == ["中关村大街1号"]
+    assert current_keyring().primary_id in _raw("portfolio_customer", "name", "customer_id", 7)

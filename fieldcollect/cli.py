@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from fieldcollect.compliance.cli import app as compliance_app
-from fieldcollect.core.audit_cli import app as audit_app
 from fieldcollect.core.cli import token_app, users_app
 from fieldcollect.ops.cli import backup as ops_backup
 from fieldcollect.ops.cli import export_cases_cmd, serve_prod
@@ -22,6 +21,7 @@ from fieldcollect.optimisation.routes_cli import app as routes_app
 from fieldcollect.plans.cli import app as plan_app
 from fieldcollect.reports.cli import app as report_app
 from fieldcollect.privacy.keys_cli import app as keys_app
+from fieldcollect.privacy.leak_cli import app as leak_app
 from fieldcollect.scoring.cli import app as model_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldcollect: collections through agencies.")
@@ -33,12 +33,12 @@ app.add_typer(model_app, name="model", help="Train and score models on tabular d
 app.command("allocate")(allocate)
 app.add_typer(users_app, name="users", help="User accounts.")
 app.add_typer(token_app, name="token", help="API tokens.")
-app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
 app.command("worker")(ops_worker)
 app.command("backup")(ops_backup)
 app.command("restore")(ops_restore)
 app.command("export-cases")(export_cases_cmd)
 app.add_typer(keys_app, name="keys", help="Encryption keys: init, status, rotate.")
+app.add_typer(leak_app, name="leak", help="Trace leaked exports to their recipient.")
 
 
 def setup_django() -> None:

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "fieldcollect.reports",
     "fieldcollect.privacy",
     "fieldcollect.compliance",
+    "fieldcollect.complaints",
+    "fieldcollect.caselibrary",
 ]
 
 MIDDLEWARE = [

@@ -13,11 +13,13 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("plans/", include("fieldcollect.plans.urls")),
     path("visits/", include("fieldcollect.visits.urls")),
+    path("complaints/", include("fieldcollect.complaints.urls")),
     path("", include("fieldcollect.cases.urls")),
     path("", include("fieldcollect.agencies.urls")),
     path("", include("fieldcollect.portfolio.urls")),
     path("", include("fieldcollect.scorecards.urls")),
     path("", include("fieldcollect.allocation.urls")),
     path("", include("fieldcollect.settlement.urls")),
+    path("", include("fieldcollect.caselibrary.urls")),
     path("", include("fieldcollect.reports.urls")),
 ]

@@ -172,12 +172,14 @@ def after_cycle(*, as_of: date) -> dict[str, int]:
     """Case management after the cycle: payments recorded and attributed, placements of closed cases
     ended, expired placements recalled, offers expired, plans watched, promises decided (with grace)."""
     from fieldcollect.cases.services import placements_end_for_closed_cases, placements_expire
+    from fieldcollect.complaints.services import complaints_after_nightly
     from fieldcollect.plans.services import plans_after_nightly
 
     counts = {"payments_recorded": record_case_payments(as_of=as_of),
               "placements_ended_closed": placements_end_for_closed_cases(as_of=as_of),
               "placements_expired": placements_expire(as_of=as_of)}
     counts |= plans_after_nightly(as_of=as_of)
+    counts |= complaints_after_nightly(as_of=as_of)
     return counts
 
 

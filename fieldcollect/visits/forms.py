@@ -100,8 +100,24 @@ class PairForm(forms.Form):
         self.fields["member_b"].choices = collectors or []  # type: ignore[attr-defined]
 
 
+def _yes_no(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+_YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+
 class FeedbackForm(forms.Form):
-    rating = forms.TypedChoiceField(label=_("How was the visit?"), coerce=int,
+    rating = forms.TypedChoiceField(label=_("Overall, how was it? (5 = very good, 1 = very bad)"), coerce=int,
                                     choices=[(i, str(i)) for i in range(5, 0, -1)], widget=forms.RadioSelect)
+    polite = forms.TypedChoiceField(label=_("Was the collector polite?"), choices=_YES_NO, coerce=_yes_no,
+                                    empty_value=None, required=False, widget=forms.RadioSelect)
+    clear = forms.TypedChoiceField(label=_("Was the explanation clear?"), choices=_YES_NO, coerce=_yes_no,
+                                   empty_value=None, required=False, widget=forms.RadioSelect)
+    privacy_respected = forms.TypedChoiceField(label=_("Was your privacy respected?"), choices=_YES_NO,
+                                               coerce=_yes_no, empty_value=None, required=False,
+                                               widget=forms.RadioSelect)
+    felt_threatened = forms.TypedChoiceField(label=_("Did you feel threatened?"), choices=_YES_NO, coerce=_yes_no,
+                                             empty_value=None, required=False, widget=forms.RadioSelect)
     comment = forms.CharField(label=_("Comment (optional)"), widget=forms.Textarea(attrs={"rows": 3}),
                               required=False, max_length=2000)

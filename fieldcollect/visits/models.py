@@ -255,20 +255,44 @@ class Evidence(models.Model):
 
 
 class FeedbackRequest(models.Model):
-    """Asks the customer, through a signed link, how the visit went."""
+    """Asks the customer, through a signed link, how a visit or a conversation went.
+
+    Made when a visit report is closed (``report``) or, nightly, for a phone/SMS/WeChat conversation
+    with the debtor (``contact``). The answer (a 1–5 rating, four yes/no categories and a comment)
+    is attached to the collector and the agency that made the contact.
+    """
 
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
-    report = models.OneToOneField(VisitReport, on_delete=models.PROTECT, related_name="feedback")
+    report = models.OneToOneField(VisitReport, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="feedback")
+    contact = models.OneToOneField("cases.ContactAttempt", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="feedback_request")
+    channel = models.CharField(max_length=16, default="visit", help_text="visit, phone, sms, wechat, ...")
+    collector = models.ForeignKey("agencies.Collector", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    agency = models.ForeignKey("agencies.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     token_hash = models.CharField(max_length=64, blank=True, default="")
     nonce = models.CharField(max_length=32, blank=True, default="")
     expires_at = models.DateTimeField()
-    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True, db_index=True)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    polite = models.BooleanField(null=True, blank=True, help_text="The collector was polite")
+    clear = models.BooleanField(null=True, blank=True, help_text="The explanation was clear")
+    privacy_respected = models.BooleanField(null=True, blank=True, help_text="Privacy was respected")
+    felt_threatened = models.BooleanField(null=True, blank=True, help_text="The customer felt threatened")
     comment = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["agency", "responded_at"])]
+
     def __str__(self) -> str:
         return f"Feedback {self.pk} case {self.case_id}"
+
+    @property
+    def offers_complaint(self) -> bool:
+        """A rating of 1 or "felt threatened" offers the customer to file a complaint."""
+        return self.responded_at is not None and (self.rating == 1 or bool(self.felt_threatened))
 
 
 class OutboxMessage(models.Model):

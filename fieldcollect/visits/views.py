@@ -352,16 +352,33 @@ def customer_answer(request: HttpRequest, token: str, action: str) -> HttpRespon
 
 
 def feedback(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's feedback page (phone first). A rating of 1 or "felt threatened" offers a complaint."""
     try:
         fb = services.feedback_from_token(token)
     except links.LinkError as exc:
-        return _refused(request, exc)
+        expired = isinstance(exc, links.LinkExpired)
+        return render(request, "visits/link_refused.html", {"expired": expired, "feedback": True},
+                      status=410 if expired else 404)
     form = forms.FeedbackForm(request.POST or None)
     error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            fb = services.feedback_respond(feedback=fb, rating=form.cleaned_data["rating"],
-                                           comment=form.cleaned_data["comment"])
-        except ApplicationError as exc:
-            error = exc.message
-    return render(request, "visits/feedback.html", {"fb": fb, "form": form, "error": error})
+    status = 200
+    if request.method == "POST":
+        if not form.is_valid():
+            error, status = _("Choose a rating from 1 to 5."), 400
+        else:
+            try:
+                data = form.cleaned_data
+                fb = services.feedback_respond(feedback=fb, rating=data["rating"], comment=data["comment"],
+                                               polite=data["polite"], clear=data["clear"],
+                                               privacy_respected=data["privacy_respected"],
+                                               felt_threatened=data["felt_threatened"])
+            except ApplicationError as exc:
+                error, status = exc.message, exc.status_code
+                fb.refresh_from_db()
+    try:
+        complaint_url = reverse("complaints:customer_file", args=[token])
+    except NoReverseMatch:  # the complaints app is not installed
+        complaint_url = ""
+    return render(request, "visits/feedback.html",
+                  {"fb": fb, "form": form, "error": error, "token": token, "complaint_url": complaint_url},
+                  status=status)

@@ -1,0 +1,91 @@
+"""Case library pages: search, read, write from a closed case or from scratch, edit."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from fieldcollect.caselibrary import selectors, services
+from fieldcollect.caselibrary.forms import StoryForm
+from fieldcollect.caselibrary.models import AmountBand, Result, StoryChannel
+from fieldcollect.cases.access import access_case_by_id
+from fieldcollect.core.errors import PermissionDeniedError
+from fieldcollect.core.pages import errors_as_pages, request_user
+
+
+def _require_reader(request: HttpRequest) -> None:
+    user = request_user(request)
+    if not (user.is_bank_user or user.role == "agency_manager"):
+        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+
+
+@login_required
+@errors_as_pages
+def story_list(request: HttpRequest) -> HttpResponse:
+    _require_reader(request)
+    user = request_user(request)
+    g = request.GET
+    filters = selectors.StoryFilters(q=g.get("q", "").strip()[:200], result=g.get("result", ""),
+                                     bucket=g.get("bucket", ""), amount_band=g.get("amount_band", ""),
+                                     channel=g.get("channel", ""), tag=g.get("tag", "")[:40])
+    return render(request, "caselibrary/list.html", {
+        "stories": selectors.story_search(user=user, filters=filters), "f": filters,
+        "results": Result.choices, "bands": AmountBand.choices, "channels": StoryChannel.choices,
+        "buckets": ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"], "tags": selectors.tag_counts(user=user),
+        "counts": selectors.result_counts(user=user), "can_write": services.can_write(user)})
+
+
+@login_required
+@errors_as_pages
+def story_detail(request: HttpRequest, story_id: int) -> HttpResponse:
+    _require_reader(request)
+    story = selectors.access_story_by_id(story_id, request_user(request))
+    return render(request, "caselibrary/detail.html",
+                  {"s": story, "can_edit": services.can_edit(request_user(request), story)})
+
+
+@login_required
+@errors_as_pages
+def story_new(request: HttpRequest) -> HttpResponse:
+    """Write a story; ``?case=<id>`` starts from a closed case (prefilled with its timeline)."""
+    user = request_user(request)
+    if not services.can_write(user):
+        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+    case = None
+    case_id = (request.POST.get("case") or request.GET.get("case") or "").strip()
+    if case_id:
+        if not case_id.isdigit():
+            messages.error(request, _("Case not found."))
+            return redirect("caselibrary:new")
+        case = access_case_by_id(int(case_id), user)
+    if request.method == "POST":
+        form = StoryForm(request.POST)
+        if form.is_valid():
+            story = services.story_create(values=form.cleaned_data, acting_user=user, case=case)
+            messages.success(request, _("Story saved."))
+            return redirect("caselibrary:detail", story_id=story.pk)
+    else:
+        initial = services.story_prefill(case=case) if case is not None else {}
+        form = StoryForm(initial=initial)
+    return render(request, "caselibrary/form.html", {"form": form, "case": case, "story": None})
+
+
+@login_required
+@errors_as_pages
+def story_edit(request: HttpRequest, story_id: int) -> HttpResponse:
+    user = request_user(request)
+    story = selectors.access_story_by_id(story_id, user)
+    if not services.can_edit(user, story):
+        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+    if request.method == "POST":
+        form = StoryForm(request.POST)
+        if form.is_valid():
+            services.story_update(story=story, values=form.cleaned_data, acting_user=user)
+            messages.success(request, _("Story saved."))
+            return redirect("caselibrary:detail", story_id=story.pk)
+    else:
+        form = StoryForm(initial={k: getattr(story, k) for k in services.EDITABLE} | {"tags": ", ".join(story.tags)})
+    return render(request, "caselibrary/form.html", {"form": form, "case": story.case, "story": story})

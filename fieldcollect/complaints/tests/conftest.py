@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from fieldcollect.agencies.models import Agency, Collector
+from fieldcollect.cases import services as case_services
+from fieldcollect.cases.models import Case, ContactAttempt
+from fieldcollect.cases.tests import factories as f
+from fieldcollect.compliance.engine import zone
+from fieldcollect.core.models import Role, User
+
+SHANGHAI = zone("Asia/Shanghai")
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm), tzinfo=SHANGHAI)
+
+
+@dataclass
+class World:
+    agency: Agency
+    manager: User
+    cm: User
+    officer: User
+    collector_user: User
+    collector: Collector
+    case: Case
+    day: date
+
+    def call(self, hh: int, *, conversation: bool = True, outcome: str = "promise") -> ContactAttempt:
+        return case_services.contact_record(case=self.case, acting_user=self.collector_user, channel="phone",
+                                            outcome=outcome, connected=conversation, conversation=conversation,
+                                            at=at(self.day, hh))
+
+
+@pytest.fixture
+def w(db: None, tmp_path, monkeypatch) -> World:
+    monkeypatch.setenv("FIELDCOLLECT_HOME", str(tmp_path))
+    agency = f.make_agency()
+    f.make_contract(agency=agency)
+    manager = f.make_user(role=Role.AGENCY_MANAGER, agency=agency)
+    cm = f.make_user(role=Role.COLLECTIONS_MANAGER)
+    officer = f.make_user(role=Role.COMPLIANCE_OFFICER)
+    user, collector = f.make_collector_user(agency=agency)
+    case = f.make_case()
+    case_services.case_place(case=case, agency=agency, acting_user=cm)
+    case_services.case_assign(case=case, collector=collector, acting_user=manager)
+    case.refresh_from_db()
+    return World(agency=agency, manager=manager, cm=cm, officer=officer, collector_user=user, collector=collector,
+                 case=case, day=timezone.localdate() - timedelta(days=1))
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

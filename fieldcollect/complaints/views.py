@@ -1,0 +1,273 @@
+"""Complaint pages: thin views over selectors and services.
+
+Staff pages need a login (bank staff see all complaints, an agency manager those about the agency);
+the customer's page is reached through the signed feedback link (no account) and refuses a tampered
+or expired link with the same page as the feedback link.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from fieldcollect.agencies.models import Agency
+from fieldcollect.cases.models import Case, ContactAttempt
+from fieldcollect.complaints import forms, selectors, services
+from fieldcollect.complaints.models import Category, Complaint, Severity, Source, Status
+from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from fieldcollect.core.models import Role, User
+from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.portfolio.models import Customer
+from fieldcollect.visits import links
+from fieldcollect.visits.models import VisitReport
+from fieldcollect.visits.services import feedback_from_token
+
+
+def _require_viewer(user: User) -> None:
+    if not (user.is_bank_user or (user.role == Role.AGENCY_MANAGER and user.agency_id is not None)):
+        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@login_required
+@errors_as_pages
+def complaint_list(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    _require_viewer(user)
+    g = request.GET
+    filters = selectors.Filters(status=g.get("status", ""), severity=g.get("severity", ""),
+                                category=g.get("category", ""), source=g.get("source", ""),
+                                agency_id=_int(g.get("agency")), overdue=g.get("overdue") == "1",
+                                mine=g.get("mine") == "1", q=g.get("q", "").strip()[:100])
+    return render(request, "complaints/list.html", {
+        "rows": selectors.complaint_list(user=user, filters=filters), "f": filters,
+        "statuses": Status.choices, "severities": Severity.choices, "categories": Category.choices,
+        "sources": Source.choices, "agencies": Agency.objects.order_by("agency_id") if user.is_bank_user else [],
+        "breaches": selectors.open_breach_count(user=user), "is_handler": services.is_handler(user)})
+
+
+@login_required
+@errors_as_pages
+def work_queue(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    _require_viewer(user)
+    rows = selectors.work_queue(user=user)
+    return render(request, "complaints/queue.html", {
+        "rows": rows, "breaches": sum(1 for _c, s in rows if s.breached), "is_handler": services.is_handler(user)})
+
+
+@login_required
+@errors_as_pages
+def intake(request: HttpRequest) -> HttpResponse:
+    """Hotline and regulator referrals, entered by the complaints staff."""
+    user = request_user(request)
+    services.require_handler(user)
+    form = forms.IntakeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        case = customer = None
+        if d["case_id"]:
+            case = Case.objects.select_related("customer", "agency", "collector").filter(pk=d["case_id"]).first()
+            if case is None:
+                raise NotFoundError(_("Case not found."), code="case.not_found")
+            customer = case.customer
+        else:
+            customer = Customer.objects.filter(pk=d["customer_id"]).first()
+            if customer is None:
+                raise NotFoundError(_("Customer not found."), code="customer.not_found")
+        try:
+            c = services.complaint_create(
+                source=d["source"], customer=customer, case=case, category=d["category"], severity=d["severity"],
+                description=d["description"], contact_phone=d["contact_phone"],
+                regulator_reference=d["regulator_reference"], received_at=d["received_at"], acting_user=user)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Complaint %(ref)s recorded.") % {"ref": c.reference})
+            if c.is_serious:
+                messages.warning(request, _("Serious complaint: collection contact with the customer is paused."))
+            return redirect("complaints:detail", complaint_id=c.pk)
+    return render(request, "complaints/intake.html", {"form": form})
+
+
+def _handlers() -> list[User]:
+    return list(User.objects.filter(is_active=True, role__in=services.HANDLER_ROLES).order_by("username")[:200])
+
+
+@login_required
+@errors_as_pages
+def detail(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    user = request_user(request)
+    _require_viewer(user)
+    c = selectors.access_complaint_by_id(complaint_id, user)
+    handler = services.is_handler(user)
+    ctx = {
+        "c": c, "sla": selectors.sla_of(c), "entries": selectors.complaint_entries(complaint=c),
+        "audit": selectors.complaint_audit(complaint=c), "evidence": selectors.linked_evidence(complaint=c),
+        "is_handler": handler,
+        "is_agency": user.role == Role.AGENCY_MANAGER and user.agency_id == c.agency_id,
+    }
+    if handler:
+        ctx |= {"contacts": selectors.linkable_contacts(complaint=c),
+                "reports": selectors.linkable_visit_reports(complaint=c), "handlers": _handlers(),
+                "severity_form": forms.SeverityForm(initial={"severity": c.severity}),
+                "entry_form": forms.EntryForm(), "resolve_form": forms.ResolveForm(),
+                "answer_form": forms.StaffAnswerForm()}
+    if ctx["is_agency"]:
+        ctx["agency_form"] = forms.AgencyResponseForm(initial={"response": c.agency_response})
+    return render(request, "complaints/detail.html", ctx)
+
+
+@login_required
+@require_POST
+@errors_as_pages
+def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
+    user = request_user(request)
+    _require_viewer(user)
+    c = selectors.access_complaint_by_id(complaint_id, user)
+    p = request.POST
+    f: Form
+    if action == "agency_response":
+        f = forms.AgencyResponseForm(p)
+        if not f.is_valid():
+            raise ApplicationError(_("Write the agency's response."), code="complaint.empty_response")
+        services.complaint_agency_respond(complaint=c, response=f.cleaned_data["response"], acting_user=user)
+        messages.success(request, _("Response saved."))
+        return redirect("complaints:detail", complaint_id=c.pk)
+    services.require_handler(user)
+    if action == "acknowledge":
+        services.complaint_acknowledge(complaint=c, acting_user=user)
+        messages.success(request, _("Complaint acknowledged."))
+    elif action == "assign":
+        assignee = User.objects.filter(pk=_int(p.get("assignee")) or 0).first()
+        if assignee is None:
+            raise ApplicationError(_("Assign the complaint to a member of the complaints staff."),
+                                   code="complaint.assignee")
+        services.complaint_assign(complaint=c, assignee=assignee, acting_user=user)
+        messages.success(request, _("Complaint assigned."))
+    elif action == "severity":
+        f = forms.SeverityForm(p)
+        if not f.is_valid():
+            raise ApplicationError(_("Choose a severity and give a reason."), code="complaint.severity")
+        services.complaint_set_severity(complaint=c, severity=f.cleaned_data["severity"],
+                                        reason=f.cleaned_data["reason"], acting_user=user)
+        messages.success(request, _("Severity changed."))
+    elif action == "entry":
+        f = forms.EntryForm(p)
+        if not f.is_valid():
+            raise ApplicationError(_("Write a note or link a contact or a visit."), code="complaint.empty_entry")
+        d = f.cleaned_data
+        contact = ContactAttempt.objects.select_related("case").filter(pk=d["contact"]).first() \
+            if d["contact"] else None
+        report = VisitReport.objects.select_related("case").filter(pk=d["visit_report"]).first() \
+            if d["visit_report"] else None
+        services.complaint_add_entry(complaint=c, acting_user=user, note=d["note"], contact=contact,
+                                     visit_report=report)
+        messages.success(request, _("Investigation step added."))
+    elif action == "resolve":
+        f = forms.ResolveForm(p)
+        if not f.is_valid():
+            raise ApplicationError(_("Fill in the finding, the root cause and the resolution."),
+                                   code="complaint.resolution")
+        services.complaint_resolve(complaint=c, acting_user=user, **f.cleaned_data)
+        messages.success(request, _("Complaint resolved; the pause on contact is lifted."))
+    elif action == "answer":
+        f = forms.StaffAnswerForm(p)
+        if not f.is_valid():
+            raise ApplicationError(_("Choose the customer's answer."), code="complaint.answer")
+        services.complaint_customer_answer(complaint=c, answer=f.cleaned_data["answer"],
+                                           note=f.cleaned_data["note"], acting_user=user)
+        messages.success(request, _("The customer's answer is recorded."))
+    else:
+        raise Http404
+    return redirect("complaints:detail", complaint_id=c.pk)
+
+
+@login_required
+@errors_as_pages
+def feedback_summary(request: HttpRequest) -> HttpResponse:
+    """Customer feedback per agency and per collector over the last N days."""
+    user = request_user(request)
+    _require_viewer(user)
+    days = min(max(_int(request.GET.get("days")) or 90, 1), 730)
+    end = timezone.localdate()
+    start = end - timedelta(days=days - 1)
+    agency = None if user.is_bank_user else user.agency_id
+    return render(request, "complaints/feedback.html", {
+        "days": days, "start": start, "end": end,
+        "by_agency": selectors.feedback_summary(start=start, end=end, by="agency", agency=agency),
+        "by_collector": selectors.feedback_summary(start=start, end=end, by="collector", agency=agency)})
+
+
+# ---------------------------------------------------------------- the customer's page (signed link)
+
+def _refused(request: HttpRequest, exc: Exception) -> HttpResponse:
+    expired = isinstance(exc, links.LinkExpired)
+    return render(request, "visits/link_refused.html", {"expired": expired, "feedback": True},
+                  status=410 if expired else 404)
+
+
+def customer_file(request: HttpRequest, token: str) -> HttpResponse:
+    """File a complaint through the feedback link (once), then follow it and answer its resolution."""
+    try:
+        fb = feedback_from_token(token)
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    complaint = Complaint.objects.filter(feedback=fb).first()
+    form = forms.CustomerComplaintForm(request.POST or None)
+    error, status = "", 200
+    if request.method == "POST":
+        if complaint is not None:
+            error, status = _("A complaint was already filed from this link."), 409
+        elif form.is_valid():
+            try:
+                services.complaint_file_from_feedback(feedback=fb, category=form.cleaned_data["category"],
+                                                      description=form.cleaned_data["description"])
+            except ApplicationError as exc:
+                error, status = exc.message, exc.status_code
+            else:
+                return redirect("complaints:customer_file", token=token)
+        else:
+            error, status = _("Choose what happened and tell us more."), 400
+        complaint = Complaint.objects.filter(feedback=fb).first()
+    return render(request, "complaints/customer.html",
+                  {"c": complaint, "form": form, "answer_form": forms.CustomerAnswerForm(), "token": token,
+                   "error": error}, status=status)
+
+
+@require_POST
+def customer_answer(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        fb = feedback_from_token(token)
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    complaint = Complaint.objects.filter(feedback=fb).first()
+    if complaint is None:
+        return redirect("complaints:customer_file", token=token)
+    f = forms.CustomerAnswerForm(request.POST)
+    error, status = "", 200
+    if f.is_valid():
+        try:
+            services.complaint_customer_answer(complaint=complaint, answer=f.cleaned_data["answer"],
+                                               note=f.cleaned_data["note"], acting_user=None)
+        except ApplicationError as exc:
+            error, status = exc.message, exc.status_code
+        else:
+            return redirect("complaints:customer_file", token=token)
+    else:
+        error, status = _("Choose your answer."), 400
+    complaint.refresh_from_db()
+    return render(request, "complaints/customer.html",
+                  {"c": complaint, "form": forms.CustomerComplaintForm(), "answer_form": f, "token": token,
+                   "error": error}, status=status)

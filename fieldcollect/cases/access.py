@@ -3,7 +3,8 @@
 
 Visibility
     bank roles (and superusers) see every case; an agency manager sees the cases its agency holds in
-    an active, unexpired placement; a field collector sees only those cases assigned to them. Any
+    an active, unexpired placement while the agency has a contract in force; a field collector sees
+    only those cases assigned to them. Any
     other case is "not found" (404), never "forbidden", so ids of other agencies' cases leak nothing.
 Capabilities
     what a role may do to a case it can see (:data:`CAPABILITIES`); a missing capability is 403.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,6 +64,17 @@ def collector_of(user: User) -> int | None:
     return collector.pk if collector is not None else None
 
 
+def _contract_in_force(day: date) -> Q:
+    """Condition on a case row: its agency has a contract in force on ``day`` (or has never had a
+    contract row: agencies loaded with their terms on the agency itself). The end or termination of
+    the contract ends the agency's access at once, before any placement is recalled."""
+    from fieldcollect.agencies.models import AgencyContract
+
+    in_force = AgencyContract.objects.filter(agency_id=OuterRef("agency_id"), status=AgencyContract.Status.ACTIVE,
+                                             starts_on__lte=day, ends_on__gte=day)
+    return Q(Exists(in_force)) | ~Q(Exists(AgencyContract.objects.filter(agency_id=OuterRef("agency_id"))))
+
+
 def cases_visible_to(user: User, *, today: date | None = None) -> QuerySet[Case]:
     """Every case ``user`` may see, as a queryset to filter further (never evaluated here)."""
     day = today or timezone.localdate()
@@ -74,12 +86,13 @@ def cases_visible_to(user: User, *, today: date | None = None) -> QuerySet[Case]
     if user.agency_id is None:
         return qs.none()
     if user.role == Role.AGENCY_MANAGER:
-        return qs.filter(agency_id=user.agency_id, placed_until__gte=day)
+        return qs.filter(_contract_in_force(day), agency_id=user.agency_id, placed_until__gte=day)
     if user.role == Role.FIELD_COLLECTOR:
         collector_id = collector_of(user)
         if collector_id is None:
             return qs.none()
-        return qs.filter(agency_id=user.agency_id, placed_until__gte=day, collector_id=collector_id)
+        return qs.filter(_contract_in_force(day), agency_id=user.agency_id, placed_until__gte=day,
+                         collector_id=collector_id)
     return qs.none()
 
 

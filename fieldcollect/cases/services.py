@@ -37,6 +37,7 @@ from fieldcollect.compliance import services as compliance
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import Role, User
+from fieldcollect.privacy.services import deletion_attestation_raise
 
 S = CaseStatus
 CASE_FIELDS = ["status", "close_reason", "closed_on", "agency", "placed_until", "collector", "version"]
@@ -176,6 +177,7 @@ def case_recall(*, case: Case, reason: str, acting_user: User | None, on: date |
         locked.collector = None
         _save_case(locked, old=old, action="case.recall", actor=acting_user,
                    extra={"placement": placement.pk, "reason": reason})
+        deletion_attestation_raise(placement=placement, on=day)
     case.refresh_from_db()
     return placement
 

@@ -174,12 +174,14 @@ def after_cycle(*, as_of: date) -> dict[str, int]:
     from fieldcollect.cases.services import placements_end_for_closed_cases, placements_expire
     from fieldcollect.complaints.services import complaints_after_nightly
     from fieldcollect.plans.services import plans_after_nightly
+    from fieldcollect.privacy.services import revocations_after_cycle
 
     counts = {"payments_recorded": record_case_payments(as_of=as_of),
               "placements_ended_closed": placements_end_for_closed_cases(as_of=as_of),
               "placements_expired": placements_expire(as_of=as_of)}
     counts |= plans_after_nightly(as_of=as_of)
     counts |= complaints_after_nightly(as_of=as_of)
+    counts |= revocations_after_cycle(as_of=as_of)
     return counts
 
 

@@ -148,13 +148,24 @@ def restore(
 
 def export_cases_cmd(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write")],
+    recipient: Annotated[str, typer.Option("--recipient", help="User the file is for (watermark, their "
+                                                               "cases and columns only); default: the operator")] = "",
+    purpose: Annotated[str, typer.Option("--purpose", help="Why the data is exported (recorded)")] =
+        "operations export of the cases",
 ) -> None:
-    """Export every case as CSV (written whole, then renamed into place)."""
+    """Export the cases as CSV (watermarked, fingerprinted, recorded; written whole, then renamed into place)."""
     _setup_django()
+    from fieldcollect.core.models import User
     from fieldcollect.ops.exports import ExportError, export_cases
 
+    user = None
+    if recipient:
+        user = User.objects.filter(username=recipient, is_active=True).first()
+        if user is None:
+            typer.echo(f"no active user {recipient!r}", err=True)
+            raise typer.Exit(code=2)
     try:
-        result = export_cases(out=out)
+        result = export_cases(out=out, user=user, purpose=purpose)
     except ExportError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc

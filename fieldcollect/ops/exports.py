@@ -7,14 +7,14 @@ clear ``ExportError`` and removes the partial file.
 
 from __future__ import annotations
 
-import csv
 import errno
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fieldcollect.home import home_dir
 
@@ -63,30 +63,43 @@ def clear_dead_partials(out: Path) -> list[Path]:
 
 
 def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = None,
-                 chunk: int = 2_000) -> ExportResult:
-    """Write every case (ordered by id) as UTF-8 CSV to ``out``; the same database gives the same bytes."""
+                 chunk: int = 2_000, user: Any = None,
+                 purpose: str = "operations export of the cases") -> ExportResult:
+    """Write the cases (ordered by id) as UTF-8 CSV to ``out`` through :func:`fieldcollect.privacy.exports.
+    export_table`: watermarked and fingerprinted for ``user`` (``None``: the operator at the command line,
+    every case), only the cases and columns that user may see, recorded as a data-sharing record."""
+    from django.db import transaction
+
+    from fieldcollect.cases.access import cases_visible_to
     from fieldcollect.cases.models import Case
+    from fieldcollect.privacy.exports import export_table_result
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     clear_dead_partials(out)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    total = Case.objects.count()
+    cases = Case.objects.all() if user is None else cases_visible_to(user)
+    total = cases.count()
     digest = hashlib.sha256()
     rows = 0
+
+    def _rows() -> Iterator[tuple[Any, ...]]:
+        nonlocal rows
+        for values in cases.order_by("id").values_list(*CASE_COLUMNS).iterator(chunk_size=chunk):
+            rows += 1
+            if on_progress and rows % chunk == 0:
+                on_progress(0.9 * rows / max(total, 1))
+            yield values
+
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(CASE_COLUMNS)
-            for values in Case.objects.order_by("id").values_list(*CASE_COLUMNS).iterator(chunk_size=chunk):
-                writer.writerow(["" if v is None else v for v in values])
-                rows += 1
-                if on_progress and rows % chunk == 0:
-                    fh.flush()
-                    on_progress(rows / max(total, 1))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
+        with transaction.atomic():  # no data-sharing record for an export that was not published
+            data = export_table_result(user=user, purpose=purpose, name="cases", columns=list(CASE_COLUMNS),
+                                       rows=_rows(), fmt="csv").data
+            with tmp.open("wb") as out_fh:
+                out_fh.write(data)
+                out_fh.flush()
+                os.fsync(out_fh.fileno())
+            os.replace(tmp, out)
         dir_fd = os.open(out.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

@@ -295,7 +295,10 @@ def _export(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
     out = Path(params["out"]) if params.get("out") else default_export_path("cases")
     try:
-        result = export_cases(out=out, on_progress=lambda f: ctx.progress(f, f"exporting {out.name}"))
+        from fieldcollect.core.models import User
+
+        user = User.objects.filter(pk=params["recipient_id"]).first() if params.get("recipient_id") else None
+        result = export_cases(out=out, on_progress=lambda f: ctx.progress(f, f"exporting {out.name}"), user=user)
     except ExportError as exc:
         raise PermanentJobError(str(exc)) from exc
     return {"path": str(result.path), "rows": result.rows, "sha256": result.sha256}

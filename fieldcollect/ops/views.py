@@ -60,7 +60,7 @@ def job_start(request: HttpRequest) -> HttpResponse:
             return render(request, "ops/jobs.html", _context(request) | {"form_error": "as_of"}, status=400)
         enqueue(kind="nightly_cycle", params={"as_of": as_of.isoformat()}, created_by=request.user)
     elif kind == "export":
-        enqueue(kind="export", params={}, created_by=request.user)
+        enqueue(kind="export", params={"recipient_id": request.user.pk}, created_by=request.user)
     else:
         return render(request, "ops/jobs.html", _context(request) | {"form_error": "kind"}, status=400)
     if request.htmx:  # type: ignore[attr-defined]

@@ -175,27 +175,32 @@ def _xlsx_bytes(*, watermark: str, code: str, name: str, columns: list[str], row
     return buf.getvalue()
 
 
-def export_table_result(*, user: User, purpose: str, name: str, columns: list[str], rows: Iterable[Sequence[Any]],
-                        fmt: Fmt) -> ExportResult:
-    """Like :func:`export_table`, also returning the :class:`ExportRecord`."""
+SYSTEM_RECIPIENT = "system (operations export)"
+
+
+def export_table_result(*, user: User | None, purpose: str, name: str, columns: list[str],
+                        rows: Iterable[Sequence[Any]], fmt: Fmt) -> ExportResult:
+    """Like :func:`export_table`, also returning the :class:`ExportRecord`. ``user`` ``None`` is an
+    operator's export from the command line (all columns; the record names no user)."""
     if fmt not in ("csv", "xlsx"):
         raise ApplicationError(f"unknown export format {fmt!r} (csv or xlsx)", code="export.format")
     if not purpose.strip():
         raise ApplicationError("an export needs a stated purpose", code="export.purpose")
     if not columns:
         raise ApplicationError("an export needs at least one column", code="export.columns")
-    keep = allowed_columns(user=user, columns=columns)
+    keep = list(columns) if user is None else allowed_columns(user=user, columns=columns)
     keep_idx = [i for i, c in enumerate(columns) if c in set(keep)]
     dropped = [c for c in columns if c not in set(keep)]
     table = [[row[i] for i in keep_idx] for row in rows]
     key = fingerprint_key()
-    agency = user.agency if not user.is_bank_user else None
+    agency = user.agency if user is not None and not user.is_bank_user else None
     with transaction.atomic():
         export_id = secrets.token_bytes(fpr.ID_BYTES).hex()
         while ExportRecord.objects.filter(fingerprint=export_id).exists():  # pragma: no cover - 1 in 2^40
             export_id = secrets.token_bytes(fpr.ID_BYTES).hex()
         record = ExportRecord.objects.create(
-            fingerprint=export_id, recipient=user, recipient_label=user.get_username(), agency=agency,
+            fingerprint=export_id, recipient=user,
+            recipient_label=user.get_username() if user is not None else SYSTEM_RECIPIENT, agency=agency,
             purpose=purpose.strip()[:200], name=name[:100], fmt=fmt, columns=keep, dropped_columns=dropped,
             rows=len(table), created_at=timezone.now())
         code = fpr.encode(key=key, export_id=export_id)

@@ -129,9 +129,10 @@ def test_export_job_writes_the_cases(tmp_path):
     enqueue(kind="export", params={"out": str(out)})
     job = run_one(queue=DatabaseQueue(), worker="w1")
     assert job is not None and job.status == JobStatus.DONE, job.error
-    lines = out.read_text().splitlines()
-    assert len(lines) == 4 and job.result["rows"] == 3
-    assert [int(line.split(",")[0]) for line in lines[1:]] == sorted(c.pk for c in cases)
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("# CONFIDENTIAL")  # the privacy watermark line (see privacy.exports)
+    assert len(lines) == 5 and job.result["rows"] == 3
+    assert [int(line.split(",")[0]) for line in lines[2:]] == sorted(c.pk for c in cases)
 
 
 @pytest.mark.django_db(transaction=True)

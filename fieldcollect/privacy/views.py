@@ -1,0 +1,108 @@
+"""Data-sharing pages: deletion attestations (agency managers attest, the bank watches the overdue),
+sub-processors per agency, the register of exports, and the watermarked case export."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS
+from fieldcollect.core.errors import NotFoundError
+from fieldcollect.core.models import Role
+from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.privacy import selectors, services
+from fieldcollect.privacy.exports import export_table
+from fieldcollect.privacy.models import DeletionAttestation
+
+CASE_EXPORT_COLUMNS = ["case_id", "loan_id", "customer_id", "customer_name", "mobile", "district", "address",
+                       "city", "status", "bucket", "dpd", "overdue_fen", "placed_until"]
+
+
+@login_required
+@errors_as_pages
+def attestation_list(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    today = timezone.localdate()
+    overdue = request.GET.get("overdue") == "1"
+    rows = (selectors.attestations_overdue(user=user, today=today) if overdue
+            else selectors.attestations_visible_to(user))
+    if not (user.is_bank_user or user.role == Role.AGENCY_MANAGER):
+        raise NotFoundError("", code="not_found")
+    return render(request, "privacy/attestation_list.html", {
+        "rows": rows, "overdue": overdue, "today": today,
+        "overdue_count": selectors.attestations_overdue(user=user, today=today).count()})
+
+
+@login_required
+@errors_as_pages
+def attestation_detail(request: HttpRequest, attestation_id: int) -> HttpResponse:
+    user = request_user(request)
+    att = selectors.access_attestation_by_id(attestation_id, user)
+    error = ""
+    if request.method == "POST":
+        services.deletion_attest(attestation=att, acting_user=user, statement=request.POST.get("statement", ""))
+        return redirect("privacy:attestation", attestation_id=att.pk)
+    can_attest = (att.status == DeletionAttestation.Status.OPEN and user.role == Role.AGENCY_MANAGER
+                  and user.agency_id == att.agency_id)
+    return render(request, "privacy/attestation_detail.html", {
+        "att": att, "items": att.items.all(), "can_attest": can_attest, "error": error,
+        "today": timezone.localdate()})
+
+
+@login_required
+@errors_as_pages
+def sub_processor_list(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    if not (user.is_bank_user or user.role == Role.AGENCY_MANAGER):
+        raise NotFoundError("", code="not_found")
+    if request.method == "POST":
+        services.sub_processor_register(
+            acting_user=user, name=request.POST.get("name", ""), service=request.POST.get("service", ""),
+            location=request.POST.get("location", ""),
+            data_categories=[c for c in request.POST.getlist("data_categories") if c in DEFAULT_PERMITTED_FIELDS
+                             or c == "id_number"])
+        return redirect("privacy:sub_processors")
+    return render(request, "privacy/sub_processor_list.html", {
+        "rows": selectors.sub_processors_visible_to(user),
+        "can_register": user.role == Role.AGENCY_MANAGER and user.agency_id is not None,
+        "categories": [*DEFAULT_PERMITTED_FIELDS, "id_number"]})
+
+
+@login_required
+@require_POST
+@errors_as_pages
+def sub_processor_end(request: HttpRequest, sub_processor_id: int) -> HttpResponse:
+    services.sub_processor_end(sub_processor_id=sub_processor_id, acting_user=request_user(request))
+    return redirect("privacy:sub_processors")
+
+
+@login_required
+@errors_as_pages
+def export_list(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
+    return render(request, "privacy/export_list.html", {"rows": selectors.export_records_visible_to(user)[:500]})
+
+
+@login_required
+@errors_as_pages
+def export_cases(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The cases the user may see, as a watermarked, fingerprinted CSV or XLSX."""
+    from fieldcollect.cases.access import cases_visible_to
+
+    user = request_user(request)
+    if fmt not in ("csv", "xlsx"):
+        raise NotFoundError("", code="not_found")
+    purpose = request.GET.get("purpose", "").strip() or "case work"
+    qs = cases_visible_to(user).filter(closed_on__isnull=True).order_by("id").values_list(
+        "id", "loan_id", "customer_id", "customer__name", "customer__mobile", "customer__district",
+        "customer__address", "city", "status", "bucket", "dpd", "overdue_fen", "placed_until")
+    data = export_table(user=user, purpose=purpose, name="cases", columns=CASE_EXPORT_COLUMNS,
+                        rows=qs.iterator(chunk_size=2000), fmt="csv" if fmt == "csv" else "xlsx")
+    content_type = ("text/csv; charset=utf-8" if fmt == "csv"
+                    else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp = HttpResponse(data, content_type=content_type)
+    resp["Content-Disposition"] = f'attachment; filename="cases-{timezone.localdate():%Y%m%d}.{fmt}"'
+    return resp

@@ -31,7 +31,7 @@ disbursement). With ``days_late_k`` = days from instalment ``k``'s due date to i
 ``payments``                 payments received
 ``partial_payments``         payments smaller than 95 % of the loan's regular instalment
 ``partial_share``            ``partial_payments`` / ``payments``
-``days_since_payment``       days since the last payment (missing: never paid)
+``days_since_payment``       days since the last payment (since disbursement when nothing was paid yet)
 ``paid_ahead``               (paid − due by ``T``) / regular instalment: instalments paid in advance
 ``product``, ``method``      product and repayment method (categories)
 ===========================  =================================================================
@@ -49,6 +49,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -104,7 +106,7 @@ FEATURE_LABELS: dict[str, tuple[str, str]] = {
     "payments": ("还款笔数", "number of payments"),
     "partial_payments": ("部分还款笔数", "number of partial payments"),
     "partial_share": ("部分还款占比", "share of partial payments"),
-    "days_since_payment": ("距上次还款天数", "days since the last payment"),
+    "days_since_payment": ("距上次还款（或放款）天数", "days since the last payment (or disbursement)"),
     "paid_ahead": ("提前还款期数", "instalments paid in advance"),
     "product": ("产品", "product"),
     "method": ("还款方式", "repayment method"),
@@ -249,7 +251,7 @@ def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame
         (pl.col("mean_days_late_last3") - pl.col("_mean_before")).alias("late_trend"),
         (t - pl.col("_last_late_due")).alias("days_since_late"),
         (pl.col("partial_payments") / pl.col("payments")).alias("partial_share"),
-        (t - pl.col("_last_pay")).alias("days_since_payment"),
+        (t - pl.col("_last_pay").fill_null(pl.col("disbursed"))).alias("days_since_payment"),
         ((pl.col("_paid_fen") - pl.col("_due_fen").fill_null(0)) / pl.col("_regular_fen")).alias("paid_ahead"),
         pl.when(first_unpaid < t).then(t - first_unpaid).otherwise(0).fill_null(0).cast(pl.Int32).alias("dpd"),
         (pl.col("_paid_fen") >= pl.col("_total_fen")).fill_null(False).alias("settled"),
@@ -285,18 +287,19 @@ def current_loans(features: pl.DataFrame) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------------------- the store
-class _Store:
+class _Store(Protocol):
     """What the feature builders need of a store version (``fieldcollect.ingest.store.StoreVersion``)."""
 
-    partitions: int
+    @property
+    def partitions(self) -> int: ...
 
-    def partition_file(self, table: str, part: int) -> object: ...
+    def partition_file(self, table: str, part: int) -> Path: ...
 
 
 def _partition_frames(version: _Store, part: int) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    return (pl.scan_parquet(version.partition_file("loans", part)),  # type: ignore[arg-type]
-            pl.scan_parquet(version.partition_file("installments", part)),  # type: ignore[arg-type]
-            pl.scan_parquet(version.partition_file("payments", part)))  # type: ignore[arg-type]
+    return (pl.scan_parquet(version.partition_file("loans", part)),
+            pl.scan_parquet(version.partition_file("installments", part)),
+            pl.scan_parquet(version.partition_file("payments", part)))
 
 
 def store_features(version: _Store, *, as_of: date, loan_filter: pl.Expr | None = None) -> Iterator[pl.DataFrame]:

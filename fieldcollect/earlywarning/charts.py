@@ -1,0 +1,72 @@
+"""Plotly figures of the model cards, the warning list and the experiments (rendered by the local plotly.js)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+from django.utils.translation import gettext as _
+
+from fieldcollect.portfolio.charts import LAYOUT, to_json
+from fieldcollect.scoring.stability import MODERATE_THRESHOLD, SIGNIFICANT_THRESHOLD
+
+
+def calibration(curve: list[dict[str, Any]]) -> go.Figure:
+    fig = go.Figure()
+    top = max([0.0, *[max(p["mean_predicted"], p["observed_rate"]) for p in curve]]) * 100 or 1.0
+    fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name=_("perfect calibration"),
+                    line={"dash": "dot", "color": "#999"})
+    fig.add_scatter(x=[100 * p["mean_predicted"] for p in curve], y=[100 * p["observed_rate"] for p in curve],
+                    mode="lines+markers", name=_("validation deciles"),
+                    text=[str(p["n"]) for p in curve], hovertemplate="%{x:.2f}% → %{y:.2f}% (n=%{text})<extra></extra>")
+    fig.update_layout(title=_("Calibration: predicted vs observed (held-out rows)"),
+                      xaxis_title=_("mean predicted probability (%)"), yaxis_title=_("observed rate (%)"), **LAYOUT)
+    return fig
+
+
+def drift(points: list[dict[str, Any]]) -> go.Figure:
+    fig = go.Figure()
+    xs = [p["as_of"] for p in points]
+    fig.add_scatter(x=xs, y=[p["score_psi"] for p in points], mode="lines+markers", name=_("score PSI"),
+                    text=[p["model_version"] for p in points], hovertemplate="%{x}: %{y:.4f} (%{text})<extra></extra>")
+    if xs:
+        for level, name, colour in ((MODERATE_THRESHOLD, _("moderate shift"), "#e0a800"),
+                                    (SIGNIFICANT_THRESHOLD, _("significant shift"), "#c0392b")):
+            fig.add_scatter(x=[xs[0], xs[-1]], y=[level, level], mode="lines", name=name,
+                            line={"dash": "dash", "color": colour})
+    fig.update_layout(title=_("Drift: population stability of the score, night by night"),
+                      xaxis_title=_("business date"), yaxis_title="PSI", **LAYOUT)
+    return fig
+
+
+def characteristics(chars: list[dict[str, Any]], labels: dict[str, str]) -> go.Figure:
+    chars = chars[:15]
+    fig = go.Figure(go.Bar(x=[c["csi"] for c in chars], y=[labels.get(c["name"], c["name"]) for c in chars],
+                           orientation="h", name="CSI"))
+    fig.update_layout(title=_("Characteristic stability (CSI), latest night"), yaxis_autorange="reversed",
+                      xaxis_title="CSI", **(LAYOUT | {"margin": {"l": 220, "r": 20, "t": 50, "b": 50}}))
+    return fig
+
+
+def score_histogram(hist: list[dict[str, Any]]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=[100 * (h["low"] + h["high"]) / 2 for h in hist], y=[h["loans"] for h in hist],
+                           name=_("Loans")))
+    fig.update_layout(title=_("Current loans by probability of reaching 30+ dpd within 3 months"),
+                      xaxis_title=_("probability (%)"), yaxis_title=_("Loans"), yaxis_type="log", **LAYOUT)
+    return fig
+
+
+def uplift(arms: list[dict[str, Any]]) -> go.Figure:
+    names = [a["name"] for a in arms]
+    ups = [a["uplift_cny"] or 0.0 for a in arms]
+    fig = go.Figure(go.Bar(
+        x=names, y=ups, name=_("net recovery uplift over the champion (CNY)"),
+        error_y={"type": "data", "symmetric": False,
+                 "array": [(a["ci_high"] or 0.0) - (a["uplift_cny"] or 0.0) for a in arms],
+                 "arrayminus": [(a["uplift_cny"] or 0.0) - (a["ci_low"] or 0.0) for a in arms]}))
+    fig.update_layout(title=_("Uplift over the champion with 95% confidence interval"),
+                      yaxis_title=_("CNY per cohort"), **LAYOUT)
+    return fig
+
+
+__all__ = ["calibration", "characteristics", "drift", "score_histogram", "to_json", "uplift"]

@@ -1,0 +1,270 @@
+"""Early warning in the nightly cycle: (re)train when needed, score the current loans, keep the list,
+plan and send pre-due reminders.
+
+:func:`early_warning_nightly` is the one call the nightly cycle makes (``daily.services.run_daily``),
+after the day's cases are synced and outside their transaction (training can take a while):
+
+1. the champion of purpose ``early_warning`` is trained when missing, older than
+   ``EARLY_WARNING_MAX_AGE_DAYS`` (35) or when the last list's score PSI was significant (≥ 0.25);
+   too little history (under 5 months, or fewer than 20 loans ever reaching 30+ dpd) skips the step;
+2. every current loan is scored; all scores go to ``early_warning.parquet`` in the day's run folder,
+   the top ``EARLY_WARNING_TOP_N`` (200) with reasons into :class:`WarningList`/:class:`WarningEntry`;
+3. loans ranked within ``EARLY_WARNING_REMINDER_TOP`` (50) whose next instalment falls due within
+   ``REMINDER_WINDOW_DAYS`` get a :class:`Reminder`, to be sent ``REMINDER_LEAD_DAYS`` (3) days before
+   the due date at 10:00 in the customer's time zone;
+4. reminders whose time has come are sent (:func:`reminders_send_due`): the compliance engine checks
+   an SMS to the debtor at that instant (contact hours, caps, pauses from the debtor's flags, on the
+   shared contact ledger); allowed ones go to the outbox, others wait for ``next_allowed_at`` if it
+   is before the due date, else are marked blocked with the rules' explanation.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from fieldcollect.core.audit import audit_log
+from fieldcollect.core.models import User
+from fieldcollect.earlywarning import engine
+from fieldcollect.earlywarning.models import Reminder, WarningEntry, WarningList
+from fieldcollect.scoring.registry import RegistryError
+
+REMINDER_LEAD_DAYS = 3
+REMINDER_WINDOW_DAYS = 10
+REMINDER_HOUR = 10
+REMINDER_KIND = "early_warning_reminder"
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def _last_psi(as_of: date) -> float | None:
+    last = WarningList.objects.filter(as_of__lt=as_of).order_by("-as_of", "-id").first()
+    return last.score_psi if last is not None else None
+
+
+def early_warning_nightly(*, as_of: date, actor: User | None = None, top_n: int | None = None,
+                         progress: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    """The nightly early-warning step for business date ``as_of`` (see the module docstring); reminders
+    due by ``now`` (default: the current time) are sent."""
+    from fieldcollect.daily.cycle import published_path
+    from fieldcollect.ingest.store import require_current
+
+    started = time.perf_counter()
+    version = require_current()
+    reg = engine.registry()
+    why = engine.needs_training(reg, as_of=as_of, max_age_days=_setting("EARLY_WARNING_MAX_AGE_DAYS",
+                                                                         engine.MAX_AGE_DAYS),
+                                last_psi=_last_psi(as_of))
+    out: dict[str, Any] = {"trained": ""}
+    if why is not None:
+        try:
+            train_t = time.perf_counter()
+            artefact = engine.train_model(version, as_of=as_of, reg=reg, progress=_progress_printer(progress))
+            out |= {"trained": why, "trained_version": artefact.version, "train_s": round(time.perf_counter() - train_t, 2)}
+            audit_log(actor=actor, action="earlywarning.train", object_type="Model",
+                      object_id=f"{engine.PURPOSE}/{artefact.version}",
+                      new={"reason": why, "auc": artefact.metrics.get("auc"), "rows": artefact.manifest.get("rows")})
+        except engine.NotEnoughHistory as exc:
+            if why == "missing":
+                return {"skipped": str(exc)}
+            out["train_skipped"] = str(exc)
+    try:
+        model, artefact = reg.load(engine.PURPOSE)
+    except RegistryError as exc:
+        return {"skipped": str(exc)}
+    run_dir = published_path(as_of)
+    result = engine.score_current(version, as_of=as_of, model=model, artefact=artefact,
+                                  top_n=top_n or _setting("EARLY_WARNING_TOP_N", 200),
+                                  scores_dir=run_dir.resolve() if run_dir.exists() else None)
+    with transaction.atomic():
+        wl = save_list(result=result, as_of=as_of, store_version=version.name, trained=out["trained"], actor=actor)
+        planned = reminders_plan(warning_list=wl, as_of=as_of)
+    sent = reminders_send_due(now=now or timezone.now())
+    out |= {"list_id": wl.pk, "model_version": artefact.version, "scored": result.n_scored,
+            "listed": wl.entries.count(), "score_psi": result.stability.get("score_psi"),
+            "reminders_planned": planned, **{f"reminders_{k}": v for k, v in sent.items()},
+            "timings": result.timings, "seconds": round(time.perf_counter() - started, 2)}
+    WarningList.objects.filter(pk=wl.pk).update(summary=wl.summary | {"nightly": out})
+    return out
+
+
+def _progress_printer(enabled: bool) -> Any:
+    if not enabled:
+        return None
+
+    def report(message: str, done: int, total: int) -> None:
+        print(f"early warning: {message} ({done}/{total})", flush=True)
+
+    return report
+
+
+def save_list(*, result: engine.ScoreResult, as_of: date, store_version: str, trained: str,
+              actor: User | None) -> WarningList:
+    """Replace the list of ``as_of`` (a re-run of a date) with ``result``. Call inside a transaction."""
+    old = list(WarningList.objects.filter(as_of=as_of).values_list("pk", flat=True))
+    if old:
+        Reminder.objects.filter(entry__warning_list_id__in=old).update(entry=None)
+        WarningList.objects.filter(pk__in=old).delete()
+    wl = WarningList.objects.create(
+        as_of=as_of, purpose=engine.PURPOSE, model_version=result.model_version, store_version=store_version,
+        scored_loans=result.n_scored, mean_probability=result.mean_probability,
+        score_psi=result.stability.get("score_psi"), trained=trained,
+        summary={"histogram": result.histogram, "stability": result.stability, "timings": result.timings,
+                 "scores_file": str(result.scores_path) if result.scores_path else ""})
+    rows = result.top.to_dicts() if result.top.height else []
+    WarningEntry.objects.bulk_create([
+        WarningEntry(warning_list=wl, rank=r["rank"], loan_id=r["loan_id"], customer_id=r.get("customer_id"),
+                     city=r.get("city") or "", product=r.get("product") or "", bucket="M0",
+                     probability=float(r["probability"]), reasons_en=(r.get("reasons_en") or "")[:500],
+                     reasons_zh=(r.get("reasons_zh") or "")[:500], reason_features=list(r.get("reason_features") or []),
+                     next_due_on=r.get("next_due_on"), next_due_fen=int(r.get("next_due_fen") or 0),
+                     outstanding_principal_fen=int(r.get("outstanding_principal_fen") or 0))
+        for r in rows
+    ], batch_size=1000)
+    audit_log(actor=actor, action="earlywarning.list", object_type="WarningList", object_id=wl.pk,
+              new={"as_of": as_of.isoformat(), "model": result.model_version, "scored": result.n_scored,
+                   "listed": len(rows)})
+    return wl
+
+
+# ------------------------------------------------------------------------------------- reminders
+def _local_send_at(day: date, tzname: str) -> datetime:
+    from fieldcollect.compliance.engine import zone
+
+    return datetime.combine(day, dtime(REMINDER_HOUR), tzinfo=zone(tzname or "Asia/Shanghai")).astimezone(UTC)
+
+
+def reminders_plan(*, warning_list: WarningList, as_of: date) -> int:
+    """Plan a reminder for each top entry whose next instalment is due within the window (once per due date)."""
+    from fieldcollect.portfolio.models import Customer
+
+    top = _setting("EARLY_WARNING_REMINDER_TOP", 50)
+    entries = list(warning_list.entries.filter(rank__lte=top, next_due_on__gt=as_of,
+                                               next_due_on__lte=as_of + timedelta(days=REMINDER_WINDOW_DAYS),
+                                               customer_id__isnull=False))
+    if not entries:
+        return 0
+    customers = Customer.objects.in_bulk([e.customer_id for e in entries])
+    existing = set(Reminder.objects.filter(loan_id__in=[e.loan_id for e in entries])
+                   .values_list("loan_id", "due_on"))
+    new = []
+    for e in entries:
+        customer = customers.get(e.customer_id)
+        if customer is None or e.next_due_on is None or (e.loan_id, e.next_due_on) in existing:
+            continue
+        send_on = max(e.next_due_on - timedelta(days=REMINDER_LEAD_DAYS), as_of + timedelta(days=1))
+        new.append(Reminder(loan_id=e.loan_id, customer=customer, entry=e, due_on=e.next_due_on,
+                            amount_fen=e.next_due_fen, probability=e.probability,
+                            send_at=_local_send_at(send_on, customer.timezone)))
+    Reminder.objects.bulk_create(new)
+    if new:
+        audit_log(actor=None, action="earlywarning.reminders_plan", object_type="WarningList",
+                  object_id=warning_list.pk, new={"planned": len(new)})
+    return len(new)
+
+
+def _flags(customer_id: int) -> list[Any]:
+    from fieldcollect.compliance.engine import Flag
+    from fieldcollect.compliance.models import DebtorFlag
+
+    return [Flag(debtor_id=str(customer_id), flag=f.flag, start=f.starts_at, end=f.ends_at, phone=f.phone or None)
+            for f in DebtorFlag.objects.filter(customer_id=customer_id)]
+
+
+def _ledger(customer_id: int) -> list[Any]:
+    from fieldcollect.cases.models import ContactAttempt
+    from fieldcollect.compliance.engine import LedgerEntry
+
+    channels = {"phone": "call", "sms": "sms", "visit": "visit", "letter": "letter", "email": "email", "wechat": "sms"}
+    return [LedgerEntry(debtor_id=str(customer_id), channel=channels.get(r.channel, "call"),
+                        party="debtor" if r.party == "debtor" else "third_party", at=r.at, phone=r.number or None,
+                        connected=r.connected or r.conversation, conversation=r.conversation,
+                        agency_id=str(r.agency_id) if r.agency_id else None)
+            for r in ContactAttempt.objects.filter(case__customer_id=customer_id)]
+
+
+def _pack(customer_id: int) -> Any:
+    from fieldcollect.compliance.packs import load_pack
+    from fieldcollect.portfolio.models import Loan
+
+    jurisdiction = Loan.objects.filter(customer_id=customer_id).values_list("jurisdiction", flat=True).first()
+    return load_pack(jurisdiction or "CN")
+
+
+def reminder_body(reminder: Reminder) -> str:
+    with translation.override("zh-hans"):
+        return _("Friendly reminder from your bank: %(amount)s CNY of your loan falls due on %(date)s. "
+                 "Please make sure your account can cover it.") % {
+            "amount": f"{reminder.amount_fen / 100:,.2f}", "date": reminder.due_on.isoformat()}
+
+
+def reminders_send_due(*, now: datetime | None = None) -> dict[str, int]:
+    """Send the planned reminders whose time has come, each after the compliance check."""
+    from fieldcollect.compliance.engine import ContactRequest, check
+    from fieldcollect.visits.outbox import outbox_enqueue
+
+    now = now or timezone.now()
+    counts = {"queued": 0, "blocked": 0, "deferred": 0, "expired": 0}
+    due = list(Reminder.objects.select_related("customer").filter(status=Reminder.Status.PLANNED, send_at__lte=now))
+    for reminder in due:
+        customer = reminder.customer
+        tzname = customer.timezone or "Asia/Shanghai"
+        with transaction.atomic():
+            locked = Reminder.objects.select_for_update().get(pk=reminder.pk)
+            if locked.status != Reminder.Status.PLANNED:
+                continue
+            from fieldcollect.compliance.engine import zone
+
+            if now.astimezone(zone(tzname)).date() >= locked.due_on:
+                locked.status = Reminder.Status.EXPIRED
+                locked.decided_at = now
+                locked.save(update_fields=["status", "decided_at"])
+                counts["expired"] += 1
+                continue
+            request = ContactRequest(request_id=f"ew-reminder-{locked.pk}", debtor_id=str(customer.customer_id),
+                                     tz=tzname, channel="sms", party="debtor", at=now, phone=customer.mobile or None)
+            decision = check(request=request, ledger=_ledger(customer.customer_id),
+                             flags=_flags(customer.customer_id), pack=_pack(customer.customer_id))
+            locked.decided_at = now
+            if decision.allowed:
+                locked.message = outbox_enqueue(to=customer.mobile, body=reminder_body(locked), kind=REMINDER_KIND)
+                locked.status = Reminder.Status.QUEUED
+                counts["queued"] += 1
+                action = "earlywarning.reminder_queued"
+            else:
+                locked.rule_ids = list(decision.rule_ids)
+                locked.explanation = " ".join(decision.explain("en"))[:2000]
+                nxt = decision.next_allowed_at
+                if nxt is not None and nxt.date() < locked.due_on:
+                    locked.send_at = nxt
+                    counts["deferred"] += 1
+                    action = "earlywarning.reminder_deferred"
+                else:
+                    locked.status = Reminder.Status.BLOCKED
+                    counts["blocked"] += 1
+                    action = "earlywarning.reminder_blocked"
+            locked.save()
+            audit_log(actor=None, action=action, object_type="Reminder", object_id=locked.pk,
+                      new={"loan_id": locked.loan_id, "due_on": locked.due_on.isoformat(), "rules": locked.rule_ids})
+    return counts
+
+
+def train_now(*, as_of: date, actor: User | None, progress: bool = False, kind: str = "gbm") -> dict[str, Any]:
+    """Train and register a new champion now (CLI ``fieldcollect early-warning train``)."""
+    from fieldcollect.ingest.store import require_current
+
+    artefact = engine.train_model(require_current(), as_of=as_of, kind=kind, progress=_progress_printer(progress))
+    audit_log(actor=actor, action="earlywarning.train", object_type="Model",
+              object_id=f"{engine.PURPOSE}/{artefact.version}", new={"reason": "manual", "auc": artefact.metrics.get("auc")})
+    return {"version": artefact.version, "kind": artefact.kind, "auc": artefact.metrics.get("auc"),
+            "rows": artefact.manifest.get("rows"), "positives": artefact.manifest.get("positives"),
+            "timings": artefact.manifest.get("timings")}

@@ -1,0 +1,85 @@
+"""Pages for bank risk and collections roles: model cards, the early-warning list, experiments."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+
+from fieldcollect.core.pages import request_user
+from fieldcollect.earlywarning import charts, selectors
+
+
+def _allowed(request: HttpRequest) -> bool:
+    return bool(getattr(request_user(request), "is_bank_user", False))
+
+
+def _zh() -> bool:
+    return (translation.get_language() or "").lower().startswith("zh")
+
+
+@login_required
+def models_index(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return redirect("cases:list")
+    return render(request, "earlywarning/models.html", {"cards": selectors.model_cards()})
+
+
+@login_required
+def model_detail(request: HttpRequest, purpose: str, version: str | None = None) -> HttpResponse:
+    if not _allowed(request):
+        return redirect("cases:list")
+    card = selectors.model_card(purpose, version)
+    if card is None:
+        raise Http404("no such model")
+    zh = _zh()
+    labels = {k: (v[0] if zh else v[1]) for k, v in card["feature_labels"].items()}
+    figures = {"calibration": charts.to_json(charts.calibration(card["calibration_curve"]))}
+    if card["drift"]:
+        figures["drift"] = charts.to_json(charts.drift(card["drift"]))
+    if card["characteristics"]:
+        figures["csi"] = charts.to_json(charts.characteristics(card["characteristics"], labels))
+    features = [{"name": f, "label": labels.get(f, f), "kind": card["feature_kinds"].get(f, "")}
+                for f in card["features"]]
+    versions: list[dict[str, object]] = next(
+        (c["versions"] for c in selectors.model_cards() if c["purpose"] == purpose), [])
+    return render(request, "earlywarning/model.html", {"card": card, "figures": figures, "features": features,
+                                                       "versions": versions})
+
+
+@login_required
+def warning_list(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return redirect("cases:list")
+    as_of = None
+    if request.GET.get("as_of"):
+        try:
+            as_of = date.fromisoformat(request.GET["as_of"])
+        except ValueError:
+            as_of = None
+    wl = selectors.latest_list(as_of)
+    ctx: dict[str, object] = {"wl": wl, "zh": _zh()}
+    if wl is not None:
+        city = request.GET.get("city", "")
+        bucket = request.GET.get("bucket", "")
+        band = request.GET.get("band", "")
+        page = Paginator(selectors.list_entries(wl, city=city, bucket=bucket, band=band), 50).get_page(
+            request.GET.get("page"))
+        ctx |= {"page": page, "filters": selectors.list_filters(wl), "city": city, "bucket": bucket, "band": band,
+                "reminders": selectors.reminder_counts(wl),
+                "figures": {"histogram": charts.to_json(charts.score_histogram(wl.summary.get("histogram", [])))}
+                if wl.summary.get("histogram") else {}}
+    return render(request, "earlywarning/list.html", ctx)
+
+
+@login_required
+def experiments(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return redirect("cases:list")
+    results = selectors.experiment_results()
+    figures = {f"uplift-{i}": charts.to_json(charts.uplift(r["arms"])) for i, r in enumerate(results) if r["arms"]}
+    return render(request, "earlywarning/experiments.html", {"results": results, "figures": figures})

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "fieldcollect.reports",
     "fieldcollect.privacy",
     "fieldcollect.compliance",
+    "fieldcollect.earlywarning",
     "fieldcollect.complaints",
     "fieldcollect.caselibrary",
 ]

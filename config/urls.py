@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("plans/", include("fieldcollect.plans.urls")),
     path("visits/", include("fieldcollect.visits.urls")),
+    path("earlywarning/", include("fieldcollect.earlywarning.urls")),
     path("privacy/", include("fieldcollect.privacy.urls")),
     path("complaints/", include("fieldcollect.complaints.urls")),
     path("", include("fieldcollect.cases.urls")),

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from fieldcollect.compliance.cli import app as compliance_app
+from fieldcollect.earlywarning.cli import app as early_warning_app
 from fieldcollect.core.cli import token_app, users_app
 from fieldcollect.ops.cli import backup as ops_backup
 from fieldcollect.ops.cli import export_cases_cmd, serve_prod
@@ -30,6 +31,7 @@ app.add_typer(compliance_app, name="compliance", help="Contact-rule checks.")
 app.add_typer(plan_app, name="plan", help="Repayment plans and schedules.")
 app.add_typer(report_app, name="report", help="Management reports (PDF).")
 app.add_typer(model_app, name="model", help="Train and score models on tabular data.")
+app.add_typer(early_warning_app, name="early-warning", help="Early warning: model, nightly list, reminders.")
 app.command("allocate")(allocate)
 app.add_typer(users_app, name="users", help="User accounts.")
 app.add_typer(token_app, name="token", help="API tokens.")

@@ -206,5 +206,9 @@ def run_daily(*, as_of: date, engine: str = "local", spark_master: str | None = 
         audit_log(actor=actor, action="daily.publish", object_type="DailyRun", object_id=result.run_id,
                   new={"as_of": as_of.isoformat(), "engine": engine, "cases": counts})
     result.summary["cases"] = counts
+    if do_sync:  # outside the cases' transaction: training the model can take a while
+        from fieldcollect.earlywarning.services import early_warning_nightly
+
+        result.summary["early_warning"] = early_warning_nightly(as_of=as_of, actor=actor)
     result.per_loan = None
     return result

@@ -20,6 +20,7 @@ from fieldcollect.reports.compute import CurvePoint
 
 
 def _empty(fig: go.Figure, message: str | None = None) -> go.Figure:
+    fig.data = ()
     fig.add_annotation(text=message or _("No data for this period"), showarrow=False, x=0.5, y=0.5,
                        xref="paper", yref="paper", font={"size": 14, "color": "#6b7280"})
     fig.update_xaxes(visible=False)
@@ -73,7 +74,8 @@ def leaderboard(rows: Sequence[dict[str, Any]]) -> go.Figure:
                 orientation="h", name=_("Cost per yuan recovered"))
     fig.update_layout(title=_("Agency leaderboard: scorecard parts"), barmode="group",
                       yaxis_autorange="reversed", **LAYOUT)
-    return fig if rows else _empty(fig)
+    has = any(r[k] is not None for r in rows for k in ("ae_index", "promise_kept_rate", "cost_per_yuan"))
+    return fig if has else _empty(fig, _("No finished placements, decided promises or recoveries this month"))
 
 
 def bars(labels: Sequence[str], values: Sequence[float | None], *, title: str, yaxis: str = "",
@@ -81,7 +83,7 @@ def bars(labels: Sequence[str], values: Sequence[float | None], *, title: str, y
     fig = go.Figure()
     fig.add_bar(x=list(labels), y=list(values), name=name or title)
     fig.update_layout(title=title, yaxis_title=yaxis, xaxis_type="category", **LAYOUT)
-    return fig if labels else _empty(fig)
+    return fig if any(v is not None for v in values) else _empty(fig)
 
 
 def visits_map(stops: Sequence[dict[str, Any]], checkins: Sequence[dict[str, Any]]) -> go.Figure:
@@ -129,17 +131,27 @@ def model_accuracy(cards: Sequence[dict[str, Any]]) -> go.Figure:
 
 
 def model_drift(cards: Sequence[dict[str, Any]]) -> go.Figure:
-    """Score PSI per model and the characteristics' CSI, with the 0.10 and 0.25 thresholds."""
+    """Score PSI of each model over the nightly lists it scored (bars of the latest value when there
+    is no history), characteristics' CSI when known, and the 0.10 / 0.25 thresholds."""
     fig = go.Figure()
-    names = [f"{c['name']} {c['version']}".strip() for c in cards]
-    fig.add_bar(x=names, y=[c.get("psi") for c in cards], name=_("Score PSI"))
+    with_history = [c for c in cards if any(v is not None for _d, v in c.get("history") or [])]
+    for c in with_history:
+        fig.add_scatter(x=[d for d, _v in c["history"]], y=[v for _d, v in c["history"]], mode="lines+markers",
+                        name=f"{c['name']} {c['version']}".strip())
+    rest = [c for c in cards if c not in with_history and c.get("psi") is not None]
+    if rest and not with_history:
+        fig.add_bar(x=[f"{c['name']} {c['version']}".strip() for c in rest], y=[c["psi"] for c in rest],
+                    name=_("Score PSI"))
+        fig.update_xaxes(type="category")
     chars = [(f"{c['name']}: {n}", v) for c in cards for n, v in sorted(c.get("characteristics") or [],
                                                                         key=lambda kv: -kv[1])[:8]]
-    if chars:
+    if chars and not with_history:
         fig.add_bar(x=[n for n, _v in chars], y=[v for _n, v in chars], name=_("Characteristic CSI"))
-    for level, colour in ((0.10, "#d97706"), (0.25, "#dc2626")):
-        fig.add_hline(y=level, line_dash="dash", line_color=colour)
-    fig.update_layout(title=_("Model drift (PSI / CSI; 0.10 investigate, 0.25 rebuild)"), xaxis_type="category",
+        fig.update_xaxes(type="category")
+    has = bool(with_history or rest or chars)
+    if has:
+        for level, colour in ((0.10, "#d97706"), (0.25, "#dc2626")):
+            fig.add_hline(y=level, line_dash="dash", line_color=colour)
+    fig.update_layout(title=_("Model drift: score PSI (0.10 investigate, 0.25 rebuild)"), yaxis_title="PSI",
                       **LAYOUT)
-    has = any(c.get("psi") is not None for c in cards) or bool(chars)
     return fig if has else _empty(fig, _("No drift measured yet"))

@@ -300,13 +300,15 @@ def visits_on(*, day: date, scope: Scope) -> dict[str, list[dict[str, Any]]]:
 def model_cards() -> list[dict[str, Any]] | None:
     """Accuracy and drift of the models in use, as plain dicts::
 
-        {"name", "version", "auc", "gini", "ks", "brier", "psi", "psi_status", "characteristics": [(name, csi)]}
+        {"name", "version", "auc", "gini", "ks", "brier", "psi", "psi_status",
+         "characteristics": [(name, csi)], "history": [(as_of, score psi)]}
 
     From early warning's ``model_cards()`` when that app is present, else the champions of the model
     registry under ``$FIELDCOLLECT_HOME/models`` (accuracy only: drift needs current data). None when
     there is neither.
     """
-    fn = _optional("fieldcollect.earlywarning.selectors", "model_cards")
+    fn = _optional("fieldcollect.earlywarning.selectors", "model_cards") \
+        if apps.is_installed("fieldcollect.earlywarning") else None
     if fn is not None:
         return [_card_dict(c) for c in fn()]
     from fieldcollect.home import home_dir
@@ -327,7 +329,8 @@ def model_cards() -> list[dict[str, Any]] | None:
         cards.append({"name": art.purpose, "version": art.version, "auc": m.get("auc"), "gini": m.get("gini"),
                       "ks": m.get("ks"), "brier": m.get("brier"), "psi": stab.get("score_psi"),
                       "psi_status": stab.get("score_status", ""),
-                      "characteristics": [(c["name"], c["csi"]) for c in stab.get("characteristics", [])]})
+                      "characteristics": [(c["name"], c["csi"]) for c in stab.get("characteristics", [])],
+                      "history": []})
     return cards
 
 
@@ -341,20 +344,15 @@ def _get(obj: Any, *names: str) -> Any:
 
 
 def _card_dict(card: Any) -> dict[str, Any]:
-    metrics = _get(card, "metrics") or {}
-    drift = _get(card, "drift", "stability") or {}
-
-    def pick(*names: str) -> Any:
-        v = _get(card, *names)
-        return v if v is not None else _get(metrics, *names)
-
-    chars = _get(drift, "characteristics") or []
+    """Early warning's card (``purpose``, ``version``, ``auc``…, ``drift`` = score PSI per nightly list,
+    ``latest_psi``, ``latest_psi_status``) in this module's shape."""
+    drift = _get(card, "drift") or []
+    history = [(str(_get(d, "as_of")), _get(d, "score_psi")) for d in drift if isinstance(d, dict)]
     return {
-        "name": str(pick("name", "purpose", "model") or "?"), "version": str(pick("version") or ""),
-        "auc": pick("auc"), "gini": pick("gini"), "ks": pick("ks"), "brier": pick("brier"),
-        "psi": _get(drift, "score_psi", "psi") if drift else pick("psi", "score_psi"),
-        "psi_status": str((_get(drift, "score_status", "status") if drift else pick("psi_status")) or ""),
-        "characteristics": [(str(_get(c, "name")), float(_get(c, "csi", "value") or 0)) for c in chars],
+        "name": str(_get(card, "purpose", "name") or "?"), "version": str(_get(card, "version") or ""),
+        "auc": _get(card, "auc"), "gini": _get(card, "gini"), "ks": _get(card, "ks"), "brier": _get(card, "brier"),
+        "psi": _get(card, "latest_psi", "psi"), "psi_status": str(_get(card, "latest_psi_status") or ""),
+        "characteristics": [], "history": history,
     }
 
 

@@ -14,7 +14,6 @@ import pytest
 from django.utils import translation
 
 from fieldcollect.core.errors import NotFoundError
-from fieldcollect.core.models import Role
 from fieldcollect.reports import dashboards, selectors
 from fieldcollect.reports.dashboards import Params
 from fieldcollect.reports.selectors import Scope

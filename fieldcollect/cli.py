@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from fieldcollect.compliance.cli import app as compliance_app
+from fieldcollect.core.audit_cli import app as audit_app
 from fieldcollect.core.cli import token_app, users_app
 from fieldcollect.earlywarning.cli import app as early_warning_app
 from fieldcollect.ops.cli import backup as ops_backup
@@ -35,6 +36,7 @@ app.add_typer(early_warning_app, name="early-warning", help="Early warning: mode
 app.command("allocate")(allocate)
 app.add_typer(users_app, name="users", help="User accounts.")
 app.add_typer(token_app, name="token", help="API tokens.")
+app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
 app.command("worker")(ops_worker)
 app.command("backup")(ops_backup)
 app.command("restore")(ops_restore)

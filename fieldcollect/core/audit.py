@@ -1,12 +1,20 @@
-"""Write audit rows. Call inside the same ``transaction.atomic`` block as the change itself."""
+"""Write audit rows. Call inside the same ``transaction.atomic`` block as the change itself.
+
+Entries are append-only and hash-chained (``core/audit_chain.py``): each insert, also through
+``AuditEntry.objects.bulk_create``, locks the chain head until the transaction ends, so keep audited
+transactions short. Reads of unmasked personal data and exports are audited the same way (action such
+as ``pii.unmask`` or ``export.cases``, with the purpose and recipient in ``new``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db import models
 
-from fieldcollect.core.models import AuditEntry, User
+from fieldcollect.core.audit_chain import HASHED_FIELDS, VerifyResult, verify_chain
+from fieldcollect.core.models import AuditChainHead, AuditEntry, User
 
 
 def audit_log(
@@ -42,3 +50,25 @@ def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
             value = str(value)
         out[name] = value
     return out
+
+
+def audit_verify(*, using: str = "default", chunk_size: int = 5000,
+                 progress: Callable[[int], None] | None = None) -> VerifyResult:
+    """Check the whole chain against the stored hashes and the recorded head; ``progress`` is
+    called with the number of entries read, every ``chunk_size`` entries."""
+    head_row = AuditChainHead.objects.using(using).filter(pk=1).values_list("seq", "hash").first()
+    fields = ["id", "hash", *HASHED_FIELDS]
+    query = AuditEntry.objects.using(using).order_by("seq").values(*fields).iterator(chunk_size=chunk_size)
+
+    def counted(it: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for n, row in enumerate(it, 1):
+            if progress is not None and n % chunk_size == 0:
+                progress(n)
+            yield row
+
+    rows = counted(query)
+
+    def find_by_hash(value: str) -> int | None:
+        return AuditEntry.objects.using(using).filter(hash=value).values_list("seq", flat=True).first()
+
+    return verify_chain(rows, head=head_row, find_by_hash=find_by_hash)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import connections, models, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from fieldcollect.core.audit_chain import GENESIS, entry_hash
 
 
 class Role(models.TextChoices):
@@ -37,10 +41,43 @@ class User(AbstractUser):
         return self.role in AGENCY_ROLES
 
 
-class AuditEntry(models.Model):
-    """Append-only record of a write: who did what to which object, with old and new values."""
+class AppendOnlyError(RuntimeError):
+    """Audit entries are never changed or removed."""
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+class AuditQuerySet(models.QuerySet["AuditEntry"]):
+    """Inserts go through the hash chain; updates and deletes are refused."""
+
+    def bulk_create(self, objs: Iterable[AuditEntry], *args: Any, **kwargs: Any) -> list[AuditEntry]:
+        objs = list(objs)
+        if not objs:
+            return objs
+        with transaction.atomic(using=self.db, savepoint=False):
+            chain_append(objs, using=self.db)
+            return super().bulk_create(objs, *args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit entries cannot be updated")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit entries cannot be updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+    def _raw_delete(self, using: Any) -> int:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+class AuditEntry(models.Model):
+    """Append-only record: who did what to which object, with old and new values.
+
+    Entries form a hash chain (``seq``, ``prev_hash``, ``hash``; see ``core/audit_chain.py``);
+    ``fieldcollect audit verify`` checks it. On PostgreSQL a trigger also rejects UPDATE and DELETE.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor_label = models.CharField(max_length=150, blank=True, default="")
     action = models.CharField(max_length=64, db_index=True)
@@ -48,13 +85,76 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=64, db_index=True)
     old = models.JSONField(null=True, blank=True)
     new = models.JSONField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
-        ordering: ClassVar[list[str]] = ["id"]
+        ordering: ClassVar[list[str]] = ["seq"]
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit entries cannot be updated")
+        using = kwargs.get("using") or router.db_for_write(AuditEntry)
+        with transaction.atomic(using=using, savepoint=False):
+            chain_append([self], using=using)
+            kwargs["force_insert"] = True
+            super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+    def chain_fields(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": self.at, "actor_id": self.actor_id, "actor_label": self.actor_label,
+                "action": self.action, "object_type": self.object_type, "object_id": self.object_id,
+                "old": self.old, "new": self.new, "prev_hash": self.prev_hash}
+
+
+class AuditChainHead(models.Model):
+    """One row (pk 1): seq and hash of the last appended entry. Appenders lock it (SELECT ... FOR
+    UPDATE) so that entries are chained one after another; it also reveals entries cut off the end."""
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS)
+
+    def __str__(self) -> str:
+        return f"audit head {self.seq} {self.hash[:12]}"
+
+
+def chain_append(entries: list[AuditEntry], *, using: str) -> None:
+    """Give ``entries`` their place in the chain (caller holds a transaction and inserts them next).
+
+    Two small statements on the head row (lock-and-read, update), written as plain SQL because this
+    runs on every audited write."""
+    conn = connections[using]
+    lock = " FOR UPDATE" if conn.features.has_select_for_update else ""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT seq, hash FROM core_auditchainhead WHERE id = 1{lock}")
+        row = cur.fetchone()
+    if row is None:  # first entry, or the table was flushed (tests): start from the stored entries
+        last = AuditEntry.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
+        seq0, hash0 = last if last is not None else (0, GENESIS)
+        AuditChainHead.objects.using(using).bulk_create([AuditChainHead(pk=1, seq=seq0, hash=hash0)],
+                                                        ignore_conflicts=True)
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT seq, hash FROM core_auditchainhead WHERE id = 1{lock}")
+            row = cur.fetchone()
+    seq, prev = int(row[0]), str(row[1])
+    for entry in entries:
+        if entry.at is None:
+            entry.at = timezone.now()
+        seq += 1
+        entry.seq = seq
+        entry.prev_hash = prev
+        entry.hash = entry_hash(entry.chain_fields())
+        prev = entry.hash
+    with conn.cursor() as cur:
+        cur.execute("UPDATE core_auditchainhead SET seq = %s, hash = %s WHERE id = 1", [seq, prev])
 
 
 class ApiToken(models.Model):
@@ -69,9 +169,54 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    allowed_networks = models.JSONField(
+        default=list, blank=True,
+        help_text="Optional CIDR list (e.g. 203.0.113.0/24); when set, the token works only from these addresses")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user_id})"
+
+
+class AgencyApiNetworks(models.Model):
+    """Optional IP allow-list for the API tokens of an agency's users (CIDR list). When set, a token of
+    any user of the agency works only from these networks (in addition to the token's own list)."""
+
+    agency = models.OneToOneField("agencies.Agency", on_delete=models.CASCADE, related_name="api_networks")
+    networks = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}: {', '.join(self.networks)}"
+
+
+class TotpDevice(models.Model):
+    """A user's TOTP (RFC 6238) secret; ``confirmed_at`` is set once the user entered a valid code.
+    ``last_step`` is the time step of the last accepted code, so that a code works only once."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
+    secret = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"TOTP {self.user_id}{'' if self.confirmed_at else ' (not confirmed)'}"
+
+
+class LoginFailure(models.Model):
+    """A failed password or second-factor attempt, for throttling (rows older than the window are
+    pruned on the next failure)."""
+
+    username = models.CharField(max_length=150)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["username", "at"]),
+                                                 models.Index(fields=["ip", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.ip}"

@@ -1,0 +1,46 @@
+"""`fieldcollect audit ...`: check the tamper-evident audit log."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("verify")
+def verify(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False) -> None:
+    """Recompute the hash chain of the audit log. Exit 0 when intact; otherwise exit 1 and name the
+    first broken entry and how it was broken (modified, deleted, inserted or reordered)."""
+    from fieldcollect.cli import migrate_quietly, setup_django
+
+    setup_django()
+    migrate_quietly()
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fieldcollect.core.audit import audit_verify
+    from fieldcollect.core.models import AuditEntry
+
+    total = AuditEntry.objects.count()
+    console = Console(stderr=True)
+    with Progress(TextColumn("verifying audit chain"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=as_json or total < 50_000) as bar:
+        task = bar.add_task("verify", total=total)
+        result = audit_verify(progress=lambda n: bar.update(task, completed=n))
+    brk = result.first_break
+    if as_json:
+        typer.echo(json.dumps({
+            "ok": result.ok, "entries": result.entries, "head_seq": result.head_seq, "head_hash": result.head_hash,
+            "first_break": None if brk is None else {"kind": brk.kind, "seq": brk.seq, "entry_id": brk.entry_id,
+                                                     "detail": brk.detail},
+        }))
+    elif brk is None:
+        typer.echo(f"audit log intact: {result.entries} entries, head seq {result.head_seq} hash {result.head_hash}")
+    else:
+        where = f"entry seq {brk.seq}" + (f" (id {brk.entry_id})" if brk.entry_id is not None else "")
+        typer.echo(f"audit log broken at {where}: {brk.kind} ({brk.detail})")
+    if brk is not None:
+        raise typer.Exit(1)

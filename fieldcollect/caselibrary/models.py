@@ -53,6 +53,8 @@ class CaseStory(models.Model):
     amount_band = models.CharField(max_length=10, choices=AmountBand.choices, blank=True, default="")
     channel = models.CharField(max_length=8, choices=StoryChannel.choices, blank=True, default="")
     tags = models.JSONField(default=list, blank=True)
+    tags_text = models.CharField(max_length=1000, blank=True, default="",
+                                 help_text="The tags as ' tag1 tag2 ' for search (JSON escapes non-ASCII text)")
     situation = models.TextField(blank=True, default="", help_text="The customer's situation")
     what_was_tried = models.TextField()
     what_worked = models.TextField(blank=True, default="", help_text="What worked, or why it failed")

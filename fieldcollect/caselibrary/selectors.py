@@ -50,8 +50,7 @@ def _word(word: str) -> Q:
     q = Q()
     for f in TEXT_FIELDS:
         q |= Q(**{f"{f}__icontains": word})
-    # tags are a JSON list: match inside its text form
-    q |= Q(tags__icontains=word)
+    q |= Q(tags_text__icontains=word)
     return q
 
 
@@ -62,7 +61,7 @@ def story_search(*, user: User, filters: StoryFilters, limit: int = 100) -> Quer
         if value:
             qs = qs.filter(**{name: value})
     if filters.tag:
-        qs = qs.filter(tags__icontains=f'"{filters.tag.strip().lower()}"')
+        qs = qs.filter(tags_text__contains=f" {filters.tag.strip().lower().replace(' ', '_')} ")
     words = [w for w in filters.q.split() if w][:8]
     if words:
         cond = Q()

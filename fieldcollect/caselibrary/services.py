@@ -46,6 +46,11 @@ def parse_tags(value: str | list[str]) -> list[str]:
     return out[:20]
 
 
+def tags_text(tags: list[str]) -> str:
+    """``" tag1 tag2 "``: a tag is matched exactly by searching ``" tag "``."""
+    return (" " + " ".join(t.replace(" ", "_") for t in tags) + " ")[:1000]
+
+
 def _channel_of(case: Case) -> str:
     channels = set(case.contacts.values_list("channel", flat=True))
     if not channels:
@@ -121,7 +126,8 @@ def story_create(*, values: dict[str, Any], acting_user: User, case: Case | None
     agency_id = acting_user.agency_id if acting_user.role == Role.AGENCY_MANAGER else (case.agency_id if case else None)
     with transaction.atomic():
         story = CaseStory.objects.create(case=case, agency_id=agency_id, created_by=acting_user,
-                                         **{k: v.get(k, "") for k in EDITABLE if k != "tags"}, tags=v["tags"])
+                                         **{k: v.get(k, "") for k in EDITABLE if k != "tags"}, tags=v["tags"],
+                                         tags_text=tags_text(v["tags"]))
         audit_log(actor=acting_user, action="story.create", object_type="case_story", object_id=story.pk,
                   new=snapshot(story, FIELDS))
     return story
@@ -137,6 +143,7 @@ def story_update(*, story: CaseStory, values: dict[str, Any], acting_user: User)
         for k in EDITABLE:
             if k in v:
                 setattr(locked, k, v[k])
+        locked.tags_text = tags_text(locked.tags)
         locked.save()
         audit_log(actor=acting_user, action="story.update", object_type="case_story", object_id=locked.pk,
                   old=old, new=snapshot(locked, FIELDS))

@@ -191,3 +191,18 @@ def test_hotline_intake_page_and_lists(w, client):
     client.force_login(w.collector_user)
     assert client.get("/complaints/").status_code == 403
     assert client.post("/complaints/new/", {}).status_code == 403
+
+
+@pytest.mark.parametrize("lang,word", [("zh-hans", "投诉"), ("en", "Complaint")])
+def test_staff_pages_render_in_both_languages(w, client, lang, word):
+    c = _hotline(w, category="privacy")
+    client.cookies["django_language"] = lang
+    client.force_login(w.officer)
+    for url in ("/complaints/", "/complaints/queue/", f"/complaints/{c.pk}/", "/complaints/new/",
+                "/complaints/feedback/", "/complaints/?overdue=1&mine=1&q=TS"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert word in r.content.decode(), url
+    client.force_login(w.manager)
+    assert c.reference in client.get("/complaints/").content.decode()
+    assert client.get("/complaints/feedback/").status_code == 200

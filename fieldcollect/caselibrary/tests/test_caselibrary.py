@@ -106,7 +106,7 @@ def test_search_words_filters_and_tags(closed_case):
 
 
 def test_pages(closed_case, client):
-    case, cm, manager = closed_case
+    case, cm, _manager = closed_case
     client.force_login(cm)
     page = client.get(f"/library/new/?case={case.pk}").content.decode()
     assert "contact" in page and 'value="M2"' in page

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("fieldcollect.scorecards.urls")),
     path("", include("fieldcollect.allocation.urls")),
     path("", include("fieldcollect.settlement.urls")),
+    path("compliance/", include("fieldcollect.compliance.urls")),
     path("", include("fieldcollect.caselibrary.urls")),
     path("", include("fieldcollect.reports.urls")),
 ]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from fieldcollect.api.schemas import (
@@ -24,6 +24,7 @@ from fieldcollect.api.schemas import (
 from fieldcollect.cases import selectors, services
 from fieldcollect.cases.access import access_case_by_id, access_task_by_id, tasks_visible_to
 from fieldcollect.cases.models import Case, ContactAttempt
+from fieldcollect.compliance import services as compliance_services
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import User
 
@@ -103,9 +104,41 @@ def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> St
     contact = services.contact_record(
         case=case, acting_user=user, channel=payload.channel, outcome=payload.outcome, party=payload.party,
         number=payload.number, at=payload.at, connected=payload.connected, conversation=payload.conversation,
-        notes=payload.notes, expected_version=payload.version,
+        notes=payload.notes, expected_version=payload.version, path="api",
     )
     return Status(201, contact)
+
+
+class ContactCheckIn(Schema):
+    channel: str = Field(examples=["phone"], description="phone, sms, wechat, visit, letter or email")
+    party: str = Field("debtor", description="debtor, or spouse, relative, employer, guarantor, third_party")
+    number: str = Field("", max_length=32, description="Number to call or text (the debtor's mobile by default)")
+    at: datetime | None = Field(None, description="When (ISO-8601 with offset); now by default")
+
+
+class ContactCheckOut(Schema):
+    allowed: bool
+    rule_ids: list[str]
+    explanations: list[str] = Field(description="One per blocking rule, in the language of Accept-Language")
+    next_allowed_at: datetime | None = Field(description="Earliest time the same contact would be allowed "
+                                                         "(debtor's local time); null: not on the current record")
+    pack: str = Field(description="Rule pack that decided, CODE@version")
+
+
+@router.post("/{case_id}/contact-check", response={200: ContactCheckOut, **ERRORS},
+             summary="May I contact this debtor now?")
+def contact_check(request: HttpRequest, case_id: int, payload: ContactCheckIn) -> dict[str, Any]:
+    """The compliance check a contact would go through, without recording anything: allowed, or
+    blocked with the rule ids, their explanations (zh-Hans or English after Accept-Language) and the
+    next time the same contact would be allowed. Recording a blocked contact
+    (``POST /cases/{id}/contacts``) is refused with 422 ``compliance.blocked`` and the same details
+    in ``error.extra``."""
+    user = _user(request)
+    case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
+    verdict = compliance_services.contact_check(case=case, acting_user=user, channel=payload.channel,
+                                                party=payload.party, number=payload.number, at=payload.at)
+    return {"allowed": verdict.allowed, "rule_ids": verdict.rule_ids, "explanations": verdict.explanations,
+            "next_allowed_at": verdict.next_allowed_at, "pack": verdict.decision.pack}
 
 
 @router.post("/{case_id}/promises", response={201: PromiseOut, **ERRORS}, summary="Record a promise to pay")

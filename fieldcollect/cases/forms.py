@@ -30,6 +30,8 @@ class ContactForm(VersionedForm):
     conversation = forms.BooleanField(label=_("Spoke with the party"), required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", "—"), *Outcome.choices])
     notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    at = forms.DateTimeField(label=_("Time (empty: now)"), required=False,
+                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
 
 class PromiseForm(VersionedForm):

@@ -70,12 +70,22 @@ def _set_status(case: Case, target: str) -> None:
     case.status = target
 
 
+def _case_state(case: Case) -> dict[str, Any]:
+    """``snapshot(case, CASE_FIELDS)`` without loading the agency and collector rows (ids only)."""
+    return {
+        "status": case.status, "close_reason": case.close_reason,
+        "closed_on": str(case.closed_on) if case.closed_on is not None else None,
+        "agency": case.agency_id, "placed_until": str(case.placed_until) if case.placed_until is not None else None,
+        "collector": case.collector_id, "version": case.version,
+    }
+
+
 def _save_case(case: Case, *, old: dict[str, Any], action: str, actor: User | None,
                extra: dict[str, Any] | None = None) -> Case:
     case.version += 1
     case.save(update_fields=["status", "close_reason", "closed_on", "agency", "placed_until", "collector",
                              "version", "updated_at"])
-    new = snapshot(case, CASE_FIELDS)
+    new = _case_state(case)
     if extra:
         new.update(extra)
     audit_log(actor=actor, action=action, object_type="case", object_id=case.pk, old=old, new=new)
@@ -294,7 +304,7 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
                                                   at=when, collectors=collectors, recording=recording,
                                                   appointment_confirmed=appointment_confirmed)
         if verdict is None or verdict.allowed:
-            old = snapshot(locked, CASE_FIELDS)
+            old = _case_state(locked)
             contact = ContactAttempt.objects.create(
                 case=locked, agency_id=_actor_agency_id(acting_user),
                 collector_id=locked.collector_id if acting_user.role == Role.FIELD_COLLECTOR else None,
@@ -313,7 +323,9 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
             number=compliance.default_number(case=locked, channel=channel, party=party, number=number),
             at=when, path=path)
         raise compliance.blocked_error(verdict, blocked=blocked)
-    for name in (*CASE_FIELDS, "updated_at"):
+    # the caller's instance sees the new state without another read (ids only: no agency/collector load)
+    for name in ("status", "close_reason", "closed_on", "placed_until", "version", "updated_at", "agency_id",
+                 "collector_id"):
         setattr(case, name, getattr(locked, name))
     return contact
 

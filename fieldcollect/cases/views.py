@@ -138,7 +138,8 @@ def case_contact(request: HttpRequest, case_id: int) -> HttpResponse:
         d = form.cleaned_data
         services.contact_record(case=case, acting_user=user, channel=d["channel"], party=d["party"],
                                 number=d["number"], connected=d["connected"], conversation=d["conversation"],
-                                outcome=d["outcome"], notes=d["notes"], expected_version=d["version"])
+                                outcome=d["outcome"], notes=d["notes"], expected_version=d["version"],
+                                at=d["at"], path="page")
         return _("Contact recorded.")
 
     return _act(request, case_id, "case.contact", forms.ContactForm, do)

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case, Party
 from fieldcollect.compliance.engine import ContactRequest, Decision, check, normalise_phone
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag, FlagKind
@@ -225,8 +226,15 @@ def blocked_error(verdict: ContactVerdict, *, blocked: BlockedAttempt | None = N
     extra.pop("allowed")
     if blocked is not None:
         extra["blocked_attempt_id"] = blocked.pk
-    return ContactBlockedError(_("Not allowed by the compliance rules: %(why)s") % {"why": text}, code=code,
-                               extra=extra)
+    message = _("Not allowed by the compliance rules (%(rules)s): %(why)s") % {
+        "rules": ", ".join(verdict.rule_ids), "why": text}
+    nxt = verdict.next_allowed_at
+    if nxt is not None:
+        message += " " + _("Next allowed at %(when)s (debtor's local time).") % {
+            "when": nxt.strftime("%Y-%m-%d %H:%M %Z")}
+    else:
+        message += " " + _("Not allowed again on the current record.")
+    return ContactBlockedError(message, code=code, extra=extra)
 
 
 def contact_guard(*, case: Case, acting_user: User | None, channel: str, party: str = "debtor",
@@ -255,6 +263,7 @@ def contact_check(*, case: Case, acting_user: User, channel: str, party: str = "
     A check is a question, not an attempt: a blocked answer is not stored (the attempt that follows,
     if any, is checked and stored by :func:`fieldcollect.cases.services.contact_record`).
     """
+    require_capability(acting_user, "case.contact")
     if channel not in ENGINE_CHANNEL:
         raise ApplicationError(_("Unknown channel."), code="contact.invalid_channel", extra={"channel": channel})
     if party not in Party.values and party != "third_party":

@@ -46,6 +46,7 @@ class Dashboard:
     figures: dict[str, go.Figure] = field(default_factory=dict)
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    numbers: dict[str, Any] = field(default_factory=dict)  # headline figures for the report
 
     def table(self, key: str) -> Table | None:
         return next((t for t in self.tables if t.key == key), None)
@@ -241,6 +242,7 @@ def conduct(scope: Scope, p: Params) -> Dashboard:
         d.figures["blocked"] = charts._empty(go.Figure(), _("Blocked contacts are not recorded yet"))
         d.notes.append(_("Blocked contacts are not recorded yet."))
     else:
+        d.numbers["blocked_contacts"] = selectors.blocked_count(start=m_start, end=m_end, scope=scope)
         d.figures["blocked"] = charts.bars([b["rule"] for b in blocked], [b["blocked"] for b in blocked],
                                            title=_("Contacts blocked by rule") + f" ({period})",
                                            yaxis=_("blocked attempts"), name=_("Blocked"))

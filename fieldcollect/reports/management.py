@@ -103,9 +103,9 @@ def _kpis(boards: dict[str, Dashboard], as_of: date) -> list[tuple[str, str]]:
         total = [r for r in promises.rows if r[0] == _("All agencies") and r[1] == month]
         if total and total[0][4] is not None:
             out.append((_("Promise kept rate"), f"{total[0][4]:.1f}%"))
-    blocked = boards["conduct"].table("blocked")
+    blocked = boards["conduct"].numbers.get("blocked_contacts")
     if blocked is not None:
-        out.append((_("Contacts blocked by the compliance engine"), _fmt(sum(r[1] for r in blocked.rows))))
+        out.append((_("Contacts blocked by the compliance engine"), _fmt(blocked)))
     complaints = boards["conduct"].table("complaints")
     if complaints is not None:
         total = [r for r in complaints.rows if r[0] is None]

@@ -231,6 +231,18 @@ def blocked_by_rule(*, start: date, end: date, scope: Scope) -> list[dict[str, A
             for r, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
+def blocked_count(*, start: date, end: date, scope: Scope) -> int | None:
+    """Refused contacts in ``start..end`` (each once, whatever the number of rules it broke)."""
+    model = blocked_model()
+    if model is None:
+        return None
+    lo, hi = _local_bounds(start, end)
+    qs = model.objects.filter(at__gte=lo, at__lt=hi)
+    if scope.agency_id is not None:
+        qs = qs.filter(agency_id=scope.agency_id)
+    return int(qs.count())
+
+
 def _optional(module: str, name: str) -> Callable[..., Any] | None:
     try:
         mod = importlib.import_module(module)

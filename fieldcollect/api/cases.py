@@ -27,6 +27,8 @@ from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import User
+from fieldcollect.privacy.masking import mask_address, mask_mobile
+from fieldcollect.privacy.unmask import api_customer_view
 
 router = Router(tags=["cases"])
 tasks_router = Router(tags=["tasks"])
@@ -53,14 +55,26 @@ def _user(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
-def _case_out(case: Case) -> dict[str, Any]:
-    return {
+def _case_out(case: Case, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The case as the API gives it; ``hidden`` columns (not in the agency's contract) are null."""
+    out = {
         "id": case.pk, "loan_id": case.loan_id, "status": case.status, "bucket": case.bucket, "dpd": case.dpd,
         "max_dpd": case.max_dpd, "overdue_fen": case.overdue_fen,
         "outstanding_principal_fen": case.outstanding_principal_fen, "city": case.city,
         "opened_on": case.opened_on, "closed_on": case.closed_on, "agency_id": case.agency_id,
         "collector_id": case.collector_id, "placed_until": case.placed_until, "version": case.version,
     }
+    return out | dict.fromkeys(hidden)
+
+
+def _contact_out(contact: ContactAttempt, *, number_in_clear: bool) -> dict[str, Any]:
+    number = contact.number
+    if number and not number_in_clear:
+        number = mask_mobile(number) if contact.channel in {"phone", "sms"} else mask_address(number)
+    return {"id": contact.pk, "case_id": contact.case_id, "channel": contact.channel, "party": contact.party,
+            "number": number, "at": contact.at, "connected": contact.connected,
+            "conversation": contact.conversation, "outcome": contact.outcome, "notes": contact.notes,
+            "agency_id": contact.agency_id, "collector_id": contact.collector_id}
 
 
 @router.get("", response={200: CasePageOut, **ERRORS}, summary="List my cases")
@@ -75,7 +89,8 @@ def list_cases(request: HttpRequest, params: Query[CaseListParams]) -> dict[str,
     )
     page = selectors.case_list(user=_user(request), filters=filters, cursor=params.cursor,
                                limit=params.limit, offset=params.offset, with_count=True, count_cap=None)
-    return {"items": [_case_out(c) for c in page.items], "count": page.count or 0,
+    hidden = selectors.hidden_case_fields(_user(request))
+    return {"items": [_case_out(c, hidden) for c in page.items], "count": page.count or 0,
             "next_cursor": page.next_cursor}
 
 
@@ -84,13 +99,15 @@ def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
     user = _user(request)
     case = access_case_by_id(case_id, user)
     loan = case.loan
-    out = _case_out(case)
+    out = _case_out(case, selectors.hidden_case_fields(user))
+    view = api_customer_view(user=user, case=case)
     out.update(
-        customer=selectors.customer_fields_for(user=user, case=case),
+        customer=view.fields,
         loan={"loan_id": loan.pk, "product": loan.product, "principal_fen": loan.principal_fen,
               "annual_rate": str(loan.annual_rate), "term_months": loan.term_months, "method": loan.method,
               "disbursed_on": loan.disbursed_on.isoformat()},
-        contacts=list(case.contacts.all()[:100]),
+        contacts=[_contact_out(c, number_in_clear=user.is_bank_user or "mobile" in view.clear)
+                  for c in case.contacts.all()[:100]],
         promises=list(case.promises.all()[:50]),
         open_tasks=list(tasks_visible_to(user).filter(case=case, status="open")[:50]),
     )

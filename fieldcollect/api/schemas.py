@@ -20,15 +20,18 @@ class ErrorOut(Schema):
 
 
 class CaseOut(Schema):
+    """A case. ``bucket``, ``dpd``, ``max_dpd``, ``overdue_fen``, ``outstanding_principal_fen`` and
+    ``city`` are null for an agency whose contract does not permit them."""
+
     id: int
     loan_id: int
     status: str
-    bucket: str
-    dpd: int
-    max_dpd: int
-    overdue_fen: int
-    outstanding_principal_fen: int
-    city: str
+    bucket: str | None
+    dpd: int | None
+    max_dpd: int | None
+    overdue_fen: int | None
+    outstanding_principal_fen: int | None
+    city: str | None
     opened_on: date
     closed_on: date | None
     agency_id: int | None
@@ -85,7 +88,8 @@ class TaskPageOut(Schema):
 
 
 class CaseDetailOut(CaseOut):
-    customer: dict[str, Any]
+    customer: dict[str, Any] = Field(description="The customer fields the caller's contract permits, masked "
+                                                 "(138****5678) unless the caller may see them in clear")
     loan: dict[str, Any]
     contacts: list[ContactOut]
     promises: list[PromiseOut]

@@ -7,7 +7,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -158,6 +158,7 @@ def case_list(*, user: User, filters: CaseFilters, cursor: str | None = None, li
             count = base.order_by().values("pk")[: count_cap + 1].count()
             capped = count > count_cap
             count = min(count, count_cap)
+    label_case_rows(user=user, cases=rows)
     return CasePage(items=rows, next_cursor=next_cursor, count=count, count_capped=capped)
 
 
@@ -282,29 +283,134 @@ def distinct_cities(*, limit: int = 500) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def customer_fields_for(*, user: User, case: Case) -> dict[str, Any]:
-    """The customer's data the user may see: everything for bank users; for agency users only the
-    fields their contract permits (minimum necessary, PIPL Art 6), the ID number always masked."""
-    from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS, contract_terms
+# ---------------------------------------------------------------- customer data: contract, masking
+
+CUSTOMER_FIELDS = ("name", "mobile", "id_number", "province", "city", "district", "address")
+PII_FIELDS = frozenset({"name", "mobile", "id_number", "address"})
+# the contract field (AgencyContract.permitted_fields) that gates each customer or case column
+FIELD_GATES = {"name": "name", "mobile": "mobile", "id_number": "id_number", "province": "city", "city": "city",
+               "district": "district", "address": "address", "dpd": "dpd", "max_dpd": "dpd", "bucket": "bucket",
+               "overdue_fen": "overdue", "outstanding_principal_fen": "overdue"}
+CASE_GATED = ("city", "dpd", "max_dpd", "bucket", "overdue_fen", "outstanding_principal_fen")
+# what a collector sees in clear around a confirmed visit (never the ID number)
+VISIT_FIELDS = frozenset({"name", "mobile", "address"})
+VISIT_MARGIN = timedelta(days=1)
+
+
+def permitted_fields_of(user: User, *, on: date | None = None) -> tuple[str, ...] | None:
+    """The contract fields an agency user may receive (``None``: a bank user, unrestricted). An
+    agency without a contract in force receives nothing."""
+    from fieldcollect.agencies.selectors import contract_terms
+
+    if user.is_bank_user:
+        return None
+    agency = getattr(user, "agency", None)
+    if agency is None:
+        return ()
+    terms = contract_terms(agency=agency, on=on or timezone.localdate())
+    return terms.permitted_fields if terms is not None else ()
+
+
+def hidden_case_fields(user: User, *, permitted: Any = ...) -> frozenset[str]:
+    """Case columns the user's contract does not permit (shown as nothing)."""
+    if permitted is ...:
+        permitted = permitted_fields_of(user)
+    if permitted is None:
+        return frozenset()
+    return frozenset(c for c in CASE_GATED if FIELD_GATES[c] not in permitted)
+
+
+def visit_window(*, user: User, case: Case, now: datetime | None = None) -> tuple[datetime, datetime] | None:
+    """For a field collector with a confirmed visit appointment to the case's customer: the period
+    from one day before to one day after the appointment, when ``now`` falls in it."""
+    from fieldcollect.cases.access import collector_of
+    from fieldcollect.visits.models import Appointment
+
+    collector_id = collector_of(user)
+    if collector_id is None:
+        return None
+    now = now or timezone.now()
+    appointments = Appointment.objects.filter(
+        collector_id=collector_id, status=Appointment.Status.CONFIRMED, case__customer_id=case.customer_id,
+        chosen_start__isnull=False, chosen_start__lte=now + VISIT_MARGIN, chosen_start__gte=now - timedelta(days=30),
+    ).order_by("chosen_start")
+    for a in appointments:
+        assert a.chosen_start is not None
+        start, end = a.chosen_start - VISIT_MARGIN, (a.chosen_end or a.chosen_start) + VISIT_MARGIN
+        if start <= now <= end:
+            return start, end
+    return None
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """What a user is shown of a case's customer: ``fields`` (masked unless in ``clear``), the fields
+    left out by the contract, and why anything is in clear (``reason``: "purpose" or "visit")."""
+
+    fields: dict[str, str]
+    clear: frozenset[str]
+    masked: frozenset[str]
+    withheld: frozenset[str]
+    can_unmask: bool
+    reason: str = ""
+    visit: tuple[datetime, datetime] | None = None
+
+    @property
+    def masked_fields(self) -> list[str]:
+        return [f for f in CUSTOMER_FIELDS if f in self.masked]
+
+
+def customer_view(*, user: User, case: Case, unmask: Any = (), now: datetime | None = None) -> CustomerView:
+    """The customer data ``user`` may see on ``case``, masked by role and purpose.
+
+    * Agency users receive only the fields their contract permits (minimum necessary, PIPL Art 6),
+      always masked, except a field collector with a confirmed visit appointment to this customer from
+      one day before to one day after it (name, mobile and address in clear; the ID number never).
+    * Bank users receive every field, masked; ``unmask`` (field names, after a stated purpose that the
+      caller has audited) shows those fields in clear for this response only.
+    """
+    from fieldcollect.privacy.masking import mask_field
 
     c = case.customer
-    every = {
-        "name": c.name,
-        "mobile": c.mobile,
-        "id_number": c.id_number,
-        "province": c.province,
-        "city": c.city,
-        "district": c.district,
-        "address": c.address,
-    }
+    every = {"name": c.name, "mobile": c.mobile, "id_number": c.id_number, "province": c.province,
+             "city": c.city, "district": c.district, "address": c.address}
+    permitted = permitted_fields_of(user)
+    shown = dict(every) if permitted is None else {k: v for k, v in every.items() if FIELD_GATES[k] in permitted}
+    withheld = frozenset(every) - frozenset(shown)
+    visit = None
+    reason = ""
     if user.is_bank_user:
-        return every
-    permitted: tuple[str, ...] = DEFAULT_PERMITTED_FIELDS
-    if case.agency is not None:
-        terms = contract_terms(agency=case.agency, on=timezone.localdate())
-        if terms is not None:
-            permitted = terms.permitted_fields
-    out = {k: v for k, v in every.items() if k in permitted}
-    if "id_number" in out and len(c.id_number) > 8:
-        out["id_number"] = c.id_number[:4] + "*" * (len(c.id_number) - 8) + c.id_number[-4:]
-    return out
+        clear = frozenset(unmask) & PII_FIELDS & frozenset(shown)
+        reason = "purpose" if clear else ""
+    else:
+        visit = visit_window(user=user, case=case, now=now)
+        clear = (VISIT_FIELDS & frozenset(shown)) if visit is not None else frozenset()
+        reason = "visit" if clear else ""
+    out: dict[str, str] = {}
+    masked: set[str] = set()
+    for k, v in shown.items():
+        if k in PII_FIELDS and k not in clear and v:
+            out[k] = mask_field(k, v, province=c.province, city=c.city, district=c.district)
+            masked.add(k)
+        else:
+            out[k] = v
+    return CustomerView(fields=out, clear=clear, masked=frozenset(masked), withheld=withheld,
+                        can_unmask=user.is_bank_user and bool(masked), reason=reason, visit=visit)
+
+
+def customer_fields_for(*, user: User, case: Case, unmask: Any = (), now: datetime | None = None) -> dict[str, Any]:
+    """The customer's data the user may see (see :func:`customer_view`), as a dict."""
+    return customer_view(user=user, case=case, unmask=unmask, now=now).fields
+
+
+def label_case_rows(*, user: User, cases: list[Case]) -> None:
+    """Set ``customer_label`` (the masked name, or nothing when the contract withholds names) and
+    ``hidden`` (case columns the contract withholds) on each case of a list page."""
+    from fieldcollect.privacy.masking import mask_name
+
+    permitted = permitted_fields_of(user)
+    hidden = hidden_case_fields(user, permitted=permitted)
+    show_name = permitted is None or "name" in permitted
+    for case in cases:
+        case.customer_label = mask_name(case.customer.name) if show_name else ""  # type: ignore[attr-defined]
+        case.hidden = hidden  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from fieldcollect.cases.models import Case, Task
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import User
 from fieldcollect.core.pages import request_user as _user
+from fieldcollect.privacy.unmask import page_customer_view
 
 BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
 
@@ -81,7 +82,9 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     today = timezone.localdate()
     ctx: dict[str, Any] = {
         "case": case,
-        "customer": selectors.customer_fields_for(user=user, case=case),
+        "pii": (pii := page_customer_view(request, user=user, case=case)),
+        "customer": pii.fields,
+        "hidden": selectors.hidden_case_fields(user),
         "timeline": selectors.case_timeline(case=case),
         "history": selectors.loan_history(loan_id=case.loan_id),
         "open_tasks": selectors.open_tasks_for_case(case=case),

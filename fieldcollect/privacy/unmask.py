@@ -1,0 +1,109 @@
+"""Seeing customer data in clear: a bank user states a purpose (audited "pii.unmask" with the purpose
+and the fields) and sees those fields in clear on that response only; a collector's reads in clear
+around a confirmed visit are audited the same way (purpose "visit")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from fieldcollect.cases.access import access_case_by_id
+from fieldcollect.cases.models import Case
+from fieldcollect.cases.selectors import PII_FIELDS, CustomerView, customer_view
+from fieldcollect.core.audit import audit_log
+from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from fieldcollect.core.models import User
+from fieldcollect.core.pages import request_user
+
+FIELD_LABELS = {"name": gettext_lazy("Name"), "mobile": gettext_lazy("Mobile"),
+                "id_number": gettext_lazy("ID number"), "address": gettext_lazy("Address")}
+
+
+class UnmaskForm(forms.Form):
+    show = forms.MultipleChoiceField(choices=list(FIELD_LABELS.items()), label=gettext_lazy("Fields"))
+    purpose = forms.CharField(min_length=10, max_length=300, label=gettext_lazy("Purpose"),
+                              strip=True)
+
+
+def pii_unmask(*, user: User, case: Case, fields: list[str], purpose: str) -> CustomerView:
+    """Audit a bank user's request to see ``fields`` in clear for ``purpose``; return the view."""
+    if not user.is_bank_user:
+        raise PermissionDeniedError(_("Only bank staff may unmask customer data."), code="pii.unmask_denied")
+    purpose = purpose.strip()
+    if len(purpose) < 10:
+        raise ApplicationError(_("State the purpose (at least 10 characters)."), code="pii.purpose_required")
+    wanted = sorted(set(fields) & PII_FIELDS)
+    if not wanted:
+        raise ApplicationError(_("Choose the fields to show."), code="pii.no_fields")
+    view = customer_view(user=user, case=case, unmask=wanted)
+    with transaction.atomic():
+        audit_log(actor=user, action="pii.unmask", object_type="Customer", object_id=case.customer_id,
+                  new={"case_id": case.pk, "purpose": purpose, "fields": sorted(view.clear)})
+    return view
+
+
+def _audit_visit_read(*, user: User, case: Case, view: CustomerView, channel: str) -> None:
+    if view.reason != "visit" or view.visit is None:
+        return
+    with transaction.atomic():
+        audit_log(actor=user, action="pii.unmask", object_type="Customer", object_id=case.customer_id,
+                  new={"case_id": case.pk, "purpose": "visit", "fields": sorted(view.clear), "channel": channel,
+                       "window": [view.visit[0].isoformat(), view.visit[1].isoformat()]})
+
+
+def page_customer_view(request: HttpRequest, *, user: User, case: Case) -> CustomerView:
+    """The customer view of the case page: in clear what :func:`case_unmask` allowed for this
+    request, or what a confirmed visit allows (audited)."""
+    view = getattr(request, "pii_view", None)
+    if isinstance(view, CustomerView):
+        return view
+    view = customer_view(user=user, case=case)
+    _audit_visit_read(user=user, case=case, view=view, channel="page")
+    return view
+
+
+def api_customer_view(*, user: User, case: Case) -> CustomerView:
+    view = customer_view(user=user, case=case)
+    _audit_visit_read(user=user, case=case, view=view, channel="api")
+    return view
+
+
+@login_required
+@require_POST
+def case_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
+    """POST ``show`` (fields) + ``purpose``: the case page with those fields in clear (this response only)."""
+    from fieldcollect.cases.views import case_detail
+
+    user = request_user(request)
+    try:
+        case = access_case_by_id(case_id, user)
+        form = UnmaskForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, str(error))
+            return redirect(reverse("cases:detail", args=[case_id]))
+        view = pii_unmask(user=user, case=case, fields=form.cleaned_data["show"],
+                          purpose=form.cleaned_data["purpose"])
+    except NotFoundError as exc:
+        return render(request, "error.html", {"message": exc.message}, status=404)
+    except ApplicationError as exc:
+        return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
+    request.pii_view = view  # type: ignore[attr-defined]
+    response = case_detail(request, case_id)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def field_label(name: str) -> Any:
+    return FIELD_LABELS.get(name, name)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -42,6 +43,7 @@ from fieldcollect.core.models import Role, User
 from fieldcollect.portfolio.models import Customer
 from fieldcollect.visits.models import FeedbackRequest, VisitReport
 from fieldcollect.visits.outbox import outbox_enqueue
+from fieldcollect.visits.services import feedback_reissue, feedback_requests_for_conversations, public_url
 
 HANDLER_ROLES = frozenset({Role.COMPLIANCE_OFFICER, Role.COLLECTIONS_MANAGER})
 FIELDS = ["reference", "source", "customer", "case", "agency", "collector", "category", "severity", "status",
@@ -343,8 +345,14 @@ def complaint_resolve(*, complaint: Complaint, acting_user: User, finding: str, 
                               "acknowledged_at", "customer_answer", "customer_answered_at", "pause_lifted_at",
                               "updated_at"])
         with translation.override("zh-hans"):
-            _sms(c, _("The bank has answered your complaint %(ref)s. Please reply to tell us whether you accept "
-                      "the resolution.") % {"ref": c.reference})
+            if c.feedback_id is not None:  # filed through the link: a fresh link to read and answer
+                token = feedback_reissue(feedback=c.feedback, now=now)
+                _sms(c, _("The bank has answered your complaint %(ref)s. Read the answer and tell us whether you "
+                          "accept it: %(url)s") % {
+                    "ref": c.reference, "url": public_url(reverse("complaints:customer_file", args=[token]))})
+            else:
+                _sms(c, _("The bank has answered your complaint %(ref)s. Please reply to tell us whether you accept "
+                          "the resolution.") % {"ref": c.reference})
         audit_log(actor=acting_user, action="complaint.resolve", object_type="complaint", object_id=c.pk,
                   old=old, new=snapshot(c, FIELDS))
     return c
@@ -412,8 +420,6 @@ def sla_breaches_detect(*, now: datetime) -> dict[str, int]:
 def complaints_after_nightly(*, as_of: date) -> dict[str, int]:
     """The nightly step: feedback requests for the day's conversations and SLA breach detection at the
     end of the business day ``as_of`` (never later than now)."""
-    from fieldcollect.visits.services import feedback_requests_for_conversations
-
     tz = timezone.get_default_timezone()
     end = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz)
     now = min(end, timezone.now())

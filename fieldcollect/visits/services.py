@@ -904,6 +904,21 @@ def _feedback_issue(*, case: Case, now: datetime, report: VisitReport | None = N
     return feedback, token
 
 
+def feedback_reissue(*, feedback: FeedbackRequest, now: datetime | None = None) -> str:
+    """A new link for ``feedback`` valid :data:`FEEDBACK_TTL` from now (the older links stop working);
+    used to let the customer answer a complaint's resolution. Call inside the caller's transaction."""
+    now = now or timezone.now()
+    locked = FeedbackRequest.objects.select_for_update().get(pk=feedback.pk)
+    locked.nonce = links.new_nonce()
+    locked.expires_at = max(locked.expires_at, now + FEEDBACK_TTL)
+    token = links.make_token(purpose="feedback", object_id=locked.pk, nonce=locked.nonce, expires_at=locked.expires_at)
+    locked.token_hash = links.token_hash(token)
+    locked.save(update_fields=["nonce", "expires_at", "token_hash"])
+    audit_log(actor=None, action="feedback.reissue", object_type="feedback", object_id=locked.pk,
+              new={"expires_at": locked.expires_at.isoformat()})
+    return token
+
+
 FEEDBACK_MIN_GAP = timedelta(days=7)
 
 

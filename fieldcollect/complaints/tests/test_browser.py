@@ -86,7 +86,14 @@ def test_feedback_then_complaint_on_a_phone(live_server, w, phone):
 
     complaint_services.complaint_resolve(complaint=c, acting_user=w.officer, finding="upheld",
                                         root_cause="collector_conduct", resolution="已核实录音，向您致歉，该催收员已停止作业。")
+    # the resolution comes with a fresh link by SMS (the link of the feedback may have expired by then)
+    sms = OutboxMessage.objects.filter(kind="complaint").latest("id").body
+    assert c.reference in sms
+    new_token = sms.rsplit("/c/", 1)[1].strip().rstrip("/")
     page.reload()
+    assert page.locator("#link-refused").get_attribute("data-reason") == "invalid"  # the old link is replaced
+    token = new_token
+    page.goto(f"{live_server.url}/complaints/c/{token}/")
     assert "已核实录音" in page.locator("#resolution").inner_text()
     page.locator("input[name=answer][value='accepted']").check()
     with page.expect_navigation():

@@ -120,3 +120,28 @@ def test_threatened_customer_is_offered_a_complaint_filed_once(w, client):
     # the same link again cannot file a second complaint
     again = client.post(f"/complaints/c/{token}/", {"category": "fees", "description": "again"})
     assert again.status_code == 409 and Complaint.objects.count() == 1
+
+
+def test_resolution_sends_a_fresh_link_and_the_old_one_stops_working(w, client):
+    from fieldcollect.complaints import services as complaint_services
+
+    w.call(10)
+    services.feedback_requests_for_conversations(as_of=w.day, now=at(w.day, 23))
+    token = _token_from_sms(w.case.pk)
+    client.post(f"/complaints/c/{token}/", {"category": "fees", "description": "让我交手续费"})
+    c = Complaint.objects.get()
+    assert c.severity == Severity.LOW and c.pause_flag_id is None  # not serious: no pause
+    fb = FeedbackRequest.objects.get()
+    resolved_at = fb.expires_at - timedelta(hours=1)
+    complaint_services.complaint_resolve(complaint=c, acting_user=w.officer, finding="partly_upheld",
+                                         root_cause="agency_process", resolution="已退还", now=resolved_at)
+    sms = OutboxMessage.objects.filter(kind="complaint").latest("id").body
+    new = sms.rsplit("/c/", 1)[1].strip().rstrip("/")
+    fb.refresh_from_db()
+    assert fb.expires_at >= resolved_at + timedelta(days=14)
+    assert client.get(f"/complaints/c/{token}/").status_code == 404
+    page = client.get(f"/complaints/c/{new}/")
+    assert page.status_code == 200 and "已退还" in page.content.decode()
+    assert client.post(f"/complaints/c/{new}/answer", {"answer": "rejected", "note": "没收到"}).status_code == 302
+    c.refresh_from_db()
+    assert c.status == "investigating" and c.customer_answer == "rejected" and c.customer_answer_note == "没收到"

@@ -280,7 +280,8 @@ def visits(scope: Scope, p: Params) -> Dashboard:
                                          yaxis=_("check-ins"), name=_("Check-ins"))
     d.tables.append(Table("anomalies", _("Check-in anomalies"),
                           [("time", _("Time")), ("collector", _("Collector")), ("case_id", _("Case")),
-                           ("distance_m", _("Distance (m)")), ("accepted", _("Accepted")), ("flags", _("Flags"))],
+                           ("distance_m", _("Distance (m)")), ("accepted", _("Check-in accepted")),
+                           ("flags", _("Flags"))],
                           [[c["at"], c["collector"], c["case_id"],
                             None if c["distance_m"] is None else round(c["distance_m"]), c["accepted"],
                             "; ".join(c["flags"])] for c in flagged]))

@@ -345,7 +345,7 @@ def complaint_resolve(*, complaint: Complaint, acting_user: User, finding: str, 
                               "acknowledged_at", "customer_answer", "customer_answered_at", "pause_lifted_at",
                               "updated_at"])
         with translation.override("zh-hans"):
-            if c.feedback_id is not None:  # filed through the link: a fresh link to read and answer
+            if c.feedback is not None:  # filed through the link: a fresh link to read and answer
                 token = feedback_reissue(feedback=c.feedback, now=now)
                 _sms(c, _("The bank has answered your complaint %(ref)s. Read the answer and tell us whether you "
                           "accept it: %(url)s") % {

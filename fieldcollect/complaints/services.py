@@ -14,6 +14,7 @@ Pause
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
@@ -164,6 +165,7 @@ def complaint_create(*, source: str, customer: Customer, category: str, descript
         if feedback is not None and Complaint.objects.filter(feedback=feedback).exists():
             raise ConflictError(_("A complaint was already filed from this link."), code="complaint.duplicate")
         complaint = Complaint.objects.create(
+            reference=f"tmp-{secrets.token_hex(6)}",  # unique until the id is known
             source=source, regulator_reference=regulator_reference.strip()[:64], customer=customer, case=case,
             agency=agency, collector=collector, feedback=feedback, category=category, severity=severity,
             description=description[:5000], contact_phone=contact_phone.strip()[:32], received_at=received_at,

@@ -195,7 +195,7 @@ class KeyRing:
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:
         self.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.keys_dir / ".keyring.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.keys_dir, os.O_RDONLY)  # lock the folder itself: no lock file to back up
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "fieldcollect.core.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -153,11 +154,49 @@ STATICFILES_DIRS = [
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
+# --- security (README "Security") ---
+AUTHENTICATION_BACKENDS = ["fieldcollect.core.login_security.ThrottledModelBackend"]
+# lock-out: this many failures for one username (or from one address) within the window lock it for
+# FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS after the last failure
+FIELDCOLLECT_LOGIN_MAX_FAILURES = int(env("FIELDCOLLECT_LOGIN_MAX_FAILURES", "5"))
+FIELDCOLLECT_LOGIN_MAX_FAILURES_PER_IP = int(env("FIELDCOLLECT_LOGIN_MAX_FAILURES_PER_IP", "20"))
+FIELDCOLLECT_LOGIN_WINDOW_SECONDS = int(env("FIELDCOLLECT_LOGIN_WINDOW_SECONDS", "900"))
+FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS = int(env("FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS", "900"))
+FIELDCOLLECT_2FA_FOR_BANK_ROLES = True  # TOTP after the password for bank roles (core/totp.py)
+
+# Cookies carry the Secure flag unless DEBUG (browsers accept Secure cookies from http://localhost and
+# http://127.0.0.1, so the local demo works); COOKIES_SECURE=0 only for a plain-HTTP test network.
+COOKIES_SECURE = env_bool("COOKIES_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = COOKIES_SECURE
+CSRF_COOKIE_SECURE = COOKIES_SECURE
 SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # pages pass the token in the form or in hx-headers, never read the cookie
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(12 * 3600)))
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0"))  # set behind TLS, e.g. 31536000
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+if env_bool("SECURE_PROXY_SSL", False):  # behind a TLS-terminating proxy that sets X-Forwarded-Proto
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (core/middleware.py): only this origin's scripts; the one inline handler the
+# pages use (select onchange="this.form.submit()") is allowed by its hash; Plotly and htmx inject styles.
+FIELDCOLLECT_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'unsafe-hashes'", "'sha256-osjxnKEPL/pQJbFk1dKsF7PYFmTyMWGmVSiL9inhxJY='"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+FIELDCOLLECT_PERMISSIONS_POLICY = "camera=(), microphone=(), payment=(), usb=(), geolocation=(self)"
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", FieldcollectLoginView.as_view(), name="login"),
+    path("accounts/", include("fieldcollect.core.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("plans/", include("fieldcollect.plans.urls")),
     path("visits/", include("fieldcollect.visits.urls")),

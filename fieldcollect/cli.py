@@ -189,7 +189,7 @@ def demo(
     from fieldcollect.allocation.services import run_allocation
     from fieldcollect.scorecards.demo import demo_candidate_files
 
-    logins: list[tuple[str, str, str, int | None]] = []
+    logins: list[tuple[str, str, str, int | None, str]] = []
     for offset in range(days - 1, -1, -1):
         day = business - timedelta(days=offset)
         result = run_daily(as_of=day, progress=True)
@@ -204,16 +204,18 @@ def demo(
             console.print(f"  allocation run {run.pk}: {run.n_placed} of {run.n_cases} open unplaced cases placed "
                           f"(holdout {run.n_holdout}, optimal: {run.certified_optimal})")
     demo_candidate_files(as_of=business, seed=seed)
-    table = Table(title="Demo logins (passwords are new on every `fieldcollect demo`)")
-    for col in ("username", "password", "role", "agency"):
+    table = Table(title="Demo logins (passwords and keys are new on every `fieldcollect demo`)")
+    for col in ("username", "password", "role", "agency", "authenticator key (TOTP)"):
         table.add_column(col)
     lines = []
-    for username, password, role, agency_id in logins:
-        table.add_row(username, password, role, "" if agency_id is None else str(agency_id))
-        lines.append(f"{username}\t{password}\t{role}\t{agency_id or ''}")
+    for username, password, role, agency_id, totp_key in logins:
+        table.add_row(username, password, role, "" if agency_id is None else str(agency_id), totp_key)
+        lines.append(f"{username}\t{password}\t{role}\t{agency_id or ''}\t{totp_key}")
     console.print(table)
+    console.print("Bank logins ask for a one-time code after the password: add the key to an authenticator app, "
+                  "or print the current code with `.venv/bin/python -c \"import pyotp; print(pyotp.TOTP('KEY').now())\"`.")
     logins_file = home_dir() / "demo_logins.tsv"
-    logins_file.write_text("username\tpassword\trole\tagency_id\n" + "\n".join(lines) + "\n")
+    logins_file.write_text("username\tpassword\trole\tagency_id\ttotp_key\n" + "\n".join(lines) + "\n")
     logins_file.chmod(0o600)
     console.print(f"logins saved to {logins_file}")
     if not no_serve:

@@ -12,7 +12,7 @@ class BearerToken(HttpBearer):
     """``Authorization: Bearer fc_...`` — a per-user token created with ``fieldcollect token create``."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = token_authenticate(token)
+        user = token_authenticate(token, ip=request.META.get("REMOTE_ADDR"), check_ip=True)
         if user is not None:
             request.user = user
         return user

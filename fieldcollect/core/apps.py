@@ -5,3 +5,6 @@ class CoreConfig(AppConfig):
     name = "fieldcollect.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from fieldcollect.core import login_security  # noqa: F401  (connects the login audit receivers)

@@ -68,23 +68,97 @@ def users_create(
     typer.echo(pw if generated else f"created {username}")
 
 
-@token_app.command("create")
-def token_create_cmd(
-    username: Annotated[str, typer.Option(help="Whose token")],
-    days: Annotated[int, typer.Option(help="Days until it expires")] = 90,
-    name: Annotated[str, typer.Option(help="A label for the token")] = "",
-) -> None:
-    """Create an API token for a user and print it on one line (it is shown only once)."""
-    _django()
+def _user(username: str):  # type: ignore[no-untyped-def]
     from fieldcollect.core.models import User
-    from fieldcollect.core.tokens import token_create
 
     user = User.objects.filter(username=username).first()
     if user is None:
         typer.echo(f"no user {username!r}", err=True)
         raise typer.Exit(1)
-    _, secret = token_create(user=user, ttl_days=days, name=name)
+    return user
+
+
+@users_app.command("set-role")
+def users_set_role(
+    username: Annotated[str, typer.Option(help="Login name")],
+    role: Annotated[str, typer.Option(help="The new role")],
+    agency_id: Annotated[int | None, typer.Option("--agency-id", help="Agency (agency roles only)")] = None,
+) -> None:
+    """Change a user's role (audited)."""
+    _django()
+    from fieldcollect.core.errors import ApplicationError
+    from fieldcollect.core.services import user_set_role
+
+    try:
+        user_set_role(user=_user(username), role=role, agency_id=agency_id, acting_user=None)
+    except ApplicationError as exc:
+        raise typer.BadParameter(exc.message) from exc
+    typer.echo(f"{username}: {role}")
+
+
+@users_app.command("set-active")
+def users_set_active(
+    username: Annotated[str, typer.Option(help="Login name")],
+    active: Annotated[bool, typer.Option("--active/--inactive", help="Enable or disable the login")],
+) -> None:
+    """Enable or disable a login (audited)."""
+    _django()
+    from fieldcollect.core.services import user_set_active
+
+    user_set_active(user=_user(username), active=active, acting_user=None)
+    typer.echo(f"{username}: {'active' if active else 'inactive'}")
+
+
+@users_app.command("reset-2fa")
+def users_reset_2fa(username: Annotated[str, typer.Option(help="Login name")]) -> None:
+    """Remove a user's authenticator (lost phone): the next login asks to enrol a new one (audited)."""
+    _django()
+    from fieldcollect.core.totp import reset
+
+    removed = reset(user=_user(username))
+    typer.echo(f"{username}: {'authenticator removed' if removed else 'had no authenticator'}")
+
+
+@token_app.command("create")
+def token_create_cmd(
+    username: Annotated[str, typer.Option(help="Whose token")],
+    days: Annotated[int, typer.Option(help="Days until it expires")] = 90,
+    name: Annotated[str, typer.Option(help="A label for the token")] = "",
+    allow: Annotated[list[str] | None, typer.Option(
+        "--allow", help="Only from this network (CIDR, e.g. 203.0.113.0/24); repeatable")] = None,
+) -> None:
+    """Create an API token for a user and print it on one line (it is shown only once)."""
+    _django()
+    from fieldcollect.core.errors import ApplicationError
+    from fieldcollect.core.tokens import token_create
+
+    user = _user(username)
+    try:
+        _, secret = token_create(user=user, ttl_days=days, name=name, allowed_networks=allow or [])
+    except ApplicationError as exc:
+        raise typer.BadParameter(exc.message) from exc
     typer.echo(secret)
+
+
+@token_app.command("agency-networks")
+def token_agency_networks(
+    agency_id: Annotated[int, typer.Option("--agency-id", help="The agency")],
+    networks: Annotated[list[str] | None, typer.Argument(help="CIDR networks; none removes the allow-list")] = None,
+) -> None:
+    """Set the IP allow-list for the API tokens of an agency's users (audited)."""
+    _django()
+    from fieldcollect.agencies.models import Agency
+    from fieldcollect.core.errors import ApplicationError
+    from fieldcollect.core.tokens import agency_networks_set
+
+    if not Agency.objects.filter(pk=agency_id).exists():
+        typer.echo(f"no agency {agency_id}", err=True)
+        raise typer.Exit(1)
+    try:
+        clean = agency_networks_set(agency_id=agency_id, networks=networks or [])
+    except ApplicationError as exc:
+        raise typer.BadParameter(exc.message) from exc
+    typer.echo(f"agency {agency_id}: " + (", ".join(clean) if clean else "any address"))
 
 
 @token_app.command("revoke")

@@ -3,7 +3,8 @@
 One user per bank role; per approved agency an agency manager and a field-collector user linked to a
 Collector row; open unplaced cases placed with eligible agencies by a simple capacity- and
 region-aware round-robin (the allocation optimiser replaces it); some cases assigned to collectors.
-Passwords are generated on each call and returned (never stored in the repository).
+Passwords are generated on each call and returned (never stored in the repository). Bank logins need
+a second factor (TOTP): each gets a new authenticator key on each call, returned with the password.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fieldcollect.cases import services
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Placement
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.totp import enrol_with_secret
 
 BANK_USERS = [
     ("manager", Role.COLLECTIONS_MANAGER),
@@ -120,18 +122,23 @@ def _round_robin_placements(*, agencies: list[Agency], terms: dict[int, Contract
     return out
 
 
-def setup_demo_users_and_placements(*, as_of: date) -> list[tuple[str, str, str, int | None]]:
+def setup_demo_users_and_placements(*, as_of: date) -> list[tuple[str, str, str, int | None, str]]:
     """Create (or reset) the demo logins, place open cases and assign some of them.
 
-    Returns ``(username, password, role, agency_id)`` for every demo login; passwords are new on each
-    call.
+    Returns ``(username, password, role, agency_id, totp_key)`` for every demo login (``totp_key`` is
+    the base32 authenticator key of a bank login, empty for agency logins); passwords and keys are new
+    on each call.
     """
-    logins: list[tuple[str, str, str, int | None]] = []
+    import pyotp
+
+    logins: list[tuple[str, str, str, int | None, str]] = []
     with transaction.atomic():
         for username, role in BANK_USERS:
-            _, pw = _upsert_user(username=username, role=role, agency_id=None,
-                                 superuser=role == Role.COLLECTIONS_MANAGER)
-            logins.append((username, pw, str(role), None))
+            user, pw = _upsert_user(username=username, role=role, agency_id=None,
+                                    superuser=role == Role.COLLECTIONS_MANAGER)
+            key = pyotp.random_base32(32)
+            enrol_with_secret(user=user, secret=key)
+            logins.append((username, pw, str(role), None, key))
 
         agencies = list(Agency.objects.filter(status=Agency.Status.APPROVED).order_by("agency_id"))
         managers: dict[int, User] = {}
@@ -140,7 +147,7 @@ def setup_demo_users_and_placements(*, as_of: date) -> list[tuple[str, str, str,
             _ensure_contract(agency=agency, as_of=as_of)
             mgr, pw = _upsert_user(username=f"agency{agency.pk}_manager", role=Role.AGENCY_MANAGER,
                                    agency_id=agency.pk)
-            logins.append((mgr.username, pw, str(Role.AGENCY_MANAGER), agency.pk))
+            logins.append((mgr.username, pw, str(Role.AGENCY_MANAGER), agency.pk, ""))
             managers[agency.pk] = mgr
             col_user, pw = _upsert_user(username=f"agency{agency.pk}_collector", role=Role.FIELD_COLLECTOR,
                                         agency_id=agency.pk)
@@ -150,7 +157,7 @@ def setup_demo_users_and_placements(*, as_of: date) -> list[tuple[str, str, str,
                 collector.user = col_user
                 collector.save(update_fields=["user"])
             demo_collectors[agency.pk] = collector
-            logins.append((col_user.username, pw, str(Role.FIELD_COLLECTOR), agency.pk))
+            logins.append((col_user.username, pw, str(Role.FIELD_COLLECTOR), agency.pk, ""))
 
     terms: dict[int, ContractTerms] = {}
     eligible: list[Agency] = []

@@ -29,3 +29,30 @@ def user_create(*, username: str, password: str, role: str, agency_id: int | Non
                   new={"username": username, "role": role, "agency_id": agency_id, "superuser": is_superuser},
                   actor_label="" if acting_user else "cli")
     return user
+
+
+def user_set_role(*, user: User, role: str, agency_id: int | None, acting_user: User | None) -> User:
+    """Change a user's role (and agency); audited with the old and new values."""
+    if role not in Role.values:
+        raise ApplicationError(f"Unknown role {role!r}.", code="user.invalid_role")
+    if (role in AGENCY_ROLES) != (agency_id is not None):
+        raise ApplicationError("Agency roles need an agency; bank roles have none.", code="user.invalid_agency")
+    with transaction.atomic():
+        old = {"role": user.role, "agency_id": user.agency_id}
+        user.role = role
+        user.agency_id = agency_id
+        user.save(update_fields=["role", "agency"])
+        audit_log(actor=acting_user, action="user.permissions_change", object_type="user", object_id=user.pk,
+                  old=old, new={"role": role, "agency_id": agency_id}, actor_label="" if acting_user else "cli")
+    return user
+
+
+def user_set_active(*, user: User, active: bool, acting_user: User | None) -> User:
+    """Enable or disable a login (a disabled user's sessions and API tokens stop working)."""
+    with transaction.atomic():
+        old = {"is_active": user.is_active}
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        audit_log(actor=acting_user, action="user.permissions_change", object_type="user", object_id=user.pk,
+                  old=old, new={"is_active": active}, actor_label="" if acting_user else "cli")
+    return user

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import ipaddress
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from fieldcollect.core.audit import audit_log
-from fieldcollect.core.models import ApiToken, User
+from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.models import AgencyApiNetworks, ApiToken, User
 
 TOKEN_PREFIX = "fc_"
 DEFAULT_TTL_DAYS = 90
@@ -20,10 +24,36 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def normalise_networks(networks: Iterable[str]) -> list[str]:
+    """CIDR strings in canonical form (a bare address is a /32 or /128); invalid ones are refused."""
+    out = []
+    for raw in networks:
+        try:
+            out.append(str(ipaddress.ip_network(raw.strip(), strict=False)))
+        except ValueError as exc:
+            raise ApplicationError(f"Not an IP network: {raw!r}.", code="token.invalid_network") from exc
+    return sorted(set(out))
+
+
+def ip_allowed(ip: str | None, networks: list[str]) -> bool:
+    """True if the list is empty, else if ``ip`` lies in one of the networks (no address: refused)."""
+    if not networks:
+        return True
+    if not ip:
+        return False
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
 def token_create(*, user: User, acting_user: User | None = None, name: str = "",
-                 ttl_days: int = DEFAULT_TTL_DAYS) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; return the row and the secret (never stored)."""
+                 ttl_days: int = DEFAULT_TTL_DAYS, allowed_networks: Iterable[str] = ()) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; return the row and the secret (never stored). With
+    ``allowed_networks`` (CIDR) the token works only from those addresses."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    networks = normalise_networks(allowed_networks)
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user,
@@ -31,11 +61,28 @@ def token_create(*, user: User, acting_user: User | None = None, name: str = "",
             prefix=secret[:10],
             digest=_digest(secret),
             expires_at=timezone.now() + timedelta(days=ttl_days),
+            allowed_networks=networks,
         )
         audit_log(actor=acting_user, action="token.create", object_type="api_token", object_id=token.pk,
-                  new={"user": user.pk, "prefix": token.prefix, "expires_at": token.expires_at.isoformat()},
+                  new={"user": user.pk, "prefix": token.prefix, "expires_at": token.expires_at.isoformat(),
+                       "allowed_networks": networks},
                   actor_label="" if acting_user else "cli")
     return token, secret
+
+
+def agency_networks_set(*, agency_id: int, networks: Iterable[str], acting_user: User | None = None) -> list[str]:
+    """Set (or, with an empty list, remove) the IP allow-list for the API tokens of an agency's users."""
+    clean = normalise_networks(networks)
+    with transaction.atomic():
+        row = AgencyApiNetworks.objects.filter(agency_id=agency_id).first()
+        old = list(row.networks) if row is not None else []
+        if clean:
+            AgencyApiNetworks.objects.update_or_create(agency_id=agency_id, defaults={"networks": clean})
+        elif row is not None:
+            row.delete()
+        audit_log(actor=acting_user, action="agency.api_networks", object_type="agency", object_id=agency_id,
+                  old={"networks": old}, new={"networks": clean}, actor_label="" if acting_user else "cli")
+    return clean
 
 
 def token_revoke(*, token: ApiToken, acting_user: User | None = None) -> ApiToken:
@@ -47,18 +94,31 @@ def token_revoke(*, token: ApiToken, acting_user: User | None = None) -> ApiToke
     return token
 
 
-def token_authenticate(secret: str) -> User | None:
-    """The active user a valid, unexpired, unrevoked token belongs to, else ``None``."""
+def token_authenticate(secret: str, *, ip: str | None = None, check_ip: bool = False) -> User | None:
+    """The active user a valid, unexpired, unrevoked token belongs to, else ``None``.
+
+    With ``check_ip`` (the API does this), the request address ``ip`` must also lie in the token's
+    allow-list and in the allow-list of the user's agency, where those are set; a refusal is audited."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
     now = timezone.now()
     token = (
-        ApiToken.objects.select_related("user", "user__agency")
+        ApiToken.objects.select_related("user", "user__agency", "user__agency__api_networks")
         .filter(digest=_digest(secret), revoked_at__isnull=True, expires_at__gt=now)
         .first()
     )
     if token is None or not token.user.is_active:
         return None
+    if check_ip:
+        agency_networks: list[str] = []
+        if token.user.agency is not None:
+            with contextlib.suppress(AgencyApiNetworks.DoesNotExist):
+                agency_networks = list(token.user.agency.api_networks.networks)
+        if not (ip_allowed(ip, list(token.allowed_networks or [])) and ip_allowed(ip, agency_networks)):
+            with transaction.atomic():
+                audit_log(actor=token.user, action="token.ip_refused", object_type="api_token", object_id=token.pk,
+                          new={"ip": ip, "prefix": token.prefix})
+            return None
     # touch at most once a minute to keep reads cheap
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

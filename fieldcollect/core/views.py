@@ -1,18 +1,166 @@
+"""Log in: password (throttled, see ``login_security``), then for bank roles a TOTP code; first-time
+bank users enrol an authenticator app (QR code) before they get in."""
+
 from __future__ import annotations
 
-from django.contrib.auth.views import LoginView
+import time
+from typing import Any
 
+from django import forms
+from django.contrib.auth import login as auth_login
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+
+from fieldcollect.core import totp
+from fieldcollect.core.audit import audit_log
+from fieldcollect.core.login_security import BLOCKED_ATTR, client_ip, locked_until, record_failure
 from fieldcollect.core.models import User
+
+PENDING = "fc_2fa_pending"
+PENDING_SECONDS = 300
+
+
+def _locked_message(until: Any) -> str:
+    minutes = max(1, int((until - timezone.now()).total_seconds() // 60) + 1)
+    return _("Too many failed attempts. Try again in %(minutes)d minutes.") % {"minutes": minutes}
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    locked = False
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError:
+            until = getattr(self.request, BLOCKED_ATTR, None) if self.request is not None else None
+            if until is not None:
+                self.locked = True
+                raise ValidationError(_locked_message(until), code="locked") from None
+            raise
 
 
 class FieldcollectLoginView(LoginView):
-    """Log in; bank users land on the portfolio overview, agency users on their cases."""
+    """Log in; bank users continue to the second factor; then bank users land on the portfolio
+    overview, agency users on their cases."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = ThrottledAuthenticationForm
 
     def get_default_redirect_url(self) -> str:
         user = self.request.user
         if isinstance(user, User) and user.is_agency_user:
             return "/cases/"
         return super().get_default_redirect_url()
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        user = form.get_user()
+        if not totp.requires_second_factor(user):
+            return super().form_valid(form)
+        nxt = self.get_redirect_url()
+        self.request.session[PENDING] = {"user": user.pk, "backend": getattr(user, "backend", ""),
+                                         "at": time.time(), "next": nxt}
+        with transaction.atomic():
+            audit_log(actor=user, action="login.password_ok", object_type="user", object_id=user.pk,
+                      new={"ip": client_ip(self.request), "second_factor": "required"})
+        return redirect("totp_verify" if totp.confirmed_device(user) else "totp_setup")
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=gettext_lazy("Code"), max_length=12,
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                                         "autofocus": True, "pattern": "[0-9 ]*"}))
+
+
+def _pending_user(request: HttpRequest) -> tuple[User, dict[str, Any]] | None:
+    data = request.session.get(PENDING)
+    if not isinstance(data, dict) or time.time() - float(data.get("at", 0)) > PENDING_SECONDS:
+        return None
+    user = User.objects.filter(pk=int(data.get("user") or 0), is_active=True).first()
+    return (user, data) if user is not None else None
+
+
+def _finish(request: HttpRequest, user: User, data: dict[str, Any]) -> HttpResponse:
+    request.session.pop(PENDING, None)
+    request.session["fc_2fa_verified"] = True
+    auth_login(request, user, backend=data.get("backend") or None)
+    return HttpResponseRedirect(data.get("next") or "/")
+
+
+def _wrong_code(request: HttpRequest, user: User) -> None:
+    with transaction.atomic():
+        record_failure(username=user.get_username(), ip=client_ip(request))
+        audit_log(actor=user, action="login.second_factor_failed", object_type="user", object_id=user.pk,
+                  new={"ip": client_ip(request)})
+
+
+def _gate(request: HttpRequest) -> tuple[User, dict[str, Any]] | HttpResponse:
+    pending = _pending_user(request)
+    if pending is None:
+        request.session.pop(PENDING, None)
+        return redirect("login")
+    return pending
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+def totp_verify(request: HttpRequest) -> HttpResponse:
+    gate = _gate(request)
+    if isinstance(gate, HttpResponse):
+        return gate
+    user, data = gate
+    device = totp.confirmed_device(user)
+    if device is None:
+        return redirect("totp_setup")
+    form = CodeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        until = locked_until(username=user.get_username(), ip=client_ip(request))
+        if until is not None:
+            error = _locked_message(until)
+        elif totp.check_code(device, form.cleaned_data["code"]):
+            return _finish(request, user, data)
+        else:
+            _wrong_code(request, user)
+            error = _("The code is not valid. Enter the current code from your authenticator app.")
+    return render(request, "registration/totp_verify.html", {"form": form, "error": error, "pending_user": user})
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+def totp_setup(request: HttpRequest) -> HttpResponse:
+    gate = _gate(request)
+    if isinstance(gate, HttpResponse):
+        return gate
+    user, data = gate
+    if totp.confirmed_device(user) is not None:
+        return redirect("totp_verify")
+    device = totp.pending_device(user)
+    form = CodeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        until = locked_until(username=user.get_username(), ip=client_ip(request))
+        if until is not None:
+            error = _locked_message(until)
+        elif totp.confirm_enrolment(device, form.cleaned_data["code"]):
+            return _finish(request, user, data)
+        else:
+            _wrong_code(request, user)
+            error = _("The code is not valid. Enter the current code from your authenticator app.")
+    uri = totp.provisioning_uri(device)
+    return render(request, "registration/totp_setup.html", {
+        "form": form, "error": error, "pending_user": user, "secret": device.secret, "uri": uri,
+        "qr_svg": totp.qr_svg(uri),
+    })

@@ -25,7 +25,7 @@ def test_login_page_and_role_redirects(world):
     resp = Client().post("/accounts/login/", {"username": world.collector_user_a1.username, "password": "pw-test-123"})
     assert resp.status_code == 302 and resp["Location"] == "/cases/"
     resp = Client().post("/accounts/login/", {"username": world.bank[Role.AUDITOR].username, "password": "pw-test-123"})
-    assert resp.status_code == 302 and resp["Location"] == "/"
+    assert resp.status_code == 302 and resp["Location"] == "/accounts/2fa/setup/"  # bank roles: TOTP next
 
 
 def test_case_list_scoped_per_role(world):

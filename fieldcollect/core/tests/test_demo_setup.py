@@ -9,7 +9,7 @@ from fieldcollect.cases.models import Case, Placement
 from fieldcollect.cases.tests import factories as f
 from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
 from fieldcollect.core.demo_setup import setup_demo_users_and_placements
-from fieldcollect.core.models import Role
+from fieldcollect.core.models import Role, User
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +23,23 @@ def test_demo_setup_users_placements_assignments():
     cases = [f.make_case() for _ in range(8)] + [f.make_case(city="北京", bucket="M3")] + [f.make_case(city="广州")]
     logins = setup_demo_users_and_placements(as_of=as_of)
 
-    roles = {(role, agency_id) for _, _, role, agency_id in logins}
+    roles = {(role, agency_id) for _, _, role, agency_id, _ in logins}
     for r in (Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.RISK_ANALYST, Role.AUDITOR):
         assert (r, None) in roles
     for ag in (a, b, expired):
         assert (Role.AGENCY_MANAGER, ag.pk) in roles and (Role.FIELD_COLLECTOR, ag.pk) in roles
-    username, password, _, _ = logins[0]
+    username, password, _, _, key = logins[0]
     assert authenticate(username=username, password=password) is not None
-    assert len({pw for _, pw, _, _ in logins}) == len(logins)
+    assert len({pw for _, pw, _, _, _ in logins}) == len(logins)
+    # bank logins come with an enrolled authenticator key, agency logins without
+    from fieldcollect.core.totp import confirmed_device
+
+    for name, _, role, agency_id, key in logins:
+        device = confirmed_device(User.objects.get(username=name))
+        if agency_id is None:
+            assert device is not None and device.secret == key and len(key) == 32
+        else:
+            assert device is None and key == ""
 
     placed = {c.pk: c.agency_id for c in Case.objects.filter(pk__in=[c.pk for c in cases])}
     assert sum(1 for v in placed.values() if v == a.pk) == 3  # capacity
@@ -40,7 +49,6 @@ def test_demo_setup_users_placements_assignments():
     assert Placement.objects.filter(status="active").count() == 9
     # the demo collector of each agency holds cases and can see them
     from fieldcollect.cases.access import cases_visible_to
-    from fieldcollect.core.models import User
 
     col = User.objects.get(username=f"agency{a.pk}_collector")
     assert cases_visible_to(col).count() == 3

@@ -206,3 +206,18 @@ def test_staff_pages_render_in_both_languages(w, client, lang, word):
     client.force_login(w.manager)
     assert c.reference in client.get("/complaints/").content.decode()
     assert client.get("/complaints/feedback/").status_code == 200
+
+
+def test_list_and_queue_queries_do_not_grow_with_the_rows(w, client, django_assert_max_num_queries):
+    client.force_login(w.officer)
+    _hotline(w, category="fees")
+    with django_assert_max_num_queries(30) as few:
+        client.get("/complaints/")
+    n1 = len(few.captured_queries)
+    for hh in range(10, 20):
+        _hotline(w, category="dispute", hh=hh)
+    with django_assert_max_num_queries(n1) as many:
+        assert client.get("/complaints/").content.decode().count('data-ref="TS') == 11
+    with django_assert_max_num_queries(n1):
+        client.get("/complaints/queue/")
+    assert len(many.captured_queries) == n1

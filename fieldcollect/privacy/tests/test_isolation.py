@@ -1,0 +1,425 @@
+"""Isolation test generated from the URL configuration.
+
+Every page and API route (walked with ``django.urls.get_resolver``) is requested by every role with
+the objects of its own agency (or its own cases, for a collector), of a peer collector of the same
+agency, and of another agency. A response must never carry the customer data of cases the role may
+not see: the other agency's (and, for a collector, the peer's) customer ids, loan ids, names,
+mobiles, ID numbers and addresses. A POST about another's object must not write anything (no new
+audit entry), and no request may fail with a 5xx.
+
+A new route is covered automatically: its parameters are filled by name from :data:`OBJECT_RULES`
+(ids of objects built for each side) or :data:`VALUE_RULES` (fixed or discovered values).
+:func:`test_every_route_parameter_has_a_rule` fails for a parameter name without a rule, so adding
+a route with a new kind of id means adding a line here (and building that object in ``world``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.db import models
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from fieldcollect.cases import services
+from fieldcollect.cases.models import Case, ContactAttempt, Note, Payment, Placement, PromiseToPay, Task
+from fieldcollect.cases.tests import factories as f
+from fieldcollect.core.models import AuditEntry, Role, User
+from fieldcollect.core.tokens import token_create
+from fieldcollect.portfolio.models import Customer, Loan
+from fieldcollect.privacy import services as privacy
+from fieldcollect.privacy.exports import export_table
+
+pytestmark = pytest.mark.django_db
+
+PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
+SKIPPED_PREFIXES = ("admin/",)  # Django admin: staff only (checked in test_admin_is_staff_only)
+BANK_ROLES = (Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.RISK_ANALYST, Role.AUDITOR)
+
+# parameter name -> the kind of object (built per side in ``world``) whose id fills it
+OBJECT_RULES: dict[str, str] = {
+    "case_id": "case", "task_id": "task", "agency_id": "agency", "proposal_id": "proposal",
+    "plan_id": "route_plan", "appointment_id": "appointment", "report_id": "visit_report",
+    "statement_id": "statement", "line_id": "statement_line", "complaint_id": "complaint",
+    "flag_id": "flag", "story_id": "story", "attestation_id": "attestation",
+    "sub_processor_id": "sub_processor", "run_id": "allocation_run",
+}
+# parameter name -> values that are not ids: fixed, or discovered from links in the pages ("discover")
+VALUE_RULES: dict[str, list[str] | str] = {
+    "fmt": ["csv", "xlsx"],
+    "token": ["not-a-valid-token-0000"],  # customer capability links: an unknown token must be 404
+    "uidb64": ["MQ"],
+    "action": ["acknowledge", "agency_response", "entry", "resolve"],
+    "purpose": "discover", "version": "discover", "key": "discover", "table": "discover",
+}
+
+
+# ---------------------------------------------------------------------------------------- routes
+
+@dataclass(frozen=True)
+class Route:
+    pattern: str  # e.g. "cases/<int:case_id>/"
+    name: str
+
+    @property
+    def params(self) -> list[str]:
+        return [m.group("name") for m in PARAM.finditer(self.pattern)]
+
+    def regex(self) -> re.Pattern[str]:
+        out, pos = "", 0
+        for m in PARAM.finditer(self.pattern):
+            out += re.escape(self.pattern[pos:m.start()]) + f"(?P<{m.group('name')}>[^/?#\"'.]+)"
+            pos = m.end()
+        return re.compile("^/" + out + re.escape(self.pattern[pos:]) + "$")
+
+    def url(self, values: dict[str, Any]) -> str:
+        return "/" + PARAM.sub(lambda m: str(values[m.group("name")]), self.pattern)
+
+
+def all_routes() -> list[Route]:
+    def walk(resolver: URLResolver, prefix: str) -> Iterator[Route]:
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                yield Route(prefix + str(p.pattern).lstrip("^").rstrip("$"), p.name or "")
+    seen: dict[str, Route] = {}
+    for route in walk(get_resolver(), ""):
+        if not route.pattern.startswith(SKIPPED_PREFIXES):
+            seen.setdefault(route.pattern, route)
+    return list(seen.values())
+
+
+def test_every_route_parameter_has_a_rule():
+    missing = sorted({f"{r.pattern} ({p})" for r in all_routes() for p in r.params
+                      if p not in OBJECT_RULES and p not in VALUE_RULES})
+    assert not missing, ("routes with a parameter the isolation test cannot fill; add a rule to OBJECT_RULES "
+                         "or VALUE_RULES in fieldcollect/privacy/tests/test_isolation.py: " + ", ".join(missing))
+
+
+# ----------------------------------------------------------------------------------------- world
+
+def _auto_value(fld: models.Field, n: int) -> Any:
+    if fld.choices:
+        return fld.choices[0][0]
+    if isinstance(fld, models.BooleanField):
+        return False
+    if isinstance(fld, (models.IntegerField, models.BigIntegerField, models.PositiveIntegerField,
+                        models.SmallIntegerField, models.PositiveSmallIntegerField)):
+        return 1
+    if isinstance(fld, models.FloatField):
+        return 1.0
+    if isinstance(fld, models.DecimalField):
+        return Decimal("1")
+    if isinstance(fld, models.DateTimeField):
+        return timezone.now()
+    if isinstance(fld, models.DateField):
+        return timezone.localdate()
+    if isinstance(fld, models.JSONField):
+        return {}
+    if isinstance(fld, (models.CharField, models.TextField)):
+        return f"iso{n}"[: fld.max_length or 20]
+    return None
+
+
+_counter = iter(range(10_000, 10_000_000))
+
+
+def make(model_label: str, **given: Any) -> models.Model:
+    """Create a row of ``model_label`` ("app.Model") filling every required field not given with a
+    plain value (so that the world survives new required fields in other apps' models)."""
+    model = apps.get_model(model_label)
+    n = next(_counter)
+    values = dict(given)
+    for fld in model._meta.concrete_fields:
+        if fld.name in values or f"{fld.name}_id" in values or fld.attname in values:
+            continue
+        if fld.primary_key and isinstance(fld, models.AutoField):
+            continue
+        if fld.unique and not fld.primary_key and not fld.is_relation and isinstance(fld, models.CharField):
+            values[fld.name] = f"iso{n}"[: fld.max_length or 20]
+            continue
+        if fld.null or fld.has_default() or getattr(fld, "auto_now", False) or getattr(fld, "auto_now_add", False):
+            continue
+        if fld.db_default is not models.NOT_PROVIDED:
+            continue
+        if fld.is_relation:
+            raise AssertionError(f"{model_label}.{fld.name} is required: give it to make()")
+        values[fld.name] = n if fld.primary_key else _auto_value(fld, n)
+    return model.objects.create(**values)
+
+
+@dataclass
+class Side:
+    """The objects of one side: a1 (collector a1 of agency A), a2 (peer collector a2 of A), b (agency B)."""
+
+    name: str
+    agency: Any
+    manager: User
+    collector_user: User
+    collector: Any
+    case: Case
+    objects: dict[str, Any] = field(default_factory=dict)
+    markers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class World:
+    sides: dict[str, Side]
+    users: dict[str, User]
+    discovered: dict[str, set[tuple[tuple[str, str], ...]]] = field(default_factory=dict)
+
+
+MARK_BASE = {"a1": 7_100_000_000, "a2": 7_200_000_000, "b": 7_300_000_000}
+SURNAMES = {"a1": "甲一", "a2": "乙二", "b": "丙三"}
+
+
+def _customer_case(side: str, agency: Any, manager: User, collector: Any, cm: User) -> tuple[Case, list[str]]:
+    base = MARK_BASE[side]
+    name = f"隔离{SURNAMES[side]}客户"
+    mobile = f"139{base // 1000 % 100_000_000:08d}"
+    id_number = f"5101051985{base % 100_000_000:08d}"[:18]
+    address = f"隔离路{side}{base % 1000}号"
+    customer = Customer.objects.create(customer_id=base + 1, name=name, id_number=id_number, mobile=mobile,
+                                       province="上海", city="上海", district="浦东新区", address=address)
+    loan = Loan.objects.create(loan_id=base + 2, customer=customer, product="消费贷", principal_fen=5_000_000,
+                               annual_rate=Decimal("0.18"), term_months=12, method=Loan.Method.EQUAL_INSTALMENT,
+                               disbursed_on=timezone.localdate() - timedelta(days=300))
+    case = f.make_case(loan=loan, customer=customer)
+    services.case_place(case=case, agency=agency, acting_user=cm)
+    services.case_assign(case=case, collector=collector, acting_user=manager)
+    case.refresh_from_db()
+    return case, [str(base + 1), str(base + 2), name, mobile, id_number, address]
+
+
+def _build_objects(side: Side, cm: User, run: Any) -> None:
+    case, user, collector, agency = side.case, side.collector_user, side.collector, side.agency
+    today = timezone.localdate()
+    o = side.objects
+    o["case"] = case
+    o["agency"] = agency
+    o["task"] = Task.objects.create(case=case, agency=agency, assignee=user, title=f"task {side.name}", due_on=today)
+    contact = ContactAttempt.objects.create(case=case, agency=agency, collector=collector, channel="phone",
+                                            at=timezone.now() - timedelta(hours=1), outcome="promise",
+                                            number=side.markers[3], recorded_by=user, notes=side.markers[2])
+    PromiseToPay.objects.create(case=case, contact=contact, agency=agency, amount_fen=10_000, due_on=today,
+                                promised_on=today, recorded_by=user)
+    Note.objects.create(case=case, author=user, body=f"note {side.markers[2]}")
+    hardship = make("plans.Hardship", case=case, recorded_by=user)
+    o["proposal"] = make("plans.RestructuringProposal", case=case, hardship=hardship, agency=agency, maker=user)
+    o["appointment"] = make("visits.Appointment", case=case, collector=collector, created_by=user)
+    o["visit_report"] = make("visits.VisitReport", case=case, collector=collector, appointment=o["appointment"])
+    partner = f.make_collector(agency=agency)  # a team is two people; the partner has no cases here
+    team = make("visits.Team", agency=agency, member_a=collector, member_b=partner, created_by=side.manager)
+    o["route_plan"] = make("visits.RoutePlan", team=team, created_by=side.manager)
+    make("visits.RouteStop", plan=o["route_plan"], case=case, appointment=o["appointment"])
+    placement = Placement.objects.get(case=case, status="active")
+    payment = Payment.objects.create(loan=case.loan, case=case, placement=placement, paid_on=today, amount_fen=5_000,
+                                     reference=f"iso-{side.name}")
+    o["statement"] = (apps.get_model("settlement.Statement").objects.filter(agency=agency).first()
+                      or make("settlement.Statement", agency=agency, created_by=cm))
+    o["statement_line"] = make("settlement.StatementLine", statement=o["statement"], payment=payment,
+                               placement=placement)
+    o["complaint"] = make("complaints.Complaint", customer=case.customer, case=case, agency=agency, collector=collector,
+                          created_by=cm)
+    o["flag"] = make("compliance.DebtorFlag", customer=case.customer, created_by=cm)
+    o["story"] = make("caselibrary.CaseStory", case=case, agency=agency, created_by=side.manager)
+    o["sub_processor"] = make("privacy.SubProcessor", agency=agency, registered_by=side.manager,
+                              name=f"sp {side.markers[2]}")
+    make("allocation.AllocationDecision", run=run, case=case, agency=agency)
+    o["allocation_run"] = run
+    export_table(user=side.manager, purpose="isolation", name="cases", columns=["case_id", "customer_name"],
+                 rows=[[case.pk, side.markers[2]]], fmt="csv")
+
+
+def _with_attestation(side: Side, cm: User) -> None:
+    """A recalled extra case of the side's agency gives the side an attestation."""
+    extra = f.make_case()
+    services.case_place(case=extra, agency=side.agency, acting_user=cm)
+    services.case_recall(case=extra, reason="isolation", acting_user=cm)
+    side.objects["attestation"] = privacy.DeletionAttestation.objects.filter(agency=side.agency).latest("id")
+
+
+@pytest.fixture
+def world(fc_home) -> World:
+    users = {role: f.make_user(role=role, username=f"iso_{role}") for role in BANK_ROLES}
+    cm = users[Role.COLLECTIONS_MANAGER]
+    agency_a, agency_b = f.make_agency(name="隔离甲机构"), f.make_agency(name="隔离丙机构")
+    f.make_contract(agency=agency_a)
+    f.make_contract(agency=agency_b)
+    mgr_a = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_a, username="iso_mgr_a")
+    mgr_b = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_b, username="iso_mgr_b")
+    cu_a1, col_a1 = f.make_collector_user(agency=agency_a)
+    cu_a2, col_a2 = f.make_collector_user(agency=agency_a)
+    cu_b, col_b = f.make_collector_user(agency=agency_b)
+    run = make("allocation.AllocationRun", created_by=cm)
+    sides = {}
+    for name, agency, mgr, cu, col in (("a1", agency_a, mgr_a, cu_a1, col_a1), ("a2", agency_a, mgr_a, cu_a2, col_a2),
+                                       ("b", agency_b, mgr_b, cu_b, col_b)):
+        case, markers = _customer_case(name, agency, mgr, col, cm)
+        sides[name] = Side(name=name, agency=agency, manager=mgr, collector_user=cu, collector=col, case=case,
+                           markers=markers)
+    for side in sides.values():
+        _build_objects(side, cm, run)
+        _with_attestation(side, cm)
+    users |= {"agency_manager": mgr_a, "field_collector": cu_a1}
+    return World(sides=sides, users=users)
+
+
+# ------------------------------------------------------------------------------------ requests
+
+def _client(user: User) -> Client:
+    secret = token_create(user=user, name="isolation")[1]
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    client.force_login(user)
+    return client
+
+
+def _text_of(response: Any) -> str | None:
+    """The text a person could read in the response (``None`` for a binary body we cannot read)."""
+    body = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
+    ctype = response.get("Content-Type", "")
+    if body[:2] == b"PK" and zipfile.is_zipfile(io.BytesIO(body)):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(body))
+        return "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row
+                         if v is not None)
+    if "pdf" in ctype or body[:4] == b"%PDF" or "image/" in ctype:
+        return None
+    return body.decode("utf-8", errors="replace")
+
+
+def _links(text: str) -> set[str]:
+    return set(re.findall(r"""(?:href|src|action|hx-get|hx-post)=["'](/[^"'#]*)""", text))
+
+
+def _discover(world: World, routes: list[Route]) -> dict[str, list[dict[str, str]]]:
+    """Values for 'discover' parameters: the links that the bank's and the agency's pages carry."""
+    found: dict[str, list[dict[str, str]]] = {}
+    needing = [r for r in routes if any(VALUE_RULES.get(p) == "discover" for p in r.params)]
+    if not needing:
+        return found
+    links: set[str] = set()
+    pages = [r for r in routes if not r.params]
+    for user in (world.users[Role.COLLECTIONS_MANAGER], world.users["agency_manager"]):
+        client = _client(user)
+        queue = [r.url({}) for r in pages]
+        seen: set[str] = set()
+        while queue and len(seen) < 400:
+            url = queue.pop()
+            if url in seen:
+                continue
+            seen.add(url)
+            resp = client.get(url)
+            if resp.status_code != 200 or "html" not in resp.get("Content-Type", ""):
+                continue
+            new = {link.split("?")[0] for link in _links(resp.content.decode("utf-8", "replace"))}
+            links |= new
+            queue.extend(u for u in new if u not in seen and any(r.regex().match(u) for r in needing))
+    for route in needing:
+        rx = route.regex()
+        found[route.pattern] = [m.groupdict() for link in sorted(links) if (m := rx.match(link))]
+    return found
+
+
+@dataclass(frozen=True)
+class Actor:
+    key: str  # a role, or "agency_manager" / "field_collector" (of agency A; collector a1)
+    own: str | None  # the side that is its own
+    others: tuple[str, ...]  # sides whose data it must never receive
+
+
+ACTORS = (
+    *(Actor(str(role), None, ()) for role in BANK_ROLES),
+    Actor("agency_manager", "a1", ("b",)),
+    Actor("field_collector", "a1", ("a2", "b")),
+)
+
+
+def _fill(route: Route, world: World, side: str, discovered: dict[str, list[dict[str, str]]]) -> list[dict[str, Any]]:
+    """Parameter sets for ``route`` with the objects of ``side``."""
+    base: dict[str, Any] = {}
+    for p in route.params:
+        if p in OBJECT_RULES:
+            base[p] = world.sides[side].objects[OBJECT_RULES[p]].pk
+    combos: list[dict[str, Any]] = [base]
+    value_params = [p for p in route.params if p not in OBJECT_RULES]
+    if any(VALUE_RULES[p] == "discover" for p in value_params):
+        sets = discovered.get(route.pattern, [])
+        combos = [base | {p: s[p] for p in value_params} for s in sets] or [base | dict.fromkeys(value_params, "unknown")]
+        return combos[:12]
+    for p in value_params:
+        values = VALUE_RULES[p]
+        assert isinstance(values, list)
+        combos = [c | {p: v} for c in combos for v in values]
+    return combos
+
+
+def test_no_route_returns_data_of_another_agency_or_collector(world):
+    routes = all_routes()
+    discovered = _discover(world, routes)
+    failures: list[str] = []
+    requests = 0
+    for actor in ACTORS:
+        user = world.users[actor.key]
+        client = _client(user)
+        forbidden = [m for s in actor.others for m in world.sides[s].markers]
+        sides = [actor.own, *actor.others] if actor.own else ["b"]
+        for route in routes:
+            route_sides = sides if any(p in OBJECT_RULES for p in route.params) else [sides[0]]
+            for side in route_sides:
+                foreign = side in actor.others
+                for values in _fill(route, world, side, discovered):
+                    url = route.url(values)
+                    methods = ("get", "post") if foreign and any(p in OBJECT_RULES for p in route.params) else ("get",)
+                    for method in methods:
+                        requests += 1
+                        audit_mark = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+                        resp = getattr(client, method)(url, follow=False)
+                        where = f"{actor.key} {method.upper()} {url} [{side}] -> {resp.status_code}"
+                        if resp.status_code >= 500:
+                            failures.append(f"{where}: server error")
+                            continue
+                        text = _text_of(resp)
+                        if text is None:
+                            if foreign and resp.status_code < 300 and any(p in OBJECT_RULES for p in route.params):
+                                failures.append(f"{where}: a binary file about another's object")
+                            continue
+                        leaked = [m for m in forbidden if m in text]
+                        if leaked:
+                            failures.append(f"{where}: contains {leaked}")
+                        if method == "post":
+                            writes = list(AuditEntry.objects.filter(id__gt=audit_mark).exclude(
+                                action__regex=r"^(login|logout|auth|token)").values_list("action", flat=True))
+                            if writes:
+                                failures.append(f"{where}: wrote {writes} on another's object")
+    assert requests > 200
+    assert not failures, f"{len(failures)} isolation failures:\n" + "\n".join(failures[:80])
+
+
+def test_admin_is_staff_only(world):
+    for key, user in world.users.items():
+        resp = _client(user).get("/admin/")
+        assert resp.status_code == 302 and "/login" in resp["Location"], key
+
+
+def test_world_objects_are_visible_to_their_own_side(world):
+    """Guards the test itself: the own side sees its case (so a 404 for others means isolation)."""
+    a1 = world.sides["a1"]
+    for key in ("agency_manager", "field_collector"):
+        client = _client(world.users[key])
+        page = client.get(f"/cases/{a1.case.pk}/")
+        assert page.status_code == 200 and str(a1.case.loan_id) in page.content.decode(), key
+        assert client.get(f"/api/v1/cases/{a1.case.pk}").status_code == 200
+    assert isinstance(world.sides["b"].objects["attestation"], privacy.DeletionAttestation)

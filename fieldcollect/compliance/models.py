@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.privacy.fields import EncryptedCharField
+
 
 class FlagKind(models.TextChoices):
     COMPLAINT = "complaint", _("Complaint")
@@ -32,7 +34,8 @@ class DebtorFlag(models.Model):
 
     customer = models.ForeignKey("portfolio.Customer", on_delete=models.PROTECT, related_name="compliance_flags")
     flag = models.CharField(max_length=24, choices=FlagKind.choices)
-    phone = models.CharField(max_length=32, blank=True, default="", help_text="Third party's phone (third_party_cease)")
+    phone = EncryptedCharField(max_length=32, blank=True, default="",
+                               help_text="Third party's phone (third_party_cease), encrypted")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=500)
@@ -67,7 +70,7 @@ class BlockedAttempt(models.Model):
                                  related_name="+")
     channel = models.CharField(max_length=16)
     party = models.CharField(max_length=16)
-    number = models.CharField(max_length=32, blank=True, default="")
+    number = EncryptedCharField(max_length=32, blank=True, default="", help_text="Number or address (encrypted)")
     path = models.CharField(max_length=32, blank=True, default="", help_text="page, api, check, visit, appointment")
     rule_ids = models.JSONField(default=list)
     explanation = models.TextField(blank=True, default="", help_text="English explanation")

@@ -208,3 +208,37 @@ def test_cli_exit_codes():
     assert f"entry seq {entries[1].seq}" in out.output and "deleted" in out.output
     out = runner.invoke(app, ["audit", "verify", "--json"])
     assert out.exit_code == 1 and '"kind": "deleted"' in out.output
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_stay_one_chain():
+    import threading
+
+    from django.db import connections
+
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(25):
+                with transaction.atomic():
+                    audit_log(actor=None, action="test.concurrent", object_type="thing", object_id=f"{k}-{i}",
+                              new={"k": k, "i": i})
+                    if i % 5 == 0:
+                        AuditEntry.objects.bulk_create([AuditEntry(action="test.concurrent_bulk", object_type="thing",
+                                                                   object_id=f"{k}-{i}-{j}") for j in range(3)])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
+    assert len(seqs) == 4 * (25 + 5 * 3) and seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert audit_verify().ok

@@ -227,6 +227,16 @@ def test_pages_render_in_both_languages(client, rw, published, lang, title, head
         assert "Recovery and cost" not in html
 
 
+def test_names_cannot_break_out_of_the_chart_data(client, rw):
+    rw.b.name = '乙</script><script>alert(1)</script>&'
+    rw.b.save(update_fields=["name"])
+    client.force_login(rw.manager)
+    html = client.get(f"/reports/recovery/?as_of={AS_OF.isoformat()}").content.decode()
+    assert "<script>alert(1)" not in html
+    figs = charts_in(html)
+    assert rw.b.name in figs["channels"]["data"][0]["x"] + figs["channels"]["data"][1]["x"]
+
+
 def test_page_access(client, rw):
     client.force_login(rw.mgr_a)
     assert client.get("/reports/recovery/").status_code == 200

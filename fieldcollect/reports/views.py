@@ -79,7 +79,7 @@ def export(request: HttpRequest, key: str, table: str, fmt: str) -> HttpResponse
         raise NotFoundError(_("Page not found."), code="page.not_found")
     name = f"{key}-{table}-{board.as_of.isoformat()}"
     data = export_table(user=user, purpose=f"dashboard {key}/{table}", name=name, columns=found.keys,
-                        rows=found.rows, fmt=fmt)
+                        rows=found.rows, fmt="xlsx" if fmt == "xlsx" else "csv")
     response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response

@@ -330,9 +330,15 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
     return contact
 
 
+# every column of the case, and of the customer and the loan only what the check needs (the other
+# customer columns are encrypted: not decrypting them saves time on every contact)
+_CASE_COLUMNS = tuple(f.name for f in Case._meta.concrete_fields)
+
+
 def _lock_case_for_contact(*, case: Case, expected_version: int | None) -> Case:
     """Like :func:`_lock_case`, with the customer (also locked) and the loan in the same query."""
     locked = (Case.objects.select_for_update(of=("self", "customer")).select_related("customer", "loan")
+              .only(*_CASE_COLUMNS, "customer__timezone", "customer__mobile", "loan__jurisdiction")
               .get(pk=case.pk))
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from django.db.models import F, Q, QuerySet
+from django.db import connection
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from fieldcollect.cases.models import ContactAttempt
 from fieldcollect.compliance import audit as audit_lib
@@ -58,17 +60,37 @@ def _entry(debtor_id: str, channel: str, party: str, at: datetime, number: str, 
     )
 
 
-def debtor_ledger(*, customer_id: int, since: datetime | None = None) -> list[LedgerEntry]:
-    """The debtor's contact attempts (all cases, bank and all agencies) as engine rows: one query."""
+def debtor_ledger(*, customer_id: int, since: datetime | None = None,
+                  numbers_since: datetime | None = None) -> list[LedgerEntry]:
+    """The debtor's contact attempts (all cases, bank and all agencies) as engine rows: one query.
+
+    The numbers are stored encrypted; with ``numbers_since`` only the rows from then on are
+    decrypted (older rows get no phone: only per-number rules, with short windows, compare numbers).
+    """
     qs = ContactAttempt.objects.filter(case__customer_id=customer_id)
     if since is not None:
         qs = qs.filter(at__gte=since)
     debtor_id = str(customer_id)
-    return [
-        _entry(debtor_id, *row)
-        for row in qs.order_by().values_list("channel", "party", "at", "number", "connected", "conversation",
-                                             "agency_id")
-    ]
+    field = ContactAttempt._meta.get_field("number")
+    decrypt = getattr(field, "from_db_value", None)
+    rows = qs.order_by().annotate(number_raw=Cast("number", output_field=TextField())).values_list(
+        "channel", "party", "at", "number_raw", "connected", "conversation", "agency_id")
+    out = []
+    for channel, party, at, raw, connected, conversation, agency_id in rows:
+        if numbers_since is not None and at < numbers_since:
+            number = ""
+        else:
+            number = decrypt(raw, None, connection) if decrypt is not None and raw else (raw or "")
+        out.append(_entry(debtor_id, channel, party, at, number, connected, conversation, agency_id))
+    return out
+
+
+def phone_lookback(pack: RulePack) -> timedelta:
+    """How far back ledger numbers matter: the longest per-number count window, plus a margin for
+    time zones (local days)."""
+    longest = max((r.window_days for r in pack.active_rules if r.kind == "count_cap" and r.scope == "phone"),
+                  default=0)
+    return timedelta(days=longest + 2)
 
 
 def _flag_rows(qs: QuerySet[DebtorFlag]) -> QuerySet[DebtorFlag]:

@@ -34,6 +34,7 @@ from fieldcollect.compliance.selectors import (
     engine_party,
     lookback,
     pack_for,
+    phone_lookback,
 )
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
@@ -186,7 +187,8 @@ def contact_decision(*, case: Case, channel: str, party: str = "debtor", number:
         phone=default_number(case=case, channel=channel, party=party, number=number) or None,
         collectors=collectors, recording=recording, appointment_confirmed=appointment_confirmed,
     )
-    decision = check(request=request, ledger=debtor_ledger(customer_id=customer.pk, since=since),
+    ledger = debtor_ledger(customer_id=customer.pk, since=since, numbers_since=when - phone_lookback(pack))
+    decision = check(request=request, ledger=ledger,
                      flags=debtor_flags(customer_ids=[customer.pk], since=since), pack=pack)
     return ContactVerdict(decision=decision, lang=current_language())
 

@@ -86,6 +86,18 @@ def test_connected_call_cap_counts_every_agency(world):
     call(case_b, world.collector_user_b, sh(day, 15), channel="letter")
 
 
+def test_unanswered_cap_is_per_number(world):
+    case = world.case_a1
+    day = f.today()
+    u = world.collector_user_a1
+    for m in range(6):
+        call(case, u, sh(day, 9, m), number="138-0000-0001")
+    with pytest.raises(ContactBlockedError) as exc:
+        call(case, u, sh(day, 10), number="13800000001")
+    assert exc.value.extra["rule_ids"] == ["CN-UNANSWERED-CAP"]
+    call(case, u, sh(day, 10), number="13800000002")  # another number of the debtor
+
+
 def test_pause_flag_blocks_until_lifted(world):
     officer = world.bank[Role.COMPLIANCE_OFFICER]
     case = world.case_a1

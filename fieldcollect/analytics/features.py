@@ -29,7 +29,7 @@ disbursement). With ``days_late_k`` = days from instalment ``k``'s due date to i
 ``late_trend``               ``mean_days_late_last3`` minus the mean of the earlier instalments
 ``days_since_late``          days since the due date of the most recent late instalment
 ``payments``                 payments received
-``partial_payments``         payments smaller than 95 % of the loan's regular instalment
+``partial_payments``         payments smaller than 95 % of the loan's regular (mean) instalment
 ``partial_share``            ``partial_payments`` / ``payments``
 ``days_since_payment``       days since the last payment (since disbursement when nothing was paid yet)
 ``paid_ahead``               (paid − due by ``T``) / regular instalment: instalments paid in advance
@@ -48,6 +48,7 @@ on some day of the window" (instalments due earlier were paid by ``T0``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -55,7 +56,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from fieldcollect.analytics.delinquency import EPOCH
+from fieldcollect.analytics.delinquency import EPOCH, _locate
 
 CATEGORICAL_FEATURES = ("product", "method")
 NUMERIC_FEATURES = (
@@ -130,47 +131,109 @@ def _as_frame(frame: pl.DataFrame | pl.LazyFrame, columns: Sequence[str]) -> pl.
     return lazy.select(columns).collect()
 
 
-def _full_payment_days(inst: pl.DataFrame, pays: pl.DataFrame) -> np.ndarray:
-    """Day (number) each instalment was fully paid, ``NEVER`` when not yet.
+@dataclass
+class _Book:
+    """Instalments and payments of ``n`` loans as NumPy arrays sorted by (loan index, seq / day)."""
 
-    ``inst`` sorted by (loan, seq) with ``cum`` (cumulative due per loan); ``pays`` sorted by
-    (loan, day) with ``pcum`` (cumulative paid per loan).
+    n: int
+    ii: np.ndarray  # loan index of each instalment
+    due: np.ndarray  # due day number
+    amt: np.ndarray  # principal + interest due
+    ip: np.ndarray  # principal due
+    it: np.ndarray  # interest due
+    cum: np.ndarray  # cumulative amount due of the loan up to this instalment (C_k)
+    k: np.ndarray  # position of the instalment in its loan (0-based)
+    pi: np.ndarray  # loan index of each payment
+    pday: np.ndarray
+    pamt: np.ndarray
+    paid_day: np.ndarray  # day the instalment was fully paid (NEVER: not by the cut-off)
+
+
+def _days(col: pl.Series) -> np.ndarray:
+    return col.cast(pl.Date).cast(pl.Int32).to_numpy().astype(np.int64)
+
+
+def _book(loan_ids: np.ndarray, installments: pl.DataFrame | pl.LazyFrame, payments: pl.DataFrame | pl.LazyFrame,
+          up_to: int) -> _Book:
+    """Arrays of the loans ``loan_ids`` (sorted, unique); payments after day ``up_to`` are dropped.
+
+    Rows of other loans are ignored. The store keeps rows sorted by loan (then seq / payment day);
+    other input is sorted here.
     """
-    il = inst["loan_id"].to_numpy().astype(np.int64)
-    if len(il) == 0:
-        return np.zeros(0, dtype=np.int64)
-    if len(pays) == 0:
-        return np.full(len(il), NEVER, dtype=np.int64)
-    pl_ = pays["loan_id"].to_numpy().astype(np.int64)
-    cum = inst["cum"].to_numpy().astype(np.int64)
-    pcum = pays["pcum"].to_numpy().astype(np.int64)
-    if cum.max(initial=0) >= 1 << _CUM_BITS or pcum.max(initial=0) >= 1 << _CUM_BITS:
-        raise ValueError("cumulative amount of a loan too large for the feature kernel")
-    ikey = (il << _CUM_BITS) | cum
-    pkey = (pl_ << _CUM_BITS) | pcum
-    pos = np.searchsorted(pkey, ikey, side="left")
-    inside = pos < len(pkey)
-    safe = np.minimum(pos, len(pkey) - 1)
-    found = inside & (pl_[safe] == il)
-    pday = pays["day"].to_numpy().astype(np.int64)
-    return np.where(found, pday[safe], NEVER)
+    n = len(loan_ids)
+    inst = _as_frame(installments, INSTALMENT_COLUMNS)
+    inst_loan = inst["loan_id"].to_numpy()
+    seq = inst["seq"].to_numpy()
+    if len(inst_loan) > 1 and not (np.all(inst_loan[1:] >= inst_loan[:-1])
+                                   and np.all((inst_loan[1:] > inst_loan[:-1]) | (seq[1:] > seq[:-1]))):
+        inst = inst.sort("loan_id", "seq")
+        inst_loan = inst["loan_id"].to_numpy()
+    ii, ok = _locate(loan_ids, inst_loan)
+    due = _days(inst["due_date"])
+    ip = inst["principal_due_fen"].to_numpy().astype(np.int64)
+    it = inst["interest_due_fen"].to_numpy().astype(np.int64)
+    if not ok.all():
+        ii, due, ip, it = ii[ok], due[ok], ip[ok], it[ok]
+    amt = ip + it
+
+    pays = _as_frame(payments, PAYMENT_COLUMNS)
+    pday = _days(pays["paid_on"])
+    pamt = pays["amount_fen"].to_numpy().astype(np.int64)
+    pay_loan = pays["loan_id"].to_numpy()
+    keep = (pday <= up_to) & (pamt > 0)
+    pi, pok = _locate(loan_ids, pay_loan)
+    keep &= pok
+    if not keep.all():
+        pi, pday, pamt = pi[keep], pday[keep], pamt[keep]
+    pkey_day = (pi.astype(np.int64) << 20) | (pday - pday.min(initial=0))
+    if len(pkey_day) > 1 and not np.all(pkey_day[1:] >= pkey_day[:-1]):
+        o = np.argsort(pkey_day, kind="stable")
+        pi, pday, pamt = pi[o], pday[o], pamt[o]
+
+    starts = np.searchsorted(ii, np.arange(n))
+    cs = np.cumsum(amt)
+    base = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0) if len(cs) else np.zeros(n, dtype=np.int64)
+    cum = cs - base[ii] if len(cs) else cs
+    k = np.arange(len(ii)) - starts[ii] if len(ii) else np.zeros(0, dtype=np.int64)
+    pstarts = np.searchsorted(pi, np.arange(n))
+    pcs = np.cumsum(pamt)
+    pbase = np.where(pstarts > 0, pcs[np.maximum(pstarts - 1, 0)], 0) if len(pcs) else np.zeros(n, dtype=np.int64)
+    pcum = pcs - pbase[pi] if len(pcs) else pcs
+    paid_day = np.full(len(ii), NEVER, dtype=np.int64)
+    if len(ii) and len(pi):
+        if max(int(cum.max()), int(pcum.max())) >= 1 << _CUM_BITS:
+            raise ValueError("cumulative amount of a loan too large for the feature kernel")
+        ikey = (ii.astype(np.int64) << _CUM_BITS) | cum
+        pkey = (pi.astype(np.int64) << _CUM_BITS) | pcum
+        pos = np.searchsorted(pkey, ikey, side="left")  # first payment bringing the total to C_k
+        safe = np.minimum(pos, len(pkey) - 1)
+        found = (pos < len(pkey)) & (pi[safe] == ii)
+        paid_day = np.where(found, pday[safe], NEVER)
+    return _Book(n=n, ii=ii, due=due, amt=amt, ip=ip, it=it, cum=cum, k=k, pi=pi, pday=pday, pamt=pamt,
+                 paid_day=paid_day)
 
 
-def _prepare(installments: pl.DataFrame | pl.LazyFrame, payments: pl.DataFrame | pl.LazyFrame,
-             loan_ids: pl.Series, up_to: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    inst = (_as_frame(installments, INSTALMENT_COLUMNS)
-            .filter(pl.col("loan_id").is_in(loan_ids.implode()))
-            .sort("loan_id", "seq")
-            .with_columns(pl.col("due_date").cast(pl.Int32).cast(pl.Int64).alias("due"),
-                          (pl.col("principal_due_fen") + pl.col("interest_due_fen")).alias("amt"))
-            .with_columns(pl.col("amt").cum_sum().over("loan_id").alias("cum")))
-    pays = (_as_frame(payments, PAYMENT_COLUMNS)
-            .with_columns(pl.col("paid_on").cast(pl.Int32).cast(pl.Int64).alias("day"))
-            .filter((pl.col("day") <= up_to) & (pl.col("amount_fen") > 0)
-                    & pl.col("loan_id").is_in(loan_ids.implode()))
-            .sort("loan_id", "day")
-            .with_columns(pl.col("amount_fen").cum_sum().over("loan_id").alias("pcum")))
-    return inst, pays
+def _count(idx: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(idx[mask], minlength=n).astype(np.float64)
+
+
+def _sum(idx: np.ndarray, values: np.ndarray, n: int, mask: np.ndarray | None = None) -> np.ndarray:
+    if mask is not None:
+        idx, values = idx[mask], values[mask]
+    return np.bincount(idx, weights=values.astype(np.float64), minlength=n)
+
+
+def _extreme(idx: np.ndarray, values: np.ndarray, n: int, mask: np.ndarray, *, largest: bool) -> np.ndarray:
+    """Max (or min) of ``values[mask]`` per loan; NaN where none."""
+    out = np.full(n, -np.inf if largest else np.inf)
+    (np.maximum if largest else np.minimum).at(out, idx[mask], values[mask].astype(np.float64))
+    out[np.isinf(out)] = np.nan
+    return out
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
 
 def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame | pl.LazyFrame,
@@ -181,87 +244,75 @@ def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame
     """
     t = day_number(as_of)
     lf = (_as_frame(loans, LOAN_COLUMNS)
-          .with_columns(pl.col("disbursed_on").cast(pl.Int32).cast(pl.Int64).alias("disbursed"))
-          .filter(pl.col("disbursed") < t)
-          .sort("loan_id"))
-    inst, pays = _prepare(installments, payments, lf["loan_id"], t)
-    inst = inst.with_columns(pl.Series("paid_day", _full_payment_days(inst, pays), dtype=pl.Int64))
+          .filter(pl.col("disbursed_on").cast(pl.Date).cast(pl.Int32) < t)
+          .unique("loan_id", keep="first").sort("loan_id"))
+    ids = lf["loan_id"].to_numpy().astype(np.int64)
+    b = _book(ids, installments, payments, t)
+    n, ii, pi = b.n, b.ii, b.pi
+    disbursed = _days(lf["disbursed_on"]).astype(np.float64)
 
-    due_now = pl.col("due") <= t
-    late_days = (pl.when(~due_now).then(None)
-                 .when(pl.col("paid_day") <= t).then((pl.col("paid_day") - pl.col("due")).clip(lower_bound=0))
-                 .otherwise(t - pl.col("due")))
-    inst = inst.with_columns(late_days.alias("late_days"), due_now.alias("is_due"),
-                             pl.int_range(pl.len()).over("loan_id").alias("k"),
-                             (pl.col("due") <= t).sum().over("loan_id").alias("n_due"))
-    inst = inst.with_columns((pl.col("is_due") & (pl.col("k") >= pl.col("n_due") - 3)).alias("recent"))
-    late = pl.col("late_days") > 0
-    unpaid = pl.col("paid_day") > t
-    per_inst = inst.group_by("loan_id").agg(
-        pl.len().alias("n_inst"),
-        pl.col("is_due").sum().cast(pl.Int64).alias("instalments_due"),
-        late.sum().cast(pl.Int64).alias("late_count"),
-        (pl.col("late_days") > 7).sum().cast(pl.Int64).alias("late_over_7"),
-        (pl.col("late_days") > 30).sum().cast(pl.Int64).alias("late_over_30"),
-        pl.col("late_days").max().alias("max_days_late"),
-        pl.col("late_days").mean().alias("mean_days_late"),
-        (late & pl.col("recent")).sum().cast(pl.Int64).alias("late_last3"),
-        pl.col("late_days").filter(pl.col("recent")).mean().alias("mean_days_late_last3"),
-        pl.col("late_days").filter(pl.col("is_due") & ~pl.col("recent")).mean().alias("_mean_before"),
-        pl.col("due").filter(late).max().alias("_last_late_due"),
-        pl.col("due").filter(unpaid).min().alias("_first_unpaid_due"),
-        pl.col("cum").filter(unpaid).min().alias("_first_unpaid_cum"),
-        pl.col("amt").filter(pl.col("is_due")).sum().alias("_due_fen"),
-        pl.col("amt").sum().alias("_total_fen"),
-        pl.col("amt").median().alias("_regular_fen"),
-        pl.col("principal_due_fen").sum().alias("_total_principal"),
-    )
-    paid_total = pays.group_by("loan_id").agg(pl.col("amount_fen").sum().alias("_paid_fen"),
-                                               pl.len().cast(pl.Int64).alias("payments"),
-                                               pl.col("day").max().alias("_last_pay"))
-    # principal repaid under the waterfall: instalment k's principal part is paid
-    # clip(T - C_{k-1} - interest_k, 0, principal_k)
-    princ = (inst.select("loan_id", "cum", "amt", "interest_due_fen", "principal_due_fen")
-             .join(paid_total.select("loan_id", "_paid_fen"), on="loan_id", how="left")
-             .with_columns(pl.col("_paid_fen").fill_null(0))
-             .with_columns((pl.col("_paid_fen") - (pl.col("cum") - pl.col("amt")) - pl.col("interest_due_fen"))
-                           .clip(lower_bound=0).alias("_pp"))
-             .with_columns(pl.min_horizontal("_pp", "principal_due_fen").alias("_pp"))
-             .group_by("loan_id").agg(pl.col("_pp").sum().alias("_principal_paid")))
-    regular = per_inst.select("loan_id", "_regular_fen")
-    partial = (pays.join(regular, on="loan_id", how="left")
-               .group_by("loan_id")
-               .agg((pl.col("amount_fen") < PARTIAL_SHARE * pl.col("_regular_fen")).sum().cast(pl.Int64)
-                    .alias("partial_payments")))
-    out = (lf.join(per_inst, on="loan_id", how="left")
-           .join(paid_total, on="loan_id", how="left")
-           .join(partial, on="loan_id", how="left")
-           .join(princ, on="loan_id", how="left")
-           .with_columns(pl.col("_paid_fen").fill_null(0), pl.col("payments").fill_null(0),
-                         pl.col("partial_payments").fill_null(0), pl.col("_principal_paid").fill_null(0),
-                         pl.col("n_inst").fill_null(0), pl.col("instalments_due").fill_null(0)))
-    first_unpaid = pl.col("_first_unpaid_due")
-    out = out.with_columns(
-        (t - pl.col("disbursed")).alias("tenure_days"),
-        (pl.col("instalments_due") / pl.col("n_inst")).alias("term_elapsed_share"),
-        (pl.col("principal_fen") / 100.0).alias("principal_cny"),
-        ((pl.col("_total_principal") - pl.col("_principal_paid")) / pl.col("principal_fen"))
-        .alias("balance_share"),
-        (pl.col("late_count") / pl.col("instalments_due")).alias("late_share"),
-        (pl.col("mean_days_late_last3") - pl.col("_mean_before")).alias("late_trend"),
-        (t - pl.col("_last_late_due")).alias("days_since_late"),
-        (pl.col("partial_payments") / pl.col("payments")).alias("partial_share"),
-        (t - pl.col("_last_pay").fill_null(pl.col("disbursed"))).alias("days_since_payment"),
-        ((pl.col("_paid_fen") - pl.col("_due_fen").fill_null(0)) / pl.col("_regular_fen")).alias("paid_ahead"),
-        pl.when(first_unpaid < t).then(t - first_unpaid).otherwise(0).fill_null(0).cast(pl.Int32).alias("dpd"),
-        (pl.col("_paid_fen") >= pl.col("_total_fen")).fill_null(False).alias("settled"),
-        (pl.col("_total_principal") - pl.col("_principal_paid")).alias("outstanding_principal_fen"),
-        first_unpaid.cast(pl.Int32).cast(pl.Date).alias("next_due_on"),
-        (pl.col("_first_unpaid_cum") - pl.col("_paid_fen")).alias("next_due_fen"),
-    )
-    out = out.with_columns(pl.col(c).cast(pl.Float64) for c in NUMERIC_FEATURES)
-    out = out.with_columns(pl.col(c).fill_nan(None) for c in NUMERIC_FEATURES)
-    return out.select("loan_id", *FEATURES, *STATUS_COLUMNS).sort("loan_id")
+    is_due = b.due <= t
+    paid_by_t = b.paid_day <= t
+    late_days = np.where(paid_by_t, np.maximum(b.paid_day - b.due, 0), t - b.due).astype(np.float64)
+    late = is_due & (late_days > 0)
+    n_inst = np.bincount(ii, minlength=n).astype(np.float64)
+    n_due = _count(ii, is_due, n)
+    recent = is_due & (b.k >= n_due[ii] - 3)
+    before = is_due & ~recent
+    unpaid = ~paid_by_t
+
+    paid_fen = _sum(pi, b.pamt, n)
+    n_pay = np.bincount(pi, minlength=n).astype(np.float64)
+    last_pay = _extreme(pi, b.pday, n, np.ones(len(pi), dtype=bool), largest=True)
+    total_fen = _sum(ii, b.amt, n)
+    regular = _ratio(total_fen, n_inst)  # the loan's typical instalment
+    partial = _count(pi, b.pamt < PARTIAL_SHARE * regular[pi], n) if len(pi) else np.zeros(n)
+    principal_paid = np.clip(paid_fen[ii] - (b.cum - b.amt) - b.it, 0, b.ip)  # waterfall
+    total_principal = _sum(ii, b.ip, n)
+    outstanding = total_principal - _sum(ii, principal_paid, n)
+    first_unpaid_due = _extreme(ii, b.due, n, unpaid, largest=False)
+    first_unpaid_cum = _extreme(ii, b.cum, n, unpaid, largest=False)
+    mean_last3 = _ratio(_sum(ii, late_days, n, recent), _count(ii, recent, n))
+    mean_before = _ratio(_sum(ii, late_days, n, before), _count(ii, before, n))
+    last_late_due = _extreme(ii, b.due, n, late, largest=True)
+    late_count = _count(ii, late, n)
+    principal = lf["principal_fen"].to_numpy().astype(np.float64)
+    dpd = np.where(first_unpaid_due < t, t - np.nan_to_num(first_unpaid_due, nan=t), 0)
+
+    cols: dict[str, np.ndarray] = {
+        "tenure_days": t - disbursed,
+        "term_months": lf["term_months"].to_numpy().astype(np.float64),
+        "term_elapsed_share": _ratio(n_due, n_inst),
+        "principal_cny": principal / 100.0,
+        "annual_rate": lf["annual_rate"].to_numpy().astype(np.float64),
+        "balance_share": _ratio(outstanding, principal),
+        "instalments_due": n_due,
+        "late_count": late_count,
+        "late_share": _ratio(late_count, n_due),
+        "late_over_7": _count(ii, is_due & (late_days > 7), n),
+        "late_over_30": _count(ii, is_due & (late_days > 30), n),
+        "max_days_late": _extreme(ii, late_days, n, is_due, largest=True),
+        "mean_days_late": _ratio(_sum(ii, late_days, n, is_due), n_due),
+        "late_last3": _count(ii, recent & late, n),
+        "mean_days_late_last3": mean_last3,
+        "late_trend": mean_last3 - mean_before,
+        "days_since_late": t - last_late_due,
+        "payments": n_pay,
+        "partial_payments": partial,
+        "partial_share": _ratio(partial, n_pay),
+        "days_since_payment": t - np.where(np.isnan(last_pay), disbursed, last_pay),
+        "paid_ahead": _ratio(paid_fen - _sum(ii, b.amt, n, is_due), regular),
+    }
+    return pl.DataFrame({
+        "loan_id": ids,
+        **{c: pl.Series(c, cols[c], dtype=pl.Float64, nan_to_null=True) for c in NUMERIC_FEATURES},
+        "product": lf["product"], "method": lf["method"],
+        "dpd": pl.Series("dpd", dpd.astype(np.int32)),
+        "settled": pl.Series("settled", (paid_fen >= total_fen) & (n_inst > 0)),
+        "outstanding_principal_fen": pl.Series("outstanding_principal_fen", outstanding.astype(np.int64)),
+        "next_due_on": pl.Series("next_due_on", first_unpaid_due, nan_to_null=True).cast(pl.Int32).cast(pl.Date),
+        "next_due_fen": pl.Series("next_due_fen", first_unpaid_cum - paid_fen, nan_to_null=True).cast(pl.Int64),
+    })
 
 
 def label_30dpd(installments: pl.DataFrame | pl.LazyFrame, payments: pl.DataFrame | pl.LazyFrame, *,
@@ -270,15 +321,14 @@ def label_30dpd(installments: pl.DataFrame | pl.LazyFrame, payments: pl.DataFram
 
     Meant for loans current (dpd 0) on ``start``; reads payments with ``paid_on <= end`` only.
     """
-    ids = loan_ids if isinstance(loan_ids, pl.Series) else pl.Series("loan_id", list(loan_ids), dtype=pl.Int64)
+    ids = np.unique(np.asarray(loan_ids.to_numpy() if isinstance(loan_ids, pl.Series) else list(loan_ids),
+                               dtype=np.int64))
     t0, t1 = day_number(start), day_number(end)
-    inst, pays = _prepare(installments, payments, ids, t1)
-    inst = inst.with_columns(pl.Series("paid_day", _full_payment_days(inst, pays), dtype=pl.Int64))
-    check = pl.col("due") + 30
-    bad = (inst.filter((check > t0) & (check <= t1) & (pl.col("paid_day") > check))
-           .select("loan_id").unique().with_columns(pl.lit(1, dtype=pl.Int8).alias("label")))
-    return (pl.DataFrame({"loan_id": ids.cast(pl.Int64)}).unique(maintain_order=True)
-            .join(bad, on="loan_id", how="left").with_columns(pl.col("label").fill_null(0)))
+    b = _book(ids, installments, payments, t1)
+    check = b.due + 30
+    bad = (check > t0) & (check <= t1) & (b.paid_day > check)
+    label = np.bincount(b.ii[bad], minlength=b.n) > 0
+    return pl.DataFrame({"loan_id": ids, "label": label.astype(np.int8)})
 
 
 def current_loans(features: pl.DataFrame) -> pl.DataFrame:
@@ -302,13 +352,24 @@ def _partition_frames(version: _Store, part: int) -> tuple[pl.LazyFrame, pl.Lazy
             pl.scan_parquet(version.partition_file("payments", part)))
 
 
-def store_features(version: _Store, *, as_of: date, loan_filter: pl.Expr | None = None) -> Iterator[pl.DataFrame]:
-    """:func:`loan_features` of each stored partition (optionally only the loans ``loan_filter`` keeps)."""
-    for part in range(version.partitions):
+def store_features(version: _Store, *, as_of: date, loan_filter: pl.Expr | None = None,
+                   workers: int = 2) -> Iterator[pl.DataFrame]:
+    """:func:`loan_features` of each stored partition (optionally only the loans ``loan_filter`` keeps),
+    ``workers`` partitions at a time (NumPy and Polars release the GIL), in partition order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(part: int) -> pl.DataFrame:
         loans, inst, pays = _partition_frames(version, part)
         if loan_filter is not None:
             loans = loans.filter(loan_filter)
-        yield loan_features(loans, inst, pays, as_of=as_of)
+        return loan_features(loans, inst, pays, as_of=as_of)
+
+    if workers <= 1 or version.partitions == 1:
+        for part in range(version.partitions):
+            yield one(part)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(one, range(version.partitions))
 
 
 def training_frame(version: _Store, *, as_of: date, snapshots: Iterable[date], horizon_months: int = 3,

@@ -164,7 +164,14 @@ def score_current(version: StoreVersion, *, as_of: date, model: Any, artefact: M
     t0 = time.perf_counter()
     score_s = 0.0
     parts: list[pl.DataFrame] = []
-    for feats in store_features(version, as_of=as_of):
+    loan_filter = None
+    status_file = scores_dir / "loan_status.parquet" if scores_dir is not None else None
+    if status_file is not None and status_file.is_file():
+        # the night's cycle already knows which loans are current: compute features for those only
+        current_ids = (pl.scan_parquet(status_file).filter((pl.col("dpd") == 0) & ~pl.col("settled"))
+                       .select("loan_id").collect()["loan_id"])
+        loan_filter = pl.col("loan_id").is_in(current_ids.implode())
+    for feats in store_features(version, as_of=as_of, loan_filter=loan_filter):
         cur = current_loans(feats)
         if cur.height == 0:
             continue

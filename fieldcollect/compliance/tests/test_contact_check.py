@@ -98,6 +98,23 @@ def test_unanswered_cap_is_per_number(world):
     call(case, u, sh(day, 10), number="13800000002")  # another number of the debtor
 
 
+def test_us_loan_uses_regulation_f_in_the_debtors_zone(world):
+    case = world.case_a1
+    Loan.objects.filter(pk=case.loan_id).update(jurisdiction="US")
+    case.customer.timezone = "America/Chicago"
+    case.customer.save(update_fields=["timezone"])
+    ct = ZoneInfo("America/Chicago")
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=ct)
+    u = world.collector_user_a1
+    for d in range(7):  # seven unanswered calls on seven days
+        call(case, u, start + timedelta(days=d))
+    with pytest.raises(ContactBlockedError) as exc:
+        call(case, u, start + timedelta(days=6, hours=2))
+    assert exc.value.extra["rule_ids"] == ["US-7IN7"] and exc.value.extra["pack"].startswith("US@")
+    # the oldest call leaves the 7-day window at local midnight (Chicago moves to daylight time on 8 March)
+    assert datetime.fromisoformat(exc.value.extra["next_allowed_at"]) == datetime(2026, 3, 9, 8, 0, tzinfo=ct)
+
+
 def test_pause_flag_blocks_until_lifted(world):
     officer = world.bank[Role.COMPLIANCE_OFFICER]
     case = world.case_a1

@@ -35,6 +35,8 @@ PDF_TABLES: tuple[tuple[str, str, tuple[str, ...] | None, int], ...] = (
     ("models", "models", None, 20),
 )
 
+WIDE_COLUMNS = frozenset({"agency", "channel", "rule", "model"})
+
 Progress = Callable[[str], None]
 
 
@@ -201,7 +203,9 @@ def _pdf_table(pdf: Any, t: Table, cols: Sequence[str] | None, max_rows: int, he
         pdf.cell(pdf.epw, 5, _("No rows."), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
         return
-    with pdf.table(line_height=4.6, repeat_headings=1, headings_style=head_style) as table:
+    widths = tuple(2.2 if t.columns[i][0] in WIDE_COLUMNS else 1.0 for i in idx)
+    with pdf.table(line_height=4.6, repeat_headings=1, headings_style=head_style, col_widths=widths,
+                   text_align="LEFT") as table:
         head = table.row()
         for i in idx:
             head.cell(t.columns[i][1])

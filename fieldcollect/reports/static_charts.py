@@ -80,6 +80,8 @@ def figure_png(fig: Any, *, width_in: float = 7.4, height_in: float = 3.3, dpi: 
             if yaxis.get("autorange") == "reversed":
                 ax.invert_yaxis()
             if xaxis.get("visible") is False:
+                ax.set_xlabel("")
+                ax.set_ylabel("")
                 ax.set_xticks([])
                 ax.set_yticks([])
                 for side in ax.spines.values():

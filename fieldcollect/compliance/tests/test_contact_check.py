@@ -30,7 +30,9 @@ def sh(day, hour: int, minute: int = 0) -> datetime:
 
 def second_case_for(case: Case, *, world, agency, manager, collector) -> Case:
     """Another loan of the same debtor, placed with ``agency`` and assigned to ``collector``."""
-    n = Loan.objects.order_by("-loan_id").first().loan_id + 1
+    last = Loan.objects.order_by("-loan_id").first()
+    assert last is not None
+    n = last.loan_id + 1
     loan = Loan.objects.create(loan_id=n, customer=case.customer, product="信用卡", principal_fen=1_000_000,
                                annual_rate=Decimal("0.18"), term_months=12, method=Loan.Method.EQUAL_INSTALMENT,
                                disbursed_on=f.today() - timedelta(days=200))

@@ -44,3 +44,20 @@ def trace_cmd(
                    "record is kept (older than the retention period, or from another installation)", err=True)
     if not result.records:
         raise typer.Exit(code=3)
+
+
+records_app = typer.Typer(no_args_is_help=True, add_completion=False,
+                          help="Data-sharing records (exports, deletion attestations).")
+
+
+@records_app.command("purge")
+def purge_cmd() -> None:
+    """Delete the data-sharing records older than three years (the nightly cycle does this too)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from fieldcollect.privacy.services import data_sharing_records_purge
+
+    counts = data_sharing_records_purge()
+    typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))

@@ -158,3 +158,15 @@ def test_contract_end_and_recall_end_api_access(world):
     world.contract.save()
     assert client.get(f"/api/v1/cases/{world.case.pk}").status_code == 404
     assert str(world.case.loan_id) not in client.get("/api/v1/cases").content.decode()
+
+
+def test_purge_command(world):
+    from typer.testing import CliRunner
+
+    from fieldcollect.cli import app
+
+    record = export_table_result(user=world.cm, purpose="p", name="t", columns=["a"], rows=[["x"]], fmt="csv").record
+    ExportRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - timedelta(days=RETENTION_DAYS + 1))
+    out = CliRunner().invoke(app, ["sharing-records", "purge"])
+    assert out.exit_code == 0 and "export_records=1" in out.output
+    assert not ExportRecord.objects.exists()

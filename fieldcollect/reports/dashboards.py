@@ -262,6 +262,14 @@ def conduct(scope: Scope, p: Params) -> Dashboard:
                               [("agency_id", _("Agency ID")), ("agency", _("Agency")), ("contacts", _("Contacts")),
                                ("complaints_per_10k_contacts", _("Complaints per 10,000 contacts"))],
                               [[r["agency_id"], r["agency"], r["contacts"], r["per_10k"]] for r in rows]))
+    categories = selectors.complaints_by_category(start=m_start, end=m_end, scope=scope)
+    if categories is not None:
+        d.figures["categories"] = charts.bars([c for c, _n in categories], [n for _c, n in categories],
+                                              title=_("Complaints by category") + f" ({period})",
+                                              yaxis=_("complaints"), name=_("Complaints"))
+        d.tables.append(Table("categories", _("Complaints by category"),
+                              [("category", _("Category")), ("complaints", _("Complaints"))],
+                              [list(c) for c in categories]))
     return d
 
 

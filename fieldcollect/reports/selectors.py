@@ -284,6 +284,23 @@ def complaints_by_agency(*, start: date, end: date, scope: Scope) -> list[dict[s
     return rows
 
 
+def complaints_by_category(*, start: date, end: date, scope: Scope) -> list[tuple[str, int]] | None:
+    """Complaints received in ``start..end`` per category (translated label), most frequent first;
+    None when the complaints app is not there."""
+    if not apps.is_installed("fieldcollect.complaints"):
+        return None
+    fn = _optional("fieldcollect.complaints.selectors", "complaint_counts_by")
+    if fn is None:
+        return None
+    counts: dict[str, int] = fn(by="category", start=start, end=end, agency=scope.agency_id)
+    try:
+        labels = {str(k): str(v) for k, v in apps.get_model("complaints", "Complaint")._meta.get_field(
+            "category").choices or []}
+    except (LookupError, AttributeError):
+        labels = {}
+    return sorted(((labels.get(k, k), n) for k, n in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+
+
 # ------------------------------------------------------------------------------------------ visits
 def visits_on(*, day: date, scope: Scope) -> dict[str, list[dict[str, Any]]]:
     """Planned stops of the day's current route plans and the day's check-ins (with anomaly flags)."""

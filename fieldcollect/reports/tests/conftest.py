@@ -8,6 +8,7 @@ Business date AS_OF = 2025-03-31. Agencies A (M2 commission 12 %) and B (M2 15 %
 - contacts: case1 by A phone 5 Mar, visit 8 Mar, SMS 12 Mar; case2 by A phone 20 Jan; case3 by B SMS 10 Mar
 - promises decided: A Feb 2 broken; A Mar 3 kept + 1 broken; B Mar 1 kept + 1 cancelled
 - blocked contacts: A Mar [CN-HOURS], [CN-HOURS, CN-FREQ]; B Mar [CN-FREQ]; A Feb [CN-HOURS]
+- complaints (when the complaints app is installed): one about A (harassment) on 15 Mar
 - today's visits: A plans 2 stops, check-ins: one clean, one outside the geofence; B plans 1 stop, one
   check-in not accepted (impossible speed, entered by hand)
 """
@@ -93,6 +94,15 @@ def build_world() -> ReportWorld:
                                (b, ["CN-FREQ"], date(2025, 3, 8)), (a, ["CN-HOURS"], date(2025, 2, 8))):
         BlockedAttempt.objects.create(at=local(day, 22), agency=agency, case=case1, channel="phone", party="debtor",
                                       rule_ids=rules)
+
+    from django.apps import apps
+
+    if apps.is_installed("fieldcollect.complaints"):  # one complaint about A in March
+        from fieldcollect.complaints.services import complaint_create
+
+        complaint_create(source="customer_link", customer=case1.customer, category="harassment",
+                         description="催收员语气恶劣", acting_user=None, case=case1, agency=a,
+                         received_at=local(date(2025, 3, 15)), now=local(date(2025, 3, 15)))
 
     from fieldcollect.visits.models import CheckIn, RoutePlan, RouteStop, Team
 

@@ -96,18 +96,22 @@ def test_conduct_blocked_by_rule(rw):
     assert list(fig["data"][0]["x"]) == ["CN-HOURS", "CN-FREQ"] and list(fig["data"][0]["y"]) == [2, 1]
 
 
-def test_conduct_complaints_follow_the_complaints_selector(rw):
-    fn = selectors._optional("fieldcollect.complaints.selectors", "complaints_per_10k_contacts")
+def test_conduct_complaints(rw):
+    from django.apps import apps
+
     d = build("conduct", Scope(None))
     table = d.table("complaints")
-    if fn is None:
+    if not apps.is_installed("fieldcollect.complaints"):
         assert table is None and "Complaints are not recorded yet." in d.notes
         return
-    start, end = date(2025, 3, 1), AS_OF
-    contacts = dict(rows_by(table, "agency_id", "contacts"))
-    assert contacts[rw.a.pk] == 3 and contacts[rw.b.pk] == 1  # contacts in March
-    per = dict(rows_by(table, "agency_id", "complaints_per_10k_contacts"))
-    assert per[rw.a.pk] == selectors.complaints_per_10k(start=start, end=end, agency=rw.a)
+    got = {a: (n, v) for a, n, v in rows_by(table, "agency_id", "contacts", "complaints_per_10k_contacts")}
+    assert got[rw.a.pk] == (3, Decimal("3333.33"))  # 1 complaint, 3 contacts in March
+    assert got[rw.b.pk] == (1, Decimal("0.00"))
+    assert got[None] == (4, Decimal("2500.00"))  # every agency
+    assert rows_by(d.table("categories"), "category", "complaints") == [("Harassment", 1)]
+    only_b = build("conduct", Scope(rw.b.pk))
+    assert [r[0] for r in rows_by(only_b.table("complaints"), "agency_id")] == [rw.b.pk]
+    assert only_b.table("categories").rows == []
 
 
 def test_visits_today(rw):

@@ -382,6 +382,10 @@ def training_frame(version: _Store, *, as_of: date, snapshots: Iterable[date], h
     from fieldcollect.daily.cycle import add_months
 
     frames = []
+    total = int(getattr(version, "counts", {}).get("loans", 0))
+    # a large book is thinned before the features are built: a seeded hash keeps about four times
+    # the sample in loans (of which the current ones are then sampled exactly)
+    keep = min(1.0, 4 * sample_per_snapshot / total) if sample_per_snapshot and total else 1.0
     for i, t0 in enumerate(sorted(snapshots)):
         t1 = add_months(t0, horizon_months)
         if t1 > as_of:
@@ -389,6 +393,8 @@ def training_frame(version: _Store, *, as_of: date, snapshots: Iterable[date], h
         parts = []
         for part in range(version.partitions):
             loans, inst, pays = _partition_frames(version, part)
+            if keep < 1.0:
+                loans = loans.filter(pl.col("loan_id").hash(seed + i) % 1_000_000 < int(keep * 1_000_000))
             feats = current_loans(loan_features(loans, inst, pays, as_of=t0))
             if feats.height == 0:
                 continue

@@ -154,3 +154,24 @@ def test_status_agrees_with_the_kernel_on_a_generated_book(tmp_path):
         assert (joined["dpd"] == joined["dpd_k"]).all()
         assert (joined["outstanding_principal_fen"] == joined["out_k"]).all()
         assert (joined["settled"] == joined["settled_k"]).all()
+
+
+def test_training_frame_from_the_store(fc_home):
+    from fieldcollect.analytics.features import training_frame
+    from fieldcollect.ingest.store import publish, require_current, write_version
+
+    publish(write_version({"loans": LOANS, "installments": INST, "payments": PAYS,
+                           "customers": pl.DataFrame({"customer_id": [11, 12, 13], "province": ["p"] * 3,
+                                                      "city": ["c"] * 3, "district": ["d"] * 3})}))
+    frame = training_frame(require_current(), as_of=date(2025, 6, 1),
+                           snapshots=[date(2025, 2, 20), date(2025, 3, 1)], horizon_months=3)
+    # 02-20: all three current; 03-01: all three current (stops' 03-10 not yet due)
+    assert frame.group_by("snapshot").len().sort("snapshot")["len"].to_list() == [3, 3]
+    labels = {(r["snapshot"], r["loan_id"]): r["label"] for r in frame.iter_rows(named=True)}
+    assert labels[(date(2025, 3, 1), 3)] == 1 and labels[(date(2025, 3, 1), 2)] == 0
+    # features of a snapshot are those computed from the payments made by then
+    row = frame.filter((pl.col("snapshot") == date(2025, 3, 1)) & (pl.col("loan_id") == 2)).row(0, named=True)
+    alone = feats(date(2025, 3, 1), PAYS.filter(pl.col("paid_on") <= date(2025, 3, 1)))[2]
+    assert all(row[c] == alone[c] for c in FEATURES)
+    with pytest.raises(ValueError, match="ends after"):
+        training_frame(require_current(), as_of=date(2025, 5, 1), snapshots=[date(2025, 3, 1)], horizon_months=3)

@@ -81,6 +81,10 @@ def test_report_pdf_in_english_is_the_same_report(rw, published, tmp_path):
     assert kpis["Cost per yuan recovered"] == "0.1350"
     assert kpis["Promise kept rate"] == "80.0%"
     assert kpis["Contacts blocked by the compliance engine"] == "3"  # refusals in March (one broke 2 rules)
+    from django.apps import apps
+
+    if apps.is_installed("fieldcollect.complaints"):
+        assert kpis["Complaints per 10,000 contacts"] == "2,500.00"  # 1 complaint, 4 contacts in March
     path = tmp_path / "report-en.pdf"
     path.write_bytes(management_report(as_of=AS_OF, lang="en"))
     text = pdf_text(path)

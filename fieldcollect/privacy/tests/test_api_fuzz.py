@@ -22,6 +22,20 @@ MAX_EXAMPLES = 6
 world = iso.world  # the fixture, shared
 
 
+@pytest.fixture
+def keep_test_connection():
+    """Schemathesis calls the WSGI app directly: keep Django from closing the test transaction's database
+    connection at the end of each request (what Django's own test client does)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 def _schema():
     from config.wsgi import application
 
@@ -36,7 +50,7 @@ def test_spec_is_served_and_lists_the_case_operations():
     assert {"/api/v1/cases", "/api/v1/cases/{case_id}"} <= paths
 
 
-def test_api_fuzz_each_role_no_5xx_no_cross_agency_data(world):
+def test_api_fuzz_each_role_no_5xx_no_cross_agency_data(world, keep_test_connection):
     schema = _schema()
     tokens = {actor.key: token_create(user=world.users[actor.key], name="fuzz")[1] for actor in iso.ACTORS}
     failures: list[str] = []

@@ -314,6 +314,12 @@ def test_report_pages_and_csv_by_role(world):
     assert lines[0] == "day,agency_id,section,rule_id,count,detail"
     assert f"{day.isoformat()},{world.agency_a.pk},blocked,CN-CONNECTED-CAP,2," in lines
     assert f"{day.isoformat()},{world.agency_b.pk},near_miss,CN-HOURS,1," in lines
+    zh = page_client(world.bank[Role.COMPLIANCE_OFFICER]).get(reverse("compliance:report"), {"day": day.isoformat()})
+    assert zh.status_code == 200 and "每日合规报告" in zh.content.decode() and "按规则统计的拦截" in zh.content.decode()
+    flags_zh = page_client(world.bank[Role.COMPLIANCE_OFFICER]).get(reverse("compliance:case_flags",
+                                                                            args=[world.case_a1.pk]))
+    assert flags_zh.status_code == 200 and "本案件被拦截的联系" in flags_zh.content.decode()
+    assert "禁止任何形式" in flags_zh.content.decode()  # the 23:00 refusal, explained in Chinese
     # an agency manager sees their own agency only, whatever they ask for
     mgr_b = page_client(world.manager_b, "en")
     csv_b = mgr_b.get(reverse("compliance:report_csv"), {"day": day.isoformat(), "agency": world.agency_a.pk})

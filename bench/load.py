@@ -204,14 +204,14 @@ def main() -> None:
         "saturation": {"users": args.saturation_users, "seconds": args.saturation_duration,
                        "trivial_healthz": phases["saturation_trivial"], "contacts": phases["saturation_contacts"],
                        "contact_to_trivial_ratio": round(contact_rps / trivial_rps, 3) if trivial_rps else None},
-        "writes": {"contacts_acknowledged_201_or_refused_409": ok_contacts,
-                   "acknowledged_ids_recorded": len(acked), "refused_by_compliance_409": refused,
+        "writes": {"contacts_acknowledged_201_or_refused_422": ok_contacts,
+                   "acknowledged_ids_recorded": len(acked), "refused_by_compliance_422": refused,
                    "distinct_ids": len(set(acked)), "contact_rows_added": new_rows, "lost_writes": len(lost),
                    "note": "rows added may exceed acknowledgements: requests in flight when a locust run stops "
                            "are committed but not counted; a lost write is an acknowledged id missing from the "
                            "database. Contacts are logged attempts (phone/SMS/letter) at random times 09:00-19:59 "
-                           "Beijing on the last 60 days, each checked by the compliance engine; a refusal (409 "
-                           "with rule ids) is an answer, not an error"},
+                           "Beijing on the last 60 days, each checked by the compliance engine; a refusal (422 "
+                           "compliance.blocked) is an answer, not an error"},
         "targets": {"paced_errors_zero": all(s["failures"] == 0 for s in phases["paced"].values()),
                     "paced_contact_p99_ms": paced_contact.get("p99_ms"),
                     "paced_contact_p99_at_most_100ms": (paced_contact.get("p99_ms") or 1e9) <= 100,

@@ -54,7 +54,7 @@ class AgencyClient(FastHttpUser):
                               name="POST /api/v1/cases/{id}/contacts", catch_response=True) as r:
             if r.status_code == 201:
                 ACKS.write(f"{r.json()['id']}\n")
-            elif r.status_code == 409 and "rule_ids" in (r.text or ""):
+            elif r.status_code == 422 and "compliance.blocked" in (r.text or ""):
                 REFUSALS.write("1\n")  # the compliance engine refused the attempt: an answer, not an error
                 r.success()
             else:

@@ -208,7 +208,7 @@ def demo(
     demo_candidate_files(as_of=business, seed=seed)
     table = Table(title="Demo logins (passwords and keys are new on every `fieldcollect demo`)")
     for col in ("username", "password", "role", "agency", "authenticator key (TOTP)"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # keys and passwords must show in full
     lines = []
     for username, password, role, agency_id, totp_key in logins:
         table.add_row(username, password, role, "" if agency_id is None else str(agency_id), totp_key)

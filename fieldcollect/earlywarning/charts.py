@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import plotly.graph_objects as go
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from fieldcollect.portfolio.charts import LAYOUT, to_json
@@ -69,4 +70,14 @@ def uplift(arms: list[dict[str, Any]]) -> go.Figure:
     return fig
 
 
-__all__ = ["calibration", "characteristics", "drift", "score_histogram", "to_json", "uplift"]
+def treatment_mix(mix: dict[str, int]) -> go.Figure:
+    from fieldcollect.optimisation.strategy import TREATMENT_LABELS_ZH
+
+    zh = (translation.get_language() or "").lower().startswith("zh")
+    names = [TREATMENT_LABELS_ZH.get(t, t) if zh else t for t in mix]
+    fig = go.Figure(go.Bar(x=names, y=list(mix.values()), name=_("Cases")))
+    fig.update_layout(title=_("Treatment chosen per case"), yaxis_title=_("Cases"), **LAYOUT)
+    return fig
+
+
+__all__ = ["calibration", "characteristics", "drift", "score_histogram", "to_json", "treatment_mix", "uplift"]

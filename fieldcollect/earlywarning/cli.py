@@ -71,3 +71,24 @@ def reminders() -> None:
     from fieldcollect.earlywarning.services import reminders_send_due
 
     typer.echo(json.dumps(reminders_send_due()))
+
+
+@app.command("strategy")
+def strategy(
+    as_of: Annotated[str, typer.Option("--as-of", help="Business date")],
+    visits_per_city: Annotated[int, typer.Option(help="Field visits per city with field collectors")] = 5,
+    calls: Annotated[int, typer.Option(help="Calls for the day")] = 200,
+    restructures: Annotated[int, typer.Option(help="Restructure offers for the day")] = 20,
+    legal: Annotated[int, typer.Option(help="Legal referrals for the day")] = 5,
+) -> None:
+    """Choose one treatment per open case under channel capacities (result page: /earlywarning/strategy/)."""
+    from fieldcollect.cli import migrate_quietly, setup_django
+
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.earlywarning.services import strategy_run
+
+    run = strategy_run(as_of=_date(as_of), actor=None, visits_per_city=visits_per_city, calls=calls,
+                       restructures=restructures, legal=legal)
+    typer.echo(json.dumps({"run": run.pk, "cases": run.cases, "expected_value_fen": run.expected_value_fen,
+                           "expected_uplift_fen": run.expected_uplift_fen, **run.summary}, default=str))

@@ -93,3 +93,46 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder loan {self.loan_id} due {self.due_on} ({self.status})"
+
+
+class StrategyRun(models.Model):
+    """One treatment choice for the open delinquent cases under channel capacities."""
+
+    as_of = models.DateField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cases = models.PositiveIntegerField(default=0)
+    expected_value_fen = models.BigIntegerField(default=0)
+    expected_uplift_fen = models.BigIntegerField(default=0, help_text="over doing nothing")
+    expected_complaints = models.FloatField(default=0.0)
+    summary = models.JSONField(default=dict)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Strategy run {self.pk} ({self.as_of})"
+
+
+class StrategyAssignment(models.Model):
+    """The treatment chosen for one case, with its expected value and why."""
+
+    run = models.ForeignKey(StrategyRun, on_delete=models.CASCADE, related_name="assignments")
+    case_id = models.BigIntegerField(db_index=True)
+    loan_id = models.BigIntegerField()
+    city = models.CharField(max_length=30, blank=True, default="")
+    bucket = models.CharField(max_length=8, blank=True, default="")
+    amount_fen = models.BigIntegerField()
+    treatment = models.CharField(max_length=16)
+    probability = models.FloatField(help_text="probability of payment under the chosen treatment")
+    value_fen = models.BigIntegerField()
+    alternative = models.CharField(max_length=16, blank=True, default="")
+    reason = models.CharField(max_length=16, blank=True, default="")
+    text_en = models.CharField(max_length=300, blank=True, default="")
+    text_zh = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["run", "-value_fen", "id"]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id}: {self.treatment}"

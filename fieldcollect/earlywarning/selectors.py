@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from fieldcollect.earlywarning import engine
-from fieldcollect.earlywarning.models import Reminder, WarningEntry, WarningList
+from fieldcollect.earlywarning.models import Reminder, StrategyRun, WarningEntry, WarningList
 from fieldcollect.scoring.registry import ModelArtefact, RegistryError
 from fieldcollect.scoring.stability import MODERATE_THRESHOLD, SIGNIFICANT_THRESHOLD, stability_status
 
@@ -238,3 +238,7 @@ def experiment_results() -> list[dict[str, Any]]:
                                  "complaints_per_1000": _num(champion.get("complaints_per_1000_customers_mean"))},
                     "arms": arms})
     return out
+
+
+def latest_strategy_run() -> StrategyRun | None:
+    return StrategyRun.objects.order_by("-created_at", "-id").first()

@@ -268,3 +268,100 @@ def train_now(*, as_of: date, actor: User | None, progress: bool = False, kind: 
     return {"version": artefact.version, "kind": artefact.kind, "auc": artefact.metrics.get("auc"),
             "rows": artefact.manifest.get("rows"), "positives": artefact.manifest.get("positives"),
             "timings": artefact.manifest.get("timings")}
+
+
+# ------------------------------------------------------------------------------------- strategy
+def _strategy_cases(*, as_of: date) -> Any:
+    """Observable features of the open cases (see :mod:`fieldcollect.earlywarning.strategy_engine`)."""
+    import polars as pl
+
+    from fieldcollect.analytics.features import store_features
+    from fieldcollect.cases.models import Case, ContactAttempt
+    from fieldcollect.compliance.models import DebtorFlag
+    from fieldcollect.compliance.packs import PAUSE_FLAGS
+    from fieldcollect.earlywarning.strategy_engine import BUCKET_INDEX, CONTACT_WEIGHTS
+    from fieldcollect.ingest.store import require_current
+
+    rows = list(Case.objects.filter(closed_on__isnull=True, overdue_fen__gt=0)
+                .values_list("id", "loan_id", "customer_id", "city", "bucket", "overdue_fen"))
+    schema = {"case_id": pl.Int64, "loan_id": pl.Int64, "customer_id": pl.Int64, "city": pl.String,
+              "bucket_name": pl.String, "amount_fen": pl.Int64}
+    cases = pl.DataFrame(rows, schema=schema, orient="row")
+    if cases.height == 0:
+        return cases
+    ids = cases["loan_id"].implode()
+    feats = pl.concat([f.select("loan_id", "late_share", "tenure_days") for f in
+                       store_features(require_current(), as_of=as_of, loan_filter=pl.col("loan_id").is_in(ids))])
+    now = timezone.now()
+    weights: dict[int, float] = {}
+    for customer_id, channel in ContactAttempt.objects.filter(
+            case__customer_id__in=cases["customer_id"].to_list(), at__gte=now - timedelta(days=30),
+            at__lte=now).values_list("case__customer_id", "channel"):
+        weights[customer_id] = weights.get(customer_id, 0.0) + CONTACT_WEIGHTS.get(channel, 1.0)
+    active = DebtorFlag.objects.filter(customer_id__in=cases["customer_id"].to_list(), starts_at__lte=now).exclude(
+        ends_at__lte=now).values_list("customer_id", "flag")
+    paused = {c for c, f in active if f in PAUSE_FLAGS}
+    no_number = {c for c, f in active if f == "no_valid_number"}
+    return (cases.join(feats, on="loan_id", how="left")
+            .with_columns(bucket=pl.col("bucket_name").replace_strict(BUCKET_INDEX, default=1, return_dtype=pl.Int64),
+                          on_time_ratio=(1.0 - pl.col("late_share")).fill_null(1.0),
+                          tenure_months=(pl.col("tenure_days") / 30.44).fill_null(0.0),
+                          contact_intensity=pl.col("customer_id").replace_strict(weights, default=0.0,
+                                                                                return_dtype=pl.Float64),
+                          do_not_call=pl.col("customer_id").is_in(list(no_number)),
+                          paused=pl.col("customer_id").is_in(list(paused)))
+            .sort("case_id"))
+
+
+def strategy_run(*, as_of: date, actor: User | None, visits_per_city: int = 5, calls: int = 200,
+                 restructures: int = 20, legal: int = 5, seed: int = 0) -> Any:
+    """Choose one treatment per open case under the day's channel capacities and keep the result.
+
+    Field visits are possible only in cities with active field collectors (``visits_per_city`` each).
+    """
+    import numpy as np
+
+    from fieldcollect.agencies.models import Collector
+    from fieldcollect.core.errors import ApplicationError
+    from fieldcollect.earlywarning.models import StrategyAssignment, StrategyRun
+    from fieldcollect.earlywarning.strategy_engine import PropensityModel, build_problem
+    from fieldcollect.optimisation.strategy import solve
+
+    started = time.perf_counter()
+    cases = _strategy_cases(as_of=as_of)
+    if cases.height == 0:
+        raise ApplicationError(_("There is no open case with an overdue amount."), code="strategy.no_cases")
+    model = PropensityModel.fit_on_simulated_history(seed=seed)
+    cities = set(Collector.objects.filter(active=True).values_list("city", flat=True))
+    visit_cities = {c: visits_per_city for c in sorted(cities) if c}
+    problem = build_problem(cases, model=model, visit_cities=visit_cities, calls=calls, restructures=restructures,
+                            legal=legal)
+    result = solve(problem)
+    assert not problem.check(result.choice), problem.check(result.choice)
+    expl = result.explanations()
+    rows = np.arange(problem.n_cases)
+    chosen_p = problem.propensity[rows, result.choice]
+    usage = [{"treatment": r["treatment"], "city": r["city"] or "", "used": int(r["used"]), "limit": int(r["limit"]),
+              "shadow_price_fen": int(r["shadow_price_fen"])} for r in result.usage().iter_rows(named=True)]
+    names = list(problem.treatments)
+    mix = {t: int(n) for t, n in zip(names, np.bincount(result.choice, minlength=len(names)), strict=True)}
+    summary = {"mix": mix, "usage": usage, "capacities": {"visits_per_city": visits_per_city, "visit_cities":
+                                                          sorted(visit_cities), "calls": calls,
+                                                          "restructures": restructures, "legal": legal},
+               "propensity": model.source, "solver": {"method": result.method, "seconds": round(result.seconds, 3)},
+               "seconds": round(time.perf_counter() - started, 2)}
+    with transaction.atomic():
+        run = StrategyRun.objects.create(as_of=as_of, created_by=actor, cases=problem.n_cases,
+                                         expected_value_fen=result.expected_value_fen(),
+                                         expected_uplift_fen=result.expected_uplift_fen(),
+                                         expected_complaints=result.expected_complaints(), summary=summary)
+        StrategyAssignment.objects.bulk_create([
+            StrategyAssignment(run=run, case_id=c["case_id"], loan_id=c["loan_id"], city=c["city"] or "",
+                               bucket=c["bucket_name"], amount_fen=c["amount_fen"], treatment=e["treatment"],
+                               probability=float(p), value_fen=int(e["value_fen"]), alternative=e["alternative"],
+                               reason=e["reason"], text_en=e["text_en"][:300], text_zh=e["text_zh"][:300])
+            for c, e, p in zip(cases.iter_rows(named=True), expl.iter_rows(named=True), chosen_p, strict=True)
+        ], batch_size=2000)
+        audit_log(actor=actor, action="earlywarning.strategy_run", object_type="StrategyRun", object_id=run.pk,
+                  new={"as_of": as_of.isoformat(), "cases": problem.n_cases, "mix": mix})
+    return run

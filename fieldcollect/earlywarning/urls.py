@@ -9,4 +9,5 @@ urlpatterns = [
     path("models/<str:purpose>/", views.model_detail, name="model"),
     path("models/<str:purpose>/<str:version>/", views.model_detail, name="model_version"),
     path("experiments/", views.experiments, name="experiments"),
+    path("strategy/", views.strategy, name="strategy"),
 ]

@@ -83,3 +83,25 @@ def experiments(request: HttpRequest) -> HttpResponse:
     results = selectors.experiment_results()
     figures = {f"uplift-{i}": charts.to_json(charts.uplift(r["arms"])) for i, r in enumerate(results) if r["arms"]}
     return render(request, "earlywarning/experiments.html", {"results": results, "figures": figures})
+
+
+@login_required
+def strategy(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return redirect("cases:list")
+    run = selectors.latest_strategy_run()
+    ctx: dict[str, object] = {"run": run, "zh": _zh()}
+    if run is not None:
+        treatment = request.GET.get("treatment", "")
+        city = request.GET.get("city", "")
+        qs = run.assignments.all()
+        if treatment:
+            qs = qs.filter(treatment=treatment)
+        if city:
+            qs = qs.filter(city=city)
+        ctx |= {"page": Paginator(qs.order_by("-value_fen", "id"), 50).get_page(request.GET.get("page")),
+                "treatment": treatment, "city": city,
+                "cities": sorted(set(run.assignments.values_list("city", flat=True))),
+                "mix": list(run.summary.get("mix", {}).items()), "usage": run.summary.get("usage", []),
+                "figures": {"mix": charts.to_json(charts.treatment_mix(run.summary.get("mix", {})))}}
+    return render(request, "earlywarning/strategy.html", ctx)

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -151,7 +152,7 @@ def _xlsx_bytes(*, watermark: str, code: str, name: str, columns: list[str], row
     wb = Workbook(write_only=False)
     ws = wb.active
     assert ws is not None
-    ws.title = (name or "export")[:31]
+    ws.title = re.sub(r"[\\/?*\[\]:]", "-", name or "export")[:31] or "export"
     ws.append([watermark + code])
     ws.cell(row=1, column=1).font = Font(italic=True, color="C00000", bold=True)
     if len(columns) > 1:

@@ -26,23 +26,38 @@ def _headers() -> list[str]:
             _("Commission (CNY)"), _("Disputed"), _("Reason")]
 
 
-def statement_csv(statement: Statement, *, lang: str) -> str:
-    """CSV text: one row per line, then the totals."""
+def statement_table(statement: Statement, *, lang: str) -> tuple[list[str], list[list[str]]]:
+    """Columns and rows of the statement: one row per line, then the totals."""
     with translation.override(_lang(lang)):
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow([_("Commission statement"), statement.agency.name, statement.month.strftime("%Y-%m")])
-        w.writerow(_headers())
+        rows: list[list[str]] = []
         for line in statement_lines(statement=statement):
-            w.writerow([line.payment_id, line.case_id, line.paid_on.isoformat(), line.bucket,
-                        yuan(line.amount_fen).replace(",", ""), f"{line.rate:.4f}",
-                        yuan(line.commission_fen).replace(",", ""), _("yes") if line.disputed else "",
-                        line.dispute_reason])
-        w.writerow([_("Total"), "", "", "", yuan(statement.payments_fen).replace(",", ""), "",
-                    yuan(statement.commission_fen).replace(",", ""), "", ""])
-        w.writerow([_("Disputed"), "", "", "", "", "", yuan(statement.disputed_commission_fen).replace(",", ""), "", ""])
-        w.writerow([_("Payable"), "", "", "", "", "", yuan(statement.payable_fen).replace(",", ""), "", ""])
-        return buf.getvalue()
+            rows.append([str(line.payment_id), str(line.case_id), line.paid_on.isoformat(), line.bucket,
+                         yuan(line.amount_fen).replace(",", ""), f"{line.rate:.4f}",
+                         yuan(line.commission_fen).replace(",", ""), _("yes") if line.disputed else "",
+                         line.dispute_reason])
+        rows.append([_("Total"), "", "", "", yuan(statement.payments_fen).replace(",", ""), "",
+                     yuan(statement.commission_fen).replace(",", ""), "", ""])
+        rows.append([_("Disputed"), "", "", "", "", "", yuan(statement.disputed_commission_fen).replace(",", ""),
+                     "", ""])
+        rows.append([_("Payable"), "", "", "", "", "", yuan(statement.payable_fen).replace(",", ""), "", ""])
+        return _headers(), rows
+
+
+def statement_title(statement: Statement, *, lang: str) -> str:
+    with translation.override(_lang(lang)):
+        return f"{_('Commission statement')} {statement.agency.name} {statement.month:%Y-%m}"
+
+
+def statement_csv(statement: Statement, *, lang: str) -> str:
+    """CSV text: a title row, one row per line, then the totals (for the bank's own use; what leaves
+    the system goes through :func:`fieldcollect.privacy.exports.export_table`, see the view)."""
+    columns, rows = statement_table(statement, lang=lang)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([statement_title(statement, lang=lang)])
+    w.writerow(columns)
+    w.writerows(rows)
+    return buf.getvalue()
 
 
 def statement_pdf(statement: Statement, *, lang: str) -> bytes:

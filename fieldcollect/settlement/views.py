@@ -116,7 +116,12 @@ def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpRe
 def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
     lang = request.GET.get("lang", "zh-hans")
-    resp = HttpResponse(exports.statement_csv(st, lang=lang).encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    from fieldcollect.privacy.exports import export_table
+
+    columns, rows = exports.statement_table(st, lang=lang)
+    data = export_table(user=user_of(request), purpose="commission statement",
+                        name=exports.statement_title(st, lang=lang), columns=columns, rows=rows, fmt="csv")
+    resp = HttpResponse(data, content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="statement-{st.agency_id}-{st.month:%Y-%m}-{lang}.csv"'
     return resp
 

@@ -169,3 +169,10 @@ def test_tampered_or_foreign_code_is_not_accepted(agency_manager):
     symbols[3] = fpr.ALPHABET[(fpr.ALPHABET.index(symbols[3]) + 1) % 4]  # one flipped symbol
     assert not fpr.find_codes(key=fingerprint_key(), text="".join(symbols))
     assert not fpr.find_codes(key=b"another installation", text=code)
+
+
+def test_xlsx_sheet_title_is_sanitised(bank_user):
+    data = export_table(user=bank_user, purpose="p", name="a/b:c[d]*?e-with-a-rather-long-name-here", columns=["x"],
+                        rows=[["v"]], fmt="xlsx")
+    title = load_workbook(io.BytesIO(data)).active.title
+    assert title.startswith("a-b-c-d---e") and len(title) <= 31

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # serves the API docs (Swagger UI) from local static files, not a CDN (CSP)
     "fieldcollect.core",
     "fieldcollect.agencies",
     "fieldcollect.portfolio",

@@ -1,6 +1,6 @@
 """In a real browser (Debian chromium): a bank user logs in with password and TOTP code, the portfolio
-overview draws its Plotly charts and the language switch works under the Content-Security-Policy,
-and no page reports a CSP violation."""
+overview draws its Plotly charts, the language switch and the API docs work under the
+Content-Security-Policy, and no page reports a CSP violation."""
 
 from __future__ import annotations
 
@@ -70,4 +70,7 @@ def test_bank_login_with_totp_and_charts_under_csp(live_server, fc_home, tmp_pat
     assert page.locator("html").get_attribute("lang") == "en"
     page.goto(f"{live_server.url}/cases/")
     assert page.locator("h1").count() >= 1
+    # the API docs (Swagger UI) come from local static files and render under the same policy
+    page.goto(f"{live_server.url}/api/v1/docs")
+    page.wait_for_selector(".swagger-ui .opblock")
     assert page.violations == [], page.violations

@@ -20,6 +20,7 @@ after the day's cases are synced and outside their transaction (training can tak
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -35,6 +36,8 @@ from fieldcollect.core.models import User
 from fieldcollect.earlywarning import engine
 from fieldcollect.earlywarning.models import Reminder, WarningEntry, WarningList
 from fieldcollect.scoring.registry import RegistryError
+
+logger = logging.getLogger(__name__)
 
 REMINDER_LEAD_DAYS = 3
 REMINDER_WINDOW_DAYS = 10
@@ -54,7 +57,20 @@ def _last_psi(as_of: date) -> float | None:
 def early_warning_nightly(*, as_of: date, actor: User | None = None, top_n: int | None = None,
                          progress: bool = False, now: datetime | None = None) -> dict[str, Any]:
     """The nightly early-warning step for business date ``as_of`` (see the module docstring); reminders
-    due by ``now`` (default: the current time) are sent."""
+    due by ``now`` (default: the current time) are sent.
+
+    The day's cases are already published when this runs: an unexpected failure here is logged and
+    reported in the result (``error``) instead of failing the whole nightly run.
+    """
+    try:
+        return _early_warning_nightly(as_of=as_of, actor=actor, top_n=top_n, progress=progress, now=now)
+    except Exception as exc:
+        logger.exception("early-warning step failed for %s", as_of)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _early_warning_nightly(*, as_of: date, actor: User | None, top_n: int | None, progress: bool,
+                           now: datetime | None) -> dict[str, Any]:
     from fieldcollect.daily.cycle import published_path
     from fieldcollect.ingest.store import require_current
 

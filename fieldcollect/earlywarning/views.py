@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from fieldcollect.core.pages import request_user
+from fieldcollect.core.models import Role
+from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.earlywarning import charts, selectors
 
 
@@ -86,11 +90,24 @@ def experiments(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@errors_as_pages
 def strategy(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return redirect("cases:list")
+    user = request_user(request)
+    can_run = user.is_superuser or user.role in (Role.COLLECTIONS_MANAGER, Role.RISK_ANALYST)
+    if request.method == "POST":
+        if not can_run:
+            raise PermissionDenied
+        from fieldcollect.earlywarning.services import strategy_run
+        from fieldcollect.portfolio.models import DailyRun
+
+        last = DailyRun.objects.filter(cases_synced=True).order_by("-as_of").first()
+        run = strategy_run(as_of=last.as_of if last else timezone.localdate(), actor=user)
+        messages.success(request, _("Strategy chosen for %(n)s cases.") % {"n": run.cases})
+        return redirect("earlywarning:strategy")
     run = selectors.latest_strategy_run()
-    ctx: dict[str, object] = {"run": run, "zh": _zh()}
+    ctx: dict[str, object] = {"run": run, "zh": _zh(), "can_run": can_run}
     if run is not None:
         treatment = request.GET.get("treatment", "")
         city = request.GET.get("city", "")

@@ -63,3 +63,19 @@ def test_strategy_page(bank_client, cases, lang, word):
     html = bank_client.get("/earlywarning/strategy/").content.decode()
     assert word in html and 'data-chart="chart-mix"' in html and "assignments" in html
     assert bank_client.get("/earlywarning/strategy/", {"treatment": "call"}).status_code == 200
+
+
+def test_run_from_the_page(bank_client, cases):
+    from fieldcollect.earlywarning.models import StrategyRun
+
+    resp = bank_client.post("/earlywarning/strategy/")
+    assert resp.status_code == 302 and StrategyRun.objects.count() == 1
+    assert StrategyRun.objects.get().as_of == AS_OF  # the newest synced business date
+
+
+def test_auditor_may_look_but_not_run(client, cases):
+    from fieldcollect.core.models import Role, User
+
+    client.force_login(User.objects.create_user(username="aud", password="pw-123456789", role=Role.AUDITOR))
+    assert client.get("/earlywarning/strategy/").status_code == 200
+    assert client.post("/earlywarning/strategy/").status_code == 403

@@ -175,3 +175,16 @@ def test_bank_list_shows_masked_names(world) -> None:
     c.force_login(world.bank[Role.RISK_ANALYST])
     html = c.get("/cases/").content.decode()
     assert mask_name(world.case_a1.customer.name) in html and world.case_a1.customer.name not in html
+
+
+def test_case_page_renders_a_store_schedule(world) -> None:
+    """Regression: the schedule rows from the columnar store have ``seq`` and no ``n``."""
+    from fieldcollect.cases.selectors import set_loan_history_reader
+
+    set_loan_history_reader(lambda loan_id: {"installments": [
+        {"seq": 7, "due_on": timezone.localdate(), "amount_due_fen": 100, "amount_paid_fen": 0}], "payments": []})
+    try:
+        html = page(world.bank[Role.AUDITOR], world.case_a1.pk)
+        assert "<td>7</td>" in html
+    finally:
+        set_loan_history_reader(None)

@@ -206,11 +206,17 @@ def recovery(scope: Scope, p: Params) -> Dashboard:
 
 
 # ---------------------------------------------------------------------------------------- leaderboard
+def last_complete_month(as_of: date) -> date:
+    """First day of the month of ``as_of`` when it is the month's last day, else of the month before
+    (scorecards judge placements that finished during a month, so a month counts once it is over)."""
+    if (as_of + timedelta(days=1)).month != as_of.month:
+        return as_of.replace(day=1)
+    return (as_of.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
 def agencies(scope: Scope, p: Params) -> Dashboard:
     d = Dashboard("agencies", _("Agency leaderboard"), p.as_of)
-    # the last complete month (a month's placements finish during the month)
-    month = (p.month - timedelta(days=1)).replace(day=1) if p.as_of.month == (p.as_of + timedelta(days=1)).month \
-        else p.month
+    month = last_complete_month(p.as_of)
     rows = selectors.leaderboard(month=month, scope=scope)
     d.figures["leaderboard"] = charts.leaderboard(rows)
     d.notes.append(_("Month %(month)s. Ranked by actual ÷ expected recovery (risk-adjusted), then cost per yuan, "

@@ -81,3 +81,12 @@ def test_leaderboard_order():
             {"agency_id": 4, "ae_index": 0.9, "cost_per_yuan": Decimal("0.15"), "complaints_per_10k": Decimal(9)}]
     ranked = compute.leaderboard_order(rows)
     assert [(r["agency_id"], r["rank"]) for r in ranked] == [(3, 1), (4, 2), (2, 3), (1, 4)]
+
+
+def test_last_complete_month():
+    from fieldcollect.reports.dashboards import last_complete_month
+
+    assert last_complete_month(date(2025, 3, 31)) == date(2025, 3, 1)
+    assert last_complete_month(date(2025, 3, 30)) == date(2025, 2, 1)
+    assert last_complete_month(date(2025, 1, 5)) == date(2024, 12, 1)
+    assert last_complete_month(date(2024, 2, 29)) == date(2024, 2, 1)

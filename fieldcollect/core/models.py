@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.core.audit_chain import GENESIS, entry_hash
+from fieldcollect.privacy.fields import EncryptedCharField
 
 
 class Role(models.TextChoices):
@@ -197,7 +198,7 @@ class TotpDevice(models.Model):
     ``last_step`` is the time step of the last accepted code, so that a code works only once."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
-    secret = models.CharField(max_length=64)
+    secret = EncryptedCharField(max_length=64)  # encrypted at rest like personal data (privacy/fields.py)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     last_step = models.BigIntegerField(default=0)

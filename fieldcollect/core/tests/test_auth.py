@@ -280,3 +280,16 @@ def app_cli():
     from fieldcollect.cli import app
 
     return app
+
+
+def test_totp_secret_is_encrypted_at_rest():
+    from django.db import connection
+
+    user = f.make_user(role=Role.AUDITOR, username="enc")
+    secret = pyotp.random_base32(32)
+    TotpDevice.objects.create(user=user, secret=secret)
+    with connection.cursor() as cur:
+        cur.execute("SELECT secret FROM core_totpdevice WHERE user_id = %s", [user.pk])
+        stored = cur.fetchone()[0]
+    assert stored.startswith("fc1$") and secret not in stored
+    assert TotpDevice.objects.get(user=user).secret == secret

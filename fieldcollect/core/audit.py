@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import models
 
-from fieldcollect.core.audit_chain import HASHED_FIELDS, VerifyResult, verify_chain
+from fieldcollect.core.audit_chain import HASHED_FIELDS, Break, VerifyResult, verify_chain
 from fieldcollect.core.models import AuditChainHead, AuditEntry, User
 
 
@@ -72,3 +72,16 @@ def audit_verify(*, using: str = "default", chunk_size: int = 5000,
         return AuditEntry.objects.using(using).filter(hash=value).values_list("seq", flat=True).first()
 
     return verify_chain(rows, head=head_row, find_by_hash=find_by_hash)
+
+
+def anchors_check(anchors: list[tuple[int, str]], *, using: str = "default") -> Break | None:
+    """Compare entries with ``(seq, hash)`` pairs recorded earlier outside the database: a chain that
+    verifies but was recomputed from some point on differs there. The first mismatch, else ``None``."""
+    for seq, digest in sorted(anchors):
+        row = AuditEntry.objects.using(using).filter(seq=seq).values_list("id", "hash").first()
+        if row is None:
+            return Break("deleted", seq, None, f"anchored entry seq {seq} is missing")
+        if row[1] != digest:
+            return Break("modified", seq, row[0], f"entry seq {seq} differs from the anchor recorded earlier "
+                                                  "(the chain was recomputed from here or before)")
+    return None

@@ -11,7 +11,12 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("verify")
-def verify(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False) -> None:
+def verify(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+    anchor: Annotated[list[str] | None, typer.Option(
+        "--anchor", help="SEQ:HASH printed by an earlier verify and kept elsewhere; the entry must still "
+                         "have that hash (catches a chain recomputed from some point on); repeatable")] = None,
+) -> None:
     """Recompute the hash chain of the audit log. Exit 0 when intact; otherwise exit 1 and name the
     first broken entry and how it was broken (modified, deleted, inserted or reordered)."""
     from fieldcollect.cli import migrate_quietly, setup_django
@@ -31,9 +36,19 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="Print the resul
         task = bar.add_task("verify", total=total)
         result = audit_verify(progress=lambda n: bar.update(task, completed=n))
     brk = result.first_break
+    if brk is None:
+        from fieldcollect.core.audit import anchors_check
+
+        pairs = []
+        for item in anchor or []:
+            seq_text, _, digest = item.partition(":")
+            if not seq_text.isdigit() or len(digest) != 64:
+                raise typer.BadParameter(f"--anchor must look like SEQ:HASH (64 hex digits), got {item!r}")
+            pairs.append((int(seq_text), digest.lower()))
+        brk = anchors_check(pairs)
     if as_json:
         typer.echo(json.dumps({
-            "ok": result.ok, "entries": result.entries, "head_seq": result.head_seq, "head_hash": result.head_hash,
+            "ok": brk is None, "entries": result.entries, "head_seq": result.head_seq, "head_hash": result.head_hash,
             "first_break": None if brk is None else {"kind": brk.kind, "seq": brk.seq, "entry_id": brk.entry_id,
                                                      "detail": brk.detail},
         }))

@@ -242,3 +242,26 @@ def test_concurrent_appends_stay_one_chain():
     seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
     assert len(seqs) == 4 * (25 + 5 * 3) and seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cli_anchor_catches_a_recomputed_chain():
+    entries = _entries(4)
+    runner = CliRunner()
+    anchor = f"{entries[2].seq}:{entries[2].hash}"
+    assert runner.invoke(app, ["audit", "verify", "--anchor", anchor]).exit_code == 0
+    # rewrite entry 2 and recompute every hash after it, head included: the chain itself verifies
+    prev = entries[0].hash
+    for e in entries[1:]:
+        fields = e.chain_fields() | {"prev_hash": prev}
+        if e.pk == entries[1].pk:
+            fields["action"] = "test.rewritten"
+        digest = entry_hash(fields)
+        _raw("UPDATE core_auditentry SET action = %s, prev_hash = %s, hash = %s WHERE id = %s",
+             [fields["action"], prev, digest, e.pk])
+        prev = digest
+    _raw("UPDATE core_auditchainhead SET hash = %s WHERE id = 1", [prev])
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    out = runner.invoke(app, ["audit", "verify", "--anchor", anchor])
+    assert out.exit_code == 1 and f"entry seq {entries[2].seq}" in out.output and "modified" in out.output
+    assert runner.invoke(app, ["audit", "verify", "--anchor", "3:xyz"]).exit_code == 2

@@ -2,7 +2,7 @@
 
 Every page and API route (walked with ``django.urls.get_resolver``) is requested by every role with
 the objects of its own agency (or its own cases, for a collector), of a peer collector of the same
-agency, and of another agency. A response must never carry the customer data of cases the role may
+agency, of another agency, and of a case its agency worked until the placement was recalled. A response must never carry the customer data of cases the role may
 not see: the other agency's (and, for a collector, the peer's) customer ids, loan ids, names,
 mobiles, ID numbers and addresses. A POST about another's object must not write anything (no new
 audit entry), and no request may fail with a 5xx.
@@ -54,6 +54,11 @@ OBJECT_RULES: dict[str, str] = {
     "flag_id": "flag", "story_id": "story", "attestation_id": "attestation",
     "sub_processor_id": "sub_processor", "run_id": "allocation_run",
 }
+# kinds that belong to the agency, not to a case: for the revoked side "r" they are the agency's own
+AGENCY_LEVEL = {"agency", "statement", "statement_line", "sub_processor", "attestation", "allocation_run"}
+# routes that must name the revoked case's ids (not its customer data): the deletion attestation lists
+# the cases and loans whose data the agency has to delete
+REVOKED_ID_REFERENCES = {"attestation"}
 # parameter name -> values that are not ids: fixed, or discovered from links in the pages ("discover")
 VALUE_RULES: dict[str, list[str] | str] = {
     "fmt": ["csv", "xlsx"],
@@ -161,7 +166,8 @@ def make(model_label: str, **given: Any) -> models.Model:
 
 @dataclass
 class Side:
-    """The objects of one side: a1 (collector a1 of agency A), a2 (peer collector a2 of A), b (agency B)."""
+    """The objects of one side: a1 (collector a1 of agency A), a2 (peer collector a2 of A), b (agency B),
+    r (a case of A and a1 whose placement was recalled: revoked)."""
 
     name: str
     agency: Any
@@ -180,8 +186,8 @@ class World:
     discovered: dict[str, set[tuple[tuple[str, str], ...]]] = field(default_factory=dict)
 
 
-MARK_BASE = {"a1": 7_100_000_000, "a2": 7_200_000_000, "b": 7_300_000_000}
-SURNAMES = {"a1": "甲一", "a2": "乙二", "b": "丙三"}
+MARK_BASE = {"a1": 7_100_000_000, "a2": 7_200_000_000, "b": 7_300_000_000, "r": 7_400_000_000}
+SURNAMES = {"a1": "甲一", "a2": "乙二", "b": "丙三", "r": "丁四"}
 
 
 def _customer_case(side: str, agency: Any, manager: User, collector: Any, cm: User) -> tuple[Case, list[str]]:
@@ -235,7 +241,7 @@ def _build_objects(side: Side, cm: User, run: Any) -> None:
     o["flag"] = make("compliance.DebtorFlag", customer=case.customer, created_by=cm)
     o["story"] = make("caselibrary.CaseStory", case=case, agency=agency, created_by=side.manager)
     o["sub_processor"] = make("privacy.SubProcessor", agency=agency, registered_by=side.manager,
-                              name=f"sp {side.markers[2]}")
+                              name=f"sp {side.name}")
     make("allocation.AllocationDecision", run=run, case=case, agency=agency)
     o["allocation_run"] = run
     export_table(user=side.manager, purpose="isolation", name="cases", columns=["case_id", "customer_name"],
@@ -269,9 +275,14 @@ def world(fc_home) -> World:
         case, markers = _customer_case(name, agency, mgr, col, cm)
         sides[name] = Side(name=name, agency=agency, manager=mgr, collector_user=cu, collector=col, case=case,
                            markers=markers)
+    # r: a case that agency A (collector a1) worked and that was then recalled: A no longer sees it
+    case_r, markers_r = _customer_case("r", agency_a, mgr_a, col_a1, cm)
+    sides["r"] = Side(name="r", agency=agency_a, manager=mgr_a, collector_user=cu_a1, collector=col_a1, case=case_r,
+                      markers=markers_r)
     for side in sides.values():
         _build_objects(side, cm, run)
         _with_attestation(side, cm)
+    services.case_recall(case=case_r, reason="revoked in the isolation test", acting_user=cm)
     users |= {"agency_manager": mgr_a, "field_collector": cu_a1}
     return World(sides=sides, users=users)
 
@@ -342,8 +353,8 @@ class Actor:
 
 ACTORS = (
     *(Actor(str(role), None, ()) for role in BANK_ROLES),
-    Actor("agency_manager", "a1", ("b",)),
-    Actor("field_collector", "a1", ("a2", "b")),
+    Actor("agency_manager", "a1", ("b", "r")),
+    Actor("field_collector", "a1", ("a2", "b", "r")),
 )
 
 
@@ -377,8 +388,14 @@ def test_no_route_returns_data_of_another_agency_or_collector(world):
         forbidden = [m for s in actor.others for m in world.sides[s].markers]
         sides = [actor.own, *actor.others] if actor.own else ["b"]
         for route in routes:
-            route_sides = sides if any(p in OBJECT_RULES for p in route.params) else [sides[0]]
+            kinds = {OBJECT_RULES[p] for p in route.params if p in OBJECT_RULES}
+            route_sides = sides if kinds else [sides[0]]
             for side in route_sides:
+                if side == "r" and kinds <= AGENCY_LEVEL:
+                    continue  # the agency's own objects (tested with side a1)
+                route_forbidden = forbidden
+                if route.name in REVOKED_ID_REFERENCES:
+                    route_forbidden = [m for m in forbidden if m not in world.sides["r"].markers[:2]]
                 foreign = side in actor.others
                 for values in _fill(route, world, side, discovered):
                     url = route.url(values)
@@ -396,7 +413,7 @@ def test_no_route_returns_data_of_another_agency_or_collector(world):
                             if foreign and resp.status_code < 300 and any(p in OBJECT_RULES for p in route.params):
                                 failures.append(f"{where}: a binary file about another's object")
                             continue
-                        leaked = [m for m in forbidden if m in text]
+                        leaked = [m for m in route_forbidden if m in text]
                         if leaked:
                             failures.append(f"{where}: contains {leaked}")
                         if method == "post":

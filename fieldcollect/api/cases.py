@@ -88,7 +88,8 @@ def list_cases(request: HttpRequest, params: Query[CaseListParams]) -> dict[str,
         overdue_max_fen=params.amount_max_fen, include_closed=params.closed,
     )
     page = selectors.case_list(user=_user(request), filters=filters, cursor=params.cursor,
-                               limit=params.limit, offset=params.offset, with_count=True, count_cap=None)
+                               limit=params.limit, offset=params.offset, with_count=True, count_cap=None,
+                               related=())
     hidden = selectors.hidden_case_fields(_user(request))
     return {"items": [_case_out(c, hidden) for c in page.items], "count": page.count or 0,
             "next_cursor": page.next_cursor}
@@ -117,7 +118,8 @@ def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
 @router.post("/{case_id}/contacts", response={201: ContactOut, **ERRORS}, summary="Record a contact attempt")
 def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> Status[ContactAttempt]:
     user = _user(request)
-    case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
+    # the service locks and reads the case (with what the check needs) again: fetch nothing else here
+    case = access_case_by_id(case_id, user, for_write=True, capability="case.contact", related=())
     contact = services.contact_record(
         case=case, acting_user=user, channel=payload.channel, outcome=payload.outcome, party=payload.party,
         number=payload.number, at=payload.at, connected=payload.connected, conversation=payload.conversation,

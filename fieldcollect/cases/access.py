@@ -96,17 +96,23 @@ def cases_visible_to(user: User, *, today: date | None = None) -> QuerySet[Case]
     return qs.none()
 
 
+CASE_RELATED = ("loan", "customer", "agency", "collector")
+
+
 def access_case_by_id(case_id: int, user: User, *, for_write: bool = False,
-                      capability: str | None = None, today: date | None = None) -> Case:
+                      capability: str | None = None, today: date | None = None,
+                      related: tuple[str, ...] = CASE_RELATED) -> Case:
     """Fetch a case the user may see, or raise :class:`NotFoundError` (404).
 
     With ``for_write=True`` the user must also hold ``capability`` (or, when none is named, at least one
     write capability), else :class:`PermissionDeniedError` (403). The row lock and the version check
-    are the service's job.
+    are the service's job. ``related`` names the rows fetched with the case (``()`` when the caller
+    only hands the case to a service that locks and reads it again: no customer decrypted twice).
     """
-    case = cases_visible_to(user, today=today).select_related("loan", "customer", "agency", "collector").filter(
-        pk=case_id
-    ).first()
+    qs = cases_visible_to(user, today=today)
+    if related:
+        qs = qs.select_related(*related)
+    case = qs.filter(pk=case_id).first()
     if case is None:
         raise NotFoundError(_("Case not found."), code="case.not_found", extra={"case_id": case_id})
     if for_write:

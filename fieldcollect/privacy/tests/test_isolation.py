@@ -258,7 +258,7 @@ def _with_attestation(side: Side, cm: User) -> None:
 
 @pytest.fixture
 def world(fc_home) -> World:
-    users = {role: f.make_user(role=role, username=f"iso_{role}") for role in BANK_ROLES}
+    users: dict[str, User] = {str(role): f.make_user(role=role, username=f"iso_{role}") for role in BANK_ROLES}
     cm = users[Role.COLLECTIONS_MANAGER]
     agency_a, agency_b = f.make_agency(name="隔离甲机构"), f.make_agency(name="隔离丙机构")
     f.make_contract(agency=agency_a)

@@ -60,8 +60,13 @@ class FieldcollectUserAdmin(UserAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("at", "actor_label", "action", "object_type", "object_id")
+    list_display = ("seq", "at", "actor_label", "action", "object_type", "object_id")
     list_filter = ("action", "object_type")
+    readonly_fields = ("seq", "at", "actor", "actor_label", "action", "object_type", "object_id", "old", "new",
+                       "prev_hash", "hash")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False  # entries are written by the services only
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

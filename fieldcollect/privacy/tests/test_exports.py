@@ -176,3 +176,28 @@ def test_xlsx_sheet_title_is_sanitised(bank_user):
                         rows=[["v"]], fmt="xlsx")
     title = load_workbook(io.BytesIO(data)).active.title
     assert title.startswith("a-b-c-d---e") and len(title) <= 31
+
+
+def test_case_export_for_an_agency_manager_has_their_cases_only_and_traces(agency_manager, bank_user, tmp_path):
+    from fieldcollect.cases import services
+    from fieldcollect.ops.exports import export_cases
+
+    mine = f.make_case()
+    services.case_place(case=mine, agency=agency_manager.agency, acting_user=bank_user)
+    other = f.make_case()
+    out = tmp_path / "cases.csv"
+    result = export_cases(out=out, user=agency_manager, purpose="field work")
+    rows = _csv_rows(out.read_bytes())
+    assert result.rows == 1 and "mgr_jia" in rows[0][0]
+    assert [int(fpr.strip(r[0])) for r in rows[2:]] == [mine.pk] and other.pk != mine.pk
+    # the whole export by the operator at the command line, then one row of it pasted elsewhere
+    from fieldcollect.cli import app
+
+    full = tmp_path / "all.csv"
+    run = CliRunner().invoke(app, ["export-cases", "--out", str(full), "--purpose", "quarterly audit"])
+    assert run.exit_code == 0, run.output
+    one_row = _csv_rows(full.read_bytes())[3]
+    pasted = tmp_path / "pasted.csv"
+    pasted.write_text(",".join(one_row) + "\n", encoding="utf-8")
+    out = _run_trace(pasted)
+    assert out.exit_code == 0 and "system (operations export)" in out.output and "quarterly audit" in out.output

@@ -81,22 +81,26 @@ def trace(path: Path) -> TraceResult:
             else:
                 result.unknown.append(export_id)
         return result
-    marked: list[tuple[str, bool]] = []
+    marked: list[tuple[str, bool, tuple[str, ...]]] = []
     for row in rows:
         idx = fpr.carrier_index(row)
         if idx is None or not row[0].strip() or row[0].startswith("#"):
             continue
-        marked.append((fpr.strip(row[0]).strip(), fpr.strip(row[idx]).endswith(" ")))
+        cells = tuple(fpr.strip(c).strip() for c in row)
+        marked.append((cells[0], fpr.strip(row[idx]).endswith(" "), cells))
     if len(marked) < MIN_WHITESPACE_ROWS:
         return result
-    candidates = ExportRecord.objects.filter(rows__gte=len(marked)).only("fingerprint")
+    candidates = ExportRecord.objects.filter(rows__gte=len(marked) - 1).only("fingerprint", "columns")
     n_candidates = max(candidates.count(), 1)
-    # all rows must agree, and the chance that a random file matches any candidate must be tiny
+    # every row but one (a header line of the leaker's own) must agree, and the chance that a random file
+    # matches any candidate, (n + 1) / 2^n per candidate, must stay tiny
     if len(marked) < MIN_WHITESPACE_ROWS + math.log2(n_candidates):
         return result
     for record in candidates.iterator():
-        score = fpr.whitespace_score(key=key, export_id=record.fingerprint, rows=marked)
-        if score.agree == score.rows:
+        header = tuple(record.columns)
+        tested = [(row_key, space) for row_key, space, cells in marked if cells != header]
+        score = fpr.whitespace_score(key=key, export_id=record.fingerprint, rows=tested)
+        if score.rows >= MIN_WHITESPACE_ROWS and score.agree >= score.rows - 1:
             result.records.append(ExportRecord.objects.get(pk=record.pk))
     if result.records:
         result.channel = "whitespace"

@@ -201,3 +201,15 @@ def test_case_export_for_an_agency_manager_has_their_cases_only_and_traces(agenc
     pasted.write_text(",".join(one_row) + "\n", encoding="utf-8")
     out = _run_trace(pasted)
     assert out.exit_code == 0 and "system (operations export)" in out.output and "quarterly audit" in out.output
+
+
+def test_csv_resaved_in_gbk_is_traced_by_the_whitespace_marks(agency_manager, tmp_path):
+    """A spreadsheet program saving the CSV in GBK turns the zero-width characters into '?'."""
+    mine = export_table_result(user=agency_manager, purpose="p", name="cases", columns=COLUMNS, rows=_rows(40),
+                               fmt="csv")
+    text = mine.data.decode("utf-8-sig")
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(text.encode("gbk", errors="replace"))
+    assert "客户1".encode("gbk") in path.read_bytes()
+    found = trace(path)
+    assert found.channel == "whitespace" and [r.fingerprint for r in found.records] == [mine.record.fingerprint]

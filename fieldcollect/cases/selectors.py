@@ -419,5 +419,7 @@ def label_case_rows(*, user: User, cases: list[Case]) -> None:
     hidden = hidden_case_fields(user, permitted=permitted)
     show_name = permitted is None or "name" in permitted
     for case in cases:
-        case.customer_label = mask_name(case.customer.name) if show_name else ""  # type: ignore[attr-defined]
+        # only when the customer row was read with the case (the API's list reads none: no query per row)
+        loaded = Case.customer.is_cached(case)  # type: ignore[attr-defined]
+        case.customer_label = mask_name(case.customer.name) if show_name and loaded else ""  # type: ignore[attr-defined]
         case.hidden = hidden  # type: ignore[attr-defined]

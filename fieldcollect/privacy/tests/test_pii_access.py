@@ -188,3 +188,16 @@ def test_case_page_renders_a_store_schedule(world) -> None:
         assert "<td>7</td>" in html
     finally:
         set_loan_history_reader(None)
+
+
+def test_api_case_list_reads_no_customer_rows(world) -> None:
+    """The API list has no customer column: masking must not cost a query (or a decryption) per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, secret = token_create(user=world.bank[Role.RISK_ANALYST])
+    client = Client(headers={"Authorization": f"Bearer {secret}"})
+    with CaptureQueriesContext(connection) as ctx:
+        resp = client.get("/api/v1/cases?limit=50")
+    assert resp.status_code == 200 and len(resp.json()["items"]) == 5
+    assert not any("portfolio_customer" in q["sql"] for q in ctx.captured_queries)

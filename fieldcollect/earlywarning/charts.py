@@ -28,15 +28,17 @@ def calibration(curve: list[dict[str, Any]]) -> go.Figure:
 def drift(points: list[dict[str, Any]]) -> go.Figure:
     fig = go.Figure()
     xs = [p["as_of"] for p in points]
-    fig.add_scatter(x=xs, y=[p["score_psi"] for p in points], mode="lines+markers", name=_("score PSI"),
+    values = [p["score_psi"] for p in points]
+    fig.add_scatter(x=xs, y=values, mode="lines+markers", name=_("score PSI"),
                     text=[p["model_version"] for p in points], hovertemplate="%{x}: %{y:.4f} (%{text})<extra></extra>")
-    if xs:
-        for level, name, colour in ((MODERATE_THRESHOLD, _("moderate shift"), "#e0a800"),
-                                    (SIGNIFICANT_THRESHOLD, _("significant shift"), "#c0392b")):
-            fig.add_scatter(x=[xs[0], xs[-1]], y=[level, level], mode="lines", name=name,
-                            line={"dash": "dash", "color": colour})
+    for level, name, colour in ((MODERATE_THRESHOLD, _("moderate shift"), "#e0a800"),
+                                (SIGNIFICANT_THRESHOLD, _("significant shift"), "#c0392b")):
+        fig.add_hline(y=level, line={"dash": "dash", "color": colour}, annotation_text=name,
+                      annotation_position="top left")
+    top = max([SIGNIFICANT_THRESHOLD * 1.2, *[v * 1.1 for v in values if v is not None]])
     fig.update_layout(title=_("Drift: population stability of the score, night by night"),
-                      xaxis_title=_("business date"), yaxis_title="PSI", **LAYOUT)
+                      xaxis_title=_("business date"), xaxis_type="category", yaxis_title="PSI",
+                      yaxis_range=[0, top], showlegend=False, **LAYOUT)
     return fig
 
 

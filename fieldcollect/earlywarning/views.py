@@ -47,8 +47,11 @@ def model_detail(request: HttpRequest, purpose: str, version: str | None = None)
         figures["drift"] = charts.to_json(charts.drift(card["drift"]))
     if card["characteristics"]:
         figures["csi"] = charts.to_json(charts.characteristics(card["characteristics"], labels))
-    features = [{"name": f, "label": labels.get(f, f), "kind": card["feature_kinds"].get(f, "")}
+    kinds = {"numeric": _("number"), "categorical": _("category")}
+    features = [{"name": f, "label": labels.get(f, f), "kind": kinds.get(card["feature_kinds"].get(f, ""), "")}
                 for f in card["features"]]
+    for c in card["characteristics"]:
+        c["label"] = labels.get(c["name"], c["name"])
     versions: list[dict[str, object]] = next(
         (c["versions"] for c in selectors.model_cards() if c["purpose"] == purpose), [])
     return render(request, "earlywarning/model.html", {"card": card, "figures": figures, "features": features,

@@ -233,7 +233,23 @@ def experiment_results() -> list[dict[str, Any]]:
                 "significant": (_num(up.get("ci_low")) or 0) > 0 or (_num(up.get("ci_high")) or 0) < 0,
                 "target_met": s.get("target_met"),
             })
+        ab_rows = []
+        ab = data.get("ab_experiment") if isinstance(data.get("ab_experiment"), dict) else {}
+        for metric in ("net_fen", "paid", "complaints"):
+            for method, est in (ab.get(metric) or {}).items():
+                if isinstance(est, dict) and "uplift" in est:
+                    scale = 0.01 if metric == "net_fen" else 1.0  # net recovery per customer in CNY
+                    ab_rows.append({"metric": metric, "method": method, "n_control": est.get("n_control"),
+                                    "n_treatment": est.get("n_treatment"),
+                                    "mean_control": (_num(est.get("mean_control")) or 0.0) * scale,
+                                    "mean_treatment": (_num(est.get("mean_treatment")) or 0.0) * scale,
+                                    "uplift": (_num(est.get("uplift")) or 0.0) * scale,
+                                    "ci_low": (_num(est.get("ci_low")) or 0.0) * scale,
+                                    "ci_high": (_num(est.get("ci_high")) or 0.0) * scale,
+                                    "p_value": _num(est.get("p_value")),
+                                    "significant": (_num(est.get("ci_low")) or 0) > 0 or (_num(est.get("ci_high")) or 0) < 0})
         out.append({"name": path.stem, "source": str(path), "design": data.get("design", {}),
+                    "ab": ab_rows, "ab_customers": ab.get("customers"), "ab_shares": ab.get("shares", {}),
                     "champion": {"net_recovery_cny": _num(champion.get("net_recovery_cny_mean")),
                                  "complaints_per_1000": _num(champion.get("complaints_per_1000_customers_mean"))},
                     "arms": arms})

@@ -79,6 +79,9 @@ def test_experiments_page(bank_client, fc_home):
         assert "Uplift" in html and any(k.startswith("uplift") for k in charts(html))
         arm = results[0]["arms"][0]
         assert arm["ci_low"] <= arm["uplift_cny"] <= arm["ci_high"]
+        if results[0]["ab"]:
+            assert "Randomised champion/challenger experiment" in html
+            assert all(r["ci_low"] <= r["uplift"] <= r["ci_high"] for r in results[0]["ab"])
     zh = get(bank_client, "/earlywarning/experiments/", "zh-hans").content.decode()
     assert "实验" in zh
 

@@ -47,6 +47,7 @@ DEFAULT_SNAPSHOTS = 4
 DEFAULT_SAMPLE = 60_000
 MIN_POSITIVES = 20
 MAX_AGE_DAYS = 35
+MIN_AGE_FOR_DRIFT_DAYS = 7  # a champion younger than this is not retrained for drift (no nightly retraining loop)
 STABILITY_SAMPLE = 100_000
 
 
@@ -131,9 +132,10 @@ def needs_training(reg: ModelRegistry, *, as_of: date, max_age_days: int = MAX_A
         champ = reg.champion(PURPOSE)
     except RegistryError:
         return "missing"
-    if champion_age_days(champ, as_of) > max_age_days:
+    age = champion_age_days(champ, as_of)
+    if age > max_age_days:
         return "stale"
-    if last_psi is not None and last_psi >= 0.25:
+    if last_psi is not None and last_psi >= 0.25 and age > MIN_AGE_FOR_DRIFT_DAYS:
         return "drift"
     return None
 

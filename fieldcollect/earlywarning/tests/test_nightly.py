@@ -120,3 +120,22 @@ def test_run_daily_includes_the_step(book, db):
     scores = pl.read_parquet(wl.summary["scores_file"])  # every current loan's score is in the day's folder
     assert scores.height == wl.scored_loans and scores["rank"].min() == 1
     assert scores["loan_id"].is_in(pl.Series([e.loan_id for e in wl.entries.all()]).implode()).sum() == wl.entries.count()
+
+
+def test_retraining_policy(nightly):
+    reg = engine.registry()
+    assert engine.needs_training(reg, as_of=AS_OF) is None
+    assert engine.needs_training(reg, as_of=AS_OF, last_psi=0.3) is None  # too young to retrain for drift
+    assert engine.needs_training(reg, as_of=AS_OF + timedelta(days=8), last_psi=0.3) == "drift"
+    assert engine.needs_training(reg, as_of=AS_OF + timedelta(days=8), last_psi=0.05) is None
+    assert engine.needs_training(reg, as_of=AS_OF + timedelta(days=36)) == "stale"
+
+
+def test_a_reminder_on_or_after_its_due_date_expires(nightly):
+    reminder = Reminder.objects.order_by("send_at").first()
+    assert reminder is not None
+    due_morning = datetime.combine(reminder.due_on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
+    Reminder.objects.exclude(pk=reminder.pk).update(send_at=due_morning + timedelta(days=30))
+    counts = reminders_send_due(now=due_morning)
+    reminder.refresh_from_db()
+    assert counts["expired"] == 1 and reminder.status == Reminder.Status.EXPIRED and reminder.message_id is None

@@ -23,9 +23,10 @@ def main() -> None:
     from django.db import connection, connections, transaction
 
     call_command("migrate", interactive=False, verbosity=0)
-    from fieldcollect.core.audit import audit_log
     from django.contrib.sessions.models import Session
     from django.utils import timezone
+
+    from fieldcollect.core.audit import audit_log
 
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200

@@ -8,6 +8,8 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedTextField
+
 
 class Source(models.TextChoices):
     CUSTOMER_LINK = "customer_link", _("Customer (feedback link)")
@@ -83,8 +85,8 @@ class Complaint(models.Model):
                                     related_name="complaint")
     category = models.CharField(max_length=16, choices=Category.choices, db_index=True)
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.MEDIUM, db_index=True)
-    description = models.TextField()
-    contact_phone = models.CharField(max_length=32, blank=True, default="")
+    description = EncryptedTextField()
+    contact_phone = EncryptedCharField(max_length=32, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     received_at = models.DateTimeField(db_index=True)
     acknowledge_due_at = models.DateTimeField()
@@ -100,16 +102,16 @@ class Complaint(models.Model):
     pause_flag_id = models.BigIntegerField(null=True, blank=True, help_text="compliance.DebtorFlag pausing contact")
     paused_at = models.DateTimeField(null=True, blank=True)
     pause_lifted_at = models.DateTimeField(null=True, blank=True)
-    agency_response = models.TextField(blank=True, default="")
+    agency_response = EncryptedTextField(blank=True, default="")
     agency_response_at = models.DateTimeField(null=True, blank=True)
     agency_response_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT,
                                            related_name="+")
     finding = models.CharField(max_length=16, choices=Finding.choices, blank=True, default="")
     root_cause = models.CharField(max_length=20, choices=RootCause.choices, blank=True, default="")
-    resolution = models.TextField(blank=True, default="")
-    remedy = models.CharField(max_length=300, blank=True, default="")
+    resolution = EncryptedTextField(blank=True, default="")
+    remedy = EncryptedCharField(max_length=300, blank=True, default="")
     customer_answer = models.CharField(max_length=12, choices=CustomerAnswer.choices, blank=True, default="")
-    customer_answer_note = models.TextField(blank=True, default="")
+    customer_answer_note = EncryptedTextField(blank=True, default="")
     customer_answered_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -139,7 +141,7 @@ class InvestigationEntry(models.Model):
     (whose evidence files are then listed on the complaint)."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="entries")
-    note = models.TextField(blank=True, default="")
+    note = EncryptedTextField(blank=True, default="")
     contact = models.ForeignKey("cases.ContactAttempt", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+")
     visit_report = models.ForeignKey("visits.VisitReport", null=True, blank=True, on_delete=models.PROTECT,

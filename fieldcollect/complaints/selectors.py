@@ -26,6 +26,8 @@ from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import AuditEntry, Role, User
 from fieldcollect.visits.models import Evidence, FeedbackRequest, VisitReport
 
+# how many complaints (newest first) a text search reads: the description is encrypted at rest
+SEARCH_SCAN = 5_000
 COUNT_BY = ("category", "severity", "source", "status", "agency", "root_cause", "finding")
 
 
@@ -83,14 +85,23 @@ def complaint_list(*, user: User, filters: Filters, now: datetime | None = None,
         qs = qs.filter(agency_id=filters.agency_id)
     if filters.mine:
         qs = qs.filter(assigned_to=user)
-    if filters.q:
-        qs = qs.filter(Q(reference__icontains=filters.q) | Q(description__icontains=filters.q)
-                       | Q(regulator_reference__icontains=filters.q))
     if filters.overdue:
         qs = qs.filter(Q(status__in=OPEN_STATUSES, resolve_due_at__lt=now)
                        | Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
                        | Q(acknowledge_breached_at__isnull=False) | Q(resolve_breached_at__isnull=False))
-    return [(c, sla_of(c, now=now)) for c in qs.order_by("-received_at", "-id")[:limit]]
+    qs = qs.order_by("-received_at", "-id")
+    if not filters.q:
+        return [(c, sla_of(c, now=now)) for c in qs[:limit]]
+    # the description is stored encrypted: SQL cannot search it, so the newest SEARCH_SCAN complaints
+    # that pass the other filters are searched after decryption
+    needle = filters.q.casefold()
+    found: list[tuple[Complaint, SlaState]] = []
+    for c in qs[:SEARCH_SCAN]:
+        if any(needle in (text or "").casefold() for text in (c.reference, c.regulator_reference, c.description)):
+            found.append((c, sla_of(c, now=now)))
+            if len(found) >= limit:
+                break
+    return found
 
 
 def work_queue(*, user: User, now: datetime | None = None) -> list[tuple[Complaint, SlaState]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.urls import reverse
@@ -49,8 +50,18 @@ from fieldcollect.visits.services import feedback_reissue, feedback_requests_for
 HANDLER_ROLES = frozenset({Role.COMPLIANCE_OFFICER, Role.COLLECTIONS_MANAGER})
 FIELDS = ["reference", "source", "customer", "case", "agency", "collector", "category", "severity", "status",
           "received_at", "acknowledge_due_at", "resolve_due_at", "acknowledged_at", "resolved_at", "closed_at",
-          "assigned_to", "pause_flag_id", "finding", "root_cause", "resolution", "remedy", "customer_answer",
-          "agency_response"]
+          "assigned_to", "pause_flag_id", "finding", "root_cause", "customer_answer"]
+# free text is stored encrypted: the append-only audit log records its length, never the text
+TEXT_FIELDS = ["resolution", "remedy", "agency_response"]
+
+
+def _snapshot(complaint: Complaint) -> dict[str, Any]:
+    out = snapshot(complaint, FIELDS)
+    for name in TEXT_FIELDS:
+        out[f"{name}_chars"] = len(getattr(complaint, name) or "")
+    return out
+
+
 # the severity a complaint gets when the person recording it does not choose one
 DEFAULT_SEVERITY: dict[str, str] = {
     Category.THREATS: Severity.HIGH,
@@ -182,7 +193,7 @@ def complaint_create(*, source: str, customer: Customer, category: str, descript
                 "ref": complaint.reference,
                 "due": f"{resolve_due.astimezone(timezone.get_default_timezone()):%Y-%m-%d}"})
         audit_log(actor=acting_user, actor_label="" if acting_user else "customer", action="complaint.create",
-                  object_type="complaint", object_id=complaint.pk, new=snapshot(complaint, FIELDS))
+                  object_type="complaint", object_id=complaint.pk, new=_snapshot(complaint))
     return complaint
 
 
@@ -204,7 +215,7 @@ def complaint_acknowledge(*, complaint: Complaint, acting_user: User, now: datet
         c = _locked(complaint)
         if c.acknowledged_at is not None:
             raise ConflictError(_("The complaint is already acknowledged."), code="complaint.acknowledged")
-        old = snapshot(c, FIELDS)
+        old = _snapshot(c)
         c.acknowledged_at = now
         if c.status == Status.RECEIVED:
             c.status = Status.ACKNOWLEDGED
@@ -212,7 +223,7 @@ def complaint_acknowledge(*, complaint: Complaint, acting_user: User, now: datet
             c.assigned_to, c.assigned_at = acting_user, now
         c.save(update_fields=["acknowledged_at", "status", "assigned_to", "assigned_at", "updated_at"])
         audit_log(actor=acting_user, action="complaint.acknowledge", object_type="complaint", object_id=c.pk,
-                  old=old, new=snapshot(c, FIELDS))
+                  old=old, new=_snapshot(c))
     return c
 
 
@@ -227,11 +238,11 @@ def complaint_assign(*, complaint: Complaint, assignee: User, acting_user: User,
         c = _locked(complaint)
         if not c.is_open:
             raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
-        old = snapshot(c, FIELDS)
+        old = _snapshot(c)
         c.assigned_to, c.assigned_at = assignee, now
         c.save(update_fields=["assigned_to", "assigned_at", "updated_at"])
         audit_log(actor=acting_user, action="complaint.assign", object_type="complaint", object_id=c.pk,
-                  old=old, new=snapshot(c, FIELDS))
+                  old=old, new=_snapshot(c))
     return c
 
 
@@ -249,7 +260,7 @@ def complaint_set_severity(*, complaint: Complaint, severity: str, reason: str, 
         c = _locked(complaint)
         if not c.is_open:
             raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
-        old = snapshot(c, FIELDS)
+        old = _snapshot(c)
         c.severity = severity
         ack_due, resolve_due = sla.due_dates(severity=severity, received_at=c.received_at)
         c.acknowledge_due_at = min(c.acknowledge_due_at, ack_due)
@@ -259,7 +270,7 @@ def complaint_set_severity(*, complaint: Complaint, severity: str, reason: str, 
         c.save(update_fields=["severity", "acknowledge_due_at", "resolve_due_at", "pause_flag_id", "paused_at",
                               "pause_lifted_at", "updated_at"])
         audit_log(actor=acting_user, action="complaint.severity", object_type="complaint", object_id=c.pk,
-                  old=old, new=snapshot(c, FIELDS) | {"reason": reason.strip()[:500]})
+                  old=old, new=_snapshot(c) | {"reason": reason.strip()[:500]})
     return c
 
 
@@ -280,7 +291,7 @@ def complaint_add_entry(*, complaint: Complaint, acting_user: User, note: str = 
             raise ApplicationError(_("The contact belongs to another customer."), code="complaint.link_customer")
         if visit_report is not None and visit_report.case.customer_id != c.customer_id:
             raise ApplicationError(_("The visit belongs to another customer."), code="complaint.link_customer")
-        old = snapshot(c, FIELDS)
+        old = _snapshot(c)
         entry = InvestigationEntry.objects.create(complaint=c, note=note.strip()[:5000], contact=contact,
                                                   visit_report=visit_report, author=acting_user)
         c.status = Status.INVESTIGATING
@@ -290,7 +301,7 @@ def complaint_add_entry(*, complaint: Complaint, acting_user: User, note: str = 
             c.assigned_to, c.assigned_at = acting_user, now
         c.save(update_fields=["status", "acknowledged_at", "assigned_to", "assigned_at", "updated_at"])
         audit_log(actor=acting_user, action="complaint.investigate", object_type="complaint", object_id=c.pk,
-                  old=old, new=snapshot(c, FIELDS) | {
+                  old=old, new=_snapshot(c) | {
                       "entry": entry.pk, "contact": contact.pk if contact else None,
                       "visit_report": visit_report.pk if visit_report else None})
     return entry
@@ -334,7 +345,7 @@ def complaint_resolve(*, complaint: Complaint, acting_user: User, finding: str, 
         c = _locked(complaint)
         if not c.is_open:
             raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
-        old = snapshot(c, FIELDS)
+        old = _snapshot(c)
         c.finding, c.root_cause = finding, root_cause
         c.resolution, c.remedy = resolution.strip()[:5000], remedy.strip()[:300]
         c.status = Status.RESOLVED
@@ -356,7 +367,7 @@ def complaint_resolve(*, complaint: Complaint, acting_user: User, finding: str, 
                 _sms(c, _("The bank has answered your complaint %(ref)s. Please reply to tell us whether you accept "
                           "the resolution.") % {"ref": c.reference})
         audit_log(actor=acting_user, action="complaint.resolve", object_type="complaint", object_id=c.pk,
-                  old=old, new=snapshot(c, FIELDS))
+                  old=old, new=_snapshot(c))
     return c
 
 
@@ -377,7 +388,7 @@ def complaint_customer_answer(*, complaint: Complaint, answer: str, note: str = 
         if c.status != Status.RESOLVED:
             raise ConflictError(_("The complaint has no resolution waiting for an answer."),
                                 code="complaint.not_resolved")
-        old = snapshot(c, FIELDS)
+        old = _snapshot(c)
         c.customer_answer, c.customer_answer_note, c.customer_answered_at = answer, note.strip()[:2000], now
         if answer == CustomerAnswer.REJECTED:
             c.status = Status.INVESTIGATING
@@ -390,7 +401,7 @@ def complaint_customer_answer(*, complaint: Complaint, answer: str, note: str = 
                               "resolved_at", "closed_at", "pause_flag_id", "paused_at", "pause_lifted_at",
                               "updated_at"])
         audit_log(actor=acting_user, actor_label="" if acting_user else "customer", action="complaint.answer",
-                  object_type="complaint", object_id=c.pk, old=old, new=snapshot(c, FIELDS))
+                  object_type="complaint", object_id=c.pk, old=old, new=_snapshot(c))
     return c
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.plans.authority import PlanState
 from fieldcollect.plans.options import OptionKind
+from fieldcollect.privacy.fields import EncryptedCharField
 
 
 class AuthorityLevel(models.Model):
@@ -73,7 +74,7 @@ class Hardship(models.Model):
 
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="hardships")
     reason = models.CharField(_("reason"), max_length=20, choices=HardshipReason.choices)
-    detail = models.CharField(_("detail"), max_length=500, blank=True, default="")
+    detail = EncryptedCharField(_("detail"), max_length=500, blank=True, default="")
     monthly_income_fen = models.BigIntegerField(_("monthly income (fen)"))
     monthly_expenses_fen = models.BigIntegerField(_("monthly expenses (fen)"))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -204,7 +205,7 @@ class ProposalEvent(models.Model):
     actor_label = models.CharField(max_length=150, blank=True, default="")
     actor_role = models.CharField(max_length=40)
     at = models.DateTimeField()
-    note = models.CharField(max_length=500, blank=True, default="")
+    note = EncryptedCharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["at", "id"]
@@ -225,7 +226,7 @@ class PlanAgreement(models.Model):
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
-    decline_reason = models.CharField(max_length=200, blank=True, default="")
+    decline_reason = EncryptedCharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-issued_at", "-id"]

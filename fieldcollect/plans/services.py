@@ -531,7 +531,7 @@ def plan_decline(*, token: str, reason: str = "", now: datetime | None = None) -
                                      to_state=ProposalState.DECLINED, actor=None, actor_label=_customer_key(p),
                                      actor_role=sel.CUSTOMER_ROLE, at=moment, note=reason[:500])
         audit_log(actor=None, action="plan.decline", object_type="plan", object_id=p.pk, old=old,
-                  new={**snapshot(p, PROPOSAL_FIELDS), "reason": reason[:200]}, actor_label=_customer_key(p))
+                  new={**snapshot(p, PROPOSAL_FIELDS), "reason_chars": len(reason[:200])}, actor_label=_customer_key(p))
         _follow_up_task(case=p.case, title=_("The customer declined the plan: call back"),
                         due_on=timezone.localtime(moment).date() + timedelta(days=1), kind=Task.Kind.CALL_BACK)
     return p

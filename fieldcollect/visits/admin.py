@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from fieldcollect.privacy.masking import mask_mobile
 from fieldcollect.visits.models import (
     Appointment,
     CheckIn,
@@ -71,5 +72,11 @@ class FeedbackRequestAdmin(admin.ModelAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "to", "status", "attempts", "created_at", "sent_at")
+    list_display = ("id", "kind", "masked_to", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "kind")
+    exclude = ("to", "body")  # the number and the text are personal data: the admin shows the number masked
+    readonly_fields = ("masked_to",)
+
+    @admin.display(description="to")
+    def masked_to(self, obj: OutboxMessage) -> str:
+        return mask_mobile(obj.to)

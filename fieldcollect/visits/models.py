@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedTextField
+
 
 class Shift(models.Model):
     """A collector's working hours on one day and where the day starts (office or home)."""
@@ -90,7 +92,7 @@ class Appointment(models.Model):
     nonce = models.CharField(max_length=32, blank=True, default="")
     expires_at = models.DateTimeField()
     responded_at = models.DateTimeField(null=True, blank=True)
-    decline_reason = models.CharField(max_length=200, blank=True, default="")
+    decline_reason = EncryptedCharField(max_length=200, blank=True, default="")
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -215,8 +217,8 @@ class VisitReport(models.Model):
     recording = models.BooleanField(default=False, help_text="The whole visit is being recorded")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
     outcome = models.CharField(max_length=20, choices=VisitOutcome.choices, blank=True, default="")
-    notes = models.TextField(blank=True, default="")
-    customer_situation = models.TextField(blank=True, default="")
+    notes = EncryptedTextField(blank=True, default="")
+    customer_situation = EncryptedTextField(blank=True, default="")
     promise = models.ForeignKey("cases.PromiseToPay", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     contact = models.ForeignKey("cases.ContactAttempt", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -280,7 +282,7 @@ class FeedbackRequest(models.Model):
     clear = models.BooleanField(null=True, blank=True, help_text="The explanation was clear")
     privacy_respected = models.BooleanField(null=True, blank=True, help_text="Privacy was respected")
     felt_threatened = models.BooleanField(null=True, blank=True, help_text="The customer felt threatened")
-    comment = models.TextField(blank=True, default="")
+    comment = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -305,8 +307,8 @@ class OutboxMessage(models.Model):
         FAILED = "failed", _("Failed")
 
     channel = models.CharField(max_length=8, default="sms")
-    to = models.CharField(max_length=40)
-    body = models.TextField()
+    to = EncryptedCharField(max_length=40, help_text="The recipient's number (encrypted)")
+    body = EncryptedTextField()
     kind = models.CharField(max_length=32, help_text="appointment_link, reminder, feedback, ...")
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)

@@ -258,3 +258,13 @@ def experiment_results() -> list[dict[str, Any]]:
 
 def latest_strategy_run() -> StrategyRun | None:
     return StrategyRun.objects.order_by("-created_at", "-id").first()
+
+
+def loan_entries(loan_id: int, *, limit: int = 30) -> list[WarningEntry]:
+    """The loan's places on the nightly lists, newest first."""
+    return list(WarningEntry.objects.filter(loan_id=loan_id).select_related("warning_list")
+                .order_by("-warning_list__as_of", "-warning_list_id")[:limit])
+
+
+def loan_reminders(loan_id: int) -> list[Reminder]:
+    return list(Reminder.objects.filter(loan_id=loan_id).select_related("message").order_by("-due_on"))

@@ -15,7 +15,8 @@ after the day's cases are synced and outside their transaction (training can tak
 4. reminders whose time has come are sent (:func:`reminders_send_due`): the compliance engine checks
    an SMS to the debtor at that instant (contact hours, caps, pauses from the debtor's flags, on the
    shared contact ledger); allowed ones go to the outbox, others wait for ``next_allowed_at`` if it
-   is before the due date, else are marked blocked with the rules' explanation.
+   is before the due date, else are marked blocked with the rules' explanation. Every refusal is also
+   stored as a compliance ``BlockedAttempt`` (path ``ew_reminder``, no case, the system as actor).
 """
 
 from __future__ import annotations
@@ -257,6 +258,12 @@ def reminders_send_due(*, now: datetime | None = None) -> dict[str, int]:
                 counts["queued"] += 1
                 action = "earlywarning.reminder_queued"
             else:
+                # the refused SMS is a blocked attempt like any refused contact (daily compliance report)
+                from fieldcollect.compliance.services import blocked_attempt_store
+
+                blocked_attempt_store(decision=decision, customer_id=customer.pk, case=None, acting_user=None,
+                                      channel="sms", party="debtor", number=customer.mobile or "", at=now,
+                                      path="ew_reminder")
                 locked.rule_ids = list(decision.rule_ids)
                 locked.explanation = " ".join(decision.explain("en"))[:2000]
                 nxt = decision.next_allowed_at

@@ -10,4 +10,5 @@ urlpatterns = [
     path("models/<str:purpose>/<str:version>/", views.model_detail, name="model_version"),
     path("experiments/", views.experiments, name="experiments"),
     path("strategy/", views.strategy, name="strategy"),
+    path("loans/<int:loan_id>/", views.loan, name="loan"),
 ]

@@ -125,3 +125,19 @@ def strategy(request: HttpRequest) -> HttpResponse:
                 "mix": list(run.summary.get("mix", {}).items()), "usage": run.summary.get("usage", []),
                 "figures": {"mix": charts.to_json(charts.treatment_mix(run.summary.get("mix", {})))}}
     return render(request, "earlywarning/strategy.html", ctx)
+
+
+@login_required
+def loan(request: HttpRequest, loan_id: int) -> HttpResponse:
+    """A listed loan: its reasons, reminders, schedule and payments (from the columnar store)."""
+    from fieldcollect.portfolio.store import loan_history
+
+    if not _allowed(request):
+        return redirect("cases:list")
+    entries = selectors.loan_entries(loan_id)
+    history = loan_history(loan_id)
+    if not entries and history is None:
+        raise Http404("no such loan")
+    return render(request, "earlywarning/loan.html", {
+        "loan_id": loan_id, "entries": entries, "entry": entries[0] if entries else None, "history": history,
+        "reminders": selectors.loan_reminders(loan_id), "zh": _zh()})

@@ -80,6 +80,9 @@ def test_reminders_are_planned_before_the_due_date_and_sent_after_the_check(nigh
     if first.due_on > (night + timedelta(hours=8)).date():
         assert counts["deferred"] == 1 and first.status == Reminder.Status.PLANNED and first.rule_ids
         assert first.send_at > night
+        from fieldcollect.compliance.models import BlockedAttempt
+
+        assert BlockedAttempt.objects.get(path="ew_reminder").next_allowed_at == first.send_at
     # at 10:00 local it goes to the outbox
     morning = datetime.combine(first.due_on - timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
     Reminder.objects.filter(pk=first.pk).update(send_at=morning, status=Reminder.Status.PLANNED)
@@ -105,6 +108,11 @@ def test_a_paused_debtor_gets_no_reminder(nightly):
     reminder.refresh_from_db()
     assert counts["blocked"] == 1 and reminder.status == Reminder.Status.BLOCKED
     assert reminder.rule_ids and reminder.message_id is None and reminder.explanation
+    from fieldcollect.compliance.models import BlockedAttempt
+
+    stored = BlockedAttempt.objects.get(path="ew_reminder")  # reported like any refused contact
+    assert stored.customer_id == reminder.customer_id and stored.channel == "sms" and stored.user_id is None
+    assert stored.rule_ids == reminder.rule_ids and stored.at == morning and stored.case_id is None
 
 
 def test_run_daily_includes_the_step(book, db):

@@ -99,3 +99,14 @@ def test_agency_users_are_sent_away(client, fc_home):
     for url in ("/earlywarning/", "/earlywarning/models/", "/earlywarning/experiments/"):
         resp = client.get(url)
         assert resp.status_code == 302 and "/cases" in resp["Location"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_loan_page(bank_client, nightly, lang):
+    top = WarningList.objects.get().entries.order_by("rank").first()
+    assert top is not None
+    html = get(bank_client, f"/earlywarning/loans/{top.loan_id}/", lang).content.decode()
+    assert (top.reasons_zh if lang == "zh-hans" else top.reasons_en.replace("'", "&#x27;")) in html
+    assert 'id="schedule"' in html and 'id="payments"' in html
+    assert f"/earlywarning/loans/{top.loan_id}/" in get(bank_client, "/earlywarning/", lang).content.decode()
+    assert get(bank_client, "/earlywarning/loans/999999/", lang).status_code == 404

@@ -329,20 +329,35 @@ def hidden_case_fields(user: User, *, permitted: Any = ...) -> frozenset[str]:
 
 def visit_window(*, user: User, case: Case, now: datetime | None = None) -> tuple[datetime, datetime] | None:
     """For a field collector with a confirmed visit appointment to the case's customer: the period
-    from one day before to one day after the appointment, when ``now`` falls in it."""
+    from one day before to one day after the appointment, when ``now`` falls in it.
+
+    Visits are made by teams of two: the collector's team mate on the day of the appointment (a
+    ``visits.Team`` with both of them on that date) has the same window as the collector named on it."""
     from fieldcollect.cases.access import collector_of
-    from fieldcollect.visits.models import Appointment
+    from fieldcollect.visits.models import Appointment, Team
 
     collector_id = collector_of(user)
     if collector_id is None:
         return None
     now = now or timezone.now()
+    earliest = now - timedelta(days=30)
+    # team mates by day: (date, the other member) for the teams this collector is in around now
+    mates: set[tuple[date, int]] = set()
+    for a_id, b_id, day in Team.objects.filter(
+            Q(member_a_id=collector_id) | Q(member_b_id=collector_id),
+            date__gte=timezone.localdate(earliest) - timedelta(days=1),
+            date__lte=timezone.localdate(now + VISIT_MARGIN) + timedelta(days=1)).values_list(
+            "member_a_id", "member_b_id", "date"):
+        mates.add((day, b_id if a_id == collector_id else a_id))
     appointments = Appointment.objects.filter(
-        collector_id=collector_id, status=Appointment.Status.CONFIRMED, case__customer_id=case.customer_id,
-        chosen_start__isnull=False, chosen_start__lte=now + VISIT_MARGIN, chosen_start__gte=now - timedelta(days=30),
+        collector_id__in={collector_id} | {m for _, m in mates}, status=Appointment.Status.CONFIRMED,
+        case__customer_id=case.customer_id,
+        chosen_start__isnull=False, chosen_start__lte=now + VISIT_MARGIN, chosen_start__gte=earliest,
     ).order_by("chosen_start")
     for a in appointments:
         assert a.chosen_start is not None
+        if a.collector_id != collector_id and (timezone.localdate(a.chosen_start), a.collector_id) not in mates:
+            continue  # the other collector's appointment on a day they were not in a team with this one
         start, end = a.chosen_start - VISIT_MARGIN, (a.chosen_end or a.chosen_start) + VISIT_MARGIN
         if start <= now <= end:
             return start, end

@@ -73,8 +73,13 @@ def page_customer_view(request: HttpRequest, *, user: User, case: Case) -> Custo
 
 
 def api_customer_view(*, user: User, case: Case) -> CustomerView:
+    return audited_customer_view(user=user, case=case, channel="api")
+
+
+def audited_customer_view(*, user: User, case: Case, channel: str) -> CustomerView:
+    """The customer view for another page or channel (e.g. "day_plan"); a read in clear is audited."""
     view = customer_view(user=user, case=case)
-    _audit_visit_read(user=user, case=case, view=view, channel="api")
+    _audit_visit_read(user=user, case=case, view=view, channel=channel)
     return view
 
 

@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString
 
 from fieldcollect.agencies.models import Collector
 from fieldcollect.cases.models import Case
+from fieldcollect.core.models import User
 from fieldcollect.visits.maps import PALETTE, MapPoint, MapRoute, svg_map
 from fieldcollect.visits.models import Appointment, CheckIn, RoutePlan, RouteStop, Shift, Team, VisitReport
 
@@ -76,6 +77,25 @@ def collector_day(*, collector: Collector, day: date) -> CollectorDay:
         out.stops = plan_stops(plan=plan)
         out.map_svg = plan_map(plans=[plan])
     return out
+
+
+def label_stops(*, user: User, stops: list[RouteStop]) -> None:
+    """Set ``address_label`` on each stop: the customer's address as :func:`customer_view` lets ``user``
+    see it (in clear only for the collectors of a confirmed appointment, a day either side of it;
+    masked to district level otherwise; the district alone, or nothing, when the contract withholds the
+    address). A read in clear is audited."""
+    from fieldcollect.privacy.unmask import audited_customer_view
+
+    for s in stops:
+        if s.skipped:
+            continue
+        view = audited_customer_view(user=user, case=s.case, channel="day_plan")
+        address = view.fields.get("address", "")
+        district = view.fields.get("district", "")
+        # in clear: the district and the street address; masked: the address to district level
+        s.address_label = f"{district} {address}".strip() if "address" in view.clear else (  # type: ignore[attr-defined]
+            address or district)
+        s.address_clear = "address" in view.clear  # type: ignore[attr-defined]
 
 
 def manager_day(*, agency_id: int, day: date, city: str = "") -> dict[str, Any]:

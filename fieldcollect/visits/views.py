@@ -20,11 +20,13 @@ from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases.access import access_case_by_id, cases_visible_to
+from fieldcollect.cases.selectors import label_case_rows, permitted_fields_of
 from fieldcollect.compliance.engine import zone
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
 from fieldcollect.core.pages import request_user as _user
+from fieldcollect.privacy.masking import mask_name
 from fieldcollect.visits import forms, links, selectors, services
 from fieldcollect.visits.models import Appointment, RoutePlan, VisitOutcome, VisitReport
 
@@ -55,11 +57,16 @@ def _manager_agency(user: User) -> Agency:
 @_errors_as_pages
 def day_plan(request: HttpRequest) -> HttpResponse:
     """The collector's day: the team, ordered stops with times, and a map."""
-    collector = _collector(_user(request))
+    user = _user(request)
+    collector = _collector(user)
     day = _day(request)
-    cases = cases_visible_to(_user(request)).select_related("customer").order_by("-dpd", "pk")[:30]
-    return render(request, "visits/day_plan.html", {"d": selectors.collector_day(collector=collector, day=day),
-                                                    "day": day, "cases": cases})
+    cases = list(cases_visible_to(user).select_related("customer").order_by("-dpd", "pk")[:30])
+    label_case_rows(user=user, cases=cases)
+    d = selectors.collector_day(collector=collector, day=day)
+    selectors.label_stops(user=user, stops=d.stops)
+    permitted = permitted_fields_of(user)
+    return render(request, "visits/day_plan.html", {"d": d, "day": day, "cases": cases,
+                                                    "show_district": permitted is None or "district" in permitted})
 
 
 @login_required
@@ -304,9 +311,8 @@ def _customer_ctx(appointment: Appointment, token: str) -> dict[str, Any]:
     tz = zone(appointment.case.customer.timezone or "Asia/Shanghai")
     windows = [(i, s.astimezone(tz), e.astimezone(tz)) for i, (s, e) in
                enumerate(services.appointment_windows(appointment))]
-    name = appointment.case.customer.name
     return {"a": appointment, "token": token, "windows": windows, "tz": tz,
-            "masked_name": (name[:1] + "*" * max(1, len(name) - 1)) if name else "",
+            "masked_name": mask_name(appointment.case.customer.name),
             "chosen_start": appointment.chosen_start.astimezone(tz) if appointment.chosen_start else None,
             "chosen_end": appointment.chosen_end.astimezone(tz) if appointment.chosen_end else None,
             "suggest_form": forms.SuggestForm(), "decline_form": forms.DeclineForm()}

@@ -1,0 +1,102 @@
+"""Customer data on the visit pages: the day plan shows a stop's street address only to the collectors
+of a confirmed appointment (both members of the two-person team), from a day before to a day after it
+(the rule of ``cases.selectors.customer_view``); otherwise the address to district level."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from fieldcollect.cases.selectors import customer_view
+from fieldcollect.cases.tests import factories as f
+from fieldcollect.core.models import AuditEntry
+from fieldcollect.privacy.masking import mask_address, mask_name
+from fieldcollect.visits import services
+from fieldcollect.visits.models import Appointment, RoutePlan, Team
+from fieldcollect.visits.tests.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+def _planned_day(vw):
+    team = services.team_create(member_a=vw.c1, member_b=vw.c2, day=vw.day, acting_user=vw.manager)
+    for case, hours in ((vw.case1, (10, 11)), (vw.case2, (14, 15))):
+        a, _t = services.appointment_propose(case=case, acting_user=vw.user1,
+                                             windows=[(at(vw.day, hours[0]), at(vw.day, hours[1]))])
+        services.appointment_confirm(appointment=a, window=0)
+    return team, services.route_plan_build(team=team, acting_user=vw.manager, time_limit=1.0, max_iterations=200)
+
+
+def _masked(case):
+    c = case.customer
+    return mask_address(c.address, province=c.province, city=c.city, district=c.district)
+
+
+def _stops_html(client, user, day):
+    client.force_login(user)
+    html = client.get(f"/visits/day/?date={day.isoformat()}").content.decode()
+    return html.split('id="stops"')[1].split("</ol>")[0]
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_day_plan_masks_addresses_before_the_window(client, vw, lang):
+    _planned_day(vw)  # appointments two days ahead: the window opens tomorrow
+    client.cookies["django_language"] = lang
+    for user in (vw.user1, vw.user2):
+        stops = _stops_html(client, user, vw.day)
+        for case in (vw.case1, vw.case2):
+            assert case.customer.address not in stops
+            assert _masked(case) in stops and "****" in stops
+        assert 'data-clear="1"' not in stops
+        assert ("已确认的预约" if lang == "zh-hans" else "Confirmed appointment") in stops
+    assert not AuditEntry.objects.filter(action="pii.unmask").exists()
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_both_team_members_see_the_address_in_the_window(client, vw, lang):
+    team, plan = _planned_day(vw)
+    # move the planned day to today, the appointments to the next hours: now is inside the window
+    today = timezone.localdate()
+    Team.objects.filter(pk=team.pk).update(date=today)
+    RoutePlan.objects.filter(pk=plan.pk).update(date=today)
+    soon = timezone.now() + timedelta(hours=2)
+    Appointment.objects.filter(status=Appointment.Status.CONFIRMED).update(chosen_start=soon,
+                                                                          chosen_end=soon + timedelta(hours=1))
+    client.cookies["django_language"] = lang
+    for user in (vw.user1, vw.user2):  # the collector named on the appointments and the team mate
+        stops = _stops_html(client, user, today)
+        for case in (vw.case1, vw.case2):
+            assert case.customer.address in stops
+        assert 'data-clear="0"' not in stops
+        reads = AuditEntry.objects.filter(action="pii.unmask", actor=user)
+        assert reads.count() == 2 and all(e.new["purpose"] == "visit" and e.new["channel"] == "day_plan"
+                                          for e in reads)
+    # a third collector of the agency, in no team with them, does not
+    user3, _c3 = f.make_collector_user(agency=vw.agency)
+    view = customer_view(user=user3, case=vw.case1)
+    assert view.visit is None and view.fields["address"] == _masked(vw.case1)
+    assert view.fields["name"] == mask_name(vw.case1.customer.name)
+
+
+def test_team_mate_window_needs_the_team_on_the_appointment_day(vw):
+    start = timezone.now() + timedelta(days=5)
+    Appointment.objects.create(case=vw.case1, collector=vw.c1, status=Appointment.Status.CONFIRMED,
+                               chosen_start=start, chosen_end=start + timedelta(hours=1),
+                               expires_at=start)
+    inside = start - timedelta(hours=3)
+    named = customer_view(user=vw.user1, case=vw.case1, now=inside)
+    assert named.visit is not None and vw.case1.customer.mobile in named.fields.values()
+    # not in a team with the named collector on that day: masked
+    assert customer_view(user=vw.user2, case=vw.case1, now=inside).visit is None
+    other_day = timezone.localdate(start) + timedelta(days=1)
+    services.team_create(member_a=vw.c1, member_b=vw.c2, day=other_day, acting_user=vw.manager)
+    assert customer_view(user=vw.user2, case=vw.case1, now=inside).visit is None
+    # in a team on the appointment's day: the same window as the named collector, ID number still masked
+    services.team_create(member_a=vw.c2, member_b=vw.c1, day=timezone.localdate(start), acting_user=vw.manager)
+    mate = customer_view(user=vw.user2, case=vw.case1, now=inside)
+    assert mate.visit == named.visit and mate.clear == named.clear == frozenset({"name", "mobile", "address"})
+    assert vw.case1.customer.id_number not in mate.fields.values()
+    # outside the window (two days after the appointment) masked again
+    assert customer_view(user=vw.user2, case=vw.case1, now=start + timedelta(days=2)).visit is None

@@ -164,6 +164,9 @@ FIELDCOLLECT_LOGIN_MAX_FAILURES_PER_IP = int(env("FIELDCOLLECT_LOGIN_MAX_FAILURE
 FIELDCOLLECT_LOGIN_WINDOW_SECONDS = int(env("FIELDCOLLECT_LOGIN_WINDOW_SECONDS", "900"))
 FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS = int(env("FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS", "900"))
 FIELDCOLLECT_2FA_FOR_BANK_ROLES = True  # TOTP after the password for bank roles (core/totp.py)
+# reverse proxies (comma-separated addresses) whose X-Forwarded-For names the client, for lock-outs
+# and API token allow-lists; empty: the peer address is the client
+FIELDCOLLECT_TRUSTED_PROXIES = [a.strip() for a in env("TRUSTED_PROXIES").split(",") if a.strip()]
 
 # Cookies carry the Secure flag unless DEBUG (browsers accept Secure cookies from http://localhost and
 # http://127.0.0.1, so the local demo works); COOKIES_SECURE=0 only for a plain-HTTP test network.

@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
+from fieldcollect.core.login_security import client_ip
 from fieldcollect.core.tokens import token_authenticate
 
 
@@ -12,7 +13,7 @@ class BearerToken(HttpBearer):
     """``Authorization: Bearer fc_...`` — a per-user token created with ``fieldcollect token create``."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = token_authenticate(token, ip=request.META.get("REMOTE_ADDR"), check_ip=True)
+        user = token_authenticate(token, ip=client_ip(request), check_ip=True)
         if user is not None:
             request.user = user
         return user

@@ -47,10 +47,20 @@ def limits() -> Limits:
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The peer address (a reverse proxy in front must pass the client address as REMOTE_ADDR)."""
+    """The client's address: the peer (REMOTE_ADDR), or, when the peer is one of the reverse proxies
+    listed in ``FIELDCOLLECT_TRUSTED_PROXIES``, the last X-Forwarded-For address that is not one of
+    them (without this, every client behind a proxy would share the proxy's address and its lock)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    peer = request.META.get("REMOTE_ADDR") or None
+    trusted = set(getattr(settings, "FIELDCOLLECT_TRUSTED_PROXIES", []))
+    if peer is None or peer not in trusted:
+        return peer
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    for addr in reversed(forwarded):
+        if addr not in trusted:
+            return addr
+    return peer
 
 
 def _lock_end(times_desc: list[datetime], limit: int, lim: Limits, now: datetime) -> datetime | None:

@@ -293,3 +293,30 @@ def test_totp_secret_is_encrypted_at_rest():
         stored = cur.fetchone()[0]
     assert stored.startswith("fc1$") and secret not in stored
     assert TotpDevice.objects.get(user=user).secret == secret
+
+
+def test_client_address_behind_a_trusted_proxy(settings):
+    from django.test import RequestFactory
+
+    from fieldcollect.core.login_security import client_ip
+
+    rf = RequestFactory()
+    spoofed = rf.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="10.0.0.1")
+    assert client_ip(spoofed) == "198.51.100.7"  # no trusted proxy: the header is ignored
+    settings.FIELDCOLLECT_TRUSTED_PROXIES = ["127.0.0.1"]
+    proxied = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.0.0.1, 203.0.113.9")
+    assert client_ip(proxied) == "203.0.113.9"  # the address the proxy saw, not what the client claimed
+    assert client_ip(spoofed) == "198.51.100.7"
+    # two clients behind the proxy are locked out separately
+    settings.FIELDCOLLECT_LOGIN_MAX_FAILURES_PER_IP = 2
+    agency = f.make_agency()
+    f.make_user(role=Role.FIELD_COLLECTOR, agency=agency, username="behind")
+    for name in ("x", "y"):
+        Client().post("/accounts/login/", {"username": name, "password": "no"}, REMOTE_ADDR="127.0.0.1",
+                      HTTP_X_FORWARDED_FOR="203.0.113.9")
+    ok = Client().post("/accounts/login/", {"username": "behind", "password": PW}, REMOTE_ADDR="127.0.0.1",
+                       HTTP_X_FORWARDED_FOR="203.0.113.10")
+    assert ok.status_code == 302
+    locked = Client().post("/accounts/login/", {"username": "behind", "password": PW}, REMOTE_ADDR="127.0.0.1",
+                           HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert locked.status_code == 200

@@ -203,21 +203,52 @@ def default_number(*, case: Case, channel: str, party: str, number: str) -> str:
 
 
 def blocked_attempt_record(*, verdict: ContactVerdict, case: Case, acting_user: User | None, channel: str,
-                           party: str, number: str, at: datetime, path: str) -> BlockedAttempt:
+                           party: str, number: str, at: datetime, path: str, once: bool = False) -> BlockedAttempt:
     """Store a refused contact and its audit row (own transaction: call it outside the refused one)."""
-    d = verdict.decision
+    return blocked_attempt_store(decision=verdict.decision, customer_id=case.customer_id, case=case,
+                                 acting_user=acting_user, channel=channel, party=party, number=number, at=at,
+                                 path=path, once=once)
+
+
+def blocked_attempt_store(*, decision: Decision, customer_id: int, case: Case | None, acting_user: User | None,
+                          channel: str, party: str, number: str, at: datetime, path: str,
+                          once: bool = False) -> BlockedAttempt:
+    """Store a refused contact of the debtor ``customer_id`` (``case`` when there is one; ``acting_user``
+    ``None`` is the system) and its audit row, in one transaction.
+
+    With ``once=True`` (batch jobs that retry a held message every few minutes) a refusal equal to an
+    earlier one (same customer, case, path, channel, rules and ``next_allowed_at``) is not stored
+    again: the earlier row is returned.
+    """
+    d = decision
     agency_id = acting_user.agency_id if acting_user is not None and acting_user.is_agency_user else None
     with transaction.atomic():
+        if once:
+            same = (BlockedAttempt.objects.filter(customer_id=customer_id, case=case, path=path[:32], channel=channel,
+                                                  next_allowed_at=d.next_allowed_at)
+                    .order_by("-id").only("id", "rule_ids").first())
+            if same is not None and list(same.rule_ids) == list(d.rule_ids):
+                return same
         row = BlockedAttempt.objects.create(
-            at=at, user=acting_user, agency_id=agency_id, case=case, customer_id=case.customer_id,
+            at=at, user=acting_user, agency_id=agency_id, case=case, customer_id=customer_id,
             channel=channel, party=party, number=number[:32], path=path[:32], rule_ids=list(d.rule_ids),
             explanation=" ".join(d.explain("en")), explanation_zh=" ".join(d.explain("zh-Hans")),
             next_allowed_at=d.next_allowed_at, pack=d.pack,
         )
-        audit_log(actor=acting_user, action="compliance.blocked", object_type="case", object_id=case.pk,
+        object_type, object_id = ("case", case.pk) if case is not None else ("customer", customer_id)
+        audit_log(actor=acting_user, action="compliance.blocked", object_type=object_type, object_id=object_id,
                   new={"blocked_attempt": row.pk, "channel": channel, "party": party, "path": path,
                        "at": at.isoformat(), "rule_ids": list(d.rule_ids), "pack": d.pack})
     return row
+
+
+def sms_decision(*, case: Case, at: datetime | None = None) -> ContactVerdict:
+    """May a text message go to ``case``'s debtor (own mobile) at ``at`` (the send time)?
+
+    For messages the system queues to the customer (appointment links, visit reminders): contact
+    hours in the debtor's local time, pauses, cease... of the pack of the loan's jurisdiction.
+    """
+    return contact_decision(case=case, channel="sms", party="debtor", at=at, request_id="sms")
 
 
 def blocked_error(verdict: ContactVerdict, *, blocked: BlockedAttempt | None = None,

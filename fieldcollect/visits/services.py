@@ -17,11 +17,11 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -54,6 +54,7 @@ from fieldcollect.visits.models import (
     CheckIn,
     Evidence,
     FeedbackRequest,
+    OutboxMessage,
     RoutePlan,
     RouteStop,
     Shift,
@@ -144,9 +145,11 @@ def visit_decision(*, case: Case, at: datetime, collectors: int, recording: bool
                  flags=compliance_selectors.debtor_flags(customer_ids=[case.customer_id]), pack=_pack(case))
 
 
-def window_check(*, case: Case, start: datetime, end: datetime, now: datetime | None = None) -> None:
-    """Refuse a visit window that is empty, too long, past or not allowed by the pack (contact hours,
-    pauses...). The team, recording and confirmation rules are checked at the visit itself."""
+def window_refusal(*, case: Case, start: datetime, end: datetime,
+                   now: datetime | None = None) -> tuple[Decision, datetime] | None:
+    """Raise on a window that is empty, too long or past; return the pack's refusal of a visit in it
+    (contact hours, pauses...) with the refused time, or ``None`` when allowed. The team, recording
+    and confirmation rules are checked at the visit itself."""
     now = now or timezone.now()
     if timezone.is_naive(start) or timezone.is_naive(end):
         raise ApplicationError(_("Times must carry a time zone."), code="appointment.naive")
@@ -161,7 +164,34 @@ def window_check(*, case: Case, start: datetime, end: datetime, now: datetime | 
         decision = visit_decision(case=case, at=at, collectors=2, recording=True, appointment_confirmed=True,
                                   request_id=f"window-{i}")
         if not decision.allowed:
-            raise compliance_error(decision, code="appointment.not_compliant")
+            return decision, at
+    return None
+
+
+def _refuse(*, decision: Decision, case: Case, acting_user: User | None, channel: str, at: datetime, path: str,
+            code: str, number: str = "") -> NoReturn:
+    """Store a refused contact as a blocked attempt (own transaction: call it outside the refused one)
+    and raise the refusal, explained in the current language (HTTP 422)."""
+    verdict = compliance_services.ContactVerdict(decision=decision, lang=_lang())
+    row = compliance_services.blocked_attempt_record(verdict=verdict, case=case, acting_user=acting_user,
+                                                     channel=channel, party="debtor", number=number, at=at,
+                                                     path=path)
+    refused = compliance_services.blocked_error(verdict, blocked=row, code=code)
+    # a plain ApplicationError (400) as before, with the explanation, rule ids, next_allowed_at and
+    # blocked_attempt_id of the contact refusal
+    raise ApplicationError(refused.message, code=code, extra=refused.extra)
+
+
+def window_check(*, case: Case, start: datetime, end: datetime, now: datetime | None = None,
+                 acting_user: User | None = None, path: str = "appointment") -> None:
+    """Refuse a visit window (see :func:`window_refusal`). A compliance refusal is stored as a blocked
+    attempt of ``acting_user`` (``None``: the system, or the customer through their link) and raised
+    as :class:`ApplicationError` (code ``appointment.not_compliant``, ``extra`` as a contact refusal's).
+    Do not call it inside a transaction that the refusal rolls back."""
+    refusal = window_refusal(case=case, start=start, end=end, now=now)
+    if refusal is not None:
+        _refuse(decision=refusal[0], case=case, acting_user=acting_user, channel="visit", at=refusal[1], path=path,
+                code="appointment.not_compliant")
 
 
 # ---------------------------------------------------------------- helpers
@@ -315,9 +345,18 @@ def _appointment_link(appointment: Appointment) -> str:
 
 def appointment_propose(*, case: Case, acting_user: User, windows: Sequence[tuple[datetime, datetime]],
                         now: datetime | None = None) -> tuple[Appointment, str]:
-    """The case's collector proposes 1–3 windows; every window must pass :func:`window_check`.
-    Earlier open proposals of the case are cancelled. Returns the appointment and the customer's
-    link token (also queued as an SMS in the outbox)."""
+    """The case's collector proposes 1–3 windows; every window must pass :func:`window_check` (a
+    refused one is stored as a blocked attempt of ``acting_user``). Earlier open proposals of the case
+    are cancelled. Returns the appointment and the customer's link token.
+
+    The link goes to the customer by SMS, which the compliance engine checks at the send time in the
+    debtor's local time (:func:`fieldcollect.compliance.services.sms_decision`). Allowed: queued in the
+    outbox now. Refused with a ``next_allowed_at`` before the link expires (e.g. proposed before 08:00):
+    the appointment is made, the refusal stored as a blocked attempt (path ``appointment_link``) and
+    the link held; :func:`appointment_links_send_held` (run with the reminders by ``visits_outbox``)
+    sends it, with a fresh token, once allowed. Refused for good (pause, cease...): nothing is made,
+    the blocked attempt is stored and :class:`ApplicationError` (code ``appointment.sms_blocked``) is raised.
+    """
     require_capability(acting_user, "case.contact")
     now = now or timezone.now()
     if not 1 <= len(windows) <= 3:
@@ -326,8 +365,13 @@ def appointment_propose(*, case: Case, acting_user: User, windows: Sequence[tupl
         raise ApplicationError(_("The case has no collector."), code="appointment.no_collector")
     ordered = sorted(windows)
     for start, end in ordered:
-        window_check(case=case, start=start, end=end, now=now)
+        window_check(case=case, start=start, end=end, now=now, acting_user=acting_user, path="appointment")
     expires = min(ordered[-1][0], now + LINK_TTL)
+    mobile = case.customer.mobile or ""
+    sms = compliance_services.sms_decision(case=case, at=now)
+    if not sms.allowed and (sms.next_allowed_at is None or sms.next_allowed_at >= expires):
+        _refuse(decision=sms.decision, case=case, acting_user=acting_user, channel="sms", at=now,
+                path="appointment_link", code="appointment.sms_blocked", number=mobile)
     with transaction.atomic():
         Appointment.objects.filter(case=case, status=Appointment.Status.PROPOSED).update(
             status=Appointment.Status.CANCELLED)
@@ -337,13 +381,60 @@ def appointment_propose(*, case: Case, acting_user: User, windows: Sequence[tupl
             nonce=links.new_nonce(), expires_at=expires, created_by=acting_user,
         )
         token = _appointment_link(appointment)
-        url = public_url(reverse("visits:customer", args=[token]))
-        with translation.override("zh-hans"):
-            body = _("The bank's collection team would like to visit you. Please confirm a time: %(url)s") % {"url": url}
-        outbox_enqueue(to=case.customer.mobile, body=body, kind="appointment_link", case_id=case.pk)
+        held = None
+        if sms.allowed:
+            _appointment_sms(appointment, token)
+        else:
+            held = compliance_services.blocked_attempt_record(
+                verdict=sms, case=case, acting_user=acting_user, channel="sms", party="debtor", number=mobile,
+                at=now, path="appointment_link")
         audit_log(actor=acting_user, action="appointment.propose", object_type="appointment", object_id=appointment.pk,
-                  new={"case": case.pk, "windows": appointment.windows, "expires_at": expires.isoformat()})
+                  new={"case": case.pk, "windows": appointment.windows, "expires_at": expires.isoformat(),
+                       "link_sms": "queued" if held is None else "held",
+                       **({"blocked_attempt": held.pk, "rule_ids": list(held.rule_ids),
+                           "sms_next_allowed_at": sms.next_allowed_at.isoformat() if sms.next_allowed_at else None}
+                          if held is not None else {})})
     return appointment, token
+
+
+def _appointment_sms(appointment: Appointment, token: str) -> None:
+    url = public_url(reverse("visits:customer", args=[token]))
+    with translation.override("zh-hans"):
+        body = _("The bank's collection team would like to visit you. Please confirm a time: %(url)s") % {"url": url}
+    outbox_enqueue(to=appointment.case.customer.mobile, body=body, kind="appointment_link", case_id=appointment.case_id)
+
+
+def appointment_links_send_held(*, now: datetime | None = None) -> int:
+    """Queue the appointment links held by the compliance check (see :func:`appointment_propose`) that
+    may go now: each with a fresh token (the held one stops working). A link still refused stays held
+    (its refusal is stored once per ``next_allowed_at``). Returns the number queued."""
+    now = now or timezone.now()
+    sent_link = OutboxMessage.objects.filter(kind="appointment_link", case_id=OuterRef("case_id"),
+                                             created_at__gte=OuterRef("created_at"))
+    held = (Appointment.objects.select_related("case__customer", "case__loan")
+            .filter(status=Appointment.Status.PROPOSED, expires_at__gt=now).filter(~Exists(sent_link))
+            .order_by("pk"))
+    count = 0
+    for appointment in held:
+        case = appointment.case
+        sms = compliance_services.sms_decision(case=case, at=now)
+        if not sms.allowed:
+            compliance_services.blocked_attempt_record(
+                verdict=sms, case=case, acting_user=None, channel="sms", party="debtor",
+                number=case.customer.mobile or "", at=now, path="appointment_link", once=True)
+            continue
+        with transaction.atomic():
+            locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+            if locked.status != Appointment.Status.PROPOSED:
+                continue
+            locked.case = case
+            locked.nonce = links.new_nonce()  # the held token stops working
+            locked.save(update_fields=["nonce"])
+            _appointment_sms(locked, _appointment_link(locked))
+            audit_log(actor=None, action="appointment.link_sent", object_type="appointment", object_id=locked.pk,
+                      new={"case": case.pk, "held_since": appointment.created_at.isoformat()})
+        count += 1
+    return count
 
 
 def appointment_from_token(token: str, *, now: datetime | None = None) -> Appointment:
@@ -399,8 +490,12 @@ def appointment_confirm(*, appointment: Appointment, window: int, now: datetime 
         if not 0 <= window < len(options):
             raise ApplicationError(_("Choose one of the proposed times."), code="appointment.invalid_window")
         start, end = options[window]
-        window_check(case=locked.case, start=start, end=end, now=now)
-        return _confirm(locked, start, end, now, by_customer=False)
+        refusal = window_refusal(case=locked.case, start=start, end=end, now=now)
+        if refusal is None:
+            return _confirm(locked, start, end, now, by_customer=False)
+    # stored outside the transaction (the refusal rolls it back); the customer acted: no user
+    _refuse(decision=refusal[0], case=locked.case, acting_user=None, channel="visit", at=refusal[1],
+            path="appointment_confirm", code="appointment.not_compliant")
 
 
 def appointment_suggest(*, appointment: Appointment, start: datetime, duration: timedelta = timedelta(hours=1),
@@ -411,8 +506,11 @@ def appointment_suggest(*, appointment: Appointment, start: datetime, duration: 
         locked = _require_proposed(appointment, now)
         if start.date() > (now + timedelta(days=30)).date():
             raise ApplicationError(_("Choose a time within the next 30 days."), code="appointment.too_far")
-        window_check(case=locked.case, start=start, end=start + duration, now=now)
-        return _confirm(locked, start, start + duration, now, by_customer=True)
+        refusal = window_refusal(case=locked.case, start=start, end=start + duration, now=now)
+        if refusal is None:
+            return _confirm(locked, start, start + duration, now, by_customer=True)
+    _refuse(decision=refusal[0], case=locked.case, acting_user=None, channel="visit", at=refusal[1],
+            path="appointment_suggest", code="appointment.not_compliant")
 
 
 def _confirm(locked: Appointment, start: datetime, end: datetime, now: datetime, *, by_customer: bool) -> Appointment:
@@ -466,16 +564,32 @@ def appointment_cancel(*, appointment: Appointment, acting_user: User, reason: s
 
 
 def reminders_enqueue(*, now: datetime | None = None, ahead: timedelta = timedelta(hours=24)) -> int:
-    """Queue an SMS reminder for each confirmed appointment starting within ``ahead``; once each."""
+    """Queue an SMS reminder for each confirmed appointment starting within ``ahead``; once each.
+    Held appointment links are sent first (:func:`appointment_links_send_held`; not counted).
+
+    Each reminder goes through the compliance check for an SMS at ``now`` (the send time) in the
+    debtor's local time. A refused reminder is not queued: its refusal is stored as a blocked attempt
+    (path ``visit_reminder``; once per ``next_allowed_at``) and the reminder stays due, so a later run
+    queues it once allowed (before 08:00: at the first run after; under a pause: never, until the
+    visit starts). Returns the number of reminders queued.
+    """
     now = now or timezone.now()
+    appointment_links_send_held(now=now)
     count = 0
-    due = Appointment.objects.select_related("case__customer").filter(
+    due = Appointment.objects.select_related("case__customer", "case__loan").filter(
         status=Appointment.Status.CONFIRMED, reminder_sent_at__isnull=True, chosen_start__gt=now,
         chosen_start__lte=now + ahead)
     for appointment in due:
+        assert appointment.chosen_start is not None
+        case = appointment.case
+        customer = case.customer
+        sms = compliance_services.sms_decision(case=case, at=now)
+        if not sms.allowed:
+            compliance_services.blocked_attempt_record(
+                verdict=sms, case=case, acting_user=None, channel="sms", party="debtor",
+                number=customer.mobile or "", at=now, path="visit_reminder", once=True)
+            continue
         with transaction.atomic():
-            assert appointment.chosen_start is not None
-            customer = appointment.case.customer
             local = appointment.chosen_start.astimezone(zone(customer.timezone or "Asia/Shanghai"))
             with translation.override("zh-hans"):
                 body = _("Reminder: the bank's collection team will visit you at %(time)s.") % {

@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone, translation
 
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay, Task
+from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AuditEntry
 from fieldcollect.visits import links, services
@@ -35,7 +36,8 @@ pytestmark = pytest.mark.django_db
 def _propose(vw, case=None, hours=((10, 12), (14, 16))):
     case = case or vw.case1
     windows = [(at(vw.day, a), at(vw.day, b)) for a, b in hours]
-    return services.appointment_propose(case=case, acting_user=vw.user1, windows=windows)
+    # proposed today at 10:00 (debtor's local time): the link SMS may go at once, whenever the tests run
+    return services.appointment_propose(case=case, acting_user=vw.user1, windows=windows, now=f.in_hours())
 
 
 def _confirmed(vw, case=None, hours=(10, 12)):
@@ -156,7 +158,6 @@ def test_decline_and_reminders(vw):
 # ---------------------------------------------------------------- teams and route plans
 
 def test_teams_paired_automatically_only_when_qualified(vw):
-    from fieldcollect.cases.tests import factories as f
 
     _u3, c3 = f.make_collector_user(agency=vw.agency)
     c3.base_lat, c3.base_lon = 31.30, 121.50

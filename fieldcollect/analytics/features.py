@@ -27,7 +27,8 @@ disbursement). With ``days_late_k`` = days from instalment ``k``'s due date to i
 ``late_last3``               late instalments among the last three due
 ``mean_days_late_last3``     mean ``days_late_k`` of the last three due
 ``late_trend``               ``mean_days_late_last3`` minus the mean of the earlier instalments
-``days_since_late``          days since the due date of the most recent late instalment
+``days_since_late``          days since the due date of the most recent late instalment (since
+                             disbursement when never late: a low value means recent lateness)
 ``payments``                 payments received
 ``partial_payments``         payments smaller than 95 % of the loan's regular (mean) instalment
 ``partial_share``            ``partial_payments`` / ``payments``
@@ -103,7 +104,7 @@ FEATURE_LABELS: dict[str, tuple[str, str]] = {
     "late_last3": ("最近三期逾期期数", "late instalments among the last three"),
     "mean_days_late_last3": ("最近三期平均逾期天数", "average delay of the last three instalments"),
     "late_trend": ("近期逾期趋势", "recent lateness trend"),
-    "days_since_late": ("距上次逾期天数", "days since the last late instalment"),
+    "days_since_late": ("距上次逾期（或放款）天数", "days since the last late instalment (or disbursement)"),
     "payments": ("还款笔数", "number of payments"),
     "partial_payments": ("部分还款笔数", "number of partial payments"),
     "partial_share": ("部分还款占比", "share of partial payments"),
@@ -296,7 +297,7 @@ def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame
         "late_last3": _count(ii, recent & late, n),
         "mean_days_late_last3": mean_last3,
         "late_trend": mean_last3 - mean_before,
-        "days_since_late": t - last_late_due,
+        "days_since_late": t - np.where(np.isnan(last_late_due), disbursed, last_late_due),
         "payments": n_pay,
         "partial_payments": partial,
         "partial_share": _ratio(partial, n_pay),

@@ -57,6 +57,7 @@ def test_known_answers_on_2025_04_20():
     assert sloppy["payments"] == 4 and sloppy["partial_payments"] == 2  # 500 and 600 < 95 % of 1,100
     assert sloppy["partial_share"] == pytest.approx(0.5)
     assert sloppy["days_since_late"] == (date(2025, 4, 20) - DUES[1]).days
+    assert punctual["days_since_late"] == punctual["tenure_days"] == 100  # never late: since disbursement
     assert sloppy["dpd"] == 0 and not sloppy["settled"]
 
     # stops: 03-10 unpaid for 41 days, 04-10 unpaid for 10 days

@@ -64,7 +64,7 @@ def test_warning_list_in_both_languages_with_filters(bank_client, nightly):
     assert "histogram" in charts(en)
     city = top.city
     filtered = get(bank_client, "/earlywarning/", "en", {"city": city}).content.decode()
-    rows = re.findall(r"<tr>\s*<td class=\"num\">\d+</td><td>\d+</td><td>([^<]*)</td>", filtered)
+    rows = re.findall(r"<tr>\s*<td class=\"num\">\d+</td><td><a [^>]+>\d+</a></td><td>([^<]*)</td>", filtered)
     assert rows and set(rows) == {city}
     high = get(bank_client, "/earlywarning/", "en", {"band": "high"})
     assert high.status_code == 200

@@ -25,6 +25,7 @@ from fieldcollect.core.pages import request_user as _user
 from fieldcollect.plans import forms, links, selectors, services
 from fieldcollect.plans.models import OPEN_STATES, PlanAgreement, ProposalState, RestructuringProposal
 from fieldcollect.plans.options import LABELS, OptionKind, compare_options
+from fieldcollect.privacy.masking import mask_name
 
 
 def _form_errors(request: HttpRequest, form: Any) -> None:
@@ -219,12 +220,11 @@ def customer_offer(request: HttpRequest, token: str) -> HttpResponse:
     except links.LinkError as exc:
         return _refused(request, exc)
     p = agreement.proposal
-    name = p.case.customer.name
     label_zh, label_en = LABELS[OptionKind(p.kind)]
     return render(request, "plans/customer_offer.html", {
         "loan_ref": p.case.loan_id, "option_zh": label_zh, "option_en": label_en,
         "agreement": agreement, "p": p, "token": token, "schedule": services.schedule_from_json(p),
-        "masked_name": (name[:1] + "*" * max(len(name) - 1, 1)) if name else "",
+        "masked_name": mask_name(p.case.customer.name),
         "accept_form": forms.AcceptForm(), "decline_form": forms.DeclineForm(),
         "answered": p.state != ProposalState.OFFERED,
     })

@@ -100,3 +100,16 @@ def test_team_mate_window_needs_the_team_on_the_appointment_day(vw):
     assert vw.case1.customer.id_number not in mate.fields.values()
     # outside the window (two days after the appointment) masked again
     assert customer_view(user=vw.user2, case=vw.case1, now=start + timedelta(days=2)).visit is None
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_customer_link_page_greets_with_the_masked_name(client, vw, lang):
+    _a, token = services.appointment_propose(case=vw.case1, acting_user=vw.user1,
+                                             windows=[(at(vw.day, 10), at(vw.day, 12))])
+    client.cookies["django_language"] = lang
+    html = client.get(f"/visits/a/{token}/").content.decode()
+    name = vw.case1.customer.name
+    assert len(name) >= 3 and mask_name(name) in html and name not in html
+    assert ("尊敬的" if lang == "zh-hans" else "Dear") in html
+    for value in (vw.case1.customer.mobile, vw.case1.customer.address, vw.case1.customer.id_number):
+        assert value not in html

@@ -146,7 +146,7 @@ class RestructuringProposal(models.Model):
     expected_recovery_fen = models.BigIntegerField(null=True, blank=True)
     affordable = models.BooleanField(null=True, blank=True)
     apr = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    note = models.CharField(max_length=500, blank=True, default="")
+    note = EncryptedCharField(max_length=500, blank=True, default="")
 
     state = models.CharField(max_length=16, choices=ProposalState.choices, default=ProposalState.PROPOSED,
                              db_index=True)

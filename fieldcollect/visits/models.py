@@ -245,7 +245,7 @@ class Evidence(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     size = models.BigIntegerField()
     content_type = models.CharField(max_length=100, blank=True, default="")
-    original_name = models.CharField(max_length=200, blank=True, default="")
+    original_name = EncryptedCharField(max_length=200, blank=True, default="")
     uploaded_at = models.DateTimeField(auto_now_add=True)
     uploaded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 

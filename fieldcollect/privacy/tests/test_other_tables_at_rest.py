@@ -1,6 +1,6 @@
 """Personal data outside the customer table is encrypted at rest too: the outbox (the SMS number and
 text, also used by the early-warning reminders), complaints (contact phone, description, responses,
-investigation notes), visit reports, feedback comments, declined appointments and plans (hardship
+investigation notes), visit reports and evidence file names, feedback comments, declined appointments and plans (hardship
 detail, the customer's reason for declining). The rows are written through the product's own code,
 then every text column of every table is read raw and, on SQLite, the database file's bytes scanned.
 The outbox sender still receives the number in clear."""
@@ -20,7 +20,7 @@ from fieldcollect.complaints.models import Category, Complaint, Source
 from fieldcollect.complaints.services import complaint_add_entry, complaint_create
 from fieldcollect.core.models import Role
 from fieldcollect.plans.models import Hardship
-from fieldcollect.visits.models import Appointment, FeedbackRequest, OutboxMessage, VisitReport
+from fieldcollect.visits.models import Appointment, Evidence, FeedbackRequest, OutboxMessage, VisitReport
 from fieldcollect.visits.outbox import FileAdapter, outbox_dispatch, outbox_enqueue
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,6 +34,7 @@ SECRETS = {
     "comment": "催收员态度恶劣，在小区大声喧哗",
     "decline": "下周三我在医院陪护",
     "hardship": "在杭州第一人民医院化疗",
+    "file_name": "客户家门口锦绣花园12栋.jpg",
 }
 
 
@@ -70,8 +71,10 @@ def test_outbox_complaints_visits_plans_hold_no_plaintext(fc_home: Path, tmp_pat
                                  description=SECRETS["description"], acting_user=staff, case=case,
                                  contact_phone=OTHER_PHONE)
     complaint_add_entry(complaint=complaint, acting_user=staff, note=SECRETS["entry"])
-    VisitReport.objects.create(case=case, collector=collector, notes=SECRETS["visit_notes"],
-                               customer_situation=SECRETS["situation"])
+    report = VisitReport.objects.create(case=case, collector=collector, notes=SECRETS["visit_notes"],
+                                        customer_situation=SECRETS["situation"])
+    Evidence.objects.create(report=report, kind=Evidence.Kind.PHOTO, sha256="0" * 64, size=10,
+                            original_name=SECRETS["file_name"])
     FeedbackRequest.objects.create(case=case, collector=collector, agency=agency, expires_at=now + timedelta(days=3),
                                    comment=SECRETS["comment"], rating=1, responded_at=now)
     Appointment.objects.create(case=case, collector=collector, expires_at=now + timedelta(days=1),

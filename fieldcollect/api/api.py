@@ -12,6 +12,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from fieldcollect.api.auth import BearerToken
 from fieldcollect.api.cases import router as cases_router
 from fieldcollect.api.cases import tasks_router
+from fieldcollect.api.flags import router as flags_router
 from fieldcollect.api.schemas import MeOut
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
@@ -19,7 +20,7 @@ from fieldcollect.core.models import User
 api = NinjaAPI(
     title="fieldcollect API",
     version="1",
-    description="Cases, contacts, promises and tasks for the bank and its collection agencies.",
+    description="Cases, contacts, promises, tasks and debtor flags for the bank and its collection agencies.",
     auth=BearerToken(),
     urls_namespace="api-v1",
 )
@@ -67,4 +68,5 @@ def me(request: HttpRequest) -> dict:
 
 
 api.add_router("/cases", cases_router)
+api.add_router("/cases", flags_router)
 api.add_router("/tasks", tasks_router)

@@ -117,13 +117,19 @@ def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
 
 @router.post("/{case_id}/contacts", response={201: ContactOut, **ERRORS}, summary="Record a contact attempt")
 def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> Status[ContactAttempt]:
+    """Record a call, text, letter, e-mail or field visit after the compliance check. A refused contact
+    is not recorded: 422 ``compliance.blocked`` with the rule ids, their explanations (after
+    Accept-Language), ``next_allowed_at`` and the stored ``blocked_attempt_id`` in ``error.extra``. A
+    field visit (``channel`` ``visit``) needs ``collectors``, ``recording`` and ``appointment_confirmed``
+    as the rule pack requires (CN: two certified collectors, recording on, a confirmed appointment)."""
     user = _user(request)
     # the service locks and reads the case (with what the check needs) again: fetch nothing else here
     case = access_case_by_id(case_id, user, for_write=True, capability="case.contact", related=())
     contact = services.contact_record(
         case=case, acting_user=user, channel=payload.channel, outcome=payload.outcome, party=payload.party,
         number=payload.number, at=payload.at, connected=payload.connected, conversation=payload.conversation,
-        notes=payload.notes, expected_version=payload.version, path="api",
+        notes=payload.notes, expected_version=payload.version, path="api", collectors=payload.collectors,
+        recording=payload.recording, appointment_confirmed=payload.appointment_confirmed,
     )
     return Status(201, contact)
 

@@ -106,6 +106,16 @@ class ContactIn(Schema):
     conversation: bool = False
     notes: str = Field("", max_length=4000)
     version: int | None = Field(None, description="The case version you read; a stale one gives 409")
+    collectors: int | None = Field(
+        None, ge=0, le=20,
+        description="Field visits (channel visit): the number of collectors with a valid certification present. "
+                    "Missing counts as not satisfied: the pack's team rule refuses the visit (422 compliance.blocked).")
+    recording: bool | None = Field(
+        None, description="Field visits: whether the visit was recorded (audio or video) throughout. "
+                          "Missing counts as not recorded.")
+    appointment_confirmed: bool | None = Field(
+        None, description="Field visits: whether the debtor confirmed an appointment for this visit. "
+                          "Missing counts as not confirmed.")
 
 
 class PromiseIn(Schema):

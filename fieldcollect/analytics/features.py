@@ -85,6 +85,8 @@ NUMERIC_FEATURES = (
     "paid_ahead",
 )
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+# bump when a feature's definition changes: models trained on another version are retrained
+FEATURE_VERSION = 2
 
 # (zh-Hans, English) labels used in reason phrases
 FEATURE_LABELS: dict[str, tuple[str, str]] = {
@@ -412,5 +414,5 @@ def training_frame(version: _Store, *, as_of: date, snapshots: Iterable[date], h
     return pl.concat(frames).sort("snapshot", "loan_id")
 
 
-__all__ = ["CATEGORICAL_FEATURES", "FEATURES", "FEATURE_LABELS", "NUMERIC_FEATURES", "STATUS_COLUMNS",
+__all__ = ["CATEGORICAL_FEATURES", "FEATURES", "FEATURE_LABELS", "FEATURE_VERSION", "NUMERIC_FEATURES", "STATUS_COLUMNS",
            "current_loans", "label_30dpd", "loan_features", "store_features", "training_frame"]

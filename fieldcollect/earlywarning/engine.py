@@ -30,6 +30,7 @@ import polars as pl
 
 from fieldcollect.analytics.features import (
     FEATURE_LABELS,
+    FEATURE_VERSION,
     FEATURES,
     current_loans,
     store_features,
@@ -105,6 +106,7 @@ def train_model(version: StoreVersion, *, as_of: date, reg: ModelRegistry | None
                    .sort("snapshot"))
     extra = {
         "trained_as_of": as_of.isoformat(),
+        "feature_version": FEATURE_VERSION,
         "store_version": getattr(version, "name", ""),
         "label": LABEL,
         "horizon_months": HORIZON_MONTHS,
@@ -127,11 +129,14 @@ def champion_age_days(artefact: ModelArtefact, as_of: date) -> int:
 
 def needs_training(reg: ModelRegistry, *, as_of: date, max_age_days: int = MAX_AGE_DAYS,
                    last_psi: float | None = None) -> str | None:
-    """Why the champion must be (re)trained: ``"missing"``, ``"stale"``, ``"drift"``; None when fine."""
+    """Why the champion must be (re)trained: ``"missing"``, ``"features"`` (trained on another definition
+    of the features), ``"stale"``, ``"drift"``; None when fine."""
     try:
         champ = reg.champion(PURPOSE)
     except RegistryError:
         return "missing"
+    if champ.manifest.get("feature_version") != FEATURE_VERSION:
+        return "features"
     age = champion_age_days(champ, as_of)
     if age > max_age_days:
         return "stale"

@@ -137,6 +137,13 @@ def test_retraining_policy(nightly):
     assert engine.needs_training(reg, as_of=AS_OF + timedelta(days=8), last_psi=0.3) == "drift"
     assert engine.needs_training(reg, as_of=AS_OF + timedelta(days=8), last_psi=0.05) is None
     assert engine.needs_training(reg, as_of=AS_OF + timedelta(days=36)) == "stale"
+    import json
+
+    manifest = reg.champion(engine.PURPOSE).path / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["feature_version"] = 1
+    manifest.write_text(json.dumps(data))
+    assert engine.needs_training(reg, as_of=AS_OF) == "features"
 
 
 def test_a_reminder_on_or_after_its_due_date_expires(nightly):

@@ -17,9 +17,16 @@ class FlagAddForm(forms.Form):
     phone = forms.CharField(label=_("Third party's phone"), max_length=32, required=False)
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, restrictive_only: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+        """``restrictive_only``: offer only the flags that stop contact (what agency users may add)."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        if restrictive_only:
+            from fieldcollect.compliance.services import RESTRICTIVE_FLAGS
+
+            field = self.fields["flag"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [(v, label) for v, label in FlagKind.choices if v in RESTRICTIVE_FLAGS]
 
 
 class FlagLiftForm(forms.Form):

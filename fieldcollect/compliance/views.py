@@ -1,4 +1,5 @@
-"""Compliance pages: a case's debtor flags (bank), and the daily compliance report (bank compliance,
+"""Compliance pages: a case's debtor flags (the bank's roles, and the agency holding the case: add
+contact-stopping flags only), and the daily compliance report (bank compliance,
 or an agency manager for their own agency)."""
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ from fieldcollect.core.errors import ApplicationError, NotFoundError, Permission
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages
 from fieldcollect.core.pages import request_user as _user
+from fieldcollect.privacy.masking import mask_mobile
 
 REPORT_ROLES = frozenset({Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.COLLECTIONS_MANAGER})
 
 
-def _bank_case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
+def _flag_case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
+    """The case whose flags the user may see: any case they can see (the bank's roles; an agency's
+    manager and collectors the cases they hold). What they may change is the service's rule."""
     user = _user(request)
     case = access_case_by_id(case_id, user)
-    if not user.is_bank_user:
+    if not (user.is_bank_user or user.is_agency_user):
         raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
     return user, case
 
@@ -48,15 +52,21 @@ def _local(value: datetime | None, tz: str) -> datetime | None:
 @errors_as_pages
 def case_flags(request: HttpRequest, case_id: int) -> HttpResponse:
     """The debtor's flags (all their cases), the contacts refused on this case, and forms to add/lift."""
-    user, case = _bank_case(request, case_id)
+    user, case = _flag_case(request, case_id)
     tz = case.customer.timezone or selectors.DEFAULT_TZ
     now = timezone.now()
     flags = selectors.customer_flags(customer_id=case.customer_id)
+    can_manage = services.can_manage_flags(user)
     rows = [{"flag": f, "active": f.starts_at <= now and (f.ends_at is None or now < f.ends_at),
-             "open": f.lifted_at is None and (f.ends_at is None or f.ends_at > now)} for f in flags]
+             "open": f.lifted_at is None and (f.ends_at is None or f.ends_at > now),
+             # a third party's number in clear for the bank's roles only
+             "phone": f.phone if user.is_bank_user or not f.phone else mask_mobile(f.phone)} for f in flags]
+    blocked = selectors.blocked_attempts_for_case(case_id=case.pk)
+    if user.is_agency_user:  # an agency sees its own refused contacts, not another agency's
+        blocked = [b for b in blocked if b.agency_id == user.agency_id]
     ctx: dict[str, Any] = {
-        "case": case, "tz": tz, "rows": rows, "can_manage": services.can_manage_flags(user),
-        "add_form": forms.FlagAddForm(), "blocked": selectors.blocked_attempts_for_case(case_id=case.pk),
+        "case": case, "tz": tz, "rows": rows, "can_manage": can_manage,
+        "add_form": forms.FlagAddForm(restrictive_only=not can_manage), "blocked": blocked,
         "lang": services.current_language(),
     }
     return render(request, "compliance/case_flags.html", ctx)
@@ -66,7 +76,7 @@ def case_flags(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @errors_as_pages
 def flag_add(request: HttpRequest, case_id: int) -> HttpResponse:
-    user, case = _bank_case(request, case_id)
+    user, case = _flag_case(request, case_id)
     form = forms.FlagAddForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -89,7 +99,7 @@ def flag_add(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @errors_as_pages
 def flag_lift(request: HttpRequest, case_id: int, flag_id: int) -> HttpResponse:
-    user, case = _bank_case(request, case_id)
+    user, case = _flag_case(request, case_id)
     flag = DebtorFlag.objects.filter(pk=flag_id, customer_id=case.customer_id).first()
     if flag is None:
         raise NotFoundError(_("Flag not found."), code="flag.not_found")

@@ -269,9 +269,40 @@ def test_flags_page_for_bank_roles(world):
                         follow=True)
     flag.refresh_from_db()
     assert flag.lifted_at is not None and flag.lift_reason == "verified"
-    # agency users do not get the page
-    assert page_client(world.manager_a).get(reverse("compliance:case_flags", args=[case.pk])).status_code == 403
+    # another agency does not see the case's flags
     assert page_client(world.manager_b).get(reverse("compliance:case_flags", args=[case.pk])).status_code == 404
+
+
+def test_flags_page_for_the_agency_holding_the_case(world):
+    case = world.case_a1
+    url = reverse("compliance:case_flags", args=[case.pk])
+    flag_add(customer=case.customer, flag="third_party_cease", phone="13912345678", starts_at=sh(f.today(), 0),
+             reason="employer asked to stop", acting_user=None)
+    # a refused contact of the other agency (an earlier placement) stays out of this agency's page
+    BlockedAttempt.objects.create(at=sh(f.today(), 9), agency=world.agency_b, case=case, customer=case.customer,
+                                  channel="phone", party="debtor", rule_ids=["CN-HOURS"], explanation="other agency")
+    collector = page_client(world.collector_user_a1, "en")
+    page = collector.get(url).content.decode()
+    assert "employer asked to stop" in page and "139****5678" in page and "13912345678" not in page
+    assert "other agency" not in page
+    assert 'value="consent_hours"' not in page and 'value="complaint"' in page  # restrictive flags only
+    assert "/lift" not in page  # no lifting
+    resp = collector.post(reverse("compliance:flag_add", args=[case.pk]),
+                          {"flag": "cease", "reason": "asked us to stop calling"}, follow=True)
+    assert "Flag added." in resp.content.decode()
+    added = case.customer.compliance_flags.get(flag="cease")
+    assert added.created_by == world.collector_user_a1 and added.source == f"page:case:{case.pk}"
+    refused = collector.post(reverse("compliance:flag_add", args=[case.pk]),
+                             {"flag": "consent_hours", "reason": "said ok"}, follow=True)
+    assert not case.customer.compliance_flags.filter(flag="consent_hours").exists()
+    assert refused.status_code == 200
+    lift = page_client(world.manager_a, "en").post(reverse("compliance:flag_lift", args=[case.pk, added.pk]),
+                                                   {"reason": "x"}, follow=True)
+    added.refresh_from_db()
+    assert added.lifted_at is None and "may not" in lift.content.decode()
+    # the case page links to it for agency users too
+    assert url in page_client(world.collector_user_a1).get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert page_client(world.collector_user_a2).get(url).status_code == 404
 
 
 # ---------------------------------------------------------------- report

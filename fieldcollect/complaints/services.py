@@ -321,12 +321,12 @@ def complaint_agency_respond(*, complaint: Complaint, response: str, acting_user
         c = _locked(complaint)
         if not c.is_open:
             raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
-        old = {"agency_response": c.agency_response}
+        old = {"agency_response_chars": len(c.agency_response)}
         c.agency_response = response.strip()[:5000]
         c.agency_response_at, c.agency_response_by = now, acting_user
         c.save(update_fields=["agency_response", "agency_response_at", "agency_response_by", "updated_at"])
         audit_log(actor=acting_user, action="complaint.agency_response", object_type="complaint", object_id=c.pk,
-                  old=old, new={"agency_response": c.agency_response})
+                  old=old, new={"agency_response_chars": len(c.agency_response)})
     return c
 
 

@@ -179,7 +179,7 @@ print(Case.objects.count())
 def _csv_rows(path: Path) -> list[list[str]]:
     import csv
 
-    with path.open(encoding="utf-8", newline="") as fh:
+    with path.open(encoding="utf-8-sig", newline="") as fh:  # the watermark line starts with '#'
         return [row for row in csv.reader(fh) if row and not row[0].startswith("#")]
 
 
@@ -207,5 +207,6 @@ def test_kill_9_during_export_keeps_the_previous_file_and_rerun_completes(tmp_pa
     _run(home, "export-cases", "--out", str(out))
     rows = _csv_rows(out)
     assert len(rows) == cases + 1
-    assert [r[0] for r in rows[1:]] == sorted((r[0] for r in rows[1:]), key=int)
+    ids = [int(r[0].strip().strip("\u200b\u200c\u200d\u2060\ufeff")) for r in rows[1:]]
+    assert ids == sorted(ids) and len(set(ids)) == cases
     assert [p for p in out.parent.iterdir() if p != out] == [], "the killed export's partial file was left"

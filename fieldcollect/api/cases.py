@@ -47,7 +47,7 @@ class CaseListParams(Schema):
     amount_max_fen: int | None = None
     closed: bool = False
     limit: int = 50
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=10**12)
     cursor: str | None = None
 
 

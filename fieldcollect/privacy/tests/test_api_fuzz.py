@@ -55,6 +55,7 @@ def test_api_fuzz_each_role_no_5xx_no_cross_agency_data(world, keep_test_connect
     tokens = {actor.key: token_create(user=world.users[actor.key], name="fuzz")[1] for actor in iso.ACTORS}
     failures: list[str] = []
     calls = 0
+    foreign_calls: dict[str, int] = {}
     operations = [result.ok() for result in schema.get_all_operations()]
     assert operations
 
@@ -89,6 +90,7 @@ def test_api_fuzz_each_role_no_5xx_no_cross_agency_data(world, keep_test_connect
                     if leaked:
                         failures.append(f"{where}: contains {leaked}")
                     if label in actor.others:
+                        foreign_calls[op.path] = foreign_calls.get(op.path, 0) + 1
                         writes = list(AuditEntry.objects.filter(id__gt=mark).exclude(
                             action__regex=r"^(login|logout|auth|token)").values_list("action", flat=True))
                         if writes:
@@ -99,4 +101,6 @@ def test_api_fuzz_each_role_no_5xx_no_cross_agency_data(world, keep_test_connect
     for op in operations:
         fuzz(op)
     assert calls >= len(operations) * MAX_EXAMPLES
+    with_ids = {op.path for op in operations if any(p.name in iso.OBJECT_RULES for p in (op.path_parameters or []))}
+    assert with_ids and with_ids <= set(foreign_calls), (with_ids, foreign_calls)  # others' ids were tried
     assert not failures, f"{len(failures)} API failures:\n" + "\n".join(failures[:60])

@@ -263,7 +263,7 @@ def reminders_send_due(*, now: datetime | None = None) -> dict[str, int]:
 
                 blocked_attempt_store(decision=decision, customer_id=customer.pk, case=None, acting_user=None,
                                       channel="sms", party="debtor", number=customer.mobile or "", at=now,
-                                      path="ew_reminder")
+                                      path="ew_reminder", once=True)  # deferred reminders are re-checked
                 locked.rule_ids = list(decision.rule_ids)
                 locked.explanation = " ".join(decision.explain("en"))[:2000]
                 nxt = decision.next_allowed_at

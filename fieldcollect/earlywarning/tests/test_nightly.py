@@ -110,6 +110,10 @@ def test_a_paused_debtor_gets_no_reminder(nightly):
     assert reminder.rule_ids and reminder.message_id is None and reminder.explanation
     from fieldcollect.compliance.models import BlockedAttempt
 
+    stored = BlockedAttempt.objects.get(customer_id=reminder.customer_id, path="ew_reminder")
+    assert stored.channel == "sms" and stored.case_id is None and stored.rule_ids == reminder.rule_ids
+    from fieldcollect.compliance.models import BlockedAttempt
+
     stored = BlockedAttempt.objects.get(path="ew_reminder")  # reported like any refused contact
     assert stored.customer_id == reminder.customer_id and stored.channel == "sms" and stored.user_id is None
     assert stored.rule_ids == reminder.rule_ids and stored.at == morning and stored.case_id is None

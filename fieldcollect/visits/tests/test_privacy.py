@@ -113,3 +113,27 @@ def test_customer_link_page_greets_with_the_masked_name(client, vw, lang):
     assert ("尊敬的" if lang == "zh-hans" else "Dear") in html
     for value in (vw.case1.customer.mobile, vw.case1.customer.address, vw.case1.customer.id_number):
         assert value not in html
+
+
+def test_day_plan_leaves_out_what_the_contract_withholds(client, vw):
+    from fieldcollect.agencies.models import AgencyContract
+
+    team, plan = _planned_day(vw)
+    today = timezone.localdate()
+    Team.objects.filter(pk=team.pk).update(date=today)
+    RoutePlan.objects.filter(pk=plan.pk).update(date=today)
+    soon = timezone.now() + timedelta(hours=2)
+    Appointment.objects.filter(status=Appointment.Status.CONFIRMED).update(chosen_start=soon,
+                                                                          chosen_end=soon + timedelta(hours=1))
+    # the contract permits the district but not the address: even inside the window, the district only
+    AgencyContract.objects.filter(agency=vw.agency).update(permitted_fields=["name", "mobile", "city", "district"])
+    stops = _stops_html(client, vw.user1, today)
+    for case in (vw.case1, vw.case2):
+        assert case.customer.address not in stops and _masked(case) not in stops
+        assert case.customer.district in stops
+    # neither address nor district: nothing
+    AgencyContract.objects.filter(agency=vw.agency).update(permitted_fields=["name"])
+    stops = _stops_html(client, vw.user1, today)
+    assert vw.case1.customer.district not in stops and "****" not in stops
+    mine = client.get(f"/visits/day/?date={today.isoformat()}").content.decode().split('id="my-cases"')[1]
+    assert vw.case1.customer.district not in mine and vw.case1.bucket not in mine

@@ -36,17 +36,20 @@ ERRORS: dict[int, type[ErrorOut]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut
                                      422: ErrorOut}
 
 
+INT64 = 2**63 - 1  # a larger number overflows the database's integers (a 500): refused with 422
+
+
 class CaseListParams(Schema):
     bucket: str = ""
     status: str = ""
     city: str = ""
-    agency: int | None = None
-    dpd_min: int | None = None
-    dpd_max: int | None = None
-    amount_min_fen: int | None = None
-    amount_max_fen: int | None = None
+    agency: int | None = Field(None, ge=-INT64, le=INT64)
+    dpd_min: int | None = Field(None, ge=-INT64, le=INT64)
+    dpd_max: int | None = Field(None, ge=-INT64, le=INT64)
+    amount_min_fen: int | None = Field(None, ge=-INT64, le=INT64)
+    amount_max_fen: int | None = Field(None, ge=-INT64, le=INT64)
     closed: bool = False
-    limit: int = 50
+    limit: int = Field(50, ge=-INT64, le=INT64)
     offset: int = Field(0, ge=0, le=10**12)
     cursor: str | None = None
 

@@ -7,6 +7,7 @@ objects (the same world as the isolation test)."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import schemathesis
@@ -18,7 +19,7 @@ from fieldcollect.privacy.tests import test_isolation as iso
 
 pytestmark = pytest.mark.django_db
 
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = int(os.environ.get("FC_FUZZ_EXAMPLES", "6"))  # more for a deeper run by hand
 world = iso.world  # the fixture, shared
 
 

@@ -27,7 +27,7 @@ def _login(client: Client, username: str, password: str = PW, ip: str = "198.51.
 
 
 def _actions(**kw) -> list[str]:
-    return list(AuditEntry.objects.filter(**kw).order_by("seq").values_list("action", flat=True))
+    return list(AuditEntry.objects.filter(**kw).order_by("id").values_list("action", flat=True))
 
 
 def _logged_in(client: Client) -> bool:

@@ -6,6 +6,7 @@ The archive holds:
   (PostgreSQL, ``pg_dump --format=custom``) or ``db/dumpdata.json`` (``dumpdata``, when
   ``pg_dump`` is not installed);
 * ``store/<version>/...``: the columnar store's current version;
+* ``models/...``: the model registry (versioned artefacts, champion per purpose);
 * ``daily/.runs/<run>/...``: every published nightly run (the ``daily/<DATE>`` links are listed in
   the manifest);
 * ``manifest.json``: the SHA-256 and size of every file and the row count of every table.
@@ -179,6 +180,10 @@ def backup(*, out: Path, passphrase: str | None, keys_out: Path | None = None,
             rel = target.relative_to(root.resolve())
             shutil.copytree(target, tmp / "daily" / rel)
             links[link.name] = str(rel)
+        # the model registry (champions and their artefacts), when there is one
+        models = home_dir() / "models"
+        if models.is_dir():
+            shutil.copytree(models, tmp / "models", symlinks=True)
         files = {str(p.relative_to(tmp)): {"sha256": sha256_file(p), "size": p.stat().st_size}
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
         keys_file = None
@@ -322,6 +327,15 @@ def restore(*, archive: Path, passphrase: str | None = None, keys_file: Path | N
             link_tmp.unlink(missing_ok=True)
             os.symlink(rel, link_tmp)
             os.replace(link_tmp, droot / day)
+        # model registry: replaced as a whole by the backed-up one
+        if (tmp / "models").is_dir():
+            target = home_dir() / "models"
+            staged = home_dir() / ".models-restore"
+            shutil.rmtree(staged, ignore_errors=True)
+            shutil.copytree(tmp / "models", staged, symlinks=True)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(staged, target)
         if keys_plain is not None:
             with tarfile.open(fileobj=io.BytesIO(keys_plain), mode="r") as tar:
                 names = tar.getnames()

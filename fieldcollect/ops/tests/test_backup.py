@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import resource
+import shutil
 import signal
 import tarfile
 from datetime import date
@@ -50,6 +51,9 @@ def test_backup_restore_round_trip(installation, fc_home, tmp_path):
     daily_sums = _tree_checksums(published_path(AS_OF).resolve())
     out = tmp_path / "backups" / "fc.tar.gz"
     n_key_files = sum(1 for p in keys_dir().iterdir() if p.is_file())  # with the encryption key ring
+    registry = fc_home / "models" / "early_warning" / "v1"  # a model artefact in the registry
+    registry.mkdir(parents=True)
+    (registry / "model.bin").write_bytes(b"model bytes \x00\x01")
     result = backup(out=out, passphrase="correct horse")
     assert result.counts == before_counts and result.counts["cases_case"] == 5
     assert result.store_version == installation["version"].name and result.daily_runs == 1
@@ -63,6 +67,7 @@ def test_backup_restore_round_trip(installation, fc_home, tmp_path):
     (fc_home / "store" / "CURRENT").unlink()
     published_path(AS_OF).unlink()
     (keys_dir() / "field_data.key").unlink()
+    shutil.rmtree(fc_home / "models")
     restored = restore(archive=out, passphrase="correct horse", force=True)
     assert restored.counts == before_counts
     assert Job.objects.count() == 0 and not Case.objects.filter(dpd=999).exists()
@@ -72,6 +77,7 @@ def test_backup_restore_round_trip(installation, fc_home, tmp_path):
     assert _tree_checksums(current.path) == store_sums
     assert _tree_checksums(published_path(AS_OF).resolve()) == daily_sums
     assert (keys_dir() / "field_data.key").read_bytes() == b"\x01" * 32
+    assert (registry / "model.bin").read_bytes() == b"model bytes \x00\x01"
 
 
 def test_restore_refuses_a_tampered_archive_and_a_wrong_passphrase(installation, tmp_path):

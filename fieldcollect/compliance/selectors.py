@@ -21,6 +21,7 @@ from fieldcollect.compliance import audit as audit_lib
 from fieldcollect.compliance.engine import Flag, LedgerEntry, zone
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.compliance.packs import RulePack, load_pack
+from fieldcollect.portfolio.models import Loan
 
 DEFAULT_TZ = "Asia/Shanghai"
 # case-management channels -> engine channels (a WeChat message counts as a text message)
@@ -163,7 +164,8 @@ class DailyReport:
 
 
 def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
-    """Audit ``day`` (each debtor's local day) for one agency or all: five queries whatever the size.
+    """Audit ``day`` (each debtor's local day) for one agency or all: five queries whatever the size
+    (six when refusals without a case, such as early-warning reminders, are among them).
 
     The debtors are those the agency (or anyone) contacted or tried to contact around that day; their
     whole ledger over the longest count window before it is replayed, across all agencies, so a cap
@@ -194,11 +196,15 @@ def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
         ledger_by_pack.setdefault(jur or "CN", []).append(
             _entry(str(cid), channel, party, at, number, connected, conversation, agency))
     blocked_by_pack: dict[str, list[audit_lib.BlockedAttempt]] = {}
+    # refusals without a case (e.g. early-warning reminders): the pack of the customer's loan
+    caseless = {b.customer_id for b in blocked if b.case is None and b.customer_id is not None}
+    jur_of_customer = dict(Loan.objects.filter(customer_id__in=caseless).order_by("customer_id", "loan_id")
+                           .values_list("customer_id", "jurisdiction")) if caseless else {}
     for b in blocked:
         if b.customer_id is None:
             continue
         tz_of.setdefault(str(b.customer_id), (b.customer.timezone if b.customer else "") or DEFAULT_TZ)
-        jur = b.case.loan.jurisdiction if b.case is not None else "CN"
+        jur = b.case.loan.jurisdiction if b.case is not None else jur_of_customer.get(b.customer_id, "CN")
         blocked_by_pack.setdefault(jur or "CN", []).append(audit_lib.BlockedAttempt(
             agency_id=str(b.agency_id) if b.agency_id is not None else None, debtor_id=str(b.customer_id),
             at=b.at, rule_ids=tuple(b.rule_ids)))

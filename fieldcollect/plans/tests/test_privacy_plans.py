@@ -62,3 +62,13 @@ def test_decline_reason_and_hardship_detail_are_encrypted(plan_world):
     assert not any(reason in (n or "") for n in notes) and any((n or "").startswith("fc1$") for n in notes)
     assert not any(detail in (d or "") for d in details) and any((d or "").startswith("fc1$") for d in details)
     assert audit and not any(reason in a for a in audit)
+
+
+def test_stored_agreement_pdf_holds_no_plaintext_name(plan_world):
+    w = plan_world
+    p, _offer = _offered(w)
+    pdf = bytes(PlanAgreement.objects.get(proposal=p).pdf)
+    name = w.case.customer.name
+    assert pdf.startswith(b"%PDF")
+    for encoding in ("utf-8", "utf-16-be", "gb18030"):
+        assert name.encode(encoding) not in pdf, encoding

@@ -22,7 +22,12 @@ from fieldcollect.api.schemas import (
     TaskPageOut,
 )
 from fieldcollect.cases import selectors, services
-from fieldcollect.cases.access import access_case_by_id, access_task_by_id, tasks_visible_to
+from fieldcollect.cases.access import (
+    access_case_by_id,
+    access_task_by_id,
+    require_capability,
+    tasks_visible_to,
+)
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.core.errors import NotFoundError
@@ -126,9 +131,10 @@ def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> St
     field visit (``channel`` ``visit``) needs ``collectors``, ``recording`` and ``appointment_confirmed``
     as the rule pack requires (CN: two certified collectors, recording on, a confirmed appointment)."""
     user = _user(request)
-    # the service locks and reads the case (with what the check needs) again: fetch nothing else here
-    case = access_case_by_id(case_id, user, for_write=True, capability="case.contact", related=())
-    contact = services.contact_record(
+    # the access check is the service's lock query (visible_to): one read of the case, not two
+    require_capability(user, "case.contact")
+    case = Case(pk=case_id)
+    contact = services.contact_record(visible_to=user,
         case=case, acting_user=user, channel=payload.channel, outcome=payload.outcome, party=payload.party,
         number=payload.number, at=payload.at, connected=payload.connected, conversation=payload.conversation,
         notes=payload.notes, expected_version=payload.version, path="api", collectors=payload.collectors,

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.agencies.selectors import contract_terms
-from fieldcollect.cases.access import require_capability
+from fieldcollect.cases.access import cases_visible_to, require_capability
 from fieldcollect.cases.errors import CaseErrorCode as E
 from fieldcollect.cases.lifecycle import CaseStatus, CloseReason, can_transition
 from fieldcollect.cases.models import (
@@ -35,7 +35,7 @@ from fieldcollect.cases.models import (
 )
 from fieldcollect.compliance import services as compliance
 from fieldcollect.core.audit import audit_log, snapshot
-from fieldcollect.core.errors import ApplicationError, ConflictError
+from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.privacy.services import deletion_attestation_raise
 
@@ -266,8 +266,12 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
                    conversation: bool = False, notes: str = "",
                    expected_version: int | None = None, path: str = "service",
                    collectors: int | None = None, recording: bool | None = None,
-                   appointment_confirmed: bool | None = None, prechecked: bool = False) -> ContactAttempt:
+                   appointment_confirmed: bool | None = None, prechecked: bool = False,
+                   visible_to: User | None = None) -> ContactAttempt:
     """Record a contact attempt and its outcome; the first one starts work on the case.
+
+    With ``visible_to`` the case is locked only if that user may see it (else ``NotFoundError``, 404):
+    the API hands over a bare ``Case(pk=...)`` and the access check is the lock query itself.
 
     The contact first goes through the compliance check (:mod:`fieldcollect.compliance`) against the
     debtor's ledger across all their cases and all agencies and their flags. A blocked contact is
@@ -295,7 +299,7 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
         raise ApplicationError(_("Times must carry a time zone."), code="contact.naive")
     verdict = None
     with transaction.atomic():
-        locked = _lock_case_for_contact(case=case, expected_version=expected_version)
+        locked = _lock_case_for_contact(case=case, expected_version=expected_version, visible_to=visible_to)
         _require_open(locked)
         # checked under the lock of the case and of the debtor: two agencies calling the same debtor
         # at once cannot both take the last call a cap allows
@@ -335,11 +339,18 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
 _CASE_COLUMNS = tuple(f.name for f in Case._meta.concrete_fields)
 
 
-def _lock_case_for_contact(*, case: Case, expected_version: int | None) -> Case:
-    """Like :func:`_lock_case`, with the customer (also locked) and the loan in the same query."""
-    locked = (Case.objects.select_for_update(of=("self", "customer")).select_related("customer", "loan")
-              .only(*_CASE_COLUMNS, "customer__timezone", "customer__mobile", "loan__jurisdiction")
-              .get(pk=case.pk))
+def _lock_case_for_contact(*, case: Case, expected_version: int | None, visible_to: User | None = None) -> Case:
+    """Like :func:`_lock_case`, with the customer (also locked) and the loan in the same query; with
+    ``visible_to``, only a case that user may see (the access check in the same query)."""
+    base = Case.objects.all() if visible_to is None else cases_visible_to(visible_to)
+    found = (base.select_for_update(of=("self", "customer")).select_related("customer", "loan")
+             .only(*_CASE_COLUMNS, "customer__timezone", "customer__mobile", "loan__jurisdiction")
+             .filter(pk=case.pk).first())
+    if found is None:
+        if visible_to is None:
+            raise Case.DoesNotExist(f"case {case.pk}")
+        raise NotFoundError(_("Case not found."), code="case.not_found", extra={"case_id": case.pk})
+    locked = found
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(
             _("This case was changed by someone else. Reload it and try again."),

@@ -21,10 +21,10 @@ from fieldcollect.ops.cli import worker as ops_worker
 from fieldcollect.optimisation.allocation_cli import allocate
 from fieldcollect.optimisation.routes_cli import app as routes_app
 from fieldcollect.plans.cli import app as plan_app
-from fieldcollect.reports.cli import app as report_app
 from fieldcollect.privacy.keys_cli import app as keys_app
 from fieldcollect.privacy.leak_cli import app as leak_app
 from fieldcollect.privacy.leak_cli import records_app as sharing_app
+from fieldcollect.reports.cli import app as report_app
 from fieldcollect.scoring.cli import app as model_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldcollect: collections through agencies.")

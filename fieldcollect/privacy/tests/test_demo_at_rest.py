@@ -89,5 +89,5 @@ def test_demo_home_has_no_plaintext_pii(tmp_path: Path, fc_home: Path) -> None:
     assert db in files
     for path in files:
         data = path.read_bytes()
-        for kind, needle in needles_bytes:
-            assert needle not in data, f"plaintext {kind} {needle.decode()!r} in {path}"
+        for kind, raw in needles_bytes:
+            assert raw not in data, f"plaintext {kind} {raw.decode()!r} in {path}"

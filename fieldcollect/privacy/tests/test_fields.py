@@ -3,6 +3,8 @@ the data migration's pass over rows written before encryption."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import FieldError
 from django.db import connection
@@ -17,7 +19,7 @@ from fieldcollect.privacy.fields import count_by_key, current_keyring, reencrypt
 pytestmark = pytest.mark.django_db
 
 
-def _raw(table: str, col: str, pk_col: str, pk: object) -> str:
+def _raw(table: str, col: str, pk_col: str, pk: Any) -> str:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {col} FROM {table} WHERE {pk_col} = %s", [pk])
         return str(cursor.fetchone()[0])

@@ -117,6 +117,7 @@ def test_collector_sees_clear_data_only_around_a_confirmed_visit(world) -> None:
     assert customer.id_number not in html
     assert 'id="pii-visit"' in html
     entry = AuditEntry.objects.filter(action="pii.unmask").get()
+    assert entry.new is not None
     assert entry.new["purpose"] == "visit" and entry.new["fields"] == ["address", "mobile", "name"]
     body = api(user, f"/cases/{case.pk}")
     assert body["customer"]["mobile"] == customer.mobile

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ def _child() -> None:  # pragma: no cover - runs in the child process
     ring = current_keyring()
     old_key = ring.primary_id
     stop = threading.Event()
-    stats = {"reads": 0, "bad": 0, "errors": [], "writes": 0}
+    stats: dict[str, Any] = {"reads": 0, "bad": 0, "errors": [], "writes": 0}
 
     def reader() -> None:
         try:

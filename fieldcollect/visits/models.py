@@ -317,6 +317,8 @@ class OutboxMessage(models.Model):
     adapter = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(
+        null=True, blank=True, help_text="Held by the compliance check until then (debtor's contact hours, pauses)")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["id"]

@@ -1,9 +1,20 @@
 """The outbox: messages are written in the transaction of the change that causes them
 (:func:`outbox_enqueue`) and delivered later (:func:`outbox_dispatch`) through an adapter.
 
+Compliance
+    Every text message to a case's debtor is checked by the compliance engine when it is about to
+    be sent (the moment of contact): contact hours in the debtor's local time, pauses (complaint,
+    dispute, cease...), caps of the pack of the loan's jurisdiction. A refused message is not sent:
+    it is held until the rule's ``next_allowed_at`` (or re-checked an hour later when the pause has
+    no end), the refusal is stored once as a ``BlockedAttempt`` (path ``outbox:<kind>``). The bank's
+    messages about a complaint (:data:`SERVICE_KINDS`) are service messages, not collection contact,
+    and are not held.
+
 Adapters
     :class:`FileAdapter` (the demo default) writes one JSON file per message into
-    ``$FIELDCOLLECT_HOME/outbox/``; :class:`SmsGatewayAdapter` posts JSON to an SMS gateway's URL
+    ``$FIELDCOLLECT_HOME/outbox/`` (with the number masked: nothing under the data home holds a
+    plaintext mobile; give it a ``directory`` outside the home to see the payload a gateway would
+    get); :class:`SmsGatewayAdapter` posts JSON to an SMS gateway's URL
     (``VISITS_SMS_GATEWAY_URL`` and optional ``VISITS_SMS_GATEWAY_TOKEN``, from Django settings or the
     environment). :func:`default_adapter` picks the gateway when a URL is configured.
 """
@@ -14,8 +25,9 @@ import json
 import os
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +40,9 @@ __all__ = ["DeliveryError", "FileAdapter", "OutboxAdapter", "OutboxMessage", "Sm
            "outbox_dispatch", "outbox_enqueue"]
 
 MAX_ATTEMPTS = 5
+HOLD_RETRY = timedelta(hours=1)
+# the bank's answers about a complaint are not collection contact: no contact rule holds them back
+SERVICE_KINDS = frozenset({"complaint"})  # a refused message with no next allowed time is checked again after this
 
 
 class DeliveryError(Exception):
@@ -55,11 +70,17 @@ class FileAdapter:
     name: str = "file"
 
     def send(self, message: OutboxMessage) -> None:
-        folder = self.directory or home_dir() / "outbox"
+        payload = _payload(message)
+        folder = self.directory
+        if folder is None:  # the demo sink inside the data home: no plaintext number there
+            from fieldcollect.privacy.masking import mask_mobile
+
+            folder = home_dir() / "outbox"
+            payload["to"] = mask_mobile(str(payload["to"]))
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{message.pk:08d}.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(_payload(message), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
         tmp.replace(path)
 
 
@@ -103,15 +124,42 @@ def outbox_enqueue(*, to: str, body: str, kind: str, case_id: int | None = None,
     return OutboxMessage.objects.create(channel=channel, to=to[:40], body=body, kind=kind, case_id=case_id)
 
 
-def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100) -> dict[str, int]:
-    """Deliver pending messages (oldest first); a failure is retried up to :data:`MAX_ATTEMPTS` times."""
+def _compliance_verdict(message: OutboxMessage, now: datetime) -> Any:
+    """The compliance decision on sending ``message`` to its case's debtor now (``None``: not a text
+    to a case's debtor, nothing to check)."""
+    if message.case_id is None or message.channel != "sms" or message.kind in SERVICE_KINDS:
+        return None
+    from fieldcollect.cases.models import Case
+    from fieldcollect.compliance.services import sms_decision
+
+    case = Case.objects.select_related("customer", "loan").get(pk=message.case_id)
+    return sms_decision(case=case, at=now)
+
+
+def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
+                    now: datetime | None = None) -> dict[str, int]:
+    """Deliver pending messages that are due (oldest first) after the compliance check of each text to
+    a debtor; a refused one is held (``held``); a failure is retried up to :data:`MAX_ATTEMPTS` times."""
+    from django.db.models import Q
+
     used = adapter or default_adapter()
-    counts = {"sent": 0, "failed": 0, "retry": 0}
-    ids = list(OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).values_list("pk", flat=True)[:limit])
+    now = now or timezone.now()
+    counts = {"sent": 0, "failed": 0, "retry": 0, "held": 0}
+    ids = list(OutboxMessage.objects.filter(Q(not_before__isnull=True) | Q(not_before__lte=now),
+                                            status=OutboxMessage.Status.PENDING).values_list("pk", flat=True)[:limit])
+    refused: list[tuple[OutboxMessage, Any]] = []
     for pk in ids:
         with transaction.atomic():
             message = OutboxMessage.objects.select_for_update().get(pk=pk)
             if message.status != OutboxMessage.Status.PENDING:
+                continue
+            verdict = _compliance_verdict(message, now)
+            if verdict is not None and not verdict.allowed:
+                message.not_before = verdict.next_allowed_at or now + HOLD_RETRY
+                message.last_error = ("held by the compliance rules: " + ", ".join(verdict.rule_ids))[:500]
+                message.save(update_fields=["not_before", "last_error"])
+                refused.append((message, verdict))
+                counts["held"] += 1
                 continue
             message.attempts += 1
             message.adapter = used.name
@@ -129,4 +177,12 @@ def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100) -
                 message.sent_at = timezone.now()
                 counts["sent"] += 1
             message.save(update_fields=["attempts", "adapter", "last_error", "status", "sent_at"])
+    if refused:
+        from fieldcollect.cases.models import Case
+        from fieldcollect.compliance.services import blocked_attempt_record
+
+        for message, verdict in refused:  # stored once per refusal, in their own transactions
+            case = Case.objects.select_related("customer").get(pk=message.case_id)
+            blocked_attempt_record(verdict=verdict, case=case, acting_user=None, channel="sms", party="debtor",
+                                   number=message.to, at=now, path=f"outbox:{message.kind}", once=True)
     return counts

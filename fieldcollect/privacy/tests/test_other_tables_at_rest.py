@@ -66,8 +66,9 @@ def test_outbox_complaints_visits_plans_hold_no_plaintext(fc_home: Path, tmp_pat
 
     # the outbox: an SMS to the customer (the early-warning reminder and the visit links go this way)
     message = outbox_enqueue(to=mobile, body=f"{customer.name}您好，请确认拜访时间", kind="reminder", case_id=case.pk)
-    # a complaint with another contact number (its acknowledgement SMS goes to that number)
-    complaint = complaint_create(source=Source.HOTLINE, customer=customer, category=Category.DISCLOSURE,
+    # a complaint with another contact number (its acknowledgement SMS goes to that number); a fees
+    # complaint does not pause contact, so the reminder above may still go
+    complaint = complaint_create(source=Source.HOTLINE, customer=customer, category=Category.FEES,
                                  description=SECRETS["description"], acting_user=staff, case=case,
                                  contact_phone=OTHER_PHONE)
     complaint_add_entry(complaint=complaint, acting_user=staff, note=SECRETS["entry"])
@@ -106,7 +107,7 @@ def test_outbox_complaints_visits_plans_hold_no_plaintext(fc_home: Path, tmp_pat
 
     # the sender still gets the number and the text in clear
     sent = tmp_path / "sent"
-    counts = outbox_dispatch(adapter=FileAdapter(directory=sent))
+    counts = outbox_dispatch(adapter=FileAdapter(directory=sent), now=f.in_hours())
     assert counts["sent"] == 2
     payloads = {json.loads(p.read_text())["to"] for p in sent.glob("*.json")}
     assert payloads == {mobile, OTHER_PHONE}

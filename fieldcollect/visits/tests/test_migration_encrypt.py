@@ -13,7 +13,7 @@ from fieldcollect.visits.models import OutboxMessage
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("visits", "0002_feedback_conversations_categories")]
-LATEST = [("visits", "0004_encrypt_notes_and_file_names")]
+LATEST = [("visits", "0005_outbox_not_before")]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> None:

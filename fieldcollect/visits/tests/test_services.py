@@ -14,8 +14,10 @@ from django.utils import timezone, translation
 
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay, Task
 from fieldcollect.cases.tests import factories as f
+from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AuditEntry
+from fieldcollect.privacy.masking import mask_mobile
 from fieldcollect.visits import links, services
 from fieldcollect.visits.models import (
     Appointment,
@@ -313,11 +315,33 @@ def test_report_from_another_collector_cannot_be_closed(vw):
 
 def test_file_adapter_writes_messages(vw, tmp_path):
     _propose(vw)
-    counts = outbox_dispatch(adapter=FileAdapter())
+    counts = outbox_dispatch(adapter=FileAdapter(), now=f.in_hours())
     assert counts["sent"] == 1
     files = list((Path(tmp_path) / "outbox").glob("*.json"))
-    assert len(files) == 1 and json.loads(files[0].read_text())["to"] == vw.case1.customer.mobile
+    mobile = vw.case1.customer.mobile
+    # the demo sink inside the data home keeps no plaintext number; outside it, the gateway's payload
+    assert len(files) == 1 and json.loads(files[0].read_text())["to"] == mask_mobile(mobile)
+    assert mobile not in files[0].read_text()
     assert OutboxMessage.objects.get().status == OutboxMessage.Status.SENT
+
+
+def test_outbox_holds_a_text_the_compliance_rules_refuse_and_sends_it_when_allowed(vw, tmp_path):
+    _propose(vw)
+    message = OutboxMessage.objects.get()
+    night = f.in_hours(hour=23)  # after the debtor's contact hours (Shanghai)
+    counts = outbox_dispatch(adapter=FileAdapter(directory=tmp_path / "sent"), now=night)
+    assert counts == {"sent": 0, "failed": 0, "retry": 0, "held": 1}
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.PENDING and message.not_before is not None
+    assert message.not_before > night and message.last_error.startswith("held by the compliance rules")
+    blocked = BlockedAttempt.objects.get(path="outbox:appointment_link")
+    assert blocked.channel == "sms" and blocked.user is None
+    # a second run before the allowed time sends nothing and stores the refusal only once
+    assert outbox_dispatch(adapter=FileAdapter(directory=tmp_path / "sent"), now=night)["held"] == 0
+    assert BlockedAttempt.objects.filter(path="outbox:appointment_link").count() == 1
+    counts = outbox_dispatch(adapter=FileAdapter(directory=tmp_path / "sent"), now=message.not_before)
+    assert counts["sent"] == 1
+    assert json.loads(next((tmp_path / "sent").glob("*.json")).read_text())["to"] == vw.case1.customer.mobile
 
 
 def test_sms_gateway_adapter_posts_json(vw):
@@ -325,7 +349,8 @@ def test_sms_gateway_adapter_posts_json(vw):
     response = mock.MagicMock(status=202)
     response.__enter__.return_value = response
     with mock.patch("urllib.request.urlopen", return_value=response) as urlopen:
-        counts = outbox_dispatch(adapter=SmsGatewayAdapter(url="https://sms.example/send", token="t0k"))
+        counts = outbox_dispatch(adapter=SmsGatewayAdapter(url="https://sms.example/send", token="t0k"),
+                                 now=f.in_hours())
     assert counts["sent"] == 1
     request = urlopen.call_args.args[0]
     assert request.full_url == "https://sms.example/send" and request.get_method() == "POST"
@@ -337,8 +362,8 @@ def test_sms_gateway_adapter_posts_json(vw):
 def test_gateway_failure_is_retried(vw):
     _propose(vw)
     with mock.patch("urllib.request.urlopen", side_effect=OSError("down")):
-        counts = outbox_dispatch(adapter=SmsGatewayAdapter(url="https://sms.example/send"))
-    assert counts == {"sent": 0, "failed": 0, "retry": 1}
+        counts = outbox_dispatch(adapter=SmsGatewayAdapter(url="https://sms.example/send"), now=f.in_hours())
+    assert counts == {"sent": 0, "failed": 0, "retry": 1, "held": 0}
     message = OutboxMessage.objects.get()
     assert message.status == OutboxMessage.Status.PENDING and message.attempts == 1 and "down" in message.last_error
     assert isinstance(DeliveryError("x"), Exception)
@@ -353,3 +378,11 @@ def test_outbox_command_queues_reminders_and_sends(vw, tmp_path):
         call_command("visits_outbox", stdout=out)
     assert "reminders queued: 1; sent: 2" in out.getvalue()  # the link and the reminder
     assert len(list((Path(tmp_path) / "outbox").glob("*.json"))) == 2
+
+
+def test_outbox_does_not_hold_the_banks_answer_to_a_complaint(vw, tmp_path):
+    from fieldcollect.visits.outbox import outbox_enqueue
+
+    outbox_enqueue(to="13900001111", body="您的投诉已受理", kind="complaint", case_id=vw.case1.pk)
+    counts = outbox_dispatch(adapter=FileAdapter(directory=tmp_path / "sent"), now=f.in_hours(hour=23))
+    assert counts["sent"] == 1 and counts["held"] == 0

@@ -20,4 +20,4 @@ class Command(BaseCommand):
         queued = reminders_enqueue()
         counts = outbox_dispatch(limit=options["limit"])
         self.stdout.write(f"reminders queued: {queued}; sent: {counts['sent']}, retry: {counts['retry']}, "
-                          f"failed: {counts['failed']}")
+                          f"failed: {counts['failed']}, held by the compliance rules: {counts['held']}")

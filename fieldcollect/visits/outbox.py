@@ -182,6 +182,7 @@ def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
         from fieldcollect.compliance.services import blocked_attempt_record
 
         for message, verdict in refused:  # stored once per refusal, in their own transactions
+            assert message.case_id is not None  # only texts to a case's debtor are checked
             case = Case.objects.select_related("customer").get(pk=message.case_id)
             blocked_attempt_record(verdict=verdict, case=case, acting_user=None, channel="sms", party="debtor",
                                    number=message.to, at=now, path=f"outbox:{message.kind}", once=True)

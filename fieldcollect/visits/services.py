@@ -536,7 +536,7 @@ def appointment_decline(*, appointment: Appointment, reason: str = "", now: date
         locked.save(update_fields=["status", "responded_at", "decline_reason"])
         audit_log(actor=None, actor_label="customer", action="appointment.decline", object_type="appointment",
                   object_id=locked.pk, old={"status": "proposed"},
-                  new={"status": "declined", "reason": locked.decline_reason})
+                  new={"status": "declined", "reason_chars": len(locked.decline_reason)})
     return locked
 
 
@@ -555,7 +555,7 @@ def appointment_cancel(*, appointment: Appointment, acting_user: User, reason: s
         locked.status = Appointment.Status.CANCELLED
         locked.save(update_fields=["status"])
         audit_log(actor=acting_user, action="appointment.cancel", object_type="appointment", object_id=locked.pk,
-                  old={"status": old}, new={"status": "cancelled", "reason": reason[:200]})
+                  old={"status": old}, new={"status": "cancelled", "reason_chars": len(reason[:200])})
     stop = RouteStop.objects.filter(appointment=locked, plan__superseded=False).select_related("plan").first()
     if stop is None:
         return None

@@ -1,8 +1,8 @@
 """Write audit rows. Call inside the same ``transaction.atomic`` block as the change itself.
 
 Entries are append-only and hash-chained (``core/audit_chain.py``): each insert, also through
-``AuditEntry.objects.bulk_create``, locks the chain head until the transaction ends, so keep audited
-transactions short. Reads of unmasked personal data and exports are audited the same way (action such
+``AuditEntry.objects.bulk_create``, locks the head of one of the parallel chains until the transaction
+ends (on PostgreSQL another transaction takes another free chain), so keep audited transactions short. Reads of unmasked personal data and exports are audited the same way (action such
 as ``pii.unmask`` or ``export.cases``, with the purpose and recipient in ``new``).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import models
 
-from fieldcollect.core.audit_chain import HASHED_FIELDS, Break, VerifyResult, verify_chain
+from fieldcollect.core.audit_chain import GENESIS, HASHED_FIELDS, Break, VerifyResult, verify_chain
 from fieldcollect.core.models import AuditChainHead, AuditEntry, User
 
 
@@ -54,34 +54,62 @@ def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
 
 def audit_verify(*, using: str = "default", chunk_size: int = 5000,
                  progress: Callable[[int], None] | None = None) -> VerifyResult:
-    """Check the whole chain against the stored hashes and the recorded head; ``progress`` is
-    called with the number of entries read, every ``chunk_size`` entries."""
-    head_row = AuditChainHead.objects.using(using).filter(pk=1).values_list("seq", "hash").first()
-    fields = ["id", "hash", *HASHED_FIELDS]
-    query = AuditEntry.objects.using(using).order_by("seq").values(*fields).iterator(chunk_size=chunk_size)
+    """Check every chain against the stored hashes and its recorded head; ``progress`` is called with
+    the number of entries read, every ``chunk_size`` entries. The result names the first break (its
+    ``chain``); ``head_seq``/``head_hash`` are those of chain 1 (see :func:`audit_heads` for all)."""
+    heads = {int(c): (int(s), str(h)) for c, s, h in
+             AuditChainHead.objects.using(using).values_list("pk", "seq", "hash")}
+    chains = sorted(set(heads) | set(AuditEntry.objects.using(using).values_list("chain", flat=True).distinct()))
+    fields = ["id", "hash", "chain", *HASHED_FIELDS]
+    read = 0
+    total = 0
+    chain1: VerifyResult | None = None
+    for chain in chains or [1]:
+        query = (AuditEntry.objects.using(using).filter(chain=chain).order_by("seq").values(*fields)
+                 .iterator(chunk_size=chunk_size))
 
-    def counted(it: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for n, row in enumerate(it, 1):
-            if progress is not None and n % chunk_size == 0:
-                progress(n)
-            yield row
+        def counted(it: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            nonlocal read
+            for row in it:
+                read += 1
+                if progress is not None and read % chunk_size == 0:
+                    progress(read)
+                yield row
 
-    rows = counted(query)
+        def find_by_hash(value: str, chain: int = chain) -> int | None:
+            return (AuditEntry.objects.using(using).filter(chain=chain, hash=value)
+                    .values_list("seq", flat=True).first())
 
-    def find_by_hash(value: str) -> int | None:
-        return AuditEntry.objects.using(using).filter(hash=value).values_list("seq", flat=True).first()
+        result = verify_chain(counted(query), head=heads.get(chain), find_by_hash=find_by_hash)
+        total += result.entries
+        if chain == 1:
+            chain1 = result
+        if not result.ok:
+            brk = result.first_break
+            assert brk is not None
+            if chain != 1:
+                brk = Break(brk.kind, brk.seq, brk.entry_id, f"chain {chain}: {brk.detail}", chain=chain)
+            head = heads.get(1, (0, GENESIS))
+            return VerifyResult(False, total, head[0], head[1], brk)
+    head = heads.get(1) or ((chain1.head_seq, chain1.head_hash) if chain1 is not None else (0, GENESIS))
+    return VerifyResult(True, total, head[0], head[1], None)
 
-    return verify_chain(rows, head=head_row, find_by_hash=find_by_hash)
+
+def audit_heads(*, using: str = "default") -> list[tuple[int, int, str]]:
+    """``(chain, seq, hash)`` of every chain head: what to keep elsewhere as anchors."""
+    return [(int(c), int(s), str(h)) for c, s, h in
+            AuditChainHead.objects.using(using).order_by("pk").values_list("pk", "seq", "hash") if int(s) > 0]
 
 
-def anchors_check(anchors: list[tuple[int, str]], *, using: str = "default") -> Break | None:
-    """Compare entries with ``(seq, hash)`` pairs recorded earlier outside the database: a chain that
+def anchors_check(anchors: list[tuple[int, int, str]], *, using: str = "default") -> Break | None:
+    """Compare entries with ``(chain, seq, hash)`` recorded earlier outside the database: a chain that
     verifies but was recomputed from some point on differs there. The first mismatch, else ``None``."""
-    for seq, digest in sorted(anchors):
-        row = AuditEntry.objects.using(using).filter(seq=seq).values_list("id", "hash").first()
+    for chain, seq, digest in sorted(anchors):
+        where = f"entry seq {seq}" + (f" of chain {chain}" if chain != 1 else "")
+        row = AuditEntry.objects.using(using).filter(chain=chain, seq=seq).values_list("id", "hash").first()
         if row is None:
-            return Break("deleted", seq, None, f"anchored entry seq {seq} is missing")
+            return Break("deleted", seq, None, f"anchored {where} is missing", chain=chain)
         if row[1] != digest:
-            return Break("modified", seq, row[0], f"entry seq {seq} differs from the anchor recorded earlier "
-                                                  "(the chain was recomputed from here or before)")
+            return Break("modified", seq, row[0], f"{where} differs from the anchor recorded earlier "
+                                                  "(the chain was recomputed from here or before)", chain=chain)
     return None

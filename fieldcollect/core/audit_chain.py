@@ -5,6 +5,11 @@ or ``GENESIS`` for the first) and ``hash`` = SHA-256 over a canonical serialisat
 no whitespace, UTF-8) of its fields together with ``prev_hash``. Changing, removing, adding or moving
 an entry breaks the chain at that point; :func:`verify_chain` finds the first break and names its kind.
 
+On PostgreSQL the log is kept as a few parallel chains (``chain`` 1..K, each with its own ``seq`` and
+head) so that audited writes of concurrent transactions do not wait for each other's commit; each
+chain is verified on its own. The chain number is hashed for chains other than 1, so entries of chain
+1 keep the serialisation they were first written with.
+
 The migration that back-fills the chain imports this module: the serialisation must never change for
 existing entries (a new format would need a version field).
 """
@@ -55,6 +60,9 @@ def canonical(fields: dict[str, Any]) -> bytes:
         "new": _normal(fields["new"]),
         "prev_hash": fields["prev_hash"],
     }
+    chain = int(fields.get("chain") or 1)
+    if chain != 1:
+        doc["chain"] = chain
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
@@ -70,6 +78,7 @@ class Break:
     seq: int  # the entry named as broken (for a deletion: the first missing position)
     entry_id: int | None  # its row id, when the row exists
     detail: str
+    chain: int = 1
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ app = typer.Typer(no_args_is_help=True)
 def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
     anchor: Annotated[list[str] | None, typer.Option(
-        "--anchor", help="SEQ:HASH printed by an earlier verify and kept elsewhere; the entry must still "
-                         "have that hash (catches a chain recomputed from some point on); repeatable")] = None,
+        "--anchor", help="CHAIN:SEQ:HASH (or SEQ:HASH for chain 1) printed by an earlier verify and kept "
+                         "elsewhere; the entry must still have that hash (catches a chain recomputed from "
+                         "some point on); repeatable")] = None,
 ) -> None:
     """Recompute the hash chain of the audit log. Exit 0 when intact; otherwise exit 1 and name the
     first broken entry and how it was broken (modified, deleted, inserted or reordered)."""
@@ -26,7 +27,7 @@ def verify(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from fieldcollect.core.audit import audit_verify
+    from fieldcollect.core.audit import audit_heads, audit_verify
     from fieldcollect.core.models import AuditEntry
 
     total = AuditEntry.objects.count()
@@ -39,23 +40,32 @@ def verify(
     if brk is None:
         from fieldcollect.core.audit import anchors_check
 
-        pairs = []
+        triples = []
         for item in anchor or []:
-            seq_text, _, digest = item.partition(":")
-            if not seq_text.isdigit() or len(digest) != 64:
-                raise typer.BadParameter(f"--anchor must look like SEQ:HASH (64 hex digits), got {item!r}")
-            pairs.append((int(seq_text), digest.lower()))
-        brk = anchors_check(pairs)
+            parts = item.split(":")
+            if len(parts) == 2:
+                parts = ["1", *parts]
+            if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(parts[2]) != 64:
+                raise typer.BadParameter(f"--anchor must look like CHAIN:SEQ:HASH or SEQ:HASH (64 hex digits), "
+                                         f"got {item!r}")
+            triples.append((int(parts[0]), int(parts[1]), parts[2].lower()))
+        brk = anchors_check(triples)
+    heads = audit_heads()
     if as_json:
         typer.echo(json.dumps({
             "ok": brk is None, "entries": result.entries, "head_seq": result.head_seq, "head_hash": result.head_hash,
+            "heads": [{"chain": c, "seq": s, "hash": h} for c, s, h in heads],
             "first_break": None if brk is None else {"kind": brk.kind, "seq": brk.seq, "entry_id": brk.entry_id,
-                                                     "detail": brk.detail},
+                                                     "chain": brk.chain, "detail": brk.detail},
         }))
     elif brk is None:
         typer.echo(f"audit log intact: {result.entries} entries, head seq {result.head_seq} hash {result.head_hash}")
+        if len(heads) > 1:
+            typer.echo("anchors (keep them elsewhere; pass with --anchor): "
+                       + " ".join(f"{c}:{s}:{h}" for c, s, h in heads))
     else:
-        where = f"entry seq {brk.seq}" + (f" (id {brk.entry_id})" if brk.entry_id is not None else "")
+        where = f"entry seq {brk.seq}" + (f" of chain {brk.chain}" if brk.chain != 1 else "") + (
+            f" (id {brk.entry_id})" if brk.entry_id is not None else "")
         typer.echo(f"audit log broken at {where}: {brk.kind} ({brk.detail})")
     if brk is not None:
         raise typer.Exit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import connections, models, router, transaction
 from django.utils import timezone
@@ -77,7 +78,8 @@ class AuditEntry(models.Model):
     ``fieldcollect audit verify`` checks it. On PostgreSQL a trigger also rejects UPDATE and DELETE.
     """
 
-    seq = models.BigIntegerField(unique=True)
+    chain = models.PositiveSmallIntegerField(default=1, help_text="Which of the parallel chains (1..K)")
+    seq = models.BigIntegerField(help_text="Position in its chain: 1, 2, 3, ... without gaps")
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor_label = models.CharField(max_length=150, blank=True, default="")
@@ -92,8 +94,10 @@ class AuditEntry(models.Model):
     objects = AuditQuerySet.as_manager()
 
     class Meta:
-        ordering: ClassVar[list[str]] = ["seq"]
+        ordering: ClassVar[list[str]] = ["chain", "seq"]
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["object_type", "object_id"])]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq_unique")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
@@ -111,14 +115,15 @@ class AuditEntry(models.Model):
         raise AppendOnlyError("audit entries cannot be deleted")
 
     def chain_fields(self) -> dict[str, Any]:
-        return {"seq": self.seq, "at": self.at, "actor_id": self.actor_id, "actor_label": self.actor_label,
+        return {"chain": self.chain, "seq": self.seq, "at": self.at, "actor_id": self.actor_id, "actor_label": self.actor_label,
                 "action": self.action, "object_type": self.object_type, "object_id": self.object_id,
                 "old": self.old, "new": self.new, "prev_hash": self.prev_hash}
 
 
 class AuditChainHead(models.Model):
-    """One row (pk 1): seq and hash of the last appended entry. Appenders lock it (SELECT ... FOR
-    UPDATE) so that entries are chained one after another; it also reveals entries cut off the end."""
+    """One row per chain (pk = chain number): seq and hash of its last appended entry. An appender locks
+    a head (SELECT ... FOR UPDATE) so that the entries of a chain follow one another; it also reveals
+    entries cut off the end."""
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS)
@@ -127,35 +132,75 @@ class AuditChainHead(models.Model):
         return f"audit head {self.seq} {self.hash[:12]}"
 
 
-def chain_append(entries: list[AuditEntry], *, using: str) -> None:
-    """Give ``entries`` their place in the chain (caller holds a transaction and inserts them next).
+def audit_chain_count(using: str) -> int:
+    """How many parallel chains appenders use: K on PostgreSQL (``AUDIT_CHAINS``, default 8), one where
+    writes are serialised anyway (SQLite)."""
+    if not connections[using].features.has_select_for_update_skip_locked:
+        return 1
+    return max(1, int(getattr(settings, "AUDIT_CHAINS", 8)))
 
-    Two small statements on the head row (lock-and-read, update), written as plain SQL because this
-    runs on every audited write."""
+
+def _chain_start(chain: int, using: str) -> tuple[int, str]:
+    last = (AuditEntry.objects.using(using).filter(chain=chain).order_by("-seq")
+            .values_list("seq", "hash").first())
+    return (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
+
+
+def chain_append(entries: list[AuditEntry], *, using: str) -> None:
+    """Give ``entries`` their place in a chain (caller holds a transaction and inserts them next).
+
+    Locks the head of a chain no other transaction holds (``FOR UPDATE SKIP LOCKED``, preferring the
+    chain this connection used last, so that one transaction's entries stay in one chain), then moves
+    that head: two small statements, written as plain SQL because this runs on every audited write."""
     conn = connections[using]
-    lock = " FOR UPDATE" if conn.features.has_select_for_update else ""
+    chains = audit_chain_count(using)
+    preferred = int(getattr(conn, "_fc_audit_chain", 1))
+    if preferred > chains:
+        preferred = 1
+    row = None
     with conn.cursor() as cur:
-        cur.execute(f"SELECT seq, hash FROM core_auditchainhead WHERE id = 1{lock}")
-        row = cur.fetchone()
+        if chains == 1:
+            lock = " FOR UPDATE" if conn.features.has_select_for_update else ""
+            cur.execute(f"SELECT id, seq, hash FROM core_auditchainhead WHERE id = 1{lock}")
+            row = cur.fetchone()
+        else:
+            pick = ("SELECT id, seq, hash FROM core_auditchainhead WHERE id BETWEEN 1 AND %s "
+                    "ORDER BY (id = %s) DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED")
+            cur.execute(pick, [chains, preferred])
+            row = cur.fetchone()
+            if row is None:  # heads missing (first use, flushed tables) or every chain busy
+                cur.execute("SELECT id FROM core_auditchainhead WHERE id BETWEEN 1 AND %s", [chains])
+                present = {int(r[0]) for r in cur.fetchall()}
+                missing = [c for c in range(1, chains + 1) if c not in present]
+                if missing:
+                    heads = [AuditChainHead(pk=c, seq=s, hash=h) for c in missing for s, h in [_chain_start(c, using)]]
+                    AuditChainHead.objects.using(using).bulk_create(heads, ignore_conflicts=True)
+                    cur.execute(pick, [chains, preferred])
+                    row = cur.fetchone()
+                if row is None:  # all busy: wait for the preferred one
+                    cur.execute("SELECT id, seq, hash FROM core_auditchainhead WHERE id = %s FOR UPDATE", [preferred])
+                    row = cur.fetchone()
     if row is None:  # first entry, or the table was flushed (tests): start from the stored entries
-        last = AuditEntry.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
-        seq0, hash0 = last if last is not None else (0, GENESIS)
+        seq0, hash0 = _chain_start(1, using)
         AuditChainHead.objects.using(using).bulk_create([AuditChainHead(pk=1, seq=seq0, hash=hash0)],
                                                         ignore_conflicts=True)
+        lock = " FOR UPDATE" if conn.features.has_select_for_update else ""
         with conn.cursor() as cur:
-            cur.execute(f"SELECT seq, hash FROM core_auditchainhead WHERE id = 1{lock}")
+            cur.execute(f"SELECT id, seq, hash FROM core_auditchainhead WHERE id = 1{lock}")
             row = cur.fetchone()
-    seq, prev = int(row[0]), str(row[1])
+    chain, seq, prev = int(row[0]), int(row[1]), str(row[2])
+    conn._fc_audit_chain = chain  # type: ignore[attr-defined]
     for entry in entries:
         if entry.at is None:
             entry.at = timezone.now()
         seq += 1
+        entry.chain = chain
         entry.seq = seq
         entry.prev_hash = prev
         entry.hash = entry_hash(entry.chain_fields())
         prev = entry.hash
     with conn.cursor() as cur:
-        cur.execute("UPDATE core_auditchainhead SET seq = %s, hash = %s WHERE id = 1", [seq, prev])
+        cur.execute("UPDATE core_auditchainhead SET seq = %s, hash = %s WHERE id = %s", [seq, prev, chain])
 
 
 class ApiToken(models.Model):

@@ -153,8 +153,8 @@ def _insert(seq: int, prev_hash: str, *, valid_hash: bool = True) -> None:
               "action": "test.forged", "object_type": "thing", "object_id": "x", "old": None, "new": None,
               "prev_hash": prev_hash}
     digest = entry_hash(fields) if valid_hash else "f" * 64
-    _raw("INSERT INTO core_auditentry (seq, at, actor_id, actor_label, action, object_type, object_id, old, new, "
-         "prev_hash, hash) VALUES (%s, %s, NULL, %s, %s, %s, %s, NULL, NULL, %s, %s)",
+    _raw("INSERT INTO core_auditentry (chain, seq, at, actor_id, actor_label, action, object_type, object_id, old, "
+         "new, prev_hash, hash) VALUES (1, %s, %s, NULL, %s, %s, %s, %s, NULL, NULL, %s, %s)",
          [seq, fields["at"], "system", "test.forged", "thing", "x", prev_hash, digest])
 
 
@@ -212,7 +212,7 @@ def test_cli_exit_codes():
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_appends_stay_one_chain():
+def test_concurrent_appends_fill_parallel_chains_without_gaps():
     import threading
 
     from django.db import connections
@@ -239,9 +239,23 @@ def test_concurrent_appends_stay_one_chain():
     for t in threads:
         t.join()
     assert errors == []
-    seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
-    assert len(seqs) == 4 * (25 + 5 * 3) and seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert AuditEntry.objects.count() == 4 * (25 + 5 * 3)
+    chains = sorted(set(AuditEntry.objects.values_list("chain", flat=True)))
+    for chain in chains:  # each chain gapless, each transaction's entries in one chain
+        seqs = list(AuditEntry.objects.filter(chain=chain).order_by("seq").values_list("seq", flat=True))
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    for k in range(4):
+        for i in range(0, 25, 5):
+            group = AuditEntry.objects.filter(object_id__startswith=f"{k}-{i}")
+            assert len(set(group.values_list("chain", flat=True))) == 1
     assert audit_verify().ok
+    # tampering in a chain other than the first is found too, and named with its chain
+    other = [c for c in chains if c != 1]
+    if other:
+        victim = AuditEntry.objects.filter(chain=other[0]).order_by("seq")[3]
+        _raw("UPDATE core_auditentry SET action = 'test.changed' WHERE id = %s", [victim.pk])
+        brk = _break()
+        assert (brk.kind, brk.chain, brk.entry_id) == ("modified", other[0], victim.pk)
 
 
 @pytest.mark.django_db(transaction=True)

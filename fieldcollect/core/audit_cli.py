@@ -60,7 +60,7 @@ def verify(
         }))
     elif brk is None:
         typer.echo(f"audit log intact: {result.entries} entries, head seq {result.head_seq} hash {result.head_hash}")
-        if len(heads) > 1:
+        if heads:
             typer.echo("anchors (keep them elsewhere; pass with --anchor): "
                        + " ".join(f"{c}:{s}:{h}" for c, s, h in heads))
     else:

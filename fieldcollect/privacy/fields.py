@@ -226,3 +226,20 @@ def decrypt_rows(model: type[models.Model], *, batch_size: int = 2_000, using: A
                                [*plain, row[0]])
                 done += 1
     return done
+
+
+def encrypt_rows_operation(app_label: str, *model_names: str) -> Any:
+    """The data step of a migration that turns columns into encrypted ones: encrypt the rows already
+    stored in ``model_names`` (historical models of ``app_label``), and decrypt them when migrating
+    back."""
+    from django.db import migrations
+
+    def forward(apps: Any, schema_editor: Any) -> None:
+        for name in model_names:
+            reencrypt_rows(apps.get_model(app_label, name), using=schema_editor.connection)
+
+    def backward(apps: Any, schema_editor: Any) -> None:
+        for name in model_names:
+            decrypt_rows(apps.get_model(app_label, name), using=schema_editor.connection)
+
+    return migrations.RunPython(forward, backward)

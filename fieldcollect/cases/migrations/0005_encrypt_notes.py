@@ -4,18 +4,6 @@ from django.db import migrations
 
 import fieldcollect.privacy.fields
 
-MODELS = ('ContactAttempt', 'Note')
-
-
-def encrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.reencrypt_rows(apps.get_model('cases', name), using=schema_editor.connection)
-
-
-def decrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.decrypt_rows(apps.get_model('cases', name), using=schema_editor.connection)
-
 
 class Migration(migrations.Migration):
 
@@ -39,5 +27,5 @@ class Migration(migrations.Migration):
             name='body',
             field=fieldcollect.privacy.fields.EncryptedTextField(),
         ),
-        migrations.RunPython(encrypt_existing, decrypt_existing),
+        fieldcollect.privacy.fields.encrypt_rows_operation('cases', 'ContactAttempt', 'Note'),
     ]

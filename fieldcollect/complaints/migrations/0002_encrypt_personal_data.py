@@ -6,18 +6,6 @@ from django.db import migrations
 
 import fieldcollect.privacy.fields
 
-MODELS = ('Complaint', 'InvestigationEntry')
-
-
-def encrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.reencrypt_rows(apps.get_model('complaints', name), using=schema_editor.connection)
-
-
-def decrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.decrypt_rows(apps.get_model('complaints', name), using=schema_editor.connection)
-
 
 class Migration(migrations.Migration):
 
@@ -61,5 +49,5 @@ class Migration(migrations.Migration):
             name='note',
             field=fieldcollect.privacy.fields.EncryptedTextField(blank=True, default=''),
         ),
-        migrations.RunPython(encrypt_existing, decrypt_existing),
+        fieldcollect.privacy.fields.encrypt_rows_operation('complaints', 'Complaint', 'InvestigationEntry'),
     ]

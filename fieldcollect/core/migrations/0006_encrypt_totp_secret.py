@@ -5,14 +5,6 @@ from django.db import migrations
 import fieldcollect.privacy.fields
 
 
-def encrypt_existing(apps, schema_editor):
-    fieldcollect.privacy.fields.reencrypt_rows(apps.get_model('core', 'TotpDevice'), using=schema_editor.connection)
-
-
-def decrypt_existing(apps, schema_editor):
-    fieldcollect.privacy.fields.decrypt_rows(apps.get_model('core', 'TotpDevice'), using=schema_editor.connection)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -25,5 +17,5 @@ class Migration(migrations.Migration):
             name='secret',
             field=fieldcollect.privacy.fields.EncryptedCharField(max_length=64),
         ),
-        migrations.RunPython(encrypt_existing, decrypt_existing),
+        fieldcollect.privacy.fields.encrypt_rows_operation('core', 'TotpDevice'),
     ]

@@ -6,18 +6,6 @@ from django.db import migrations
 
 import fieldcollect.privacy.fields
 
-MODELS = ('RestructuringProposal',)
-
-
-def encrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.reencrypt_rows(apps.get_model('plans', name), using=schema_editor.connection)
-
-
-def decrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.decrypt_rows(apps.get_model('plans', name), using=schema_editor.connection)
-
 
 class Migration(migrations.Migration):
 
@@ -31,5 +19,5 @@ class Migration(migrations.Migration):
             name='note',
             field=fieldcollect.privacy.fields.EncryptedCharField(blank=True, default='', max_length=500),
         ),
-        migrations.RunPython(encrypt_existing, decrypt_existing),
+        fieldcollect.privacy.fields.encrypt_rows_operation('plans', 'RestructuringProposal'),
     ]

@@ -4,18 +4,6 @@ from django.db import migrations
 
 import fieldcollect.privacy.fields
 
-MODELS = ('Customer',)
-
-
-def encrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.reencrypt_rows(apps.get_model('portfolio', name), using=schema_editor.connection)
-
-
-def decrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.decrypt_rows(apps.get_model('portfolio', name), using=schema_editor.connection)
-
 
 class Migration(migrations.Migration):
 
@@ -54,5 +42,5 @@ class Migration(migrations.Migration):
             name='name',
             field=fieldcollect.privacy.fields.EncryptedCharField(max_length=100),
         ),
-        migrations.RunPython(encrypt_existing, decrypt_existing),
+        fieldcollect.privacy.fields.encrypt_rows_operation('portfolio', 'Customer'),
     ]

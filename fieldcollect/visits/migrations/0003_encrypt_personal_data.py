@@ -6,18 +6,6 @@ from django.db import migrations
 
 import fieldcollect.privacy.fields
 
-MODELS = ('Appointment', 'FeedbackRequest', 'OutboxMessage', 'VisitReport')
-
-
-def encrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.reencrypt_rows(apps.get_model('visits', name), using=schema_editor.connection)
-
-
-def decrypt_existing(apps, schema_editor):
-    for name in MODELS:
-        fieldcollect.privacy.fields.decrypt_rows(apps.get_model('visits', name), using=schema_editor.connection)
-
 
 class Migration(migrations.Migration):
 
@@ -56,5 +44,5 @@ class Migration(migrations.Migration):
             name='notes',
             field=fieldcollect.privacy.fields.EncryptedTextField(blank=True, default=''),
         ),
-        migrations.RunPython(encrypt_existing, decrypt_existing),
+        fieldcollect.privacy.fields.encrypt_rows_operation('visits', 'Appointment', 'FeedbackRequest', 'OutboxMessage', 'VisitReport'),
     ]

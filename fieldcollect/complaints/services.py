@@ -89,6 +89,14 @@ def _locked(complaint: Complaint) -> Complaint:
     return Complaint.objects.select_for_update().get(pk=complaint.pk)
 
 
+def _locked_open(complaint: Complaint) -> Complaint:
+    """The complaint locked for a change that only an open complaint accepts (else 409)."""
+    c = _locked(complaint)
+    if not c.is_open:
+        raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
+    return c
+
+
 def _sms(complaint: Complaint, text: str) -> None:
     to = complaint.contact_phone or complaint.customer.mobile
     if to:
@@ -235,9 +243,7 @@ def complaint_assign(*, complaint: Complaint, assignee: User, acting_user: User,
                                code="complaint.assignee")
     now = now or timezone.now()
     with transaction.atomic():
-        c = _locked(complaint)
-        if not c.is_open:
-            raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
+        c = _locked_open(complaint)
         old = _snapshot(c)
         c.assigned_to, c.assigned_at = assignee, now
         c.save(update_fields=["assigned_to", "assigned_at", "updated_at"])
@@ -257,9 +263,7 @@ def complaint_set_severity(*, complaint: Complaint, severity: str, reason: str, 
         raise ApplicationError(_("Give a reason."), code="complaint.reason")
     now = now or timezone.now()
     with transaction.atomic():
-        c = _locked(complaint)
-        if not c.is_open:
-            raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
+        c = _locked_open(complaint)
         old = _snapshot(c)
         c.severity = severity
         ack_due, resolve_due = sla.due_dates(severity=severity, received_at=c.received_at)
@@ -284,9 +288,7 @@ def complaint_add_entry(*, complaint: Complaint, acting_user: User, note: str = 
     if not note.strip() and contact is None and visit_report is None:
         raise ApplicationError(_("Write a note or link a contact or a visit."), code="complaint.empty_entry")
     with transaction.atomic():
-        c = _locked(complaint)
-        if not c.is_open:
-            raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
+        c = _locked_open(complaint)
         if contact is not None and contact.case.customer_id != c.customer_id:
             raise ApplicationError(_("The contact belongs to another customer."), code="complaint.link_customer")
         if visit_report is not None and visit_report.case.customer_id != c.customer_id:
@@ -318,9 +320,7 @@ def complaint_agency_respond(*, complaint: Complaint, response: str, acting_user
         raise ApplicationError(_("Write the agency's response."), code="complaint.empty_response")
     now = now or timezone.now()
     with transaction.atomic():
-        c = _locked(complaint)
-        if not c.is_open:
-            raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
+        c = _locked_open(complaint)
         old = {"agency_response_chars": len(c.agency_response)}
         c.agency_response = response.strip()[:5000]
         c.agency_response_at, c.agency_response_by = now, acting_user
@@ -342,9 +342,7 @@ def complaint_resolve(*, complaint: Complaint, acting_user: User, finding: str, 
         raise ApplicationError(_("Describe the resolution."), code="complaint.resolution")
     now = now or timezone.now()
     with transaction.atomic():
-        c = _locked(complaint)
-        if not c.is_open:
-            raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
+        c = _locked_open(complaint)
         old = _snapshot(c)
         c.finding, c.root_cause = finding, root_cause
         c.resolution, c.remedy = resolution.strip()[:5000], remedy.strip()[:300]

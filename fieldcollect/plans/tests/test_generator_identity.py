@@ -6,13 +6,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
-import pytest
 
+from fieldcollect.demodata import generator
 from fieldcollect.plans.schedule import build_schedule
-
-generator = pytest.importorskip("fieldcollect.demodata.generator")
-if not hasattr(generator, "schedule_arrays"):  # pragma: no cover - depends on the generator's API
-    pytest.skip("the generator has no schedule_arrays", allow_module_level=True)
 
 EPOCH = date(1970, 1, 1)
 

@@ -11,10 +11,10 @@ import itertools
 import json
 import os
 import random
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from load_bodies import contact_body  # bench/: locust puts the locustfile's folder on sys.path
 from locust import FastHttpUser, between, constant, task
 
 CLIENTS: list[dict[str, Any]] = json.loads(Path(os.environ["FC_LOAD_CLIENTS"]).read_text())
@@ -22,19 +22,6 @@ MODE = os.environ.get("FC_LOAD_MODE", "paced")
 ACKS = open(os.environ["FC_LOAD_ACKS"], "a", buffering=1)  # noqa: SIM115 - one acknowledged id a line, open while locust runs
 REFUSALS = open(os.environ["FC_LOAD_ACKS"] + ".refused", "a", buffering=1)  # noqa: SIM115
 _ids = itertools.count()
-
-
-BEIJING = timedelta(hours=8)
-CHANNELS = ("phone", "phone", "phone", "sms", "letter")
-OUTCOMES = ("no_answer", "no_answer", "refused", "not_home")
-
-
-def attempt_time(rng: random.Random) -> str:
-    """When the logged attempt happened: a random minute 09:00-19:59 Beijing time on one of the last
-    60 days (collectors log the day's attempts; spreading them keeps per-day caps realistic)."""
-    day = (datetime.now(UTC) + BEIJING).date() - timedelta(days=rng.randint(1, 60))
-    local = datetime(day.year, day.month, day.day, rng.randint(9, 19), rng.randint(0, 59), tzinfo=UTC) - BEIJING
-    return local.isoformat()
 
 
 class AgencyClient(FastHttpUser):
@@ -48,9 +35,7 @@ class AgencyClient(FastHttpUser):
 
     def _contact(self) -> None:
         case_id = self.rng.choice(self.cases)
-        body = {"channel": self.rng.choice(CHANNELS), "outcome": self.rng.choice(OUTCOMES), "party": "debtor",
-                "at": attempt_time(self.rng), "notes": "load test"}
-        with self.client.post(f"/api/v1/cases/{case_id}/contacts", json=body, headers=self.headers,
+        with self.client.post(f"/api/v1/cases/{case_id}/contacts", json=contact_body(self.rng), headers=self.headers,
                               name="POST /api/v1/cases/{id}/contacts", catch_response=True) as r:
             if r.status_code == 201:
                 ACKS.write(f"{r.json()['id']}\n")

@@ -13,6 +13,7 @@ Capabilities
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -94,6 +95,34 @@ def cases_visible_to(user: User, *, today: date | None = None) -> QuerySet[Case]
         return qs.filter(_contract_in_force(day), agency_id=user.agency_id, placed_until__gte=day,
                          collector_id=collector_id)
     return qs.none()
+
+
+def visible_case_condition(user: User, *, alias: str, today: date | None = None) -> tuple[str, list[Any]] | None:
+    """:func:`cases_visible_to` as an SQL condition on the case table aliased ``alias`` (for the few
+    statements written by hand: :mod:`fieldcollect.core.rawsql`): ``(sql, params)``, ``("TRUE", [])``
+    for every case, ``None`` for none. A test holds the two to the same rows for every role."""
+    from fieldcollect.agencies.models import AgencyContract
+
+    day = today or timezone.localdate()
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_bank_user:
+        return "TRUE", []
+    if user.agency_id is None or user.role not in {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}:
+        return None
+    contracts = AgencyContract._meta.db_table
+    sql = (f'{alias}."agency_id" = %s AND {alias}."placed_until" >= %s AND ('
+           f'EXISTS (SELECT 1 FROM "{contracts}" k WHERE k."agency_id" = {alias}."agency_id" AND k."status" = %s '
+           f'AND k."starts_on" <= %s AND k."ends_on" >= %s) '
+           f'OR NOT EXISTS (SELECT 1 FROM "{contracts}" k WHERE k."agency_id" = {alias}."agency_id"))')
+    params: list[Any] = [user.agency_id, day, AgencyContract.Status.ACTIVE.value, day, day]
+    if user.role == Role.FIELD_COLLECTOR:
+        collector_id = collector_of(user)
+        if collector_id is None:
+            return None
+        sql += f' AND {alias}."collector_id" = %s'
+        params.append(collector_id)
+    return sql, params
 
 
 CASE_RELATED = ("loan", "customer", "agency", "collector")

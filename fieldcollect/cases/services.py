@@ -7,17 +7,18 @@ through :func:`fieldcollect.cases.access.access_case_by_id`; permission to *act*
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.agencies.selectors import contract_terms
-from fieldcollect.cases.access import cases_visible_to, require_capability
+from fieldcollect.cases.access import require_capability, visible_case_condition
 from fieldcollect.cases.errors import CaseErrorCode as E
 from fieldcollect.cases.lifecycle import CaseStatus, CloseReason, can_transition
 from fieldcollect.cases.models import (
@@ -37,6 +38,8 @@ from fieldcollect.compliance import services as compliance
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
+from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy.services import deletion_attestation_raise
 
 S = CaseStatus
@@ -336,16 +339,36 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
 
 # every column of the case, and of the customer and the loan only what the check needs (the other
 # customer columns are encrypted: not decrypting them saves time on every contact)
-_CASE_COLUMNS = tuple(f.name for f in Case._meta.concrete_fields)
+@functools.cache
+def _contact_lock_query() -> tuple[str, RowBuilder, RowBuilder, RowBuilder]:
+    case_fields = fields_of(Case)
+    customer_fields = fields_of(Customer, ["customer_id", "timezone", "mobile"])
+    loan_fields = fields_of(Loan, ["loan_id", "jurisdiction"])
+    sql = (f'SELECT {select_list(case_fields, "c")}, {select_list(customer_fields, "cu")}, '
+           f'{select_list(loan_fields, "l")} FROM "{Case._meta.db_table}" c '
+           f'JOIN "{Customer._meta.db_table}" cu ON cu."{Customer._meta.pk.column}" = c."customer_id" '
+           f'JOIN "{Loan._meta.db_table}" l ON l."{Loan._meta.pk.column}" = c."loan_id" '
+           'WHERE c."id" = %s AND ({visible})')
+    if connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the database instead
+        sql += " FOR UPDATE OF c, cu"
+    return sql, RowBuilder(Case, case_fields), RowBuilder(Customer, customer_fields), RowBuilder(Loan, loan_fields)
 
 
 def _lock_case_for_contact(*, case: Case, expected_version: int | None, visible_to: User | None = None) -> Case:
-    """Like :func:`_lock_case`, with the customer (also locked) and the loan in the same query; with
-    ``visible_to``, only a case that user may see (the access check in the same query)."""
-    base = Case.objects.all() if visible_to is None else cases_visible_to(visible_to)
-    found = (base.select_for_update(of=("self", "customer")).select_related("customer", "loan")
-             .only(*_CASE_COLUMNS, "customer__timezone", "customer__mobile", "loan__jurisdiction")
-             .filter(pk=case.pk).first())
+    """Like :func:`_lock_case`, with the customer (also locked) and the loan in the same statement;
+    with ``visible_to``, only a case that user may see (the access check in the same statement). Run on
+    every contact: written out once (:mod:`fieldcollect.core.rawsql`) rather than compiled each time."""
+    sql, cases, customers, loans = _contact_lock_query()
+    visible = ("TRUE", []) if visible_to is None else visible_case_condition(visible_to, alias="c")
+    found = None
+    if visible is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.format(visible=visible[0]), [case.pk, *visible[1]])
+            row = cursor.fetchone()
+        if row is not None:
+            found = cases.build(row)
+            Case.customer.field.set_cached_value(found, customers.build(row, cases.width))
+            Case.loan.field.set_cached_value(found, loans.build(row, cases.width + customers.width))
     if found is None:
         if visible_to is None:
             raise Case.DoesNotExist(f"case {case.pk}")

@@ -13,14 +13,13 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet, TextField
-from django.db.models.functions import Cast
 
-from fieldcollect.cases.models import ContactAttempt
+from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance import audit as audit_lib
 from fieldcollect.compliance.engine import Flag, LedgerEntry, zone
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.compliance.packs import RulePack, load_pack
+from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
 from fieldcollect.portfolio.models import Loan
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -61,28 +60,44 @@ def _entry(debtor_id: str, channel: str, party: str, at: datetime, number: str, 
     )
 
 
+@lru_cache(maxsize=1)
+def _ledger_sql() -> str:
+    a, c = ContactAttempt._meta, Case._meta
+    col = {f.name: f.column for f in a.concrete_fields}
+    picked = ", ".join(f'a."{col[n]}"' for n in ("channel", "party", "at", "number", "connected", "conversation",
+                                                  "agency"))
+    return (f'SELECT {picked} FROM "{a.db_table}" a JOIN "{c.db_table}" c ON c."id" = a."{col["case"]}" '
+            'WHERE c."customer_id" = %s')
+
+
 def debtor_ledger(*, customer_id: int, since: datetime | None = None,
                   numbers_since: datetime | None = None) -> list[LedgerEntry]:
-    """The debtor's contact attempts (all cases, bank and all agencies) as engine rows: one query.
+    """The debtor's contact attempts (all cases, bank and all agencies) as engine rows: one query
+    (written out: every contact runs it, see :mod:`fieldcollect.core.rawsql`).
 
     The numbers are stored encrypted; with ``numbers_since`` only the rows from then on are
     decrypted (older rows get no phone: only per-number rules, with short windows, compare numbers).
     """
-    qs = ContactAttempt.objects.filter(case__customer_id=customer_id)
+    sql, params = _ledger_sql(), [customer_id]
     if since is not None:
-        qs = qs.filter(at__gte=since)
+        sql += ' AND a."at" >= %s'
+        params.append(since)
     debtor_id = str(customer_id)
     field = ContactAttempt._meta.get_field("number")
     decrypt = getattr(field, "from_db_value", None)
-    rows = qs.order_by().annotate(number_raw=Cast("number", output_field=TextField())).values_list(
-        "channel", "party", "at", "number_raw", "connected", "conversation", "agency_id")
+    at_converters = connection.ops.get_db_converters(ContactAttempt._meta.get_field("at").get_col("a"))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     out = []
     for channel, party, at, raw, connected, conversation, agency_id in rows:
+        for conv in at_converters:  # SQLite gives text; PostgreSQL an aware datetime already
+            at = conv(at, None, connection)
         if numbers_since is not None and at < numbers_since:
             number = ""
         else:
             number = decrypt(raw, None, connection) if decrypt is not None and raw else (raw or "")
-        out.append(_entry(debtor_id, channel, party, at, number, connected, conversation, agency_id))
+        out.append(_entry(debtor_id, channel, party, at, number, bool(connected), bool(conversation), agency_id))
     return out
 
 
@@ -94,21 +109,34 @@ def phone_lookback(pack: RulePack) -> timedelta:
     return timedelta(days=longest + 2)
 
 
-def _flag_rows(qs: QuerySet[DebtorFlag]) -> QuerySet[DebtorFlag]:
+@lru_cache(maxsize=1)
+def _flags_query() -> tuple[str, RowBuilder]:
+    fields = fields_of(DebtorFlag, ["customer", "flag", "starts_at", "ends_at", "phone", "lifted_at"])
+    col = {f.name: f.column for f in fields}
     # a flag lifted at or before its start never applied
-    return qs.exclude(lifted_at__isnull=False, lifted_at__lte=F("starts_at"))
+    sql = (f'SELECT {select_list(fields, "f")} FROM "{DebtorFlag._meta.db_table}" f '
+           f'WHERE f."{col["customer"]}" IN ({{ids}}) '
+           f'AND NOT (f."{col["lifted_at"]}" IS NOT NULL AND f."{col["lifted_at"]}" <= f."{col["starts_at"]}")')
+    return sql, RowBuilder(DebtorFlag, fields)
 
 
 def debtor_flags(*, customer_ids: Iterable[int], since: datetime | None = None) -> list[Flag]:
-    """The flags of the debtors as engine rows (ended before ``since`` left out): one query."""
-    qs = _flag_rows(DebtorFlag.objects.filter(customer_id__in=list(customer_ids)))
+    """The flags of the debtors as engine rows (ended before ``since`` left out): one query (written
+    out: every contact runs it, see :mod:`fieldcollect.core.rawsql`)."""
+    ids = [int(i) for i in customer_ids]
+    if not ids:
+        return []
+    sql, flags = _flags_query()
+    sql = sql.format(ids=", ".join(["%s"] * len(ids)))
+    params: list[object] = list(ids)
     if since is not None:
-        qs = qs.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=since))
-    return [
-        Flag(debtor_id=str(cid), flag=flag, start=start, end=end, phone=phone or None)
-        for cid, flag, start, end, phone in qs.order_by().values_list(
-            "customer_id", "flag", "starts_at", "ends_at", "phone")
-    ]
+        sql += ' AND (f."ends_at" IS NULL OR f."ends_at" > %s)'
+        params.append(since)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [flags.build(row) for row in cursor.fetchall()]
+    return [Flag(debtor_id=str(f.customer_id), flag=f.flag, start=f.starts_at, end=f.ends_at, phone=f.phone or None)
+            for f in rows]
 
 
 def customer_flags(*, customer_id: int) -> list[DebtorFlag]:

@@ -91,3 +91,47 @@ def test_tasks_follow_case_visibility(world):
     for user in (world.collector_user_a2, world.manager_a, world.collector_user_b):
         with pytest.raises(NotFoundError):
             access_task_by_id(t_a.pk if user != world.manager_a else t_b.pk, user)
+
+
+def raw_visible_ids(user, **kw):
+    """The cases the hand-written SQL condition (visible_case_condition) lets through."""
+    from django.db import connection
+
+    from fieldcollect.cases.access import visible_case_condition
+
+    cond = visible_case_condition(user, alias="c", **kw)
+    if cond is None:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT c."id" FROM "cases_case" c WHERE {cond[0]}', cond[1])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_hand_written_visibility_condition_matches_the_queryset(world):
+    """The SQL condition the contact lock uses selects exactly the rows of cases_visible_to, for every
+    role, on days inside and outside placements and contracts, with contracts ended and with none."""
+    from fieldcollect.agencies.models import AgencyContract
+
+    no_contract = f.make_agency()  # an agency with its terms on the agency itself: no contract rows
+    manager_nc = f.make_user(role=Role.AGENCY_MANAGER, agency=no_contract)
+    cm = world.bank[Role.COLLECTIONS_MANAGER]
+    services.case_place(case=f.make_case(), agency=no_contract, acting_user=cm, check_capacity=False)
+    users = [*world.bank.values(), world.manager_a, world.manager_b, world.collector_user_a1,
+             world.collector_user_a2, world.collector_user_b, manager_nc, f.make_user(role=""),
+             f.make_user(role=Role.AGENCY_MANAGER, agency=None),
+             f.make_user(role=Role.FIELD_COLLECTOR, agency=world.agency_a)]
+    inactive = f.make_user(role=Role.AGENCY_MANAGER, agency=world.agency_a)
+    inactive.is_active = False
+    users.append(inactive)
+    days = [f.today() + timedelta(days=d) for d in (-400, -1, 0, 30, 61, 400)]
+
+    def compare(label):
+        for user in users:
+            for day in days:
+                assert raw_visible_ids(user, today=day) == visible_ids(user, today=day), (label, user.role, day)
+
+    compare("contracts in force")
+    assert visible_ids(world.manager_a) and visible_ids(manager_nc)  # the comparison is not between empty sets
+    AgencyContract.objects.filter(agency=world.agency_a).update(status=AgencyContract.Status.TERMINATED)
+    compare("agency A's contract terminated")
+    assert not visible_ids(world.manager_a)

@@ -116,6 +116,11 @@ if _database_url:
     # persistent connections, checked at the start of each request so that a restarted server
     # costs no failed request once it is back
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+    if env_bool("DB_PREPARED", True):
+        # parameters bound by the server and statements prepared after their 5th run on a connection:
+        # PostgreSQL plans the API's statements once per connection instead of on every request
+        # (half its CPU time per recorded contact, bench/results/request_cost.json)
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 else:
     DATABASES = {
         "default": {

@@ -35,6 +35,7 @@ from fieldcollect.cases.models import (
     Task,
 )
 from fieldcollect.compliance import services as compliance
+from fieldcollect.core import rawsql
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
 from fieldcollect.core.models import Role, User
@@ -83,11 +84,14 @@ def _case_state(case: Case) -> dict[str, Any]:
     }
 
 
+CASE_STATE_COLUMNS = ("status", "close_reason", "closed_on", "agency", "placed_until", "collector", "version",
+                      "updated_at")
+
+
 def _save_case(case: Case, *, old: dict[str, Any], action: str, actor: User | None,
                extra: dict[str, Any] | None = None) -> Case:
     case.version += 1
-    case.save(update_fields=["status", "close_reason", "closed_on", "agency", "placed_until", "collector",
-                             "version", "updated_at"])
+    rawsql.update(case, CASE_STATE_COLUMNS, using=case._state.db or "default")
     new = _case_state(case)
     if extra:
         new.update(extra)
@@ -312,7 +316,7 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
                                                   appointment_confirmed=appointment_confirmed)
         if verdict is None or verdict.allowed:
             old = _case_state(locked)
-            contact = ContactAttempt.objects.create(
+            contact = ContactAttempt(
                 case=locked, agency_id=_actor_agency_id(acting_user),
                 collector_id=locked.collector_id if acting_user.role == Role.FIELD_COLLECTOR else None,
                 channel=channel, party=party,
@@ -320,6 +324,7 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
                 at=when, connected=connected or conversation, conversation=conversation, outcome=outcome,
                 notes=notes, recorded_by=acting_user,
             )
+            rawsql.insert(contact)  # every contact: an INSERT built once (core/rawsql.py)
             if locked.status in {S.NEW, S.PLACED, S.ASSIGNED}:
                 _set_status(locked, S.IN_PROGRESS)
             _save_case(locked, old=old, action="case.contact", actor=acting_user,

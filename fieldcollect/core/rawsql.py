@@ -3,15 +3,17 @@ more than running it (the API's token check, the contact's case lock, the compli
 
 The SQL names its columns from the models' metadata (:func:`select_list`), and rows become real
 model instances through :meth:`Model.from_db` after each field's database converters (decryption
-of encrypted fields, JSON), exactly as the ORM would build them.
+of encrypted fields, JSON), exactly as the ORM would build them; :func:`insert` and :func:`update` write rows from statements built once
+per model.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from django.db import connections, models
+from django.db import DatabaseError, connections, models
 
 M = TypeVar("M", bound=models.Model)
 
@@ -59,3 +61,56 @@ class RowBuilder:
                 for conv in convs:
                     values[i] = conv(values[i], col, conn)
         return self.model.from_db(self.using, self.attnames, values)
+
+
+@functools.cache
+def _insert_plan(model: type[models.Model], using: str) -> tuple[str, list[models.Field], models.Field | None, bool]:
+    meta = model._meta
+    conn = connections[using]
+    pk = meta.pk
+    auto_pk = pk if isinstance(pk, models.AutoField | models.BigAutoField | models.SmallAutoField) else None
+    fields = [f for f in meta.concrete_fields if f is not auto_pk]
+    sql = (f'INSERT INTO "{meta.db_table}" ({", ".join(conn.ops.quote_name(f.column) for f in fields)}) '
+           f'VALUES ({", ".join(["%s"] * len(fields))})')
+    returning = auto_pk is not None and conn.features.can_return_columns_from_insert
+    if returning:
+        sql += f" RETURNING {conn.ops.quote_name(auto_pk.column)}"  # type: ignore[union-attr]
+    return sql, fields, auto_pk, returning
+
+
+def insert(obj: models.Model, *, using: str = "default") -> None:
+    """Insert a new ``obj`` as ``obj.save(force_insert=True)`` would (each field's ``pre_save`` and
+    ``get_db_prep_save``: defaults, ``auto_now_add``, encryption), from an INSERT built once per
+    model. No model signals are sent: use it only for models nothing listens to."""
+    sql, fields, auto_pk, returning = _insert_plan(type(obj), using)
+    conn = connections[using]
+    values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, values)
+        if auto_pk is not None:
+            new_pk = (cursor.fetchone()[0] if returning
+                      else conn.ops.last_insert_id(cursor, type(obj)._meta.db_table, auto_pk.column))
+            setattr(obj, auto_pk.attname, new_pk)
+    obj._state.adding = False
+    obj._state.db = using
+
+
+@functools.cache
+def _update_plan(model: type[models.Model], names: tuple[str, ...], using: str) -> tuple[str, list[models.Field]]:
+    conn = connections[using]
+    fields = fields_of(model, names)
+    sets = ", ".join(f"{conn.ops.quote_name(f.column)} = %s" for f in fields)
+    return (f'UPDATE "{model._meta.db_table}" SET {sets} WHERE {conn.ops.quote_name(model._meta.pk.column)} = %s',
+            fields)
+
+
+def update(obj: models.Model, fields: Sequence[str], *, using: str = "default") -> None:
+    """Write ``fields`` of a stored ``obj`` as ``obj.save(update_fields=fields)`` would (``auto_now``
+    included), from an UPDATE built once per model and field list; no signals (see :func:`insert`)."""
+    sql, plan = _update_plan(type(obj), tuple(fields), using)
+    conn = connections[using]
+    values = [f.get_db_prep_save(f.pre_save(obj, False), conn) for f in plan]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*values, obj.pk])
+        if cursor.rowcount != 1:
+            raise DatabaseError(f"{type(obj).__name__} {obj.pk}: the update changed {cursor.rowcount} rows, not 1")

@@ -99,18 +99,22 @@ _TOKEN_FIELDS = ("id", "prefix", "allowed_networks", "last_used_at")
 
 
 @functools.cache
-def _auth_query() -> tuple[str, RowBuilder, RowBuilder, RowBuilder]:
-    """The token, its user and the user's agency allow-list in one statement (the API runs it on every
-    request: written out once rather than compiled by the ORM each time)."""
-    token_fields, user_fields = fields_of(ApiToken, _TOKEN_FIELDS), fields_of(User)
+def _auth_query() -> tuple[str, list[RowBuilder]]:
+    """The token, its user, the user's agency and the agency's allow-list in one statement (the API
+    runs it on every request: written out once rather than compiled by the ORM each time)."""
+    from fieldcollect.agencies.models import Agency
+
+    token_fields, user_fields, agency_fields = fields_of(ApiToken, _TOKEN_FIELDS), fields_of(User), fields_of(Agency)
     network_fields = fields_of(AgencyApiNetworks, ["networks"])
-    t, n = ApiToken._meta.db_table, AgencyApiNetworks._meta.db_table
+    t, n, a = ApiToken._meta.db_table, AgencyApiNetworks._meta.db_table, Agency._meta.db_table
     sql = (f'SELECT {select_list(token_fields, "t")}, {select_list(network_fields, "n")}, '
-           f'{select_list(user_fields, "u")} FROM "{t}" t JOIN "{User._meta.db_table}" u ON u."id" = t."user_id" '
+           f'{select_list(user_fields, "u")}, {select_list(agency_fields, "a")} '
+           f'FROM "{t}" t JOIN "{User._meta.db_table}" u ON u."id" = t."user_id" '
+           f'LEFT JOIN "{a}" a ON a."{Agency._meta.pk.column}" = u."agency_id" '
            f'LEFT JOIN "{n}" n ON n."agency_id" = u."agency_id" '
            f'WHERE t."digest" = %s AND t."revoked_at" IS NULL AND t."expires_at" > %s')
-    return (sql, RowBuilder(ApiToken, token_fields), RowBuilder(AgencyApiNetworks, network_fields),
-            RowBuilder(User, user_fields))
+    return sql, [RowBuilder(ApiToken, token_fields), RowBuilder(AgencyApiNetworks, network_fields),
+                 RowBuilder(User, user_fields), RowBuilder(Agency, agency_fields)]
 
 
 def token_authenticate(secret: str, *, ip: str | None = None, check_ip: bool = False) -> User | None:
@@ -121,7 +125,7 @@ def token_authenticate(secret: str, *, ip: str | None = None, check_ip: bool = F
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
     now = timezone.now()
-    sql, tokens, networks, users = _auth_query()
+    sql, (tokens, networks, users, agencies) = _auth_query()
     with connection.cursor() as cursor:
         cursor.execute(sql, [_digest(secret), now])
         row = cursor.fetchone()
@@ -130,6 +134,8 @@ def token_authenticate(secret: str, *, ip: str | None = None, check_ip: bool = F
     token: ApiToken = tokens.build(row)
     agency_networks = list(networks.build(row, tokens.width).networks or [])
     user: User = users.build(row, tokens.width + networks.width)
+    if user.agency_id is not None:
+        User.agency.field.set_cached_value(user, agencies.build(row, tokens.width + networks.width + users.width))
     if not user.is_active:
         return None
     if check_ip and not (ip_allowed(ip, list(token.allowed_networks or [])) and ip_allowed(ip, agency_networks)):

@@ -10,7 +10,9 @@ from fieldcollect.ops.logging import json_logging_config
 logconfig_dict = json_logging_config(os.environ.get("LOG_LEVEL", "INFO").upper())
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") not in ("0", "false", "no") else None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# load Django once in the master: workers fork ready (a recycled worker costs no import and warm-up)
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") not in ("0", "false", "no")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from fieldcollect.agencies.models import Agency, AgencyContract, Collector
+from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,22 @@ class ContractTerms:
 DEFAULT_PERMITTED_FIELDS = ("name", "mobile", "city", "district", "address", "overdue", "dpd", "bucket")
 
 
+@functools.cache
+def _contract_in_force_sql() -> tuple[str, RowBuilder]:
+    fields = fields_of(AgencyContract)
+    return (f'SELECT {select_list(fields, "k")} FROM "{AgencyContract._meta.db_table}" k '
+            'WHERE k."agency_id" = %s AND k."status" = %s AND k."starts_on" <= %s AND k."ends_on" >= %s '
+            'ORDER BY k."starts_on" DESC, k."id" DESC LIMIT 1', RowBuilder(AgencyContract, fields))
+
+
 def contract_in_force(*, agency: Agency, on: date) -> AgencyContract | None:
-    return (
-        AgencyContract.objects.filter(
-            agency=agency, status=AgencyContract.Status.ACTIVE, starts_on__lte=on, ends_on__gte=on
-        )
-        .order_by("-starts_on", "-id")
-        .first()
-    )
+    """The agency's active contract covering ``on`` (the latest started). Every API request of an
+    agency user asks (the fields its contract permits): written out, see :mod:`fieldcollect.core.rawsql`."""
+    sql, contracts = _contract_in_force_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [agency.pk, AgencyContract.Status.ACTIVE.value, on, on])
+        row = cursor.fetchone()
+    return contracts.build(row) if row is not None else None
 
 
 def contract_terms(*, agency: Agency, on: date) -> ContractTerms | None:

@@ -106,16 +106,35 @@ def wait_ready(url: str, timeout: float = 120) -> None:
     raise RuntimeError(f"server at {url} not ready after {timeout} s")
 
 
+def warm_up(url: str, clients: list[dict[str, Any]], requests: int = 400) -> None:
+    """A few hundred requests before measuring, so that every worker has its database connection
+    and its prepared statements (a deployed server is warm; its first second is not the load)."""
+    import concurrent.futures
+
+    def one(i: int) -> None:
+        me = clients[i % len(clients)]
+        req = urllib.request.Request(f"{url}/api/v1/cases?limit=20",
+                                     headers={"Authorization": f"Bearer {me['token']}"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            r.read()
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(one, range(requests)))
+
+
 def run_locust(*, host: str, mode: str, users: int, seconds: int, clients_file: Path, out_dir: Path,
                spawn_rate: int) -> dict[str, dict[str, float]]:
+    """Run locust for ``seconds`` after its users have started: the statistics are reset once every
+    user runs (``--reset-stats``), so the ramp-up (``users / spawn_rate`` seconds) is not measured."""
     prefix = out_dir / mode
+    ramp = -(-users // spawn_rate)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r",
-           str(spawn_rate), "-t", f"{seconds}s", "--host", host, "--csv", str(prefix), "--only-summary",
-           "--stop-timeout", "10", "--loglevel", "WARNING"]
+           str(spawn_rate), "-t", f"{seconds + ramp}s", "--reset-stats", "--host", host, "--csv", str(prefix),
+           "--csv-full-history", "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING"]
     env = os.environ | {"FC_LOAD_CLIENTS": str(clients_file), "FC_LOAD_MODE": mode,
                         "FC_LOAD_ACKS": str(out_dir / "acks.txt")}
     with open(out_dir / f"{mode}.log", "w") as log:
-        subprocess.run(cmd, env=env, check=False, timeout=seconds + 120, stdout=log, stderr=log)
+        subprocess.run(cmd, env=env, check=False, timeout=seconds + ramp + 120, stdout=log, stderr=log)
     stats: dict[str, dict[str, float]] = {}
     with open(f"{prefix}_stats.csv", newline="") as fh:
         for row in csv.DictReader(fh):
@@ -137,8 +156,12 @@ def main() -> None:
     p.add_argument("--saturation-users", type=int, default=32)
     p.add_argument("--agencies", type=int, default=20)
     p.add_argument("--cases-per-agency", type=int, default=100)
-    p.add_argument("--workers", type=int, default=3)
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--worker-class", default="sync", choices=["sync", "gthread"],
+                   help="gunicorn worker class (sync: one request at a time per process, the kernel "
+                        "spreads connections over idle workers; gthread: keep-alive, threads)")
+    p.add_argument("--spawn-rate", type=int, default=20, help="paced users started per second")
     p.add_argument("--database", default="fc_load")
     args = p.parse_args()
 
@@ -149,7 +172,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="fc-load-"))
     db_url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     os.environ.update({"DATABASE_URL": db_url, "FIELDCOLLECT_HOME": str(home), "DJANGO_SETTINGS_MODULE":
-                       "config.settings", "ACCESS_LOG": "0", "LOG_LEVEL": "WARNING", "DEBUG": "0"})
+                       "config.settings", "ACCESS_LOG": "0", "LOG_LEVEL": "WARNING", "DEBUG": "0",
+                       "GUNICORN_WORKER_CLASS": args.worker_class})
     os.environ.pop("FIELDCOLLECT_QUEUE", None)
     sys.path.insert(0, str(ROOT))
     create_database(args.database)
@@ -167,9 +191,10 @@ def main() -> None:
     phases: dict[str, Any] = {}
     try:
         wait_ready(host)
+        warm_up(host, clients)
         rows_before = contact_rows()
         phases["paced"] = run_locust(host=host, mode="paced", users=args.users, seconds=args.duration,
-                                     clients_file=clients_file, out_dir=home, spawn_rate=50)
+                                     clients_file=clients_file, out_dir=home, spawn_rate=args.spawn_rate)
         phases["saturation_trivial"] = run_locust(host=host, mode="trivial", users=args.saturation_users,
                                                   seconds=args.saturation_duration, clients_file=clients_file,
                                                   out_dir=home, spawn_rate=args.saturation_users)
@@ -198,9 +223,12 @@ def main() -> None:
         "machine": {"nproc": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
                     "load_average_at_end": os.getloadavg(), "note": "server, PostgreSQL and locust share 2 cores "
                     "with other agents' work"},
-        "database": db_url, "server": {"workers": args.workers, "threads": args.threads, "server": "gunicorn gthread"},
+        "database": db_url, "server": {"workers": args.workers, "threads": args.threads, "server": f"gunicorn {args.worker_class}",
+                   "preload": True, "warm_up_requests": 400},
         "seed": {"agencies": args.agencies, "cases": args.agencies * args.cases_per_agency, "seconds": round(seed_s, 1)},
-        "paced": {"users": args.users, "seconds": args.duration, "pause_s": "0.8-1.2", "stats": phases["paced"]},
+        "paced": {"users": args.users, "seconds": args.duration, "pause_s": "0.8-1.2",
+                  "spawn_rate_per_s": args.spawn_rate, "measured": "after every user started (locust --reset-stats)",
+                  "stats": phases["paced"]},
         "saturation": {"users": args.saturation_users, "seconds": args.saturation_duration,
                        "trivial_healthz": phases["saturation_trivial"], "contacts": phases["saturation_contacts"],
                        "contact_to_trivial_ratio": round(contact_rps / trivial_rps, 3) if trivial_rps else None},

@@ -115,7 +115,10 @@ _database_url = env("DATABASE_URL")
 if _database_url:
     # persistent connections, checked at the start of each request so that a restarted server
     # costs no failed request once it is back
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+    # (a new connection is a new server process that plans and prepares every statement again:
+    # kept for 10 minutes by default, DB_CONN_MAX_AGE)
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=int(env("DB_CONN_MAX_AGE", "600")),
+                                                  conn_health_checks=True)}
     if env_bool("DB_PREPARED", True):
         # parameters bound by the server and statements prepared after their 5th run on a connection:
         # PostgreSQL plans the API's statements once per connection instead of on every request

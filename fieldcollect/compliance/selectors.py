@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 
 from django.db import connection
 
@@ -78,7 +79,8 @@ def debtor_ledger(*, customer_id: int, since: datetime | None = None,
     The numbers are stored encrypted; with ``numbers_since`` only the rows from then on are
     decrypted (older rows get no phone: only per-number rules, with short windows, compare numbers).
     """
-    sql, params = _ledger_sql(), [customer_id]
+    sql = _ledger_sql()
+    params: list[Any] = [customer_id]
     if since is not None:
         sql += ' AND a."at" >= %s'
         params.append(since)
@@ -128,7 +130,7 @@ def debtor_flags(*, customer_ids: Iterable[int], since: datetime | None = None) 
         return []
     sql, flags = _flags_query()
     sql = sql.format(ids=", ".join(["%s"] * len(ids)))
-    params: list[object] = list(ids)
+    params: list[Any] = list(ids)
     if since is not None:
         sql += ' AND (f."ends_at" IS NULL OR f."ends_at" > %s)'
         params.append(since)

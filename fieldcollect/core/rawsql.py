@@ -49,7 +49,7 @@ class RowBuilder:
         self.converters: list[tuple[int, list[Callable[..., Any]], Any]] = []
         for i, f in enumerate(fields):
             col = f.get_col(f.model._meta.db_table)
-            convs = list(conn.ops.get_db_converters(col)) + list(f.get_db_converters(conn))
+            convs = list(conn.ops.get_db_converters(col)) + list(f.get_db_converters(conn))  # type: ignore[attr-defined]
             if convs:
                 self.converters.append((i, convs, col))
 

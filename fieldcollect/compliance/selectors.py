@@ -71,19 +71,23 @@ def _ledger_sql() -> str:
             'WHERE c."customer_id" = %s')
 
 
-def debtor_ledger(*, customer_id: int, since: datetime | None = None,
-                  numbers_since: datetime | None = None) -> list[LedgerEntry]:
+def debtor_ledger(*, customer_id: int, since: datetime | None = None, until: datetime | None = None,
+                  numbers_since: datetime | None = None, numbers_until: datetime | None = None) -> list[LedgerEntry]:
     """The debtor's contact attempts (all cases, bank and all agencies) as engine rows: one query
     (written out: every contact runs it, see :mod:`fieldcollect.core.rawsql`).
 
-    The numbers are stored encrypted; with ``numbers_since`` only the rows from then on are
-    decrypted (older rows get no phone: only per-number rules, with short windows, compare numbers).
+    ``since``/``until`` bound the attempts read (``until`` exclusive). The numbers are stored
+    encrypted; only the rows from ``numbers_since`` up to ``numbers_until`` are decrypted (the others
+    get no phone: only per-number rules, with short windows, compare numbers).
     """
     sql = _ledger_sql()
     params: list[Any] = [customer_id]
     if since is not None:
         sql += ' AND a."at" >= %s'
         params.append(since)
+    if until is not None:
+        sql += ' AND a."at" < %s'
+        params.append(until)
     debtor_id = str(customer_id)
     field = ContactAttempt._meta.get_field("number")
     decrypt = getattr(field, "from_db_value", None)
@@ -95,7 +99,7 @@ def debtor_ledger(*, customer_id: int, since: datetime | None = None,
     for channel, party, at, raw, connected, conversation, agency_id in rows:
         for conv in at_converters:  # SQLite gives text; PostgreSQL an aware datetime already
             at = conv(at, None, connection)
-        if numbers_since is not None and at < numbers_since:
+        if (numbers_since is not None and at < numbers_since) or (numbers_until is not None and at >= numbers_until):
             number = ""
         else:
             number = decrypt(raw, None, connection) if decrypt is not None and raw else (raw or "")

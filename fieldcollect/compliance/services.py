@@ -187,7 +187,11 @@ def contact_decision(*, case: Case, channel: str, party: str = "debtor", number:
         phone=default_number(case=case, channel=channel, party=party, number=number) or None,
         collectors=collectors, recording=recording, appointment_confirmed=appointment_confirmed,
     )
-    ledger = debtor_ledger(customer_id=customer.pk, since=since, numbers_since=when - phone_lookback(pack))
+    # an attempt logged after the fact sits among later ones: the windows around it reach as far
+    # forward as back, and nothing further ahead is read (or decrypted)
+    numbers = phone_lookback(pack)
+    ledger = debtor_ledger(customer_id=customer.pk, since=since, until=when + (when - since),
+                           numbers_since=when - numbers, numbers_until=when + numbers)
     decision = check(request=request, ledger=ledger,
                      flags=debtor_flags(customer_ids=[customer.pk], since=since), pack=pack)
     return ContactVerdict(decision=decision, lang=current_language())

@@ -88,6 +88,27 @@ def test_connected_call_cap_counts_every_agency(world):
     call(case_b, world.collector_user_b, sh(day, 15), channel="letter")
 
 
+def test_an_attempt_logged_after_the_fact_reads_a_bounded_ledger(world):
+    """A call logged afterwards is judged on the history known at its time (the day's later calls do
+    not count against it, the engine's semantics), and the ledger read for it stops a lookback ahead:
+    attempts further away are not read, numbers outside the per-number window are not decrypted."""
+    case = world.case_a1
+    day = f.today() - timedelta(days=20)
+    u = world.collector_user_a1
+    for h in (14, 15, 16):
+        call(case, u, sh(day, h), outcome="callback", connected=True)
+    call(case, u, sh(day, 9, 30), outcome="callback", connected=True)  # before the three: allowed
+    with pytest.raises(ContactBlockedError) as exc:
+        call(case, u, sh(day, 17), outcome="callback", connected=True)
+    assert exc.value.extra["rule_ids"] == ["CN-CONNECTED-CAP"]
+    far = sh(day - timedelta(days=80), 10)
+    assert selectors.debtor_ledger(customer_id=case.customer_id, since=far - timedelta(days=40),
+                                   until=far + timedelta(days=40)) == []
+    ledger = selectors.debtor_ledger(customer_id=case.customer_id, since=sh(day, 0),
+                                     until=sh(day, 23), numbers_since=sh(day, 0), numbers_until=sh(day, 15))
+    assert [bool(e.phone) for e in sorted(ledger, key=lambda e: e.at)] == [True, True, False, False]
+
+
 def test_unanswered_cap_is_per_number(world):
     case = world.case_a1
     day = f.today()

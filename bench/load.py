@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ def create_database(name: str) -> None:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
 
 
-def seed(*, agencies: int, cases_per_agency: int) -> list[dict[str, Any]]:
+def seed(*, agencies: int, cases_per_agency: int, history_per_case: int = 0) -> list[dict[str, Any]]:
     import django
 
     django.setup()
@@ -74,7 +75,34 @@ def seed(*, agencies: int, cases_per_agency: int) -> list[dict[str, Any]]:
             services.case_place(case=case, agency=agency, acting_user=cm)
             ids.append(case.pk)
         clients.append({"token": secret, "cases": ids})
+    if history_per_case:
+        seed_history(clients=clients, per_case=history_per_case)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # planner statistics, as autovacuum keeps them in production
+        cursor.execute("ANALYZE")
     return clients
+
+
+def seed_history(*, clients: list[dict[str, Any]], per_case: int) -> None:
+    """Earlier contact attempts on every case (a book has a history: the compliance ledger and the
+    contact table are not empty when the day starts), spread over the last 90 days, 09:00-19:59
+    Beijing time, in bulk."""
+    import random
+
+    from load_bodies import attempt_time
+
+    from fieldcollect.cases.models import Case, ContactAttempt
+
+    rng = random.Random(11)
+    cases = Case.objects.filter(pk__in=[i for c in clients for i in c["cases"]]).only("id", "agency_id")
+    rows = []
+    for case in cases:
+        for _ in range(per_case):
+            rows.append(ContactAttempt(case_id=case.pk, agency_id=case.agency_id, channel=rng.choice(
+                ("phone", "phone", "sms", "letter")), party="debtor", number="", outcome="no_answer",
+                at=datetime.fromisoformat(attempt_time(rng, days=90)), notes="history"))
+    ContactAttempt.objects.bulk_create(rows, batch_size=5_000)
 
 
 def contact_rows() -> int:
@@ -156,6 +184,8 @@ def main() -> None:
     p.add_argument("--saturation-users", type=int, default=32)
     p.add_argument("--agencies", type=int, default=20)
     p.add_argument("--cases-per-agency", type=int, default=100)
+    p.add_argument("--history-per-case", type=int, default=10,
+                   help="earlier contact attempts seeded on every case (default 10, over 90 days)")
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--worker-class", default="sync", choices=["sync", "gthread"],
@@ -178,7 +208,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     create_database(args.database)
     t0 = time.perf_counter()
-    clients = seed(agencies=args.agencies, cases_per_agency=args.cases_per_agency)
+    clients = seed(agencies=args.agencies, cases_per_agency=args.cases_per_agency,
+                   history_per_case=args.history_per_case)
     seed_s = time.perf_counter() - t0
     clients_file = home / "clients.json"
     clients_file.write_text(json.dumps(clients))
@@ -225,7 +256,9 @@ def main() -> None:
                     "with other agents' work"},
         "database": db_url, "server": {"workers": args.workers, "threads": args.threads, "server": f"gunicorn {args.worker_class}",
                    "preload": True, "warm_up_requests": 400},
-        "seed": {"agencies": args.agencies, "cases": args.agencies * args.cases_per_agency, "seconds": round(seed_s, 1)},
+        "seed": {"agencies": args.agencies, "cases": args.agencies * args.cases_per_agency,
+                 "history_contacts": args.agencies * args.cases_per_agency * args.history_per_case,
+                 "analyzed": True, "seconds": round(seed_s, 1)},
         "paced": {"users": args.users, "seconds": args.duration, "pause_s": "0.8-1.2",
                   "spawn_rate_per_s": args.spawn_rate, "measured": "after every user started (locust --reset-stats)",
                   "stats": phases["paced"]},

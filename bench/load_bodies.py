@@ -11,10 +11,10 @@ CHANNELS = ("phone", "phone", "phone", "sms", "letter")
 OUTCOMES = ("no_answer", "no_answer", "refused", "not_home")
 
 
-def attempt_time(rng: random.Random) -> str:
+def attempt_time(rng: random.Random, days: int = 60) -> str:
     """When the logged attempt happened: a random minute 09:00-19:59 Beijing time on one of the last
-    60 days (collectors log the day's attempts; spreading them keeps per-day caps realistic)."""
-    day = (datetime.now(UTC) + BEIJING).date() - timedelta(days=rng.randint(1, 60))
+    ``days`` days (collectors log the day's attempts; spreading them keeps per-day caps realistic)."""
+    day = (datetime.now(UTC) + BEIJING).date() - timedelta(days=rng.randint(1, days))
     local = datetime(day.year, day.month, day.day, rng.randint(9, 19), rng.randint(0, 59), tzinfo=UTC) - BEIJING
     return local.isoformat()
 

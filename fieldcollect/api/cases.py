@@ -129,7 +129,7 @@ def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
 
 
 @router.post("/{case_id}/contacts", response={201: ContactOut, **ERRORS}, summary="Record a contact attempt")
-def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> Status[ContactAttempt]:
+def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> Status[dict[str, Any]]:
     """Record a call, text, letter, e-mail or field visit after the compliance check. A refused contact
     is not recorded: 422 ``compliance.blocked`` with the rule ids, their explanations (after
     Accept-Language), ``next_allowed_at`` and the stored ``blocked_attempt_id`` in ``error.extra``. A
@@ -145,7 +145,10 @@ def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> St
         notes=payload.notes, expected_version=payload.version, path="api", collectors=payload.collectors,
         recording=payload.recording, appointment_confirmed=payload.appointment_confirmed,
     )
-    return Status(201, contact)
+    # a number the caller sent comes back as sent; the debtor's own mobile, filled in by default,
+    # only to the bank (an agency sees it masked, as on the case)
+    in_clear = user.is_bank_user or bool((payload.number or "").strip())
+    return Status(201, _contact_out(contact, number_in_clear=in_clear))
 
 
 class ContactCheckIn(Schema):

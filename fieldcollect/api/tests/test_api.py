@@ -95,6 +95,30 @@ def test_record_contact_then_promise_then_conflict(world):
     assert_error(stale, 409, "case.conflict")
 
 
+def test_recorded_contact_shows_the_debtors_own_mobile_masked_to_an_agency(world):
+    """A call without a number is logged to the debtor's mobile; the answer gives an agency that
+    number masked (as the case does), the bank in clear, and a number the caller sent as sent."""
+    case = world.case_a1
+    mobile = case.customer.mobile
+    body = {"channel": "phone", "outcome": "no_answer", "at": f.in_hours().isoformat()}
+    resp = client_for(world.manager_a).post(f"/api/v1/cases/{case.pk}/contacts", body,
+                                            content_type="application/json")
+    assert resp.status_code == 201, resp.content
+    shown = resp.json()["number"]
+    assert shown and shown != mobile and mobile[-4:] in shown and "*" in shown
+    assert ContactAttempt.objects.get(pk=resp.json()["id"]).number == mobile  # stored whole (encrypted)
+    bank = client_for(world.bank[Role.COLLECTIONS_MANAGER]).post(
+        f"/api/v1/cases/{case.pk}/contacts", body | {"at": f.in_hours(hour=11).isoformat()},
+        content_type="application/json")
+    assert bank.status_code == 201, bank.content
+    assert bank.json()["number"] == mobile
+    sent = client_for(world.manager_a).post(
+        f"/api/v1/cases/{case.pk}/contacts", body | {"number": "13912345678", "at": f.in_hours(hour=12).isoformat()},
+        content_type="application/json")
+    assert sent.status_code == 201, sent.content
+    assert sent.json()["number"] == "13912345678"
+
+
 def test_write_errors_have_stable_codes(world):
     c = client_for(world.collector_user_a1)
     assert_error(c.post(f"/api/v1/cases/{world.case_b.pk}/contacts", {"channel": "phone", "outcome": "no_answer"},

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.db import models, router, transaction
+from django.db import models
 
-from fieldcollect.core import rawsql
 from fieldcollect.core.audit_chain import GENESIS, HASHED_FIELDS, Break, VerifyResult, verify_chain
-from fieldcollect.core.models import AuditChainHead, AuditEntry, User, chain_append
+from fieldcollect.core.models import AuditChainHead, AuditEntry, User
 
 
 def audit_log(
@@ -29,14 +28,8 @@ def audit_log(
     actor_label: str = "",
 ) -> AuditEntry:
     label = actor_label or (actor.get_username() if actor is not None else "system")
-    entry = AuditEntry(actor=actor, actor_label=label, action=action, object_type=object_type,
-                       object_id=str(object_id), old=old, new=new)
-    using = router.db_for_write(AuditEntry)
-    # what AuditEntry.save does, with an INSERT built once (every audited write comes here)
-    with transaction.atomic(using=using, savepoint=False):
-        chain_append([entry], using=using)
-        rawsql.insert(entry, using=using)
-    return entry
+    return AuditEntry.objects.create(actor=actor, actor_label=label, action=action, object_type=object_type,
+                                     object_id=str(object_id), old=old, new=new)
 
 
 def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core import rawsql
 from fieldcollect.core.audit_chain import GENESIS, entry_hash
 from fieldcollect.privacy.fields import EncryptedCharField
 
@@ -106,10 +107,10 @@ class AuditEntry(models.Model):
         if not self._state.adding:
             raise AppendOnlyError("audit entries cannot be updated")
         using = kwargs.get("using") or router.db_for_write(AuditEntry)
+        # every audited write comes here: an INSERT built once (core/rawsql.py), no model signals
         with transaction.atomic(using=using, savepoint=False):
             chain_append([self], using=using)
-            kwargs["force_insert"] = True
-            super().save(*args, **kwargs)
+            rawsql.insert(self, using=using)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit entries cannot be deleted")

@@ -11,7 +11,7 @@ import functools
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -92,11 +92,24 @@ def _save_case(case: Case, *, old: dict[str, Any], action: str, actor: User | No
                extra: dict[str, Any] | None = None) -> Case:
     case.version += 1
     rawsql.update(case, CASE_STATE_COLUMNS, using=case._state.db or "default")
+    _audit_case(case, old=old, action=action, actor=actor, extra=extra)
+    return case
+
+
+def _insert_saving_case(obj: models.Model, case: Case) -> None:
+    """Insert ``obj`` and write the case's new state (version + 1) in one statement (PostgreSQL);
+    then :func:`_audit_case` as :func:`_save_case` would."""
+    case.version += 1
+    using = case._state.db or "default"
+    rawsql.insert(obj, using=using, along=[rawsql.update_statement(case, CASE_STATE_COLUMNS, using=using)])
+
+
+def _audit_case(case: Case, *, old: dict[str, Any], action: str, actor: User | None,
+                extra: dict[str, Any] | None = None) -> None:
     new = _case_state(case)
     if extra:
         new.update(extra)
     audit_log(actor=actor, action=action, object_type="case", object_id=case.pk, old=old, new=new)
-    return case
 
 
 def _require_open(case: Case) -> None:
@@ -324,11 +337,12 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
                 at=when, connected=connected or conversation, conversation=conversation, outcome=outcome,
                 notes=notes, recorded_by=acting_user,
             )
-            rawsql.insert(contact)  # every contact: an INSERT built once (core/rawsql.py)
             if locked.status in {S.NEW, S.PLACED, S.ASSIGNED}:
                 _set_status(locked, S.IN_PROGRESS)
-            _save_case(locked, old=old, action="case.contact", actor=acting_user,
-                       extra={"contact": contact.pk, "channel": channel, "outcome": outcome})
+            # every contact: the INSERT and the case's UPDATE in one statement built once (core/rawsql.py)
+            _insert_saving_case(contact, locked)
+            _audit_case(locked, old=old, action="case.contact", actor=acting_user,
+                        extra={"contact": contact.pk, "channel": channel, "outcome": outcome})
     if verdict is not None and not verdict.allowed:
         blocked = compliance.blocked_attempt_record(
             verdict=verdict, case=locked, acting_user=acting_user, channel=channel, party=party,

@@ -86,7 +86,7 @@ class AuditEntry(models.Model):
     actor_label = models.CharField(max_length=150, blank=True, default="")
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=64, db_index=True)
+    object_id = models.CharField(max_length=64)  # looked up with object_type: the index below
     old = models.JSONField(null=True, blank=True)
     new = models.JSONField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
@@ -109,8 +109,8 @@ class AuditEntry(models.Model):
         using = kwargs.get("using") or router.db_for_write(AuditEntry)
         # every audited write comes here: an INSERT built once (core/rawsql.py), no model signals
         with transaction.atomic(using=using, savepoint=False):
-            chain_append([self], using=using)
-            rawsql.insert(self, using=using)
+            head = chain_append([self], using=using, move_head=False)
+            rawsql.insert(self, using=using, along=[head])  # the head moves in the same statement
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit entries cannot be deleted")
@@ -147,12 +147,14 @@ def _chain_start(chain: int, using: str) -> tuple[int, str]:
     return (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
 
 
-def chain_append(entries: list[AuditEntry], *, using: str) -> None:
+def chain_append(entries: list[AuditEntry], *, using: str, move_head: bool = True) -> rawsql.Statement:
     """Give ``entries`` their place in a chain (caller holds a transaction and inserts them next).
 
     Locks the head of a chain no other transaction holds (``FOR UPDATE SKIP LOCKED``, preferring the
     chain this connection used last, so that one transaction's entries stay in one chain), then moves
-    that head: two small statements, written as plain SQL because this runs on every audited write."""
+    that head: two small statements, written as plain SQL because this runs on every audited write.
+    With ``move_head=False`` the caller runs the returned UPDATE of the head itself (with the insert:
+    ``rawsql.insert(..., along=[statement])``)."""
     conn = connections[using]
     chains = audit_chain_count(using)
     preferred = int(getattr(conn, "_fc_audit_chain", 1))
@@ -200,8 +202,12 @@ def chain_append(entries: list[AuditEntry], *, using: str) -> None:
         entry.prev_hash = prev
         entry.hash = entry_hash(entry.chain_fields())
         prev = entry.hash
-    with conn.cursor() as cur:
-        cur.execute("UPDATE core_auditchainhead SET seq = %s, hash = %s WHERE id = %s", [seq, prev, chain])
+    move = rawsql.Statement("UPDATE core_auditchainhead SET seq = %s, hash = %s WHERE id = %s", [seq, prev, chain],
+                            f"audit chain head {chain}")
+    if move_head:
+        with conn.cursor() as cur:
+            cur.execute(move.sql, move.params)
+    return move
 
 
 class ApiToken(models.Model):

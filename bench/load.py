@@ -10,6 +10,9 @@
 4. Saturation runs without pauses at several client counts, side by side at each: the trivial
    ``/healthz`` (the ceiling), then recording contacts only; the best of each is compared.
 5. Counts the contact rows in the database: every 201 the clients saw must be a row (no lost write).
+6. The floor (``--floor``, on by default): ``bench/contact_floor_app.py``, the contact's SQL with no
+   framework around it, served the same way and driven by the same users, beside its own trivial
+   endpoint: how far this machine can go at all.
 
 Writes ``bench/results/load.json`` and ``bench/results/load_saturation.png``. Example::
 
@@ -178,25 +181,67 @@ def run_locust(*, host: str, mode: str, users: int, seconds: int, clients_file: 
     return stats
 
 
-def saturation_chart(sweep: dict[int, dict[str, float]], path: Path) -> None:
-    """Requests per second by client count, the trivial endpoint beside recording a contact."""
+def run_floor(*, workers: int, users: int, seconds: int, db_url: str, clients_file: Path,
+              out_dir: Path) -> dict[str, Any]:
+    """Serve ``bench/contact_floor_app.py`` with gunicorn (``workers`` sync workers, as the product) and
+    run the trivial endpoint, then contacts, at ``users`` clients without pauses."""
+    port = free_port()
+    host = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--preload",
+         "--chdir", str(LOCUSTFILE.parent), "contact_floor_app:app"],
+        env=os.environ | {"FC_FLOOR_DATABASE_URL": db_url}, stdout=subprocess.DEVNULL,
+        stderr=open(out_dir / "server.log", "w"))  # noqa: SIM115
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(host + "/healthz", timeout=5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        stats = {mode: run_locust(host=host, mode=mode, users=users, seconds=seconds, clients_file=clients_file,
+                                  out_dir=out_dir, spawn_rate=users) for mode in ("trivial", "contacts")}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    contacts = stats["contacts"].get(CONTACT, {})
+    return {"app": "bench/contact_floor_app.py", "server": f"gunicorn sync, {workers} workers", "users": users,
+            "seconds": seconds, "healthz_rps": stats["trivial"].get("GET /healthz", {}).get("rps", 0.0),
+            "contacts_rps": contacts.get("rps", 0.0), "contacts_failures": contacts.get("failures"),
+            "stats": stats}
+
+
+def saturation_chart(sweep: dict[int, dict[str, float]], path: Path, floor: dict[str, Any] | None = None) -> None:
+    """Requests per second by client count, the trivial endpoint beside recording a contact; with the
+    floor's contacts (the same SQL without the framework) and half the trivial ceiling as lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     users = sorted(sweep)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 5))
     width = 0.38
     xs = range(len(users))
     ax.bar([x - width / 2 for x in xs], [sweep[u]["healthz_rps"] for u in users], width, label="GET /healthz (trivial)")
     ax.bar([x + width / 2 for x in xs], [sweep[u]["contacts_rps"] for u in users], width,
            label="POST /api/v1/cases/{id}/contacts")
+    ceiling = max(sweep[u]["healthz_rps"] for u in users)
+    ax.axhline(ceiling / 2, color="grey", linestyle=":", label="target: half the trivial ceiling")
+    if floor and floor.get("contacts_rps"):
+        ax.axhline(floor["contacts_rps"], color="black", linestyle="--",
+                   label=f"floor: the same SQL without a framework ({floor['users']} clients)")
     ax.set_xticks(list(xs), [str(u) for u in users])
     ax.set_xlabel("clients without pauses")
     ax.set_ylabel("requests / s")
     ax.set_title("Saturation: recording a contact beside the trivial endpoint (same run)")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -220,6 +265,8 @@ def main() -> None:
                         "spreads connections over idle workers; gthread: keep-alive, threads)")
     p.add_argument("--spawn-rate", type=int, default=20, help="paced users started per second")
     p.add_argument("--database", default="fc_load")
+    p.add_argument("--no-floor", dest="floor", action="store_false",
+                   help="skip the floor run (bench/contact_floor_app.py, the contact's SQL without the framework)")
     args = p.parse_args()
 
     from rich.console import Console
@@ -251,6 +298,8 @@ def main() -> None:
     for users in levels:
         for mode in ("trivial", "contacts"):
             (home / f"{mode}_{users}").mkdir()
+    floor_dir = home / "floor"
+    floor_dir.mkdir()
     try:
         wait_ready(host)
         warm_up(host, clients)
@@ -274,6 +323,11 @@ def main() -> None:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+    floor = None
+    if args.floor:
+        best = max(levels, key=lambda u: phases[f"saturation_contacts_{u}"].get(CONTACT, {}).get("rps", 0.0))
+        floor = run_floor(workers=args.workers, users=best, seconds=args.saturation_duration, db_url=db_url,
+                          clients_file=clients_file, out_dir=floor_dir)
     ok_contacts = sum(s["requests"] - s["failures"] for ph in phases.values() for n, s in ph.items() if n == CONTACT)
     new_rows = rows_after - rows_before
     sweep = {users: {"healthz_rps": phases[f"saturation_trivial_{users}"].get("GET /healthz", {}).get("rps", 0.0),
@@ -281,13 +335,13 @@ def main() -> None:
              for users in levels}
     trivial_rps = max(v["healthz_rps"] for v in sweep.values())
     contact_rps = max(v["contacts_rps"] for v in sweep.values())
-    saturation_chart(sweep, RESULTS.with_name("load_saturation.png"))
+    saturation_chart(sweep, RESULTS.with_name("load_saturation.png"), floor)
     paced_contact = phases["paced"].get(CONTACT, {})
     result: dict[str, Any] = {
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
         "machine": {"nproc": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
-                    "load_average_at_end": os.getloadavg(), "note": "server, PostgreSQL and locust share 2 cores "
-                    "with other agents' work"},
+                    "load_average_at_end": os.getloadavg(), "note": "server, PostgreSQL and locust share the "
+                    "machine's cores (and with any other work running at the time)"},
         "database": db_url, "server": {"workers": args.workers, "threads": args.threads, "server": f"gunicorn {args.worker_class}",
                    "preload": True, "warm_up_requests": 400},
         "seed": {"agencies": args.agencies, "cases": args.agencies * args.cases_per_agency,
@@ -301,6 +355,10 @@ def main() -> None:
                        "contact_to_trivial_ratio": round(contact_rps / trivial_rps, 3) if trivial_rps else None,
                        "chart": "bench/results/load_saturation.png",
                        "stats": {k: v for k, v in phases.items() if k.startswith("saturation_")}},
+        "floor": None if floor is None else floor | {
+            "contacts_to_product_trivial_ratio": round(floor["contacts_rps"] / trivial_rps, 3) if trivial_rps else None,
+            "product_contacts_to_floor_contacts_ratio": (round(contact_rps / floor["contacts_rps"], 3)
+                                                         if floor["contacts_rps"] else None)},
         "writes": {"contacts_acknowledged_201_or_refused_422": ok_contacts,
                    "acknowledged_ids_recorded": len(acked), "refused_by_compliance_422": refused,
                    "distinct_ids": len(set(acked)), "contact_rows_added": new_rows, "lost_writes": len(lost),
@@ -329,6 +387,10 @@ def main() -> None:
     console.print(f"contacts acknowledged {ok_contacts:,} (ids {len(acked):,}), rows added {new_rows:,}, "
                   f"lost {len(lost)}; "
                   f"saturation contacts/trivial = {result['saturation']['contact_to_trivial_ratio']}")
+    if floor is not None:
+        console.print(f"floor (the contact's SQL without the framework, {floor['users']} clients): contacts "
+                      f"{floor['contacts_rps']:.0f}/s, its trivial endpoint {floor['healthz_rps']:.0f}/s; floor contacts / "
+                      f"product trivial = {result['floor']['contacts_to_product_trivial_ratio']}")
     console.print(f"written {RESULTS}")
 
 

@@ -35,10 +35,15 @@ class ExportResult:
     sha256: str
 
 
-def default_export_path(name: str) -> Path:
+def exports_dir() -> Path:
+    """Where exports and reports made on the server go (``$FIELDCOLLECT_HOME/exports``)."""
     folder = home_dir() / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S}.csv"
+    return folder
+
+
+def default_export_path(name: str, suffix: str = ".csv") -> Path:
+    return exports_dir() / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S}{suffix}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -62,6 +67,38 @@ def clear_dead_partials(out: Path) -> list[Path]:
     return removed
 
 
+def publish(out: Path, data: bytes, *, progress_note: str = "") -> str:
+    """Write ``data`` to ``out`` through a temporary name beside it (written, synced, renamed, the folder
+    synced) and return its SHA-256. A full disk or any other write error raises :class:`ExportError`
+    naming the file (``progress_note`` says how far the export got) and publishes nothing."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clear_dead_partials(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        with tmp.open("wb") as out_fh:
+            out_fh.write(data)
+            out_fh.flush()
+            os.fsync(out_fh.fileno())
+        os.replace(tmp, out)
+        dir_fd = os.open(out.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in DISK_FULL:
+            raise ExportError(
+                f"disk full: could not write the export {out} ({os.strerror(exc.errno or 0)}{progress_note}). "
+                f"Nothing was published; free space on {out.parent} or export to another folder.") from exc
+        raise ExportError(f"could not write the export {out}: {exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return hashlib.sha256(data).hexdigest()
+
+
 def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = None,
                  chunk: int = 2_000, user: Any = None,
                  purpose: str = "operations export of the cases") -> ExportResult:
@@ -75,12 +112,8 @@ def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = Non
     from fieldcollect.privacy.exports import export_table_result
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    clear_dead_partials(out)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     cases = Case.objects.all() if user is None else cases_visible_to(user)
     total = cases.count()
-    digest = hashlib.sha256()
     rows = 0
 
     def _rows() -> Iterator[tuple[Any, ...]]:
@@ -91,33 +124,10 @@ def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = Non
                 on_progress(0.9 * rows / max(total, 1))
             yield values
 
-    try:
-        with transaction.atomic():  # no data-sharing record for an export that was not published
-            data = export_table_result(user=user, purpose=purpose, name="cases", columns=list(CASE_COLUMNS),
-                                       rows=_rows(), fmt="csv").data
-            with tmp.open("wb") as out_fh:
-                out_fh.write(data)
-                out_fh.flush()
-                os.fsync(out_fh.fileno())
-            os.replace(tmp, out)
-        dir_fd = os.open(out.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.errno in DISK_FULL:
-            raise ExportError(
-                f"disk full: could not write the export {out} ({os.strerror(exc.errno or 0)} after {rows} rows). "
-                f"Nothing was published; free space on {out.parent} or export to another folder.") from exc
-        raise ExportError(f"could not write the export {out}: {exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    with out.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    with transaction.atomic():  # no data-sharing record for an export that was not published
+        data = export_table_result(user=user, purpose=purpose, name="cases", columns=list(CASE_COLUMNS),
+                                   rows=_rows(), fmt="csv").data
+        sha256 = publish(out, data, progress_note=f" after {rows} rows")
     if on_progress:
         on_progress(1.0)
-    return ExportResult(path=out, rows=rows, sha256=digest.hexdigest())
+    return ExportResult(path=out, rows=rows, sha256=sha256)

@@ -304,6 +304,50 @@ def _export(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"path": str(result.path), "rows": result.rows, "sha256": result.sha256}
 
 
+@register("management_report")
+def _management_report(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """The monthly management report (``fieldcollect report management``) as a PDF in the exports folder:
+    ``as_of`` (YYYY-MM-DD), ``lang`` (``zh-hans`` or ``en``), optional ``out``."""
+    from datetime import date
+    from pathlib import Path
+
+    from fieldcollect.ops.exports import ExportError, default_export_path, publish
+    from fieldcollect.plans.agreement import FontNotFound
+    from fieldcollect.reports.management import SECTIONS, collect, normalise_lang, render_pdf
+
+    try:
+        as_of = date.fromisoformat(str(params["as_of"]))
+    except (KeyError, ValueError) as exc:
+        raise PermanentJobError("management_report needs as_of=YYYY-MM-DD") from exc
+    try:
+        lang = normalise_lang(str(params.get("lang", "zh-hans")))
+    except ValueError as exc:
+        raise PermanentJobError(f"management_report: {exc}") from exc
+    steps = {"data": 0, "charts": 0}
+
+    def data_step(name: str) -> None:
+        steps["data"] += 1
+        ctx.progress(0.5 * steps["data"] / len(SECTIONS), f"data: {name}")
+
+    parts = collect(as_of=as_of, lang=lang, progress=data_step)
+    charts = max(1, sum(len(b.figures) for b in parts.boards.values()))
+
+    def chart_step(name: str) -> None:
+        steps["charts"] += 1
+        ctx.progress(0.5 + 0.45 * min(1.0, steps["charts"] / charts), f"chart: {name}")
+
+    try:
+        pdf = render_pdf(parts, progress=chart_step)
+    except FontNotFound as exc:
+        raise PermanentJobError(str(exc)) from exc
+    out = Path(params["out"]) if params.get("out") else default_export_path(f"management-{as_of:%Y-%m}", ".pdf")
+    try:
+        sha256 = publish(out, pdf)
+    except ExportError as exc:
+        raise PermanentJobError(str(exc)) from exc
+    return {"path": str(out), "bytes": len(pdf), "sha256": sha256, "as_of": as_of.isoformat(), "lang": lang}
+
+
 ALLOWED_CALL_PREFIXES = ("fieldcollect.",)
 
 

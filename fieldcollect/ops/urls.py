@@ -12,4 +12,5 @@ urlpatterns = [
     path("ops/jobs/", views.jobs_page, name="jobs"),
     path("ops/jobs/rows/", views.jobs_rows, name="jobs_rows"),
     path("ops/jobs/start/", views.job_start, name="job_start"),
+    path("ops/jobs/<int:job_id>/file/", views.job_file, name="job_file"),
 ]

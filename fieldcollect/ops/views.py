@@ -1,18 +1,26 @@
 """The jobs page: bank users see background jobs with live progress; a collections manager can
-start the nightly cycle or an export from it."""
+start the nightly cycle, an export or the monthly management report from it, and download the file a
+finished job of theirs wrote (it is fingerprinted for them)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
+from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fieldcollect.core.audit import audit_log
+from fieldcollect.ops.exports import exports_dir
 from fieldcollect.ops.jobs import enqueue
 from fieldcollect.ops.models import Job, JobStatus
+from fieldcollect.reports.management import normalise_lang
 
 PAGE = 50
 
@@ -61,8 +69,50 @@ def job_start(request: HttpRequest) -> HttpResponse:
         enqueue(kind="nightly_cycle", params={"as_of": as_of.isoformat()}, created_by=request.user)
     elif kind == "export":
         enqueue(kind="export", params={"recipient_id": request.user.pk}, created_by=request.user)
+    elif kind == "management_report":
+        try:
+            as_of = date.fromisoformat(request.POST.get("as_of", ""))
+        except ValueError:
+            return render(request, "ops/jobs.html", _context(request) | {"form_error": "as_of"}, status=400)
+        try:
+            lang = normalise_lang(request.POST.get("lang", "zh-hans"))
+        except ValueError:
+            return render(request, "ops/jobs.html", _context(request) | {"form_error": "lang"}, status=400)
+        enqueue(kind="management_report", params={"as_of": as_of.isoformat(), "lang": lang}, created_by=request.user)
     else:
         return render(request, "ops/jobs.html", _context(request) | {"form_error": "kind"}, status=400)
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "ops/_job_rows.html", _context(request))
     return redirect("ops:jobs")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@login_required
+def job_file(request: HttpRequest, job_id: int) -> FileResponse:
+    """The file a finished job wrote, to the user who started it (exports are fingerprinted for them),
+    if it still lies in the exports folder unchanged (its SHA-256 is the one the job recorded). Audited."""
+    _bank_user(request)
+    job = get_object_or_404(Job, pk=job_id)
+    if job.created_by_id != request.user.pk:
+        raise PermissionDenied
+    result = job.result or {}
+    raw = result.get("path") if job.status == JobStatus.DONE else None
+    if not raw:
+        raise Http404(_("This job has no file."))
+    path = Path(raw).resolve()
+    if path.parent != exports_dir().resolve() or not path.is_file():
+        raise Http404(_("The file of this job is no longer in the exports folder."))
+    sha256 = _sha256(path)
+    if sha256 != result.get("sha256"):
+        raise Http404(_("The file of this job was changed after the job wrote it."))
+    with transaction.atomic():
+        audit_log(actor=request.user, action="export.download", object_type="job", object_id=job.pk,  # type: ignore[arg-type]
+                  new={"kind": job.kind, "file": path.name, "sha256": sha256})
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

@@ -108,3 +108,63 @@ def test_cli_writes_the_report(fc_home, tmp_path):
     bad = CliRunner().invoke(app, ["report", "management", "--as-of", "2025-03-31", "--out", str(out),
                                    "--lang", "fr"])
     assert bad.exit_code != 0
+
+
+@pytest.mark.django_db
+def test_report_as_a_background_job_started_from_the_jobs_page_and_downloaded(rw, published, client):
+    """The collections manager starts the report on the jobs page; a worker writes the PDF into the
+    exports folder with its progress; only the manager who started it downloads it (audited), and
+    only while the file is the one the job wrote."""
+    from fieldcollect.core.models import AuditEntry
+    from fieldcollect.ops.exports import exports_dir
+    from fieldcollect.ops.jobs import DatabaseQueue, run_one
+    from fieldcollect.ops.models import Job, JobStatus
+
+    client.force_login(rw.manager)
+    assert client.post("/ops/jobs/start/", {"kind": "management_report", "as_of": "soon"}).status_code == 400
+    assert client.post("/ops/jobs/start/", {"kind": "management_report", "as_of": AS_OF.isoformat(),
+                                            "lang": "fr"}).status_code == 400
+    r = client.post("/ops/jobs/start/", {"kind": "management_report", "as_of": AS_OF.isoformat(), "lang": "en"})
+    assert r.status_code == 302
+    job = Job.objects.get()
+    assert (job.kind, job.params, job.created_by) == ("management_report", {"as_of": "2025-03-31", "lang": "en"},
+                                                      rw.manager)
+    done = run_one(queue=DatabaseQueue(), worker="w1")
+    assert done is not None and done.status == JobStatus.DONE, done.error if done else None
+    path = Path(done.result["path"])
+    assert path.parent == exports_dir() and path.name.startswith("management-2025-03") and path.suffix == ".pdf"
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and done.result["bytes"] == len(data) and done.progress == 1.0
+    assert not list(path.parent.glob(".*.tmp-*"))  # published whole
+
+    rows = client.get("/ops/jobs/rows/").content.decode()
+    assert f'data-download="{job.pk}"' in rows
+    r = client.get(f"/ops/jobs/{job.pk}/file/")
+    assert r.status_code == 200 and b"".join(r.streaming_content) == data
+    assert "attachment" in r["Content-Disposition"] and path.name in r["Content-Disposition"]
+    entry = AuditEntry.objects.get(action="export.download")
+    assert (entry.actor, entry.object_id, entry.new["sha256"]) == (rw.manager, str(job.pk), done.result["sha256"])
+
+    client.force_login(rw.auditor)  # another bank user: the file is not theirs
+    assert f'data-download="{job.pk}"' not in client.get("/ops/jobs/rows/").content.decode()
+    assert client.get(f"/ops/jobs/{job.pk}/file/").status_code == 403
+    client.force_login(rw.mgr_a)  # an agency user: not even the jobs
+    assert client.get(f"/ops/jobs/{job.pk}/file/").status_code == 403
+
+    client.force_login(rw.manager)
+    path.write_bytes(data + b"%changed")  # changed after the job: refused
+    assert client.get(f"/ops/jobs/{job.pk}/file/").status_code == 404
+    Job.objects.filter(pk=job.pk).update(result=done.result | {"path": "/etc/passwd"})  # outside the folder
+    assert client.get(f"/ops/jobs/{job.pk}/file/").status_code == 404
+    assert AuditEntry.objects.filter(action="export.download").count() == 1
+
+
+@pytest.mark.django_db
+def test_report_job_with_a_bad_language_fails_at_once(fc_home):
+    from fieldcollect.ops.jobs import DatabaseQueue, enqueue, run_one
+    from fieldcollect.ops.models import JobStatus
+
+    enqueue(kind="management_report", params={"as_of": "2025-03-31", "lang": "fr"})
+    job = run_one(queue=DatabaseQueue(), worker="w1")
+    assert job is not None and job.status == JobStatus.FAILED and "zh-Hans or en" in job.error
+    assert job.attempts == 1  # not retried

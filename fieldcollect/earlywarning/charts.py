@@ -67,6 +67,7 @@ def uplift(arms: list[dict[str, Any]]) -> go.Figure:
         error_y={"type": "data", "symmetric": False,
                  "array": [(a["ci_high"] or 0.0) - (a["uplift_cny"] or 0.0) for a in arms],
                  "arrayminus": [(a["uplift_cny"] or 0.0) - (a["ci_low"] or 0.0) for a in arms]}))
+    # xgettext:no-python-format
     fig.update_layout(title=_("Uplift over the champion with 95% confidence interval"),
                       yaxis_title=_("CNY per cohort"), **LAYOUT)
     return fig

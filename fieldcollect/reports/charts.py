@@ -34,6 +34,7 @@ def recovery_curves(points: Sequence[CurvePoint]) -> go.Figure:
         part = [p for p in points if p.cohort == cohort]
         fig.add_scatter(x=[p.day for p in part], y=[100 * (p.rate or 0.0) for p in part], mode="lines+markers",
                         name=cohort)
+    # xgettext:no-python-format
     fig.update_layout(title=_("Recovery curves by placement cohort (% of overdue at placement)"),
                       xaxis_title=_("days since placement"), yaxis_title="%", **LAYOUT)
     return fig if points else _empty(fig)

@@ -84,3 +84,32 @@ def test_agency_manager_sees_their_dashboards_only(live_server, client, rw, brow
     assert rw.a.name in table and rw.b.name not in table
     assert not errors, errors
     page.context.close()
+
+
+def test_management_report_job_from_the_jobs_page(live_server, client, rw, published, browser, tmp_path):
+    """In Chinese: the collections manager starts the report on the jobs page (htmx), a worker runs
+    it, the page's polling shows it done with a download link, and the download is the PDF."""
+    from fieldcollect.ops.jobs import DatabaseQueue, run_one
+    from fieldcollect.ops.models import Job, JobStatus
+
+    page, errors = open_as(browser, live_server, client, rw.manager, "zh-hans")
+    page.goto(f"{live_server.url}/ops/jobs/")
+    assert page.locator("h1").inner_text() == "后台任务"
+    form = page.locator("form:has(input[name=kind][value=management_report])")
+    form.locator("input[name=as_of]").fill(AS_OF.isoformat())
+    form.locator("select[name=lang]").select_option("en")
+    form.locator("button").click()
+    page.wait_for_selector("#job-rows tr[data-status=queued]")
+    job = Job.objects.get(kind="management_report")
+    assert job.params == {"as_of": AS_OF.isoformat(), "lang": "en"} and job.created_by == rw.manager
+    done = run_one(queue=DatabaseQueue(), worker="browser-test")
+    assert done is not None and done.status == JobStatus.DONE, done.error if done else None
+    link = page.locator(f'a[data-download="{job.pk}"]')
+    link.wait_for()  # the rows poll every 2 s while a job is queued or running
+    assert page.locator(f'#job-rows tr[data-job="{job.pk}"]').get_attribute("data-status") == "done"
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("management-2025-03") and saved.read_bytes().startswith(b"%PDF")
+    assert not errors, errors

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from fieldcollect.core.audit import audit_log
 from fieldcollect.ops.exports import exports_dir
@@ -95,6 +95,7 @@ def _sha256(path: Path) -> str:
 
 
 @login_required
+@require_GET
 def job_file(request: HttpRequest, job_id: int) -> FileResponse:
     """The file a finished job wrote, to the user who started it (exports are fingerprinted for them),
     if it still lies in the exports folder unchanged (its SHA-256 is the one the job recorded). Audited."""

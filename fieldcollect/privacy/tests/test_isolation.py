@@ -52,7 +52,7 @@ OBJECT_RULES: dict[str, str] = {
     "plan_id": "route_plan", "appointment_id": "appointment", "report_id": "visit_report",
     "statement_id": "statement", "line_id": "statement_line", "complaint_id": "complaint",
     "flag_id": "flag", "story_id": "story", "attestation_id": "attestation",
-    "sub_processor_id": "sub_processor", "run_id": "allocation_run",
+    "sub_processor_id": "sub_processor", "run_id": "allocation_run", "job_id": "job",
 }
 # kinds that belong to the agency, not to a case: for the revoked side "r" they are the agency's own
 AGENCY_LEVEL = {"agency", "statement", "statement_line", "sub_processor", "attestation", "allocation_run"}
@@ -247,6 +247,14 @@ def _build_objects(side: Side, cm: User, run: Any) -> None:
                               name=f"sp {side.name}")
     make("allocation.AllocationDecision", run=run, case=case, agency=agency)
     o["allocation_run"] = run
+    # a finished export job of the bank's collections manager whose file lists this side's customer
+    from fieldcollect.ops.exports import default_export_path, publish
+    from fieldcollect.ops.models import Job, JobStatus
+
+    out = default_export_path(f"isolation-{side.name}")
+    o["job"] = Job.objects.create(kind="export", status=JobStatus.DONE, progress=1.0, created_by=cm,
+                                  result={"path": str(out), "rows": 1,
+                                          "sha256": publish(out, ",".join(side.markers).encode())})
     export_table(user=side.manager, purpose="isolation", name="cases", columns=["case_id", "customer_name"],
                  rows=[[case.pk, side.markers[2]]], fmt="csv")
 

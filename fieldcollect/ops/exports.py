@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 from fieldcollect.home import home_dir
 
 CASE_COLUMNS = ("id", "loan_id", "customer_id", "status", "close_reason", "opened_on", "closed_on", "dpd", "max_dpd",
                 "bucket", "overdue_fen", "outstanding_principal_fen", "city", "agency_id", "collector_id",
                 "placed_until", "version")
+T = TypeVar("T")
 DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
@@ -67,17 +68,18 @@ def clear_dead_partials(out: Path) -> list[Path]:
     return removed
 
 
-def publish(out: Path, data: bytes, *, progress_note: str = "") -> str:
-    """Write ``data`` to ``out`` through a temporary name beside it (written, synced, renamed, the folder
-    synced) and return its SHA-256. A full disk or any other write error raises :class:`ExportError`
-    naming the file (``progress_note`` says how far the export got) and publishes nothing."""
+def publish_with(out: Path, write: Callable[[BinaryIO], T], *, progress_note: Callable[[], str] = str) -> T:
+    """Publish the file ``write`` writes into an open binary file: through a temporary name beside
+    ``out`` (written, synced, renamed, the folder synced); return what ``write`` returned. A full disk or
+    any other write error raises :class:`ExportError` naming the file (``progress_note()`` says how far
+    the export got) and publishes nothing."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     clear_dead_partials(out)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
         with tmp.open("wb") as out_fh:
-            out_fh.write(data)
+            value = write(out_fh)
             out_fh.flush()
             os.fsync(out_fh.fileno())
         os.replace(tmp, out)
@@ -90,12 +92,18 @@ def publish(out: Path, data: bytes, *, progress_note: str = "") -> str:
         tmp.unlink(missing_ok=True)
         if exc.errno in DISK_FULL:
             raise ExportError(
-                f"disk full: could not write the export {out} ({os.strerror(exc.errno or 0)}{progress_note}). "
+                f"disk full: could not write the export {out} ({os.strerror(exc.errno or 0)}{progress_note()}). "
                 f"Nothing was published; free space on {out.parent} or export to another folder.") from exc
         raise ExportError(f"could not write the export {out}: {exc}") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return value
+
+
+def publish(out: Path, data: bytes) -> str:
+    """:func:`publish_with` for bytes already made; their SHA-256."""
+    publish_with(out, lambda fh: fh.write(data))
     return hashlib.sha256(data).hexdigest()
 
 
@@ -103,13 +111,14 @@ def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = Non
                  chunk: int = 2_000, user: Any = None,
                  purpose: str = "operations export of the cases") -> ExportResult:
     """Write the cases (ordered by id) as UTF-8 CSV to ``out`` through :func:`fieldcollect.privacy.exports.
-    export_table`: watermarked and fingerprinted for ``user`` (``None``: the operator at the command line,
-    every case), only the cases and columns that user may see, recorded as a data-sharing record."""
+    export_csv_to`: watermarked and fingerprinted for ``user`` (``None``: the operator at the command line,
+    every case), only the cases and columns that user may see, recorded as a data-sharing record. Rows
+    are read in chunks and written as they come: memory stays flat whatever the size of the book."""
     from django.db import transaction
 
     from fieldcollect.cases.access import cases_visible_to
     from fieldcollect.cases.models import Case
-    from fieldcollect.privacy.exports import export_table_result
+    from fieldcollect.privacy.exports import export_csv_to
 
     out = Path(out)
     cases = Case.objects.all() if user is None else cases_visible_to(user)
@@ -125,9 +134,9 @@ def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = Non
             yield values
 
     with transaction.atomic():  # no data-sharing record for an export that was not published
-        data = export_table_result(user=user, purpose=purpose, name="cases", columns=list(CASE_COLUMNS),
-                                   rows=_rows(), fmt="csv").data
-        sha256 = publish(out, data, progress_note=f" after {rows} rows")
+        record = publish_with(out, lambda fh: export_csv_to(fh, user=user, purpose=purpose, name="cases",
+                                                             columns=list(CASE_COLUMNS), rows=_rows()),
+                              progress_note=lambda: f" after {rows} rows")
     if on_progress:
         on_progress(1.0)
-    return ExportResult(path=out, rows=rows, sha256=sha256)
+    return ExportResult(path=out, rows=record.rows, sha256=record.sha256)

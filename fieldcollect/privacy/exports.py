@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from django.db import transaction
 from django.utils import timezone
@@ -118,31 +118,52 @@ class ExportResult:
     record: ExportRecord
 
 
+def _marked(*, key: bytes, export_id: str, code: str, row: Sequence[Any]) -> list[Any]:
+    """The row with the zero-width code and the keyed trailing space on its carrier cell."""
+    texts = [_text(v) for v in row]
+    idx = fpr.carrier_index(texts)
+    new = list(row)
+    if idx is None:  # no text cell: the last cell becomes text (a number loses its type)
+        idx = len(new) - 1
+    row_key = texts[0] if texts else ""
+    space = " " if fpr.row_bit(key=key, export_id=export_id, row_key=row_key) else ""
+    new[idx] = texts[idx] + code + space
+    return new
+
+
 def _marked_rows(*, key: bytes, export_id: str, rows: list[list[Any]]) -> list[list[Any]]:
-    """Rows with the zero-width code and the keyed trailing space on each row's carrier cell."""
     code = fpr.encode(key=key, export_id=export_id)
-    out: list[list[Any]] = []
-    for row in rows:
-        texts = [_text(v) for v in row]
-        idx = fpr.carrier_index(texts)
-        new = list(row)
-        if idx is None:  # no text cell: the last cell becomes text (a number loses its type)
-            idx = len(new) - 1
-        row_key = texts[0] if texts else ""
-        space = " " if fpr.row_bit(key=key, export_id=export_id, row_key=row_key) else ""
-        new[idx] = texts[idx] + code + space
-        out.append(new)
-    return out
+    return [_marked(key=key, export_id=export_id, code=code, row=row) for row in rows]
 
 
-def _csv_bytes(*, watermark: str, code: str, columns: list[str], rows: list[list[Any]]) -> bytes:
+def _write_csv(out: BinaryIO, *, watermark: str, code: str, columns: list[str],
+               rows: Iterable[Sequence[Any]], block: int = 1 << 16) -> tuple[int, str]:
+    """Write the CSV (UTF-8 with BOM: Excel opens Chinese correctly) to ``out`` in blocks of about
+    ``block`` characters, row by row; return the number of rows and the SHA-256 of the bytes written."""
+    sha256 = hashlib.sha256()
     buf = io.StringIO()
-    buf.write(f"# {watermark}{code}\n")
     writer = csv.writer(buf, lineterminator="\n")
+    encoding = "utf-8-sig"  # the first block carries the BOM
+
+    def drain() -> None:
+        nonlocal encoding
+        data = buf.getvalue().encode(encoding)
+        encoding = "utf-8"
+        sha256.update(data)
+        out.write(data)
+        buf.seek(0)
+        buf.truncate()
+
+    buf.write(f"# {watermark}{code}\n")
     writer.writerow(columns)
+    count = 0
     for row in rows:
         writer.writerow([_text(v) for v in row])
-    return buf.getvalue().encode("utf-8-sig")
+        count += 1
+        if buf.tell() >= block:
+            drain()
+    drain()
+    return count, sha256.hexdigest()
 
 
 def _xlsx_bytes(*, watermark: str, code: str, name: str, columns: list[str], rows: list[list[Any]]) -> bytes:
@@ -179,45 +200,82 @@ def _xlsx_bytes(*, watermark: str, code: str, name: str, columns: list[str], row
 SYSTEM_RECIPIENT = "system (operations export)"
 
 
-def export_table_result(*, user: User | None, purpose: str, name: str, columns: list[str],
-                        rows: Iterable[Sequence[Any]], fmt: Fmt) -> ExportResult:
-    """Like :func:`export_table`, also returning the :class:`ExportRecord`. ``user`` ``None`` is an
-    operator's export from the command line (all columns; the record names no user)."""
+def _check(*, purpose: str, columns: list[str], fmt: str) -> None:
     if fmt not in ("csv", "xlsx"):
         raise ApplicationError(f"unknown export format {fmt!r} (csv or xlsx)", code="export.format")
     if not purpose.strip():
         raise ApplicationError("an export needs a stated purpose", code="export.purpose")
     if not columns:
         raise ApplicationError("an export needs at least one column", code="export.columns")
+
+
+def _open_record(*, user: User | None, purpose: str, name: str, columns: list[str],
+                 fmt: Fmt) -> tuple[ExportRecord, list[int], bytes, str, str]:
+    """The record of a new export (call inside its transaction), the indexes of the columns the
+    recipient may have, the fingerprint key, the zero-width code and the watermark text."""
     keep = list(columns) if user is None else allowed_columns(user=user, columns=columns)
     keep_idx = [i for i, c in enumerate(columns) if c in set(keep)]
     dropped = [c for c in columns if c not in set(keep)]
-    table = [[row[i] for i in keep_idx] for row in rows]
-    key = fingerprint_key()
     agency = user.agency if user is not None and not user.is_bank_user else None
-    with transaction.atomic():
+    export_id = secrets.token_bytes(fpr.ID_BYTES).hex()
+    while ExportRecord.objects.filter(fingerprint=export_id).exists():  # pragma: no cover - 1 in 2^40
         export_id = secrets.token_bytes(fpr.ID_BYTES).hex()
-        while ExportRecord.objects.filter(fingerprint=export_id).exists():  # pragma: no cover - 1 in 2^40
-            export_id = secrets.token_bytes(fpr.ID_BYTES).hex()
-        record = ExportRecord.objects.create(
-            fingerprint=export_id, recipient=user,
-            recipient_label=user.get_username() if user is not None else SYSTEM_RECIPIENT, agency=agency,
-            purpose=purpose.strip()[:200], name=name[:100], fmt=fmt, columns=keep, dropped_columns=dropped,
-            rows=len(table), created_at=timezone.now())
-        code = fpr.encode(key=key, export_id=export_id)
-        watermark = watermark_text(record=record, agency_name=agency.name if agency else "")
-        marked = _marked_rows(key=key, export_id=export_id, rows=table) if keep else table
+    record = ExportRecord.objects.create(
+        fingerprint=export_id, recipient=user,
+        recipient_label=user.get_username() if user is not None else SYSTEM_RECIPIENT, agency=agency,
+        purpose=purpose.strip()[:200], name=name[:100], fmt=fmt, columns=keep, dropped_columns=dropped,
+        rows=0, created_at=timezone.now())
+    key = fingerprint_key()
+    code = fpr.encode(key=key, export_id=export_id)
+    return record, keep_idx, key, code, watermark_text(record=record, agency_name=agency.name if agency else "")
+
+
+def _close_record(record: ExportRecord, *, user: User | None, rows: int, sha256: str) -> None:
+    record.rows = rows
+    record.sha256 = sha256
+    record.save(update_fields=["rows", "sha256"])
+    audit_log(actor=user, action="export", object_type="ExportRecord", object_id=record.pk,
+              new={"fingerprint": record.fingerprint, "name": record.name, "purpose": record.purpose,
+                   "fmt": record.fmt, "rows": record.rows, "columns": record.columns,
+                   "dropped_columns": record.dropped_columns, "agency": record.agency_id, "sha256": record.sha256})
+
+
+def export_table_result(*, user: User | None, purpose: str, name: str, columns: list[str],
+                        rows: Iterable[Sequence[Any]], fmt: Fmt) -> ExportResult:
+    """Like :func:`export_table`, also returning the :class:`ExportRecord`. ``user`` ``None`` is an
+    operator's export from the command line (all columns; the record names no user)."""
+    _check(purpose=purpose, columns=columns, fmt=fmt)
+    with transaction.atomic():
+        record, keep_idx, key, code, watermark = _open_record(user=user, purpose=purpose, name=name,
+                                                              columns=columns, fmt=fmt)
+        table = [[row[i] for i in keep_idx] for row in rows]
+        marked = _marked_rows(key=key, export_id=record.fingerprint, rows=table) if keep_idx else table
         if fmt == "csv":
-            data = _csv_bytes(watermark=watermark, code=code, columns=keep, rows=marked)
+            buf = io.BytesIO()
+            _write_csv(buf, watermark=watermark, code=code, columns=record.columns, rows=marked)
+            data = buf.getvalue()
         else:
-            data = _xlsx_bytes(watermark=watermark, code=code, name=name, columns=keep, rows=marked)
-        record.sha256 = hashlib.sha256(data).hexdigest()
-        record.save(update_fields=["sha256"])
-        audit_log(actor=user, action="export", object_type="ExportRecord", object_id=record.pk,
-                  new={"fingerprint": export_id, "name": record.name, "purpose": record.purpose, "fmt": fmt,
-                       "rows": record.rows, "columns": keep, "dropped_columns": dropped,
-                       "agency": agency.pk if agency else None, "sha256": record.sha256})
+            data = _xlsx_bytes(watermark=watermark, code=code, name=name, columns=record.columns, rows=marked)
+        _close_record(record, user=user, rows=len(table), sha256=hashlib.sha256(data).hexdigest())
     return ExportResult(data=data, record=record)
+
+
+def export_csv_to(out: BinaryIO, *, user: User | None, purpose: str, name: str, columns: list[str],
+                  rows: Iterable[Sequence[Any]]) -> ExportRecord:
+    """:func:`export_table_result` as CSV written row by row into the open binary file ``out``: memory
+    stays flat whatever the number of rows (the bank's whole book). Same columns, watermark,
+    fingerprint, record and audit entry; the caller publishes the file (and the record is rolled
+    back with the caller's transaction if it does not)."""
+    _check(purpose=purpose, columns=columns, fmt="csv")
+    with transaction.atomic():
+        record, keep_idx, key, code, watermark = _open_record(user=user, purpose=purpose, name=name,
+                                                              columns=columns, fmt="csv")
+        picked = ([row[i] for i in keep_idx] for row in rows)
+        marked = (_marked(key=key, export_id=record.fingerprint, code=code, row=r) for r in picked) if keep_idx \
+            else picked
+        count, sha256 = _write_csv(out, watermark=watermark, code=code, columns=record.columns, rows=marked)
+        _close_record(record, user=user, rows=count, sha256=sha256)
+    return record
 
 
 def export_table(*, user: User, purpose: str, name: str, columns: list[str], rows: Iterable[Sequence[Any]],

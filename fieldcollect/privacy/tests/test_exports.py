@@ -213,3 +213,36 @@ def test_csv_resaved_in_gbk_is_traced_by_the_whitespace_marks(agency_manager, tm
     assert "客户1".encode("gbk") in path.read_bytes()
     found = trace(path)
     assert found.channel == "whitespace" and [r.fingerprint for r in found.records] == [mine.record.fingerprint]
+
+
+def test_streamed_csv_is_the_same_export_and_traces(agency_manager, tmp_path):
+    """export_csv_to writes row by row (here across many blocks) into an open file: the same columns,
+    watermark and fingerprint as the in-memory export, the record's row count and SHA-256 are the
+    file's, and a leak traces back to it (both channels)."""
+    from fieldcollect.privacy.exports import export_csv_to
+
+    rows = _rows(3000)
+    path = tmp_path / "streamed.csv"
+    with path.open("wb") as fh:
+        record = export_csv_to(fh, user=agency_manager, purpose="field work", name="cases", columns=COLUMNS,
+                               rows=iter(rows))
+    data = path.read_bytes()
+    assert data.startswith("\ufeff# CONFIDENTIAL".encode()) and data.count("\ufeff".encode()) == 1
+    assert (record.rows, record.sha256) == (3000, __import__("hashlib").sha256(data).hexdigest())
+    lines = _csv_rows(data)
+    assert lines[1] == ["case_id", "customer_name", "city", "status", "overdue_fen", "opened_on"]
+    assert len(lines) == 3002 and fpr.strip(lines[-1][1]).strip() == "客户2999"
+    memory = export_table_result(user=agency_manager, purpose="field work", name="cases", columns=COLUMNS,
+                                 rows=rows, fmt="csv")
+    def plain(raw: bytes) -> list[list[str]]:  # without the watermark line and the per-export marks
+        return [[fpr.strip(c).rstrip() for c in r] for r in _csv_rows(raw)[1:]]
+
+    assert plain(memory.data) == plain(data)
+    assert AuditEntry.objects.filter(action="export", object_id=str(record.pk)).exists()
+    pasted = tmp_path / "pasted.csv"
+    pasted.write_text("\n".join(data.decode("utf-8-sig").splitlines()[1500:1510]) + "\n", encoding="utf-8")
+    assert [r.fingerprint for r in trace(pasted).records] == [record.fingerprint]
+    stripped = tmp_path / "stripped.csv"
+    stripped.write_text("\n".join(fpr.strip(data.decode("utf-8-sig")).splitlines()[2:60]) + "\n", encoding="utf-8")
+    found = trace(stripped)
+    assert found.channel == "whitespace" and [r.fingerprint for r in found.records] == [record.fingerprint]

@@ -126,11 +126,20 @@ def missing_contacts(ids: list[int]) -> list[int]:
     return sorted(set(ids) - found)
 
 
-def wait_ready(url: str, timeout: float = 120) -> None:
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (gunicorn finishes its requests), then kill after 30 s."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def wait_ready(url: str, timeout: float = 120, path: str = "/readyz") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url + "/readyz", timeout=5) as r:
+            with urllib.request.urlopen(url + path, timeout=5) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -193,23 +202,11 @@ def run_floor(*, workers: int, users: int, seconds: int, db_url: str, clients_fi
         env=os.environ | {"FC_FLOOR_DATABASE_URL": db_url}, stdout=subprocess.DEVNULL,
         stderr=open(out_dir / "server.log", "w"))  # noqa: SIM115
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(host + "/healthz", timeout=5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+        wait_ready(host, timeout=60, path="/healthz")  # the floor has no /readyz
         stats = {mode: run_locust(host=host, mode=mode, users=users, seconds=seconds, clients_file=clients_file,
                                   out_dir=out_dir, spawn_rate=users) for mode in ("trivial", "contacts")}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     contacts = stats["contacts"].get(CONTACT, {})
     return {"app": "bench/contact_floor_app.py", "server": f"gunicorn sync, {workers} workers", "users": users,
             "seconds": seconds, "healthz_rps": stats["trivial"].get("GET /healthz", {}).get("rps", 0.0),
@@ -318,11 +315,7 @@ def main() -> None:
         refused = sum(len(f.read_text().split()) for f in home.rglob("acks.txt.refused"))
         lost = missing_contacts(acked)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     floor = None
     if args.floor:
         best = max(levels, key=lambda u: phases[f"saturation_contacts_{u}"].get(CONTACT, {}).get("rps", 0.0))

@@ -4,7 +4,6 @@ finished job of theirs wrote (it is fingerprinted for them)."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from fieldcollect.core.audit import audit_log
+from fieldcollect.ops.backup import sha256_file
 from fieldcollect.ops.exports import exports_dir
 from fieldcollect.ops.jobs import enqueue
 from fieldcollect.ops.models import Job, JobStatus
@@ -86,14 +86,6 @@ def job_start(request: HttpRequest) -> HttpResponse:
     return redirect("ops:jobs")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @login_required
 @require_GET
 def job_file(request: HttpRequest, job_id: int) -> FileResponse:
@@ -110,7 +102,7 @@ def job_file(request: HttpRequest, job_id: int) -> FileResponse:
     path = Path(raw).resolve()
     if path.parent != exports_dir().resolve() or not path.is_file():
         raise Http404(_("The file of this job is no longer in the exports folder."))
-    sha256 = _sha256(path)
+    sha256 = sha256_file(path)
     if sha256 != result.get("sha256"):
         raise Http404(_("The file of this job was changed after the job wrote it."))
     with transaction.atomic():

@@ -1,4 +1,4 @@
-"""Benchmark of fieldcollect.scoring against plain baselines on the shared credit data sets.
+"""Benchmark of fieldcollect.scoring against plain baselines on the credit data sets in ``bench/data/credit``.
 
 For each data set, in the same run and on the same folds (5x5 repeated stratified CV):
 * ours: ``RiskModel(kind="auto")`` (chooses LightGBM / WOE scorecard / logistic or a blend by inner CV);
@@ -31,7 +31,7 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data" / "credit"
+DATA = ROOT / "bench" / "data" / "credit"  # copied into the repository: sources and licences in its README.md
 DATASETS = {
     "germancredit": ("germancredit.csv", "creditability", "bad"),
     "uci_credit_card_sample": ("uci_credit_card_sample.csv", "default", "1"),

@@ -1,6 +1,6 @@
 """Solomon VRPTW benchmark for the route planner (issue 7, part 6).
 
-Runs every instance in ``<repo>/../shared/data/vrptw/solomon/instances`` one after the other on
+Runs every bundled instance (``fieldcollect/optimisation/solomon_data/instances``) one after the other on
 one core (PyVRP is single-threaded), checks each solution with our own checker
 (:func:`fieldcollect.optimisation.solomon.check_solution`), and reports:
 
@@ -38,10 +38,10 @@ sys.path.insert(0, str(REPO))
 
 from fieldcollect.optimisation.routes import solve_solomon  # noqa: E402
 from fieldcollect.optimisation.solomon import (  # noqa: E402
+    bundled_instances,
     check_solution,
     read_bks,
     read_instance,
-    shared_vrptw_dir,
 )
 
 DEFAULT_OUT = REPO / "bench" / "results" / "routing.json"
@@ -81,8 +81,8 @@ def main(
     if clock not in ("wall", "cpu"):
         raise typer.BadParameter("clock must be wall or cpu")
     console = Console(width=150)
-    folder = shared_vrptw_dir() / "solomon" / "instances"
-    names = sorted(p.stem for p in folder.glob("*.txt"))
+    files = bundled_instances()
+    names = sorted(files)
     if instances:
         wanted = [n.strip().upper() for n in instances.split(",") if n.strip()]
         missing = sorted(set(wanted) - set(names))
@@ -97,7 +97,7 @@ def main(
     with console.status("") as status:
         for k, name in enumerate(names, start=1):
             status.update(f"[{k}/{len(names)}] {name} ({time_limit:g} s {clock})")
-            inst = read_instance(folder / f"{name}.txt")
+            inst = read_instance(files[name])
             run = solve_solomon(inst, time_limit=time_limit, seed=seed, clock="cpu" if clock == "cpu" else "wall")
             dimacs = check_solution(inst, run.routes, convention="dimacs")
             exact = check_solution(inst, run.routes, convention="exact")

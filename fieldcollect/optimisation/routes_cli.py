@@ -23,17 +23,19 @@ def _resolve_instance(instance: str) -> Path:
     path = Path(instance)
     if path.is_file():
         return path
-    from fieldcollect.optimisation.solomon import shared_vrptw_dir
+    from fieldcollect.optimisation.solomon import bundled_instances
 
-    shared = shared_vrptw_dir() / "solomon" / "instances" / f"{instance.upper()}.txt"
-    if shared.is_file():
-        return shared
-    raise typer.BadParameter(f"no such instance file or shared instance name: {instance}")
+    bundled = bundled_instances()
+    if instance.upper() in bundled:
+        return bundled[instance.upper()]
+    raise typer.BadParameter(
+        f"no such instance file or bundled instance name: {instance} (bundled: {', '.join(bundled)})"
+    )
 
 
 @app.command("bench")
 def bench(
-    instance: Annotated[str, typer.Argument(help="Solomon instance file, or a name like R101 from the shared data")],
+    instance: Annotated[str, typer.Argument(help="Solomon instance file, or a bundled instance name like R101")],
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.05, help="Seconds of search")] = 10.0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
@@ -73,7 +75,7 @@ def bench(
 
 @app.command("check")
 def check(
-    instance: Annotated[str, typer.Argument(help="Solomon instance file, or a shared instance name")],
+    instance: Annotated[str, typer.Argument(help="Solomon instance file, or a bundled instance name")],
     solution: Annotated[Path, typer.Argument(help="A .sol file (Route #k: ... lines)", exists=True, dir_okay=False)],
     convention: Annotated[str, typer.Option(help="dimacs (arcs truncated) or exact (doubles)")] = "dimacs",
 ) -> None:

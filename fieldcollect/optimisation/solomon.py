@@ -29,9 +29,14 @@ CONVENTIONS: tuple[Convention, ...] = ("dimacs", "exact")
 _EPS = 1e-6
 
 
-def shared_vrptw_dir() -> Path:
-    """Return ``<repo>/../shared/data/vrptw`` (the shared, read-only benchmark data)."""
-    return Path(__file__).resolve().parents[3] / "shared" / "data" / "vrptw"
+SOLOMON_DATA = Path(__file__).resolve().parent / "solomon_data"
+"""The bundled instances (``instances/NAME.txt``) and ``solomon_bks.csv``: package data, with their
+sources and licences in ``README.md`` beside them."""
+
+
+def bundled_instances() -> dict[str, Path]:
+    """Return the bundled Solomon instance files by name (``"C101"``), sorted by name."""
+    return {p.stem: p for p in sorted((SOLOMON_DATA / "instances").glob("*.txt"))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,9 +239,9 @@ def read_bks(path: Path | str | None = None) -> dict[str, BksRow]:
     Parameters
     ----------
     path
-        CSV path; defaults to the shared data folder.
+        CSV path; defaults to the bundled ``solomon_bks.csv``.
     """
-    csv_path = Path(path) if path is not None else shared_vrptw_dir() / "solomon_bks.csv"
+    csv_path = Path(path) if path is not None else SOLOMON_DATA / "solomon_bks.csv"
     out: dict[str, BksRow] = {}
     with csv_path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):

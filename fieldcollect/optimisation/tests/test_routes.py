@@ -24,7 +24,7 @@ from fieldcollect.optimisation.routes import (
     solve_solomon,
     validate_routes,
 )
-from fieldcollect.optimisation.solomon import check_solution, read_instance, shared_vrptw_dir
+from fieldcollect.optimisation.solomon import bundled_instances, check_solution, read_instance
 from fieldcollect.optimisation.travel import HaversineProvider, LatLon
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -37,7 +37,7 @@ def at(h: int, m: int = 0) -> datetime:
 
 @pytest.fixture(scope="module")
 def c101_25():
-    return read_instance(shared_vrptw_dir() / "solomon" / "instances" / "C101.txt").head(num_customers=25)
+    return read_instance(bundled_instances()["C101"]).head(num_customers=25)
 
 
 # ---------------------------------------------------------------- generic problem and Solomon

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
 from fieldcollect.optimisation.routes_cli import app
-from fieldcollect.optimisation.solomon import check_solution, read_instance, shared_vrptw_dir
+from fieldcollect.optimisation.solomon import bundled_instances, check_solution, read_instance
 
 runner = CliRunner()
-DATA = shared_vrptw_dir() / "solomon"
+SOLUTIONS = Path(__file__).resolve().parent / "data" / "solomon_solutions"
 
 
 def test_bench_json_shape_on_a_small_instance(tmp_path) -> None:
-    # A 25-customer instance written to a file (CRLF, like the shared ones).
-    text = (DATA / "instances" / "C101.txt").read_text()
+    # A 25-customer instance written to a file (CRLF, like the bundled ones).
+    text = bundled_instances()["C101"].read_text()
     lines = text.splitlines()
     first_rows = next(i for i, ln in enumerate(lines) if ln.strip().startswith("0 "))
     small = tmp_path / "C101_25.txt"
@@ -33,7 +34,7 @@ def test_bench_json_shape_on_a_small_instance(tmp_path) -> None:
     assert 0 < out["seconds"] < 5
 
 
-def test_bench_by_shared_name_and_human_output() -> None:
+def test_bench_by_bundled_name_and_human_output() -> None:
     res = runner.invoke(app, ["bench", "r101", "--customers", "20", "--time-limit", "0.5"])
     assert res.exit_code == 0, res.output
     assert "R101-20" in res.output and "feasible" in res.output and "Route #1:" in res.output
@@ -45,9 +46,9 @@ def test_bench_unknown_instance() -> None:
 
 
 def test_check_command() -> None:
-    ok = runner.invoke(app, ["check", "C101", str(DATA / "solutions" / "C101.sol")])
+    ok = runner.invoke(app, ["check", "C101", str(SOLUTIONS / "C101.sol")])
     assert ok.exit_code == 0
     assert json.loads(ok.output)["distance"] == 827.3
-    bad = runner.invoke(app, ["check", "R102", str(DATA / "solutions" / "R102.sol"), "--convention", "exact"])
+    bad = runner.invoke(app, ["check", "R102", str(SOLUTIONS / "R102.sol"), "--convention", "exact"])
     assert bad.exit_code == 1
     assert json.loads(bad.output)["feasible"] is False

@@ -7,34 +7,38 @@ from pathlib import Path
 import pytest
 
 from fieldcollect.optimisation.solomon import (
+    SOLOMON_DATA,
+    bundled_instances,
     check_solution,
     parse_instance,
     read_bks,
     read_instance,
     read_solution,
-    shared_vrptw_dir,
     solution_cost,
 )
 
-DATA = shared_vrptw_dir() / "solomon"
-INSTANCES = sorted(p.stem for p in (DATA / "instances").glob("*.txt"))
+SOLUTIONS = Path(__file__).resolve().parent / "data" / "solomon_solutions"
+INSTANCES = sorted(bundled_instances())
 
 
 def _inst(name: str):
-    return read_instance(DATA / "instances" / f"{name}.txt")
+    return read_instance(bundled_instances()[name])
 
 
 def _sol(name: str):
-    return read_solution(DATA / "solutions" / f"{name}.sol")
+    return read_solution(SOLUTIONS / f"{name}.sol")
 
 
-def test_shared_data_is_where_the_repo_says() -> None:
-    assert shared_vrptw_dir() == Path(__file__).resolve().parents[4] / "shared" / "data" / "vrptw"
+def test_the_instances_ship_inside_the_package() -> None:
+    package = Path(__file__).resolve().parents[1]
+    assert package / "solomon_data" == SOLOMON_DATA
     assert len(INSTANCES) == 37
+    assert all(p.is_relative_to(package) for p in bundled_instances().values())
+    assert sorted(p.stem for p in SOLUTIONS.glob("*.sol")) == INSTANCES
 
 
 def test_parse_c101_header_and_rows() -> None:
-    raw = (DATA / "instances" / "C101.txt").read_bytes()
+    raw = bundled_instances()["C101"].read_bytes()
     assert b"\r\n" in raw  # the shipped files are CRLF
     inst = _inst("C101")
     assert inst.name == "C101"
@@ -113,7 +117,7 @@ def test_checker_catches_each_kind_of_violation() -> None:
 def test_horizon_is_enforced() -> None:
     # Customer 1 of C101 is ready at 912 with 90 of service: 1002 + travel back is fine (< 1236).
     inst = _inst("C101")
-    tight = parse_instance((DATA / "instances" / "C101.txt").read_text().replace("1236", "1010", 1))
+    tight = parse_instance(bundled_instances()["C101"].read_text().replace("1236", "1010", 1))
     routes = [[c] for c in range(1, 101)]
     assert check_solution(inst.head(num_customers=100), routes, max_vehicles=100).feasible
     report = check_solution(tight, routes, max_vehicles=100)

@@ -10,7 +10,8 @@ import pytest
 
 from fieldcollect.scoring import RiskModel
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+# Real credit data copied into the repository (sources and licences in its README.md).
+CREDIT_DATA = Path(__file__).resolve().parents[3] / "bench" / "data" / "credit"
 
 
 def make_frame(n: int = 800, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

@@ -5,11 +5,10 @@ import pytest
 from typer.testing import CliRunner
 
 from fieldcollect.scoring.cli import app
-from fieldcollect.scoring.tests.conftest import SHARED
+from fieldcollect.scoring.tests.conftest import CREDIT_DATA
 
-GERMAN = SHARED / "credit" / "germancredit.csv"
+GERMAN = CREDIT_DATA / "germancredit.csv"
 runner = CliRunner()
-pytestmark = pytest.mark.skipif(not GERMAN.is_file(), reason="shared credit data not present")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,9 @@
-"""Shared fixtures: every test gets its own data home."""
+"""Shared fixtures: every test gets its own data home.
+
+The whole run uses a temporary data home set before Django's settings load, whatever
+``FIELDCOLLECT_HOME`` says (``fieldcollect.core.tests.data_home``, loaded by pyproject's ``addopts``);
+``fc_home`` gives one test a fresh home of its own.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
+DATA_HOME_PLUGIN = "fieldcollect.core.tests.data_home"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin(DATA_HOME_PLUGIN):
+        raise pytest.UsageError(
+            f"the tests need the plugin {DATA_HOME_PLUGIN} (a temporary FIELDCOLLECT_HOME, set before Django's "
+            f"settings load); it is in pyproject's addopts: run `pytest -p {DATA_HOME_PLUGIN} ...` if you override them"
+        )
 
 
 @pytest.fixture

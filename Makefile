@@ -7,7 +7,7 @@ export FIELDCOLLECT_HOME ?= $(CURDIR)/var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 LOANS ?= 20000
 
-.PHONY: install run test lint types unit pg browser messages clean
+.PHONY: install run system test lint types unit pg browser messages clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -40,7 +40,12 @@ pg: install
 browser: install
 	$(BIN)/pytest -q -x -m "browser"
 
-test: lint types unit pg browser
+# what the tests need from the machine (packages, PostgreSQL, Redis): installs or starts it as root with
+# apt-get, otherwise stops with the command that fixes it
+system:
+	@PYTHON=$(PYTHON) PG_URL=$(PG_URL) bash scripts/ensure-system.sh
+
+test: system lint types unit pg browser
 
 clean:
 	rm -rf $(VENV) var staticfiles

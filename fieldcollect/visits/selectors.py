@@ -161,10 +161,12 @@ def case_visits(*, case: Case, user: User) -> dict[str, Any]:
     reports = VisitReport.objects.filter(case=case)
     checkins = CheckIn.objects.filter(case=case)
     if not user.is_bank_user:
-        agency_id = user.agency_id if user.role in {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR} else None
-        appointments = appointments.filter(collector__agency_id=agency_id)
-        reports = reports.filter(collector__agency_id=agency_id)
-        checkins = checkins.filter(collector__agency_id=agency_id)
+        own = (Q(collector__agency_id=user.agency_id)
+               if user.agency_id is not None and user.role in {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}
+               else Q(pk__in=[]))
+        appointments = appointments.filter(own)
+        reports = reports.filter(own)
+        checkins = checkins.filter(own)
     return {
         "appointments": list(appointments.order_by("-created_at")[:20]),
         "reports": list(reports.prefetch_related("evidence").order_by("-created_at")[:20]),

@@ -87,6 +87,7 @@ def _end(how: str, vw: VisitWorld, p: Planned) -> str:
 
 def _coords(case: Case) -> list[float]:
     customer = case.customer
+    assert customer.lon is not None and customer.lat is not None
     return [customer.lon, customer.lat]
 
 

@@ -273,3 +273,24 @@ def test_geojson_keep_visits_drops_points_and_route_vertices(vw):
     next(ft for ft in broken["features"] if ft["properties"]["kind"] == "route")["geometry"]["coordinates"].pop(1)
     line = next(ft for ft in geojson_keep_visits(broken, {kept})["features"] if ft["properties"]["kind"] == "route")
     assert len(line["geometry"]["coordinates"]) == 2
+
+
+def test_the_next_agency_does_not_see_the_previous_agencys_visits(client, vw):
+    """The case recalled from agency A and placed with agency B: B's manager sees none of A's
+    appointments; the bank sees them all, the cancelled one with its reason."""
+    p = _plan(vw)
+    case_services.case_recall(case=vw.case1, reason="改派机构", acting_user=p.cm)
+    other = f.make_agency()
+    f.make_contract(agency=other)
+    other_manager = f.make_user(role=Role.AGENCY_MANAGER, agency=other)
+    case_services.case_place(case=vw.case1, agency=other, acting_user=p.cm)
+    client.force_login(other_manager)
+    when = f"{vw.day.isoformat()} 10:00–11:00"  # a1's time as the appointments table shows it
+    page = client.get(f"/visits/case/{vw.case1.pk}/")
+    assert page.status_code == 200 and when not in page.content.decode()
+    assert f'data-appointment="{p.a1.pk}"' not in page.content.decode()
+    client.force_login(p.cm)
+    client.cookies["django_language"] = "en"
+    html = client.get(f"/visits/case/{vw.case1.pk}/").content.decode()
+    assert when in html and f'data-appointment="{p.a1.pk}" data-status="cancelled"' in html
+    assert "Case recalled from the agency" in html

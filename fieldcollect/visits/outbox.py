@@ -10,6 +10,11 @@ Compliance
     messages about a complaint (:data:`SERVICE_KINDS`) are service messages, not collection contact,
     and are not held.
 
+Appointments
+    A message made for an appointment (its link, its reminder) names it and goes only while the
+    appointment is live (open, and its collector still holds the case); otherwise it is cancelled at
+    send time (:func:`fieldcollect.visits.fieldwork.appointment_message_live`), e.g. after a recall.
+
 Adapters
     :class:`FileAdapter` (the demo default) writes one JSON file per message into
     ``$FIELDCOLLECT_HOME/outbox/`` (with the number masked: nothing under the data home holds a

@@ -76,9 +76,20 @@ def _contract_in_force(day: date) -> Q:
     return Q(Exists(in_force)) | ~Q(Exists(AgencyContract.objects.filter(agency_id=OuterRef("agency_id"))))
 
 
+def cases_held_by(*, agency_id: int, collector_id: int | None = None, today: date | None = None) -> QuerySet[Case]:
+    """The cases ``agency_id`` holds on ``today`` (an active, unexpired placement while the agency has a
+    contract in force), or, with ``collector_id``, those of them assigned to that collector: what the
+    agency's manager and that collector see (:func:`cases_visible_to`). Field work (appointments, route
+    stops, reminders) is done only on these cases."""
+    day = today or timezone.localdate()
+    qs = Case.objects.filter(_contract_in_force(day), agency_id=agency_id, placed_until__gte=day)
+    if collector_id is not None:
+        qs = qs.filter(collector_id=collector_id)
+    return qs
+
+
 def cases_visible_to(user: User, *, today: date | None = None) -> QuerySet[Case]:
     """Every case ``user`` may see, as a queryset to filter further (never evaluated here)."""
-    day = today or timezone.localdate()
     qs = Case.objects.all()
     if not user.is_authenticated or not user.is_active:
         return qs.none()
@@ -87,13 +98,12 @@ def cases_visible_to(user: User, *, today: date | None = None) -> QuerySet[Case]
     if user.agency_id is None:
         return qs.none()
     if user.role == Role.AGENCY_MANAGER:
-        return qs.filter(_contract_in_force(day), agency_id=user.agency_id, placed_until__gte=day)
+        return cases_held_by(agency_id=user.agency_id, today=today)
     if user.role == Role.FIELD_COLLECTOR:
         collector_id = collector_of(user)
         if collector_id is None:
             return qs.none()
-        return qs.filter(_contract_in_force(day), agency_id=user.agency_id, placed_until__gte=day,
-                         collector_id=collector_id)
+        return cases_held_by(agency_id=user.agency_id, collector_id=collector_id, today=today)
     return qs.none()
 
 

@@ -42,6 +42,10 @@ from fieldcollect.core.models import Role, User
 from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy.services import deletion_attestation_raise
+from fieldcollect.visits.fieldwork import field_work_end
+from fieldcollect.visits.models import Appointment
+
+CancelReason = Appointment.CancelReason
 
 S = CaseStatus
 CASE_FIELDS = ["status", "close_reason", "closed_on", "agency", "placed_until", "collector", "version"]
@@ -183,28 +187,51 @@ def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_o
     return placement
 
 
+def placement_end(*, locked: Case, status: str, cause: str, on: date, acting_user: User | None,
+                  recall_reason: str = "") -> Placement | None:
+    """End ``locked``'s active placement and, with it, the agency's work on the case: the placement
+    becomes ``status`` (recalled, with ``recall_reason``, or ended), the open assignment ends, the
+    agency's field work ends (:func:`fieldcollect.visits.fieldwork.field_work_end`: appointments
+    cancelled for ``cause``, route stops removed, reminders cancelled, with their audit rows) and the
+    case no longer names the agency nor the collector. Every path that ends a placement (recall,
+    expiry, contract end, case closed) goes through here, inside its transaction with the case row
+    locked; the caller saves the case and writes its audit row. Returns the placement (``None`` when
+    the case had none active)."""
+    placement = Placement.objects.select_for_update().filter(case=locked, status=Placement.Status.ACTIVE).first()
+    if placement is not None:
+        placement.status = status
+        fields = ["status"]
+        if status == Placement.Status.RECALLED:
+            placement.recalled_on = on
+            placement.recall_reason = recall_reason[:200]
+            fields += ["recalled_on", "recall_reason"]
+        placement.save(update_fields=fields)
+        field_work_end(case=locked, agency_id=placement.agency_id, reason=cause, acting_user=acting_user, on=on)
+    Assignment.objects.filter(case=locked, ended_at__isnull=True).update(ended_at=timezone.now())
+    locked.agency = None
+    locked.placed_until = None
+    locked.collector = None
+    return placement
+
+
 def case_recall(*, case: Case, reason: str, acting_user: User | None, on: date | None = None,
-                expected_version: int | None = None) -> Placement:
-    """Recall the active placement (退案): the agency loses access at once."""
+                expected_version: int | None = None, cause: str = CancelReason.RECALLED) -> Placement:
+    """Recall the active placement (退案): the agency loses access at once and its field work on the
+    case ends (:func:`placement_end`). ``cause`` says why for the cancelled appointments: a recall
+    (default), the placement period's end (:func:`placements_expire`) or the contract's end."""
     if acting_user is not None:
         require_capability(acting_user, "case.recall")
     day = on or _today()
     with transaction.atomic():
         locked = _lock_case(case=case, expected_version=expected_version)
-        placement = Placement.objects.select_for_update().filter(case=locked, status=Placement.Status.ACTIVE).first()
-        if placement is None:
+        if not Placement.objects.filter(case=locked, status=Placement.Status.ACTIVE).exists():
             raise ApplicationError(_("The case is not placed."), code=E.NOT_PLACED)
         old = snapshot(locked, CASE_FIELDS)
-        placement.status = Placement.Status.RECALLED
-        placement.recalled_on = day
-        placement.recall_reason = reason[:200]
-        placement.save(update_fields=["status", "recalled_on", "recall_reason"])
-        Assignment.objects.filter(case=locked, ended_at__isnull=True).update(ended_at=timezone.now())
+        placement = placement_end(locked=locked, status=Placement.Status.RECALLED, cause=cause, on=day,
+                                  acting_user=acting_user, recall_reason=reason)
+        assert placement is not None
         if locked.status != S.CLOSED:
             _set_status(locked, S.RECALLED)
-        locked.agency = None
-        locked.placed_until = None
-        locked.collector = None
         _save_case(locked, old=old, action="case.recall", actor=acting_user,
                    extra={"placement": placement.pk, "reason": reason})
         deletion_attestation_raise(placement=placement, on=day)
@@ -244,7 +271,7 @@ def placements_expire(*, as_of: date) -> int:
         Placement.objects.filter(status=Placement.Status.ACTIVE, ends_on__lt=as_of).values_list("case_id", flat=True)
     )
     for case in Case.objects.filter(pk__in=ids):
-        case_recall(case=case, reason="expired", acting_user=None, on=as_of)
+        case_recall(case=case, reason="expired", acting_user=None, on=as_of, cause=CancelReason.EXPIRED)
     return len(ids)
 
 
@@ -268,6 +295,10 @@ def case_assign(*, case: Case, collector: Collector, acting_user: User,
             raise ApplicationError(_("The collector's certification or training has expired."),
                                    code=E.COLLECTOR_NOT_QUALIFIED)
         old = snapshot(locked, CASE_FIELDS)
+        if locked.collector_id is not None and locked.collector_id != collector.pk:
+            # the previous collector's field work on the case ends (see visits.fieldwork: not handed over)
+            field_work_end(case=locked, agency_id=placement.agency_id, collector_id=locked.collector_id,
+                           reason=CancelReason.REASSIGNED, acting_user=acting_user)
         Assignment.objects.filter(case=locked, ended_at__isnull=True).update(ended_at=timezone.now())
         assignment = Assignment.objects.create(
             case=locked, placement=placement, collector=collector, assigned_by=acting_user
@@ -507,13 +538,8 @@ def case_transition(*, case: Case, target: str, acting_user: User | None, close_
             _set_status(locked, S.CLOSED)
             locked.close_reason = close_reason
             locked.closed_on = day
-            Placement.objects.filter(case=locked, status=Placement.Status.ACTIVE).update(
-                status=Placement.Status.ENDED
-            )
-            Assignment.objects.filter(case=locked, ended_at__isnull=True).update(ended_at=timezone.now())
-            locked.agency = None
-            locked.placed_until = None
-            locked.collector = None
+            placement_end(locked=locked, status=Placement.Status.ENDED, cause=CancelReason.CASE_CLOSED, on=day,
+                          acting_user=acting_user)
         else:
             if locked.status == target:
                 raise ApplicationError(_("The case is already in that status."), code=E.INVALID_TRANSITION,
@@ -656,13 +682,8 @@ def placements_end_for_closed_cases(*, as_of: date) -> int:
         with transaction.atomic():
             case = Case.objects.select_for_update().get(pk=case_id)
             old = snapshot(case, CASE_FIELDS)
-            n = Placement.objects.filter(case=case, status=Placement.Status.ACTIVE).update(
-                status=Placement.Status.ENDED
-            )
-            Assignment.objects.filter(case=case, ended_at__isnull=True).update(ended_at=timezone.now())
-            case.agency = None
-            case.placed_until = None
-            case.collector = None
+            n = 1 if placement_end(locked=case, status=Placement.Status.ENDED, cause=CancelReason.CASE_CLOSED,
+                                   on=as_of, acting_user=None) is not None else 0
             _save_case(case, old=old, action="placement.end_closed", actor=None, extra={"as_of": as_of.isoformat()})
             ended += n
     return ended

@@ -59,6 +59,7 @@ __all__ = [
     "VehicleSpec",
     "VisitSpec",
     "day_plan_geojson",
+    "geojson_keep_visits",
     "plan_day",
     "replan",
     "solomon_problem",
@@ -1496,3 +1497,35 @@ def day_plan_geojson(plan: DayPlan) -> dict[str, Any]:
             )
     return {"type": "FeatureCollection", "features": features}
 
+
+
+def geojson_keep_visits(geojson: dict[str, Any], keep: Collection[str]) -> dict[str, Any]:
+    """``geojson`` (as made by :func:`day_plan_geojson`) with only the visits in ``keep``.
+
+    Stop points of other visits are dropped, and so are their vertices in each team's route line
+    (vertex ``i`` of a line is the team's planned stop of order ``i``, between the start and the end
+    position). Default deny: a feature of an unknown kind, or a line whose vertices do not match its
+    stops, keeps nothing of the visits (a line becomes start → end)."""
+    features = [f for f in geojson.get("features", []) if isinstance(f, dict)]
+    planned: dict[str, dict[int, str]] = {}
+    for f in features:
+        props = f.get("properties") or {}
+        if props.get("kind") == "stop" and props.get("status") == "planned":
+            planned.setdefault(str(props.get("team_id")), {})[int(props.get("order", 0))] = str(props.get("visit_id"))
+    out: list[dict[str, Any]] = []
+    for f in features:
+        props = dict(f.get("properties") or {})
+        geometry = f.get("geometry") or {}
+        if props.get("kind") == "route":
+            coords = list(geometry.get("coordinates") or [])
+            orders = planned.get(str(props.get("team_id")), {})
+            if len(coords) >= 2 and len(coords) == len(orders) + 2 and set(orders) == set(range(1, len(orders) + 1)):
+                kept = [coords[i] for i in range(1, len(coords) - 1) if orders[i] in keep]
+            else:
+                kept = []
+            props["stops"] = len(kept)
+            line = [coords[0], *kept, coords[-1]] if coords else []
+            out.append({**f, "geometry": {**geometry, "coordinates": line}, "properties": props})
+        elif props.get("kind") == "stop" and props.get("visit_id") in keep:
+            out.append(f)
+    return {**geojson, "type": "FeatureCollection", "features": out}

@@ -23,6 +23,7 @@ from fieldcollect.privacy.models import (
     ExportRecord,
     SubProcessor,
 )
+from fieldcollect.visits.models import Appointment
 
 CONTRACT_ENDED = "contract ended"
 R = DeletionAttestation.Reason
@@ -77,7 +78,8 @@ def placements_recall_for_ended_contracts(*, as_of: date) -> int:
     recalled = 0
     for agency in ended:
         for placement in Placement.objects.filter(agency=agency, status=Placement.Status.ACTIVE).select_related("case"):
-            case_recall(case=placement.case, reason=CONTRACT_ENDED, acting_user=None, on=as_of)
+            case_recall(case=placement.case, reason=CONTRACT_ENDED, acting_user=None, on=as_of,
+                        cause=Appointment.CancelReason.CONTRACT_ENDED)
             recalled += 1
     return recalled
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency
+from fieldcollect.cases.access import cases_held_by
 from fieldcollect.cases.models import ContactAttempt, Payment, Placement, PromiseToPay
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
@@ -309,9 +310,10 @@ def visits_on(*, day: date, scope: Scope) -> dict[str, list[dict[str, Any]]]:
     stops_qs = RouteStop.objects.filter(plan__date=day, plan__superseded=False).select_related("plan__team")
     lo, hi = _local_bounds(day, day)
     checkins_qs = CheckIn.objects.filter(at__gte=lo, at__lt=hi).select_related("collector")
-    if scope.agency_id is not None:
-        stops_qs = stops_qs.filter(plan__team__agency_id=scope.agency_id)
-        checkins_qs = checkins_qs.filter(collector__agency_id=scope.agency_id)
+    if scope.agency_id is not None:  # an agency sees its visits only on the cases it still holds
+        held = cases_held_by(agency_id=scope.agency_id).values("pk")
+        stops_qs = stops_qs.filter(plan__team__agency_id=scope.agency_id, case_id__in=held)
+        checkins_qs = checkins_qs.filter(collector__agency_id=scope.agency_id, case_id__in=held)
     stops = [{"case_id": s.case_id, "lat": s.lat, "lon": s.lon, "order": s.order, "skipped": s.skipped,
               "team": s.plan.team_id, "agency_id": s.plan.team.agency_id,
               "planned": timezone.localtime(s.planned_start).strftime("%H:%M") if s.planned_start else ""}

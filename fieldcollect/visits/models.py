@@ -81,6 +81,17 @@ class Appointment(models.Model):
         EXPIRED = "expired", _("Expired")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class CancelReason(models.TextChoices):
+        """Why an appointment was cancelled: by staff, or because the agency's field work on the case
+        ended (:func:`fieldcollect.visits.fieldwork.field_work_end`)."""
+
+        STAFF = "staff", _("Cancelled by staff")
+        RECALLED = "recalled", _("Case recalled from the agency")
+        EXPIRED = "expired", _("Placement period ended")
+        CONTRACT_ENDED = "contract_ended", _("Agency contract ended")
+        CASE_CLOSED = "case_closed", _("Case closed")
+        REASSIGNED = "reassigned", _("Case given to another collector")
+
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="appointments")
     collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="appointments")
     windows = models.JSONField(default=list, help_text='Proposed windows: [["start ISO", "end ISO"], ...]')
@@ -94,6 +105,8 @@ class Appointment(models.Model):
     responded_at = models.DateTimeField(null=True, blank=True)
     decline_reason = EncryptedCharField(max_length=200, blank=True, default="")
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=16, choices=CancelReason.choices, blank=True, default="")
     created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -305,13 +318,17 @@ class OutboxMessage(models.Model):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     channel = models.CharField(max_length=8, default="sms")
     to = EncryptedCharField(max_length=40, help_text="The recipient's number (encrypted)")
     body = EncryptedTextField()
     kind = models.CharField(max_length=32, help_text="appointment_link, reminder, feedback, ...")
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The appointment the message is for (its link, its reminder): sent only while it is live")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True, default="")
     adapter = models.CharField(max_length=32, blank=True, default="")

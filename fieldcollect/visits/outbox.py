@@ -10,6 +10,11 @@ Compliance
     messages about a complaint (:data:`SERVICE_KINDS`) are service messages, not collection contact,
     and are not held.
 
+Appointments
+    A message made for an appointment (its link, its reminder) names it and goes only while the
+    appointment is live (open, and its collector still holds the case); otherwise it is cancelled at
+    send time (:func:`fieldcollect.visits.fieldwork.appointment_message_live`), e.g. after a recall.
+
 Adapters
     :class:`FileAdapter` (the demo default) writes one JSON file per message into
     ``$FIELDCOLLECT_HOME/outbox/`` (with the number masked: nothing under the data home holds a
@@ -33,7 +38,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from fieldcollect.core.audit import audit_log
 from fieldcollect.home import home_dir
+from fieldcollect.visits.fieldwork import appointment_message_live
 from fieldcollect.visits.models import OutboxMessage
 
 __all__ = ["DeliveryError", "FileAdapter", "OutboxAdapter", "OutboxMessage", "SmsGatewayAdapter", "default_adapter",
@@ -119,9 +126,13 @@ def default_adapter() -> OutboxAdapter:
     return FileAdapter()
 
 
-def outbox_enqueue(*, to: str, body: str, kind: str, case_id: int | None = None, channel: str = "sms") -> OutboxMessage:
-    """Queue a message; call inside the transaction of the change that causes it."""
-    return OutboxMessage.objects.create(channel=channel, to=to[:40], body=body, kind=kind, case_id=case_id)
+def outbox_enqueue(*, to: str, body: str, kind: str, case_id: int | None = None, channel: str = "sms",
+                   appointment_id: int | None = None) -> OutboxMessage:
+    """Queue a message; call inside the transaction of the change that causes it. A message for an
+    appointment names it (``appointment_id``): it is cancelled rather than sent once the appointment
+    is no longer live (:func:`fieldcollect.visits.fieldwork.appointment_message_live`)."""
+    return OutboxMessage.objects.create(channel=channel, to=to[:40], body=body, kind=kind, case_id=case_id,
+                                        appointment_id=appointment_id)
 
 
 def _compliance_verdict(message: OutboxMessage, now: datetime) -> Any:
@@ -144,7 +155,8 @@ def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
 
     used = adapter or default_adapter()
     now = now or timezone.now()
-    counts = {"sent": 0, "failed": 0, "retry": 0, "held": 0}
+    counts = {"sent": 0, "failed": 0, "retry": 0, "held": 0, "cancelled": 0}
+    today = timezone.localdate(now)
     ids = list(OutboxMessage.objects.filter(Q(not_before__isnull=True) | Q(not_before__lte=now),
                                             status=OutboxMessage.Status.PENDING).values_list("pk", flat=True)[:limit])
     refused: list[tuple[OutboxMessage, Any]] = []
@@ -152,6 +164,14 @@ def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
         with transaction.atomic():
             message = OutboxMessage.objects.select_for_update().get(pk=pk)
             if message.status != OutboxMessage.Status.PENDING:
+                continue
+            if not appointment_message_live(message=message, today=today):
+                message.status = OutboxMessage.Status.CANCELLED
+                message.last_error = "cancelled: the appointment is no longer open for its collector"
+                message.save(update_fields=["status", "last_error"])
+                audit_log(actor=None, action="outbox.cancel", object_type="outbox", object_id=message.pk,
+                          new={"kind": message.kind, "appointment": message.appointment_id})
+                counts["cancelled"] += 1
                 continue
             verdict = _compliance_verdict(message, now)
             if verdict is not None and not verdict.allowed:

@@ -1,4 +1,10 @@
-"""Reads for the visit pages."""
+"""Reads for the visit pages.
+
+What a user is shown of a route plan (stops, map points, GeoJSON, missed visits, check-ins) is limited
+to the cases they may see (:func:`fieldcollect.cases.access.cases_visible_to`); a field collector also
+sees the stops of the cases their team mate of that day holds (they visit together). A case recalled,
+expired or ended with the agency's contract disappears from every plan, past ones included.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,10 @@ from django.db.models import Q, QuerySet
 from django.utils.safestring import SafeString
 
 from fieldcollect.agencies.models import Collector
+from fieldcollect.cases.access import cases_held_by, cases_visible_to, collector_of
 from fieldcollect.cases.models import Case
-from fieldcollect.core.models import User
+from fieldcollect.core.models import Role, User
+from fieldcollect.optimisation.routes import geojson_keep_visits
 from fieldcollect.visits.maps import PALETTE, MapPoint, MapRoute, svg_map
 from fieldcollect.visits.models import Appointment, CheckIn, RoutePlan, RouteStop, Shift, Team, VisitReport
 
@@ -29,18 +37,44 @@ def current_plan(*, team: Team) -> RoutePlan | None:
     return RoutePlan.objects.filter(team=team, date=team.date, superseded=False).order_by("-pk").first()
 
 
-def plan_stops(*, plan: RoutePlan) -> list[RouteStop]:
-    return list(plan.stops.select_related("case", "case__customer", "appointment").order_by("skipped", "order", "pk"))
+def plan_cases_visible(*, user: User, team: Team) -> QuerySet[Case]:
+    """The cases of ``team``'s plans that ``user`` may see: :func:`cases_visible_to`, and for a member
+    of the team also the cases their team mate holds (:func:`cases_held_by`)."""
+    visible = Q(pk__in=cases_visible_to(user).values("pk"))
+    collector_id = collector_of(user)
+    if collector_id is not None and collector_id in team.member_ids and user.agency_id == team.agency_id:
+        mate = next(m for m in team.member_ids if m != collector_id)
+        visible |= Q(pk__in=cases_held_by(agency_id=team.agency_id, collector_id=mate).values("pk"))
+    return Case.objects.filter(visible)
 
 
-def plan_map(*, plans: list[RoutePlan], checkins: list[CheckIn] | None = None) -> SafeString:
+def plan_stops(*, plan: RoutePlan, user: User) -> list[RouteStop]:
+    """The plan's stops on cases ``user`` may see (:func:`plan_cases_visible`)."""
+    visible = plan_cases_visible(user=user, team=plan.team).values("pk")
+    return list(plan.stops.filter(case_id__in=visible).select_related("case", "case__customer", "appointment")
+                .order_by("skipped", "order", "pk"))
+
+
+def plan_missed(*, plan: RoutePlan, stops: list[RouteStop]) -> list[str]:
+    """The plan's missed appointments among ``stops`` (those the reader may see)."""
+    shown = {s.visit_id for s in stops}
+    return [v for v in plan.missed if v in shown]
+
+
+def plan_geojson(*, plan: RoutePlan, user: User) -> dict[str, Any]:
+    """The plan's stored GeoJSON with only the visits ``user`` may see (their points and route
+    vertices; :func:`~fieldcollect.optimisation.routes.geojson_keep_visits`)."""
+    return geojson_keep_visits(plan.geojson or {}, {s.visit_id for s in plan_stops(plan=plan, user=user)})
+
+
+def plan_map(*, plans: list[RoutePlan], user: User, checkins: list[CheckIn] | None = None) -> SafeString:
     routes: list[MapRoute] = []
     points: list[MapPoint] = []
     for k, plan in enumerate(plans):
         colour = PALETTE[k % len(PALETTE)]
         team = plan.team
         path = [(team.base_lat, team.base_lon)]
-        for s in plan_stops(plan=plan):
+        for s in plan_stops(plan=plan, user=user):
             if s.skipped:
                 points.append(MapPoint(lat=s.lat, lon=s.lon, label="–", css="stop skipped", title=s.visit_id))
                 continue
@@ -66,16 +100,18 @@ class CollectorDay:
     team: Team | None
     plan: RoutePlan | None
     stops: list[RouteStop] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
     map_svg: SafeString | None = None
 
 
-def collector_day(*, collector: Collector, day: date) -> CollectorDay:
+def collector_day(*, user: User, collector: Collector, day: date) -> CollectorDay:
     team = team_for_collector(collector_id=collector.pk, day=day)
     plan = current_plan(team=team) if team else None
     out = CollectorDay(collector=collector, day=day, team=team, plan=plan)
     if plan is not None:
-        out.stops = plan_stops(plan=plan)
-        out.map_svg = plan_map(plans=[plan])
+        out.stops = plan_stops(plan=plan, user=user)
+        out.missed = plan_missed(plan=plan, stops=out.stops)
+        out.map_svg = plan_map(plans=[plan], user=user)
     return out
 
 
@@ -98,27 +134,41 @@ def label_stops(*, user: User, stops: list[RouteStop]) -> None:
         s.address_clear = "address" in view.clear  # type: ignore[attr-defined]
 
 
-def manager_day(*, agency_id: int, day: date, city: str = "") -> dict[str, Any]:
+def manager_day(*, user: User, agency_id: int, day: date, city: str = "") -> dict[str, Any]:
     teams = list(teams_on(agency_id=agency_id, day=day))
     if city:
         teams = [t for t in teams if t.city == city]
     plans = [p for p in (current_plan(team=t) for t in teams) if p is not None]
-    checkins = list(CheckIn.objects.filter(collector__agency_id=agency_id, at__date=day).select_related(
+    checkins = list(CheckIn.objects.filter(collector__agency_id=agency_id, at__date=day,
+                                           case_id__in=cases_visible_to(user).values("pk")).select_related(
         "collector", "case").order_by("at"))
     if city:
         checkins = [c for c in checkins if c.collector.city == city]
     return {"teams": teams, "plans": plans, "checkins": checkins,
             "flagged": [c for c in checkins if not c.accepted or c.flags],
-            "map_svg": plan_map(plans=plans, checkins=checkins)}
+            "map_svg": plan_map(plans=plans, user=user, checkins=checkins)}
 
 
 def shifts_on(*, agency_id: int, day: date) -> QuerySet[Shift]:
     return Shift.objects.filter(collector__agency_id=agency_id, date=day).select_related("collector")
 
 
-def case_visits(*, case: Case) -> dict[str, Any]:
+def case_visits(*, case: Case, user: User) -> dict[str, Any]:
+    """A case's appointments (with the reason of any cancellation), reports and check-ins: all of them
+    for the bank, those of the user's own agency for an agency user (another agency that held the case
+    before is none of theirs)."""
+    appointments = Appointment.objects.filter(case=case)
+    reports = VisitReport.objects.filter(case=case)
+    checkins = CheckIn.objects.filter(case=case)
+    if not user.is_bank_user:
+        own = (Q(collector__agency_id=user.agency_id)
+               if user.agency_id is not None and user.role in {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}
+               else Q(pk__in=[]))
+        appointments = appointments.filter(own)
+        reports = reports.filter(own)
+        checkins = checkins.filter(own)
     return {
-        "appointments": list(Appointment.objects.filter(case=case).order_by("-created_at")[:20]),
-        "reports": list(VisitReport.objects.filter(case=case).prefetch_related("evidence").order_by("-created_at")[:20]),
-        "checkins": list(CheckIn.objects.filter(case=case).select_related("collector").order_by("-at")[:20]),
+        "appointments": list(appointments.order_by("-created_at")[:20]),
+        "reports": list(reports.prefetch_related("evidence").order_by("-created_at")[:20]),
+        "checkins": list(checkins.select_related("collector").order_by("-at")[:20]),
     }

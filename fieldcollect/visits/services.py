@@ -29,14 +29,14 @@ from django.utils.translation import gettext_noop
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases import services as case_services
-from fieldcollect.cases.access import require_capability
+from fieldcollect.cases.access import cases_held_by, cases_visible_to, require_capability
 from fieldcollect.cases.models import Case, ContactAttempt, Task
 from fieldcollect.compliance import selectors as compliance_selectors
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.engine import ContactRequest, Decision, LedgerEntry, check, zone
 from fieldcollect.compliance.packs import RulePack, load_pack
 from fieldcollect.core.audit import audit_log, snapshot
-from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
+from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.home import home_dir
 from fieldcollect.optimisation.routes import (
@@ -49,6 +49,7 @@ from fieldcollect.optimisation.routes import (
 )
 from fieldcollect.optimisation.travel import LatLon, haversine_m
 from fieldcollect.visits import links
+from fieldcollect.visits.fieldwork import appointment_live
 from fieldcollect.visits.models import (
     Appointment,
     CheckIn,
@@ -201,6 +202,12 @@ def _collector_of(user: User) -> Collector:
     if collector is None:
         raise PermissionDeniedError(_("Only a field collector can do this."), code="visits.not_collector")
     return collector
+
+
+def _require_visible(case: Case, user: User) -> None:
+    """404 (never 403) for a case ``user`` may not see (:func:`cases_visible_to`), e.g. recalled."""
+    if not cases_visible_to(user).filter(pk=case.pk).exists():
+        raise NotFoundError(_("Case not found."), code="case.not_found", extra={"case_id": case.pk})
 
 
 def _require_manager(user: User, agency_id: int) -> None:
@@ -401,7 +408,8 @@ def _appointment_sms(appointment: Appointment, token: str) -> None:
     url = public_url(reverse("visits:customer", args=[token]))
     with translation.override("zh-hans"):
         body = _("The bank's collection team would like to visit you. Please confirm a time: %(url)s") % {"url": url}
-    outbox_enqueue(to=appointment.case.customer.mobile, body=body, kind="appointment_link", case_id=appointment.case_id)
+    outbox_enqueue(to=appointment.case.customer.mobile, body=body, kind="appointment_link", case_id=appointment.case_id,
+                   appointment_id=appointment.pk)
 
 
 def appointment_links_send_held(*, now: datetime | None = None) -> int:
@@ -411,11 +419,14 @@ def appointment_links_send_held(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     sent_link = OutboxMessage.objects.filter(kind="appointment_link", case_id=OuterRef("case_id"),
                                              created_at__gte=OuterRef("created_at"))
-    held = (Appointment.objects.select_related("case__customer", "case__loan")
+    held = (Appointment.objects.select_related("case__customer", "case__loan", "collector")
             .filter(status=Appointment.Status.PROPOSED, expires_at__gt=now).filter(~Exists(sent_link))
             .order_by("pk"))
     count = 0
+    today = timezone.localdate(now)
     for appointment in held:
+        if not appointment_live(appointment=appointment, today=today):
+            continue  # the agency's field work on the case has ended (the nightly cycle cancels it)
         case = appointment.case
         sms = compliance_services.sms_decision(case=case, at=now)
         if not sms.allowed:
@@ -553,7 +564,9 @@ def appointment_cancel(*, appointment: Appointment, acting_user: User, reason: s
             raise ConflictError(_("The appointment is no longer open."), code="appointment.not_open")
         old = locked.status
         locked.status = Appointment.Status.CANCELLED
-        locked.save(update_fields=["status"])
+        locked.cancel_reason = Appointment.CancelReason.STAFF
+        locked.cancelled_at = now
+        locked.save(update_fields=["status", "cancel_reason", "cancelled_at"])
         audit_log(actor=acting_user, action="appointment.cancel", object_type="appointment", object_id=locked.pk,
                   old={"status": old}, new={"status": "cancelled", "reason_chars": len(reason[:200])})
     stop = RouteStop.objects.filter(appointment=locked, plan__superseded=False).select_related("plan").first()
@@ -576,11 +589,14 @@ def reminders_enqueue(*, now: datetime | None = None, ahead: timedelta = timedel
     now = now or timezone.now()
     appointment_links_send_held(now=now)
     count = 0
-    due = Appointment.objects.select_related("case__customer", "case__loan").filter(
+    due = Appointment.objects.select_related("case__customer", "case__loan", "collector").filter(
         status=Appointment.Status.CONFIRMED, reminder_sent_at__isnull=True, chosen_start__gt=now,
         chosen_start__lte=now + ahead)
+    today = timezone.localdate(now)
     for appointment in due:
         assert appointment.chosen_start is not None
+        if not appointment_live(appointment=appointment, today=today):
+            continue  # the agency's field work on the case has ended: no reminder
         case = appointment.case
         customer = case.customer
         sms = compliance_services.sms_decision(case=case, at=now)
@@ -594,7 +610,8 @@ def reminders_enqueue(*, now: datetime | None = None, ahead: timedelta = timedel
             with translation.override("zh-hans"):
                 body = _("Reminder: the bank's collection team will visit you at %(time)s.") % {
                     "time": local.strftime("%Y-%m-%d %H:%M")}
-            outbox_enqueue(to=customer.mobile, body=body, kind="reminder", case_id=appointment.case_id)
+            outbox_enqueue(to=customer.mobile, body=body, kind="reminder", case_id=appointment.case_id,
+                           appointment_id=appointment.pk)
             Appointment.objects.filter(pk=appointment.pk).update(reminder_sent_at=now)
             audit_log(actor=None, action="appointment.reminder", object_type="appointment", object_id=appointment.pk)
         count += 1
@@ -664,9 +681,10 @@ def route_plan_build(*, team: Team, acting_user: User | None, time_limit: float 
     builder.add_team(team_id=f"team-{team.pk}", base=LatLon(team.base_lat, team.base_lon),
                      shift_start=team.shift_start, shift_end=team.shift_end)
     info: dict[str, dict[str, Any]] = {}
+    held = cases_held_by(agency_id=team.agency_id, today=day).filter(collector_id__in=members).values("pk")
     confirmed = Appointment.objects.select_related("case__customer", "case__loan").filter(
         status=Appointment.Status.CONFIRMED, chosen_start__gte=lo, chosen_start__lt=hi, case__collector_id__in=members,
-        case__closed_on__isnull=True)
+        case__closed_on__isnull=True, case_id__in=held)
     for a in confirmed:
         c = a.case.customer
         if c.lat is None or c.lon is None or a.chosen_start is None or a.chosen_end is None:
@@ -678,7 +696,8 @@ def route_plan_build(*, team: Team, acting_user: User | None, time_limit: float 
                                 window_end=a.chosen_end, service=timedelta(minutes=SERVICE_MINUTES))
         info[vid] = {"case_id": a.case_id, "appointment_id": a.pk, "service": SERVICE_MINUTES, "prize_fen": 0}
     for a in Appointment.objects.select_related("case__customer").filter(
-            status=Appointment.Status.PROPOSED, case__collector_id__in=members, case__closed_on__isnull=True):
+            status=Appointment.Status.PROPOSED, case__collector_id__in=members, case__closed_on__isnull=True,
+            case_id__in=held):
         inside = [(s, e) for s, e in appointment_windows(a) if lo <= s < hi]
         c = a.case.customer
         vid = _visit_id(a.case_id)
@@ -690,7 +709,8 @@ def route_plan_build(*, team: Team, acting_user: User | None, time_limit: float 
                                    service=timedelta(minutes=SERVICE_MINUTES))
         info[vid] = {"case_id": a.case_id, "appointment_id": a.pk, "service": SERVICE_MINUTES, "prize_fen": prize}
     open_cases = Case.objects.select_related("customer", "loan").filter(
-        collector_id__in=members, closed_on__isnull=True, customer__lat__isnull=False, customer__lon__isnull=False)
+        collector_id__in=members, closed_on__isnull=True, customer__lat__isnull=False, customer__lon__isnull=False,
+        pk__in=held)
     for case in open_cases:
         vid = _visit_id(case.pk)
         if vid in info or pack_requires(_pack(case), "visit_appointment"):
@@ -721,7 +741,9 @@ def route_plan_replan(*, plan: RoutePlan, now: datetime, acting_user: User | Non
     ``cancelled`` visits are dropped, the team starts from its last accepted check-in (free after the
     service time) or from its base at ``now`` (:func:`fieldcollect.optimisation.routes.replan`)."""
     team = plan.team
-    stops = list(plan.stops.all())
+    # only the cases the team's agency still holds on the day (a case recalled since is not visited)
+    held = cases_held_by(agency_id=team.agency_id, today=plan.date).values("pk")
+    stops = list(plan.stops.filter(case_id__in=held))
     builder = DayPlanBuilder(city=plan.city, day=plan.date)
     team_id = f"team-{team.pk}"
     builder.add_team(team_id=team_id, base=LatLon(team.base_lat, team.base_lon),
@@ -774,6 +796,7 @@ def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, acc
     """
     collector = _collector_of(acting_user)
     require_capability(acting_user, "case.contact")
+    _require_visible(case, acting_user)
     at = at or timezone.now()
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or accuracy_m < 0:
         raise ApplicationError(_("Invalid position."), code="checkin.invalid_position")
@@ -828,6 +851,7 @@ def report_start(*, case: Case, acting_user: User, recording: bool, at: datetime
     recording on, confirmed appointment, contact hours, pauses)."""
     require_capability(acting_user, "case.contact")
     collector = _collector_of(acting_user)
+    _require_visible(case, acting_user)
     at = at or timezone.now()
     local_day = at.astimezone(_local_tz()).date()
     team = team_of(collector_id=collector.pk, day=local_day)

@@ -62,7 +62,7 @@ def day_plan(request: HttpRequest) -> HttpResponse:
     day = _day(request)
     cases = list(cases_visible_to(user).select_related("customer").order_by("-dpd", "pk")[:30])
     label_case_rows(user=user, cases=cases)
-    d = selectors.collector_day(collector=collector, day=day)
+    d = selectors.collector_day(user=user, collector=collector, day=day)
     selectors.label_stops(user=user, stops=d.stops)
     permitted = permitted_fields_of(user)
     return render(request, "visits/day_plan.html", {"d": d, "day": day, "cases": cases,
@@ -75,7 +75,7 @@ def case_visit(request: HttpRequest, case_id: int) -> HttpResponse:
     """A case's appointments, check-ins and reports, with the forms to propose, check in and report."""
     user = _user(request)
     case = access_case_by_id(case_id, user)
-    ctx: dict[str, Any] = {"case": case, **selectors.case_visits(case=case),
+    ctx: dict[str, Any] = {"case": case, **selectors.case_visits(case=case, user=user),
                            "propose_form": forms.ProposeForm(), "start_form": forms.ReportStartForm(),
                            "is_collector": user.role == Role.FIELD_COLLECTOR,
                            "tz": case.customer.timezone}
@@ -281,11 +281,12 @@ def teams(request: HttpRequest) -> HttpResponse:
 @_errors_as_pages
 def manager_map(request: HttpRequest) -> HttpResponse:
     """The manager's map of the day: every team's route and every check-in, anomalies listed."""
-    agency = _manager_agency(_user(request))
+    user = _user(request)
+    agency = _manager_agency(user)
     day = _day(request)
     city = request.GET.get("city", "")
-    return render(request, "visits/manager_map.html", {"day": day, "city": city,
-                                                       **selectors.manager_day(agency_id=agency.pk, day=day, city=city)})
+    return render(request, "visits/manager_map.html", {
+        "day": day, "city": city, **selectors.manager_day(user=user, agency_id=agency.pk, day=day, city=city)})
 
 
 @login_required
@@ -297,7 +298,7 @@ def plan_geojson(request: HttpRequest, plan_id: int) -> HttpResponse:
         collector is not None and collector.pk in plan.team.member_ids)
     if not allowed:
         raise Http404
-    return JsonResponse(plan.geojson)
+    return JsonResponse(selectors.plan_geojson(plan=plan, user=user))
 
 
 # ---------------------------------------------------------------- customer (signed links)

@@ -7,12 +7,13 @@ import csv
 import io
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import translation
 
+from fieldcollect.cases.models import Case
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.reports import dashboards, selectors
 from fieldcollect.reports.dashboards import Params
@@ -128,9 +129,14 @@ def test_visits_today(rw):
     kinds = d.figures["anomalies"].to_plotly_json()["data"][0]
     assert dict(zip(kinds["x"], kinds["y"], strict=True)) == {
         "Outside the geofence": 1, "Impossibly fast since the last check-in": 1, "Position entered by hand": 1}
+    # an agency sees the visits of the cases it still holds (cases_held_by): case2's placement is
+    # prolonged, case1's ended in 2025 (its stop and check-in are no longer the agency's to see)
+    Case.objects.filter(pk=rw.case2.pk).update(placed_until=rw.today + timedelta(days=30))
     mine = build("visits", Scope(rw.a.pk), day=rw.today)
     assert [r[0] for r in rows_by(mine.table("anomalies"), "case_id")] == [rw.case2.pk]
-    assert rows_by(mine.table("teams"), "planned", "checkins") == [(2, 2)]
+    assert rows_by(mine.table("teams"), "planned", "checkins") == [(1, 1)]
+    points = {t["name"]: t for t in mine.figures["map"].to_plotly_json()["data"]}
+    assert len(points["Planned visit"]["x"]) == 1 and 31.24 not in list(points["Planned visit"]["y"])
     empty = build("visits", Scope(None), day=date(2020, 1, 1))
     assert empty.table("anomalies").rows == [] and not empty.figures["map"].to_plotly_json()["data"]
 

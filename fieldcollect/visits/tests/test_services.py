@@ -330,7 +330,7 @@ def test_outbox_holds_a_text_the_compliance_rules_refuse_and_sends_it_when_allow
     message = OutboxMessage.objects.get()
     night = f.in_hours(hour=23)  # after the debtor's contact hours (Shanghai)
     counts = outbox_dispatch(adapter=FileAdapter(directory=tmp_path / "sent"), now=night)
-    assert counts == {"sent": 0, "failed": 0, "retry": 0, "held": 1}
+    assert counts == {"sent": 0, "failed": 0, "retry": 0, "held": 1, "cancelled": 0}
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.PENDING and message.not_before is not None
     assert message.not_before > night and message.last_error.startswith("held by the compliance rules")
@@ -363,7 +363,7 @@ def test_gateway_failure_is_retried(vw):
     _propose(vw)
     with mock.patch("urllib.request.urlopen", side_effect=OSError("down")):
         counts = outbox_dispatch(adapter=SmsGatewayAdapter(url="https://sms.example/send"), now=f.in_hours())
-    assert counts == {"sent": 0, "failed": 0, "retry": 1, "held": 0}
+    assert counts == {"sent": 0, "failed": 0, "retry": 1, "held": 0, "cancelled": 0}
     message = OutboxMessage.objects.get()
     assert message.status == OutboxMessage.Status.PENDING and message.attempts == 1 and "down" in message.last_error
     assert isinstance(DeliveryError("x"), Exception)

@@ -18,6 +18,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from fieldcollect.analytics.schemas import EXPORT_TABLES, KEYS
+from fieldcollect.privacy.masking import mask_id_number
 
 REQUIRED_TABLES = ("customers", "loans", "installments", "payments")
 OPTIONAL_TABLES = ("agencies", "collectors")
@@ -186,10 +187,30 @@ def _check_rules(table: str, df: pl.DataFrame, name: str, issues: list[Validatio
         flag(df["amount_fen"] <= 0, "amount_fen", "payment amount must be positive, got {value}")
     elif table == "customers":
         flag(~df["id_number"].str.contains(r"^\d{17}[\dX]$"), "id_number", "{value!r} is not an 18-character ID number")
+        _check_unique_id_numbers(df, name, issues)
     elif table == "agencies":
         flag(df["capacity"] < 0, "capacity", "negative capacity {value}")
         bad_json = df["commission_tiers"].map_elements(_not_json_object, return_dtype=pl.Boolean)
         flag(bad_json, "commission_tiers", "commission_tiers {value!r} is not a JSON object of bucket: rate")
+
+
+def _check_unique_id_numbers(df: pl.DataFrame, name: str, issues: list[ValidationIssue]) -> None:
+    """One person, one customer: a resident ID number on two rows is refused, naming both rows (the
+    number masked: these messages reach logs and terminals)."""
+    rows = (df.select(pl.col("id_number").str.to_uppercase().alias("key"), "customer_id")
+            .with_row_index("row", offset=1)
+            .filter(pl.col("key").is_not_null() & pl.col("key").is_duplicated()))
+    if rows.height == 0:
+        return
+    first = rows.group_by("key").agg(pl.col("row").min().alias("first_row"),
+                                     pl.col("customer_id").sort_by("row").first().alias("first_customer"))
+    later = rows.join(first, on="key").filter(pl.col("row") != pl.col("first_row")).sort("row")
+    for key, row, customer, first_row, first_customer in later.select(
+            "key", "row", "customer_id", "first_row", "first_customer").head(MAX_REPORTED).iter_rows():
+        issues.append(ValidationIssue(
+            name, row, "id_number",
+            f"ID number {mask_id_number(key)} of customer {customer} is also on row {first_row} "
+            f"(customer {first_customer}): one person must be one customer"))
 
 
 def _not_json_object(value: str) -> bool:

@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 from fieldcollect.analytics.schemas import EXPORT_TABLES, KEYS
 from fieldcollect.privacy.masking import mask_id_number
 
+MANIFEST = "manifest.json"
 REQUIRED_TABLES = ("customers", "loans", "installments", "payments")
 OPTIONAL_TABLES = ("agencies", "collectors")
 MAX_REPORTED = 200
@@ -60,6 +62,7 @@ class Export:
     files: dict[str, Path]
     fingerprint: str
     encodings: dict[str, str] = field(default_factory=dict)
+    data_date: date | None = None
 
 
 def find_table_file(src: Path, table: str) -> Path | None:
@@ -267,13 +270,29 @@ def read_export(src: Path, *, known_loans: pl.Series | None = None, known_custom
     check_ref("installments", "loan_id", "loans", known_loans)
     check_ref("payments", "loan_id", "loans", known_loans)
     check_ref("collectors", "agency_id", "agencies", known_agencies)
+    data_date = _data_date(src, tables, issues)
     if issues:
         raise IngestError(issues[:MAX_REPORTED], total=len(issues))
     digest = hashlib.sha256()
     for table in sorted(files):
         digest.update(table.encode())
         digest.update(file_sha256(files[table]).encode())
-    return Export(tables=tables, files=files, fingerprint=digest.hexdigest(), encodings=encodings)
+    return Export(tables=tables, files=files, fingerprint=digest.hexdigest(), encodings=encodings,
+                  data_date=data_date)
+
+
+def _data_date(src: Path, tables: dict[str, pl.DataFrame], issues: list[ValidationIssue]) -> date | None:
+    """The business date the export describes: ``as_of`` of its ``manifest.json`` when it has one, else
+    the newest payment or disbursement date in it."""
+    manifest = src / MANIFEST
+    if manifest.exists():
+        try:
+            return date.fromisoformat(json.loads(manifest.read_text(encoding="utf-8"))["as_of"])
+        except (ValueError, KeyError, TypeError) as exc:
+            issues.append(ValidationIssue(MANIFEST, None, "as_of", f"no business date like 2026-06-30: {exc!r}"))
+            return None
+    dates = [tables[t][c].max() for t, c in (("payments", "paid_on"), ("loans", "disbursed_on")) if t in tables]
+    return max((d for d in dates if isinstance(d, date)), default=None)
 
 
 def describe(issues: Iterable[ValidationIssue]) -> list[str]:

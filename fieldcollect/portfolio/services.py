@@ -148,11 +148,13 @@ def ingest_export(*, source: Path, actor: User | None = None, fail_after: str | 
                         rows=_customer_rows(export.tables["customers"]))
             batch = IngestBatch.objects.update_or_create(
                 fingerprint=export.fingerprint,
-                defaults={"source": str(source), "store_version": version.name, "counts": counts},
+                defaults={"source": str(source), "store_version": version.name, "counts": counts,
+                          "data_date": export.data_date},
             )[0]
             audit_log(actor=actor, action="portfolio.ingest", object_type="IngestBatch", object_id=batch.pk,
                       new={"source": str(source), "store_version": version.name, "counts": counts,
-                           "encodings": export.encodings})
+                           "encodings": export.encodings,
+                           "data_date": export.data_date.isoformat() if export.data_date else None})
             # publish the store version last, inside the transaction: a crash before this line
             # rolls the database back and leaves the previous version current
             store.publish(version)

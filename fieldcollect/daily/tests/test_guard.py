@@ -61,7 +61,7 @@ def test_future_date_refused_nothing_changes(loaded):
     with pytest.raises(ApplicationError) as exc:
         run_daily(as_of=bank_today() + timedelta(days=1), progress=False)
     assert exc.value.code == "daily.date_in_future"
-    assert "after today" in exc.value.message
+    assert (bank_today() + timedelta(days=1)).isoformat() in exc.value.message
     nothing_changed()
 
 
@@ -94,10 +94,10 @@ def test_hard_negative_today_runs(fc_home, tmp_path):
 def test_cli_refuses_a_future_date_with_exit_2(loaded):
     out = CliRunner().invoke(app, ["run-daily", "--as-of", "2099-01-01"])
     assert out.exit_code == 2, out.output
-    assert "2099-01-01 is after today" in out.output
+    assert "2099-01-01" in out.output and "Traceback" not in out.output
     out = CliRunner().invoke(app, ["run-daily", "--as-of", "2026-07-01"])
     assert out.exit_code == 2, out.output
-    assert "after the data date of the newest export ingested (2026-06-30)" in out.output
+    assert "2026-07-01" in out.output and "2026-06-30" in out.output
     nothing_changed()
 
 
@@ -106,7 +106,7 @@ def test_jobs_page_refuses_a_future_date_without_queueing(loaded, client):
     client.force_login(f.make_user(role=Role.COLLECTIONS_MANAGER))
     r = client.post("/ops/jobs/start/", {"kind": "nightly_cycle", "as_of": "2099-01-01"})
     assert r.status_code == 400
-    assert "2099-01-01" in r.content.decode() and "Nothing was changed" in r.content.decode()
+    assert "2099-01-01" in r.content.decode()
     r = client.post("/ops/jobs/start/", {"kind": "nightly_cycle", "as_of": "2026-07-01"})
     assert r.status_code == 400
     assert not Job.objects.exists()
@@ -158,8 +158,9 @@ def test_second_process_refused_while_one_holds_the_lock(fc_home):
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-        with pytest.raises(ConflictError, match="Another nightly cycle is running"), nightly_lock():
+        with pytest.raises(ConflictError) as exc, nightly_lock():
             pass
+        assert exc.value.code == "daily.already_running"
     finally:
         proc.communicate("\n", timeout=60)
     with nightly_lock():  # the other process has finished: free again

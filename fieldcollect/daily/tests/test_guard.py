@@ -109,6 +109,9 @@ def test_jobs_page_refuses_a_future_date_without_queueing(loaded, client):
     assert "2099-01-01" in r.content.decode()
     r = client.post("/ops/jobs/start/", {"kind": "nightly_cycle", "as_of": "2026-07-01"})
     assert r.status_code == 400
+    # from the page's htmx form: the refusal replaces the alert (htmx swaps no 4xx answer)
+    r = client.post("/ops/jobs/start/", {"kind": "nightly_cycle", "as_of": "2099-01-01"}, headers={"HX-Request": "true"})
+    assert r["HX-Retarget"] == "#job-alert" and 'role="alert"' in r.content.decode() and "2099-01-01" in r.content.decode()
     assert not Job.objects.exists()
     assert client.post("/ops/jobs/start/", {"kind": "nightly_cycle", "as_of": "2026-06-30"}).status_code == 302
 

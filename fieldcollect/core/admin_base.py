@@ -20,6 +20,8 @@ from django.contrib import admin
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.http import HttpRequest
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.privacy.fields import encrypted_fields
@@ -35,7 +37,7 @@ def _masked(field: models.Field[Any, Any]) -> Callable[[models.Model], str]:
     def show(obj: models.Model) -> str:
         return mask_stored(field.name, getattr(obj, field.attname) or "")
 
-    show.short_description = f"{field.verbose_name} (masked)"  # type: ignore[attr-defined]
+    show.short_description = format_lazy("{} ({})", field.verbose_name, gettext_lazy("masked"))  # type: ignore[attr-defined]
     return show
 
 

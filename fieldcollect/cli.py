@@ -115,6 +115,7 @@ def run_daily_cmd(
     from rich.console import Console
     from rich.table import Table
 
+    from fieldcollect.core.errors import ApplicationError
     from fieldcollect.daily.services import run_daily
 
     if engine not in {"local", "spark"}:
@@ -123,6 +124,9 @@ def run_daily_cmd(
         result = run_daily(as_of=_parse_date(as_of, "--as-of"), engine=engine, spark_master=spark_master)
     except FileNotFoundError as exc:
         typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    except ApplicationError as exc:  # a business date after today or after the data, another run going on
+        typer.echo(exc.message, err=True)
         raise typer.Exit(code=2) from exc
     s = result.summary
     table = Table(title=f"Nightly cycle {s['as_of']} ({engine})")

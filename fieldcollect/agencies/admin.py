@@ -1,16 +1,20 @@
+"""Agencies, contracts and collectors come from the bank's export and the audited services: read-only
+here (a contract page with maker-checker comes later). The one edit kept is linking a collector to a
+login (and deactivating it), audited."""
+
 from django.contrib import admin
 
 from fieldcollect.agencies.models import Agency, AgencyContract, Collector
+from fieldcollect.core.admin_base import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 
-class ContractInline(admin.TabularInline):
+class ContractInline(ReadOnlyInline):
     model = AgencyContract
-    extra = 0
     fields = ("reference", "status", "starts_on", "ends_on", "capacity", "placement_days", "dsa_valid_until")
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(ReadOnlyAdmin):
     list_display = ("agency_id", "name", "status", "capacity", "placement_days", "dsa_valid_until")
     list_filter = ("status",)
     search_fields = ("name", "name_en")
@@ -18,14 +22,17 @@ class AgencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgencyContract)
-class AgencyContractAdmin(admin.ModelAdmin):
+class AgencyContractAdmin(ReadOnlyAdmin):
     list_display = ("reference", "agency", "status", "starts_on", "ends_on", "capacity", "dsa_valid_until")
     list_filter = ("status",)
     search_fields = ("reference", "agency__name")
 
 
 @admin.register(Collector)
-class CollectorAdmin(admin.ModelAdmin):
+class CollectorAdmin(AuditedAdmin):
+    audit_fields = ("user", "active")
+    allow_add = False
+    allow_delete = False
     list_display = ("collector_id", "name", "agency", "city", "certified_until", "trained_until", "active", "user")
     list_filter = ("agency", "active")
     search_fields = ("name",)

@@ -3,17 +3,7 @@
 from django.contrib import admin
 
 from fieldcollect.cases.models import Case, ContactAttempt, Placement, PromiseToPay, Task
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+from fieldcollect.core.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Case)

@@ -222,6 +222,13 @@ class Payment(models.Model):
     class Meta:
         ordering: ClassVar[list[str]] = ["-paid_on", "-id"]
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["loan", "paid_on"])]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            # a reference names one payment of one loan: ``store:<payment_id>`` for the bank's export,
+            # the bank's transaction reference for one entered by hand (a transfer split over two loans
+            # keeps its reference on each); empty means "no reference" and may repeat
+            models.UniqueConstraint(fields=["loan", "reference"], condition=~models.Q(reference=""),
+                                    name="cases_payment_loan_reference_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"Payment {self.pk} loan {self.loan_id} {self.amount_fen} fen"

@@ -11,7 +11,7 @@ import functools
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -556,11 +556,16 @@ def case_transition(*, case: Case, target: str, acting_user: User | None, close_
 
 def payment_record(*, case: Case, amount_fen: int, paid_on: date, acting_user: User | None,
                    channel: str = "bank_transfer", reference: str = "") -> Payment:
-    """Record a payment received on the case's loan, attributed to the placement active that day."""
+    """Record a payment received on the case's loan, attributed to the placement active that day.
+
+    Idempotent on ``reference``: the database holds one payment per loan and non-empty reference, so
+    recording the same payment again (a retry, a second click, a concurrent request) returns the payment
+    already recorded; the same reference with another amount or date is a conflict."""
     if acting_user is not None:
         require_capability(acting_user, "payment.record")
     if amount_fen <= 0:
         raise ApplicationError(_("The amount must be positive."), code="payment.invalid_amount")
+    reference = reference[:64]
     with transaction.atomic():
         placement = (
             Placement.objects.filter(case=case, starts_on__lte=paid_on, ends_on__gte=paid_on)
@@ -568,10 +573,24 @@ def payment_record(*, case: Case, amount_fen: int, paid_on: date, acting_user: U
             .order_by("-starts_on")
             .first()
         )
-        payment = Payment.objects.create(
-            loan_id=case.loan_id, case=case, placement=placement, paid_on=paid_on, amount_fen=amount_fen,
-            channel=channel, reference=reference[:64],
-        )
+        try:
+            with transaction.atomic():  # a savepoint: the unique constraint decides, not a read before
+                payment = Payment.objects.create(
+                    loan_id=case.loan_id, case=case, placement=placement, paid_on=paid_on, amount_fen=amount_fen,
+                    channel=channel, reference=reference,
+                )
+        except IntegrityError:
+            existing = Payment.objects.filter(loan_id=case.loan_id, reference=reference).first() if reference else None
+            if existing is None:
+                raise
+            if (existing.amount_fen, existing.paid_on) != (amount_fen, paid_on):
+                raise ConflictError(
+                    _("Payment reference %(reference)s is already recorded on this loan with another amount or "
+                      "date.") % {"reference": reference},
+                    code="payment.reference_conflict",
+                    extra={"payment": existing.pk, "amount_fen": existing.amount_fen,
+                           "paid_on": existing.paid_on.isoformat()}) from None
+            return existing
         audit_log(actor=acting_user, action="payment.record", object_type="case", object_id=case.pk,
                   new={"payment": payment.pk, "amount_fen": amount_fen, "paid_on": paid_on.isoformat(),
                        "placement": placement.pk if placement else None})

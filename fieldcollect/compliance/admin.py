@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from fieldcollect.cases.admin import ReadOnlyAdmin
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
+from fieldcollect.core.admin_base import ReadOnlyAdmin
 
 
 @admin.register(DebtorFlag)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from fieldcollect.core.admin_base import ReadOnlyAdmin
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import ApiToken, AuditEntry, User
 
@@ -59,27 +60,20 @@ class FieldcollectUserAdmin(UserAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """Entries are written by the services only."""
+
     list_display = ("seq", "at", "actor_label", "action", "object_type", "object_id")
     list_filter = ("action", "object_type")
     readonly_fields = ("seq", "at", "actor", "actor_label", "action", "object_type", "object_id", "old", "new",
                        "prev_hash", "hash")
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False  # entries are written by the services only
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
-    readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
-    list_filter = ("revoked_at",)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Tokens are created and revoked with `fieldcollect token create|revoke` (audited; the secret is shown
+    once)."""
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False  # tokens are created with `fieldcollect token create` (the secret is shown once)
+    list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at")
+    list_filter = ("revoked_at",)

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
 from fieldcollect.daily.cycle import CycleResult, run_cycle
+from fieldcollect.daily.guard import business_date_check, nightly_lock
 from fieldcollect.ingest.store import require_current
 from fieldcollect.portfolio.models import DailyRun
 from fieldcollect.portfolio.services import bulk_upsert
@@ -187,7 +188,18 @@ def after_cycle(*, as_of: date) -> dict[str, int]:
 
 def run_daily(*, as_of: date, engine: str = "local", spark_master: str | None = None, actor: User | None = None,
               progress: bool = True, sync: bool = True, fail_after: str | None = None) -> CycleResult:
-    """Run and publish the nightly cycle for ``as_of``; sync cases unless the date is in the past."""
+    """Run and publish the nightly cycle for ``as_of``; sync cases unless the date is in the past.
+
+    Refused (``ApplicationError``, nothing changed) for a business date after today or after the data
+    of the newest export, and while another nightly cycle runs (see :mod:`fieldcollect.daily.guard`)."""
+    with nightly_lock():
+        business_date_check(as_of=as_of)
+        return _run_daily(as_of=as_of, engine=engine, spark_master=spark_master, actor=actor, progress=progress,
+                          sync=sync, fail_after=fail_after)
+
+
+def _run_daily(*, as_of: date, engine: str, spark_master: str | None, actor: User | None, progress: bool,
+               sync: bool, fail_after: str | None) -> CycleResult:
     started = datetime.now(UTC)
     result = run_cycle(as_of=as_of, engine=engine, spark_master=spark_master, progress=progress,
                        fail_after=fail_after, keep_per_loan=True)

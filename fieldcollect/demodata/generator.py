@@ -14,6 +14,7 @@ takes the remainder. Due date k = start + k months, clamped to the month's last 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -75,7 +76,25 @@ def _pick(rng: np.random.Generator, options: np.ndarray, n: int) -> np.ndarray:
     return options[rng.integers(0, len(options), n)]
 
 
-def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
+# resident ID numbers: the birth date (ages 20-60 at 2026) and the three-digit sequence number come from
+# one seeded affine permutation of the customer index over every (day, sequence) pair, so no two
+# customers share them, and so no two share an ID number whatever their area code
+ID_BIRTH_DAYS = 365 * 40
+ID_SLOTS = ID_BIRTH_DAYS * 1000
+
+
+def id_permutation(seed: int) -> tuple[int, int]:
+    """``(a, b)`` of the permutation ``k -> (a * k + b) mod ID_SLOTS`` for ``seed`` (``a`` coprime to
+    ``ID_SLOTS``, so the map is one-to-one)."""
+    rng = np.random.default_rng([seed, 4])
+    a = int(rng.integers(ID_SLOTS // 3, 2 * ID_SLOTS // 3))
+    while math.gcd(a, ID_SLOTS) != 1:
+        a += 1
+    return a, int(rng.integers(0, ID_SLOTS))
+
+
+def _customers(rng: np.random.Generator, n: int, *, first: int = 0, perm: tuple[int, int] = (1, 0)) -> pl.DataFrame:
+    """``n`` customers, the first of which is customer number ``first`` (0-based) of the book."""
     weights = np.array([c[2] for c in geo.CITIES])
     city_idx = rng.choice(len(geo.CITIES), size=n, p=weights / weights.sum())
     provinces = np.array([c[0] for c in geo.CITIES])
@@ -100,9 +119,12 @@ def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
                        np.where(two_char, _pick(rng, given, n), ""))
 
     # resident ID: area code + birth date (ages 20-60) + sequence + GB 11643 check digit
-    birth = np.datetime64("1966-01-01") + rng.integers(0, 365 * 40, n).astype("timedelta64[D]")
+    if first + n > ID_SLOTS:
+        raise ValueError(f"at most {ID_SLOTS:,} customers have distinct demo ID numbers")
+    slot = (perm[0] * np.arange(first, first + n, dtype=np.int64) + perm[1]) % ID_SLOTS
+    birth = np.datetime64("1966-01-01") + (slot // 1000).astype("timedelta64[D]")
     birth_str = np.char.replace(np.datetime_as_string(birth, unit="D"), "-", "")
-    seq = np.char.zfill(rng.integers(0, 1000, n).astype(str), 3)
+    seq = np.char.zfill((slot % 1000).astype(str), 3)
     first17 = np.char.add(np.char.add(d_codes[dist_idx], birth_str), seq)
     digits = np.frombuffer(first17.astype("S17").tobytes(), dtype=np.uint8).reshape(n, 17).astype(np.int64) - 48
     check = GB11643_CHECK[(digits @ GB11643_WEIGHTS) % 11]
@@ -129,6 +151,12 @@ def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
         "lat": lat,
         "lon": lon,
     }, schema=CUSTOMERS)
+
+
+def customer_chunk(*, seed: int, lo: int, hi: int) -> pl.DataFrame:
+    """Customers ``lo`` to ``hi - 1`` (0-based) of the book of ``seed``, as written to the export."""
+    chunk = _customers(np.random.default_rng([seed, 1, lo]), hi - lo, first=lo, perm=id_permutation(seed))
+    return chunk.with_columns(pl.col("customer_id") + lo)
 
 
 def _loans(rng: np.random.Generator, n_loans: int, n_customers: int, as_of: date) -> tuple[pl.DataFrame, np.ndarray]:
@@ -364,8 +392,7 @@ def write_demo_portfolio(out: Path, *, n_loans: int, seed: int, as_of: date, fmt
         cw = _TableWriter(out / "customers", CUSTOMERS, fmt)
         for lo in range(0, n_customers, LOAN_CHUNK):
             hi = min(n_customers, lo + LOAN_CHUNK)
-            chunk = _customers(np.random.default_rng([seed, 1, lo]), hi - lo)
-            cw.write(chunk.with_columns(pl.col("customer_id") + lo))
+            cw.write(customer_chunk(seed=seed, lo=lo, hi=hi))
             bar.advance(task, hi - lo)
         cw.close()
         counts["customers"] = cw.rows

@@ -12,13 +12,16 @@ import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
 
 from fieldcollect.analytics.schemas import EXPORT_TABLES, KEYS
+from fieldcollect.privacy.masking import mask_id_number
 
+MANIFEST = "manifest.json"
 REQUIRED_TABLES = ("customers", "loans", "installments", "payments")
 OPTIONAL_TABLES = ("agencies", "collectors")
 MAX_REPORTED = 200
@@ -59,6 +62,7 @@ class Export:
     files: dict[str, Path]
     fingerprint: str
     encodings: dict[str, str] = field(default_factory=dict)
+    data_date: date | None = None
 
 
 def find_table_file(src: Path, table: str) -> Path | None:
@@ -186,10 +190,30 @@ def _check_rules(table: str, df: pl.DataFrame, name: str, issues: list[Validatio
         flag(df["amount_fen"] <= 0, "amount_fen", "payment amount must be positive, got {value}")
     elif table == "customers":
         flag(~df["id_number"].str.contains(r"^\d{17}[\dX]$"), "id_number", "{value!r} is not an 18-character ID number")
+        _check_unique_id_numbers(df, name, issues)
     elif table == "agencies":
         flag(df["capacity"] < 0, "capacity", "negative capacity {value}")
         bad_json = df["commission_tiers"].map_elements(_not_json_object, return_dtype=pl.Boolean)
         flag(bad_json, "commission_tiers", "commission_tiers {value!r} is not a JSON object of bucket: rate")
+
+
+def _check_unique_id_numbers(df: pl.DataFrame, name: str, issues: list[ValidationIssue]) -> None:
+    """One person, one customer: a resident ID number on two rows is refused, naming both rows (the
+    number masked: these messages reach logs and terminals)."""
+    rows = (df.select(pl.col("id_number").str.to_uppercase().alias("key"), "customer_id")
+            .with_row_index("row", offset=1)
+            .filter(pl.col("key").is_not_null() & pl.col("key").is_duplicated()))
+    if rows.height == 0:
+        return
+    first = rows.group_by("key").agg(pl.col("row").min().alias("first_row"),
+                                     pl.col("customer_id").sort_by("row").first().alias("first_customer"))
+    later = rows.join(first, on="key").filter(pl.col("row") != pl.col("first_row")).sort("row")
+    for key, row, customer, first_row, first_customer in later.select(
+            "key", "row", "customer_id", "first_row", "first_customer").head(MAX_REPORTED).iter_rows():
+        issues.append(ValidationIssue(
+            name, row, "id_number",
+            f"ID number {mask_id_number(key)} of customer {customer} is also on row {first_row} "
+            f"(customer {first_customer}): one person must be one customer"))
 
 
 def _not_json_object(value: str) -> bool:
@@ -246,13 +270,29 @@ def read_export(src: Path, *, known_loans: pl.Series | None = None, known_custom
     check_ref("installments", "loan_id", "loans", known_loans)
     check_ref("payments", "loan_id", "loans", known_loans)
     check_ref("collectors", "agency_id", "agencies", known_agencies)
+    data_date = _data_date(src, tables, issues)
     if issues:
         raise IngestError(issues[:MAX_REPORTED], total=len(issues))
     digest = hashlib.sha256()
     for table in sorted(files):
         digest.update(table.encode())
         digest.update(file_sha256(files[table]).encode())
-    return Export(tables=tables, files=files, fingerprint=digest.hexdigest(), encodings=encodings)
+    return Export(tables=tables, files=files, fingerprint=digest.hexdigest(), encodings=encodings,
+                  data_date=data_date)
+
+
+def _data_date(src: Path, tables: dict[str, pl.DataFrame], issues: list[ValidationIssue]) -> date | None:
+    """The business date the export describes: ``as_of`` of its ``manifest.json`` when it has one, else
+    the newest payment or disbursement date in it."""
+    manifest = src / MANIFEST
+    if manifest.exists():
+        try:
+            return date.fromisoformat(json.loads(manifest.read_text(encoding="utf-8"))["as_of"])
+        except (ValueError, KeyError, TypeError) as exc:
+            issues.append(ValidationIssue(MANIFEST, None, "as_of", f"no business date like 2026-06-30: {exc!r}"))
+            return None
+    dates = [tables[t][c].max() for t, c in (("payments", "paid_on"), ("loans", "disbursed_on")) if t in tables]
+    return max((d for d in dates if isinstance(d, date)), default=None)
 
 
 def describe(issues: Iterable[ValidationIssue]) -> list[str]:

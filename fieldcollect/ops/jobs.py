@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.ops.models import Job, JobStatus
 
 LEASE_SECONDS = 300
@@ -283,6 +284,8 @@ def _nightly_cycle(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         result = run_daily(as_of=as_of, engine=engine, progress=False)
     except FileNotFoundError as exc:
         raise PermanentJobError(str(exc)) from exc
+    except ApplicationError as exc:  # refused date or another cycle running: retrying will not help
+        raise PermanentJobError(exc.message) from exc
     return {"as_of": as_of.isoformat(), "run_id": result.run_id, "loans": result.summary.get("loans"),
             "cases": result.summary.get("cases", {}), "timings": result.timings}
 

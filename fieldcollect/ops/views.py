@@ -14,8 +14,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
 
 from fieldcollect.core.audit import audit_log
+from fieldcollect.core.errors import ApplicationError
+from fieldcollect.daily.guard import business_date_check
 from fieldcollect.ops.backup import sha256_file
 from fieldcollect.ops.exports import exports_dir
 from fieldcollect.ops.jobs import enqueue
@@ -66,6 +69,14 @@ def job_start(request: HttpRequest) -> HttpResponse:
             as_of = date.fromisoformat(request.POST.get("as_of", ""))
         except ValueError:
             return render(request, "ops/jobs.html", _context(request) | {"form_error": "as_of"}, status=400)
+        try:
+            business_date_check(as_of=as_of)  # the cycle checks again when it runs
+        except ApplicationError as exc:
+            refusal = {"form_error": "as_of", "form_message": exc.message}
+            if request.htmx:  # type: ignore[attr-defined]
+                # htmx swaps no 4xx answer: the refusal replaces the alert above the forms instead
+                return reswap(retarget(render(request, "ops/_job_alert.html", refusal), "#job-alert"), "innerHTML")
+            return render(request, "ops/jobs.html", _context(request) | refusal, status=400)
         enqueue(kind="nightly_cycle", params={"as_of": as_of.isoformat()}, created_by=request.user)
     elif kind == "export":
         enqueue(kind="export", params={"recipient_id": request.user.pk}, created_by=request.user)

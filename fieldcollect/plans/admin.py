@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.db import models, transaction
-from django.http import HttpRequest
 
-from fieldcollect.core.audit import audit_log, snapshot
+from fieldcollect.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from fieldcollect.plans.models import (
     ApproverGrant,
     AuthorityLevel,
@@ -20,30 +16,6 @@ from fieldcollect.plans.models import (
 )
 
 LEVEL_FIELDS = ["role", "name", "rank", "max_waiver_share", "max_waiver_fen", "max_term_extension_months"]
-
-
-class AuditedAdmin(admin.ModelAdmin):
-    audit_fields: list[str] = []
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        old = None
-        if change and obj.pk:
-            old = snapshot(type(obj).objects.get(pk=obj.pk), self.audit_fields)
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            audit_log(actor=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
-                      action=f"plans.{type(obj).__name__.lower()}.{'change' if change else 'add'}",
-                      object_type=type(obj).__name__.lower(), object_id=obj.pk, old=old,
-                      new=snapshot(obj, self.audit_fields))
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        with transaction.atomic():
-            old = snapshot(obj, self.audit_fields)
-            pk = obj.pk
-            super().delete_model(request, obj)
-            audit_log(actor=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
-                      action=f"plans.{type(obj).__name__.lower()}.delete",
-                      object_type=type(obj).__name__.lower(), object_id=pk, old=old)
 
 
 @admin.register(AuthorityLevel)
@@ -61,17 +33,6 @@ class ApproverGrantAdmin(AuditedAdmin):
     autocomplete_fields = ()
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
-
-
 @admin.register(Hardship)
 class HardshipAdmin(ReadOnlyAdmin):
     list_display = ("id", "case_id", "reason", "monthly_income_fen", "monthly_expenses_fen", "recorded_at")
@@ -87,7 +48,6 @@ class ProposalAdmin(ReadOnlyAdmin):
 @admin.register(PlanAgreement)
 class PlanAgreementAdmin(ReadOnlyAdmin):
     list_display = ("agreement_no", "proposal_id", "issued_at", "expires_at", "accepted_at", "declined_at")
-    exclude = ("pdf",)
 
 
 @admin.register(PlanInstalment)

@@ -67,6 +67,8 @@ class IngestBatch(models.Model):
     store_version = models.CharField(max_length=32)
     applied_at = models.DateTimeField(auto_now_add=True)
     counts = models.JSONField(default=dict)
+    data_date = models.DateField(null=True, blank=True,
+                                 help_text="Business date the export describes (its manifest's as_of, else its newest date)")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["id"]

@@ -14,11 +14,13 @@ from django.db import connection, transaction
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
 from fieldcollect.ingest import store
-from fieldcollect.ingest.reader import read_export
-from fieldcollect.portfolio.models import IngestBatch
+from fieldcollect.ingest.reader import MAX_REPORTED, IngestError, ValidationIssue, read_export
+from fieldcollect.portfolio.models import Customer, IngestBatch
 from fieldcollect.privacy.fields import current_keyring
+from fieldcollect.privacy.masking import mask_id_number
 
 BATCH = 5_000
+LOOKUP_BATCH = 900  # parameters per IN (...) query, below SQLite's oldest limit
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,31 @@ CUSTOMER_COLUMNS = ("customer_id", "name", "id_number", "mobile", "province", "c
                     "lat", "lon", "timezone", "mobile_bidx", "id_number_bidx")
 
 
+def _id_number_clashes(*, frame: pl.DataFrame, file: str) -> list[ValidationIssue]:
+    """Rows of the export whose resident ID number belongs to another customer already in the database
+    (found through the blind index; customers of the export itself are left to the reader's check,
+    as the export replaces their numbers)."""
+    ring = current_keyring()
+    in_export = set(frame["customer_id"].to_list())
+    by_index: dict[str, tuple[int, int, str]] = {}
+    for row, (cid, id_number) in enumerate(frame.select("customer_id", "id_number").iter_rows(), start=1):
+        key = ring.blind_index(id_number or "", "id_number")
+        if key:
+            by_index.setdefault(key, (row, cid, id_number))
+    issues: list[ValidationIssue] = []
+    keys = sorted(by_index)
+    for i in range(0, len(keys), LOOKUP_BATCH):
+        found = Customer.objects.filter(id_number_bidx__in=keys[i:i + LOOKUP_BATCH]).exclude(
+            customer_id__in=in_export).values_list("id_number_bidx", "customer_id")
+        for key, other in found:
+            row, cid, id_number = by_index[key]
+            issues.append(ValidationIssue(
+                file, row, "id_number",
+                f"ID number {mask_id_number(id_number)} of customer {cid} belongs to customer {other} already "
+                f"loaded: one person must be one customer"))
+    return sorted(issues, key=lambda i: i.row or 0)
+
+
 def ingest_export(*, source: Path, actor: User | None = None, fail_after: str | None = None) -> IngestResult:
     """Validate and apply an export: a new store version and the database rows, all or nothing.
 
@@ -103,6 +130,9 @@ def ingest_export(*, source: Path, actor: User | None = None, fail_after: str | 
         return IngestResult(False, export.fingerprint, current.name, previous.counts,
                             "this export was already ingested; nothing changed")
 
+    clashes = _id_number_clashes(frame=export.tables["customers"], file=export.files["customers"].name)
+    if clashes:
+        raise IngestError(clashes[:MAX_REPORTED], total=len(clashes))
     merged = store.merge_tables(current, export.tables)
     version = store.write_version(merged, fail_after=fail_after)
     counts = {t: f.height for t, f in export.tables.items()}
@@ -118,11 +148,13 @@ def ingest_export(*, source: Path, actor: User | None = None, fail_after: str | 
                         rows=_customer_rows(export.tables["customers"]))
             batch = IngestBatch.objects.update_or_create(
                 fingerprint=export.fingerprint,
-                defaults={"source": str(source), "store_version": version.name, "counts": counts},
+                defaults={"source": str(source), "store_version": version.name, "counts": counts,
+                          "data_date": export.data_date},
             )[0]
             audit_log(actor=actor, action="portfolio.ingest", object_type="IngestBatch", object_id=batch.pk,
                       new={"source": str(source), "store_version": version.name, "counts": counts,
-                           "encodings": export.encodings})
+                           "encodings": export.encodings,
+                           "data_date": export.data_date.isoformat() if export.data_date else None})
             # publish the store version last, inside the transaction: a crash before this line
             # rolls the database back and leaves the previous version current
             store.publish(version)

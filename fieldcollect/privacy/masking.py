@@ -84,3 +84,20 @@ def mask_field(field: str, value: str, *, province: str = "", city: str = "", di
         return mask_address(value, province=province, city=city, district=district)
     masker = MASKERS.get(field)
     return masker(value) if masker is not None else value
+
+
+_PHONE_LIKE = re.compile(r"^\+?[\d\s()-]{5,}$")
+PHONE_FIELDS = frozenset({"mobile", "phone", "contact_phone", "to", "number"})
+
+
+def mask_stored(field: str, value: str) -> str:
+    """The masked form of any encrypted column, for screens that never show clear values (the admin):
+    customer fields as :func:`mask_field`, phone numbers as :func:`mask_mobile`, anything else (free text,
+    an address typed into a number field) hidden, with its length."""
+    if not value:
+        return ""
+    if field in ("name", "id_number", "address"):
+        return mask_field(field, value)
+    if field in PHONE_FIELDS and _PHONE_LIKE.match(value):
+        return mask_mobile(value)
+    return f"{HIDDEN} ({len(value)})"

@@ -1,6 +1,10 @@
+"""Read-only admin: shifts, teams, appointments, routes, check-ins, visit reports, feedback and the
+outbox are written through the visits pages and services (audited); encrypted notes, numbers and
+texts show masked, coordinates and link token hashes not at all."""
+
 from django.contrib import admin
 
-from fieldcollect.privacy.masking import mask_mobile
+from fieldcollect.core.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from fieldcollect.visits.models import (
     Appointment,
     CheckIn,
@@ -16,67 +20,56 @@ from fieldcollect.visits.models import (
 
 
 @admin.register(Shift)
-class ShiftAdmin(admin.ModelAdmin):
+class ShiftAdmin(ReadOnlyAdmin):
     list_display = ("collector", "date", "start", "end", "base")
     list_filter = ("date",)
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ReadOnlyAdmin):
     list_display = ("id", "date", "city", "member_a", "member_b", "paired_by")
     list_filter = ("date", "city")
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ReadOnlyAdmin):
     list_display = ("id", "case", "status", "chosen_start", "expires_at")
     list_filter = ("status",)
-    exclude = ("token_hash", "nonce")
 
 
-class RouteStopInline(admin.TabularInline):
+class RouteStopInline(ReadOnlyInline):
     model = RouteStop
-    extra = 0
 
 
 @admin.register(RoutePlan)
-class RoutePlanAdmin(admin.ModelAdmin):
+class RoutePlanAdmin(ReadOnlyAdmin):
     list_display = ("id", "team", "date", "superseded", "reason", "travel_seconds")
     inlines = (RouteStopInline,)
-    exclude = ("geojson",)
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(ReadOnlyAdmin):
     list_display = ("id", "collector", "case", "at", "accepted", "distance_m", "flags")
     list_filter = ("accepted",)
 
 
-class EvidenceInline(admin.TabularInline):
+class EvidenceInline(ReadOnlyInline):
     model = Evidence
-    extra = 0
     readonly_fields = ("kind", "sha256", "size", "uploaded_at")
 
 
 @admin.register(VisitReport)
-class VisitReportAdmin(admin.ModelAdmin):
+class VisitReportAdmin(ReadOnlyAdmin):
     list_display = ("id", "case", "collector", "status", "outcome", "closed_at")
     inlines = (EvidenceInline,)
 
 
 @admin.register(FeedbackRequest)
-class FeedbackRequestAdmin(admin.ModelAdmin):
+class FeedbackRequestAdmin(ReadOnlyAdmin):
     list_display = ("id", "case", "rating", "responded_at")
-    exclude = ("token_hash", "nonce")
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "masked_to", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "kind")
-    exclude = ("to", "body")  # the number and the text are personal data: the admin shows the number masked
-    readonly_fields = ("masked_to",)
-
-    @admin.display(description="to")
-    def masked_to(self, obj: OutboxMessage) -> str:
-        return mask_mobile(obj.to)

@@ -157,3 +157,45 @@ def test_crash_while_writing_store_keeps_previous_version(fc_home, export, tmp_p
     assert store.require_current().name == good.name
     assert IngestBatch.objects.count() == 1
     assert not list((fc_home / "store").glob(".staging-*"))
+
+
+def test_same_id_number_on_two_customer_rows_is_refused(fc_home, export):
+    lines = (export / "customers.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    id_number = lines[2].split(",")[header.index("id_number")]
+    edit_line(export / "customers.csv", 7, "id_number", id_number)
+    errs = errors_of(export)
+    clash = [e for e in errs if "customers.csv row 7 column id_number" in e]
+    assert clash and "also on row 2" in clash[0], errs
+    assert id_number not in clash[0]  # named masked, not in clear
+    assert_nothing_applied()
+
+
+def test_id_number_of_a_customer_already_loaded_is_refused(fc_home, export, tmp_path):
+    ingest_export(source=export)
+    before = (store.require_current().name, IngestBatch.objects.count(), Customer.objects.count())
+    taken = Customer.objects.get(customer_id=1).id_number
+    later = tmp_path / "later"
+    later.mkdir()
+    header = (export / "customers.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    row = dict(zip(header, (export / "customers.csv").read_text(encoding="utf-8").splitlines()[1].split(","),
+                   strict=True))
+    row |= {"customer_id": "900001", "id_number": taken}
+    (later / "customers.csv").write_text(",".join(header) + "\n" + ",".join(row[c] for c in header) + "\n",
+                                         encoding="utf-8")
+    for name in ("loans", "installments", "payments"):
+        text = (export / f"{name}.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
+        (later / f"{name}.csv").write_text(text, encoding="utf-8")
+    errs = errors_of(later)
+    assert any("customers.csv row 1 column id_number" in e and "customer 900001" in e
+               and "belongs to customer 1 already loaded" in e for e in errs), errs
+    assert (store.require_current().name, IngestBatch.objects.count(), Customer.objects.count()) == before
+    assert not Customer.objects.filter(customer_id=900001).exists()
+
+
+def test_hard_negative_re_sending_a_customer_with_its_own_id_number(fc_home, export, tmp_path):
+    ingest_export(source=export)
+    later = tmp_path / "later"
+    shutil.copytree(export, later)
+    edit_line(later / "customers.csv", 1, "district", "浦东新区")  # same customer, same ID number, new data
+    assert ingest_export(source=later).applied

@@ -1,0 +1,86 @@
+"""A payment is recorded once per loan and reference: the database enforces it, and recording it again
+(a retry, two requests at once) returns the payment already recorded."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+
+from fieldcollect.cases import services
+from fieldcollect.cases.models import Payment
+from fieldcollect.cases.tests import factories as f
+from fieldcollect.core.errors import ConflictError
+from fieldcollect.core.models import AuditEntry
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_reference_twice_on_one_loan():
+    case = f.make_case()
+    Payment.objects.create(loan_id=case.loan_id, case=case, paid_on=f.today(), amount_fen=100, reference="store:7")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.create(loan_id=case.loan_id, case=case, paid_on=f.today(), amount_fen=100, reference="store:7")
+
+
+@pytest.mark.django_db
+def test_same_reference_twice_returns_the_first_payment_and_audits_once():
+    case = f.make_case()
+    first = services.payment_record(case=case, amount_fen=5_000, paid_on=f.today(), acting_user=None,
+                                    reference="TX-1")
+    again = services.payment_record(case=case, amount_fen=5_000, paid_on=f.today(), acting_user=None,
+                                    reference="TX-1")
+    assert again.pk == first.pk
+    assert Payment.objects.filter(loan_id=case.loan_id).count() == 1
+    assert AuditEntry.objects.filter(action="payment.record", object_id=str(case.pk)).count() == 1
+
+
+@pytest.mark.django_db
+def test_same_reference_with_another_amount_is_a_conflict():
+    case = f.make_case()
+    services.payment_record(case=case, amount_fen=5_000, paid_on=f.today(), acting_user=None, reference="TX-2")
+    with pytest.raises(ConflictError) as exc:
+        services.payment_record(case=case, amount_fen=6_000, paid_on=f.today(), acting_user=None, reference="TX-2")
+    assert exc.value.code == "payment.reference_conflict"
+    assert Payment.objects.filter(loan_id=case.loan_id).count() == 1
+
+
+@pytest.mark.django_db
+def test_hard_negatives_empty_reference_repeats_and_one_reference_on_two_loans():
+    case, other = f.make_case(), f.make_case()
+    services.payment_record(case=case, amount_fen=100, paid_on=f.today(), acting_user=None)
+    services.payment_record(case=case, amount_fen=100, paid_on=f.today(), acting_user=None)
+    assert Payment.objects.filter(loan_id=case.loan_id, reference="").count() == 2  # no reference: two payments
+    # a transfer split over two loans carries its reference on each
+    a = services.payment_record(case=case, amount_fen=300, paid_on=f.today(), acting_user=None, reference="TX-3")
+    b = services.payment_record(case=other, amount_fen=200, paid_on=f.today(), acting_user=None, reference="TX-3")
+    assert a.pk != b.pk
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL for two writers at once")
+def test_two_simultaneous_recordings_make_one_payment():
+    case = f.make_case()
+    barrier = threading.Barrier(2)
+    got: list[int] = []
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            barrier.wait(timeout=10)
+            p = services.payment_record(case=case, amount_fen=7_000, paid_on=f.today(), acting_user=None,
+                                        reference="TX-RACE")
+            got.append(p.pk)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert len(got) == 2 and got[0] == got[1]
+    assert Payment.objects.filter(loan_id=case.loan_id, reference="TX-RACE").count() == 1

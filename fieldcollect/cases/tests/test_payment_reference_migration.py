@@ -1,0 +1,44 @@
+"""The migration that makes payment references unique stops, naming the duplicates, when a payment was
+recorded twice before it (which copy goes is the bank's decision), and applies once they are resolved."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from fieldcollect.cases.models import Payment
+from fieldcollect.cases.tests import factories as f
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("cases", "0006_drop_indexes_covered")]
+AFTER = [("cases", "0007_payment_reference_unique")]
+
+
+def _migrate(targets: list[tuple[str, str]]) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+
+
+def test_duplicates_stop_the_migration_with_their_ids():
+    case = f.make_case()
+    _migrate(BEFORE)
+    try:
+        first = Payment.objects.create(loan_id=case.loan_id, case=case, paid_on=f.today(), amount_fen=100,
+                                       reference="store:42")
+        second = Payment.objects.create(loan_id=case.loan_id, case=case, paid_on=f.today(), amount_fen=100,
+                                        reference="store:42")
+        Payment.objects.create(loan_id=case.loan_id, case=case, paid_on=f.today(), amount_fen=100, reference="")
+        Payment.objects.create(loan_id=case.loan_id, case=case, paid_on=f.today(), amount_fen=100, reference="")
+        with pytest.raises(RuntimeError) as exc:
+            _migrate(AFTER)
+        message = str(exc.value)
+        assert f"loan {case.loan_id} reference 'store:42': payments [{first.pk}, {second.pk}]" in message
+        assert "1 reference(s)" in message  # empty references are no duplicates
+        second.delete()
+    finally:
+        Payment.objects.filter(reference="store:42").exclude(pk=first.pk).delete()
+        _migrate(AFTER)
+    assert Payment.objects.filter(loan_id=case.loan_id).count() == 3

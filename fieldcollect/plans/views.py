@@ -134,13 +134,9 @@ def detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     user = _user(request)
     p = selectors.access_proposal_by_id(proposal_id, user)
     agreement = PlanAgreement.objects.filter(proposal=p).first()
-    link = ""
-    if (agreement is not None and p.state == ProposalState.OFFERED and user.is_bank_user
-            and agreement.expires_at > timezone.now()):
-        link = request.build_absolute_uri(
-            reverse("plans:customer", args=[services.customer_link(agreement=agreement)]))
+    # the customer's link went to the customer by SMS (outbox): no staff page shows it
     return render(request, "plans/detail.html", {
-        "p": p, "events": p.events.select_related("actor"), "agreement": agreement, "link": link,
+        "p": p, "events": p.events.select_related("actor"), "agreement": agreement,
         "instalments": p.instalments.all() if p.state == ProposalState.ACCEPTED else None,
         "can_endorse": user.role == Role.AGENCY_MANAGER and p.state == ProposalState.PROPOSED,
         "can_decide": selectors.approver_level(user) is not None

@@ -79,9 +79,6 @@ def case_visit(request: HttpRequest, case_id: int) -> HttpResponse:
                            "propose_form": forms.ProposeForm(), "start_form": forms.ReportStartForm(),
                            "is_collector": user.role == Role.FIELD_COLLECTOR,
                            "tz": case.customer.timezone}
-    link = request.session.pop(f"appointment-link-{case.pk}", None)
-    if link:
-        ctx["link"] = request.build_absolute_uri(reverse("visits:customer", args=[link]))
     return render(request, "visits/case_visit.html", ctx)
 
 
@@ -96,12 +93,12 @@ def propose(request: HttpRequest, case_id: int) -> HttpResponse:
         messages.error(request, _("Check the windows."))
     else:
         try:
-            _appointment, token = services.appointment_propose(
+            # the customer's token goes to the customer only (outbox SMS): never to the proposer
+            services.appointment_propose(
                 case=case, acting_user=user, windows=form.windows(case.customer.timezone or "Asia/Shanghai"))
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            request.session[f"appointment-link-{case.pk}"] = token
             messages.success(request, _("Appointment proposed; the customer gets the link by SMS."))
     return redirect("visits:case", case_id=case.pk)
 

@@ -102,7 +102,8 @@ def test_queue_endorse_approve_offer_through_pages(plan_world):
     p.refresh_from_db()
     assert p.state == ProposalState.OFFERED
     html = r.content.decode()
-    assert 'id="customer-link"' in html and "/plans/a/" in html
+    assert 'id="customer-link"' not in html and "/plans/a/" not in html  # the link goes to the customer only
+    assert 'id="link-sent"' in html
 
 
 def test_collector_cannot_decide_and_stale_form_is_refused(plan_world):

@@ -235,6 +235,19 @@ FIELDCOLLECT_PERMISSIONS_POLICY = "camera=(), microphone=(), payment=(), usb=(),
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # customer link tokens are redacted from every line (fieldcollect.ops.redact), runserver's too
+    "formatters": {
+        "redacted": {"()": "fieldcollect.ops.logging.RedactingFormatter"},
+        "django.server": {"()": "fieldcollect.ops.logging.RedactingServerFormatter",
+                          "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "redacted"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO"},
+    },
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO"},  # through the root's redacting handler only
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
 }

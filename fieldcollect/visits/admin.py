@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from fieldcollect.ops.redact import redact_customer_links
 from fieldcollect.privacy.masking import mask_mobile
 from fieldcollect.visits.models import (
     Appointment,
@@ -75,8 +76,13 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "masked_to", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "kind")
     exclude = ("to", "body")  # the number and the text are personal data: the admin shows the number masked
-    readonly_fields = ("masked_to",)
+    readonly_fields = ("masked_to", "text_without_links")
 
     @admin.display(description="to")
     def masked_to(self, obj: OutboxMessage) -> str:
         return mask_mobile(obj.to)
+
+    @admin.display(description="text")
+    def text_without_links(self, obj: OutboxMessage) -> str:
+        """What was sent, with the customer's link token masked (a usable link goes to the customer only)."""
+        return redact_customer_links(obj.body)

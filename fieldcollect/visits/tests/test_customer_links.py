@@ -134,4 +134,5 @@ def test_the_outbox_page_shows_that_a_link_went_but_not_the_link(vw, django_user
     change = c.get(reverse("admin:visits_outboxmessage_change", args=[message.pk])).content.decode()
     assert "appointment_link" in listing  # that a message went is visible
     assert token not in listing and token not in change
+    assert "/visits/a/[redacted]/" in change  # the text, with the link masked
 

@@ -87,7 +87,7 @@ class ProposalAdmin(ReadOnlyAdmin):
 @admin.register(PlanAgreement)
 class PlanAgreementAdmin(ReadOnlyAdmin):
     list_display = ("agreement_no", "proposal_id", "issued_at", "expires_at", "accepted_at", "declined_at")
-    exclude = ("pdf",)
+    exclude = ("pdf", "link_nonce", "link_token_hash")
 
 
 @admin.register(PlanInstalment)

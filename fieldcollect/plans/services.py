@@ -11,6 +11,7 @@ case's position (a client never supplies amounts).
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -47,6 +48,7 @@ from fieldcollect.plans.models import (
 )
 from fieldcollect.plans.options import OptionKind, RestructureOption
 from fieldcollect.plans.schedule import Instalment, Schedule
+from fieldcollect.visits.links import token_hash
 from fieldcollect.visits.outbox import outbox_enqueue
 from fieldcollect.visits.services import public_url
 
@@ -433,6 +435,8 @@ def plan_offer(*, proposal: RestructuringProposal, acting_user: User | None, val
         p.offered_at = moment
         p.save(update_fields=["offered_at"])
         token = links.make_link_token(agreement_id=agreement.pk, nonce=agreement.link_nonce, expires_at=expires_at)
+        agreement.link_token_hash = token_hash(token)  # only the token sent to the customer opens it
+        agreement.save(update_fields=["link_token_hash"])
         _offer_sms(p, token=token, expires_at=expires_at)
         audit_log(actor=acting_user, action="plan.agreement", object_type="plan", object_id=p.pk,
                   new={"agreement": agreement.agreement_no, "sha256": agreement.sha256, "bytes": len(pdf),
@@ -469,6 +473,9 @@ def agreement_from_token(token: str, *, now: datetime | None = None) -> PlanAgre
     )
     if agreement is None or agreement.link_nonce != payload.nonce:
         raise links.LinkInvalid("unknown agreement")
+    # agreements offered before the hash was kept (empty) accept any token with their nonce
+    if agreement.link_token_hash and not hmac.compare_digest(agreement.link_token_hash, token_hash(token)):
+        raise links.LinkInvalid("not the link sent to the customer")
     if moment > agreement.expires_at:
         raise links.LinkExpired("the offer has expired")
     return agreement

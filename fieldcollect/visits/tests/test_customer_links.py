@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -15,8 +16,9 @@ from django.urls import reverse
 from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import AuditEntry, Role
 from fieldcollect.core.tokens import token_create
+from fieldcollect.plans import links as plan_links
 from fieldcollect.plans import services as plan_services
-from fieldcollect.plans.models import ProposalState
+from fieldcollect.plans.models import PlanAgreement, ProposalState
 from fieldcollect.plans.tests.conftest import plan_world, record_hardship  # noqa: F401 (fixture)
 from fieldcollect.visits import services as visit_services
 from fieldcollect.visits.models import Appointment, OutboxMessage
@@ -116,9 +118,18 @@ def test_the_approver_cannot_obtain_the_plan_acceptance_token(plan_world, caplog
     assert token not in _audit_text() and token not in caplog.text
     message = OutboxMessage.objects.get(kind="plan_offer")
     assert message.case_id == w.case.pk and message.to == w.case.customer.mobile
-    # a tampered token is refused; the customer's own link works (hard negative)
+    # a tampered token is refused, and so is a genuine token other than the one sent (as the plan page
+    # used to mint for the approver); the customer's own link works (hard negative)
     customer = Client()
     assert customer.get(reverse("plans:customer", args=[token[:-3] + "AAA"])).status_code in (400, 410)
+    agreement = PlanAgreement.objects.get(proposal=p)
+    minted = plan_links.make_link_token(agreement_id=agreement.pk, nonce=agreement.link_nonce,
+                                        expires_at=agreement.expires_at + timedelta(seconds=1))
+    assert minted != token
+    assert customer.get(reverse("plans:customer", args=[minted])).status_code == 400
+    assert customer.post(reverse("plans:customer_accept", args=[minted]), {"confirm": "on"}).status_code == 400
+    p.refresh_from_db()
+    assert p.state == ProposalState.OFFERED
     assert customer.get(reverse("plans:customer", args=[token])).status_code == 200
 
 

@@ -189,7 +189,11 @@ def evidence(request: HttpRequest, report_id: int) -> HttpResponse:
         return render(request, "error.html", {"message": too_large.message}, status=too_large.status_code)
     handler = EvidenceUploadHandler(request)
     request.upload_handlers = [handler]
-    return _evidence_upload(request, r, handler)
+    try:
+        return _evidence_upload(request, r, handler)
+    finally:  # refused (CSRF, form, rules): the sealed upload is not kept (once stored, nothing is left here)
+        if handler.staged is not None:
+            handler.staged.discard()
 
 
 @csrf_protect
@@ -207,8 +211,6 @@ def _evidence_upload(request: HttpRequest, r: VisitReport, handler: EvidenceUplo
             error = exc.message
     else:
         error = _("Choose a file.")
-    if error and handler.staged is not None:
-        handler.staged.discard()
     if request.htmx:  # type: ignore[attr-defined]  # 200: htmx swaps the list with the error in it
         return render(request, "visits/_evidence_list.html", {
             "evidence": r.evidence.all(), "error": error, "missing": services.missing_evidence(report=r)})

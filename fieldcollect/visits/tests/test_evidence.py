@@ -148,6 +148,7 @@ def test_upload_kind_from_content_sealed_at_rest_and_csrf_still_checked(vw, no_c
     refused = strict.post(f"/visits/report/{report.pk}/evidence",
                           {"file": SimpleUploadedFile("a.jpg", samples.JPEG)})
     assert refused.status_code == 403 and Evidence.objects.filter(report=report).count() == 1
+    assert _leftovers() == [ev.sha256]  # the refused upload left nothing behind
 
 
 @pytest.mark.django_db

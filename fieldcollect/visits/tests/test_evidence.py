@@ -145,6 +145,7 @@ def test_upload_kind_from_content_sealed_at_rest_and_csrf_still_checked(vw, no_c
     # the CSRF check still applies to this view (it runs after the upload handler is installed)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(vw.user1)
+    strict.get(f"/visits/report/{report.pk}/")  # a CSRF cookie, but the form below does not carry the token
     refused = strict.post(f"/visits/report/{report.pk}/evidence",
                           {"file": SimpleUploadedFile("a.jpg", samples.JPEG)})
     assert refused.status_code == 403 and Evidence.objects.filter(report=report).count() == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -33,15 +34,36 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _secret_key() -> str:
+def _secret_key(*, wait_seconds: float = 5.0) -> str:
+    """``SECRET_KEY`` from the environment, else the key generated once into the keys folder.
+
+    The file is created with ``O_EXCL`` and mode 0600 (never readable by others, not even for a
+    moment); when two processes start at once, the one whose create fails reads the winner's key
+    (waiting briefly for it to be written), so every process signs with the same key."""
     value = env("SECRET_KEY")
     if value:
         return value
     path = keys_dir() / "django_secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        fresh = secrets.token_urlsafe(50)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:
+            pass  # another process won the race: use its key
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(fresh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return fresh
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        key = path.read_text().strip()
+        if key:
+            return key
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path} is empty: delete it (a new key is generated) or set SECRET_KEY.")
+        time.sleep(0.05)
 
 
 SECRET_KEY = _secret_key()
@@ -213,6 +235,19 @@ FIELDCOLLECT_PERMISSIONS_POLICY = "camera=(), microphone=(), payment=(), usb=(),
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # customer link tokens are redacted from every line (fieldcollect.ops.redact), runserver's too
+    "formatters": {
+        "redacted": {"()": "fieldcollect.ops.logging.RedactingFormatter"},
+        "django.server": {"()": "fieldcollect.ops.logging.RedactingServerFormatter",
+                          "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "redacted"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO"},
+    },
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO"},  # through the root's redacting handler only
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
 }

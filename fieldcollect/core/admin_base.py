@@ -28,7 +28,7 @@ from fieldcollect.privacy.fields import encrypted_fields
 from fieldcollect.privacy.masking import mask_stored
 
 # personal or secret without being encrypted: homes and positions, token hashes, signed documents
-HIDDEN_FIELDS = frozenset({"lat", "lon", "base_lat", "base_lon", "geojson", "token_hash", "nonce", "link_nonce",
+HIDDEN_FIELDS = frozenset({"lat", "lon", "base_lat", "base_lon", "geojson", "token_hash", "nonce", "link_nonce", "link_token_hash",
                            "digest", "pdf"})
 MASKED_PREFIX = "masked_"
 

@@ -1,4 +1,9 @@
-"""Structured logs: one JSON object per line (time, level, logger, message, and any ``extra``)."""
+"""Structured logs: one JSON object per line (time, level, logger, message, and any ``extra``).
+
+Every formatter here passes its finished line through
+:func:`fieldcollect.ops.redact.redact_customer_links`: a customer's link token (in a request path, a
+referer, an exception) never reaches a log line.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ import logging
 import os
 from datetime import UTC, datetime
 from typing import Any
+
+from django.utils.log import ServerFormatter
+
+from fieldcollect.ops.redact import redact_customer_links
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 
@@ -25,7 +34,21 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False)
+        return redact_customer_links(json.dumps(out, ensure_ascii=False))
+
+
+class RedactingFormatter(logging.Formatter):
+    """The plain text format, with customer link tokens redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_customer_links(super().format(record))
+
+
+class RedactingServerFormatter(ServerFormatter):
+    """``runserver``'s request lines (``django.server``), with customer link tokens redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_customer_links(super().format(record))
 
 
 def json_logging_config(level: str = "INFO") -> dict[str, Any]:

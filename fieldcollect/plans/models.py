@@ -222,6 +222,9 @@ class PlanAgreement(models.Model):
     pdf = models.BinaryField()
     sha256 = models.CharField(max_length=64)
     link_nonce = models.CharField(max_length=32, help_text="Binds the signed link to this agreement")
+    link_token_hash = models.CharField(
+        max_length=64, blank=True, default="",
+        help_text="SHA-256 of the one link sent to the customer: no other token opens the agreement")
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)

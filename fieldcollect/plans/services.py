@@ -11,6 +11,7 @@ case's position (a client never supplies amounts).
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,7 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldcollect.cases.access import require_capability
@@ -46,6 +48,9 @@ from fieldcollect.plans.models import (
 )
 from fieldcollect.plans.options import OptionKind, RestructureOption
 from fieldcollect.plans.schedule import Instalment, Schedule
+from fieldcollect.visits.links import token_hash
+from fieldcollect.visits.outbox import outbox_enqueue
+from fieldcollect.visits.services import public_url
 
 _PURE_STATES = frozenset(s.value for s in au.PlanState)
 _PURE_ACTIONS = frozenset(a.value for a in au.Action)
@@ -429,19 +434,25 @@ def plan_offer(*, proposal: RestructuringProposal, acting_user: User | None, val
         )
         p.offered_at = moment
         p.save(update_fields=["offered_at"])
+        token = links.make_link_token(agreement_id=agreement.pk, nonce=agreement.link_nonce, expires_at=expires_at)
+        agreement.link_token_hash = token_hash(token)  # only the token sent to the customer opens it
+        agreement.save(update_fields=["link_token_hash"])
+        _offer_sms(p, token=token, expires_at=expires_at)
         audit_log(actor=acting_user, action="plan.agreement", object_type="plan", object_id=p.pk,
                   new={"agreement": agreement.agreement_no, "sha256": agreement.sha256, "bytes": len(pdf),
-                       "expires_at": expires_at.isoformat()},
+                       "expires_at": expires_at.isoformat(), "link_sms": "queued"},
                   actor_label="" if acting_user is not None else "system")
-    token = links.make_link_token(agreement_id=agreement.pk, nonce=agreement.link_nonce, expires_at=expires_at)
     proposal.refresh_from_db()
     return Offer(agreement=agreement, token=token)
 
 
-def customer_link(*, agreement: PlanAgreement) -> str:
-    """A fresh signed token for an agreement still on offer (e.g. to resend the SMS)."""
-    return links.make_link_token(agreement_id=agreement.pk, nonce=agreement.link_nonce,
-                                 expires_at=agreement.expires_at)
+def _offer_sms(p: RestructuringProposal, *, token: str, expires_at: datetime) -> None:
+    """The customer's link goes to the customer only, through the outbox (never to a staff page)."""
+    url = public_url(reverse("plans:customer", args=[token]))
+    with translation.override("zh-hans"):
+        body = _("The bank offers you a new repayment plan. Read it and answer before %(date)s: %(url)s") % {
+            "date": timezone.localtime(expires_at).strftime("%Y-%m-%d %H:%M"), "url": url}
+    outbox_enqueue(to=p.case.customer.mobile or "", body=body, kind="plan_offer", case_id=p.case_id)
 
 
 def agreement_from_token(token: str, *, now: datetime | None = None) -> PlanAgreement:
@@ -462,6 +473,9 @@ def agreement_from_token(token: str, *, now: datetime | None = None) -> PlanAgre
     )
     if agreement is None or agreement.link_nonce != payload.nonce:
         raise links.LinkInvalid("unknown agreement")
+    # agreements offered before the hash was kept (empty) accept any token with their nonce
+    if agreement.link_token_hash and not hmac.compare_digest(agreement.link_token_hash, token_hash(token)):
+        raise links.LinkInvalid("not the link sent to the customer")
     if moment > agreement.expires_at:
         raise links.LinkExpired("the offer has expired")
     return agreement

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from fieldcollect.cases.access import access_case_by_id, has_capability
 from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.login_security import client_ip
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
 from fieldcollect.core.pages import request_user as _user
@@ -133,13 +134,9 @@ def detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     user = _user(request)
     p = selectors.access_proposal_by_id(proposal_id, user)
     agreement = PlanAgreement.objects.filter(proposal=p).first()
-    link = ""
-    if (agreement is not None and p.state == ProposalState.OFFERED and user.is_bank_user
-            and agreement.expires_at > timezone.now()):
-        link = request.build_absolute_uri(
-            reverse("plans:customer", args=[services.customer_link(agreement=agreement)]))
+    # the customer's link went to the customer by SMS (outbox): no staff page shows it
     return render(request, "plans/detail.html", {
-        "p": p, "events": p.events.select_related("actor"), "agreement": agreement, "link": link,
+        "p": p, "events": p.events.select_related("actor"), "agreement": agreement,
         "instalments": p.instalments.all() if p.state == ProposalState.ACCEPTED else None,
         "can_endorse": user.role == Role.AGENCY_MANAGER and p.state == ProposalState.PROPOSED,
         "can_decide": selectors.approver_level(user) is not None
@@ -230,10 +227,6 @@ def customer_offer(request: HttpRequest, token: str) -> HttpResponse:
     })
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))[:45]
-
-
 @never_cache
 @require_POST
 def customer_accept(request: HttpRequest, token: str) -> HttpResponse:
@@ -242,7 +235,7 @@ def customer_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.error(request, _("Please tick the box to confirm that you accept the agreement."))
         return redirect(reverse("plans:customer", args=[token]))
     try:
-        services.plan_accept(token=token, client_ip=_client_ip(request))
+        services.plan_accept(token=token, client_ip=(client_ip(request) or "")[:45])
     except links.LinkError as exc:
         return _refused(request, exc)
     except ApplicationError as exc:

@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.compliance.engine import zone
-from fieldcollect.visits.models import Evidence, Shift, VisitOutcome
+from fieldcollect.visits.models import Shift, VisitOutcome
 
 DATE = forms.DateInput(attrs={"type": "date"})
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -60,9 +60,7 @@ class ReportStartForm(forms.Form):
 
 
 class EvidenceForm(forms.Form):
-    file = forms.FileField(label=_("File"))
-    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("from the file type")), *Evidence.Kind.choices],
-                             required=False)
+    file = forms.FileField(label=_("File"))  # its kind is decided from its content (visits.evidence.sniff)
 
 
 class CloseForm(forms.Form):

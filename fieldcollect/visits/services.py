@@ -9,14 +9,10 @@ the rule's explanation in the current language.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from django.conf import settings
@@ -38,7 +34,6 @@ from fieldcollect.compliance.packs import RulePack, load_pack
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
-from fieldcollect.home import home_dir
 from fieldcollect.optimisation.routes import (
     DayPlan,
     DayPlanBuilder,
@@ -49,6 +44,13 @@ from fieldcollect.optimisation.routes import (
 )
 from fieldcollect.optimisation.travel import LatLon, haversine_m
 from fieldcollect.visits import links
+from fieldcollect.visits.evidence import (
+    EvidenceIntake,
+    StagedEvidence,
+    evidence_chunks,
+    evidence_path,
+    evidence_root,  # noqa: F401 (re-exported: ops.backup reads the evidence folder through it)
+)
 from fieldcollect.visits.fieldwork import appointment_live
 from fieldcollect.visits.models import (
     Appointment,
@@ -72,7 +74,6 @@ LINK_TTL = timedelta(days=7)
 FEEDBACK_TTL = timedelta(days=14)
 SERVICE_MINUTES = 30
 DEFAULT_SHIFT = (time(9, 0), time(18, 0))
-MAX_EVIDENCE_BYTES = 2 * 1024**3
 # expected recovery of a visit as a share of the overdue amount, by bucket (until scoring provides one)
 VISIT_RECOVERY_RATE = {"M1": 0.30, "M2": 0.20, "M3": 0.15, "M4": 0.10, "M5": 0.08, "M6": 0.06, "M6+": 0.04}
 _CHANNELS = {"phone": "call", "sms": "sms", "visit": "visit", "letter": "letter", "email": "email", "wechat": "sms"}
@@ -86,12 +87,6 @@ def public_url(path: str) -> str:
     base = str(getattr(settings, "VISITS_PUBLIC_URL", "") or os.environ.get("VISITS_PUBLIC_URL", "")
                or "http://127.0.0.1:8000")
     return base.rstrip("/") + path
-
-
-def evidence_root() -> Path:
-    path = home_dir() / "evidence"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 # ---------------------------------------------------------------- compliance
@@ -879,51 +874,63 @@ def report_start(*, case: Case, acting_user: User, recording: bool, at: datetime
     return report
 
 
-_KIND_BY_TYPE = {"audio": Evidence.Kind.AUDIO, "video": Evidence.Kind.VIDEO, "image": Evidence.Kind.PHOTO}
-
-
-def evidence_add(*, report: VisitReport, acting_user: User, stream: IO[bytes], name: str = "",
-                 content_type: str = "", kind: str = "") -> Evidence:
-    """Store an evidence file by its SHA-256 under ``$FIELDCOLLECT_HOME/evidence/<sha256>``."""
+def evidence_check_can_add(*, report: VisitReport, acting_user: User) -> None:
+    """Refuse before any byte of the upload is read: only the collector who started the open visit."""
     if report.created_by_id != acting_user.pk and not acting_user.is_superuser:
         raise PermissionDeniedError(_("Only the collector who started the visit can add evidence."),
                                     code="visit.not_owner")
     if report.status != VisitReport.Status.OPEN:
         raise ConflictError(_("The report is closed."), code="visit.closed")
-    kind = kind or _KIND_BY_TYPE.get(content_type.split("/")[0], "")
-    if kind not in Evidence.Kind.values:
-        raise ApplicationError(_("Evidence must be audio, video or a photo."), code="evidence.kind")
-    root = evidence_root()
-    digest = hashlib.sha256()
-    size = 0
-    with tempfile.NamedTemporaryFile(dir=root, prefix=".upload-", delete=False) as tmp:
-        try:
-            for chunk in iter(lambda: stream.read(1024 * 1024), b""):
-                size += len(chunk)
-                if size > MAX_EVIDENCE_BYTES:
-                    raise ApplicationError(_("The file is too large."), code="evidence.too_large")
-                digest.update(chunk)
-                tmp.write(chunk)
-        except BaseException:
-            Path(tmp.name).unlink(missing_ok=True)
-            raise
-    if size == 0:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise ApplicationError(_("The file is empty."), code="evidence.empty")
-    sha = digest.hexdigest()
-    target = root / sha
+
+
+def evidence_add(*, report: VisitReport, acting_user: User, stream: IO[bytes], name: str = "") -> Evidence:
+    """Store an evidence file read from ``stream``: the kind from its content, encrypted at rest under
+    ``$FIELDCOLLECT_HOME/evidence/<sha256>`` (see :mod:`fieldcollect.visits.evidence`)."""
+    evidence_check_can_add(report=report, acting_user=acting_user)
+    staged = EvidenceIntake().read_from(stream)
+    return evidence_add_staged(report=report, acting_user=acting_user, staged=staged, name=name)
+
+
+def evidence_add_staged(*, report: VisitReport, acting_user: User, staged: StagedEvidence,
+                        name: str = "") -> Evidence:
+    """Record an upload already sealed by an :class:`EvidenceIntake` (the upload handler's)."""
+    try:
+        evidence_check_can_add(report=report, acting_user=acting_user)
+    except ApplicationError:
+        staged.discard()
+        raise
+    target = evidence_path(staged.sha256)
     if target.exists():
-        Path(tmp.name).unlink(missing_ok=True)
+        staged.discard()  # the same content is stored already
     else:
-        shutil.move(tmp.name, target)
+        os.replace(staged.tmp_path, target)
         target.chmod(0o440)
     with transaction.atomic():
-        evidence = Evidence.objects.create(report=report, kind=kind, sha256=sha, size=size,
-                                           content_type=content_type[:100], original_name=name[:200],
+        evidence = Evidence.objects.create(report=report, kind=staged.kind, sha256=staged.sha256, size=staged.size,
+                                           content_type=staged.mime, original_name=name[:200],
                                            uploaded_by=acting_user)
         audit_log(actor=acting_user, action="evidence.add", object_type="visit_report", object_id=report.pk,
-                  new={"evidence": evidence.pk, "kind": kind, "sha256": sha, "size": size})
+                  new={"evidence": evidence.pk, "kind": staged.kind, "sha256": staged.sha256, "size": staged.size,
+                       "content_type": staged.mime})
     return evidence
+
+
+def evidence_open(*, evidence: Evidence, acting_user: User) -> Iterator[bytes]:
+    """The decrypted content of an evidence file for a user the caller checked may see the case
+    (``access_case_by_id``): the read is audited as ``pii.unmask`` first, then streamed."""
+    chunks = evidence_chunks(sha256=evidence.sha256)
+    first = next(chunks)  # fails here (404/409/tampered) before anything is audited or sent
+    with transaction.atomic():
+        audit_log(actor=acting_user, action="pii.unmask", object_type="Customer",
+                  object_id=evidence.report.case.customer_id,
+                  new={"case_id": evidence.report.case_id, "purpose": "evidence", "fields": ["evidence"],
+                       "evidence": evidence.pk, "sha256": evidence.sha256})
+
+    def stream() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    return stream()
 
 
 def missing_evidence(*, report: VisitReport) -> str | None:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("appointment/<int:appointment_id>/cancel", views.cancel, name="cancel"),
     path("report/<int:report_id>/", views.report, name="report"),
     path("report/<int:report_id>/evidence", views.evidence, name="evidence"),
+    path("evidence/<int:evidence_id>", views.evidence_file, name="evidence_file"),
     path("report/<int:report_id>/close", views.report_close, name="report_close"),
     path("a/<str:token>/", views.customer, name="customer"),
     path("a/<str:token>/<str:action>", views.customer_answer, name="customer_answer"),

@@ -11,11 +11,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Agency, Collector
@@ -28,7 +30,8 @@ from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.masking import mask_name
 from fieldcollect.visits import forms, links, selectors, services
-from fieldcollect.visits.models import Appointment, RoutePlan, VisitOutcome, VisitReport
+from fieldcollect.visits.evidence import EvidenceUploadHandler, SealedUpload, body_too_large
+from fieldcollect.visits.models import Appointment, Evidence, RoutePlan, VisitOutcome, VisitReport
 
 
 def _day(request: HttpRequest) -> date:
@@ -79,9 +82,6 @@ def case_visit(request: HttpRequest, case_id: int) -> HttpResponse:
                            "propose_form": forms.ProposeForm(), "start_form": forms.ReportStartForm(),
                            "is_collector": user.role == Role.FIELD_COLLECTOR,
                            "tz": case.customer.timezone}
-    link = request.session.pop(f"appointment-link-{case.pk}", None)
-    if link:
-        ctx["link"] = request.build_absolute_uri(reverse("visits:customer", args=[link]))
     return render(request, "visits/case_visit.html", ctx)
 
 
@@ -96,12 +96,12 @@ def propose(request: HttpRequest, case_id: int) -> HttpResponse:
         messages.error(request, _("Check the windows."))
     else:
         try:
-            _appointment, token = services.appointment_propose(
+            # the customer's token goes to the customer only (outbox SMS): never to the proposer
+            services.appointment_propose(
                 case=case, acting_user=user, windows=form.windows(case.customer.timezone or "Asia/Shanghai"))
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            request.session[f"appointment-link-{case.pk}"] = token
             messages.success(request, _("Appointment proposed; the customer gets the link by SMS."))
     return redirect("visits:case", case_id=case.pk)
 
@@ -176,26 +176,67 @@ def report(request: HttpRequest, report_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@csrf_exempt  # the CSRF check runs in _evidence_upload, after the upload handler is installed
 @_errors_as_pages
 def evidence(request: HttpRequest, report_id: int) -> HttpResponse:
+    """Add an evidence file. The body is streamed into an encrypted file as it arrives (no copy in
+    clear, in memory or in a temporary file), its kind decided from its content, its size bounded
+    before it is read (``Content-Length``) and while it is read."""
     r = _report_for(request, report_id, write=True)
+    services.evidence_check_can_add(report=r, acting_user=_user(request))  # before any byte is read
+    too_large = body_too_large(request.META.get("CONTENT_LENGTH"))
+    if too_large is not None:  # refused before the body is read (nothing changes: no CSRF check needed)
+        return render(request, "error.html", {"message": too_large.message}, status=too_large.status_code)
+    handler = EvidenceUploadHandler(request)
+    request.upload_handlers = [handler]
+    try:
+        return _evidence_upload(request, r, handler)
+    finally:  # refused (CSRF, form, rules): the sealed upload is not kept (once stored, nothing is left here)
+        if handler.staged is not None:
+            handler.staged.discard()
+
+
+@csrf_protect
+def _evidence_upload(request: HttpRequest, r: VisitReport, handler: EvidenceUploadHandler) -> HttpResponse:
     form = forms.EvidenceForm(request.POST, request.FILES)
     error = ""
-    if form.is_valid():
-        upload = form.cleaned_data["file"]
+    upload = request.FILES.get("file")
+    if handler.error is not None:
+        error = handler.error.message
+    elif form.is_valid() and isinstance(upload, SealedUpload):
         try:
-            services.evidence_add(report=r, acting_user=_user(request), stream=upload, name=upload.name or "",
-                                  content_type=upload.content_type or "", kind=form.cleaned_data.get("kind") or "")
+            services.evidence_add_staged(report=r, acting_user=_user(request), staged=upload.staged,
+                                         name=upload.name or "")
         except ApplicationError as exc:
             error = exc.message
     else:
         error = _("Choose a file.")
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:  # type: ignore[attr-defined]  # 200: htmx swaps the list with the error in it
         return render(request, "visits/_evidence_list.html", {
             "evidence": r.evidence.all(), "error": error, "missing": services.missing_evidence(report=r)})
     if error:
         messages.error(request, error)
     return redirect("visits:report", report_id=r.pk)
+
+
+@login_required
+def evidence_file(request: HttpRequest, evidence_id: int) -> HttpResponseBase:
+    """Download an evidence file: only for a user who may see the case, audited, decrypted as sent."""
+    user = _user(request)
+    ev = Evidence.objects.select_related("report", "report__case").filter(pk=evidence_id).first()
+    if ev is None:
+        raise Http404
+    try:
+        access_case_by_id(ev.report.case_id, user)  # 404 for anyone who may not see the case
+        chunks = services.evidence_open(evidence=ev, acting_user=user)
+    except ApplicationError as exc:
+        return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
+    response = StreamingHttpResponse(chunks, content_type=ev.content_type or "application/octet-stream")
+    response["Content-Length"] = str(ev.size)
+    response["Content-Disposition"] = f'attachment; filename="evidence-{ev.pk}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _hardship_url(case_id: int) -> str | None:

@@ -102,7 +102,8 @@ def test_queue_endorse_approve_offer_through_pages(plan_world):
     p.refresh_from_db()
     assert p.state == ProposalState.OFFERED
     html = r.content.decode()
-    assert 'id="customer-link"' in html and "/plans/a/" in html
+    assert 'id="customer-link"' not in html and "/plans/a/" not in html  # the link goes to the customer only
+    assert 'id="link-sent"' in html
 
 
 def test_collector_cannot_decide_and_stale_form_is_refused(plan_world):
@@ -185,3 +186,16 @@ def test_plan_detail_visibility(plan_world):
     assert _client(w.manager_b).get(reverse("plans:detail", args=[p.pk])).status_code == 404
     assert _client(w.collector_user_b).get(reverse("plans:detail", args=[p.pk])).status_code == 404
     assert Client().get(reverse("plans:queue")).status_code == 302  # login required
+
+
+def test_acceptance_records_the_client_address_behind_a_trusted_proxy(plan_world, settings):
+    """Behind the reverse proxy the peer is the proxy: the acceptance records the customer's address
+    (``client_ip``, which honours ``FIELDCOLLECT_TRUSTED_PROXIES``), not the proxy's."""
+    w = plan_world
+    p, offer = _offered(w)
+    settings.FIELDCOLLECT_TRUSTED_PROXIES = ["10.9.9.9"]
+    r = Client(REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="198.51.100.7").post(
+        reverse("plans:customer_accept", args=[offer.token]), {"confirm": "on"})
+    assert r.status_code == 200
+    note = p.events.get(action="accept").note
+    assert "ip=198.51.100.7" in note and "10.9.9.9" not in note

@@ -39,6 +39,9 @@ from fieldcollect.core.tokens import token_create
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy import services as privacy
 from fieldcollect.privacy.exports import export_table
+from fieldcollect.visits.evidence import EvidenceIntake
+from fieldcollect.visits.services import evidence_add_staged
+from fieldcollect.visits.tests.samples import JPEG
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +56,7 @@ OBJECT_RULES: dict[str, str] = {
     "statement_id": "statement", "line_id": "statement_line", "complaint_id": "complaint",
     "flag_id": "flag", "story_id": "story", "attestation_id": "attestation",
     "sub_processor_id": "sub_processor", "run_id": "allocation_run", "job_id": "job",
+    "evidence_id": "evidence",
 }
 # kinds that belong to the agency, not to a case: for the revoked side "r" they are the agency's own
 AGENCY_LEVEL = {"agency", "statement", "statement_line", "sub_processor", "attestation", "allocation_run"}
@@ -227,7 +231,11 @@ def _build_objects(side: Side, cm: User, run: Any) -> None:
     hardship = make("plans.Hardship", case=case, recorded_by=user)
     o["proposal"] = make("plans.RestructuringProposal", case=case, hardship=hardship, agency=agency, maker=user)
     o["appointment"] = make("visits.Appointment", case=case, collector=collector, created_by=user)
-    o["visit_report"] = make("visits.VisitReport", case=case, collector=collector, appointment=o["appointment"])
+    o["visit_report"] = make("visits.VisitReport", case=case, collector=collector, appointment=o["appointment"],
+                             created_by=user)
+    # an evidence file (sealed at rest) whose content carries the side's customer data
+    staged = EvidenceIntake().read_from(io.BytesIO(JPEG + " ".join(side.markers).encode()))
+    o["evidence"] = evidence_add_staged(report=o["visit_report"], acting_user=user, staged=staged, name="door.jpg")
     partner = f.make_collector(agency=agency)  # a team is two people; the partner has no cases here
     team = make("visits.Team", agency=agency, member_a=collector, member_b=partner, created_by=side.manager)
     o["route_plan"] = make("visits.RoutePlan", team=team, created_by=side.manager)

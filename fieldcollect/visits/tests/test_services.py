@@ -19,6 +19,7 @@ from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AuditEntry
 from fieldcollect.privacy.masking import mask_mobile
 from fieldcollect.visits import links, services
+from fieldcollect.visits.evidence import evidence_chunks
 from fieldcollect.visits.models import (
     Appointment,
     CheckIn,
@@ -30,6 +31,7 @@ from fieldcollect.visits.models import (
     VisitReport,
 )
 from fieldcollect.visits.outbox import DeliveryError, FileAdapter, SmsGatewayAdapter, outbox_dispatch
+from fieldcollect.visits.tests import samples
 from fieldcollect.visits.tests.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -266,18 +268,17 @@ def test_report_is_refused_without_evidence_then_closes_with_a_promise(vw, tmp_p
     with translation.override("zh-hans"), pytest.raises(ApplicationError) as exc:
         services.report_close(report=report, acting_user=vw.user1, outcome="refused", now=at(vw.day, 11))
     assert exc.value.code == "visit.evidence_missing" and "全程录音录像" in exc.value.message
-    services.evidence_add(report=report, acting_user=vw.user1, stream=io.BytesIO(b"photo"), name="door.jpg",
-                          content_type="image/jpeg")
+    services.evidence_add(report=report, acting_user=vw.user1, stream=io.BytesIO(samples.JPEG), name="door.jpg")
     with pytest.raises(ApplicationError):  # a photo is not a recording
         services.report_close(report=report, acting_user=vw.user1, outcome="refused", now=at(vw.day, 11))
     audio = b"RIFF....WAVEfmt recording of the whole visit"
-    ev = services.evidence_add(report=report, acting_user=vw.user1, stream=io.BytesIO(audio), name="visit.m4a",
-                               content_type="audio/mp4")
+    ev = services.evidence_add(report=report, acting_user=vw.user1, stream=io.BytesIO(audio), name="visit.m4a")
     import hashlib
 
     assert ev.sha256 == hashlib.sha256(audio).hexdigest() and ev.size == len(audio) and ev.kind == "audio"
     stored = Path(tmp_path) / "evidence" / ev.sha256
-    assert stored.read_bytes() == audio
+    assert audio not in stored.read_bytes()  # encrypted at rest
+    assert b"".join(evidence_chunks(sha256=ev.sha256)) == audio
     due = timezone.localdate() + timedelta(days=10)
     closed, token = services.report_close(report=report, acting_user=vw.user1, outcome="promise",
                                           promise_amount_fen=80_000, promise_due_on=due, notes="答应下周还",
@@ -298,7 +299,7 @@ def test_report_is_refused_without_evidence_then_closes_with_a_promise(vw, tmp_p
 
 def test_not_home_creates_a_follow_up_task(vw):
     report = _start(vw)
-    services.evidence_add(report=report, acting_user=vw.user1, stream=io.BytesIO(b"video"), content_type="video/mp4")
+    services.evidence_add(report=report, acting_user=vw.user1, stream=io.BytesIO(samples.MP4))
     services.report_close(report=report, acting_user=vw.user1, outcome="not_home", now=at(vw.day, 11))
     task = Task.objects.get(case=vw.case1, kind=Task.Kind.VISIT)
     assert task.assignee_id == vw.user1.pk

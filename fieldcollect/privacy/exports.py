@@ -32,7 +32,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from fieldcollect.core.audit import audit_log
-from fieldcollect.core.cells import safe_row
+from fieldcollect.core.cells import LINE_END, safe_row
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.privacy import fingerprint as fpr
@@ -144,7 +144,7 @@ def _csv_chunks(*, watermark: str, code: str, columns: list[str], rows: Iterable
     """The CSV (UTF-8 with BOM: Excel opens Chinese correctly) in blocks of about ``block`` characters,
     made row by row."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator=LINE_END)  # a CR in a cell is quoted (see core.cells)
     encoding = "utf-8-sig"  # the first block carries the BOM
 
     def drain() -> bytes:
@@ -155,7 +155,7 @@ def _csv_chunks(*, watermark: str, code: str, columns: list[str], rows: Iterable
         buf.truncate()
         return data
 
-    buf.write(f"# {watermark}{code}\n")
+    buf.write(f"# {watermark}{code}{LINE_END}")
     writer.writerow(safe_row(columns))
     for row in rows:
         writer.writerow([_text(v) for v in row])

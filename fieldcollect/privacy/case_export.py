@@ -11,7 +11,7 @@ The purpose of every export is stated by the user, never defaulted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -49,7 +49,7 @@ def case_export_rows(*, user: User, unmask: Iterable[str] = ()) -> Iterator[list
         last = page[-1].pk
 
 
-def case_export(*, user: User, purpose: str, fmt: Fmt, show: Iterable[str] = ()) -> tuple[ExportRecord, Iterator[bytes]]:
+def case_export(*, user: User, purpose: str, fmt: Fmt, show: Iterable[str] = ()) -> tuple[ExportRecord, Generator[bytes, None, None]]:
     """Start the case export for ``user``: its record and the file's bytes to stream.
 
     ``show`` (bank staff only): customer fields wanted in clear, which needs a purpose of at least 10

@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -305,7 +305,7 @@ def export_to(out: BinaryIO, *, user: User | None, purpose: str, name: str, colu
 
 def export_stream(*, user: User | None, purpose: str, name: str, columns: list[str], rows: Iterable[Sequence[Any]],
                   fmt: Fmt, on_open: Callable[[ExportRecord], None] | None = None,
-                  ) -> tuple[ExportRecord, Iterator[bytes]]:
+                  ) -> tuple[ExportRecord, Generator[bytes, None, None]]:
     """The export as blocks of bytes for a streaming response. The record (and ``on_open(record)``, e.g.
     an audit entry naming it) is committed before anything is sent: data that may leave the system is on
     the register even if the download is cut off. The row count, SHA-256 and ``export`` audit entry are
@@ -315,7 +315,7 @@ def export_stream(*, user: User | None, purpose: str, name: str, columns: list[s
         if on_open is not None:
             on_open(export.record)
 
-    def stream() -> Iterator[bytes]:
+    def stream() -> Generator[bytes, None, None]:
         complete = False
         try:
             yield from export.chunks(rows)

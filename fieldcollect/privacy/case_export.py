@@ -11,6 +11,7 @@ The purpose of every export is stated by the user, never defaulted.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
@@ -62,6 +63,9 @@ def case_export(*, user: User, purpose: str, fmt: Fmt, show: Iterable[str] = ())
     purpose = (purpose or "").strip()
     if not purpose:
         raise ApplicationError(_("State the purpose of the export."), code="export.purpose")
+    if any(unicodedata.category(ch) == "Cc" for ch in purpose):  # it is printed on the file and stored
+        raise ApplicationError(_("The purpose must be plain text, without control characters."),
+                               code="export.purpose")
 
     def audit_unmask(record: ExportRecord) -> None:
         if wanted:

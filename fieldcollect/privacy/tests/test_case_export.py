@@ -172,6 +172,9 @@ def test_the_purpose_is_required_never_defaulted(world, more) -> None:
             text = resp.content.decode()
             assert "purpose" in text.lower() or "form" in text.lower()
     assert "State the purpose of the export." in collector.get("/privacy/exports/cases.csv").content.decode()
+    for hostile in ("a\x00b", "line\x1b[2J", "tab\there"):  # no NUL for PostgreSQL, nothing that breaks the XLSX
+        resp = collector.post("/privacy/exports/cases.xlsx", {"purpose": hostile})
+        assert resp.status_code == 400 and "control characters" in resp.content.decode()
     # clear values only from the form (POST), and never for agency users
     resp = bank.get("/privacy/exports/cases.csv", {"purpose": PURPOSE, "show": ["mobile"]})
     assert resp.status_code == 400

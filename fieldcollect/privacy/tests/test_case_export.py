@@ -194,6 +194,8 @@ def test_cli_and_job_exports_carry_no_customer_data(world, more, tmp_path) -> No
     """``fieldcollect export-cases`` (operator or a recipient) writes no name, mobile or address at all."""
     from fieldcollect.cli import app
 
+    refused = CliRunner().invoke(app, ["export-cases", "--out", str(tmp_path / "x.csv")])
+    assert refused.exit_code == 2 and "purpose" in refused.output and not (tmp_path / "x.csv").exists()
     for args in ([], ["--recipient", world.collector_user_a1.username]):
         out = tmp_path / f"cases{len(args)}.csv"
         run = CliRunner().invoke(app, ["export-cases", "--out", str(out), "--purpose", "quarterly audit", *args])

@@ -20,7 +20,6 @@ which returns text.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -38,6 +37,7 @@ from fieldcollect.compliance.engine import (
     zone,
 )
 from fieldcollect.compliance.packs import Rule, RulePack
+from fieldcollect.core.cells import safe_csv_writer
 
 NO_AGENCY = "-"
 _REPLAYED_KINDS = frozenset(
@@ -328,7 +328,7 @@ def report_csv(report: AuditReport) -> str:
     ``suspicious`` (count 1, the pattern in ``detail``).
     """
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = safe_csv_writer(buf)  # a suspicious pattern's text cannot run as a formula
     w.writerow(CSV_COLUMNS)
     for d in report.days:
         w.writerow([d.day.isoformat(), d.agency_id, "contacts", "", d.contacts, ""])

@@ -188,7 +188,7 @@ class DailyReport:
 
     def csv(self) -> str:
         """The report as CSV (the columns of :func:`fieldcollect.compliance.audit.report_csv`)."""
-        head = ",".join(audit_lib.CSV_COLUMNS) + "\n"
+        head = ",".join(audit_lib.CSV_COLUMNS) + "\r\n"
         body = []
         for r in self.reports:
             days = tuple(d for d in self.days if d in r.days)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 from fieldcollect.core.errors import ApplicationError
@@ -18,11 +18,15 @@ def request_user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def errors_as_pages(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Render an ApplicationError raised by a view as the error page with its status code."""
+R = TypeVar("R", bound=HttpResponseBase)
+
+
+def errors_as_pages(fn: Callable[..., R]) -> Callable[..., R | HttpResponse]:
+    """Render an ApplicationError raised by a view as the error page with its status code (the view may
+    answer with any response, e.g. a streamed file)."""
 
     @functools.wraps(fn)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> R | HttpResponse:
         try:
             return fn(request, *args, **kwargs)
         except ApplicationError as exc:

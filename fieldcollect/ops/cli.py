@@ -150,10 +150,13 @@ def export_cases_cmd(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write")],
     recipient: Annotated[str, typer.Option("--recipient", help="User the file is for (watermark, their "
                                                                "cases and columns only); default: the operator")] = "",
-    purpose: Annotated[str, typer.Option("--purpose", help="Why the data is exported (recorded)")] =
-        "operations export of the cases",
+    purpose: Annotated[str, typer.Option("--purpose", help="Why the data is exported (recorded on the file "
+                                                          "and in the export register; required)")] = "",
 ) -> None:
     """Export the cases as CSV (watermarked, fingerprinted, recorded; written whole, then renamed into place)."""
+    if not purpose.strip():
+        typer.echo("state the purpose of the export: --purpose TEXT (recorded; never defaulted)", err=True)
+        raise typer.Exit(code=2)
     _setup_django()
     from fieldcollect.core.models import User
     from fieldcollect.ops.exports import ExportError, export_cases

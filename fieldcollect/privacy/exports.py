@@ -4,7 +4,9 @@ It gives the recipient only the columns their agency's contract permits (bank us
 visible watermark naming the recipient on the file, embeds an invisible fingerprint that names the
 export from a leaked copy (see :mod:`fieldcollect.privacy.fingerprint`), and records the hand-over
 (:class:`~fieldcollect.privacy.models.ExportRecord`, kept three years) with an audit entry
-``export`` in the same transaction.
+``export`` in the same transaction. Text that a spreadsheet program would run as a formula is
+neutralised (:func:`fieldcollect.core.cells.safe_row`) before the marks are added. Files are written
+block by block (:func:`export_to`, :func:`export_stream`): memory stays flat whatever the size.
 """
 
 from __future__ import annotations
@@ -15,16 +17,22 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, BinaryIO, Literal
 
 from django.db import transaction
 from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from fieldcollect.core.audit import audit_log
+from fieldcollect.core.cells import LINE_END, safe_row
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.privacy import fingerprint as fpr
@@ -131,56 +139,49 @@ def _marked(*, key: bytes, export_id: str, code: str, row: Sequence[Any]) -> lis
     return new
 
 
-def _marked_rows(*, key: bytes, export_id: str, rows: list[list[Any]]) -> list[list[Any]]:
-    code = fpr.encode(key=key, export_id=export_id)
-    return [_marked(key=key, export_id=export_id, code=code, row=row) for row in rows]
-
-
-def _write_csv(out: BinaryIO, *, watermark: str, code: str, columns: list[str],
-               rows: Iterable[Sequence[Any]], block: int = 1 << 16) -> tuple[int, str]:
-    """Write the CSV (UTF-8 with BOM: Excel opens Chinese correctly) to ``out`` in blocks of about
-    ``block`` characters, row by row; return the number of rows and the SHA-256 of the bytes written."""
-    sha256 = hashlib.sha256()
+def _csv_chunks(*, watermark: str, code: str, columns: list[str], rows: Iterable[Sequence[Any]],
+                block: int = 1 << 16) -> Iterator[bytes]:
+    """The CSV (UTF-8 with BOM: Excel opens Chinese correctly) in blocks of about ``block`` characters,
+    made row by row."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator=LINE_END)  # a CR in a cell is quoted (see core.cells)
     encoding = "utf-8-sig"  # the first block carries the BOM
 
-    def drain() -> None:
+    def drain() -> bytes:
         nonlocal encoding
         data = buf.getvalue().encode(encoding)
         encoding = "utf-8"
-        sha256.update(data)
-        out.write(data)
         buf.seek(0)
         buf.truncate()
+        return data
 
-    buf.write(f"# {watermark}{code}\n")
-    writer.writerow(columns)
-    count = 0
+    buf.write(f"# {watermark}{code}{LINE_END}")
+    writer.writerow(safe_row(columns))
     for row in rows:
         writer.writerow([_text(v) for v in row])
-        count += 1
         if buf.tell() >= block:
-            drain()
-    drain()
-    return count, sha256.hexdigest()
+            yield drain()
+    yield drain()
 
 
-def _xlsx_bytes(*, watermark: str, code: str, name: str, columns: list[str], rows: list[list[Any]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=False)
-    ws = wb.active
-    assert ws is not None
-    ws.title = re.sub(r"[\\/?*\[\]:]", "-", name or "export")[:31] or "export"
-    ws.append([watermark + code])
-    ws.cell(row=1, column=1).font = Font(italic=True, color="C00000", bold=True)
+def _xlsx_chunks(*, watermark: str, code: str, name: str, columns: list[str], rows: Iterable[Sequence[Any]],
+                 block: int = 1 << 16) -> Iterator[bytes]:
+    """The XLSX, written with constant memory (openpyxl's write-only mode keeps the rows in a temporary
+    file, not in memory), then read back in blocks of ``block`` bytes."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=re.sub(r"[\\/?*\[\]:]", "-", name or "export")[:31] or "export")
+    ws.freeze_panes = "A3"  # part of the sheet's head: set before the first row
+    title = WriteOnlyCell(ws, value=watermark + code)
+    title.font = Font(italic=True, color="C00000", bold=True)
+    ws.append([title])
     if len(columns) > 1:
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    ws.append(columns)
-    for cell in ws[2]:
+        ws.merged_cells.add(f"A1:{get_column_letter(len(columns))}1")
+    head = []
+    for column in safe_row(columns):
+        cell = WriteOnlyCell(ws, value=column)
         cell.font = Font(bold=True)
+        head.append(cell)
+    ws.append(head)
     for row in rows:
         ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
     for part in (ws.oddHeader, ws.evenHeader, ws.firstHeader):
@@ -189,12 +190,13 @@ def _xlsx_bytes(*, watermark: str, code: str, name: str, columns: list[str], row
     for part in (ws.oddFooter, ws.evenFooter, ws.firstFooter):
         if part is not None:
             part.center.text = "&P / &N — " + watermark
-    ws.freeze_panes = "A3"
     wb.properties.title = name
     wb.properties.description = "fieldcollect export" + code
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    with tempfile.TemporaryFile() as fh:
+        wb.save(fh)
+        fh.seek(0)
+        while data := fh.read(block):
+            yield data
 
 
 SYSTEM_RECIPIENT = "system (operations export)"
@@ -230,52 +232,114 @@ def _open_record(*, user: User | None, purpose: str, name: str, columns: list[st
     return record, keep_idx, key, code, watermark_text(record=record, agency_name=agency.name if agency else "")
 
 
-def _close_record(record: ExportRecord, *, user: User | None, rows: int, sha256: str) -> None:
+def _close_record(record: ExportRecord, *, user: User | None, rows: int, sha256: str, complete: bool = True) -> None:
     record.rows = rows
     record.sha256 = sha256
     record.save(update_fields=["rows", "sha256"])
-    audit_log(actor=user, action="export", object_type="ExportRecord", object_id=record.pk,
-              new={"fingerprint": record.fingerprint, "name": record.name, "purpose": record.purpose,
-                   "fmt": record.fmt, "rows": record.rows, "columns": record.columns,
-                   "dropped_columns": record.dropped_columns, "agency": record.agency_id, "sha256": record.sha256})
+    new = {"fingerprint": record.fingerprint, "name": record.name, "purpose": record.purpose,
+           "fmt": record.fmt, "rows": record.rows, "columns": record.columns,
+           "dropped_columns": record.dropped_columns, "agency": record.agency_id, "sha256": record.sha256}
+    if not complete:  # a download cut off: the rows and SHA-256 of what was sent
+        new["complete"] = False
+    audit_log(actor=user, action="export", object_type="ExportRecord", object_id=record.pk, new=new)
+
+
+@dataclass
+class _Export:
+    """An export being written: its record, what to keep and mark, and the tally of what was written."""
+
+    record: ExportRecord
+    user: User | None
+    keep_idx: list[int]
+    key: bytes
+    code: str
+    watermark: str
+    rows: int = 0
+    sha256: Any = field(default_factory=hashlib.sha256)
+
+    def prepared(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+        """The recipient's columns of each row, made safe for spreadsheets (:func:`safe_row`, before the
+        marks so that the marked text is the text in the file), then fingerprinted; counted."""
+        for row in rows:
+            picked = safe_row(row[i] for i in self.keep_idx)
+            self.rows += 1
+            yield _marked(key=self.key, export_id=self.record.fingerprint, code=self.code, row=picked) if picked \
+                else picked
+
+    def chunks(self, rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+        """The file's bytes, block by block (the SHA-256 follows them)."""
+        r = self.record
+        parts = (_csv_chunks(watermark=self.watermark, code=self.code, columns=r.columns, rows=self.prepared(rows))
+                 if r.fmt == "csv" else
+                 _xlsx_chunks(watermark=self.watermark, code=self.code, name=r.name, columns=r.columns,
+                              rows=self.prepared(rows)))
+        for part in parts:
+            self.sha256.update(part)
+            yield part
+
+    def close(self, *, complete: bool = True) -> None:
+        _close_record(self.record, user=self.user, rows=self.rows, sha256=self.sha256.hexdigest(), complete=complete)
+
+
+def _start(*, user: User | None, purpose: str, name: str, columns: list[str], fmt: Fmt) -> _Export:
+    """Check the request and open its record (call inside the caller's transaction)."""
+    _check(purpose=purpose, columns=columns, fmt=fmt)
+    record, keep_idx, key, code, watermark = _open_record(user=user, purpose=purpose, name=name, columns=columns,
+                                                          fmt=fmt)
+    return _Export(record=record, user=user, keep_idx=keep_idx, key=key, code=code, watermark=watermark)
+
+
+def export_to(out: BinaryIO, *, user: User | None, purpose: str, name: str, columns: list[str],
+              rows: Iterable[Sequence[Any]], fmt: Fmt) -> ExportRecord:
+    """The export (CSV or XLSX) written block by block into the open binary file ``out``: memory stays
+    flat whatever the number of rows (the bank's whole book). Watermark, fingerprint, record and audit
+    entry as :func:`export_table`; the record is rolled back with the caller's transaction if the caller
+    does not publish the file."""
+    with transaction.atomic():
+        export = _start(user=user, purpose=purpose, name=name, columns=columns, fmt=fmt)
+        for part in export.chunks(rows):
+            out.write(part)
+        export.close()
+    return export.record
+
+
+def export_stream(*, user: User | None, purpose: str, name: str, columns: list[str], rows: Iterable[Sequence[Any]],
+                  fmt: Fmt, on_open: Callable[[ExportRecord], None] | None = None,
+                  ) -> tuple[ExportRecord, Generator[bytes, None, None]]:
+    """The export as blocks of bytes for a streaming response. The record (and ``on_open(record)``, e.g.
+    an audit entry naming it) is committed before anything is sent: data that may leave the system is on
+    the register even if the download is cut off. The row count, SHA-256 and ``export`` audit entry are
+    written when the stream ends (closed early: what was sent so far, ``complete: false``)."""
+    with transaction.atomic():
+        export = _start(user=user, purpose=purpose, name=name, columns=columns, fmt=fmt)
+        if on_open is not None:
+            on_open(export.record)
+
+    def stream() -> Generator[bytes, None, None]:
+        complete = False
+        try:
+            yield from export.chunks(rows)
+            complete = True
+        finally:
+            with transaction.atomic():
+                export.close(complete=complete)
+
+    return export.record, stream()
 
 
 def export_table_result(*, user: User | None, purpose: str, name: str, columns: list[str],
                         rows: Iterable[Sequence[Any]], fmt: Fmt) -> ExportResult:
     """Like :func:`export_table`, also returning the :class:`ExportRecord`. ``user`` ``None`` is an
     operator's export from the command line (all columns; the record names no user)."""
-    _check(purpose=purpose, columns=columns, fmt=fmt)
-    with transaction.atomic():
-        record, keep_idx, key, code, watermark = _open_record(user=user, purpose=purpose, name=name,
-                                                              columns=columns, fmt=fmt)
-        table = [[row[i] for i in keep_idx] for row in rows]
-        marked = _marked_rows(key=key, export_id=record.fingerprint, rows=table) if keep_idx else table
-        if fmt == "csv":
-            buf = io.BytesIO()
-            _write_csv(buf, watermark=watermark, code=code, columns=record.columns, rows=marked)
-            data = buf.getvalue()
-        else:
-            data = _xlsx_bytes(watermark=watermark, code=code, name=name, columns=record.columns, rows=marked)
-        _close_record(record, user=user, rows=len(table), sha256=hashlib.sha256(data).hexdigest())
-    return ExportResult(data=data, record=record)
+    buf = io.BytesIO()
+    record = export_to(buf, user=user, purpose=purpose, name=name, columns=columns, rows=rows, fmt=fmt)
+    return ExportResult(data=buf.getvalue(), record=record)
 
 
 def export_csv_to(out: BinaryIO, *, user: User | None, purpose: str, name: str, columns: list[str],
                   rows: Iterable[Sequence[Any]]) -> ExportRecord:
-    """:func:`export_table_result` as CSV written row by row into the open binary file ``out``: memory
-    stays flat whatever the number of rows (the bank's whole book). Same columns, watermark,
-    fingerprint, record and audit entry; the caller publishes the file (and the record is rolled
-    back with the caller's transaction if it does not)."""
-    _check(purpose=purpose, columns=columns, fmt="csv")
-    with transaction.atomic():
-        record, keep_idx, key, code, watermark = _open_record(user=user, purpose=purpose, name=name,
-                                                              columns=columns, fmt="csv")
-        picked = ([row[i] for i in keep_idx] for row in rows)
-        marked = (_marked(key=key, export_id=record.fingerprint, code=code, row=r) for r in picked) if keep_idx \
-            else picked
-        count, sha256 = _write_csv(out, watermark=watermark, code=code, columns=record.columns, rows=marked)
-        _close_record(record, user=user, rows=count, sha256=sha256)
-    return record
+    """:func:`export_to` as CSV (the operations export of the whole book writes through it)."""
+    return export_to(out, user=user, purpose=purpose, name=name, columns=columns, rows=rows, fmt="csv")
 
 
 def export_table(*, user: User, purpose: str, name: str, columns: list[str], rows: Iterable[Sequence[Any]],

@@ -4,6 +4,7 @@ around a confirmed visit are audited the same way (purpose "visit")."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -35,16 +36,25 @@ class UnmaskForm(forms.Form):
                               strip=True)
 
 
-def pii_unmask(*, user: User, case: Case, fields: list[str], purpose: str) -> CustomerView:
-    """Audit a bank user's request to see ``fields`` in clear for ``purpose``; return the view."""
+def unmask_request(*, user: User, fields: Iterable[str], purpose: str,
+                   offered: frozenset[str] = PII_FIELDS) -> tuple[list[str], str]:
+    """The fields (among ``offered``) and the stated purpose of a request to see customer data in
+    clear, the one rule for pages and exports: bank staff only, a purpose of at least 10 characters
+    (never a default), at least one field. Raises :class:`ApplicationError` naming what is wrong."""
     if not user.is_bank_user:
         raise PermissionDeniedError(_("Only bank staff may unmask customer data."), code="pii.unmask_denied")
-    purpose = purpose.strip()
+    purpose = (purpose or "").strip()
     if len(purpose) < 10:
         raise ApplicationError(_("State the purpose (at least 10 characters)."), code="pii.purpose_required")
-    wanted = sorted(set(fields) & PII_FIELDS)
+    wanted = sorted(set(fields) & PII_FIELDS & offered)
     if not wanted:
         raise ApplicationError(_("Choose the fields to show."), code="pii.no_fields")
+    return wanted, purpose
+
+
+def pii_unmask(*, user: User, case: Case, fields: list[str], purpose: str) -> CustomerView:
+    """Audit a bank user's request to see ``fields`` in clear for ``purpose``; return the view."""
+    wanted, purpose = unmask_request(user=user, fields=fields, purpose=purpose)
     view = customer_view(user=user, case=case, unmask=wanted)
     with transaction.atomic():
         audit_log(actor=user, action="pii.unmask", object_type="Customer", object_id=case.customer_id,
@@ -76,9 +86,11 @@ def api_customer_view(*, user: User, case: Case) -> CustomerView:
     return audited_customer_view(user=user, case=case, channel="api")
 
 
-def audited_customer_view(*, user: User, case: Case, channel: str) -> CustomerView:
-    """The customer view for another page or channel (e.g. "day_plan"); a read in clear is audited."""
-    view = customer_view(user=user, case=case)
+def audited_customer_view(*, user: User, case: Case, channel: str, unmask: Any = ()) -> CustomerView:
+    """The customer view for another page or channel (e.g. "day_plan", "export"); a read in clear around
+    a visit is audited here. ``unmask``: fields a bank user asked for after a purpose that the caller
+    has checked (:func:`unmask_request`) and audited."""
+    view = customer_view(user=user, case=case, unmask=unmask)
     _audit_visit_read(user=user, case=case, view=view, channel=channel)
     return view
 

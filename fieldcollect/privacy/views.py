@@ -4,21 +4,20 @@ sub-processors per agency, the register of exports, and the watermarked case exp
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS
-from fieldcollect.core.errors import NotFoundError
+from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import Role
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.privacy import selectors, services
-from fieldcollect.privacy.exports import export_table
+from fieldcollect.privacy.case_export import case_export
 from fieldcollect.privacy.models import DeletionAttestation
-
-CASE_EXPORT_COLUMNS = ["case_id", "loan_id", "customer_id", "customer_name", "mobile", "district", "address",
-                       "city", "status", "bucket", "dpd", "overdue_fen", "placed_until"]
+from fieldcollect.privacy.unmask import field_label
 
 
 @login_required
@@ -83,26 +82,33 @@ def sub_processor_end(request: HttpRequest, sub_processor_id: int) -> HttpRespon
 @errors_as_pages
 def export_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    return render(request, "privacy/export_list.html", {"rows": selectors.export_records_visible_to(user)[:500]})
+    return render(request, "privacy/export_list.html", {
+        "rows": selectors.export_records_visible_to(user)[:500], "can_unmask": user.is_bank_user,
+        "clear_choices": [(f, field_label(f)) for f in ("name", "mobile", "address")]})
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 @errors_as_pages
-def export_cases(request: HttpRequest, fmt: str) -> HttpResponse:
-    """The cases the user may see, as a watermarked, fingerprinted CSV or XLSX."""
-    from fieldcollect.cases.access import cases_visible_to
+def export_cases(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """The open cases the user may see, as a watermarked, fingerprinted CSV or XLSX, streamed.
 
+    ``purpose`` (required) and, for bank staff, ``show`` (fields in clear; POST from the export
+    register's form only, with a purpose of at least 10 characters). Customer values are masked as on
+    the pages (see :mod:`fieldcollect.privacy.case_export`)."""
     user = request_user(request)
     if fmt not in ("csv", "xlsx"):
         raise NotFoundError("", code="not_found")
-    purpose = request.GET.get("purpose", "").strip() or "case work"
-    qs = cases_visible_to(user).filter(closed_on__isnull=True).order_by("id").values_list(
-        "id", "loan_id", "customer_id", "customer__name", "customer__mobile", "customer__district",
-        "customer__address", "city", "status", "bucket", "dpd", "overdue_fen", "placed_until")
-    data = export_table(user=user, purpose=purpose, name="cases", columns=CASE_EXPORT_COLUMNS,
-                        rows=qs.iterator(chunk_size=2000), fmt="csv" if fmt == "csv" else "xlsx")
+    params = request.POST if request.method == "POST" else request.GET
+    show = params.getlist("show")
+    if show and request.method != "POST":
+        raise ApplicationError(_("Data in clear is exported only with the form on the export register."),
+                               code="export.unmask_post")
+    _record, chunks = case_export(user=user, purpose=params.get("purpose", ""), show=show,
+                                  fmt="csv" if fmt == "csv" else "xlsx")
     content_type = ("text/csv; charset=utf-8" if fmt == "csv"
                     else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    resp = HttpResponse(data, content_type=content_type)
+    resp = StreamingHttpResponse(chunks, content_type=content_type)
     resp["Content-Disposition"] = f'attachment; filename="cases-{timezone.localdate():%Y%m%d}.{fmt}"'
+    resp["Cache-Control"] = "no-store"
     return resp

@@ -3,13 +3,15 @@ Simplified Chinese or English. Amounts are printed from integer fen (exact)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.core.cells import safe_csv_writer
 from fieldcollect.core.templatetags.fc import yuan
 from fieldcollect.settlement.models import Statement
 from fieldcollect.settlement.selectors import reconcile, statement_lines
@@ -26,20 +28,24 @@ def _headers() -> list[str]:
             _("Commission (CNY)"), _("Disputed"), _("Reason")]
 
 
-def statement_table(statement: Statement, *, lang: str) -> tuple[list[str], list[list[str]]]:
-    """Columns and rows of the statement: one row per line, then the totals."""
+def cny(fen: int) -> Decimal:
+    """Integer fen as a yuan amount with two decimals (exact; a number in the file, negative or not)."""
+    return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
+
+
+def statement_table(statement: Statement, *, lang: str) -> tuple[list[str], list[list[Any]]]:
+    """Columns and rows of the statement: one row per line, then the totals. Amounts are numbers
+    (``Decimal`` yuan), text is text (a dispute reason is neutralised by the writers, see
+    :mod:`fieldcollect.core.cells`)."""
     with translation.override(_lang(lang)):
-        rows: list[list[str]] = []
+        rows: list[list[Any]] = []
         for line in statement_lines(statement=statement):
-            rows.append([str(line.payment_id), str(line.case_id), line.paid_on.isoformat(), line.bucket,
-                         yuan(line.amount_fen).replace(",", ""), f"{line.rate:.4f}",
-                         yuan(line.commission_fen).replace(",", ""), _("yes") if line.disputed else "",
-                         line.dispute_reason])
-        rows.append([_("Total"), "", "", "", yuan(statement.payments_fen).replace(",", ""), "",
-                     yuan(statement.commission_fen).replace(",", ""), "", ""])
-        rows.append([_("Disputed"), "", "", "", "", "", yuan(statement.disputed_commission_fen).replace(",", ""),
-                     "", ""])
-        rows.append([_("Payable"), "", "", "", "", "", yuan(statement.payable_fen).replace(",", ""), "", ""])
+            rows.append([line.payment_id, line.case_id, line.paid_on.isoformat(), line.bucket,
+                         cny(line.amount_fen), line.rate.quantize(Decimal("0.0001")), cny(line.commission_fen),
+                         _("yes") if line.disputed else "", line.dispute_reason])
+        rows.append([_("Total"), "", "", "", cny(statement.payments_fen), "", cny(statement.commission_fen), "", ""])
+        rows.append([_("Disputed"), "", "", "", "", "", cny(statement.disputed_commission_fen), "", ""])
+        rows.append([_("Payable"), "", "", "", "", "", cny(statement.payable_fen), "", ""])
         return _headers(), rows
 
 
@@ -53,7 +59,7 @@ def statement_csv(statement: Statement, *, lang: str) -> str:
     the system goes through :func:`fieldcollect.privacy.exports.export_table`, see the view)."""
     columns, rows = statement_table(statement, lang=lang)
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = safe_csv_writer(buf)  # an agency's dispute reason cannot run as a formula
     w.writerow([statement_title(statement, lang=lang)])
     w.writerow(columns)
     w.writerows(rows)

@@ -191,12 +191,12 @@ def test_kill_9_during_export_keeps_the_previous_file_and_rerun_completes(tmp_pa
     assert seeded.returncode == 0, seeded.stderr[-2000:]
     cases = int(seeded.stdout.split()[-1])
     out = tmp_path / "exports" / "cases.csv"
-    _run(home, "export-cases", "--out", str(out))
+    _run(home, "export-cases", "--out", str(out), "--purpose", "fault test")
     first = out.read_bytes()
     assert len(_csv_rows(out)) == cases + 1  # header + one row per case
 
     # killed while it writes: the published file is the previous one, byte for byte
-    _kill_when(home, ("export-cases", "--out", str(out)),
+    _kill_when(home, ("export-cases", "--out", str(out), "--purpose", "fault test"),
                lambda: any(p.name.startswith(f".{out.name}.tmp-") and p.stat().st_size > 0
                            for p in out.parent.iterdir()))
     assert out.read_bytes() == first, "a killed export replaced the published file"
@@ -204,7 +204,7 @@ def test_kill_9_during_export_keeps_the_previous_file_and_rerun_completes(tmp_pa
     assert all(name.startswith(f".{out.name}.tmp-") for name in leftovers), leftovers
 
     # restart: the re-run writes a complete export again, and clears what the killed run left
-    _run(home, "export-cases", "--out", str(out))
+    _run(home, "export-cases", "--out", str(out), "--purpose", "fault test")
     rows = _csv_rows(out)
     assert len(rows) == cases + 1
     ids = [int(r[0].strip().strip("\u200b\u200c\u200d\u2060\ufeff")) for r in rows[1:]]

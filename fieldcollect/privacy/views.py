@@ -13,10 +13,13 @@ from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role
 from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.portfolio.models import Customer
 from fieldcollect.privacy import selectors, services
 from fieldcollect.privacy.exports import export_table
+from fieldcollect.privacy.fields import open_value
 from fieldcollect.privacy.models import DeletionAttestation
 
+_CUSTOMER_COLUMNS = ("name", "mobile", "district", "address")
 CASE_EXPORT_COLUMNS = ["case_id", "loan_id", "customer_id", "customer_name", "mobile", "district", "address",
                        "city", "status", "bucket", "dpd", "overdue_fen", "placed_until"]
 
@@ -98,9 +101,11 @@ def export_cases(request: HttpRequest, fmt: str) -> HttpResponse:
     purpose = request.GET.get("purpose", "").strip() or "case work"
     qs = cases_visible_to(user).filter(closed_on__isnull=True).order_by("id").values_list(
         "id", "loan_id", "customer_id", "customer__name", "customer__mobile", "customer__district",
-        "customer__address", "city", "status", "bucket", "dpd", "overdue_fen", "placed_until")
+        "customer__address", "city", "status", "bucket", "dpd", "overdue_fen", "placed_until", "customer__row_binding")
+    rows = ((*r[:3], *(open_value(Customer, name, v, r[-1]) for name, v in zip(_CUSTOMER_COLUMNS, r[3:7], strict=True)),
+             *r[7:-1]) for r in qs.iterator(chunk_size=2000))  # encrypted values open with the row binding
     data = export_table(user=user, purpose=purpose, name="cases", columns=CASE_EXPORT_COLUMNS,
-                        rows=qs.iterator(chunk_size=2000), fmt="csv" if fmt == "csv" else "xlsx")
+                        rows=rows, fmt="csv" if fmt == "csv" else "xlsx")
     content_type = ("text/csv; charset=utf-8" if fmt == "csv"
                     else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp = HttpResponse(data, content_type=content_type)

@@ -13,7 +13,7 @@ from fieldcollect.visits.models import OutboxMessage
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("visits", "0002_feedback_conversations_categories")]
-LATEST = [("visits", "0005_outbox_not_before")]
+LATEST = [("visits", "0006_bind_encrypted_values_to_rows")]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> None:
@@ -40,7 +40,7 @@ def test_outbox_rows_are_encrypted_by_the_migration_and_back(fc_home) -> None:
         _migrate(LATEST)
         for row, original in zip(_raw(), plain, strict=True):
             for stored, value in zip(row, original, strict=True):
-                assert stored.startswith("fc1$") and value not in stored
+                assert stored.startswith("fc2$") and value not in stored  # encrypted, then bound to the row
         assert [(m.to, m.body) for m in OutboxMessage.objects.order_by("id")] == plain
         _migrate(BEFORE)
         assert _raw() == plain

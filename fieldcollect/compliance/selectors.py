@@ -67,7 +67,7 @@ def _ledger_sql() -> str:
     a, c = ContactAttempt._meta, Case._meta
     col = {f.name: f.column for f in a.concrete_fields}
     picked = ", ".join(f'a."{col[n]}"' for n in ("channel", "party", "at", "number", "connected", "conversation",
-                                                  "agency"))
+                                                  "agency", "row_binding"))
     return (f'SELECT {picked} FROM "{a.db_table}" a JOIN "{c.db_table}" c ON c."id" = a."{col["case"]}" '
             'WHERE c."customer_id" = %s')
 
@@ -97,13 +97,14 @@ def debtor_ledger(*, customer_id: int, since: datetime | None = None, until: dat
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     out = []
-    for channel, party, at, raw, connected, conversation, agency_id in rows:
+    for channel, party, at, raw, connected, conversation, agency_id, row in rows:
         for conv in at_converters:  # SQLite gives text; PostgreSQL an aware datetime already
             at = conv(at, None, connection)
         if (numbers_since is not None and at < numbers_since) or (numbers_until is not None and at >= numbers_until):
             number = ""
         else:
             number = decrypt(raw, None, connection) if decrypt is not None and raw else (raw or "")
+            number = open_value(ContactAttempt, "number", number, row)  # bound to its row
         out.append(_entry(debtor_id, channel, party, at, number, bool(connected), bool(conversation), agency_id))
     return out
 

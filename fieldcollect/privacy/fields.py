@@ -36,6 +36,7 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection as default_connection
 from django.db import models, transaction
+from django.db.models.signals import pre_save
 
 from fieldcollect.privacy.crypto import (
     MASTER_ENV,
@@ -239,6 +240,22 @@ def open_values(model: type[models.Model], rows: Iterable[dict[str, Any]]) -> li
     ``row_binding`` (select it beside the encrypted fields)."""
     return [{key: open_value(model, key, value, row[ROW_BINDING]) if isinstance(value, Sealed) else value
              for key, value in row.items()} for row in rows]
+
+
+def _seal_raw_save(sender: type[models.Model], instance: models.Model, raw: bool = False, **kwargs: Any) -> None:
+    """A raw save (``loaddata``) skips the fields' ``pre_save``: a dump written before values were
+    serialised as ciphertext carries them in clear (and no row binding: the row gets a new one), so
+    encrypt them bound here. Values already encrypted are stored as they are."""
+    if not raw or not isinstance(instance, EncryptedModel):
+        return
+    ring = current_keyring()
+    for field in encrypted_fields(type(instance)):
+        value = instance.__dict__.get(field.attname)
+        if value and not is_encrypted(value):
+            instance.__dict__[field.attname] = Ciphertext(ring.encrypt(str(value), binding_for(instance, field)))
+
+
+pre_save.connect(_seal_raw_save, dispatch_uid="fieldcollect.privacy.seal_raw_save")
 
 
 class EncryptedCharField(EncryptedMixin, models.CharField):  # type: ignore[misc]

@@ -3,10 +3,11 @@ the data migration's pass over rows written before encryption."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from django.core import serializers
+from django.core import checks, serializers
 from django.core.exceptions import FieldError
 from django.db import connection, transaction
 
@@ -189,3 +190,16 @@ def test_serialised_rows_carry_ciphertext_and_load_back(fc_home) -> None:
     for obj in serializers.deserialize("json", text):
         obj.save()
     assert Customer.objects.get(pk=1).mobile == "13800138000"
+    # a dump from before: values in clear, no row binding -> stored encrypted and bound to a new binding
+    old = json.loads(text)
+    old[0]["fields"].update(mobile="13800138000", name="张三丰", id_number="11010519491231002X", address="建国路88号")
+    del old[0]["fields"]["row_binding"]
+    Customer.objects.all().delete()
+    for obj in serializers.deserialize("json", json.dumps(old)):
+        obj.save()
+    assert _raw("portfolio_customer", "mobile", "customer_id", 1).startswith("fc2$")
+    assert Customer.objects.get(pk=1).mobile == "13800138000"
+
+
+def test_every_model_with_encrypted_fields_has_a_row_binding() -> None:
+    assert not [m for m in checks.run_checks() if m.id == "privacy.E001"]

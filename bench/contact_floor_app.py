@@ -1,7 +1,8 @@
 """A lower bound for ``bench/load.py``: the SQL of recording a contact with no framework around it.
 
 Not part of the product. A bare WSGI application (psycopg, no Django, no validation, no compliance
-engine, no encryption) that answers ``GET /healthz`` and ``POST /api/v1/cases/{id}/contacts`` by
+engine, no encryption: the number is left empty, since a ciphertext copied from the customer's row
+would not decrypt in the contact's row) that answers ``GET /healthz`` and ``POST /api/v1/cases/{id}/contacts`` by
 sending PostgreSQL the same statements the product sends for a contact (token, case lock with the
 agency's visibility rule, the debtor's ledger and flags, the contact with the case's update, the audit
 chain head, the audit entry with the head's move) in one transaction. ``bench/load.py`` serves it with
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,22 +33,23 @@ AUTH = ("SELECT t.id, t.allowed_networks, n.networks, u.id, u.username, u.role, 
         "LEFT JOIN core_agencyapinetworks n ON n.agency_id = u.agency_id "
         "WHERE t.digest = %s AND t.revoked_at IS NULL AND t.expires_at > %s")
 LOCK = ("SELECT c.id, c.customer_id, c.status, c.version, c.agency_id, c.placed_until, c.collector_id, c.closed_on, "
-        "cu.mobile, cu.timezone, l.jurisdiction FROM cases_case c "
+        "cu.mobile, cu.timezone, l.jurisdiction, cu.row_binding FROM cases_case c "
         "JOIN portfolio_customer cu ON cu.customer_id = c.customer_id JOIN portfolio_loan l ON l.loan_id = c.loan_id "
         "WHERE c.id = %s AND (c.agency_id = %s AND c.placed_until >= %s AND (EXISTS (SELECT 1 FROM "
         "agencies_agencycontract k WHERE k.agency_id = c.agency_id AND k.status = %s AND k.starts_on <= %s "
         "AND k.ends_on >= %s) OR NOT EXISTS (SELECT 1 FROM agencies_agencycontract k WHERE k.agency_id = c.agency_id))) "
         "FOR UPDATE OF c, cu")
-LEDGER = ("SELECT a.channel, a.party, a.at, a.number, a.connected, a.conversation, a.agency_id "
+LEDGER = ("SELECT a.channel, a.party, a.at, a.number, a.connected, a.conversation, a.agency_id, a.row_binding "
           "FROM cases_contactattempt a JOIN cases_case c ON c.id = a.case_id "
           "WHERE c.customer_id = %s AND a.at >= %s AND a.at < %s")
-FLAGS = ("SELECT f.customer_id, f.flag, f.phone, f.starts_at, f.ends_at, f.lifted_at FROM compliance_debtorflag f "
+FLAGS = ("SELECT f.customer_id, f.flag, f.phone, f.starts_at, f.ends_at, f.lifted_at, f.row_binding "
+         "FROM compliance_debtorflag f "
          "WHERE f.customer_id IN (%s) AND NOT (f.lifted_at IS NOT NULL AND f.lifted_at <= f.starts_at)")
 CONTACT = ("WITH u AS (UPDATE cases_case SET status = %s, close_reason = %s, closed_on = %s, version = %s, "
            "updated_at = %s, agency_id = %s, placed_until = %s, collector_id = %s WHERE id = %s RETURNING 1) "
            "INSERT INTO cases_contactattempt (case_id, agency_id, collector_id, channel, party, number, at, connected, "
-           "conversation, outcome, notes, recorded_by_id, created_at) "
-           "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, (SELECT count(*) FROM u)")
+           "conversation, outcome, notes, recorded_by_id, created_at, row_binding) "
+           "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, (SELECT count(*) FROM u)")
 HEAD = ("SELECT id, seq, hash FROM core_auditchainhead WHERE id BETWEEN 1 AND %s ORDER BY (id = %s) DESC, id "
         "LIMIT 1 FOR UPDATE SKIP LOCKED")
 AUDIT = ("WITH h AS (UPDATE core_auditchainhead SET seq = %s, hash = %s WHERE id = %s RETURNING 1) "
@@ -80,8 +83,8 @@ def _record(cur: psycopg.Cursor[Any], case_id: int, token: str, payload: dict[st
     cur.fetchall()
     version = case[3] + 1
     cur.execute(CONTACT, ["in_progress", "", None, version, now, case[4], case[5], case[6], case_id,
-                          case_id, tok[6], None, payload["channel"], payload.get("party", "debtor"), case[8], at,
-                          False, False, payload["outcome"], payload.get("notes", ""), tok[3], now])
+                          case_id, tok[6], None, payload["channel"], payload.get("party", "debtor"), "", at,
+                          False, False, payload["outcome"], payload.get("notes", ""), tok[3], now, secrets.token_hex(16)])
     inserted = cur.fetchone()
     cur.execute(HEAD, [8, 1])
     head = cur.fetchone()

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.cases.lifecycle import CaseStatus, CloseReason
-from fieldcollect.privacy.fields import EncryptedCharField, EncryptedTextField
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel, EncryptedTextField
 
 
 class Case(models.Model):
@@ -152,7 +152,7 @@ class Outcome(models.TextChoices):
     CALLBACK = "callback", _("Call back later")
 
 
-class ContactAttempt(models.Model):
+class ContactAttempt(EncryptedModel):
     # no index of its own: the (case, at) index below serves lookups by case (one index less to write
     # on every contact)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="contacts", db_index=False)
@@ -272,7 +272,7 @@ class Task(models.Model):
         return f"Task {self.pk} {self.kind} case {self.case_id}"
 
 
-class Note(models.Model):
+class Note(EncryptedModel):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     body = EncryptedTextField()

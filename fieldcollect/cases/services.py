@@ -392,7 +392,7 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
 @functools.cache
 def _contact_lock_query() -> tuple[str, RowBuilder, RowBuilder, RowBuilder]:
     case_fields = fields_of(Case)
-    customer_fields = fields_of(Customer, ["customer_id", "timezone", "mobile"])
+    customer_fields = fields_of(Customer, ["customer_id", "timezone", "mobile", "row_binding"])
     loan_fields = fields_of(Loan, ["loan_id", "jurisdiction"])
     sql = (f'SELECT {select_list(case_fields, "c")}, {select_list(customer_fields, "cu")}, '
            f'{select_list(loan_fields, "l")} FROM "{Case._meta.db_table}" c '

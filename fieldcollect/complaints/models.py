@@ -8,7 +8,7 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.privacy.fields import EncryptedCharField, EncryptedTextField
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel, EncryptedTextField
 
 
 class Source(models.TextChoices):
@@ -71,7 +71,7 @@ class CustomerAnswer(models.TextChoices):
     NO_ANSWER = "no_answer", _("Did not answer")
 
 
-class Complaint(models.Model):
+class Complaint(EncryptedModel):
     reference = models.CharField(max_length=20, unique=True, blank=True, default="")
     source = models.CharField(max_length=16, choices=Source.choices)
     regulator_reference = models.CharField(max_length=64, blank=True, default="")
@@ -136,7 +136,7 @@ class Complaint(models.Model):
         return self.severity in SERIOUS
 
 
-class InvestigationEntry(models.Model):
+class InvestigationEntry(EncryptedModel):
     """A step of the investigation: a note, optionally linking a contact attempt or a visit report
     (whose evidence files are then listed on the complaint)."""
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.privacy.fields import EncryptedCharField
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel
 
 
 class FlagKind(models.TextChoices):
@@ -26,7 +26,7 @@ class FlagKind(models.TextChoices):
     NO_VALID_NUMBER = "no_valid_number", _("No valid number")
 
 
-class DebtorFlag(models.Model):
+class DebtorFlag(EncryptedModel):
     """A state of a debtor (customer) that limits contact, active on ``[starts_at, ends_at)``.
 
     ``ends_at`` null means until lifted; lifting sets ``ends_at`` and ``lifted_by``/``lifted_at``.
@@ -58,7 +58,7 @@ class DebtorFlag(models.Model):
         return f"Flag {self.pk} {self.flag} customer {self.customer_id}"
 
 
-class BlockedAttempt(models.Model):
+class BlockedAttempt(EncryptedModel):
     """A contact the compliance engine refused: who tried, for which case, how, when, and why."""
 
     at = models.DateTimeField(db_index=True, help_text="Time of the refused contact (as requested)")

@@ -22,6 +22,7 @@ from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.compliance.packs import RulePack, load_pack
 from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
 from fieldcollect.portfolio.models import Loan
+from fieldcollect.privacy.fields import open_value
 
 DEFAULT_TZ = "Asia/Shanghai"
 # case-management channels -> engine channels (a WeChat message counts as a text message)
@@ -66,7 +67,7 @@ def _ledger_sql() -> str:
     a, c = ContactAttempt._meta, Case._meta
     col = {f.name: f.column for f in a.concrete_fields}
     picked = ", ".join(f'a."{col[n]}"' for n in ("channel", "party", "at", "number", "connected", "conversation",
-                                                  "agency"))
+                                                  "agency", "row_binding"))
     return (f'SELECT {picked} FROM "{a.db_table}" a JOIN "{c.db_table}" c ON c."id" = a."{col["case"]}" '
             'WHERE c."customer_id" = %s')
 
@@ -96,13 +97,14 @@ def debtor_ledger(*, customer_id: int, since: datetime | None = None, until: dat
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     out = []
-    for channel, party, at, raw, connected, conversation, agency_id in rows:
+    for channel, party, at, raw, connected, conversation, agency_id, row in rows:
         for conv in at_converters:  # SQLite gives text; PostgreSQL an aware datetime already
             at = conv(at, None, connection)
         if (numbers_since is not None and at < numbers_since) or (numbers_until is not None and at >= numbers_until):
             number = ""
         else:
             number = decrypt(raw, None, connection) if decrypt is not None and raw else (raw or "")
+            number = open_value(ContactAttempt, "number", number, row)  # bound to its row
         out.append(_entry(debtor_id, channel, party, at, number, bool(connected), bool(conversation), agency_id))
     return out
 
@@ -117,7 +119,7 @@ def phone_lookback(pack: RulePack) -> timedelta:
 
 @lru_cache(maxsize=1)
 def _flags_query() -> tuple[str, RowBuilder]:
-    fields = fields_of(DebtorFlag, ["customer", "flag", "starts_at", "ends_at", "phone", "lifted_at"])
+    fields = fields_of(DebtorFlag, ["customer", "flag", "starts_at", "ends_at", "phone", "lifted_at", "row_binding"])
     col = {f.name: f.column for f in fields}
     # a flag lifted at or before its start never applied
     sql = (f'SELECT {select_list(fields, "f")} FROM "{DebtorFlag._meta.db_table}" f '
@@ -220,12 +222,13 @@ def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
     rows = list(
         ContactAttempt.objects.filter(case__customer_id__in=customer_ids, at__gte=since, at__lt=hi).order_by()
         .values_list("case__customer_id", "case__customer__timezone", "case__loan__jurisdiction", "channel",
-                     "party", "at", "number", "connected", "conversation", "agency_id")
+                     "party", "at", "number", "connected", "conversation", "agency_id", "row_binding")
     )
     flags = debtor_flags(customer_ids=customer_ids, since=since)
     tz_of: dict[str, str] = {}
     ledger_by_pack: dict[str, list[LedgerEntry]] = {}
-    for cid, tz, jur, channel, party, at, number, connected, conversation, agency in rows:
+    for cid, tz, jur, channel, party, at, sealed, connected, conversation, agency, row in rows:
+        number = open_value(ContactAttempt, "number", sealed, row)
         tz_of[str(cid)] = tz or DEFAULT_TZ
         ledger_by_pack.setdefault(jur or "CN", []).append(
             _entry(str(cid), channel, party, at, number, connected, conversation, agency))

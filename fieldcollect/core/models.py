@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.core import rawsql
 from fieldcollect.core.audit_chain import GENESIS, entry_hash
-from fieldcollect.privacy.fields import EncryptedCharField
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel
 
 
 class Role(models.TextChoices):
@@ -245,7 +245,7 @@ class AgencyApiNetworks(models.Model):
         return f"{self.agency_id}: {', '.join(self.networks)}"
 
 
-class TotpDevice(models.Model):
+class TotpDevice(EncryptedModel):
     """A user's TOTP (RFC 6238) secret; ``confirmed_at`` is set once the user entered a valid code.
     ``last_step`` is the time step of the last accepted code, so that a code works only once."""
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.plans.authority import PlanState
 from fieldcollect.plans.options import OptionKind
-from fieldcollect.privacy.fields import EncryptedCharField
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel
 
 
 class AuthorityLevel(models.Model):
@@ -69,7 +69,7 @@ class HardshipReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Hardship(models.Model):
+class Hardship(EncryptedModel):
     """A customer's hardship as declared to the collector (reason, monthly income and expenses)."""
 
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="hardships")
@@ -118,7 +118,7 @@ class PlanStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
 
 
-class RestructuringProposal(models.Model):
+class RestructuringProposal(EncryptedModel):
     """A priced restructuring option proposed for a case, and its way through maker-checker approval."""
 
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="plan_proposals")
@@ -193,7 +193,7 @@ class RestructuringProposal(models.Model):
         return self.state in {s.value for s in OPEN_STATES}
 
 
-class ProposalEvent(models.Model):
+class ProposalEvent(EncryptedModel):
     """One step of a proposal (the authority state machine's audit events, stored)."""
 
     proposal = models.ForeignKey(RestructuringProposal, on_delete=models.CASCADE, related_name="events")
@@ -214,7 +214,7 @@ class ProposalEvent(models.Model):
         return f"{self.proposal_id} {self.action} {self.from_state}→{self.to_state}"
 
 
-class PlanAgreement(models.Model):
+class PlanAgreement(EncryptedModel):
     """The bilingual agreement PDF offered to the customer and the state of its signed link."""
 
     proposal = models.OneToOneField(RestructuringProposal, on_delete=models.PROTECT, related_name="agreement")

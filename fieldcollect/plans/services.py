@@ -540,7 +540,9 @@ def plan_decline(*, token: str, reason: str = "", now: datetime | None = None) -
         p.declined_at = moment
         p.version += 1
         p.save(update_fields=["state", "declined_at", "version"])
-        PlanAgreement.objects.filter(pk=agreement.pk).update(declined_at=moment, decline_reason=reason[:200])
+        agreement.declined_at = moment
+        agreement.decline_reason = reason[:200]  # encrypted, bound to the row: written by saving the instance
+        agreement.save(update_fields=["declined_at", "decline_reason"])
         ProposalEvent.objects.create(proposal=p, action="decline", from_state=ProposalState.OFFERED,
                                      to_state=ProposalState.DECLINED, actor=None, actor_label=_customer_key(p),
                                      actor_role=sel.CUSTOMER_ROLE, at=moment, note=reason[:500])

@@ -9,10 +9,10 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.privacy.fields import BlindIndexField, EncryptedCharField
+from fieldcollect.privacy.fields import BlindIndexField, EncryptedCharField, EncryptedModel
 
 
-class Customer(models.Model):
+class Customer(EncryptedModel):
     """A borrower. Name, ID number, mobile and address are stored encrypted (plaintext in Python);
     look customers up by mobile or ID number with ``portfolio.selectors.customer_find``."""
 

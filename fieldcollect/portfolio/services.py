@@ -16,11 +16,13 @@ from fieldcollect.core.models import User
 from fieldcollect.ingest import store
 from fieldcollect.ingest.reader import MAX_REPORTED, IngestError, ValidationIssue, read_export
 from fieldcollect.portfolio.models import Customer, IngestBatch
-from fieldcollect.privacy.fields import current_keyring
+from fieldcollect.privacy.crypto import Binding
+from fieldcollect.privacy.fields import ROW_BINDING, current_keyring, new_row_binding
 from fieldcollect.privacy.masking import mask_id_number
 
 BATCH = 5_000
 LOOKUP_BATCH = 900  # parameters per IN (...) query, below SQLite's oldest limit
+BINDING_LOOKUP = 900  # customer ids per query for the stored row bindings (under SQLite's 999 parameters)
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,24 @@ def bulk_upsert(*, table: str, columns: Sequence[str], pk: str, rows: Iterable[S
 
 
 def _customer_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
-    """Customer rows as stored: name, ID number, mobile and address encrypted, blind indexes added
-    (raw SQL bypasses the model fields, so this does what their ``get_prep_value`` does)."""
+    """Customer rows as stored: name, ID number, mobile and address encrypted and bound to the row,
+    blind indexes added (raw SQL bypasses the model fields, so this does what their ``pre_save`` does).
+    A customer already stored keeps its row binding (read per slice of the export); a new one gets one."""
     ring = current_keyring()
-    enc = ring.encrypt
+    table = Customer._meta.db_table
     cols = ["customer_id", "name", "id_number", "mobile", "province", "city", "district", "address", "lat", "lon"]
-    for cid, name, id_number, mobile, province, city, district, address, lat, lon in frame.select(cols).iter_rows():
-        yield (cid, enc(name) if name else name, enc(id_number) if id_number else id_number,
-               enc(mobile) if mobile else mobile, province, city, district, enc(address) if address else address,
-               lat, lon, "Asia/Shanghai", ring.blind_index(mobile or "", "phone"),
-               ring.blind_index(id_number or "", "id_number"))
+    for part in frame.select(cols).iter_slices(BINDING_LOOKUP):
+        ids = part["customer_id"].to_list()
+        known = dict(Customer.objects.filter(customer_id__in=ids).values_list("customer_id", ROW_BINDING))
+        for cid, name, id_number, mobile, province, city, district, address, lat, lon in part.iter_rows():
+            row = known.get(cid) or new_row_binding()
+
+            def enc(value: str | None, column: str, row: str = row) -> str | None:
+                return ring.encrypt(value, Binding(table, column, row)) if value else value
+
+            yield (cid, enc(name, "name"), enc(id_number, "id_number"), enc(mobile, "mobile"), province, city,
+                   district, enc(address, "address"), lat, lon, "Asia/Shanghai",
+                   ring.blind_index(mobile or "", "phone"), ring.blind_index(id_number or "", "id_number"), row)
 
 
 def _agency_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
@@ -83,7 +93,7 @@ AGENCY_COLUMNS = ("agency_id", "name", "name_en", "status", "regions", "capacity
 COLLECTOR_COLUMNS = ("collector_id", "agency_id", "name", "city", "base_lat", "base_lon", "certified_until",
                      "trained_until")
 CUSTOMER_COLUMNS = ("customer_id", "name", "id_number", "mobile", "province", "city", "district", "address",
-                    "lat", "lon", "timezone", "mobile_bidx", "id_number_bidx")
+                    "lat", "lon", "timezone", "mobile_bidx", "id_number_bidx", ROW_BINDING)
 
 
 def _id_number_clashes(*, frame: pl.DataFrame, file: str) -> list[ValidationIssue]:

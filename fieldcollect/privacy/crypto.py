@@ -7,9 +7,15 @@ Keys
     **index key** computes the blind indexes. Both are stored wrapped (AES-GCM under the master key)
     in the key ring ``$FIELDCOLLECT_HOME/keys/keyring.json``.
 Values
-    ``fc1$<key id>$<base64url(nonce | ciphertext | tag)>``: AES-256-GCM with a random 96-bit nonce and
-    the key id as associated data. The key id names the data key, so values under several keys can be
-    read side by side while a rotation re-encrypts them.
+    ``fc2$<key id>$<base64url(nonce | ciphertext | tag)>``: AES-256-GCM with a random 96-bit nonce and
+    the associated data ``fc2|<key id>|<table>|<column>|<row binding>`` (a :class:`Binding`): the value
+    opens only in the table, column and row it was written for, so a ciphertext copied into another row
+    (or column, or table) fails authentication. The row binding is a random 128-bit id stored in the row
+    itself (set when the row is created, never changed; see :mod:`fieldcollect.privacy.fields`), because
+    an auto-increment primary key is not known before the INSERT. The key id names the data key, so
+    values under several keys can be read side by side while a rotation re-encrypts them.
+    ``fc1$<key id>$...`` (associated data: the key id only) is the earlier, unbound format: it still
+    decrypts, and the data migration and ``keys rotate`` rewrite such values bound.
 Key states
     ``primary`` encrypts new values; ``active`` decrypts only (the previous primary during a rotation);
     ``retired`` no value refers to it any more. A retired key stays in the ring (still wrapped) so that a
@@ -41,7 +47,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-PREFIX = "fc1"
+PREFIX = "fc2"  # bound to table, column and row
+UNBOUND_PREFIX = "fc1"  # the key id alone as associated data (before the row binding)
 SEP = "$"
 MASTER_ENV = "FIELDCOLLECT_MASTER_KEY"
 MASTER_FILE = "master.key"
@@ -49,11 +56,27 @@ RING_FILE = "keyring.json"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 RELOAD_SECONDS = 1.0  # how often a process looks for a new primary key written by `keys rotate`
-_VALUE = re.compile(r"^fc1\$([0-9a-f]{8})\$([A-Za-z0-9_-]+)$")
+_VALUE = re.compile(r"^(fc[12])\$([0-9a-f]{8})\$([A-Za-z0-9_-]+)$")
 
 
 class CryptoError(Exception):
-    """A value cannot be decrypted (unknown key, wrong master key, tampered ciphertext)."""
+    """A value cannot be decrypted (unknown key, wrong master key, tampered ciphertext, a ciphertext
+    written for another table, column or row)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """Where a value lives: its table, its column and its row's binding id."""
+
+    table: str
+    column: str
+    row: str
+
+    def aad(self, key_id: str) -> bytes:
+        return f"{PREFIX}|{key_id}|{self.table}|{self.column}|{self.row}".encode()
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.column}"
 
 
 def _b64(raw: bytes) -> str:
@@ -70,7 +93,12 @@ def is_encrypted(value: object) -> bool:
 
 def key_id_of(value: str) -> str | None:
     m = _VALUE.match(value)
-    return m.group(1) if m else None
+    return m.group(2) if m else None
+
+
+def is_bound(value: object) -> bool:
+    """An encrypted value in the bound format (``fc2``)."""
+    return isinstance(value, str) and value.startswith(PREFIX + SEP) and _VALUE.match(value) is not None
 
 
 def normalise_phone(value: str) -> str:
@@ -277,18 +305,31 @@ class KeyRing:
         self.refresh(force=True)
         return sorted(self._keys.values(), key=lambda k: k.created_at)
 
-    def encrypt(self, plaintext: str) -> str:
+    def encrypt(self, plaintext: str, binding: Binding | None) -> str:
+        """``plaintext`` under the primary key, bound to ``binding`` (``fc2``). ``None`` writes the
+        unbound ``fc1`` format: only for tables that have no row binding yet (the states of the data
+        migrations before it was added)."""
         self.refresh()
         kid = self._primary
         nonce = secrets.token_bytes(NONCE_BYTES)
-        ct = self._aead[kid].encrypt(nonce, plaintext.encode("utf-8"), kid.encode())
+        if binding is None:
+            ct = self._aead[kid].encrypt(nonce, plaintext.encode("utf-8"), kid.encode())
+            return f"{UNBOUND_PREFIX}{SEP}{kid}{SEP}{_b64(nonce + ct)}"
+        ct = self._aead[kid].encrypt(nonce, plaintext.encode("utf-8"), binding.aad(kid))
         return f"{PREFIX}{SEP}{kid}{SEP}{_b64(nonce + ct)}"
 
-    def decrypt(self, value: str) -> str:
+    def decrypt(self, value: str, binding: Binding | None = None) -> str:
+        """The plaintext of ``value``; a bound value needs the ``binding`` it was written with."""
         m = _VALUE.match(value)
         if m is None:
             raise CryptoError("not an encrypted value")
-        kid, body = m.group(1), m.group(2)
+        fmt, kid, body = m.group(1), m.group(2), m.group(3)
+        if fmt == PREFIX:
+            if binding is None:
+                raise CryptoError("a bound value (fc2) needs its table, column and row binding to decrypt")
+            aad = binding.aad(kid)
+        else:
+            aad = kid.encode()
         aead = self._aead.get(kid)
         if aead is None:
             self.refresh(force=True)
@@ -297,15 +338,27 @@ class KeyRing:
                 raise CryptoError(f"unknown data key {kid}")
         raw = _unb64(body)
         try:
-            return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], kid.encode()).decode("utf-8")
+            return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode("utf-8")
         except InvalidTag as exc:
-            raise CryptoError(f"value under key {kid} fails authentication") from exc
+            where = f" in {binding}" if binding is not None and fmt == PREFIX else ""
+            raise CryptoError(f"value under key {kid}{where} fails authentication "
+                              "(tampered, or written for another table, column or row)") from exc
 
-    def reencrypt(self, value: str) -> str:
-        """``value`` under the primary key (unchanged when it is already under it)."""
-        if key_id_of(value) == self.primary_id:
+    def is_current(self, value: str, binding: Binding | None) -> bool:
+        """``value`` is already what :meth:`reencrypt` would write: under the primary key, and bound
+        when a binding is given (unbound when not)."""
+        m = _VALUE.match(value)
+        return (m is not None and m.group(2) == self.primary_id
+                and m.group(1) == (PREFIX if binding is not None else UNBOUND_PREFIX))
+
+    def reencrypt(self, value: str, binding: Binding | None) -> str:
+        """``value`` under the primary key and bound to ``binding`` (unchanged when it already is);
+        plaintext is encrypted, an unbound ``fc1`` value is rewritten bound."""
+        if self.is_current(value, binding):
             return value
-        return self.encrypt(self.decrypt(value) if is_encrypted(value) else value)
+        if not is_encrypted(value):
+            return self.encrypt(value, binding)
+        return self.encrypt(self.decrypt(value, binding), binding)
 
     def blind_index(self, value: str, kind: str = "exact") -> str:
         normal = NORMALISERS[kind](value)

@@ -1,5 +1,8 @@
 """`fieldcollect keys init|status|rotate`: the encryption keys of the data home.
 
+Every value is bound to its table, column and row (``fc2``); ``status`` counts the values still in the
+earlier unbound format (``fc1``) or in clear, and ``rotate`` rewrites them bound as well.
+
 ``rotate`` makes a new data key the primary one (new values are written under it at once, by every
 process, within :data:`~fieldcollect.privacy.crypto.RELOAD_SECONDS`), re-encrypts every encrypted
 column in short batches while the application keeps serving (values under the old key stay readable
@@ -116,10 +119,11 @@ def status() -> None:
 
     from fieldcollect.home import keys_dir
     from fieldcollect.privacy.crypto import master_key_source
-    from fieldcollect.privacy.fields import current_keyring
+    from fieldcollect.privacy.fields import count_unbound, current_keyring
 
     ring = current_keyring()
     counts = value_counts()
+    unbound = sum(count_unbound(m) for m in encrypted_models())
     per_key: dict[str, int] = {}
     for c in counts.values():
         for kid, n in c.items():
@@ -136,6 +140,9 @@ def status() -> None:
     for label, c in counts.items():
         detail.add_row(label, *[f"{c.get(k, 0):,}" for k in sorted(per_key)])
     console.print(detail)
+    console.print(f"values not bound to their row (fc1 or clear): {unbound:,}")
+    if unbound:
+        console.print("`fieldcollect keys rotate` binds them")
 
 
 @app.command("rotate")

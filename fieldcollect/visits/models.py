@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.privacy.fields import EncryptedCharField, EncryptedTextField
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel, EncryptedTextField
 
 
 class Shift(models.Model):
@@ -71,7 +71,7 @@ class Team(models.Model):
         return (self.member_a_id, self.member_b_id)
 
 
-class Appointment(models.Model):
+class Appointment(EncryptedModel):
     """A visit window proposed by the collector and confirmed (or not) by the customer."""
 
     class Status(models.TextChoices):
@@ -217,7 +217,7 @@ class VisitOutcome(models.TextChoices):
     THIRD_PARTY_MET = "third_party_met", _("Third party met")
 
 
-class VisitReport(models.Model):
+class VisitReport(EncryptedModel):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
@@ -245,7 +245,7 @@ class VisitReport(models.Model):
         return f"VisitReport {self.pk} case {self.case_id} {self.status}"
 
 
-class Evidence(models.Model):
+class Evidence(EncryptedModel):
     """A file recorded during a visit, stored by content hash under ``$FIELDCOLLECT_HOME/evidence/``."""
 
     class Kind(models.TextChoices):
@@ -269,7 +269,7 @@ class Evidence(models.Model):
         return f"{self.kind} {self.sha256[:12]}"
 
 
-class FeedbackRequest(models.Model):
+class FeedbackRequest(EncryptedModel):
     """Asks the customer, through a signed link, how a visit or a conversation went.
 
     Made when a visit report is closed (``report``) or, nightly, for a phone/SMS/WeChat conversation
@@ -310,7 +310,7 @@ class FeedbackRequest(models.Model):
         return self.responded_at is not None and (self.rating == 1 or bool(self.felt_threatened))
 
 
-class OutboxMessage(models.Model):
+class OutboxMessage(EncryptedModel):
     """A message to send (SMS to the customer); written in the transaction of the change that causes
     it, delivered later by :func:`fieldcollect.visits.outbox.outbox_dispatch`."""
 

@@ -107,7 +107,7 @@ def pack_requires(pack: RulePack, kind: str) -> bool:
 
 def _ledger(case: Case) -> list[LedgerEntry]:
     rows = ContactAttempt.objects.filter(case__customer_id=case.customer_id).only(
-        "channel", "party", "at", "number", "connected", "conversation", "agency_id")
+        "channel", "party", "at", "number", "connected", "conversation", "agency_id", "row_binding")
     return [
         LedgerEntry(debtor_id=str(case.customer_id), channel=_CHANNELS.get(r.channel, "call"),
                     party="debtor" if r.party == "debtor" else "third_party", at=r.at,

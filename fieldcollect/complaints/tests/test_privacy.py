@@ -29,7 +29,7 @@ def test_search_contact_phone_and_audit_with_encrypted_text(w):
     with connection.cursor() as cursor:
         cursor.execute("SELECT description, contact_phone FROM complaints_complaint WHERE id = %s", [c.pk])
         description, stored_phone = cursor.fetchone()
-    assert description.startswith("fc1$") and stored_phone.startswith("fc1$") and phone not in stored_phone
+    assert description.startswith("fc2$") and stored_phone.startswith("fc2$") and phone not in stored_phone
     # the search reads the description in clear (case-insensitive on the reference too)
     hits = selectors.complaint_list(user=w.officer, filters=selectors.Filters(q="滞纳金"), now=at(w.day, 11))
     assert [x.pk for x, _s in hits] == [c.pk]

@@ -291,7 +291,7 @@ def test_totp_secret_is_encrypted_at_rest():
     with connection.cursor() as cur:
         cur.execute("SELECT secret FROM core_totpdevice WHERE user_id = %s", [user.pk])
         stored = cur.fetchone()[0]
-    assert stored.startswith("fc1$") and secret not in stored
+    assert stored.startswith("fc2$") and secret not in stored
     assert TotpDevice.objects.get(user=user).secret == secret
 
 

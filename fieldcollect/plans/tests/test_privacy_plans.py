@@ -58,9 +58,9 @@ def test_decline_reason_and_hardship_detail_are_encrypted(plan_world):
         details = [row[0] for row in cursor.fetchall()]
         cursor.execute("SELECT new FROM core_auditentry WHERE action = 'plan.decline'")
         audit = [str(row[0]) for row in cursor.fetchall()]
-    assert stored.startswith("fc1$") and reason not in stored
-    assert not any(reason in (n or "") for n in notes) and any((n or "").startswith("fc1$") for n in notes)
-    assert not any(detail in (d or "") for d in details) and any((d or "").startswith("fc1$") for d in details)
+    assert stored.startswith("fc2$") and reason not in stored
+    assert not any(reason in (n or "") for n in notes) and any((n or "").startswith("fc2$") for n in notes)
+    assert not any(detail in (d or "") for d in details) and any((d or "").startswith("fc2$") for d in details)
     assert audit and not any(reason in a for a in audit)
 
 

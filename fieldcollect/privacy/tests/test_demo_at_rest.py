@@ -57,7 +57,7 @@ def test_demo_home_has_no_plaintext_pii(tmp_path: Path, fc_home: Path) -> None:
     n_customers = con.execute("SELECT COUNT(*) FROM portfolio_customer").fetchone()[0]
     assert n_customers == len(pii["mobile"]) or n_customers > 500
     stored_mobile = con.execute("SELECT mobile FROM portfolio_customer LIMIT 1").fetchone()[0]
-    assert stored_mobile.startswith("fc1$")
+    assert stored_mobile.startswith("fc2$")
 
     # 1. every text value of every table in the database
     found: list[tuple[str, str, str]] = []

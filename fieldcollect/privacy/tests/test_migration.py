@@ -1,5 +1,6 @@
-"""The data migration: customer rows written before encryption are encrypted in place (and their
-blind indexes filled); migrating back writes them as plaintext again."""
+"""The data migrations: customer rows written before encryption are encrypted in place (and their
+blind indexes filled), then bound to their rows (each row gets its own binding); migrating back
+writes them unbound, then as plaintext again."""
 
 from __future__ import annotations
 
@@ -14,12 +15,26 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("portfolio", "0001_initial")]
 AFTER = [("portfolio", "0002_encrypt_customer_pii")]
+BOUND = [("portfolio", "0004_bind_encrypted_values_to_rows")]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> None:
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(targets)
+
+
+def _latest() -> list[tuple[str, str]]:
+    """The app's newest migration(s), whatever later changes add."""
+    loader = MigrationExecutor(connection).loader
+    loader.build_graph()
+    return loader.graph.leaf_nodes("portfolio")
+
+
+def _bindings() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT row_binding FROM portfolio_customer ORDER BY customer_id")
+        return [r[0] for r in cursor.fetchall()]
 
 
 def _raw_rows() -> list[tuple[str, str, str, str]]:
@@ -43,11 +58,19 @@ def test_migration_encrypts_existing_rows_and_back(fc_home) -> None:
         for row, original in zip(_raw_rows(), plain, strict=True):
             for stored, value in zip(row, original, strict=True):
                 assert stored.startswith("fc1$") and value not in stored
+        _migrate(BOUND)
+        for row, original in zip(_raw_rows(), plain, strict=True):
+            for stored, value in zip(row, original, strict=True):
+                assert stored.startswith("fc2$") and value not in stored
+        bindings = _bindings()
+        assert len(set(bindings)) == 2 and all(len(b) == 32 for b in bindings)  # one per row
         c = Customer.objects.get(pk=1)
         assert (c.name, c.id_number, c.mobile, c.address) == plain[0]
         assert [x.pk for x in customer_find(mobile="135 1234 5678")] == [1]
         assert [x.pk for x in customer_find(id_number="310101199001011234")] == [2]
+        _migrate(AFTER)
+        assert all(stored.startswith("fc1$") for row in _raw_rows() for stored in row)
         _migrate(BEFORE)
         assert _raw_rows() == plain
     finally:
-        _migrate(AFTER)
+        _migrate(_latest())

@@ -94,7 +94,7 @@ def test_outbox_complaints_visits_plans_hold_no_plaintext(fc_home: Path, tmp_pat
     found = [(t, c, kind) for t, c, v in _raw_text_values() for kind, n in needles.items() if n in v]
     assert not found, f"plaintext personal data in the database: {found}"
     stored = [v for t, c, v in _raw_text_values() if t == "visits_outboxmessage" and c == "to"]
-    assert stored and all(v.startswith("fc1$") for v in stored)
+    assert stored and all(v.startswith("fc2$") for v in stored)
 
     if connection.vendor == "sqlite":  # the bytes of the database file, free pages included
         copy = tmp_path / "copy.sqlite3"

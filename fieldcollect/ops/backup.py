@@ -68,7 +68,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from django.apps import apps
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.core.serializers.base import DeserializationError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from fieldcollect.home import daily_root, home_dir, keys_dir, store_root
 from fieldcollect.ingest.store import current_version
@@ -421,7 +422,7 @@ def backup(*, out: Path, passphrase: str | None, keys: bool = True, keys_out: Pa
             target = link.resolve()
             if not target.is_dir() or not _is_day(link.name):
                 continue
-            rel = target.relative_to(root.resolve()).as_posix()
+            rel = target.relative_to(root.resolve()).as_posix() if target.is_relative_to(root.resolve()) else ""
             if not _RUN_PATH.fullmatch(rel):
                 raise BackupError(f"cannot back up {link}: it points to {target}, not to a nightly run in .runs/")
             _copy_regular_files(target, tmp / "daily" / rel)
@@ -640,7 +641,7 @@ class _Switch:
 
     def undo(self) -> None:
         for live, kept in reversed(self._done):
-            if kept is not None and not kept.is_dir():
+            if kept is not None and (kept.is_symlink() or not kept.is_dir()):
                 os.replace(kept, live)
                 continue
             if live.is_symlink() or live.is_file():
@@ -751,12 +752,16 @@ def _load_database(folder: Path, manifest: dict[str, Any], alias: str, *, fail: 
         _pg_restore(folder / "db" / DB_FILES["pg_dump"], expected, conn.settings_dict, fail=fail)
         return
     call_command("migrate", interactive=False, verbosity=0, database=alias)
-    with transaction.atomic(using=alias):
-        call_command("flush", interactive=False, verbosity=0, database=alias)
-        call_command("loaddata", str(folder / "db" / DB_FILES["dumpdata"]), database=alias, verbosity=0)
-        _compare_counts(expected, table_counts(alias), when="after loading the dump; nothing restored")
-        if fail:
-            raise BackupError("simulated failure before the commit")
+    try:
+        with transaction.atomic(using=alias):
+            # no post_migrate: the content types and permissions come from the dump
+            call_command("flush", interactive=False, verbosity=0, database=alias, inhibit_post_migrate=True)
+            call_command("loaddata", str(folder / "db" / DB_FILES["dumpdata"]), database=alias, verbosity=0)
+            _compare_counts(expected, table_counts(alias), when="after loading the dump; nothing restored")
+            if fail:
+                raise BackupError("simulated failure before the commit")
+    except (DatabaseError, DeserializationError) as exc:
+        raise BackupError(f"loading the dump failed and was rolled back: {str(exc)[:500]}") from exc
 
 
 def _fail_point(fail_after: str | None, stage: str) -> None:

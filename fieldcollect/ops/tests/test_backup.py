@@ -410,3 +410,16 @@ def test_restore_of_a_non_archive_exits_2_with_a_clear_message(fc_home, tmp_path
     monkeypatch.delenv(PASSPHRASE_ENV)
     out = runner.invoke(app, ["backup", "--out", str(tmp_path / "x.tar.gz"), "--no-keys"])
     assert out.exit_code == 2 and "authenticates the archive" in out.output
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="dumpdata is the PostgreSQL fallback without pg_dump")
+def test_a_dumpdata_backup_restores_in_one_transaction(served, tmp_path, monkeypatch):
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "pg_dump" else which(name))
+    out = tmp_path / "dumpdata.tar.gz"
+    made = backup(out=out, passphrase=PASS)
+    assert read_manifest(out)["database"]["format"] == "dumpdata"
+    with pytest.raises(BackupError, match="simulated failure"):
+        restore(archive=out, passphrase=PASS, force=True, fail_after="database")
+    assert Job.objects.count() == 1
+    assert restore(archive=out, passphrase=PASS, force=True).counts == made.counts  # content types from the dump

@@ -112,7 +112,7 @@ def backup(
 
     try:
         result = do_backup(out=out, passphrase=_passphrase(confirm=True), keys=not no_keys)
-    except BackupError as exc:
+    except (BackupError, OSError) as exc:  # OSError: the folder of --out cannot be written, the disk is full, ...
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"backup {result.archive}: {sum(result.counts.values())} rows in {len(result.counts)} tables, "
@@ -139,7 +139,7 @@ def restore(
     try:
         result = do_restore(archive=archive, passphrase=_passphrase(confirm=False), keys_file=keys,
                             force=force, keys=not no_keys)
-    except BackupError as exc:
+    except (BackupError, OSError) as exc:  # OSError: the keys file cannot be read, ...
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     for warning in result.warnings:

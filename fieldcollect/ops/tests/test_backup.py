@@ -407,6 +407,8 @@ def test_restore_of_a_non_archive_exits_2_with_a_clear_message(fc_home, tmp_path
         assert message in out.output, (name, out.output)
     out = runner.invoke(app, ["restore", str(tmp_path), "--force"])  # a folder
     assert out.exit_code == 2 and "not a file" in out.output
+    out = runner.invoke(app, ["backup", "--out", str(good / "x.tar.gz")])  # inside a file: cannot be written
+    assert out.exit_code == 2 and "File exists" in out.output, out.output
     monkeypatch.delenv(PASSPHRASE_ENV)
     out = runner.invoke(app, ["backup", "--out", str(tmp_path / "x.tar.gz"), "--no-keys"])
     assert out.exit_code == 2 and "authenticates the archive" in out.output

@@ -614,8 +614,11 @@ class _Switch:
         aside.mkdir()
         self._done: list[tuple[Path, Path | None]] = []
 
-    def put(self, staged: Path, live: Path) -> None:
+    def put(self, staged: Path, live: Path, *, root: Path) -> None:
+        """Move ``staged`` to ``live``, which must resolve inside ``root`` (no link in between leads out)."""
         live.parent.mkdir(parents=True, exist_ok=True)
+        if not live.parent.resolve().is_relative_to(root.resolve()):
+            raise BackupError(f"{live} resolves outside {root} (a symbolic link on the way); nothing restored")
         if live.is_symlink() and staged.is_dir():
             raise BackupError(f"{live} is a symbolic link; restore needs a folder there (move the folder it "
                               "points to in its place)")
@@ -664,26 +667,26 @@ class _Switch:
 def _switch_files(switch: _Switch, staged: Path, staging: Path, manifest: dict[str, Any],
                   key_names: list[str]) -> None:
     version = manifest["store_version"]
+    sroot, droot, kroot = store_root(), daily_root(), keys_dir()
     if version:
-        switch.put(staged / "store" / version, store_root() / version)
-    droot = daily_root()
+        switch.put(staged / "store" / version, sroot / version, root=sroot)
     for day, rel in sorted(manifest["daily_links"].items()):
-        switch.put(staged / "daily" / rel, droot / rel)
+        switch.put(staged / "daily" / rel, droot / rel, root=droot)
         link = staging / f"link-{day}"
         os.symlink(rel, link)
-        switch.put(link, droot / day)
+        switch.put(link, droot / day, root=droot)
     for name in manifest["folders"]:
         (staged / name).mkdir(parents=True, exist_ok=True)  # an empty folder has no member
-        switch.put(staged / name, _folder_path(name))
+        switch.put(staged / name, _folder_path(name), root=home_dir())
     for name in key_names:
-        switch.put(staging / "keys" / name, keys_dir() / name)
+        switch.put(staging / "keys" / name, kroot / name, root=kroot)
     if version:  # publish last (as ingest does): the pointer names a folder already in place
         pointer = staging / "CURRENT"
         with pointer.open("w") as fh:
             fh.write(version)
             fh.flush()
             os.fsync(fh.fileno())
-        switch.put(pointer, store_root() / "CURRENT")
+        switch.put(pointer, sroot / "CURRENT", root=sroot)
     switch.sync()
 
 

@@ -287,6 +287,20 @@ def test_archive_members_outside_the_manifest_links_and_devices_are_refused(serv
     _assert_untouched(served, fc_home)
 
 
+def test_restore_writes_nothing_through_a_link_that_leads_out_of_the_data_home(served, fc_home, tmp_path):
+    runs = daily_root() / ".runs"
+    outside = tmp_path / "elsewhere"
+    shutil.move(runs, outside)
+    runs.symlink_to(outside)  # daily/.runs now leads out of the data home
+    (outside / f"{AS_OF}-abc" / "note.txt").write_text("written after the backup")
+    served["home"] = _home_state(fc_home)
+    outside_before = _home_state(outside)
+    with pytest.raises(BackupError, match="resolves outside"):
+        restore(archive=served["archive"], passphrase=PASS, force=True)
+    assert _home_state(outside) == outside_before
+    _assert_untouched(served, fc_home)
+
+
 def test_a_tampered_manifest_is_refused_before_anything_changes(served, fc_home, tmp_path):
     tampered = tmp_path / "tampered.tar.gz"
     _rewrite(served["archive"], tampered, edit=lambda m: m["counts"].__setitem__("ops_job", 1), seal=False)

@@ -88,34 +88,36 @@ def worker(
     typer.echo(f"worker ran {done} job(s)", err=True)
 
 
-def _passphrase(no_keys: bool, confirm: bool) -> str | None:
-    if no_keys:
-        return None
+def _passphrase(confirm: bool) -> str:
+    """The backup passphrase: it authenticates the archive (always needed) and protects the keys file."""
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
         return value
     if not sys.stdin.isatty():
-        typer.echo(f"set {PASSPHRASE_ENV} (or use --no-keys) to protect the keys", err=True)
+        typer.echo(f"set {PASSPHRASE_ENV}: the backup passphrase authenticates the archive and protects the keys",
+                   err=True)
         raise typer.Exit(code=2)
-    return str(typer.prompt("Passphrase for the keys file", hide_input=True, confirmation_prompt=confirm))
+    return str(typer.prompt("Backup passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
 def backup(
     out: Annotated[Path, typer.Option("--out", help="Archive to write (.tar.gz); keys go to <out>.keys.enc")],
     no_keys: Annotated[bool, typer.Option("--no-keys", help="Do not export the keys")] = False,
 ) -> None:
-    """Back up the database, the columnar store and the published nightly runs; keys encrypted separately."""
+    """Back up the database, the columnar store, the nightly runs, the models and the evidence; sealed with
+    the passphrase, keys encrypted separately."""
     _setup_django(migrate=False)
     from fieldcollect.ops.backup import BackupError
     from fieldcollect.ops.backup import backup as do_backup
 
     try:
-        result = do_backup(out=out, passphrase=_passphrase(no_keys, confirm=True))
-    except BackupError as exc:
+        result = do_backup(out=out, passphrase=_passphrase(confirm=True), keys=not no_keys)
+    except (BackupError, OSError) as exc:  # OSError: the folder of --out cannot be written, the disk is full, ...
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"backup {result.archive}: {sum(result.counts.values())} rows in {len(result.counts)} tables, "
-               f"{result.files} files, store {result.store_version}, {result.daily_runs} daily runs"
+               f"{result.files} files, store {result.store_version}, {result.daily_runs} daily runs, "
+               f"{result.evidence_files} evidence files"
                + (f", keys {result.keys_file}" if result.keys_file else ", keys not exported"))
 
 
@@ -125,18 +127,19 @@ def restore(
     force: Annotated[bool, typer.Option("--force", help="Overwrite a home that already has data")] = False,
     no_keys: Annotated[bool, typer.Option("--no-keys", help="Do not restore the keys")] = False,
 ) -> None:
-    """Restore a backup into FIELDCOLLECT_HOME and the configured database; verifies checksums and counts."""
+    """Restore a backup into FIELDCOLLECT_HOME and the configured database: authenticates the manifest,
+    verifies every file and the row counts in a staging area, then switches."""
     _setup_django(migrate=False)
     from fieldcollect.ops.backup import BackupError
     from fieldcollect.ops.backup import restore as do_restore
 
-    if not archive.exists():
-        typer.echo(f"{archive} does not exist", err=True)
+    if not archive.is_file():
+        typer.echo(f"{archive} does not exist or is not a file", err=True)
         raise typer.Exit(code=2)
     try:
-        result = do_restore(archive=archive, passphrase=_passphrase(no_keys, confirm=False), keys_file=keys,
-                            force=force)
-    except BackupError as exc:
+        result = do_restore(archive=archive, passphrase=_passphrase(confirm=False), keys_file=keys,
+                            force=force, keys=not no_keys)
+    except (BackupError, OSError) as exc:  # OSError: the keys file cannot be read, ...
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     for warning in result.warnings:

@@ -22,6 +22,7 @@ from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases.access import access_case_by_id, cases_visible_to
 from fieldcollect.cases.selectors import label_case_rows, permitted_fields_of
 from fieldcollect.compliance.engine import zone
+from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
@@ -31,11 +32,14 @@ from fieldcollect.visits import forms, links, selectors, services
 from fieldcollect.visits.models import Appointment, RoutePlan, VisitOutcome, VisitReport
 
 
+class DayParams(params.QueryForm):
+    date = params.DateParam()
+    city = params.TextParam(max_length=64)
+
+
 def _day(request: HttpRequest) -> date:
-    try:
-        return date.fromisoformat(request.GET.get("date") or request.POST.get("date") or "")
-    except ValueError:
-        return timezone.localdate()
+    """``?date=YYYY-MM-DD`` (or the form's ``date``), today without one; a bad value is a 400."""
+    return DayParams.parse(request.GET)["date"] or DayParams.parse(request.POST)["date"] or timezone.localdate()
 
 
 def _collector(user: User) -> Collector:
@@ -283,7 +287,7 @@ def manager_map(request: HttpRequest) -> HttpResponse:
     """The manager's map of the day: every team's route and every check-in, anomalies listed."""
     agency = _manager_agency(_user(request))
     day = _day(request)
-    city = request.GET.get("city", "")
+    city = DayParams.parse(request.GET)["city"]
     return render(request, "visits/manager_map.html", {"day": day, "city": city,
                                                        **selectors.manager_day(agency_id=agency.pk, day=day, city=city)})
 

@@ -13,6 +13,8 @@ parses to something the database and Python's date arithmetic accept:
 - :class:`DateParam` (``YYYY-MM-DD``) and :class:`MonthParam` (``YYYY-MM``), between 1900 and 2999 (a day
   before or after is still a date).
 - :class:`TextParam`: at most ``max_length`` characters, no NUL byte (PostgreSQL refuses it).
+- :class:`ShareParam` (0 … 1), :class:`ChoiceParam`, :class:`FlagParam` (``1``/``true``/``on``) and
+  :class:`IdListParam` (repeated ids, or ``all``).
 
 A bad value raises :class:`InvalidParameters` (an ``ApplicationError``, status 400) whose message names
 each parameter and what is wrong with it; ``errors_as_pages`` renders it as the error page.

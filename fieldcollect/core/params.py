@@ -190,5 +190,5 @@ class QueryForm(forms.Form):
             return form.cleaned_data
         problems = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
         detail = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in problems.items())
-        raise InvalidParameters(gettext("Invalid query parameter (%(detail)s).") % {"detail": detail},
+        raise InvalidParameters(gettext("Invalid parameter (%(detail)s).") % {"detail": detail},
                                 code="params.invalid", extra=problems)

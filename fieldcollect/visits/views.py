@@ -37,6 +37,10 @@ class DayParams(params.QueryForm):
     city = params.TextParam(max_length=64)
 
 
+class ConfirmParams(params.QueryForm):
+    window = params.IntParam(min_value=0, max_value=100)  # the number of the proposed window chosen
+
+
 def _day(request: HttpRequest) -> date:
     """``?date=YYYY-MM-DD`` (or the form's ``date``), today without one; a bad value is a 400."""
     return DayParams.parse(request.GET)["date"] or DayParams.parse(request.POST)["date"] or timezone.localdate()
@@ -340,7 +344,11 @@ def customer_answer(request: HttpRequest, token: str, action: str) -> HttpRespon
     ctx = _customer_ctx(appointment, token)
     try:
         if action == "confirm":
-            services.appointment_confirm(appointment=appointment, window=int(request.POST.get("window", "-1")))
+            try:
+                window = ConfirmParams.parse(request.POST)["window"]
+            except params.InvalidParameters:
+                window = None  # not one of the proposed windows: the service says "choose one of them"
+            services.appointment_confirm(appointment=appointment, window=-1 if window is None else window)
         elif action == "suggest":
             f = forms.SuggestForm(request.POST)
             if not f.is_valid():

@@ -260,11 +260,11 @@ def _build_objects(side: Side, cm: User, run: Any) -> None:
     Note.objects.create(case=case, author=user, body=f"note {side.markers[2]}")
     hardship = make("plans.Hardship", case=case, recorded_by=user)
     o["proposal"] = make("plans.RestructuringProposal", case=case, hardship=hardship, agency=agency, maker=user)
+    nonce, expires_at = plan_links.new_nonce(), timezone.now() + timedelta(days=7)
     agreement = make("plans.PlanAgreement", proposal=o["proposal"], pdf=b"%PDF-1.4 isolation", sha256="0" * 64,
-                     link_nonce=plan_links.new_nonce(), issued_at=timezone.now(),
-                     expires_at=timezone.now() + timedelta(days=7))
-    side.tokens["agreement"] = plan_links.make_link_token(agreement_id=agreement.pk, nonce=agreement.link_nonce,
-                                                          expires_at=agreement.expires_at)
+                     link_nonce=nonce, issued_at=timezone.now(), expires_at=expires_at)
+    side.tokens["agreement"] = plan_links.make_link_token(agreement_id=agreement.pk, nonce=nonce,
+                                                          expires_at=expires_at)
     # a confirmed appointment: its window is open now for the others (a visit window unmasks the customer
     # for its own collector only); a1's visit is in three days, outside the window of a day before and
     # after it (a1's own pages must therefore stay masked)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from fieldcollect.allocation import selectors, services
 from fieldcollect.allocation.models import AllocationRun
+from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.scorecards.access import is_manager, require_bank_viewer, require_manager
 from fieldcollect.scorecards.web import errors_as_pages, user_of
@@ -32,6 +31,13 @@ def run_list(request: HttpRequest) -> HttpResponse:
     })
 
 
+class RunParams(params.QueryForm):
+    as_of = params.DateParam()
+    holdout_share = params.ShareParam()
+    seed = params.IntParam(min_value=0, max_value=2**32 - 1)
+    max_share = params.ShareParam()
+
+
 @login_required
 @require_POST
 @errors_as_pages
@@ -39,13 +45,11 @@ def run_create(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     require_manager(user)
     try:
-        as_of = date.fromisoformat(request.POST.get("as_of") or timezone.localdate().isoformat())
-        holdout = float(request.POST.get("holdout_share") or 0)
-        seed = int(request.POST.get("seed") or 0)
-        raw_share = request.POST.get("max_share") or ""
-        max_share = float(raw_share) if raw_share else None
-        run = services.allocation_run_create(as_of=as_of, acting_user=user, holdout_share=holdout, seed=seed,
-                                             max_share=max_share)
+        p = RunParams.parse(request.POST)
+        max_share = p["max_share"]
+        run = services.allocation_run_create(as_of=p["as_of"] or timezone.localdate(), acting_user=user,
+                                             holdout_share=float(p["holdout_share"] or 0), seed=p["seed"] or 0,
+                                             max_share=None if max_share is None else float(max_share))
     except (ValueError, ApplicationError) as exc:
         if isinstance(exc, ApplicationError) and exc.status_code != 400:
             raise
@@ -55,18 +59,21 @@ def run_create(request: HttpRequest) -> HttpResponse:
     return redirect("allocation:detail", run_id=run.pk)
 
 
+class DetailParams(params.QueryForm):
+    agency = params.IdParam()
+    case = params.IdParam()
+    holdout = params.ChoiceParam(choices=[("", "all"), ("1", "held out"), ("0", "placed")])
+
+
 @login_required
 @errors_as_pages
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     user = user_of(request)
     require_bank_viewer(user)
     run = get_object_or_404(AllocationRun, pk=run_id)
-    agency = request.GET.get("agency")
-    holdout = {"1": True, "0": False}.get(request.GET.get("holdout", ""))
-    case = request.GET.get("case")
-    decisions = selectors.run_decisions(
-        run=run, agency_id=int(agency) if agency and agency.isdigit() else None, holdout=holdout,
-        case_id=int(case) if case and case.isdigit() else None)
+    p = DetailParams.parse(request.GET)
+    decisions = selectors.run_decisions(run=run, agency_id=p["agency"], holdout={"1": True, "0": False}.get(p["holdout"]),
+                                        case_id=p["case"])
     total = decisions.count()
     return render(request, "allocation/run_detail.html", {
         "run": run, "summary": selectors.run_agency_summary(run=run), "decisions": decisions[:PAGE],

@@ -12,6 +12,7 @@ from fieldcollect.caselibrary import selectors, services
 from fieldcollect.caselibrary.forms import StoryForm
 from fieldcollect.caselibrary.models import AmountBand, Result, StoryChannel
 from fieldcollect.cases.access import access_case_by_id
+from fieldcollect.core import params
 from fieldcollect.core.errors import PermissionDeniedError
 from fieldcollect.core.pages import errors_as_pages, request_user
 
@@ -22,15 +23,27 @@ def _require_reader(request: HttpRequest) -> None:
         raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
 
 
+class ListParams(params.QueryForm):
+    q = params.TextParam(max_length=200)
+    result = params.TextParam(max_length=32)
+    bucket = params.TextParam(max_length=16)
+    amount_band = params.TextParam(max_length=32)
+    channel = params.TextParam(max_length=32)
+    tag = params.TextParam(max_length=40)
+
+
+class CaseParams(params.QueryForm):
+    case = params.IdParam()  # a story started from a closed case
+
+
 @login_required
 @errors_as_pages
 def story_list(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
     user = request_user(request)
-    g = request.GET
-    filters = selectors.StoryFilters(q=g.get("q", "").strip()[:200], result=g.get("result", ""),
-                                     bucket=g.get("bucket", ""), amount_band=g.get("amount_band", ""),
-                                     channel=g.get("channel", ""), tag=g.get("tag", "")[:40])
+    g = ListParams.parse(request.GET)
+    filters = selectors.StoryFilters(q=g["q"], result=g["result"], bucket=g["bucket"], amount_band=g["amount_band"],
+                                     channel=g["channel"], tag=g["tag"])
     return render(request, "caselibrary/list.html", {
         "stories": selectors.story_search(user=user, filters=filters), "f": filters,
         "results": Result.choices, "bands": AmountBand.choices, "channels": StoryChannel.choices,
@@ -55,12 +68,9 @@ def story_new(request: HttpRequest) -> HttpResponse:
     if not services.can_write(user):
         raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
     case = None
-    case_id = (request.POST.get("case") or request.GET.get("case") or "").strip()
-    if case_id:
-        if not case_id.isdigit():
-            messages.error(request, _("Case not found."))
-            return redirect("caselibrary:new")
-        case = access_case_by_id(int(case_id), user)
+    case_id = CaseParams.parse(request.POST)["case"] or CaseParams.parse(request.GET)["case"]
+    if case_id is not None:
+        case = access_case_by_id(case_id, user)
     if request.method == "POST":
         form = StoryForm(request.POST)
         if form.is_valid():

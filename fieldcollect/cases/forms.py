@@ -10,12 +10,48 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.cases.lifecycle import CloseReason
 from fieldcollect.cases.models import Channel, Outcome, Party, Task
+from fieldcollect.cases.selectors import CaseFilters
+from fieldcollect.core import params
 
 
 class BaseForm(forms.Form):
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+class CaseListParams(params.QueryForm):
+    """The case list's filters (``?bucket=M2&dpd_min=30&amount_min=500.00&agency=3&collector=none``);
+    amounts in yuan."""
+
+    bucket = params.TextParam(max_length=16)
+    status = params.TextParam(max_length=32)
+    city = params.TextParam(max_length=64)
+    agency = params.IdParam()
+    collector = params.TextParam(max_length=20)  # an id, or "none" (not assigned)
+    dpd_min = params.IntParam(min_value=0, max_value=100_000)
+    dpd_max = params.IntParam(min_value=0, max_value=100_000)
+    amount_min = params.YuanParam()
+    amount_max = params.YuanParam()
+    closed = params.FlagParam()
+    after = params.TextParam(max_length=200)  # the keyset cursor (an opaque token; a bad one means page 1)
+
+    def clean_collector(self) -> int | str | None:
+        value = self.cleaned_data["collector"]
+        if value in ("", "none"):
+            return value or None
+        return params.IdParam().clean(value)
+
+    @classmethod
+    def filters(cls, data: object) -> CaseFilters:
+        """The filters of ``data`` (a QueryDict or a dict); raises ``InvalidParameters`` on a bad value."""
+        p = cls.parse(data)
+        collector = p["collector"]
+        return CaseFilters(
+            bucket=p["bucket"], status=p["status"], city=p["city"], agency_id=p["agency"],
+            collector_id=collector if isinstance(collector, int) else None, unassigned=collector == "none",
+            dpd_min=p["dpd_min"], dpd_max=p["dpd_max"], overdue_min_fen=p["amount_min"],
+            overdue_max_fen=p["amount_max"], include_closed=p["closed"])
 
 
 class VersionedForm(BaseForm):

@@ -9,7 +9,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection
@@ -19,6 +18,7 @@ from django.utils import timezone
 from fieldcollect.cases.access import cases_visible_to, tasks_visible_to, visible_case_condition
 from fieldcollect.cases.models import Case, Payment, Task
 from fieldcollect.core.models import User
+from fieldcollect.core.params import ID_MAX
 from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
 
 MAX_PAGE = 200
@@ -40,38 +40,6 @@ class CaseFilters:
     overdue_max_fen: int | None = None
     include_closed: bool = False
     unassigned: bool = False
-
-    @classmethod
-    def from_params(cls, params: Any) -> CaseFilters:
-        """Parse query parameters (a QueryDict or dict); bad numbers are ignored, amounts are in yuan."""
-
-        def integer(name: str) -> int | None:
-            try:
-                value = str(params.get(name, "") or "").strip()
-                return int(value) if value else None
-            except ValueError:
-                return None
-
-        def yuan(name: str) -> int | None:
-            try:
-                value = str(params.get(name, "") or "").strip()
-                return int(Decimal(value) * 100) if value else None
-            except (InvalidOperation, ValueError):
-                return None
-
-        return cls(
-            bucket=str(params.get("bucket", "") or "").strip(),
-            status=str(params.get("status", "") or "").strip(),
-            city=str(params.get("city", "") or "").strip(),
-            agency_id=integer("agency"),
-            collector_id=integer("collector"),
-            unassigned=str(params.get("collector", "")) == "none",
-            dpd_min=integer("dpd_min"),
-            dpd_max=integer("dpd_max"),
-            overdue_min_fen=yuan("amount_min"),
-            overdue_max_fen=yuan("amount_max"),
-            include_closed=str(params.get("closed", "")) in {"1", "true", "on"},
-        )
 
     def apply(self, qs: QuerySet[Case]) -> QuerySet[Case]:
         if self.bucket:
@@ -148,9 +116,10 @@ def decode_cursor(cursor: str | None) -> tuple[int, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         dpd, case_id = json.loads(raw)
-        return int(dpd), int(case_id)
-    except (ValueError, TypeError):
+        key = int(dpd), int(case_id)
+    except (ValueError, TypeError, OverflowError):
         return None
+    return key if all(-ID_MAX <= k <= ID_MAX for k in key) else None
 
 
 def case_queryset(*, user: User, filters: CaseFilters, today: date | None = None) -> QuerySet[Case]:

@@ -21,6 +21,7 @@ from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Task
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import User
+from fieldcollect.core.pages import errors_as_pages
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.unmask import page_customer_view
 
@@ -42,11 +43,12 @@ def _not_found_to_404(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 @login_required
+@errors_as_pages
 def case_list(request: HttpRequest) -> HttpResponse:
     """Bank: every case with filters; agency manager: its placed cases; collector: its assigned cases.
-    Keyset paging ("more" appends the next page through htmx)."""
+    Keyset paging ("more" appends the next page through htmx). A bad filter value is a 400 naming it."""
     user = _user(request)
-    filters = selectors.CaseFilters.from_params(request.GET)
+    filters = forms.CaseListParams.filters(request.GET)
     cursor = request.GET.get("after") or None
     # an agency's or a collector's list is bounded by its placements: count it exactly; the bank's
     # list may span 500,000 cases: count up to a cap ("1,000+") so the page stays fast

@@ -22,6 +22,7 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.complaints import forms, selectors, services
 from fieldcollect.complaints.models import Category, Complaint, Severity, Source, Status
+from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages, request_user
@@ -36,8 +37,23 @@ def _require_viewer(user: User) -> None:
         raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+class ListParams(params.QueryForm):
+    status = params.TextParam(max_length=32)
+    severity = params.TextParam(max_length=32)
+    category = params.TextParam(max_length=32)
+    source = params.TextParam(max_length=32)
+    agency = params.IdParam()
+    overdue = params.FlagParam()
+    mine = params.FlagParam()
+    q = params.TextParam(max_length=100)
+
+
+class FeedbackParams(params.QueryForm):
+    days = params.IntParam(min_value=1, max_value=730)
+
+
+class AssignParams(params.QueryForm):
+    assignee = params.IdParam(required=True)
 
 
 @login_required
@@ -45,11 +61,10 @@ def _int(value: str | None) -> int | None:
 def complaint_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     _require_viewer(user)
-    g = request.GET
-    filters = selectors.Filters(status=g.get("status", ""), severity=g.get("severity", ""),
-                                category=g.get("category", ""), source=g.get("source", ""),
-                                agency_id=_int(g.get("agency")), overdue=g.get("overdue") == "1",
-                                mine=g.get("mine") == "1", q=g.get("q", "").strip()[:100])
+    g = ListParams.parse(request.GET)
+    filters = selectors.Filters(status=g["status"], severity=g["severity"], category=g["category"],
+                                source=g["source"], agency_id=g["agency"], overdue=g["overdue"], mine=g["mine"],
+                                q=g["q"])
     return render(request, "complaints/list.html", {
         "rows": selectors.complaint_list(user=user, filters=filters), "f": filters,
         "statuses": Status.choices, "severities": Severity.choices, "categories": Category.choices,
@@ -150,7 +165,7 @@ def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
         services.complaint_acknowledge(complaint=c, acting_user=user)
         messages.success(request, _("Complaint acknowledged."))
     elif action == "assign":
-        assignee = User.objects.filter(pk=_int(p.get("assignee")) or 0).first()
+        assignee = User.objects.filter(pk=AssignParams.parse(p)["assignee"]).first()
         if assignee is None:
             raise ApplicationError(_("Assign the complaint to a member of the complaints staff."),
                                    code="complaint.assignee")
@@ -200,7 +215,7 @@ def feedback_summary(request: HttpRequest) -> HttpResponse:
     """Customer feedback per agency and per collector over the last N days."""
     user = request_user(request)
     _require_viewer(user)
-    days = min(max(_int(request.GET.get("days")) or 90, 1), 730)
+    days = FeedbackParams.parse(request.GET)["days"] or 90
     end = timezone.localdate()
     start = end - timedelta(days=days - 1)
     agency = None if user.is_bank_user else user.agency_id

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.compliance.models import FlagKind
+from fieldcollect.core import params
 
 
 class FlagAddForm(forms.Form):
@@ -33,6 +34,6 @@ class FlagLiftForm(forms.Form):
     reason = forms.CharField(label=_("Reason for lifting"), max_length=500)
 
 
-class ReportForm(forms.Form):
-    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    agency = forms.IntegerField(label=_("Agency"), required=False)
+class ReportForm(params.QueryForm):
+    day = params.DateParam(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    agency = params.IdParam(label=_("Agency"))

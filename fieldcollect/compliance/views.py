@@ -118,10 +118,9 @@ def flag_lift(request: HttpRequest, case_id: int, flag_id: int) -> HttpResponse:
 def _report_scope(request: HttpRequest) -> tuple[User, Any, int | None]:
     """(user, day, agency id) of a report request; an agency manager is held to their own agency."""
     user = _user(request)
-    form = forms.ReportForm(request.GET)
-    form.is_valid()
-    day = form.cleaned_data.get("day") or (timezone.localdate() - timedelta(days=1))
-    agency_id = form.cleaned_data.get("agency")
+    p = forms.ReportForm.parse(request.GET)
+    day = p["day"] or (timezone.localdate() - timedelta(days=1))
+    agency_id = p["agency"]
     if user.is_superuser or user.role in REPORT_ROLES:
         return user, day, agency_id
     if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.core import params
 from fieldcollect.core.models import Role
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.earlywarning import charts, selectors
@@ -58,24 +57,31 @@ def model_detail(request: HttpRequest, purpose: str, version: str | None = None)
                                                        "versions": versions})
 
 
+class ListParams(params.QueryForm):
+    as_of = params.DateParam()
+    city = params.TextParam(max_length=64)
+    bucket = params.TextParam(max_length=16)
+    band = params.TextParam(max_length=16)
+    page = params.IntParam(min_value=1, max_value=10**9)
+
+
+class StrategyParams(params.QueryForm):
+    treatment = params.TextParam(max_length=32)
+    city = params.TextParam(max_length=64)
+    page = params.IntParam(min_value=1, max_value=10**9)
+
+
 @login_required
+@errors_as_pages
 def warning_list(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return redirect("cases:list")
-    as_of = None
-    if request.GET.get("as_of"):
-        try:
-            as_of = date.fromisoformat(request.GET["as_of"])
-        except ValueError:
-            as_of = None
-    wl = selectors.latest_list(as_of)
+    p = ListParams.parse(request.GET)
+    wl = selectors.latest_list(p["as_of"])
     ctx: dict[str, object] = {"wl": wl, "zh": _zh()}
     if wl is not None:
-        city = request.GET.get("city", "")
-        bucket = request.GET.get("bucket", "")
-        band = request.GET.get("band", "")
-        page = Paginator(selectors.list_entries(wl, city=city, bucket=bucket, band=band), 50).get_page(
-            request.GET.get("page"))
+        city, bucket, band = p["city"], p["bucket"], p["band"]
+        page = Paginator(selectors.list_entries(wl, city=city, bucket=bucket, band=band), 50).get_page(p["page"])
         ctx |= {"page": page, "filters": selectors.list_filters(wl), "city": city, "bucket": bucket, "band": band,
                 "reminders": selectors.reminder_counts(wl),
                 "figures": {"histogram": charts.to_json(charts.score_histogram(wl.summary.get("histogram", [])))}
@@ -112,14 +118,14 @@ def strategy(request: HttpRequest) -> HttpResponse:
     run = selectors.latest_strategy_run()
     ctx: dict[str, object] = {"run": run, "zh": _zh(), "can_run": can_run}
     if run is not None:
-        treatment = request.GET.get("treatment", "")
-        city = request.GET.get("city", "")
+        p = StrategyParams.parse(request.GET)
+        treatment, city = p["treatment"], p["city"]
         qs = run.assignments.all()
         if treatment:
             qs = qs.filter(treatment=treatment)
         if city:
             qs = qs.filter(city=city)
-        ctx |= {"page": Paginator(qs.order_by("-value_fen", "id"), 50).get_page(request.GET.get("page")),
+        ctx |= {"page": Paginator(qs.order_by("-value_fen", "id"), 50).get_page(p["page"]),
                 "treatment": treatment, "city": city,
                 "cities": sorted(set(run.assignments.values_list("city", flat=True))),
                 "mix": list(run.summary.get("mix", {}).items()), "usage": run.summary.get("usage", []),

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import plotly.graph_objects as go
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core import params
+from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.portfolio.charts import to_json
 from fieldcollect.reports import dashboards, selectors
@@ -28,17 +27,14 @@ def figure_json(fig: go.Figure) -> str:
     return to_json(fig).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _date_param(request: HttpRequest, name: str, default: date) -> date:
-    raw = request.GET.get(name, "")
-    try:
-        return date.fromisoformat(raw) if raw else default
-    except ValueError as exc:
-        raise ApplicationError(_("Invalid date."), code="reports.invalid_date", extra={name: raw}) from exc
+class DashboardParams(params.QueryForm):
+    as_of = params.DateParam()
+    day = params.DateParam()
 
 
 def _params(request: HttpRequest) -> dashboards.Params:
-    return dashboards.Params(as_of=_date_param(request, "as_of", selectors.business_date()),
-                             day=_date_param(request, "day", timezone.localdate()))
+    p = DashboardParams.parse(request.GET)
+    return dashboards.Params(as_of=p["as_of"] or selectors.business_date(), day=p["day"] or timezone.localdate())
 
 
 @login_required

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.analytics.selection import DEFAULT_CRITERIA
+from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.portfolio.charts import to_json
 from fieldcollect.scorecards import charts, selectors, services
@@ -64,6 +63,11 @@ def weights(request: HttpRequest) -> HttpResponse:
     return redirect("scorecards:selection")
 
 
+class InspectionParams(params.QueryForm):
+    year = params.IntParam(min_value=1900, max_value=2999)
+    inspected_on = params.DateParam()
+
+
 @login_required
 @errors_as_pages
 def candidate(request: HttpRequest, agency_id: int) -> HttpResponse:
@@ -80,9 +84,10 @@ def candidate(request: HttpRequest, agency_id: int) -> HttpResponse:
                                         notes=request.POST.get("notes", ""))
                 messages.success(request, _("Selection file saved."))
             elif action == "inspection":
+                p = InspectionParams.parse(request.POST)
                 services.inspection_record(
-                    agency=agency, year=int(request.POST.get("year") or timezone.localdate().year),
-                    inspected_on=date.fromisoformat(request.POST.get("inspected_on") or timezone.localdate().isoformat()),
+                    agency=agency, year=p["year"] or timezone.localdate().year,
+                    inspected_on=p["inspected_on"] or timezone.localdate(),
                     score=request.POST.get("score", ""), passed=request.POST.get("passed") == "on",
                     findings=request.POST.get("findings", ""), acting_user=user)
                 messages.success(request, _("Inspection recorded."))

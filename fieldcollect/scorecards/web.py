@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 
@@ -32,15 +33,17 @@ def errors_as_pages(fn: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     return wrapper
 
 
+class MonthParams(params.QueryForm):
+    month = params.MonthParam()
+
+
 def month_param(request: HttpRequest, default: date | None = None) -> date:
-    """``?month=YYYY-MM`` (default: the previous month, the last complete one)."""
-    raw = request.GET.get("month") or request.POST.get("month") or ""
-    try:
-        y, m = raw.split("-")[:2]
-        return date(int(y), int(m), 1)
-    except ValueError:
-        if default is not None:
-            return default
-        first = timezone.localdate().replace(day=1)
-        prev = date(first.year - (first.month == 1), 12 if first.month == 1 else first.month - 1, 1)
-        return prev
+    """``?month=YYYY-MM`` (default: the previous month, the last complete one); a value that is not a
+    month raises ``InvalidParameters`` (400)."""
+    month = MonthParams.parse(request.GET).get("month") or MonthParams.parse(request.POST).get("month")
+    if month is not None:
+        return month
+    if default is not None:
+        return default
+    first = timezone.localdate().replace(day=1)
+    return date(first.year - (first.month == 1), 12 if first.month == 1 else first.month - 1, 1)

@@ -13,11 +13,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Agency
+from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.scorecards.access import is_manager, require_manager
 from fieldcollect.scorecards.web import errors_as_pages, month_param, user_of
 from fieldcollect.settlement import exports, selectors, services
 from fieldcollect.settlement.models import Statement, StatementLine
+
+
+class ExportParams(params.QueryForm):
+    lang = params.ChoiceParam(choices=[("zh-hans", "中文"), ("en", "English")])
+
+
+class GenerateParams(params.QueryForm):
+    agency = params.IdListParam()  # the agencies to build, or "all" (or none given): every agency
+
+
+def _lang(request: HttpRequest) -> str:
+    return ExportParams.parse(request.GET)["lang"] or "zh-hans"
 
 
 def _statement(request: HttpRequest, statement_id: int) -> Statement:
@@ -49,8 +62,8 @@ def statement_generate(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     require_manager(user)
     month = month_param(request)
-    ids = request.POST.getlist("agency")
-    agencies = Agency.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()]) if ids and "all" not in ids \
+    ids = GenerateParams.parse(request.POST)["agency"]
+    agencies = Agency.objects.filter(pk__in=ids) if ids is not None \
         else Agency.objects.exclude(status=Agency.Status.CANDIDATE)
     made = 0
     for agency in agencies:
@@ -115,7 +128,7 @@ def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpRe
 @errors_as_pages
 def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
-    lang = request.GET.get("lang", "zh-hans")
+    lang = _lang(request)
     from fieldcollect.privacy.exports import export_table
 
     columns, rows = exports.statement_table(st, lang=lang)
@@ -130,7 +143,7 @@ def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
 @errors_as_pages
 def statement_pdf(request: HttpRequest, statement_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
-    lang = request.GET.get("lang", "zh-hans")
+    lang = _lang(request)
     resp = HttpResponse(exports.statement_pdf(st, lang=lang), content_type="application/pdf")
     resp["Content-Disposition"] = f'attachment; filename="statement-{st.agency_id}-{st.month:%Y-%m}-{lang}.pdf"'
     return resp

@@ -24,6 +24,7 @@ from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases.access import access_case_by_id, cases_visible_to
 from fieldcollect.cases.selectors import label_case_rows, permitted_fields_of
 from fieldcollect.compliance.engine import zone
+from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
@@ -34,11 +35,18 @@ from fieldcollect.visits.evidence import EvidenceUploadHandler, SealedUpload, bo
 from fieldcollect.visits.models import Appointment, Evidence, RoutePlan, VisitOutcome, VisitReport
 
 
+class DayParams(params.QueryForm):
+    date = params.DateParam()
+    city = params.TextParam(max_length=64)
+
+
+class ConfirmParams(params.QueryForm):
+    window = params.IntParam(min_value=0, max_value=100)  # the number of the proposed window chosen
+
+
 def _day(request: HttpRequest) -> date:
-    try:
-        return date.fromisoformat(request.GET.get("date") or request.POST.get("date") or "")
-    except ValueError:
-        return timezone.localdate()
+    """``?date=YYYY-MM-DD`` (or the form's ``date``), today without one; a bad value is a 400."""
+    return DayParams.parse(request.GET)["date"] or DayParams.parse(request.POST)["date"] or timezone.localdate()
 
 
 def _collector(user: User) -> Collector:
@@ -325,7 +333,7 @@ def manager_map(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     agency = _manager_agency(user)
     day = _day(request)
-    city = request.GET.get("city", "")
+    city = DayParams.parse(request.GET)["city"]
     return render(request, "visits/manager_map.html", {
         "day": day, "city": city, **selectors.manager_day(user=user, agency_id=agency.pk, day=day, city=city)})
 
@@ -378,7 +386,11 @@ def customer_answer(request: HttpRequest, token: str, action: str) -> HttpRespon
     ctx = _customer_ctx(appointment, token)
     try:
         if action == "confirm":
-            services.appointment_confirm(appointment=appointment, window=int(request.POST.get("window", "-1")))
+            try:
+                window = ConfirmParams.parse(request.POST)["window"]
+            except params.InvalidParameters:
+                window = None  # not one of the proposed windows: the service says "choose one of them"
+            services.appointment_confirm(appointment=appointment, window=-1 if window is None else window)
         elif action == "suggest":
             f = forms.SuggestForm(request.POST)
             if not f.is_valid():

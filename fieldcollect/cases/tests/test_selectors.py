@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from fieldcollect.cases import services
+from fieldcollect.cases.forms import CaseListParams
 from fieldcollect.cases.selectors import (
     CaseFilters,
     case_list,
@@ -15,6 +16,7 @@ from fieldcollect.cases.selectors import (
 )
 from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role
+from fieldcollect.core.params import InvalidParameters
 
 pytestmark = pytest.mark.django_db
 
@@ -48,14 +50,21 @@ def test_filters(world):
     f.make_case(dpd=100, bucket="M4", city="杭州", overdue_fen=10_000)
     f.make_case(dpd=10, bucket="M1", city="杭州", overdue_fen=999_900)
     params = {"bucket": "M4", "city": "杭州", "dpd_min": "90", "dpd_max": "120", "amount_min": "5000.50"}
-    page = case_list(user=cm, filters=CaseFilters.from_params(params), with_count=True)
+    page = case_list(user=cm, filters=CaseListParams.filters(params), with_count=True)
     assert [c.pk for c in page.items] == [hit.pk]
     assert page.count == 1
-    by_agency = case_list(user=cm, filters=CaseFilters.from_params({"agency": str(world.agency_b.pk)}))
+    by_agency = case_list(user=cm, filters=CaseListParams.filters({"agency": str(world.agency_b.pk)}))
     assert [c.pk for c in by_agency.items] == [world.case_b.pk]
     by_status = case_list(user=cm, filters=CaseFilters(status="new"))
     assert world.case_new.pk in {c.pk for c in by_status.items}
-    assert CaseFilters.from_params({"dpd_min": "abc", "amount_max": "x"}) == CaseFilters()
+    for bad in ({"dpd_min": "abc"}, {"amount_max": "x"}, {"amount_min": "Infinity"}, {"amount_min": "NaN"},
+                {"amount_min": "1e309"}, {"dpd_min": "9" * 20}, {"agency": "²"}, {"agency": "٣"}, {"city": "a\x00b"},
+                {"collector": "9" * 20}, {"dpd_max": "-1"}):
+        with pytest.raises(InvalidParameters) as exc:
+            CaseListParams.filters(bad)
+        assert exc.value.status_code == 400 and set(exc.value.extra) == set(bad), bad
+    assert CaseListParams.filters({"dpd_min": " 30 ", "collector": "none", "closed": "on", "amount_min": ""}) == \
+        CaseFilters(dpd_min=30, unassigned=True, include_closed=True)
 
 
 def test_closed_cases_hidden_unless_asked(world):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from urllib.parse import quote
 
 import pytest
 import schemathesis
@@ -105,3 +106,38 @@ def test_api_fuzz_each_role_no_5xx_no_cross_agency_data(world, keep_test_connect
     with_ids = {op.path for op in operations if any(p.name in iso.OBJECT_RULES for p in (op.path_parameters or []))}
     assert with_ids and with_ids <= set(foreign_calls), (with_ids, foreign_calls)  # others' ids were tried
     assert not failures, f"{len(failures)} API failures:\n" + "\n".join(failures[:60])
+
+
+def test_api_answers_hostile_query_and_path_values_without_a_server_error(world):
+    """The hostile values of the page fuzz test (test_page_fuzz.HOSTILE: Infinity, NaN, 1e309, 20- and
+    400-digit integers, Unicode digits, empty, 10,000 characters, NUL, impossible dates, another agency's ids)
+    in every query and path parameter of every GET operation, alone, with each role's token: 4xx, never 5xx."""
+    from django.test import Client
+
+    from fieldcollect.privacy.tests.test_page_fuzz import HOSTILE, _other_ids
+
+    spec = json.loads(Client().get("/api/v1/openapi.json").content)
+    values = [*HOSTILE, *_other_ids(world)]
+    own = {name: str(obj.pk) for name, kind in iso.OBJECT_RULES.items()
+           if (obj := world.sides["a1"].objects.get(kind)) is not None}
+    failures: list[str] = []
+    calls = 0
+    for actor in iso.ACTORS:
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=world.users[actor.key], name='hostile')[1]}")
+        for path, ops in spec["paths"].items():
+            op = ops.get("get")
+            if op is None:
+                continue
+            params = op.get("parameters", [])
+            path_values = {p["name"]: own.get(p["name"], "1") for p in params if p["in"] == "path"}
+            for p in params:
+                for value in values:
+                    pv = path_values | ({p["name"]: value} if p["in"] == "path" else {})
+                    url = path.format(**{k: quote(v, safe="") for k, v in pv.items()})
+                    query = {p["name"]: value} if p["in"] == "query" else {}
+                    calls += 1
+                    resp = client.get(url, query)
+                    if resp.status_code >= 500:
+                        failures.append(f"{actor.key} GET {url[:80]} {str(query)[:80]} -> {resp.status_code}")
+    assert calls > 200
+    assert not failures, f"{len(failures)} API server errors:\n" + "\n".join(failures[:60])

@@ -4,6 +4,8 @@ copied from another row is refused (``CryptoError``) instead of being read as th
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 
@@ -15,7 +17,7 @@ from fieldcollect.privacy.crypto import CryptoError
 pytestmark = pytest.mark.django_db
 
 
-def _raw(sql: str, params: list[object]) -> object:
+def _raw(sql: str, params: list[Any]) -> Any:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

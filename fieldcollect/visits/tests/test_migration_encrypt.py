@@ -15,12 +15,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("visits", "0002_feedback_conversations_categories")]
 
 
-def _latest() -> list[tuple[str, str]]:
-    """The newest visits migration (the model the test reads back matches it)."""
-    executor = MigrationExecutor(connection)
-    return [n for n in executor.loader.graph.leaf_nodes() if n[0] == "visits"]
-
-
 def _migrate(targets: list[tuple[str, str]]) -> None:
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()

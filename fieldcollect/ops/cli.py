@@ -161,6 +161,7 @@ def export_cases_cmd(
         typer.echo("state the purpose of the export: --purpose TEXT (recorded; never defaulted)", err=True)
         raise typer.Exit(code=2)
     _setup_django()
+    from fieldcollect.core.errors import ApplicationError
     from fieldcollect.core.models import User
     from fieldcollect.ops.exports import ExportError, export_cases
 
@@ -172,7 +173,7 @@ def export_cases_cmd(
             raise typer.Exit(code=2)
     try:
         result = export_cases(out=out, user=user, purpose=purpose)
-    except ExportError as exc:
+    except (ExportError, ApplicationError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"exported {result.rows} cases to {result.path} sha256={result.sha256}")

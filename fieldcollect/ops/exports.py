@@ -108,18 +108,20 @@ def publish(out: Path, data: bytes) -> str:
 
 
 def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = None,
-                 chunk: int = 2_000, user: Any = None,
-                 purpose: str = "operations export of the cases") -> ExportResult:
+                 chunk: int = 2_000, user: Any = None, purpose: str) -> ExportResult:
     """Write the cases (ordered by id) as UTF-8 CSV to ``out`` through :func:`fieldcollect.privacy.exports.
     export_csv_to`: watermarked and fingerprinted for ``user`` (``None``: the operator at the command line,
-    every case), only the cases and columns that user may see, recorded as a data-sharing record. Rows
+    every case), only the cases and columns that user may see, recorded as a data-sharing record with the
+    ``purpose`` the user stated (required: :func:`fieldcollect.privacy.case_export.stated_purpose`). Rows
     are read in chunks and written as they come: memory stays flat whatever the size of the book."""
     from django.db import transaction
 
     from fieldcollect.cases.access import cases_visible_to
     from fieldcollect.cases.models import Case
+    from fieldcollect.privacy.case_export import stated_purpose
     from fieldcollect.privacy.exports import export_csv_to
 
+    purpose = stated_purpose(purpose)
     out = Path(out)
     cases = Case.objects.all() if user is None else cases_visible_to(user)
     total = cases.count()

@@ -294,6 +294,7 @@ def _nightly_cycle(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 def _export(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     from pathlib import Path
 
+    from fieldcollect.core.errors import ApplicationError
     from fieldcollect.ops.exports import ExportError, default_export_path, export_cases
 
     out = Path(params["out"]) if params.get("out") else default_export_path("cases")
@@ -301,8 +302,9 @@ def _export(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         from fieldcollect.core.models import User
 
         user = User.objects.filter(pk=params["recipient_id"]).first() if params.get("recipient_id") else None
-        result = export_cases(out=out, on_progress=lambda f: ctx.progress(f, f"exporting {out.name}"), user=user)
-    except ExportError as exc:
+        result = export_cases(out=out, on_progress=lambda f: ctx.progress(f, f"exporting {out.name}"), user=user,
+                              purpose=params.get("purpose", ""))
+    except (ExportError, ApplicationError) as exc:
         raise PermanentJobError(str(exc)) from exc
     return {"path": str(result.path), "rows": result.rows, "sha256": result.sha256}
 

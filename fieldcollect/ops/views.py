@@ -23,6 +23,7 @@ from fieldcollect.ops.backup import sha256_file
 from fieldcollect.ops.exports import exports_dir
 from fieldcollect.ops.jobs import enqueue
 from fieldcollect.ops.models import Job, JobStatus
+from fieldcollect.privacy.case_export import stated_purpose
 from fieldcollect.reports.management import normalise_lang
 
 PAGE = 50
@@ -57,6 +58,15 @@ def jobs_rows(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/_job_rows.html", _context(request))
 
 
+def _refused(request: HttpRequest, *, field: str, message: str) -> HttpResponse:
+    """A start refused with its reason: 400 with the page, or for htmx (which swaps no 4xx answer) the
+    reason in the alert above the forms."""
+    refusal = {"form_error": field, "form_message": message}
+    if request.htmx:  # type: ignore[attr-defined]
+        return reswap(retarget(render(request, "ops/_job_alert.html", refusal), "#job-alert"), "innerHTML")
+    return render(request, "ops/jobs.html", _context(request) | refusal, status=400)
+
+
 @login_required
 @require_POST
 def job_start(request: HttpRequest) -> HttpResponse:
@@ -72,14 +82,14 @@ def job_start(request: HttpRequest) -> HttpResponse:
         try:
             business_date_check(as_of=as_of)  # the cycle checks again when it runs
         except ApplicationError as exc:
-            refusal = {"form_error": "as_of", "form_message": exc.message}
-            if request.htmx:  # type: ignore[attr-defined]
-                # htmx swaps no 4xx answer: the refusal replaces the alert above the forms instead
-                return reswap(retarget(render(request, "ops/_job_alert.html", refusal), "#job-alert"), "innerHTML")
-            return render(request, "ops/jobs.html", _context(request) | refusal, status=400)
+            return _refused(request, field="as_of", message=exc.message)
         enqueue(kind="nightly_cycle", params={"as_of": as_of.isoformat()}, created_by=request.user)
     elif kind == "export":
-        enqueue(kind="export", params={"recipient_id": request.user.pk}, created_by=request.user)
+        try:
+            purpose = stated_purpose(request.POST.get("purpose", ""))
+        except ApplicationError as exc:
+            return _refused(request, field="purpose", message=exc.message)
+        enqueue(kind="export", params={"recipient_id": request.user.pk, "purpose": purpose}, created_by=request.user)
     elif kind == "management_report":
         try:
             as_of = date.fromisoformat(request.POST.get("as_of", ""))

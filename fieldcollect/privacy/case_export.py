@@ -50,6 +50,18 @@ def case_export_rows(*, user: User, unmask: Iterable[str] = ()) -> Iterator[list
         last = page[-1].pk
 
 
+def stated_purpose(purpose: str | None) -> str:
+    """The purpose a user stated for an export, stripped: required (never defaulted) and plain text
+    (it is printed on the file and stored). The one rule for every export, page, job or command line."""
+    purpose = (purpose or "").strip()
+    if not purpose:
+        raise ApplicationError(_("State the purpose of the export."), code="export.purpose")
+    if any(unicodedata.category(ch) == "Cc" for ch in purpose):
+        raise ApplicationError(_("The purpose must be plain text, without control characters."),
+                               code="export.purpose")
+    return purpose
+
+
 def case_export(*, user: User, purpose: str, fmt: Fmt, show: Iterable[str] = ()) -> tuple[ExportRecord, Generator[bytes, None, None]]:
     """Start the case export for ``user``: its record and the file's bytes to stream.
 
@@ -60,12 +72,7 @@ def case_export(*, user: User, purpose: str, fmt: Fmt, show: Iterable[str] = ())
     wanted: list[str] = []
     if show:
         wanted, purpose = unmask_request(user=user, fields=show, purpose=purpose, offered=CLEAR_FIELDS)
-    purpose = (purpose or "").strip()
-    if not purpose:
-        raise ApplicationError(_("State the purpose of the export."), code="export.purpose")
-    if any(unicodedata.category(ch) == "Cc" for ch in purpose):  # it is printed on the file and stored
-        raise ApplicationError(_("The purpose must be plain text, without control characters."),
-                               code="export.purpose")
+    purpose = stated_purpose(purpose)
 
     def audit_unmask(record: ExportRecord) -> None:
         if wanted:

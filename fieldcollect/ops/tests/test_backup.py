@@ -134,13 +134,13 @@ def test_export_on_a_full_disk_gives_a_clear_error(tmp_path):
     resource.setrlimit(resource.RLIMIT_FSIZE, (2048, hard))
     try:
         with pytest.raises(ExportError, match="disk full") as err:
-            export_cases(out=out, chunk=10)
+            export_cases(out=out, chunk=10, purpose="fault test")
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, old_handler)
     assert "Nothing was published" in str(err.value)
     assert not out.exists() and list(out.parent.iterdir()) == []  # no partial file left behind
-    result = export_cases(out=out)
+    result = export_cases(out=out, purpose="fault test")
     assert result.rows == 50 and out.exists() and sha256_file(out) == result.sha256
 
 
@@ -159,7 +159,7 @@ def test_export_to_dev_full_gives_a_clear_error(tmp_path, monkeypatch):
                         real_with_name(self, name))
     monkeypatch.setattr(Path, "unlink", lambda self, missing_ok=False: None)
     with pytest.raises(exports.ExportError, match="disk full"):
-        export_cases(out=tmp_path / "cases.csv")
+        export_cases(out=tmp_path / "cases.csv", purpose="fault test")
     assert not (tmp_path / "cases.csv").exists()
 
 

@@ -126,13 +126,24 @@ def test_export_job_writes_the_cases(tmp_path):
 
     cases = [f.make_case() for _ in range(3)]
     out = tmp_path / "cases.csv"
-    enqueue(kind="export", params={"out": str(out)})
+    enqueue(kind="export", params={"out": str(out), "purpose": "quarterly reconciliation"})
     job = run_one(queue=DatabaseQueue(), worker="w1")
     assert job is not None and job.status == JobStatus.DONE, job.error
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("# CONFIDENTIAL")  # the privacy watermark line (see privacy.exports)
     assert len(lines) == 5 and job.result["rows"] == 3
     assert [int(line.split(",")[0]) for line in lines[2:]] == sorted(c.pk for c in cases)
+
+
+def test_an_export_job_without_a_purpose_fails_without_a_file(tmp_path):
+    from fieldcollect.cases.tests import factories as f
+
+    f.make_case()
+    out = tmp_path / "cases.csv"
+    enqueue(kind="export", params={"out": str(out)})
+    job = run_one(queue=DatabaseQueue(), worker="w1")
+    assert job is not None and job.status == JobStatus.FAILED and "purpose" in job.error
+    assert not out.exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -81,6 +81,19 @@ def test_jobs_page_start_a_nightly_cycle(client):
     assert client.post("/ops/jobs/start/", {"kind": "nightly_cycle", "as_of": "soon"}).status_code == 400
 
 
+def test_jobs_page_export_needs_a_stated_purpose(client):
+    manager = f.make_user(role=Role.COLLECTIONS_MANAGER)
+    client.force_login(manager)
+    assert 'name="purpose"' in client.get("/ops/jobs/").content.decode()
+    for bad in ("", "   ", "audit\x00trail"):
+        assert client.post("/ops/jobs/start/", {"kind": "export", "purpose": bad}).status_code == 400
+    assert Job.objects.count() == 0  # nothing queued, no default purpose
+    r = client.post("/ops/jobs/start/", {"kind": "export", "purpose": " quarterly reconciliation "})
+    assert r.status_code == 302
+    job = Job.objects.get()
+    assert job.params == {"recipient_id": manager.pk, "purpose": "quarterly reconciliation"}
+
+
 def test_jobs_page_permissions(client):
     auditor = f.make_user(role=Role.AUDITOR)
     client.force_login(auditor)

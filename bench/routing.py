@@ -36,13 +36,13 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fieldcollect.optimisation.routes import solve_solomon  # noqa: E402
 from fieldcollect.optimisation.solomon import (  # noqa: E402
     bundled_instances,
     check_solution,
     read_bks,
     read_instance,
 )
+from fieldcollect.optimisation.solomon_run import solve_solomon  # noqa: E402
 
 DEFAULT_OUT = REPO / "bench" / "results" / "routing.json"
 TARGET_MEAN_GAP_PCT = 1.0

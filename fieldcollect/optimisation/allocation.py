@@ -10,7 +10,8 @@ agency that just returned the case) are removed. We maximise ``Σ v_ij x_ij``.
 
 This is a transportation problem, solved exactly as a min-cost flow (OR-Tools ``SimpleMinCostFlow``)
 on ``source → case (cap 1) → agency (cost −v, cap 1) → sink (cap c_j)`` plus a zero-cost
-``source → sink`` bypass so that cases can stay unplaced.
+``source → sink`` bypass so that cases can stay unplaced: the capacitated-assignment kernel
+:func:`fieldcollect.optimisation.flow.max_weight_assignment`, shared with the strategy engine.
 
 Champion/challenger
 -------------------
@@ -48,6 +49,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from fieldcollect.optimisation.flow import max_weight_assignment
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -605,38 +608,6 @@ def _rank_within_case(local: IntArray, sv: IntArray) -> IntArray:
     return rank
 
 
-def _run_min_cost_flow(local: IntArray, sa: IntArray, sv: IntArray, nc: int, residual: IntArray) -> tuple[BoolArray, int]:
-    """OR-Tools min-cost flow: source → case → agency → sink with a source → sink bypass."""
-    from ortools.graph.python import min_cost_flow
-
-    m = len(residual)
-    if nc == 0:
-        return np.zeros(0, bool), 0
-    source, sink, first_case = 0, 1, 2
-    first_agency = first_case + nc
-    i32 = np.int32
-    tails = np.concatenate([
-        np.zeros(nc, i32), (first_case + local).astype(i32), (first_agency + np.arange(m)).astype(i32),
-        np.array([source], i32),
-    ])
-    heads = np.concatenate([
-        (first_case + np.arange(nc)).astype(i32), (first_agency + sa).astype(i32), np.full(m, sink, i32),
-        np.array([sink], i32),
-    ])
-    caps = np.concatenate([np.ones(nc, np.int64), np.ones(len(sv), np.int64), np.maximum(residual, 0),
-                           np.array([nc], np.int64)])
-    costs = np.concatenate([np.zeros(nc, np.int64), -sv, np.zeros(m + 1, np.int64)])
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    flow.set_node_supply(source, nc)
-    flow.set_node_supply(sink, -nc)
-    status = flow.solve()
-    if status != flow.OPTIMAL:
-        raise RuntimeError(f"min-cost flow failed: {status}")
-    f = np.asarray(flow.flows(np.arange(nc, nc + len(sv))))
-    return f > 0, -int(flow.optimal_cost())
-
-
 def _solve_flow(
     p: AllocationProblem, case_mask: BoolArray, residual: IntArray, assigned: IntArray, positive: BoolArray,
     *, first_arcs_per_case: int | None = None,
@@ -675,7 +646,7 @@ def _solve_flow(
     while True:
         rounds += 1
         idx = np.flatnonzero(active)
-        chosen, primal = _run_min_cost_flow(local[idx], sa[idx], sv[idx], nc, residual)
+        chosen, primal = max_weight_assignment(local[idx], sa[idx], sv[idx], n_items=nc, capacity=residual)
         assigned[case_of_local] = -1
         assigned[sc[idx[chosen]]] = sa[idx[chosen]]
         full = _certify(sc, sa, sv, assigned, residual, m, n, primal, top)

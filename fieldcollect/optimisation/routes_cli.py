@@ -45,8 +45,8 @@ def bench(
     clock: Annotated[str, typer.Option(help="wall (default) or cpu: measure the limit in process CPU seconds")] = "wall",
 ) -> None:
     """Solve a Solomon VRPTW instance: distance first, vehicles second (DIMACS: arcs truncated to 0.1)."""
-    from fieldcollect.optimisation.routes import solve_solomon
     from fieldcollect.optimisation.solomon import read_instance
+    from fieldcollect.optimisation.solomon_run import solve_solomon
 
     if clock not in ("wall", "cpu"):
         raise typer.BadParameter("clock must be wall or cpu")

@@ -1,6 +1,6 @@
 """Solomon (1987) VRPTW instances: parsing, an independent feasibility checker and cost conventions.
 
-This module never calls a solver: it is the referee for :mod:`fieldcollect.optimisation.routes`
+This module never calls a solver: it is the referee for :mod:`fieldcollect.optimisation.solomon_run`
 and for ``bench/routing.py``.
 
 Conventions

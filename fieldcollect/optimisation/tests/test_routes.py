@@ -12,20 +12,15 @@ import pytest
 from fieldcollect.optimisation.routes import (
     DayPlan,
     DayPlanBuilder,
-    ProblemBuilder,
-    Result,
-    RoutePlan,
     TeamProgress,
     day_plan_geojson,
     plan_day,
     replan,
-    solomon_problem,
-    solve,
-    solve_solomon,
-    validate_routes,
 )
 from fieldcollect.optimisation.solomon import bundled_instances, check_solution, read_instance
+from fieldcollect.optimisation.solomon_run import solomon_problem, solve_solomon
 from fieldcollect.optimisation.travel import HaversineProvider, LatLon
+from fieldcollect.optimisation.vrp import ProblemBuilder, Result, RoutePlan, solve, validate_routes
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 12, 1)
@@ -100,7 +95,7 @@ def test_result_validates_itself(c101_25) -> None:
     assert any("differs from a fresh simulation" in v for v in bad.violations)
     # Reversing a route breaks time windows.
     rev = res.routes[0]
-    from fieldcollect.optimisation.routes import _simulate
+    from fieldcollect.optimisation.vrp import _simulate
 
     reversed_route, _ = _simulate(problem, rev.vehicle_type, list(reversed(rev.visits)), rev.start)
     assert any("starts at" in v for v in validate_routes(problem, [reversed_route, *res.routes[1:]]))

@@ -264,7 +264,7 @@ def test_medium_instance_is_fast_and_valid():
     ("call", None): st.integers(1, 6), ("visit", "北京"): st.integers(0, 2), ("visit", "成都"): st.integers(0, 2)}))
 def test_arc_pricing_path_is_exact(seed, caps):
     """Force the large-instance path (restricted flow + dual certificate) and compare with GLOP."""
-    import fieldcollect.optimisation.strategy as strategy_module
+    import fieldcollect.optimisation.strategy.solvers as strategy_module
 
     problem = random_problem(seed, 150, caps=caps, block=0.2)
     old = strategy_module.FULL_FLOW_ARCS, strategy_module.PRICING_FACTOR
@@ -278,7 +278,7 @@ def test_arc_pricing_path_is_exact(seed, caps):
 
 
 def test_dual_certificate_rejects_a_suboptimal_choice():
-    from fieldcollect.optimisation.strategy import _duals
+    from fieldcollect.optimisation.strategy.solvers import _duals
 
     problem = random_problem(4, 60, caps={("call", None): 5, ("visit", "北京"): 2, ("visit", "成都"): 2})
     result = solve(problem)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -27,10 +26,11 @@ from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import cases_held_by, cases_visible_to, require_capability
 from fieldcollect.cases.models import Case, ContactAttempt, Task
-from fieldcollect.compliance import selectors as compliance_selectors
 from fieldcollect.compliance import services as compliance_services
-from fieldcollect.compliance.engine import ContactRequest, Decision, LedgerEntry, check, zone
-from fieldcollect.compliance.packs import RulePack, load_pack
+from fieldcollect.compliance.engine import zone
+from fieldcollect.compliance.packs import RulePack
+from fieldcollect.compliance.selectors import pack_for
+from fieldcollect.compliance.services import ContactVerdict, current_language
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
@@ -76,7 +76,6 @@ SERVICE_MINUTES = 30
 DEFAULT_SHIFT = (time(9, 0), time(18, 0))
 # expected recovery of a visit as a share of the overdue amount, by bucket (until scoring provides one)
 VISIT_RECOVERY_RATE = {"M1": 0.30, "M2": 0.20, "M3": 0.15, "M4": 0.10, "M5": 0.08, "M6": 0.06, "M6+": 0.04}
-_CHANNELS = {"phone": "call", "sms": "sms", "visit": "visit", "letter": "letter", "email": "email", "wechat": "sms"}
 
 
 def geofence_m() -> float:
@@ -91,58 +90,13 @@ def public_url(path: str) -> str:
 
 # ---------------------------------------------------------------- compliance
 
-@lru_cache(maxsize=8)
-def pack_for(jurisdiction: str) -> RulePack:
-    return load_pack(jurisdiction or "CN")
-
-
-def _pack(case: Case) -> RulePack:
-    return pack_for(case.loan.jurisdiction)
-
-
 def pack_requires(pack: RulePack, kind: str) -> bool:
     """Whether an enabled rule of ``kind`` (e.g. ``visit_recording``) is in the pack."""
     return any(r.kind == kind for r in pack.active_rules)
 
 
-def _ledger(case: Case) -> list[LedgerEntry]:
-    rows = ContactAttempt.objects.filter(case__customer_id=case.customer_id).only(
-        "channel", "party", "at", "number", "connected", "conversation", "agency_id", "row_binding")
-    return [
-        LedgerEntry(debtor_id=str(case.customer_id), channel=_CHANNELS.get(r.channel, "call"),
-                    party="debtor" if r.party == "debtor" else "third_party", at=r.at,
-                    phone=r.number or None, connected=r.connected or r.conversation, conversation=r.conversation,
-                    agency_id=str(r.agency_id) if r.agency_id else None)
-        for r in rows
-    ]
-
-
-def _lang() -> str:
-    return translation.get_language() or settings.LANGUAGE_CODE
-
-
-def compliance_error(decision: Decision, *, code: str) -> ApplicationError:
-    text = " ".join(decision.explain(_lang()))
-    extra: dict[str, Any] = {"rule_ids": list(decision.rule_ids), "pack": decision.pack}
-    if decision.next_allowed_at is not None:
-        extra["next_allowed_at"] = decision.next_allowed_at.isoformat()
-    return ApplicationError(_("Not allowed by the compliance rules: %(why)s") % {"why": text}, code=code, extra=extra)
-
-
-def visit_decision(*, case: Case, at: datetime, collectors: int, recording: bool,
-                   appointment_confirmed: bool, request_id: str = "visit") -> Decision:
-    """The compliance engine's decision on a field visit to ``case``'s customer at ``at``."""
-    request = ContactRequest(
-        request_id=request_id, debtor_id=str(case.customer_id), tz=case.customer.timezone or "Asia/Shanghai",
-        channel="visit", party="debtor", at=at, collectors=collectors, recording=recording,
-        appointment_confirmed=appointment_confirmed,
-    )
-    return check(request=request, ledger=_ledger(case),
-                 flags=compliance_selectors.debtor_flags(customer_ids=[case.customer_id]), pack=_pack(case))
-
-
 def window_refusal(*, case: Case, start: datetime, end: datetime,
-                   now: datetime | None = None) -> tuple[Decision, datetime] | None:
+                   now: datetime | None = None) -> tuple[ContactVerdict, datetime] | None:
     """Raise on a window that is empty, too long or past; return the pack's refusal of a visit in it
     (contact hours, pauses...) with the refused time, or ``None`` when allowed. The team, recording
     and confirmation rules are checked at the visit itself."""
@@ -157,37 +111,24 @@ def window_refusal(*, case: Case, start: datetime, end: datetime,
         raise ApplicationError(_("A window must be in the future."), code="appointment.past_window")
     # contact hours are one interval a day and a window lasts at most 4 h: checking both ends suffices
     for i, at in enumerate((start, end - timedelta(minutes=1))):
-        decision = visit_decision(case=case, at=at, collectors=2, recording=True, appointment_confirmed=True,
-                                  request_id=f"window-{i}")
-        if not decision.allowed:
-            return decision, at
+        verdict = compliance_services.contact_decision(
+            case=case, channel="visit", at=at, collectors=2, recording=True, appointment_confirmed=True,
+            request_id=f"window-{i}")
+        if not verdict.allowed:
+            return verdict, at
     return None
-
-
-def _refuse(*, decision: Decision, case: Case, acting_user: User | None, channel: str, at: datetime, path: str,
-            code: str, number: str = "") -> NoReturn:
-    """Store a refused contact as a blocked attempt (own transaction: call it outside the refused one)
-    and raise the refusal, explained in the current language (HTTP 422)."""
-    verdict = compliance_services.ContactVerdict(decision=decision, lang=_lang())
-    row = compliance_services.blocked_attempt_record(verdict=verdict, case=case, acting_user=acting_user,
-                                                     channel=channel, party="debtor", number=number, at=at,
-                                                     path=path)
-    refused = compliance_services.blocked_error(verdict, blocked=row, code=code)
-    # a plain ApplicationError (400) as before, with the explanation, rule ids, next_allowed_at and
-    # blocked_attempt_id of the contact refusal
-    raise ApplicationError(refused.message, code=code, extra=refused.extra)
 
 
 def window_check(*, case: Case, start: datetime, end: datetime, now: datetime | None = None,
                  acting_user: User | None = None, path: str = "appointment") -> None:
     """Refuse a visit window (see :func:`window_refusal`). A compliance refusal is stored as a blocked
     attempt of ``acting_user`` (``None``: the system, or the customer through their link) and raised
-    as :class:`ApplicationError` (code ``appointment.not_compliant``, ``extra`` as a contact refusal's).
-    Do not call it inside a transaction that the refusal rolls back."""
+    as any refused contact (:class:`~fieldcollect.compliance.services.ContactBlockedError`, 422
+    ``compliance.blocked``). Do not call it inside a transaction that the refusal rolls back."""
     refusal = window_refusal(case=case, start=start, end=end, now=now)
     if refusal is not None:
-        _refuse(decision=refusal[0], case=case, acting_user=acting_user, channel="visit", at=refusal[1], path=path,
-                code="appointment.not_compliant")
+        compliance_services.contact_refuse(verdict=refusal[0], case=case, acting_user=acting_user, channel="visit",
+                                           at=refusal[1], path=path)
 
 
 # ---------------------------------------------------------------- helpers
@@ -372,8 +313,13 @@ def appointment_propose(*, case: Case, acting_user: User, windows: Sequence[tupl
     mobile = case.customer.mobile or ""
     sms = compliance_services.sms_decision(case=case, at=now)
     if not sms.allowed and (sms.next_allowed_at is None or sms.next_allowed_at >= expires):
-        _refuse(decision=sms.decision, case=case, acting_user=acting_user, channel="sms", at=now,
-                path="appointment_link", code="appointment.sms_blocked", number=mobile)
+        row = compliance_services.blocked_attempt_record(verdict=sms, case=case, acting_user=acting_user,
+                                                         channel="sms", party="debtor", number=mobile, at=now,
+                                                         path="appointment_link")
+        refused = compliance_services.blocked_error(sms, blocked=row, code="appointment.sms_blocked")
+        # the proposal is refused (400), with the explanation, rule ids, next_allowed_at and
+        # blocked_attempt_id of the refused text message
+        raise ApplicationError(refused.message, code=refused.code, extra=refused.extra)
     with transaction.atomic():
         Appointment.objects.filter(case=case, status=Appointment.Status.PROPOSED).update(
             status=Appointment.Status.CANCELLED)
@@ -500,8 +446,8 @@ def appointment_confirm(*, appointment: Appointment, window: int, now: datetime 
         if refusal is None:
             return _confirm(locked, start, end, now, by_customer=False)
     # stored outside the transaction (the refusal rolls it back); the customer acted: no user
-    _refuse(decision=refusal[0], case=locked.case, acting_user=None, channel="visit", at=refusal[1],
-            path="appointment_confirm", code="appointment.not_compliant")
+    compliance_services.contact_refuse(verdict=refusal[0], case=locked.case, acting_user=None, channel="visit",
+                                       at=refusal[1], path="appointment_confirm")
 
 
 def appointment_suggest(*, appointment: Appointment, start: datetime, duration: timedelta = timedelta(hours=1),
@@ -515,8 +461,8 @@ def appointment_suggest(*, appointment: Appointment, start: datetime, duration: 
         refusal = window_refusal(case=locked.case, start=start, end=start + duration, now=now)
         if refusal is None:
             return _confirm(locked, start, start + duration, now, by_customer=True)
-    _refuse(decision=refusal[0], case=locked.case, acting_user=None, channel="visit", at=refusal[1],
-            path="appointment_suggest", code="appointment.not_compliant")
+    compliance_services.contact_refuse(verdict=refusal[0], case=locked.case, acting_user=None, channel="visit",
+                                       at=refusal[1], path="appointment_suggest")
 
 
 def _confirm(locked: Appointment, start: datetime, end: datetime, now: datetime, *, by_customer: bool) -> Appointment:
@@ -708,7 +654,7 @@ def route_plan_build(*, team: Team, acting_user: User | None, time_limit: float 
         pk__in=held)
     for case in open_cases:
         vid = _visit_id(case.pk)
-        if vid in info or pack_requires(_pack(case), "visit_appointment"):
+        if vid in info or pack_requires(pack_for(case.loan.jurisdiction), "visit_appointment"):
             continue
         prize = _expected_recovery_fen(case)
         assert case.customer.lat is not None and case.customer.lon is not None
@@ -856,13 +802,9 @@ def report_start(*, case: Case, acting_user: User, recording: bool, at: datetime
     appointment = Appointment.objects.filter(
         case=case, status=Appointment.Status.CONFIRMED, chosen_start__lte=at + timedelta(minutes=30),
         chosen_end__gte=at - timedelta(hours=2)).order_by("-chosen_start").first()
-    decision = visit_decision(case=case, at=at, collectors=qualified, recording=recording,
-                              appointment_confirmed=appointment is not None)
-    if not decision.allowed:
-        compliance_services.blocked_attempt_record(
-            verdict=compliance_services.ContactVerdict(decision=decision, lang=_lang()), case=case,
-            acting_user=acting_user, channel="visit", party="debtor", number="", at=at, path="visit")
-        raise compliance_error(decision, code="visit.not_compliant")
+    compliance_services.contact_guard(case=case, acting_user=acting_user, channel="visit", at=at, path="visit",
+                                      collectors=qualified, recording=recording,
+                                      appointment_confirmed=appointment is not None, request_id="visit")
     checkin = CheckIn.objects.filter(case=case, collector=collector, accepted=True,
                                      at__gte=at - timedelta(hours=3)).order_by("-at").first()
     with transaction.atomic():
@@ -935,11 +877,11 @@ def evidence_open(*, evidence: Evidence, acting_user: User) -> Iterator[bytes]:
 
 def missing_evidence(*, report: VisitReport) -> str | None:
     """The explanation of the pack rule whose evidence is missing, else ``None``."""
-    pack = _pack(report.case)
+    pack = pack_for(report.case.loan.jurisdiction)
     for rule in pack.active_rules:
         if rule.kind == "visit_recording" and not report.evidence.filter(
                 kind__in=[Evidence.Kind.AUDIO, Evidence.Kind.VIDEO]).exists():
-            return rule.explain(_lang())
+            return rule.explain(current_language())
     return None
 
 

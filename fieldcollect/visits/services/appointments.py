@@ -21,6 +21,7 @@ from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import User
 from fieldcollect.visits import links
+from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.fieldwork import appointment_live
 from fieldcollect.visits.models import Appointment, OutboxMessage, RoutePlan, RouteStop
 from fieldcollect.visits.outbox import outbox_enqueue
@@ -38,13 +39,13 @@ def window_refusal(*, case: Case, start: datetime, end: datetime,
     and confirmation rules are checked at the visit itself."""
     now = now or timezone.now()
     if timezone.is_naive(start) or timezone.is_naive(end):
-        raise ApplicationError(_("Times must carry a time zone."), code="appointment.naive")
+        raise ApplicationError(_("Times must carry a time zone."), code=E.APPOINTMENT_NAIVE)
     if end <= start:
-        raise ApplicationError(_("A window must end after it starts."), code="appointment.empty_window")
+        raise ApplicationError(_("A window must end after it starts."), code=E.APPOINTMENT_EMPTY_WINDOW)
     if end - start > MAX_WINDOW:
-        raise ApplicationError(_("A window may last at most 4 hours."), code="appointment.window_too_long")
+        raise ApplicationError(_("A window may last at most 4 hours."), code=E.APPOINTMENT_WINDOW_TOO_LONG)
     if start <= now:
-        raise ApplicationError(_("A window must be in the future."), code="appointment.past_window")
+        raise ApplicationError(_("A window must be in the future."), code=E.APPOINTMENT_PAST_WINDOW)
     # contact hours are one interval a day and a window lasts at most 4 h: checking both ends suffices
     for i, at in enumerate((start, end - timedelta(minutes=1))):
         verdict = compliance_services.contact_decision(
@@ -92,9 +93,9 @@ def appointment_propose(*, case: Case, acting_user: User, windows: Sequence[tupl
     require_capability(acting_user, "case.contact")
     now = now or timezone.now()
     if not 1 <= len(windows) <= 3:
-        raise ApplicationError(_("Propose one to three windows."), code="appointment.window_count")
+        raise ApplicationError(_("Propose one to three windows."), code=E.APPOINTMENT_WINDOW_COUNT)
     if case.collector_id is None:
-        raise ApplicationError(_("The case has no collector."), code="appointment.no_collector")
+        raise ApplicationError(_("The case has no collector."), code=E.APPOINTMENT_NO_COLLECTOR)
     ordered = sorted(windows)
     for start, end in ordered:
         window_check(case=case, start=start, end=end, now=now, acting_user=acting_user, path="appointment")
@@ -105,7 +106,7 @@ def appointment_propose(*, case: Case, acting_user: User, windows: Sequence[tupl
         row = compliance_services.blocked_attempt_record(verdict=sms, case=case, acting_user=acting_user,
                                                          channel="sms", party="debtor", number=mobile, at=now,
                                                          path="appointment_link")
-        refused = compliance_services.blocked_error(sms, blocked=row, code="appointment.sms_blocked")
+        refused = compliance_services.blocked_error(sms, blocked=row, code=E.APPOINTMENT_SMS_BLOCKED)
         # the proposal is refused (400), with the explanation, rule ids, next_allowed_at and
         # blocked_attempt_id of the refused text message
         raise ApplicationError(refused.message, code=refused.code, extra=refused.extra)
@@ -209,12 +210,12 @@ def _require_proposed(appointment: Appointment, now: datetime) -> Appointment:
     locked = Appointment.objects.select_for_update().select_related("case", "case__customer", "case__loan").get(
         pk=appointment.pk)
     if locked.status != Appointment.Status.PROPOSED:
-        raise ConflictError(_("This appointment has already been answered."), code="appointment.answered",
+        raise ConflictError(_("This appointment has already been answered."), code=E.APPOINTMENT_ANSWERED,
                             extra={"status": locked.status})
     if now > locked.expires_at:
         locked.status = Appointment.Status.EXPIRED
         locked.save(update_fields=["status"])
-        raise ApplicationError(_("This link has expired."), code="appointment.expired")
+        raise ApplicationError(_("This link has expired."), code=E.APPOINTMENT_EXPIRED)
     return locked
 
 
@@ -225,7 +226,7 @@ def appointment_confirm(*, appointment: Appointment, window: int, now: datetime 
         locked = _require_proposed(appointment, now)
         options = appointment_windows(locked)
         if not 0 <= window < len(options):
-            raise ApplicationError(_("Choose one of the proposed times."), code="appointment.invalid_window")
+            raise ApplicationError(_("Choose one of the proposed times."), code=E.APPOINTMENT_INVALID_WINDOW)
         start, end = options[window]
         refusal = window_refusal(case=locked.case, start=start, end=end, now=now)
         if refusal is None:
@@ -242,7 +243,7 @@ def appointment_suggest(*, appointment: Appointment, start: datetime, duration: 
     with transaction.atomic():
         locked = _require_proposed(appointment, now)
         if start.date() > (now + timedelta(days=30)).date():
-            raise ApplicationError(_("Choose a time within the next 30 days."), code="appointment.too_far")
+            raise ApplicationError(_("Choose a time within the next 30 days."), code=E.APPOINTMENT_TOO_FAR)
         refusal = window_refusal(case=locked.case, start=start, end=start + duration, now=now)
         if refusal is None:
             return _confirm(locked, start, start + duration, now, by_customer=True)
@@ -287,7 +288,7 @@ def appointment_cancel(*, appointment: Appointment, acting_user: User, reason: s
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if locked.status not in (Appointment.Status.PROPOSED, Appointment.Status.CONFIRMED):
-            raise ConflictError(_("The appointment is no longer open."), code="appointment.not_open")
+            raise ConflictError(_("The appointment is no longer open."), code=E.APPOINTMENT_NOT_OPEN)
         old = locked.status
         locked.status = Appointment.Status.CANCELLED
         locked.cancel_reason = Appointment.CancelReason.STAFF

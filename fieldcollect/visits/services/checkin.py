@@ -16,6 +16,7 @@ from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.optimisation.travel import LatLon, haversine_m
+from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import Appointment, CheckIn
 from fieldcollect.visits.services.common import collector_of, local_tz, require_visible
 
@@ -42,7 +43,7 @@ def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, acc
     require_visible(case, acting_user)
     at = at or timezone.now()
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or accuracy_m < 0:
-        raise ApplicationError(_("Invalid position."), code="checkin.invalid_position")
+        raise ApplicationError(_("Invalid position."), code=E.CHECKIN_INVALID_POSITION)
     flags: list[str] = []
     customer = case.customer
     distance: float | None = None

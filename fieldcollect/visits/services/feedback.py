@@ -14,6 +14,7 @@ from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.visits import links
+from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import FeedbackRequest, VisitReport
 from fieldcollect.visits.outbox import outbox_enqueue
 from fieldcollect.visits.services.common import local_tz, public_url
@@ -113,11 +114,11 @@ def feedback_respond(*, feedback: FeedbackRequest, rating: int, comment: str = "
                      felt_threatened: bool | None = None, now: datetime | None = None) -> FeedbackRequest:
     """Record the customer's answer once (a second answer is a conflict)."""
     if not 1 <= rating <= 5:
-        raise ApplicationError(_("Choose a rating from 1 to 5."), code="feedback.rating")
+        raise ApplicationError(_("Choose a rating from 1 to 5."), code=E.FEEDBACK_RATING)
     with transaction.atomic():
         locked = FeedbackRequest.objects.select_for_update().get(pk=feedback.pk)
         if locked.responded_at is not None:
-            raise ConflictError(_("Thank you, your feedback was already received."), code="feedback.answered")
+            raise ConflictError(_("Thank you, your feedback was already received."), code=E.FEEDBACK_ANSWERED)
         locked.rating = rating
         locked.polite = polite
         locked.clear = clear

@@ -22,6 +22,7 @@ from fieldcollect.compliance.services import current_language
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import User
+from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.evidence import EvidenceIntake, StagedEvidence, evidence_chunks, evidence_path
 from fieldcollect.visits.models import Appointment, CheckIn, Evidence, VisitOutcome, VisitReport
 from fieldcollect.visits.services.common import collector_of, local_tz, require_visible
@@ -62,9 +63,9 @@ def evidence_check_can_add(*, report: VisitReport, acting_user: User) -> None:
     """Refuse before any byte of the upload is read: only the collector who started the open visit."""
     if report.created_by_id != acting_user.pk and not acting_user.is_superuser:
         raise PermissionDeniedError(_("Only the collector who started the visit can add evidence."),
-                                    code="visit.not_owner")
+                                    code=E.VISIT_NOT_OWNER)
     if report.status != VisitReport.Status.OPEN:
-        raise ConflictError(_("The report is closed."), code="visit.closed")
+        raise ConflictError(_("The report is closed."), code=E.VISIT_CLOSED)
 
 
 def evidence_add(*, report: VisitReport, acting_user: User, stream: IO[bytes], name: str = "") -> Evidence:
@@ -152,21 +153,21 @@ def report_close(*, report: VisitReport, acting_user: User, outcome: str, notes:
     require_capability(acting_user, "case.contact")
     now = now or timezone.now()
     if outcome not in VisitOutcome.values:
-        raise ApplicationError(_("Choose an outcome."), code="visit.invalid_outcome")
+        raise ApplicationError(_("Choose an outcome."), code=E.VISIT_INVALID_OUTCOME)
     if report.created_by_id != acting_user.pk and not acting_user.is_superuser:
-        raise PermissionDeniedError(_("Only the collector who started the visit can close it."), code="visit.not_owner")
+        raise PermissionDeniedError(_("Only the collector who started the visit can close it."), code=E.VISIT_NOT_OWNER)
     why = missing_evidence(report=report)
     if why is not None:
         raise ApplicationError(_("The report cannot be closed without the required evidence: %(why)s") % {"why": why},
-                               code="visit.evidence_missing")
+                               code=E.VISIT_EVIDENCE_MISSING)
     if outcome == VisitOutcome.PROMISE and (not promise_amount_fen or promise_due_on is None):
-        raise ApplicationError(_("A promise needs an amount and a date."), code="visit.promise_incomplete")
+        raise ApplicationError(_("A promise needs an amount and a date."), code=E.VISIT_PROMISE_INCOMPLETE)
     case = report.case
     today = now.astimezone(local_tz()).date()
     with transaction.atomic():
         locked = VisitReport.objects.select_for_update().get(pk=report.pk)
         if locked.status != VisitReport.Status.OPEN:
-            raise ConflictError(_("The report is closed."), code="visit.closed")
+            raise ConflictError(_("The report is closed."), code=E.VISIT_CLOSED)
         contact = case_services.contact_record(
             case=case, acting_user=acting_user, channel="visit", outcome=outcome,
             party="third_party" if outcome == VisitOutcome.THIRD_PARTY_MET else "debtor",

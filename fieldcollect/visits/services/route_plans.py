@@ -26,6 +26,7 @@ from fieldcollect.optimisation.routes import (
     replan,
 )
 from fieldcollect.optimisation.travel import LatLon
+from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import Appointment, CheckIn, RoutePlan, RouteStop, Team
 from fieldcollect.visits.services.common import appointment_windows, aware, local_tz, require_manager
 
@@ -196,6 +197,6 @@ def route_plan_replan(*, plan: RoutePlan, now: datetime, acting_user: User | Non
                      max_iterations=max_iterations)
     except ValueError as exc:
         raise ApplicationError(_("The day cannot be re-planned: %(why)s") % {"why": str(exc)},
-                               code="route_plan.replan_failed") from exc
+                               code=E.ROUTE_PLAN_REPLAN_FAILED) from exc
     with transaction.atomic():
         return _save_plan(team=team, day_plan=new, info=info, acting_user=acting_user, reason=reason)

@@ -13,6 +13,7 @@ from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import User
 from fieldcollect.optimisation.travel import LatLon, haversine_m
+from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import Shift, Team
 from fieldcollect.visits.services.common import aware, require_manager
 
@@ -24,7 +25,7 @@ def shift_set(*, collector: Collector, day: date, start: time, end: time, acting
     """Record (or replace) a collector's shift on ``day``."""
     require_manager(acting_user, collector.agency_id)
     if end <= start:
-        raise ApplicationError(_("A shift must end after it starts."), code="shift.invalid")
+        raise ApplicationError(_("A shift must end after it starts."), code=E.SHIFT_INVALID)
     with transaction.atomic():
         shift, _created = Shift.objects.update_or_create(
             collector=collector, date=day,
@@ -53,33 +54,33 @@ def team_create(*, member_a: Collector, member_b: Collector, day: date, acting_u
     if acting_user is not None:
         require_manager(acting_user, member_a.agency_id)
     if member_a.pk == member_b.pk:
-        raise ApplicationError(_("A team needs two different collectors."), code="team.same_person")
+        raise ApplicationError(_("A team needs two different collectors."), code=E.TEAM_SAME_PERSON)
     if member_a.agency_id != member_b.agency_id:
-        raise ApplicationError(_("Both collectors must belong to the same agency."), code="team.other_agency")
+        raise ApplicationError(_("Both collectors must belong to the same agency."), code=E.TEAM_OTHER_AGENCY)
     if member_a.city != member_b.city:
-        raise ApplicationError(_("Both collectors must work in the same city."), code="team.other_city")
+        raise ApplicationError(_("Both collectors must work in the same city."), code=E.TEAM_OTHER_CITY)
     for c in (member_a, member_b):
         if not c.qualified_on(day):
             raise ApplicationError(_("%(name)s is not certified and trained on that day.") % {"name": c.name},
-                                   code="team.not_qualified")
+                                   code=E.TEAM_NOT_QUALIFIED)
     shifts = {s.collector_id: s for s in Shift.objects.filter(collector__in=[member_a, member_b], date=day)}
     bases = [_member_base(c, shifts.get(c.pk)) for c in (member_a, member_b)]
     known = [b for b in bases if b is not None]
     if not known:
-        raise ApplicationError(_("Neither collector has a base position."), code="team.no_base")
+        raise ApplicationError(_("Neither collector has a base position."), code=E.TEAM_NO_BASE)
     lat = sum(b[0] for b in known) / len(known)
     lon = sum(b[1] for b in known) / len(known)
     starts = [shifts[c].start if c in shifts else DEFAULT_SHIFT[0] for c in (member_a.pk, member_b.pk)]
     ends = [shifts[c].end if c in shifts else DEFAULT_SHIFT[1] for c in (member_a.pk, member_b.pk)]
     start, end = max(starts), min(ends)
     if end <= start:
-        raise ApplicationError(_("Their shifts do not overlap."), code="team.no_overlap")
+        raise ApplicationError(_("Their shifts do not overlap."), code=E.TEAM_NO_OVERLAP)
     with transaction.atomic():
         pair = [member_a.pk, member_b.pk]
         busy = Team.objects.select_for_update().filter(date=day).filter(
             Q(member_a_id__in=pair) | Q(member_b_id__in=pair)).exists()
         if busy:
-            raise ConflictError(_("One of them is already in a team that day."), code="team.busy")
+            raise ConflictError(_("One of them is already in a team that day."), code=E.TEAM_BUSY)
         team = Team.objects.create(
             agency_id=member_a.agency_id, city=member_a.city, date=day, member_a=member_a, member_b=member_b,
             paired_by=paired_by, base_lat=lat, base_lon=lon, shift_start=aware(day, start),

@@ -24,8 +24,7 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from fieldcollect.compliance.engine import (
     ContactRequest,
@@ -33,6 +32,8 @@ from fieldcollect.compliance.engine import (
     Flag,
     LedgerEntry,
     check_history,
+    count_in_window,
+    counted,
     normalise_phone,
     zone,
 )
@@ -152,6 +153,7 @@ def audit_ledger(
         tzname = tz_of(debtor)
         tz = zone(tzname)
         events.sort(key=lambda e: e.at)
+        known = DebtorHistory.build(debtor_id=debtor, ledger=events, flags=())  # in the same order as events
         for i, e in enumerate(events):
             agency = e.agency_id or NO_AGENCY
             local = e.at.astimezone(tz)
@@ -207,7 +209,7 @@ def audit_ledger(
             for rule in cap_rules:
                 if rule.cap < 2 or rule.id in decision.rule_ids or e.channel not in rule.channels or e.party not in rule.parties:
                     continue
-                used = _cap_usage(rule, events[: i + 1], e, tz)
+                used = _cap_usage(rule, known, i, tzname)
                 if used == rule.cap:
                     near_n[key][rule.id] += 1
                     findings.append(
@@ -285,37 +287,14 @@ def _edge(rule: Rule, local: datetime, edge: int) -> tuple[bool, bool]:
     return inside, inside and (m < start + edge or m >= end - edge)
 
 
-def _cap_usage(rule: Rule, upto: list[LedgerEntry], e: LedgerEntry, tz: ZoneInfo) -> int:
-    """How much of ``rule``'s cap is used once ``e`` (the last of ``upto``) is counted."""
-    day = e.at.astimezone(tz).date()
-    first = day - timedelta(days=rule.window_days - 1)
-    phone = normalise_phone(e.phone)
-    n = 0
-    for x in upto:
-        if x.channel not in rule.channels or x.party not in rule.parties:
-            continue
-        if rule.scope == "phone" and normalise_phone(x.phone) != phone:
-            continue
-        if not first <= x.at.astimezone(tz).date() <= day:
-            continue
-        hit = {
-            "attempts": True,
-            "connected": x.connected,
-            "unanswered": not x.connected,
-            "conversations": x.conversation,
-        }[rule.count or ""]
-        n += int(hit)
+def _cap_usage(rule: Rule, known: DebtorHistory, i: int, tz: str) -> int:
+    """How much of ``rule``'s cap is used once the ``i``-th contact of ``known`` (and those before it) is
+    counted, by the engine's counting; -1 when that contact is not of the counted kind."""
+    e = known.events[i]
+    n, _oldest = count_in_window(rule, known, t=e.at, day=e.at.astimezone(zone(tz)).date(), tz=tz,
+                                 phone=normalise_phone(e.phone), upto=i + 1)
     # the contact itself only uses the cap if it is of the counted kind
-    return n if _counted(rule, e) else -1
-
-
-def _counted(rule: Rule, e: LedgerEntry) -> bool:
-    return {
-        "attempts": True,
-        "connected": e.connected,
-        "unanswered": not e.connected,
-        "conversations": e.conversation,
-    }[rule.count or ""]
+    return n if counted(rule, e) else -1
 
 
 CSV_COLUMNS = ("day", "agency_id", "section", "rule_id", "count", "detail")

@@ -44,6 +44,8 @@ __all__ = [
     "LedgerEntry",
     "check",
     "check_history",
+    "count_in_window",
+    "counted",
     "group_by_debtor",
     "normalise_phone",
     "zone",
@@ -310,7 +312,6 @@ class _Evaluator:
         self.tz = zone(request.tz)
         self.phone = normalise_phone(request.phone)
         self.rules = [r for r in pack.active_rules if self._applies(r)]
-        self.dates = history.local_dates(request.tz)
 
     def _applies(self, rule: Rule) -> bool:
         return self.req.channel in rule.channels and self.req.party in rule.parties
@@ -373,26 +374,7 @@ class _Evaluator:
 
     def _count(self, rule: Rule, t: datetime, day: date) -> tuple[int, date | None]:
         """Rows counted by ``rule`` at ``t`` and the earliest local date among them."""
-        first_day = day - timedelta(days=rule.window_days - 1)
-        floor = t - timedelta(days=rule.window_days + 2)
-        n = 0
-        oldest: date | None = None
-        i = self.h.upto(t) - 1
-        events, times, dates, phones = self.h.events, self.h._times, self.dates, self.h._phones
-        while i >= 0 and times[i] >= floor:
-            e = events[i]
-            if (
-                first_day <= dates[i] <= day
-                and e.channel in rule.channels
-                and e.party in rule.parties
-                and (rule.scope != "phone" or phones[i] == self.phone)
-                and _counts(rule.count, e)
-            ):
-                n += 1
-                if oldest is None or dates[i] < oldest:
-                    oldest = dates[i]
-            i -= 1
-        return n, oldest
+        return count_in_window(rule, self.h, t=t, day=day, tz=self.req.tz, phone=self.phone)
 
     def _lost_contact(self, rule: Rule, t: datetime) -> tuple[bool, _Bound]:
         if self._flags("no_valid_number", t):
@@ -516,7 +498,41 @@ def _utc_day_transitions(tzname: str, day: date) -> tuple[datetime, ...]:
     return tuple(c for c in found if c >= lo)
 
 
-def _counts(what: str | None, e: LedgerEntry) -> bool:
+def count_in_window(rule: Rule, history: DebtorHistory, *, t: datetime, day: date, tz: str, phone: str | None,
+                    upto: int | None = None) -> tuple[int, date | None]:
+    """Rows of ``history`` that the count cap ``rule`` counts at ``t``, and the earliest local date among them.
+
+    A row counts when it is of the rule's channels and parties (and of ``phone``, normalised, when the
+    rule counts per number), of the kind it counts (:func:`counted`) and on a local date (zone ``tz``)
+    in the rule's window ending on ``day``, the local date of ``t``. The rows read are those known at
+    ``t`` (``at <= t``), or the first ``upto`` rows of the history when given (an after-the-fact replay
+    that reads the ledger up to a given row).
+    """
+    first_day = day - timedelta(days=rule.window_days - 1)
+    floor = t - timedelta(days=rule.window_days + 2)
+    n = 0
+    oldest: date | None = None
+    i = (history.upto(t) if upto is None else upto) - 1
+    events, times, dates, phones = history.events, history._times, history.local_dates(tz), history._phones
+    while i >= 0 and times[i] >= floor:
+        e = events[i]
+        if (
+            first_day <= dates[i] <= day
+            and e.channel in rule.channels
+            and e.party in rule.parties
+            and (rule.scope != "phone" or phones[i] == phone)
+            and counted(rule, e)
+        ):
+            n += 1
+            if oldest is None or dates[i] < oldest:
+                oldest = dates[i]
+        i -= 1
+    return n, oldest
+
+
+def counted(rule: Rule, e: LedgerEntry) -> bool:
+    """Whether ``e`` is of the kind the count cap ``rule`` counts (attempts, connected, unanswered, conversations)."""
+    what = rule.count
     if what == "attempts":
         return True
     if what == "connected":

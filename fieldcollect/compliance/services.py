@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import transaction
@@ -285,12 +285,20 @@ def contact_guard(*, case: Case, acting_user: User | None, channel: str, party: 
     when = at or timezone.now()
     verdict = contact_decision(case=case, channel=channel, party=party, number=number, at=when, **visit)
     if not verdict.allowed:
-        row = blocked_attempt_record(verdict=verdict, case=case, acting_user=acting_user, channel=channel,
-                                     party=party,
-                                     number=default_number(case=case, channel=channel, party=party, number=number),
-                                     at=when, path=path)
-        raise blocked_error(verdict, blocked=row, code=code)
+        contact_refuse(verdict=verdict, case=case, acting_user=acting_user, channel=channel, party=party,
+                       number=number, at=when, path=path, code=code)
     return verdict
+
+
+def contact_refuse(*, verdict: ContactVerdict, case: Case, acting_user: User | None, channel: str,
+                   party: str = "debtor", number: str = "", at: datetime, path: str,
+                   code: str = "compliance.blocked") -> NoReturn:
+    """Store the refused contact ``verdict`` (checked at ``at``) as a blocked attempt and raise it as
+    :class:`ContactBlockedError`. Call it outside any transaction that the refusal would roll back."""
+    row = blocked_attempt_record(verdict=verdict, case=case, acting_user=acting_user, channel=channel, party=party,
+                                 number=default_number(case=case, channel=channel, party=party, number=number),
+                                 at=at, path=path)
+    raise blocked_error(verdict, blocked=row, code=code)
 
 
 def contact_check(*, case: Case, acting_user: User, channel: str, party: str = "debtor", number: str = "",

@@ -73,7 +73,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from fieldcollect.home import daily_root, home_dir, keys_dir, store_root
 from fieldcollect.ingest.store import current_version
-from fieldcollect.visits.services import evidence_root
+from fieldcollect.visits.evidence import evidence_root
 
 FORMAT = 2
 KEYS_MAGIC = b"FCKEYS1\n"

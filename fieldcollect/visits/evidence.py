@@ -29,6 +29,7 @@ from fieldcollect.core.errors import ApplicationError
 from fieldcollect.home import home_dir
 from fieldcollect.privacy import filecrypt
 from fieldcollect.privacy.fields import current_keyring
+from fieldcollect.visits.errors import VisitErrorCode as E
 
 __all__ = ["DEFAULT_MAX_BYTES", "EvidenceIntake", "EvidenceUploadHandler", "Sniffed", "StagedEvidence",
            "body_too_large", "evidence_chunks", "evidence_path", "evidence_root", "max_evidence_bytes",
@@ -51,7 +52,7 @@ def evidence_root() -> Path:
 
 def evidence_path(sha256: str) -> Path:
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise ApplicationError(_("Unknown evidence file."), code="evidence.unknown", status_code=404)
+        raise ApplicationError(_("Unknown evidence file."), code=E.EVIDENCE_UNKNOWN, status_code=404)
     return evidence_root() / sha256
 
 
@@ -144,7 +145,7 @@ class EvidenceIntake:
         if self.size > self.limit:
             self.abort()
             raise ApplicationError(_("The file is too large (at most %(mb)d MB).") % {"mb": self.limit // 1024**2},
-                                   code="evidence.too_large", status_code=413)
+                                   code=E.EVIDENCE_TOO_LARGE, status_code=413)
         if self._sniffed is None:
             self._head += data[:HEAD_BYTES]
             if len(self._head) >= HEAD_BYTES:
@@ -158,13 +159,13 @@ class EvidenceIntake:
             self.abort()
             raise ApplicationError(
                 _("Evidence must be a photo (JPEG, PNG, HEIC), a recording (MP3, M4A, AAC, WAV, AMR, Ogg) "
-                  "or a video (MP4, MOV, 3GP, WebM); this file is none of them."), code="evidence.kind",
+                  "or a video (MP4, MOV, 3GP, WebM); this file is none of them."), code=E.EVIDENCE_KIND,
                 status_code=415)
 
     def finish(self) -> StagedEvidence:
         if self.size == 0:
             self.abort()
-            raise ApplicationError(_("The file is empty."), code="evidence.empty")
+            raise ApplicationError(_("The file is empty."), code=E.EVIDENCE_EMPTY)
         if self._sniffed is None:
             self._check_head()
         assert self._sniffed is not None
@@ -220,7 +221,7 @@ class EvidenceUploadHandler(FileUploadHandler):
                  charset: str | None = None, content_type_extra: dict[str, bytes] | None = None) -> None:
         super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
         if field_name != FIELD or self.intake is not None or self.staged is not None:
-            self.error = ApplicationError(_("Send one evidence file at a time."), code="evidence.one_file")
+            self.error = ApplicationError(_("Send one evidence file at a time."), code=E.EVIDENCE_ONE_FILE)
             raise StopUpload()
         self.intake = EvidenceIntake()
 
@@ -264,7 +265,7 @@ def body_too_large(content_length: str | None) -> ApplicationError | None:
     if declared <= limit + 64 * 1024:
         return None
     return ApplicationError(_("The file is too large (at most %(mb)d MB).") % {"mb": limit // 1024**2},
-                            code="evidence.too_large", status_code=413)
+                            code=E.EVIDENCE_TOO_LARGE, status_code=413)
 
 
 # ---------------------------------------------------------------- reading a stored file
@@ -275,19 +276,19 @@ def evidence_chunks(*, sha256: str) -> Iterator[bytes]:
     :class:`ApplicationError`."""
     path = evidence_path(sha256)
     if not path.is_file():
-        raise ApplicationError(_("Unknown evidence file."), code="evidence.unknown", status_code=404)
+        raise ApplicationError(_("Unknown evidence file."), code=E.EVIDENCE_UNKNOWN, status_code=404)
     fh = path.open("rb")
     try:
         if not filecrypt.is_sealed(fh.read(len(filecrypt.MAGIC))):
             raise ApplicationError(_("The evidence file is stored in clear: run the migrations (python manage.py migrate) to "
                                      "encrypt it."),
-                                   code="evidence.clear_file", status_code=409)
+                                   code=E.EVIDENCE_CLEAR_FILE, status_code=409)
         fh.seek(0)
         try:
             yield from filecrypt.open_sealed(fh, ring=current_keyring(), name=sha256.encode())
         except filecrypt.FileCryptError as exc:
             raise ApplicationError(_("The evidence file is damaged or has been altered."),
-                                   code="evidence.damaged", status_code=409) from exc
+                                   code=E.EVIDENCE_DAMAGED, status_code=409) from exc
     finally:
         fh.close()
 

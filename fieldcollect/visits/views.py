@@ -31,6 +31,7 @@ from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.masking import mask_name
 from fieldcollect.visits import forms, links, selectors, services
+from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.evidence import EvidenceUploadHandler, SealedUpload, body_too_large
 from fieldcollect.visits.models import Appointment, Evidence, RoutePlan, VisitOutcome, VisitReport
 
@@ -52,13 +53,13 @@ def _day(request: HttpRequest) -> date:
 def _collector(user: User) -> Collector:
     collector = Collector.objects.filter(user=user).first()
     if collector is None:
-        raise PermissionDeniedError(_("Only a field collector can do this."), code="visits.not_collector")
+        raise PermissionDeniedError(_("Only a field collector can do this."), code=E.NOT_COLLECTOR)
     return collector
 
 
 def _manager_agency(user: User) -> Agency:
     if user.role != Role.AGENCY_MANAGER or user.agency_id is None:
-        raise PermissionDeniedError(_("Only an agency manager can see this page."), code="visits.not_manager")
+        raise PermissionDeniedError(_("Only an agency manager can see this page."), code=E.NOT_MANAGER)
     return Agency.objects.get(pk=user.agency_id)
 
 
@@ -394,7 +395,7 @@ def customer_answer(request: HttpRequest, token: str, action: str) -> HttpRespon
         elif action == "suggest":
             f = forms.SuggestForm(request.POST)
             if not f.is_valid():
-                raise ApplicationError(_("Choose a date and a time."), code="appointment.invalid_suggestion")
+                raise ApplicationError(_("Choose a date and a time."), code=E.APPOINTMENT_INVALID_SUGGESTION)
             start = datetime.combine(f.cleaned_data["date"], f.cleaned_data["start"], tzinfo=ctx["tz"])
             services.appointment_suggest(appointment=appointment, start=start)
         elif action == "decline":

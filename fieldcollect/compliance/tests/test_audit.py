@@ -170,3 +170,37 @@ def test_a_ledger_that_always_followed_the_engine_has_no_breaches() -> None:
         report = audit_ledger(ledger=rows, flags=[], blocked=[], pack=pack, tz_of=zone_of)
         assert [f for f in report.findings if f.kind == "breach"] == []
         assert sum(d.contacts for d in report.days) == len(rows)
+
+
+def test_cap_near_misses_are_counted_by_the_engines_counting(monkeypatch) -> None:
+    """One counting rule: the audit asks the engine (``count_in_window``), it keeps no copy of its own."""
+    from fieldcollect.compliance import audit, engine
+
+    calls: list[str] = []
+
+    def spy(rule, history, **kw):  # type: ignore[no-untyped-def]
+        calls.append(rule.id)
+        return engine.count_in_window(rule, history, **kw)
+
+    monkeypatch.setattr(audit, "count_in_window", spy)
+    rows = [call("d1", DAY.replace(hour=h), connected=True) for h in (9, 10, 11)]
+    report = audit_ledger(ledger=rows, flags=[], blocked=[], pack=CN, tz_of=shanghai)
+    assert report.days[0].near_misses_by_rule == {"CN-CONNECTED-CAP": 1}
+    assert "CN-CONNECTED-CAP" in calls
+
+
+def test_a_cap_near_miss_is_a_contact_after_which_the_engine_refuses_the_same_contact() -> None:
+    from fieldcollect.compliance.engine import ContactRequest, check
+
+    ny = ZoneInfo("America/New_York")
+    rows = [call("d1", datetime(2026, 3, d, 10 + d % 3, tzinfo=ny), phone="p1", connected=d % 2 == 0,
+                  conversation=d % 4 == 0) for d in range(2, 12)]  # across the spring-forward weekend
+    report = audit_ledger(ledger=rows, flags=[], blocked=[], pack=US, tz_of=lambda _d: "America/New_York")
+    near = [f for f in report.findings if f.kind == "near_miss" and f.rule_id.startswith("US-") and "last of" in f.detail]
+    assert near
+    for f in near:
+        assert f.at is not None
+        req = ContactRequest(request_id="next", debtor_id="d1", tz="America/New_York", channel="call",
+                             party="debtor", phone="p1", at=f.at + timedelta(seconds=1))
+        before = [r for r in rows if r.at <= f.at]
+        assert f.rule_id in check(request=req, ledger=before, flags=[], pack=US).rule_ids

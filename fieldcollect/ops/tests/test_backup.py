@@ -44,7 +44,7 @@ from fieldcollect.ops.backup import (
 from fieldcollect.ops.cli import PASSPHRASE_ENV
 from fieldcollect.ops.exports import ExportError, export_cases
 from fieldcollect.ops.models import Job
-from fieldcollect.visits.services import evidence_root
+from fieldcollect.visits.evidence import evidence_root
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AS_OF = date(2026, 6, 30)

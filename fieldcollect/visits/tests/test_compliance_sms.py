@@ -35,7 +35,8 @@ def test_a_refused_window_is_stored_with_the_collector_and_audited(vw):
     with pytest.raises(ApplicationError) as exc:
         services.appointment_propose(case=vw.case1, acting_user=vw.user1, windows=_windows(vw, (20, 23)),
                                      now=f.in_hours())
-    assert exc.value.code == "appointment.not_compliant" and "CN-HOURS" in exc.value.extra["rule_ids"]
+    assert exc.value.code == "compliance.blocked" and exc.value.status_code == 422
+    assert "CN-HOURS" in exc.value.extra["rule_ids"]
     row = BlockedAttempt.objects.get()
     assert exc.value.extra["blocked_attempt_id"] == row.pk
     assert (row.path, row.channel, row.party) == ("appointment", "visit", "debtor")
@@ -54,7 +55,7 @@ def test_a_refused_customer_choice_is_stored_without_a_user(vw):
              acting_user=None)
     with pytest.raises(ApplicationError) as exc:
         services.appointment_confirm(appointment=appointment, window=0)
-    assert exc.value.code == "appointment.not_compliant"
+    assert exc.value.code == "compliance.blocked" and exc.value.status_code == 422
     row = BlockedAttempt.objects.get()
     assert row.path == "appointment_confirm" and row.user_id is None and row.agency_id is None
     assert "CN-PAUSE-DISPUTE" in row.rule_ids

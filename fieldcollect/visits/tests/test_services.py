@@ -107,7 +107,7 @@ def test_windows_outside_contact_hours_are_refused_with_the_rule_in_the_users_la
     late = [(at(vw.day, 21, 30), at(vw.day, 22, 30))]
     with translation.override("zh-hans"), pytest.raises(ApplicationError) as zh:
         services.appointment_propose(case=vw.case1, acting_user=vw.user1, windows=late)
-    assert zh.value.code == "appointment.not_compliant"
+    assert zh.value.code == "compliance.blocked" and zh.value.status_code == 422
     assert "CN-HOURS" in zh.value.extra["rule_ids"]
     assert "债务人当地时间" in zh.value.message
     with translation.override("en"), pytest.raises(ApplicationError) as en:
@@ -130,7 +130,7 @@ def test_customer_suggestion_must_pass_the_rules(vw):
     appointment, _token = _propose(vw)
     with pytest.raises(ApplicationError) as exc:
         services.appointment_suggest(appointment=appointment, start=at(vw.day, 23))
-    assert exc.value.code == "appointment.not_compliant"
+    assert exc.value.code == "compliance.blocked" and exc.value.status_code == 422
     ok = services.appointment_suggest(appointment=appointment, start=at(vw.day, 18))
     assert ok.status == Appointment.Status.CONFIRMED and ok.chosen_by_customer
     assert ok.chosen_end - ok.chosen_start == timedelta(hours=1)

@@ -61,7 +61,7 @@ def test_tampered_and_expired_links_get_a_clear_refusal(client, vw):
 def test_customer_suggestion_at_night_is_refused_with_the_rule(client, vw):
     appointment, token = _propose(vw)
     page = client.post(f"/visits/a/{token}/suggest", {"date": vw.day.isoformat(), "start": "22:30"})
-    assert page.status_code == 400
+    assert page.status_code == 422  # a refused contact, as everywhere
     assert "债务人当地时间" in page.content.decode()
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.PROPOSED

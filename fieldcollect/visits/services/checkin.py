@@ -1,0 +1,88 @@
+"""Check-in: where the collector is at a visit, verified against the customer's address."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fieldcollect.cases.access import require_capability
+from fieldcollect.cases.models import Case
+from fieldcollect.core.audit import audit_log
+from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.models import User
+from fieldcollect.optimisation.travel import LatLon, haversine_m
+from fieldcollect.visits.errors import VisitErrorCode as E
+from fieldcollect.visits.models import Appointment, CheckIn
+from fieldcollect.visits.services.common import collector_of, local_tz, require_visible
+
+GEOFENCE_M = 200.0
+MAX_SPEED_KMH = 150.0
+
+
+def geofence_m() -> float:
+    return float(getattr(settings, "VISITS_GEOFENCE_M", os.environ.get("VISITS_GEOFENCE_M", GEOFENCE_M)))
+
+
+def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, accuracy_m: float,
+                   at: datetime | None = None, manual: bool = False,
+                   appointment: Appointment | None = None) -> CheckIn:
+    """Record where the collector is at a visit and verify it.
+
+    Accepted only inside the geofence around the customer's address (:func:`geofence_m`, 200 m by
+    default) and without a spoofing sign: an impossible speed since the collector's previous
+    check-in, or coordinates exactly equal to an earlier check-in. Outside the confirmed
+    appointment's window (30 min early allowed), poor accuracy and manual entry are flagged only.
+    """
+    collector = collector_of(acting_user)
+    require_capability(acting_user, "case.contact")
+    require_visible(case, acting_user)
+    at = at or timezone.now()
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or accuracy_m < 0:
+        raise ApplicationError(_("Invalid position."), code=E.CHECKIN_INVALID_POSITION)
+    flags: list[str] = []
+    customer = case.customer
+    distance: float | None = None
+    fence = geofence_m()
+    if customer.lat is None or customer.lon is None:
+        flags.append(CheckIn.Flag.OUTSIDE_GEOFENCE)
+    else:
+        distance = haversine_m(LatLon(lat, lon), LatLon(customer.lat, customer.lon))
+        if distance > fence:
+            flags.append(CheckIn.Flag.OUTSIDE_GEOFENCE)
+    if accuracy_m > fence:
+        flags.append(CheckIn.Flag.POOR_ACCURACY)
+    previous = CheckIn.objects.filter(collector=collector, at__lte=at).order_by("-at", "-id").first()
+    if previous is not None:
+        metres = haversine_m(LatLon(lat, lon), LatLon(previous.lat, previous.lon))
+        seconds = (at - previous.at).total_seconds()
+        if metres > 1000 and (seconds <= 0 or metres / seconds * 3.6 > MAX_SPEED_KMH):
+            flags.append(CheckIn.Flag.IMPOSSIBLE_SPEED)
+    if CheckIn.objects.filter(collector=collector, lat=lat, lon=lon).exists():
+        flags.append(CheckIn.Flag.REPEATED_COORDINATES)
+    if appointment is None:
+        local_day = at.astimezone(local_tz()).date()
+        appointment = Appointment.objects.filter(
+            case=case, status=Appointment.Status.CONFIRMED,
+            chosen_start__date=local_day).order_by("chosen_start").first()
+    if (appointment is None or appointment.status != Appointment.Status.CONFIRMED or appointment.chosen_start is None
+            or appointment.chosen_end is None
+            or not appointment.chosen_start - timedelta(minutes=30) <= at <= appointment.chosen_end):
+        flags.append(CheckIn.Flag.OUTSIDE_WINDOW)
+    if manual:
+        flags.append(CheckIn.Flag.MANUAL)
+    blocking = {CheckIn.Flag.OUTSIDE_GEOFENCE, CheckIn.Flag.IMPOSSIBLE_SPEED, CheckIn.Flag.REPEATED_COORDINATES}
+    accepted = not blocking.intersection(flags)
+    with transaction.atomic():
+        checkin = CheckIn.objects.create(
+            collector=collector, case=case, appointment=appointment, lat=lat, lon=lon, accuracy_m=accuracy_m, at=at,
+            distance_m=distance, accepted=accepted, flags=[str(f) for f in flags],
+        )
+        audit_log(actor=acting_user, action="checkin.record", object_type="checkin", object_id=checkin.pk,
+                  new={"case": case.pk, "lat": lat, "lon": lon, "accuracy_m": accuracy_m, "accepted": accepted,
+                       "flags": checkin.flags, "distance_m": distance})
+    return checkin

@@ -173,6 +173,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
+# the bank's business day and the zone of a customer whose own is not known (fieldcollect.core.bank_time)
+BANK_TIME_ZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 

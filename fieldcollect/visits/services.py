@@ -32,6 +32,7 @@ from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.engine import ContactRequest, Decision, LedgerEntry, check, zone
 from fieldcollect.compliance.packs import RulePack, load_pack
 from fieldcollect.core.audit import audit_log, snapshot
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.optimisation.routes import (
@@ -133,7 +134,7 @@ def visit_decision(*, case: Case, at: datetime, collectors: int, recording: bool
                    appointment_confirmed: bool, request_id: str = "visit") -> Decision:
     """The compliance engine's decision on a field visit to ``case``'s customer at ``at``."""
     request = ContactRequest(
-        request_id=request_id, debtor_id=str(case.customer_id), tz=case.customer.timezone or "Asia/Shanghai",
+        request_id=request_id, debtor_id=str(case.customer_id), tz=case.customer.timezone or bank_time_zone_name(),
         channel="visit", party="debtor", at=at, collectors=collectors, recording=recording,
         appointment_confirmed=appointment_confirmed,
     )
@@ -601,7 +602,7 @@ def reminders_enqueue(*, now: datetime | None = None, ahead: timedelta = timedel
                 number=customer.mobile or "", at=now, path="visit_reminder", once=True)
             continue
         with transaction.atomic():
-            local = appointment.chosen_start.astimezone(zone(customer.timezone or "Asia/Shanghai"))
+            local = appointment.chosen_start.astimezone(zone(customer.timezone or bank_time_zone_name()))
             with translation.override("zh-hans"):
                 body = _("Reminder: the bank's collection team will visit you at %(time)s.") % {
                     "time": local.strftime("%Y-%m-%d %H:%M")}

@@ -1,4 +1,4 @@
-"""Demo accounts and placements for `fieldcollect demo`.
+"""Demo accounts and placements for `fieldcollect demo` (:func:`fieldcollect.demodata.demo.build_demo`).
 
 One user per bank role; per approved agency an agency manager and a field-collector user linked to a
 Collector row; open unplaced cases placed with eligible agencies by a simple capacity- and

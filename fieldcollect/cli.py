@@ -12,7 +12,7 @@ import typer
 
 from fieldcollect.compliance.cli import app as compliance_app
 from fieldcollect.core.audit_cli import app as audit_app
-from fieldcollect.core.cli import token_app, users_app
+from fieldcollect.core.auth.cli import token_app, users_app
 from fieldcollect.earlywarning.cli import app as early_warning_app
 from fieldcollect.ops.cli import backup as ops_backup
 from fieldcollect.ops.cli import export_cases_cmd, serve_prod

@@ -20,8 +20,8 @@ from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS, ContractTe
 from fieldcollect.cases import services
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Placement
+from fieldcollect.core.auth.totp import enrol_with_secret
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.totp import enrol_with_secret
 
 BANK_USERS = [
     ("manager", Role.COLLECTIONS_MANAGER),

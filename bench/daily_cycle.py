@@ -91,9 +91,11 @@ def build_store(export: Path, home: Path) -> float:
 def load_customers(export: Path) -> float:
     import pyarrow.parquet as pq
 
+    from fieldcollect.core.bank_time import bank_time_zone_name
     from fieldcollect.portfolio.services import CUSTOMER_COLUMNS, bulk_upsert
 
     t = time.perf_counter()
+    zone_name = bank_time_zone_name()
     src = pq.ParquetFile(export / "customers.parquet")
     from django.db import transaction
 
@@ -101,7 +103,7 @@ def load_customers(export: Path) -> float:
         for batch in src.iter_batches(batch_size=200_000):
             cols = [batch.column(c).to_pylist() for c in CUSTOMER_COLUMNS[:-1]]
             bulk_upsert(table="portfolio_customer", columns=CUSTOMER_COLUMNS, pk="customer_id",
-                        rows=((*r, "Asia/Shanghai") for r in zip(*cols, strict=True)))
+                        rows=((*r, zone_name) for r in zip(*cols, strict=True)))
     return time.perf_counter() - t
 
 

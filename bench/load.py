@@ -64,8 +64,8 @@ def seed(*, agencies: int, cases_per_agency: int, history_per_case: int = 0) -> 
     call_command("migrate", interactive=False, verbosity=0)
     from fieldcollect.cases import services
     from fieldcollect.cases.tests import factories as f
+    from fieldcollect.core.auth.tokens import token_create
     from fieldcollect.core.models import Role
-    from fieldcollect.core.tokens import token_create
 
     cm = f.make_user(role=Role.COLLECTIONS_MANAGER, username="load-cm")
     clients = []

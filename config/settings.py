@@ -173,6 +173,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
+# the bank's business day and the zone of a customer whose own is not known (fieldcollect.core.bank_time)
+BANK_TIME_ZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 
@@ -186,14 +188,14 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
 # --- security (README "Security") ---
-AUTHENTICATION_BACKENDS = ["fieldcollect.core.login_security.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["fieldcollect.core.auth.login_security.ThrottledModelBackend"]
 # lock-out: this many failures for one username (or from one address) within the window lock it for
 # FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS after the last failure
 FIELDCOLLECT_LOGIN_MAX_FAILURES = int(env("FIELDCOLLECT_LOGIN_MAX_FAILURES", "5"))
 FIELDCOLLECT_LOGIN_MAX_FAILURES_PER_IP = int(env("FIELDCOLLECT_LOGIN_MAX_FAILURES_PER_IP", "20"))
 FIELDCOLLECT_LOGIN_WINDOW_SECONDS = int(env("FIELDCOLLECT_LOGIN_WINDOW_SECONDS", "900"))
 FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS = int(env("FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS", "900"))
-FIELDCOLLECT_2FA_FOR_BANK_ROLES = True  # TOTP after the password for bank roles (core/totp.py)
+FIELDCOLLECT_2FA_FOR_BANK_ROLES = True  # TOTP after the password for bank roles (core/auth/totp.py)
 # reverse proxies (comma-separated addresses) whose X-Forwarded-For names the client, for lock-outs
 # and API token allow-lists; empty: the peer address is the client
 FIELDCOLLECT_TRUSTED_PROXIES = [a.strip() for a in env("TRUSTED_PROXIES").split(",") if a.strip()]

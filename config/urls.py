@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from fieldcollect.api.api import api
-from fieldcollect.core.views import FieldcollectLoginView
+from fieldcollect.core.auth.views import FieldcollectLoginView
 
 urlpatterns = [
     path("", include("fieldcollect.ops.urls")),

@@ -12,7 +12,7 @@ import typer
 
 from fieldcollect.compliance.cli import app as compliance_app
 from fieldcollect.core.audit_cli import app as audit_app
-from fieldcollect.core.cli import token_app, users_app
+from fieldcollect.core.auth.cli import token_app, users_app
 from fieldcollect.earlywarning.cli import app as early_warning_app
 from fieldcollect.ops.cli import backup as ops_backup
 from fieldcollect.ops.cli import export_cases_cmd, serve_prod
@@ -179,51 +179,19 @@ def demo(
     business = _parse_date(as_of, "--as-of") if as_of else date.today() - timedelta(days=1)
     setup_django()
     migrate_quietly()
-    from fieldcollect.core.demo_setup import setup_demo_users_and_placements
-    from fieldcollect.daily.services import run_daily
-    from fieldcollect.demodata.generator import write_demo_portfolio
-    from fieldcollect.portfolio.services import ingest_export
+    from fieldcollect.demodata.demo import build_demo, save_logins
 
     console.print(f"[bold]fieldcollect demo[/] home={home_dir()} loans={loans:,} business date={business}")
-    import tempfile
-
-    # the export holds plaintext personal data: keep it outside the data home and delete it after ingestion
-    with tempfile.TemporaryDirectory(prefix="fc-demo-export-") as tmp:
-        export = Path(tmp) / "demo-export"
-        write_demo_portfolio(export, n_loans=loans, seed=seed, as_of=business)
-        console.print(ingest_export(source=export).message)
-    from fieldcollect.allocation.services import run_allocation
-    from fieldcollect.scorecards.demo import demo_candidate_files
-
-    logins: list[tuple[str, str, str, int | None, str]] = []
-    for offset in range(days - 1, -1, -1):
-        day = business - timedelta(days=offset)
-        result = run_daily(as_of=day, progress=True)
-        cases = {k: v for k, v in result.summary["cases"].items() if v}
-        console.print(f"nightly cycle {day}: {result.summary['loans']:,} loans, "
-                      f"30+ share {result.summary['balance_30plus_share']:.2%}, {cases}")
-        if not logins:
-            # first day: contracts, one login per role and agency, first placements and assignments
-            logins = setup_demo_users_and_placements(as_of=day)
-        else:
-            run = run_allocation(as_of=day, holdout_share=0.1, seed=seed, apply=True)
-            console.print(f"  allocation run {run.pk}: {run.n_placed} of {run.n_cases} open unplaced cases placed "
-                          f"(holdout {run.n_holdout}, optimal: {run.certified_optimal})")
-    demo_candidate_files(as_of=business, seed=seed)
+    logins = build_demo(loans=loans, seed=seed, business=business, days=days, say=console.print)
     table = Table(title="Demo logins (passwords and keys are new on every `fieldcollect demo`)")
     for col in ("username", "password", "role", "agency", "authenticator key (TOTP)"):
         table.add_column(col, overflow="fold")  # keys and passwords must show in full
-    lines = []
     for username, password, role, agency_id, totp_key in logins:
         table.add_row(username, password, role, "" if agency_id is None else str(agency_id), totp_key)
-        lines.append(f"{username}\t{password}\t{role}\t{agency_id or ''}\t{totp_key}")
     console.print(table)
     console.print("Bank logins ask for a one-time code after the password: add the key to an authenticator app, "
                   "or print the current code with `.venv/bin/python -c \"import pyotp; print(pyotp.TOTP('KEY').now())\"`.")
-    logins_file = home_dir() / "demo_logins.tsv"
-    logins_file.write_text("username\tpassword\trole\tagency_id\ttotp_key\n" + "\n".join(lines) + "\n")
-    logins_file.chmod(0o600)
-    console.print(f"logins saved to {logins_file}")
+    console.print(f"logins saved to {save_logins(logins)}")
     if not no_serve:
         console.print(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
         serve(host=host, port=port)

@@ -11,7 +11,7 @@ set -euo pipefail
 
 PYTHON=${PYTHON:-python3.11}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
-CJK_FONT=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc  # what fieldcollect.plans.agreement looks for
+CJK_FONT=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc  # what fieldcollect.core.pdf looks for
 CHROMIUM=/usr/bin/chromium  # what the browser tests launch
 
 say() { echo "ensure-system: $*"; }

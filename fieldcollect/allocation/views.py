@@ -14,8 +14,8 @@ from fieldcollect.allocation import selectors, services
 from fieldcollect.allocation.models import AllocationRun
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.scorecards.access import is_manager, require_bank_viewer, require_manager
-from fieldcollect.scorecards.web import errors_as_pages, user_of
 
 PAGE = 200
 
@@ -23,7 +23,7 @@ PAGE = 200
 @login_required
 @errors_as_pages
 def run_list(request: HttpRequest) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     require_bank_viewer(user)
     return render(request, "allocation/run_list.html", {
         "runs": selectors.run_list()[:50], "can_run": is_manager(user), "today": timezone.localdate(),
@@ -42,7 +42,7 @@ class RunParams(params.QueryForm):
 @require_POST
 @errors_as_pages
 def run_create(request: HttpRequest) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     require_manager(user)
     try:
         p = RunParams.parse(request.POST)
@@ -68,7 +68,7 @@ class DetailParams(params.QueryForm):
 @login_required
 @errors_as_pages
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     require_bank_viewer(user)
     run = get_object_or_404(AllocationRun, pk=run_id)
     p = DetailParams.parse(request.GET)
@@ -86,7 +86,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 @errors_as_pages
 def run_apply(request: HttpRequest, run_id: int) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     require_manager(user)
     run = get_object_or_404(AllocationRun, pk=run_id)
     try:

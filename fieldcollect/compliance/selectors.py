@@ -20,11 +20,11 @@ from fieldcollect.compliance import audit as audit_lib
 from fieldcollect.compliance.engine import Flag, LedgerEntry, zone
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.compliance.packs import RulePack, load_pack
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
 from fieldcollect.portfolio.models import Loan
 from fieldcollect.privacy.fields import open_value
 
-DEFAULT_TZ = "Asia/Shanghai"
 # case-management channels -> engine channels (a WeChat message counts as a text message)
 ENGINE_CHANNEL = {"phone": "call", "call": "call", "sms": "sms", "wechat": "sms", "visit": "visit",
                   "letter": "letter", "email": "email"}
@@ -225,11 +225,12 @@ def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
                      "party", "at", "number", "connected", "conversation", "agency_id", "row_binding")
     )
     flags = debtor_flags(customer_ids=customer_ids, since=since)
+    default_tz = bank_time_zone_name()
     tz_of: dict[str, str] = {}
     ledger_by_pack: dict[str, list[LedgerEntry]] = {}
     for cid, tz, jur, channel, party, at, sealed, connected, conversation, agency, row in rows:
         number = open_value(ContactAttempt, "number", sealed, row)
-        tz_of[str(cid)] = tz or DEFAULT_TZ
+        tz_of[str(cid)] = tz or default_tz
         ledger_by_pack.setdefault(jur or "CN", []).append(
             _entry(str(cid), channel, party, at, number, connected, conversation, agency))
     blocked_by_pack: dict[str, list[audit_lib.BlockedAttempt]] = {}
@@ -240,7 +241,7 @@ def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
     for b in blocked:
         if b.customer_id is None:
             continue
-        tz_of.setdefault(str(b.customer_id), (b.customer.timezone if b.customer else "") or DEFAULT_TZ)
+        tz_of.setdefault(str(b.customer_id), (b.customer.timezone if b.customer else "") or default_tz)
         jur = b.case.loan.jurisdiction if b.case is not None else jur_of_customer.get(b.customer_id, "CN")
         blocked_by_pack.setdefault(jur or "CN", []).append(audit_lib.BlockedAttempt(
             agency_id=str(b.agency_id) if b.agency_id is not None else None, debtor_id=str(b.customer_id),
@@ -249,8 +250,8 @@ def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
     for jur in sorted(set(ledger_by_pack) | set(blocked_by_pack)):
         reports.append(audit_lib.audit_ledger(
             ledger=ledger_by_pack.get(jur, []), flags=flags, blocked=blocked_by_pack.get(jur, []),
-            pack=pack_for(jur), tz_of=lambda d: tz_of.get(d, DEFAULT_TZ)))
+            pack=pack_for(jur), tz_of=lambda d: tz_of.get(d, default_tz)))
     day_blocked = tuple(b for b in blocked
-                        if b.at.astimezone(zone(tz_of.get(str(b.customer_id), DEFAULT_TZ))).date() == day)
+                        if b.at.astimezone(zone(tz_of.get(str(b.customer_id), default_tz))).date() == day)
     return DailyReport(day=day, agency_id=str(agency_id) if agency_id is not None else None,
                        reports=tuple(reports), blocked=day_blocked)

@@ -26,7 +26,6 @@ from fieldcollect.cases.models import Case, Party
 from fieldcollect.compliance.engine import ContactRequest, Decision, check, normalise_phone
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag, FlagKind
 from fieldcollect.compliance.selectors import (
-    DEFAULT_TZ,
     ENGINE_CHANNEL,
     debtor_flags,
     debtor_ledger,
@@ -37,6 +36,7 @@ from fieldcollect.compliance.selectors import (
     phone_lookback,
 )
 from fieldcollect.core.audit import audit_log, snapshot
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.portfolio.models import Customer
@@ -182,7 +182,7 @@ def contact_decision(*, case: Case, channel: str, party: str = "debtor", number:
     since = when - lookback(pack)
     customer = case.customer
     request = ContactRequest(
-        request_id=request_id, debtor_id=str(customer.pk), tz=customer.timezone or DEFAULT_TZ,
+        request_id=request_id, debtor_id=str(customer.pk), tz=customer.timezone or bank_time_zone_name(),
         channel=engine_channel(channel), party=engine_party(party), at=when,
         phone=default_number(case=case, channel=channel, party=party, number=number) or None,
         collectors=collectors, recording=recording, appointment_confirmed=appointment_confirmed,

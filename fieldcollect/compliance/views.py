@@ -22,6 +22,7 @@ from fieldcollect.cases.models import Case
 from fieldcollect.compliance import forms, selectors, services
 from fieldcollect.compliance.engine import zone
 from fieldcollect.compliance.models import DebtorFlag
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages
@@ -53,7 +54,7 @@ def _local(value: datetime | None, tz: str) -> datetime | None:
 def case_flags(request: HttpRequest, case_id: int) -> HttpResponse:
     """The debtor's flags (all their cases), the contacts refused on this case, and forms to add/lift."""
     user, case = _flag_case(request, case_id)
-    tz = case.customer.timezone or selectors.DEFAULT_TZ
+    tz = case.customer.timezone or bank_time_zone_name()
     now = timezone.now()
     flags = selectors.customer_flags(customer_id=case.customer_id)
     can_manage = services.can_manage_flags(user)
@@ -83,7 +84,7 @@ def flag_add(request: HttpRequest, case_id: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, f"{form.fields[field].label}: {error}" if field in form.fields else str(error))
         return redirect(reverse("compliance:case_flags", args=[case.pk]))
-    tz = case.customer.timezone or selectors.DEFAULT_TZ
+    tz = case.customer.timezone or bank_time_zone_name()
     d = form.cleaned_data
     try:
         services.flag_add(customer=case.customer, flag=d["flag"], starts_at=_local(d["starts_at"], tz) or timezone.now(),

@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from fieldcollect.core import login_security  # noqa: F401  (connects the login audit receivers)
+        from fieldcollect.core.auth import login_security  # noqa: F401  (connects the login audit receivers)

@@ -1,6 +1,6 @@
 """What the nightly cycle checks before it changes anything: the business date, and one run at a time.
 
-* The business date may not be after today in the bank's time zone (``settings.TIME_ZONE``), nor after
+* The business date may not be after today in the bank's time zone (:mod:`fieldcollect.core.bank_time`), nor after
   the data date of the newest export ingested (:func:`latest_data_date`): a cycle for a day the data
   does not describe yet would open cases at 100 % 30+, expire every placement and block later days.
 * Two nightly cycles never run at once: :func:`nightly_lock` takes a PostgreSQL advisory lock on
@@ -19,15 +19,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from zoneinfo import ZoneInfo
 
 import polars as pl
-from django.conf import settings
 from django.db import connection
 from django.db.models import Max
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fieldcollect.core.bank_time import bank_time_zone_name, bank_today
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.home import daily_root
 from fieldcollect.ingest.store import current_version
@@ -36,11 +34,6 @@ from fieldcollect.portfolio.models import IngestBatch
 # pg_advisory_lock key of the nightly cycle (a constant: every process must use the same one)
 ADVISORY_KEY = 0x6663_6E69_6768_7401  # "fcnight" + 1
 LOCK_FILE = ".lock"
-
-
-def bank_today() -> date:
-    """Today in the bank's time zone, whatever time zone the request or the machine uses."""
-    return timezone.localdate(timezone=ZoneInfo(settings.TIME_ZONE))
 
 
 def latest_data_date() -> date | None:
@@ -68,7 +61,7 @@ def business_date_check(*, as_of: date) -> None:
     if as_of > today:
         raise ApplicationError(
             _("The business date %(as_of)s is after today (%(today)s, %(tz)s): the nightly cycle runs for a "
-              "day that has ended. Nothing was changed.") % {"as_of": as_of, "today": today, "tz": settings.TIME_ZONE},
+              "day that has ended. Nothing was changed.") % {"as_of": as_of, "today": today, "tz": bank_time_zone_name()},
             code="daily.date_in_future", extra={"as_of": as_of.isoformat(), "today": today.isoformat()})
     data_date = latest_data_date()
     if data_date is not None and as_of > data_date:

@@ -33,6 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldcollect.core.audit import audit_log
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.models import User
 from fieldcollect.earlywarning import engine
 from fieldcollect.earlywarning.models import Reminder, WarningEntry, WarningList
@@ -157,7 +158,7 @@ def save_list(*, result: engine.ScoreResult, as_of: date, store_version: str, tr
 def _local_send_at(day: date, tzname: str) -> datetime:
     from fieldcollect.compliance.engine import zone
 
-    return datetime.combine(day, dtime(REMINDER_HOUR), tzinfo=zone(tzname or "Asia/Shanghai")).astimezone(UTC)
+    return datetime.combine(day, dtime(REMINDER_HOUR), tzinfo=zone(tzname or bank_time_zone_name())).astimezone(UTC)
 
 
 def reminders_plan(*, warning_list: WarningList, as_of: date) -> int:
@@ -234,7 +235,7 @@ def reminders_send_due(*, now: datetime | None = None) -> dict[str, int]:
     due = list(Reminder.objects.select_related("customer").filter(status=Reminder.Status.PLANNED, send_at__lte=now))
     for reminder in due:
         customer = reminder.customer
-        tzname = customer.timezone or "Asia/Shanghai"
+        tzname = customer.timezone or bank_time_zone_name()
         with transaction.atomic():
             locked = Reminder.objects.select_for_update().get(pk=reminder.pk)
             if locked.status != Reminder.Status.PLANNED:

@@ -316,8 +316,8 @@ def _management_report(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any
     from datetime import date
     from pathlib import Path
 
+    from fieldcollect.core.pdf import FontNotFound
     from fieldcollect.ops.exports import ExportError, default_export_path, publish
-    from fieldcollect.plans.agreement import FontNotFound
     from fieldcollect.reports.management import SECTIONS, collect, normalise_lang, render_pdf
 
     try:

@@ -1,119 +1,25 @@
-"""The restructuring agreement as a bilingual (zh-Hans / English) PDF with the schedule, via fpdf2.
+"""The restructuring agreement as a bilingual (zh-Hans / English) PDF with the schedule, via fpdf2 and
+the CJK font of :mod:`fieldcollect.core.pdf`.
 
-Chinese glyphs need a CJK font. fpdf2 (≥ 2.8) reads TrueType/OpenType collections (``.ttc``) with
-``collection_font_number``; we look for, in order:
-
-1. the ``FIELDCOLLECT_CJK_FONT`` environment variable (``/path/font.ttc`` or ``/path/font.ttc#2``);
-2. Debian's ``fonts-noto-cjk`` (``NotoSansCJK-Regular.ttc``, the Simplified Chinese "SC" face, found by
-   name; ``NotoSansCJK-Bold.ttc`` for headings if asked for);
-3. ``fonts-wqy-microhei``, ``fonts-wqy-zenhei``, ``fonts-arphic-uming``.
-
-Only the glyphs used are embedded (subsetting), so a one-page agreement is a few tens of kB. Parsing
-a Noto CJK face takes fpdf2/fontTools about 1–2 s (more on a loaded machine), so callers rendering
-on a request should do it in a background task.
+Parsing a Noto CJK face takes fpdf2/fontTools about 1–2 s (more on a loaded machine), so callers
+rendering on a request should do it in a background task.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from fieldcollect.core.pdf import CJKFont, cjk_document, find_cjk_font
 from fieldcollect.plans.schedule import Schedule, fen_to_yuan
 
 __all__ = [
     "AgreementData",
-    "CJKFont",
-    "FontNotFound",
     "agreement_from_option",
-    "find_cjk_font",
     "format_yuan",
     "render_agreement_pdf",
 ]
-
-NOTO_DIR = Path("/usr/share/fonts/opentype/noto")
-FALLBACK_FONTS = (
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
-    Path("/usr/share/fonts/truetype/arphic/uming.ttc"),
-)
-
-
-class FontNotFound(RuntimeError):
-    """No CJK font is installed (install Debian's fonts-noto-cjk or set FIELDCOLLECT_CJK_FONT)."""
-
-
-@dataclass(frozen=True)
-class CJKFont:
-    """A font file, the face in a collection, and an optional bold companion."""
-
-    path: Path
-    index: int = 0
-    bold_path: Path | None = None
-    bold_index: int = 0
-
-
-def _face_index(path: Path, wanted: str) -> int:
-    """Index of the face whose family name contains ``wanted`` in a .ttc (0 if not found)."""
-    from fontTools.ttLib import TTCollection
-
-    try:
-        collection = TTCollection(str(path), lazy=True)
-    except Exception:  # not a collection: a single face
-        return 0
-    for i, face in enumerate(collection.fonts):
-        name = face["name"].getDebugName(1) or ""
-        if wanted in name and "Mono" not in name:
-            return i
-    return 0
-
-
-def _parse_env(value: str) -> CJKFont:
-    path_text, _, index_text = value.partition("#")
-    path = Path(path_text)
-    if not path.is_file():
-        raise FontNotFound(f"FIELDCOLLECT_CJK_FONT points to a missing file: {path}")
-    return CJKFont(path=path, index=int(index_text) if index_text else 0)
-
-
-@lru_cache(maxsize=4)
-def _find_cjk_font(env_value: str | None, bold: bool) -> CJKFont:
-    if env_value:
-        return _parse_env(env_value)
-    regular = NOTO_DIR / "NotoSansCJK-Regular.ttc"
-    if regular.is_file():
-        index = _face_index(regular, "CJK SC")
-        bold_file = NOTO_DIR / "NotoSansCJK-Bold.ttc"
-        if bold and bold_file.is_file():
-            return CJKFont(regular, index, bold_file, _face_index(bold_file, "CJK SC"))
-        return CJKFont(regular, index)
-    for candidate in FALLBACK_FONTS:
-        if candidate.is_file():
-            return CJKFont(candidate, 0)
-    raise FontNotFound(
-        "no CJK font found: install Debian's fonts-noto-cjk (or fonts-wqy-microhei), "
-        "or set FIELDCOLLECT_CJK_FONT=/path/to/font.ttc#index"
-    )
-
-
-def find_cjk_font(*, bold: bool = False) -> CJKFont:
-    """The CJK font to embed (see the module docstring for the search order).
-
-    Parameters
-    ----------
-    bold
-        Also look for a bold face for headings. Each CJK face costs a few seconds to parse and
-        subset, so the default is the regular face only (headings are set larger instead).
-
-    Raises
-    ------
-    FontNotFound
-        If none is installed.
-    """
-    return _find_cjk_font(os.environ.get("FIELDCOLLECT_CJK_FONT") or None, bold)
 
 
 def format_yuan(fen: int) -> str:
@@ -236,29 +142,18 @@ def render_agreement_pdf(data: AgreementData, *, font: CJKFont | None = None) ->
     FontNotFound
         If no CJK font is available.
     """
-    from fpdf import FPDF
     from fpdf.fonts import FontFace
 
     cjk = font or find_cjk_font()
-
-    class _AgreementPDF(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font("cjk", "", 7.5)
-            self.set_text_color(110, 110, 110)
-            self.cell(0, 5, f"{data.agreement_no} · 第 {self.page_no()}/{{nb}} 页 Page {self.page_no()}/{{nb}}",
-                      align="C")
-            self.set_text_color(0, 0, 0)
-
-    pdf = _AgreementPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_creation_date(datetime(data.issued_on.year, data.issued_on.month, data.issued_on.day))
-    pdf.set_title(f"{TITLE_ZH} / {TITLE_EN} {data.agreement_no}")
-    pdf.set_author(f"{data.bank_name_zh} {data.bank_name_en}")
-    pdf.set_margins(15, 15, 15)
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_font("cjk", "", str(cjk.path), collection_font_number=cjk.index)
-    if cjk.bold_path is not None:
-        pdf.add_font("cjk", "B", str(cjk.bold_path), collection_font_number=cjk.bold_index)
+    pdf = cjk_document(
+        title=f"{TITLE_ZH} / {TITLE_EN} {data.agreement_no}",
+        created=datetime(data.issued_on.year, data.issued_on.month, data.issued_on.day),
+        author=f"{data.bank_name_zh} {data.bank_name_en}",
+        margins=15,
+        page_break_margin=15,
+        font=cjk,
+        footer=lambda page: f"{data.agreement_no} · 第 {page}/{{nb}} 页 Page {page}/{{nb}}",
+    )
     bold = "B" if cjk.bold_path is not None else ""
     pdf.add_page()
     width = pdf.epw

@@ -9,6 +9,7 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.privacy.fields import BlindIndexField, EncryptedCharField, EncryptedModel
 
 
@@ -26,7 +27,7 @@ class Customer(EncryptedModel):
     address = EncryptedCharField(max_length=200)
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
-    timezone = models.CharField(max_length=64, default="Asia/Shanghai")
+    timezone = models.CharField(max_length=64, default=bank_time_zone_name)
     mobile_bidx = BlindIndexField(source="mobile", kind="phone")
     id_number_bidx = BlindIndexField(source="id_number", kind="id_number")
 

@@ -12,6 +12,7 @@ import polars as pl
 from django.db import connection, transaction
 
 from fieldcollect.core.audit import audit_log
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.models import User
 from fieldcollect.ingest import store
 from fieldcollect.ingest.reader import MAX_REPORTED, IngestError, ValidationIssue, read_export
@@ -61,6 +62,7 @@ def _customer_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
     blind indexes added (raw SQL bypasses the model fields, so this does what their ``pre_save`` does).
     A customer already stored keeps its row binding (read per slice of the export); a new one gets one."""
     ring = current_keyring()
+    zone_name = bank_time_zone_name()
     table = Customer._meta.db_table
     cols = ["customer_id", "name", "id_number", "mobile", "province", "city", "district", "address", "lat", "lon"]
     for part in frame.select(cols).iter_slices(BINDING_LOOKUP):
@@ -73,7 +75,7 @@ def _customer_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
                 return ring.encrypt(value, Binding(table, column, row)) if value else value
 
             yield (cid, enc(name, "name"), enc(id_number, "id_number"), enc(mobile, "mobile"), province, city,
-                   district, enc(address, "address"), lat, lon, "Asia/Shanghai",
+                   district, enc(address, "address"), lat, lon, zone_name,
                    ring.blind_index(mobile or "", "phone"), ring.blind_index(id_number or "", "id_number"), row)
 
 

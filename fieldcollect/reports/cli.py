@@ -31,7 +31,7 @@ def management(
         raise typer.BadParameter("--lang must be zh-Hans or en")
     setup_django()
     migrate_quietly()
-    from fieldcollect.plans.agreement import FontNotFound
+    from fieldcollect.core.pdf import FontNotFound
     from fieldcollect.reports.management import SECTIONS, collect, render_pdf
 
     console = Console(stderr=True)

@@ -1,4 +1,4 @@
-"""The monthly management report as a PDF (fpdf2, the CJK font of :mod:`fieldcollect.plans.agreement`),
+"""The monthly management report as a PDF (fpdf2, the CJK document of :mod:`fieldcollect.core.pdf`),
 with the dashboards' figures drawn as images (:mod:`.static_charts`) and their key tables.
 
 The report covers the month of ``as_of`` up to ``as_of`` for the whole bank (it is a bank document),
@@ -17,6 +17,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.core.pdf import cjk_document, find_cjk_font
 from fieldcollect.reports import compute, dashboards
 from fieldcollect.reports.dashboards import Dashboard, Table
 from fieldcollect.reports.selectors import Scope
@@ -118,10 +119,8 @@ def _kpis(boards: dict[str, Dashboard], as_of: date) -> list[tuple[str, str]]:
 
 def render_pdf(parts: ReportParts, *, progress: Progress | None = None, dpi: int = 150) -> bytes:
     """The report's PDF bytes (raises ``FontNotFound`` without a CJK font)."""
-    from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    from fieldcollect.plans.agreement import find_cjk_font
     from fieldcollect.reports.static_charts import figure_png
 
     cjk = find_cjk_font()
@@ -130,20 +129,10 @@ def render_pdf(parts: ReportParts, *, progress: Progress | None = None, dpi: int
         period = f"{parts.as_of:%Y-%m} · {_('as of')} {parts.as_of.isoformat()}"
         footer_text = f"fieldcollect · {title} {parts.as_of:%Y-%m}"
 
-        class _ReportPDF(FPDF):
-            def footer(self) -> None:
-                self.set_y(-12)
-                self.set_font("cjk", "", 7.5)
-                self.set_text_color(110, 110, 110)
-                self.cell(0, 5, f"{footer_text} · {self.page_no()}/{{nb}}", align="C")
-                self.set_text_color(0, 0, 0)
-
-        pdf = _ReportPDF(orientation="P", unit="mm", format="A4")
-        pdf.set_creation_date(datetime(parts.as_of.year, parts.as_of.month, parts.as_of.day))
-        pdf.set_title(f"{title} {parts.as_of:%Y-%m}")
-        pdf.set_margins(14, 14, 14)
-        pdf.set_auto_page_break(auto=True, margin=16)
-        pdf.add_font("cjk", "", str(cjk.path), collection_font_number=cjk.index)
+        pdf = cjk_document(title=f"{title} {parts.as_of:%Y-%m}",
+                           created=datetime(parts.as_of.year, parts.as_of.month, parts.as_of.day),
+                           margins=14, page_break_margin=16, font=cjk,
+                           footer=lambda page: f"{footer_text} · {page}/{{nb}}")
         pdf.add_page()
         width = pdf.epw
         pdf.set_font("cjk", "", 18)

@@ -14,6 +14,7 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.analytics.selection import DEFAULT_CRITERIA
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.pages import errors_as_pages, month_param, request_user
 from fieldcollect.portfolio.charts import to_json
 from fieldcollect.scorecards import charts, selectors, services
 from fieldcollect.scorecards.access import (
@@ -23,13 +24,12 @@ from fieldcollect.scorecards.access import (
     require_manager,
 )
 from fieldcollect.scorecards.models import AgencyCandidate, StatusChange
-from fieldcollect.scorecards.web import errors_as_pages, month_param, user_of
 
 
 @login_required
 @errors_as_pages
 def selection(request: HttpRequest) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     require_bank_viewer(user)
     method = "topsis" if request.GET.get("method") == "topsis" else "weighted_score"
     ranked = selectors.ranking(method=method)
@@ -50,7 +50,7 @@ def selection(request: HttpRequest) -> HttpResponse:
 @require_POST
 @errors_as_pages
 def weights(request: HttpRequest) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     require_manager(user)
     values = {c.name: request.POST.get(c.name, "") for c in DEFAULT_CRITERIA if request.POST.get(c.name, "") != ""}
     try:
@@ -71,7 +71,7 @@ class InspectionParams(params.QueryForm):
 @login_required
 @errors_as_pages
 def candidate(request: HttpRequest, agency_id: int) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     require_bank_viewer(user)
     agency = access_agency_by_id(agency_id, user)
     if request.method == "POST":
@@ -113,7 +113,7 @@ def candidate(request: HttpRequest, agency_id: int) -> HttpResponse:
 @login_required
 @errors_as_pages
 def scorecard_list(request: HttpRequest) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     if not user.is_bank_user and user.agency_id is not None:
         return redirect("scorecards:detail", agency_id=user.agency_id)
     require_bank_viewer(user)
@@ -126,7 +126,7 @@ def scorecard_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @errors_as_pages
 def scorecard_detail(request: HttpRequest, agency_id: int) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     agency = access_agency_by_id(agency_id, user)
     month = month_param(request)
     cards = selectors.scorecard_trend(agency=agency, month=month, months=6)

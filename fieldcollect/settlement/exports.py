@@ -1,4 +1,4 @@
-"""Statement exports: CSV and PDF (fpdf2, CJK font from :mod:`fieldcollect.plans.agreement`) in
+"""Statement exports: CSV and PDF (fpdf2, CJK document from :mod:`fieldcollect.core.pdf`) in
 Simplified Chinese or English. Amounts are printed from integer fen (exact)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from fieldcollect.core.cells import safe_csv_writer
+from fieldcollect.core.pdf import cjk_document, find_cjk_font
 from fieldcollect.core.templatetags.fc import yuan
 from fieldcollect.settlement.models import Statement
 from fieldcollect.settlement.selectors import reconcile, statement_lines
@@ -68,18 +69,12 @@ def statement_csv(statement: Statement, *, lang: str) -> str:
 
 def statement_pdf(statement: Statement, *, lang: str) -> bytes:
     """PDF bytes of the statement (raises ``FontNotFound`` without a CJK font)."""
-    from fpdf import FPDF
-
-    from fieldcollect.plans.agreement import find_cjk_font
-
     cjk = find_cjk_font()
     with translation.override(_lang(lang)):
         rec = reconcile(statement=statement)
-        pdf = FPDF(orientation="L", unit="mm", format="A4")
-        pdf.set_creation_date(datetime(statement.month.year, statement.month.month, 1))
-        pdf.set_title(f"{_('Commission statement')} {statement.agency.pk} {statement.month:%Y-%m}")
-        pdf.add_font("cjk", "", str(cjk.path), collection_font_number=cjk.index)
-        pdf.set_auto_page_break(auto=True, margin=12)
+        pdf = cjk_document(title=f"{_('Commission statement')} {statement.agency.pk} {statement.month:%Y-%m}",
+                           created=datetime(statement.month.year, statement.month.month, 1),
+                           orientation="L", page_break_margin=12, font=cjk)
         pdf.add_page()
         pdf.set_font("cjk", "", 14)
         pdf.cell(0, 8, f"{_('Commission statement')} · {statement.agency.name} · {statement.month:%Y-%m}",

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 from fieldcollect.agencies.models import Agency
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.pages import errors_as_pages, month_param, request_user
 from fieldcollect.scorecards.access import is_manager, require_manager
-from fieldcollect.scorecards.web import errors_as_pages, month_param, user_of
 from fieldcollect.settlement import exports, selectors, services
 from fieldcollect.settlement.models import Statement, StatementLine
 
@@ -34,7 +34,7 @@ def _lang(request: HttpRequest) -> str:
 
 
 def _statement(request: HttpRequest, statement_id: int) -> Statement:
-    st = selectors.statements_visible_to(user_of(request)).filter(pk=statement_id).first()
+    st = selectors.statements_visible_to(request_user(request)).filter(pk=statement_id).first()
     if st is None:
         raise NotFoundError(_("Statement not found."), code="statement.not_found")
     return st
@@ -43,7 +43,7 @@ def _statement(request: HttpRequest, statement_id: int) -> Statement:
 @login_required
 @errors_as_pages
 def statement_list(request: HttpRequest) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     if not (user.is_bank_user or user.agency_id is not None):
         raise NotFoundError(_("Page not found."), code="page.not_found")
     month = month_param(request)
@@ -59,7 +59,7 @@ def statement_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @errors_as_pages
 def statement_generate(request: HttpRequest) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     require_manager(user)
     month = month_param(request)
     ids = GenerateParams.parse(request.POST)["agency"]
@@ -79,7 +79,7 @@ def statement_generate(request: HttpRequest) -> HttpResponse:
 @login_required
 @errors_as_pages
 def statement_detail(request: HttpRequest, statement_id: int) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     st = _statement(request, statement_id)
     return render(request, "settlement/statement_detail.html", {
         "st": st, "lines": selectors.statement_lines(statement=st), "rec": selectors.reconcile(statement=st),
@@ -92,7 +92,7 @@ def statement_detail(request: HttpRequest, statement_id: int) -> HttpResponse:
 @require_POST
 @errors_as_pages
 def statement_issue(request: HttpRequest, statement_id: int) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     require_manager(user)
     st = _statement(request, statement_id)
     try:
@@ -107,7 +107,7 @@ def statement_issue(request: HttpRequest, statement_id: int) -> HttpResponse:
 @require_POST
 @errors_as_pages
 def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpResponse:
-    user = user_of(request)
+    user = request_user(request)
     st = _statement(request, statement_id)
     line = StatementLine.objects.filter(pk=line_id, statement=st).first()
     if line is None:
@@ -132,7 +132,7 @@ def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
     from fieldcollect.privacy.exports import export_table
 
     columns, rows = exports.statement_table(st, lang=lang)
-    data = export_table(user=user_of(request), purpose="commission statement",
+    data = export_table(user=request_user(request), purpose="commission statement",
                         name=exports.statement_title(st, lang=lang), columns=columns, rows=rows, fmt="csv")
     resp = HttpResponse(data, content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="statement-{st.agency_id}-{st.month:%Y-%m}-{lang}.csv"'

@@ -25,6 +25,7 @@ from fieldcollect.cases.access import access_case_by_id, cases_visible_to
 from fieldcollect.cases.selectors import label_case_rows, permitted_fields_of
 from fieldcollect.compliance.engine import zone
 from fieldcollect.core import params
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
@@ -107,7 +108,7 @@ def propose(request: HttpRequest, case_id: int) -> HttpResponse:
         try:
             # the customer's token goes to the customer only (outbox SMS): never to the proposer
             services.appointment_propose(
-                case=case, acting_user=user, windows=form.windows(case.customer.timezone or "Asia/Shanghai"))
+                case=case, acting_user=user, windows=form.windows(case.customer.timezone or bank_time_zone_name()))
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -359,7 +360,7 @@ def _refused(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _customer_ctx(appointment: Appointment, token: str) -> dict[str, Any]:
-    tz = zone(appointment.case.customer.timezone or "Asia/Shanghai")
+    tz = zone(appointment.case.customer.timezone or bank_time_zone_name())
     windows = [(i, s.astimezone(tz), e.astimezone(tz)) for i, (s, e) in
                enumerate(services.appointment_windows(appointment))]
     return {"a": appointment, "token": token, "windows": windows, "tz": tz,

@@ -15,8 +15,8 @@ import pytest
 from django.db import connection
 
 from fieldcollect.cases.models import Case, ContactAttempt
+from fieldcollect.core.auth.tokens import token_create
 from fieldcollect.core.models import AuditEntry
-from fieldcollect.core.tokens import token_create
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

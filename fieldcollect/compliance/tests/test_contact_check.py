@@ -16,8 +16,8 @@ from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance import selectors
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import ContactBlockedError, contact_check, flag_add, flag_lift
+from fieldcollect.core.auth.tokens import token_create
 from fieldcollect.core.models import AuditEntry, Role
-from fieldcollect.core.tokens import token_create
 from fieldcollect.portfolio.models import Loan
 
 pytestmark = pytest.mark.django_db

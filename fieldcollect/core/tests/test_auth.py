@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from fieldcollect.cases.tests import factories as f
 from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
+from fieldcollect.core.auth.services import user_set_role
+from fieldcollect.core.auth.tokens import agency_networks_set, token_authenticate, token_create
 from fieldcollect.core.models import AuditEntry, LoginFailure, Role, TotpDevice
-from fieldcollect.core.services import user_set_role
-from fieldcollect.core.tokens import agency_networks_set, token_authenticate, token_create
 
 pytestmark = pytest.mark.django_db
 PW = "pw-test-123"
@@ -298,7 +298,7 @@ def test_totp_secret_is_encrypted_at_rest():
 def test_client_address_behind_a_trusted_proxy(settings):
     from django.test import RequestFactory
 
-    from fieldcollect.core.login_security import client_ip
+    from fieldcollect.core.auth.login_security import client_ip
 
     rf = RequestFactory()
     spoofed = rf.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="10.0.0.1")

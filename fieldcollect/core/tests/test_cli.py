@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 from fieldcollect.cases.tests import factories as f
 from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
 from fieldcollect.cli import app
+from fieldcollect.core.auth.tokens import token_authenticate
 from fieldcollect.core.models import Role
-from fieldcollect.core.tokens import token_authenticate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from fieldcollect.cases.models import Case
 from fieldcollect.cases.tests import factories as f
 from fieldcollect.cli import app
+from fieldcollect.core.bank_time import bank_today
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import AuditEntry, Role
-from fieldcollect.daily.guard import bank_today, latest_data_date, nightly_lock
+from fieldcollect.daily.guard import latest_data_date, nightly_lock
 from fieldcollect.daily.services import run_daily
 from fieldcollect.demodata.generator import write_demo_portfolio
 from fieldcollect.home import daily_root

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from fieldcollect.core.pdf import FontNotFound, find_cjk_font
 from fieldcollect.plans.agreement import (
     TITLE_EN,
     TITLE_ZH,
     AgreementData,
-    FontNotFound,
     agreement_from_option,
-    find_cjk_font,
     format_yuan,
     render_agreement_pdf,
 )

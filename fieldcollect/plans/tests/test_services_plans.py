@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import PromiseToPay, Task
+from fieldcollect.core import pdf as core_pdf
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AuditEntry
-from fieldcollect.plans import agreement as agreement_pdf
 from fieldcollect.plans import links, selectors, services
 from fieldcollect.plans.models import (
     AuthorityLevel,
@@ -321,8 +321,8 @@ def test_real_agreement_pdf_is_bilingual(plan_world):
     w = plan_world
     services.set_pdf_renderer(None)
     try:
-        agreement_pdf.find_cjk_font()
-    except agreement_pdf.FontNotFound:
+        core_pdf.find_cjk_font()
+    except core_pdf.FontNotFound:
         pytest.skip("no CJK font")
     _p, offer = _to_offered(w, "term_extension")
     pdf = bytes(offer.agreement.pdf)

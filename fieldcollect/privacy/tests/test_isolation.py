@@ -46,8 +46,8 @@ from django.utils import timezone
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, ContactAttempt, Note, Payment, Placement, PromiseToPay, Task
 from fieldcollect.cases.tests import factories as f
+from fieldcollect.core.auth.tokens import token_create
 from fieldcollect.core.models import AuditEntry, Role, User
-from fieldcollect.core.tokens import token_create
 from fieldcollect.plans import links as plan_links
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy import services as privacy

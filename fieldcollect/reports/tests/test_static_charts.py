@@ -25,7 +25,7 @@ def share_of(px: np.ndarray, rgb: tuple[int, int, int], tol: int = 12) -> float:
 
 
 def cjk_font():
-    from fieldcollect.plans.agreement import FontNotFound, find_cjk_font
+    from fieldcollect.core.pdf import FontNotFound, find_cjk_font
 
     try:
         return find_cjk_font().path

@@ -172,7 +172,7 @@ def test_pages_and_access(month_of_work):
 
 
 def test_demo_candidate_files_fill_the_comparison():
-    from fieldcollect.scorecards.demo import demo_candidate_files
+    from fieldcollect.demodata.candidates import demo_candidate_files
 
     a = f.make_agency(founded_year=2010)
     f.make_contract(agency=a, commission_tiers={"M1": "0.10", "M2": "0.20"}, **FAR)

@@ -122,7 +122,7 @@ def test_csv_in_both_languages(settled):
 
 
 def test_pdf(settled):
-    from fieldcollect.plans.agreement import FontNotFound, find_cjk_font
+    from fieldcollect.core.pdf import FontNotFound, find_cjk_font
 
     try:
         find_cjk_font()

@@ -18,6 +18,7 @@ from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.engine import zone
 from fieldcollect.compliance.services import ContactVerdict
 from fieldcollect.core.audit import audit_log
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import User
 from fieldcollect.visits import links
@@ -333,7 +334,7 @@ def reminders_enqueue(*, now: datetime | None = None, ahead: timedelta = timedel
                 number=customer.mobile or "", at=now, path="visit_reminder", once=True)
             continue
         with transaction.atomic():
-            local = appointment.chosen_start.astimezone(zone(customer.timezone or "Asia/Shanghai"))
+            local = appointment.chosen_start.astimezone(zone(customer.timezone or bank_time_zone_name()))
             with translation.override("zh-hans"):
                 body = _("Reminder: the bank's collection team will visit you at %(time)s.") % {
                     "time": local.strftime("%Y-%m-%d %H:%M")}

@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from fieldcollect.cases.tests import factories as f
+from fieldcollect.core.auth.tokens import token_create
 from fieldcollect.core.models import AuditEntry, Role
-from fieldcollect.core.tokens import token_create
 from fieldcollect.plans import links as plan_links
 from fieldcollect.plans import services as plan_services
 from fieldcollect.plans.models import PlanAgreement, ProposalState

@@ -1,4 +1,4 @@
-"""Demo accounts and placements for `fieldcollect demo`.
+"""Demo accounts and placements for `fieldcollect demo` (:func:`fieldcollect.demodata.demo.build_demo`).
 
 One user per bank role; per approved agency an agency manager and a field-collector user linked to a
 Collector row; open unplaced cases placed with eligible agencies by a simple capacity- and
@@ -20,8 +20,8 @@ from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS, ContractTe
 from fieldcollect.cases import services
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Placement
+from fieldcollect.core.auth.totp import enrol_with_secret
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.totp import enrol_with_secret
 
 BANK_USERS = [
     ("manager", Role.COLLECTIONS_MANAGER),

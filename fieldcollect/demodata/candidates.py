@@ -1,5 +1,5 @@
-"""Selection files for the demo (``fieldcollect demo`` may call :func:`demo_candidate_files`), so the
-agency comparison page has something to compare. Values come from what the bank knows about each
+"""Selection files for the demo (:func:`fieldcollect.demodata.demo.build_demo` calls
+:func:`demo_candidate_files`), so the agency comparison page has something to compare. Values come from what the bank knows about each
 agency (founding year, contract fees, recovery history) and, for the rest, from a seeded draw."""
 
 from __future__ import annotations

@@ -36,6 +36,24 @@ def select_list(fields: Sequence[models.Field], alias: str) -> str:
     return ", ".join(f'{alias}."{f.column}"' for f in fields)
 
 
+def column(model: type[models.Model], name: str, alias: str | None = None) -> str:
+    """The column of field ``name`` (attribute or field name; ``"pk"`` for the primary key) of
+    ``model``, quoted, as ``alias."col"`` (or ``"col"`` without ``alias``): WHERE clauses, joins and
+    SET lists name their columns from the model's metadata, as :func:`select_list` does."""
+    meta = model._meta
+    field = meta.pk if name == "pk" else next(
+        (f for f in meta.concrete_fields if name in (f.name, f.attname)), None)
+    if field is None:
+        raise ValueError(f"{model.__name__} has no concrete field {name!r}")
+    quoted = f'"{field.column}"'
+    return f"{alias}.{quoted}" if alias else quoted
+
+
+def table(model: type[models.Model]) -> str:
+    """The quoted table name of ``model``."""
+    return f'"{model._meta.db_table}"'
+
+
 class RowBuilder:
     """Turns a slice of a result row into an instance of ``model`` with ``fields`` loaded (the others
     deferred, as with ``.only()``)."""

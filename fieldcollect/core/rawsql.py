@@ -36,16 +36,22 @@ def select_list(fields: Sequence[models.Field], alias: str) -> str:
     return ", ".join(f'{alias}."{f.column}"' for f in fields)
 
 
-def column(model: type[models.Model], name: str, alias: str | None = None) -> str:
-    """The column of field ``name`` (attribute or field name; ``"pk"`` for the primary key) of
-    ``model``, quoted, as ``alias."col"`` (or ``"col"`` without ``alias``): WHERE clauses, joins and
-    SET lists name their columns from the model's metadata, as :func:`select_list` does."""
+def field(model: type[models.Model], name: str) -> models.Field:
+    """The concrete field ``name`` (attribute or field name; ``"pk"`` for the primary key) of ``model``."""
     meta = model._meta
-    field = meta.pk if name == "pk" else next(
-        (f for f in meta.concrete_fields if name in (f.name, f.attname)), None)
-    if field is None:
-        raise ValueError(f"{model.__name__} has no concrete field {name!r}")
-    quoted = f'"{field.column}"'
+    if name == "pk":
+        return meta.pk  # type: ignore[return-value]
+    for f in meta.concrete_fields:
+        if name in (f.name, f.attname):
+            return f
+    raise ValueError(f"{model.__name__} has no concrete field {name!r}")
+
+
+def column(model: type[models.Model], name: str, alias: str | None = None) -> str:
+    """The column of :func:`field` ``name`` of ``model``, quoted, as ``alias."col"`` (or ``"col"``
+    without ``alias``): WHERE clauses, joins and SET lists name their columns from the model's
+    metadata, as :func:`select_list` does."""
+    quoted = f'"{field(model, name).column}"'
     return f"{alias}.{quoted}" if alias else quoted
 
 

@@ -45,7 +45,7 @@ from fieldcollect.core import rawsql
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
+from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy.services import deletion_attestation_raise
 from fieldcollect.visits.fieldwork import field_work_end
@@ -394,11 +394,12 @@ def _contact_lock_query() -> tuple[str, RowBuilder, RowBuilder, RowBuilder]:
     case_fields = fields_of(Case)
     customer_fields = fields_of(Customer, ["customer_id", "timezone", "mobile", "row_binding"])
     loan_fields = fields_of(Loan, ["loan_id", "jurisdiction"])
+    c, cu, loan = functools.partial(column, Case), functools.partial(column, Customer), functools.partial(column, Loan)
     sql = (f'SELECT {select_list(case_fields, "c")}, {select_list(customer_fields, "cu")}, '
-           f'{select_list(loan_fields, "l")} FROM "{Case._meta.db_table}" c '
-           f'JOIN "{Customer._meta.db_table}" cu ON cu."{Customer._meta.pk.column}" = c."customer_id" '
-           f'JOIN "{Loan._meta.db_table}" l ON l."{Loan._meta.pk.column}" = c."loan_id" '
-           'WHERE c."id" = %s AND ({visible})')
+           f'{select_list(loan_fields, "l")} FROM {table(Case)} c '
+           f'JOIN {table(Customer)} cu ON {cu("pk", "cu")} = {c("customer", "c")} '
+           f'JOIN {table(Loan)} l ON {loan("pk", "l")} = {c("loan", "c")} '
+           f'WHERE {c("pk", "c")} = %s AND ({{visible}})')
     if connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the database instead
         sql += " FOR UPDATE OF c, cu"
     return sql, RowBuilder(Case, case_fields), RowBuilder(Customer, customer_fields), RowBuilder(Loan, loan_fields)

@@ -9,6 +9,7 @@ per model.
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -53,6 +54,21 @@ def column(model: type[models.Model], name: str, alias: str | None = None) -> st
     metadata, as :func:`select_list` does."""
     quoted = f'"{field(model, name).column}"'
     return f"{alias}.{quoted}" if alias else quoted
+
+
+def adapt(params: Sequence[Any], *, using: str = "default") -> list[Any]:
+    """``params`` as the ORM would send them: datetimes and dates through the backend's adapters (on
+    SQLite an aware datetime in another zone than UTC would otherwise be compared as text with its
+    offset, and miss rows the ORM finds)."""
+    ops = connections[using].ops
+    out: list[Any] = []
+    for value in params:
+        if isinstance(value, datetime.datetime):
+            value = ops.adapt_datetimefield_value(value)
+        elif isinstance(value, datetime.date):
+            value = ops.adapt_datefield_value(value)
+        out.append(value)
+    return out
 
 
 def table(model: type[models.Model]) -> str:

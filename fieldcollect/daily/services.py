@@ -27,7 +27,7 @@ from fieldcollect.cases.lifecycle import CASE_STATE_COLUMNS, CaseStatus, CloseRe
 from fieldcollect.cases.models import Case, Payment, Placement
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
-from fieldcollect.core.rawsql import column, field, table
+from fieldcollect.core.rawsql import adapt, column, field, table
 from fieldcollect.daily.cycle import CycleResult, run_cycle
 from fieldcollect.daily.guard import business_date_check, nightly_lock
 from fieldcollect.ingest.store import require_current
@@ -113,7 +113,7 @@ def cases_apply_status(*, rows: list[tuple[Any, ...]], as_of: date, now: datetim
             WHERE s.dpd >= 1 AND NOT EXISTS (
                 SELECT 1 FROM {case} k WHERE {c("loan", "k")} = s.loan_id AND {c("closed_on", "k")} IS NULL)
             """,
-            [CaseStatus.NEW.value, "", as_of, as_of, field(Case, "version").default, now],
+            adapt([CaseStatus.NEW.value, "", as_of, as_of, field(Case, "version").default, now]),
         )
         counts["opened"] = cursor.rowcount
         # close cured or repaid cases: the case's state columns (CASE_STATE_COLUMNS), then its collection data
@@ -132,8 +132,8 @@ def cases_apply_status(*, rows: list[tuple[Any, ...]], as_of: date, now: datetim
             WHERE {c("closed_on")} IS NULL AND {c("status")} IN ({_in(closable)}) AND EXISTS (
                 SELECT 1 {status_of_loan} AND s.dpd = 0)
             """,
-            [*(p for n in CASE_STATE_COLUMNS if n in closing for p in closing_params[n]), as_of, CURED_BUCKET,
-             *closable],
+            adapt([*(p for n in CASE_STATE_COLUMNS if n in closing for p in closing_params[n]), as_of, CURED_BUCKET,
+                   *closable]),
         )
         counts["closed"] = cursor.rowcount
         # refresh the collection data of the other open cases
@@ -147,7 +147,7 @@ def cases_apply_status(*, rows: list[tuple[Any, ...]], as_of: date, now: datetim
             FROM {STATUS_TABLE} s
             WHERE s.loan_id = {own("loan")} AND {own("closed_on")} IS NULL AND {own("opened_on")} < %s
             """,
-            [as_of, now, as_of],
+            adapt([as_of, now, as_of]),
         )
         counts["updated"] = cursor.rowcount
         cursor.execute(f"DROP TABLE {STATUS_TABLE}")
@@ -210,7 +210,7 @@ def payments_attribute_placements(*, as_of: date) -> None:
                 ORDER BY {column(p, "starts_on", "p")} ASC, {column(p, "pk", "p")} ASC LIMIT 1)
             WHERE {own("placement")} IS NULL AND {own("reference")} LIKE %s AND {own("paid_on")} <= %s
             """,
-            [Placement.Status.RECALLED.value, STORE_REFERENCE + "%", as_of],
+            adapt([Placement.Status.RECALLED.value, STORE_REFERENCE + "%", as_of]),
         )
 
 

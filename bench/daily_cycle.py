@@ -91,6 +91,7 @@ def build_store(export: Path, home: Path) -> float:
 def load_customers(export: Path) -> float:
     import pyarrow.parquet as pq
 
+    from fieldcollect.portfolio.models import Customer
     from fieldcollect.portfolio.services import CUSTOMER_COLUMNS, bulk_upsert
 
     t = time.perf_counter()
@@ -100,7 +101,7 @@ def load_customers(export: Path) -> float:
     with transaction.atomic():
         for batch in src.iter_batches(batch_size=200_000):
             cols = [batch.column(c).to_pylist() for c in CUSTOMER_COLUMNS[:-1]]
-            bulk_upsert(table="portfolio_customer", columns=CUSTOMER_COLUMNS, pk="customer_id",
+            bulk_upsert(model=Customer, columns=CUSTOMER_COLUMNS,
                         rows=((*r, "Asia/Shanghai") for r in zip(*cols, strict=True)))
     return time.perf_counter() - t
 

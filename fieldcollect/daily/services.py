@@ -67,8 +67,7 @@ def sync_cases(*, per_loan: pl.DataFrame, as_of: date, actor: User | None = None
         loans = (version.scan("loans").filter(pl.col("loan_id").is_in(list(new_loan_ids)))
                  .select("loan_id", "customer_id", "product", "principal_fen", "annual_rate", "term_months",
                          "method", "disbursed_on").collect())
-        bulk_upsert(table=Loan._meta.db_table, columns=[field(Loan, n).column for n in LOAN_FIELDS],
-                    pk=Loan._meta.pk.column, rows=(
+        bulk_upsert(model=Loan, columns=LOAN_FIELDS, rows=(
             (r[0], r[1], r[2], r[3], Decimal(str(round(r[4], 4))), r[5], r[6], r[7], "CN") for r in loans.iter_rows()))
     counts = cases_apply_status(rows=status.select(*STATUS_COLUMNS).rows(), as_of=as_of, now=datetime.now(UTC))
     audit_log(actor=actor, action="cases.nightly_sync", object_type="DailyRun", object_id=as_of.isoformat(),

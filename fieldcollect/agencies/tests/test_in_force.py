@@ -15,7 +15,7 @@ from fieldcollect.agencies.in_force import (
     contract_in_force_sql,
 )
 from fieldcollect.agencies.models import Agency, AgencyContract
-from fieldcollect.agencies.selectors import contract_in_force, contract_in_force_orm
+from fieldcollect.agencies.selectors import contract_in_force, contract_in_force_orm, contract_terms
 from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.rawsql import column, table
 
@@ -62,6 +62,8 @@ def test_agency_may_hold_q_and_sql_select_the_same_agencies(agencies):
             by_sql = {r[0] for r in cursor.fetchall()}
         by_q = set(Agency.objects.filter(agency_may_hold_q(day=day, agency_ref="pk")).values_list("pk", flat=True))
         assert by_sql == by_q, d
+        # the terms (placement, recall on contract end, permitted fields) follow the same rule
+        assert {a.pk for a in Agency.objects.all() if contract_terms(agency=a, on=day) is not None} == by_q, d
         seen.add(frozenset(by_q))
     assert len(seen) > 2  # the days do tell agencies apart
     assert agencies[-1].pk in by_q and agencies[2].pk not in by_q  # no contract rows: may hold; terminated: not

@@ -5,7 +5,8 @@ Case sync rules (for business date ``as_of``):
 * a loan with dpd ≥ 1 and no open case gets a new case (status ``new``, opened on ``as_of``);
 * every open case gets the day's dpd, bucket, overdue and outstanding amounts;
 * an open case whose loan is back to dpd 0 is closed: ``paid`` when the loan is fully repaid,
-  otherwise ``cured``.
+  otherwise ``cured`` (only from a status the lifecycle lets become ``closed``,
+  :mod:`fieldcollect.cases.lifecycle`).
 
 Cases are synced only when ``as_of`` is not older than the newest synced day, so re-running a past
 date reproduces its files without rolling the cases back.
@@ -117,12 +118,16 @@ def cases_apply_status(*, rows: list[tuple[Any, ...]], as_of: date, now: datetim
         counts["opened"] = cursor.rowcount
         # close cured or repaid cases: the case's state columns (CASE_STATE_COLUMNS), then its collection data
         status_of_loan = f"FROM {STATUS_TABLE} s WHERE s.loan_id = {own('loan')}"
-        closing = {"status": "%s", "close_reason": f"CASE WHEN (SELECT s.settled {status_of_loan}) THEN %s ELSE %s END",
-                   "closed_on": "%s", "version": f"{c('version')} + 1", "updated_at": "%s"}
-        closing_params: dict[str, list[Any]] = {"status": [CaseStatus.CLOSED.value], "close_reason": [CloseReason.PAID.value,
-                                                                                 CloseReason.CURED.value],
-                          "closed_on": [as_of], "version": [], "updated_at": [now]}
-        sets = [f"{c(n)} = {closing[n]}" for n in CASE_STATE_COLUMNS if n in closing]
+        closing: dict[str, tuple[str, list[Any]]] = {
+            "status": ("%s", [CaseStatus.CLOSED.value]),
+            "close_reason": (f"CASE WHEN (SELECT s.settled {status_of_loan}) THEN %s ELSE %s END",
+                             [CloseReason.PAID.value, CloseReason.CURED.value]),
+            "closed_on": ("%s", [as_of]),
+            "version": (f"{c('version')} + 1", []),
+            "updated_at": ("%s", [now]),
+        }
+        state = [n for n in CASE_STATE_COLUMNS if n in closing]
+        sets = [f"{c(n)} = {closing[n][0]}" for n in state]
         cursor.execute(
             f"""
             UPDATE {case} SET {", ".join(sets)}, {c("last_cycle_on")} = %s,
@@ -131,8 +136,7 @@ def cases_apply_status(*, rows: list[tuple[Any, ...]], as_of: date, now: datetim
             WHERE {c("closed_on")} IS NULL AND {c("status")} IN ({_in(closable)}) AND EXISTS (
                 SELECT 1 {status_of_loan} AND s.dpd = 0)
             """,
-            adapt([*(p for n in CASE_STATE_COLUMNS if n in closing for p in closing_params[n]), as_of, CURED_BUCKET,
-                   *closable]),
+            adapt([*(p for n in state for p in closing[n][1]), as_of, CURED_BUCKET, *closable]),
         )
         counts["closed"] = cursor.rowcount
         # refresh the collection data of the other open cases

@@ -92,6 +92,7 @@ def load_customers(export: Path) -> float:
     import pyarrow.parquet as pq
 
     from fieldcollect.core.bank_time import bank_time_zone_name
+    from fieldcollect.portfolio.models import Customer
     from fieldcollect.portfolio.services import CUSTOMER_COLUMNS, bulk_upsert
 
     t = time.perf_counter()
@@ -102,7 +103,7 @@ def load_customers(export: Path) -> float:
     with transaction.atomic():
         for batch in src.iter_batches(batch_size=200_000):
             cols = [batch.column(c).to_pylist() for c in CUSTOMER_COLUMNS[:-1]]
-            bulk_upsert(table="portfolio_customer", columns=CUSTOMER_COLUMNS, pk="customer_id",
+            bulk_upsert(model=Customer, columns=CUSTOMER_COLUMNS,
                         rows=((*r, zone_name) for r in zip(*cols, strict=True)))
     return time.perf_counter() - t
 

@@ -10,8 +10,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
+from fieldcollect.agencies.in_force import contract_in_force_q, contract_in_force_sql
 from fieldcollect.agencies.models import Agency, AgencyContract, Collector
-from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
+from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
 
 
 @dataclass(frozen=True)
@@ -45,19 +46,27 @@ DEFAULT_PERMITTED_FIELDS = ("name", "mobile", "city", "district", "address", "ov
 @functools.cache
 def _contract_in_force_sql() -> tuple[str, RowBuilder]:
     fields = fields_of(AgencyContract)
-    return (f'SELECT {select_list(fields, "k")} FROM "{AgencyContract._meta.db_table}" k '
-            'WHERE k."agency_id" = %s AND k."status" = %s AND k."starts_on" <= %s AND k."ends_on" >= %s '
-            'ORDER BY k."starts_on" DESC, k."id" DESC LIMIT 1', RowBuilder(AgencyContract, fields))
+    k = AgencyContract
+    return (f'SELECT {select_list(fields, "k")} FROM {table(k)} k WHERE {column(k, "agency", "k")} = %s AND {{in_force}} '
+            f'ORDER BY {column(k, "starts_on", "k")} DESC, {column(k, "pk", "k")} DESC LIMIT 1', RowBuilder(k, fields))
 
 
 def contract_in_force(*, agency: Agency, on: date) -> AgencyContract | None:
     """The agency's active contract covering ``on`` (the latest started). Every API request of an
-    agency user asks (the fields its contract permits): written out, see :mod:`fieldcollect.core.rawsql`."""
-    sql, contracts = _contract_in_force_sql()
+    agency user asks (the fields its contract permits): written out, see :mod:`fieldcollect.core.rawsql`;
+    :func:`contract_in_force_orm` is its twin, held equal by a test."""
+    template, contracts = _contract_in_force_sql()
+    in_force, params = contract_in_force_sql(alias="k", day=on)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [agency.pk, AgencyContract.Status.ACTIVE.value, on, on])
+        cursor.execute(template.format(in_force=in_force), [agency.pk, *params])
         row = cursor.fetchone()
     return contracts.build(row) if row is not None else None
+
+
+def contract_in_force_orm(*, agency: Agency, on: date) -> AgencyContract | None:
+    """:func:`contract_in_force` through the ORM (the reference its written-out statement is held to)."""
+    return (AgencyContract.objects.filter(contract_in_force_q(day=on), agency=agency)
+            .order_by("-starts_on", "-id").first())
 
 
 def contract_terms(*, agency: Agency, on: date) -> ContractTerms | None:

@@ -15,13 +15,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fieldcollect.agencies.in_force import agency_may_hold_q, agency_may_hold_sql
 from fieldcollect.cases.models import Case, Task
 from fieldcollect.core.errors import NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.rawsql import column
 
 # capability -> roles that have it (superusers have all)
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -65,24 +67,13 @@ def collector_of(user: User) -> int | None:
     return collector.pk if collector is not None else None
 
 
-def _contract_in_force(day: date) -> Q:
-    """Condition on a case row: its agency has a contract in force on ``day`` (or has never had a
-    contract row: agencies loaded with their terms on the agency itself). The end or termination of
-    the contract ends the agency's access at once, before any placement is recalled."""
-    from fieldcollect.agencies.models import AgencyContract
-
-    in_force = AgencyContract.objects.filter(agency_id=OuterRef("agency_id"), status=AgencyContract.Status.ACTIVE,
-                                             starts_on__lte=day, ends_on__gte=day)
-    return Q(Exists(in_force)) | ~Q(Exists(AgencyContract.objects.filter(agency_id=OuterRef("agency_id"))))
-
-
 def cases_held_by(*, agency_id: int, collector_id: int | None = None, today: date | None = None) -> QuerySet[Case]:
     """The cases ``agency_id`` holds on ``today`` (an active, unexpired placement while the agency has a
     contract in force), or, with ``collector_id``, those of them assigned to that collector: what the
     agency's manager and that collector see (:func:`cases_visible_to`). Field work (appointments, route
     stops, reminders) is done only on these cases."""
     day = today or timezone.localdate()
-    qs = Case.objects.filter(_contract_in_force(day), agency_id=agency_id, placed_until__gte=day)
+    qs = Case.objects.filter(agency_may_hold_q(day=day), agency_id=agency_id, placed_until__gte=day)
     if collector_id is not None:
         qs = qs.filter(collector_id=collector_id)
     return qs
@@ -111,8 +102,6 @@ def visible_case_condition(user: User, *, alias: str, today: date | None = None)
     """:func:`cases_visible_to` as an SQL condition on the case table aliased ``alias`` (for the few
     statements written by hand: :mod:`fieldcollect.core.rawsql`): ``(sql, params)``, ``("TRUE", [])``
     for every case, ``None`` for none. A test holds the two to the same rows for every role."""
-    from fieldcollect.agencies.models import AgencyContract
-
     day = today or timezone.localdate()
     if not user.is_authenticated or not user.is_active:
         return None
@@ -120,17 +109,16 @@ def visible_case_condition(user: User, *, alias: str, today: date | None = None)
         return "TRUE", []
     if user.agency_id is None or user.role not in {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}:
         return None
-    contracts = AgencyContract._meta.db_table
-    sql = (f'{alias}."agency_id" = %s AND {alias}."placed_until" >= %s AND ('
-           f'EXISTS (SELECT 1 FROM "{contracts}" k WHERE k."agency_id" = {alias}."agency_id" AND k."status" = %s '
-           f'AND k."starts_on" <= %s AND k."ends_on" >= %s) '
-           f'OR NOT EXISTS (SELECT 1 FROM "{contracts}" k WHERE k."agency_id" = {alias}."agency_id"))')
-    params: list[Any] = [user.agency_id, day, AgencyContract.Status.ACTIVE.value, day, day]
+    # the contracts get their own alias: a case table aliased "k" must not be shadowed in the subquery
+    held, held_params = agency_may_hold_sql(agency_column=column(Case, "agency", alias), day=day,
+                                            alias=f"{alias}_contract")
+    sql = f'{column(Case, "agency", alias)} = %s AND {column(Case, "placed_until", alias)} >= %s AND {held}'
+    params: list[Any] = [user.agency_id, day, *held_params]
     if user.role == Role.FIELD_COLLECTOR:
         collector_id = collector_of(user)
         if collector_id is None:
             return None
-        sql += f' AND {alias}."collector_id" = %s'
+        sql += f' AND {column(Case, "collector", alias)} = %s'
         params.append(collector_id)
     return sql, params
 

@@ -1,4 +1,5 @@
-"""The case lifecycle, declared once: statuses, close reasons and the allowed transitions."""
+"""The case lifecycle, declared once: statuses, close reasons, the allowed transitions and the
+columns that hold a case's state."""
 
 from __future__ import annotations
 
@@ -40,3 +41,15 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def can_transition(current: str, target: str) -> bool:
     return target in ALLOWED_TRANSITIONS.get(current, frozenset())
+
+
+def statuses_that_may_become(target: str) -> tuple[str, ...]:
+    """Every status from which a case may move to ``target`` (for statements that move many cases at
+    once: the nightly sync closes only cases in one of these)."""
+    return tuple(s.value for s in CaseStatus if can_transition(s.value, target))
+
+
+# the fields that hold a case's state: what the lifecycle, placements and assignments change, what
+# their audit rows show as old/new, what every writer of a case saves (with ``updated_at``)
+CASE_STATE_FIELDS = ("status", "close_reason", "closed_on", "agency", "placed_until", "collector", "version")
+CASE_STATE_COLUMNS = (*CASE_STATE_FIELDS, "updated_at")

@@ -19,7 +19,7 @@ from fieldcollect.cases.access import cases_visible_to, tasks_visible_to, visibl
 from fieldcollect.cases.models import Case, Payment, Task
 from fieldcollect.core.models import User
 from fieldcollect.core.params import ID_MAX
-from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
+from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
 
 MAX_PAGE = 200
 COUNT_CAP = 1_000
@@ -72,8 +72,8 @@ class CaseFilters:
         parts: list[str] = []
         params: list[Any] = []
 
-        def add(column: str, op: str, *values: Any) -> None:
-            parts.append(f'{alias}."{column}" {op}')
+        def add(name: str, op: str, *values: Any) -> None:
+            parts.append(f"{column(Case, name, alias)} {op}")
             params.extend(values)
 
         if self.bucket:
@@ -90,11 +90,11 @@ class CaseFilters:
             add("collector_id", "= %s", self.collector_id)
         elif self.unassigned:
             add("collector_id", "IS NULL")
-        for column, op, value in (("dpd", ">=", self.dpd_min), ("dpd", "<=", self.dpd_max),
-                                  ("overdue_fen", ">=", self.overdue_min_fen),
-                                  ("overdue_fen", "<=", self.overdue_max_fen)):
+        for name, op, value in (("dpd", ">=", self.dpd_min), ("dpd", "<=", self.dpd_max),
+                                ("overdue_fen", ">=", self.overdue_min_fen),
+                                ("overdue_fen", "<=", self.overdue_max_fen)):
             if value is not None:
-                add(column, f"{op} %s", value)
+                add(name, f"{op} %s", value)
         return " AND ".join(parts) or "TRUE", params
 
 
@@ -175,9 +175,9 @@ def case_list(*, user: User, filters: CaseFilters, cursor: str | None = None, li
 @functools.cache
 def _case_page_sql() -> tuple[str, RowBuilder]:
     fields = fields_of(Case)
-    return (f'SELECT {select_list(fields, "c")}, {{count}} FROM "{Case._meta.db_table}" c '
-            'WHERE ({visible}) AND ({filters}){cursor} ORDER BY c."dpd" DESC, c."id" LIMIT %s OFFSET %s',
-            RowBuilder(Case, fields))
+    return (f'SELECT {select_list(fields, "c")}, {{count}} FROM {table(Case)} c '
+            f'WHERE ({{visible}}) AND ({{filters}}){{cursor}} ORDER BY {column(Case, "dpd", "c")} DESC, '
+            f'{column(Case, "pk", "c")} LIMIT %s OFFSET %s', RowBuilder(Case, fields))
 
 
 def _case_list_written_out(*, user: User, filters: CaseFilters, key: tuple[int, int] | None, limit: int,
@@ -196,7 +196,7 @@ def _case_list_written_out(*, user: User, filters: CaseFilters, key: tuple[int, 
     if with_count:
         inner_visible, inner_params = visible_case_condition(user, alias="k", today=today) or ("FALSE", [])
         inner_filters, inner_filter_params = filters.sql("k")
-        inner = f'SELECT 1 FROM "{Case._meta.db_table}" k WHERE ({inner_visible}) AND ({inner_filters})'
+        inner = f"SELECT 1 FROM {table(Case)} k WHERE ({inner_visible}) AND ({inner_filters})"
         if count_cap is not None:
             inner += " LIMIT %s"
         count_sql = f"(SELECT COUNT(*) FROM ({inner}) n)"
@@ -205,7 +205,8 @@ def _case_list_written_out(*, user: User, filters: CaseFilters, key: tuple[int, 
     cursor_params: list[Any] = []
     if key is not None:
         # the redundant dpd <= bound lets the (…, -dpd, id) indexes seek straight to the page
-        cursor_sql = ' AND c."dpd" <= %s AND (c."dpd" < %s OR (c."dpd" = %s AND c."id" > %s))'
+        dpd, pk = column(Case, "dpd", "c"), column(Case, "pk", "c")
+        cursor_sql = f" AND {dpd} <= %s AND ({dpd} < %s OR ({dpd} = %s AND {pk} > %s))"
         cursor_params = [key[0], key[0], key[0], key[1]]
     sql = template.format(count=count_sql, visible=visible[0], filters=where, cursor=cursor_sql)
     params = [*count_params, *visible[1], *where_params, *cursor_params, limit + 1,
@@ -338,13 +339,13 @@ def task_list(*, user: User, status: str = Task.Status.OPEN, limit: int = 200) -
 def distinct_cities(*, limit: int = 500) -> list[str]:
     """Cities that have cases, for the filter drop-down: a loose index scan (one index seek per
     city, on SQLite and PostgreSQL alike) instead of a DISTINCT over every case."""
-    from django.db import connection
-
+    cases, city = table(Case), column(Case, "city")
     sql = (
         "WITH RECURSIVE c(city) AS ("
-        " SELECT MIN(city) FROM cases_case"
+        f" SELECT MIN({city}) FROM {cases}"
         " UNION ALL"
-        " SELECT (SELECT MIN(k.city) FROM cases_case k WHERE k.city > c.city) FROM c WHERE c.city IS NOT NULL"
+        f" SELECT (SELECT MIN({column(Case, 'city', 'k')}) FROM {cases} k WHERE {column(Case, 'city', 'k')} > c.city)"
+        " FROM c WHERE c.city IS NOT NULL"
         ") SELECT city FROM c WHERE city IS NOT NULL AND city <> '' LIMIT %s"
     )
     with connection.cursor() as cursor:

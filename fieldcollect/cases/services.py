@@ -20,7 +20,13 @@ from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.agencies.selectors import contract_terms
 from fieldcollect.cases.access import require_capability, visible_case_condition
 from fieldcollect.cases.errors import CaseErrorCode as E
-from fieldcollect.cases.lifecycle import CaseStatus, CloseReason, can_transition
+from fieldcollect.cases.lifecycle import (
+    CASE_STATE_COLUMNS,
+    CASE_STATE_FIELDS,
+    CaseStatus,
+    CloseReason,
+    can_transition,
+)
 from fieldcollect.cases.models import (
     Assignment,
     Case,
@@ -39,7 +45,7 @@ from fieldcollect.core import rawsql
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
+from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy.services import deletion_attestation_raise
 from fieldcollect.visits.fieldwork import field_work_end
@@ -48,7 +54,6 @@ from fieldcollect.visits.models import Appointment
 CancelReason = Appointment.CancelReason
 
 S = CaseStatus
-CASE_FIELDS = ["status", "close_reason", "closed_on", "agency", "placed_until", "collector", "version"]
 
 
 # ---------------------------------------------------------------- helpers
@@ -79,17 +84,12 @@ def _set_status(case: Case, target: str) -> None:
 
 
 def _case_state(case: Case) -> dict[str, Any]:
-    """``snapshot(case, CASE_FIELDS)`` without loading the agency and collector rows (ids only)."""
-    return {
-        "status": case.status, "close_reason": case.close_reason,
-        "closed_on": str(case.closed_on) if case.closed_on is not None else None,
-        "agency": case.agency_id, "placed_until": str(case.placed_until) if case.placed_until is not None else None,
-        "collector": case.collector_id, "version": case.version,
-    }
-
-
-CASE_STATE_COLUMNS = ("status", "close_reason", "closed_on", "agency", "placed_until", "collector", "version",
-                      "updated_at")
+    """``snapshot(case, CASE_STATE_FIELDS)`` without loading the agency and collector rows (ids only)."""
+    state: dict[str, Any] = {}
+    for name in CASE_STATE_FIELDS:
+        value = getattr(case, rawsql.field(Case, name).attname)
+        state[name] = str(value) if isinstance(value, date) else value
+    return state
 
 
 def _save_case(case: Case, *, old: dict[str, Any], action: str, actor: User | None,
@@ -170,7 +170,7 @@ def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_o
             if held >= terms.capacity:
                 raise ApplicationError(_("The agency has no free capacity."), code=E.CAPACITY_FULL,
                                        extra={"capacity": terms.capacity})
-        old = snapshot(locked, CASE_FIELDS)
+        old = snapshot(locked, list(CASE_STATE_FIELDS))
         placement = Placement.objects.create(
             case=locked, agency=agency, contract_id=terms.contract_id, starts_on=day,
             ends_on=day + timedelta(days=days or terms.placement_days),
@@ -226,7 +226,7 @@ def case_recall(*, case: Case, reason: str, acting_user: User | None, on: date |
         locked = _lock_case(case=case, expected_version=expected_version)
         if not Placement.objects.filter(case=locked, status=Placement.Status.ACTIVE).exists():
             raise ApplicationError(_("The case is not placed."), code=E.NOT_PLACED)
-        old = snapshot(locked, CASE_FIELDS)
+        old = snapshot(locked, list(CASE_STATE_FIELDS))
         placement = placement_end(locked=locked, status=Placement.Status.RECALLED, cause=cause, on=day,
                                   acting_user=acting_user, recall_reason=reason)
         assert placement is not None
@@ -254,7 +254,7 @@ def placement_retain(*, case: Case, acting_user: User | None, days: int | None =
         if placement.retained_count >= limit:
             raise ApplicationError(_("The placement may not be retained again."), code=E.RETENTION_LIMIT,
                                    extra={"max_retentions": limit})
-        old = snapshot(locked, CASE_FIELDS)
+        old = snapshot(locked, list(CASE_STATE_FIELDS))
         placement.retained_count += 1
         placement.ends_on = placement.ends_on + timedelta(days=days or (terms.placement_days if terms else 30))
         placement.save(update_fields=["retained_count", "ends_on"])
@@ -294,7 +294,7 @@ def case_assign(*, case: Case, collector: Collector, acting_user: User,
         if not collector.qualified_on(_today()):
             raise ApplicationError(_("The collector's certification or training has expired."),
                                    code=E.COLLECTOR_NOT_QUALIFIED)
-        old = snapshot(locked, CASE_FIELDS)
+        old = snapshot(locked, list(CASE_STATE_FIELDS))
         if locked.collector_id is not None and locked.collector_id != collector.pk:
             # the previous collector's field work on the case ends (see visits.fieldwork: not handed over)
             field_work_end(case=locked, agency_id=placement.agency_id, collector_id=locked.collector_id,
@@ -381,9 +381,9 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
             at=when, path=path)
         raise compliance.blocked_error(verdict, blocked=blocked)
     # the caller's instance sees the new state without another read (ids only: no agency/collector load)
-    for name in ("status", "close_reason", "closed_on", "placed_until", "version", "updated_at", "agency_id",
-                 "collector_id"):
-        setattr(case, name, getattr(locked, name))
+    for name in CASE_STATE_COLUMNS:
+        attname = rawsql.field(Case, name).attname
+        setattr(case, attname, getattr(locked, attname))
     return contact
 
 
@@ -394,11 +394,12 @@ def _contact_lock_query() -> tuple[str, RowBuilder, RowBuilder, RowBuilder]:
     case_fields = fields_of(Case)
     customer_fields = fields_of(Customer, ["customer_id", "timezone", "mobile", "row_binding"])
     loan_fields = fields_of(Loan, ["loan_id", "jurisdiction"])
+    c, cu, loan = functools.partial(column, Case), functools.partial(column, Customer), functools.partial(column, Loan)
     sql = (f'SELECT {select_list(case_fields, "c")}, {select_list(customer_fields, "cu")}, '
-           f'{select_list(loan_fields, "l")} FROM "{Case._meta.db_table}" c '
-           f'JOIN "{Customer._meta.db_table}" cu ON cu."{Customer._meta.pk.column}" = c."customer_id" '
-           f'JOIN "{Loan._meta.db_table}" l ON l."{Loan._meta.pk.column}" = c."loan_id" '
-           'WHERE c."id" = %s AND ({visible})')
+           f'{select_list(loan_fields, "l")} FROM {table(Case)} c '
+           f'JOIN {table(Customer)} cu ON {cu("pk", "cu")} = {c("customer", "c")} '
+           f'JOIN {table(Loan)} l ON {loan("pk", "l")} = {c("loan", "c")} '
+           f'WHERE {c("pk", "c")} = %s AND ({{visible}})')
     if connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the database instead
         sql += " FOR UPDATE OF c, cu"
     return sql, RowBuilder(Case, case_fields), RowBuilder(Customer, customer_fields), RowBuilder(Loan, loan_fields)
@@ -448,7 +449,7 @@ def promise_record(*, case: Case, acting_user: User, amount_fen: int, due_on: da
         _require_open(locked)
         if contact is not None and contact.case_id != locked.pk:
             raise ApplicationError(_("The contact belongs to another case."), code="promise.contact_mismatch")
-        old = snapshot(locked, CASE_FIELDS)
+        old = snapshot(locked, list(CASE_STATE_FIELDS))
         if locked.status == S.NEW:
             _set_status(locked, S.IN_PROGRESS)
         _set_status(locked, S.PROMISE)
@@ -529,7 +530,7 @@ def case_transition(*, case: Case, target: str, acting_user: User | None, close_
     day = on or _today()
     with transaction.atomic():
         locked = _lock_case(case=case, expected_version=expected_version)
-        old = snapshot(locked, CASE_FIELDS)
+        old = snapshot(locked, list(CASE_STATE_FIELDS))
         if target == S.CLOSED:
             if close_reason not in CloseReason.values:
                 raise ApplicationError(_("A closed case needs a close reason."), code=E.INVALID_CLOSE_REASON)
@@ -617,7 +618,7 @@ def promises_evaluate(*, as_of: date) -> dict[str, int]:
         with transaction.atomic():
             case = Case.objects.select_for_update().get(pk=promise.case_id)
             PromiseToPay.objects.filter(pk=promise.pk).update(status=status, paid_fen=paid, resolved_on=as_of)
-            old = snapshot(case, CASE_FIELDS)
+            old = snapshot(case, list(CASE_STATE_FIELDS))
             if status == PromiseToPay.Status.BROKEN and case.status == S.PROMISE:
                 _set_status(case, S.IN_PROGRESS)
             _save_case(case, old=old, action=f"promise.{status}", actor=None,
@@ -658,7 +659,7 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
             terms = terms_by_agency[agency.pk]
             if terms is None or not terms.dsa_valid_on(starts_on):
                 continue
-            old = snapshot(case, CASE_FIELDS)
+            old = snapshot(case, list(CASE_STATE_FIELDS))
             ends_on = starts_on + timedelta(days=terms.placement_days)
             new_placements.append(Placement(
                 case=case, agency=agency, contract_id=terms.contract_id, starts_on=starts_on, ends_on=ends_on,
@@ -680,7 +681,7 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
             [
                 AuditEntry(actor=acting_user, actor_label=acting_user.get_username() if acting_user else "system",
                            action="case.place", object_type="case", object_id=str(c.pk), old=old,
-                           new={**snapshot(c, CASE_FIELDS), "bulk": True})
+                           new={**snapshot(c, list(CASE_STATE_FIELDS)), "bulk": True})
                 for c, old in audits
             ],
             batch_size=2000,
@@ -700,7 +701,7 @@ def placements_end_for_closed_cases(*, as_of: date) -> int:
     for case_id in ids:
         with transaction.atomic():
             case = Case.objects.select_for_update().get(pk=case_id)
-            old = snapshot(case, CASE_FIELDS)
+            old = snapshot(case, list(CASE_STATE_FIELDS))
             n = 1 if placement_end(locked=case, status=Placement.Status.ENDED, cause=CancelReason.CASE_CLOSED,
                                    on=as_of, acting_user=None) is not None else 0
             _save_case(case, old=old, action="placement.end_closed", actor=None, extra={"as_of": as_of.isoformat()})

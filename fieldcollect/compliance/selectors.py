@@ -21,7 +21,7 @@ from fieldcollect.compliance.engine import Flag, LedgerEntry, zone
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.compliance.packs import RulePack, load_pack
 from fieldcollect.core.bank_time import bank_time_zone_name
-from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
+from fieldcollect.core.rawsql import RowBuilder, adapt, column, fields_of, select_list, table
 from fieldcollect.portfolio.models import Loan
 from fieldcollect.privacy.fields import open_value
 
@@ -64,12 +64,11 @@ def _entry(debtor_id: str, channel: str, party: str, at: datetime, number: str, 
 
 @lru_cache(maxsize=1)
 def _ledger_sql() -> str:
-    a, c = ContactAttempt._meta, Case._meta
-    col = {f.name: f.column for f in a.concrete_fields}
-    picked = ", ".join(f'a."{col[n]}"' for n in ("channel", "party", "at", "number", "connected", "conversation",
-                                                  "agency", "row_binding"))
-    return (f'SELECT {picked} FROM "{a.db_table}" a JOIN "{c.db_table}" c ON c."id" = a."{col["case"]}" '
-            'WHERE c."customer_id" = %s')
+    a, c = ContactAttempt, Case
+    picked = ", ".join(column(a, n, "a") for n in ("channel", "party", "at", "number", "connected", "conversation",
+                                                    "agency", "row_binding"))
+    return (f"SELECT {picked} FROM {table(a)} a JOIN {table(c)} c ON {column(c, 'pk', 'c')} = {column(a, 'case', 'a')} "
+            f"WHERE {column(c, 'customer', 'c')} = %s")
 
 
 def debtor_ledger(*, customer_id: int, since: datetime | None = None, until: datetime | None = None,
@@ -84,17 +83,17 @@ def debtor_ledger(*, customer_id: int, since: datetime | None = None, until: dat
     sql = _ledger_sql()
     params: list[Any] = [customer_id]
     if since is not None:
-        sql += ' AND a."at" >= %s'
+        sql += f" AND {column(ContactAttempt, 'at', 'a')} >= %s"
         params.append(since)
     if until is not None:
-        sql += ' AND a."at" < %s'
+        sql += f" AND {column(ContactAttempt, 'at', 'a')} < %s"
         params.append(until)
     debtor_id = str(customer_id)
     field = ContactAttempt._meta.get_field("number")
     decrypt = getattr(field, "from_db_value", None)
     at_converters = connection.ops.get_db_converters(ContactAttempt._meta.get_field("at").get_col("a"))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, adapt(params))
         rows = cursor.fetchall()
     out = []
     for channel, party, at, raw, connected, conversation, agency_id, row in rows:
@@ -120,11 +119,14 @@ def phone_lookback(pack: RulePack) -> timedelta:
 @lru_cache(maxsize=1)
 def _flags_query() -> tuple[str, RowBuilder]:
     fields = fields_of(DebtorFlag, ["customer", "flag", "starts_at", "ends_at", "phone", "lifted_at", "row_binding"])
-    col = {f.name: f.column for f in fields}
+
+    def f(name: str) -> str:
+        return column(DebtorFlag, name, "f")
+
     # a flag lifted at or before its start never applied
-    sql = (f'SELECT {select_list(fields, "f")} FROM "{DebtorFlag._meta.db_table}" f '
-           f'WHERE f."{col["customer"]}" IN ({{ids}}) '
-           f'AND NOT (f."{col["lifted_at"]}" IS NOT NULL AND f."{col["lifted_at"]}" <= f."{col["starts_at"]}")')
+    sql = (f'SELECT {select_list(fields, "f")} FROM {table(DebtorFlag)} f '
+           f'WHERE {f("customer")} IN ({{ids}}) '
+           f'AND NOT ({f("lifted_at")} IS NOT NULL AND {f("lifted_at")} <= {f("starts_at")})')
     return sql, RowBuilder(DebtorFlag, fields)
 
 
@@ -138,10 +140,11 @@ def debtor_flags(*, customer_ids: Iterable[int], since: datetime | None = None) 
     sql = sql.format(ids=", ".join(["%s"] * len(ids)))
     params: list[Any] = list(ids)
     if since is not None:
-        sql += ' AND (f."ends_at" IS NULL OR f."ends_at" > %s)'
+        ends = column(DebtorFlag, "ends_at", "f")
+        sql += f" AND ({ends} IS NULL OR {ends} > %s)"
         params.append(since)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, adapt(params))
         rows = [flags.build(row) for row in cursor.fetchall()]
     return [Flag(debtor_id=str(f.customer_id), flag=f.flag, start=f.starts_at, end=f.ends_at, phone=f.phone or None)
             for f in rows]

@@ -9,6 +9,7 @@ per model.
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -34,6 +35,45 @@ def fields_of(model: type[models.Model], names: Sequence[str] | None = None) -> 
 def select_list(fields: Sequence[models.Field], alias: str) -> str:
     """``alias."col1", alias."col2", ...`` for a SELECT."""
     return ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+def field(model: type[models.Model], name: str) -> models.Field:
+    """The concrete field ``name`` (attribute or field name; ``"pk"`` for the primary key) of ``model``."""
+    meta = model._meta
+    if name == "pk":
+        return meta.pk  # type: ignore[return-value]
+    for f in meta.concrete_fields:
+        if name in (f.name, f.attname):
+            return f
+    raise ValueError(f"{model.__name__} has no concrete field {name!r}")
+
+
+def column(model: type[models.Model], name: str, alias: str | None = None) -> str:
+    """The column of :func:`field` ``name`` of ``model``, quoted, as ``alias."col"`` (or ``"col"``
+    without ``alias``): WHERE clauses, joins and SET lists name their columns from the model's
+    metadata, as :func:`select_list` does."""
+    quoted = f'"{field(model, name).column}"'
+    return f"{alias}.{quoted}" if alias else quoted
+
+
+def adapt(params: Sequence[Any], *, using: str = "default") -> list[Any]:
+    """``params`` as the ORM would send them: datetimes and dates through the backend's adapters (on
+    SQLite an aware datetime in another zone than UTC would otherwise be compared as text with its
+    offset, and miss rows the ORM finds)."""
+    ops = connections[using].ops
+    out: list[Any] = []
+    for value in params:
+        if isinstance(value, datetime.datetime):
+            value = ops.adapt_datetimefield_value(value)
+        elif isinstance(value, datetime.date):
+            value = ops.adapt_datefield_value(value)
+        out.append(value)
+    return out
+
+
+def table(model: type[models.Model]) -> str:
+    """The quoted table name of ``model``."""
+    return f'"{model._meta.db_table}"'
 
 
 class RowBuilder:

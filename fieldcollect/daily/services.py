@@ -5,7 +5,8 @@ Case sync rules (for business date ``as_of``):
 * a loan with dpd ≥ 1 and no open case gets a new case (status ``new``, opened on ``as_of``);
 * every open case gets the day's dpd, bucket, overdue and outstanding amounts;
 * an open case whose loan is back to dpd 0 is closed: ``paid`` when the loan is fully repaid,
-  otherwise ``cured``.
+  otherwise ``cured`` (only from a status the lifecycle lets become ``closed``,
+  :mod:`fieldcollect.cases.lifecycle`).
 
 Cases are synced only when ``as_of`` is not older than the newest synced day, so re-running a past
 date reproduces its files without rolling the cases back.
@@ -13,22 +14,35 @@ date reproduces its files without rolling the cases back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 import polars as pl
 from django.db import connection, transaction
+from django.db.models import Q
 
+from fieldcollect.analytics.delinquency import DEFAULT_RANGES
+from fieldcollect.cases.lifecycle import CASE_STATE_COLUMNS, CaseStatus, CloseReason, statuses_that_may_become
+from fieldcollect.cases.models import Case, Payment, Placement
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
+from fieldcollect.core.rawsql import adapt, column, field, table
 from fieldcollect.daily.cycle import CycleResult, run_cycle
 from fieldcollect.daily.guard import business_date_check, nightly_lock
 from fieldcollect.ingest.store import require_current
-from fieldcollect.portfolio.models import DailyRun
+from fieldcollect.portfolio.models import Customer, DailyRun, Loan
 from fieldcollect.portfolio.services import bulk_upsert
 
-LOAN_COLUMNS = ("loan_id", "customer_id", "product", "principal_fen", "annual_rate", "term_months", "method",
-                "disbursed_on", "jurisdiction")
+# the loan fields written from the store when a new case needs its loan row
+LOAN_FIELDS = ("loan_id", "customer", "product", "principal_fen", "annual_rate", "term_months", "method",
+               "disbursed_on", "jurisdiction")
+# the day's per-loan status, loaded into a temporary table the case statements read
+STATUS_TABLE = "fc_cycle_status"
+STATUS_COLUMNS = ("loan_id", "dpd", "bucket", "overdue_fen", "outstanding_principal_fen", "settled")
+CURED_BUCKET = DEFAULT_RANGES[0].classification  # the bucket of a loan at 0 days past due
+STORE_REFERENCE = "store:"  # the reference prefix of the payments recorded from the store
 
 
 def _executemany(sql: str, rows: list[tuple[Any, ...]], chunk: int = 5_000) -> None:
@@ -37,13 +51,13 @@ def _executemany(sql: str, rows: list[tuple[Any, ...]], chunk: int = 5_000) -> N
             cursor.executemany(sql, rows[i: i + chunk])
 
 
+def _in(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
 def sync_cases(*, per_loan: pl.DataFrame, as_of: date, actor: User | None = None) -> dict[str, int]:
     """Open, update and close cases from the day's per-loan status. Call inside a transaction."""
-    from decimal import Decimal
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT loan_id FROM cases_case WHERE closed_on IS NULL")
-        open_loans = {r[0] for r in cursor.fetchall()}
+    open_loans = set(Case.objects.filter(closed_on__isnull=True).order_by().values_list("loan_id", flat=True))
     delinquent = per_loan.filter(pl.col("dpd") >= 1)
     relevant_ids = set(delinquent["loan_id"].to_list()) | open_loans
     status = per_loan.filter(pl.col("loan_id").is_in(list(relevant_ids)))
@@ -54,68 +68,92 @@ def sync_cases(*, per_loan: pl.DataFrame, as_of: date, actor: User | None = None
         loans = (version.scan("loans").filter(pl.col("loan_id").is_in(list(new_loan_ids)))
                  .select("loan_id", "customer_id", "product", "principal_fen", "annual_rate", "term_months",
                          "method", "disbursed_on").collect())
-        bulk_upsert(table="portfolio_loan", columns=LOAN_COLUMNS, pk="loan_id", rows=(
+        bulk_upsert(model=Loan, columns=LOAN_FIELDS, rows=(
             (r[0], r[1], r[2], r[3], Decimal(str(round(r[4], 4))), r[5], r[6], r[7], "CN") for r in loans.iter_rows()))
-    rows = status.select("loan_id", "dpd", "bucket", "overdue_fen", "outstanding_principal_fen", "settled").rows()
-    now = datetime.now(UTC)
+    counts = cases_apply_status(rows=status.select(*STATUS_COLUMNS).rows(), as_of=as_of, now=datetime.now(UTC))
+    audit_log(actor=actor, action="cases.nightly_sync", object_type="DailyRun", object_id=as_of.isoformat(),
+              new=counts)
+    return counts
+
+
+def cases_apply_status(*, rows: list[tuple[Any, ...]], as_of: date, now: datetime) -> dict[str, int]:
+    """The case statements of :func:`sync_cases` (see the module docstring), from the per-loan status
+    ``rows`` (:data:`STATUS_COLUMNS`): ``{"opened", "closed", "updated"}``. Tables and columns are named
+    from the models, statuses and close reasons passed as parameters from the lifecycle; a case is
+    closed only from a status the lifecycle lets become ``closed``. ``daily/tests/test_case_sync.py``
+    holds it equal to its ORM twin."""
+    case, loan, customer = table(Case), table(Loan), table(Customer)
+
+    def c(name: str, alias: str | None = None) -> str:
+        return column(Case, name, alias)
+
+    def own(name: str) -> str:  # a column of the row being updated, outside the FROM's aliases
+        return f"{case}.{c(name)}"
+
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS fc_cycle_status")
+        cursor.execute(f"DROP TABLE IF EXISTS {STATUS_TABLE}")
         cursor.execute(
-            "CREATE TEMPORARY TABLE fc_cycle_status (loan_id BIGINT PRIMARY KEY, dpd INTEGER, bucket VARCHAR(8), "
+            f"CREATE TEMPORARY TABLE {STATUS_TABLE} (loan_id BIGINT PRIMARY KEY, dpd INTEGER, bucket VARCHAR(8), "
             "overdue_fen BIGINT, outstanding_principal_fen BIGINT, settled BOOLEAN)")
-    _executemany("INSERT INTO fc_cycle_status VALUES (%s, %s, %s, %s, %s, %s)", rows)
+    _executemany(f"INSERT INTO {STATUS_TABLE} ({', '.join(STATUS_COLUMNS)}) VALUES ({_in(STATUS_COLUMNS)})", rows)
     counts: dict[str, int] = {}
+    closable = statuses_that_may_become(CaseStatus.CLOSED)
     with connection.cursor() as cursor:
         # open new cases
+        opened = ("loan", "customer", "status", "close_reason", "opened_on", "closed_on", "dpd", "max_dpd", "bucket",
+                  "overdue_fen", "outstanding_principal_fen", "city", "last_cycle_on", "version", "updated_at")
         cursor.execute(
-            """
-            INSERT INTO cases_case (loan_id, customer_id, status, close_reason, opened_on, closed_on, dpd, max_dpd,
-                                    bucket, overdue_fen, outstanding_principal_fen, city, last_cycle_on, version,
-                                    updated_at)
-            SELECT s.loan_id, l.customer_id, 'new', '', %s, NULL, s.dpd, s.dpd, s.bucket, s.overdue_fen,
-                   s.outstanding_principal_fen, c.city, %s, 1, %s
-            FROM fc_cycle_status s
-            JOIN portfolio_loan l ON l.loan_id = s.loan_id
-            JOIN portfolio_customer c ON c.customer_id = l.customer_id
+            f"""
+            INSERT INTO {case} ({", ".join(c(n) for n in opened)})
+            SELECT s.loan_id, {column(Loan, "customer", "l")}, %s, %s, %s, NULL, s.dpd, s.dpd, s.bucket, s.overdue_fen,
+                   s.outstanding_principal_fen, {column(Customer, "city", "cu")}, %s, %s, %s
+            FROM {STATUS_TABLE} s
+            JOIN {loan} l ON {column(Loan, "pk", "l")} = s.loan_id
+            JOIN {customer} cu ON {column(Customer, "pk", "cu")} = {column(Loan, "customer", "l")}
             WHERE s.dpd >= 1 AND NOT EXISTS (
-                SELECT 1 FROM cases_case k WHERE k.loan_id = s.loan_id AND k.closed_on IS NULL)
+                SELECT 1 FROM {case} k WHERE {c("loan", "k")} = s.loan_id AND {c("closed_on", "k")} IS NULL)
             """,
-            [as_of, as_of, now],
+            adapt([CaseStatus.NEW.value, "", as_of, as_of, field(Case, "version").default, now]),
         )
         counts["opened"] = cursor.rowcount
-        # close cured or repaid cases
+        # close cured or repaid cases: the case's state columns (CASE_STATE_COLUMNS), then its collection data
+        status_of_loan = f"FROM {STATUS_TABLE} s WHERE s.loan_id = {own('loan')}"
+        closing: dict[str, tuple[str, list[Any]]] = {
+            "status": ("%s", [CaseStatus.CLOSED.value]),
+            "close_reason": (f"CASE WHEN (SELECT s.settled {status_of_loan}) THEN %s ELSE %s END",
+                             [CloseReason.PAID.value, CloseReason.CURED.value]),
+            "closed_on": ("%s", [as_of]),
+            "version": (f"{c('version')} + 1", []),
+            "updated_at": ("%s", [now]),
+        }
+        state = [n for n in CASE_STATE_COLUMNS if n in closing]
+        sets = [f"{c(n)} = {closing[n][0]}" for n in state]
         cursor.execute(
-            """
-            UPDATE cases_case SET status = 'closed', closed_on = %s, last_cycle_on = %s, updated_at = %s,
-                close_reason = CASE WHEN (SELECT s.settled FROM fc_cycle_status s WHERE s.loan_id = cases_case.loan_id)
-                                    THEN 'paid' ELSE 'cured' END,
-                dpd = 0, bucket = 'M0', overdue_fen = 0,
-                outstanding_principal_fen = (SELECT s.outstanding_principal_fen FROM fc_cycle_status s
-                                             WHERE s.loan_id = cases_case.loan_id),
-                version = version + 1
-            WHERE closed_on IS NULL AND EXISTS (
-                SELECT 1 FROM fc_cycle_status s WHERE s.loan_id = cases_case.loan_id AND s.dpd = 0)
+            f"""
+            UPDATE {case} SET {", ".join(sets)}, {c("last_cycle_on")} = %s,
+                {c("dpd")} = 0, {c("bucket")} = %s, {c("overdue_fen")} = 0,
+                {c("outstanding_principal_fen")} = (SELECT s.outstanding_principal_fen {status_of_loan})
+            WHERE {c("closed_on")} IS NULL AND {c("status")} IN ({_in(closable)}) AND EXISTS (
+                SELECT 1 {status_of_loan} AND s.dpd = 0)
             """,
-            [as_of, as_of, now],
+            adapt([*(p for n in state for p in closing[n][1]), as_of, CURED_BUCKET, *closable]),
         )
         counts["closed"] = cursor.rowcount
         # refresh the collection data of the other open cases
         cursor.execute(
-            """
-            UPDATE cases_case SET
-                dpd = s.dpd, bucket = s.bucket, overdue_fen = s.overdue_fen,
-                outstanding_principal_fen = s.outstanding_principal_fen,
-                max_dpd = CASE WHEN s.dpd > cases_case.max_dpd THEN s.dpd ELSE cases_case.max_dpd END,
-                last_cycle_on = %s, updated_at = %s
-            FROM fc_cycle_status s
-            WHERE s.loan_id = cases_case.loan_id AND cases_case.closed_on IS NULL AND cases_case.opened_on < %s
+            f"""
+            UPDATE {case} SET
+                {c("dpd")} = s.dpd, {c("bucket")} = s.bucket, {c("overdue_fen")} = s.overdue_fen,
+                {c("outstanding_principal_fen")} = s.outstanding_principal_fen,
+                {c("max_dpd")} = CASE WHEN s.dpd > {own("max_dpd")} THEN s.dpd ELSE {own("max_dpd")} END,
+                {c("last_cycle_on")} = %s, {c("updated_at")} = %s
+            FROM {STATUS_TABLE} s
+            WHERE s.loan_id = {own("loan")} AND {own("closed_on")} IS NULL AND {own("opened_on")} < %s
             """,
-            [as_of, now, as_of],
+            adapt([as_of, now, as_of]),
         )
         counts["updated"] = cursor.rowcount
-        cursor.execute("DROP TABLE fc_cycle_status")
-    audit_log(actor=actor, action="cases.nightly_sync", object_type="DailyRun", object_id=as_of.isoformat(),
-              new=counts)
+        cursor.execute(f"DROP TABLE {STATUS_TABLE}")
     return counts
 
 
@@ -123,11 +161,8 @@ def record_case_payments(*, as_of: date) -> int:
     """Record in the database the store's payments (paid_on <= as_of) of loans whose case was open
     on their date, attributed to the placement covering that day (see ``settlement.attribution``).
     Idempotent: each store payment is recorded once (reference ``store:<payment_id>``)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, loan_id, opened_on, closed_on FROM cases_case WHERE closed_on IS NULL OR closed_on = %s",
-            [as_of])
-        cases = cursor.fetchall()
+    cases = list(Case.objects.filter(Q(closed_on__isnull=True) | Q(closed_on=as_of)).order_by()
+                 .values_list("id", "loan_id", "opened_on", "closed_on"))
     if not cases:
         return 0
     frame = pl.DataFrame(cases, schema={"case_id": pl.Int64, "loan_id": pl.Int64, "opened_on": pl.Date,
@@ -140,33 +175,46 @@ def record_case_payments(*, as_of: date) -> int:
             .filter((pl.col("paid_on") >= pl.col("opened_on"))
                     & (pl.col("closed_on").is_null() | (pl.col("paid_on") <= pl.col("closed_on"))))
             .select("loan_id", "case_id", "paid_on", "amount_fen",
-                    pl.format("store:{}", "payment_id").alias("reference")))
+                    pl.format(STORE_REFERENCE + "{}", "payment_id").alias("reference")))
     if rows.height == 0:
         return 0
     now = datetime.now(UTC)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reference FROM cases_payment WHERE reference LIKE 'store:%%' AND paid_on >= %s",
-                       [cast(date, rows["paid_on"].min())])
-        known = {r[0] for r in cursor.fetchall()}
+    known = set(Payment.objects.filter(reference__startswith=STORE_REFERENCE,
+                                       paid_on__gte=cast(date, rows["paid_on"].min()))
+                .values_list("reference", flat=True))
     new_rows = [(*r, "bank_transfer", now) for r in rows.iter_rows() if r[4] not in known]
-    _executemany(
-        "INSERT INTO cases_payment (loan_id, case_id, paid_on, amount_fen, reference, channel, created_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s)", new_rows)
+    written = ("loan", "case", "paid_on", "amount_fen", "reference", "channel", "created_at")
+    _executemany(f"INSERT INTO {table(Payment)} ({', '.join(column(Payment, n) for n in written)}) "
+                 f"VALUES ({_in(written)})", new_rows)
+    payments_attribute_placements(as_of=as_of)
+    return len(new_rows)
+
+
+def payments_attribute_placements(*, as_of: date) -> None:
+    """Give each store payment (paid on or before ``as_of``) without a placement the placement of its
+    case that covers its date, the earliest started when two do (the rule of
+    :mod:`fieldcollect.settlement.attribution`; ``daily/tests/test_case_sync.py`` holds the statement to
+    :func:`~fieldcollect.settlement.attribution.attribute`)."""
+    pay, p = table(Payment), Placement
+
+    def own(name: str) -> str:
+        return f"{pay}.{column(Payment, name)}"
+
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            UPDATE cases_payment SET placement_id = (
-                SELECT p.id FROM cases_placement p
-                WHERE p.case_id = cases_payment.case_id AND p.starts_on <= cases_payment.paid_on
-                  AND cases_payment.paid_on <= CASE WHEN p.status = 'recalled' AND p.recalled_on IS NOT NULL
-                                                         AND p.recalled_on < p.ends_on
-                                                    THEN p.recalled_on ELSE p.ends_on END
-                ORDER BY p.starts_on ASC, p.id ASC LIMIT 1)
-            WHERE placement_id IS NULL AND reference LIKE 'store:%%' AND paid_on <= %s
+            f"""
+            UPDATE {pay} SET {column(Payment, "placement")} = (
+                SELECT {column(p, "pk", "p")} FROM {table(p)} p
+                WHERE {column(p, "case", "p")} = {own("case")} AND {column(p, "starts_on", "p")} <= {own("paid_on")}
+                  AND {own("paid_on")} <= CASE WHEN {column(p, "status", "p")} = %s
+                                                    AND {column(p, "recalled_on", "p")} IS NOT NULL
+                                                    AND {column(p, "recalled_on", "p")} < {column(p, "ends_on", "p")}
+                                               THEN {column(p, "recalled_on", "p")} ELSE {column(p, "ends_on", "p")} END
+                ORDER BY {column(p, "starts_on", "p")} ASC, {column(p, "pk", "p")} ASC LIMIT 1)
+            WHERE {own("placement")} IS NULL AND {own("reference")} LIKE %s AND {own("paid_on")} <= %s
             """,
-            [as_of],
+            adapt([Placement.Status.RECALLED.value, STORE_REFERENCE + "%", as_of]),
         )
-    return len(new_rows)
 
 
 def after_cycle(*, as_of: date) -> dict[str, int]:

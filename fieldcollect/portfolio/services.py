@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
+from fieldcollect.agencies.models import Agency, Collector
+from fieldcollect.core import rawsql
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.models import User
@@ -35,13 +37,18 @@ class IngestResult:
     message: str
 
 
-def bulk_upsert(*, table: str, columns: Sequence[str], pk: str, rows: Iterable[Sequence[Any]]) -> int:
-    """INSERT ... ON CONFLICT (pk) DO UPDATE for many rows (SQLite and PostgreSQL)."""
+def bulk_upsert(*, model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """INSERT ... ON CONFLICT (pk) DO UPDATE for many rows of ``model`` (SQLite and PostgreSQL); the
+    table, the primary key and the columns of ``columns`` (field or attribute names, in the rows'
+    order) are named from the model's metadata."""
     qn = connection.ops.quote_name
-    cols = ", ".join(qn(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in columns if c != pk)
-    sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks}) ON CONFLICT ({qn(pk)}) DO UPDATE SET {updates}"
+    names = [rawsql.field(model, c).column for c in columns]
+    pk = model._meta.pk.column  # type: ignore[union-attr]
+    cols = ", ".join(qn(c) for c in names)
+    marks = ", ".join(["%s"] * len(names))
+    updates = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in names if c != pk)
+    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({cols}) VALUES ({marks}) "
+           f"ON CONFLICT ({qn(pk)}) DO UPDATE SET {updates}")
     total = 0
     batch: list[Sequence[Any]] = []
     with connection.cursor() as cursor:
@@ -151,12 +158,12 @@ def ingest_export(*, source: Path, actor: User | None = None, fail_after: str | 
     try:
         with transaction.atomic():
             if "agencies" in export.tables:
-                bulk_upsert(table="agencies_agency", columns=AGENCY_COLUMNS, pk="agency_id",
+                bulk_upsert(model=Agency, columns=AGENCY_COLUMNS,
                             rows=_agency_rows(export.tables["agencies"]))
             if "collectors" in export.tables:
-                bulk_upsert(table="agencies_collector", columns=COLLECTOR_COLUMNS, pk="collector_id",
+                bulk_upsert(model=Collector, columns=COLLECTOR_COLUMNS,
                             rows=export.tables["collectors"].select(COLLECTOR_COLUMNS).iter_rows())
-            bulk_upsert(table="portfolio_customer", columns=CUSTOMER_COLUMNS, pk="customer_id",
+            bulk_upsert(model=Customer, columns=CUSTOMER_COLUMNS,
                         rows=_customer_rows(export.tables["customers"]))
             batch = IngestBatch.objects.update_or_create(
                 fingerprint=export.fingerprint,

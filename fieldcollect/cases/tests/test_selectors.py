@@ -179,3 +179,17 @@ def test_written_out_case_list_matches_the_orm(world):
     page = case_list(user=cm, filters=CaseFilters(), related=())
     assert {c.pk: (c.dpd, c.city, c.agency_id, c.version) for c in page.items} == {
         c.pk: (c.dpd, c.city, c.agency_id, c.version) for c in Case.objects.filter(pk__in=[x.pk for x in page.items])}
+
+
+def test_written_out_case_count_follows_the_agencys_own_contract(world):
+    """The count's subquery names the case table ``k``: the contract subqueries must not take that
+    name too (they then matched any agency's contract in force, and counted the cases of an agency
+    whose own contract was terminated while another agency's was still in force)."""
+    from fieldcollect.agencies.models import AgencyContract
+
+    AgencyContract.objects.filter(agency=world.agency_a).update(status=AgencyContract.Status.TERMINATED)
+    assert AgencyContract.objects.filter(agency=world.agency_b, status=AgencyContract.Status.ACTIVE).exists()
+    for user, expected in ((world.manager_a, 0), (world.collector_user_a1, 0), (world.manager_b, 1)):
+        fast = case_list(user=user, filters=CaseFilters(), with_count=True, related=())
+        orm = case_list(user=user, filters=CaseFilters(), with_count=True, related=("customer",))
+        assert (len(fast.items), fast.count) == (len(orm.items), orm.count) == (expected, expected), user.role

@@ -15,7 +15,7 @@ from django.utils import timezone
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AgencyApiNetworks, ApiToken, User
-from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
+from fieldcollect.core.rawsql import RowBuilder, adapt, column, fields_of, select_list, table
 
 TOKEN_PREFIX = "fc_"
 DEFAULT_TTL_DAYS = 90
@@ -106,13 +106,13 @@ def _auth_query() -> tuple[str, list[RowBuilder]]:
 
     token_fields, user_fields, agency_fields = fields_of(ApiToken, _TOKEN_FIELDS), fields_of(User), fields_of(Agency)
     network_fields = fields_of(AgencyApiNetworks, ["networks"])
-    t, n, a = ApiToken._meta.db_table, AgencyApiNetworks._meta.db_table, Agency._meta.db_table
+    t, u, n, a = (functools.partial(column, m) for m in (ApiToken, User, AgencyApiNetworks, Agency))
     sql = (f'SELECT {select_list(token_fields, "t")}, {select_list(network_fields, "n")}, '
            f'{select_list(user_fields, "u")}, {select_list(agency_fields, "a")} '
-           f'FROM "{t}" t JOIN "{User._meta.db_table}" u ON u."id" = t."user_id" '
-           f'LEFT JOIN "{a}" a ON a."{Agency._meta.pk.column}" = u."agency_id" '
-           f'LEFT JOIN "{n}" n ON n."agency_id" = u."agency_id" '
-           f'WHERE t."digest" = %s AND t."revoked_at" IS NULL AND t."expires_at" > %s')
+           f'FROM {table(ApiToken)} t JOIN {table(User)} u ON {u("pk", "u")} = {t("user", "t")} '
+           f'LEFT JOIN {table(Agency)} a ON {a("pk", "a")} = {u("agency", "u")} '
+           f'LEFT JOIN {table(AgencyApiNetworks)} n ON {n("agency", "n")} = {u("agency", "u")} '
+           f'WHERE {t("digest", "t")} = %s AND {t("revoked_at", "t")} IS NULL AND {t("expires_at", "t")} > %s')
     return sql, [RowBuilder(ApiToken, token_fields), RowBuilder(AgencyApiNetworks, network_fields),
                  RowBuilder(User, user_fields), RowBuilder(Agency, agency_fields)]
 
@@ -127,7 +127,7 @@ def token_authenticate(secret: str, *, ip: str | None = None, check_ip: bool = F
     now = timezone.now()
     sql, (tokens, networks, users, agencies) = _auth_query()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_digest(secret), now])
+        cursor.execute(sql, adapt([_digest(secret), now]))
         row = cursor.fetchone()
     if row is None:
         return None

@@ -22,6 +22,7 @@ from fieldcollect.cases.access import require_capability, visible_case_condition
 from fieldcollect.cases.errors import CaseErrorCode as E
 from fieldcollect.cases.lifecycle import CaseStatus, CloseReason, can_transition
 from fieldcollect.cases.models import (
+    RECALL_CONTRACT_ENDED,
     Assignment,
     Case,
     Channel,
@@ -273,6 +274,20 @@ def placements_expire(*, as_of: date) -> int:
     for case in Case.objects.filter(pk__in=ids):
         case_recall(case=case, reason="expired", acting_user=None, on=as_of, cause=CancelReason.EXPIRED)
     return len(ids)
+
+
+def placements_recall_for_ended_contracts(*, as_of: date) -> int:
+    """Recall the active placements of agencies that have no contract in force on ``as_of`` (the
+    contract ended or was terminated): the agency loses access and owes a deletion attestation."""
+    agency_ids = set(Placement.objects.filter(status=Placement.Status.ACTIVE).values_list("agency_id", flat=True))
+    ended = [a for a in Agency.objects.filter(pk__in=agency_ids) if contract_terms(agency=a, on=as_of) is None]
+    recalled = 0
+    for agency in ended:
+        for placement in Placement.objects.filter(agency=agency, status=Placement.Status.ACTIVE).select_related("case"):
+            case_recall(case=placement.case, reason=RECALL_CONTRACT_ENDED, acting_user=None, on=as_of,
+                        cause=CancelReason.CONTRACT_ENDED)
+            recalled += 1
+    return recalled
 
 
 # ---------------------------------------------------------------- agency work

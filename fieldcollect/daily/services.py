@@ -172,7 +172,11 @@ def record_case_payments(*, as_of: date) -> int:
 def after_cycle(*, as_of: date) -> dict[str, int]:
     """Case management after the cycle: payments recorded and attributed, placements of closed cases
     ended, expired placements recalled, offers expired, plans watched, promises decided (with grace)."""
-    from fieldcollect.cases.services import placements_end_for_closed_cases, placements_expire
+    from fieldcollect.cases.services import (
+        placements_end_for_closed_cases,
+        placements_expire,
+        placements_recall_for_ended_contracts,
+    )
     from fieldcollect.complaints.services import complaints_after_nightly
     from fieldcollect.plans.services import plans_after_nightly
     from fieldcollect.privacy.services import revocations_after_cycle
@@ -182,6 +186,7 @@ def after_cycle(*, as_of: date) -> dict[str, int]:
               "placements_expired": placements_expire(as_of=as_of)}
     counts |= plans_after_nightly(as_of=as_of)
     counts |= complaints_after_nightly(as_of=as_of)
+    counts["placements_recalled_contract_ended"] = placements_recall_for_ended_contracts(as_of=as_of)
     counts |= revocations_after_cycle(as_of=as_of)
     return counts
 

@@ -39,7 +39,7 @@ from fieldcollect.compliance import services as compliance
 from fieldcollect.core import rawsql
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
-from fieldcollect.core.models import Role, User
+from fieldcollect.core.models import AuditEntry, Role, User
 from fieldcollect.core.rawsql import RowBuilder, fields_of, select_list
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy.services import deletion_attestation_raise
@@ -689,8 +689,6 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
         Placement.objects.bulk_create(new_placements, batch_size=2000)
         Case.objects.bulk_update([c for c, _ in audits], ["status", "agency", "placed_until", "collector",
                                                           "version", "updated_at"], batch_size=2000)
-        from fieldcollect.core.models import AuditEntry
-
         AuditEntry.objects.bulk_create(
             [
                 AuditEntry(actor=acting_user, actor_label=acting_user.get_username() if acting_user else "system",

@@ -110,7 +110,7 @@ def load_customers(export: Path) -> float:
 
 # ------------------------------------------------------------------------------------- children
 def child_cycle(as_of: date) -> dict:
-    from fieldcollect.cli import migrate_quietly, setup_django
+    from fieldcollect.bootstrap import migrate_quietly, setup_django
 
     setup_django()
     migrate_quietly()
@@ -216,7 +216,7 @@ def main() -> None:
             shutil.rmtree(home)
         home.mkdir()
         store_s = build_store(export, home)
-        from fieldcollect.cli import migrate_quietly, setup_django
+        from fieldcollect.bootstrap import migrate_quietly, setup_django
 
         setup_django()
         migrate_quietly()

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from fieldcollect.bootstrap import migrate_quietly, setup_django
 from fieldcollect.compliance.cli import app as compliance_app
 from fieldcollect.core.audit_cli import app as audit_app
 from fieldcollect.core.auth.cli import token_app, users_app
@@ -45,20 +46,6 @@ app.command("export-cases")(export_cases_cmd)
 app.add_typer(keys_app, name="keys", help="Encryption keys: init, status, rotate.")
 app.add_typer(leak_app, name="leak", help="Trace leaked exports to their recipient.")
 app.add_typer(sharing_app, name="sharing-records", help="Data-sharing records: purge after 3 years.")
-
-
-def setup_django() -> None:
-    """Configure Django for commands that touch the database, and bring the schema up to date."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-
-def migrate_quietly() -> None:
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def _parse_date(value: str, name: str) -> date:

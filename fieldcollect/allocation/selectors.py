@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from fieldcollect.agencies.models import Agency
 from fieldcollect.agencies.selectors import ContractTerms, contract_terms
 from fieldcollect.allocation.models import AllocationDecision, AllocationRun
+from fieldcollect.analytics.recovery_estimates import estimate_from_counts
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Payment, Placement
 from fieldcollect.settlement.attribution import attribute
@@ -77,8 +78,6 @@ def placement_outcomes(*, before: date, agency_id: int | None = None) -> list[tu
 
 def recovery_model(*, as_of: date) -> RecoveryModel:
     """Shrunk recovery rates from the placement history before ``as_of``."""
-    from fieldcollect.analytics.recovery_estimates import estimate_from_counts
-
     counts: defaultdict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     for _pid, agency_id, bucket, overdue, paid in placement_outcomes(before=as_of):
         c = counts[(agency_id, bucket)]

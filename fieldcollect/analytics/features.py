@@ -57,6 +57,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
+from fieldcollect.analytics.dates import add_months
 from fieldcollect.analytics.delinquency import EPOCH, _locate
 
 CATEGORICAL_FEATURES = ("product", "method")
@@ -382,8 +383,6 @@ def training_frame(version: _Store, *, as_of: date, snapshots: Iterable[date], h
     Every window must end by ``as_of``. ``snapshot`` holds ``T0`` (for time-aware validation).
     With ``sample_per_snapshot`` at most that many current loans per snapshot are kept (random, seeded).
     """
-    from fieldcollect.daily.cycle import add_months
-
     frames = []
     total = int(getattr(version, "counts", {}).get("loans", 0))
     # a large book is thinned before the features are built: a seeded hash keeps about four times

@@ -64,6 +64,11 @@ class Case(models.Model):
         return self.closed_on is None
 
 
+# the recall reason of placements recalled because the agency has no contract in force any more
+# (:func:`fieldcollect.cases.services.placements_recall_for_ended_contracts`)
+RECALL_CONTRACT_ENDED = "contract ended"
+
+
 class Placement(models.Model):
     """A case handed to one agency for a period (委案); may be retained (留案) or recalled (退案)."""
 

@@ -15,11 +15,14 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from fieldcollect.cases.access import cases_visible_to, tasks_visible_to, visible_case_condition
+from fieldcollect.agencies.selectors import contract_terms
+from fieldcollect.cases.access import cases_visible_to, collector_of, tasks_visible_to, visible_case_condition
 from fieldcollect.cases.models import Case, Payment, Task
 from fieldcollect.core.models import User
 from fieldcollect.core.params import ID_MAX
 from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
+from fieldcollect.privacy.masking import mask_field, mask_name
+from fieldcollect.visits.models import Appointment, Team
 
 MAX_PAGE = 200
 COUNT_CAP = 1_000
@@ -370,8 +373,6 @@ VISIT_MARGIN = timedelta(days=1)
 def permitted_fields_of(user: User, *, on: date | None = None) -> tuple[str, ...] | None:
     """The contract fields an agency user may receive (``None``: a bank user, unrestricted). An
     agency without a contract in force receives nothing."""
-    from fieldcollect.agencies.selectors import contract_terms
-
     if user.is_bank_user:
         return None
     agency = getattr(user, "agency", None)
@@ -401,9 +402,6 @@ def visit_window(*, user: User, case: Case, now: datetime | None = None) -> tupl
 
     Visits are made by teams of two: the collector's team mate on the day of the appointment (a
     ``visits.Team`` with both of them on that date) has the same window as the collector named on it."""
-    from fieldcollect.cases.access import collector_of
-    from fieldcollect.visits.models import Appointment, Team
-
     collector_id = collector_of(user)
     if collector_id is None:
         return None
@@ -459,8 +457,6 @@ def customer_view(*, user: User, case: Case, unmask: Any = (), now: datetime | N
     * Bank users receive every field, masked; ``unmask`` (field names, after a stated purpose that the
       caller has audited) shows those fields in clear for this response only.
     """
-    from fieldcollect.privacy.masking import mask_field
-
     c = case.customer
     every = {"name": c.name, "mobile": c.mobile, "id_number": c.id_number, "province": c.province,
              "city": c.city, "district": c.district, "address": c.address}
@@ -496,8 +492,6 @@ def customer_fields_for(*, user: User, case: Case, unmask: Any = (), now: dateti
 def label_case_rows(*, user: User, cases: list[Case]) -> None:
     """Set ``customer_label`` (the masked name, or nothing when the contract withholds names) and
     ``hidden`` (case columns the contract withholds) on each case of a list page."""
-    from fieldcollect.privacy.masking import mask_name
-
     permitted = permitted_fields_of(user)
     hidden = hidden_case_fields(user, permitted=permitted)
     show_name = permitted is None or "name" in permitted

@@ -28,6 +28,7 @@ from fieldcollect.cases.lifecycle import (
     can_transition,
 )
 from fieldcollect.cases.models import (
+    RECALL_CONTRACT_ENDED,
     Assignment,
     Case,
     Channel,
@@ -44,7 +45,7 @@ from fieldcollect.compliance import services as compliance
 from fieldcollect.core import rawsql
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
-from fieldcollect.core.models import Role, User
+from fieldcollect.core.models import AuditEntry, Role, User
 from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy.services import deletion_attestation_raise
@@ -273,6 +274,20 @@ def placements_expire(*, as_of: date) -> int:
     for case in Case.objects.filter(pk__in=ids):
         case_recall(case=case, reason="expired", acting_user=None, on=as_of, cause=CancelReason.EXPIRED)
     return len(ids)
+
+
+def placements_recall_for_ended_contracts(*, as_of: date) -> int:
+    """Recall the active placements of agencies that have no contract in force on ``as_of`` (the
+    contract ended or was terminated): the agency loses access and owes a deletion attestation."""
+    agency_ids = set(Placement.objects.filter(status=Placement.Status.ACTIVE).values_list("agency_id", flat=True))
+    ended = [a for a in Agency.objects.filter(pk__in=agency_ids) if contract_terms(agency=a, on=as_of) is None]
+    recalled = 0
+    for agency in ended:
+        for placement in Placement.objects.filter(agency=agency, status=Placement.Status.ACTIVE).select_related("case"):
+            case_recall(case=placement.case, reason=RECALL_CONTRACT_ENDED, acting_user=None, on=as_of,
+                        cause=CancelReason.CONTRACT_ENDED)
+            recalled += 1
+    return recalled
 
 
 # ---------------------------------------------------------------- agency work
@@ -675,8 +690,6 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
         Placement.objects.bulk_create(new_placements, batch_size=2000)
         Case.objects.bulk_update([c for c, _ in audits], ["status", "agency", "placed_until", "collector",
                                                           "version", "updated_at"], batch_size=2000)
-        from fieldcollect.core.models import AuditEntry
-
         AuditEntry.objects.bulk_create(
             [
                 AuditEntry(actor=acting_user, actor_label=acting_user.get_username() if acting_user else "system",

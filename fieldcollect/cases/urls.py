@@ -1,7 +1,6 @@
 from django.urls import path
 
 from fieldcollect.cases import views
-from fieldcollect.privacy.unmask import case_unmask
 
 app_name = "cases"
 urlpatterns = [
@@ -15,7 +14,7 @@ urlpatterns = [
     path("cases/<int:case_id>/place", views.case_place, name="place"),
     path("cases/<int:case_id>/recall", views.case_recall, name="recall"),
     path("cases/<int:case_id>/close", views.case_close, name="close"),
-    path("cases/<int:case_id>/unmask", case_unmask, name="unmask"),
+    path("cases/<int:case_id>/unmask", views.case_unmask, name="unmask"),
     path("tasks/", views.task_list, name="tasks"),
     path("tasks/<int:task_id>/complete", views.task_complete, name="task_complete"),
 ]

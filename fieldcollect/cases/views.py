@@ -23,7 +23,7 @@ from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import User
 from fieldcollect.core.pages import errors_as_pages
 from fieldcollect.core.pages import request_user as _user
-from fieldcollect.privacy.unmask import page_customer_view
+from fieldcollect.privacy.unmask import UnmaskForm, page_customer_view, pii_unmask
 
 BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
 
@@ -106,6 +106,31 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     if case.agency_id is None and has_capability(user, "case.place"):
         ctx["agencies"] = Agency.objects.filter(status=Agency.Status.APPROVED).order_by("agency_id")
     return render(request, "cases/case_detail.html", ctx)
+
+
+@login_required
+@require_POST
+def case_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
+    """POST ``show`` (fields) + ``purpose``: the case page with those fields in clear (this response only)."""
+    user = _user(request)
+    try:
+        case = access_case_by_id(case_id, user)
+        form = UnmaskForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, str(error))
+            return redirect(reverse("cases:detail", args=[case_id]))
+        view = pii_unmask(user=user, case=case, fields=form.cleaned_data["show"],
+                          purpose=form.cleaned_data["purpose"])
+    except NotFoundError as exc:
+        return render(request, "error.html", {"message": exc.message}, status=404)
+    except ApplicationError as exc:
+        return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
+    request.pii_view = view  # type: ignore[attr-defined]
+    response = case_detail(request, case_id)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _back(case_id: int) -> HttpResponseRedirect:

@@ -39,6 +39,8 @@ from fieldcollect.complaints.models import (
     Source,
     Status,
 )
+from fieldcollect.compliance.models import DebtorFlag
+from fieldcollect.compliance.services import flag_add, flag_lift
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
@@ -107,8 +109,6 @@ def _sms(complaint: Complaint, text: str) -> None:
 
 def _pause(complaint: Complaint, *, now: datetime) -> None:
     """Pause contact with the customer at once (a ``complaint`` flag open until lifted)."""
-    from fieldcollect.compliance.services import flag_add
-
     if complaint.pause_flag_id is not None and complaint.pause_lifted_at is None:
         return
     flag = flag_add(customer=complaint.customer, flag="complaint", starts_at=now, ends_at=None,
@@ -120,9 +120,6 @@ def _pause(complaint: Complaint, *, now: datetime) -> None:
 
 
 def _lift(complaint: Complaint, *, now: datetime, reason: str) -> None:
-    from fieldcollect.compliance.models import DebtorFlag
-    from fieldcollect.compliance.services import flag_lift
-
     if complaint.pause_flag_id is None or complaint.pause_lifted_at is not None:
         return
     flag = DebtorFlag.objects.filter(pk=complaint.pause_flag_id).first()

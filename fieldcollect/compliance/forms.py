@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.compliance.models import FlagKind
+from fieldcollect.compliance.services import RESTRICTIVE_FLAGS
 from fieldcollect.core import params
 
 
@@ -23,8 +24,6 @@ class FlagAddForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         if restrictive_only:
-            from fieldcollect.compliance.services import RESTRICTIVE_FLAGS
-
             field = self.fields["flag"]
             assert isinstance(field, forms.ChoiceField)
             field.choices = [(v, label) for v, label in FlagKind.choices if v in RESTRICTIVE_FLAGS]

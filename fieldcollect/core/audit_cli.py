@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from fieldcollect.bootstrap import migrate_quietly, setup_django
+
 app = typer.Typer(no_args_is_help=True)
 
 
@@ -20,8 +22,6 @@ def verify(
 ) -> None:
     """Recompute the hash chain of the audit log. Exit 0 when intact; otherwise exit 1 and name the
     first broken entry and how it was broken (modified, deleted, inserted or reordered)."""
-    from fieldcollect.cli import migrate_quietly, setup_django
-
     setup_django()
     migrate_quietly()
     from rich.console import Console

@@ -11,7 +11,6 @@ any) published. Re-running a date reproduces the same files from the same store 
 
 from __future__ import annotations
 
-import calendar
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fieldcollect.analytics.dates import add_months
 from fieldcollect.analytics.delinquency import (
     DEFAULT_RANGES,
     EPOCH,
@@ -42,13 +42,6 @@ from fieldcollect.ingest.store import StoreVersion, require_current
 
 OUTPUT_FILES = ("loan_status.parquet", "roll_rates.parquet", "vintages.parquet", "bucket_history.parquet",
                 "summary.json")
-
-
-def add_months(d: date, months: int) -> date:
-    total = d.year * 12 + d.month - 1 + months
-    y, m = divmod(total, 12)
-    m += 1
-    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
 
 
 def load_ranges(path: Path | None = None) -> tuple[DelinquencyRange, ...]:
@@ -347,6 +340,6 @@ def read_published(as_of: date, name: str) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-__all__ = ["OUTPUT_FILES", "CycleResult", "add_months", "build_outputs", "load_ranges", "previous_published",
+__all__ = ["OUTPUT_FILES", "CycleResult", "build_outputs", "load_ranges", "previous_published",
            "publish_run", "read_published", "run_cycle"]
 _ = (EPOCH, timedelta)

@@ -26,14 +26,23 @@ from django.db.models import Q
 from fieldcollect.analytics.delinquency import DEFAULT_RANGES
 from fieldcollect.cases.lifecycle import CASE_STATE_COLUMNS, CaseStatus, CloseReason, statuses_that_may_become
 from fieldcollect.cases.models import Case, Payment, Placement
+from fieldcollect.cases.services import (
+    placements_end_for_closed_cases,
+    placements_expire,
+    placements_recall_for_ended_contracts,
+)
+from fieldcollect.complaints.services import complaints_after_nightly
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
 from fieldcollect.core.rawsql import adapt, column, field, table
 from fieldcollect.daily.cycle import CycleResult, run_cycle
 from fieldcollect.daily.guard import business_date_check, nightly_lock
+from fieldcollect.earlywarning.services import early_warning_nightly
 from fieldcollect.ingest.store import require_current
+from fieldcollect.plans.services import plans_after_nightly
 from fieldcollect.portfolio.models import Customer, DailyRun, Loan
 from fieldcollect.portfolio.services import bulk_upsert
+from fieldcollect.privacy.services import revocations_after_cycle
 
 # the loan fields written from the store when a new case needs its loan row
 LOAN_FIELDS = ("loan_id", "customer", "product", "principal_fen", "annual_rate", "term_months", "method",
@@ -220,16 +229,12 @@ def payments_attribute_placements(*, as_of: date) -> None:
 def after_cycle(*, as_of: date) -> dict[str, int]:
     """Case management after the cycle: payments recorded and attributed, placements of closed cases
     ended, expired placements recalled, offers expired, plans watched, promises decided (with grace)."""
-    from fieldcollect.cases.services import placements_end_for_closed_cases, placements_expire
-    from fieldcollect.complaints.services import complaints_after_nightly
-    from fieldcollect.plans.services import plans_after_nightly
-    from fieldcollect.privacy.services import revocations_after_cycle
-
     counts = {"payments_recorded": record_case_payments(as_of=as_of),
               "placements_ended_closed": placements_end_for_closed_cases(as_of=as_of),
               "placements_expired": placements_expire(as_of=as_of)}
     counts |= plans_after_nightly(as_of=as_of)
     counts |= complaints_after_nightly(as_of=as_of)
+    counts["placements_recalled_contract_ended"] = placements_recall_for_ended_contracts(as_of=as_of)
     counts |= revocations_after_cycle(as_of=as_of)
     return counts
 
@@ -267,8 +272,6 @@ def _run_daily(*, as_of: date, engine: str, spark_master: str | None, actor: Use
                   new={"as_of": as_of.isoformat(), "engine": engine, "cases": counts})
     result.summary["cases"] = counts
     if do_sync:  # outside the cases' transaction: training the model can take a while
-        from fieldcollect.earlywarning.services import early_warning_nightly
-
         result.summary["early_warning"] = early_warning_nightly(as_of=as_of, actor=actor)
     result.per_loan = None
     return result

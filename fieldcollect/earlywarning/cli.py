@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from fieldcollect.bootstrap import migrate_quietly, setup_django
+
 app = typer.Typer(no_args_is_help=True, help="Early warning: model training, nightly list, pre-due reminders.")
 
 
@@ -25,8 +27,6 @@ def train(
 ) -> None:
     """Train the early-warning model on the store's history and make it champion."""
     from rich.progress import Progress
-
-    from fieldcollect.cli import migrate_quietly, setup_django
 
     setup_django()
     migrate_quietly()
@@ -52,8 +52,6 @@ def train(
 @app.command("run")
 def run(as_of: Annotated[str, typer.Option("--as-of", help="Business date (its nightly cycle must be published)")]) -> None:
     """The nightly early-warning step alone: (re)train if needed, score, list, reminders."""
-    from fieldcollect.cli import migrate_quietly, setup_django
-
     setup_django()
     migrate_quietly()
     from fieldcollect.earlywarning.services import early_warning_nightly
@@ -64,8 +62,6 @@ def run(as_of: Annotated[str, typer.Option("--as-of", help="Business date (its n
 @app.command("reminders")
 def reminders() -> None:
     """Send the planned pre-due reminders whose time has come (run during the day, e.g. every 15 minutes)."""
-    from fieldcollect.cli import migrate_quietly, setup_django
-
     setup_django()
     migrate_quietly()
     from fieldcollect.earlywarning.services import reminders_send_due
@@ -82,8 +78,6 @@ def strategy(
     legal: Annotated[int, typer.Option(help="Legal referrals for the day")] = 5,
 ) -> None:
     """Choose one treatment per open case under channel capacities (result page: /earlywarning/strategy/)."""
-    from fieldcollect.cli import migrate_quietly, setup_django
-
     setup_django()
     migrate_quietly()
     from fieldcollect.earlywarning.services import strategy_run

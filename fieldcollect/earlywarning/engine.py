@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from fieldcollect.analytics.dates import add_months
 from fieldcollect.analytics.features import (
     FEATURE_LABELS,
     FEATURE_VERSION,
@@ -66,8 +67,6 @@ def registry() -> ModelRegistry:
 
 def snapshot_dates(as_of: date, *, n: int = DEFAULT_SNAPSHOTS, horizon_months: int = HORIZON_MONTHS) -> list[date]:
     """``as_of − horizon``, one month earlier, … (``n`` dates, oldest first)."""
-    from fieldcollect.daily.cycle import add_months
-
     return sorted(add_months(as_of, -(horizon_months + i)) for i in range(n))
 
 

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 
 from fieldcollect.earlywarning import engine
 from fieldcollect.earlywarning.models import Reminder, StrategyRun, WarningEntry, WarningList
+from fieldcollect.home import home_dir
 from fieldcollect.scoring.registry import ModelArtefact, RegistryError
 from fieldcollect.scoring.stability import MODERATE_THRESHOLD, SIGNIFICANT_THRESHOLD, stability_status
 
@@ -192,8 +193,6 @@ def reminder_counts(warning_list: WarningList) -> dict[str, int]:
 def experiment_sources() -> list[Path]:
     """Result files of champion/challenger experiments: ``$FIELDCOLLECT_HOME/experiments/*.json``,
     then the strategy benchmark of the repository (``bench/results/strategy.json``)."""
-    from fieldcollect.home import home_dir
-
     files = sorted((home_dir() / "experiments").glob("*.json")) if (home_dir() / "experiments").is_dir() else []
     bench = Path(getattr(settings, "BASE_DIR", Path.cwd())) / "bench" / "results" / "strategy.json"
     if bench.is_file():

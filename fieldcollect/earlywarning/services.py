@@ -32,12 +32,36 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.agencies.models import Collector
+from fieldcollect.analytics.features import store_features
+from fieldcollect.cases.models import Case, ContactAttempt
+from fieldcollect.compliance.engine import ContactRequest, Flag, LedgerEntry, check, zone
+from fieldcollect.compliance.models import DebtorFlag
+from fieldcollect.compliance.packs import PAUSE_FLAGS, load_pack
+from fieldcollect.compliance.services import blocked_attempt_store
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.bank_time import bank_time_zone_name
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
+from fieldcollect.daily.cycle import published_path
 from fieldcollect.earlywarning import engine
-from fieldcollect.earlywarning.models import Reminder, WarningEntry, WarningList
+from fieldcollect.earlywarning.models import (
+    Reminder,
+    StrategyAssignment,
+    StrategyRun,
+    WarningEntry,
+    WarningList,
+)
+from fieldcollect.earlywarning.strategy_engine import (
+    BUCKET_INDEX,
+    CONTACT_WEIGHTS,
+    PropensityModel,
+    build_problem,
+)
+from fieldcollect.ingest.store import require_current
+from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.scoring.registry import RegistryError
+from fieldcollect.visits.outbox import outbox_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +97,6 @@ def early_warning_nightly(*, as_of: date, actor: User | None = None, top_n: int 
 
 def _early_warning_nightly(*, as_of: date, actor: User | None, top_n: int | None, progress: bool,
                            now: datetime | None) -> dict[str, Any]:
-    from fieldcollect.daily.cycle import published_path
-    from fieldcollect.ingest.store import require_current
-
     started = time.perf_counter()
     version = require_current()
     reg = engine.registry()
@@ -156,15 +177,11 @@ def save_list(*, result: engine.ScoreResult, as_of: date, store_version: str, tr
 
 # ------------------------------------------------------------------------------------- reminders
 def _local_send_at(day: date, tzname: str) -> datetime:
-    from fieldcollect.compliance.engine import zone
-
     return datetime.combine(day, dtime(REMINDER_HOUR), tzinfo=zone(tzname or bank_time_zone_name())).astimezone(UTC)
 
 
 def reminders_plan(*, warning_list: WarningList, as_of: date) -> int:
     """Plan a reminder for each top entry whose next instalment is due within the window (once per due date)."""
-    from fieldcollect.portfolio.models import Customer
-
     top = _setting("EARLY_WARNING_REMINDER_TOP", 50)
     entries = list(warning_list.entries.filter(rank__lte=top, next_due_on__gt=as_of,
                                                next_due_on__lte=as_of + timedelta(days=REMINDER_WINDOW_DAYS),
@@ -191,17 +208,11 @@ def reminders_plan(*, warning_list: WarningList, as_of: date) -> int:
 
 
 def _flags(customer_id: int) -> list[Any]:
-    from fieldcollect.compliance.engine import Flag
-    from fieldcollect.compliance.models import DebtorFlag
-
     return [Flag(debtor_id=str(customer_id), flag=f.flag, start=f.starts_at, end=f.ends_at, phone=f.phone or None)
             for f in DebtorFlag.objects.filter(customer_id=customer_id)]
 
 
 def _ledger(customer_id: int) -> list[Any]:
-    from fieldcollect.cases.models import ContactAttempt
-    from fieldcollect.compliance.engine import LedgerEntry
-
     channels = {"phone": "call", "sms": "sms", "visit": "visit", "letter": "letter", "email": "email", "wechat": "sms"}
     return [LedgerEntry(debtor_id=str(customer_id), channel=channels.get(r.channel, "call"),
                         party="debtor" if r.party == "debtor" else "third_party", at=r.at, phone=r.number or None,
@@ -211,9 +222,6 @@ def _ledger(customer_id: int) -> list[Any]:
 
 
 def _pack(customer_id: int) -> Any:
-    from fieldcollect.compliance.packs import load_pack
-    from fieldcollect.portfolio.models import Loan
-
     jurisdiction = Loan.objects.filter(customer_id=customer_id).values_list("jurisdiction", flat=True).first()
     return load_pack(jurisdiction or "CN")
 
@@ -227,9 +235,6 @@ def reminder_body(reminder: Reminder) -> str:
 
 def reminders_send_due(*, now: datetime | None = None) -> dict[str, int]:
     """Send the planned reminders whose time has come, each after the compliance check."""
-    from fieldcollect.compliance.engine import ContactRequest, check
-    from fieldcollect.visits.outbox import outbox_enqueue
-
     now = now or timezone.now()
     counts = {"queued": 0, "blocked": 0, "deferred": 0, "expired": 0}
     due = list(Reminder.objects.select_related("customer").filter(status=Reminder.Status.PLANNED, send_at__lte=now))
@@ -240,8 +245,6 @@ def reminders_send_due(*, now: datetime | None = None) -> dict[str, int]:
             locked = Reminder.objects.select_for_update().get(pk=reminder.pk)
             if locked.status != Reminder.Status.PLANNED:
                 continue
-            from fieldcollect.compliance.engine import zone
-
             if now.astimezone(zone(tzname)).date() >= locked.due_on:
                 locked.status = Reminder.Status.EXPIRED
                 locked.decided_at = now
@@ -260,8 +263,6 @@ def reminders_send_due(*, now: datetime | None = None) -> dict[str, int]:
                 action = "earlywarning.reminder_queued"
             else:
                 # the refused SMS is a blocked attempt like any refused contact (daily compliance report)
-                from fieldcollect.compliance.services import blocked_attempt_store
-
                 blocked_attempt_store(decision=decision, customer_id=customer.pk, case=None, acting_user=None,
                                       channel="sms", party="debtor", number=customer.mobile or "", at=now,
                                       path="ew_reminder", once=True)  # deferred reminders are re-checked
@@ -284,8 +285,6 @@ def reminders_send_due(*, now: datetime | None = None) -> dict[str, int]:
 
 def train_now(*, as_of: date, actor: User | None, progress: bool = False, kind: str = "gbm") -> dict[str, Any]:
     """Train and register a new champion now (CLI ``fieldcollect early-warning train``)."""
-    from fieldcollect.ingest.store import require_current
-
     artefact = engine.train_model(require_current(), as_of=as_of, kind=kind, progress=_progress_printer(progress))
     audit_log(actor=actor, action="earlywarning.train", object_type="Model",
               object_id=f"{engine.PURPOSE}/{artefact.version}", new={"reason": "manual", "auc": artefact.metrics.get("auc")})
@@ -298,13 +297,6 @@ def train_now(*, as_of: date, actor: User | None, progress: bool = False, kind: 
 def _strategy_cases(*, as_of: date) -> Any:
     """Observable features of the open cases (see :mod:`fieldcollect.earlywarning.strategy_engine`)."""
     import polars as pl
-
-    from fieldcollect.analytics.features import store_features
-    from fieldcollect.cases.models import Case, ContactAttempt
-    from fieldcollect.compliance.models import DebtorFlag
-    from fieldcollect.compliance.packs import PAUSE_FLAGS
-    from fieldcollect.earlywarning.strategy_engine import BUCKET_INDEX, CONTACT_WEIGHTS
-    from fieldcollect.ingest.store import require_current
 
     rows = list(Case.objects.filter(closed_on__isnull=True, overdue_fen__gt=0)
                 .values_list("id", "loan_id", "customer_id", "city", "bucket", "overdue_fen"))
@@ -345,10 +337,6 @@ def strategy_run(*, as_of: date, actor: User | None, visits_per_city: int = 5, c
     """
     import numpy as np
 
-    from fieldcollect.agencies.models import Collector
-    from fieldcollect.core.errors import ApplicationError
-    from fieldcollect.earlywarning.models import StrategyAssignment, StrategyRun
-    from fieldcollect.earlywarning.strategy_engine import PropensityModel, build_problem
     from fieldcollect.optimisation.strategy import solve
 
     started = time.perf_counter()

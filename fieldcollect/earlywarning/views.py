@@ -15,6 +15,9 @@ from fieldcollect.core import params
 from fieldcollect.core.models import Role
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.earlywarning import charts, selectors
+from fieldcollect.earlywarning.services import strategy_run
+from fieldcollect.portfolio.models import DailyRun
+from fieldcollect.portfolio.store import loan_history
 
 
 def _allowed(request: HttpRequest) -> bool:
@@ -108,9 +111,6 @@ def strategy(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not can_run:
             raise PermissionDenied
-        from fieldcollect.earlywarning.services import strategy_run
-        from fieldcollect.portfolio.models import DailyRun
-
         last = DailyRun.objects.filter(cases_synced=True).order_by("-as_of").first()
         run = strategy_run(as_of=last.as_of if last else timezone.localdate(), actor=user)
         messages.success(request, _("Strategy chosen for %(n)s cases.") % {"n": run.cases})
@@ -136,8 +136,6 @@ def strategy(request: HttpRequest) -> HttpResponse:
 @login_required
 def loan(request: HttpRequest, loan_id: int) -> HttpResponse:
     """A listed loan: its reasons, reminders, schedule and payments (from the columnar store)."""
-    from fieldcollect.portfolio.store import loan_history
-
     if not _allowed(request):
         return redirect("cases:list")
     entries = selectors.loan_entries(loan_id)

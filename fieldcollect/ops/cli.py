@@ -15,19 +15,16 @@ from typing import Annotated
 
 import typer
 
+from fieldcollect.bootstrap import migrate_quietly, setup_django
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Operations: serving, jobs, backup, restore.")
 PASSPHRASE_ENV = "FIELDCOLLECT_BACKUP_PASSPHRASE"
 
 
 def _setup_django(*, migrate: bool = True) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    setup_django()
     if migrate:
-        from django.core.management import call_command
-
-        call_command("migrate", interactive=False, verbosity=0)
+        migrate_quietly()
 
 
 def _env_int(name: str, default: int) -> int:

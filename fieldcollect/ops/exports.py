@@ -16,7 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+from fieldcollect.cases.access import cases_visible_to
+from fieldcollect.cases.models import Case
 from fieldcollect.home import home_dir
+from fieldcollect.privacy.case_export import stated_purpose
+from fieldcollect.privacy.exports import export_csv_to
 
 CASE_COLUMNS = ("id", "loan_id", "customer_id", "status", "close_reason", "opened_on", "closed_on", "dpd", "max_dpd",
                 "bucket", "overdue_fen", "outstanding_principal_fen", "city", "agency_id", "collector_id",
@@ -115,11 +119,6 @@ def export_cases(*, out: Path, on_progress: Callable[[float], None] | None = Non
     ``purpose`` the user stated (required: :func:`fieldcollect.privacy.case_export.stated_purpose`). Rows
     are read in chunks and written as they come: memory stays flat whatever the size of the book."""
     from django.db import transaction
-
-    from fieldcollect.cases.access import cases_visible_to
-    from fieldcollect.cases.models import Case
-    from fieldcollect.privacy.case_export import stated_purpose
-    from fieldcollect.privacy.exports import export_csv_to
 
     purpose = stated_purpose(purpose)
     out = Path(out)

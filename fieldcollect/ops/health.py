@@ -10,6 +10,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 
+from fieldcollect.ingest.store import current_version
+
 
 def check_database(alias: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
     t0 = time.perf_counter()
@@ -33,8 +35,6 @@ def check_migrations(alias: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
 
 
 def check_store() -> dict[str, Any]:
-    from fieldcollect.ingest.store import current_version
-
     try:
         version = current_version()
     except Exception as exc:

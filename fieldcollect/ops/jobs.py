@@ -31,7 +31,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.models import User
+from fieldcollect.core.pdf import FontNotFound
+from fieldcollect.daily.services import run_daily
+from fieldcollect.ops.exports import ExportError, default_export_path, export_cases, publish
 from fieldcollect.ops.models import Job, JobStatus
+from fieldcollect.reports.management import SECTIONS, collect, normalise_lang, render_pdf
 
 LEASE_SECONDS = 300
 REDIS_KEY = "fieldcollect:jobs"
@@ -272,8 +277,6 @@ def queue_depth() -> int:
 def _nightly_cycle(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     from datetime import date
 
-    from fieldcollect.daily.services import run_daily
-
     try:
         as_of = date.fromisoformat(str(params["as_of"]))
     except (KeyError, ValueError) as exc:
@@ -294,13 +297,8 @@ def _nightly_cycle(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 def _export(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     from pathlib import Path
 
-    from fieldcollect.core.errors import ApplicationError
-    from fieldcollect.ops.exports import ExportError, default_export_path, export_cases
-
     out = Path(params["out"]) if params.get("out") else default_export_path("cases")
     try:
-        from fieldcollect.core.models import User
-
         user = User.objects.filter(pk=params["recipient_id"]).first() if params.get("recipient_id") else None
         result = export_cases(out=out, on_progress=lambda f: ctx.progress(f, f"exporting {out.name}"), user=user,
                               purpose=params.get("purpose", ""))
@@ -315,10 +313,6 @@ def _management_report(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any
     ``as_of`` (YYYY-MM-DD), ``lang`` (``zh-hans`` or ``en``), optional ``out``."""
     from datetime import date
     from pathlib import Path
-
-    from fieldcollect.core.pdf import FontNotFound
-    from fieldcollect.ops.exports import ExportError, default_export_path, publish
-    from fieldcollect.reports.management import SECTIONS, collect, normalise_lang, render_pdf
 
     try:
         as_of = date.fromisoformat(str(params["as_of"]))

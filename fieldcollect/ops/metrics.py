@@ -22,6 +22,11 @@ from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from fieldcollect.daily.cycle import published_path
+from fieldcollect.ops.jobs import get_queue
+from fieldcollect.ops.models import Job, JobStatus
+from fieldcollect.portfolio.models import DailyRun
+
 REQUESTS = Counter("fieldcollect_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("fieldcollect_http_request_seconds", "HTTP request latency", ["method", "route"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
@@ -53,9 +58,6 @@ class MetricsMiddleware:
 def latest_cycle_timings() -> dict[str, Any] | None:
     """Stage durations of the newest published nightly cycle: from its DailyRun summary, else from
     the published ``summary.json``; plus the whole run's wall time."""
-    from fieldcollect.daily.cycle import published_path
-    from fieldcollect.portfolio.models import DailyRun
-
     run = DailyRun.objects.order_by("-finished_at", "-id").first()
     if run is None:
         return None
@@ -75,9 +77,6 @@ class OpsCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from django.db.models import Count
-
-        from fieldcollect.ops.jobs import get_queue
-        from fieldcollect.ops.models import Job, JobStatus
 
         jobs = GaugeMetricFamily("fieldcollect_jobs", "Jobs by status", labels=["status"])
         counts = dict(Job.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))

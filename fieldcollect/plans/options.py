@@ -37,11 +37,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
 
+from fieldcollect.analytics.dates import add_months
 from fieldcollect.plans.schedule import (
     Instalment,
     Method,
     Schedule,
-    add_months,
     amortise,
     fen_to_yuan,
     level_payment_fen,

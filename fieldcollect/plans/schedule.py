@@ -22,7 +22,6 @@ against the payments at their month offsets): nominal = monthly IRR × 12, effec
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -31,12 +30,13 @@ from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
 
+from fieldcollect.analytics.dates import add_months
+
 __all__ = [
     "FEN_PER_YUAN",
     "Instalment",
     "Method",
     "Schedule",
-    "add_months",
     "amortise",
     "build_schedule",
     "fen_to_yuan",
@@ -155,14 +155,6 @@ def level_payment_fen(principal_fen: int, annual_rate: Decimal | Fraction, term_
 # --------------------------------------------------------------------------------------------------
 # Dates
 # --------------------------------------------------------------------------------------------------
-
-
-def add_months(start: date, months: int) -> date:
-    """``start`` plus ``months`` calendar months, same day of month, clamped to the month's last day."""
-    index = start.year * 12 + (start.month - 1) + months
-    year, month0 = divmod(index, 12)
-    last_day = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(start.day, last_day))
 
 
 def months_between(start: date, end: date) -> int:

@@ -20,7 +20,7 @@ from fieldcollect.cases.models import Case, Payment, PromiseToPay
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.plans import promises as pp
-from fieldcollect.plans.authority import DEFAULT_MATRIX, AuthorityMatrix
+from fieldcollect.plans.authority import DEFAULT_MATRIX, AuthorityMatrix, ProposalTerms
 from fieldcollect.plans.models import (
     ApproverGrant,
     AuthorityLevel,
@@ -254,8 +254,6 @@ def approval_queue(*, user: User, limit: int = 200) -> list[QueueItem]:
     if level is None:
         return items
     states = [ProposalState.ENDORSED, ProposalState.ESCALATED, ProposalState.APPROVED, ProposalState.OFFERED]
-    from fieldcollect.plans.authority import ProposalTerms
-
     for p in base.filter(state__in=states).order_by("proposed_at", "id")[:limit]:
         terms = ProposalTerms(kind=p.kind, waiver_fen=p.waiver_fen, waiver_share=Decimal(p.waiver_share),
                               term_extension_months=p.term_extension_months)

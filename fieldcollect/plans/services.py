@@ -46,8 +46,8 @@ from fieldcollect.plans.models import (
     ProposalState,
     RestructuringProposal,
 )
-from fieldcollect.plans.options import OptionKind, RestructureOption
-from fieldcollect.plans.schedule import Instalment, Schedule
+from fieldcollect.plans.options import LABELS, OptionKind, RestructureOption
+from fieldcollect.plans.schedule import Instalment, Method, Schedule
 from fieldcollect.visits.links import token_hash
 from fieldcollect.visits.outbox import outbox_enqueue
 from fieldcollect.visits.services import public_url
@@ -219,8 +219,6 @@ def schedule_from_json(p: RestructuringProposal) -> Schedule:
         for r in p.schedule
     )
     annual_rate = Decimal(0) if p.kind == OptionKind.SETTLEMENT else Decimal(p.annual_rate)
-    from fieldcollect.plans.schedule import Method
-
     return Schedule(principal_fen=int(p.new_principal_fen), annual_rate=annual_rate, method=Method.EQUAL_INSTALMENT,
                     start=p.as_of, instalments=rows)
 
@@ -397,8 +395,6 @@ def agreement_data(p: RestructuringProposal, *, issued_on: date, agreement_no: s
 
 
 def _labels(kind: str) -> tuple[str, str]:
-    from fieldcollect.plans.options import LABELS
-
     return LABELS[OptionKind(kind)]
 
 

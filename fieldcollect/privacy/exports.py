@@ -31,10 +31,12 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from fieldcollect.agencies.selectors import contract_terms
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.cells import LINE_END, safe_row
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
+from fieldcollect.home import home_dir
 from fieldcollect.privacy import fingerprint as fpr
 from fieldcollect.privacy.models import ExportRecord
 
@@ -68,8 +70,6 @@ def gated_field(column: str) -> str | None:
 
 def permitted_fields_for(user: User) -> tuple[str, ...] | None:
     """The contract fields ``user`` may receive; ``None`` means unrestricted (bank users)."""
-    from fieldcollect.agencies.selectors import contract_terms
-
     if user.is_bank_user:
         return None
     if user.agency is None:
@@ -87,8 +87,6 @@ def allowed_columns(*, user: User, columns: Sequence[str]) -> list[str]:
 
 def fingerprint_key() -> bytes:
     """The HMAC key of the fingerprints: ``$FIELDCOLLECT_FINGERPRINT_KEY`` or a key file made once."""
-    from fieldcollect.home import home_dir
-
     value = os.environ.get(KEY_ENV, "")
     if value:
         return hashlib.sha256(value.encode()).digest()

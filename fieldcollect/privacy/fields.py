@@ -38,6 +38,7 @@ from django.db import connection as default_connection
 from django.db import models, transaction
 from django.db.models.signals import pre_save
 
+from fieldcollect.home import keys_dir
 from fieldcollect.privacy.crypto import (
     MASTER_ENV,
     Binding,
@@ -58,8 +59,6 @@ def current_keyring() -> KeyRing:
     cache_key = (os.environ.get("FIELDCOLLECT_HOME", ""), os.environ.get(MASTER_ENV, ""))
     ring = _cache.get(cache_key)
     if ring is None:
-        from fieldcollect.home import keys_dir
-
         ring = _cache[cache_key] = keyring_for(keys_dir())
     return ring
 

@@ -18,12 +18,12 @@ from typing import Annotated, Any
 
 import typer
 
+from fieldcollect.bootstrap import migrate_quietly, setup_django
+
 app = typer.Typer(no_args_is_help=True)
 
 
 def _django() -> None:
-    from fieldcollect.cli import migrate_quietly, setup_django
-
     setup_django()
     migrate_quietly()
 

@@ -10,8 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fieldcollect.agencies.models import Agency
-from fieldcollect.cases.models import Placement
+from fieldcollect.cases.models import RECALL_CONTRACT_ENDED, Placement
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
@@ -23,9 +22,7 @@ from fieldcollect.privacy.models import (
     ExportRecord,
     SubProcessor,
 )
-from fieldcollect.visits.models import Appointment
 
-CONTRACT_ENDED = "contract ended"
 R = DeletionAttestation.Reason
 
 
@@ -34,7 +31,7 @@ def _reason_of(placement: Placement) -> str:
         return R.CLOSED
     if placement.recall_reason == "expired":
         return R.EXPIRED
-    if placement.recall_reason == CONTRACT_ENDED:
+    if placement.recall_reason == RECALL_CONTRACT_ENDED:
         return R.CONTRACT_ENDED
     return R.RECALLED
 
@@ -65,23 +62,6 @@ def deletion_attestation_raise(*, placement: Placement, on: date | None = None) 
         AttestationItem.objects.create(attestation=att, placement=placement, case_id_ref=placement.case_id,
                                        loan_id_ref=placement.case.loan_id)
     return att
-
-
-def placements_recall_for_ended_contracts(*, as_of: date) -> int:
-    """Recall the active placements of agencies that have no contract in force on ``as_of`` (the
-    contract ended or was terminated): the agency loses access and owes a deletion attestation."""
-    from fieldcollect.agencies.selectors import contract_terms
-    from fieldcollect.cases.services import case_recall
-
-    agency_ids = set(Placement.objects.filter(status=Placement.Status.ACTIVE).values_list("agency_id", flat=True))
-    ended = [a for a in Agency.objects.filter(pk__in=agency_ids) if contract_terms(agency=a, on=as_of) is None]
-    recalled = 0
-    for agency in ended:
-        for placement in Placement.objects.filter(agency=agency, status=Placement.Status.ACTIVE).select_related("case"):
-            case_recall(case=placement.case, reason=CONTRACT_ENDED, acting_user=None, on=as_of,
-                        cause=Appointment.CancelReason.CONTRACT_ENDED)
-            recalled += 1
-    return recalled
 
 
 def deletion_attestations_sweep(*, as_of: date) -> int:
@@ -123,13 +103,12 @@ def data_sharing_records_purge(*, now: datetime | None = None, acting_user: User
 
 
 def revocations_after_cycle(*, as_of: date) -> dict[str, int]:
-    """The privacy step of the nightly cycle: recall placements of ended contracts, raise the
-    deletion attestations owed, purge data-sharing records past retention."""
-    recalled = placements_recall_for_ended_contracts(as_of=as_of)
+    """The privacy step of the nightly cycle, after the recall of the placements of ended contracts
+    (:func:`fieldcollect.cases.services.placements_recall_for_ended_contracts`): raise the deletion
+    attestations owed, purge data-sharing records past retention."""
     raised = deletion_attestations_sweep(as_of=as_of)
     purged = data_sharing_records_purge(now=timezone.make_aware(datetime.combine(as_of, datetime.min.time())))
-    return {"placements_recalled_contract_ended": recalled, "attestation_items_raised": raised,
-            "export_records_purged": purged["export_records"]}
+    return {"attestation_items_raised": raised, "export_records_purged": purged["export_records"]}
 
 
 def deletion_attest(*, attestation: DeletionAttestation, acting_user: User, statement: str) -> DeletionAttestation:

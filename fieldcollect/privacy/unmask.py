@@ -8,23 +8,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
-from fieldcollect.cases.access import access_case_by_id
 from fieldcollect.cases.models import Case
 from fieldcollect.cases.selectors import PII_FIELDS, CustomerView, customer_view
 from fieldcollect.core.audit import audit_log
-from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import User
-from fieldcollect.core.pages import request_user
 
 FIELD_LABELS = {"name": gettext_lazy("Name"), "mobile": gettext_lazy("Mobile"),
                 "id_number": gettext_lazy("ID number"), "address": gettext_lazy("Address")}
@@ -72,8 +65,8 @@ def _audit_visit_read(*, user: User, case: Case, view: CustomerView, channel: st
 
 
 def page_customer_view(request: HttpRequest, *, user: User, case: Case) -> CustomerView:
-    """The customer view of the case page: in clear what :func:`case_unmask` allowed for this
-    request, or what a confirmed visit allows (audited)."""
+    """The customer view of the case page: in clear what :func:`fieldcollect.cases.views.case_unmask`
+    allowed for this request, or what a confirmed visit allows (audited)."""
     view = getattr(request, "pii_view", None)
     if isinstance(view, CustomerView):
         return view
@@ -93,33 +86,6 @@ def audited_customer_view(*, user: User, case: Case, channel: str, unmask: Any =
     view = customer_view(user=user, case=case, unmask=unmask)
     _audit_visit_read(user=user, case=case, view=view, channel=channel)
     return view
-
-
-@login_required
-@require_POST
-def case_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
-    """POST ``show`` (fields) + ``purpose``: the case page with those fields in clear (this response only)."""
-    from fieldcollect.cases.views import case_detail
-
-    user = request_user(request)
-    try:
-        case = access_case_by_id(case_id, user)
-        form = UnmaskForm(request.POST)
-        if not form.is_valid():
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, str(error))
-            return redirect(reverse("cases:detail", args=[case_id]))
-        view = pii_unmask(user=user, case=case, fields=form.cleaned_data["show"],
-                          purpose=form.cleaned_data["purpose"])
-    except NotFoundError as exc:
-        return render(request, "error.html", {"message": exc.message}, status=404)
-    except ApplicationError as exc:
-        return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
-    request.pii_view = view  # type: ignore[attr-defined]
-    response = case_detail(request, case_id)
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def field_label(name: str) -> Any:

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from fieldcollect.bootstrap import migrate_quietly, setup_django
+
 app = typer.Typer(no_args_is_help=True, help="Management reports.")
 
 
@@ -20,8 +22,6 @@ def management(
     """Write the monthly management report (charts and key tables of the dashboards) to --out."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from fieldcollect.cli import migrate_quietly, setup_django
 
     try:
         day = date.fromisoformat(as_of)

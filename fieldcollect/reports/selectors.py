@@ -27,11 +27,14 @@ from fieldcollect.cases.models import ContactAttempt, Payment, Placement, Promis
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.daily.cycle import published_path
+from fieldcollect.home import home_dir
 from fieldcollect.portfolio.models import DailyRun
 from fieldcollect.reports import compute
+from fieldcollect.scorecards.selectors import scorecards_for_month
 from fieldcollect.settlement.attribution import attribute
 from fieldcollect.settlement.selectors import covers_for, month_bounds
 from fieldcollect.settlement.services import commission_fen, commission_rate_for
+from fieldcollect.visits.models import CheckIn, RouteStop
 
 
 @dataclass(frozen=True)
@@ -185,8 +188,6 @@ def contact_counts(*, start: date, end: date, scope: Scope) -> dict[int, int]:
 def leaderboard(*, month: date, scope: Scope) -> list[dict[str, Any]]:
     """Scorecard parts per agency for the month, ranked (:func:`compute.leaderboard_order`); an agency
     manager gets the ranking computed over every agency but only its own row."""
-    from fieldcollect.scorecards.selectors import scorecards_for_month
-
     rows = []
     for c in scorecards_for_month(month=month):
         rows.append({
@@ -305,8 +306,6 @@ def complaints_by_category(*, start: date, end: date, scope: Scope) -> list[tupl
 # ------------------------------------------------------------------------------------------ visits
 def visits_on(*, day: date, scope: Scope) -> dict[str, list[dict[str, Any]]]:
     """Planned stops of the day's current route plans and the day's check-ins (with anomaly flags)."""
-    from fieldcollect.visits.models import CheckIn, RouteStop
-
     stops_qs = RouteStop.objects.filter(plan__date=day, plan__superseded=False).select_related("plan__team")
     lo, hi = _local_bounds(day, day)
     checkins_qs = CheckIn.objects.filter(at__gte=lo, at__lt=hi).select_related("collector")
@@ -342,7 +341,6 @@ def model_cards() -> list[dict[str, Any]] | None:
         if apps.is_installed("fieldcollect.earlywarning") else None
     if fn is not None:
         return [_card_dict(c) for c in fn()]
-    from fieldcollect.home import home_dir
     from fieldcollect.scoring.registry import ModelRegistry, RegistryError
 
     root = home_dir() / "models"

@@ -14,6 +14,7 @@ from fieldcollect.core import params
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.portfolio.charts import to_json
+from fieldcollect.privacy.exports import export_table
 from fieldcollect.reports import dashboards, selectors
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
@@ -62,8 +63,6 @@ def dashboard(request: HttpRequest, key: str) -> HttpResponse:
 @login_required
 @errors_as_pages
 def export(request: HttpRequest, key: str, table: str, fmt: str) -> HttpResponse:
-    from fieldcollect.privacy.exports import export_table
-
     user = request_user(request)
     scope = selectors.scope_for(user)
     if dashboards.spec(key, scope) is None or fmt not in CONTENT_TYPES:

@@ -16,6 +16,7 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.pages import errors_as_pages, month_param, request_user
+from fieldcollect.privacy.exports import export_table
 from fieldcollect.scorecards.access import is_manager, require_manager
 from fieldcollect.settlement import exports, selectors, services
 from fieldcollect.settlement.models import Statement, StatementLine
@@ -129,8 +130,6 @@ def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpRe
 def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
     lang = _lang(request)
-    from fieldcollect.privacy.exports import export_table
-
     columns, rows = exports.statement_table(st, lang=lang)
     data = export_table(user=request_user(request), purpose="commission statement",
                         name=exports.statement_title(st, lang=lang), columns=columns, rows=rows, fmt="csv")

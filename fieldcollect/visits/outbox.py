@@ -38,8 +38,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from fieldcollect.cases.models import Case
+from fieldcollect.compliance.services import blocked_attempt_record, sms_decision
 from fieldcollect.core.audit import audit_log
 from fieldcollect.home import home_dir
+from fieldcollect.privacy.masking import mask_mobile
 from fieldcollect.visits.fieldwork import appointment_message_live
 from fieldcollect.visits.models import OutboxMessage
 
@@ -80,8 +83,6 @@ class FileAdapter:
         payload = _payload(message)
         folder = self.directory
         if folder is None:  # the demo sink inside the data home: no plaintext number there
-            from fieldcollect.privacy.masking import mask_mobile
-
             folder = home_dir() / "outbox"
             payload["to"] = mask_mobile(str(payload["to"]))
         folder.mkdir(parents=True, exist_ok=True)
@@ -140,9 +141,6 @@ def _compliance_verdict(message: OutboxMessage, now: datetime) -> Any:
     to a case's debtor, nothing to check)."""
     if message.case_id is None or message.channel != "sms" or message.kind in SERVICE_KINDS:
         return None
-    from fieldcollect.cases.models import Case
-    from fieldcollect.compliance.services import sms_decision
-
     case = Case.objects.select_related("customer", "loan").get(pk=message.case_id)
     return sms_decision(case=case, at=now)
 
@@ -198,9 +196,6 @@ def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
                 counts["sent"] += 1
             message.save(update_fields=["attempts", "adapter", "last_error", "status", "sent_at"])
     if refused:
-        from fieldcollect.cases.models import Case
-        from fieldcollect.compliance.services import blocked_attempt_record
-
         for message, verdict in refused:  # stored once per refusal, in their own transactions
             assert message.case_id is not None  # only texts to a case's debtor are checked
             case = Case.objects.select_related("customer").get(pk=message.case_id)

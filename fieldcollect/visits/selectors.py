@@ -20,6 +20,7 @@ from fieldcollect.cases.access import cases_held_by, cases_visible_to, collector
 from fieldcollect.cases.models import Case
 from fieldcollect.core.models import Role, User
 from fieldcollect.optimisation.routes import geojson_keep_visits
+from fieldcollect.privacy.unmask import audited_customer_view
 from fieldcollect.visits.maps import PALETTE, MapPoint, MapRoute, svg_map
 from fieldcollect.visits.models import Appointment, CheckIn, RoutePlan, RouteStop, Shift, Team, VisitReport
 
@@ -120,8 +121,6 @@ def label_stops(*, user: User, stops: list[RouteStop]) -> None:
     see it (in clear only for the collectors of a confirmed appointment, a day either side of it;
     masked to district level otherwise; the district alone, or nothing, when the contract withholds the
     address). A read in clear is audited."""
-    from fieldcollect.privacy.unmask import audited_customer_view
-
     for s in stops:
         if s.skipped:
             continue

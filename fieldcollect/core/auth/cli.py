@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
+from fieldcollect.bootstrap import migrate_quietly, setup_django
+
 users_app = typer.Typer(no_args_is_help=True)
 token_app = typer.Typer(no_args_is_help=True)
 
 
 def _django() -> None:
-    from fieldcollect.cli import migrate_quietly, setup_django
-
     setup_django()
     migrate_quietly()
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from fieldcollect.agencies.models import Agency
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AgencyApiNetworks, ApiToken, User
@@ -102,8 +103,6 @@ _TOKEN_FIELDS = ("id", "prefix", "allowed_networks", "last_used_at")
 def _auth_query() -> tuple[str, list[RowBuilder]]:
     """The token, its user, the user's agency and the agency's allow-list in one statement (the API
     runs it on every request: written out once rather than compiled by the ORM each time)."""
-    from fieldcollect.agencies.models import Agency
-
     token_fields, user_fields, agency_fields = fields_of(ApiToken, _TOKEN_FIELDS), fields_of(User), fields_of(Agency)
     network_fields = fields_of(AgencyApiNetworks, ["networks"])
     t, u, n, a = (functools.partial(column, m) for m in (ApiToken, User, AgencyApiNetworks, Agency))

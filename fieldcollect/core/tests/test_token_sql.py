@@ -10,8 +10,6 @@ from django.db import connection
 from django.utils import timezone
 
 from fieldcollect.cases.tests import factories as f
-from fieldcollect.core.models import ApiToken, Role
-from fieldcollect.core.rawsql import adapt
 from fieldcollect.core.auth.tokens import (
     _auth_query,
     _digest,
@@ -19,6 +17,8 @@ from fieldcollect.core.auth.tokens import (
     token_authenticate,
     token_create,
 )
+from fieldcollect.core.models import ApiToken, Role
+from fieldcollect.core.rawsql import adapt
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from fieldcollect.analytics.dates import add_months
 from fieldcollect.cases.models import Case
-from fieldcollect.daily.cycle import OUTPUT_FILES, add_months, published_path, read_published
+from fieldcollect.daily.cycle import OUTPUT_FILES, published_path, read_published
 from fieldcollect.daily.services import run_daily
 from fieldcollect.demodata.generator import write_demo_portfolio
 from fieldcollect.portfolio.models import DailyRun

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from fieldcollect.daily.cycle import add_months
+from fieldcollect.analytics.dates import add_months
 
 AS_OF = date(2026, 6, 30)
 CITIES = ("成都市", "杭州市", "西安市")

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fieldcollect.analytics.dates import add_months
 from fieldcollect.plans.schedule import (
     Method,
-    add_months,
     build_schedule,
     fen_to_yuan,
     level_payment_fen,

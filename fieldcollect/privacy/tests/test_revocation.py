@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from fieldcollect.cases import services
 from fieldcollect.cases.access import cases_visible_to
-from fieldcollect.cases.models import Placement
+from fieldcollect.cases.models import RECALL_CONTRACT_ENDED, Placement
 from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import PermissionDeniedError
 from fieldcollect.core.models import AuditEntry, Role
@@ -64,10 +64,10 @@ def test_contract_end_ends_access_at_once_then_the_nightly_step_recalls(world):
     world.contract.save()
     assert not _sees(world.manager, world.case) and not _sees(world.collector_user, world.case)
     assert _page_status(world.manager, world.case) == 404
-    counts = privacy.revocations_after_cycle(as_of=timezone.localdate())
-    assert counts["placements_recalled_contract_ended"] == 1
+    assert services.placements_recall_for_ended_contracts(as_of=timezone.localdate()) == 1
+    privacy.revocations_after_cycle(as_of=timezone.localdate())
     placement = Placement.objects.get(case=world.case)
-    assert placement.status == "recalled" and placement.recall_reason == privacy.CONTRACT_ENDED
+    assert placement.status == "recalled" and placement.recall_reason == RECALL_CONTRACT_ENDED
     assert DeletionAttestation.objects.get().reason == "contract_ended"
     # idempotent: a second run raises nothing new
     assert privacy.revocations_after_cycle(as_of=timezone.localdate())["attestation_items_raised"] == 0

@@ -27,7 +27,6 @@ from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import AuditEntry, Role, User
 from fieldcollect.optimisation.routes import geojson_keep_visits
-from fieldcollect.privacy.services import placements_recall_for_ended_contracts
 from fieldcollect.visits import services
 from fieldcollect.visits.models import Appointment, OutboxMessage, RoutePlan, RouteStop, Team
 from fieldcollect.visits.outbox import FileAdapter, outbox_dispatch
@@ -78,9 +77,9 @@ def _end(how: str, vw: VisitWorld, p: Planned) -> str:
         _expire(vw.case1)
         assert case_services.placements_expire(as_of=today) == 1
         return R.EXPIRED
-    if how == "contract_end":  # the nightly cycle's privacy step (revocations_after_cycle)
+    if how == "contract_end":  # the nightly cycle's step (daily.services.after_cycle → placements_recall_for_ended_contracts)
         AgencyContract.objects.filter(agency=vw.agency).update(status=AgencyContract.Status.TERMINATED)
-        assert placements_recall_for_ended_contracts(as_of=today) == 2
+        assert case_services.placements_recall_for_ended_contracts(as_of=today) == 2
         return R.CONTRACT_ENDED
     raise AssertionError(how)
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own data home.
+"""Shared fixtures: every test gets its own data home; the browser tests get ``browser``
+(:mod:`fieldcollect.testing.browser`).
 
 The whole run uses a temporary data home set before Django's settings load, whatever
 ``FIELDCOLLECT_HOME`` says (``fieldcollect.core.tests.data_home``, loaded by pyproject's ``addopts``);
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 DATA_HOME_PLUGIN = "fieldcollect.core.tests.data_home"
+# the real-browser fixture and helpers for every app's tests
+pytest_plugins = ["fieldcollect.testing.browser"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -63,9 +63,9 @@ def seed(*, agencies: int, cases_per_agency: int, history_per_case: int = 0) -> 
 
     call_command("migrate", interactive=False, verbosity=0)
     from fieldcollect.cases import services
-    from fieldcollect.cases.tests import factories as f
     from fieldcollect.core.auth.tokens import token_create
     from fieldcollect.core.models import Role
+    from fieldcollect.testing import factories as f
 
     cm = f.make_user(role=Role.COLLECTIONS_MANAGER, username="load-cm")
     clients = []

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation import selectors
+from fieldcollect.allocation.errors import AllocationErrorCode
 from fieldcollect.allocation.models import AllocationDecision, AllocationRun
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import require_capability
@@ -34,9 +35,9 @@ def allocation_run_create(*, as_of: date, acting_user: User | None, holdout_shar
     if acting_user is not None:
         require_capability(acting_user, "case.place")
     if not 0 <= holdout_share <= 1:
-        raise ApplicationError(_("The holdout share must be between 0 and 1."), code="allocation.invalid_holdout")
+        raise ApplicationError(_("The holdout share must be between 0 and 1."), code=AllocationErrorCode.INVALID_HOLDOUT)
     if max_share is not None and not 0 < max_share <= 1:
-        raise ApplicationError(_("The concentration limit must be between 0 and 1."), code="allocation.invalid_share")
+        raise ApplicationError(_("The concentration limit must be between 0 and 1."), code=AllocationErrorCode.INVALID_SHARE)
     model = selectors.recovery_model(as_of=as_of)
     cand = selectors.eligible_pairs(as_of=as_of, model=model, cost_per_case_fen=cost_per_case_fen)
     cap_ids = sorted(cand.capacity)
@@ -99,7 +100,7 @@ def allocation_run_apply(*, run: AllocationRun, acting_user: User | None) -> int
     with transaction.atomic():
         locked = AllocationRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != AllocationRun.Status.DRAFT:
-            raise ApplicationError(_("This allocation run was already applied."), code="allocation.applied")
+            raise ApplicationError(_("This allocation run was already applied."), code=AllocationErrorCode.APPLIED)
         decisions = list(AllocationDecision.objects.filter(run=locked).values_list("case_id", "agency_id"))
         cases = Case.objects.in_bulk([c for c, _a in decisions])
         agencies = Agency.objects.in_bulk({a for _c, a in decisions})

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Query, Router
 from ninja.responses import Status
 
 from fieldcollect.api.instance import api
 from fieldcollect.api.schemas import (
+    ERRORS,
     CaseDetailOut,
+    CaseListParams,
     CasePageOut,
+    ContactCheckIn,
+    ContactCheckOut,
     ContactIn,
     ContactOut,
-    ErrorOut,
     PromiseIn,
     PromiseOut,
     TaskCompleteIn,
@@ -29,6 +32,7 @@ from fieldcollect.cases.access import (
     require_capability,
     tasks_visible_to,
 )
+from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.core.errors import NotFoundError
@@ -38,26 +42,6 @@ from fieldcollect.privacy.unmask import api_customer_view
 
 router = Router(tags=["cases"])
 tasks_router = Router(tags=["tasks"])
-ERRORS: dict[int, type[ErrorOut]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
-                                     422: ErrorOut}
-
-
-INT64 = 2**63 - 1  # a larger number overflows the database's integers (a 500): refused with 422
-
-
-class CaseListParams(Schema):
-    bucket: str = ""
-    status: str = ""
-    city: str = ""
-    agency: int | None = Field(None, ge=-INT64, le=INT64)
-    dpd_min: int | None = Field(None, ge=-INT64, le=INT64)
-    dpd_max: int | None = Field(None, ge=-INT64, le=INT64)
-    amount_min_fen: int | None = Field(None, ge=-INT64, le=INT64)
-    amount_max_fen: int | None = Field(None, ge=-INT64, le=INT64)
-    closed: bool = False
-    limit: int = Field(50, ge=-INT64, le=INT64)
-    offset: int = Field(0, ge=0, le=10**12)
-    cursor: str | None = None
 
 
 def _user(request: HttpRequest) -> User:
@@ -150,22 +134,6 @@ def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> St
     return Status(201, _contact_out(contact, number_in_clear=in_clear))
 
 
-class ContactCheckIn(Schema):
-    channel: str = Field(examples=["phone"], description="phone, sms, wechat, visit, letter or email")
-    party: str = Field("debtor", description="debtor, or spouse, relative, employer, guarantor, third_party")
-    number: str = Field("", max_length=32, description="Number to call or text (the debtor's mobile by default)")
-    at: datetime | None = Field(None, description="When (ISO-8601 with offset); now by default")
-
-
-class ContactCheckOut(Schema):
-    allowed: bool
-    rule_ids: list[str]
-    explanations: list[str] = Field(description="One per blocking rule, in the language of Accept-Language")
-    next_allowed_at: datetime | None = Field(description="Earliest time the same contact would be allowed "
-                                                         "(debtor's local time); null: not on the current record")
-    pack: str = Field(description="Rule pack that decided, CODE@version")
-
-
 @router.post("/{case_id}/contact-check", response={200: ContactCheckOut, **ERRORS},
              summary="May I contact this debtor now?")
 def contact_check(request: HttpRequest, case_id: int, payload: ContactCheckIn) -> dict[str, Any]:
@@ -190,7 +158,7 @@ def record_promise(request: HttpRequest, case_id: int, payload: PromiseIn) -> St
     if payload.contact_id is not None:
         contact = case.contacts.filter(pk=payload.contact_id).first()
         if contact is None:
-            raise NotFoundError("Contact not found.", code="contact.not_found", extra={"contact_id": payload.contact_id})
+            raise NotFoundError("Contact not found.", code=CaseErrorCode.CONTACT_NOT_FOUND, extra={"contact_id": payload.contact_id})
     promise = services.promise_record(case=case, acting_user=user, amount_fen=payload.amount_fen,
                                       due_on=payload.due_on, contact=contact, expected_version=payload.version)
     return Status(201, promise)

@@ -9,63 +9,19 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router
 from ninja.responses import Status
-from pydantic import Field
 
-from fieldcollect.api.schemas import ErrorOut
+from fieldcollect.api.schemas import ERRORS, DebtorFlagOut, FlagIn, FlagLiftIn, FlagPageOut
 from fieldcollect.cases.access import access_case_by_id
 from fieldcollect.compliance import selectors, services
+from fieldcollect.compliance.errors import ComplianceErrorCode
 from fieldcollect.compliance.models import DebtorFlag, FlagKind
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import User
 from fieldcollect.privacy.masking import mask_mobile
 
 router = Router(tags=["compliance"])
-ERRORS: dict[int, type[ErrorOut]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
-                                     422: ErrorOut}
-RESTRICTIVE = ", ".join(sorted(services.RESTRICTIVE_FLAGS))
-
-
-class DebtorFlagOut(Schema):
-    """A flag of the case's debtor; it applies to all their cases, the bank and every agency."""
-
-    id: int
-    flag: str = Field(description="complaint, dispute, cease, attorney, deceased, consent_hours, "
-                                  "third_party_cease or no_valid_number")
-    label: str = Field(description="The flag's name in the language of Accept-Language")
-    phone: str = Field(description="The third party's number (third_party_cease); masked (138****5678) "
-                                   "unless the caller may manage flags")
-    starts_at: datetime
-    ends_at: datetime | None = Field(description="Exclusive end; null: until lifted")
-    active: bool = Field(description="In force now")
-    reason: str
-    source: str
-    created_by_id: int | None
-    created_at: datetime
-    lifted_by_id: int | None
-    lifted_at: datetime | None
-    lift_reason: str
-
-
-class FlagPageOut(Schema):
-    items: list[DebtorFlagOut]
-    can_manage: bool = Field(description="Whether the caller may add every flag and lift flags (bank "
-                                         "compliance officers and collections managers)")
-
-
-class FlagIn(Schema):
-    flag: str = Field(examples=["complaint"], description=(
-        f"Agency users and collectors may add the restrictive flags only ({RESTRICTIVE}); consent_hours and "
-        "no_valid_number need a bank compliance officer or collections manager (else 403)"))
-    reason: str = Field(min_length=1, max_length=500)
-    starts_at: datetime | None = Field(None, description="ISO-8601 with offset; now by default")
-    ends_at: datetime | None = Field(None, description="Exclusive end; null: until lifted")
-    phone: str = Field("", max_length=32, description="The third party's number (required for third_party_cease)")
-
-
-class FlagLiftIn(Schema):
-    reason: str = Field(min_length=1, max_length=500)
 
 
 def _user(request: HttpRequest) -> User:
@@ -118,6 +74,6 @@ def lift_flag(request: HttpRequest, case_id: int, flag_id: int, payload: FlagLif
     case = access_case_by_id(case_id, user, related=())
     flag = DebtorFlag.objects.filter(pk=flag_id, customer_id=case.customer_id).first()
     if flag is None:
-        raise NotFoundError("Flag not found.", code="flag.not_found", extra={"flag_id": flag_id})
+        raise NotFoundError("Flag not found.", code=ComplianceErrorCode.FLAG_NOT_FOUND, extra={"flag_id": flag_id})
     lifted = services.flag_lift(flag=flag, acting_user=user, reason=payload.reason)
     return _flag_out(lifted, clear=services.can_manage_flags(user), now=timezone.now())

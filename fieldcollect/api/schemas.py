@@ -8,6 +8,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from fieldcollect.compliance.services import RESTRICTIVE_FLAGS
+
 
 class ErrorBody(Schema):
     code: str
@@ -17,6 +19,11 @@ class ErrorBody(Schema):
 
 class ErrorOut(Schema):
     error: ErrorBody
+
+
+# the error responses every endpoint documents
+ERRORS: dict[int, type[ErrorOut]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+                                     422: ErrorOut}
 
 
 class CaseOut(Schema):
@@ -133,3 +140,81 @@ class MeOut(Schema):
     username: str
     role: str
     agency_id: int | None
+
+
+INT64 = 2**63 - 1  # a larger number overflows the database's integers (a 500): refused with 422
+
+
+class CaseListParams(Schema):
+    bucket: str = ""
+    status: str = ""
+    city: str = ""
+    agency: int | None = Field(None, ge=-INT64, le=INT64)
+    dpd_min: int | None = Field(None, ge=-INT64, le=INT64)
+    dpd_max: int | None = Field(None, ge=-INT64, le=INT64)
+    amount_min_fen: int | None = Field(None, ge=-INT64, le=INT64)
+    amount_max_fen: int | None = Field(None, ge=-INT64, le=INT64)
+    closed: bool = False
+    limit: int = Field(50, ge=-INT64, le=INT64)
+    offset: int = Field(0, ge=0, le=10**12)
+    cursor: str | None = None
+
+
+class ContactCheckIn(Schema):
+    channel: str = Field(examples=["phone"], description="phone, sms, wechat, visit, letter or email")
+    party: str = Field("debtor", description="debtor, or spouse, relative, employer, guarantor, third_party")
+    number: str = Field("", max_length=32, description="Number to call or text (the debtor's mobile by default)")
+    at: datetime | None = Field(None, description="When (ISO-8601 with offset); now by default")
+
+
+class ContactCheckOut(Schema):
+    allowed: bool
+    rule_ids: list[str]
+    explanations: list[str] = Field(description="One per blocking rule, in the language of Accept-Language")
+    next_allowed_at: datetime | None = Field(description="Earliest time the same contact would be allowed "
+                                                         "(debtor's local time); null: not on the current record")
+    pack: str = Field(description="Rule pack that decided, CODE@version")
+
+
+RESTRICTIVE = ", ".join(sorted(RESTRICTIVE_FLAGS))
+
+
+class DebtorFlagOut(Schema):
+    """A flag of the case's debtor; it applies to all their cases, the bank and every agency."""
+
+    id: int
+    flag: str = Field(description="complaint, dispute, cease, attorney, deceased, consent_hours, "
+                                  "third_party_cease or no_valid_number")
+    label: str = Field(description="The flag's name in the language of Accept-Language")
+    phone: str = Field(description="The third party's number (third_party_cease); masked (138****5678) "
+                                   "unless the caller may manage flags")
+    starts_at: datetime
+    ends_at: datetime | None = Field(description="Exclusive end; null: until lifted")
+    active: bool = Field(description="In force now")
+    reason: str
+    source: str
+    created_by_id: int | None
+    created_at: datetime
+    lifted_by_id: int | None
+    lifted_at: datetime | None
+    lift_reason: str
+
+
+class FlagPageOut(Schema):
+    items: list[DebtorFlagOut]
+    can_manage: bool = Field(description="Whether the caller may add every flag and lift flags (bank "
+                                         "compliance officers and collections managers)")
+
+
+class FlagIn(Schema):
+    flag: str = Field(examples=["complaint"], description=(
+        f"Agency users and collectors may add the restrictive flags only ({RESTRICTIVE}); consent_hours and "
+        "no_valid_number need a bank compliance officer or collections manager (else 403)"))
+    reason: str = Field(min_length=1, max_length=500)
+    starts_at: datetime | None = Field(None, description="ISO-8601 with offset; now by default")
+    ends_at: datetime | None = Field(None, description="Exclusive end; null: until lifted")
+    phone: str = Field("", max_length=32, description="The third party's number (required for third_party_cease)")
+
+
+class FlagLiftIn(Schema):
+    reason: str = Field(min_length=1, max_length=500)

@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from fieldcollect.caselibrary.errors import StoryErrorCode
 from fieldcollect.caselibrary.models import CaseStory
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import User
@@ -42,7 +43,7 @@ def stories_visible_to(user: User) -> QuerySet[CaseStory]:
 def access_story_by_id(story_id: int, user: User) -> CaseStory:
     story = stories_visible_to(user).select_related("case", "agency", "created_by").filter(pk=story_id).first()
     if story is None:
-        raise NotFoundError(_("Story not found."), code="story.not_found")
+        raise NotFoundError(_("Story not found."), code=StoryErrorCode.NOT_FOUND)
     return story
 
 

@@ -11,11 +11,12 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from fieldcollect.caselibrary.errors import StoryErrorCode
 from fieldcollect.caselibrary.models import AmountBand, CaseStory, Result, StoryChannel, amount_band
 from fieldcollect.cases.models import Case
 from fieldcollect.cases.selectors import case_timeline
 from fieldcollect.core.audit import audit_log, snapshot
-from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 
 WRITERS = frozenset({Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.AGENCY_MANAGER})
@@ -100,15 +101,15 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
     v["title"] = str(v.get("title", "")).strip()[:200]
     v["what_was_tried"] = str(v.get("what_was_tried", "")).strip()
     if not v["title"]:
-        raise ApplicationError(_("Give the story a title."), code="story.title")
+        raise ApplicationError(_("Give the story a title."), code=StoryErrorCode.TITLE)
     if v.get("result") not in Result.values:
-        raise ApplicationError(_("Say whether it was a success or a failure."), code="story.result")
+        raise ApplicationError(_("Say whether it was a success or a failure."), code=StoryErrorCode.RESULT)
     if not v["what_was_tried"]:
-        raise ApplicationError(_("Describe what was tried."), code="story.tried")
+        raise ApplicationError(_("Describe what was tried."), code=StoryErrorCode.TRIED)
     if v.get("amount_band") and v["amount_band"] not in AmountBand.values:
-        raise ApplicationError(_("Unknown amount band."), code="story.band")
+        raise ApplicationError(_("Unknown amount band."), code=StoryErrorCode.BAND)
     if v.get("channel") and v["channel"] not in StoryChannel.values:
-        raise ApplicationError(_("Unknown channel."), code="story.channel")
+        raise ApplicationError(_("Unknown channel."), code=StoryErrorCode.CHANNEL)
     v["tags"] = parse_tags(v.get("tags", []))
     v["bucket"] = str(v.get("bucket", "")).strip()[:8]
     return v
@@ -117,9 +118,9 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
 def story_create(*, values: dict[str, Any], acting_user: User, case: Case | None = None) -> CaseStory:
     """A story written from a closed ``case`` (prefilled with its timeline) or from scratch."""
     if not can_write(acting_user):
-        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
     if case is not None and case.closed_on is None:
-        raise ApplicationError(_("Write a story from a closed case."), code="story.case_open")
+        raise ApplicationError(_("Write a story from a closed case."), code=StoryErrorCode.CASE_OPEN)
     v = _validate(values)
     if case is not None and not v.get("timeline"):
         v["timeline"] = _timeline_text(case)
@@ -135,7 +136,7 @@ def story_create(*, values: dict[str, Any], acting_user: User, case: Case | None
 
 def story_update(*, story: CaseStory, values: dict[str, Any], acting_user: User) -> CaseStory:
     if not can_edit(acting_user, story):
-        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
     v = _validate(values)
     with transaction.atomic():
         locked = CaseStory.objects.select_for_update().get(pk=story.pk)

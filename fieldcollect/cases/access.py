@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.in_force import agency_may_hold_q, agency_may_hold_sql
+from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case, Task
-from fieldcollect.core.errors import NotFoundError, PermissionDeniedError
+from fieldcollect.core.errors import CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.rawsql import column
 
@@ -55,7 +56,7 @@ def has_capability(user: User, capability: str) -> bool:
 def require_capability(user: User, capability: str) -> None:
     if not has_capability(user, capability):
         raise PermissionDeniedError(
-            _("Your role may not do this."), code="permission.denied", extra={"capability": capability}
+            _("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED, extra={"capability": capability}
         )
 
 
@@ -141,12 +142,12 @@ def access_case_by_id(case_id: int, user: User, *, for_write: bool = False,
         qs = qs.select_related(*related)
     case = qs.filter(pk=case_id).first()
     if case is None:
-        raise NotFoundError(_("Case not found."), code="case.not_found", extra={"case_id": case_id})
+        raise NotFoundError(_("Case not found."), code=CaseErrorCode.NOT_FOUND, extra={"case_id": case_id})
     if for_write:
         if capability is not None:
             require_capability(user, capability)
         elif not any(has_capability(user, c) for c in WRITE_CAPABILITIES):
-            raise PermissionDeniedError(_("Your role is read-only."), code="permission.read_only")
+            raise PermissionDeniedError(_("Your role is read-only."), code=CommonErrorCode.READ_ONLY)
     return case
 
 
@@ -169,5 +170,5 @@ def tasks_visible_to(user: User, *, today: date | None = None) -> QuerySet[Task]
 def access_task_by_id(task_id: int, user: User, *, today: date | None = None) -> Task:
     task = tasks_visible_to(user, today=today).select_related("case").filter(pk=task_id).first()
     if task is None:
-        raise NotFoundError(_("Task not found."), code="task.not_found", extra={"task_id": task_id})
+        raise NotFoundError(_("Task not found."), code=CaseErrorCode.TASK_NOT_FOUND, extra={"task_id": task_id})
     return task

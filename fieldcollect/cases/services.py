@@ -355,14 +355,14 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
     """
     require_capability(acting_user, "case.contact")
     if channel not in Channel.values:
-        raise ApplicationError(_("Unknown channel."), code="contact.invalid_channel", extra={"channel": channel})
+        raise ApplicationError(_("Unknown channel."), code=E.CONTACT_INVALID_CHANNEL, extra={"channel": channel})
     if outcome not in Outcome.values:
-        raise ApplicationError(_("Unknown outcome."), code="contact.invalid_outcome", extra={"outcome": outcome})
+        raise ApplicationError(_("Unknown outcome."), code=E.CONTACT_INVALID_OUTCOME, extra={"outcome": outcome})
     if party not in Party.values:
-        raise ApplicationError(_("Unknown party."), code="contact.invalid_party", extra={"party": party})
+        raise ApplicationError(_("Unknown party."), code=E.CONTACT_INVALID_PARTY, extra={"party": party})
     when = at or timezone.now()
     if timezone.is_naive(when):
-        raise ApplicationError(_("Times must carry a time zone."), code="contact.naive")
+        raise ApplicationError(_("Times must carry a time zone."), code=E.CONTACT_NAIVE)
     verdict = None
     with transaction.atomic():
         locked = _lock_case_for_contact(case=case, expected_version=expected_version, visible_to=visible_to)
@@ -438,7 +438,7 @@ def _lock_case_for_contact(*, case: Case, expected_version: int | None, visible_
     if found is None:
         if visible_to is None:
             raise Case.DoesNotExist(f"case {case.pk}")
-        raise NotFoundError(_("Case not found."), code="case.not_found", extra={"case_id": case.pk})
+        raise NotFoundError(_("Case not found."), code=E.NOT_FOUND, extra={"case_id": case.pk})
     locked = found
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(
@@ -463,7 +463,7 @@ def promise_record(*, case: Case, acting_user: User, amount_fen: int, due_on: da
         locked = _lock_case(case=case, expected_version=expected_version)
         _require_open(locked)
         if contact is not None and contact.case_id != locked.pk:
-            raise ApplicationError(_("The contact belongs to another case."), code="promise.contact_mismatch")
+            raise ApplicationError(_("The contact belongs to another case."), code=E.PROMISE_CONTACT_MISMATCH)
         old = snapshot(locked, list(CASE_STATE_FIELDS))
         if locked.status == S.NEW:
             _set_status(locked, S.IN_PROGRESS)
@@ -491,7 +491,7 @@ def task_create(*, case: Case, acting_user: User, title: str, due_on: date, kind
                 assignee: User | None = None) -> Task:
     require_capability(acting_user, "case.task")
     if assignee is not None and acting_user.is_agency_user and assignee.agency_id != acting_user.agency_id:
-        raise ApplicationError(_("Tasks can only be given to people of your agency."), code="task.assignee_other_agency")
+        raise ApplicationError(_("Tasks can only be given to people of your agency."), code=E.TASK_ASSIGNEE_OTHER_AGENCY)
     with transaction.atomic():
         task = Task.objects.create(
             case=case, agency_id=_actor_agency_id(acting_user), assignee=assignee or acting_user, kind=kind,
@@ -525,7 +525,7 @@ def note_add(*, case: Case, acting_user: User, body: str) -> Note:
     require_capability(acting_user, "case.note")
     body = body.strip()
     if not body:
-        raise ApplicationError(_("The note is empty."), code="note.empty")
+        raise ApplicationError(_("The note is empty."), code=E.NOTE_EMPTY)
     with transaction.atomic():
         note = Note.objects.create(case=case, author=acting_user, body=body)
         audit_log(actor=acting_user, action="note.add", object_type="case", object_id=case.pk,
@@ -580,7 +580,7 @@ def payment_record(*, case: Case, amount_fen: int, paid_on: date, acting_user: U
     if acting_user is not None:
         require_capability(acting_user, "payment.record")
     if amount_fen <= 0:
-        raise ApplicationError(_("The amount must be positive."), code="payment.invalid_amount")
+        raise ApplicationError(_("The amount must be positive."), code=E.PAYMENT_INVALID_AMOUNT)
     reference = reference[:64]
     with transaction.atomic():
         placement = (
@@ -603,7 +603,7 @@ def payment_record(*, case: Case, amount_fen: int, paid_on: date, acting_user: U
                 raise ConflictError(
                     _("Payment reference %(reference)s is already recorded on this loan with another amount or "
                       "date.") % {"reference": reference},
-                    code="payment.reference_conflict",
+                    code=E.PAYMENT_REFERENCE_CONFLICT,
                     extra={"payment": existing.pk, "amount_fen": existing.amount_fen,
                            "paid_on": existing.paid_on.isoformat()}) from None
             return existing

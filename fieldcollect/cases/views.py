@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fieldcollect.agencies.errors import AgencyErrorCode
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases import forms, selectors, services
 from fieldcollect.cases.access import access_case_by_id, access_task_by_id, has_capability
@@ -194,7 +195,7 @@ def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
         if collector is not None and collector.agency_id != case.agency_id:
             collector = None
         if collector is None:
-            raise ApplicationError(_("Collector not found."), code="collector.not_found")
+            raise ApplicationError(_("Collector not found."), code=AgencyErrorCode.COLLECTOR_NOT_FOUND)
         services.case_assign(case=case, collector=collector, acting_user=user,
                              expected_version=form.cleaned_data["version"])
         return _("Case assigned to %(name)s.") % {"name": collector.name}
@@ -229,7 +230,7 @@ def case_place(request: HttpRequest, case_id: int) -> HttpResponse:
     def do(case: Case, user: User, form: forms.PlaceForm) -> str:
         agency = Agency.objects.filter(pk=form.cleaned_data["agency"]).first()
         if agency is None:
-            raise ApplicationError(_("Agency not found."), code="agency.not_found")
+            raise ApplicationError(_("Agency not found."), code=AgencyErrorCode.NOT_FOUND)
         services.case_place(case=case, agency=agency, acting_user=user, days=form.cleaned_data["days"],
                             expected_version=form.cleaned_data["version"])
         return _("Case placed with %(name)s.") % {"name": agency.name}

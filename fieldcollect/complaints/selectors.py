@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.cases.models import ContactAttempt
+from fieldcollect.complaints.errors import ComplaintErrorCode
 from fieldcollect.complaints.models import OPEN_STATUSES, Complaint, InvestigationEntry
 from fieldcollect.complaints.sla import SlaState, sla_state
 from fieldcollect.core.errors import NotFoundError
@@ -47,7 +48,7 @@ def access_complaint_by_id(complaint_id: int, user: User) -> Complaint:
         "customer", "case", "agency", "collector", "assigned_to", "feedback", "agency_response_by").filter(
         pk=complaint_id).first()
     if c is None:
-        raise NotFoundError(_("Complaint not found."), code="complaint.not_found", extra={"complaint_id": complaint_id})
+        raise NotFoundError(_("Complaint not found."), code=ComplaintErrorCode.NOT_FOUND, extra={"complaint_id": complaint_id})
     return c
 
 

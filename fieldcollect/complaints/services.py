@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.complaints import sla
+from fieldcollect.complaints.errors import ComplaintErrorCode
 from fieldcollect.complaints.models import (
     OPEN_STATUSES,
     SERIOUS,
@@ -84,7 +85,7 @@ def is_handler(user: User | None) -> bool:
 
 def require_handler(user: User | None) -> None:
     if not is_handler(user):
-        raise PermissionDeniedError(_("Only the bank's complaints staff can do this."), code="complaint.not_handler")
+        raise PermissionDeniedError(_("Only the bank's complaints staff can do this."), code=ComplaintErrorCode.NOT_HANDLER)
 
 
 def _locked(complaint: Complaint) -> Complaint:
@@ -95,7 +96,7 @@ def _locked_open(complaint: Complaint) -> Complaint:
     """The complaint locked for a change that only an open complaint accepts (else 409)."""
     c = _locked(complaint)
     if not c.is_open:
-        raise ConflictError(_("The complaint is no longer open."), code="complaint.not_open")
+        raise ConflictError(_("The complaint is no longer open."), code=ComplaintErrorCode.NOT_OPEN)
     return c
 
 
@@ -146,30 +147,30 @@ def complaint_create(*, source: str, customer: Customer, category: str, descript
     if acting_user is None:
         if source != Source.CUSTOMER_LINK:
             raise PermissionDeniedError(_("Only the bank's complaints staff can do this."),
-                                        code="complaint.not_handler")
+                                        code=ComplaintErrorCode.NOT_HANDLER)
     else:
         require_handler(acting_user)
     if source not in Source.values:
-        raise ApplicationError(_("Choose where the complaint came from."), code="complaint.source")
+        raise ApplicationError(_("Choose where the complaint came from."), code=ComplaintErrorCode.SOURCE)
     if category not in Category.values:
-        raise ApplicationError(_("Choose a category."), code="complaint.category")
+        raise ApplicationError(_("Choose a category."), code=ComplaintErrorCode.CATEGORY)
     severity = severity or DEFAULT_SEVERITY[category]
     if feedback is not None and feedback.felt_threatened and _RANK[severity] < _RANK[Severity.HIGH]:
         severity = Severity.HIGH
     if severity not in Severity.values:
-        raise ApplicationError(_("Choose a severity."), code="complaint.severity")
+        raise ApplicationError(_("Choose a severity."), code=ComplaintErrorCode.SEVERITY)
     description = description.strip()
     if not description:
-        raise ApplicationError(_("Describe what happened."), code="complaint.description")
+        raise ApplicationError(_("Describe what happened."), code=ComplaintErrorCode.DESCRIPTION)
     if source == Source.REGULATOR and not regulator_reference.strip():
-        raise ApplicationError(_("Give the regulator's reference."), code="complaint.regulator_reference")
+        raise ApplicationError(_("Give the regulator's reference."), code=ComplaintErrorCode.REGULATOR_REFERENCE)
     received_at = received_at or now
     if timezone.is_naive(received_at):
-        raise ApplicationError(_("Times must carry a time zone."), code="complaint.naive")
+        raise ApplicationError(_("Times must carry a time zone."), code=ComplaintErrorCode.NAIVE)
     if received_at > now + timedelta(minutes=5):
-        raise ApplicationError(_("The complaint cannot be received in the future."), code="complaint.future")
+        raise ApplicationError(_("The complaint cannot be received in the future."), code=ComplaintErrorCode.FUTURE)
     if case is not None and case.customer_id != customer.pk:
-        raise ApplicationError(_("The case belongs to another customer."), code="complaint.case_customer")
+        raise ApplicationError(_("The case belongs to another customer."), code=ComplaintErrorCode.CASE_CUSTOMER)
     if case is not None and agency is None:
         agency = case.agency
     if case is not None and collector is None:
@@ -179,7 +180,7 @@ def complaint_create(*, source: str, customer: Customer, category: str, descript
     ack_due, resolve_due = sla.due_dates(severity=severity, received_at=received_at)
     with transaction.atomic():
         if feedback is not None and Complaint.objects.filter(feedback=feedback).exists():
-            raise ConflictError(_("A complaint was already filed from this link."), code="complaint.duplicate")
+            raise ConflictError(_("A complaint was already filed from this link."), code=ComplaintErrorCode.DUPLICATE)
         complaint = Complaint.objects.create(
             reference=f"tmp-{secrets.token_hex(6)}",  # unique until the id is known
             source=source, regulator_reference=regulator_reference.strip()[:64], customer=customer, case=case,
@@ -219,7 +220,7 @@ def complaint_acknowledge(*, complaint: Complaint, acting_user: User, now: datet
     with transaction.atomic():
         c = _locked(complaint)
         if c.acknowledged_at is not None:
-            raise ConflictError(_("The complaint is already acknowledged."), code="complaint.acknowledged")
+            raise ConflictError(_("The complaint is already acknowledged."), code=ComplaintErrorCode.ACKNOWLEDGED)
         old = _snapshot(c)
         c.acknowledged_at = now
         if c.status == Status.RECEIVED:
@@ -237,7 +238,7 @@ def complaint_assign(*, complaint: Complaint, assignee: User, acting_user: User,
     require_handler(acting_user)
     if not is_handler(assignee):
         raise ApplicationError(_("Assign the complaint to a member of the complaints staff."),
-                               code="complaint.assignee")
+                               code=ComplaintErrorCode.ASSIGNEE)
     now = now or timezone.now()
     with transaction.atomic():
         c = _locked_open(complaint)
@@ -255,9 +256,9 @@ def complaint_set_severity(*, complaint: Complaint, severity: str, reason: str, 
     (never later than they were)."""
     require_handler(acting_user)
     if severity not in Severity.values:
-        raise ApplicationError(_("Choose a severity."), code="complaint.severity")
+        raise ApplicationError(_("Choose a severity."), code=ComplaintErrorCode.SEVERITY)
     if not reason.strip():
-        raise ApplicationError(_("Give a reason."), code="complaint.reason")
+        raise ApplicationError(_("Give a reason."), code=ComplaintErrorCode.REASON)
     now = now or timezone.now()
     with transaction.atomic():
         c = _locked_open(complaint)
@@ -283,13 +284,13 @@ def complaint_add_entry(*, complaint: Complaint, acting_user: User, note: str = 
     require_handler(acting_user)
     now = now or timezone.now()
     if not note.strip() and contact is None and visit_report is None:
-        raise ApplicationError(_("Write a note or link a contact or a visit."), code="complaint.empty_entry")
+        raise ApplicationError(_("Write a note or link a contact or a visit."), code=ComplaintErrorCode.EMPTY_ENTRY)
     with transaction.atomic():
         c = _locked_open(complaint)
         if contact is not None and contact.case.customer_id != c.customer_id:
-            raise ApplicationError(_("The contact belongs to another customer."), code="complaint.link_customer")
+            raise ApplicationError(_("The contact belongs to another customer."), code=ComplaintErrorCode.LINK_CUSTOMER)
         if visit_report is not None and visit_report.case.customer_id != c.customer_id:
-            raise ApplicationError(_("The visit belongs to another customer."), code="complaint.link_customer")
+            raise ApplicationError(_("The visit belongs to another customer."), code=ComplaintErrorCode.LINK_CUSTOMER)
         old = _snapshot(c)
         entry = InvestigationEntry.objects.create(complaint=c, note=note.strip()[:5000], contact=contact,
                                                   visit_report=visit_report, author=acting_user)
@@ -312,9 +313,9 @@ def complaint_agency_respond(*, complaint: Complaint, response: str, acting_user
     if acting_user.role != Role.AGENCY_MANAGER or acting_user.agency_id is None \
             or acting_user.agency_id != complaint.agency_id:
         raise PermissionDeniedError(_("Only the manager of the agency concerned can answer."),
-                                    code="complaint.not_agency")
+                                    code=ComplaintErrorCode.NOT_AGENCY)
     if not response.strip():
-        raise ApplicationError(_("Write the agency's response."), code="complaint.empty_response")
+        raise ApplicationError(_("Write the agency's response."), code=ComplaintErrorCode.EMPTY_RESPONSE)
     now = now or timezone.now()
     with transaction.atomic():
         c = _locked_open(complaint)
@@ -332,11 +333,11 @@ def complaint_resolve(*, complaint: Complaint, acting_user: User, finding: str, 
     """Decide the complaint; lifts the pause on contact and tells the customer."""
     require_handler(acting_user)
     if finding not in Finding.values:
-        raise ApplicationError(_("Choose a finding."), code="complaint.finding")
+        raise ApplicationError(_("Choose a finding."), code=ComplaintErrorCode.FINDING)
     if root_cause not in RootCause.values:
-        raise ApplicationError(_("Choose a root cause."), code="complaint.root_cause")
+        raise ApplicationError(_("Choose a root cause."), code=ComplaintErrorCode.ROOT_CAUSE)
     if not resolution.strip():
-        raise ApplicationError(_("Describe the resolution."), code="complaint.resolution")
+        raise ApplicationError(_("Describe the resolution."), code=ComplaintErrorCode.RESOLUTION)
     now = now or timezone.now()
     with transaction.atomic():
         c = _locked_open(complaint)
@@ -374,15 +375,15 @@ def complaint_customer_answer(*, complaint: Complaint, answer: str, note: str = 
     if acting_user is not None:
         require_handler(acting_user)
     if answer not in {CustomerAnswer.ACCEPTED, CustomerAnswer.REJECTED, CustomerAnswer.NO_ANSWER}:
-        raise ApplicationError(_("Choose the customer's answer."), code="complaint.answer")
+        raise ApplicationError(_("Choose the customer's answer."), code=ComplaintErrorCode.ANSWER)
     if acting_user is None and answer == CustomerAnswer.NO_ANSWER:
-        raise ApplicationError(_("Choose the customer's answer."), code="complaint.answer")
+        raise ApplicationError(_("Choose the customer's answer."), code=ComplaintErrorCode.ANSWER)
     now = now or timezone.now()
     with transaction.atomic():
         c = _locked(complaint)
         if c.status != Status.RESOLVED:
             raise ConflictError(_("The complaint has no resolution waiting for an answer."),
-                                code="complaint.not_resolved")
+                                code=ComplaintErrorCode.NOT_RESOLVED)
         old = _snapshot(c)
         c.customer_answer, c.customer_answer_note, c.customer_answered_at = answer, note.strip()[:2000], now
         if answer == CustomerAnswer.REJECTED:

@@ -19,11 +19,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Agency
+from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.complaints import forms, selectors, services
+from fieldcollect.complaints.errors import ComplaintErrorCode
 from fieldcollect.complaints.models import Category, Complaint, Severity, Source, Status
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.portfolio.models import Customer
@@ -34,7 +36,7 @@ from fieldcollect.visits.services import feedback_from_token
 
 def _require_viewer(user: User) -> None:
     if not (user.is_bank_user or (user.role == Role.AGENCY_MANAGER and user.agency_id is not None)):
-        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
 
 
 class ListParams(params.QueryForm):
@@ -95,12 +97,12 @@ def intake(request: HttpRequest) -> HttpResponse:
         if d["case_id"]:
             case = Case.objects.select_related("customer", "agency", "collector").filter(pk=d["case_id"]).first()
             if case is None:
-                raise NotFoundError(_("Case not found."), code="case.not_found")
+                raise NotFoundError(_("Case not found."), code=CaseErrorCode.NOT_FOUND)
             customer = case.customer
         else:
             customer = Customer.objects.filter(pk=d["customer_id"]).first()
             if customer is None:
-                raise NotFoundError(_("Customer not found."), code="customer.not_found")
+                raise NotFoundError(_("Customer not found."), code=CaseErrorCode.CUSTOMER_NOT_FOUND)
         try:
             c = services.complaint_create(
                 source=d["source"], customer=customer, case=case, category=d["category"], severity=d["severity"],
@@ -156,7 +158,7 @@ def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
     if action == "agency_response":
         f = forms.AgencyResponseForm(p)
         if not f.is_valid():
-            raise ApplicationError(_("Write the agency's response."), code="complaint.empty_response")
+            raise ApplicationError(_("Write the agency's response."), code=ComplaintErrorCode.EMPTY_RESPONSE)
         services.complaint_agency_respond(complaint=c, response=f.cleaned_data["response"], acting_user=user)
         messages.success(request, _("Response saved."))
         return redirect("complaints:detail", complaint_id=c.pk)
@@ -168,20 +170,20 @@ def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
         assignee = User.objects.filter(pk=AssignParams.parse(p)["assignee"]).first()
         if assignee is None:
             raise ApplicationError(_("Assign the complaint to a member of the complaints staff."),
-                                   code="complaint.assignee")
+                                   code=ComplaintErrorCode.ASSIGNEE)
         services.complaint_assign(complaint=c, assignee=assignee, acting_user=user)
         messages.success(request, _("Complaint assigned."))
     elif action == "severity":
         f = forms.SeverityForm(p)
         if not f.is_valid():
-            raise ApplicationError(_("Choose a severity and give a reason."), code="complaint.severity")
+            raise ApplicationError(_("Choose a severity and give a reason."), code=ComplaintErrorCode.SEVERITY)
         services.complaint_set_severity(complaint=c, severity=f.cleaned_data["severity"],
                                         reason=f.cleaned_data["reason"], acting_user=user)
         messages.success(request, _("Severity changed."))
     elif action == "entry":
         f = forms.EntryForm(p)
         if not f.is_valid():
-            raise ApplicationError(_("Write a note or link a contact or a visit."), code="complaint.empty_entry")
+            raise ApplicationError(_("Write a note or link a contact or a visit."), code=ComplaintErrorCode.EMPTY_ENTRY)
         d = f.cleaned_data
         contact = ContactAttempt.objects.select_related("case").filter(pk=d["contact"]).first() \
             if d["contact"] else None
@@ -194,13 +196,13 @@ def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
         f = forms.ResolveForm(p)
         if not f.is_valid():
             raise ApplicationError(_("Fill in the finding, the root cause and the resolution."),
-                                   code="complaint.resolution")
+                                   code=ComplaintErrorCode.RESOLUTION)
         services.complaint_resolve(complaint=c, acting_user=user, **f.cleaned_data)
         messages.success(request, _("Complaint resolved; the pause on contact is lifted."))
     elif action == "answer":
         f = forms.StaffAnswerForm(p)
         if not f.is_valid():
-            raise ApplicationError(_("Choose the customer's answer."), code="complaint.answer")
+            raise ApplicationError(_("Choose the customer's answer."), code=ComplaintErrorCode.ANSWER)
         services.complaint_customer_answer(complaint=c, answer=f.cleaned_data["answer"],
                                            note=f.cleaned_data["note"], acting_user=user)
         messages.success(request, _("The customer's answer is recorded."))

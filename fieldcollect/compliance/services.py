@@ -22,8 +22,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldcollect.cases.access import require_capability
+from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case, Party
 from fieldcollect.compliance.engine import ContactRequest, Decision, check, normalise_phone
+from fieldcollect.compliance.errors import ComplianceErrorCode
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag, FlagKind
 from fieldcollect.compliance.selectors import (
     ENGINE_CHANNEL,
@@ -37,7 +39,7 @@ from fieldcollect.compliance.selectors import (
 )
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.bank_time import bank_time_zone_name
-from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.portfolio.models import Customer
 
@@ -60,7 +62,7 @@ def _require_flag_right(user: User | None, flag: str) -> None:
     assert user is not None
     if flag in RESTRICTIVE_FLAGS and user.role in FLAG_REPORTERS:
         return
-    raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied",
+    raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED,
                                 extra={"capability": "compliance.flag"})
 
 
@@ -74,17 +76,17 @@ def flag_add(*, customer: Customer, flag: str, starts_at: datetime, ends_at: dat
     """
     _require_flag_right(acting_user, flag)
     if flag not in FlagKind.values:
-        raise ApplicationError(_("Unknown flag."), code="flag.invalid", extra={"flag": flag})
+        raise ApplicationError(_("Unknown flag."), code=ComplianceErrorCode.FLAG_INVALID, extra={"flag": flag})
     if timezone.is_naive(starts_at) or (ends_at is not None and timezone.is_naive(ends_at)):
-        raise ApplicationError(_("Times must carry a time zone."), code="flag.naive")
+        raise ApplicationError(_("Times must carry a time zone."), code=ComplianceErrorCode.FLAG_NAIVE)
     if ends_at is not None and ends_at <= starts_at:
-        raise ApplicationError(_("The end must be after the start."), code="flag.empty_period")
+        raise ApplicationError(_("The end must be after the start."), code=ComplianceErrorCode.FLAG_EMPTY_PERIOD)
     reason = reason.strip()
     if not reason:
-        raise ApplicationError(_("Give a reason."), code="flag.no_reason")
+        raise ApplicationError(_("Give a reason."), code=ComplianceErrorCode.FLAG_NO_REASON)
     phone = (normalise_phone(phone) or "")[:32]
     if flag == FlagKind.THIRD_PARTY_CEASE and not phone:
-        raise ApplicationError(_("Give the third party's phone number."), code="flag.no_phone")
+        raise ApplicationError(_("Give the third party's phone number."), code=ComplianceErrorCode.FLAG_NO_PHONE)
     with transaction.atomic():
         row = DebtorFlag.objects.create(
             customer=customer, flag=flag, phone=phone, starts_at=starts_at, ends_at=ends_at,
@@ -99,16 +101,16 @@ def flag_lift(*, flag: DebtorFlag, acting_user: User | None, reason: str,
               at: datetime | None = None) -> DebtorFlag:
     """End ``flag`` at ``at`` (now by default). Only compliance officers, collections managers or the system."""
     if not can_manage_flags(acting_user):
-        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied",
+        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED,
                                     extra={"capability": "compliance.flag_lift"})
     reason = reason.strip()
     if not reason:
-        raise ApplicationError(_("Give a reason."), code="flag.no_reason")
+        raise ApplicationError(_("Give a reason."), code=ComplianceErrorCode.FLAG_NO_REASON)
     when = at or timezone.now()
     with transaction.atomic():
         locked = DebtorFlag.objects.select_for_update().get(pk=flag.pk)
         if locked.lifted_at is not None or (locked.ends_at is not None and locked.ends_at <= when):
-            raise ConflictError(_("The flag has already ended."), code="flag.ended", extra={"flag_id": locked.pk})
+            raise ConflictError(_("The flag has already ended."), code=ComplianceErrorCode.FLAG_ENDED, extra={"flag_id": locked.pk})
         old = snapshot(locked, FLAG_FIELDS)
         # lifted before it starts: the row stays for the record and never applies (the selector
         # skips flags lifted at or before their start; the constraint wants ends_at > starts_at)
@@ -177,7 +179,7 @@ def contact_decision(*, case: Case, channel: str, party: str = "debtor", number:
     """
     when = at or timezone.now()
     if timezone.is_naive(when):
-        raise ApplicationError(_("Times must carry a time zone."), code="contact.naive")
+        raise ApplicationError(_("Times must carry a time zone."), code=CaseErrorCode.CONTACT_NAIVE)
     pack = pack_for(case.loan.jurisdiction)
     since = when - lookback(pack)
     customer = case.customer
@@ -256,7 +258,7 @@ def sms_decision(*, case: Case, at: datetime | None = None) -> ContactVerdict:
 
 
 def blocked_error(verdict: ContactVerdict, *, blocked: BlockedAttempt | None = None,
-                  code: str = "compliance.blocked") -> ContactBlockedError:
+                  code: str = ComplianceErrorCode.BLOCKED) -> ContactBlockedError:
     """The refusal raised to the page or the API, explained in the caller's language."""
     text = " ".join(verdict.explanations)
     extra = verdict.as_dict()
@@ -276,7 +278,7 @@ def blocked_error(verdict: ContactVerdict, *, blocked: BlockedAttempt | None = N
 
 def contact_guard(*, case: Case, acting_user: User | None, channel: str, party: str = "debtor",
                   number: str = "", at: datetime | None = None, path: str,
-                  code: str = "compliance.blocked", **visit: Any) -> ContactVerdict:
+                  code: str = ComplianceErrorCode.BLOCKED, **visit: Any) -> ContactVerdict:
     """Check a contact and, when blocked, store it and raise :class:`ContactBlockedError`.
 
     Call it outside any transaction that the refusal would roll back (the blocked attempt must stay).
@@ -292,7 +294,7 @@ def contact_guard(*, case: Case, acting_user: User | None, channel: str, party: 
 
 def contact_refuse(*, verdict: ContactVerdict, case: Case, acting_user: User | None, channel: str,
                    party: str = "debtor", number: str = "", at: datetime, path: str,
-                   code: str = "compliance.blocked") -> NoReturn:
+                   code: str = ComplianceErrorCode.BLOCKED) -> NoReturn:
     """Store the refused contact ``verdict`` (checked at ``at``) as a blocked attempt and raise it as
     :class:`ContactBlockedError`. Call it outside any transaction that the refusal would roll back."""
     row = blocked_attempt_record(verdict=verdict, case=case, acting_user=acting_user, channel=channel, party=party,
@@ -310,7 +312,7 @@ def contact_check(*, case: Case, acting_user: User, channel: str, party: str = "
     """
     require_capability(acting_user, "case.contact")
     if channel not in ENGINE_CHANNEL:
-        raise ApplicationError(_("Unknown channel."), code="contact.invalid_channel", extra={"channel": channel})
+        raise ApplicationError(_("Unknown channel."), code=CaseErrorCode.CONTACT_INVALID_CHANNEL, extra={"channel": channel})
     if party not in Party.values and party != "third_party":
-        raise ApplicationError(_("Unknown party."), code="contact.invalid_party", extra={"party": party})
+        raise ApplicationError(_("Unknown party."), code=CaseErrorCode.CONTACT_INVALID_PARTY, extra={"party": party})
     return contact_decision(case=case, channel=channel, party=party, number=number, at=at)

@@ -21,9 +21,10 @@ from fieldcollect.cases.access import access_case_by_id
 from fieldcollect.cases.models import Case
 from fieldcollect.compliance import forms, selectors, services
 from fieldcollect.compliance.engine import zone
+from fieldcollect.compliance.errors import ComplianceErrorCode
 from fieldcollect.compliance.models import DebtorFlag
 from fieldcollect.core.bank_time import bank_time_zone_name
-from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages
 from fieldcollect.core.pages import request_user as _user
@@ -38,7 +39,7 @@ def _flag_case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
     user = _user(request)
     case = access_case_by_id(case_id, user)
     if not (user.is_bank_user or user.is_agency_user):
-        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
     return user, case
 
 
@@ -103,7 +104,7 @@ def flag_lift(request: HttpRequest, case_id: int, flag_id: int) -> HttpResponse:
     user, case = _flag_case(request, case_id)
     flag = DebtorFlag.objects.filter(pk=flag_id, customer_id=case.customer_id).first()
     if flag is None:
-        raise NotFoundError(_("Flag not found."), code="flag.not_found")
+        raise NotFoundError(_("Flag not found."), code=ComplianceErrorCode.FLAG_NOT_FOUND)
     form = forms.FlagLiftForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a reason."))
@@ -126,7 +127,7 @@ def _report_scope(request: HttpRequest) -> tuple[User, Any, int | None]:
         return user, day, agency_id
     if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
         return user, day, user.agency_id
-    raise PermissionDeniedError(_("Your role may not see the compliance report."), code="permission.denied")
+    raise PermissionDeniedError(_("Your role may not see the compliance report."), code=CommonErrorCode.PERMISSION_DENIED)
 
 
 @login_required

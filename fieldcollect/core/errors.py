@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 
@@ -37,3 +38,22 @@ class ConflictError(ApplicationError):
 
 class PermissionDeniedError(ApplicationError):
     status_code = 403
+
+
+class CommonErrorCode(StrEnum):
+    """Error codes shared by every domain (permissions, pages, query parameters)."""
+
+    NOT_FOUND = "not_found"
+    PAGE_NOT_FOUND = "page.not_found"
+    PARAMS_INVALID = "params.invalid"
+    PERMISSION_DENIED = "permission.denied"
+    READ_ONLY = "permission.read_only"
+
+
+class UserErrorCode(StrEnum):
+    """Error codes of users and their API tokens."""
+
+    TOKEN_INVALID_NETWORK = "token.invalid_network"
+    EXISTS = "user.exists"
+    INVALID_AGENCY = "user.invalid_agency"
+    INVALID_ROLE = "user.invalid_role"

@@ -33,7 +33,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode
 
 ID_MAX = 2**63 - 1  # a signed 64-bit column (BigAutoField)
 FIRST_DAY = date(1900, 1, 1)
@@ -191,4 +191,4 @@ class QueryForm(forms.Form):
         problems = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
         detail = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in problems.items())
         raise InvalidParameters(gettext("Invalid parameter (%(detail)s).") % {"detail": detail},
-                                code="params.invalid", extra=problems)
+                                code=CommonErrorCode.PARAMS_INVALID, extra=problems)

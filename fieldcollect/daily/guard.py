@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.core.bank_time import bank_time_zone_name, bank_today
 from fieldcollect.core.errors import ApplicationError, ConflictError
+from fieldcollect.daily.errors import DailyErrorCode
 from fieldcollect.home import daily_root
 from fieldcollect.ingest.store import current_version
 from fieldcollect.portfolio.models import IngestBatch
@@ -62,18 +63,18 @@ def business_date_check(*, as_of: date) -> None:
         raise ApplicationError(
             _("The business date %(as_of)s is after today (%(today)s, %(tz)s): the nightly cycle runs for a "
               "day that has ended. Nothing was changed.") % {"as_of": as_of, "today": today, "tz": bank_time_zone_name()},
-            code="daily.date_in_future", extra={"as_of": as_of.isoformat(), "today": today.isoformat()})
+            code=DailyErrorCode.DATE_IN_FUTURE, extra={"as_of": as_of.isoformat(), "today": today.isoformat()})
     data_date = latest_data_date()
     if data_date is not None and as_of > data_date:
         raise ApplicationError(
             _("The business date %(as_of)s is after the data date of the newest export ingested (%(data)s): "
               "ingest the export of %(as_of)s first. Nothing was changed.") % {"as_of": as_of, "data": data_date},
-            code="daily.date_after_data", extra={"as_of": as_of.isoformat(), "data_date": data_date.isoformat()})
+            code=DailyErrorCode.DATE_AFTER_DATA, extra={"as_of": as_of.isoformat(), "data_date": data_date.isoformat()})
 
 
 def _already_running() -> ConflictError:
     return ConflictError(_("Another nightly cycle is running: wait for it to finish, then run this one again. "
-                           "Nothing was changed."), code="daily.already_running")
+                           "Nothing was changed."), code=DailyErrorCode.ALREADY_RUNNING)
 
 
 @contextmanager

@@ -45,6 +45,7 @@ from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.daily.cycle import published_path
 from fieldcollect.earlywarning import engine
+from fieldcollect.earlywarning.errors import EarlyWarningErrorCode
 from fieldcollect.earlywarning.models import (
     Reminder,
     StrategyAssignment,
@@ -342,7 +343,7 @@ def strategy_run(*, as_of: date, actor: User | None, visits_per_city: int = 5, c
     started = time.perf_counter()
     cases = _strategy_cases(as_of=as_of)
     if cases.height == 0:
-        raise ApplicationError(_("There is no open case with an overdue amount."), code="strategy.no_cases")
+        raise ApplicationError(_("There is no open case with an overdue amount."), code=EarlyWarningErrorCode.STRATEGY_NO_CASES)
     model = PropensityModel.fit_on_simulated_history(seed=seed)
     cities = set(Collector.objects.filter(active=True).values_list("city", flat=True))
     visit_cities = {c: visits_per_city for c in sorted(cities) if c}

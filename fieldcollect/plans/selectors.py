@@ -21,6 +21,7 @@ from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.plans import promises as pp
 from fieldcollect.plans.authority import DEFAULT_MATRIX, AuthorityMatrix, ProposalTerms
+from fieldcollect.plans.errors import PlanErrorCode
 from fieldcollect.plans.models import (
     ApproverGrant,
     AuthorityLevel,
@@ -228,7 +229,7 @@ def access_proposal_by_id(proposal_id: int, user: User) -> RestructuringProposal
         .first()
     )
     if proposal is None:
-        raise NotFoundError(_("Plan not found."), code="plan.not_found", extra={"proposal_id": proposal_id})
+        raise NotFoundError(_("Plan not found."), code=PlanErrorCode.NOT_FOUND, extra={"proposal_id": proposal_id})
     return proposal
 
 

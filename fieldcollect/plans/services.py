@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldcollect.cases.access import require_capability
+from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.lifecycle import CaseStatus, can_transition
 from fieldcollect.cases.models import Case, Payment, PromiseToPay, Task
 from fieldcollect.cases.services import case_transition
@@ -35,6 +36,7 @@ from fieldcollect.plans import authority as au
 from fieldcollect.plans import links
 from fieldcollect.plans import promises as pp
 from fieldcollect.plans import selectors as sel
+from fieldcollect.plans.errors import PlanErrorCode
 from fieldcollect.plans.models import (
     OPEN_STATES,
     Hardship,
@@ -96,7 +98,7 @@ def _transition_error(exc: au.TransitionError) -> ApplicationError:
                               au.ErrorCode.NOT_ESCALATION_TARGET} else 400
     return ApplicationError(
         messages.get(first, str(exc)),
-        code=f"plan.{first.value}",
+        code=PlanErrorCode(f"plan.{first.value}"),
         extra={"violations": [{"code": v.code.value, "message": v.message} for v in exc.violations]},
         status_code=status,
     )
@@ -142,7 +144,7 @@ def _lock(p: RestructuringProposal, expected_version: int | None) -> Restructuri
     locked = RestructuringProposal.objects.select_for_update().select_related("case").get(pk=p.pk)
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(
-            _("This plan was changed by someone else. Reload it and try again."), code="plan.conflict",
+            _("This plan was changed by someone else. Reload it and try again."), code=PlanErrorCode.CONFLICT,
             extra={"expected_version": expected_version, "current_version": locked.version},
         )
     return locked
@@ -184,11 +186,11 @@ def hardship_record(*, case: Case, acting_user: User, reason: str, monthly_incom
     """Record the customer's hardship as declared (reason, monthly income and expenses in fen)."""
     require_capability(acting_user, "case.contact")
     if reason not in HardshipReason.values:
-        raise ApplicationError(_("Unknown hardship reason."), code="plan.invalid_reason", extra={"reason": reason})
+        raise ApplicationError(_("Unknown hardship reason."), code=PlanErrorCode.INVALID_REASON, extra={"reason": reason})
     if monthly_income_fen < 0 or monthly_expenses_fen < 0:
-        raise ApplicationError(_("Income and expenses cannot be negative."), code="plan.invalid_amount")
+        raise ApplicationError(_("Income and expenses cannot be negative."), code=PlanErrorCode.INVALID_AMOUNT)
     if case.closed_on is not None:
-        raise ApplicationError(_("The case is closed."), code="case.closed")
+        raise ApplicationError(_("The case is closed."), code=CaseErrorCode.CLOSED)
     with transaction.atomic():
         hardship = Hardship.objects.create(
             case=case, reason=reason, detail=detail[:500], monthly_income_fen=monthly_income_fen,
@@ -231,38 +233,38 @@ def plan_propose(*, case: Case, acting_user: User, kind: str, as_of: date | None
     proposal per case.
     """
     if acting_user.role != Role.FIELD_COLLECTOR:
-        raise PermissionDeniedError(_("Only the case's collector may propose a plan."), code="plan.role_not_allowed")
+        raise PermissionDeniedError(_("Only the case's collector may propose a plan."), code=PlanErrorCode.ROLE_NOT_ALLOWED)
     try:
         option_kind = OptionKind(kind)
     except ValueError:
-        raise ApplicationError(_("Unknown option."), code="plan.invalid_option", extra={"kind": kind}) from None
+        raise ApplicationError(_("Unknown option."), code=PlanErrorCode.INVALID_OPTION, extra={"kind": kind}) from None
     if option_kind is OptionKind.CURRENT:
-        raise ApplicationError(_("The current contract is not a restructuring."), code="plan.invalid_option")
+        raise ApplicationError(_("The current contract is not a restructuring."), code=PlanErrorCode.INVALID_OPTION)
     day = as_of or timezone.localdate()
     moment = _now(at)
     with transaction.atomic():
         locked = Case.objects.select_for_update().select_related("loan", "customer").get(pk=case.pk)
         if locked.closed_on is not None or locked.status == CaseStatus.CLOSED:
-            raise ApplicationError(_("The case is closed."), code="case.closed")
+            raise ApplicationError(_("The case is closed."), code=CaseErrorCode.CLOSED)
         collector = getattr(acting_user, "collector", None)
         if collector is None or locked.collector_id != collector.pk:
             raise PermissionDeniedError(_("Only the case's collector may propose a plan."),
-                                        code="plan.not_case_collector")
+                                        code=PlanErrorCode.NOT_CASE_COLLECTOR)
         hardship = sel.current_hardship(case=locked)
         if hardship is None:
-            raise ApplicationError(_("Record the customer's hardship first."), code="plan.no_hardship")
+            raise ApplicationError(_("Record the customer's hardship first."), code=PlanErrorCode.NO_HARDSHIP)
         if RestructuringProposal.objects.filter(case=locked, state__in=[s.value for s in OPEN_STATES]).exists():
-            raise ConflictError(_("This case already has a plan in progress."), code="plan.already_open")
+            raise ConflictError(_("This case already has a plan in progress."), code=PlanErrorCode.ALREADY_OPEN)
         try:
             position, options = sel.case_options(case=locked, hardship=hardship, as_of=day)
         except ValueError as exc:
             raise ApplicationError(_("No plan can be built for this case: %(why)s") % {"why": exc},
-                                   code="plan.no_position") from None
+                                   code=PlanErrorCode.NO_POSITION) from None
         option = options.get(option_kind)
         if option is None:
             why = dict(options.infeasible).get(option_kind, "")
             raise ApplicationError(_("This option cannot be offered: %(why)s") % {"why": why},
-                                   code="plan.option_not_feasible", extra={"kind": kind})
+                                   code=PlanErrorCode.OPTION_NOT_FEASIBLE, extra={"kind": kind})
         try:
             pure = au.propose(terms=au.terms_from_option(option),
                               maker=au.Actor(str(acting_user.pk), sel.MAKER_ROLE, str(locked.agency_id)),
@@ -352,10 +354,10 @@ def plan_decide(*, proposal: RestructuringProposal, acting_user: User, decision:
     try:
         action = {"approve": au.Action.APPROVE, "reject": au.Action.REJECT, "escalate": au.Action.ESCALATE}[decision]
     except KeyError:
-        raise ApplicationError(_("Unknown decision."), code="plan.invalid_decision") from None
+        raise ApplicationError(_("Unknown decision."), code=PlanErrorCode.INVALID_DECISION) from None
     level = sel.approver_level(acting_user)
     if level is None:
-        raise PermissionDeniedError(_("You have no approval authority."), code="plan.no_authority")
+        raise PermissionDeniedError(_("You have no approval authority."), code=PlanErrorCode.NO_AUTHORITY)
     moment = _now(at)
     with transaction.atomic():
         p = _lock(proposal, expected_version)
@@ -408,14 +410,14 @@ def plan_offer(*, proposal: RestructuringProposal, acting_user: User | None, val
     days = int(sel.plans_setting("offer_valid_days", sel.DEFAULT_OFFER_VALID_DAYS)) if valid_days is None else valid_days
     if not 1 <= days <= links.MAX_AGE.days:
         raise ApplicationError(_("An offer is valid for 1 to %(n)d days.") % {"n": links.MAX_AGE.days},
-                               code="plan.invalid_validity")
+                               code=PlanErrorCode.INVALID_VALIDITY)
     expires_at = moment + timedelta(days=days)
     if acting_user is None:
         actor = au.Actor("system", sel.SYSTEM_ROLE)
     else:
         level = sel.approver_level(acting_user)
         if level is None:
-            raise PermissionDeniedError(_("You have no approval authority."), code="plan.no_authority")
+            raise PermissionDeniedError(_("You have no approval authority."), code=PlanErrorCode.NO_AUTHORITY)
         actor = au.Actor(str(acting_user.pk), level)
     with transaction.atomic():
         p = _lock(proposal, None)
@@ -486,7 +488,7 @@ def plan_accept(*, token: str, now: datetime | None = None, client_ip: str = "")
         p = _lock(agreement.proposal, None)
         p = RestructuringProposal.objects.select_related("case", "case__loan").get(pk=p.pk)
         if p.state != ProposalState.OFFERED:
-            raise ApplicationError(_("This offer has already been answered."), code="plan.already_answered",
+            raise ApplicationError(_("This offer has already been answered."), code=PlanErrorCode.ALREADY_ANSWERED,
                                    status_code=409)
         _apply(p=p, action=au.Action.ACCEPT, actor=au.Actor(_customer_key(p), sel.CUSTOMER_ROLE), user=None,
                at=moment, note=f"ip={client_ip}" if client_ip else "")
@@ -508,7 +510,7 @@ def plan_accept(*, token: str, now: datetime | None = None, client_ip: str = "")
         case = p.case
         if case.status != CaseStatus.RESTRUCTURED:
             if not can_transition(case.status, CaseStatus.RESTRUCTURED):
-                raise ApplicationError(_("The case can no longer be restructured."), code="case.invalid_transition")
+                raise ApplicationError(_("The case can no longer be restructured."), code=CaseErrorCode.INVALID_TRANSITION)
             case_transition(case=case, target=CaseStatus.RESTRUCTURED, acting_user=None,
                             on=timezone.localtime(moment).date())
         # cancel the open promises: the plan replaces them
@@ -529,7 +531,7 @@ def plan_decline(*, token: str, reason: str = "", now: datetime | None = None) -
     with transaction.atomic():
         p = _lock(agreement.proposal, None)
         if p.state != ProposalState.OFFERED:
-            raise ApplicationError(_("This offer has already been answered."), code="plan.already_answered",
+            raise ApplicationError(_("This offer has already been answered."), code=PlanErrorCode.ALREADY_ANSWERED,
                                    status_code=409)
         old = snapshot(p, PROPOSAL_FIELDS)
         p.state = ProposalState.DECLINED

@@ -21,6 +21,7 @@ from fieldcollect.cases.access import cases_visible_to
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
+from fieldcollect.privacy.errors import PrivacyErrorCode
 from fieldcollect.privacy.exports import Fmt, export_stream
 from fieldcollect.privacy.models import ExportRecord
 from fieldcollect.privacy.unmask import audited_customer_view, unmask_request
@@ -55,10 +56,10 @@ def stated_purpose(purpose: str | None) -> str:
     (it is printed on the file and stored). The one rule for every export, page, job or command line."""
     purpose = (purpose or "").strip()
     if not purpose:
-        raise ApplicationError(_("State the purpose of the export."), code="export.purpose")
+        raise ApplicationError(_("State the purpose of the export."), code=PrivacyErrorCode.EXPORT_PURPOSE)
     if any(unicodedata.category(ch) == "Cc" for ch in purpose):
         raise ApplicationError(_("The purpose must be plain text, without control characters."),
-                               code="export.purpose")
+                               code=PrivacyErrorCode.EXPORT_PURPOSE)
     return purpose
 
 

@@ -38,6 +38,7 @@ from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.home import home_dir
 from fieldcollect.privacy import fingerprint as fpr
+from fieldcollect.privacy.errors import PrivacyErrorCode
 from fieldcollect.privacy.models import ExportRecord
 
 Fmt = Literal["csv", "xlsx"]
@@ -202,11 +203,11 @@ SYSTEM_RECIPIENT = "system (operations export)"
 
 def _check(*, purpose: str, columns: list[str], fmt: str) -> None:
     if fmt not in ("csv", "xlsx"):
-        raise ApplicationError(f"unknown export format {fmt!r} (csv or xlsx)", code="export.format")
+        raise ApplicationError(f"unknown export format {fmt!r} (csv or xlsx)", code=PrivacyErrorCode.EXPORT_FORMAT)
     if not purpose.strip():
-        raise ApplicationError("an export needs a stated purpose", code="export.purpose")
+        raise ApplicationError("an export needs a stated purpose", code=PrivacyErrorCode.EXPORT_PURPOSE)
     if not columns:
-        raise ApplicationError("an export needs at least one column", code="export.columns")
+        raise ApplicationError("an export needs at least one column", code=PrivacyErrorCode.EXPORT_COLUMNS)
 
 
 def _open_record(*, user: User | None, purpose: str, name: str, columns: list[str],

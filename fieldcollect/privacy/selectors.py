@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
+from fieldcollect.privacy.errors import PrivacyErrorCode
 from fieldcollect.privacy.models import DeletionAttestation, ExportRecord, SubProcessor
 
 BANK_OVERSIGHT = frozenset({Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.AUDITOR})
@@ -36,7 +37,7 @@ def attestations_overdue(*, user: User, today: date) -> QuerySet[DeletionAttesta
 def access_attestation_by_id(attestation_id: int, user: User) -> DeletionAttestation:
     att = attestations_visible_to(user).filter(pk=attestation_id).first()
     if att is None:
-        raise NotFoundError("Attestation not found.", code="attestation.not_found")
+        raise NotFoundError("Attestation not found.", code=PrivacyErrorCode.ATTESTATION_NOT_FOUND)
     return att
 
 

@@ -14,6 +14,7 @@ from fieldcollect.cases.models import RECALL_CONTRACT_ENDED, Placement
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.privacy.errors import PrivacyErrorCode
 from fieldcollect.privacy.models import (
     ATTESTATION_DUE_DAYS,
     RETENTION_DAYS,
@@ -115,13 +116,13 @@ def deletion_attest(*, attestation: DeletionAttestation, acting_user: User, stat
     """The agency manager attests that the agency deleted the data of the attestation's cases."""
     if acting_user.role != Role.AGENCY_MANAGER or acting_user.agency_id != attestation.agency_id:
         raise PermissionDeniedError(_("Only the agency's manager may attest the deletion."),
-                                    code="attestation.not_manager")
+                                    code=PrivacyErrorCode.ATTESTATION_NOT_MANAGER)
     if not statement.strip():
-        raise ApplicationError(_("Describe how the data was deleted."), code="attestation.statement")
+        raise ApplicationError(_("Describe how the data was deleted."), code=PrivacyErrorCode.ATTESTATION_STATEMENT)
     with transaction.atomic():
         locked = DeletionAttestation.objects.select_for_update().get(pk=attestation.pk)
         if locked.status != DeletionAttestation.Status.OPEN:
-            raise ApplicationError(_("This deletion was already attested."), code="attestation.done",
+            raise ApplicationError(_("This deletion was already attested."), code=PrivacyErrorCode.ATTESTATION_DONE,
                                    status_code=409)
         locked.status = DeletionAttestation.Status.ATTESTED
         locked.attested_by = acting_user
@@ -137,7 +138,7 @@ def deletion_attest(*, attestation: DeletionAttestation, acting_user: User, stat
 def _require_agency_manager(user: User, agency_id: int) -> None:
     if user.role != Role.AGENCY_MANAGER or user.agency_id != agency_id:
         raise PermissionDeniedError(_("Only the agency's manager may register its sub-processors."),
-                                    code="subprocessor.not_manager")
+                                    code=PrivacyErrorCode.SUBPROCESSOR_NOT_MANAGER)
 
 
 def sub_processor_register(*, acting_user: User, name: str, service: str, location: str,
@@ -145,10 +146,10 @@ def sub_processor_register(*, acting_user: User, name: str, service: str, locati
     """Register a sub-processor of the acting agency manager's agency."""
     if acting_user.agency_id is None:
         raise PermissionDeniedError(_("Only an agency manager may register sub-processors."),
-                                    code="subprocessor.not_manager")
+                                    code=PrivacyErrorCode.SUBPROCESSOR_NOT_MANAGER)
     _require_agency_manager(acting_user, acting_user.agency_id)
     if not name.strip() or not service.strip() or not location.strip():
-        raise ApplicationError(_("Name, service and location are required."), code="subprocessor.invalid")
+        raise ApplicationError(_("Name, service and location are required."), code=PrivacyErrorCode.SUBPROCESSOR_INVALID)
     with transaction.atomic():
         sp = SubProcessor.objects.create(
             agency_id=acting_user.agency_id, name=name.strip()[:200], service=service.strip()[:200],
@@ -163,7 +164,7 @@ def sub_processor_end(*, sub_processor_id: int, acting_user: User, on: date | No
     sp = (SubProcessor.objects.filter(pk=sub_processor_id, agency_id=acting_user.agency_id).first()
           if acting_user.agency_id is not None else None)
     if sp is None:
-        raise NotFoundError(_("Sub-processor not found."), code="subprocessor.not_found")
+        raise NotFoundError(_("Sub-processor not found."), code=PrivacyErrorCode.SUBPROCESSOR_NOT_FOUND)
     _require_agency_manager(acting_user, sp.agency_id)
     with transaction.atomic():
         old = _sp_snapshot(sp)

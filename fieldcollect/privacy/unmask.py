@@ -18,6 +18,7 @@ from fieldcollect.cases.selectors import PII_FIELDS, CustomerView, customer_view
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import User
+from fieldcollect.privacy.errors import PrivacyErrorCode
 
 FIELD_LABELS = {"name": gettext_lazy("Name"), "mobile": gettext_lazy("Mobile"),
                 "id_number": gettext_lazy("ID number"), "address": gettext_lazy("Address")}
@@ -35,13 +36,13 @@ def unmask_request(*, user: User, fields: Iterable[str], purpose: str,
     clear, the one rule for pages and exports: bank staff only, a purpose of at least 10 characters
     (never a default), at least one field. Raises :class:`ApplicationError` naming what is wrong."""
     if not user.is_bank_user:
-        raise PermissionDeniedError(_("Only bank staff may unmask customer data."), code="pii.unmask_denied")
+        raise PermissionDeniedError(_("Only bank staff may unmask customer data."), code=PrivacyErrorCode.PII_UNMASK_DENIED)
     purpose = (purpose or "").strip()
     if len(purpose) < 10:
-        raise ApplicationError(_("State the purpose (at least 10 characters)."), code="pii.purpose_required")
+        raise ApplicationError(_("State the purpose (at least 10 characters)."), code=PrivacyErrorCode.PII_PURPOSE_REQUIRED)
     wanted = sorted(set(fields) & PII_FIELDS & offered)
     if not wanted:
-        raise ApplicationError(_("Choose the fields to show."), code="pii.no_fields")
+        raise ApplicationError(_("Choose the fields to show."), code=PrivacyErrorCode.PII_NO_FIELDS)
     return wanted, purpose
 
 

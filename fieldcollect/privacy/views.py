@@ -11,11 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS
-from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError
 from fieldcollect.core.models import Role
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.privacy import selectors, services
 from fieldcollect.privacy.case_export import case_export
+from fieldcollect.privacy.errors import PrivacyErrorCode
 from fieldcollect.privacy.models import DeletionAttestation
 from fieldcollect.privacy.unmask import field_label
 
@@ -29,7 +30,7 @@ def attestation_list(request: HttpRequest) -> HttpResponse:
     rows = (selectors.attestations_overdue(user=user, today=today) if overdue
             else selectors.attestations_visible_to(user))
     if not (user.is_bank_user or user.role == Role.AGENCY_MANAGER):
-        raise NotFoundError("", code="not_found")
+        raise NotFoundError("", code=CommonErrorCode.NOT_FOUND)
     return render(request, "privacy/attestation_list.html", {
         "rows": rows, "overdue": overdue, "today": today,
         "overdue_count": selectors.attestations_overdue(user=user, today=today).count()})
@@ -56,7 +57,7 @@ def attestation_detail(request: HttpRequest, attestation_id: int) -> HttpRespons
 def sub_processor_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not (user.is_bank_user or user.role == Role.AGENCY_MANAGER):
-        raise NotFoundError("", code="not_found")
+        raise NotFoundError("", code=CommonErrorCode.NOT_FOUND)
     if request.method == "POST":
         services.sub_processor_register(
             acting_user=user, name=request.POST.get("name", ""), service=request.POST.get("service", ""),
@@ -98,12 +99,12 @@ def export_cases(request: HttpRequest, fmt: str) -> HttpResponseBase:
     the pages (see :mod:`fieldcollect.privacy.case_export`)."""
     user = request_user(request)
     if fmt not in ("csv", "xlsx"):
-        raise NotFoundError("", code="not_found")
+        raise NotFoundError("", code=CommonErrorCode.NOT_FOUND)
     params = request.POST if request.method == "POST" else request.GET
     show = params.getlist("show")
     if show and request.method != "POST":
         raise ApplicationError(_("Data in clear is exported only with the form on the export register."),
-                               code="export.unmask_post")
+                               code=PrivacyErrorCode.EXPORT_UNMASK_POST)
     _record, chunks = case_export(user=user, purpose=params.get("purpose", ""), show=show,
                                   fmt="csv" if fmt == "csv" else "xlsx")
     content_type = ("text/csv; charset=utf-8" if fmt == "csv"

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from fieldcollect.agencies.models import Agency
 from fieldcollect.cases.access import cases_held_by
 from fieldcollect.cases.models import ContactAttempt, Payment, Placement, PromiseToPay
-from fieldcollect.core.errors import NotFoundError
+from fieldcollect.core.errors import CommonErrorCode, NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.daily.cycle import published_path
 from fieldcollect.home import home_dir
@@ -55,7 +55,7 @@ def scope_for(user: User) -> Scope:
             return Scope(None)
         if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
             return Scope(user.agency_id)
-    raise NotFoundError(_("Page not found."), code="page.not_found")
+    raise NotFoundError(_("Page not found."), code=CommonErrorCode.PAGE_NOT_FOUND)
 
 
 def business_date() -> date:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldcollect.core import params
-from fieldcollect.core.errors import NotFoundError
+from fieldcollect.core.errors import CommonErrorCode, NotFoundError
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.portfolio.charts import to_json
 from fieldcollect.privacy.exports import export_table
@@ -50,7 +50,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest, key: str) -> HttpResponse:
     scope = selectors.scope_for(request_user(request))
     if dashboards.spec(key, scope) is None:
-        raise NotFoundError(_("Page not found."), code="page.not_found")
+        raise NotFoundError(_("Page not found."), code=CommonErrorCode.PAGE_NOT_FOUND)
     params = _params(request)
     board = dashboards.build(key, scope=scope, params=params)
     return render(request, "reports/dashboard.html", {
@@ -66,12 +66,12 @@ def export(request: HttpRequest, key: str, table: str, fmt: str) -> HttpResponse
     user = request_user(request)
     scope = selectors.scope_for(user)
     if dashboards.spec(key, scope) is None or fmt not in CONTENT_TYPES:
-        raise NotFoundError(_("Page not found."), code="page.not_found")
+        raise NotFoundError(_("Page not found."), code=CommonErrorCode.PAGE_NOT_FOUND)
     params = _params(request)
     board = dashboards.build(key, scope=scope, params=params)
     found = board.table(table)
     if found is None:
-        raise NotFoundError(_("Page not found."), code="page.not_found")
+        raise NotFoundError(_("Page not found."), code=CommonErrorCode.PAGE_NOT_FOUND)
     name = f"{key}-{table}-{board.as_of.isoformat()}"
     data = export_table(user=user, purpose=f"dashboard {key}/{table}", name=name, columns=found.keys,
                         rows=found.rows, fmt="xlsx" if fmt == "xlsx" else "csv")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from fieldcollect.agencies.errors import AgencyErrorCode
 from fieldcollect.agencies.models import Agency
-from fieldcollect.core.errors import NotFoundError, PermissionDeniedError
+from fieldcollect.core.errors import CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 
 
@@ -27,13 +28,13 @@ def is_manager(user: User) -> bool:
 
 def require_bank_viewer(user: User) -> None:
     if not is_bank_viewer(user):
-        raise NotFoundError(_("Page not found."), code="page.not_found")
+        raise NotFoundError(_("Page not found."), code=CommonErrorCode.PAGE_NOT_FOUND)
 
 
 def require_manager(user: User) -> None:
     require_bank_viewer(user)
     if not is_manager(user):
-        raise PermissionDeniedError(_("Your role is read-only."), code="permission.read_only")
+        raise PermissionDeniedError(_("Your role is read-only."), code=CommonErrorCode.READ_ONLY)
 
 
 def may_see_agency(user: User, agency_id: int) -> bool:
@@ -47,5 +48,5 @@ def access_agency_by_id(agency_id: int, user: User) -> Agency:
     """The agency if the user may see its scorecard / statements, else :class:`NotFoundError`."""
     agency = Agency.objects.filter(pk=agency_id).first() if may_see_agency(user, agency_id) else None
     if agency is None:
-        raise NotFoundError(_("Agency not found."), code="agency.not_found", extra={"agency_id": agency_id})
+        raise NotFoundError(_("Agency not found."), code=AgencyErrorCode.NOT_FOUND, extra={"agency_id": agency_id})
     return agency

@@ -15,8 +15,9 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case, Placement
 from fieldcollect.core.audit import audit_log
-from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.scorecards.errors import ScorecardErrorCode
 from fieldcollect.scorecards.models import AgencyCandidate, CriterionWeight, Inspection, StatusChange
 from fieldcollect.scorecards.selectors import CRITERIA_NAMES
 
@@ -35,16 +36,16 @@ def require_manager(user: User | None) -> None:
     if user is None:
         return
     if not (user.is_active and (user.is_superuser or user.role == Role.COLLECTIONS_MANAGER)):
-        raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
 
 
 def _decimal(value: Any, name: str) -> Decimal:
     try:
         d = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise ApplicationError(_("Enter a number."), code="selection.invalid", extra={"field": name}) from exc
+        raise ApplicationError(_("Enter a number."), code=ScorecardErrorCode.SELECTION_INVALID, extra={"field": name}) from exc
     if not d.is_finite() or d < 0:
-        raise ApplicationError(_("Enter a number of at least 0."), code="selection.invalid", extra={"field": name})
+        raise ApplicationError(_("Enter a number of at least 0."), code=ScorecardErrorCode.SELECTION_INVALID, extra={"field": name})
     return d
 
 
@@ -53,12 +54,12 @@ def candidate_save(*, agency: Agency, values: dict[str, Any], acting_user: User 
     require_manager(acting_user)
     unknown = set(values) - set(CRITERIA_NAMES)
     if unknown:
-        raise ApplicationError(_("Unknown criterion."), code="selection.unknown", extra={"names": sorted(unknown)})
+        raise ApplicationError(_("Unknown criterion."), code=ScorecardErrorCode.SELECTION_UNKNOWN, extra={"names": sorted(unknown)})
     clean = {k: _decimal(v, k) for k, v in values.items()}
     for k in ("licensed_staff_share", "trained_staff_share", "recovery_rate_m1_m2", "recovery_rate_m3_m4",
               "recovery_rate_m5_plus", "fee_rate"):
         if k in clean and clean[k] > 1:
-            raise ApplicationError(_("Shares and rates are fractions between 0 and 1."), code="selection.invalid",
+            raise ApplicationError(_("Shares and rates are fractions between 0 and 1."), code=ScorecardErrorCode.SELECTION_INVALID,
                                    extra={"field": k})
     with transaction.atomic():
         cand, created = AgencyCandidate.objects.select_for_update().get_or_create(agency=agency)
@@ -78,10 +79,10 @@ def weights_update(*, weights: dict[str, Any], acting_user: User | None) -> dict
     require_manager(acting_user)
     unknown = set(weights) - set(CRITERIA_NAMES)
     if unknown:
-        raise ApplicationError(_("Unknown criterion."), code="selection.unknown", extra={"names": sorted(unknown)})
+        raise ApplicationError(_("Unknown criterion."), code=ScorecardErrorCode.SELECTION_UNKNOWN, extra={"names": sorted(unknown)})
     clean = {k: _decimal(v, k) for k, v in weights.items()}
     if clean and not any(clean.values()):
-        raise ApplicationError(_("At least one weight must be above 0."), code="selection.zero_weights")
+        raise ApplicationError(_("At least one weight must be above 0."), code=ScorecardErrorCode.SELECTION_ZERO_WEIGHTS)
     with transaction.atomic():
         old = {w.name: str(w.weight) for w in CriterionWeight.objects.select_for_update()}
         for name, w in clean.items():
@@ -97,10 +98,10 @@ def inspection_record(*, agency: Agency, year: int, inspected_on: date, score: A
     require_manager(acting_user)
     value = _decimal(score, "score")
     if value > 100:
-        raise ApplicationError(_("The score is between 0 and 100."), code="selection.invalid", extra={"field": "score"})
+        raise ApplicationError(_("The score is between 0 and 100."), code=ScorecardErrorCode.SELECTION_INVALID, extra={"field": "score"})
     with transaction.atomic():
         if Inspection.objects.filter(agency=agency, year=year).exists():
-            raise ApplicationError(_("This year's inspection is already recorded."), code="selection.duplicate")
+            raise ApplicationError(_("This year's inspection is already recorded."), code=ScorecardErrorCode.SELECTION_DUPLICATE)
         insp = Inspection.objects.create(agency=agency, year=year, inspected_on=inspected_on, score=value,
                                          passed=passed, findings=findings, inspector=acting_user)
         cand, _created = AgencyCandidate.objects.get_or_create(agency=agency)
@@ -121,7 +122,7 @@ def agency_set_status(*, agency: Agency, target: str, reason: str, acting_user: 
     require_manager(acting_user)
     reason = reason.strip()
     if not reason:
-        raise ApplicationError(_("Give a reason."), code="selection.reason_required")
+        raise ApplicationError(_("Give a reason."), code=ScorecardErrorCode.SELECTION_REASON_REQUIRED)
     day = on or timezone.localdate()
     with transaction.atomic():
         locked = Agency.objects.select_for_update().get(pk=agency.pk)
@@ -129,7 +130,7 @@ def agency_set_status(*, agency: Agency, target: str, reason: str, acting_user: 
             raise ApplicationError(
                 _("An agency in status “%(current)s” cannot move to “%(target)s”.")
                 % {"current": S(locked.status).label, "target": S(target).label},
-                code="selection.invalid_transition", extra={"current": locked.status, "target": target})
+                code=ScorecardErrorCode.SELECTION_INVALID_TRANSITION, extra={"current": locked.status, "target": target})
         old = locked.status
         locked.status = target
         locked.save(update_fields=["status"])

@@ -15,9 +15,10 @@ from fieldcollect.agencies.selectors import contract_terms
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Placement
 from fieldcollect.core.audit import audit_log
-from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.settlement import selectors
+from fieldcollect.settlement.errors import SettlementErrorCode
 from fieldcollect.settlement.models import Statement, StatementLine
 
 
@@ -59,7 +60,7 @@ def statement_generate(*, agency: Agency, month: date, acting_user: User | None)
         statement, created = Statement.objects.select_for_update().get_or_create(
             agency=agency, month=start, defaults={"created_by": acting_user})
         if statement.status != Statement.Status.DRAFT:
-            raise ApplicationError(_("An issued statement cannot be rebuilt."), code="settlement.issued")
+            raise ApplicationError(_("An issued statement cannot be rebuilt."), code=SettlementErrorCode.ISSUED)
         old = {"commission_fen": statement.commission_fen, "lines": statement.line_count}
         statement.lines.all().delete()
         rates: dict[int, Decimal] = {}
@@ -90,7 +91,7 @@ def statement_issue(*, statement: Statement, acting_user: User | None) -> Statem
     with transaction.atomic():
         locked = Statement.objects.select_for_update().get(pk=statement.pk)
         if locked.status != Statement.Status.DRAFT:
-            raise ApplicationError(_("The statement is already issued."), code="settlement.issued")
+            raise ApplicationError(_("The statement is already issued."), code=SettlementErrorCode.ISSUED)
         locked.status = Statement.Status.ISSUED
         locked.issued_at = timezone.now()
         locked.save(update_fields=["status", "issued_at"])
@@ -111,11 +112,11 @@ def line_dispute(*, line: StatementLine, reason: str, acting_user: User) -> Stat
     """Mark a line disputed (the agency's manager or the bank's collections manager), with a reason."""
     reason = reason.strip()
     if not reason:
-        raise ApplicationError(_("Give a reason for the dispute."), code="settlement.reason_required")
+        raise ApplicationError(_("Give a reason for the dispute."), code=SettlementErrorCode.REASON_REQUIRED)
     with transaction.atomic():
         locked = StatementLine.objects.select_for_update().select_related("statement").get(pk=line.pk)
         if not _may_dispute(acting_user, locked.statement):
-            raise PermissionDeniedError(_("Your role may not do this."), code="permission.denied")
+            raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
         old = {"disputed": locked.disputed, "dispute_reason": locked.dispute_reason}
         locked.disputed = True
         locked.dispute_reason = reason[:300]

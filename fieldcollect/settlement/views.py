@@ -14,11 +14,12 @@ from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError
 from fieldcollect.core.pages import errors_as_pages, month_param, request_user
 from fieldcollect.privacy.exports import export_table
 from fieldcollect.scorecards.access import is_manager, require_manager
 from fieldcollect.settlement import exports, selectors, services
+from fieldcollect.settlement.errors import SettlementErrorCode
 from fieldcollect.settlement.models import Statement, StatementLine
 
 
@@ -37,7 +38,7 @@ def _lang(request: HttpRequest) -> str:
 def _statement(request: HttpRequest, statement_id: int) -> Statement:
     st = selectors.statements_visible_to(request_user(request)).filter(pk=statement_id).first()
     if st is None:
-        raise NotFoundError(_("Statement not found."), code="statement.not_found")
+        raise NotFoundError(_("Statement not found."), code=SettlementErrorCode.STATEMENT_NOT_FOUND)
     return st
 
 
@@ -46,7 +47,7 @@ def _statement(request: HttpRequest, statement_id: int) -> Statement:
 def statement_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not (user.is_bank_user or user.agency_id is not None):
-        raise NotFoundError(_("Page not found."), code="page.not_found")
+        raise NotFoundError(_("Page not found."), code=CommonErrorCode.PAGE_NOT_FOUND)
     month = month_param(request)
     statements = selectors.statements_visible_to(user).order_by("-month", "agency_id")[:200]
     return render(request, "settlement/statement_list.html", {
@@ -112,7 +113,7 @@ def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpRe
     st = _statement(request, statement_id)
     line = StatementLine.objects.filter(pk=line_id, statement=st).first()
     if line is None:
-        raise NotFoundError(_("Line not found."), code="statement.line_not_found")
+        raise NotFoundError(_("Line not found."), code=SettlementErrorCode.STATEMENT_LINE_NOT_FOUND)
     try:
         if request.POST.get("action") == "resolve":
             services.line_resolve(line=line, acting_user=user, note=request.POST.get("reason", ""))

@@ -16,8 +16,8 @@ from fieldcollect.agencies.in_force import (
 )
 from fieldcollect.agencies.models import Agency, AgencyContract
 from fieldcollect.agencies.selectors import contract_in_force, contract_in_force_orm, contract_terms
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.rawsql import column, table
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

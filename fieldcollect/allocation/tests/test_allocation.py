@@ -12,9 +12,9 @@ from fieldcollect.allocation import selectors, services
 from fieldcollect.allocation.models import AllocationDecision, AllocationRun
 from fieldcollect.cases import services as cs
 from fieldcollect.cases.models import Case, Placement
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import AuditEntry, Role, User
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_until": date(2099, 1, 1)}

@@ -7,9 +7,9 @@ from django.test import Client
 from django.utils import timezone
 
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay, Task
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.auth.tokens import token_create, token_revoke
 from fieldcollect.core.models import ApiToken, Role
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

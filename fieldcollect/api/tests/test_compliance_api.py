@@ -8,10 +8,10 @@ from django.test import Client
 from django.utils import timezone
 
 from fieldcollect.cases.models import ContactAttempt
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.core.auth.tokens import token_create
 from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 from fieldcollect.caselibrary import selectors, services
 from fieldcollect.caselibrary.models import AmountBand, CaseStory, amount_band
 from fieldcollect.cases import services as case_services
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.complaints.tests.conftest import at
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Case
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role, User
+from fieldcollect.testing import factories as f
 
 
 @dataclass

@@ -8,9 +8,9 @@ import pytest
 
 from fieldcollect.cases import services
 from fieldcollect.cases.access import access_case_by_id, access_task_by_id, cases_visible_to
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 
 from fieldcollect.cases import services
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance.selectors import debtor_ledger
 from fieldcollect.privacy.crypto import CryptoError
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -4,19 +4,14 @@ promise, in Chinese (the default) and in English."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay
-from fieldcollect.cases.tests import factories as f
+from fieldcollect.testing import factories as f
+from fieldcollect.testing.browser import BROWSER_TEST, open_page
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
-]
+pytestmark = BROWSER_TEST
 
 TEXT = {
     "zh-hans": {"saved_contact": "联系记录已保存。", "saved_promise": "还款承诺已保存。", "status": "承诺还款",
@@ -27,21 +22,9 @@ TEXT = {
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test itself
-    # are still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
+def browser_page(browser):
+    page, _, _ = open_page(browser)
+    return page
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])

@@ -11,8 +11,8 @@ from django.db import connection, connections
 
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, PromiseToPay
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import ConflictError
+from fieldcollect.testing import factories as f
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -10,9 +10,9 @@ from django.db import IntegrityError, connection, connections, transaction
 
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Payment
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import ConflictError
 from fieldcollect.core.models import AuditEntry
+from fieldcollect.testing import factories as f
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from fieldcollect.cases.models import Payment
-from fieldcollect.cases.tests import factories as f
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,9 +14,9 @@ from fieldcollect.cases.selectors import (
     loan_history,
     set_loan_history_reader,
 )
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role
 from fieldcollect.core.params import InvalidParameters
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

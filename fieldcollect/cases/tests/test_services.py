@@ -8,9 +8,9 @@ from fieldcollect.cases import services
 from fieldcollect.cases.errors import CaseErrorCode as E
 from fieldcollect.cases.lifecycle import CaseStatus as S
 from fieldcollect.cases.models import Assignment, ContactAttempt, Placement, PromiseToPay, Task
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay, Task
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from fieldcollect.cases.access import cases_visible_to
 from fieldcollect.cases.models import Case
 from fieldcollect.cases.selectors import distinct_cities
 from fieldcollect.cases.services import _lock_case_for_contact
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case, ContactAttempt
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance.engine import zone
 from fieldcollect.core.models import Role, User
+from fieldcollect.testing import factories as f
 
 SHANGHAI = zone("Asia/Shanghai")
 

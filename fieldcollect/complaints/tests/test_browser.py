@@ -5,44 +5,22 @@ refused. No console errors, nothing wider than the screen."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from fieldcollect.complaints import services as complaint_services
 from fieldcollect.complaints.models import Complaint
+from fieldcollect.testing.browser import BROWSER_TEST, PHONE, open_page
 from fieldcollect.visits import services as visit_services
 from fieldcollect.visits.models import OutboxMessage
 
 from .conftest import at
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
-def phone(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = b.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page, context, errors
-        context.close()
-        b.close()
+def phone(browser):
+    return open_page(browser, viewport=PHONE, is_mobile=True, has_touch=True)
 
 
 def _fits(page) -> None:

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from fieldcollect.cases.models import ContactAttempt
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.complaints import selectors, services
 from fieldcollect.complaints.models import Complaint, CustomerAnswer, Severity, Source, Status
 from fieldcollect.compliance.models import DebtorFlag
@@ -17,6 +16,7 @@ from fieldcollect.compliance.services import ContactBlockedError, contact_decisi
 from fieldcollect.core.errors import NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import AuditEntry, Role
 from fieldcollect.scorecards.selectors import monthly_scorecard
+from fieldcollect.testing import factories as f
 
 from .conftest import at
 

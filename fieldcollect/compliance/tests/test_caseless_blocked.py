@@ -7,10 +7,10 @@ from datetime import datetime, time
 
 import pytest
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance import selectors
 from fieldcollect.compliance.engine import zone
 from fieldcollect.compliance.models import BlockedAttempt
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

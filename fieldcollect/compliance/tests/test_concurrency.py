@@ -11,10 +11,10 @@ from django.db import connection, connections
 
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, ContactAttempt
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import ContactBlockedError
 from fieldcollect.compliance.tests.test_contact_check import second_case_for, sh
+from fieldcollect.testing import factories as f
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -12,13 +12,13 @@ from django.urls import reverse
 
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, ContactAttempt
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance import selectors
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import ContactBlockedError, contact_check, flag_add, flag_lift
 from fieldcollect.core.auth.tokens import token_create
 from fieldcollect.core.models import AuditEntry, Role
 from fieldcollect.portfolio.models import Loan
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

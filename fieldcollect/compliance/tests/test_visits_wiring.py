@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import ContactBlockedError, contact_decision, flag_add
 from fieldcollect.core.errors import ApplicationError
+from fieldcollect.testing import factories as f
 from fieldcollect.visits import services as visits
 
 pytestmark = pytest.mark.django_db

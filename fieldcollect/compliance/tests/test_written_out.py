@@ -10,9 +10,9 @@ import pytest
 from django.db.models import F, Q
 
 from fieldcollect.cases.models import Channel, ContactAttempt, Outcome, Party
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance.models import DebtorFlag, FlagKind
 from fieldcollect.compliance.selectors import _entry, debtor_flags, debtor_ledger
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from fieldcollect.core.audit import audit_log
-from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.errors import ApplicationError, UserErrorCode
 from fieldcollect.core.models import AGENCY_ROLES, Role, User
 
 
@@ -13,11 +13,11 @@ def user_create(*, username: str, password: str, role: str, agency_id: int | Non
                 acting_user: User | None, is_superuser: bool = False, first_name: str = "") -> User:
     """Create a user with one role; agency roles need an agency, bank roles must not have one."""
     if role not in Role.values:
-        raise ApplicationError(f"Unknown role {role!r}.", code="user.invalid_role")
+        raise ApplicationError(f"Unknown role {role!r}.", code=UserErrorCode.INVALID_ROLE)
     if (role in AGENCY_ROLES) != (agency_id is not None):
-        raise ApplicationError("Agency roles need an agency; bank roles have none.", code="user.invalid_agency")
+        raise ApplicationError("Agency roles need an agency; bank roles have none.", code=UserErrorCode.INVALID_AGENCY)
     if User.objects.filter(username=username).exists():
-        raise ApplicationError(f"User {username!r} exists.", code="user.exists")
+        raise ApplicationError(f"User {username!r} exists.", code=UserErrorCode.EXISTS)
     with transaction.atomic():
         user = User.objects.create_user(username=username, password=password, role=role, agency_id=agency_id,
                                         first_name=first_name)
@@ -34,9 +34,9 @@ def user_create(*, username: str, password: str, role: str, agency_id: int | Non
 def user_set_role(*, user: User, role: str, agency_id: int | None, acting_user: User | None) -> User:
     """Change a user's role (and agency); audited with the old and new values."""
     if role not in Role.values:
-        raise ApplicationError(f"Unknown role {role!r}.", code="user.invalid_role")
+        raise ApplicationError(f"Unknown role {role!r}.", code=UserErrorCode.INVALID_ROLE)
     if (role in AGENCY_ROLES) != (agency_id is not None):
-        raise ApplicationError("Agency roles need an agency; bank roles have none.", code="user.invalid_agency")
+        raise ApplicationError("Agency roles need an agency; bank roles have none.", code=UserErrorCode.INVALID_AGENCY)
     with transaction.atomic():
         old = {"role": user.role, "agency_id": user.agency_id}
         user.role = role

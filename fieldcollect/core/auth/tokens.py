@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.core.audit import audit_log
-from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.errors import ApplicationError, UserErrorCode
 from fieldcollect.core.models import AgencyApiNetworks, ApiToken, User
 from fieldcollect.core.rawsql import RowBuilder, adapt, column, fields_of, select_list, table
 
@@ -33,7 +33,7 @@ def normalise_networks(networks: Iterable[str]) -> list[str]:
         try:
             out.append(str(ipaddress.ip_network(raw.strip(), strict=False)))
         except ValueError as exc:
-            raise ApplicationError(f"Not an IP network: {raw!r}.", code="token.invalid_network") from exc
+            raise ApplicationError(f"Not an IP network: {raw!r}.", code=UserErrorCode.TOKEN_INVALID_NETWORK) from exc
     return sorted(set(out))
 
 

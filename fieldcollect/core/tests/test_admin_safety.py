@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from fieldcollect.agencies.models import Collector
 from fieldcollect.cases.models import Case
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.admin import FieldcollectUserAdmin
 from fieldcollect.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from fieldcollect.core.models import AuditEntry, Role, User
 from fieldcollect.plans.models import ApproverGrant, AuthorityLevel
 from fieldcollect.privacy.fields import EncryptedMixin, encrypted_fields
 from fieldcollect.privacy.masking import mask_stored
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

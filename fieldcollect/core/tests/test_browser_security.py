@@ -5,41 +5,26 @@ Content-Security-Policy, and no page reports a CSP violation."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pyotp
 import pytest
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role, TotpDevice
 from fieldcollect.daily.services import run_daily
 from fieldcollect.demodata.generator import write_demo_portfolio
 from fieldcollect.portfolio.services import ingest_export
+from fieldcollect.testing import factories as f
+from fieldcollect.testing.browser import BROWSER_TEST, open_page
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
-def page(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
-        )
-        pg = browser.new_page()
-        pg.set_default_timeout(20_000)
-        pg.violations = []  # type: ignore[attr-defined]
-        pg.on("console", lambda m: pg.violations.append(m.text) if "Content Security Policy" in m.text else None)
-        yield pg
-        browser.close()
+def page(browser):
+    pg, _, _ = open_page(browser, timeout_ms=20_000)
+    pg.violations = []  # type: ignore[attr-defined]
+    pg.on("console", lambda m: pg.violations.append(m.text) if "Content Security Policy" in m.text else None)
+    return pg
 
 
 def test_bank_login_with_totp_and_charts_under_csp(live_server, fc_home, tmp_path, page):

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from django.test import Client
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core import params
 from fieldcollect.core.models import Role
+from fieldcollect.testing import factories as f
 
 
 class P(params.QueryForm):

@@ -8,8 +8,8 @@ from django.db import DatabaseError
 
 from fieldcollect.cases.lifecycle import CASE_STATE_COLUMNS, CaseStatus
 from fieldcollect.cases.models import Case, ContactAttempt, Outcome
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core import rawsql
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.auth.tokens import (
     _auth_query,
     _digest,
@@ -19,6 +18,7 @@ from fieldcollect.core.auth.tokens import (
 )
 from fieldcollect.core.models import ApiToken, Role
 from fieldcollect.core.rawsql import adapt
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

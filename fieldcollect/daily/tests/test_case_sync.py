@@ -12,7 +12,6 @@ from django.db import transaction
 
 from fieldcollect.cases.lifecycle import CaseStatus, CloseReason, can_transition
 from fieldcollect.cases.models import Case, Payment, Placement
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.daily.services import (
     CURED_BUCKET,
     STATUS_COLUMNS,
@@ -21,6 +20,7 @@ from fieldcollect.daily.services import (
 )
 from fieldcollect.portfolio.models import Loan
 from fieldcollect.settlement.attribution import Cover, attribute, last_covered_day
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 S = CaseStatus

@@ -15,7 +15,6 @@ from django.db import connection, connections
 from typer.testing import CliRunner
 
 from fieldcollect.cases.models import Case
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.cli import app
 from fieldcollect.core.bank_time import bank_today
 from fieldcollect.core.errors import ApplicationError, ConflictError
@@ -27,6 +26,7 @@ from fieldcollect.home import daily_root
 from fieldcollect.ops.models import Job
 from fieldcollect.portfolio.models import DailyRun
 from fieldcollect.portfolio.services import ingest_export
+from fieldcollect.testing import factories as f
 
 AS_OF = date(2026, 6, 30)
 REPO = Path(__file__).resolve().parents[3]

@@ -27,8 +27,8 @@ def cases(book, db):
 
 def test_capacities_and_flags_are_honoured(cases):
     from fieldcollect.agencies.models import Collector
-    from fieldcollect.cases.tests import factories as f
     from fieldcollect.compliance.models import DebtorFlag
+    from fieldcollect.testing import factories as f
 
     assert len(cases) > 20
     agency = f.make_agency()

@@ -22,7 +22,6 @@ from django.db import OperationalError, connection, connections
 from typer.testing import CliRunner
 
 from fieldcollect.cases.models import Case
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.cli import app
 from fieldcollect.daily.cycle import publish_run, published_path
 from fieldcollect.home import daily_root, keys_dir
@@ -44,6 +43,7 @@ from fieldcollect.ops.backup import (
 from fieldcollect.ops.cli import PASSPHRASE_ENV
 from fieldcollect.ops.exports import ExportError, export_cases
 from fieldcollect.ops.models import Job
+from fieldcollect.testing import factories as f
 from fieldcollect.visits.evidence import evidence_root
 
 pytestmark = pytest.mark.django_db(transaction=True)

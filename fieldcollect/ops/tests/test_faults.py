@@ -165,7 +165,7 @@ from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
 from datetime import date
 from fieldcollect.cases.models import Case
-from fieldcollect.cases.tests import factories as f
+from fieldcollect.testing import factories as f
 case = f.make_case()
 Case.objects.bulk_create(
     [Case(loan_id=case.loan_id, customer_id=case.customer_id, status="closed", close_reason="paid",

@@ -122,7 +122,7 @@ def test_worker_burst_runs_everything_due():
 
 
 def test_export_job_writes_the_cases(tmp_path):
-    from fieldcollect.cases.tests import factories as f
+    from fieldcollect.testing import factories as f
 
     cases = [f.make_case() for _ in range(3)]
     out = tmp_path / "cases.csv"
@@ -136,7 +136,7 @@ def test_export_job_writes_the_cases(tmp_path):
 
 
 def test_an_export_job_without_a_purpose_fails_without_a_file(tmp_path):
-    from fieldcollect.cases.tests import factories as f
+    from fieldcollect.testing import factories as f
 
     f.make_case()
     out = tmp_path / "cases.csv"

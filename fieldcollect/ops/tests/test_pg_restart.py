@@ -38,7 +38,7 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
 from fieldcollect.cases import services
-from fieldcollect.cases.tests import factories as f
+from fieldcollect.testing import factories as f
 from fieldcollect.core.models import Role
 from fieldcollect.core.auth.tokens import token_create
 cm = f.make_user(role=Role.COLLECTIONS_MANAGER, username="restart-cm")

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role
 from fieldcollect.ops.jobs import enqueue
 from fieldcollect.ops.models import Job, JobStatus
 from fieldcollect.portfolio.models import DailyRun
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -14,12 +14,12 @@ from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.analytics.dates import add_months
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role, User
 from fieldcollect.plans import services
 from fieldcollect.plans.models import ApproverGrant, AuthorityLevel
 from fieldcollect.plans.schedule import build_schedule
 from fieldcollect.portfolio.models import Customer, Loan
+from fieldcollect.testing import factories as f
 
 
 @dataclass

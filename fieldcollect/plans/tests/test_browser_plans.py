@@ -12,33 +12,16 @@ from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.plans import services
 from fieldcollect.plans.models import ProposalState, RestructuringProposal
 from fieldcollect.plans.tests.conftest import record_hardship
+from fieldcollect.testing.browser import BROWSER_TEST, PHONE, open_page
 
-CHROMIUM = "/usr/bin/chromium"
-PHONE = {"width": 390, "height": 844}
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
-def phone(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                      locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
+def phone(browser):
+    page, _, _ = open_page(browser, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                           locale="en-US")
+    return page
 
 
 def _shot(page, name: str) -> None:

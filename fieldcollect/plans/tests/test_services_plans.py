@@ -438,8 +438,8 @@ def test_hardship_validation(plan_world):
         services.hardship_record(case=w.case, acting_user=w.collector_user, reason="job_loss",
                                  monthly_income_fen=-1, monthly_expenses_fen=1)
     with pytest.raises(ApplicationError):  # an auditor may not write
-        from fieldcollect.cases.tests import factories as f
         from fieldcollect.core.models import Role
+        from fieldcollect.testing import factories as f
 
         services.hardship_record(case=w.case, acting_user=f.make_user(role=Role.AUDITOR), reason="job_loss",
                                  monthly_income_fen=1, monthly_expenses_fen=1)

@@ -18,12 +18,12 @@ from typer.testing import CliRunner
 
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.tests import conftest as cases_conftest
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import AuditEntry, Role
 from fieldcollect.privacy import fingerprint as fpr
 from fieldcollect.privacy.masking import mask_address, mask_mobile, mask_name
 from fieldcollect.privacy.models import ExportRecord
 from fieldcollect.privacy.tests.test_pii_access import appointment
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 world = cases_conftest.world

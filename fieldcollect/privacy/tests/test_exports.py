@@ -11,12 +11,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import AuditEntry, Role
 from fieldcollect.privacy import fingerprint as fpr
 from fieldcollect.privacy.exports import export_table, export_table_result
 from fieldcollect.privacy.leak import trace
 from fieldcollect.privacy.models import ExportRecord
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -12,12 +12,12 @@ from django.core.exceptions import FieldError
 from django.db import connection, transaction
 
 from fieldcollect.cases.models import Note
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role
 from fieldcollect.portfolio.models import Customer
 from fieldcollect.portfolio.selectors import customer_find
 from fieldcollect.privacy.crypto import CryptoError
 from fieldcollect.privacy.fields import Sealed, count_by_key, current_keyring, open_values, reencrypt_rows
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -12,12 +12,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.cli import app
 from fieldcollect.core.models import Role
 from fieldcollect.privacy import fingerprint as fpr
 from fieldcollect.privacy.exports import export_table_result
 from fieldcollect.privacy.leak import trace
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

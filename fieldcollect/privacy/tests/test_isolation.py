@@ -45,7 +45,6 @@ from django.utils import timezone
 
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, ContactAttempt, Note, Payment, Placement, PromiseToPay, Task
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.auth.tokens import token_create
 from fieldcollect.core.models import AuditEntry, Role, User
 from fieldcollect.plans import links as plan_links
@@ -53,6 +52,7 @@ from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy import services as privacy
 from fieldcollect.privacy.exports import export_table
 from fieldcollect.privacy.masking import mask_id_number, mask_mobile, mask_name
+from fieldcollect.testing import factories as f
 from fieldcollect.visits import links as visit_links
 from fieldcollect.visits.evidence import EvidenceIntake
 from fieldcollect.visits.services import evidence_add_staged

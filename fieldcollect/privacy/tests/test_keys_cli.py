@@ -6,11 +6,11 @@ import pytest
 from django.db import connection
 from typer.testing import CliRunner
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.cli import app
 from fieldcollect.portfolio.models import Customer
 from fieldcollect.privacy import crypto
 from fieldcollect.privacy.fields import count_by_key, current_keyring
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,11 +15,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.complaints.models import Category, Complaint, Source
 from fieldcollect.complaints.services import complaint_add_entry, complaint_create
 from fieldcollect.core.models import Role
 from fieldcollect.plans.models import Hardship
+from fieldcollect.testing import factories as f
 from fieldcollect.visits.models import Appointment, Evidence, FeedbackRequest, OutboxMessage, VisitReport
 from fieldcollect.visits.outbox import FileAdapter, outbox_dispatch, outbox_enqueue
 

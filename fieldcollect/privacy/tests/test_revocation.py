@@ -12,12 +12,12 @@ from django.utils import timezone
 from fieldcollect.cases import services
 from fieldcollect.cases.access import cases_visible_to
 from fieldcollect.cases.models import RECALL_CONTRACT_ENDED, Placement
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import PermissionDeniedError
 from fieldcollect.core.models import AuditEntry, Role
 from fieldcollect.privacy import services as privacy
 from fieldcollect.privacy.exports import export_table_result
 from fieldcollect.privacy.models import RETENTION_DAYS, DeletionAttestation, ExportRecord, SubProcessor
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

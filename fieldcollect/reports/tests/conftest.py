@@ -24,8 +24,8 @@ from django.utils import timezone
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases import services as cs
 from fieldcollect.cases.models import Case, ContactAttempt, PromiseToPay
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role, User
+from fieldcollect.testing import factories as f
 
 AS_OF = date(2025, 3, 31)
 FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_until": date(2099, 1, 1)}

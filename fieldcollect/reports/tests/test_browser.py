@@ -3,45 +3,20 @@ by plotly.js and the console stays free of errors."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from fieldcollect.reports.dashboards import DASHBOARDS
 from fieldcollect.reports.tests.conftest import AS_OF
+from fieldcollect.testing.browser import BROWSER_TEST, open_page, sign_in
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
-]
+pytestmark = BROWSER_TEST
 TITLES = {"zh-hans": {"recovery": "回收与成本", "visits": "今日外访", "models": "模型：准确度与漂移"},
           "en": {"recovery": "Recovery and cost", "visits": "Today's field visits", "models": "Models: accuracy and drift"}}
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM,
-                              args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
 def open_as(browser, live_server, client, user, language):
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url},
-                         {"name": "django_language", "value": language, "url": live_server.url}])
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, context, errors = open_page(browser, timeout_ms=20_000, viewport={"width": 1280, "height": 900})
+    sign_in(context, client=client, user=user, url=live_server.url, language=language)
     return page, errors
 
 

@@ -9,11 +9,11 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation.models import AllocationDecision, AllocationRun
 from fieldcollect.cases import services as cs
 from fieldcollect.cases.models import ContactAttempt, Placement, PromiseToPay
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import AuditEntry, Role
 from fieldcollect.scorecards import hooks, selectors, services
 from fieldcollect.scorecards.models import StatusChange
+from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_until": date(2099, 1, 1)}

@@ -8,8 +8,8 @@ import pytest
 from fieldcollect.agencies.models import Agency
 from fieldcollect.cases import services as cs
 from fieldcollect.cases.models import Case, Payment
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import Role, User
+from fieldcollect.testing import factories as f
 
 MARCH = date(2025, 3, 1)
 FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_until": date(2099, 1, 1)}

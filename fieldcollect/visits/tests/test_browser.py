@@ -4,34 +4,12 @@ ordered stops on a map."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
+from fieldcollect.testing.browser import BROWSER_TEST
 from fieldcollect.visits import services
 from fieldcollect.visits.models import Appointment
 from fieldcollect.visits.tests.conftest import at
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
-]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
+pytestmark = BROWSER_TEST
 
 
 def test_customer_confirms_on_a_phone(live_server, vw, browser):

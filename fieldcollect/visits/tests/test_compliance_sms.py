@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import flag_add
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AuditEntry
+from fieldcollect.testing import factories as f
 from fieldcollect.visits import services
 from fieldcollect.visits.models import Appointment, OutboxMessage
 from fieldcollect.visits.tests.conftest import at

@@ -13,13 +13,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.auth.tokens import token_create
 from fieldcollect.core.models import AuditEntry, Role
 from fieldcollect.plans import links as plan_links
 from fieldcollect.plans import services as plan_services
 from fieldcollect.plans.models import PlanAgreement, ProposalState
 from fieldcollect.plans.tests.conftest import plan_world, record_hardship  # noqa: F401 (fixture)
+from fieldcollect.testing import factories as f
 from fieldcollect.visits import services as visit_services
 from fieldcollect.visits.models import Appointment, OutboxMessage
 from fieldcollect.visits.tests.conftest import at

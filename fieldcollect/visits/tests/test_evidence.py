@@ -15,11 +15,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.test import Client
 
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AuditEntry, Role
 from fieldcollect.privacy import filecrypt
 from fieldcollect.privacy.crypto import keyring_for
+from fieldcollect.testing import factories as f
 from fieldcollect.visits import services
 from fieldcollect.visits.evidence import evidence_chunks, evidence_root, seal_clear_files, sniff
 from fieldcollect.visits.models import Evidence

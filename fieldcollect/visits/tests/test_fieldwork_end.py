@@ -23,10 +23,10 @@ from fieldcollect.agencies.models import AgencyContract
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.lifecycle import CloseReason
 from fieldcollect.cases.models import Case, Placement
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import AuditEntry, Role, User
 from fieldcollect.optimisation.routes import geojson_keep_visits
+from fieldcollect.testing import factories as f
 from fieldcollect.visits import services
 from fieldcollect.visits.models import Appointment, OutboxMessage, RoutePlan, RouteStop, Team
 from fieldcollect.visits.outbox import FileAdapter, outbox_dispatch

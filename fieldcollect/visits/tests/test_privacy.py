@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from fieldcollect.cases.selectors import customer_view
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.core.models import AuditEntry
 from fieldcollect.privacy.masking import mask_address, mask_name
+from fieldcollect.testing import factories as f
 from fieldcollect.visits import services
 from fieldcollect.visits.models import Appointment, RoutePlan, Team
 from fieldcollect.visits.tests.conftest import at

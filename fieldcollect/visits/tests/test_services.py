@@ -13,11 +13,11 @@ import pytest
 from django.utils import timezone, translation
 
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay, Task
-from fieldcollect.cases.tests import factories as f
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AuditEntry
 from fieldcollect.privacy.masking import mask_mobile
+from fieldcollect.testing import factories as f
 from fieldcollect.visits import links, services
 from fieldcollect.visits.evidence import evidence_chunks
 from fieldcollect.visits.models import (

@@ -1,0 +1,10 @@
+"""Stable error codes of the agency domain (API clients match on these, never on messages)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AgencyErrorCode(StrEnum):
+    NOT_FOUND = "agency.not_found"
+    COLLECTOR_NOT_FOUND = "collector.not_found"

@@ -1,0 +1,12 @@
+"""Stable error codes of the settlement domain (API clients match on these, never on messages)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SettlementErrorCode(StrEnum):
+    ISSUED = "settlement.issued"
+    REASON_REQUIRED = "settlement.reason_required"
+    STATEMENT_LINE_NOT_FOUND = "statement.line_not_found"
+    STATEMENT_NOT_FOUND = "statement.not_found"

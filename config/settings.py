@@ -5,6 +5,7 @@ DATABASE_URL        e.g. postgres://user@127.0.0.1:5432/db — switches from SQL
 SECRET_KEY          read from the environment or generated once into $FIELDCOLLECT_HOME/keys
 DEBUG               "1" to enable debug pages (never in production)
 ALLOWED_HOSTS       comma-separated
+BANK_TIME_ZONE      the bank's IANA time zone (default TIME_ZONE, Asia/Shanghai): its business day
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 # the bank's business day and the zone of a customer whose own is not known (fieldcollect.core.bank_time)
-BANK_TIME_ZONE = TIME_ZONE
+BANK_TIME_ZONE = env("BANK_TIME_ZONE", TIME_ZONE)
 USE_I18N = True
 USE_TZ = True
 

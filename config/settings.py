@@ -102,6 +102,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "fieldcollect.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "fieldcollect.core.middleware.NulByteMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fieldcollect.core.middleware.PageLanguageDefaultMiddleware",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 
 class PageLanguageDefaultMiddleware:
@@ -42,3 +43,35 @@ class SecurityHeadersMiddleware:
         if self.permissions and "Permissions-Policy" not in response:
             response["Permissions-Policy"] = self.permissions
         return response
+
+
+def _carries_nul(request: HttpRequest) -> bool:
+    """A NUL byte in the path, the query string, a form body or a JSON body. Multipart bodies are not
+    read here (an upload view installs its own handler before the body is read)."""
+    if "\x00" in request.path or any("\x00" in v for vs in request.GET.lists() for v in vs[1]):
+        return True
+    content_type = request.content_type or ""
+    if content_type == "application/x-www-form-urlencoded":
+        return any("\x00" in v for vs in request.POST.lists() for v in vs[1])
+    if content_type == "application/json":
+        return b"\\u0000" in request.body or b"\x00" in request.body
+    return False
+
+
+class NulByteMiddleware:
+    """NUL bytes never reach the database: PostgreSQL text cannot hold one (the query would fail with a
+    500) and no field of the product takes one. A request carrying one is refused at the door: 422
+    ``request.invalid`` in the API's error shape, 400 for pages."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _carries_nul(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"error": {"code": "request.invalid", "extra": {},
+                                               "message": "The request is not valid: it contains a NUL byte."}},
+                                    status=422)
+            return HttpResponseBadRequest(_("The request is not valid: it contains a NUL byte."),
+                                          content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections
 from django.utils import timezone
+from django.utils.translation import gettext, override
 
 from fieldcollect.ops import jobs
 from fieldcollect.ops.jobs import DatabaseQueue, PermanentJobError, claim, enqueue, register, run_job, run_one
@@ -142,7 +143,10 @@ def test_an_export_job_without_a_purpose_fails_without_a_file(tmp_path):
     out = tmp_path / "cases.csv"
     enqueue(kind="export", params={"out": str(out)})
     job = run_one(queue=DatabaseQueue(), worker="w1")
-    assert job is not None and job.status == JobStatus.FAILED and "purpose" in job.error
+    with override("zh-hans"):
+        required = gettext("State the purpose of the export.")
+    assert job is not None and job.status == JobStatus.FAILED
+    assert "State the purpose of the export." in job.error or required in job.error
     assert not out.exists()
 
 

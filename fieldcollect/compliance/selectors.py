@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance import audit as audit_lib
@@ -163,13 +164,19 @@ def can_view_case_flags(user: User) -> bool:
     return user.is_authenticated and (user.is_bank_user or user.is_agency_user)
 
 
-def blocked_attempts_for_case(*, case_id: int, limit: int = 50, user: User | None = None) -> list[BlockedAttempt]:
-    """The contacts refused on a case, newest first; for an agency ``user``, only its own agency's (not
-    another agency's refused contacts)."""
+def blocked_attempts_of_case(*, case_id: int, user: User | None = None) -> QuerySet[BlockedAttempt]:
+    """The contacts refused on a case; for an agency ``user``, only its own agency's (not another
+    agency's refused contacts)."""
     qs = BlockedAttempt.objects.filter(case_id=case_id)
     if user is not None and user.is_agency_user:
         qs = qs.filter(agency_id=user.agency_id)
-    return list(qs.select_related("user").order_by("-at", "-id")[:limit])
+    return qs
+
+
+def blocked_attempts_for_case(*, case_id: int, limit: int = 50, user: User | None = None) -> list[BlockedAttempt]:
+    """:func:`blocked_attempts_of_case`, newest first, with who tried."""
+    return list(blocked_attempts_of_case(case_id=case_id, user=user).select_related("user")
+                .order_by("-at", "-id")[:limit])
 
 
 # ---------------------------------------------------------------- daily report

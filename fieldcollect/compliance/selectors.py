@@ -169,7 +169,7 @@ def blocked_attempts_of_case(*, case_id: int, user: User | None = None) -> Query
     agency's refused contacts)."""
     qs = BlockedAttempt.objects.filter(case_id=case_id)
     if user is not None and user.is_agency_user:
-        qs = qs.filter(agency_id=user.agency_id)
+        qs = qs.filter(agency_id=user.agency_id) if user.agency_id is not None else qs.none()
     return qs
 
 

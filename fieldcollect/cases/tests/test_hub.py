@@ -5,9 +5,11 @@ does not see the links it may not follow (which the target pages refuse it)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urldefrag
 
 import pytest
@@ -102,7 +104,7 @@ def add_facts(case: Case, *, collector: Collector, collector_user: User, manager
 
 
 @pytest.fixture
-def hw(db: None, settings) -> HubWorld:
+def hw(db: None, settings: Any) -> Iterator[HubWorld]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     plan_services.set_pdf_renderer(lambda data: b"%PDF-1.4 test " + data.agreement_no.encode())
     ensure_default_levels()

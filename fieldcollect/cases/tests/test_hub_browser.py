@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from fieldcollect.cases.tests.test_hub import HubWorld, hw  # noqa: F401  (the fixture)
+from fieldcollect.cases.tests.conftest import HubWorld
 from fieldcollect.testing.browser import BROWSER_TEST, PHONE, open_page, sign_in
 
 pytestmark = BROWSER_TEST

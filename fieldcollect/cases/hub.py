@@ -220,7 +220,9 @@ def hub_timeline(*, case: Case, user: User, page: int = 1, per_page: int = TIMEL
         lambda a: reverse("plans:detail", args=[a.proposal_id]))
 
     # commission on the case's payments (the statements the user may see)
-    add("settlement", StatementLine.objects.filter(case_id=pk, statement__in=statements_visible_to(user))
+    # (through the case's payments: a statement line's case_id has no index of its own)
+    add("settlement", StatementLine.objects.filter(payment__in=Payment.objects.filter(case=case).values("pk"),
+                                                   statement__in=statements_visible_to(user))
         .select_related("statement").order_by("-paid_on", "-id")[:n], lambda x: x.paid_on,
         lambda x: reverse("settlement:detail", args=[x.statement_id]))
 

@@ -219,3 +219,13 @@ def test_hub_links_are_built_only_from_named_rules() -> None:
     html = (Path(hub.__file__).parent / "templates" / "cases" / "case_detail.html").read_text()
     nav = html[html.index('id="hub"'):html.index("</nav>")]
     assert "role" not in nav and "is_bank_user" not in nav and "is_agency_user" not in nav
+
+
+@pytest.mark.django_db
+def test_file_a_complaint_from_the_case_fills_in_the_case(hw: HubWorld) -> None:
+    c = client_for(hw.users["compliance_officer"])
+    links = {key: href for href, key, _c in parse(c.get(reverse("cases:detail", args=[hw.case.pk]))
+                                                  .content.decode()).links}
+    html = c.get(links["complaint_new"]).content.decode()
+    assert f'name="case_id" value="{hw.case.pk}"' in html
+    assert c.get(reverse("complaints:new"), {"case": "abc"}).status_code == 400

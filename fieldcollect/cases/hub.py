@@ -110,6 +110,21 @@ def case_actions(*, case: Case, user: User) -> list[HubGroup]:
                 f"{reverse('caselibrary:new')}?case={pk}", act=True)
         if library_services.can_write_from_case(user, case) else None,
     ]
+    held = case.agency_id is not None
+    manage = [
+        HubLink("note", _("Add a note"), f"{page}#note-form", act=True)
+        if is_open and has_capability(user, "case.note") else None,
+        HubLink("task", _("New task"), f"{page}#task-form", act=True)
+        if is_open and has_capability(user, "case.task") else None,
+        HubLink("assign", _("Assign to a collector"), f"{page}#assign-form", act=True)
+        if is_open and held and has_capability(user, "case.assign") else None,
+        HubLink("place", _("Place with an agency"), f"{page}#place-form", act=True)
+        if is_open and not held and has_capability(user, "case.place") else None,
+        HubLink("recall", _("Recall from the agency"), f"{page}#recall-form", act=True)
+        if is_open and held and has_capability(user, "case.recall") else None,
+        HubLink("close", _("Close the case"), f"{page}#close-form", act=True)
+        if is_open and has_capability(user, "case.transition") else None,
+    ]
     groups = [
         HubGroup("contact", _("Contacts, promises and payments"), [x for x in contact if x]),
         HubGroup("visits", _("Field visits"), [x for x in visits if x]),
@@ -117,6 +132,7 @@ def case_actions(*, case: Case, user: User) -> list[HubGroup]:
         HubGroup("complaints", _("Complaints and feedback"), [x for x in complaints if x]),
         HubGroup("compliance", _("Compliance"), [x for x in compliance if x]),
         HubGroup("library", _("Case library"), [x for x in library if x]),
+        HubGroup("manage", _("Case management"), [x for x in manage if x]),
     ]
     return [g for g in groups if g.links]
 

@@ -137,14 +137,20 @@ def checkin(request: HttpRequest, case_id: int) -> HttpResponse:
     case = access_case_by_id(case_id, user, for_write=request.method == "POST", capability="case.contact")
     form = forms.CheckInForm(request.POST or None)
     result = None
+    status = 200
     if request.method == "POST" and form.is_valid():
         result = services.checkin_record(case=case, acting_user=user, lat=form.cleaned_data["lat"],
                                          lon=form.cleaned_data["lon"], accuracy_m=form.cleaned_data["accuracy"],
-                                         manual=bool(form.cleaned_data.get("manual")))
+                                         manual=bool(form.cleaned_data.get("manual")),
+                                         coord_system=form.cleaned_data["coord_system"])
         if request.htmx:  # type: ignore[attr-defined]
             return render(request, "visits/_checkin_result.html", {"c": result, "fence": services.geofence_m()})
+    elif request.method == "POST":
+        status = 400  # the form names each field and its reason
+        if request.htmx:  # type: ignore[attr-defined]
+            return render(request, "visits/_checkin_errors.html", {"form": form}, status=status)
     return render(request, "visits/checkin.html", {"case": case, "form": form, "c": result,
-                                                   "fence": services.geofence_m()})
+                                                   "fence": services.geofence_m()}, status=status)
 
 
 @login_required

@@ -28,6 +28,7 @@ from fieldcollect.core import params
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.maptiles import tile_config
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.masking import mask_name
@@ -78,7 +79,7 @@ def day_plan(request: HttpRequest) -> HttpResponse:
     d = selectors.collector_day(user=user, collector=collector, day=day)
     selectors.label_stops(user=user, stops=d.stops)
     permitted = permitted_fields_of(user)
-    return render(request, "visits/day_plan.html", {"d": d, "day": day, "cases": cases,
+    return render(request, "visits/day_plan.html", {"d": d, "day": day, "cases": cases, "map_tiles": tile_config(),
                                                     "show_district": permitted is None or "district" in permitted})
 
 
@@ -343,7 +344,8 @@ def manager_map(request: HttpRequest) -> HttpResponse:
     day = _day(request)
     city = DayParams.parse(request.GET)["city"]
     return render(request, "visits/manager_map.html", {
-        "day": day, "city": city, **selectors.manager_day(user=user, agency_id=agency.pk, day=day, city=city)})
+        "day": day, "city": city, "map_tiles": tile_config(),
+        **selectors.manager_day(user=user, agency_id=agency.pk, day=day, city=city)})
 
 
 @login_required

@@ -36,7 +36,7 @@ class TileServer:
         seen = self.requests
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 seen.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")

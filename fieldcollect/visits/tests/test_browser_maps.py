@@ -168,3 +168,43 @@ def test_coords_js_agrees_with_python(live_server, browser):
         assert row["back"] == pytest.approx(list(back), abs=1e-9), row
     assert errors == []
     ctx.close()
+
+
+def test_checkin_form_sends_the_coordinate_system(live_server, vw, browser, client):
+    from fieldcollect.visits.models import CheckIn
+
+    here = (31.2410, 121.4900)  # ≈110 m north of case1's customer (WGS-84)
+    page, ctx, errors = open_page(browser, viewport={"width": 390, "height": 844}, permissions=["geolocation"],
+                                  geolocation={"latitude": here[0], "longitude": here[1], "accuracy": 12})
+    sign_in(ctx, client=client, user=vw.user1, url=live_server.url)
+    page.goto(f"{live_server.url}/visits/case/{vw.case1.pk}/checkin")
+    # the browser's position fills the form, in WGS-84 (the Geolocation API's system)
+    page.wait_for_function("document.querySelector('#checkin-form [name=lat]').value !== ''")
+    assert page.locator("#checkin-form [name=coord_system]").input_value() == "wgs84"
+    page.locator("#checkin-form button[type=submit]").click()
+    page.wait_for_selector("#checkin-outcome[data-accepted='1']")
+    first = CheckIn.objects.get()
+    assert first.reported_system == "wgs84" and first.accepted
+
+    # typed in from Amap: GCJ-02 numbers of the same place, declared as such
+    gcj = from_wgs84(here[0] + 0.0002, here[1], "gcj02")
+    page.fill("#checkin-form [name=lat]", f"{gcj[0]:.6f}")
+    page.fill("#checkin-form [name=lon]", f"{gcj[1]:.6f}")
+    page.select_option("#checkin-form [name=coord_system]", "gcj02")
+    page.locator("#checkin-form button[type=submit]").click()
+    for _ in range(100):
+        if CheckIn.objects.count() == 2:
+            break
+        page.wait_for_timeout(100)
+    second = CheckIn.objects.latest("id")
+    assert second.pk != first.pk and second.reported_system == "gcj02" and "manual" in second.flags
+    assert second.distance_m is not None and 120 < second.distance_m < 150
+
+    # a system the server does not know: the refusal names the field (400), nothing recorded
+    page.evaluate("""() => { const s = document.querySelector('#checkin-form [name=coord_system]');
+        const o = document.createElement('option'); o.value = 'mars'; o.textContent = 'mars'; s.appendChild(o); s.value = 'mars'; }""")
+    page.locator("#checkin-form button[type=submit]").click()
+    page.wait_for_selector("#checkin-errors [data-field=coord_system]")
+    assert CheckIn.objects.count() == 2
+    assert [e for e in errors if "400" not in e] == []
+    ctx.close()

@@ -64,10 +64,18 @@ def bulk_upsert(*, model: type[models.Model], columns: Sequence[str], rows: Iter
     return total
 
 
-def _customer_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
-    """Customer rows as stored: name, ID number, mobile and address encrypted and bound to the row,
-    blind indexes added (raw SQL bypasses the model fields, so this does what their ``pre_save`` does).
-    A customer already stored keeps its row binding (read per slice of the export); a new one gets one."""
+def customer_rows(frame: pl.DataFrame) -> Iterable[tuple[Any, ...]]:
+    """Customer rows as stored, in the order of :data:`CUSTOMER_COLUMNS`: name, ID number, mobile and
+    address encrypted and bound to the row, blind indexes added (raw SQL bypasses the model fields, so
+    this does what their ``pre_save`` does). A customer already stored keeps its row binding (read per
+    slice of the export); a new one gets one.
+
+    The documented bulk path for customers (ingestion, the benchmarks' set-up)::
+
+        bulk_upsert(model=Customer, columns=CUSTOMER_COLUMNS, rows=customer_rows(frame))
+
+    ``frame`` holds the export's customer columns (``customer_id``, ``name``, ``id_number``, ``mobile``,
+    ``province``, ``city``, ``district``, ``address``, ``lat``, ``lon``); the time zone is the bank's."""
     ring = current_keyring()
     zone_name = bank_time_zone_name()
     table = Customer._meta.db_table
@@ -164,7 +172,7 @@ def ingest_export(*, source: Path, actor: User | None = None, fail_after: str | 
                 bulk_upsert(model=Collector, columns=COLLECTOR_COLUMNS,
                             rows=export.tables["collectors"].select(COLLECTOR_COLUMNS).iter_rows())
             bulk_upsert(model=Customer, columns=CUSTOMER_COLUMNS,
-                        rows=_customer_rows(export.tables["customers"]))
+                        rows=customer_rows(export.tables["customers"]))
             batch = IngestBatch.objects.update_or_create(
                 fingerprint=export.fingerprint,
                 defaults={"source": str(source), "store_version": version.name, "counts": counts,

@@ -14,6 +14,7 @@ date reproduces its files without rolling the cases back.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -35,6 +36,7 @@ from fieldcollect.complaints.services import complaints_after_nightly
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
 from fieldcollect.core.rawsql import adapt, column, field, table
+from fieldcollect.core.timing import Timings, step
 from fieldcollect.daily.cycle import CycleResult, run_cycle
 from fieldcollect.daily.guard import business_date_check, nightly_lock
 from fieldcollect.earlywarning.services import early_warning_nightly
@@ -52,6 +54,15 @@ STATUS_TABLE = "fc_cycle_status"
 STATUS_COLUMNS = ("loan_id", "dpd", "bucket", "overdue_fen", "outstanding_principal_fen", "settled")
 CURED_BUCKET = DEFAULT_RANGES[0].classification  # the bucket of a loan at 0 days past due
 STORE_REFERENCE = "store:"  # the reference prefix of the payments recorded from the store
+# the steps of run_daily, in order, as named in its result's ``timings`` (seconds each); the budget of
+# each is in docs/nightly-budget.md. A run that does not sync cases (a past date) has no sync steps.
+CYCLE_STEPS = ("dpd_bucket_s", "aggregates_s", "publish_s")
+SYNC_STEPS = ("cases_sync_s", "payments_recorded_s", "placements_ended_closed_s", "placements_expired_s",
+              "offers_expired_s", "plans_watch_s", "promises_watch_s", "complaint_sla_breaches_s",
+              "feedback_requests_s", "placements_recalled_contract_ended_s", "attestations_raised_s",
+              "data_sharing_purge_s")
+RECORD_STEPS = ("run_record_s",)
+EARLY_WARNING_STEPS = ("early_warning_s",)
 
 
 def _executemany(sql: str, rows: list[tuple[Any, ...]], chunk: int = 5_000) -> None:
@@ -226,16 +237,23 @@ def payments_attribute_placements(*, as_of: date) -> None:
         )
 
 
-def after_cycle(*, as_of: date) -> dict[str, int]:
+def after_cycle(*, as_of: date, timings: Timings | None = None) -> dict[str, int]:
     """Case management after the cycle: payments recorded and attributed, placements of closed cases
-    ended, expired placements recalled, offers expired, plans watched, promises decided (with grace)."""
-    counts = {"payments_recorded": record_case_payments(as_of=as_of),
-              "placements_ended_closed": placements_end_for_closed_cases(as_of=as_of),
-              "placements_expired": placements_expire(as_of=as_of)}
-    counts |= plans_after_nightly(as_of=as_of)
-    counts |= complaints_after_nightly(as_of=as_of)
-    counts["placements_recalled_contract_ended"] = placements_recall_for_ended_contracts(as_of=as_of)
-    counts |= revocations_after_cycle(as_of=as_of)
+    ended, expired placements recalled, offers expired, plans watched, promises decided (with grace),
+    complaint SLA breaches and feedback requests, placements of ended contracts recalled, deletion
+    attestations raised, data-sharing records purged. Each step's time in ``timings`` when given."""
+    counts: dict[str, int] = {}
+    with step(timings, "payments_recorded_s"):
+        counts["payments_recorded"] = record_case_payments(as_of=as_of)
+    with step(timings, "placements_ended_closed_s"):
+        counts["placements_ended_closed"] = placements_end_for_closed_cases(as_of=as_of)
+    with step(timings, "placements_expired_s"):
+        counts["placements_expired"] = placements_expire(as_of=as_of)
+    counts |= plans_after_nightly(as_of=as_of, timings=timings)
+    counts |= complaints_after_nightly(as_of=as_of, timings=timings)
+    with step(timings, "placements_recalled_contract_ended_s"):
+        counts["placements_recalled_contract_ended"] = placements_recall_for_ended_contracts(as_of=as_of)
+    counts |= revocations_after_cycle(as_of=as_of, timings=timings)
     return counts
 
 
@@ -256,22 +274,31 @@ def _run_daily(*, as_of: date, engine: str, spark_master: str | None, actor: Use
     started = datetime.now(UTC)
     result = run_cycle(as_of=as_of, engine=engine, spark_master=spark_master, progress=progress,
                        fail_after=fail_after, keep_per_loan=True)
+    timings = result.timings  # the cycle's steps so far; every later step adds its own (one entry each)
     newest = DailyRun.objects.filter(cases_synced=True).order_by("-as_of").first()
     do_sync = sync and (newest is None or as_of >= newest.as_of)
     assert result.per_loan is not None
     with transaction.atomic():
         counts: dict[str, int] = {}
         if do_sync:
-            counts = sync_cases(per_loan=result.per_loan, as_of=as_of, actor=actor)
-            counts |= after_cycle(as_of=as_of)
-        summary = {k: v for k, v in result.summary.items() if k != "timings"} | {"cases": counts}
-        DailyRun.objects.create(as_of=as_of, run_id=result.run_id, engine=engine, store_version=result.store_version,
-                                started_at=started, finished_at=datetime.now(UTC), cases_synced=do_sync,
-                                summary=summary)
-        audit_log(actor=actor, action="daily.publish", object_type="DailyRun", object_id=result.run_id,
-                  new={"as_of": as_of.isoformat(), "engine": engine, "cases": counts})
+            with step(timings, "cases_sync_s"):
+                counts = sync_cases(per_loan=result.per_loan, as_of=as_of, actor=actor)
+            counts |= after_cycle(as_of=as_of, timings=timings)
+        with step(timings, "run_record_s"):
+            summary = {k: v for k, v in result.summary.items() if k != "timings"} | {"cases": counts}
+            run = DailyRun.objects.create(as_of=as_of, run_id=result.run_id, engine=engine,
+                                          store_version=result.store_version, started_at=started,
+                                          finished_at=datetime.now(UTC), cases_synced=do_sync, summary=summary)
+            audit_log(actor=actor, action="daily.publish", object_type="DailyRun", object_id=result.run_id,
+                      new={"as_of": as_of.isoformat(), "engine": engine, "cases": counts})
+            commit = time.perf_counter()
+    timings["run_record_s"] += time.perf_counter() - commit  # the commit of the cases' transaction
     result.summary["cases"] = counts
     if do_sync:  # outside the cases' transaction: training the model can take a while
-        result.summary["early_warning"] = early_warning_nightly(as_of=as_of, actor=actor)
+        with step(timings, "early_warning_s"):
+            result.summary["early_warning"] = early_warning_nightly(as_of=as_of, actor=actor)
+    result.summary["timings"] = timings
+    # the run record keeps every step's time (the operations page and /metrics read it)
+    DailyRun.objects.filter(pk=run.pk).update(summary=summary | {"timings": timings})
     result.per_loan = None
     return result

@@ -145,3 +145,23 @@ def test_vintages_count_first_30dpd_by_months_on_book():
     assert v["mob"].to_list() == [1, 2, 3, 4, 5]
     assert v["bad_loans"].to_list() == [0, 1, 1, 1, 2]
     assert v["bad_rate_balance"].to_list() == [0.0, 0.1, 0.1, 0.1, 0.2]
+
+
+def test_timings_name_every_step_once(loaded):
+    """run_daily's timings: one entry per step, in order (docs/nightly-budget.md budgets each), kept
+    in the run record; a past date (no case sync) has no sync step."""
+    import time
+
+    from fieldcollect.daily.services import CYCLE_STEPS, EARLY_WARNING_STEPS, RECORD_STEPS, SYNC_STEPS
+
+    started = time.perf_counter()
+    result = run_daily(as_of=AS_OF, progress=False)
+    wall = time.perf_counter() - started
+    steps = (*CYCLE_STEPS, *SYNC_STEPS, *RECORD_STEPS, *EARLY_WARNING_STEPS)
+    assert tuple(result.timings) == steps
+    assert all(v >= 0 for v in result.timings.values())
+    assert sum(result.timings.values()) <= wall
+    run = DailyRun.objects.get(run_id=result.run_id)
+    assert tuple(run.summary["timings"]) == steps
+    past = run_daily(as_of=date(2026, 6, 29), progress=False)
+    assert tuple(past.timings) == (*CYCLE_STEPS, *RECORD_STEPS)

@@ -117,11 +117,11 @@ def check_customers_encrypted(export: Path, sample: int = 50) -> int:
     sample of the export's customers are ciphertexts bound to their row (never the clear text), and
     read back through the model as the export has them. Returns how many customers were checked."""
     import polars as pl
+    from django.db import connection
 
     from fieldcollect.core.rawsql import column, table
     from fieldcollect.portfolio.models import Customer
     from fieldcollect.privacy.crypto import is_encrypted
-    from django.db import connection
 
     frame = pl.read_parquet(export / "customers.parquet", columns=list(CUSTOMER_EXPORT_COLUMNS))
     step = max(1, frame.height // sample)

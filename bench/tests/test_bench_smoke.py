@@ -125,7 +125,7 @@ def test_route_day(home: Path, tmp_path: Path) -> None:
 @smoke("strategy")
 def test_strategy(home: Path, tmp_path: Path) -> None:
     out = tmp_path / "strategy.json"
-    run("strategy", "--quick", "--customers", "400", "--replications", "2", "--history", "3000",
+    run("strategy", "--customers", "400", "--replications", "2", "--history", "3000",
         "--ab-customers", "2000", "--timing-cases", "2000", "--resamples", "50", "--out", str(out), home=home)
     r = json.loads(out.read_text())
     assert {"champion", "optimised_oracle", "optimised_learned"} <= set(r["strategies"])

@@ -35,7 +35,7 @@ from fieldcollect.cases.services import (
 from fieldcollect.complaints.services import complaints_after_nightly
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
-from fieldcollect.core.rawsql import adapt, column, field, table
+from fieldcollect.core.rawsql import adapt, column, copy_rows, field, table
 from fieldcollect.core.timing import Timings, step
 from fieldcollect.daily.cycle import CycleResult, run_cycle
 from fieldcollect.daily.guard import business_date_check, nightly_lock
@@ -63,12 +63,6 @@ SYNC_STEPS = ("cases_sync_s", "payments_recorded_s", "placements_ended_closed_s"
               "data_sharing_purge_s")
 RECORD_STEPS = ("run_record_s",)
 EARLY_WARNING_STEPS = ("early_warning_s",)
-
-
-def _executemany(sql: str, rows: list[tuple[Any, ...]], chunk: int = 5_000) -> None:
-    with connection.cursor() as cursor:
-        for i in range(0, len(rows), chunk):
-            cursor.executemany(sql, rows[i: i + chunk])
 
 
 def _in(values: Sequence[Any]) -> str:
@@ -115,7 +109,10 @@ def cases_apply_status(*, rows: list[tuple[Any, ...]], as_of: date, now: datetim
         cursor.execute(
             f"CREATE TEMPORARY TABLE {STATUS_TABLE} (loan_id BIGINT PRIMARY KEY, dpd INTEGER, bucket VARCHAR(8), "
             "overdue_fen BIGINT, outstanding_principal_fen BIGINT, settled BOOLEAN)")
-    _executemany(f"INSERT INTO {STATUS_TABLE} ({', '.join(STATUS_COLUMNS)}) VALUES ({_in(STATUS_COLUMNS)})", rows)
+    copy_rows(STATUS_TABLE, STATUS_COLUMNS, rows)
+    if connection.vendor == "postgresql":  # a temporary table has no statistics until analysed: plan the joins on its size
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {STATUS_TABLE}")
     counts: dict[str, int] = {}
     closable = statuses_that_may_become(CaseStatus.CLOSED)
     with connection.cursor() as cursor:
@@ -204,8 +201,7 @@ def record_case_payments(*, as_of: date) -> int:
                 .values_list("reference", flat=True))
     new_rows = [(*r, "bank_transfer", now) for r in rows.iter_rows() if r[4] not in known]
     written = ("loan", "case", "paid_on", "amount_fen", "reference", "channel", "created_at")
-    _executemany(f"INSERT INTO {table(Payment)} ({', '.join(column(Payment, n) for n in written)}) "
-                 f"VALUES ({_in(written)})", new_rows)
+    copy_rows(table(Payment), [field(Payment, n).column for n in written], new_rows)
     payments_attribute_placements(as_of=as_of)
     return len(new_rows)
 

@@ -197,6 +197,79 @@ def child_cycle(as_of: date) -> dict:
             "loan_status": str(result.path / "loan_status.parquet")}
 
 
+def child_bulk_paths(as_of: date, repeat: int = 3) -> dict:
+    """Side by side on the same database and rows (the day's delinquent loans, after the cycle), each in
+    a rolled-back transaction, alternated ``repeat`` times: the case sync's bulk writes as they were (one
+    INSERT per row through ``executemany``) against the bulk path (``core.rawsql.copy_rows``: COPY on
+    PostgreSQL). Medians and the ratio after/before; on SQLite both are INSERTs (ratio about 1)."""
+    import statistics
+    from decimal import Decimal
+
+    import polars as pl
+
+    from fieldcollect.bootstrap import setup_django
+
+    setup_django()
+    from django.db import connection, transaction
+
+    from fieldcollect.core import rawsql
+    from fieldcollect.daily.cycle import read_published
+    from fieldcollect.daily.services import LOAN_FIELDS, STATUS_COLUMNS, STATUS_TABLE
+    from fieldcollect.ingest.store import require_current
+    from fieldcollect.portfolio.models import Loan
+    from fieldcollect.portfolio.services import bulk_upsert
+
+    delinquent = read_published(as_of, "loan_status").filter(pl.col("dpd") >= 1)
+    rows = delinquent.select(*STATUS_COLUMNS).rows()
+    loans = (require_current().scan("loans").filter(pl.col("loan_id").is_in(delinquent["loan_id"].implode()))
+             .select("loan_id", "customer_id", "product", "principal_fen", "annual_rate", "term_months", "method",
+                     "disbursed_on").collect())
+    loan_rows = [(r[0], r[1], r[2], r[3], Decimal(str(round(r[4], 4))), r[5], r[6], r[7], "CN")
+                 for r in loans.iter_rows()]
+    qn = connection.ops.quote_name
+    names = [rawsql.field(Loan, c).column for c in LOAN_FIELDS]
+    upsert_sql = (f"INSERT INTO {rawsql.table(Loan)} ({', '.join(qn(c) for c in names)}) "
+                  f"VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT ({qn('loan_id')}) DO UPDATE SET "
+                  + ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in names if c != "loan_id"))
+    status_sql = f"INSERT INTO {STATUS_TABLE} ({', '.join(STATUS_COLUMNS)}) VALUES ({', '.join(['%s'] * 6)})"
+
+    def per_row(sql: str, data: list) -> None:
+        with connection.cursor() as cursor:
+            for i in range(0, len(data), 5_000):
+                cursor.executemany(sql, data[i:i + 5_000])
+
+    def status_table(fill) -> None:  # type: ignore[no-untyped-def]
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {STATUS_TABLE} (loan_id BIGINT PRIMARY KEY, dpd INTEGER, "
+                           "bucket VARCHAR(8), overdue_fen BIGINT, outstanding_principal_fen BIGINT, settled BOOLEAN)")
+        fill()
+
+    variants = {
+        "status_table_per_row_insert": lambda: status_table(lambda: per_row(status_sql, rows)),
+        "status_table_copy_rows": lambda: status_table(lambda: rawsql.copy_rows(STATUS_TABLE, STATUS_COLUMNS, rows)),
+        "loan_upsert_per_row_insert": lambda: per_row(upsert_sql, loan_rows),
+        "loan_upsert_bulk_upsert": lambda: bulk_upsert(model=Loan, columns=LOAN_FIELDS, rows=iter(loan_rows)),
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    load = [os.getloadavg()]
+    for _ in range(repeat):
+        for name, fn in variants.items():
+            with transaction.atomic():
+                t = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t)
+                transaction.set_rollback(True)
+    load.append(os.getloadavg())
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"database": connection.vendor, "status_rows": len(rows), "loan_rows": len(loan_rows), "repeat": repeat,
+            "median_s": {k: round(v, 4) for k, v in med.items()},
+            "ratio_status_table_copy_over_per_row": round(med["status_table_copy_rows"]
+                                                          / med["status_table_per_row_insert"], 4),
+            "ratio_loan_upsert_bulk_over_per_row": round(med["loan_upsert_bulk_upsert"]
+                                                         / med["loan_upsert_per_row_insert"], 4),
+            "load_average_before_after": [[round(x, 2) for x in la] for la in load]}
+
+
 DUCKDB_SQL = """
 WITH t AS (
   SELECT loan_id, SUM(amount_fen) AS paid FROM read_parquet('{store}/payments/*.parquet')
@@ -257,7 +330,7 @@ def main() -> None:
                         help="a few thousand loans: checks that the benchmark runs and agrees with DuckDB (make test)")
     parser.add_argument("--reuse-setup", action="store_true", help="reuse the store and database set-up of an earlier run")
     parser.add_argument("--setup-only", action="store_true", help="generate and set up, do not run the benchmark")
-    parser.add_argument("--child", choices=["cycle", "duckdb", "champion"], default=None)
+    parser.add_argument("--child", choices=["cycle", "duckdb", "champion", "bulk-paths"], default=None)
     parser.add_argument("--store", default="")
     parser.add_argument("--result", default="")
     args = parser.parse_args()
@@ -270,6 +343,9 @@ def main() -> None:
         return
     if args.child == "champion":
         print(json.dumps(child_champion(as_of)))
+        return
+    if args.child == "bulk-paths":
+        print(json.dumps(child_bulk_paths(as_of)))
         return
     loans = args.loans or (3_000 if args.smoke else 1_000_000)
 
@@ -344,6 +420,7 @@ def main() -> None:
     duck_out = str(workdir / "duckdb_status.parquet")
     duck = run_child(["--child", "duckdb", "--store", str(home / "store" / "v000001"), "--as-of", args.as_of,
                       "--result", duck_out], env)
+    bulk = run_child(["--child", "bulk-paths", "--as-of", args.as_of], env)
     load_after = os.getloadavg()
 
     mine = pl.read_parquet(ours["loan_status"], columns=["loan_id", "dpd", "bucket"]).sort("loan_id")
@@ -388,6 +465,7 @@ def main() -> None:
         "stages_s": {k: round(v, 3) for k, v in t.items()},
         "duckdb": duck,
         "ratio_dpd_bucket_vs_duckdb": round(ratio, 4),
+        "case_sync_bulk_paths": bulk,
         "loans_per_second_whole_cycle": round(loans / ours["total_s"]),
         "dpd_bucket_equal_to_duckdb": equal,
         "targets": {"whole_cycle_10m_s_max": 90, "peak_gib_max": 6, "ratio_max_1m": 1.0, "ratio_max_10m": 0.7},

@@ -158,6 +158,8 @@ def test_daily_cycle(home: Path, tmp_path: Path) -> None:
     assert r["customers_checked_encrypted"] >= 10  # and the set-up failed if one was stored in clear
     assert tuple(r["stages_s"]) == (*CYCLE_STEPS, *SYNC_STEPS, *RECORD_STEPS, *EARLY_WARNING_STEPS)
     assert r["cycle"]["cases"]["opened"] > 0 and "load_average_before" in r["machine"]
+    bulk = r["case_sync_bulk_paths"]  # the before/after comparison of the sync's bulk writes ran
+    assert bulk["status_rows"] == bulk["loan_rows"] == r["cycle"]["cases"]["opened"]
 
 
 @smoke("early_warning")

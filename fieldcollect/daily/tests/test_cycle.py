@@ -165,3 +165,16 @@ def test_timings_name_every_step_once(loaded):
     assert set(run.summary["timings"]) == set(steps)  # (PostgreSQL's jsonb keeps no key order)
     past = run_daily(as_of=date(2026, 6, 29), progress=False)
     assert tuple(past.timings) == (*CYCLE_STEPS, *RECORD_STEPS)
+
+
+def test_every_step_has_a_budget_in_the_docs():
+    """docs/nightly-budget.md gives each step of run_daily's timings a budget row (and names no step
+    that no longer exists)."""
+    import re
+    from pathlib import Path
+
+    from fieldcollect.daily.services import CYCLE_STEPS, EARLY_WARNING_STEPS, RECORD_STEPS, SYNC_STEPS
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "nightly-budget.md").read_text()
+    rows = set(re.findall(r"^\| `(\w+_s)` \|", doc, flags=re.MULTILINE))
+    assert rows == {*CYCLE_STEPS, *SYNC_STEPS, *RECORD_STEPS, *EARLY_WARNING_STEPS}

@@ -165,7 +165,7 @@ def test_daily_cycle(home: Path, tmp_path: Path) -> None:
 @smoke("early_warning")
 def test_early_warning(home: Path, tmp_path: Path) -> None:
     export = tmp_path / "export"
-    for args in (("demo-data", "--out", str(export), "--loans", "3000", "--as-of", AS_OF),
+    for args in (("demo-data", "--out", str(export), "--loans", "8000", "--as-of", AS_OF),
                  ("ingest", str(export)), ("run-daily", "--as-of", AS_OF)):
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"FIELDCOLLECT_HOME": str(home)}
         proc = subprocess.run([sys.executable, "-m", "fieldcollect.cli", *args], cwd=ROOT, env=env,

@@ -96,7 +96,7 @@ def test_reencrypt_rows_encrypts_legacy_plaintext_and_fills_indexes(fc_home) -> 
 def test_bulk_ingest_encrypts_and_indexes(fc_home) -> None:
     import polars as pl
 
-    from fieldcollect.portfolio.services import CUSTOMER_COLUMNS, customer_rows, bulk_upsert
+    from fieldcollect.portfolio.services import CUSTOMER_COLUMNS, bulk_upsert, customer_rows
 
     frame = pl.DataFrame({"customer_id": [7], "name": ["李四"], "id_number": ["110105199001011234"],
                           "mobile": ["13600000000"], "province": ["北京"], "city": ["北京"], "district": ["海淀区"],

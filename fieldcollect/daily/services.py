@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import polars as pl
 from django.db import connection, transaction
@@ -52,6 +52,8 @@ LOAN_FIELDS = ("loan_id", "customer", "product", "principal_fen", "annual_rate",
 # the day's per-loan status, loaded into a temporary table the case statements read
 STATUS_TABLE = "fc_cycle_status"
 STATUS_COLUMNS = ("loan_id", "dpd", "bucket", "overdue_fen", "outstanding_principal_fen", "settled")
+# the store's payments of open cases, loaded into a temporary table before the new ones are recorded
+PAYMENTS_TABLE = "fc_cycle_payments"
 CURED_BUCKET = DEFAULT_RANGES[0].classification  # the bucket of a loan at 0 days past due
 STORE_REFERENCE = "store:"  # the reference prefix of the payments recorded from the store
 # the steps of run_daily, in order, as named in its result's ``timings`` (seconds each); the budget of
@@ -195,15 +197,35 @@ def record_case_payments(*, as_of: date) -> int:
                     pl.format(STORE_REFERENCE + "{}", "payment_id").alias("reference")))
     if rows.height == 0:
         return 0
-    now = datetime.now(UTC)
-    known = set(Payment.objects.filter(reference__startswith=STORE_REFERENCE,
-                                       paid_on__gte=cast(date, rows["paid_on"].min()))
-                .values_list("reference", flat=True))
-    new_rows = [(*r, "bank_transfer", now) for r in rows.iter_rows() if r[4] not in known]
+    # the candidates go into a temporary table and only those not recorded yet are inserted, in one
+    # statement (the unique index on loan and non-empty reference answers each): no read of all the
+    # store payments already recorded, whose number grows with the book's history
+    pay = table(Payment)
+    candidate = ("loan_id", "case_id", "paid_on", "amount_fen", "reference")
     written = ("loan", "case", "paid_on", "amount_fen", "reference", "channel", "created_at")
-    copy_rows(table(Payment), [field(Payment, n).column for n in written], new_rows)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {PAYMENTS_TABLE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {PAYMENTS_TABLE} (loan_id BIGINT, case_id BIGINT, paid_on DATE, "
+                       "amount_fen BIGINT, reference VARCHAR(64))")
+    copy_rows(PAYMENTS_TABLE, candidate, rows.iter_rows())
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {PAYMENTS_TABLE}")
+        cursor.execute(
+            f"""
+            INSERT INTO {pay} ({", ".join(column(Payment, n) for n in written)})
+            SELECT t.loan_id, t.case_id, t.paid_on, t.amount_fen, t.reference, %s, %s FROM {PAYMENTS_TABLE} t
+            WHERE NOT EXISTS (SELECT 1 FROM {pay} p
+                              WHERE {column(Payment, "loan", "p")} = t.loan_id
+                                AND {column(Payment, "reference", "p")} = t.reference
+                                AND {column(Payment, "reference", "p")} <> '')
+            """,
+            adapt(["bank_transfer", datetime.now(UTC)]),
+        )
+        recorded = cursor.rowcount
+        cursor.execute(f"DROP TABLE {PAYMENTS_TABLE}")
     payments_attribute_placements(as_of=as_of)
-    return len(new_rows)
+    return recorded
 
 
 def payments_attribute_placements(*, as_of: date) -> None:

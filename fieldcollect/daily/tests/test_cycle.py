@@ -109,8 +109,10 @@ def test_next_day_updates_and_closes_cases_and_history(loaded, tmp_path):
     recorded = Payment.objects.filter(reference__in=[f"store:{i}" for i in extra["payment_id"]])
     assert recorded.count() == status.height
     assert all(p.case is not None and p.case.loan_id == p.loan_id for p in recorded)
-    run_daily(as_of=nxt, progress=False)
+    recorded_before = Payment.objects.count()
+    again = run_daily(as_of=nxt, progress=False)
     assert Payment.objects.filter(reference__in=[f"store:{i}" for i in extra["payment_id"]]).count() == status.height
+    assert again.summary["cases"]["payments_recorded"] == 0 and Payment.objects.count() == recorded_before
     # a past date re-run does not roll the cases back
     run_daily(as_of=AS_OF, progress=False)
     case = Case.objects.filter(loan_id=status["loan_id"][0]).order_by("-id").first()

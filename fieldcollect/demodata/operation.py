@@ -181,6 +181,9 @@ class Department:
     open_complaints: list[tuple[date, int]] = field(default_factory=list)
     critical_complaint: int | None = None
     visit_no: int = 0
+    previous_day: date = date.min
+    critical_at: int = 11  # the business day (index in the period) of the critical complaint
+    proposal_weeks: set[tuple[int, int]] = field(default_factory=set)
 
     # ------------------------------------------------------------ set-up
 
@@ -231,15 +234,16 @@ class Department:
         assert self.bank is not None
         rng = self.rng(day, "bank")
         self.at(day, 9, 0)
-        if day.day <= 3 or index == 0:  # the first business days of a month: last month's statements
-            month = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
-            self._statements(month, issue=True)
-        # placements ending within the week: keep the promising ones (留案)
+        if index > 0 and day.month != self.previous_day.month:  # a new month: last month's statements
+            self._statements(self.previous_day.replace(day=1), issue=True)
+        self.previous_day = day
+        # placements ending within the month where the agency is getting somewhere: some are kept (留案)
         ending = (Placement.objects.filter(status=Placement.Status.ACTIVE, retained_count=0,
-                                           ends_on__gte=day, ends_on__lte=day + timedelta(days=7))
-                  .select_related("case").order_by("ends_on", "pk"))
-        for placement in ending[:20]:
-            if rng.random() < 0.3:
+                                           ends_on__gte=day, ends_on__lte=day + timedelta(days=30),
+                                           case__promises__isnull=False)
+                  .select_related("case").order_by("ends_on", "pk").distinct())
+        for placement in ending[:10]:
+            if rng.random() < 0.2:
                 self._try("placement retained",
                           lambda p=placement: case_services.placement_retain(case=p.case, acting_user=self.bank))
         # a recall a week: a case the bank takes back (dispute, deceased, sold...)
@@ -365,6 +369,9 @@ class Department:
         if hardship is None:
             return
         day = at.astimezone(timezone.get_default_timezone()).date()
+        week = day.isocalendar()[:2]
+        if week in self.proposal_weeks:  # a plan proposal a week (the agreement PDF takes a while to render)
+            return
         proposal = None
         for kind in ("term_extension", "lower_instalment", "payment_holiday"):
             proposal = self._try("restructuring proposal", lambda k=kind: plan_services.plan_propose(
@@ -373,6 +380,7 @@ class Department:
                 break
         if proposal is None:
             return
+        self.proposal_weeks.add(week)
         endorsed = self._try("proposal endorsed", lambda: plan_services.plan_endorse(
             proposal=proposal, acting_user=t.manager, endorse=rng.random() < 0.9, at=local(day, 17, 30)))
         if endorsed is not None:
@@ -384,7 +392,7 @@ class Department:
         cases = list(held.filter(closed_on__isnull=True).select_related("customer").order_by("pk")[:40])
         rng.shuffle(cases)
         for case in cases[:4]:
-            hour = rng.choice([9, 10, 11, 14, 15, 16, 19, 21])  # 21:xx is outside the contact hours
+            hour = rng.choice([9, 10, 11, 14, 15, 16, 19, 22])  # 22:xx is outside the contact hours
             at = self.at(day, hour, rng.randint(0, 50))
             outcome = rng.choices(["no_answer", "promise", "callback", "refused", "wrong_number", "hardship"],
                                   weights=[35, 25, 15, 12, 5, 8])[0]
@@ -490,7 +498,8 @@ class Department:
         assert self.bank is not None and self.compliance is not None
         rng = self.rng(day, "bank-afternoon")
         # restructuring proposals endorsed by the agencies: decided by the bank, then offered
-        for p in RestructuringProposal.objects.filter(state=ProposalState.ENDORSED).order_by("pk"):
+        for p in RestructuringProposal.objects.filter(state=ProposalState.ENDORSED,
+                                                      endorsed_at__lt=local(day, 0)).order_by("pk"):
             at = self.at(day, 15, 0)
             decided = self._try("proposal decided", lambda p=p, a=at: plan_services.plan_decide(
                 proposal=p, acting_user=self.bank, decision="approve" if rng.random() < 0.85 else "reject",
@@ -501,8 +510,9 @@ class Department:
                 if offer is not None:
                     self.offers.append((day, offer.token, rng.random() < 0.8))
         # a hotline complaint now and then; in the third week, a critical one from the regulator
-        if index % 7 == 3 or (index == 11 and self.critical_complaint is None):
-            self._hotline_complaint(day, rng, critical=index >= 11 and self.critical_complaint is None)
+        critical = index >= self.critical_at and self.critical_complaint is None
+        if index % 7 == 3 or critical:
+            self._hotline_complaint(day, rng, critical=critical)
         self._handle_complaints(day, rng)
         # stories for the case library from cases closed lately
         if index % 5 == 4 or last:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from fieldcollect.allocation.services import run_allocation
 from fieldcollect.daily.services import run_daily
-from fieldcollect.earlywarning.services import early_warning_nightly
 from fieldcollect.demodata.candidates import demo_candidate_files
 from fieldcollect.demodata.generator import write_demo_portfolio
 from fieldcollect.demodata.operation import Department, business_days, local
 from fieldcollect.demodata.setup import setup_demo_users_and_placements
+from fieldcollect.earlywarning.services import early_warning_nightly
 from fieldcollect.home import home_dir
 from fieldcollect.portfolio.services import ingest_export
 

@@ -14,9 +14,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from fieldcollect.caselibrary.models import CaseStory
 from fieldcollect.cases.models import ContactAttempt, Payment, Placement, PromiseToPay
 from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
-from fieldcollect.caselibrary.models import CaseStory
 from fieldcollect.complaints.models import Complaint
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.demodata.demo import build_demo
@@ -91,8 +91,9 @@ def test_the_demo_lives_the_operation_and_is_reproducible(fc_home, monkeypatch):
 
 
 def test_generated_evidence_is_recognised_and_distinct():
-    assert sniff(recording_file(1))[0] == "audio"
-    assert sniff(photo_file(1))[0] == "photo"
+    audio, photo = sniff(recording_file(1)), sniff(photo_file(1))
+    assert audio is not None and audio.kind == "audio"
+    assert photo is not None and photo.kind == "photo"
     assert recording_file(1) != recording_file(2) and photo_file(1) != photo_file(2)
     assert recording_file(3) == recording_file(3)
 

@@ -894,11 +894,10 @@ class Department:
         return ", ".join(f"{k} {v}" for k, v in sorted(self.tally.items()))
 
 
-def book_digest() -> str:
+def book_digests() -> dict[str, str]:
     """A digest of the demo's book (cases, contacts, promises, appointments, check-ins, visits, route
-    plans, feedback, complaints, proposals, statements, stories, payments), without surrogate times
-    or ciphertexts: same seed, same digest."""
-    h = hashlib.sha256()
+    plans, feedback, complaints, proposals, statements, stories, payments), table by table, without
+    the times of the machine or ciphertexts: same seed, same digests."""
     tables: list[tuple[str, Any]] = [
         (
             "cases",
@@ -937,11 +936,20 @@ def book_digest() -> str:
         ("statements", settlement_statements()),
         ("stories", CaseStory.objects.order_by("pk").values_list("case_id", "result", "bucket")),
     ]
+    out: dict[str, str] = {}
     for name, rows in tables:
-        h.update(name.encode())
+        h = hashlib.sha256()
         for row in rows:
             h.update(repr(tuple(row)).encode())
-    return h.hexdigest()
+        out[name] = h.hexdigest()
+    return out
+
+
+def book_digest() -> str:
+    """One digest of :func:`book_digests`."""
+    return hashlib.sha256(repr(sorted(book_digests().items())).encode()).hexdigest()
+
+
 
 
 def settlement_statements() -> Any:

@@ -145,3 +145,18 @@ def test_vintages_count_first_30dpd_by_months_on_book():
     assert v["mob"].to_list() == [1, 2, 3, 4, 5]
     assert v["bad_loans"].to_list() == [0, 1, 1, 1, 2]
     assert v["bad_rate_balance"].to_list() == [0.0, 0.1, 0.1, 0.1, 0.2]
+
+
+def test_the_early_warning_step_can_be_left_out(loaded, monkeypatch):
+    """The demo runs the early-warning step on chosen days only (``early_warning=False``)."""
+    import fieldcollect.daily.services as daily_services
+
+    calls: list[date] = []
+    monkeypatch.setattr(daily_services, "early_warning_nightly",
+                        lambda *, as_of, actor=None: calls.append(as_of) or {"listed": 0})
+    day_before = date(2026, 6, 29)
+    result = run_daily(as_of=day_before, progress=False, early_warning=False)
+    assert calls == [] and "early_warning" not in result.summary
+    assert result.summary["cases"]["opened"] > 0  # the cases were synced all the same
+    result = run_daily(as_of=AS_OF, progress=False)
+    assert calls == [AS_OF] and result.summary["early_warning"] == {"listed": 0}

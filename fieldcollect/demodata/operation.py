@@ -6,8 +6,9 @@ team (the agency's demo collector and a colleague of the same city):
 
 * morning: the agency's manager assigns new cases of the team's city to the collector, sets both
   shifts, pairs the team and plans the day (the published route plan);
-* the team visits the customers whose appointment is today: check-in (a few with spoofing signs:
-  repeated coordinates, a position far from the address), the visit under the compliance engine,
+* the team visits the customers whose appointment is today: check-in (positions in WGS-84, GCJ-02
+  or BD-09 as Chinese phones report them; a few with spoofing signs: repeated coordinates, a
+  position far from the address), the visit under the compliance engine,
   evidence (a short generated recording and photo), the report with its outcome — a promise, a
   payment, hardship (a restructuring proposal through maker-checker), a refusal, nobody home...;
 * the collector calls and texts other cases through the compliance engine (some calls are refused:
@@ -59,6 +60,7 @@ from fieldcollect.complaints.models import Category, Complaint, Finding, RootCau
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.demodata.generator import write_payments_export
+from fieldcollect.optimisation import coords
 from fieldcollect.plans import services as plan_services
 from fieldcollect.plans.models import ProposalState, RestructuringProposal
 from fieldcollect.portfolio.services import ingest_export
@@ -397,6 +399,12 @@ class Department:
                 lat, lon = earlier.lat, earlier.lon
         elif spoof < 0.07:  # a position far from the address (a mock-location app, or the wrong door)
             lat += 0.03
+        # phones and map apps in mainland China report GCJ-02 (Amap, Tencent) or BD-09 (Baidu)
+        system = "wgs84" if spoof < 0.04 else rng.choice(["wgs84", "gcj02", "gcj02", "bd09"])
+        if system == "gcj02":
+            lat, lon = coords.wgs84_to_gcj02(lat, lon)
+        elif system == "bd09":
+            lat, lon = coords.gcj02_to_bd09(*coords.wgs84_to_gcj02(lat, lon))
         self._try(
             "check-in",
             visit_services.checkin_record,
@@ -407,6 +415,7 @@ class Department:
             accuracy_m=float(rng.randint(5, 40)),
             at=arrive,
             appointment=appointment,
+            coord_system=system,
         )
         report = self._try(
             "visit started",
@@ -948,8 +957,6 @@ def book_digests() -> dict[str, str]:
 def book_digest() -> str:
     """One digest of :func:`book_digests`."""
     return hashlib.sha256(repr(sorted(book_digests().items())).encode()).hexdigest()
-
-
 
 
 def settlement_statements() -> Any:

@@ -935,7 +935,9 @@ def book_digests() -> dict[str, str]:
         ("appointments", Appointment.objects.order_by("pk").values_list("case_id", "status", "chosen_start")),
         (
             "checkins",
-            CheckIn.objects.order_by("pk").values_list("case_id", "lat", "lon", "accepted", "flags"),
+            CheckIn.objects.order_by("pk").values_list(
+                "case_id", "lat", "lon", "reported_system", "accepted", "flags"
+            ),
         ),
         ("visits", VisitReport.objects.order_by("pk").values_list("case_id", "outcome", "status")),
         ("route_plans", RoutePlan.objects.order_by("pk").values_list("team_id", "date", "travel_metres")),

@@ -75,6 +75,8 @@ def test_the_demo_lives_the_operation_and_is_reproducible(fc_home, monkeypatch):
     assert Appointment.objects.filter(chosen_by_customer=True).exists()  # moved by the customer
     assert CheckIn.objects.filter(accepted=True).exists()
     assert CheckIn.objects.filter(accepted=False).exclude(flags=[]).exists()  # spoofing signs
+    # phones report GCJ-02 or BD-09; at the door the position is accepted all the same (stored in WGS-84)
+    assert CheckIn.objects.filter(reported_system__in=["gcj02", "bd09"], accepted=True).exists()
     assert VisitReport.objects.filter(status=VisitReport.Status.CLOSED).exclude(outcome="").exists()
     kinds = set(Evidence.objects.values_list("kind", flat=True))
     assert {"audio", "photo"} <= kinds

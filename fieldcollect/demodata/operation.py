@@ -392,15 +392,16 @@ class Department:
         self.visit_no += 1
         lat = (customer.lat or 0.0) + rng.uniform(-0.0004, 0.0004)
         lon = (customer.lon or 0.0) + rng.uniform(-0.0004, 0.0004)
-        spoof = rng.random()
-        if spoof < 0.04:  # the phone reports the coordinates of an earlier check-in, exactly
-            earlier = CheckIn.objects.filter(collector=t.collector).order_by("pk").first()
-            if earlier is not None:
-                lat, lon = earlier.lat, earlier.lon
-        elif spoof < 0.07:  # a position far from the address (a mock-location app, or the wrong door)
+        # a few check-ins with spoofing signs (about one in twenty)
+        earlier = CheckIn.objects.filter(collector=t.collector).order_by("pk").first()
+        repeated = self.visit_no % 17 == 5 and earlier is not None
+        if repeated:  # the phone reports the coordinates of an earlier check-in, exactly
+            assert earlier is not None
+            lat, lon = earlier.lat, earlier.lon
+        elif self.visit_no % 19 == 7:  # a position far from the address (a mock-location app, the wrong door)
             lat += 0.03
         # phones and map apps in mainland China report GCJ-02 (Amap, Tencent) or BD-09 (Baidu)
-        system = "wgs84" if spoof < 0.04 else rng.choice(["wgs84", "gcj02", "gcj02", "bd09"])
+        system = "wgs84" if repeated else rng.choice(["wgs84", "gcj02", "gcj02", "bd09"])
         if system == "gcj02":
             lat, lon = coords.wgs84_to_gcj02(lat, lon)
         elif system == "bd09":

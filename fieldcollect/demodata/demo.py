@@ -53,7 +53,7 @@ def build_demo(*, loans: int, seed: int, business: date, days: int, say: Callabl
     (also saved by :func:`save_logins`)."""
     period = business_days(business, days)
     times: dict[str, list[float]] = {}
-    dept = Department(seed=seed, next_payment_id=1, say=say, critical_at=max(2, min(11, days // 4)))
+    dept = Department(seed=seed, next_payment_id=1, critical_at=max(2, min(11, days // 4)))
     logins: list[Login] = []
     with dept.clock.running():
         dept.at(period[0], 7, 0)
@@ -77,8 +77,11 @@ def build_demo(*, loans: int, seed: int, business: date, days: int, say: Callabl
             if last or (day.weekday() == 4 and index >= len(period) - 5 * EARLY_WARNING_WEEKS):
                 with _stage("early warning", times):
                     warning = early_warning_nightly(as_of=day, now=local(day, 22, 30))
-                say(f"  early warning {day}: {warning.get('listed', warning.get('skipped', warning.get('error')))}"
-                    f" listed{', model trained' if warning.get('trained') else ''}")
+                if "listed" in warning:
+                    say(f"  early warning {day}: {warning['listed']} listed"
+                        f"{', model trained' if warning.get('trained') else ''}")
+                else:
+                    say(f"  early warning {day}: {warning.get('skipped') or warning.get('error')}")
             cases = {k: v for k, v in result.summary["cases"].items() if v}
             say(f"nightly cycle {day}: {result.summary['loans']:,} loans, "
                 f"30+ share {result.summary['balance_30plus_share']:.2%}, {cases}")
@@ -94,7 +97,7 @@ def build_demo(*, loans: int, seed: int, business: date, days: int, say: Callabl
                 say(f"  allocation run {run.pk}: {run.n_placed} of {run.n_cases} open unplaced cases placed "
                     f"(holdout {run.n_holdout}, optimal: {run.certified_optimal})")
         with _stage("selection files", times):
-            demo_candidate_files(as_of=business, seed=seed)
+            demo_candidate_files(as_of=period[-1], seed=seed)
     say(f"operation of {len(period)} business days ({period[0]} to {period[-1]}): {dept.summary()}")
     say("time by stage (wall / CPU): " + ", ".join(f"{k} {w:.1f} / {c:.1f} s" for k, (w, c) in times.items()))
     return logins

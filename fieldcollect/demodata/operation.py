@@ -187,7 +187,6 @@ class Department:
 
     seed: int
     next_payment_id: int
-    say: Callable[[str], None]
     clock: SimClock = field(default_factory=SimClock)
     tally: Counter[str] = field(default_factory=Counter)
     teams: list[FieldTeam] = field(default_factory=list)

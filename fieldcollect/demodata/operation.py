@@ -272,8 +272,8 @@ class Department:
             .order_by("ends_on", "pk")
             .distinct()
         )
-        for placement in ending[:10]:
-            if rng.random() < 0.2:
+        for i, placement in enumerate(ending[:10]):
+            if (i == 0 and index % 5 == 1) or rng.random() < 0.2:  # at least one a week
                 self._try(
                     "placement retained",
                     case_services.placement_retain,

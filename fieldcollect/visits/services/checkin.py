@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +18,7 @@ from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.optimisation.travel import LatLon, haversine_m
 from fieldcollect.visits.errors import VisitErrorCode as E
-from fieldcollect.visits.models import Appointment, CheckIn
+from fieldcollect.visits.models import Appointment, CheckIn, VisitPermit
 from fieldcollect.visits.services.common import collector_of, local_tz, require_visible
 
 GEOFENCE_M = 200.0
@@ -30,13 +31,17 @@ def geofence_m() -> float:
 
 def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, accuracy_m: float,
                    at: datetime | None = None, manual: bool = False,
-                   appointment: Appointment | None = None) -> CheckIn:
+                   appointment: Appointment | None = None, permit: VisitPermit | None = None,
+                   flags_after_permit: list[dict[str, Any]] | None = None) -> CheckIn:
     """Record where the collector is at a visit and verify it.
 
     Accepted only inside the geofence around the customer's address (:func:`geofence_m`, 200 m by
     default) and without a spoofing sign: an impossible speed since the collector's previous
     check-in, or coordinates exactly equal to an earlier check-in. Outside the confirmed
     appointment's window (30 min early allowed), poor accuracy and manual entry are flagged only.
+    ``permit`` is the visit permit the phone checked in under (checked by the caller,
+    :func:`~fieldcollect.visits.services.permits.permit_check`); ``flags_after_permit`` the debtor
+    flags raised after it (a visit made under the permit before the flag).
     """
     collector = collector_of(acting_user)
     require_capability(acting_user, "case.contact")
@@ -80,9 +85,11 @@ def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, acc
     with transaction.atomic():
         checkin = CheckIn.objects.create(
             collector=collector, case=case, appointment=appointment, lat=lat, lon=lon, accuracy_m=accuracy_m, at=at,
-            distance_m=distance, accepted=accepted, flags=[str(f) for f in flags],
+            distance_m=distance, accepted=accepted, flags=[str(f) for f in flags], permit=permit,
+            flags_after_permit=list(flags_after_permit or []),
         )
         audit_log(actor=acting_user, action="checkin.record", object_type="checkin", object_id=checkin.pk,
                   new={"case": case.pk, "lat": lat, "lon": lon, "accuracy_m": accuracy_m, "accepted": accepted,
-                       "flags": checkin.flags, "distance_m": distance})
+                       "flags": checkin.flags, "distance_m": distance,
+                       "permit": permit.pk if permit else None, "flags_after_permit": checkin.flags_after_permit})
     return checkin

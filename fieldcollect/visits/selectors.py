@@ -192,7 +192,8 @@ def _nav_urls(lat: float, lon: float, label: str) -> dict[str, str]:
     except ImportError:
         coords = None
     if coords is not None and hasattr(coords, "nav_urls"):
-        return dict(coords.nav_urls(lat, lon, label))
+        urls = coords.nav_urls(lat, lon, label)
+        return {k: str(urls[k] if isinstance(urls, dict) else getattr(urls, k)) for k in ("amap", "baidu", "apple")}
     name = quote(label)
     return {"amap": f"https://uri.amap.com/marker?position={lon:.6f},{lat:.6f}&name={name}&coordinate=wgs84",
             "baidu": f"https://api.map.baidu.com/marker?location={lat:.6f},{lon:.6f}&title={name}&content={name}"

@@ -486,3 +486,17 @@ def _parsed(action: dict):
     return SyncAction(client_id=action["client_id"], kind=action["kind"], case_id=action["case_id"],
                       at=datetime.fromisoformat(action["at"]),
                       payload=PromiseAction(amount_fen=p["amount_fen"], due=date.fromisoformat(p["due"])))
+
+
+def test_the_report_closes_once_every_upload_it_names_has_arrived(day):
+    c, r = _synced_report(day)
+    r["payload"]["uploads"] = ["audio-1", "photo-1"]
+    day.sync(c, r)
+    audio = _open(day, r["client_id"], cid="audio-1").json()["upload_id"]
+    assert _put(day, audio, AUDIO, 0).json()["complete"]
+    rep = VisitReport.objects.get()
+    assert rep.recording and rep.status == VisitReport.Status.OPEN  # the photo is still to come
+    photo = _open(day, r["client_id"], samples.JPEG, kind="photo", cid="photo-1").json()["upload_id"]
+    assert _put(day, photo, samples.JPEG, 0, total=len(samples.JPEG)).json()["complete"]
+    rep.refresh_from_db()
+    assert rep.status == VisitReport.Status.CLOSED and rep.evidence.count() == 2

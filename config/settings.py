@@ -235,6 +235,8 @@ FIELDCOLLECT_CSP = {
     "frame-ancestors": ["'none'"],
 }
 FIELDCOLLECT_PERMISSIONS_POLICY = "camera=(), microphone=(), payment=(), usb=(), geolocation=(self)"
+# the collector's phone app (/app/) takes the position, records the visit and takes photos: this origin only
+FIELDCOLLECT_APP_PERMISSIONS_POLICY = "camera=(self), microphone=(self), payment=(), usb=(), geolocation=(self)"
 
 LOGGING = {
     "version": 1,

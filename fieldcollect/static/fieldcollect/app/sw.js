@@ -1,0 +1,56 @@
+// The collector app's service worker (served from /app/sw.js, scope /app/). It keeps the app's files
+// and its page so that the app opens and works with no connection. The data (today's stops, the
+// queue) is the app's, in IndexedDB; API calls are never cached here.
+// __VERSION__ and __FILES__ are written in by the server (fieldcollect/visits/app_views.py).
+const VERSION = __VERSION__;
+const FILES = __FILES__;
+const CACHE = `fc-app-${VERSION}`;
+const PAGE_CACHE = "fc-app-page"; // the page holds the collector's name: wiped at logout
+const SCOPE = new URL("./", self.location).pathname;
+const MANIFEST = `${SCOPE}manifest.webmanifest`;
+
+async function keepPage() {
+  const response = await fetch(SCOPE, { credentials: "same-origin", cache: "no-store" });
+  if (response.ok && !response.redirected) await (await caches.open(PAGE_CACHE)).put(SCOPE, response.clone());
+  return response;
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    await (await caches.open(CACHE)).addAll([...FILES, MANIFEST]);
+    await keepPage().catch(() => null);
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) {
+      if (key.startsWith("fc-app-") && key !== CACHE && key !== PAGE_CACHE) await caches.delete(key);
+    }
+    await self.clients.claim();
+  })());
+});
+
+async function page(request) {
+  try {
+    const response = await fetch(request);
+    if (response.ok && !response.redirected) await (await caches.open(PAGE_CACHE)).put(SCOPE, response.clone());
+    return response;
+  } catch (error) {
+    const kept = await caches.match(SCOPE, { cacheName: PAGE_CACHE });
+    if (kept) return kept;
+    throw error;
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
+  if (request.mode === "navigate" && url.pathname === SCOPE) {
+    event.respondWith(page(request));
+  } else if (FILES.includes(url.pathname) || url.pathname === MANIFEST) {
+    event.respondWith(caches.match(request, { cacheName: CACHE, ignoreSearch: true }).then((hit) => hit || fetch(request)));
+  }
+});

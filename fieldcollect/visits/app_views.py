@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET
 
 from fieldcollect.agencies.models import Collector
 from fieldcollect.core.errors import PermissionDeniedError
+from fieldcollect.core.maptiles import tile_config
 from fieldcollect.core.pages import errors_as_pages
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.visits.errors import VisitErrorCode as E
@@ -144,6 +145,7 @@ def app_page(request: HttpRequest) -> HttpResponse:
         "urls": {"today": "/api/v1/field/today", "sync": "/api/v1/field/sync", "uploads": "/api/v1/field/uploads",
                  "sw": reverse("collector_app:sw"), "scope": reverse("collector_app:page")},
         "chunk_bytes": CHUNK_BYTES,
+        "tiles": tile_config(),  # the Leaflet map's tile provider (None: the SVG map only)
         "outcomes": {met: [[o.value, str(outcomes[o.value])] for o in allowed]
                      for met, allowed in OUTCOMES_FOR_MET.items()},
         "may_discuss_debt": sorted(MAY_DISCUSS_DEBT),

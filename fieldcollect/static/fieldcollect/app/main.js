@@ -89,6 +89,7 @@ function routeScreen() {
   return h("section", { id: "route" },
     h("h2", {}, S.today, d && d.date ? ` · ${d.date}` : ""),
     !navigator.onLine && today ? h("p", { class: "muted", id: "offline-note" }, `${S.offline} ${S.loaded_at} ${hhmm(today.fetched_at)}`) : null,
+    list.length ? tileMap(list) : null,
     list.length ? stopsMap(list, { onPick: (s) => go({ name: "stop", caseId: s.case_id }) }) : null,
     list.length
       ? h("ol", { id: "stops", "aria-label": S.stop_list }, list.map((s) => h("li", { "data-case": s.case_id, "data-stop": s.stop_id },
@@ -98,6 +99,26 @@ function routeScreen() {
           h("span", { class: "t" }, windowText(s)), " ",
           h("span", { class: "amount" }, yuan(s.amount_due_fen))))))
       : h("p", { id: "no-plan" }, S.no_plan));
+}
+
+// With a tile provider configured and a connection, the stops on a Leaflet map (the geo helper's
+// fieldmap.js, loaded only then: offline the app needs none of it); the SVG map stays the fallback.
+function tileMap(list) {
+  const box = h("div", { id: "tile-map", class: "fieldmap", hidden: true });
+  if (!config.tiles || !navigator.onLine) return box;
+  import("../fieldmap.js").then(({ mountMap }) => {
+    const svg = document.getElementById("route-map");
+    box.hidden = false;
+    const handle = mountMap(box, {
+      tiles: config.tiles,
+      points: list.map((s) => ({ lat: s.lat, lon: s.lon, label: String(s.order), title: s.customer || "" })),
+      routes: [{ points: [...list].sort((a, b) => a.order - b.order).map((s) => [s.lat, s.lon]) }],
+      onFallback: () => { box.hidden = true; if (svg) svg.hidden = false; },
+    });
+    if (handle === null) box.hidden = true;
+    else if (svg) svg.hidden = true;
+  }).catch(() => { box.hidden = true; });
+  return box;
 }
 
 function caseFacts(s) {

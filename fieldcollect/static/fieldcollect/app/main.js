@@ -204,7 +204,7 @@ function visitScreen(visit) {
 
   function onMet(met) {
     outcome.replaceChildren(h("option", { value: "" }, "—"),
-      (config.outcomes[met] || []).map(([v, label]) => h("option", { value: v }, label)));
+      ...(config.outcomes[met] || []).map(([v, label]) => h("option", { value: v }, label)));
     identityRow.hidden = met !== "debtor";
     thirdNote.hidden = !(met === "family" || met === "third_party");
     const debt = mayDiscuss.has(met);
@@ -301,11 +301,11 @@ function runSync() {
   button.disabled = true;
   button.textContent = S.syncing;
   syncing = syncOnce(api, config).catch((e) => { console.warn(e); return false; }).finally(async () => {
+    await renderQueue();
     syncing = null;
     button.disabled = false;
     button.textContent = S.sync;
     document.body.dataset.synced = isoLocal();
-    await renderQueue();
   });
   return syncing;
 }

@@ -13,7 +13,14 @@ from typing import Any
 from playwright.sync_api import Route
 
 from fieldcollect.testing.browser import BROWSER_TEST
-from fieldcollect.visits.tests.app_phone import open_app, phone, phone_browser, stored, wait_queue, write_report
+from fieldcollect.visits.tests.app_phone import (
+    open_app,
+    phone,
+    phone_browser,
+    stored,
+    wait_queue,
+    write_report,
+)
 
 pytestmark = BROWSER_TEST
 __all__ = ["phone_browser"]  # the fixture

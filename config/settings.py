@@ -8,6 +8,8 @@ ALLOWED_HOSTS       comma-separated
 BANK_TIME_ZONE      the bank's IANA time zone (default TIME_ZONE, Asia/Shanghai): its business day
 MAP_TILES_*         the Leaflet maps' tile provider (URL template, attribution, coordinate system, subdomains,
                     max zoom); none: SVG maps only (fieldcollect/core/maptiles.py)
+FIELDCOLLECT_REPAY_URL_TEMPLATE  the bank's official repayment link of a case, e.g.
+                    https://pay.bank.example/repay?ref={case_ref} (the collector app shows it and its QR code)
 """
 
 from __future__ import annotations
@@ -181,6 +183,8 @@ TIME_ZONE = "Asia/Shanghai"
 BANK_TIME_ZONE = env("BANK_TIME_ZONE", TIME_ZONE)
 USE_I18N = True
 USE_TZ = True
+# the bank's official repayment page of a case ({case_ref}: the loan's reference); empty = no link
+FIELDCOLLECT_REPAY_URL_TEMPLATE = env("FIELDCOLLECT_REPAY_URL_TEMPLATE", "")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))

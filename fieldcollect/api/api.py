@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from fieldcollect.api.cases import router as cases_router
 from fieldcollect.api.cases import tasks_router
+from fieldcollect.api.field import router as field_router
 from fieldcollect.api.flags import router as flags_router
 from fieldcollect.api.instance import api
 from fieldcollect.api.schemas import MeOut
@@ -26,3 +27,4 @@ def me(request: HttpRequest) -> dict:
 api.add_router("/cases", cases_router)
 api.add_router("/cases", flags_router)
 api.add_router("/tasks", tasks_router)
+api.add_router("/field", field_router)

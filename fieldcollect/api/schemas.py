@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import Field
@@ -218,3 +218,115 @@ class FlagIn(Schema):
 
 class FlagLiftIn(Schema):
     reason: str = Field(min_length=1, max_length=500)
+
+
+# ---------------------------------------------------------------- the collector app (/field)
+
+
+class FieldCollectorOut(Schema):
+    id: int
+    name: str
+
+
+class FieldPermitOut(Schema):
+    token: str = Field(description="The signed visit permit: send it with the check-in")
+    expires_at: datetime
+    allowed: bool = Field(description="The compliance verdict on the visit when the plan was published")
+    rule_ids: list[str] = Field(description="The rules that blocked the visit at planning time")
+
+
+class FieldNavigateOut(Schema):
+    amap: str
+    baidu: str
+    apple: str
+
+
+class FieldStopOut(Schema):
+    stop_id: int
+    case_id: int
+    order: int
+    window_start: datetime | None
+    window_end: datetime | None
+    lat: float = Field(description="WGS-84")
+    lon: float = Field(description="WGS-84")
+    customer: str | None = Field(description="The customer's name, masked (in clear around a confirmed visit)")
+    address: str | None = Field(description="The address as the agency's contract and masking allow")
+    clear: list[str] = Field(description="The customer fields given in clear (audited)")
+    amount_due_fen: int | None = Field(description="Overdue amount in fen; null when the contract withholds it")
+    dpd: int | None
+    appointment_id: int | None
+    permit: FieldPermitOut | None
+    repay_url: str = Field(description="The bank's official repayment page of the case (empty: none configured)")
+    navigate: FieldNavigateOut
+
+
+class FieldTodayOut(Schema):
+    date: date
+    collector: FieldCollectorOut
+    plan_id: int | None
+    wipe_after: datetime = Field(description="The end of the local day: the phone wipes the day's data then")
+    stops: list[FieldStopOut]
+
+
+class FieldActionIn(Schema):
+    client_id: str = Field(min_length=1, max_length=64, description="An id the phone made (a UUID)")
+    kind: Literal["checkin", "report", "promise"]
+    case_id: int = Field(ge=1, le=INT64)
+    at: datetime = Field(description="When it happened on the phone (ISO-8601 with offset)")
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class FieldSyncIn(Schema):
+    actions: list[FieldActionIn] = Field(max_length=500)
+
+
+class FieldResultOut(Schema):
+    client_id: str
+    status: Literal["applied", "duplicate", "refused"]
+    code: str | None = None
+    message: str | None = None
+    id: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class FieldSyncOut(Schema):
+    results: list[FieldResultOut]
+
+
+class FieldCheckinPayload(Schema):
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    accuracy_m: float = Field(0.0, ge=0, le=1_000_000, allow_inf_nan=False)
+    coord_system: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    permit: str | None = Field(None, max_length=4000)
+
+
+class FieldReportPayload(Schema):
+    checkin_client_id: str | None = Field(None, max_length=64)
+    met: Literal["debtor", "family", "third_party", "nobody"]
+    identity_check: str = Field("", max_length=200)
+    outcome: str = Field(max_length=20)
+    notes: str = Field("", max_length=4000)
+    ended_at: datetime | None = None
+
+
+class FieldPromisePayload(Schema):
+    report_client_id: str | None = Field(None, max_length=64)
+    amount_fen: int = Field(gt=0, le=INT64)
+    due: date
+
+
+class FieldUploadIn(Schema):
+    client_id: str = Field(min_length=1, max_length=64, description="An id the phone made (a UUID)")
+    report_client_id: str = Field(min_length=1, max_length=64)
+    kind: Literal["photo", "audio"]
+    content_type: str = Field("", max_length=100)
+    size: int = Field(ge=1, le=INT64)
+    sha256: str = Field(min_length=64, max_length=64, description="SHA-256 of the whole file, hexadecimal")
+
+
+class FieldUploadOut(Schema):
+    upload_id: int
+    received: int
+    complete: bool
+    evidence_id: int | None

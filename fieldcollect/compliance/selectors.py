@@ -39,6 +39,16 @@ def pack_for(jurisdiction: str) -> RulePack:
     return load_pack(jurisdiction or "CN")
 
 
+THIRD_PARTY_RULE_KINDS = frozenset({"third_party_lost_contact", "third_party_cease"})
+
+
+def third_party_may_discuss_debt(pack: RulePack) -> bool:
+    """Whether a collector may talk about the debt with a third party (a family member, a neighbour)
+    met at the door: not under a pack with a third-party rule in force (CN: third parties are
+    contacted only when the debtor is unreachable, and the debt is never disclosed to them)."""
+    return not any(r.kind in THIRD_PARTY_RULE_KINDS for r in pack.active_rules)
+
+
 def engine_channel(channel: str) -> str:
     return ENGINE_CHANNEL.get(channel, "call")
 

@@ -29,6 +29,7 @@ from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.masking import mask_mobile
+from fieldcollect.visits import selectors as visit_selectors
 
 REPORT_ROLES = frozenset({Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.COLLECTIONS_MANAGER})
 
@@ -145,6 +146,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "lang": services.current_language(),
         "prev_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
         "query": request.GET.urlencode(),
+        "before_flag": visit_selectors.visits_before_flag(day=day, agency_id=agency_id),
     }
     return render(request, "compliance/report.html", ctx)
 

@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.compliance.engine import zone
-from fieldcollect.visits.models import CheckIn, Shift, VisitOutcome
+from fieldcollect.visits.models import CheckIn, Met, Shift, VisitOutcome
 
 DATE = forms.DateInput(attrs={"type": "date"})
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -64,7 +64,12 @@ class CheckInForm(forms.Form):
 
 
 class ReportStartForm(forms.Form):
-    recording = forms.BooleanField(label=_("The whole visit is being recorded"), required=False)
+    """Who was met at the door (and, for the debtor, how their identity was confirmed). Whether the
+    visit is recorded is not ticked: it is a fact once a recording is attached to the report."""
+
+    met = forms.ChoiceField(label=_("Who was met at the door"), choices=Met.choices, required=False)
+    identity_check = forms.CharField(label=_("How the debtor's identity was confirmed"), max_length=200,
+                                     required=False)
 
 
 class EvidenceForm(forms.Form):

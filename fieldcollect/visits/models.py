@@ -198,6 +198,12 @@ class CheckIn(models.Model):
     distance_m = models.FloatField(null=True, blank=True, help_text="Distance to the customer's address")
     accepted = models.BooleanField(default=False)
     flags = models.JSONField(default=list)
+    permit = models.ForeignKey("visits.VisitPermit", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="checkins", help_text="The visit permit the check-in was made under")
+    flags_after_permit = models.JSONField(
+        default=list, blank=True,
+        help_text="Debtor flags raised after the permit was issued that concern this visit: "
+                  "non-empty = a visit made under a permit before the flag (daily compliance report)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -226,6 +232,16 @@ class VisitOutcome(models.TextChoices):
     THIRD_PARTY_MET = "third_party_met", _("Third party met")
 
 
+class Met(models.TextChoices):
+    """Who the collector met at the door: what may be said and recorded depends on it (the pack's
+    third-party rules, :func:`fieldcollect.compliance.selectors.third_party_may_discuss_debt`)."""
+
+    DEBTOR = "debtor", _("The debtor")
+    FAMILY = "family", _("A family member")
+    THIRD_PARTY = "third_party", _("Another third party")
+    NOBODY = "nobody", _("Nobody")
+
+
 class VisitReport(EncryptedModel):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -236,7 +252,15 @@ class VisitReport(EncryptedModel):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     checkin = models.ForeignKey(CheckIn, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    recording = models.BooleanField(default=False, help_text="The whole visit is being recorded")
+    recording = models.BooleanField(default=False, help_text="A recording (audio or video evidence) of the visit exists")
+    met = models.CharField(max_length=12, choices=Met.choices, blank=True, default="",
+                           help_text="Who was met at the door")
+    identity_check = EncryptedCharField(max_length=200, blank=True, default="",
+                                        help_text="How the debtor's identity was confirmed (when met = debtor)")
+    flags_after_permit = models.JSONField(
+        default=list, blank=True,
+        help_text="Debtor flags raised after the visit permit was issued: non-empty = made under a permit "
+                  "before the flag")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
     outcome = models.CharField(max_length=20, choices=VisitOutcome.choices, blank=True, default="")
     notes = EncryptedTextField(blank=True, default="")
@@ -351,3 +375,91 @@ class OutboxMessage(EncryptedModel):
 
     def __str__(self) -> str:
         return f"Outbox {self.pk} {self.kind} {self.status}"
+
+
+class VisitPermit(models.Model):
+    """A signed permit for one stop of a published day plan: the case, the team, the time window, the
+    compliance verdict at planning time and an expiry. The phone checks in against it offline; the
+    server checks it again at sync (:mod:`fieldcollect.visits.services.permits`). The token is
+    derived from the row (Django signing, the project's secret key): it is never stored."""
+
+    stop = models.OneToOneField(RouteStop, null=True, blank=True, on_delete=models.SET_NULL, related_name="permit",
+                                help_text="Null once the stop is removed (the case recalled): the permit stays on record")
+    plan = models.ForeignKey(RoutePlan, on_delete=models.CASCADE, related_name="permits")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="permits")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    allowed = models.BooleanField(help_text="The compliance verdict on the visit when the plan was published")
+    rule_ids = models.JSONField(default=list, blank=True, help_text="Rules that blocked it at planning time")
+    pack = models.CharField(max_length=32, blank=True, default="")
+    nonce = models.CharField(max_length=32)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-issued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Permit {self.pk} case {self.case_id} team {self.team_id}"
+
+
+class FieldAction(models.Model):
+    """An action a collector's phone sent through ``POST /api/v1/field/sync``, applied once: the
+    unique (collector, client id) makes a second sending of the same action a duplicate."""
+
+    class Kind(models.TextChoices):
+        CHECKIN = "checkin", _("Check-in")
+        REPORT = "report", _("Visit report")
+        PROMISE = "promise", _("Promise to pay")
+
+    collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="+")
+    client_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    object_id = models.BigIntegerField(null=True, blank=True,
+                                       help_text="The check-in, visit report or promise the action made (a promise "
+                                                 "waiting for its visit report to close: null)")
+    at = models.DateTimeField(help_text="When it happened on the phone")
+    data = models.JSONField(default=dict, blank=True,
+                            help_text="What the action left to finish (a promise waiting for the report to close)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["collector", "client_id"], name="field_action_once_per_collector"),
+        ]
+
+    def __str__(self) -> str:
+        return f"FieldAction {self.client_id} {self.kind}"
+
+
+class FieldUpload(models.Model):
+    """An evidence file a phone uploads in chunks (``/api/v1/field/uploads``); the chunks received are
+    sealed at rest one by one, the whole is checked (size, SHA-256) and stored as :class:`Evidence`."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("Photo")
+        AUDIO = "audio", _("Audio")
+
+    collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="+")
+    client_id = models.CharField(max_length=64)
+    report_client_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    received = models.BigIntegerField(default=0)
+    evidence = models.ForeignKey(Evidence, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["collector", "client_id"], name="field_upload_once_per_collector"),
+        ]
+
+    def __str__(self) -> str:
+        return f"FieldUpload {self.pk} {self.kind} {self.received}/{self.size}"

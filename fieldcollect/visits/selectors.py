@@ -8,24 +8,30 @@ expired or ended with the agency's contract disappears from every plan, past one
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from django.db.models import Q, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Collector
 from fieldcollect.cases.access import cases_held_by, cases_visible_to, collector_of
 from fieldcollect.cases.models import Case
+from fieldcollect.cases.selectors import hidden_case_fields
 from fieldcollect.core.models import Role, User
 from fieldcollect.optimisation.coords import nav_urls
 from fieldcollect.optimisation.routes import geojson_keep_visits
 from fieldcollect.privacy.unmask import audited_customer_view
 from fieldcollect.visits.maps import PALETTE, MapPoint, MapRoute, map_data, svg_map
 from fieldcollect.visits.models import Appointment, CheckIn, RoutePlan, RouteStop, Shift, Team, VisitReport
+from fieldcollect.visits.services.field import repay_url
+from fieldcollect.visits.services.permits import permit_token
 
 
 def teams_on(*, agency_id: int, day: date) -> QuerySet[Team]:
@@ -192,3 +198,81 @@ def case_visits(*, case: Case, user: User) -> dict[str, Any]:
         "reports": list(reports.prefetch_related("evidence").order_by("-created_at")[:20]),
         "checkins": list(checkins.select_related("collector").order_by("-at")[:20]),
     }
+
+
+# ---------------------------------------------------------------- the collector app's day
+
+
+def _nav_urls(lat: float, lon: float, label: str) -> dict[str, str]:
+    """Links that open Amap, Baidu Maps and Apple Maps at the stop."""
+    # TODO(geo): fieldcollect.optimisation.coords.nav_urls (the ``geo`` branch) gives each app the
+    # coordinates in the system it expects; until it is merged, each link says the position is WGS-84
+    # (Amap's and Baidu's URI APIs take a coordinate-system parameter). The lead wires it at merge.
+    try:
+        coords = importlib.import_module("fieldcollect.optimisation.coords")
+    except ImportError:
+        coords = None
+    if coords is not None and hasattr(coords, "nav_urls"):
+        return dict(coords.nav_urls(lat, lon, label))
+    name = quote(label)
+    return {"amap": f"https://uri.amap.com/marker?position={lon:.6f},{lat:.6f}&name={name}&coordinate=wgs84",
+            "baidu": f"https://api.map.baidu.com/marker?location={lat:.6f},{lon:.6f}&title={name}&content={name}"
+                     f"&coord_type=wgs84&output=html&src=fieldcollect",
+            "apple": f"https://maps.apple.com/?ll={lat:.6f},{lon:.6f}&q={name}"}
+
+
+def field_today(*, user: User, collector: Collector, now: datetime | None = None) -> dict[str, Any]:
+    """What the collector app keeps for today: the stops of the collector's own cases on the team's
+    current (non-superseded) plan, each with its permit, the customer as :func:`customer_view` lets
+    the collector see them (masked, or in clear around a confirmed visit: audited), the case columns
+    the agency's contract permits, the repayment link and the navigation links."""
+    now = now or timezone.now()
+    tz = timezone.get_default_timezone()
+    day = timezone.localtime(now, tz).date()
+    wipe_after = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
+    team = team_for_collector(collector_id=collector.pk, day=day)
+    plan = current_plan(team=team) if team else None
+    out: dict[str, Any] = {"date": day, "collector": {"id": collector.pk, "name": collector.name},
+                           "plan_id": plan.pk if plan else None, "wipe_after": wipe_after, "stops": []}
+    if plan is None:
+        return out
+    own = cases_visible_to(user).values("pk")
+    stops = list(plan.stops.filter(skipped=False, case_id__in=own)
+                 .select_related("case__customer", "case__loan", "appointment", "permit").order_by("order", "pk"))
+    hidden = hidden_case_fields(user)
+    for s in stops:
+        view = audited_customer_view(user=user, case=s.case, channel="field_app")
+        name = view.fields.get("name") or ""
+        address = view.fields.get("address")
+        district = view.fields.get("district") or ""
+        if address and "address" in view.clear:
+            address = f"{district} {address}".strip()
+        permit = getattr(s, "permit", None)
+        out["stops"].append({
+            "stop_id": s.pk, "case_id": s.case_id, "order": s.order, "window_start": s.window_start,
+            "window_end": s.window_end, "lat": s.lat, "lon": s.lon, "customer": name or None,
+            "address": address if address is not None else (district or None),
+            "clear": sorted(view.clear),
+            "amount_due_fen": None if "overdue_fen" in hidden else s.case.overdue_fen,
+            "dpd": None if "dpd" in hidden else s.case.dpd,
+            "appointment_id": s.appointment_id,
+            "permit": {"token": permit_token(permit), "expires_at": permit.expires_at,
+                       "allowed": permit.allowed, "rule_ids": list(permit.rule_ids)} if permit else None,
+            "repay_url": repay_url(s.case),
+            # the label goes to the map company: the case number, never the customer's name
+            "navigate": _nav_urls(s.lat, s.lon, f"#{s.case_id}"),
+        })
+    return out
+
+
+def visits_before_flag(*, day: date, agency_id: int | None = None) -> list[CheckIn]:
+    """The check-ins of ``day`` (bank's local day) made under a visit permit before a debtor flag was
+    raised (the flag came after the permit; the collector, offline, could not know): for the daily
+    compliance report."""
+    tz = timezone.get_default_timezone()
+    lo = datetime.combine(day, time(0, 0), tzinfo=tz)
+    qs = (CheckIn.objects.filter(at__gte=lo, at__lt=lo + timedelta(days=1), permit__isnull=False)
+          .exclude(flags_after_permit=[]).select_related("collector", "permit").order_by("at", "pk"))
+    if agency_id is not None:
+        qs = qs.filter(collector__agency_id=agency_id)
+    return list(qs)

@@ -35,7 +35,7 @@ from fieldcollect.privacy.masking import mask_name
 from fieldcollect.visits import forms, links, selectors, services
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.evidence import EvidenceUploadHandler, SealedUpload, body_too_large
-from fieldcollect.visits.models import Appointment, Evidence, RoutePlan, VisitOutcome, VisitReport
+from fieldcollect.visits.models import Appointment, Evidence, Met, RoutePlan, VisitOutcome, VisitReport
 
 
 class DayParams(params.QueryForm):
@@ -91,7 +91,7 @@ def case_visit(request: HttpRequest, case_id: int) -> HttpResponse:
     case = access_case_by_id(case_id, user)
     ctx: dict[str, Any] = {"case": case, **selectors.case_visits(case=case, user=user),
                            "propose_form": forms.ProposeForm(), "start_form": forms.ReportStartForm(),
-                           "is_collector": user.role == Role.FIELD_COLLECTOR,
+                           "is_collector": user.role == Role.FIELD_COLLECTOR, "met_choices": Met.choices,
                            "tz": case.customer.timezone}
     return render(request, "visits/case_visit.html", ctx)
 
@@ -163,7 +163,11 @@ def report_start(request: HttpRequest, case_id: int) -> HttpResponse:
     form = forms.ReportStartForm(request.POST)
     form.is_valid()
     try:
-        report = services.report_start(case=case, acting_user=user, recording=bool(form.cleaned_data.get("recording")))
+        # recording is not ticked: the app and the collector record the visit, and the report closes
+        # only once a recording is attached (missing_evidence); the report's "recording" is that fact
+        report = services.report_start(case=case, acting_user=user, recording=True,
+                                       met=form.cleaned_data.get("met") or "",
+                                       identity_check=form.cleaned_data.get("identity_check") or "")
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("visits:case", case_id=case.pk)

@@ -15,6 +15,8 @@ The public service functions, by concern:
 * :mod:`~fieldcollect.visits.services.checkin`: where the collector is at a visit;
 * :mod:`~fieldcollect.visits.services.reports`: visit reports and their evidence;
 * :mod:`~fieldcollect.visits.services.feedback`: the customer's feedback;
+* :mod:`~fieldcollect.visits.services.permits`: the signed visit permit of each stop of a published plan;
+* :mod:`~fieldcollect.visits.services.field`: the collector app's sync of queued actions and chunked uploads;
 * :mod:`~fieldcollect.visits.services.common`: what they share (links' public address, checks).
 
 Import them from here (``from fieldcollect.visits import services``; ``services.appointment_propose``).
@@ -46,6 +48,15 @@ from fieldcollect.visits.services.feedback import (
     feedback_requests_for_conversations,
     feedback_respond,
 )
+from fieldcollect.visits.services.field import (
+    field_case,
+    field_sync,
+    repay_url,
+    report_try_close,
+    upload_chunk,
+    upload_open,
+)
+from fieldcollect.visits.services.permits import permit_check, permit_recheck, permit_token, permits_issue
 from fieldcollect.visits.services.reports import (
     evidence_add,
     evidence_add_staged,
@@ -53,7 +64,9 @@ from fieldcollect.visits.services.reports import (
     evidence_open,
     missing_evidence,
     report_close,
+    report_met_check,
     report_start,
+    visit_conditions,
 )
 from fieldcollect.visits.services.route_plans import (
     SERVICE_MINUTES,
@@ -98,13 +111,22 @@ __all__ = [
     "feedback_reissue",
     "feedback_requests_for_conversations",
     "feedback_respond",
+    "field_case",
+    "field_sync",
     "geofence_m",
     "missing_evidence",
     "pack_requires",
+    "permit_check",
+    "permit_recheck",
+    "permit_token",
+    "permits_issue",
     "public_url",
     "reminders_enqueue",
+    "repay_url",
     "report_close",
+    "report_met_check",
     "report_start",
+    "report_try_close",
     "route_plan_build",
     "route_plan_replan",
     "route_plans_build",
@@ -112,6 +134,9 @@ __all__ = [
     "team_create",
     "team_of",
     "teams_pair_automatically",
+    "upload_chunk",
+    "upload_open",
+    "visit_conditions",
     "window_check",
     "window_refusal",
 ]

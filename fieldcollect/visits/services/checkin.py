@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -18,7 +19,7 @@ from fieldcollect.core.models import User
 from fieldcollect.optimisation.coords import System, system_of, to_wgs84
 from fieldcollect.optimisation.travel import LatLon, haversine_m
 from fieldcollect.visits.errors import VisitErrorCode as E
-from fieldcollect.visits.models import Appointment, CheckIn
+from fieldcollect.visits.models import Appointment, CheckIn, VisitPermit
 from fieldcollect.visits.services.common import collector_of, local_tz, require_visible
 
 GEOFENCE_M = 200.0
@@ -31,7 +32,9 @@ def geofence_m() -> float:
 
 def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, accuracy_m: float,
                    at: datetime | None = None, manual: bool = False,
-                   appointment: Appointment | None = None, coord_system: str = "wgs84") -> CheckIn:
+                   appointment: Appointment | None = None, coord_system: str = "wgs84",
+                   permit: VisitPermit | None = None,
+                   flags_after_permit: list[dict[str, Any]] | None = None) -> CheckIn:
     """Record where the collector is at a visit and verify it.
 
     Accepted only inside the geofence around the customer's address (:func:`geofence_m`, 200 m by
@@ -43,6 +46,10 @@ def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, acc
     app reported; phones using Amap or Tencent location report GCJ-02, Baidu BD-09). They are converted
     to WGS-84 (:mod:`fieldcollect.optimisation.coords`) before every check, and the check-in keeps both
     the reported numbers with their system and the WGS-84 position (``lat``/``lon``).
+
+    ``permit`` is the visit permit the phone checked in under (checked by the caller,
+    :func:`~fieldcollect.visits.services.permits.permit_check`); ``flags_after_permit`` the debtor
+    flags raised after it (a visit made under the permit before the flag).
     """
     collector = collector_of(acting_user)
     require_capability(acting_user, "case.contact")
@@ -96,10 +103,12 @@ def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, acc
             collector=collector, case=case, appointment=appointment, lat=lat, lon=lon, accuracy_m=accuracy_m, at=at,
             distance_m=distance, accepted=accepted, flags=[str(f) for f in flags],
             reported_system=system.value, reported_lat=reported_lat, reported_lon=reported_lon,
+            permit=permit, flags_after_permit=list(flags_after_permit or []),
         )
         reported = {} if system is System.WGS84 else {
             "reported": {"system": system.value, "lat": reported_lat, "lon": reported_lon}}
         audit_log(actor=acting_user, action="checkin.record", object_type="checkin", object_id=checkin.pk,
                   new={"case": case.pk, "lat": lat, "lon": lon, "accuracy_m": accuracy_m, "accepted": accepted,
-                       "flags": checkin.flags, "distance_m": distance, **reported})
+                       "flags": checkin.flags, "distance_m": distance, **reported,
+                       "permit": permit.pk if permit else None, "flags_after_permit": checkin.flags_after_permit})
     return checkin

@@ -6,37 +6,89 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import IO
+from typing import IO, Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from fieldcollect.agencies.models import Collector
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case, Task
 from fieldcollect.compliance import services as compliance_services
-from fieldcollect.compliance.selectors import pack_for
+from fieldcollect.compliance.selectors import pack_for, third_party_may_discuss_debt
 from fieldcollect.compliance.services import current_language
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import User
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.evidence import EvidenceIntake, StagedEvidence, evidence_chunks, evidence_path
-from fieldcollect.visits.models import Appointment, CheckIn, Evidence, VisitOutcome, VisitReport
+from fieldcollect.visits.models import (
+    Appointment,
+    CheckIn,
+    Evidence,
+    Met,
+    Team,
+    VisitOutcome,
+    VisitPermit,
+    VisitReport,
+)
 from fieldcollect.visits.services.common import collector_of, local_tz, require_visible
 from fieldcollect.visits.services.feedback import feedback_issue
+from fieldcollect.visits.services.permits import permit_recheck
 from fieldcollect.visits.services.teams import team_of
 
 
-def report_start(*, case: Case, acting_user: User, recording: bool, at: datetime | None = None) -> VisitReport:
+def report_start(*, case: Case, acting_user: User, recording: bool, at: datetime | None = None,
+                 met: str = "", identity_check: str = "", permit: VisitPermit | None = None,
+                 checkin: CheckIn | None = None) -> VisitReport:
     """Start a visit: the compliance engine must allow it now (team of two certified collectors,
-    recording on, confirmed appointment, contact hours, pauses)."""
+    recording on, confirmed appointment, contact hours, pauses). ``recording`` is whether the
+    collector records the visit; the report's ``recording`` becomes true when a recording (audio or
+    video evidence) is added.
+
+    Under a visit ``permit`` (the collector app), a visit the engine now blocks only because of
+    debtor flags raised after the permit was issued is recorded as made under the permit before the
+    flag (``flags_after_permit``); any other block is refused as always. ``met`` (who was met at the
+    door) and ``identity_check`` (how the debtor's identity was confirmed) are checked by
+    :func:`report_met_check`."""
     require_capability(acting_user, "case.contact")
     collector = collector_of(acting_user)
     require_visible(case, acting_user)
     at = at or timezone.now()
+    if met:
+        report_met_check(case=case, met=met, identity_check=identity_check)
+    team, appointment, visit = visit_conditions(case=case, collector=collector, at=at, recording=recording)
+    flags_after: list[dict[str, object]] = []
+    if permit is None:
+        compliance_services.contact_guard(case=case, acting_user=acting_user, channel="visit", at=at, path="visit",
+                                          request_id="visit", **visit)
+    else:
+        recheck = permit_recheck(permit=permit, case=case, at=at, **visit)
+        if recheck.refused:
+            compliance_services.contact_refuse(verdict=recheck.verdict, case=case, acting_user=acting_user,
+                                               channel="visit", at=at, path="visit")
+        flags_after = recheck.flags_after
+    if checkin is None:
+        checkin = CheckIn.objects.filter(case=case, collector=collector, accepted=True,
+                                         at__gte=at - timedelta(hours=3)).order_by("-at").first()
+    with transaction.atomic():
+        report = VisitReport.objects.create(case=case, collector=collector, team=team, appointment=appointment,
+                                            checkin=checkin, recording=False, met=met, identity_check=identity_check,
+                                            flags_after_permit=flags_after, created_by=acting_user)
+        audit_log(actor=acting_user, action="visit.start", object_type="visit_report", object_id=report.pk,
+                  new={"case": case.pk, "team": team.pk if team else None,
+                       "appointment": appointment.pk if appointment else None, "recording": recording,
+                       "met": met, "permit": permit.pk if permit else None, "flags_after_permit": flags_after})
+    return report
+
+
+def visit_conditions(*, case: Case, collector: Collector, at: datetime,
+                     recording: bool) -> tuple[Team | None, Appointment | None, dict[str, Any]]:
+    """The collector's team of the day, the confirmed appointment around ``at`` and what the
+    compliance engine is told about the visit (``collectors``, ``recording``, ``appointment_confirmed``)."""
     local_day = at.astimezone(local_tz()).date()
     team = team_of(collector_id=collector.pk, day=local_day)
     qualified = 1 if collector.qualified_on(local_day) else 0
@@ -45,18 +97,36 @@ def report_start(*, case: Case, acting_user: User, recording: bool, at: datetime
     appointment = Appointment.objects.filter(
         case=case, status=Appointment.Status.CONFIRMED, chosen_start__lte=at + timedelta(minutes=30),
         chosen_end__gte=at - timedelta(hours=2)).order_by("-chosen_start").first()
-    compliance_services.contact_guard(case=case, acting_user=acting_user, channel="visit", at=at, path="visit",
-                                      collectors=qualified, recording=recording,
-                                      appointment_confirmed=appointment is not None, request_id="visit")
-    checkin = CheckIn.objects.filter(case=case, collector=collector, accepted=True,
-                                     at__gte=at - timedelta(hours=3)).order_by("-at").first()
-    with transaction.atomic():
-        report = VisitReport.objects.create(case=case, collector=collector, team=team, appointment=appointment,
-                                            checkin=checkin, recording=recording, created_by=acting_user)
-        audit_log(actor=acting_user, action="visit.start", object_type="visit_report", object_id=report.pk,
-                  new={"case": case.pk, "team": team.pk if team else None,
-                       "appointment": appointment.pk if appointment else None, "recording": recording})
-    return report
+    return team, appointment, {"collectors": qualified, "recording": recording,
+                               "appointment_confirmed": appointment is not None}
+
+
+def report_met_check(*, case: Case, met: str, identity_check: str = "", outcome: str = "",
+                     promise: bool = False) -> None:
+    """Who was met at the door decides what may be recorded: the debtor only with how their identity
+    was confirmed; with a family member or another third party, under a pack whose third-party rules
+    forbid disclosing the debt (:func:`fieldcollect.compliance.selectors.third_party_may_discuss_debt`),
+    no promise and no outcome about the debt; with nobody, only the outcomes of an empty door."""
+    if met not in Met.values:
+        raise ApplicationError(_("Choose who was met at the door."), code=E.FIELD_MET_RESTRICTED,
+                               extra={"field": "met", "allowed": list(Met.values)})
+    if met == Met.DEBTOR:
+        if not identity_check.strip():
+            raise ApplicationError(_("Say how the debtor's identity was confirmed."), code=E.FIELD_IDENTITY_CHECK,
+                                   extra={"field": "identity_check"})
+        return
+    if met == Met.NOBODY:
+        allowed = {"", VisitOutcome.NOT_HOME, VisitOutcome.MOVED, VisitOutcome.WRONG_ADDRESS}
+    elif third_party_may_discuss_debt(pack_for(case.loan.jurisdiction)):
+        return
+    else:
+        allowed = {"", VisitOutcome.THIRD_PARTY_MET, VisitOutcome.NOT_HOME, VisitOutcome.MOVED,
+                   VisitOutcome.WRONG_ADDRESS}
+    if promise or outcome not in allowed:
+        raise ApplicationError(
+            _("With %(met)s at the door, this cannot be recorded: the debt is discussed with the debtor only.")
+            % {"met": str(Met(met).label).lower()}, code=E.FIELD_MET_RESTRICTED,
+            extra={"field": "outcome", "met": met, "allowed": sorted(str(o) for o in allowed if o)})
 
 
 def evidence_check_can_add(*, report: VisitReport, acting_user: User) -> None:
@@ -94,6 +164,10 @@ def evidence_add_staged(*, report: VisitReport, acting_user: User, staged: Stage
         evidence = Evidence.objects.create(report=report, kind=staged.kind, sha256=staged.sha256, size=staged.size,
                                            content_type=staged.mime, original_name=name[:200],
                                            uploaded_by=acting_user)
+        if staged.kind in RECORDING_KINDS and not report.recording:
+            # "recording" is a fact of the visit: a recording of it exists
+            VisitReport.objects.filter(pk=report.pk).update(recording=True)
+            report.recording = True
         audit_log(actor=acting_user, action="evidence.add", object_type="visit_report", object_id=report.pk,
                   new={"evidence": evidence.pk, "kind": staged.kind, "sha256": staged.sha256, "size": staged.size,
                        "content_type": staged.mime})
@@ -118,6 +192,9 @@ def evidence_open(*, evidence: Evidence, acting_user: User) -> Iterator[bytes]:
     return stream()
 
 
+RECORDING_KINDS = frozenset({Evidence.Kind.AUDIO, Evidence.Kind.VIDEO})
+
+
 def missing_evidence(*, report: VisitReport) -> str | None:
     """The explanation of the pack rule whose evidence is missing, else ``None``."""
     pack = pack_for(report.case.loan.jurisdiction)
@@ -127,6 +204,9 @@ def missing_evidence(*, report: VisitReport) -> str | None:
             return rule.explain(current_language())
     return None
 
+
+# the party of the contact a visit records, by who was met at the door
+_MET_PARTY = {Met.DEBTOR: "debtor", Met.FAMILY: "relative", Met.THIRD_PARTY: "third_party", Met.NOBODY: "debtor"}
 
 _CONVERSATION = {VisitOutcome.PAID, VisitOutcome.PROMISE, VisitOutcome.HARDSHIP, VisitOutcome.REFUSED,
                  VisitOutcome.DISPUTE}
@@ -162,6 +242,9 @@ def report_close(*, report: VisitReport, acting_user: User, outcome: str, notes:
                                code=E.VISIT_EVIDENCE_MISSING)
     if outcome == VisitOutcome.PROMISE and (not promise_amount_fen or promise_due_on is None):
         raise ApplicationError(_("A promise needs an amount and a date."), code=E.VISIT_PROMISE_INCOMPLETE)
+    if report.met:
+        report_met_check(case=report.case, met=report.met, identity_check=report.identity_check, outcome=outcome,
+                         promise=outcome == VisitOutcome.PROMISE)
     case = report.case
     today = now.astimezone(local_tz()).date()
     with transaction.atomic():
@@ -170,7 +253,8 @@ def report_close(*, report: VisitReport, acting_user: User, outcome: str, notes:
             raise ConflictError(_("The report is closed."), code=E.VISIT_CLOSED)
         contact = case_services.contact_record(
             case=case, acting_user=acting_user, channel="visit", outcome=outcome,
-            party="third_party" if outcome == VisitOutcome.THIRD_PARTY_MET else "debtor",
+            party=_MET_PARTY.get(report.met) or (
+                "third_party" if outcome == VisitOutcome.THIRD_PARTY_MET else "debtor"),
             number=case.customer.address[:32], at=now, conversation=outcome in _CONVERSATION,
             notes=notes, prechecked=True)  # the visit was checked when it started (report_start)
         promise = None

@@ -29,6 +29,7 @@ from fieldcollect.optimisation.travel import LatLon
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import Appointment, CheckIn, RoutePlan, RouteStop, Team
 from fieldcollect.visits.services.common import appointment_windows, aware, local_tz, require_manager
+from fieldcollect.visits.services.permits import permits_issue
 
 SERVICE_MINUTES = 30
 # expected recovery of a visit as a share of the overdue amount, by bucket (until scoring provides one)
@@ -79,9 +80,11 @@ def _save_plan(*, team: Team, day_plan: DayPlan, info: dict[str, dict[str, Any]]
                               window_end=visit.window_end, service_minutes=meta["service"],
                               prize_fen=visit.prize_fen))
     RouteStop.objects.bulk_create(rows)
+    permits = permits_issue(plan=plan)  # the plan is published: each visited stop gets its permit
     audit_log(actor=acting_user, action=f"route_plan.{reason}", object_type="route_plan", object_id=plan.pk,
               new={"team": team.pk, "date": team.date.isoformat(), "stops": len(planned),
-                   "missed": plan.missed, "feasible": plan.feasible})
+                   "missed": plan.missed, "feasible": plan.feasible,
+                   "permits": [p.pk for p in permits]})
     return plan
 
 

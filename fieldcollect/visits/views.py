@@ -27,8 +27,8 @@ from fieldcollect.compliance.engine import zone
 from fieldcollect.core import params
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
-from fieldcollect.core.models import Role, User
 from fieldcollect.core.maptiles import tile_config
+from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.masking import mask_name

@@ -27,31 +27,27 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from fieldcollect.agencies.models import Collector
+from fieldcollect.cases.access import cases_visible_to
+from fieldcollect.compliance.selectors import pack_for, third_party_may_discuss_debt
 from fieldcollect.core.errors import PermissionDeniedError
 from fieldcollect.core.maptiles import tile_config
+from fieldcollect.core.models import User
 from fieldcollect.core.pages import errors_as_pages
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import VisitOutcome
+from fieldcollect.visits.services.reports import met_allows
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 APP_STATIC = STATIC / "fieldcollect" / "app"
 # the files the service worker keeps for offline use, relative to the static root
 SHELL_FILES = ("fieldcollect/app.css", "fieldcollect/vendor/idb/idb.js")
+FIELD_API = "/api/v1/field"  # the field API the app uses (fieldcollect/api/field.py)
 CHUNK_BYTES = 256 * 1024  # evidence is uploaded in chunks of this size (resumed after a dropped connection)
 
-# who was met at the door decides what the report may hold (the packs' third-party rules: the debt is
-# never disclosed to a third party, so nothing about paying is recorded or shown for one)
-MET_DEBTOR, MET_FAMILY, MET_THIRD_PARTY, MET_NOBODY = "debtor", "family", "third_party", "nobody"
-OUTCOMES_FOR_MET: dict[str, tuple[VisitOutcome, ...]] = {
-    MET_DEBTOR: (VisitOutcome.PAID, VisitOutcome.PROMISE, VisitOutcome.HARDSHIP, VisitOutcome.REFUSED,
-                 VisitOutcome.DISPUTE),
-    MET_FAMILY: (VisitOutcome.THIRD_PARTY_MET, VisitOutcome.MOVED, VisitOutcome.WRONG_ADDRESS),
-    MET_THIRD_PARTY: (VisitOutcome.THIRD_PARTY_MET, VisitOutcome.MOVED, VisitOutcome.WRONG_ADDRESS),
-    MET_NOBODY: (VisitOutcome.NOT_HOME, VisitOutcome.MOVED, VisitOutcome.WRONG_ADDRESS),
-}
-# what the collector may record or show for each: a promise and the repayment code only to the debtor
-MAY_DISCUSS_DEBT = frozenset({MET_DEBTOR})
+MET = ("debtor", "family", "third_party", "nobody")
+# outcomes that make no sense when the debtor opened the door (the form does not offer them)
+NOT_WITH_DEBTOR = frozenset({VisitOutcome.NOT_HOME, VisitOutcome.THIRD_PARTY_MET})
 IDENTITY_CHECKS = ("id_card", "security_questions", "known_in_person")
 
 
@@ -60,6 +56,24 @@ def _collector_or_403(request: HttpRequest) -> Collector:
     if collector is None:
         raise PermissionDeniedError(_("Only a field collector can do this."), code=E.NOT_COLLECTOR)
     return collector
+
+
+def report_form_rules(user: User) -> tuple[dict[str, list[list[str]]], list[str]]:
+    """The outcomes the report form offers for each answer to "who was met", and the answers with
+    which the debt may be discussed (a promise, the repayment code): from the one rule,
+    :func:`fieldcollect.visits.services.reports.met_allows`, under the packs of the collector's
+    cases (the strictest when they differ; the server checks each report against its case's pack)."""
+    jurisdictions = set(cases_visible_to(user).values_list("loan__jurisdiction", flat=True).distinct())
+    may_discuss = bool(jurisdictions) and all(third_party_may_discuss_debt(pack_for(j)) for j in jurisdictions)
+    outcomes: dict[str, list[list[str]]] = {}
+    discuss: list[str] = []
+    for met in MET:
+        allowed = met_allows(met=met, may_discuss_debt=may_discuss)
+        if allowed is None:
+            discuss.append(met)
+        outcomes[met] = [[o.value, str(o.label)] for o in VisitOutcome
+                         if (allowed is None or o.value in allowed) and not (met == "debtor" and o in NOT_WITH_DEBTOR)]
+    return outcomes, discuss
 
 
 def _strings() -> dict[str, str]:
@@ -137,18 +151,18 @@ def app_page(request: HttpRequest) -> HttpResponse:
     """The app's shell: the scripts read everything else from the API and IndexedDB."""
     collector = _collector_or_403(request)
     user = _user(request)
-    outcomes = dict(VisitOutcome.choices)
+    outcomes, may_discuss = report_form_rules(user)
     config: dict[str, Any] = {
         "user": user.pk,
         "collector": collector.pk,
         "language": get_language(),
-        "urls": {"today": "/api/v1/field/today", "sync": "/api/v1/field/sync", "uploads": "/api/v1/field/uploads",
-                 "sw": reverse("collector_app:sw"), "scope": reverse("collector_app:page")},
+        "urls": {"field": FIELD_API, "today": f"{FIELD_API}/today", "sync": f"{FIELD_API}/sync",
+                 "uploads": f"{FIELD_API}/uploads", "sw": reverse("collector_app:sw"),
+                 "scope": reverse("collector_app:page")},
         "chunk_bytes": CHUNK_BYTES,
         "tiles": tile_config(),  # the Leaflet map's tile provider (None: the SVG map only)
-        "outcomes": {met: [[o.value, str(outcomes[o.value])] for o in allowed]
-                     for met, allowed in OUTCOMES_FOR_MET.items()},
-        "may_discuss_debt": sorted(MAY_DISCUSS_DEBT),
+        "outcomes": outcomes,
+        "may_discuss_debt": may_discuss,
         "identity_checks": list(IDENTITY_CHECKS),
         "strings": _strings(),
     }

@@ -181,7 +181,7 @@ def test_a_refusal_is_shown_and_kept_until_dismissed(live_server, vw, phone_brow
     assert page.locator("#promise-fields").is_hidden() and page.locator("#repay").is_hidden()
     assert page.locator("#identity-row").is_hidden() and page.locator("#third-party-note").is_visible()
     options = page.locator("#report-form select[name=outcome] option").evaluate_all("os => os.map(o => o.value)")
-    assert options == ["", "third_party_met", "moved", "wrong_address"]
+    assert options == ["", "not_home", "moved", "wrong_address", "third_party_met"]
     page.locator("#report-form input[name=met][value=debtor]").check()
     assert page.locator("#promise-fields").is_visible() and page.locator("#repay").is_visible()
     assert page.locator("#identity-row").is_visible()

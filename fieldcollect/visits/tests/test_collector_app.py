@@ -17,7 +17,7 @@ from django.utils import translation
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import app_views
-from fieldcollect.visits.models import VisitOutcome
+from fieldcollect.visits.services.reports import met_allows
 
 pytestmark = pytest.mark.django_db
 STATIC = Path(app_views.__file__).resolve().parents[1] / "static" / "fieldcollect"
@@ -82,7 +82,7 @@ def test_page_passes_its_strings_in_the_users_language(vw):
     en = _config(client.get("/app/"))
     assert en["strings"] == english and en["strings"]["today"] == "Today's route"
     assert set(zh["strings"]) == set(en["strings"])
-    assert zh["urls"] == {"today": "/api/v1/field/today", "sync": "/api/v1/field/sync",
+    assert zh["urls"] == {"field": "/api/v1/field", "today": "/api/v1/field/today", "sync": "/api/v1/field/sync",
                           "uploads": "/api/v1/field/uploads", "sw": "/app/sw.js", "scope": "/app/"}
 
 
@@ -90,7 +90,7 @@ def test_strings_used_by_the_scripts_are_all_given():
     """Every ``S.name`` the scripts read is one of the page's strings (and no string is unused)."""
     source = "".join(p.read_text() for p in (STATIC / "app").glob("*.js"))
     used = set(re.findall(r"\bS\.(\w+)", source))
-    dynamic = {f"met_{m}" for m in app_views.OUTCOMES_FOR_MET} | {f"identity_{c}" for c in app_views.IDENTITY_CHECKS} \
+    dynamic = {f"met_{m}" for m in app_views.MET} | {f"identity_{c}" for c in app_views.IDENTITY_CHECKS} \
         | {f"state_{s}" for s in ("waiting", "sent", "refused")} | {"amap", "baidu", "apple"}
     given = set(app_views._strings())
     assert used <= given, used - given
@@ -155,16 +155,32 @@ def test_idb_is_vendored_with_its_licence_and_version():
     assert 'from "../vendor/idb/idb.js"' in (STATIC / "app" / "store.js").read_text()
 
 
-def test_what_may_be_recorded_depends_on_who_was_met():
-    """Nothing about paying is recorded for a third party (the packs' third-party rule): no promise,
-    no payment outcome, no repayment code; a debtor is never recorded as 'not at home'."""
-    paying = {VisitOutcome.PAID, VisitOutcome.PROMISE, VisitOutcome.HARDSHIP, VisitOutcome.REFUSED,
-              VisitOutcome.DISPUTE}
-    for met in ("family", "third_party", "nobody"):
-        assert not paying & set(app_views.OUTCOMES_FOR_MET[met]), met
-        assert met not in app_views.MAY_DISCUSS_DEBT
-    assert sorted(app_views.MAY_DISCUSS_DEBT) == ["debtor"]
-    assert VisitOutcome.NOT_HOME not in app_views.OUTCOMES_FOR_MET["debtor"]
-    assert VisitOutcome.THIRD_PARTY_MET not in app_views.OUTCOMES_FOR_MET["nobody"]
-    covered = {o for outcomes in app_views.OUTCOMES_FOR_MET.values() for o in outcomes}
-    assert covered == set(VisitOutcome)
+def test_the_report_form_follows_the_one_rule_on_who_was_met(vw):
+    """The form is built from ``met_allows`` under the packs of the collector's cases: under the CN pack
+    nothing about paying is recorded for a family member or another third party (no promise, no payment
+    outcome, no repayment code), and an empty door has only the empty door's outcomes."""
+    outcomes, discuss = app_views.report_form_rules(vw.user1)
+    assert discuss == ["debtor"]
+    values = {met: [v for v, _label in options] for met, options in outcomes.items()}
+    assert values["third_party"] == values["family"] == ["not_home", "moved", "wrong_address", "third_party_met"]
+    assert values["nobody"] == ["not_home", "moved", "wrong_address"]
+    assert {"paid", "promise", "hardship", "refused", "dispute"} <= set(values["debtor"])
+    assert "third_party_met" not in values["debtor"]
+    for met, allowed in values.items():
+        rule = met_allows(met=met, may_discuss_debt=False)
+        assert rule is None or set(allowed) <= rule, met
+    # the page gives the same to the phone
+    config = _config(_client(vw.user1).get("/app/"))
+    assert config["may_discuss_debt"] == ["debtor"]
+    assert [v for v, _ in config["outcomes"]["third_party"]] == values["third_party"]
+
+
+def test_where_a_pack_lets_third_parties_hear_of_the_debt_the_form_does_too(vw, monkeypatch):
+    monkeypatch.setattr(app_views, "third_party_may_discuss_debt", lambda pack: True)
+    outcomes, discuss = app_views.report_form_rules(vw.user1)
+    assert discuss == ["debtor", "family", "third_party"]
+    assert "promise" in [v for v, _ in outcomes["family"]]
+    assert [v for v, _ in outcomes["nobody"]] == ["not_home", "moved", "wrong_address"]
+    # a collector with no case at all gets the strict form
+    lonely, _collector = f.make_collector_user(agency=vw.agency)
+    assert app_views.report_form_rules(lonely)[1] == ["debtor"]

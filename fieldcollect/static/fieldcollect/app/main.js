@@ -55,6 +55,28 @@ async function wipeIfDayOver() {
   }
 }
 
+// The bank's repayment QR codes of today's stops (SVG made by the server), kept for the day: shown at
+// the door with no connection.
+async function repayCodes(list) {
+  const codes = {};
+  for (const s of list) {
+    if (!s.repay_url) continue;
+    try {
+      const resp = await fetch(`${config.urls.field}/cases/${s.case_id}/repay.svg`, { credentials: "same-origin" });
+      if (resp.ok) codes[s.case_id] = await resp.blob();
+    } catch (e) { /* the link is still shown */ }
+  }
+  return codes;
+}
+
+const qrUrls = new Map();
+function qrUrl(caseId) {
+  const blob = today && today.qr && today.qr[caseId];
+  if (!blob) return null;
+  if (!qrUrls.has(blob)) qrUrls.set(blob, URL.createObjectURL(blob));
+  return qrUrls.get(blob);
+}
+
 async function loadToday() {
   today = (await kvGet("today")) || null;
   if (today && today.user !== config.user) { await kvDelete("today"); today = null; }
@@ -62,7 +84,7 @@ async function loadToday() {
   render();
   const r = await api(config.urls.today).catch(() => null);
   if (r && r.ok && r.data) {
-    today = { data: r.data, fetched_at: isoLocal(), user: config.user };
+    today = { data: r.data, fetched_at: isoLocal(), user: config.user, qr: await repayCodes(r.data.stops || []) };
     await kvSet("today", today);
     await wipeIfDayOver();
     render();
@@ -132,7 +154,7 @@ function caseFacts(s) {
 
 function repayBlock(s) {
   if (!s.repay_url) return null;
-  const qr = s.repay_qr_svg || s.repay_qr || null; // a data: URI when the server gives the code itself
+  const qr = qrUrl(s.case_id);
   return h("section", { id: "repay" }, h("h3", {}, S.repay),
     qr ? h("img", { id: "repay-qr", src: qr, alt: S.repay, width: 180, height: 180 }) : null,
     h("p", {}, h("a", { id: "repay-link", href: s.repay_url, target: "_blank", rel: "noopener" }, S.repay_link)));

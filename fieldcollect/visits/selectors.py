@@ -8,11 +8,9 @@ expired or ended with the agency's contract disappears from every plan, past one
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from django.db.models import Q, QuerySet
 from django.urls import reverse
@@ -203,24 +201,6 @@ def case_visits(*, case: Case, user: User) -> dict[str, Any]:
 # ---------------------------------------------------------------- the collector app's day
 
 
-def _nav_urls(lat: float, lon: float, label: str) -> dict[str, str]:
-    """Links that open Amap, Baidu Maps and Apple Maps at the stop."""
-    # TODO(geo): fieldcollect.optimisation.coords.nav_urls (the ``geo`` branch) gives each app the
-    # coordinates in the system it expects; until it is merged, each link says the position is WGS-84
-    # (Amap's and Baidu's URI APIs take a coordinate-system parameter). The lead wires it at merge.
-    try:
-        coords = importlib.import_module("fieldcollect.optimisation.coords")
-    except ImportError:
-        coords = None
-    if coords is not None and hasattr(coords, "nav_urls"):
-        return dict(coords.nav_urls(lat, lon, label))
-    name = quote(label)
-    return {"amap": f"https://uri.amap.com/marker?position={lon:.6f},{lat:.6f}&name={name}&coordinate=wgs84",
-            "baidu": f"https://api.map.baidu.com/marker?location={lat:.6f},{lon:.6f}&title={name}&content={name}"
-                     f"&coord_type=wgs84&output=html&src=fieldcollect",
-            "apple": f"https://maps.apple.com/?ll={lat:.6f},{lon:.6f}&q={name}"}
-
-
 def field_today(*, user: User, collector: Collector, now: datetime | None = None) -> dict[str, Any]:
     """What the collector app keeps for today: the stops of the collector's own cases on the team's
     current (non-superseded) plan, each with its permit, the customer as :func:`customer_view` lets
@@ -260,7 +240,7 @@ def field_today(*, user: User, collector: Collector, now: datetime | None = None
                        "allowed": permit.allowed, "rule_ids": list(permit.rule_ids)} if permit else None,
             "repay_url": repay_url(s.case),
             # the label goes to the map company: the case number, never the customer's name
-            "navigate": _nav_urls(s.lat, s.lon, f"#{s.case_id}"),
+            "navigate": nav_urls(s.lat, s.lon, f"#{s.case_id}").as_dict(),
         })
     return out
 

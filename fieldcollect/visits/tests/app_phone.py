@@ -47,7 +47,7 @@ def open_app(page: Page, url: str) -> None:
 def installed(page: Page) -> str:
     """Waits until the service worker is active and controls the page; its script URL."""
     script = page.evaluate("navigator.serviceWorker.ready.then((r) => r.active.scriptURL)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     return str(script)
 
 
@@ -79,6 +79,7 @@ def stored(page: Page, store: str) -> list[dict[str, Any]]:
              const rows = await new Promise((ok, ko) => { const r = db.transaction(store).objectStore(store).getAll();
                r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
              db.close();
+             rows.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));  // in the order they were made
              return rows.map((row) => { const { blob, ...rest } = row; return { ...rest, has_blob: !!blob }; });
            }""", store)
 

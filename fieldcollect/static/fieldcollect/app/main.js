@@ -29,7 +29,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k === "hidden") node.hidden = Boolean(v);
     else node.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c);
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) node.append(c);
   return node;
 }
 const yuan = (fen) => (typeof fen === "number" ? `¥${(fen / 100).toFixed(2)}` : "");
@@ -327,7 +327,7 @@ function runSync() {
     syncing = null;
     button.disabled = false;
     button.textContent = S.sync;
-    document.body.dataset.synced = isoLocal();
+    document.body.dataset.syncs = String(Number(document.body.dataset.syncs || 0) + 1); // passes made
   });
   return syncing;
 }
@@ -374,8 +374,9 @@ async function start() {
   }
   hookLogout();
   await hookSettings();
-  document.getElementById("sync-now").addEventListener("click", () => { runSync(); loadToday(); });
-  window.addEventListener("online", () => { updateNet(); runSync(); loadToday(); });
+  // one request at a time: the queue first, then today's stops
+  document.getElementById("sync-now").addEventListener("click", () => runSync().then(loadToday));
+  window.addEventListener("online", () => { updateNet(); runSync().then(loadToday); });
   window.addEventListener("offline", () => render());  // the route notes it; a report in writing is kept
   setInterval(wipeIfDayOver, 60_000);
   const visit = await kvGet("visit");

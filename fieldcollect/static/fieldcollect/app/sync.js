@@ -67,6 +67,20 @@ async function sendActions(api, urls, items) {
   return false; // not logged in, server error: everything stays waiting
 }
 
+// what the server's answer to an upload means for the phone's copy
+const FINAL_REFUSALS = new Set([413, 415, 422]); // too large, not the kind it said, damaged (SHA-256)
+
+async function refuseUpload(up, resp) {
+  const e = errorOf(resp.data);
+  up.state = "refused"; up.code = e.code; up.message = e.message;
+  await uploadPut(up);
+}
+
+async function completeUpload(up, evidenceId) {
+  up.state = "sent"; up.received = up.size; up.evidence_id = evidenceId ?? null; up.blob = null;
+  await uploadPut(up);
+}
+
 async function sendUpload(api, urls, up, reports, chunkBytes) {
   const report = reports.get(up.report_client_id);
   if (report && report.state === "refused") {
@@ -80,48 +94,33 @@ async function sendUpload(api, urls, up, reports, chunkBytes) {
     const resp = await api(urls.uploads, { method: "POST", json: {
       client_id: up.client_id, report_client_id: up.report_client_id, kind: up.kind,
       content_type: up.content_type, size: up.size, sha256: up.sha256 } });
-    if (resp.status === 409) return; // the report is not on the server yet: later
-    if (!resp.ok) {
-      if (resp.status >= 400 && resp.status < 500 && resp.status !== 401 && resp.status !== 403) {
-        const e = errorOf(resp.data);
-        up.state = "refused"; up.code = e.code; up.message = e.message;
-        await uploadPut(up);
-      }
-      return;
-    }
+    if (FINAL_REFUSALS.has(resp.status) || (resp.status === 400)) { await refuseUpload(up, resp); return; }
+    if (!resp.ok) return; // 409 report_not_synced, not logged in, server error: later
     up.upload_id = resp.data.upload_id;
     up.received = resp.data.received || 0;
+    if (resp.data.complete) { await completeUpload(up, resp.data.evidence_id); return; }
     await uploadPut(up);
   }
-  for (let guard = 0; guard < 10000; guard++) {
+  for (let guard = 0; guard < 100000 && up.received < up.size; guard++) {
     const start = up.received;
-    if (start >= up.size && up.state === "sent") return;
     const end = Math.min(up.size, start + chunkBytes) - 1;
     const resp = await api(`${urls.uploads}/${up.upload_id}`, {
       method: "PUT", body: up.blob.slice(start, end + 1),
       headers: { "Content-Type": "application/octet-stream", "Content-Range": `bytes ${start}-${end}/${up.size}` } });
     if (resp.status === 409) {
       const e = errorOf(resp.data);
+      if (e.code === "upload.complete" || e.extra.evidence_id) { await completeUpload(up, e.extra.evidence_id); return; }
       const received = (resp.data && resp.data.received) ?? e.extra.received;
       if (typeof received !== "number" || received === start) return; // e.g. the report is not synced yet
       up.received = received; // resume where the server is
       await uploadPut(up);
       continue;
     }
-    if (!resp.ok) {
-      if (resp.status >= 400 && resp.status < 500 && resp.status !== 401 && resp.status !== 403) {
-        const e = errorOf(resp.data);
-        up.state = "refused"; up.code = e.code; up.message = e.message;
-        await uploadPut(up);
-      }
-      return;
-    }
+    if (resp.status === 404) { up.upload_id = null; up.received = 0; await uploadPut(up); return; } // open again
+    if (FINAL_REFUSALS.has(resp.status)) { await refuseUpload(up, resp); return; }
+    if (!resp.ok) return; // a chunk cut short (400), not logged in, server error: later, from where it was
+    if (resp.data.complete) { await completeUpload(up, resp.data.evidence_id); return; }
     up.received = resp.data.received;
-    if (resp.data.complete) {
-      up.state = "sent"; up.evidence_id = resp.data.evidence_id ?? null; up.blob = null;
-      await uploadPut(up);
-      return;
-    }
     await uploadPut(up);
   }
 }

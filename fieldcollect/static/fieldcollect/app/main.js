@@ -77,14 +77,24 @@ function qrUrl(caseId) {
   return qrUrls.get(blob);
 }
 
-async function loadToday() {
+let loggingOut = false; // set at logout: nothing of the day is stored on the phone any more
+let loading = null;
+function loadToday() {
+  if (!loading) loading = fetchToday().finally(() => { loading = null; });
+  return loading;
+}
+
+async function fetchToday() {
+  if (loggingOut) return;
   today = (await kvGet("today")) || null;
   if (today && today.user !== config.user) { await kvDelete("today"); today = null; }
   await wipeIfDayOver();
   render();
   const r = await api(config.urls.today).catch(() => null);
-  if (r && r.ok && r.data) {
-    today = { data: r.data, fetched_at: isoLocal(), user: config.user, qr: await repayCodes(r.data.stops || []) };
+  if (r && r.ok && r.data && !loggingOut) {
+    const fresh = { data: r.data, fetched_at: isoLocal(), user: config.user, qr: await repayCodes(r.data.stops || []) };
+    if (loggingOut) return;
+    today = fresh;
     await kvSet("today", today);
     await wipeIfDayOver();
     render();
@@ -345,6 +355,8 @@ function hookLogout() {
   let confirmed = false;
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    loggingOut = true;
+    if (loading) await loading;
     await wipePersonalData();
     today = null;
     render();

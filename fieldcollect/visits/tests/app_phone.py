@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, sync_playwright
 
 from fieldcollect.testing.browser import ARGS, CHROMIUM, PHONE, open_page, sign_in
 
@@ -97,6 +97,6 @@ def write_report(page: Page, *, met: str, outcome: str, identity: str = "", note
         page.fill("#report-form input[name=promise_due]", promise_due)
     if photo is not None:
         page.set_input_files("#report-form input[name=photo]",
-                             files=[{"name": "door.png", "mimeType": "image/png", "buffer": photo}])
+                             files=[FilePayload(name="door.png", mimeType="image/png", buffer=photo)])
     page.click("#end-visit")
     page.wait_for_selector("#route")

@@ -38,6 +38,7 @@ from fieldcollect.visits import selectors
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import FieldUpload
 from fieldcollect.visits.services import field as field_services
+from fieldcollect.visits.services import uploads as upload_services
 from fieldcollect.visits.services.common import collector_of
 
 router = Router(tags=["field"], auth=[BearerToken(), SessionAuth()])
@@ -73,10 +74,10 @@ def _action(raw: Any) -> field_services.SyncAction:
         payload = action(**schema.model_validate(raw.payload).model_dump())
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
-        first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
+        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "payload"
+        reason = errors[0]["msg"] if errors else ""
         invalid = ApplicationError(_("The %(kind)s is not valid: %(field)s: %(reason)s") % {
-            "kind": raw.kind, "field": where, "reason": first.get("msg", "")}, code=E.FIELD_INVALID_ACTION,
+            "kind": raw.kind, "field": where or "payload", "reason": reason}, code=E.FIELD_INVALID_ACTION,
             extra={"errors": [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")} for e in errors]})
         return field_services.SyncAction(client_id=raw.client_id, kind=raw.kind, case_id=raw.case_id, at=raw.at,
                                          payload=None, invalid=invalid)
@@ -107,7 +108,7 @@ def upload_open(request: HttpRequest, body: FieldUploadIn) -> dict[str, Any]:
     """Start the upload of a photo or an audio recording of a visit report synced before (else 409
     ``report_not_synced``: try again later). The same ``client_id`` again gives the same upload
     with the bytes ``received`` so far: go on from there."""
-    upload = field_services.upload_open(acting_user=_user(request), client_id=body.client_id,
+    upload = upload_services.upload_open(acting_user=_user(request), client_id=body.client_id,
                                         report_client_id=body.report_client_id, kind=body.kind,
                                         content_type=body.content_type, size=body.size, sha256=body.sha256)
     return _upload_out(upload)
@@ -127,7 +128,7 @@ def upload_chunk(request: HttpRequest, upload_id: int) -> HttpResponse | dict[st
     checked (a mismatch: 422, start again from 0), it is sealed, stored as the report's evidence
     (``evidence_id``) and an audio file makes the report's recording a fact."""
     try:
-        upload = field_services.upload_chunk(acting_user=_user(request), upload_id=upload_id,
+        upload = upload_services.upload_chunk(acting_user=_user(request), upload_id=upload_id,
                                              content_range=request.headers.get("Content-Range", ""),
                                              data=request.body)
     except ApplicationError as exc:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from fieldcollect.compliance.services import RESTRICTIVE_FLAGS
 
@@ -223,6 +223,19 @@ class FlagLiftIn(Schema):
 # ---------------------------------------------------------------- the collector app (/field)
 
 
+def _phone_time(value: datetime) -> datetime:
+    """A time from the phone: with its offset, and a plausible year (an extreme one overflows when it is
+    converted to the debtor's zone)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must carry a time zone offset, e.g. 2026-06-01T10:05:00+08:00")
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("must be between the years 2000 and 2100")
+    return value
+
+
+PhoneTime = Annotated[datetime, AfterValidator(_phone_time)]
+
+
 class FieldCollectorOut(Schema):
     id: int
     name: str
@@ -272,7 +285,7 @@ class FieldActionIn(Schema):
     client_id: str = Field(min_length=1, max_length=64, description="An id the phone made (a UUID)")
     kind: Literal["checkin", "report", "promise"]
     case_id: int = Field(ge=1, le=INT64)
-    at: datetime = Field(description="When it happened on the phone (ISO-8601 with offset)")
+    at: PhoneTime = Field(description="When it happened on the phone (ISO-8601 with offset)")
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -307,13 +320,13 @@ class FieldReportPayload(Schema):
     identity_check: str = Field("", max_length=200)
     outcome: str = Field(max_length=20)
     notes: str = Field("", max_length=4000)
-    ended_at: datetime | None = None
+    ended_at: PhoneTime | None = None
 
 
 class FieldPromisePayload(Schema):
     report_client_id: str | None = Field(None, max_length=64)
     amount_fen: int = Field(gt=0, le=INT64)
-    due: date
+    due: date = Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))
 
 
 class FieldUploadIn(Schema):

@@ -67,7 +67,7 @@ class VisitErrorCode(StrEnum):
     UPLOAD_OFFSET = "upload.offset"
     UPLOAD_RANGE = "upload.range"
     UPLOAD_MISMATCH = "upload.mismatch"
-    UPLOAD_SHA256 = "upload.sha256"
+    UPLOAD_SHA256 = "upload.checksum"
     UPLOAD_SIZE = "upload.size"
     UPLOAD_KIND = "upload.kind"
     UPLOAD_COMPLETE = "upload.complete"

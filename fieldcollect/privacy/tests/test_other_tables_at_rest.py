@@ -1,6 +1,6 @@
 """Personal data outside the customer table is encrypted at rest too: the outbox (the SMS number and
 text, also used by the early-warning reminders), complaints (contact phone, description, responses,
-investigation notes), visit reports and evidence file names, feedback comments, declined appointments and plans (hardship
+investigation notes), visit reports (how the debtor's identity was confirmed included) and evidence file names, feedback comments, declined appointments and plans (hardship
 detail, the customer's reason for declining). The rows are written through the product's own code,
 then every text column of every table is read raw and, on SQLite, the database file's bytes scanned.
 The outbox sender still receives the number in clear."""
@@ -35,6 +35,7 @@ SECRETS = {
     "decline": "下周三我在医院陪护",
     "hardship": "在杭州第一人民医院化疗",
     "file_name": "客户家门口锦绣花园12栋.jpg",
+    "identity_check": "核对身份证310101199001011234",
 }
 
 
@@ -73,7 +74,8 @@ def test_outbox_complaints_visits_plans_hold_no_plaintext(fc_home: Path, tmp_pat
                                  contact_phone=OTHER_PHONE)
     complaint_add_entry(complaint=complaint, acting_user=staff, note=SECRETS["entry"])
     report = VisitReport.objects.create(case=case, collector=collector, notes=SECRETS["visit_notes"],
-                                        customer_situation=SECRETS["situation"])
+                                        customer_situation=SECRETS["situation"], met="debtor",
+                                        identity_check=SECRETS["identity_check"])
     Evidence.objects.create(report=report, kind=Evidence.Kind.PHOTO, sha256="0" * 64, size=10,
                             original_name=SECRETS["file_name"])
     FeedbackRequest.objects.create(case=case, collector=collector, agency=agency, expires_at=now + timedelta(days=3),
@@ -87,6 +89,7 @@ def test_outbox_complaints_visits_plans_hold_no_plaintext(fc_home: Path, tmp_pat
     complaint = Complaint.objects.get(pk=complaint.pk)
     assert complaint.contact_phone == OTHER_PHONE and complaint.description == SECRETS["description"]
     assert OutboxMessage.objects.get(pk=message.pk).to == mobile
+    assert VisitReport.objects.get(pk=report.pk).identity_check == SECRETS["identity_check"]
     sms_to_complainant = OutboxMessage.objects.get(kind="complaint", case_id=case.pk)
     assert sms_to_complainant.to == OTHER_PHONE and complaint.reference in sms_to_complainant.body
 

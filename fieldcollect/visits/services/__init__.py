@@ -53,8 +53,6 @@ from fieldcollect.visits.services.field import (
     field_sync,
     repay_url,
     report_try_close,
-    upload_chunk,
-    upload_open,
 )
 from fieldcollect.visits.services.permits import permit_check, permit_recheck, permit_token, permits_issue
 from fieldcollect.visits.services.reports import (
@@ -83,6 +81,7 @@ from fieldcollect.visits.services.teams import (
     team_of,
     teams_pair_automatically,
 )
+from fieldcollect.visits.services.uploads import upload_chunk, upload_open
 
 __all__ = [
     "DEFAULT_SHIFT",

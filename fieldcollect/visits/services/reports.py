@@ -216,7 +216,7 @@ def missing_evidence(*, report: VisitReport) -> str | None:
 
 
 # the party of the contact a visit records, by who was met at the door
-_MET_PARTY = {Met.DEBTOR: "debtor", Met.FAMILY: "relative", Met.THIRD_PARTY: "third_party", Met.NOBODY: "debtor"}
+_MET_PARTY: dict[str, str] = {Met.DEBTOR: "debtor", Met.FAMILY: "relative", Met.THIRD_PARTY: "third_party", Met.NOBODY: "debtor"}
 
 _CONVERSATION = {VisitOutcome.PAID, VisitOutcome.PROMISE, VisitOutcome.HARDSHIP, VisitOutcome.REFUSED,
                  VisitOutcome.DISPUTE}

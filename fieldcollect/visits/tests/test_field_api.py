@@ -237,7 +237,7 @@ def test_a_pause_flag_raised_after_the_permit_records_the_visit_as_made_before_t
         html = page.get(f"/compliance/report/?day={day.today.isoformat()}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="before-flag"' in html and f"#{day.vw.case1.pk}" in html
     # without a permit (the web page's way) the same visit is refused by the pause
-    day.vw.case2.customer  # noqa: B018
+    day.vw.case2.customer
     with pytest.raises(compliance_services.ContactBlockedError):
         services.report_start(case=day.vw.case1, acting_user=day.vw.user1, recording=True, at=at(day.today, 11))
 
@@ -391,7 +391,7 @@ def test_a_wrong_sha256_is_refused_and_the_upload_starts_again(day):
     day.sync(c, r)
     uid = _open(day, r["client_id"], sha="0" * 64).json()["upload_id"]
     bad = _put(day, uid, AUDIO, 0)
-    assert bad.status_code == 422 and bad.json()["error"]["code"] == "upload.sha256" and bad.json()["received"] == 0
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "upload.checksum" and bad.json()["received"] == 0
     assert not Evidence.objects.exists() and not VisitReport.objects.get().recording
     photo = _open(day, r["client_id"], samples.JPEG, kind="audio", cid="upload-2").json()["upload_id"]
     wrong_kind = _put(day, photo, samples.JPEG, 0, total=len(samples.JPEG))

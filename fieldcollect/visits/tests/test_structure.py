@@ -37,7 +37,9 @@ def test_error_codes_come_from_the_enum():
               if re.search(r"\bcode=[\"']", line)]
     assert inline == [], "use VisitErrorCode (fieldcollect/visits/errors.py)"
     assert len({c.value for c in VisitErrorCode}) == len(VisitErrorCode)
-    assert all(re.fullmatch(r"[a-z_]+\.[a-z_]+", c.value) for c in VisitErrorCode)
+    # the one code the collector app's API contract names without a domain (issue 19: 409 report_not_synced)
+    contract = {VisitErrorCode.FIELD_REPORT_NOT_SYNCED}
+    assert all(re.fullmatch(r"[a-z_]+\.[a-z_]+", c.value) for c in VisitErrorCode if c not in contract)
 
 
 def test_no_second_copy_of_the_compliance_check():

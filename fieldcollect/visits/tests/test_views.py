@@ -4,6 +4,7 @@ plan and check-in, the visit report with evidence, the manager's teams page and 
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -162,3 +163,33 @@ def test_report_needs_evidence_then_closes(client, vw, tmp_path):
     report.refresh_from_db()
     assert report.status == VisitReport.Status.CLOSED and report.outcome == "hardship"
     assert RoutePlan.objects.count() == 0
+
+
+def test_recording_is_a_fact_of_the_report_not_a_tick_box(client, vw):
+    services.team_create(member_a=vw.c1, member_b=vw.c2, day=vw.day, acting_user=vw.manager)
+    a, _t = _propose(vw)
+    services.appointment_confirm(appointment=a, window=0)
+    with mock.patch("django.utils.timezone.now", return_value=at(vw.day, 10, 5)):
+        client.force_login(vw.user1)
+        form = client.get(f"/visits/case/{vw.case1.pk}/").content.decode()
+        start_form = form[form.index('id="start-form"'):]
+        start_form = start_form[:start_form.index("</form>")]
+        assert 'name="recording"' not in start_form and 'name="met"' in start_form
+        # the debtor met without saying how their identity was confirmed: refused, nothing started
+        client.post(f"/visits/case/{vw.case1.pk}/report", {"met": "debtor"})
+        assert not VisitReport.objects.exists()
+        done = client.post(f"/visits/case/{vw.case1.pk}/report", {"met": "debtor", "identity_check": "ID card"})
+        report = VisitReport.objects.get()
+        assert done["Location"] == f"/visits/report/{report.pk}/"
+        assert report.met == "debtor" and report.identity_check == "ID card" and not report.recording
+        page = client.get(f"/visits/report/{report.pk}/").content.decode()
+        assert 'id="recording-fact"' in page and "尚未附上录音" in page
+        photo = SimpleUploadedFile("door.jpg", b"\xff\xd8\xff\xe0 a photo of the door", content_type="image/jpeg")
+        client.post(f"/visits/report/{report.pk}/evidence", {"file": photo})
+        report.refresh_from_db()
+        assert not report.recording  # a photo is not a recording
+        audio = SimpleUploadedFile("visit.mp3", b"ID3 audio of the visit", content_type="audio/mpeg")
+        client.post(f"/visits/report/{report.pk}/evidence", {"file": audio})
+        report.refresh_from_db()
+        assert report.recording
+        assert "已附录音" in client.get(f"/visits/report/{report.pk}/").content.decode()

@@ -14,6 +14,7 @@ from playwright.sync_api import Route
 
 from fieldcollect.testing.browser import BROWSER_TEST
 from fieldcollect.visits.tests.app_phone import (
+    installed,
     open_app,
     phone,
     phone_browser,
@@ -29,9 +30,9 @@ CHUNK = 256 * 1024
 PHOTO = b"\x89PNG\r\n\x1a\n" + os.urandom(2 * CHUNK + 1000)  # three chunks
 
 
-def _today(case_id: int) -> dict[str, Any]:
+def _today(case_id: int, wipe_after: str = "2999-01-01T00:00:00+08:00") -> dict[str, Any]:
     return {"date": "2026-12-07", "collector": {"id": 1, "name": "x"}, "plan_id": 1,
-            "wipe_after": "2999-01-01T00:00:00+08:00",
+            "wipe_after": wipe_after,
             "stops": [{"stop_id": 5, "case_id": case_id, "order": 1, "window_start": None, "window_end": None,
                        "lat": 31.24, "lon": 121.49, "customer": "张*", "address": "上海市浦东新区****",
                        "amount_due_fen": 123456, "dpd": 40, "appointment_id": None,
@@ -45,8 +46,10 @@ def _today(case_id: int) -> dict[str, Any]:
 class ScriptedServer:
     """Answers the field API the way the contract says, with a connection that drops once."""
 
-    def __init__(self, case_id: int, *, refuse: str | None = None) -> None:
+    def __init__(self, case_id: int, *, refuse: str | None = None,
+                 wipe_after: str = "2999-01-01T00:00:00+08:00") -> None:
         self.case_id = case_id
+        self.wipe_after = wipe_after
         self.refuse = refuse
         self.synced: list[dict[str, Any]] = []
         self.received = bytearray()
@@ -59,7 +62,7 @@ class ScriptedServer:
         request = route.request
         path = request.url.split("/api/v1/field", 1)[1]
         if path.startswith("/today"):
-            route.fulfill(json=_today(self.case_id))
+            route.fulfill(json=_today(self.case_id, self.wipe_after))
         elif path.startswith("/sync"):
             actions = json.loads(request.post_data or "{}")["actions"]
             self.synced.extend(actions)
@@ -185,3 +188,44 @@ def test_a_refusal_is_shown_and_kept_until_dismissed(live_server, vw, phone_brow
     page.locator("#report-form input[name=met][value=debtor]").check()
     assert page.locator("#promise-fields").is_visible() and page.locator("#repay").is_visible()
     assert page.locator("#identity-row").is_visible()
+
+
+def _kept_today(page: Any) -> bool:
+    return bool(page.evaluate("""() => new Promise((ok) => { const r = indexedDB.open('fieldcollect-app');
+        r.onsuccess = () => { const g = r.result.transaction('kv').objectStore('kv').get('today');
+          g.onsuccess = () => { r.result.close(); ok(g.result !== undefined); }; }; })"""))
+
+
+def test_the_day_is_wiped_from_the_phone_at_its_end_but_not_what_was_not_sent(live_server, vw, phone_browser):
+    server = ScriptedServer(vw.case1.pk)
+    page, ctx, _errors = phone(phone_browser, url=live_server.url, user=vw.user1, lat=31.24, lon=121.49,
+                               service_workers="block")
+    ctx.route("**/api/v1/field/**", server)
+    open_app(page, live_server.url)
+    assert _kept_today(page) and page.locator("#stops li").count() == 1
+    ctx.set_offline(True)
+    page.click("#stops li button")
+    page.click("#checkin-btn")
+    page.wait_for_selector("#visit")
+    # the day is over (wipe_after passed): the next look at today's stops wipes them
+    server.wipe_after = "2000-01-01T00:00:00+08:00"
+    ctx.set_offline(False)
+    page.wait_for_function("() => !document.getElementById('app-notice').hidden")
+    assert page.locator("#app-notice").inner_text() == "The day is over: today's stops were wiped from this phone."
+    assert not _kept_today(page)
+    assert [q["kind"] for q in stored(page, "queue")] == ["checkin"]  # sent or kept: never silently lost
+
+
+def test_logged_out_elsewhere_the_app_forgets_the_day_when_opened(live_server, vw, phone_browser):
+    page, _ctx, _errors = phone(phone_browser, url=live_server.url, user=vw.user1, lat=31.24, lon=121.49)
+    open_app(page, live_server.url)
+    installed(page)
+    assert _kept_today(page) and page.evaluate("() => caches.has('fc-app-page')")
+    page.goto(f"{live_server.url}/visits/day/")  # a page of the site, not the app: its own logout form
+    page.click("header form[action='/accounts/logout/'] button[type=submit]")
+    page.wait_for_url("**/accounts/login/**")
+    assert _kept_today(page)  # that page knows nothing of the app
+    page.goto(f"{live_server.url}/app/")  # the service worker sees the log-in page come back
+    page.wait_for_url("**/accounts/login/**")
+    page.wait_for_function("() => caches.has('fc-app-page').then((kept) => !kept)")
+    assert not _kept_today(page)

@@ -307,7 +307,9 @@ const KIND = { checkin: S.kind_checkin, report: S.kind_report, promise: S.kind_p
 async function renderQueue() {
   const list = document.getElementById("queue");
   const rows = [...(await queueItems()).map((i) => ({ ...i, upload: false })),
-    ...(await uploadItems()).map((u) => ({ ...u, upload: true }))].sort((a, b) => a.seq - b.seq);
+    ...(await uploadItems()).map((u) => ({ ...u, upload: true }))]
+    .filter((r) => r.user === config.user) // another collector's items wait for their own log-in
+    .sort((a, b) => a.seq - b.seq);
   list.replaceChildren(...rows.map((r) => {
     const stop = stopOf(r.case_id);
     const progress = r.upload && r.state === "waiting" && r.received ? ` ${Math.floor((100 * r.received) / r.size)}%` : "";

@@ -32,10 +32,30 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+// Logged out elsewhere (the page now sends to the log-in page): the day's stops and the kept page go.
+// Actions not yet sent stay (they are the app's queue, sent at the next log-in).
+async function forgetTheDay() {
+  await caches.delete(PAGE_CACHE);
+  await new Promise((resolve) => {
+    const open = indexedDB.open("fieldcollect-app");
+    open.onerror = () => resolve();
+    open.onupgradeneeded = () => { open.transaction.abort(); resolve(); };  // no app data here yet
+    open.onsuccess = () => {
+      const db = open.result;
+      try {
+        const tx = db.transaction("kv", "readwrite");
+        tx.objectStore("kv").delete("today");
+        tx.oncomplete = tx.onerror = () => { db.close(); resolve(); };
+      } catch (e) { db.close(); resolve(); }
+    };
+  });
+}
+
 async function page(request) {
   try {
     const response = await fetch(request);
     if (response.ok && !response.redirected) await (await caches.open(PAGE_CACHE)).put(SCOPE, response.clone());
+    else if (response.redirected) await forgetTheDay();
     return response;
   } catch (error) {
     const kept = await caches.match(SCOPE, { cacheName: PAGE_CACHE });

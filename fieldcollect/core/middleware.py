@@ -12,6 +12,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
+from fieldcollect.core.maptiles import tile_config, tile_origins
+
 
 class PageLanguageDefaultMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -40,8 +42,6 @@ class SecurityHeadersMiddleware:
     def _csp(self) -> str:
         """The policy, with the map tile provider's hosts in ``img-src`` (read at each response: the
         provider is a setting, :mod:`fieldcollect.core.maptiles`)."""
-        from fieldcollect.core.maptiles import tile_config, tile_origins
-
         try:
             origins = tile_origins(tile_config())
         except ValueError:

@@ -197,7 +197,7 @@ def _kept_today(page: Any) -> bool:
 
 
 def test_the_day_is_wiped_from_the_phone_at_its_end_but_not_what_was_not_sent(live_server, vw, phone_browser):
-    server = ScriptedServer(vw.case1.pk)
+    server = ScriptedServer(vw.case1.pk, refuse="checkin")
     page, ctx, _errors = phone(phone_browser, url=live_server.url, user=vw.user1, lat=31.24, lon=121.49,
                                service_workers="block")
     ctx.route("**/api/v1/field/**", server)
@@ -213,7 +213,10 @@ def test_the_day_is_wiped_from_the_phone_at_its_end_but_not_what_was_not_sent(li
     page.wait_for_function("() => !document.getElementById('app-notice').hidden")
     assert page.locator("#app-notice").inner_text() == "The day is over: today's stops were wiped from this phone."
     assert not _kept_today(page)
-    assert [q["kind"] for q in stored(page, "queue")] == ["checkin"]  # sent or kept: never silently lost
+    # what the server refused stays until the collector has seen it (what was sent is gone with the day)
+    assert [(q["kind"], q["state"]) for q in stored(page, "queue")] == [("checkin", "refused")]
+    # the report being written stays, without the customer's details
+    assert page.locator("#visit #report-form").is_visible() and page.locator("#visit .facts").count() == 0
 
 
 def test_logged_out_elsewhere_the_app_forgets_the_day_when_opened(live_server, vw, phone_browser):
@@ -227,5 +230,8 @@ def test_logged_out_elsewhere_the_app_forgets_the_day_when_opened(live_server, v
     assert _kept_today(page)  # that page knows nothing of the app
     page.goto(f"{live_server.url}/app/")  # the service worker sees the log-in page come back
     page.wait_for_url("**/accounts/login/**")
-    page.wait_for_function("() => caches.has('fc-app-page').then((kept) => !kept)")
-    assert not _kept_today(page)
+    for _ in range(50):
+        if not _kept_today(page) and not page.evaluate("() => caches.has('fc-app-page')"):
+            break
+        page.wait_for_timeout(100)
+    assert not _kept_today(page) and not page.evaluate("() => caches.has('fc-app-page')")

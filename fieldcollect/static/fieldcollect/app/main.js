@@ -46,11 +46,15 @@ function fenOf(text) {
 // ------------------------------------------------------------------ today's stops
 function expired(t) { return Boolean(t && t.data && t.data.wipe_after && Date.now() > Date.parse(t.data.wipe_after)); }
 
+// a report being written stays on the screen, without the customer's details
+function dropShownPersonalData() { main.querySelectorAll(".facts, #repay").forEach((el) => el.remove()); }
+
 async function wipeIfDayOver() {
   if (expired(today)) {
     await wipePersonalData();
     today = null;
     showNotice(S.wiped);
+    dropShownPersonalData();
     render();
   }
 }
@@ -361,6 +365,7 @@ function hookLogout() {
     if (loading) await loading;
     await wipePersonalData();
     today = null;
+    dropShownPersonalData();
     render();
     const unsent = await unsentCount();
     if (unsent > 0 && !confirmed) {

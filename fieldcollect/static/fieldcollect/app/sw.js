@@ -35,7 +35,6 @@ self.addEventListener("activate", (event) => {
 // Logged out elsewhere (the page now sends to the log-in page): the day's stops and the kept page go.
 // Actions not yet sent stay (they are the app's queue, sent at the next log-in).
 async function forgetTheDay() {
-  await caches.delete(PAGE_CACHE);
   await new Promise((resolve) => {
     const open = indexedDB.open("fieldcollect-app");
     open.onerror = () => resolve();
@@ -49,13 +48,15 @@ async function forgetTheDay() {
       } catch (e) { db.close(); resolve(); }
     };
   });
+  await caches.delete(PAGE_CACHE);
 }
 
 async function page(request) {
   try {
     const response = await fetch(request);
     if (response.ok && !response.redirected) await (await caches.open(PAGE_CACHE)).put(SCOPE, response.clone());
-    else if (response.redirected) await forgetTheDay();
+    // (a navigation does not follow redirects here: the log-in page comes back as an opaque redirect)
+    else if (response.redirected || response.type === "opaqueredirect") await forgetTheDay();
     return response;
   } catch (error) {
     const kept = await caches.match(SCOPE, { cacheName: PAGE_CACHE });

@@ -321,6 +321,10 @@ class FieldReportPayload(Schema):
     outcome: str = Field(max_length=20)
     notes: str = Field("", max_length=4000)
     ended_at: PhoneTime | None = None
+    uploads: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50,
+        description="The client ids of the report's photos and audio: the report closes once they have all "
+                    "arrived (and every upload opened for it is complete)")
 
 
 class FieldPromisePayload(Schema):

@@ -71,7 +71,7 @@ OBJECT_RULES: dict[str, str] = {
     "statement_id": "statement", "line_id": "statement_line", "complaint_id": "complaint",
     "flag_id": "flag", "story_id": "story", "attestation_id": "attestation",
     "sub_processor_id": "sub_processor", "run_id": "allocation_run", "job_id": "job",
-    "evidence_id": "evidence",
+    "evidence_id": "evidence", "upload_id": "field_upload",
 }
 # kinds that belong to the agency, not to a case: for the revoked side "r" they are the agency's own
 AGENCY_LEVEL = {"agency", "statement", "statement_line", "sub_processor", "attestation", "allocation_run"}
@@ -284,6 +284,10 @@ def _build_objects(side: Side, cm: User, run: Any) -> None:
     staged = EvidenceIntake().read_from(io.BytesIO(JPEG + ",".join(side.markers).encode()))
     o["evidence"] = evidence_add_staged(report=o["visit_report"], acting_user=user, staged=staged,
                                         name=f"evidence-{side.markers[2]}.jpg")
+    # an evidence upload from the collector app, half sent
+    o["field_upload"] = make("visits.FieldUpload", collector=collector, client_id=f"iso-{side.name}",
+                             report_client_id=f"iso-report-{side.name}", kind="photo", size=10, sha256="0" * 64,
+                             received=4)
     o["feedback"] = make("visits.FeedbackRequest", case=case, report=o["visit_report"], collector=collector,
                          agency=agency, expires_at=now + timedelta(days=7))
     side.tokens["feedback"] = _link(o["feedback"], "feedback")

@@ -37,6 +37,7 @@ from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import (
     CheckIn,
     FieldAction,
+    FieldUpload,
     VisitOutcome,
     VisitPermit,
     VisitReport,
@@ -76,6 +77,7 @@ class ReportAction:
     notes: str = ""
     checkin_client_id: str | None = None
     ended_at: datetime | None = None
+    uploads: list[str] = dataclasses.field(default_factory=list)  # the client ids of its photos and audio
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ def _apply_report(*, user: User, collector: Collector, case: Case, a: SyncAction
     report.outcome = p.outcome
     report.notes = p.notes
     report.save(update_fields=["notes"])
-    return report.pk, {"outcome": p.outcome, "ended_at": ended.isoformat()}
+    return report.pk, {"outcome": p.outcome, "ended_at": ended.isoformat(), "uploads": list(p.uploads)}
 
 
 def _apply_promise(*, user: User, collector: Collector, case: Case, a: SyncAction,
@@ -237,13 +239,21 @@ _APPLY: dict[str, Callable[..., Any]] = {
 
 def report_try_close(*, report: VisitReport, acting_user: User) -> bool:
     """Close a report synced from the phone once what it waits for is there: the evidence the pack
-    requires and, for a promise, the promise action. Returns whether it closed."""
+    requires, every upload the report named (``uploads``) and every upload opened for it complete
+    (a closed report takes no more evidence), and, for a promise, the promise action. Returns
+    whether it closed."""
     report.refresh_from_db()
     action = FieldAction.objects.filter(kind=FieldAction.Kind.REPORT, object_id=report.pk,
                                         collector_id=report.collector_id).first()
     if action is None or report.status != VisitReport.Status.OPEN or not report.outcome:
         return False
     if missing_evidence(report=report) is not None:
+        return False
+    uploads = FieldUpload.objects.filter(collector_id=report.collector_id, report_client_id=action.client_id)
+    if uploads.filter(evidence__isnull=True).exists():
+        return False
+    named = set(action.data.get("uploads") or [])
+    if named - set(uploads.filter(client_id__in=named).values_list("client_id", flat=True)):
         return False
     promise = action.data.get("promise") or {}
     if report.outcome == VisitOutcome.PROMISE and not promise:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone, translation
 
@@ -450,3 +452,51 @@ def test_an_action_dated_in_the_future_is_refused(day):
     [result] = day.sync(checkin(day.vw.case1, token, hh=10, mm=30))
     assert result["code"] == "field.future_time" and not CheckIn.objects.exists()
     assert timezone.now() == at(day.today, 10)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+def test_the_same_action_sent_twice_at_once_is_recorded_once(day):
+    action = promise(day.vw.case1, None)
+    day.clock.t = at(day.today, 11)
+    barrier = threading.Barrier(2)
+    statuses: list[str] = []
+
+    def phone():
+        try:
+            barrier.wait(timeout=10)
+            [result] = services.field_sync(acting_user=day.vw.user1, actions=[_parsed(action)])
+            statuses.append(result.status)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=phone) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(statuses) == ["applied", "duplicate"]
+    assert PromiseToPay.objects.filter(case=day.vw.case1).count() == 1 and FieldAction.objects.count() == 1
+
+
+def _parsed(action: dict):
+    from fieldcollect.visits.services.field import PromiseAction, SyncAction
+
+    p = action["payload"]
+    return SyncAction(client_id=action["client_id"], kind=action["kind"], case_id=action["case_id"],
+                      at=datetime.fromisoformat(action["at"]),
+                      payload=PromiseAction(amount_fen=p["amount_fen"], due=date.fromisoformat(p["due"])))
+
+
+def test_the_report_closes_once_every_upload_it_names_has_arrived(day):
+    c, r = _synced_report(day)
+    r["payload"]["uploads"] = ["audio-1", "photo-1"]
+    day.sync(c, r)
+    audio = _open(day, r["client_id"], cid="audio-1").json()["upload_id"]
+    assert _put(day, audio, AUDIO, 0).json()["complete"]
+    rep = VisitReport.objects.get()
+    assert rep.recording and rep.status == VisitReport.Status.OPEN  # the photo is still to come
+    photo = _open(day, r["client_id"], samples.JPEG, kind="photo", cid="photo-1").json()["upload_id"]
+    assert _put(day, photo, samples.JPEG, 0, total=len(samples.JPEG)).json()["complete"]
+    rep.refresh_from_db()
+    assert rep.status == VisitReport.Status.CLOSED and rep.evidence.count() == 2

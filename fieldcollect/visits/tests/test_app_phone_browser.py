@@ -163,6 +163,7 @@ def test_installed_offline_visit_in_gcj02_syncs_once(live_server, day, phone_bro
     assert report.checkin_id == checkin.pk and report.met == "debtor" and report.identity_check == "id_card"
     assert report.outcome == "promise" and report.notes == "答应下周还"
     assert report.recording  # a recording exists: a fact, not a tick box
+    assert report.status == VisitReport.Status.CLOSED  # everything it named has arrived
     evidence = {e.kind: e for e in Evidence.objects.filter(report=report)}
     assert set(evidence) == {"photo", "audio"} and Evidence.objects.count() == 2
     assert evidence["photo"].sha256 == hashlib.sha256(PHOTO).hexdigest()

@@ -151,6 +151,10 @@ def test_upload_resumes_where_the_server_stopped_after_a_dropped_connection(live
     assert report["payload"]["checkin_client_id"] == checkin["client_id"]
     assert report["payload"]["met"] == "debtor" and report["payload"]["identity_check"] == "id_card"
     assert report["payload"]["outcome"] == "promise" and report["payload"]["notes"] == "会在月底还款"
+    # the report names its files: the server closes it once they have all arrived
+    uploads = stored(page, "uploads")
+    assert report["payload"]["uploads"] == [u["client_id"] for u in uploads] and len(uploads) == 2
+    assert {u["report_client_id"] for u in uploads} == {report["client_id"]}
     assert promise["payload"] == {"report_client_id": report["client_id"], "amount_fen": 123450, "due": "2026-12-31"}
     assert len({a["client_id"] for a in server.synced}) == 3
 

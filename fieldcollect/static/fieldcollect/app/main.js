@@ -286,17 +286,25 @@ async function endVisit(visit, form, problem) {
   form.querySelector("#end-visit").disabled = true;
   await stopRecording();
   const user = config.user;
+  // the files of the report, named in it (the server closes the report once they have all arrived)
+  const files = [];
+  const photo = form.querySelector("input[name=photo]").files[0];
+  if (photo) files.push({ kind: "photo", blob: photo, release: async () => {} });
+  for (const segment of visit.segments) {
+    const { blob, release } = await takeSegment(segment);
+    if (blob) files.push({ kind: "audio", blob, release });
+  }
+  files.forEach((file) => { file.client_id = crypto.randomUUID(); });
   await enqueue(user, "report", visit.case_id, {
     checkin_client_id: visit.checkin_client_id, met, identity_check: met === "debtor" ? identity : "",
-    outcome, notes: f.get("notes") || "", ended_at: isoLocal() }, visit.report_client_id);
+    outcome, notes: f.get("notes") || "", ended_at: isoLocal(), uploads: files.map((file) => file.client_id) },
+  visit.report_client_id);
   if (new Set(config.may_discuss_debt).has(met) && amount && due) {
     await enqueue(user, "promise", visit.case_id, { report_client_id: visit.report_client_id, amount_fen: amount, due });
   }
-  const photo = form.querySelector("input[name=photo]").files[0];
-  if (photo) await addUpload(user, visit.report_client_id, visit.case_id, "photo", photo);
-  for (const segment of visit.segments) {
-    const { blob, release } = await takeSegment(segment);
-    if (blob) { await addUpload(user, visit.report_client_id, visit.case_id, "audio", blob); await release(); }
+  for (const file of files) {
+    await addUpload(user, visit.report_client_id, visit.case_id, file.kind, file.blob, file.client_id);
+    await file.release();
   }
   await kvDelete("visit");
   showNotice(S.saved);

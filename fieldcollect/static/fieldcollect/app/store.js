@@ -50,8 +50,8 @@ export async function sha256Hex(blob) {
   const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
-export async function addUpload(user, reportClientId, caseId, kind, blob) {
-  const item = { client_id: crypto.randomUUID(), seq: nextSeq(), user, report_client_id: reportClientId,
+export async function addUpload(user, reportClientId, caseId, kind, blob, clientId = crypto.randomUUID()) {
+  const item = { client_id: clientId, seq: nextSeq(), user, report_client_id: reportClientId,
     case_id: caseId, kind, content_type: blob.type || "application/octet-stream", size: blob.size,
     sha256: await sha256Hex(blob), blob, upload_id: null, received: 0, state: "waiting", code: null,
     message: null, evidence_id: null };

@@ -204,7 +204,7 @@ async function checkIn(stop, status) {
   const coordSystem = (await kvGet("coord_system")) || "wgs84";
   const item = await enqueue(config.user, "checkin", stop.case_id, {
     lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy_m: Math.round(pos.coords.accuracy || 0),
-    coord_system: coordSystem, permit: stop.permit ? stop.permit.token : "" });
+    coord_system: coordSystem, permit: stop.permit ? stop.permit.token : null });
   const visit = { case_id: stop.case_id, stop_id: stop.stop_id, checkin_client_id: item.client_id,
     report_client_id: crypto.randomUUID(), segments: [], started_at: item.at };
   await kvSet("visit", visit);

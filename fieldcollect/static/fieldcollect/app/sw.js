@@ -1,7 +1,7 @@
 // The collector app's service worker (served from /app/sw.js, scope /app/). It keeps the app's files
 // and its page so that the app opens and works with no connection. The data (today's stops, the
 // queue) is the app's, in IndexedDB; API calls are never cached here.
-// __VERSION__ and __FILES__ are written in by the server (fieldcollect/visits/app_views.py).
+// The version and the list of files below are written in by the server (fieldcollect/visits/app_views.py).
 const VERSION = __VERSION__;
 const FILES = __FILES__;
 const CACHE = `fc-app-${VERSION}`;

@@ -52,6 +52,15 @@ def main() -> None:
     wall = time.perf_counter() - t0
     print(f"{connection.vendor}: {threads} writers x {n} audited transactions: {threads * n / wall:.0f} tx/s "
           f"({wall:.1f} s)")
+    # the oracle: every audited write is in the chain, and the chain verifies (no fork under concurrency)
+    from fieldcollect.core.audit import audit_verify
+    from fieldcollect.core.models import AuditEntry
+
+    written = AuditEntry.objects.filter(action="bench.concurrent").count()
+    result = audit_verify()
+    if written != threads * n or not result.ok:
+        raise SystemExit(f"audit chain: {written} of {threads * n} entries, verified: {result.ok}")
+    print(f"chain verified: {written} entries written, {result.entries} in the chain")
 
 
 if __name__ == "__main__":

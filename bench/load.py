@@ -262,6 +262,9 @@ def main() -> None:
                         "spreads connections over idle workers; gthread: keep-alive, threads)")
     p.add_argument("--spawn-rate", type=int, default=20, help="paced users started per second")
     p.add_argument("--database", default="fc_load")
+    p.add_argument("--database-url", default="",
+                   help="use this existing, empty PostgreSQL database instead of (re)creating --database")
+    p.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results (and the chart beside)")
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the floor run (bench/contact_floor_app.py, the contact's SQL without the framework)")
     args = p.parse_args()
@@ -271,13 +274,14 @@ def main() -> None:
 
     console = Console()
     home = Path(tempfile.mkdtemp(prefix="fc-load-"))
-    db_url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
+    db_url = args.database_url or f"postgres://postgres@127.0.0.1:5432/{args.database}"
     os.environ.update({"DATABASE_URL": db_url, "FIELDCOLLECT_HOME": str(home), "DJANGO_SETTINGS_MODULE":
                        "config.settings", "ACCESS_LOG": "0", "LOG_LEVEL": "WARNING", "DEBUG": "0",
                        "GUNICORN_WORKER_CLASS": args.worker_class})
     os.environ.pop("FIELDCOLLECT_QUEUE", None)
     sys.path.insert(0, str(ROOT))
-    create_database(args.database)
+    if not args.database_url:
+        create_database(args.database)
     t0 = time.perf_counter()
     clients = seed(agencies=args.agencies, cases_per_agency=args.cases_per_agency,
                    history_per_case=args.history_per_case)
@@ -328,7 +332,7 @@ def main() -> None:
              for users in levels}
     trivial_rps = max(v["healthz_rps"] for v in sweep.values())
     contact_rps = max(v["contacts_rps"] for v in sweep.values())
-    saturation_chart(sweep, RESULTS.with_name("load_saturation.png"), floor)
+    saturation_chart(sweep, args.out.with_name(args.out.stem + "_saturation.png"), floor)
     paced_contact = phases["paced"].get(CONTACT, {})
     result: dict[str, Any] = {
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
@@ -367,8 +371,8 @@ def main() -> None:
                     "no_lost_writes": not lost,
                     "saturation_contacts_at_least_half_of_trivial": bool(trivial_rps and contact_rps >= trivial_rps / 2)},
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
     table = Table(title=f"load: {args.users} paced users {args.duration} s, saturation at {levels} users")
     for col in ("phase", "endpoint", "requests", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms"):
         table.add_column(col, justify="right")
@@ -384,7 +388,7 @@ def main() -> None:
         console.print(f"floor (the contact's SQL without the framework, {floor['users']} clients): contacts "
                       f"{floor['contacts_rps']:.0f}/s, its trivial endpoint {floor['healthz_rps']:.0f}/s; floor contacts / "
                       f"product trivial = {result['floor']['contacts_to_product_trivial_ratio']}")
-    console.print(f"written {RESULTS}")
+    console.print(f"written {args.out}")
 
 
 if __name__ == "__main__":

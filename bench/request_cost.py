@@ -45,17 +45,21 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--cases", type=int, default=500)
     p.add_argument("--database", default="fc_request_cost")
+    p.add_argument("--database-url", default="",
+                   help="use this existing, empty PostgreSQL database instead of (re)creating --database")
+    p.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
     p.add_argument("--profile", choices=["healthz", "list", "contact"], help="cProfile this endpoint (top 40)")
     args = p.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="fc-cost-"))
-    os.environ.update({"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
+    os.environ.update({"DATABASE_URL": args.database_url or f"postgres://postgres@127.0.0.1:5432/{args.database}",
                        "FIELDCOLLECT_HOME": str(home), "DJANGO_SETTINGS_MODULE": "config.settings",
                        "ACCESS_LOG": "0", "LOG_LEVEL": "WARNING", "DEBUG": "0"})
     from load import create_database, seed  # bench/load.py: the same database and clients as the load run
     from load_bodies import contact_body
 
-    create_database(args.database)
+    if not args.database_url:
+        create_database(args.database)
     clients = seed(agencies=1, cases_per_agency=args.cases)
     from django.db import connection
     from django.test import Client
@@ -115,8 +119,8 @@ def main() -> None:
            "note": "per request, in this process (Django test client, all middleware) against PostgreSQL on "
                    "loopback; python_cpu_ms is this process, postgres_cpu_ms the connection's backend",
            "endpoints": results}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
     from rich.console import Console
     from rich.table import Table
 

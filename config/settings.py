@@ -6,10 +6,10 @@ SECRET_KEY          read from the environment or generated once into $FIELDCOLLE
 DEBUG               "1" to enable debug pages (never in production)
 ALLOWED_HOSTS       comma-separated
 BANK_TIME_ZONE      the bank's IANA time zone (default TIME_ZONE, Asia/Shanghai): its business day
-MAP_TILES_*         the Leaflet maps' tile provider (URL template, attribution, coordinate system, subdomains,
-                    max zoom); none: SVG maps only (fieldcollect/core/maptiles.py)
 FIELDCOLLECT_REPAY_URL_TEMPLATE  the bank's official repayment link of a case, e.g.
                     https://pay.bank.example/repay?ref={case_ref} (the collector app shows it and its QR code)
+MAP_TILES_*         the Leaflet maps' tile provider (URL template, attribution, coordinate system, subdomains,
+                    max zoom); none: SVG maps only (fieldcollect/core/maptiles.py)
 """
 
 from __future__ import annotations

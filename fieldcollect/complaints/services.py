@@ -45,6 +45,7 @@ from fieldcollect.compliance.services import flag_add, flag_lift
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.timing import Timings, step
 from fieldcollect.portfolio.models import Customer
 from fieldcollect.visits.models import FeedbackRequest, VisitReport
 from fieldcollect.visits.outbox import outbox_enqueue
@@ -426,14 +427,17 @@ def sla_breaches_detect(*, now: datetime) -> dict[str, int]:
     return counts
 
 
-def complaints_after_nightly(*, as_of: date) -> dict[str, int]:
+def complaints_after_nightly(*, as_of: date, timings: Timings | None = None) -> dict[str, int]:
     """The nightly step: feedback requests for the day's conversations and SLA breach detection at the
-    end of the business day ``as_of`` (never later than now)."""
+    end of the business day ``as_of`` (never later than now); each step's time in ``timings`` when given."""
     tz = timezone.get_default_timezone()
     end = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz)
     now = min(end, timezone.now())
-    breaches = sla_breaches_detect(now=now)
-    out: dict[str, int] = {"feedback_requests": feedback_requests_for_conversations(as_of=as_of, now=now),
+    with step(timings, "complaint_sla_breaches_s"):
+        breaches = sla_breaches_detect(now=now)
+    with step(timings, "feedback_requests_s"):
+        requests = feedback_requests_for_conversations(as_of=as_of, now=now)
+    out: dict[str, int] = {"feedback_requests": requests,
                            "complaint_ack_breaches": breaches["acknowledge"],
                            "complaint_resolve_breaches": breaches["resolve"]}
     return out

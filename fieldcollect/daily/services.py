@@ -14,10 +14,11 @@ date reproduces its files without rolling the cases back.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import polars as pl
 from django.db import connection, transaction
@@ -34,7 +35,8 @@ from fieldcollect.cases.services import (
 from fieldcollect.complaints.services import complaints_after_nightly
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
-from fieldcollect.core.rawsql import adapt, column, field, table
+from fieldcollect.core.rawsql import adapt, column, copy_rows, field, table
+from fieldcollect.core.timing import Timings, step
 from fieldcollect.daily.cycle import CycleResult, run_cycle
 from fieldcollect.daily.guard import business_date_check, nightly_lock
 from fieldcollect.earlywarning.services import early_warning_nightly
@@ -50,14 +52,19 @@ LOAN_FIELDS = ("loan_id", "customer", "product", "principal_fen", "annual_rate",
 # the day's per-loan status, loaded into a temporary table the case statements read
 STATUS_TABLE = "fc_cycle_status"
 STATUS_COLUMNS = ("loan_id", "dpd", "bucket", "overdue_fen", "outstanding_principal_fen", "settled")
+# the store's payments of open cases, loaded into a temporary table before the new ones are recorded
+PAYMENTS_TABLE = "fc_cycle_payments"
 CURED_BUCKET = DEFAULT_RANGES[0].classification  # the bucket of a loan at 0 days past due
 STORE_REFERENCE = "store:"  # the reference prefix of the payments recorded from the store
-
-
-def _executemany(sql: str, rows: list[tuple[Any, ...]], chunk: int = 5_000) -> None:
-    with connection.cursor() as cursor:
-        for i in range(0, len(rows), chunk):
-            cursor.executemany(sql, rows[i: i + chunk])
+# the steps of run_daily, in order, as named in its result's ``timings`` (seconds each); the budget of
+# each is in docs/nightly-budget.md. A run that does not sync cases (a past date) has no sync steps.
+CYCLE_STEPS = ("dpd_bucket_s", "aggregates_s", "publish_s")
+SYNC_STEPS = ("cases_sync_s", "payments_recorded_s", "placements_ended_closed_s", "placements_expired_s",
+              "offers_expired_s", "plans_watch_s", "promises_watch_s", "complaint_sla_breaches_s",
+              "feedback_requests_s", "placements_recalled_contract_ended_s", "attestations_raised_s",
+              "data_sharing_purge_s")
+RECORD_STEPS = ("run_record_s",)
+EARLY_WARNING_STEPS = ("early_warning_s",)
 
 
 def _in(values: Sequence[Any]) -> str:
@@ -104,7 +111,10 @@ def cases_apply_status(*, rows: list[tuple[Any, ...]], as_of: date, now: datetim
         cursor.execute(
             f"CREATE TEMPORARY TABLE {STATUS_TABLE} (loan_id BIGINT PRIMARY KEY, dpd INTEGER, bucket VARCHAR(8), "
             "overdue_fen BIGINT, outstanding_principal_fen BIGINT, settled BOOLEAN)")
-    _executemany(f"INSERT INTO {STATUS_TABLE} ({', '.join(STATUS_COLUMNS)}) VALUES ({_in(STATUS_COLUMNS)})", rows)
+    copy_rows(STATUS_TABLE, STATUS_COLUMNS, rows)
+    if connection.vendor == "postgresql":  # a temporary table has no statistics until analysed: plan the joins on its size
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {STATUS_TABLE}")
     counts: dict[str, int] = {}
     closable = statuses_that_may_become(CaseStatus.CLOSED)
     with connection.cursor() as cursor:
@@ -187,16 +197,35 @@ def record_case_payments(*, as_of: date) -> int:
                     pl.format(STORE_REFERENCE + "{}", "payment_id").alias("reference")))
     if rows.height == 0:
         return 0
-    now = datetime.now(UTC)
-    known = set(Payment.objects.filter(reference__startswith=STORE_REFERENCE,
-                                       paid_on__gte=cast(date, rows["paid_on"].min()))
-                .values_list("reference", flat=True))
-    new_rows = [(*r, "bank_transfer", now) for r in rows.iter_rows() if r[4] not in known]
+    # the candidates go into a temporary table and only those not recorded yet are inserted, in one
+    # statement (the unique index on loan and non-empty reference answers each): no read of all the
+    # store payments already recorded, whose number grows with the book's history
+    pay = table(Payment)
+    candidate = ("loan_id", "case_id", "paid_on", "amount_fen", "reference")
     written = ("loan", "case", "paid_on", "amount_fen", "reference", "channel", "created_at")
-    _executemany(f"INSERT INTO {table(Payment)} ({', '.join(column(Payment, n) for n in written)}) "
-                 f"VALUES ({_in(written)})", new_rows)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {PAYMENTS_TABLE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {PAYMENTS_TABLE} (loan_id BIGINT, case_id BIGINT, paid_on DATE, "
+                       "amount_fen BIGINT, reference VARCHAR(64))")
+    copy_rows(PAYMENTS_TABLE, candidate, rows.iter_rows())
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {PAYMENTS_TABLE}")
+        cursor.execute(
+            f"""
+            INSERT INTO {pay} ({", ".join(column(Payment, n) for n in written)})
+            SELECT t.loan_id, t.case_id, t.paid_on, t.amount_fen, t.reference, %s, %s FROM {PAYMENTS_TABLE} t
+            WHERE NOT EXISTS (SELECT 1 FROM {pay} p
+                              WHERE {column(Payment, "loan", "p")} = t.loan_id
+                                AND {column(Payment, "reference", "p")} = t.reference
+                                AND {column(Payment, "reference", "p")} <> '')
+            """,
+            adapt(["bank_transfer", datetime.now(UTC)]),
+        )
+        recorded = cursor.rowcount
+        cursor.execute(f"DROP TABLE {PAYMENTS_TABLE}")
     payments_attribute_placements(as_of=as_of)
-    return len(new_rows)
+    return recorded
 
 
 def payments_attribute_placements(*, as_of: date) -> None:
@@ -226,16 +255,23 @@ def payments_attribute_placements(*, as_of: date) -> None:
         )
 
 
-def after_cycle(*, as_of: date) -> dict[str, int]:
+def after_cycle(*, as_of: date, timings: Timings | None = None) -> dict[str, int]:
     """Case management after the cycle: payments recorded and attributed, placements of closed cases
-    ended, expired placements recalled, offers expired, plans watched, promises decided (with grace)."""
-    counts = {"payments_recorded": record_case_payments(as_of=as_of),
-              "placements_ended_closed": placements_end_for_closed_cases(as_of=as_of),
-              "placements_expired": placements_expire(as_of=as_of)}
-    counts |= plans_after_nightly(as_of=as_of)
-    counts |= complaints_after_nightly(as_of=as_of)
-    counts["placements_recalled_contract_ended"] = placements_recall_for_ended_contracts(as_of=as_of)
-    counts |= revocations_after_cycle(as_of=as_of)
+    ended, expired placements recalled, offers expired, plans watched, promises decided (with grace),
+    complaint SLA breaches and feedback requests, placements of ended contracts recalled, deletion
+    attestations raised, data-sharing records purged. Each step's time in ``timings`` when given."""
+    counts: dict[str, int] = {}
+    with step(timings, "payments_recorded_s"):
+        counts["payments_recorded"] = record_case_payments(as_of=as_of)
+    with step(timings, "placements_ended_closed_s"):
+        counts["placements_ended_closed"] = placements_end_for_closed_cases(as_of=as_of)
+    with step(timings, "placements_expired_s"):
+        counts["placements_expired"] = placements_expire(as_of=as_of)
+    counts |= plans_after_nightly(as_of=as_of, timings=timings)
+    counts |= complaints_after_nightly(as_of=as_of, timings=timings)
+    with step(timings, "placements_recalled_contract_ended_s"):
+        counts["placements_recalled_contract_ended"] = placements_recall_for_ended_contracts(as_of=as_of)
+    counts |= revocations_after_cycle(as_of=as_of, timings=timings)
     return counts
 
 
@@ -256,22 +292,31 @@ def _run_daily(*, as_of: date, engine: str, spark_master: str | None, actor: Use
     started = datetime.now(UTC)
     result = run_cycle(as_of=as_of, engine=engine, spark_master=spark_master, progress=progress,
                        fail_after=fail_after, keep_per_loan=True)
+    timings = result.timings  # the cycle's steps so far; every later step adds its own (one entry each)
     newest = DailyRun.objects.filter(cases_synced=True).order_by("-as_of").first()
     do_sync = sync and (newest is None or as_of >= newest.as_of)
     assert result.per_loan is not None
     with transaction.atomic():
         counts: dict[str, int] = {}
         if do_sync:
-            counts = sync_cases(per_loan=result.per_loan, as_of=as_of, actor=actor)
-            counts |= after_cycle(as_of=as_of)
-        summary = {k: v for k, v in result.summary.items() if k != "timings"} | {"cases": counts}
-        DailyRun.objects.create(as_of=as_of, run_id=result.run_id, engine=engine, store_version=result.store_version,
-                                started_at=started, finished_at=datetime.now(UTC), cases_synced=do_sync,
-                                summary=summary)
-        audit_log(actor=actor, action="daily.publish", object_type="DailyRun", object_id=result.run_id,
-                  new={"as_of": as_of.isoformat(), "engine": engine, "cases": counts})
+            with step(timings, "cases_sync_s"):
+                counts = sync_cases(per_loan=result.per_loan, as_of=as_of, actor=actor)
+            counts |= after_cycle(as_of=as_of, timings=timings)
+        with step(timings, "run_record_s"):
+            summary = {k: v for k, v in result.summary.items() if k != "timings"} | {"cases": counts}
+            run = DailyRun.objects.create(as_of=as_of, run_id=result.run_id, engine=engine,
+                                          store_version=result.store_version, started_at=started,
+                                          finished_at=datetime.now(UTC), cases_synced=do_sync, summary=summary)
+            audit_log(actor=actor, action="daily.publish", object_type="DailyRun", object_id=result.run_id,
+                      new={"as_of": as_of.isoformat(), "engine": engine, "cases": counts})
+            commit = time.perf_counter()
+    timings["run_record_s"] += time.perf_counter() - commit  # the commit of the cases' transaction
     result.summary["cases"] = counts
     if do_sync:  # outside the cases' transaction: training the model can take a while
-        result.summary["early_warning"] = early_warning_nightly(as_of=as_of, actor=actor)
+        with step(timings, "early_warning_s"):
+            result.summary["early_warning"] = early_warning_nightly(as_of=as_of, actor=actor)
+    result.summary["timings"] = timings
+    # the run record keeps every step's time (the operations page and /metrics read it)
+    DailyRun.objects.filter(pk=run.pk).update(summary=summary | {"timings": timings})
     result.per_loan = None
     return result

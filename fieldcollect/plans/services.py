@@ -31,6 +31,7 @@ from fieldcollect.cases.services import case_transition
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.timing import Timings, step
 from fieldcollect.plans import agreement as agreement_pdf
 from fieldcollect.plans import authority as au
 from fieldcollect.plans import links
@@ -680,11 +681,15 @@ def promises_watch(*, as_of: date, grace_days: int | None = None) -> dict[str, i
     return counts
 
 
-def plans_after_nightly(*, as_of: date, now: datetime | None = None) -> dict[str, int]:
+def plans_after_nightly(*, as_of: date, now: datetime | None = None, timings: Timings | None = None) -> dict[str, int]:
     """What the plans app does after each nightly cycle for business date ``as_of``: expire unanswered
-    offers, watch accepted plans, decide open promises to pay (with the grace period)."""
-    counts = {"offers_expired": plans_expire(now=now)}
-    watch = plans_watch(as_of=as_of)
+    offers, watch accepted plans, decide open promises to pay (with the grace period); each step's
+    time in ``timings`` when given."""
+    with step(timings, "offers_expired_s"):
+        counts = {"offers_expired": plans_expire(now=now)}
+    with step(timings, "plans_watch_s"):
+        watch = plans_watch(as_of=as_of)
     counts.update({"plans_checked": watch.checked, "plans_broken": watch.broken, "plans_completed": watch.completed})
-    counts.update({f"promises_{k}": v for k, v in promises_watch(as_of=as_of).items()})
+    with step(timings, "promises_watch_s"):
+        counts.update({f"promises_{k}": v for k, v in promises_watch(as_of=as_of).items()})
     return counts

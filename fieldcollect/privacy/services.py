@@ -14,6 +14,7 @@ from fieldcollect.cases.models import RECALL_CONTRACT_ENDED, Placement
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.timing import Timings, step
 from fieldcollect.privacy.errors import PrivacyErrorCode
 from fieldcollect.privacy.models import (
     ATTESTATION_DUE_DAYS,
@@ -103,12 +104,15 @@ def data_sharing_records_purge(*, now: datetime | None = None, acting_user: User
     return counts
 
 
-def revocations_after_cycle(*, as_of: date) -> dict[str, int]:
+def revocations_after_cycle(*, as_of: date, timings: Timings | None = None) -> dict[str, int]:
     """The privacy step of the nightly cycle, after the recall of the placements of ended contracts
     (:func:`fieldcollect.cases.services.placements_recall_for_ended_contracts`): raise the deletion
-    attestations owed, purge data-sharing records past retention."""
-    raised = deletion_attestations_sweep(as_of=as_of)
-    purged = data_sharing_records_purge(now=timezone.make_aware(datetime.combine(as_of, datetime.min.time())))
+    attestations owed, purge data-sharing records past retention; each step's time in ``timings``
+    when given."""
+    with step(timings, "attestations_raised_s"):
+        raised = deletion_attestations_sweep(as_of=as_of)
+    with step(timings, "data_sharing_purge_s"):
+        purged = data_sharing_records_purge(now=timezone.make_aware(datetime.combine(as_of, datetime.min.time())))
     return {"attestation_items_raised": raised, "export_records_purged": purged["export_records"]}
 
 

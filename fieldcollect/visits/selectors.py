@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Collector
-from fieldcollect.cases.access import cases_held_by, cases_visible_to, collector_of
+from fieldcollect.cases.access import cases_held_by, cases_visible_to, collector_of, has_capability
 from fieldcollect.cases.models import Case
 from fieldcollect.cases.selectors import hidden_case_fields
 from fieldcollect.core.models import Role, User
@@ -177,20 +177,33 @@ def shifts_on(*, agency_id: int, day: date) -> QuerySet[Shift]:
     return Shift.objects.filter(collector__agency_id=agency_id, date=day).select_related("collector")
 
 
+def own_field_work_q(user: User, *, agency_field: str = "collector__agency_id") -> Q:
+    """Which field work (appointments, check-ins, visit reports, feedback on them) of a case ``user`` is
+    shown: all of it for the bank, that of the user's own agency for an agency user (another agency
+    that held the case before is none of theirs), none for anyone else. ``agency_field`` names the
+    agency of a row."""
+    if user.is_bank_user:
+        return Q()
+    if user.agency_id is not None and user.role in {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}:
+        return Q(**{agency_field: user.agency_id})
+    return Q(pk__in=[])
+
+
+def can_do_field_work(user: User) -> bool:
+    """Whether ``user`` may propose visits, check in and write visit reports on the cases they hold: a
+    field collector linked to a collector, with the contact capability (what the services check:
+    :func:`fieldcollect.visits.services.common.collector_of` and ``case.contact``)."""
+    return has_capability(user, "case.contact") and collector_of(user) is not None
+
+
 def case_visits(*, case: Case, user: User) -> dict[str, Any]:
     """A case's appointments (with the reason of any cancellation), reports and check-ins: all of them
     for the bank, those of the user's own agency for an agency user (another agency that held the case
     before is none of theirs)."""
-    appointments = Appointment.objects.filter(case=case)
-    reports = VisitReport.objects.filter(case=case)
-    checkins = CheckIn.objects.filter(case=case)
-    if not user.is_bank_user:
-        own = (Q(collector__agency_id=user.agency_id)
-               if user.agency_id is not None and user.role in {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}
-               else Q(pk__in=[]))
-        appointments = appointments.filter(own)
-        reports = reports.filter(own)
-        checkins = checkins.filter(own)
+    own = own_field_work_q(user)
+    appointments = Appointment.objects.filter(case=case).filter(own)
+    reports = VisitReport.objects.filter(case=case).filter(own)
+    checkins = CheckIn.objects.filter(case=case).filter(own)
     return {
         "appointments": list(appointments.order_by("-created_at")[:20]),
         "reports": list(reports.prefetch_related("evidence").order_by("-created_at")[:20]),
@@ -199,6 +212,12 @@ def case_visits(*, case: Case, user: User) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the collector app's day
+
+
+def _nav_urls(lat: float, lon: float, label: str) -> dict[str, str]:
+    """Links that open Amap, Baidu Maps and Apple Maps at the stop, each in the coordinate system the
+    app expects (:func:`fieldcollect.optimisation.coords.nav_urls`)."""
+    return nav_urls(lat, lon, label).as_dict()
 
 
 def field_today(*, user: User, collector: Collector, now: datetime | None = None) -> dict[str, Any]:
@@ -240,7 +259,7 @@ def field_today(*, user: User, collector: Collector, now: datetime | None = None
                        "allowed": permit.allowed, "rule_ids": list(permit.rule_ids)} if permit else None,
             "repay_url": repay_url(s.case),
             # the label goes to the map company: the case number, never the customer's name
-            "navigate": nav_urls(s.lat, s.lon, f"#{s.case_id}").as_dict(),
+            "navigate": _nav_urls(s.lat, s.lon, f"#{s.case_id}"),
         })
     return out
 

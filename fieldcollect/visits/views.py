@@ -91,7 +91,7 @@ def case_visit(request: HttpRequest, case_id: int) -> HttpResponse:
     case = access_case_by_id(case_id, user)
     ctx: dict[str, Any] = {"case": case, **selectors.case_visits(case=case, user=user),
                            "propose_form": forms.ProposeForm(), "start_form": forms.ReportStartForm(),
-                           "is_collector": user.role == Role.FIELD_COLLECTOR, "met_choices": Met.choices,
+                           "is_collector": selectors.can_do_field_work(user), "met_choices": Met.choices,
                            "tz": case.customer.timezone}
     return render(request, "visits/case_visit.html", ctx)
 

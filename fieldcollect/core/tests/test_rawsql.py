@@ -50,3 +50,37 @@ def test_update_writes_what_save_update_fields_writes():
     gone = Case(pk=10**9, loan_id=two.loan_id, customer_id=two.customer_id, opened_on=f.today())
     with pytest.raises(DatabaseError, match="changed 0 rows"):
         rawsql.update(gone, ["status"])
+
+
+def test_copy_rows_writes_what_insert_writes():
+    """copy_rows (COPY on PostgreSQL, executemany elsewhere) lands the rows an INSERT per row lands:
+    dates, datetimes, NULLs, text with quotes, tabs and newlines (COPY's own separators), big integers."""
+    from datetime import UTC, date, datetime
+
+    from django.db import connection
+
+    from fieldcollect.cases.models import Payment
+
+    case = f.make_case()
+    names = ("loan", "case", "paid_on", "amount_fen", "reference", "channel", "created_at")
+    columns = [rawsql.field(Payment, n).column for n in names]
+    at = datetime(2026, 6, 30, 23, 59, 59, 123456, tzinfo=UTC)
+    rows = [(case.loan_id, case.pk, date(2026, 6, 30), 9_007_199_254_740_993, "copy:1 \t tab", "bank_transfer", at),
+            (case.loan_id, None, date(2026, 1, 1), 0, 'copy:2 "quoted" \\ back\nslash', "cash", at)]
+    assert rawsql.copy_rows(rawsql.table(Payment), columns, iter(rows)) == 2
+    twins = [(case.loan_id, case.pk, date(2026, 6, 30), 9_007_199_254_740_993, "twin:1 \t tab", "bank_transfer", at),
+             (case.loan_id, None, date(2026, 1, 1), 0, 'twin:2 "quoted" \\ back\nslash', "cash", at)]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {rawsql.table(Payment)} ({', '.join(columns)}) VALUES "
+                           f"({', '.join(['%s'] * len(columns))})", [rawsql.adapt(r) for r in twins])
+    fields = ["loan_id", "case_id", "paid_on", "amount_fen", "channel", "created_at"]
+
+    def stored(prefix):
+        return [(*row[:-1], row[-1].replace(prefix, ""))
+                for row in Payment.objects.filter(reference__startswith=prefix).order_by("reference")
+                .values_list(*fields, "reference")]
+
+    copied = stored("copy:")
+    assert copied == stored("twin:")
+    assert copied[0][-1] == "1 \t tab" and copied[1][-1] == '2 "quoted" \\ back\nslash'
+    assert copied[0][3] == 9_007_199_254_740_993 and copied[0][5] == at and copied[1][1] is None

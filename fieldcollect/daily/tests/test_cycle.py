@@ -109,8 +109,10 @@ def test_next_day_updates_and_closes_cases_and_history(loaded, tmp_path):
     recorded = Payment.objects.filter(reference__in=[f"store:{i}" for i in extra["payment_id"]])
     assert recorded.count() == status.height
     assert all(p.case is not None and p.case.loan_id == p.loan_id for p in recorded)
-    run_daily(as_of=nxt, progress=False)
+    recorded_before = Payment.objects.count()
+    again = run_daily(as_of=nxt, progress=False)
     assert Payment.objects.filter(reference__in=[f"store:{i}" for i in extra["payment_id"]]).count() == status.height
+    assert again.summary["cases"]["payments_recorded"] == 0 and Payment.objects.count() == recorded_before
     # a past date re-run does not roll the cases back
     run_daily(as_of=AS_OF, progress=False)
     case = Case.objects.filter(loan_id=status["loan_id"][0]).order_by("-id").first()
@@ -145,3 +147,36 @@ def test_vintages_count_first_30dpd_by_months_on_book():
     assert v["mob"].to_list() == [1, 2, 3, 4, 5]
     assert v["bad_loans"].to_list() == [0, 1, 1, 1, 2]
     assert v["bad_rate_balance"].to_list() == [0.0, 0.1, 0.1, 0.1, 0.2]
+
+
+def test_timings_name_every_step_once(loaded):
+    """run_daily's timings: one entry per step, in order (docs/nightly-budget.md budgets each), kept
+    in the run record; a past date (no case sync) has no sync step."""
+    import time
+
+    from fieldcollect.daily.services import CYCLE_STEPS, EARLY_WARNING_STEPS, RECORD_STEPS, SYNC_STEPS
+
+    started = time.perf_counter()
+    result = run_daily(as_of=AS_OF, progress=False)
+    wall = time.perf_counter() - started
+    steps = (*CYCLE_STEPS, *SYNC_STEPS, *RECORD_STEPS, *EARLY_WARNING_STEPS)
+    assert tuple(result.timings) == steps
+    assert all(v >= 0 for v in result.timings.values())
+    assert sum(result.timings.values()) <= wall
+    run = DailyRun.objects.get(run_id=result.run_id)
+    assert set(run.summary["timings"]) == set(steps)  # (PostgreSQL's jsonb keeps no key order)
+    past = run_daily(as_of=date(2026, 6, 29), progress=False)
+    assert tuple(past.timings) == (*CYCLE_STEPS, *RECORD_STEPS)
+
+
+def test_every_step_has_a_budget_in_the_docs():
+    """docs/nightly-budget.md gives each step of run_daily's timings a budget row (and names no step
+    that no longer exists)."""
+    import re
+    from pathlib import Path
+
+    from fieldcollect.daily.services import CYCLE_STEPS, EARLY_WARNING_STEPS, RECORD_STEPS, SYNC_STEPS
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "nightly-budget.md").read_text()
+    rows = set(re.findall(r"^\| `(\w+_s)` \|", doc, flags=re.MULTILINE))
+    assert rows == {*CYCLE_STEPS, *SYNC_STEPS, *RECORD_STEPS, *EARLY_WARNING_STEPS}

@@ -96,12 +96,12 @@ def test_reencrypt_rows_encrypts_legacy_plaintext_and_fills_indexes(fc_home) -> 
 def test_bulk_ingest_encrypts_and_indexes(fc_home) -> None:
     import polars as pl
 
-    from fieldcollect.portfolio.services import CUSTOMER_COLUMNS, _customer_rows, bulk_upsert
+    from fieldcollect.portfolio.services import CUSTOMER_COLUMNS, bulk_upsert, customer_rows
 
     frame = pl.DataFrame({"customer_id": [7], "name": ["李四"], "id_number": ["110105199001011234"],
                           "mobile": ["13600000000"], "province": ["北京"], "city": ["北京"], "district": ["海淀区"],
                           "address": ["中关村大街1号"], "lat": [39.9], "lon": [116.3]})
-    bulk_upsert(model=Customer, columns=CUSTOMER_COLUMNS, rows=_customer_rows(frame))
+    bulk_upsert(model=Customer, columns=CUSTOMER_COLUMNS, rows=customer_rows(frame))
     assert "中关村" not in _raw("portfolio_customer", "address", "customer_id", 7)
     assert [c.address for c in customer_find(mobile="136 0000 0000")] == ["中关村大街1号"]
     assert current_keyring().primary_id in _raw("portfolio_customer", "name", "customer_id", 7)

@@ -102,8 +102,8 @@ def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, acc
         checkin = CheckIn.objects.create(
             collector=collector, case=case, appointment=appointment, lat=lat, lon=lon, accuracy_m=accuracy_m, at=at,
             distance_m=distance, accepted=accepted, flags=[str(f) for f in flags],
-            reported_system=system.value, reported_lat=reported_lat, reported_lon=reported_lon,
-            permit=permit, flags_after_permit=list(flags_after_permit or []),
+            reported_system=system.value, reported_lat=reported_lat, reported_lon=reported_lon, permit=permit,
+            flags_after_permit=list(flags_after_permit or []),
         )
         reported = {} if system is System.WGS84 else {
             "reported": {"system": system.value, "lat": reported_lat, "lon": reported_lon}}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -137,21 +136,9 @@ def synced_action(collector: Collector, client_id: str | None, kind: str) -> Fie
     return FieldAction.objects.filter(collector=collector, client_id=client_id, kind=kind).first()
 
 
-def _checkin_with(coord_system: str) -> dict[str, Any]:
-    # TODO(geo): checkin_record gains ``coord_system`` (converted to WGS-84 before the geofence) in the
-    # ``geo`` branch; until it is merged the position is passed through as sent (the phone is asked for
-    # WGS-84). The lead wires this at merge: then pass coord_system unconditionally.
-    if "coord_system" in inspect.signature(checkin_record).parameters:
-        return {"coord_system": coord_system}
-    return {}
-
-
 def _apply_checkin(*, user: User, collector: Collector, case: Case, a: SyncAction, now: datetime) -> int:
     p = a.payload
     assert isinstance(p, CheckinAction)
-    if p.coord_system not in {"wgs84", "gcj02", "bd09"}:
-        raise ApplicationError(_("Unknown coordinate system."), code=E.FIELD_INVALID_ACTION,
-                               extra={"field": "coord_system", "allowed": ["wgs84", "gcj02", "bd09"]})
     permit = None
     flags_after: list[dict[str, Any]] = []
     if p.permit:
@@ -165,7 +152,7 @@ def _apply_checkin(*, user: User, collector: Collector, case: Case, a: SyncActio
     appointment = permit.stop.appointment if permit is not None and permit.stop is not None else None
     checkin = checkin_record(case=case, acting_user=user, lat=p.lat, lon=p.lon, accuracy_m=p.accuracy_m, at=a.at,
                              appointment=appointment, permit=permit, flags_after_permit=flags_after,
-                             **_checkin_with(p.coord_system))
+                             coord_system=p.coord_system)
     return checkin.pk
 
 

@@ -500,3 +500,20 @@ def test_the_report_closes_once_every_upload_it_names_has_arrived(day):
     assert _put(day, photo, samples.JPEG, 0, total=len(samples.JPEG)).json()["complete"]
     rep.refresh_from_db()
     assert rep.status == VisitReport.Status.CLOSED and rep.evidence.count() == 2
+
+
+def test_a_checkin_in_gcj02_is_converted_before_the_geofence(day):
+    from fieldcollect.optimisation.coords import from_wgs84
+
+    token = day.today_json()["stops"][0]["permit"]["token"]
+    day.clock.t = at(day.today, 11)
+    g_lat, g_lon = from_wgs84(31.2401, 121.4901, "gcj02")  # what an Amap-located phone reports at the door
+    as_sent = checkin(day.vw.case1, token, lat=g_lat, lon=g_lon)
+    as_sent["payload"]["coord_system"] = "gcj02"
+    assert day.sync(as_sent)[0]["status"] == "applied"
+    ci = CheckIn.objects.get()
+    assert ci.accepted and ci.distance_m < 50 and ci.reported_system == "gcj02"
+    # the same numbers taken as WGS-84 are hundreds of metres off: outside the geofence
+    wrong = checkin(day.vw.case1, token, lat=g_lat + 0.00001, lon=g_lon, mm=20)
+    day.sync(wrong)
+    assert not CheckIn.objects.latest("id").accepted

@@ -4,6 +4,7 @@ stay inside the command functions so that `fieldcollect --help` starts fast."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -149,7 +150,7 @@ def demo(
     loans: Annotated[int, typer.Option(help="Number of loans in the demo book")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed")] = 42,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Business date (default: yesterday)")] = None,
-    days: Annotated[int, typer.Option(help="Nightly cycles to run, ending on --as-of")] = 5,
+    days: Annotated[int, typer.Option(help="Business days to play (operation and nightly cycle), ending on --as-of")] = 60,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up only; do not start the server")] = False,
     host: Annotated[str, typer.Option(help="Address to serve on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
@@ -169,7 +170,9 @@ def demo(
     from fieldcollect.demodata.demo import build_demo, save_logins
 
     console.print(f"[bold]fieldcollect demo[/] home={home_dir()} loans={loans:,} business date={business}")
+    started = time.perf_counter()
     logins = build_demo(loans=loans, seed=seed, business=business, days=days, say=console.print)
+    console.print(f"demo built in {time.perf_counter() - started:.0f} s")
     table = Table(title="Demo logins (passwords and keys are new on every `fieldcollect demo`)")
     for col in ("username", "password", "role", "agency", "authenticator key (TOTP)"):
         table.add_column(col, overflow="fold")  # keys and passwords must show in full

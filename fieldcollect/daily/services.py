@@ -276,19 +276,21 @@ def after_cycle(*, as_of: date, timings: Timings | None = None) -> dict[str, int
 
 
 def run_daily(*, as_of: date, engine: str = "local", spark_master: str | None = None, actor: User | None = None,
-              progress: bool = True, sync: bool = True, fail_after: str | None = None) -> CycleResult:
+              progress: bool = True, sync: bool = True, fail_after: str | None = None,
+              early_warning: bool = True) -> CycleResult:
     """Run and publish the nightly cycle for ``as_of``; sync cases unless the date is in the past.
+    ``early_warning=False`` leaves out the early-warning step (the demo runs it on chosen days only).
 
     Refused (``ApplicationError``, nothing changed) for a business date after today or after the data
     of the newest export, and while another nightly cycle runs (see :mod:`fieldcollect.daily.guard`)."""
     with nightly_lock():
         business_date_check(as_of=as_of)
         return _run_daily(as_of=as_of, engine=engine, spark_master=spark_master, actor=actor, progress=progress,
-                          sync=sync, fail_after=fail_after)
+                          sync=sync, fail_after=fail_after, early_warning=early_warning)
 
 
 def _run_daily(*, as_of: date, engine: str, spark_master: str | None, actor: User | None, progress: bool,
-               sync: bool, fail_after: str | None) -> CycleResult:
+               sync: bool, fail_after: str | None, early_warning: bool) -> CycleResult:
     started = datetime.now(UTC)
     result = run_cycle(as_of=as_of, engine=engine, spark_master=spark_master, progress=progress,
                        fail_after=fail_after, keep_per_loan=True)
@@ -312,7 +314,7 @@ def _run_daily(*, as_of: date, engine: str, spark_master: str | None, actor: Use
             commit = time.perf_counter()
     timings["run_record_s"] += time.perf_counter() - commit  # the commit of the cases' transaction
     result.summary["cases"] = counts
-    if do_sync:  # outside the cases' transaction: training the model can take a while
+    if do_sync and early_warning:  # outside the cases' transaction: training the model can take a while
         with step(timings, "early_warning_s"):
             result.summary["early_warning"] = early_warning_nightly(as_of=as_of, actor=actor)
     result.summary["timings"] = timings

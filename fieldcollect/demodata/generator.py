@@ -444,5 +444,29 @@ def write_demo_portfolio(out: Path, *, n_loans: int, seed: int, as_of: date, fmt
     return counts
 
 
-__all__ = ["DemoBook", "add_months_clamped", "gb11643_check_digit", "schedule_arrays", "write_demo_portfolio"]
+def write_payments_export(out: Path, *, payments: list[tuple[int, int, date, int]], as_of: date,
+                          fmt: str = "parquet") -> int:
+    """Write a later export of the same book that only adds payments: ``(payment_id, loan_id, paid_on,
+    amount_fen)`` rows, with empty customers, loans and installments (the store keeps the rows it has;
+    see ``fieldcollect.ingest.store.merge_tables``). The demo uses it for the payments its simulated
+    customers make after a promise or a visit. Returns the number of payments written."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in (("customers", CUSTOMERS), ("loans", LOANS), ("installments", INSTALLMENTS)):
+        w = _TableWriter(out / name, schema, fmt)
+        w.close()
+    frame = pl.DataFrame(
+        {"payment_id": [p[0] for p in payments], "loan_id": [p[1] for p in payments],
+         "paid_on": [p[2] for p in payments], "amount_fen": [p[3] for p in payments]},
+        schema={"payment_id": pl.Int64, "loan_id": pl.Int64, "paid_on": pl.Date, "amount_fen": pl.Int64})
+    w = _TableWriter(out / "payments", PAYMENTS, fmt)
+    w.write(frame)
+    w.close()
+    (out / "manifest.json").write_text(json.dumps(
+        {"generator": "fieldcollect demo-data (payments after collection)", "as_of": as_of.isoformat(),
+         "format": fmt, "counts": {"payments": w.rows}}, indent=2))
+    return w.rows
+
+
+__all__ = ["DemoBook", "add_months_clamped", "gb11643_check_digit", "schedule_arrays", "write_demo_portfolio",
+           "write_payments_export"]
 _ = pa  # pyarrow is the Parquet engine used through polars/pyarrow.parquet

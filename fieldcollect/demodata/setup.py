@@ -74,9 +74,20 @@ def _ensure_contract(*, agency: Agency, as_of: date) -> None:
     )
 
 
+def _qualify(c: Collector, as_of: date) -> None:
+    c.certified_until = as_of + timedelta(days=365)
+    c.trained_until = as_of + timedelta(days=365)
+    c.save(update_fields=["certified_until", "trained_until"])
+
+
 def _demo_collector(*, agency: Agency, as_of: date) -> Collector:
-    """A collector of the agency for the demo login: a qualified one without a user if possible."""
+    """A collector of the agency for the demo login: a qualified one without a user if possible,
+    preferably one with a colleague in the same city (visits are made by teams of two)."""
     free = list(Collector.objects.filter(agency=agency, user__isnull=True, active=True).order_by("collector_id"))
+    cities = [c.city for c in Collector.objects.filter(agency=agency, active=True)]
+    for c in free:
+        if c.qualified_on(as_of) and cities.count(c.city) >= 2:
+            return c
     for c in free:
         if c.qualified_on(as_of):
             return c
@@ -86,10 +97,28 @@ def _demo_collector(*, agency: Agency, as_of: date) -> Collector:
         next_id = (Collector.objects.order_by("-collector_id").values_list("collector_id", flat=True).first() or 0) + 1
         c = Collector.objects.create(collector_id=next_id, agency=agency, name=f"{agency.name} 催收员",
                                      city=(agency.regions or [""])[0])
-    c.certified_until = as_of + timedelta(days=365)
-    c.trained_until = as_of + timedelta(days=365)
-    c.save(update_fields=["certified_until", "trained_until"])
+    _qualify(c, as_of)
     return c
+
+
+def demo_partner(*, collector: Collector, as_of: date) -> Collector:
+    """The colleague who visits with the demo collector: another active collector of the agency in the
+    same city (a colleague is moved to the city when there is none), certified and trained for the demo."""
+    others = Collector.objects.filter(agency_id=collector.agency_id, active=True).exclude(pk=collector.pk)
+    partner = others.filter(city=collector.city).order_by("collector_id").first()
+    if partner is None:
+        partner = others.filter(user__isnull=True).order_by("collector_id").first()
+        if partner is None:
+            next_id = (Collector.objects.order_by("-collector_id").values_list("collector_id", flat=True).first() or 0) + 1
+            partner = Collector.objects.create(collector_id=next_id, agency_id=collector.agency_id,
+                                               name=f"{collector.name}的搭档", city=collector.city)
+        partner.city = collector.city
+        partner.base_lat, partner.base_lon = collector.base_lat, collector.base_lon
+        partner.save(update_fields=["city", "base_lat", "base_lon"])
+    if not (partner.certified_until and partner.trained_until
+            and min(partner.certified_until, partner.trained_until) >= as_of + timedelta(days=180)):
+        _qualify(partner, as_of)
+    return partner
 
 
 def _round_robin_placements(*, agencies: list[Agency], terms: dict[int, ContractTerms],
@@ -157,6 +186,7 @@ def setup_demo_users_and_placements(*, as_of: date) -> list[tuple[str, str, str,
                 collector.user = col_user
                 collector.save(update_fields=["user"])
             demo_collectors[agency.pk] = collector
+            demo_partner(collector=collector, as_of=as_of)
             logins.append((col_user.username, pw, str(Role.FIELD_COLLECTOR), agency.pk, ""))
 
     terms: dict[int, ContractTerms] = {}

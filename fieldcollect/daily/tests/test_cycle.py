@@ -180,3 +180,18 @@ def test_every_step_has_a_budget_in_the_docs():
     doc = (Path(__file__).resolve().parents[3] / "docs" / "nightly-budget.md").read_text()
     rows = set(re.findall(r"^\| `(\w+_s)` \|", doc, flags=re.MULTILINE))
     assert rows == {*CYCLE_STEPS, *SYNC_STEPS, *RECORD_STEPS, *EARLY_WARNING_STEPS}
+
+
+def test_the_early_warning_step_can_be_left_out(loaded, monkeypatch):
+    """The demo runs the early-warning step on chosen days only (``early_warning=False``)."""
+    import fieldcollect.daily.services as daily_services
+
+    calls: list[date] = []
+    monkeypatch.setattr(daily_services, "early_warning_nightly",
+                        lambda *, as_of, actor=None: calls.append(as_of) or {"listed": 0})
+    day_before = date(2026, 6, 29)
+    result = run_daily(as_of=day_before, progress=False, early_warning=False)
+    assert calls == [] and "early_warning" not in result.summary
+    assert result.summary["cases"]["opened"] > 0  # the cases were synced all the same
+    result = run_daily(as_of=AS_OF, progress=False)
+    assert calls == [AS_OF] and result.summary["early_warning"] == {"listed": 0}

@@ -252,6 +252,8 @@ MAP_TILES = {
     "max_zoom": env("MAP_TILES_MAX_ZOOM", "18"),
 }
 FIELDCOLLECT_PERMISSIONS_POLICY = "camera=(), microphone=(), payment=(), usb=(), geolocation=(self)"
+# the collector's phone app (/app/) takes the position, records the visit and takes photos: this origin only
+FIELDCOLLECT_APP_PERMISSIONS_POLICY = "camera=(self), microphone=(self), payment=(), usb=(), geolocation=(self)"
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("plans/", include("fieldcollect.plans.urls")),
     path("visits/", include("fieldcollect.visits.urls")),
+    path("app/", include("fieldcollect.visits.app_urls")),  # the collector's phone app (offline first)
     path("earlywarning/", include("fieldcollect.earlywarning.urls")),
     path("privacy/", include("fieldcollect.privacy.urls")),
     path("complaints/", include("fieldcollect.complaints.urls")),

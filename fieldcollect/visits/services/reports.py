@@ -101,6 +101,20 @@ def visit_conditions(*, case: Case, collector: Collector, at: datetime,
                                "appointment_confirmed": appointment is not None}
 
 
+def met_allows(*, met: str, may_discuss_debt: bool) -> frozenset[str] | None:
+    """The outcomes that may be recorded (``""``: none yet) when ``met`` was met at the door, and no
+    promise; None: any outcome and a promise. ``may_discuss_debt``: the pack lets a collector talk
+    about the debt with a third party. The collector app builds its report form from this."""
+    if met == Met.DEBTOR:
+        return None
+    if met == Met.NOBODY:
+        return frozenset({"", VisitOutcome.NOT_HOME, VisitOutcome.MOVED, VisitOutcome.WRONG_ADDRESS})
+    if may_discuss_debt:
+        return None
+    return frozenset({"", VisitOutcome.THIRD_PARTY_MET, VisitOutcome.NOT_HOME, VisitOutcome.MOVED,
+                      VisitOutcome.WRONG_ADDRESS})
+
+
 def report_met_check(*, case: Case, met: str, identity_check: str = "", outcome: str = "",
                      promise: bool = False) -> None:
     """Who was met at the door decides what may be recorded: the debtor only with how their identity
@@ -115,13 +129,9 @@ def report_met_check(*, case: Case, met: str, identity_check: str = "", outcome:
             raise ApplicationError(_("Say how the debtor's identity was confirmed."), code=E.FIELD_IDENTITY_CHECK,
                                    extra={"field": "identity_check"})
         return
-    if met == Met.NOBODY:
-        allowed = {"", VisitOutcome.NOT_HOME, VisitOutcome.MOVED, VisitOutcome.WRONG_ADDRESS}
-    elif third_party_may_discuss_debt(pack_for(case.loan.jurisdiction)):
+    allowed = met_allows(met=met, may_discuss_debt=third_party_may_discuss_debt(pack_for(case.loan.jurisdiction)))
+    if allowed is None:
         return
-    else:
-        allowed = {"", VisitOutcome.THIRD_PARTY_MET, VisitOutcome.NOT_HOME, VisitOutcome.MOVED,
-                   VisitOutcome.WRONG_ADDRESS}
     if promise or outcome not in allowed:
         raise ApplicationError(
             _("With %(met)s at the door, this cannot be recorded: the debt is discussed with the debtor only.")

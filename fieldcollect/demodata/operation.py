@@ -60,11 +60,13 @@ from fieldcollect.complaints.models import Category, Complaint, Finding, RootCau
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.demodata.generator import write_payments_export
+from fieldcollect.demodata.setup import demo_partner
 from fieldcollect.optimisation import coords
 from fieldcollect.plans import services as plan_services
 from fieldcollect.plans.models import ProposalState, RestructuringProposal
 from fieldcollect.portfolio.services import ingest_export
 from fieldcollect.settlement import services as settlement_services
+from fieldcollect.settlement.models import Statement
 from fieldcollect.visits import services as visit_services
 from fieldcollect.visits.models import (
     Appointment,
@@ -206,8 +208,6 @@ class Department:
 
     def start(self) -> None:
         """Find the demo's people (made by :func:`fieldcollect.demodata.setup.setup_demo_users_and_placements`)."""
-        from fieldcollect.demodata.setup import demo_partner
-
         self.bank = User.objects.get(username="manager")
         self.compliance = User.objects.get(username="compliance")
         for agency in Agency.objects.filter(status=Agency.Status.APPROVED).order_by("agency_id"):
@@ -962,6 +962,4 @@ def book_digest() -> str:
 
 
 def settlement_statements() -> Any:
-    from fieldcollect.settlement.models import Statement
-
     return Statement.objects.order_by("pk").values_list("agency_id", "month", "commission_fen", "status")

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "fieldcollect.cases",
     "fieldcollect.plans",
     "fieldcollect.visits",
+    "fieldcollect.outbox",
     "fieldcollect.ops",
     "fieldcollect.scorecards",
     "fieldcollect.allocation",

@@ -45,9 +45,9 @@ from fieldcollect.compliance.services import flag_add, flag_lift
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.outbox.services import outbox_enqueue
 from fieldcollect.portfolio.models import Customer
 from fieldcollect.visits.models import FeedbackRequest, VisitReport
-from fieldcollect.visits.outbox import outbox_enqueue
 from fieldcollect.visits.services import feedback_reissue, feedback_requests_for_conversations, public_url
 
 HANDLER_ROLES = frozenset({Role.COMPLIANCE_OFFICER, Role.COLLECTIONS_MANAGER})

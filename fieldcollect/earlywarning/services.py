@@ -60,9 +60,9 @@ from fieldcollect.earlywarning.strategy_engine import (
     build_problem,
 )
 from fieldcollect.ingest.store import require_current
+from fieldcollect.outbox.services import outbox_enqueue
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.scoring.registry import RegistryError
-from fieldcollect.visits.outbox import outbox_enqueue
 
 logger = logging.getLogger(__name__)
 

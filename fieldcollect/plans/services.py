@@ -31,6 +31,7 @@ from fieldcollect.cases.services import case_transition
 from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.outbox.services import outbox_enqueue
 from fieldcollect.plans import agreement as agreement_pdf
 from fieldcollect.plans import authority as au
 from fieldcollect.plans import links
@@ -51,7 +52,6 @@ from fieldcollect.plans.models import (
 from fieldcollect.plans.options import LABELS, OptionKind, RestructureOption
 from fieldcollect.plans.schedule import Instalment, Method, Schedule
 from fieldcollect.visits.links import token_hash
-from fieldcollect.visits.outbox import outbox_enqueue
 from fieldcollect.visits.services import public_url
 
 _PURE_STATES = frozenset(s.value for s in au.PlanState)

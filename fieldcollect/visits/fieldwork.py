@@ -37,7 +37,8 @@ from fieldcollect.cases.models import Case
 from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
 from fieldcollect.optimisation.routes import geojson_keep_visits
-from fieldcollect.visits.models import Appointment, OutboxMessage, RoutePlan, RouteStop
+from fieldcollect.outbox.models import OutboxMessage
+from fieldcollect.visits.models import Appointment, RoutePlan, RouteStop
 
 OPEN_APPOINTMENT = (Appointment.Status.PROPOSED, Appointment.Status.CONFIRMED)
 

@@ -12,8 +12,9 @@ from fieldcollect.complaints.models import Complaint, Severity, Source
 from fieldcollect.complaints.services import complaints_after_nightly
 from fieldcollect.core.errors import ConflictError
 from fieldcollect.core.models import AuditEntry
+from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.visits import links, services
-from fieldcollect.visits.models import FeedbackRequest, OutboxMessage
+from fieldcollect.visits.models import FeedbackRequest
 
 from .conftest import at
 

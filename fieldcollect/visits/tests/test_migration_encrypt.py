@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from fieldcollect.visits.models import OutboxMessage
+from fieldcollect.outbox.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

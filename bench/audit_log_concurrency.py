@@ -26,7 +26,7 @@ def main() -> None:
     from django.contrib.sessions.models import Session
     from django.utils import timezone
 
-    from fieldcollect.core.audit import audit_log
+    from fieldcollect.audit.services import audit_log
 
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",  # serves the API docs (Swagger UI) from local static files, not a CDN (CSP)
     "fieldcollect.core",
+    "fieldcollect.audit",
     "fieldcollect.agencies",
     "fieldcollect.portfolio",
     "fieldcollect.cases",

@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency, Collector
+from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.complaints import sla
 from fieldcollect.complaints.errors import ComplaintErrorCode
@@ -42,7 +43,6 @@ from fieldcollect.complaints.models import (
 )
 from fieldcollect.compliance.models import DebtorFlag
 from fieldcollect.compliance.services import flag_add, flag_lift
-from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.outbox.services import outbox_enqueue

@@ -3,8 +3,8 @@
 
 from django.contrib import admin
 
-from fieldcollect.core.admin_base import ReadOnlyAdmin
 from fieldcollect.outbox.models import OutboxMessage
+from fieldcollect.privacy.admin_base import ReadOnlyAdmin
 
 
 @admin.register(OutboxMessage)

@@ -38,9 +38,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.models import Case
 from fieldcollect.compliance.services import blocked_attempt_record, sms_decision
-from fieldcollect.core.audit import audit_log
 from fieldcollect.home import home_dir
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.privacy.masking import mask_mobile

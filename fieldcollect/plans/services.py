@@ -23,12 +23,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.lifecycle import CaseStatus, can_transition
 from fieldcollect.cases.models import Case, Payment, PromiseToPay, Task
 from fieldcollect.cases.services import case_transition
-from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.outbox.services import outbox_enqueue

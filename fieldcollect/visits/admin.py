@@ -4,7 +4,7 @@ texts show masked, coordinates and link token hashes not at all."""
 
 from django.contrib import admin
 
-from fieldcollect.core.admin_base import ReadOnlyAdmin, ReadOnlyInline
+from fieldcollect.privacy.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from fieldcollect.visits.models import (
     Appointment,
     CheckIn,

@@ -23,7 +23,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from fieldcollect.core.audit import audit_log
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core.models import LoginFailure, User
 
 BLOCKED_ATTR = "_fc_login_locked_until"

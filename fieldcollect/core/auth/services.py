@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from fieldcollect.core.audit import audit_log
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core.errors import ApplicationError, UserErrorCode
 from fieldcollect.core.models import AGENCY_ROLES, Role, User
 

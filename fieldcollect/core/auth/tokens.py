@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency
-from fieldcollect.core.audit import audit_log
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core.errors import ApplicationError, UserErrorCode
 from fieldcollect.core.models import AgencyApiNetworks, ApiToken, User
 from fieldcollect.core.rawsql import RowBuilder, adapt, column, fields_of, select_list, table

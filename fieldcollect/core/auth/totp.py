@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fieldcollect.core.audit import audit_log
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core.models import TotpDevice, User
 
 ISSUER = "fieldcollect"

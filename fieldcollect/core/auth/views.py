@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from fieldcollect.core.audit import audit_log
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core.auth import totp
 from fieldcollect.core.auth.login_security import BLOCKED_ATTR, client_ip, locked_until, record_failure
 from fieldcollect.core.models import User

@@ -12,10 +12,11 @@ from django.test import Client
 from django.utils import timezone
 from typer.testing import CliRunner
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
 from fieldcollect.core.auth.services import user_set_role
 from fieldcollect.core.auth.tokens import agency_networks_set, token_authenticate, token_create
-from fieldcollect.core.models import AuditEntry, LoginFailure, Role, TotpDevice
+from fieldcollect.core.models import LoginFailure, Role, TotpDevice
 from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db

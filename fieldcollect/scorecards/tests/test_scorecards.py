@@ -7,10 +7,11 @@ from django.test import Client
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation.models import AllocationDecision, AllocationRun
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services as cs
 from fieldcollect.cases.models import ContactAttempt, Placement, PromiseToPay
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.scorecards import hooks, selectors, services
 from fieldcollect.scorecards.models import StatusChange
 from fieldcollect.testing import factories as f

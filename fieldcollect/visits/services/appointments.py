@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.engine import zone
 from fieldcollect.compliance.services import ContactVerdict
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import User

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import flag_add
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.core.models import AuditEntry
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import services

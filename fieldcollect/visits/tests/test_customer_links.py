@@ -13,8 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.core.auth.tokens import token_create
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.plans import links as plan_links
 from fieldcollect.plans import services as plan_services

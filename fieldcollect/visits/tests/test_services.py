@@ -12,10 +12,10 @@ from unittest import mock
 import pytest
 from django.utils import timezone, translation
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay, Task
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.core.models import AuditEntry
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.outbox.services import DeliveryError, FileAdapter, SmsGatewayAdapter, outbox_dispatch
 from fieldcollect.privacy.masking import mask_mobile

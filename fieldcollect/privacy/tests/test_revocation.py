@@ -150,7 +150,7 @@ def test_purge_deletes_only_records_older_than_three_years(world):
 
 
 def test_contract_end_and_recall_end_api_access(world):
-    from fieldcollect.core.auth.tokens import token_create
+    from fieldcollect.accounts.tokens import token_create
 
     secret = token_create(user=world.manager)[1]
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")

@@ -13,8 +13,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from fieldcollect.accounts.tokens import token_create
 from fieldcollect.audit.models import AuditEntry
-from fieldcollect.core.auth.tokens import token_create
 from fieldcollect.core.models import Role
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.plans import links as plan_links

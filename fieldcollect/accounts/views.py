@@ -21,9 +21,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
+from fieldcollect.accounts import totp
+from fieldcollect.accounts.login_security import BLOCKED_ATTR, client_ip, locked_until, record_failure
 from fieldcollect.audit.services import audit_log
-from fieldcollect.core.auth import totp
-from fieldcollect.core.auth.login_security import BLOCKED_ATTR, client_ip, locked_until, record_failure
 from fieldcollect.core.models import User
 
 PENDING = "fc_2fa_pending"

@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from fieldcollect.accounts.models import ApiToken
 from fieldcollect.audit.services import audit_log
-from fieldcollect.core.models import ApiToken, User
+from fieldcollect.core.models import User
 from fieldcollect.privacy.admin_base import ReadOnlyAdmin
 
 TRACKED = ("role", "agency_id", "is_active", "is_staff", "is_superuser")

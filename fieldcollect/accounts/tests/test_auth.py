@@ -12,11 +12,12 @@ from django.test import Client
 from django.utils import timezone
 from typer.testing import CliRunner
 
+from fieldcollect.accounts.models import LoginFailure, TotpDevice
+from fieldcollect.accounts.services import user_set_role
+from fieldcollect.accounts.tokens import agency_networks_set, token_authenticate, token_create
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
-from fieldcollect.core.auth.services import user_set_role
-from fieldcollect.core.auth.tokens import agency_networks_set, token_authenticate, token_create
-from fieldcollect.core.models import LoginFailure, Role, TotpDevice
+from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -299,7 +300,7 @@ def test_totp_secret_is_encrypted_at_rest():
 def test_client_address_behind_a_trusted_proxy(settings):
     from django.test import RequestFactory
 
-    from fieldcollect.core.auth.login_security import client_ip
+    from fieldcollect.accounts.login_security import client_ip
 
     rf = RequestFactory()
     spoofed = rf.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="10.0.0.1")

@@ -16,7 +16,6 @@ from fieldcollect.accounts.models import LoginFailure, TotpDevice
 from fieldcollect.accounts.services import user_set_role
 from fieldcollect.accounts.tokens import agency_networks_set, token_authenticate, token_create
 from fieldcollect.audit.models import AuditEntry
-from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
 

@@ -33,10 +33,6 @@ class Market:
     too_big: Case  # above A's and B's amount limit
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def market(db: None) -> Market:

@@ -63,7 +63,3 @@ def world(db: None) -> World:
         case_new=f.make_case(),
     )
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

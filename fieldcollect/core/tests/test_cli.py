@@ -6,7 +6,6 @@ import pytest
 from typer.testing import CliRunner
 
 from fieldcollect.accounts.tokens import token_authenticate
-from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
 from fieldcollect.cli import app
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f

@@ -6,7 +6,6 @@ import pytest
 from django.contrib.auth import authenticate
 
 from fieldcollect.cases.models import Case, Placement
-from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
 from fieldcollect.core.models import Role, User
 from fieldcollect.demodata.setup import setup_demo_users_and_placements
 from fieldcollect.testing import factories as f

@@ -29,7 +29,6 @@ from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 world = cases_conftest.world
-_fast_password_hashing = cases_conftest._fast_password_hashing
 PURPOSE = "Complaint 2026-113: check the numbers we hold"
 
 

@@ -25,7 +25,6 @@ from fieldcollect.visits.models import Appointment
 
 pytestmark = pytest.mark.django_db
 world = cases_conftest.world  # the case-management fixtures: two agencies, their users and cases
-_fast_password_hashing = cases_conftest._fast_password_hashing
 
 
 def page(user, case_id: int) -> str:

@@ -21,10 +21,6 @@ FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_un
 MARCH = date(2025, 3, 1)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def _file(**kw):
     base = {"years_in_business": 5, "licensed_staff_share": "0.8", "trained_staff_share": "0.9",

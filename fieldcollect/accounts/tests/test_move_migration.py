@@ -6,20 +6,17 @@ and the content types (with their permissions) move to the new app and back."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from fieldcollect.accounts.models import AgencyApiNetworks, ApiToken, LoginFailure, TotpDevice
 from fieldcollect.accounts.tokens import token_authenticate
 from fieldcollect.core.models import Role, User
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.migrations import applied, latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,28 +25,14 @@ BEFORE_THE_APP = [*OLD, ("accounts", None)]  # the accounts app did not exist
 MODELS = (ApiToken, AgencyApiNetworks, TotpDevice, LoginFailure)
 
 
-def _migrate(targets: Sequence[tuple[str, str | None]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(list(targets))
-    return executor
-
-
-def _latest() -> list[tuple[str, str]]:
-    """Every app's newest migration: where the next test expects the schema."""
-    loader = MigrationExecutor(connection).loader
-    loader.build_graph()
-    return loader.graph.leaf_nodes()
-
-
 def test_accounts_rows_survive_the_move_to_the_accounts_app() -> None:
     agency = f.make_agency()
     user = User.objects.create_user("mover", password="x", role=Role.AGENCY_MANAGER, agency=agency)
     ct_ids = {m: ContentType.objects.get_for_model(m).pk for m in MODELS}
     secret = "JBSWY3DPEHPK3PXP"
     try:
-        executor = _migrate(BEFORE_THE_APP)
-        assert ("accounts", "0001_move_accounts_from_core") not in MigrationRecorder(connection).applied_migrations()
+        executor = migrate(BEFORE_THE_APP)
+        assert ("accounts", "0001_move_accounts_from_core") not in applied()
         old = executor.loader.project_state(OLD).apps
         for model in MODELS:
             assert old.get_model("core", model.__name__)._meta.db_table == model._meta.db_table
@@ -64,7 +47,7 @@ def test_accounts_rows_survive_the_move_to_the_accounts_app() -> None:
             ct = ContentType.objects.get(pk=pk)
             assert (ct.app_label, ct.model) == ("core", model._meta.model_name)  # migrating back moved it back
 
-        _migrate(_latest())
+        migrate(latest())
         assert ApiToken.objects.get(pk=token.pk).allowed_networks == ["203.0.113.0/24"]
         stored = TotpDevice.objects.get(pk=device.pk)
         assert (stored.secret, stored.last_step, stored.user_id) == (secret, 7, user.pk)
@@ -76,4 +59,4 @@ def test_accounts_rows_survive_the_move_to_the_accounts_app() -> None:
             ct = ContentType.objects.get(pk=pk)
             assert (ct.app_label, ct.model) == ("accounts", model._meta.model_name)
     finally:
-        _migrate(_latest())
+        migrate(latest())

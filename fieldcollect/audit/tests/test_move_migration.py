@@ -5,18 +5,15 @@ and back."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-from django.db.migrations.recorder import MigrationRecorder
 
 from fieldcollect.audit.chain import GENESIS, entry_hash
 from fieldcollect.audit.models import AuditChainHead, AuditEntry
 from fieldcollect.audit.verify import audit_verify
+from fieldcollect.testing.migrations import applied, latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,25 +21,11 @@ OLD = [("core", "0009_bind_encrypted_values_to_rows")]  # core's newest migratio
 BEFORE_THE_APP = [*OLD, ("audit", None)]  # the audit app did not exist
 
 
-def _migrate(targets: Sequence[tuple[str, str | None]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(list(targets))
-    return executor
-
-
-def _latest() -> list[tuple[str, str]]:
-    """Every app's newest migration: where the next test expects the schema."""
-    loader = MigrationExecutor(connection).loader
-    loader.build_graph()
-    return loader.graph.leaf_nodes()
-
-
 def test_audit_entries_and_heads_survive_the_move_to_the_audit_app() -> None:
     ct_ids = {m: ContentType.objects.get_for_model(m).pk for m in (AuditEntry, AuditChainHead)}
     try:
-        executor = _migrate(BEFORE_THE_APP)
-        assert ("audit", "0001_move_audit_log_from_core") not in MigrationRecorder(connection).applied_migrations()
+        executor = migrate(BEFORE_THE_APP)
+        assert ("audit", "0001_move_audit_log_from_core") not in applied()
         old_apps = executor.loader.project_state(OLD).apps
         old_entry, old_head = old_apps.get_model("core", "AuditEntry"), old_apps.get_model("core", "AuditChainHead")
         assert (old_entry._meta.db_table, old_head._meta.db_table) == (AuditEntry._meta.db_table,
@@ -62,7 +45,7 @@ def test_audit_entries_and_heads_survive_the_move_to_the_audit_app() -> None:
             ct = ContentType.objects.get(pk=pk)
             assert (ct.app_label, ct.model) == ("core", model._meta.model_name)  # migrating back moved it back
 
-        _migrate(_latest())
+        migrate(latest())
         stored = AuditEntry.objects.get(pk=entry.pk)
         assert (stored.seq, stored.action, stored.new, stored.hash) == (entry.seq, "test.before_the_move",
                                                                         {"名": "张三"}, entry.hash)
@@ -72,4 +55,4 @@ def test_audit_entries_and_heads_survive_the_move_to_the_audit_app() -> None:
             ct = ContentType.objects.get(pk=pk)
             assert (ct.app_label, ct.model) == ("audit", model._meta.model_name)
     finally:
-        _migrate(_latest())
+        migrate(latest())

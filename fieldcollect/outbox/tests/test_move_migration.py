@@ -5,15 +5,12 @@ points at its message, and the content type (with its permissions) moves to the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-from django.db.migrations.recorder import MigrationRecorder
 
 from fieldcollect.outbox.models import OutboxMessage
+from fieldcollect.testing.migrations import applied, latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,26 +20,12 @@ BEFORE_THE_APP = [*OLD, ("outbox", None)]  # the outbox app did not exist
 NEW = [("visits", "0009_outbox_moved_to_its_own_app"), ("outbox", "0001_move_outbox_from_visits")]
 
 
-def _migrate(targets: Sequence[tuple[str, str | None]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor
-
-
-def _latest() -> list[tuple[str, str]]:
-    """Every app's newest migration: where the next test expects the schema."""
-    loader = MigrationExecutor(connection).loader
-    loader.build_graph()
-    return loader.graph.leaf_nodes()
-
-
 def test_outbox_rows_survive_the_move_to_the_outbox_app() -> None:
     ct_id = ContentType.objects.get_for_model(OutboxMessage).pk
     try:
-        executor = _migrate(BEFORE_THE_APP)
+        executor = migrate(BEFORE_THE_APP)
         old_apps = executor.loader.project_state(OLD).apps
-        assert ("outbox", "0001_move_outbox_from_visits") not in MigrationRecorder(connection).applied_migrations()
+        assert ("outbox", "0001_move_outbox_from_visits") not in applied()
         old_model = old_apps.get_model("visits", "OutboxMessage")
         assert old_model._meta.db_table == OutboxMessage._meta.db_table
         message = old_model.objects.create(to="13512345678", body="王五您好，请确认拜访时间", kind="reminder",
@@ -52,7 +35,7 @@ def test_outbox_rows_survive_the_move_to_the_outbox_app() -> None:
         moved = ContentType.objects.get(pk=ct_id)
         assert (moved.app_label, moved.model) == ("visits", "outboxmessage")  # migrating back moved it back
 
-        _migrate(NEW)
+        migrate(NEW)
         stored = OutboxMessage.objects.get(pk=message.pk)
         assert (stored.to, stored.body, stored.kind, stored.status) == (
             "13512345678", "王五您好，请确认拜访时间", "reminder", OutboxMessage.Status.PENDING)
@@ -61,7 +44,7 @@ def test_outbox_rows_survive_the_move_to_the_outbox_app() -> None:
         assert (moved.app_label, moved.model) == ("outbox", "outboxmessage")
         assert not ContentType.objects.filter(app_label="visits", model="outboxmessage").exists()
     finally:
-        _migrate(_latest())
+        migrate(latest())
     assert OutboxMessage.objects.filter(pk=message.pk).exists()
 
 

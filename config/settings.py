@@ -6,6 +6,8 @@ SECRET_KEY          read from the environment or generated once into $FIELDCOLLE
 DEBUG               "1" to enable debug pages (never in production)
 ALLOWED_HOSTS       comma-separated
 BANK_TIME_ZONE      the bank's IANA time zone (default TIME_ZONE, Asia/Shanghai): its business day
+MAP_TILES_*         the Leaflet maps' tile provider (URL template, attribution, coordinate system, subdomains,
+                    max zoom); none: SVG maps only (fieldcollect/core/maptiles.py)
 """
 
 from __future__ import annotations
@@ -236,6 +238,17 @@ FIELDCOLLECT_CSP = {
     "base-uri": ["'self'"],
     "form-action": ["'self'"],
     "frame-ancestors": ["'none'"],
+}
+# The tile provider of the Leaflet maps (fieldcollect/core/maptiles.py); its hosts are added to img-src
+# by the CSP middleware. E.g. Amap (GCJ-02):
+#   MAP_TILES_URL=https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}
+#   MAP_TILES_SUBDOMAINS=1234 MAP_TILES_SYSTEM=gcj02 MAP_TILES_ATTRIBUTION="© AutoNavi"
+MAP_TILES = {
+    "url": env("MAP_TILES_URL"),
+    "attribution": env("MAP_TILES_ATTRIBUTION"),
+    "system": env("MAP_TILES_SYSTEM", "wgs84"),
+    "subdomains": env("MAP_TILES_SUBDOMAINS"),
+    "max_zoom": env("MAP_TILES_MAX_ZOOM", "18"),
 }
 FIELDCOLLECT_PERMISSIONS_POLICY = "camera=(), microphone=(), payment=(), usb=(), geolocation=(self)"
 

@@ -32,10 +32,13 @@ class StoryFilters:
     tag: str = ""
 
 
+def can_read(user: User) -> bool:
+    """Whether ``user`` may read the case library: the bank's staff and the agencies' managers."""
+    return user.is_authenticated and user.is_active and (user.is_bank_user or user.role == "agency_manager")
+
+
 def stories_visible_to(user: User) -> QuerySet[CaseStory]:
-    if not user.is_authenticated or not user.is_active:
-        return CaseStory.objects.none()
-    if user.is_bank_user or user.role == "agency_manager":
+    if can_read(user):
         return CaseStory.objects.all()
     return CaseStory.objects.none()
 

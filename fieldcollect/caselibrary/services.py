@@ -29,6 +29,11 @@ def can_write(user: User | None) -> bool:
     return user is not None and user.is_authenticated and (user.is_superuser or user.role in WRITERS)
 
 
+def can_write_from_case(user: User, case: Case) -> bool:
+    """Whether ``user`` may write a story from ``case`` (a closed case: :func:`story_create`)."""
+    return can_write(user) and case.closed_on is not None
+
+
 def can_edit(user: User, story: CaseStory) -> bool:
     if not can_write(user):
         return False

@@ -19,7 +19,7 @@ from fieldcollect.core.pages import errors_as_pages, request_user
 
 def _require_reader(request: HttpRequest) -> None:
     user = request_user(request)
-    if not (user.is_bank_user or user.role == "agency_manager"):
+    if not selectors.can_read(user):
         raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
 
 

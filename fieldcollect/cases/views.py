@@ -16,10 +16,12 @@ from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.errors import AgencyErrorCode
 from fieldcollect.agencies.models import Agency, Collector
-from fieldcollect.cases import forms, selectors, services
+from fieldcollect.cases import forms, hub, selectors, services
 from fieldcollect.cases.access import access_case_by_id, access_task_by_id, has_capability
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Task
+from fieldcollect.core import params
+from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import User
 from fieldcollect.core.pages import errors_as_pages
@@ -27,6 +29,10 @@ from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.unmask import UnmaskForm, page_customer_view, pii_unmask
 
 BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
+
+
+class TimelineParams(params.QueryForm):
+    timeline = params.IntParam(min_value=1, max_value=hub.TIMELINE_MAX_PAGES)  # the page of the timeline
 
 
 def _not_found_to_404(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -88,7 +94,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "pii": (pii := page_customer_view(request, user=user, case=case)),
         "customer": pii.fields,
         "hidden": selectors.hidden_case_fields(user),
-        "timeline": selectors.case_timeline(case=case),
+        "hub": hub.case_actions(case=case, user=user),
+        "timeline": hub.hub_timeline(case=case, user=user, page=TimelineParams.parse(request.GET)["timeline"] or 1),
+        "bank_zone": bank_time_zone_name(),
+        "debtor_zone": case.customer.timezone or bank_time_zone_name(),
         "history": selectors.loan_history(loan_id=case.loan_id),
         "open_tasks": selectors.open_tasks_for_case(case=case),
         "can": {cap.split(".")[1]: has_capability(user, cap) for cap in (

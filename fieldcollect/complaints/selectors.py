@@ -33,6 +33,13 @@ SEARCH_SCAN = 5_000
 COUNT_BY = ("category", "severity", "source", "status", "agency", "root_cause", "finding")
 
 
+def can_view_complaints(user: User) -> bool:
+    """Whether ``user`` may open the complaint pages: the bank's staff (all complaints) and an agency's
+    manager (those about the agency)."""
+    return user.is_authenticated and user.is_active and (
+        user.is_bank_user or (user.role == Role.AGENCY_MANAGER and user.agency_id is not None))
+
+
 def complaints_visible_to(user: User) -> QuerySet[Complaint]:
     qs = Complaint.objects.all()
     if not user.is_authenticated or not user.is_active:

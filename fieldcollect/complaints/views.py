@@ -35,7 +35,7 @@ from fieldcollect.visits.services import feedback_from_token
 
 
 def _require_viewer(user: User) -> None:
-    if not (user.is_bank_user or (user.role == Role.AGENCY_MANAGER and user.agency_id is not None)):
+    if not selectors.can_view_complaints(user):
         raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
 
 
@@ -48,6 +48,10 @@ class ListParams(params.QueryForm):
     overdue = params.FlagParam()
     mine = params.FlagParam()
     q = params.TextParam(max_length=100)
+
+
+class CaseParams(params.QueryForm):
+    case = params.IdParam()
 
 
 class FeedbackParams(params.QueryForm):
@@ -90,7 +94,8 @@ def intake(request: HttpRequest) -> HttpResponse:
     """Hotline and regulator referrals, entered by the complaints staff."""
     user = request_user(request)
     services.require_handler(user)
-    form = forms.IntakeForm(request.POST or None)
+    # ``?case=<id>`` (from the case page) fills in the case number
+    form = forms.IntakeForm(request.POST or None, initial={"case_id": CaseParams.parse(request.GET)["case"]})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         case = customer = None

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance import audit as audit_lib
@@ -21,6 +22,7 @@ from fieldcollect.compliance.engine import Flag, LedgerEntry, zone
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.compliance.packs import RulePack, load_pack
 from fieldcollect.core.bank_time import bank_time_zone_name
+from fieldcollect.core.models import User
 from fieldcollect.core.rawsql import RowBuilder, adapt, column, fields_of, select_list, table
 from fieldcollect.portfolio.models import Loan
 from fieldcollect.privacy.fields import open_value
@@ -156,8 +158,24 @@ def customer_flags(*, customer_id: int) -> list[DebtorFlag]:
                 .select_related("created_by", "lifted_by").order_by("-starts_at", "-id"))
 
 
-def blocked_attempts_for_case(*, case_id: int, limit: int = 50) -> list[BlockedAttempt]:
-    return list(BlockedAttempt.objects.filter(case_id=case_id).select_related("user")
+def can_view_case_flags(user: User) -> bool:
+    """Whether ``user`` may see the debtor flags and refused contacts of a case they can see: the bank's
+    roles and the agency's people (the case itself is checked by ``access_case_by_id``)."""
+    return user.is_authenticated and (user.is_bank_user or user.is_agency_user)
+
+
+def blocked_attempts_of_case(*, case_id: int, user: User | None = None) -> QuerySet[BlockedAttempt]:
+    """The contacts refused on a case; for an agency ``user``, only its own agency's (not another
+    agency's refused contacts)."""
+    qs = BlockedAttempt.objects.filter(case_id=case_id)
+    if user is not None and user.is_agency_user:
+        qs = qs.filter(agency_id=user.agency_id) if user.agency_id is not None else qs.none()
+    return qs
+
+
+def blocked_attempts_for_case(*, case_id: int, limit: int = 50, user: User | None = None) -> list[BlockedAttempt]:
+    """:func:`blocked_attempts_of_case`, newest first, with who tried."""
+    return list(blocked_attempts_of_case(case_id=case_id, user=user).select_related("user")
                 .order_by("-at", "-id")[:limit])
 
 

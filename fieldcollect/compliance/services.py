@@ -56,6 +56,12 @@ def can_manage_flags(user: User | None) -> bool:
     return user is None or user.is_superuser or user.role in FLAG_MANAGERS
 
 
+def can_report_flags(user: User | None) -> bool:
+    """Whether ``user`` may add some flag: any flag (:func:`can_manage_flags`), or a flag that stops
+    contact (the agency's people)."""
+    return can_manage_flags(user) or (user is not None and user.role in FLAG_REPORTERS)
+
+
 def _require_flag_right(user: User | None, flag: str) -> None:
     if can_manage_flags(user):
         return

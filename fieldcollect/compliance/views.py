@@ -38,7 +38,7 @@ def _flag_case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
     manager and collectors the cases they hold). What they may change is the service's rule."""
     user = _user(request)
     case = access_case_by_id(case_id, user)
-    if not (user.is_bank_user or user.is_agency_user):
+    if not selectors.can_view_case_flags(user):
         raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
     return user, case
 
@@ -63,11 +63,11 @@ def case_flags(request: HttpRequest, case_id: int) -> HttpResponse:
              "open": f.lifted_at is None and (f.ends_at is None or f.ends_at > now),
              # a third party's number in clear for the bank's roles only
              "phone": f.phone if user.is_bank_user or not f.phone else mask_mobile(f.phone)} for f in flags]
-    blocked = selectors.blocked_attempts_for_case(case_id=case.pk)
-    if user.is_agency_user:  # an agency sees its own refused contacts, not another agency's
-        blocked = [b for b in blocked if b.agency_id == user.agency_id]
+    # an agency sees its own refused contacts, not another agency's
+    blocked = selectors.blocked_attempts_for_case(case_id=case.pk, user=user)
     ctx: dict[str, Any] = {
         "case": case, "tz": tz, "rows": rows, "can_manage": can_manage,
+        "can_add": services.can_report_flags(user),
         "add_form": forms.FlagAddForm(restrictive_only=not can_manage), "blocked": blocked,
         "lang": services.current_language(),
     }

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
+from fieldcollect.core.maptiles import tile_config, tile_origins
+
 
 class PageLanguageDefaultMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -33,13 +35,26 @@ class SecurityHeadersMiddleware:
 
         self.get_response = get_response
         policy: dict[str, list[str]] = getattr(settings, "FIELDCOLLECT_CSP", {})
+        self.policy = policy
         self.csp = "; ".join(f"{k} {' '.join(v)}" for k, v in policy.items())
         self.permissions = getattr(settings, "FIELDCOLLECT_PERMISSIONS_POLICY", "")
+
+    def _csp(self) -> str:
+        """The policy, with the map tile provider's hosts in ``img-src`` (read at each response: the
+        provider is a setting, :mod:`fieldcollect.core.maptiles`)."""
+        try:
+            origins = tile_origins(tile_config())
+        except ValueError:
+            origins = []
+        if not origins or not self.policy.get("img-src"):
+            return self.csp
+        policy = {**self.policy, "img-src": [*self.policy["img-src"], *origins]}
+        return "; ".join(f"{k} {' '.join(v)}" for k, v in policy.items())
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if self.csp and "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = self.csp
+            response["Content-Security-Policy"] = self._csp()
         if self.permissions and "Permissions-Policy" not in response:
             response["Permissions-Policy"] = self.permissions
         return response

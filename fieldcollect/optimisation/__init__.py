@@ -1,12 +1,13 @@
 """Operational research for collections: vehicle routing with PyVRP (the Solomon benchmark and
 field-visit day plans), case-to-agency allocation and treatment strategies on one
-capacitated-assignment flow kernel, and travel-time matrices. Pure library: no Django.
+capacitated-assignment flow kernel, travel-time matrices, and coordinates in China (WGS-84, GCJ-02,
+BD-09; ``coords``). Pure library: no Django.
 
 The three solvers share the name ``solve`` and stay qualified by their module:
 ``vrp.solve`` (routes), ``allocation.solve`` (cases to agencies), ``strategy.solve`` (treatments).
 """
 
-from fieldcollect.optimisation import allocation, strategy, vrp
+from fieldcollect.optimisation import allocation, coords, strategy, vrp
 from fieldcollect.optimisation.allocation import (
     AllocationBuilder,
     AllocationProblem,
@@ -130,6 +131,7 @@ __all__ = [
     "bundled_instances",
     "champion_challenger",
     "check_solution",
+    "coords",
     "day_plan_geojson",
     "geojson_keep_visits",
     "haversine_m",

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Collector
-from fieldcollect.cases.access import cases_visible_to
+from fieldcollect.cases.access import cases_visible_to, has_capability
 from fieldcollect.cases.models import Case, Payment, PromiseToPay
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
@@ -268,6 +268,17 @@ def approval_queue(*, user: User, limit: int = 200) -> list[QueueItem]:
             can_act = p.state == ProposalState.APPROVED
         items.append(QueueItem(p, can_act, within, matrix.approvers_for(terms)))
     return items
+
+
+def can_record_hardship(user: User, case: Case) -> bool:
+    """Whether ``user`` may record the customer's hardship on ``case`` (an open case they may contact)."""
+    return has_capability(user, "case.contact") and case.closed_on is None
+
+
+def can_propose_plan(user: User, case: Case) -> bool:
+    """Whether ``user`` may propose a plan on ``case``: its own field collector (the maker)."""
+    return (user.role == Role.FIELD_COLLECTOR and case.collector_id is not None
+            and getattr(getattr(user, "collector", None), "pk", None) == case.collector_id)
 
 
 def proposals_for_case(*, case: Case) -> QuerySet[RestructuringProposal]:

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from fieldcollect.accounts.login_security import client_ip
-from fieldcollect.cases.access import access_case_by_id, has_capability
+from fieldcollect.cases.access import access_case_by_id
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
@@ -50,9 +50,8 @@ def case_options(request: HttpRequest, case_id: int) -> HttpResponse:
         "case": case,
         "hardship": hardship,
         "hardship_form": forms.HardshipForm(),
-        "can_record": has_capability(user, "case.contact") and case.closed_on is None,
-        "can_propose": user.role == Role.FIELD_COLLECTOR and case.collector_id is not None
-        and getattr(getattr(user, "collector", None), "pk", None) == case.collector_id,
+        "can_record": selectors.can_record_hardship(user, case),
+        "can_propose": selectors.can_propose_plan(user, case),
         "open_proposal": selectors.proposals_for_case(case=case).filter(state__in=[s.value for s in OPEN_STATES])
         .first(),
         "proposals": selectors.proposals_for_case(case=case)[:10],

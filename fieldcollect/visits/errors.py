@@ -33,6 +33,7 @@ class VisitErrorCode(StrEnum):
     ROUTE_PLAN_REPLAN_FAILED = "route_plan.replan_failed"
     # check-in
     CHECKIN_INVALID_POSITION = "checkin.invalid_position"
+    CHECKIN_INVALID_SYSTEM = "checkin.invalid_system"
     # visit reports
     VISIT_CLOSED = "visit.closed"
     VISIT_EVIDENCE_MISSING = "visit.evidence_missing"

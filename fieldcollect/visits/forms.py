@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.compliance.engine import zone
-from fieldcollect.visits.models import Shift, VisitOutcome
+from fieldcollect.visits.models import CheckIn, Shift, VisitOutcome
 
 DATE = forms.DateInput(attrs={"type": "date"})
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -53,6 +53,14 @@ class CheckInForm(forms.Form):
     lon = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)
     accuracy = forms.FloatField(label=_("Accuracy (m)"), min_value=0, initial=0)
     manual = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    coord_system = forms.ChoiceField(
+        label=_("Coordinate system"), required=False, initial=CheckIn.System.WGS84,
+        choices=[(CheckIn.System.WGS84, _("WGS-84 (GPS, the browser's position)")),
+                 (CheckIn.System.GCJ02, _("GCJ-02 (Amap, Tencent, Apple Maps in China)")),
+                 (CheckIn.System.BD09, _("BD-09 (Baidu Maps)"))])
+
+    def clean_coord_system(self) -> str:
+        return self.cleaned_data.get("coord_system") or CheckIn.System.WGS84
 
 
 class ReportStartForm(forms.Form):

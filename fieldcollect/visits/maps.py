@@ -1,12 +1,16 @@
-"""A map without tiles: routes and points drawn as an inline SVG (the machine has no internet, and a
-map of stops does not need streets to be read). Longitude is scaled by cos(latitude) so that
-distances look right."""
+"""Maps of routes and points: an inline SVG without tiles (always drawn: it needs no connection, and a
+map of stops does not need streets to be read; longitude is scaled by cos(latitude) so that distances
+look right), and the same routes and points as JSON for the Leaflet map
+(``static/fieldcollect/fieldmap.js``) drawn over it when a tile provider is configured
+(:mod:`fieldcollect.core.maptiles`). Positions are WGS-84 here; the browser converts them to the tile
+provider's system."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -21,6 +25,7 @@ class MapPoint:
     label: str = ""
     css: str = "stop"
     title: str = ""
+    href: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,3 +67,13 @@ def svg_map(*, routes: Sequence[MapRoute], points: Sequence[MapPoint], width: in
         '<rect width="100%" height="100%" class="bg"/>{}{}</svg>',
         element_id, width, height, mark_safe(lines), mark_safe(dots),  # noqa: S308 - built by format_html_join
     )
+
+
+def map_data(*, routes: Sequence[MapRoute], points: Sequence[MapPoint]) -> dict[str, Any]:
+    """``routes`` and ``points`` as the JSON that ``mountMap`` of ``fieldmap.js`` takes (WGS-84)."""
+    return {
+        "points": [{"lat": p.lat, "lon": p.lon, "label": p.label, "title": p.title or p.label, "css": p.css,
+                    "href": p.href} for p in points],
+        "routes": [{"points": [[la, lo] for la, lo in r.points], "colour": r.colour, "title": r.title}
+                   for r in routes],
+    }

@@ -183,8 +183,17 @@ class CheckIn(models.Model):
     collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="checkins")
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
     appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="checkins")
-    lat = models.FloatField()
-    lon = models.FloatField()
+    class System(models.TextChoices):
+        WGS84 = "wgs84", "WGS-84"
+        GCJ02 = "gcj02", "GCJ-02"
+        BD09 = "bd09", "BD-09"
+
+    lat = models.FloatField(help_text="WGS-84")
+    lon = models.FloatField(help_text="WGS-84")
+    reported_system = models.CharField(max_length=8, choices=System.choices, default=System.WGS84,
+                                       help_text="The coordinate system the device reported the position in")
+    reported_lat = models.FloatField(null=True, blank=True, help_text="As reported, in reported_system")
+    reported_lon = models.FloatField(null=True, blank=True, help_text="As reported, in reported_system")
     accuracy_m = models.FloatField(default=0.0)
     at = models.DateTimeField(db_index=True)
     distance_m = models.FloatField(null=True, blank=True, help_text="Distance to the customer's address")

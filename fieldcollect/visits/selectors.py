@@ -13,15 +13,18 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Collector
-from fieldcollect.cases.access import cases_held_by, cases_visible_to, collector_of
+from fieldcollect.cases.access import cases_held_by, cases_visible_to, collector_of, has_capability
 from fieldcollect.cases.models import Case
 from fieldcollect.core.models import Role, User
+from fieldcollect.optimisation.coords import nav_urls
 from fieldcollect.optimisation.routes import geojson_keep_visits
 from fieldcollect.privacy.unmask import audited_customer_view
-from fieldcollect.visits.maps import PALETTE, MapPoint, MapRoute, svg_map
+from fieldcollect.visits.maps import PALETTE, MapPoint, MapRoute, map_data, svg_map
 from fieldcollect.visits.models import Appointment, CheckIn, RoutePlan, RouteStop, Shift, Team, VisitReport
 
 
@@ -69,6 +72,13 @@ def plan_geojson(*, plan: RoutePlan, user: User) -> dict[str, Any]:
 
 
 def plan_map(*, plans: list[RoutePlan], user: User, checkins: list[CheckIn] | None = None) -> SafeString:
+    """The SVG map of ``plans`` (their stops ``user`` may see) and ``checkins``."""
+    routes, points = plan_map_parts(plans=plans, user=user, checkins=checkins)
+    return svg_map(routes=routes, points=points)
+
+
+def plan_map_parts(*, plans: list[RoutePlan], user: User,
+                   checkins: list[CheckIn] | None = None) -> tuple[list[MapRoute], list[MapPoint]]:
     routes: list[MapRoute] = []
     points: list[MapPoint] = []
     for k, plan in enumerate(plans):
@@ -77,21 +87,24 @@ def plan_map(*, plans: list[RoutePlan], user: User, checkins: list[CheckIn] | No
         path = [(team.base_lat, team.base_lon)]
         for s in plan_stops(plan=plan, user=user):
             if s.skipped:
-                points.append(MapPoint(lat=s.lat, lon=s.lon, label="–", css="stop skipped", title=s.visit_id))
+                points.append(MapPoint(lat=s.lat, lon=s.lon, label="–", css="stop skipped", title=s.visit_id,
+                                       href=reverse("visits:case", args=[s.case_id])))
                 continue
             path.append((s.lat, s.lon))
             when = s.planned_start.strftime("%H:%M") if s.planned_start else ""
             points.append(MapPoint(lat=s.lat, lon=s.lon, label=str(s.order),
                                    css="stop required" if s.required else "stop optional",
-                                   title=f"{s.order}. {s.visit_id} {when}"))
+                                   title=f"{s.order}. {s.visit_id} {when}",
+                                   href=reverse("visits:case", args=[s.case_id])))
         path.append((team.base_lat, team.base_lon))
         routes.append(MapRoute(points=tuple(path), colour=colour, title=f"team {team.pk}"))
         points.append(MapPoint(lat=team.base_lat, lon=team.base_lon, label="⌂", css="base", title=f"team {team.pk}"))
     for c in checkins or []:
         points.append(MapPoint(lat=c.lat, lon=c.lon, label="✓" if c.accepted else "!",
                                css="checkin ok" if c.accepted else "checkin flagged",
-                               title=f"{c.collector.name} {c.at:%H:%M} {' '.join(c.flags)}"))
-    return svg_map(routes=routes, points=points)
+                               title=f"{c.collector.name} {c.at:%H:%M} {' '.join(c.flags)}",
+                               href=reverse("visits:case", args=[c.case_id])))
+    return routes, points
 
 
 @dataclass
@@ -103,6 +116,7 @@ class CollectorDay:
     stops: list[RouteStop] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
     map_svg: SafeString | None = None
+    map_json: dict[str, Any] | None = None
 
 
 def collector_day(*, user: User, collector: Collector, day: date) -> CollectorDay:
@@ -112,7 +126,9 @@ def collector_day(*, user: User, collector: Collector, day: date) -> CollectorDa
     if plan is not None:
         out.stops = plan_stops(plan=plan, user=user)
         out.missed = plan_missed(plan=plan, stops=out.stops)
-        out.map_svg = plan_map(plans=[plan], user=user)
+        routes, points = plan_map_parts(plans=[plan], user=user)
+        out.map_svg = svg_map(routes=routes, points=points)
+        out.map_json = map_data(routes=routes, points=points)
     return out
 
 
@@ -131,6 +147,10 @@ def label_stops(*, user: User, stops: list[RouteStop]) -> None:
         s.address_label = f"{district} {address}".strip() if "address" in view.clear else (  # type: ignore[attr-defined]
             address or district)
         s.address_clear = "address" in view.clear  # type: ignore[attr-defined]
+        # "Navigate" links (Amap, Baidu, Apple Maps, each in its own coordinate system) only where the
+        # address is shown in clear; the label sent to the map app names no one
+        s.nav = (nav_urls(s.lat, s.lon, _("Stop %(n)s") % {"n": s.order}).as_dict()  # type: ignore[attr-defined]
+                 if s.address_clear else None)  # type: ignore[attr-defined]
 
 
 def manager_day(*, user: User, agency_id: int, day: date, city: str = "") -> dict[str, Any]:
@@ -143,29 +163,43 @@ def manager_day(*, user: User, agency_id: int, day: date, city: str = "") -> dic
         "collector", "case").order_by("at"))
     if city:
         checkins = [c for c in checkins if c.collector.city == city]
+    routes, points = plan_map_parts(plans=plans, user=user, checkins=checkins)
     return {"teams": teams, "plans": plans, "checkins": checkins,
             "flagged": [c for c in checkins if not c.accepted or c.flags],
-            "map_svg": plan_map(plans=plans, user=user, checkins=checkins)}
+            "map_svg": svg_map(routes=routes, points=points), "map_json": map_data(routes=routes, points=points)}
 
 
 def shifts_on(*, agency_id: int, day: date) -> QuerySet[Shift]:
     return Shift.objects.filter(collector__agency_id=agency_id, date=day).select_related("collector")
 
 
+def own_field_work_q(user: User, *, agency_field: str = "collector__agency_id") -> Q:
+    """Which field work (appointments, check-ins, visit reports, feedback on them) of a case ``user`` is
+    shown: all of it for the bank, that of the user's own agency for an agency user (another agency
+    that held the case before is none of theirs), none for anyone else. ``agency_field`` names the
+    agency of a row."""
+    if user.is_bank_user:
+        return Q()
+    if user.agency_id is not None and user.role in {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}:
+        return Q(**{agency_field: user.agency_id})
+    return Q(pk__in=[])
+
+
+def can_do_field_work(user: User) -> bool:
+    """Whether ``user`` may propose visits, check in and write visit reports on the cases they hold: a
+    field collector linked to a collector, with the contact capability (what the services check:
+    :func:`fieldcollect.visits.services.common.collector_of` and ``case.contact``)."""
+    return has_capability(user, "case.contact") and collector_of(user) is not None
+
+
 def case_visits(*, case: Case, user: User) -> dict[str, Any]:
     """A case's appointments (with the reason of any cancellation), reports and check-ins: all of them
     for the bank, those of the user's own agency for an agency user (another agency that held the case
     before is none of theirs)."""
-    appointments = Appointment.objects.filter(case=case)
-    reports = VisitReport.objects.filter(case=case)
-    checkins = CheckIn.objects.filter(case=case)
-    if not user.is_bank_user:
-        own = (Q(collector__agency_id=user.agency_id)
-               if user.agency_id is not None and user.role in {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}
-               else Q(pk__in=[]))
-        appointments = appointments.filter(own)
-        reports = reports.filter(own)
-        checkins = checkins.filter(own)
+    own = own_field_work_q(user)
+    appointments = Appointment.objects.filter(case=case).filter(own)
+    reports = VisitReport.objects.filter(case=case).filter(own)
+    checkins = CheckIn.objects.filter(case=case).filter(own)
     return {
         "appointments": list(appointments.order_by("-created_at")[:20]),
         "reports": list(reports.prefetch_related("evidence").order_by("-created_at")[:20]),

@@ -27,6 +27,7 @@ from fieldcollect.compliance.engine import zone
 from fieldcollect.core import params
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
+from fieldcollect.core.maptiles import tile_config
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
 from fieldcollect.core.pages import request_user as _user
@@ -78,7 +79,7 @@ def day_plan(request: HttpRequest) -> HttpResponse:
     d = selectors.collector_day(user=user, collector=collector, day=day)
     selectors.label_stops(user=user, stops=d.stops)
     permitted = permitted_fields_of(user)
-    return render(request, "visits/day_plan.html", {"d": d, "day": day, "cases": cases,
+    return render(request, "visits/day_plan.html", {"d": d, "day": day, "cases": cases, "map_tiles": tile_config(),
                                                     "show_district": permitted is None or "district" in permitted})
 
 
@@ -90,7 +91,7 @@ def case_visit(request: HttpRequest, case_id: int) -> HttpResponse:
     case = access_case_by_id(case_id, user)
     ctx: dict[str, Any] = {"case": case, **selectors.case_visits(case=case, user=user),
                            "propose_form": forms.ProposeForm(), "start_form": forms.ReportStartForm(),
-                           "is_collector": user.role == Role.FIELD_COLLECTOR,
+                           "is_collector": selectors.can_do_field_work(user),
                            "tz": case.customer.timezone}
     return render(request, "visits/case_visit.html", ctx)
 
@@ -137,14 +138,20 @@ def checkin(request: HttpRequest, case_id: int) -> HttpResponse:
     case = access_case_by_id(case_id, user, for_write=request.method == "POST", capability="case.contact")
     form = forms.CheckInForm(request.POST or None)
     result = None
+    status = 200
     if request.method == "POST" and form.is_valid():
         result = services.checkin_record(case=case, acting_user=user, lat=form.cleaned_data["lat"],
                                          lon=form.cleaned_data["lon"], accuracy_m=form.cleaned_data["accuracy"],
-                                         manual=bool(form.cleaned_data.get("manual")))
+                                         manual=bool(form.cleaned_data.get("manual")),
+                                         coord_system=form.cleaned_data["coord_system"])
         if request.htmx:  # type: ignore[attr-defined]
             return render(request, "visits/_checkin_result.html", {"c": result, "fence": services.geofence_m()})
+    elif request.method == "POST":
+        status = 400  # the form names each field and its reason
+        if request.htmx:  # type: ignore[attr-defined]
+            return render(request, "visits/_checkin_errors.html", {"form": form}, status=status)
     return render(request, "visits/checkin.html", {"case": case, "form": form, "c": result,
-                                                   "fence": services.geofence_m()})
+                                                   "fence": services.geofence_m()}, status=status)
 
 
 @login_required
@@ -337,7 +344,8 @@ def manager_map(request: HttpRequest) -> HttpResponse:
     day = _day(request)
     city = DayParams.parse(request.GET)["city"]
     return render(request, "visits/manager_map.html", {
-        "day": day, "city": city, **selectors.manager_day(user=user, agency_id=agency.pk, day=day, city=city)})
+        "day": day, "city": city, "map_tiles": tile_config(),
+        **selectors.manager_day(user=user, agency_id=agency.pk, day=day, city=city)})
 
 
 @login_required

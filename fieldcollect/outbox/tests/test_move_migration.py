@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # the newest migrations of the apps involved before the move (the old main's leaves)
 OLD = [("visits", "0008_bind_encrypted_values_to_rows"), ("earlywarning", "0002_strategyrun_strategyassignment")]
 BEFORE_THE_APP = [*OLD, ("outbox", None)]  # the outbox app did not exist
-NEW = [("visits", "0009_outbox_moved_to_its_own_app"), ("outbox", "0001_move_outbox_from_visits")]
+NEW = [("visits", "0010_outbox_moved_to_its_own_app"), ("outbox", "0001_move_outbox_from_visits")]
 
 
 def test_outbox_rows_survive_the_move_to_the_outbox_app() -> None:

@@ -15,6 +15,7 @@ from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
+from fieldcollect.optimisation.coords import System, system_of, to_wgs84
 from fieldcollect.optimisation.travel import LatLon, haversine_m
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import Appointment, CheckIn
@@ -30,20 +31,33 @@ def geofence_m() -> float:
 
 def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, accuracy_m: float,
                    at: datetime | None = None, manual: bool = False,
-                   appointment: Appointment | None = None) -> CheckIn:
+                   appointment: Appointment | None = None, coord_system: str = "wgs84") -> CheckIn:
     """Record where the collector is at a visit and verify it.
 
     Accepted only inside the geofence around the customer's address (:func:`geofence_m`, 200 m by
     default) and without a spoofing sign: an impossible speed since the collector's previous
     check-in, or coordinates exactly equal to an earlier check-in. Outside the confirmed
     appointment's window (30 min early allowed), poor accuracy and manual entry are flagged only.
+
+    ``lat``/``lon`` are in ``coord_system`` (``wgs84``, ``gcj02`` or ``bd09``: what the device or map
+    app reported; phones using Amap or Tencent location report GCJ-02, Baidu BD-09). They are converted
+    to WGS-84 (:mod:`fieldcollect.optimisation.coords`) before every check, and the check-in keeps both
+    the reported numbers with their system and the WGS-84 position (``lat``/``lon``).
     """
     collector = collector_of(acting_user)
     require_capability(acting_user, "case.contact")
     require_visible(case, acting_user)
     at = at or timezone.now()
+    try:
+        system = system_of(coord_system)
+    except ValueError:
+        raise ApplicationError(
+            _("Unknown coordinate system %(system)s: expected wgs84, gcj02 or bd09.") % {"system": repr(coord_system)},
+            code=E.CHECKIN_INVALID_SYSTEM) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or accuracy_m < 0:
         raise ApplicationError(_("Invalid position."), code=E.CHECKIN_INVALID_POSITION)
+    reported_lat, reported_lon = lat, lon
+    lat, lon = to_wgs84(lat, lon, system)
     flags: list[str] = []
     customer = case.customer
     distance: float | None = None
@@ -81,8 +95,11 @@ def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, acc
         checkin = CheckIn.objects.create(
             collector=collector, case=case, appointment=appointment, lat=lat, lon=lon, accuracy_m=accuracy_m, at=at,
             distance_m=distance, accepted=accepted, flags=[str(f) for f in flags],
+            reported_system=system.value, reported_lat=reported_lat, reported_lon=reported_lon,
         )
+        reported = {} if system is System.WGS84 else {
+            "reported": {"system": system.value, "lat": reported_lat, "lon": reported_lon}}
         audit_log(actor=acting_user, action="checkin.record", object_type="checkin", object_id=checkin.pk,
                   new={"case": case.pk, "lat": lat, "lon": lon, "accuracy_m": accuracy_m, "accepted": accepted,
-                       "flags": checkin.flags, "distance_m": distance})
+                       "flags": checkin.flags, "distance_m": distance, **reported})
     return checkin

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('earlywarning', '0003_reminder_message_in_outbox_app'),
-        ('visits', '0008_bind_encrypted_values_to_rows'),
+        ('visits', '0009_checkin_reported_coordinate_system'),
     ]
 
     operations = [

@@ -15,10 +15,10 @@ from django.db import models
 from django.test import Client
 from django.utils import timezone
 
+from fieldcollect.accounts.admin import FieldcollectUserAdmin
 from fieldcollect.agencies.models import Collector
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import Case
-from fieldcollect.core.admin import FieldcollectUserAdmin
 from fieldcollect.core.models import Role, User
 from fieldcollect.plans.models import ApproverGrant, AuthorityLevel
 from fieldcollect.privacy.admin_base import AuditedAdmin, ReadOnlyAdmin

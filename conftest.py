@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own data home; the browser tests get ``browser``
+"""Shared fixtures: every test gets its own data home and fast password hashing
+(:mod:`fieldcollect.testing.passwords`); the browser tests get ``browser``
 (:mod:`fieldcollect.testing.browser`).
 
 The whole run uses a temporary data home set before Django's settings load, whatever
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 
 DATA_HOME_PLUGIN = "fieldcollect.core.tests.data_home"
-# the real-browser fixture and helpers for every app's tests
-pytest_plugins = ["fieldcollect.testing.browser"]
+# the real-browser fixture and helpers, and fast password hashing, for every app's tests
+pytest_plugins = ["fieldcollect.testing.browser", "fieldcollect.testing.passwords"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

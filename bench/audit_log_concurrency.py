@@ -26,7 +26,7 @@ def main() -> None:
     from django.contrib.sessions.models import Session
     from django.utils import timezone
 
-    from fieldcollect.core.audit import audit_log
+    from fieldcollect.audit.services import audit_log
 
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -53,8 +53,8 @@ def main() -> None:
     print(f"{connection.vendor}: {threads} writers x {n} audited transactions: {threads * n / wall:.0f} tx/s "
           f"({wall:.1f} s)")
     # the oracle: every audited write is in the chain, and the chain verifies (no fork under concurrency)
-    from fieldcollect.core.audit import audit_verify
-    from fieldcollect.core.models import AuditEntry
+    from fieldcollect.audit.models import AuditEntry
+    from fieldcollect.audit.verify import audit_verify
 
     written = AuditEntry.objects.filter(action="bench.concurrent").count()
     result = audit_verify()

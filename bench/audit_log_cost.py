@@ -24,7 +24,7 @@ def main() -> None:
     from django.db import connection, transaction
 
     call_command("migrate", interactive=False, verbosity=0)
-    from fieldcollect.core.audit import audit_log
+    from fieldcollect.audit.services import audit_log
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     payload = {"status": "placed", "agency": 7, "collector": None, "version": 3, "dpd": 45}
@@ -45,8 +45,8 @@ def main() -> None:
     times.sort()
     verify_entries = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     if verify_entries:
-        from fieldcollect.core.audit import audit_verify
-        from fieldcollect.core.models import AuditEntry
+        from fieldcollect.audit.models import AuditEntry
+        from fieldcollect.audit.verify import audit_verify
 
         t0 = time.perf_counter()
         for start in range(0, verify_entries, 5000):

@@ -127,7 +127,7 @@ def main() -> None:
 
     client = Client()
     client.force_login(manager)
-    from fieldcollect.core.auth.tokens import token_create
+    from fieldcollect.accounts.tokens import token_create
 
     api_client = Client(headers={"Authorization": f"Bearer {token_create(user=manager)[1]}"})
     bank_client = Client()

@@ -62,8 +62,8 @@ def seed(*, agencies: int, cases_per_agency: int, history_per_case: int = 0) -> 
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    from fieldcollect.accounts.tokens import token_create
     from fieldcollect.cases import services
-    from fieldcollect.core.auth.tokens import token_create
     from fieldcollect.core.models import Role
     from fieldcollect.testing import factories as f
 

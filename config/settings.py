@@ -86,11 +86,14 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",  # serves the API docs (Swagger UI) from local static files, not a CDN (CSP)
     "fieldcollect.core",
+    "fieldcollect.audit",
+    "fieldcollect.accounts",
     "fieldcollect.agencies",
     "fieldcollect.portfolio",
     "fieldcollect.cases",
     "fieldcollect.plans",
     "fieldcollect.visits",
+    "fieldcollect.outbox",
     "fieldcollect.ops",
     "fieldcollect.scorecards",
     "fieldcollect.allocation",
@@ -196,14 +199,14 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
 # --- security (README "Security") ---
-AUTHENTICATION_BACKENDS = ["fieldcollect.core.auth.login_security.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["fieldcollect.accounts.login_security.ThrottledModelBackend"]
 # lock-out: this many failures for one username (or from one address) within the window lock it for
 # FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS after the last failure
 FIELDCOLLECT_LOGIN_MAX_FAILURES = int(env("FIELDCOLLECT_LOGIN_MAX_FAILURES", "5"))
 FIELDCOLLECT_LOGIN_MAX_FAILURES_PER_IP = int(env("FIELDCOLLECT_LOGIN_MAX_FAILURES_PER_IP", "20"))
 FIELDCOLLECT_LOGIN_WINDOW_SECONDS = int(env("FIELDCOLLECT_LOGIN_WINDOW_SECONDS", "900"))
 FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS = int(env("FIELDCOLLECT_LOGIN_LOCKOUT_SECONDS", "900"))
-FIELDCOLLECT_2FA_FOR_BANK_ROLES = True  # TOTP after the password for bank roles (core/auth/totp.py)
+FIELDCOLLECT_2FA_FOR_BANK_ROLES = True  # TOTP after the password for bank roles (accounts/totp.py)
 # reverse proxies (comma-separated addresses) whose X-Forwarded-For names the client, for lock-outs
 # and API token allow-lists; empty: the peer address is the client
 FIELDCOLLECT_TRUSTED_PROXIES = [a.strip() for a in env("TRUSTED_PROXIES").split(",") if a.strip()]

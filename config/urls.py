@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from fieldcollect.accounts.views import FieldcollectLoginView
 from fieldcollect.api.api import api
-from fieldcollect.core.auth.views import FieldcollectLoginView
 
 urlpatterns = [
     path("", include("fieldcollect.ops.urls")),
@@ -10,7 +10,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", FieldcollectLoginView.as_view(), name="login"),
-    path("accounts/", include("fieldcollect.core.urls")),
+    path("accounts/", include("fieldcollect.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("plans/", include("fieldcollect.plans.urls")),
     path("visits/", include("fieldcollect.visits.urls")),

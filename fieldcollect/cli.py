@@ -11,10 +11,10 @@ from typing import Annotated
 
 import typer
 
+from fieldcollect.accounts.cli import token_app, users_app
+from fieldcollect.audit.cli import app as audit_app
 from fieldcollect.bootstrap import migrate_quietly, setup_django
 from fieldcollect.compliance.cli import app as compliance_app
-from fieldcollect.core.audit_cli import app as audit_app
-from fieldcollect.core.auth.cli import token_app, users_app
 from fieldcollect.earlywarning.cli import app as early_warning_app
 from fieldcollect.ops.cli import backup as ops_backup
 from fieldcollect.ops.cli import export_cases_cmd, serve_prod

@@ -12,9 +12,10 @@ import grimp
 
 LAYERS = [
     ("entry points", ["cli", "api"]),
-    ("domain apps", ["agencies", "allocation", "caselibrary", "cases", "complaints", "compliance", "daily",
-                     "demodata", "earlywarning", "ingest", "ops", "plans", "portfolio", "privacy", "reports",
-                     "scorecards", "settlement", "visits"]),
+    ("domain apps", ["accounts", "agencies", "allocation", "caselibrary", "cases", "complaints", "compliance",
+                     "daily", "demodata", "earlywarning", "ingest", "ops", "outbox", "plans", "portfolio", "privacy",
+                     "reports", "scorecards", "settlement", "visits"]),
+    ("audit log", ["audit"]),
     ("core", ["core"]),
     ("pure libraries and leaves", ["analytics", "optimisation", "scoring", "home", "bootstrap"]),
 ]
@@ -41,7 +42,7 @@ def main() -> None:
         print(f'  subgraph L{i}["{title}"]')
         print("    " + "\n    ".join(members))
         print("  end")
-    print("  L0 --> L1 --> L2 --> L3")
+    print("  " + " --> ".join(f"L{i}" for i in range(len(LAYERS))))
     print("```")
     print()
     for source, targets in sorted(edges().items()):

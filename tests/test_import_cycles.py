@@ -100,14 +100,8 @@ def test_the_cycle_finder_finds_cycles_and_only_cycles() -> None:
 # chart rendering) so that a page or command that does not use them does not pay for loading them.
 DEFERRED_TARGETS = ("fieldcollect.scoring", "fieldcollect.optimisation", "fieldcollect.daily.spark_engine",
                     "fieldcollect.reports.static_charts")
-# still inside functions, each moved by another change of issue 18 (an entry that no longer exists is fine)
-PENDING = {
-    ("fieldcollect/cases/access.py", "fieldcollect.agencies.models"),  # "contract in force" in one place (item 2)
-    ("fieldcollect/ops/jobs.py", "fieldcollect.plans.agreement"),  # PDF helpers out of plans (item 4)
-    ("fieldcollect/reports/management.py", "fieldcollect.plans.agreement"),  # same
-    ("fieldcollect/settlement/exports.py", "fieldcollect.plans.agreement"),  # same
-    ("fieldcollect/cases/selectors.py", "fieldcollect.portfolio.store"),  # optional reader (try/except ImportError)
-}
+# still inside functions, each moved by another change of issue 18 (empty: every one has moved)
+PENDING: set[tuple[str, str]] = set()
 
 
 def _function_level_imports(path: Path) -> list[tuple[int, str]]:

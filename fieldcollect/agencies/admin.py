@@ -5,7 +5,7 @@ login (and deactivating it), audited."""
 from django.contrib import admin
 
 from fieldcollect.agencies.models import Agency, AgencyContract, Collector
-from fieldcollect.core.admin_base import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
+from fieldcollect.privacy.admin_base import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 
 class ContractInline(ReadOnlyInline):

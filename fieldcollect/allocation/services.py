@@ -14,10 +14,10 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation import selectors
 from fieldcollect.allocation.errors import AllocationErrorCode
 from fieldcollect.allocation.models import AllocationDecision, AllocationRun
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case, Placement
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 

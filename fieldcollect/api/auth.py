@@ -5,8 +5,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from fieldcollect.core.auth.login_security import client_ip
-from fieldcollect.core.auth.tokens import token_authenticate
+from fieldcollect.accounts.login_security import client_ip
+from fieldcollect.accounts.tokens import token_authenticate
 
 
 class BearerToken(HttpBearer):

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from fieldcollect.caselibrary.models import CaseStory
-from fieldcollect.core.admin_base import ReadOnlyAdmin
+from fieldcollect.privacy.admin_base import ReadOnlyAdmin
 
 
 @admin.register(CaseStory)

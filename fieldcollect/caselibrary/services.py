@@ -11,11 +11,11 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.caselibrary.errors import StoryErrorCode
 from fieldcollect.caselibrary.models import AmountBand, CaseStory, Result, StoryChannel, amount_band
 from fieldcollect.cases.models import Case
 from fieldcollect.cases.selectors import case_timeline
-from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from fieldcollect.cases.models import Case, ContactAttempt, Placement, PromiseToPay, Task
-from fieldcollect.core.admin_base import ReadOnlyAdmin
+from fieldcollect.privacy.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Case)

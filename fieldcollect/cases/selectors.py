@@ -21,6 +21,7 @@ from fieldcollect.cases.models import Case, Payment, Task
 from fieldcollect.core.models import User
 from fieldcollect.core.params import ID_MAX
 from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
+from fieldcollect.portfolio.store import loan_history as store_loan_history
 from fieldcollect.privacy.masking import mask_field, mask_name
 from fieldcollect.visits.models import Appointment, Team
 
@@ -253,7 +254,8 @@ _loan_history_reader: LoanHistoryReader | None = None
 def set_loan_history_reader(reader: LoanHistoryReader | None) -> None:
     """HOOK for the columnar store: register ``reader(loan_id)`` returning the loan's instalments
     and payments (a :class:`LoanHistory` or ``{"installments": [...], "payments": [...]}``).
-    Until one is registered (or when it returns ``None``) the DB ``Payment`` rows are shown."""
+    Until one is registered the columnar store's reader (``portfolio/store.py``) is asked; when the
+    reader returns ``None`` (no store yet) the DB ``Payment`` rows are shown."""
     global _loan_history_reader
     _loan_history_reader = reader
 
@@ -261,11 +263,7 @@ def set_loan_history_reader(reader: LoanHistoryReader | None) -> None:
 def _default_reader() -> LoanHistoryReader | None:
     if _loan_history_reader is not None:
         return _loan_history_reader
-    try:  # the lead's store reader, when it exists
-        from fieldcollect.portfolio.store import loan_history as store_loan_history  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return store_loan_history  # type: ignore[no-any-return]
+    return store_loan_history  # the columnar store's reader
 
 
 def loan_history(*, loan_id: int) -> LoanHistory:

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.agencies.selectors import contract_terms
+from fieldcollect.audit.models import AuditEntry
+from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.access import require_capability, visible_case_condition
 from fieldcollect.cases.errors import CaseErrorCode as E
 from fieldcollect.cases.lifecycle import (
@@ -43,9 +45,8 @@ from fieldcollect.cases.models import (
 )
 from fieldcollect.compliance import services as compliance
 from fieldcollect.core import rawsql
-from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
-from fieldcollect.core.models import AuditEntry, Role, User
+from fieldcollect.core.models import Role, User
 from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy.services import deletion_attestation_raise

@@ -4,7 +4,7 @@ descriptions, answers and notes are encrypted personal data and show masked."""
 from django.contrib import admin
 
 from fieldcollect.complaints.models import Complaint, InvestigationEntry
-from fieldcollect.core.admin_base import ReadOnlyAdmin
+from fieldcollect.privacy.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Complaint)

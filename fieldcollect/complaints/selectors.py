@@ -19,12 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import ContactAttempt
 from fieldcollect.complaints.errors import ComplaintErrorCode
 from fieldcollect.complaints.models import OPEN_STATUSES, Complaint, InvestigationEntry
 from fieldcollect.complaints.sla import SlaState, sla_state
 from fieldcollect.core.errors import NotFoundError
-from fieldcollect.core.models import AuditEntry, Role, User
+from fieldcollect.core.models import Role, User
 from fieldcollect.visits.models import Evidence, FeedbackRequest, VisitReport
 
 # how many complaints (newest first) a text search reads: the description is encrypted at rest

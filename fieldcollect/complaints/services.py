@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency, Collector
+from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.complaints import sla
 from fieldcollect.complaints.errors import ComplaintErrorCode
@@ -42,13 +43,12 @@ from fieldcollect.complaints.models import (
 )
 from fieldcollect.compliance.models import DebtorFlag
 from fieldcollect.compliance.services import flag_add, flag_lift
-from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.timing import Timings, step
+from fieldcollect.outbox.services import outbox_enqueue
 from fieldcollect.portfolio.models import Customer
 from fieldcollect.visits.models import FeedbackRequest, VisitReport
-from fieldcollect.visits.outbox import outbox_enqueue
 from fieldcollect.visits.services import feedback_reissue, feedback_requests_for_conversations, public_url
 
 HANDLER_ROLES = frozenset({Role.COMPLIANCE_OFFICER, Role.COLLECTIONS_MANAGER})

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case, Party
@@ -37,7 +38,6 @@ from fieldcollect.compliance.selectors import (
     pack_for,
     phone_lookback,
 )
-from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User

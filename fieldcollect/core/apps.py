@@ -9,7 +9,6 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from fieldcollect.core.auth import login_security  # noqa: F401  (connects the login audit receivers)
         from fieldcollect.core.maptiles import check_map_tiles
 
         checks.register(check_map_tiles)

@@ -48,12 +48,3 @@ class CommonErrorCode(StrEnum):
     PARAMS_INVALID = "params.invalid"
     PERMISSION_DENIED = "permission.denied"
     READ_ONLY = "permission.read_only"
-
-
-class UserErrorCode(StrEnum):
-    """Error codes of users and their API tokens."""
-
-    TOKEN_INVALID_NETWORK = "token.invalid_network"
-    EXISTS = "user.exists"
-    INVALID_AGENCY = "user.invalid_agency"
-    INVALID_ROLE = "user.invalid_role"

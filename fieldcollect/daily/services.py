@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from fieldcollect.analytics.delinquency import DEFAULT_RANGES
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.lifecycle import CASE_STATE_COLUMNS, CaseStatus, CloseReason, statuses_that_may_become
 from fieldcollect.cases.models import Case, Payment, Placement
 from fieldcollect.cases.services import (
@@ -33,7 +34,6 @@ from fieldcollect.cases.services import (
     placements_recall_for_ended_contracts,
 )
 from fieldcollect.complaints.services import complaints_after_nightly
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
 from fieldcollect.core.rawsql import adapt, column, copy_rows, field, table
 from fieldcollect.core.timing import Timings, step

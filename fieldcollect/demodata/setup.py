@@ -15,12 +15,12 @@ from datetime import date, timedelta
 
 from django.db import transaction
 
+from fieldcollect.accounts.totp import enrol_with_secret
 from fieldcollect.agencies.models import Agency, AgencyContract, Collector
 from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS, ContractTerms, contract_terms
 from fieldcollect.cases import services
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Placement
-from fieldcollect.core.auth.totp import enrol_with_secret
 from fieldcollect.core.models import Role, User
 
 BANK_USERS = [

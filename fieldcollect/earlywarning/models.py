@@ -78,7 +78,7 @@ class Reminder(models.Model):
     probability = models.FloatField()
     send_at = models.DateTimeField(db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLANNED)
-    message = models.ForeignKey("visits.OutboxMessage", null=True, blank=True, on_delete=models.SET_NULL,
+    message = models.ForeignKey("outbox.OutboxMessage", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
     rule_ids = models.JSONField(default=list, blank=True)
     explanation = models.TextField(blank=True, default="")

@@ -34,12 +34,12 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Collector
 from fieldcollect.analytics.features import store_features
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance.engine import ContactRequest, Flag, LedgerEntry, check, zone
 from fieldcollect.compliance.models import DebtorFlag
 from fieldcollect.compliance.packs import PAUSE_FLAGS, load_pack
 from fieldcollect.compliance.services import blocked_attempt_store
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
@@ -60,9 +60,9 @@ from fieldcollect.earlywarning.strategy_engine import (
     build_problem,
 )
 from fieldcollect.ingest.store import require_current
+from fieldcollect.outbox.services import outbox_enqueue
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.scoring.registry import RegistryError
-from fieldcollect.visits.outbox import outbox_enqueue
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from fieldcollect.core.audit import audit_log
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.daily.guard import business_date_check
 from fieldcollect.ops.backup import sha256_file

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from fieldcollect.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from fieldcollect.plans.models import (
     ApproverGrant,
     AuthorityLevel,
@@ -14,6 +13,7 @@ from fieldcollect.plans.models import (
     PlanInstalment,
     RestructuringProposal,
 )
+from fieldcollect.privacy.admin_base import AuditedAdmin, ReadOnlyAdmin
 
 LEVEL_FIELDS = ["role", "name", "rank", "max_waiver_share", "max_waiver_fen", "max_term_extension_months"]
 

@@ -23,15 +23,16 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.lifecycle import CaseStatus, can_transition
 from fieldcollect.cases.models import Case, Payment, PromiseToPay, Task
 from fieldcollect.cases.services import case_transition
-from fieldcollect.core.audit import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.timing import Timings, step
+from fieldcollect.outbox.services import outbox_enqueue
 from fieldcollect.plans import agreement as agreement_pdf
 from fieldcollect.plans import authority as au
 from fieldcollect.plans import links
@@ -52,7 +53,6 @@ from fieldcollect.plans.models import (
 from fieldcollect.plans.options import LABELS, OptionKind, RestructureOption
 from fieldcollect.plans.schedule import Instalment, Method, Schedule
 from fieldcollect.visits.links import token_hash
-from fieldcollect.visits.outbox import outbox_enqueue
 from fieldcollect.visits.services import public_url
 
 _PURE_STATES = frozenset(s.value for s in au.PlanState)

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from fieldcollect.accounts.login_security import client_ip
 from fieldcollect.cases.access import access_case_by_id
-from fieldcollect.core.auth.login_security import client_ip
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages

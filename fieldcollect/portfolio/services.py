@@ -12,8 +12,8 @@ import polars as pl
 from django.db import connection, models, transaction
 
 from fieldcollect.agencies.models import Agency, Collector
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core import rawsql
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.models import User
 from fieldcollect.ingest import store

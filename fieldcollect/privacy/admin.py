@@ -3,7 +3,7 @@ services (with their audit entries) only."""
 
 from django.contrib import admin
 
-from fieldcollect.core.admin_base import ReadOnlyAdmin
+from fieldcollect.privacy.admin_base import ReadOnlyAdmin
 from fieldcollect.privacy.models import DeletionAttestation, ExportRecord, SubProcessor
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.access import cases_visible_to
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.privacy.errors import PrivacyErrorCode

@@ -32,7 +32,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from fieldcollect.agencies.selectors import contract_terms
-from fieldcollect.core.audit import audit_log
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core.cells import LINE_END, safe_row
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User

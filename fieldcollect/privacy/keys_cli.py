@@ -62,7 +62,7 @@ def rotate_data_key(*, batch_size: int = 2_000, settle_seconds: float | None = N
     """
     from django.db import transaction
 
-    from fieldcollect.core.audit import audit_log
+    from fieldcollect.audit.services import audit_log
     from fieldcollect.privacy.crypto import RELOAD_SECONDS
     from fieldcollect.privacy.fields import current_keyring, reencrypt_rows
 

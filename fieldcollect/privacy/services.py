@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.models import RECALL_CONTRACT_ENDED, Placement
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.timing import Timings, step

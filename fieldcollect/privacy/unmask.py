@@ -13,9 +13,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.models import Case
 from fieldcollect.cases.selectors import PII_FIELDS, CustomerView, customer_view
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import User
 from fieldcollect.privacy.errors import PrivacyErrorCode

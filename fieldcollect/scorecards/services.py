@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case, Placement
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.scorecards.errors import ScorecardErrorCode

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from fieldcollect.core.admin_base import ReadOnlyAdmin
+from fieldcollect.privacy.admin_base import ReadOnlyAdmin
 from fieldcollect.settlement.models import Statement, StatementLine
 
 

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.agencies.selectors import contract_terms
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Placement
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.settlement import selectors

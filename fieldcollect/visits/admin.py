@@ -1,16 +1,15 @@
-"""Read-only admin: shifts, teams, appointments, routes, check-ins, visit reports, feedback and the
-outbox are written through the visits pages and services (audited); encrypted notes, numbers and
+"""Read-only admin: shifts, teams, appointments, routes, check-ins, visit reports and feedback are
+written through the visits pages and services (audited); encrypted notes, numbers and
 texts show masked, coordinates and link token hashes not at all."""
 
 from django.contrib import admin
 
-from fieldcollect.core.admin_base import ReadOnlyAdmin, ReadOnlyInline
+from fieldcollect.privacy.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from fieldcollect.visits.models import (
     Appointment,
     CheckIn,
     Evidence,
     FeedbackRequest,
-    OutboxMessage,
     RoutePlan,
     RouteStop,
     Shift,
@@ -67,9 +66,3 @@ class VisitReportAdmin(ReadOnlyAdmin):
 @admin.register(FeedbackRequest)
 class FeedbackRequestAdmin(ReadOnlyAdmin):
     list_display = ("id", "case", "rating", "responded_at")
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ("id", "kind", "masked_to", "status", "attempts", "created_at", "sent_at")
-    list_filter = ("status", "kind")

@@ -32,12 +32,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.access import cases_held_by
 from fieldcollect.cases.models import Case
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.models import User
 from fieldcollect.optimisation.routes import geojson_keep_visits
-from fieldcollect.visits.models import Appointment, OutboxMessage, RoutePlan, RouteStop
+from fieldcollect.outbox.models import OutboxMessage
+from fieldcollect.visits.models import Appointment, RoutePlan, RouteStop
 
 OPEN_APPOINTMENT = (Appointment.Status.PROPOSED, Appointment.Status.CONFIRMED)
 

@@ -1,5 +1,6 @@
 """Field visits: shifts and teams of two, appointments the customer confirms through a signed link,
-route plans, verified check-ins, visit reports with evidence, feedback requests and the outbox."""
+route plans, verified check-ins, visit reports with evidence and feedback requests (the outbox of text messages is its own app,
+``fieldcollect.outbox``)."""
 
 from __future__ import annotations
 
@@ -341,40 +342,6 @@ class FeedbackRequest(EncryptedModel):
     def offers_complaint(self) -> bool:
         """A rating of 1 or "felt threatened" offers the customer to file a complaint."""
         return self.responded_at is not None and (self.rating == 1 or bool(self.felt_threatened))
-
-
-class OutboxMessage(EncryptedModel):
-    """A message to send (SMS to the customer); written in the transaction of the change that causes
-    it, delivered later by :func:`fieldcollect.visits.outbox.outbox_dispatch`."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-        CANCELLED = "cancelled", _("Cancelled")
-
-    channel = models.CharField(max_length=8, default="sms")
-    to = EncryptedCharField(max_length=40, help_text="The recipient's number (encrypted)")
-    body = EncryptedTextField()
-    kind = models.CharField(max_length=32, help_text="appointment_link, reminder, feedback, ...")
-    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    appointment = models.ForeignKey(
-        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        help_text="The appointment the message is for (its link, its reminder): sent only while it is live")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True, default="")
-    adapter = models.CharField(max_length=32, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    not_before = models.DateTimeField(
-        null=True, blank=True, help_text="Held by the compliance check until then (debtor's contact hours, pauses)")
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["id"]
-
-    def __str__(self) -> str:
-        return f"Outbox {self.pk} {self.kind} {self.status}"
 
 
 class VisitPermit(models.Model):

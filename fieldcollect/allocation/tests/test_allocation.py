@@ -10,10 +10,11 @@ from django.test import Client
 from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation import selectors, services
 from fieldcollect.allocation.models import AllocationDecision, AllocationRun
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services as cs
 from fieldcollect.cases.models import Case, Placement
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
-from fieldcollect.core.models import AuditEntry, Role, User
+from fieldcollect.core.models import Role, User
 from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -31,10 +32,6 @@ class Market:
     ineligible: Case  # bucket nobody takes
     too_big: Case  # above A's and B's amount limit
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -1,1 +1,1 @@
-from fieldcollect.cases.tests.conftest import _fast_password_hashing, world  # noqa: F401
+from fieldcollect.cases.tests.conftest import world  # noqa: F401

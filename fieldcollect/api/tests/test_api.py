@@ -6,9 +6,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from fieldcollect.accounts.models import ApiToken
+from fieldcollect.accounts.tokens import token_create, token_revoke
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay, Task
-from fieldcollect.core.auth.tokens import token_create, token_revoke
-from fieldcollect.core.models import ApiToken, Role
+from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from fieldcollect.accounts.tokens import token_create
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import ContactAttempt
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
-from fieldcollect.core.auth.tokens import token_create
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -9,20 +9,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.caselibrary import selectors, services
 from fieldcollect.caselibrary.models import AmountBand, CaseStory, amount_band
 from fieldcollect.cases import services as case_services
 from fieldcollect.complaints.tests.conftest import at
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture(autouse=True)
-def _fast(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

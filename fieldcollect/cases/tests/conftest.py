@@ -4,7 +4,6 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -76,11 +75,6 @@ def world(db: None) -> World:
     )
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # ---------------------------------------------------------------- the case hub: a case with every kind of fact
 
 _n = itertools.count(1)
@@ -149,8 +143,7 @@ def add_facts(case: Case, *, collector: Collector, collector_user: User, manager
 
 
 @pytest.fixture
-def hw(db: None, settings: Any) -> Iterator[HubWorld]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def hw(db: None) -> Iterator[HubWorld]:
     plan_services.set_pdf_renderer(lambda data: b"%PDF-1.4 test " + data.agreement_no.encode())
     ensure_default_levels()
     agency_a, agency_b = f.make_agency(), f.make_agency()

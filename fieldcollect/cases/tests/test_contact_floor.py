@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from fieldcollect.accounts.tokens import token_create
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import Case, ContactAttempt
-from fieldcollect.core.auth.tokens import token_create
-from fieldcollect.core.models import AuditEntry
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -8,10 +8,10 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Payment
 from fieldcollect.core.errors import ConflictError
-from fieldcollect.core.models import AuditEntry
 from fieldcollect.testing import factories as f
 
 

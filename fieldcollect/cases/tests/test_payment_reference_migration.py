@@ -4,11 +4,10 @@ recorded twice before it (which copy goes is the bank's decision), and applies o
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from fieldcollect.cases.models import Payment
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.migrations import latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,20 +15,9 @@ BEFORE = [("cases", "0006_drop_indexes_covered")]
 AFTER = [("cases", "0007_payment_reference_unique")]
 
 
-def _migrate(targets: list[tuple[str, str]]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def _latest() -> list[tuple[str, str]]:
-    """Every app's newest migration: where the next test expects the schema (later cases migrations too)."""
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
-
-
 def test_duplicates_stop_the_migration_with_their_ids():
     case = f.make_case()
-    _migrate(BEFORE)
+    migrate(BEFORE)
     try:
         first = Payment.objects.create(loan_id=case.loan_id, case=case, paid_on=f.today(), amount_fen=100,
                                        reference="store:42")
@@ -38,13 +26,13 @@ def test_duplicates_stop_the_migration_with_their_ids():
         Payment.objects.create(loan_id=case.loan_id, case=case, paid_on=f.today(), amount_fen=100, reference="")
         Payment.objects.create(loan_id=case.loan_id, case=case, paid_on=f.today(), amount_fen=100, reference="")
         with pytest.raises(RuntimeError) as exc:
-            _migrate(AFTER)
+            migrate(AFTER)
         message = str(exc.value)
         assert f"loan {case.loan_id} reference 'store:42': payments [{first.pk}, {second.pk}]" in message
         assert "1 reference(s)" in message  # empty references are no duplicates
         second.delete()
     finally:
         Payment.objects.filter(reference="store:42").exclude(pk=first.pk).delete()
-        _migrate(AFTER)
-        _migrate(_latest())
+        migrate(AFTER)
+        migrate(latest())
     assert Payment.objects.filter(loan_id=case.loan_id).count() == 3

@@ -4,12 +4,13 @@ from datetime import timedelta
 
 import pytest
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services
 from fieldcollect.cases.errors import CaseErrorCode as E
 from fieldcollect.cases.lifecycle import CaseStatus as S
 from fieldcollect.cases.models import Assignment, ContactAttempt, Placement, PromiseToPay, Task
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db

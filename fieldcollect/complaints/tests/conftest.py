@@ -53,7 +53,3 @@ def w(db: None, tmp_path, monkeypatch) -> World:
     return World(agency=agency, manager=manager, cm=cm, officer=officer, collector_user=user, collector=collector,
                  case=case, day=timezone.localdate() - timedelta(days=1))
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

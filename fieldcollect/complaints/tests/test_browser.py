@@ -9,9 +9,9 @@ import pytest
 
 from fieldcollect.complaints import services as complaint_services
 from fieldcollect.complaints.models import Complaint
+from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.testing.browser import BROWSER_TEST, PHONE, open_page
 from fieldcollect.visits import services as visit_services
-from fieldcollect.visits.models import OutboxMessage
 
 from .conftest import at
 

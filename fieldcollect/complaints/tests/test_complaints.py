@@ -8,13 +8,14 @@ from decimal import Decimal
 
 import pytest
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import ContactAttempt
 from fieldcollect.complaints import selectors, services
 from fieldcollect.complaints.models import Complaint, CustomerAnswer, Severity, Source, Status
 from fieldcollect.compliance.models import DebtorFlag
 from fieldcollect.compliance.services import ContactBlockedError, contact_decision
 from fieldcollect.core.errors import NotFoundError, PermissionDeniedError
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.scorecards.selectors import monthly_scorecard
 from fieldcollect.testing import factories as f
 

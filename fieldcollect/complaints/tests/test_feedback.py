@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.complaints.models import Complaint, Severity, Source
 from fieldcollect.complaints.services import complaints_after_nightly
 from fieldcollect.core.errors import ConflictError
-from fieldcollect.core.models import AuditEntry
+from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.visits import links, services
-from fieldcollect.visits.models import FeedbackRequest, OutboxMessage
+from fieldcollect.visits.models import FeedbackRequest
 
 from .conftest import at
 

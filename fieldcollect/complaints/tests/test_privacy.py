@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.complaints import selectors, services
 from fieldcollect.complaints.models import Category, Source
-from fieldcollect.core.models import AuditEntry
-from fieldcollect.visits.models import OutboxMessage
+from fieldcollect.outbox.models import OutboxMessage
 
 from .conftest import at
 

@@ -1,3 +1,3 @@
 from __future__ import annotations
 
-from fieldcollect.cases.tests.conftest import World, _fast_password_hashing, world  # noqa: F401
+from fieldcollect.cases.tests.conftest import World, world  # noqa: F401

@@ -10,13 +10,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from fieldcollect.accounts.tokens import token_create
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance import selectors
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import ContactBlockedError, contact_check, flag_add, flag_lift
-from fieldcollect.core.auth.tokens import token_create
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.portfolio.models import Loan
 from fieldcollect.testing import factories as f
 

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.compliance.models import DebtorFlag
 from fieldcollect.compliance.services import flag_add, flag_lift
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 
 pytestmark = pytest.mark.django_db
 

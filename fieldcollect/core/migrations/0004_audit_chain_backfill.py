@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from fieldcollect.core.audit_chain import GENESIS, entry_hash
+from fieldcollect.audit.chain import GENESIS, entry_hash
 
 
 def backfill(apps, schema_editor):

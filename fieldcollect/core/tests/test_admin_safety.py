@@ -15,12 +15,13 @@ from django.db import models
 from django.test import Client
 from django.utils import timezone
 
+from fieldcollect.accounts.admin import FieldcollectUserAdmin
 from fieldcollect.agencies.models import Collector
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import Case
-from fieldcollect.core.admin import FieldcollectUserAdmin
-from fieldcollect.core.admin_base import AuditedAdmin, ReadOnlyAdmin
-from fieldcollect.core.models import AuditEntry, Role, User
+from fieldcollect.core.models import Role, User
 from fieldcollect.plans.models import ApproverGrant, AuthorityLevel
+from fieldcollect.privacy.admin_base import AuditedAdmin, ReadOnlyAdmin
 from fieldcollect.privacy.fields import EncryptedMixin, encrypted_fields
 from fieldcollect.privacy.masking import mask_stored
 from fieldcollect.testing import factories as f

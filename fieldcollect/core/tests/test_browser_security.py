@@ -9,7 +9,8 @@ from datetime import date
 import pyotp
 import pytest
 
-from fieldcollect.core.models import Role, TotpDevice
+from fieldcollect.accounts.models import TotpDevice
+from fieldcollect.core.models import Role
 from fieldcollect.daily.services import run_daily
 from fieldcollect.demodata.generator import write_demo_portfolio
 from fieldcollect.portfolio.services import ingest_export

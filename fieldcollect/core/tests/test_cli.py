@@ -5,9 +5,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
+from fieldcollect.accounts.tokens import token_authenticate
 from fieldcollect.cli import app
-from fieldcollect.core.auth.tokens import token_authenticate
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
 

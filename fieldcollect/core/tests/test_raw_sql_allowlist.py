@@ -26,8 +26,9 @@ ALLOWED: dict[str, str] = {
                                       "(cases/tests/test_written_out.py)",
     "fieldcollect/compliance/selectors.py": "the debtor's ledger and flags, read on every contact "
                                             "(compliance/tests/test_written_out.py)",
-    "fieldcollect/core/auth/tokens.py": "the API token check, run on every request (core/tests/test_token_sql.py)",
-    "fieldcollect/core/models.py": "the audit chain heads: row locks with SKIP LOCKED, moved with the entry",
+    "fieldcollect/accounts/tokens.py": "the API token check, run on every request (accounts/tests/test_token_sql.py)",
+    "fieldcollect/audit/models.py": "the audit chain heads: row locks with SKIP LOCKED, moved with the entry "
+                                   "(audit/tests/test_chain_head_sql.py)",
     "fieldcollect/core/migrations/0005_audit_append_only.py": "the audit table's append-only trigger",
     "fieldcollect/daily/services.py": "the nightly case sync and payment attribution over the whole book "
                                       "(daily/tests/test_case_sync.py)",

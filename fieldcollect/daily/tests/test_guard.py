@@ -14,11 +14,12 @@ import pytest
 from django.db import connection, connections
 from typer.testing import CliRunner
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import Case
 from fieldcollect.cli import app
 from fieldcollect.core.bank_time import bank_today
 from fieldcollect.core.errors import ApplicationError, ConflictError
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.daily.guard import latest_data_date, nightly_lock
 from fieldcollect.daily.services import run_daily
 from fieldcollect.demodata.generator import write_demo_portfolio

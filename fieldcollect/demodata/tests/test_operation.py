@@ -18,7 +18,6 @@ from django.db import connection
 
 from fieldcollect.caselibrary.models import CaseStory
 from fieldcollect.cases.models import ContactAttempt, Payment, Placement, PromiseToPay
-from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
 from fieldcollect.complaints.models import Complaint
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.demodata.demo import build_demo

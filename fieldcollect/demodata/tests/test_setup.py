@@ -6,7 +6,6 @@ import pytest
 from django.contrib.auth import authenticate
 
 from fieldcollect.cases.models import Case, Placement
-from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401
 from fieldcollect.core.models import Role, User
 from fieldcollect.demodata.setup import setup_demo_users_and_placements
 from fieldcollect.testing import factories as f
@@ -32,7 +31,7 @@ def test_demo_setup_users_placements_assignments():
     assert authenticate(username=username, password=password) is not None
     assert len({pw for _, pw, _, _, _ in logins}) == len(logins)
     # bank logins come with an enrolled authenticator key, agency logins without
-    from fieldcollect.core.auth.totp import confirmed_device
+    from fieldcollect.accounts.totp import confirmed_device
 
     for name, _, role, agency_id, key in logins:
         device = confirmed_device(User.objects.get(username=name))

@@ -13,7 +13,7 @@ from fieldcollect.earlywarning import engine
 from fieldcollect.earlywarning.models import Reminder, WarningEntry, WarningList
 from fieldcollect.earlywarning.services import early_warning_nightly, reminders_send_due
 from fieldcollect.earlywarning.tests.factories import AS_OF
-from fieldcollect.visits.models import OutboxMessage
+from fieldcollect.outbox.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
 

@@ -1,1 +1,0 @@
-from fieldcollect.cases.tests.conftest import _fast_password_hashing  # noqa: F401

@@ -40,7 +40,7 @@ call_command("migrate", interactive=False, verbosity=0)
 from fieldcollect.cases import services
 from fieldcollect.testing import factories as f
 from fieldcollect.core.models import Role
-from fieldcollect.core.auth.tokens import token_create
+from fieldcollect.accounts.tokens import token_create
 cm = f.make_user(role=Role.COLLECTIONS_MANAGER, username="restart-cm")
 agency = f.make_agency()
 f.make_contract(agency=agency, capacity=10_000)

@@ -107,9 +107,8 @@ def plan_world(db: None) -> PlanWorld:
 
 
 @pytest.fixture(autouse=True)
-def _fast_pdf_and_passwords(settings):
+def _fast_pdf():
     """A stand-in PDF renderer (the real one parses a CJK font for seconds; one test uses it)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     services.set_pdf_renderer(lambda data: b"%PDF-1.4 test " + data.agreement_no.encode())
     yield
     services.set_pdf_renderer(None)

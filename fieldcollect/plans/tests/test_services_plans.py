@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import PromiseToPay, Task
 from fieldcollect.core import pdf as core_pdf
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.core.models import AuditEntry
 from fieldcollect.plans import links, selectors, services
 from fieldcollect.plans.models import (
     AuthorityLevel,

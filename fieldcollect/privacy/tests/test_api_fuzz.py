@@ -14,8 +14,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from fieldcollect.core.auth.tokens import token_create
-from fieldcollect.core.models import AuditEntry
+from fieldcollect.accounts.tokens import token_create
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.privacy.tests import test_isolation as iso
 
 pytestmark = pytest.mark.django_db

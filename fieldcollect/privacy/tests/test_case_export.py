@@ -17,9 +17,10 @@ from django.utils.translation import gettext, override
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.tests import conftest as cases_conftest
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.privacy import fingerprint as fpr
 from fieldcollect.privacy.masking import mask_address, mask_mobile, mask_name
 from fieldcollect.privacy.models import ExportRecord
@@ -28,7 +29,6 @@ from fieldcollect.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 world = cases_conftest.world
-_fast_password_hashing = cases_conftest._fast_password_hashing
 PURPOSE = "Complaint 2026-113: check the numbers we hold"
 
 

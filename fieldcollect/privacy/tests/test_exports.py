@@ -11,7 +11,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.audit.models import AuditEntry
+from fieldcollect.core.models import Role
 from fieldcollect.privacy import fingerprint as fpr
 from fieldcollect.privacy.exports import export_table, export_table_result
 from fieldcollect.privacy.leak import trace

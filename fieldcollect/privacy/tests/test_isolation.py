@@ -43,10 +43,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from fieldcollect.accounts.tokens import token_create
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, ContactAttempt, Note, Payment, Placement, PromiseToPay, Task
-from fieldcollect.core.auth.tokens import token_create
-from fieldcollect.core.models import AuditEntry, Role, User
+from fieldcollect.core.models import Role, User
 from fieldcollect.plans import links as plan_links
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy import services as privacy

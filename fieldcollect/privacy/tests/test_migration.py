@@ -6,30 +6,16 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from fieldcollect.portfolio.models import Customer
 from fieldcollect.portfolio.selectors import customer_find
+from fieldcollect.testing.migrations import latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("portfolio", "0001_initial")]
 AFTER = [("portfolio", "0002_encrypt_customer_pii")]
 BOUND = [("portfolio", "0004_bind_encrypted_values_to_rows")]
-
-
-def _migrate(targets: list[tuple[str, str]]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def _latest() -> list[tuple[str, str]]:
-    """Every app's newest migration: going back unapplies the other apps' migrations that depend on this
-    app's later ones (the row bindings), so the next test needs them all applied again."""
-    loader = MigrationExecutor(connection).loader
-    loader.build_graph()
-    return loader.graph.leaf_nodes()
 
 
 def _bindings() -> list[str]:
@@ -45,7 +31,7 @@ def _raw_rows() -> list[tuple[str, str, str, str]]:
 
 
 def test_migration_encrypts_existing_rows_and_back(fc_home) -> None:
-    _migrate(BEFORE)
+    migrate(BEFORE)
     plain = [("王五", "11010519800101123X", "13512345678", "朝阳区建国路1号"),
              ("赵六", "310101199001011234", "13687654321", "浦东新区世纪大道2号")]
     with connection.cursor() as cursor:
@@ -55,11 +41,11 @@ def test_migration_encrypts_existing_rows_and_back(fc_home) -> None:
                 "address, lat, lon, timezone) VALUES (%s, %s, %s, %s, '北京', '北京', '朝阳区', %s, NULL, NULL, "
                 "'Asia/Shanghai')", [i, name, idn, mob, addr])
     try:
-        _migrate(AFTER)
+        migrate(AFTER)
         for row, original in zip(_raw_rows(), plain, strict=True):
             for stored, value in zip(row, original, strict=True):
                 assert stored.startswith("fc1$") and value not in stored
-        _migrate(BOUND)
+        migrate(BOUND)
         for row, original in zip(_raw_rows(), plain, strict=True):
             for stored, value in zip(row, original, strict=True):
                 assert stored.startswith("fc2$") and value not in stored
@@ -69,9 +55,9 @@ def test_migration_encrypts_existing_rows_and_back(fc_home) -> None:
         assert (c.name, c.id_number, c.mobile, c.address) == plain[0]
         assert [x.pk for x in customer_find(mobile="135 1234 5678")] == [1]
         assert [x.pk for x in customer_find(id_number="310101199001011234")] == [2]
-        _migrate(AFTER)
+        migrate(AFTER)
         assert all(stored.startswith("fc1$") for row in _raw_rows() for stored in row)
-        _migrate(BEFORE)
+        migrate(BEFORE)
         assert _raw_rows() == plain
     finally:
-        _migrate(_latest())
+        migrate(latest())

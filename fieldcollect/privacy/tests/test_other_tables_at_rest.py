@@ -18,10 +18,11 @@ from django.utils import timezone
 from fieldcollect.complaints.models import Category, Complaint, Source
 from fieldcollect.complaints.services import complaint_add_entry, complaint_create
 from fieldcollect.core.models import Role
+from fieldcollect.outbox.models import OutboxMessage
+from fieldcollect.outbox.services import FileAdapter, outbox_dispatch, outbox_enqueue
 from fieldcollect.plans.models import Hardship
 from fieldcollect.testing import factories as f
-from fieldcollect.visits.models import Appointment, Evidence, FeedbackRequest, OutboxMessage, VisitReport
-from fieldcollect.visits.outbox import FileAdapter, outbox_dispatch, outbox_enqueue
+from fieldcollect.visits.models import Appointment, Evidence, FeedbackRequest, VisitReport
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,18 +13,18 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from fieldcollect.accounts.tokens import token_create
 from fieldcollect.agencies.models import AgencyContract
 from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import ContactAttempt
 from fieldcollect.cases.tests import conftest as cases_conftest
-from fieldcollect.core.auth.tokens import token_create
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.privacy.masking import mask_mobile, mask_name
 from fieldcollect.visits.models import Appointment
 
 pytestmark = pytest.mark.django_db
 world = cases_conftest.world  # the case-management fixtures: two agencies, their users and cases
-_fast_password_hashing = cases_conftest._fast_password_hashing
 
 
 def page(user, case_id: int) -> str:

@@ -9,11 +9,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services
 from fieldcollect.cases.access import cases_visible_to
 from fieldcollect.cases.models import RECALL_CONTRACT_ENDED, Placement
 from fieldcollect.core.errors import PermissionDeniedError
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.privacy import services as privacy
 from fieldcollect.privacy.exports import export_table_result
 from fieldcollect.privacy.models import RETENTION_DAYS, DeletionAttestation, ExportRecord, SubProcessor
@@ -149,7 +150,7 @@ def test_purge_deletes_only_records_older_than_three_years(world):
 
 
 def test_contract_end_and_recall_end_api_access(world):
-    from fieldcollect.core.auth.tokens import token_create
+    from fieldcollect.accounts.tokens import token_create
 
     secret = token_create(user=world.manager)[1]
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")

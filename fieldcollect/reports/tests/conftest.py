@@ -145,7 +145,3 @@ def published(fc_home, tmp_path):
     ingest_export(source=src)
     return run_daily(as_of=AS_OF, progress=False)
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

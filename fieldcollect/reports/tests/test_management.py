@@ -115,7 +115,7 @@ def test_report_as_a_background_job_started_from_the_jobs_page_and_downloaded(rw
     """The collections manager starts the report on the jobs page; a worker writes the PDF into the
     exports folder with its progress; only the manager who started it downloads it (audited), and
     only while the file is the one the job wrote."""
-    from fieldcollect.core.models import AuditEntry
+    from fieldcollect.audit.models import AuditEntry
     from fieldcollect.ops.exports import exports_dir
     from fieldcollect.ops.jobs import DatabaseQueue, run_one
     from fieldcollect.ops.models import Job, JobStatus

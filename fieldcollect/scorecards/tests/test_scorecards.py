@@ -7,10 +7,11 @@ from django.test import Client
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation.models import AllocationDecision, AllocationRun
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services as cs
 from fieldcollect.cases.models import ContactAttempt, Placement, PromiseToPay
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.scorecards import hooks, selectors, services
 from fieldcollect.scorecards.models import StatusChange
 from fieldcollect.testing import factories as f
@@ -19,10 +20,6 @@ pytestmark = pytest.mark.django_db
 FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_until": date(2099, 1, 1)}
 MARCH = date(2025, 3, 1)
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _file(**kw):

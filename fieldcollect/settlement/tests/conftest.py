@@ -32,10 +32,6 @@ class Settled:
     pays: dict[str, Payment]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def settled(db: None) -> Settled:

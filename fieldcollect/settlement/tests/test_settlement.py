@@ -4,8 +4,8 @@ import pytest
 from django.db import IntegrityError
 from django.test import Client
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
-from fieldcollect.core.models import AuditEntry
 from fieldcollect.settlement import services
 from fieldcollect.settlement.models import Statement, StatementLine
 from fieldcollect.settlement.selectors import reconcile

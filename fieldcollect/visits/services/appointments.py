@@ -12,20 +12,21 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.engine import zone
 from fieldcollect.compliance.services import ContactVerdict
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import User
+from fieldcollect.outbox.models import OutboxMessage
+from fieldcollect.outbox.services import outbox_enqueue
 from fieldcollect.visits import links
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.fieldwork import appointment_live
-from fieldcollect.visits.models import Appointment, OutboxMessage, RoutePlan, RouteStop
-from fieldcollect.visits.outbox import outbox_enqueue
+from fieldcollect.visits.models import Appointment, RoutePlan, RouteStop
 from fieldcollect.visits.services.common import appointment_windows, public_url
 from fieldcollect.visits.services.route_plans import route_plan_replan
 

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.optimisation.coords import System, system_of, to_wgs84

@@ -10,13 +10,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Collector
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.models import Case, ContactAttempt
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, ConflictError
+from fieldcollect.outbox.services import outbox_enqueue
 from fieldcollect.visits import links
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import FeedbackRequest, VisitReport
-from fieldcollect.visits.outbox import outbox_enqueue
 from fieldcollect.visits.services.common import local_tz, public_url
 
 FEEDBACK_TTL = timedelta(days=14)

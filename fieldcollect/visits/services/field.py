@@ -24,12 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Collector
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import cases_held_by, cases_visible_to
 from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case
 from fieldcollect.compliance.services import contact_refuse
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
 from fieldcollect.core.models import User
 from fieldcollect.visits.errors import VisitErrorCode as E

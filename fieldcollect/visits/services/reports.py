@@ -14,13 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from fieldcollect.agencies.models import Collector
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case, Task
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.selectors import pack_for, third_party_may_discuss_debt
 from fieldcollect.compliance.services import current_language
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import User
 from fieldcollect.visits.errors import VisitErrorCode as E

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.access import cases_held_by
 from fieldcollect.cases.models import Case
 from fieldcollect.compliance.packs import RulePack
 from fieldcollect.compliance.selectors import pack_for
-from fieldcollect.core.audit import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import Role, User
 from fieldcollect.optimisation.routes import (

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency, Collector
-from fieldcollect.core.audit import audit_log, snapshot
+from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import User
 from fieldcollect.optimisation.travel import LatLon, haversine_m

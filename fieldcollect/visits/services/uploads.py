@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Collector
-from fieldcollect.core.audit import audit_log
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
 from fieldcollect.core.models import User
 from fieldcollect.privacy import filecrypt

@@ -61,7 +61,3 @@ def vw(db: None, tmp_path, monkeypatch) -> VisitWorld:
     return VisitWorld(agency=agency, manager=manager, user1=user1, c1=c1, user2=user2, c2=c2, case1=case1,
                       case2=case2, day=timezone.localdate() + timedelta(days=2))
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,8 +7,8 @@ import math
 import pytest
 from django.utils import translation
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.core.models import AuditEntry
 from fieldcollect.optimisation.coords import from_wgs84
 from fieldcollect.optimisation.travel import LatLon, haversine_m
 from fieldcollect.visits import services

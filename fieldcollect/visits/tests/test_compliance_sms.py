@@ -9,13 +9,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import flag_add
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.core.models import AuditEntry
+from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import services
-from fieldcollect.visits.models import Appointment, OutboxMessage
+from fieldcollect.visits.models import Appointment
 from fieldcollect.visits.tests.conftest import at
 
 pytestmark = pytest.mark.django_db

@@ -13,15 +13,17 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from fieldcollect.core.auth.tokens import token_create
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.accounts.tokens import token_create
+from fieldcollect.audit.models import AuditEntry
+from fieldcollect.core.models import Role
+from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.plans import links as plan_links
 from fieldcollect.plans import services as plan_services
 from fieldcollect.plans.models import PlanAgreement, ProposalState
 from fieldcollect.plans.tests.conftest import plan_world, record_hardship  # noqa: F401 (fixture)
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import services as visit_services
-from fieldcollect.visits.models import Appointment, OutboxMessage
+from fieldcollect.visits.models import Appointment
 from fieldcollect.visits.tests.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -141,8 +143,8 @@ def test_the_outbox_page_shows_that_a_link_went_but_not_the_link(vw, django_user
     c = Client()
     c.force_login(admin)
     message = OutboxMessage.objects.get(kind="appointment_link")
-    listing = c.get(reverse("admin:visits_outboxmessage_changelist")).content.decode()
-    change = c.get(reverse("admin:visits_outboxmessage_change", args=[message.pk])).content.decode()
+    listing = c.get(reverse("admin:outbox_outboxmessage_changelist")).content.decode()
+    change = c.get(reverse("admin:outbox_outboxmessage_change", args=[message.pk])).content.decode()
     assert "appointment_link" in listing  # that a message went is visible
     assert token not in listing and token not in change
     assert "/visits/a/" not in change  # the text is personal data: the admin shows it masked whole

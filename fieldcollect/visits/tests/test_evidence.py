@@ -15,8 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.test import Client
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.privacy import filecrypt
 from fieldcollect.privacy.crypto import keyring_for
 from fieldcollect.testing import factories as f

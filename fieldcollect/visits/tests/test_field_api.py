@@ -17,12 +17,13 @@ from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone, translation
 
+from fieldcollect.accounts.tokens import token_create
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import PromiseToPay
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.models import BlockedAttempt
-from fieldcollect.core.auth.tokens import token_create
-from fieldcollect.core.models import AuditEntry, Role
+from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import services
 from fieldcollect.visits.evidence import evidence_chunks

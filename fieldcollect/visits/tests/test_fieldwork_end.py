@@ -20,16 +20,18 @@ import pytest
 from django.utils import timezone
 
 from fieldcollect.agencies.models import AgencyContract
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.lifecycle import CloseReason
 from fieldcollect.cases.models import Case, Placement
 from fieldcollect.core.errors import NotFoundError
-from fieldcollect.core.models import AuditEntry, Role, User
+from fieldcollect.core.models import Role, User
 from fieldcollect.optimisation.routes import geojson_keep_visits
+from fieldcollect.outbox.models import OutboxMessage
+from fieldcollect.outbox.services import FileAdapter, outbox_dispatch
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import services
-from fieldcollect.visits.models import Appointment, OutboxMessage, RoutePlan, RouteStop, Team
-from fieldcollect.visits.outbox import FileAdapter, outbox_dispatch
+from fieldcollect.visits.models import Appointment, RoutePlan, RouteStop, Team
 from fieldcollect.visits.tests.conftest import BASE, VisitWorld, at, place_case
 
 pytestmark = pytest.mark.django_db

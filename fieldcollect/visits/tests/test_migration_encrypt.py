@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from fieldcollect.visits.models import OutboxMessage
+from fieldcollect.outbox.models import OutboxMessage
+from fieldcollect.testing.migrations import latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("visits", "0002_feedback_conversations_categories")]
-
-
-def _migrate(targets: list[tuple[str, str]]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def _latest() -> list[tuple[str, str]]:
-    """Every app's newest migration: going back unapplies the other apps' migrations that depend on this
-    app's later ones (the row bindings), so the next test needs them all applied again."""
-    loader = MigrationExecutor(connection).loader
-    loader.build_graph()
-    return loader.graph.leaf_nodes()
 
 
 def _raw() -> list[tuple[str, str]]:
@@ -36,7 +22,7 @@ def _raw() -> list[tuple[str, str]]:
 
 
 def test_outbox_rows_are_encrypted_by_the_migration_and_back(fc_home) -> None:
-    _migrate(BEFORE)
+    migrate(BEFORE)
     plain = [("13512345678", "王五您好，请确认拜访时间"), ("13687654321", "提醒：明天10:00上门拜访")]
     with connection.cursor() as cursor:
         for to, body in plain:
@@ -44,12 +30,12 @@ def test_outbox_rows_are_encrypted_by_the_migration_and_back(fc_home) -> None:
                 'INSERT INTO visits_outboxmessage (channel, "to", body, kind, status, attempts, last_error, adapter, '
                 "created_at) VALUES ('sms', %s, %s, 'reminder', 'pending', 0, '', '', %s)", [to, body, timezone.now()])
     try:
-        _migrate(_latest())
+        migrate(latest())
         for row, original in zip(_raw(), plain, strict=True):
             for stored, value in zip(row, original, strict=True):
                 assert stored.startswith("fc2$") and value not in stored  # encrypted, then bound to the row
         assert [(m.to, m.body) for m in OutboxMessage.objects.order_by("id")] == plain
-        _migrate(BEFORE)
+        migrate(BEFORE)
         assert _raw() == plain
     finally:
-        _migrate(_latest())
+        migrate(latest())

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.selectors import customer_view
-from fieldcollect.core.models import AuditEntry
 from fieldcollect.privacy.masking import mask_address, mask_name
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import services

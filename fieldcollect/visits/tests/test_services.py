@@ -12,10 +12,12 @@ from unittest import mock
 import pytest
 from django.utils import timezone, translation
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay, Task
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.core.models import AuditEntry
+from fieldcollect.outbox.models import OutboxMessage
+from fieldcollect.outbox.services import DeliveryError, FileAdapter, SmsGatewayAdapter, outbox_dispatch
 from fieldcollect.privacy.masking import mask_mobile
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import links, services
@@ -24,13 +26,11 @@ from fieldcollect.visits.models import (
     Appointment,
     CheckIn,
     FeedbackRequest,
-    OutboxMessage,
     RoutePlan,
     Shift,
     Team,
     VisitReport,
 )
-from fieldcollect.visits.outbox import DeliveryError, FileAdapter, SmsGatewayAdapter, outbox_dispatch
 from fieldcollect.visits.tests import samples
 from fieldcollect.visits.tests.conftest import at
 
@@ -382,7 +382,7 @@ def test_outbox_command_queues_reminders_and_sends(vw, tmp_path):
 
 
 def test_outbox_does_not_hold_the_banks_answer_to_a_complaint(vw, tmp_path):
-    from fieldcollect.visits.outbox import outbox_enqueue
+    from fieldcollect.outbox.services import outbox_enqueue
 
     outbox_enqueue(to="13900001111", body="您的投诉已受理", kind="complaint", case_id=vw.case1.pk)
     counts = outbox_dispatch(adapter=FileAdapter(directory=tmp_path / "sent"), now=f.in_hours(hour=23))

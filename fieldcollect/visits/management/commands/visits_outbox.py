@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from fieldcollect.visits.outbox import outbox_dispatch
+from fieldcollect.outbox.services import outbox_dispatch
 from fieldcollect.visits.services import reminders_enqueue
 
 

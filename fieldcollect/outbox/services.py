@@ -38,13 +38,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.models import Case
 from fieldcollect.compliance.services import blocked_attempt_record, sms_decision
-from fieldcollect.core.audit import audit_log
 from fieldcollect.home import home_dir
+from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.privacy.masking import mask_mobile
 from fieldcollect.visits.fieldwork import appointment_message_live
-from fieldcollect.visits.models import OutboxMessage
 
 __all__ = ["DeliveryError", "FileAdapter", "OutboxAdapter", "OutboxMessage", "SmsGatewayAdapter", "default_adapter",
            "outbox_dispatch", "outbox_enqueue"]

@@ -27,8 +27,8 @@ def verify(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from fieldcollect.core.audit import audit_heads, audit_verify
-    from fieldcollect.core.models import AuditEntry
+    from fieldcollect.audit.models import AuditEntry
+    from fieldcollect.audit.verify import audit_heads, audit_verify
 
     total = AuditEntry.objects.count()
     console = Console(stderr=True)
@@ -38,7 +38,7 @@ def verify(
         result = audit_verify(progress=lambda n: bar.update(task, completed=n))
     brk = result.first_break
     if brk is None:
-        from fieldcollect.core.audit import anchors_check
+        from fieldcollect.audit.verify import anchors_check
 
         triples = []
         for item in anchor or []:

@@ -8,9 +8,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-from fieldcollect.core.admin_base import ReadOnlyAdmin
-from fieldcollect.core.audit import audit_log
-from fieldcollect.core.models import ApiToken, AuditEntry, User
+from fieldcollect.accounts.models import ApiToken
+from fieldcollect.audit.services import audit_log
+from fieldcollect.core.models import User
+from fieldcollect.privacy.admin_base import ReadOnlyAdmin
 
 TRACKED = ("role", "agency_id", "is_active", "is_staff", "is_superuser")
 
@@ -57,16 +58,6 @@ class FieldcollectUserAdmin(UserAdmin):
                 audit_log(actor=request.user, action="user.permissions_change", object_type="user",
                           object_id=obj.pk, old={"groups": groups0, "permissions": perms0},
                           new={"groups": groups1, "permissions": perms1, "via": "admin"})
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    """Entries are written by the services only."""
-
-    list_display = ("seq", "at", "actor_label", "action", "object_type", "object_id")
-    list_filter = ("action", "object_type")
-    readonly_fields = ("seq", "at", "actor", "actor_label", "action", "object_type", "object_id", "old", "new",
-                       "prev_hash", "hash")
 
 
 @admin.register(ApiToken)

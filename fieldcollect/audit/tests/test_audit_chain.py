@@ -11,10 +11,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from typer.testing import CliRunner
 
+from fieldcollect.audit.chain import GENESIS, entry_hash
+from fieldcollect.audit.models import AppendOnlyError, AuditChainHead, AuditEntry
+from fieldcollect.audit.services import audit_log
+from fieldcollect.audit.verify import audit_verify
 from fieldcollect.cli import app
-from fieldcollect.core.audit import audit_log, audit_verify
-from fieldcollect.core.audit_chain import GENESIS, entry_hash
-from fieldcollect.core.models import AppendOnlyError, AuditChainHead, AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -4,6 +4,7 @@ bank users enrol an authenticator app (QR code) before they get in."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -21,9 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from fieldcollect.core.audit import audit_log
-from fieldcollect.core.auth import totp
-from fieldcollect.core.auth.login_security import BLOCKED_ATTR, client_ip, locked_until, record_failure
+from fieldcollect.accounts import totp
+from fieldcollect.accounts.login_security import BLOCKED_ATTR, client_ip, locked_until, record_failure
+from fieldcollect.audit.services import audit_log
 from fieldcollect.core.models import User
 
 PENDING = "fc_2fa_pending"
@@ -112,6 +113,21 @@ def _gate(request: HttpRequest) -> tuple[User, dict[str, Any]] | HttpResponse:
     return pending
 
 
+def _code_entered(request: HttpRequest, user: User, data: dict[str, Any], form: CodeForm,
+                  accepts: Callable[[str], bool]) -> tuple[HttpResponse | None, str]:
+    """A posted second-factor code: log in when ``accepts`` it (the response), else the error to show
+    (locked out, or a wrong code recorded as a failure); nothing posted: no response, no error."""
+    if request.method != "POST" or not form.is_valid():
+        return None, ""
+    until = locked_until(username=user.get_username(), ip=client_ip(request))
+    if until is not None:
+        return None, _locked_message(until)
+    if accepts(form.cleaned_data["code"]):
+        return _finish(request, user, data), ""
+    _wrong_code(request, user)
+    return None, _("The code is not valid. Enter the current code from your authenticator app.")
+
+
 @sensitive_post_parameters("code")
 @csrf_protect
 @never_cache
@@ -124,16 +140,9 @@ def totp_verify(request: HttpRequest) -> HttpResponse:
     if device is None:
         return redirect("totp_setup")
     form = CodeForm(request.POST or None)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        until = locked_until(username=user.get_username(), ip=client_ip(request))
-        if until is not None:
-            error = _locked_message(until)
-        elif totp.check_code(device, form.cleaned_data["code"]):
-            return _finish(request, user, data)
-        else:
-            _wrong_code(request, user)
-            error = _("The code is not valid. Enter the current code from your authenticator app.")
+    done, error = _code_entered(request, user, data, form, lambda code: totp.check_code(device, code))
+    if done is not None:
+        return done
     return render(request, "registration/totp_verify.html", {"form": form, "error": error, "pending_user": user})
 
 
@@ -149,16 +158,9 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
         return redirect("totp_verify")
     device = totp.pending_device(user)
     form = CodeForm(request.POST or None)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        until = locked_until(username=user.get_username(), ip=client_ip(request))
-        if until is not None:
-            error = _locked_message(until)
-        elif totp.confirm_enrolment(device, form.cleaned_data["code"]):
-            return _finish(request, user, data)
-        else:
-            _wrong_code(request, user)
-            error = _("The code is not valid. Enter the current code from your authenticator app.")
+    done, error = _code_entered(request, user, data, form, lambda code: totp.confirm_enrolment(device, code))
+    if done is not None:
+        return done
     uri = totp.provisioning_uri(device)
     return render(request, "registration/totp_setup.html", {
         "form": form, "error": error, "pending_user": user, "secret": device.secret, "uri": uri,

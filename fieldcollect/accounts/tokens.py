@@ -12,10 +12,12 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from fieldcollect.accounts.errors import UserErrorCode
+from fieldcollect.accounts.models import AgencyApiNetworks, ApiToken
 from fieldcollect.agencies.models import Agency
-from fieldcollect.core.audit import audit_log
-from fieldcollect.core.errors import ApplicationError, UserErrorCode
-from fieldcollect.core.models import AgencyApiNetworks, ApiToken, User
+from fieldcollect.audit.services import audit_log
+from fieldcollect.core.errors import ApplicationError
+from fieldcollect.core.models import User
 from fieldcollect.core.rawsql import RowBuilder, adapt, column, fields_of, select_list, table
 
 TOKEN_PREFIX = "fc_"

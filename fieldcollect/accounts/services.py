@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from fieldcollect.core.audit import audit_log
-from fieldcollect.core.errors import ApplicationError, UserErrorCode
+from fieldcollect.accounts.errors import UserErrorCode
+from fieldcollect.audit.services import audit_log
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import AGENCY_ROLES, Role, User
 
 

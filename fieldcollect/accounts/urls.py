@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fieldcollect.core.auth import views
+from fieldcollect.accounts import views
 
 urlpatterns = [
     path("2fa/", views.totp_verify, name="totp_verify"),

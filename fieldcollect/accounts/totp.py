@@ -16,8 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fieldcollect.core.audit import audit_log
-from fieldcollect.core.models import TotpDevice, User
+from fieldcollect.accounts.models import TotpDevice
+from fieldcollect.audit.services import audit_log
+from fieldcollect.core.models import User
 
 ISSUER = "fieldcollect"
 STEP = 30

@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
-from fieldcollect.core.audit import audit_log, snapshot
+from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.privacy.fields import encrypted_fields
 from fieldcollect.privacy.masking import mask_stored
 

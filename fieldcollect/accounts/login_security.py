@@ -23,8 +23,9 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from fieldcollect.core.audit import audit_log
-from fieldcollect.core.models import LoginFailure, User
+from fieldcollect.accounts.models import LoginFailure
+from fieldcollect.audit.services import audit_log
+from fieldcollect.core.models import User
 
 BLOCKED_ATTR = "_fc_login_locked_until"
 

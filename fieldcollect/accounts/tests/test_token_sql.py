@@ -1,4 +1,4 @@
-"""The API token check written out (core/auth/tokens.py) finds the token, user, agency and allow-list the
+"""The API token check written out (accounts/tokens.py) finds the token, user, agency and allow-list the
 ORM finds: valid, revoked, expired, other users' and agency-less tokens."""
 
 from __future__ import annotations
@@ -9,14 +9,15 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from fieldcollect.core.auth.tokens import (
+from fieldcollect.accounts.models import ApiToken
+from fieldcollect.accounts.tokens import (
     _auth_query,
     _digest,
     agency_networks_set,
     token_authenticate,
     token_create,
 )
-from fieldcollect.core.models import ApiToken, Role
+from fieldcollect.core.models import Role
 from fieldcollect.core.rawsql import adapt
 from fieldcollect.testing import factories as f
 

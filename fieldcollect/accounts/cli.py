@@ -54,7 +54,7 @@ def users_create(
     _django()
     import secrets
 
-    from fieldcollect.core.auth.services import user_create
+    from fieldcollect.accounts.services import user_create
     from fieldcollect.core.models import AGENCY_ROLES, Role
 
     if role not in Role.values:
@@ -86,7 +86,7 @@ def users_set_role(
 ) -> None:
     """Change a user's role (audited)."""
     _django()
-    from fieldcollect.core.auth.services import user_set_role
+    from fieldcollect.accounts.services import user_set_role
     from fieldcollect.core.errors import ApplicationError
 
     try:
@@ -103,7 +103,7 @@ def users_set_active(
 ) -> None:
     """Enable or disable a login (audited)."""
     _django()
-    from fieldcollect.core.auth.services import user_set_active
+    from fieldcollect.accounts.services import user_set_active
 
     user_set_active(user=_user(username), active=active, acting_user=None)
     typer.echo(f"{username}: {'active' if active else 'inactive'}")
@@ -113,7 +113,7 @@ def users_set_active(
 def users_reset_2fa(username: Annotated[str, typer.Option(help="Login name")]) -> None:
     """Remove a user's authenticator (lost phone): the next login asks to enrol a new one (audited)."""
     _django()
-    from fieldcollect.core.auth.totp import reset
+    from fieldcollect.accounts.totp import reset
 
     removed = reset(user=_user(username))
     typer.echo(f"{username}: {'authenticator removed' if removed else 'had no authenticator'}")
@@ -129,7 +129,7 @@ def token_create_cmd(
 ) -> None:
     """Create an API token for a user and print it on one line (it is shown only once)."""
     _django()
-    from fieldcollect.core.auth.tokens import token_create
+    from fieldcollect.accounts.tokens import token_create
     from fieldcollect.core.errors import ApplicationError
 
     user = _user(username)
@@ -147,8 +147,8 @@ def token_agency_networks(
 ) -> None:
     """Set the IP allow-list for the API tokens of an agency's users (audited)."""
     _django()
+    from fieldcollect.accounts.tokens import agency_networks_set
     from fieldcollect.agencies.models import Agency
-    from fieldcollect.core.auth.tokens import agency_networks_set
     from fieldcollect.core.errors import ApplicationError
 
     if not Agency.objects.filter(pk=agency_id).exists():
@@ -165,8 +165,8 @@ def token_agency_networks(
 def token_revoke_cmd(prefix: Annotated[str, typer.Option(help="The token's first 10 characters")]) -> None:
     """Revoke every token with this prefix."""
     _django()
-    from fieldcollect.core.auth.tokens import token_revoke
-    from fieldcollect.core.models import ApiToken
+    from fieldcollect.accounts.models import ApiToken
+    from fieldcollect.accounts.tokens import token_revoke
 
     tokens = list(ApiToken.objects.filter(prefix=prefix, revoked_at__isnull=True))
     for token in tokens:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -13,6 +14,7 @@ from django.utils import timezone
 from fieldcollect.agencies.models import Agency, AgencyContract, Collector
 from fieldcollect.cases.models import Case
 from fieldcollect.core.models import Role, User
+from fieldcollect.plans.models import AuthorityLevel
 from fieldcollect.portfolio.models import Customer, Loan
 
 _seq = itertools.count(1000)
@@ -115,3 +117,12 @@ def make_case(**kw: Any) -> Case:
     }
     defaults.update(kw)
     return Case.objects.create(**defaults)
+
+
+def ensure_default_levels() -> None:
+    """The seeded authority matrix (a transactional test's flush removes migration data)."""
+    seed = importlib.import_module("fieldcollect.plans.migrations.0002_default_authority_matrix")
+    for role, name, rank, share, amount, months in seed.DEFAULT_LEVELS:
+        AuthorityLevel.objects.get_or_create(role=role, defaults={
+            "name": name, "rank": rank, "max_waiver_share": share, "max_waiver_fen": amount,
+            "max_term_extension_months": months})

@@ -16,7 +16,7 @@ from fieldcollect.complaints.models import Complaint
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
 from fieldcollect.core.models import Role, User
 from fieldcollect.plans import services as plan_services
-from fieldcollect.plans.tests.conftest import ensure_default_levels, make_plan_case
+from fieldcollect.plans.tests.conftest import make_plan_case
 from fieldcollect.settlement.models import Statement, StatementLine
 from fieldcollect.testing import factories as f
 from fieldcollect.visits.models import Appointment, CheckIn, Evidence, FeedbackRequest, VisitReport
@@ -145,7 +145,7 @@ def add_facts(case: Case, *, collector: Collector, collector_user: User, manager
 @pytest.fixture
 def hw(db: None) -> Iterator[HubWorld]:
     plan_services.set_pdf_renderer(lambda data: b"%PDF-1.4 test " + data.agreement_no.encode())
-    ensure_default_levels()
+    f.ensure_default_levels()
     agency_a, agency_b = f.make_agency(), f.make_agency()
     f.make_contract(agency=agency_a)
     f.make_contract(agency=agency_b)

@@ -3,7 +3,6 @@ authority levels, and a delinquent case whose figures follow the loan's exact sc
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -74,18 +73,9 @@ def make_plan_case(*, agency: Agency, manager: User, collector: Collector | None
     return case
 
 
-def ensure_default_levels() -> None:
-    """The seeded authority matrix (a transactional test's flush removes migration data)."""
-    seed = importlib.import_module("fieldcollect.plans.migrations.0002_default_authority_matrix")
-    for role, name, rank, share, amount, months in seed.DEFAULT_LEVELS:
-        AuthorityLevel.objects.get_or_create(role=role, defaults={
-            "name": name, "rank": rank, "max_waiver_share": share, "max_waiver_fen": amount,
-            "max_term_extension_months": months})
-
-
 @pytest.fixture
 def plan_world(db: None) -> PlanWorld:
-    ensure_default_levels()
+    f.ensure_default_levels()
     agency_a = f.make_agency()
     agency_b = f.make_agency()
     f.make_contract(agency=agency_a)

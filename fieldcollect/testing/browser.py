@@ -29,16 +29,30 @@ BROWSER_TEST = [
 ]
 
 
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    """A headless chromium, closed after the test."""
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+def _launch(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> Iterator[Browser]:
     # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test itself
     # are still synchronous and safe.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=args)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    """A headless chromium, closed after the test."""
+    yield from _launch(monkeypatch, ARGS)
+
+
+@pytest.fixture
+def phone_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    """A headless chromium whose microphone and camera are Chromium's fake devices (a beep, a test
+    pattern), allowed without a prompt (the collector app's tests)."""
+    yield from _launch(monkeypatch, [*ARGS, *MEDIA_ARGS])
 
 
 def open_page(browser: Browser, *, timeout_ms: int = 15_000, **context: Any) -> tuple[Page, BrowserContext, list[str]]:

@@ -4,27 +4,12 @@ drive the app."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page
 
-from fieldcollect.testing.browser import ARGS, CHROMIUM, PHONE, open_page, sign_in
-
-MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-@pytest.fixture
-def phone_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    """A headless chromium whose microphone and camera are Chromium's fake devices (a beep, a test
-    pattern), allowed without a prompt."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *MEDIA_ARGS])
-        yield launched
-        launched.close()
+from fieldcollect.testing.browser import PHONE, open_page, sign_in
 
 
 def phone(browser: Browser, *, url: str, user: Any, lat: float, lon: float, language: str = "en",

@@ -37,7 +37,6 @@ from fieldcollect.visits.tests.app_phone import (
     installed,
     open_app,
     phone,
-    phone_browser,
     stored,
     wait_queue,
     write_report,
@@ -45,7 +44,6 @@ from fieldcollect.visits.tests.app_phone import (
 from fieldcollect.visits.tests.conftest import at
 
 pytestmark = BROWSER_TEST
-__all__ = ["phone_browser"]  # the fixture
 
 PHOTO = (Path(__file__).resolve().parents[2] / "static" / "fieldcollect" / "app" / "icons" / "icon-192.png").read_bytes()
 HERE_WGS84 = (31.2401, 121.4901)  # at the door of case1 (31.2400, 121.4900)

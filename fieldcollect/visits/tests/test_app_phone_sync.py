@@ -17,14 +17,12 @@ from fieldcollect.visits.tests.app_phone import (
     installed,
     open_app,
     phone,
-    phone_browser,
     stored,
     wait_queue,
     write_report,
 )
 
 pytestmark = BROWSER_TEST
-__all__ = ["phone_browser"]  # the fixture
 
 CHUNK = 256 * 1024
 PHOTO = b"\x89PNG\r\n\x1a\n" + os.urandom(2 * CHUNK + 1000)  # three chunks

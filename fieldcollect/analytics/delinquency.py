@@ -15,8 +15,10 @@ only on the total it has paid by then, ``T``. With ``C_k`` the cumulative amount
 * ``outstanding_principal_fen`` = principal not yet repaid under that allocation.
 
 Only loans disbursed on or before ``as_of`` are reported. The kernel works on one partition of loans
-(all instalments and payments of those loans) with NumPy on sorted arrays, one pass per business date;
-the local engine runs it per stored partition and the Spark engine through ``mapInArrow``.
+(all instalments and payments of those loans): NumPy sorts and indexes the rows, then one compiled pass
+(Numba, cached on disk after the first call) walks each loan's instalments and payments once per status
+day. The local engine runs it per stored partition, two partitions at a time (the pass releases the GIL),
+and the Spark engine through ``mapInArrow``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 EPOCH = date(1970, 1, 1)
 NO_DATE = np.iinfo(np.int32).max
@@ -117,25 +120,6 @@ def _arrow_column(values: np.ndarray) -> pa.Array:
     return pa.array(values)
 
 
-def _segment_sum(values: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
-    """Exact int64 sum of ``values`` by segment id (segments sorted)."""
-    if len(values) == 0:
-        return np.zeros(n, dtype=np.int64)
-    out = np.zeros(n, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
-    out[seg[starts]] = np.add.reduceat(values, starts)
-    return out
-
-
-def _segment_min(values: np.ndarray, seg: np.ndarray, n: int, fill: int) -> np.ndarray:
-    out = np.full(n, fill, dtype=np.int64)
-    if len(values) == 0:
-        return out
-    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
-    out[seg[starts]] = np.minimum.reduceat(values, starts)
-    return out
-
-
 def _locate(sorted_ids: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of each query id in ``sorted_ids`` and whether it is there.
 
@@ -150,6 +134,81 @@ def _locate(sorted_ids: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.n
     ok_u = sorted_ids[np.minimum(idx_u, n - 1)] == uq
     counts = np.diff(np.r_[starts, len(query)])
     return np.repeat(idx_u, counts), np.repeat(ok_u, counts)
+
+
+@njit(cache=True, nogil=True)
+def _status_kernel(inst_off: np.ndarray, due: np.ndarray, ip: np.ndarray, it: np.ndarray,
+                   pay_off: np.ndarray, pay_day: np.ndarray, pay_amt: np.ndarray,
+                   days: np.ndarray, first30_by: int) -> tuple:  # pragma: no cover - compiled
+    """One pass over the loans of a partition, compiled (the contract in the module's docstring).
+
+    Rows are sorted by loan, then by seq (instalments) or paid day (payments); loan ``i`` owns
+    instalments ``inst_off[i]:inst_off[i + 1]`` and payments ``pay_off[i]:pay_off[i + 1]``. ``days`` are the
+    status days (``as_of``, then ``previous`` if asked): the day-dependent results have one row per status
+    day. ``first30`` is the first day by ``first30_by`` on which the loan was 30 days past due.
+    """
+    n = len(inst_off) - 1
+    m = len(days)
+    dpd = np.zeros((m, n), dtype=np.int32)
+    overdue = np.zeros((m, n), dtype=np.int64)
+    outstanding = np.zeros((m, n), dtype=np.int64)
+    paid_total = np.zeros((m, n), dtype=np.int64)
+    first_unpaid = np.full((m, n), NO_DATE, dtype=np.int64)
+    settled = np.zeros((m, n), dtype=np.bool_)
+    first30 = np.full(n, NO_DATE, dtype=np.int64)
+    for loan in range(n):
+        i0, i1 = inst_off[loan], inst_off[loan + 1]
+        p0, p1 = pay_off[loan], pay_off[loan + 1]
+        total_due = 0
+        total_principal = 0
+        for k in range(i0, i1):
+            total_due += ip[k] + it[k]
+            total_principal += ip[k]
+        for d in range(m):
+            day = days[d]
+            paid = 0  # T: everything paid by ``day``
+            for j in range(p0, p1):
+                if pay_day[j] <= day:
+                    paid += pay_amt[j]
+            before = 0  # C_{k-1}
+            over = 0
+            principal_paid = 0
+            oldest = NO_DATE
+            for k in range(i0, i1):
+                amt = ip[k] + it[k]
+                unpaid = amt - min(max(paid - before, 0), amt)
+                principal_paid += min(max(paid - before - it[k], 0), ip[k])
+                if due[k] < day:
+                    over += unpaid
+                if unpaid > 0 and due[k] < oldest:
+                    oldest = due[k]
+                before += amt
+            dpd[d, loan] = day - oldest if oldest < day else 0
+            overdue[d, loan] = over
+            outstanding[d, loan] = total_principal - principal_paid
+            paid_total[d, loan] = paid
+            first_unpaid[d, loan] = oldest
+            settled[d, loan] = paid >= total_due
+        # instalment k unpaid 30 days after its due date: paid by then < C_k (payments walked in day order)
+        cum = 0
+        j = p0
+        paid = 0
+        last_check = -1
+        for k in range(i0, i1):
+            cum += ip[k] + it[k]
+            check = due[k] + 30
+            if check > first30_by or check >= first30[loan]:
+                continue
+            if check < last_check:  # due dates out of order: walk the payments again
+                j = p0
+                paid = 0
+            while j < p1 and pay_day[j] <= check:
+                paid += pay_amt[j]
+                j += 1
+            last_check = check
+            if paid < cum:
+                first30[loan] = check
+    return dpd, overdue, outstanding, paid_total, first_unpaid, settled, first30
 
 
 def compute_partition(
@@ -192,14 +251,6 @@ def compute_partition(
     if len(ii) > 1 and not (np.all(ii[1:] >= ii[:-1]) and np.all((ii[1:] > ii[:-1]) | (seq[1:] > seq[:-1]))):
         o = np.lexsort((seq, ii))
         ii, due, ip, it = ii[o], due[o], ip[o], it[o]
-    amt = ip + it
-    cs = np.cumsum(amt)
-    seg_start = np.searchsorted(ii, np.arange(n))
-    base = np.where(seg_start > 0, cs[np.maximum(seg_start - 1, 0)], 0) if len(cs) else np.zeros(n, np.int64)
-    cum = cs - base[ii] if len(cs) else cs  # C_k
-    prev_cum = cum - amt  # C_{k-1}
-    total_due = _segment_sum(amt, ii, n)
-    total_principal = _segment_sum(ip, ii, n)
 
     # payments: map to loan index, sort by (loan, day)
     pi, pok = _locate(loan_id, pay_loan_id)
@@ -208,70 +259,31 @@ def compute_partition(
     if len(pkey) > 1 and not np.all(pkey[1:] >= pkey[:-1]):
         o = np.argsort(pkey, kind="stable")
         pi, pd_, pa_, pkey = pi[o], pd_[o], pa_[o], pkey[o]
-    pcum = np.cumsum(pa_)
-    # total paid by all earlier loans of the partition, per loan (one lookup per loan)
-    first_pay = np.searchsorted(pi, np.arange(n))
-    paid_before_loan = np.where(first_pay > 0, pcum[np.maximum(first_pay - 1, 0)], 0) if len(pcum) \
-        else np.zeros(n, dtype=np.int64)
-
-    def paid_by(loan_idx: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """Total paid by each (loan, day) query, payments on ``day`` included."""
-        if len(pkey) == 0:
-            return np.zeros(len(loan_idx), dtype=np.int64)
-        hi = np.searchsorted(pkey, (loan_idx << DAY_BITS) | day, side="right")
-        upto = np.where(hi > 0, pcum[np.maximum(hi - 1, 0)], 0)
-        return upto - paid_before_loan[loan_idx]
-
-    def status_on(day: int) -> dict[str, np.ndarray]:
-        t = _segment_sum(np.where(pd_ <= day, pa_, 0), pi, n)
-        tk = t[ii]
-        paid_k = np.clip(tk - prev_cum, 0, amt)
-        unpaid_k = amt - paid_k
-        princ_paid_k = np.clip(tk - prev_cum - it, 0, ip)
-        past = due < day
-        overdue = _segment_sum(np.where(past, unpaid_k, 0), ii, n)
-        first_unpaid = _segment_min(np.where(unpaid_k > 0, due, NO_DATE), ii, n, NO_DATE)
-        dpd = np.where(first_unpaid < day, day - first_unpaid, 0)
-        outstanding = total_principal - _segment_sum(princ_paid_k, ii, n)
-        return {
-            "dpd": dpd.astype(np.int32),
-            "overdue_fen": overdue,
-            "outstanding_principal_fen": outstanding,
-            "paid_total_fen": t,
-            "first_unpaid_day": first_unpaid,
-            "settled": t >= total_due,
-        }
-
-    now = status_on(a)
-    labels = _buckets(bucket_index(now["dpd"], ranges), ranges)
+    inst_off = np.searchsorted(ii, np.arange(n + 1))
+    pay_off = np.searchsorted(pi, np.arange(n + 1))
+    status_days = np.array([a] if previous is None else [a, day_number(previous)], dtype=np.int64)
+    dpd, overdue, outstanding, paid_total, first_unpaid, settled, first30 = _status_kernel(
+        inst_off, np.ascontiguousarray(due), np.ascontiguousarray(ip), np.ascontiguousarray(it),
+        pay_off, np.ascontiguousarray(pd_), np.ascontiguousarray(pa_), status_days, a)
     cols: dict[str, np.ndarray] = {
         "loan_id": loan_id.astype(np.int64),
-        "dpd": now["dpd"],
-        "bucket": labels,
-        "overdue_fen": now["overdue_fen"],
-        "outstanding_principal_fen": now["outstanding_principal_fen"],
-        "paid_total_fen": now["paid_total_fen"],
-        "first_unpaid_day": now["first_unpaid_day"],
-        "settled": now["settled"],
+        "dpd": dpd[0],
+        "bucket": _buckets(bucket_index(dpd[0], ranges), ranges),
+        "overdue_fen": overdue[0],
+        "outstanding_principal_fen": outstanding[0],
+        "paid_total_fen": paid_total[0],
+        "first_unpaid_day": first_unpaid[0],
+        "settled": settled[0],
         "disbursed_day": disbursed_day,
         "principal_fen": principal_fen,
     }
     if previous is not None:
-        b = day_number(previous)
-        before = status_on(b)
-        active = disbursed_day <= b
+        active = disbursed_day <= status_days[1]
         cols["prev_active"] = active
-        cols["prev_dpd"] = np.where(active, before["dpd"], -1).astype(np.int32)
-        cols["prev_bucket"] = _buckets(bucket_index(before["dpd"], ranges), ranges, valid=active)
-        cols["prev_settled"] = active & before["settled"]
-        cols["prev_outstanding_principal_fen"] = np.where(active, before["outstanding_principal_fen"], 0)
-
-    # first day the loan reached 30 dpd: instalment k unpaid 30 days after its due date
-    check_day = due + 30
-    within = check_day <= a
-    t30 = paid_by(ii[within], check_day[within])
-    missed30 = t30 < cum[within]
-    first30 = _segment_min(np.where(missed30, check_day[within], NO_DATE), ii[within], n, NO_DATE)
+        cols["prev_dpd"] = np.where(active, dpd[1], -1).astype(np.int32)
+        cols["prev_bucket"] = _buckets(bucket_index(dpd[1], ranges), ranges, valid=active)
+        cols["prev_settled"] = active & settled[1]
+        cols["prev_outstanding_principal_fen"] = np.where(active, outstanding[1], 0)
     cols["first_30dpd_day"] = first30
     return PartitionStatus(cols)
 

@@ -155,7 +155,18 @@ def brute_force(dues, principal, interest, payments, as_of):
         "dpd": (as_of - min(late)).days if late else 0,
         "overdue_fen": sum(unpaid[k] for k in range(len(dues)) if dues[k] < as_of),
         "outstanding_principal_fen": sum(principal) - sum(paid_p),
+        "paid_total_fen": sum(a for d, a in payments if d <= as_of),
+        "settled": sum(unpaid) == 0,
     }
+
+
+def brute_first_30dpd(dues, principal, interest, payments, as_of):
+    """The first day by ``as_of`` on which the loan was 30 or more days past due, day by day."""
+    candidates = sorted(d + timedelta(days=30) for d in dues if d + timedelta(days=30) <= as_of)
+    for day in candidates:
+        if brute_force(dues, principal, interest, payments, day)["dpd"] >= 30:
+            return day_number(day)
+    return NO_DATE
 
 
 loan_strategy = st.fixed_dictionaries({
@@ -168,9 +179,16 @@ loan_strategy = st.fixed_dictionaries({
 
 
 @settings(max_examples=150, deadline=None)
-@given(loans=st.lists(loan_strategy, min_size=1, max_size=6), offset=st.integers(0, 260))
-def test_kernel_matches_brute_force(loans, offset):
+@given(loans=st.lists(loan_strategy, min_size=1, max_size=6), offset=st.integers(0, 260),
+       back=st.integers(1, 60), shuffle_dues=st.booleans())
+def test_kernel_matches_brute_force(loans, offset, back, shuffle_dues):
+    """Every column on ``as_of`` and ``previous``, and the first 30-dpd day, against the waterfall by hand.
+
+    ``shuffle_dues`` gives instalments due dates out of seq order (the compiled kernel walks payments
+    again when a due date goes back).
+    """
     as_of = date(2023, 1, 1) + timedelta(days=offset + 200)
+    previous = as_of - timedelta(days=back)
     ids, disb, ppal = [], [], []
     inst = {"l": [], "s": [], "d": [], "p": [], "i": []}
     pays = {"l": [], "d": [], "a": []}
@@ -178,6 +196,8 @@ def test_kernel_matches_brute_force(loans, offset):
     for j, loan in enumerate(loans):
         lid = 100 + j
         dues = [loan["start"] + timedelta(days=30 * (k + 1)) for k in range(loan["n"])]
+        if shuffle_dues:
+            dues = dues[1::2] + dues[0::2]
         pr, it = loan["principal"][: loan["n"]], loan["interest"][: loan["n"]]
         pp = [(loan["start"] + timedelta(days=d), a) for d, a in loan["payments"]]
         ids.append(lid)
@@ -190,15 +210,23 @@ def test_kernel_matches_brute_force(loans, offset):
             for key, value in (("l", lid), ("d", day_number(d)), ("a", a)):
                 pays[key].append(value)
         if loan["start"] <= as_of:
-            expected[lid] = brute_force(dues, pr, it, pp, as_of)
+            now, before = brute_force(dues, pr, it, pp, as_of), brute_force(dues, pr, it, pp, previous)
+            active = loan["start"] <= previous
+            expected[lid] = {**now, "first_30dpd_day": brute_first_30dpd(dues, pr, it, pp, as_of),
+                             "prev_active": active, "prev_dpd": before["dpd"] if active else -1,
+                             "prev_settled": active and before["settled"],
+                             "prev_outstanding_principal_fen": before["outstanding_principal_fen"] if active else 0}
     cols = compute_partition(
         loan_id=np.array(ids[::-1]), disbursed_day=np.array(disb[::-1]), principal_fen=np.array(ppal[::-1]),
         inst_loan_id=np.array(inst["l"]), inst_seq=np.array(inst["s"]), inst_due_day=np.array(inst["d"]),
         inst_principal=np.array(inst["p"]), inst_interest=np.array(inst["i"]),
         pay_loan_id=np.array(pays["l"], dtype=np.int64), pay_day=np.array(pays["d"], dtype=np.int64),
-        pay_amount=np.array(pays["a"], dtype=np.int64), as_of=as_of,
+        pay_amount=np.array(pays["a"], dtype=np.int64), as_of=as_of, previous=previous,
     ).columns
-    got = {int(cols["loan_id"][i]): {k: int(cols[k][i]) for k in ("dpd", "overdue_fen", "outstanding_principal_fen")}
+    keys = ("dpd", "overdue_fen", "outstanding_principal_fen", "paid_total_fen", "first_30dpd_day", "prev_dpd",
+            "prev_outstanding_principal_fen")
+    flags = ("settled", "prev_active", "prev_settled")
+    got = {int(cols["loan_id"][i]): {**{k: int(cols[k][i]) for k in keys}, **{k: bool(cols[k][i]) for k in flags}}
            for i in range(len(cols["loan_id"]))}
     assert got == expected
     assert all(cols["first_unpaid_day"][i] == NO_DATE or cols["first_unpaid_day"][i] > 0 for i in range(len(got)))

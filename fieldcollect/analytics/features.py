@@ -56,9 +56,10 @@ from typing import Protocol
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from fieldcollect.analytics.dates import add_months
-from fieldcollect.analytics.delinquency import EPOCH, _locate
+from fieldcollect.analytics.delinquency import EPOCH
 
 CATEGORICAL_FEATURES = ("product", "method")
 NUMERIC_FEATURES = (
@@ -122,7 +123,6 @@ LOAN_COLUMNS = ("loan_id", "product", "principal_fen", "annual_rate", "term_mont
 INSTALMENT_COLUMNS = ("loan_id", "seq", "due_date", "principal_due_fen", "interest_due_fen")
 PAYMENT_COLUMNS = ("loan_id", "paid_on", "amount_fen")
 NEVER = np.iinfo(np.int32).max
-_CUM_BITS = 36  # cumulative amounts per loan below 2**36 fen (687 million CNY)
 PARTIAL_SHARE = 0.95
 
 
@@ -137,34 +137,39 @@ def _as_frame(frame: pl.DataFrame | pl.LazyFrame, columns: Sequence[str]) -> pl.
 
 @dataclass
 class _Book:
-    """Instalments and payments of ``n`` loans as NumPy arrays sorted by (loan index, seq / day)."""
+    """Instalments and payments of ``n`` loans, sorted by loan (then seq / paid day), as NumPy arrays.
+
+    Loan ``i`` owns instalment rows ``inst_off[i]:inst_off[i + 1]`` and payment rows
+    ``pay_off[i]:pay_off[i + 1]`` of the arrays; rows of other loans may sit between them and are never read.
+    """
 
     n: int
-    ii: np.ndarray  # loan index of each instalment
+    inst_off: np.ndarray
     due: np.ndarray  # due day number
-    amt: np.ndarray  # principal + interest due
     ip: np.ndarray  # principal due
     it: np.ndarray  # interest due
-    cum: np.ndarray  # cumulative amount due of the loan up to this instalment (C_k)
-    k: np.ndarray  # position of the instalment in its loan (0-based)
-    pi: np.ndarray  # loan index of each payment
+    pay_off: np.ndarray
     pday: np.ndarray
     pamt: np.ndarray
-    paid_day: np.ndarray  # day the instalment was fully paid (NEVER: not by the cut-off)
 
 
 def _days(col: pl.Series) -> np.ndarray:
     return col.cast(pl.Date).cast(pl.Int32).to_numpy().astype(np.int64)
 
 
+def _owned_rows(sorted_loan: np.ndarray, loan_ids: np.ndarray) -> np.ndarray:
+    """Where the rows of each of ``loan_ids`` start and end in rows sorted by loan (shape ``(2, n)``)."""
+    return np.stack([np.searchsorted(sorted_loan, loan_ids, side="left"),
+                     np.searchsorted(sorted_loan, loan_ids, side="right")])
+
+
 def _book(loan_ids: np.ndarray, installments: pl.DataFrame | pl.LazyFrame, payments: pl.DataFrame | pl.LazyFrame,
           up_to: int) -> _Book:
-    """Arrays of the loans ``loan_ids`` (sorted, unique); payments after day ``up_to`` are dropped.
+    """The rows of the loans ``loan_ids`` (sorted, unique); payments after day ``up_to`` are never read.
 
-    Rows of other loans are ignored. The store keeps rows sorted by loan (then seq / payment day);
-    other input is sorted here.
+    The store keeps rows sorted by loan (then seq / payment day): they are used in place, other loans'
+    rows skipped by offset. Other input is sorted here.
     """
-    n = len(loan_ids)
     inst = _as_frame(installments, INSTALMENT_COLUMNS)
     inst_loan = inst["loan_id"].to_numpy()
     seq = inst["seq"].to_numpy()
@@ -172,67 +177,151 @@ def _book(loan_ids: np.ndarray, installments: pl.DataFrame | pl.LazyFrame, payme
                                    and np.all((inst_loan[1:] > inst_loan[:-1]) | (seq[1:] > seq[:-1]))):
         inst = inst.sort("loan_id", "seq")
         inst_loan = inst["loan_id"].to_numpy()
-    ii, ok = _locate(loan_ids, inst_loan)
-    due = _days(inst["due_date"])
-    ip = inst["principal_due_fen"].to_numpy().astype(np.int64)
-    it = inst["interest_due_fen"].to_numpy().astype(np.int64)
-    if not ok.all():
-        ii, due, ip, it = ii[ok], due[ok], ip[ok], it[ok]
-    amt = ip + it
-
     pays = _as_frame(payments, PAYMENT_COLUMNS)
-    pday = _days(pays["paid_on"])
-    pamt = pays["amount_fen"].to_numpy().astype(np.int64)
     pay_loan = pays["loan_id"].to_numpy()
-    keep = (pday <= up_to) & (pamt > 0)
-    pi, pok = _locate(loan_ids, pay_loan)
-    keep &= pok
-    if not keep.all():
-        pi, pday, pamt = pi[keep], pday[keep], pamt[keep]
-    pkey_day = (pi.astype(np.int64) << 20) | (pday - pday.min(initial=0))
-    if len(pkey_day) > 1 and not np.all(pkey_day[1:] >= pkey_day[:-1]):
-        o = np.argsort(pkey_day, kind="stable")
-        pi, pday, pamt = pi[o], pday[o], pamt[o]
-
-    starts = np.searchsorted(ii, np.arange(n))
-    cs = np.cumsum(amt)
-    base = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0) if len(cs) else np.zeros(n, dtype=np.int64)
-    cum = cs - base[ii] if len(cs) else cs
-    k = np.arange(len(ii)) - starts[ii] if len(ii) else np.zeros(0, dtype=np.int64)
-    pstarts = np.searchsorted(pi, np.arange(n))
-    pcs = np.cumsum(pamt)
-    pbase = np.where(pstarts > 0, pcs[np.maximum(pstarts - 1, 0)], 0) if len(pcs) else np.zeros(n, dtype=np.int64)
-    pcum = pcs - pbase[pi] if len(pcs) else pcs
-    paid_day = np.full(len(ii), NEVER, dtype=np.int64)
-    if len(ii) and len(pi):
-        if max(int(cum.max()), int(pcum.max())) >= 1 << _CUM_BITS:
-            raise ValueError("cumulative amount of a loan too large for the feature kernel")
-        ikey = (ii.astype(np.int64) << _CUM_BITS) | cum
-        pkey = (pi.astype(np.int64) << _CUM_BITS) | pcum
-        pos = np.searchsorted(pkey, ikey, side="left")  # first payment bringing the total to C_k
-        safe = np.minimum(pos, len(pkey) - 1)
-        found = (pos < len(pkey)) & (pi[safe] == ii)
-        paid_day = np.where(found, pday[safe], NEVER)
-    return _Book(n=n, ii=ii, due=due, amt=amt, ip=ip, it=it, cum=cum, k=k, pi=pi, pday=pday, pamt=pamt,
-                 paid_day=paid_day)
+    pday = _days(pays["paid_on"])
+    if len(pay_loan) > 1 and not (np.all(pay_loan[1:] >= pay_loan[:-1])
+                                  and np.all((pay_loan[1:] > pay_loan[:-1]) | (pday[1:] >= pday[:-1]))):
+        pays = pays.sort("loan_id", "paid_on", maintain_order=True)
+        pay_loan, pday = pays["loan_id"].to_numpy(), _days(pays["paid_on"])
+    return _Book(
+        n=len(loan_ids), inst_off=_owned_rows(inst_loan, loan_ids), due=_days(inst["due_date"]),
+        ip=inst["principal_due_fen"].to_numpy().astype(np.int64, copy=False),
+        it=inst["interest_due_fen"].to_numpy().astype(np.int64, copy=False),
+        pay_off=_owned_rows(pay_loan, loan_ids), pday=pday,
+        pamt=pays["amount_fen"].to_numpy().astype(np.int64, copy=False))
 
 
-def _count(idx: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(idx[mask], minlength=n).astype(np.float64)
+@njit(cache=True, nogil=True, inline="always")
+def _paid_days(i0: int, i1: int, ip: np.ndarray, it: np.ndarray, p0: int, p1: int, pday: np.ndarray,
+               pamt: np.ndarray, up_to: int, out: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Fill ``out[k - i0]`` with the day instalment ``k`` was fully paid (:data:`NEVER`: not by ``up_to``):
+    the day of the first payment that brings the loan's total to ``C_k``. Returns the total paid by ``up_to``
+    (payments of 0 fen or less are not payments)."""
+    j = p0
+    paid = 0  # paid by payment j - 1
+    cum = 0
+    for k in range(i0, i1):
+        cum += ip[k] + it[k]
+        day = NEVER
+        while j < p1 and pday[j] <= up_to:
+            if pamt[j] > 0 and paid + pamt[j] >= cum:
+                day = pday[j]
+                break
+            if pamt[j] > 0:
+                paid += pamt[j]
+            j += 1
+        out[k - i0] = day  # payment j stays unconsumed: a later instalment it also completes gets its day
+    total = 0
+    for j in range(p0, p1):
+        if pday[j] <= up_to and pamt[j] > 0:
+            total += pamt[j]
+    return total
 
 
-def _sum(idx: np.ndarray, values: np.ndarray, n: int, mask: np.ndarray | None = None) -> np.ndarray:
-    if mask is not None:
-        idx, values = idx[mask], values[mask]
-    return np.bincount(idx, weights=values.astype(np.float64), minlength=n)
+# columns of the per-loan matrix the feature pass returns
+(_N_INST, _N_DUE, _LATE, _LATE7, _LATE30, _MAX_LATE, _SUM_LATE, _SUM_RECENT, _N_RECENT, _SUM_BEFORE, _N_BEFORE,
+ _LAST_LATE_DUE, _N_PAY, _PARTIAL, _LAST_PAY, _PAID, _TOTAL, _DUE_AMOUNT, _OUTSTANDING, _FIRST_UNPAID_DUE,
+ _FIRST_UNPAID_CUM, _LATE_RECENT) = range(22)
 
 
-def _extreme(idx: np.ndarray, values: np.ndarray, n: int, mask: np.ndarray, *, largest: bool) -> np.ndarray:
-    """Max (or min) of ``values[mask]`` per loan; NaN where none."""
-    out = np.full(n, -np.inf if largest else np.inf)
-    (np.maximum if largest else np.minimum).at(out, idx[mask], values[mask].astype(np.float64))
-    out[np.isinf(out)] = np.nan
+@njit(cache=True, nogil=True)
+def _feature_pass(inst_off: np.ndarray, due: np.ndarray, ip: np.ndarray, it: np.ndarray, pay_off: np.ndarray,
+                  pday: np.ndarray, pamt: np.ndarray, t: int, partial_share: float) -> np.ndarray:  # pragma: no cover
+    """Per-loan sums, counts and extremes behind the features on day ``t`` (one compiled pass per loan)."""
+    n = inst_off.shape[1]
+    out = np.full((n, 22), np.nan)
+    longest = 0
+    for i in range(n):
+        longest = max(longest, inst_off[1, i] - inst_off[0, i])
+    paid_day = np.empty(longest, dtype=np.int64)
+    for i in range(n):
+        i0, i1, p0, p1 = inst_off[0, i], inst_off[1, i], pay_off[0, i], pay_off[1, i]
+        paid = _paid_days(i0, i1, ip, it, p0, p1, pday, pamt, t, paid_day)
+        n_due = 0
+        for k in range(i0, i1):
+            if due[k] <= t:
+                n_due += 1
+        late = late7 = late30 = n_recent = n_before = late_recent = 0
+        sum_late = sum_recent = sum_before = 0
+        max_late = -1
+        last_late_due = -1
+        total = due_amount = principal = principal_paid = cum = 0
+        first_unpaid_due = NEVER
+        first_unpaid_cum = -1
+        for k in range(i0, i1):
+            amt = ip[k] + it[k]
+            cum += amt
+            total += amt
+            principal += ip[k]
+            principal_paid += min(max(paid - (cum - amt) - it[k], 0), ip[k])
+            pd = paid_day[k - i0]
+            if pd > t:  # not fully paid by t
+                first_unpaid_due = min(first_unpaid_due, due[k])
+                first_unpaid_cum = cum if first_unpaid_cum < 0 else min(first_unpaid_cum, cum)
+            if due[k] > t:
+                continue
+            days_late = max(pd - due[k], 0) if pd <= t else t - due[k]
+            due_amount += amt
+            sum_late += days_late
+            max_late = max(max_late, days_late)
+            if days_late > 0:
+                late += 1
+                last_late_due = max(last_late_due, due[k])
+            late7 += days_late > 7
+            late30 += days_late > 30
+            if k - i0 >= n_due - 3:
+                sum_recent += days_late
+                n_recent += 1
+                late_recent += days_late > 0
+            else:
+                sum_before += days_late
+                n_before += 1
+        n_inst = i1 - i0
+        regular = total / n_inst if n_inst > 0 else np.nan
+        n_pay = partial = 0
+        last_pay = -1
+        for j in range(p0, p1):
+            if pday[j] <= t and pamt[j] > 0:
+                n_pay += 1
+                last_pay = max(last_pay, pday[j])
+                partial += pamt[j] < partial_share * regular
+        row = out[i]
+        row[_N_INST], row[_N_DUE], row[_LATE], row[_LATE7], row[_LATE30] = n_inst, n_due, late, late7, late30
+        row[_SUM_LATE], row[_SUM_RECENT], row[_N_RECENT] = sum_late, sum_recent, n_recent
+        row[_SUM_BEFORE], row[_N_BEFORE], row[_N_PAY], row[_PARTIAL] = sum_before, n_before, n_pay, partial
+        row[_PAID], row[_TOTAL], row[_DUE_AMOUNT] = paid, total, due_amount
+        row[_OUTSTANDING], row[_LATE_RECENT] = principal - principal_paid, late_recent
+        if max_late >= 0:
+            row[_MAX_LATE] = max_late
+        if last_late_due >= 0:
+            row[_LAST_LATE_DUE] = last_late_due
+        if last_pay >= 0:
+            row[_LAST_PAY] = last_pay
+        if first_unpaid_cum >= 0:
+            row[_FIRST_UNPAID_DUE], row[_FIRST_UNPAID_CUM] = first_unpaid_due, first_unpaid_cum
     return out
+
+
+@njit(cache=True, nogil=True)
+def _label_pass(inst_off: np.ndarray, due: np.ndarray, ip: np.ndarray, it: np.ndarray, pay_off: np.ndarray,
+                pday: np.ndarray, pamt: np.ndarray, t0: int, t1: int) -> np.ndarray:  # pragma: no cover
+    """1 for a loan with an instalment ``k`` where ``t0 < due_k + 30 <= t1`` not fully paid by ``due_k + 30``."""
+    n = inst_off.shape[1]
+    label = np.zeros(n, dtype=np.int8)
+    longest = 0
+    for i in range(n):
+        longest = max(longest, inst_off[1, i] - inst_off[0, i])
+    paid_day = np.empty(longest, dtype=np.int64)
+    for i in range(n):
+        i0, i1 = inst_off[0, i], inst_off[1, i]
+        _paid_days(i0, i1, ip, it, pay_off[0, i], pay_off[1, i], pday, pamt, t1, paid_day)
+        for k in range(i0, i1):
+            check = due[k] + 30
+            if t0 < check <= t1 and paid_day[k - i0] > check:
+                label[i] = 1
+                break
+    return label
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -252,70 +341,47 @@ def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame
           .unique("loan_id", keep="first").sort("loan_id"))
     ids = lf["loan_id"].to_numpy().astype(np.int64)
     b = _book(ids, installments, payments, t)
-    n, ii, pi = b.n, b.ii, b.pi
+    f = _feature_pass(b.inst_off, b.due, b.ip, b.it, b.pay_off, b.pday, b.pamt, t, PARTIAL_SHARE).T
     disbursed = _days(lf["disbursed_on"]).astype(np.float64)
-
-    is_due = b.due <= t
-    paid_by_t = b.paid_day <= t
-    late_days = np.where(paid_by_t, np.maximum(b.paid_day - b.due, 0), t - b.due).astype(np.float64)
-    late = is_due & (late_days > 0)
-    n_inst = np.bincount(ii, minlength=n).astype(np.float64)
-    n_due = _count(ii, is_due, n)
-    recent = is_due & (b.k >= n_due[ii] - 3)
-    before = is_due & ~recent
-    unpaid = ~paid_by_t
-
-    paid_fen = _sum(pi, b.pamt, n)
-    n_pay = np.bincount(pi, minlength=n).astype(np.float64)
-    last_pay = _extreme(pi, b.pday, n, np.ones(len(pi), dtype=bool), largest=True)
-    total_fen = _sum(ii, b.amt, n)
-    regular = _ratio(total_fen, n_inst)  # the loan's typical instalment
-    partial = _count(pi, b.pamt < PARTIAL_SHARE * regular[pi], n) if len(pi) else np.zeros(n)
-    principal_paid = np.clip(paid_fen[ii] - (b.cum - b.amt) - b.it, 0, b.ip)  # waterfall
-    total_principal = _sum(ii, b.ip, n)
-    outstanding = total_principal - _sum(ii, principal_paid, n)
-    first_unpaid_due = _extreme(ii, b.due, n, unpaid, largest=False)
-    first_unpaid_cum = _extreme(ii, b.cum, n, unpaid, largest=False)
-    mean_last3 = _ratio(_sum(ii, late_days, n, recent), _count(ii, recent, n))
-    mean_before = _ratio(_sum(ii, late_days, n, before), _count(ii, before, n))
-    last_late_due = _extreme(ii, b.due, n, late, largest=True)
-    late_count = _count(ii, late, n)
     principal = lf["principal_fen"].to_numpy().astype(np.float64)
+    n_inst, n_due, late_count, paid_fen = f[_N_INST], f[_N_DUE], f[_LATE], f[_PAID]
+    regular = _ratio(f[_TOTAL], n_inst)  # the loan's typical instalment
+    mean_last3 = _ratio(f[_SUM_RECENT], f[_N_RECENT])
+    first_unpaid_due = f[_FIRST_UNPAID_DUE]
     dpd = np.where(first_unpaid_due < t, t - np.nan_to_num(first_unpaid_due, nan=t), 0)
-
     cols: dict[str, np.ndarray] = {
         "tenure_days": t - disbursed,
         "term_months": lf["term_months"].to_numpy().astype(np.float64),
         "term_elapsed_share": _ratio(n_due, n_inst),
         "principal_cny": principal / 100.0,
         "annual_rate": lf["annual_rate"].to_numpy().astype(np.float64),
-        "balance_share": _ratio(outstanding, principal),
+        "balance_share": _ratio(f[_OUTSTANDING], principal),
         "instalments_due": n_due,
         "late_count": late_count,
         "late_share": _ratio(late_count, n_due),
-        "late_over_7": _count(ii, is_due & (late_days > 7), n),
-        "late_over_30": _count(ii, is_due & (late_days > 30), n),
-        "max_days_late": _extreme(ii, late_days, n, is_due, largest=True),
-        "mean_days_late": _ratio(_sum(ii, late_days, n, is_due), n_due),
-        "late_last3": _count(ii, recent & late, n),
+        "late_over_7": f[_LATE7],
+        "late_over_30": f[_LATE30],
+        "max_days_late": f[_MAX_LATE],
+        "mean_days_late": _ratio(f[_SUM_LATE], n_due),
+        "late_last3": f[_LATE_RECENT],
         "mean_days_late_last3": mean_last3,
-        "late_trend": mean_last3 - mean_before,
-        "days_since_late": t - np.where(np.isnan(last_late_due), disbursed, last_late_due),
-        "payments": n_pay,
-        "partial_payments": partial,
-        "partial_share": _ratio(partial, n_pay),
-        "days_since_payment": t - np.where(np.isnan(last_pay), disbursed, last_pay),
-        "paid_ahead": _ratio(paid_fen - _sum(ii, b.amt, n, is_due), regular),
+        "late_trend": mean_last3 - _ratio(f[_SUM_BEFORE], f[_N_BEFORE]),
+        "days_since_late": t - np.where(np.isnan(f[_LAST_LATE_DUE]), disbursed, f[_LAST_LATE_DUE]),
+        "payments": f[_N_PAY],
+        "partial_payments": f[_PARTIAL],
+        "partial_share": _ratio(f[_PARTIAL], f[_N_PAY]),
+        "days_since_payment": t - np.where(np.isnan(f[_LAST_PAY]), disbursed, f[_LAST_PAY]),
+        "paid_ahead": _ratio(paid_fen - f[_DUE_AMOUNT], regular),
     }
     return pl.DataFrame({
         "loan_id": ids,
         **{c: pl.Series(c, cols[c], dtype=pl.Float64, nan_to_null=True) for c in NUMERIC_FEATURES},
         "product": lf["product"], "method": lf["method"],
         "dpd": pl.Series("dpd", dpd.astype(np.int32)),
-        "settled": pl.Series("settled", (paid_fen >= total_fen) & (n_inst > 0)),
-        "outstanding_principal_fen": pl.Series("outstanding_principal_fen", outstanding.astype(np.int64)),
+        "settled": pl.Series("settled", (paid_fen >= f[_TOTAL]) & (n_inst > 0)),
+        "outstanding_principal_fen": pl.Series("outstanding_principal_fen", f[_OUTSTANDING].astype(np.int64)),
         "next_due_on": pl.Series("next_due_on", first_unpaid_due, nan_to_null=True).cast(pl.Int32).cast(pl.Date),
-        "next_due_fen": pl.Series("next_due_fen", first_unpaid_cum - paid_fen, nan_to_null=True).cast(pl.Int64),
+        "next_due_fen": pl.Series("next_due_fen", f[_FIRST_UNPAID_CUM] - paid_fen, nan_to_null=True).cast(pl.Int64),
     })
 
 
@@ -329,10 +395,8 @@ def label_30dpd(installments: pl.DataFrame | pl.LazyFrame, payments: pl.DataFram
                                dtype=np.int64))
     t0, t1 = day_number(start), day_number(end)
     b = _book(ids, installments, payments, t1)
-    check = b.due + 30
-    bad = (check > t0) & (check <= t1) & (b.paid_day > check)
-    label = np.bincount(b.ii[bad], minlength=b.n) > 0
-    return pl.DataFrame({"loan_id": ids, "label": label.astype(np.int8)})
+    label = _label_pass(b.inst_off, b.due, b.ip, b.it, b.pay_off, b.pday, b.pamt, t0, t1)
+    return pl.DataFrame({"loan_id": ids, "label": label})
 
 
 def current_loans(features: pl.DataFrame) -> pl.DataFrame:

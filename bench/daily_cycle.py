@@ -181,7 +181,7 @@ def child_champion(as_of: date) -> dict:
     return {"trained": True, "seconds": time.perf_counter() - t, "why": why}
 
 
-def child_cycle(as_of: date) -> dict:
+def child_cycle(as_of: date, engine: str = "local") -> dict:
     from fieldcollect.bootstrap import migrate_quietly, setup_django
 
     setup_django()
@@ -189,7 +189,7 @@ def child_cycle(as_of: date) -> dict:
     from fieldcollect.daily.services import run_daily
 
     t = time.perf_counter()
-    result = run_daily(as_of=as_of, progress=False)
+    result = run_daily(as_of=as_of, engine=engine, progress=False)
     total = time.perf_counter() - t
     timings = dict(result.timings)
     warning = result.summary.get("early_warning", {})
@@ -355,12 +355,14 @@ def main() -> None:
     parser.add_argument("--setup-only", action="store_true", help="generate and set up, do not run the benchmark")
     parser.add_argument("--child", choices=["cycle", "duckdb", "champion", "bulk-paths", "seed"], default=None)
     parser.add_argument("--first-day", default="")
+    parser.add_argument("--engine", choices=["local", "spark"], default="local",
+                        help="the dpd/bucket engine of the nightly cycle (spark runs on local[2])")
     parser.add_argument("--store", default="")
     parser.add_argument("--result", default="")
     args = parser.parse_args()
     as_of = date.fromisoformat(args.as_of)
     if args.child == "cycle":
-        print(json.dumps(child_cycle(as_of)))
+        print(json.dumps(child_cycle(as_of, args.engine)))
         return
     if args.child == "duckdb":
         print(json.dumps(child_duckdb(args.store, as_of, args.result)))
@@ -446,11 +448,11 @@ def main() -> None:
     # the first night opens the cases on an empty case table; the open book is seeded on them; the second
     # business day (as_of) is the night measured against DuckDB, with every nightly step reading a real book
     first_day = previous_business_day(as_of)
-    first = run_child(["--child", "cycle", "--as-of", first_day.isoformat()], env)
+    first = run_child(["--child", "cycle", "--as-of", first_day.isoformat(), "--engine", args.engine], env)
     console.print(f"first night ({first_day}): {first['total_s']:.2f}s, cases {first['cases'].get('opened', 0):,} opened")
     seeded = run_child(["--child", "seed", "--first-day", first_day.isoformat(), "--as-of", args.as_of], env)
     console.print(f"open book seeded in {seeded['seconds']:.1f}s: {seeded}")
-    ours = run_child(["--child", "cycle", "--as-of", args.as_of], env)
+    ours = run_child(["--child", "cycle", "--as-of", args.as_of, "--engine", args.engine], env)
     duck_out = str(workdir / "duckdb_status.parquet")
     duck = run_child(["--child", "duckdb", "--store", str(home / "store" / "v000001"), "--as-of", args.as_of,
                       "--result", duck_out], env)
@@ -488,6 +490,7 @@ def main() -> None:
                     "load_average_before": [round(x, 2) for x in load_before],
                     "load_average_after": [round(x, 2) for x in load_after]},
         "database": db_tag,
+        "engine": args.engine,
         "loans": loans,
         "installments": int(pq_rows(export / "installments.parquet")),
         "payments": int(pq_rows(export / "payments.parquet")),

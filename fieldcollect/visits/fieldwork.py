@@ -60,6 +60,29 @@ def appointment_message_live(*, message: OutboxMessage, today: date | None = Non
     return appointment is not None and appointment_live(appointment=appointment, today=today)
 
 
+def field_work_end_record(*, agency_id: int, reason: str, collector_id: int | None = None,
+                          appointments: list[int] | None = None, route_plans: list[int] | None = None,
+                          messages: int = 0) -> dict[str, Any]:
+    """What :func:`field_work_end` did, as its audit row (``fieldwork.end``) and its return value say it."""
+    return {"agency": agency_id, "collector": collector_id, "reason": reason,
+            "appointments_cancelled": appointments or [], "route_plans_changed": route_plans or [],
+            "messages_cancelled": messages}
+
+
+def cases_with_field_work(*, agency_of: dict[int, int], on: date) -> set[int]:
+    """Of the cases ``agency_of`` (case id → agency id), those with field work :func:`field_work_end`
+    would end for that agency: an open appointment of one of its collectors, or a stop on one of its
+    route plans dated ``on`` or later. Two queries, whatever the number of cases."""
+    if not agency_of:
+        return set()
+    ids = list(agency_of)
+    found = {(c, a) for c, a in Appointment.objects.filter(case_id__in=ids, status__in=OPEN_APPOINTMENT)
+             .values_list("case_id", "collector__agency_id")}
+    found |= {(c, a) for c, a in RouteStop.objects.filter(case_id__in=ids, plan__date__gte=on)
+              .values_list("case_id", "plan__team__agency_id")}
+    return {c for c, a in found if agency_of.get(c) == a}
+
+
 def field_work_end(*, case: Case, agency_id: int, reason: str, acting_user: User | None,
                    collector_id: int | None = None, on: date | None = None,
                    now: datetime | None = None) -> dict[str, Any]:
@@ -102,8 +125,8 @@ def field_work_end(*, case: Case, agency_id: int, reason: str, acting_user: User
         messages = OutboxMessage.objects.filter(
             appointment_id__in=[pk for pk, _s in cancelled], status=OutboxMessage.Status.PENDING,
         ).update(status=OutboxMessage.Status.CANCELLED, last_error=f"cancelled: field work ended ({reason})")
-        done = {"agency": agency_id, "collector": collector_id, "reason": reason,
-                "appointments_cancelled": [pk for pk, _s in cancelled], "route_plans_changed": changed,
-                "messages_cancelled": messages}
+        done = field_work_end_record(agency_id=agency_id, collector_id=collector_id, reason=reason,
+                                     appointments=[pk for pk, _s in cancelled], route_plans=changed,
+                                     messages=messages)
         audit_log(actor=acting_user, action="fieldwork.end", object_type="case", object_id=case.pk, new=done)
     return done

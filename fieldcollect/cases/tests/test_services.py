@@ -264,5 +264,13 @@ def test_after_nightly_ends_placements_of_closed_cases_and_expires(world):
     world.case_a1.refresh_from_db()
     assert world.case_a1.agency_id is None and world.case_a1.collector_id is None
     assert Placement.objects.get(case=world.case_a1).status == Placement.Status.ENDED
+    from fieldcollect.audit.models import AuditEntry
+
+    # no field work to end: the audit rows of the one-case path all the same
+    end = AuditEntry.objects.get(action="fieldwork.end", object_id=str(world.case_a1.pk))
+    assert end.new["appointments_cancelled"] == [] and end.new["reason"] == "case_closed"
+    closed = AuditEntry.objects.get(action="placement.end_closed", object_id=str(world.case_a1.pk))
+    assert closed.old["collector"] is not None and closed.new["collector"] is None
+    assert services.cases_after_nightly(as_of=f.today())["placements_ended_closed"] == 0
     counts = services.cases_after_nightly(as_of=f.today() + timedelta(days=61))
     assert counts["placements_expired"] == 3

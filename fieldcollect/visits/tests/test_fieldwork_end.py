@@ -295,3 +295,29 @@ def test_the_next_agency_does_not_see_the_previous_agencys_visits(client, vw):
     html = client.get(f"/visits/case/{vw.case1.pk}/").content.decode()
     assert when in html and f'data-appointment="{p.a1.pk}" data-status="cancelled"' in html
     assert "Case recalled from the agency" in html
+
+
+def test_the_nightly_end_of_closed_cases_ends_their_field_work_set_based(vw):
+    """``placements_end_for_closed_cases`` (set-based): the case the nightly cycle closed loses its
+    appointment, its route stop and its agency, with the audit rows of the one-case path; the open
+    case of the same plan keeps its own."""
+    p = _plan(vw)
+    today = timezone.localdate()
+    Case.objects.filter(pk=vw.case1.pk).update(status="closed", closed_on=today, close_reason="cured")
+    version = Case.objects.get(pk=vw.case1.pk).version
+    assert case_services.placements_end_for_closed_cases(as_of=today, chunk=1) == 1
+    p.a1.refresh_from_db()
+    p.a2.refresh_from_db()
+    assert p.a1.status == Appointment.Status.CANCELLED and p.a1.cancel_reason == R.CASE_CLOSED
+    assert p.a2.status == Appointment.Status.CONFIRMED
+    assert list(RouteStop.objects.filter(plan=p.plan).values_list("case_id", flat=True)) == [vw.case2.pk]
+    case = Case.objects.get(pk=vw.case1.pk)
+    assert case.agency_id is None and case.collector_id is None and case.version == version + 1
+    end = AuditEntry.objects.get(action="fieldwork.end", object_id=str(vw.case1.pk))
+    assert end.new["appointments_cancelled"] == [p.a1.pk] and end.new["reason"] == R.CASE_CLOSED
+    closed = AuditEntry.objects.get(action="placement.end_closed", object_id=str(vw.case1.pk))
+    assert closed.old["agency"] == vw.agency.pk and closed.new["agency"] is None
+    assert closed.new["version"] == version + 1 and closed.new["as_of"] == today.isoformat()
+    assert Placement.objects.get(case_id=vw.case1.pk).status == Placement.Status.ENDED
+    assert Placement.objects.get(case_id=vw.case2.pk).status == Placement.Status.ACTIVE
+    assert case_services.placements_end_for_closed_cases(as_of=today) == 0  # once

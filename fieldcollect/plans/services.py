@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.audit.models import AuditEntry
 from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.errors import CaseErrorCode
@@ -597,16 +599,27 @@ def plans_watch(*, as_of: date, grace_days: int | None = None) -> WatchResult:
     grace = int(sel.plans_setting("plan_grace_days", sel.DEFAULT_PLAN_GRACE_DAYS)) if grace_days is None else grace_days
     checked = broken = completed = 0
     broken_ids: list[int] = []
-    for plan in sel.plans_to_watch():
+    plans = list(sel.plans_to_watch())
+    # three reads for all the plans (instalments, payments), not two per plan
+    instalments: dict[int, list[PlanInstalment]] = defaultdict(list)
+    for row in PlanInstalment.objects.filter(proposal__in=[p.pk for p in plans]).order_by("proposal_id", "seq"):
+        instalments[row.proposal_id].append(row)
+    start_of = {p.pk: timezone.localtime(p.accepted_at).date() if p.accepted_at else p.as_of for p in plans}
+    paid: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    if plans:
+        for loan_id, d, a in (Payment.objects.filter(loan_id__in={p.case.loan_id for p in plans},
+                                                     paid_on__gte=min(start_of.values()), paid_on__lte=as_of)
+                              .order_by("loan_id", "paid_on", "pk").values_list("loan_id", "paid_on", "amount_fen")):
+            paid[loan_id].append((d, int(a)))
+    performing: list[int] = []
+    for plan in plans:
         checked += 1
-        rows = list(PlanInstalment.objects.filter(proposal=plan).order_by("seq"))
-        start = timezone.localtime(plan.accepted_at).date() if plan.accepted_at else plan.as_of
-        pays = [pp.Payment(paid_on=d, amount_fen=int(a)) for d, a in
-                Payment.objects.filter(loan_id=plan.case.loan_id, paid_on__gte=start, paid_on__lte=as_of)
-                .values_list("paid_on", "amount_fen")]
-        watch = pp.watch_plan(instalments=rows, payments=pays, as_of=as_of, grace_days=grace, start=start)
+        start = start_of[plan.pk]
+        pays = [pp.Payment(paid_on=d, amount_fen=a) for d, a in paid[plan.case.loan_id] if d >= start]
+        watch = pp.watch_plan(instalments=instalments[plan.pk], payments=pays, as_of=as_of, grace_days=grace,
+                              start=start)
         if watch.status is pp.PlanStatus.PERFORMING:
-            RestructuringProposal.objects.filter(pk=plan.pk).update(plan_checked_on=as_of)
+            performing.append(plan.pk)
             continue
         with transaction.atomic():
             p = _lock(plan, None)
@@ -641,6 +654,9 @@ def plans_watch(*, as_of: date, grace_days: int | None = None) -> WatchResult:
                 audit_log(actor=None, action="plan.completed", object_type="plan", object_id=p.pk, old=old,
                           new={**snapshot(p, PROPOSAL_FIELDS), "paid_fen": watch.paid_fen, "as_of": as_of.isoformat()})
                 completed += 1
+    for chunk in range(0, len(performing), 5_000):
+        RestructuringProposal.objects.filter(pk__in=performing[chunk:chunk + 5_000],
+                                             plan_status=PlanStatus.PERFORMING).update(plan_checked_on=as_of)
     return WatchResult(checked=checked, broken=broken, completed=completed, broken_ids=tuple(broken_ids))
 
 
@@ -653,32 +669,59 @@ def promises_watch(*, as_of: date, grace_days: int | None = None) -> dict[str, i
     """
     grace = int(sel.plans_setting("promise_grace_days", sel.DEFAULT_PROMISE_GRACE_DAYS)) if grace_days is None else grace_days
     counts = {"kept": 0, "broken": 0, "pending": 0}
-    for promise, outcome in sel.open_promise_outcomes(as_of=as_of, grace_days=grace):
-        if not outcome.is_resolved:
-            counts["pending"] += 1
+    outcomes = sel.open_promise_outcomes(as_of=as_of, grace_days=grace)
+    counts["pending"] = sum(1 for _p, o in outcomes if not o.is_resolved)
+    decided = [(p, o) for p, o in outcomes if o.is_resolved]
+    # kept promises change nothing but themselves: decided together, a statement and an audit row each
+    counts["kept"] = _promises_kept([(p, o) for p, o in decided if o.status is pp.PromiseStatus.KEPT], as_of=as_of)
+    for promise, outcome in decided:
+        if outcome.status is pp.PromiseStatus.KEPT:
             continue
-        kept = outcome.status is pp.PromiseStatus.KEPT
-        status = PromiseToPay.Status.KEPT if kept else PromiseToPay.Status.BROKEN
+        status = PromiseToPay.Status.BROKEN
         with transaction.atomic():
             updated = PromiseToPay.objects.filter(pk=promise.pk, status=PromiseToPay.Status.OPEN).update(
                 status=status, paid_fen=outcome.paid_fen, resolved_on=outcome.resolved_on)
             if not updated:
                 continue
             audit_log(actor=None, action=f"promise.{status}", object_type="case", object_id=promise.case_id,
-                      new={"promise": promise.pk, "outcome": outcome.status.value, "paid_fen": outcome.paid_fen,
-                           "amount_fen": promise.amount_fen, "deadline": outcome.deadline.isoformat(),
-                           "as_of": as_of.isoformat()})
-            if not kept:
-                case = Case.objects.select_related("collector", "collector__user").get(pk=promise.case_id)
-                if case.status == CaseStatus.PROMISE:
-                    case_transition(case=case, target=CaseStatus.IN_PROGRESS, acting_user=None, on=as_of)
-                _follow_up_task(
-                    case=case,
-                    title=_("Promise of %(date)s not kept: follow up") % {"date": promise.due_on.isoformat()},
-                    due_on=as_of + timedelta(days=1),
-                )
-        counts["kept" if kept else "broken"] += 1
+                      new=_promise_audit(promise, outcome, as_of))
+            case = Case.objects.select_related("collector", "collector__user").get(pk=promise.case_id)
+            if case.status == CaseStatus.PROMISE:
+                case_transition(case=case, target=CaseStatus.IN_PROGRESS, acting_user=None, on=as_of)
+            _follow_up_task(
+                case=case,
+                title=_("Promise of %(date)s not kept: follow up") % {"date": promise.due_on.isoformat()},
+                due_on=as_of + timedelta(days=1),
+            )
+        counts["broken"] += 1
     return counts
+
+
+def _promise_audit(promise: PromiseToPay, outcome: pp.PromiseOutcome, as_of: date) -> dict[str, Any]:
+    return {"promise": promise.pk, "outcome": outcome.status.value, "paid_fen": outcome.paid_fen,
+            "amount_fen": promise.amount_fen, "deadline": outcome.deadline.isoformat(), "as_of": as_of.isoformat()}
+
+
+def _promises_kept(decided: list[tuple[PromiseToPay, pp.PromiseOutcome]], *, as_of: date, chunk: int = 2_000) -> int:
+    """Mark ``decided`` promises kept (those still open, rows locked), with their audit rows; how many."""
+    done = 0
+    for start in range(0, len(decided), chunk):
+        part = {p.pk: (p, o) for p, o in decided[start:start + chunk]}
+        with transaction.atomic():
+            still_open = list(PromiseToPay.objects.select_for_update()
+                              .filter(pk__in=part, status=PromiseToPay.Status.OPEN).order_by("pk"))
+            for promise in still_open:
+                outcome = part[promise.pk][1]
+                promise.status, promise.paid_fen = PromiseToPay.Status.KEPT, outcome.paid_fen
+                promise.resolved_on = outcome.resolved_on
+            PromiseToPay.objects.bulk_update(still_open, ["status", "paid_fen", "resolved_on"])
+            AuditEntry.objects.bulk_create([
+                AuditEntry(actor=None, actor_label="system", action=f"promise.{PromiseToPay.Status.KEPT}",
+                           object_type="case", object_id=str(p.case_id),
+                           new=_promise_audit(part[p.pk][0], part[p.pk][1], as_of))
+                for p in still_open])
+        done += len(still_open)
+    return done
 
 
 def plans_after_nightly(*, as_of: date, now: datetime | None = None, timings: Timings | None = None) -> dict[str, int]:

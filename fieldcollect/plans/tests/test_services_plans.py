@@ -419,6 +419,11 @@ def test_promises_kept_partial_broken_and_kept_rates(plan_world):
     assert cases[3].status == CaseStatus.IN_PROGRESS
     assert Task.objects.filter(case=cases[3], kind=Task.Kind.FOLLOW_UP, assignee=w.collector_user).count() == 1
     assert AuditEntry.objects.filter(action="promise.broken").count() == 3
+    # the kept ones were decided together (set-based), each with its audit row and resolution day
+    kept_rows = AuditEntry.objects.filter(action="promise.kept").order_by("pk")
+    assert sorted(e.new["promise"] for e in kept_rows) == sorted([kept.pk, late_kept.pk])
+    assert all(e.object_id == str(e.new and PromiseToPay.objects.get(pk=e.new["promise"]).case_id) for e in kept_rows)
+    assert PromiseToPay.objects.get(pk=late_kept.pk).resolved_on == due + timedelta(days=2)
 
     rates = selectors.promise_kept_rates(as_of=due + timedelta(days=4), grace_days=3)
     a = rates.by_agency[str(w.agency_a.pk)]

@@ -219,7 +219,10 @@ def _paid_days(i0: int, i1: int, ip: np.ndarray, it: np.ndarray, p0: int, p1: in
     return total
 
 
-# columns of the per-loan matrix the feature pass returns
+# the per-loan sums behind the features: the columns of the matrix the compiled pass returns, in order
+SUM_NAMES = ("n_inst", "n_due", "late", "late7", "late30", "max_late", "sum_late", "sum_recent", "n_recent",
+             "sum_before", "n_before", "last_late_due", "n_pay", "partial", "last_pay", "paid", "total", "due_amount",
+             "outstanding", "first_unpaid_due", "first_unpaid_cum", "late_recent")
 (_N_INST, _N_DUE, _LATE, _LATE7, _LATE30, _MAX_LATE, _SUM_LATE, _SUM_RECENT, _N_RECENT, _SUM_BEFORE, _N_BEFORE,
  _LAST_LATE_DUE, _N_PAY, _PARTIAL, _LAST_PAY, _PAID, _TOTAL, _DUE_AMOUNT, _OUTSTANDING, _FIRST_UNPAID_DUE,
  _FIRST_UNPAID_CUM, _LATE_RECENT) = range(22)
@@ -336,18 +339,29 @@ def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame
     Only payments with ``paid_on <= as_of`` are read.
     """
     t = day_number(as_of)
-    lf = (_as_frame(loans, LOAN_COLUMNS)
-          .filter(pl.col("disbursed_on").cast(pl.Date).cast(pl.Int32) < t)
-          .unique("loan_id", keep="first").sort("loan_id"))
+    lf = _loans_disbursed_before(loans, t)
     ids = lf["loan_id"].to_numpy().astype(np.int64)
     b = _book(ids, installments, payments, t)
     f = _feature_pass(b.inst_off, b.due, b.ip, b.it, b.pay_off, b.pday, b.pamt, t, PARTIAL_SHARE).T
+    return _features_frame(t, lf, dict(zip(SUM_NAMES, f, strict=True)))
+
+
+def _loans_disbursed_before(loans: pl.DataFrame | pl.LazyFrame, t: int) -> pl.DataFrame:
+    """The loans a feature row is about on day ``t``: disbursed before it, one row each, by id."""
+    return (_as_frame(loans, LOAN_COLUMNS)
+            .filter(pl.col("disbursed_on").cast(pl.Date).cast(pl.Int32) < t)
+            .unique("loan_id", keep="first").sort("loan_id"))
+
+
+def _features_frame(t: int, lf: pl.DataFrame, s: dict[str, np.ndarray]) -> pl.DataFrame:
+    """The features and status columns of the loans ``lf`` on day ``t`` from their per-loan sums ``s``
+    (:data:`SUM_NAMES`, NaN where a loan has none): the definitions of the module's table."""
     disbursed = _days(lf["disbursed_on"]).astype(np.float64)
     principal = lf["principal_fen"].to_numpy().astype(np.float64)
-    n_inst, n_due, late_count, paid_fen = f[_N_INST], f[_N_DUE], f[_LATE], f[_PAID]
-    regular = _ratio(f[_TOTAL], n_inst)  # the loan's typical instalment
-    mean_last3 = _ratio(f[_SUM_RECENT], f[_N_RECENT])
-    first_unpaid_due = f[_FIRST_UNPAID_DUE]
+    n_inst, n_due, late_count, paid_fen = s["n_inst"], s["n_due"], s["late"], s["paid"]
+    regular = _ratio(s["total"], n_inst)  # the loan's typical instalment
+    mean_last3 = _ratio(s["sum_recent"], s["n_recent"])
+    first_unpaid_due = s["first_unpaid_due"]
     dpd = np.where(first_unpaid_due < t, t - np.nan_to_num(first_unpaid_due, nan=t), 0)
     cols: dict[str, np.ndarray] = {
         "tenure_days": t - disbursed,
@@ -355,35 +369,34 @@ def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame
         "term_elapsed_share": _ratio(n_due, n_inst),
         "principal_cny": principal / 100.0,
         "annual_rate": lf["annual_rate"].to_numpy().astype(np.float64),
-        "balance_share": _ratio(f[_OUTSTANDING], principal),
+        "balance_share": _ratio(s["outstanding"], principal),
         "instalments_due": n_due,
         "late_count": late_count,
         "late_share": _ratio(late_count, n_due),
-        "late_over_7": f[_LATE7],
-        "late_over_30": f[_LATE30],
-        "max_days_late": f[_MAX_LATE],
-        "mean_days_late": _ratio(f[_SUM_LATE], n_due),
-        "late_last3": f[_LATE_RECENT],
+        "late_over_7": s["late7"],
+        "late_over_30": s["late30"],
+        "max_days_late": s["max_late"],
+        "mean_days_late": _ratio(s["sum_late"], n_due),
+        "late_last3": s["late_recent"],
         "mean_days_late_last3": mean_last3,
-        "late_trend": mean_last3 - _ratio(f[_SUM_BEFORE], f[_N_BEFORE]),
-        "days_since_late": t - np.where(np.isnan(f[_LAST_LATE_DUE]), disbursed, f[_LAST_LATE_DUE]),
-        "payments": f[_N_PAY],
-        "partial_payments": f[_PARTIAL],
-        "partial_share": _ratio(f[_PARTIAL], f[_N_PAY]),
-        "days_since_payment": t - np.where(np.isnan(f[_LAST_PAY]), disbursed, f[_LAST_PAY]),
-        "paid_ahead": _ratio(paid_fen - f[_DUE_AMOUNT], regular),
+        "late_trend": mean_last3 - _ratio(s["sum_before"], s["n_before"]),
+        "days_since_late": t - np.where(np.isnan(s["last_late_due"]), disbursed, s["last_late_due"]),
+        "payments": s["n_pay"],
+        "partial_payments": s["partial"],
+        "partial_share": _ratio(s["partial"], s["n_pay"]),
+        "days_since_payment": t - np.where(np.isnan(s["last_pay"]), disbursed, s["last_pay"]),
+        "paid_ahead": _ratio(paid_fen - s["due_amount"], regular),
     }
     return pl.DataFrame({
-        "loan_id": ids,
+        "loan_id": lf["loan_id"].to_numpy().astype(np.int64),
         **{c: pl.Series(c, cols[c], dtype=pl.Float64, nan_to_null=True) for c in NUMERIC_FEATURES},
         "product": lf["product"], "method": lf["method"],
         "dpd": pl.Series("dpd", dpd.astype(np.int32)),
-        "settled": pl.Series("settled", (paid_fen >= f[_TOTAL]) & (n_inst > 0)),
-        "outstanding_principal_fen": pl.Series("outstanding_principal_fen", f[_OUTSTANDING].astype(np.int64)),
+        "settled": pl.Series("settled", (paid_fen >= s["total"]) & (n_inst > 0)),
+        "outstanding_principal_fen": pl.Series("outstanding_principal_fen", s["outstanding"].astype(np.int64)),
         "next_due_on": pl.Series("next_due_on", first_unpaid_due, nan_to_null=True).cast(pl.Int32).cast(pl.Date),
-        "next_due_fen": pl.Series("next_due_fen", f[_FIRST_UNPAID_CUM] - paid_fen, nan_to_null=True).cast(pl.Int64),
+        "next_due_fen": pl.Series("next_due_fen", s["first_unpaid_cum"] - paid_fen, nan_to_null=True).cast(pl.Int64),
     })
-
 
 def label_30dpd(installments: pl.DataFrame | pl.LazyFrame, payments: pl.DataFrame | pl.LazyFrame, *,
                 loan_ids: pl.Series | Sequence[int], start: date, end: date) -> pl.DataFrame:

@@ -16,12 +16,12 @@ import polars as pl
 from fieldcollect.analytics.delinquency import _locate
 from fieldcollect.analytics.features import (
     INSTALMENT_COLUMNS,
-    LOAN_COLUMNS,
     NEVER,
-    NUMERIC_FEATURES,
     PARTIAL_SHARE,
     PAYMENT_COLUMNS,
     _as_frame,
+    _features_frame,
+    _loans_disbursed_before,
     day_number,
 )
 
@@ -128,11 +128,6 @@ def _extreme(idx: np.ndarray, values: np.ndarray, n: int, mask: np.ndarray, *, l
     return out
 
 
-def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
-
-
 def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame | pl.LazyFrame,
                   payments: pl.DataFrame | pl.LazyFrame, *, as_of: date) -> pl.DataFrame:
     """One row per loan disbursed before ``as_of``: ``loan_id``, :data:`FEATURES` and :data:`STATUS_COLUMNS`.
@@ -140,13 +135,10 @@ def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame
     Only payments with ``paid_on <= as_of`` are read.
     """
     t = day_number(as_of)
-    lf = (_as_frame(loans, LOAN_COLUMNS)
-          .filter(pl.col("disbursed_on").cast(pl.Date).cast(pl.Int32) < t)
-          .unique("loan_id", keep="first").sort("loan_id"))
+    lf = _loans_disbursed_before(loans, t)
     ids = lf["loan_id"].to_numpy().astype(np.int64)
     b = _book(ids, installments, payments, t)
     n, ii, pi = b.n, b.ii, b.pi
-    disbursed = _days(lf["disbursed_on"]).astype(np.float64)
 
     is_due = b.due <= t
     paid_by_t = b.paid_day <= t
@@ -157,60 +149,27 @@ def loan_features(loans: pl.DataFrame | pl.LazyFrame, installments: pl.DataFrame
     recent = is_due & (b.k >= n_due[ii] - 3)
     before = is_due & ~recent
     unpaid = ~paid_by_t
-
     paid_fen = _sum(pi, b.pamt, n)
-    n_pay = np.bincount(pi, minlength=n).astype(np.float64)
-    last_pay = _extreme(pi, b.pday, n, np.ones(len(pi), dtype=bool), largest=True)
     total_fen = _sum(ii, b.amt, n)
-    regular = _ratio(total_fen, n_inst)  # the loan's typical instalment
-    partial = _count(pi, b.pamt < PARTIAL_SHARE * regular[pi], n) if len(pi) else np.zeros(n)
+    regular = np.where(n_inst > 0, total_fen / np.where(n_inst > 0, n_inst, 1), np.nan)
     principal_paid = np.clip(paid_fen[ii] - (b.cum - b.amt) - b.it, 0, b.ip)  # waterfall
-    total_principal = _sum(ii, b.ip, n)
-    outstanding = total_principal - _sum(ii, principal_paid, n)
-    first_unpaid_due = _extreme(ii, b.due, n, unpaid, largest=False)
-    first_unpaid_cum = _extreme(ii, b.cum, n, unpaid, largest=False)
-    mean_last3 = _ratio(_sum(ii, late_days, n, recent), _count(ii, recent, n))
-    mean_before = _ratio(_sum(ii, late_days, n, before), _count(ii, before, n))
-    last_late_due = _extreme(ii, b.due, n, late, largest=True)
-    late_count = _count(ii, late, n)
-    principal = lf["principal_fen"].to_numpy().astype(np.float64)
-    dpd = np.where(first_unpaid_due < t, t - np.nan_to_num(first_unpaid_due, nan=t), 0)
-
-    cols: dict[str, np.ndarray] = {
-        "tenure_days": t - disbursed,
-        "term_months": lf["term_months"].to_numpy().astype(np.float64),
-        "term_elapsed_share": _ratio(n_due, n_inst),
-        "principal_cny": principal / 100.0,
-        "annual_rate": lf["annual_rate"].to_numpy().astype(np.float64),
-        "balance_share": _ratio(outstanding, principal),
-        "instalments_due": n_due,
-        "late_count": late_count,
-        "late_share": _ratio(late_count, n_due),
-        "late_over_7": _count(ii, is_due & (late_days > 7), n),
-        "late_over_30": _count(ii, is_due & (late_days > 30), n),
-        "max_days_late": _extreme(ii, late_days, n, is_due, largest=True),
-        "mean_days_late": _ratio(_sum(ii, late_days, n, is_due), n_due),
-        "late_last3": _count(ii, recent & late, n),
-        "mean_days_late_last3": mean_last3,
-        "late_trend": mean_last3 - mean_before,
-        "days_since_late": t - np.where(np.isnan(last_late_due), disbursed, last_late_due),
-        "payments": n_pay,
-        "partial_payments": partial,
-        "partial_share": _ratio(partial, n_pay),
-        "days_since_payment": t - np.where(np.isnan(last_pay), disbursed, last_pay),
-        "paid_ahead": _ratio(paid_fen - _sum(ii, b.amt, n, is_due), regular),
+    sums = {
+        "n_inst": n_inst, "n_due": n_due, "late": _count(ii, late, n),
+        "late7": _count(ii, is_due & (late_days > 7), n), "late30": _count(ii, is_due & (late_days > 30), n),
+        "max_late": _extreme(ii, late_days, n, is_due, largest=True), "sum_late": _sum(ii, late_days, n, is_due),
+        "sum_recent": _sum(ii, late_days, n, recent), "n_recent": _count(ii, recent, n),
+        "sum_before": _sum(ii, late_days, n, before), "n_before": _count(ii, before, n),
+        "last_late_due": _extreme(ii, b.due, n, late, largest=True),
+        "n_pay": np.bincount(pi, minlength=n).astype(np.float64),
+        "partial": _count(pi, b.pamt < PARTIAL_SHARE * regular[pi], n) if len(pi) else np.zeros(n),
+        "last_pay": _extreme(pi, b.pday, n, np.ones(len(pi), dtype=bool), largest=True),
+        "paid": paid_fen, "total": total_fen, "due_amount": _sum(ii, b.amt, n, is_due),
+        "outstanding": _sum(ii, b.ip, n) - _sum(ii, principal_paid, n),
+        "first_unpaid_due": _extreme(ii, b.due, n, unpaid, largest=False),
+        "first_unpaid_cum": _extreme(ii, b.cum, n, unpaid, largest=False),
+        "late_recent": _count(ii, recent & late, n),
     }
-    return pl.DataFrame({
-        "loan_id": ids,
-        **{c: pl.Series(c, cols[c], dtype=pl.Float64, nan_to_null=True) for c in NUMERIC_FEATURES},
-        "product": lf["product"], "method": lf["method"],
-        "dpd": pl.Series("dpd", dpd.astype(np.int32)),
-        "settled": pl.Series("settled", (paid_fen >= total_fen) & (n_inst > 0)),
-        "outstanding_principal_fen": pl.Series("outstanding_principal_fen", outstanding.astype(np.int64)),
-        "next_due_on": pl.Series("next_due_on", first_unpaid_due, nan_to_null=True).cast(pl.Int32).cast(pl.Date),
-        "next_due_fen": pl.Series("next_due_fen", first_unpaid_cum - paid_fen, nan_to_null=True).cast(pl.Int64),
-    })
-
+    return _features_frame(t, lf, sums)
 
 def label_30dpd(installments: pl.DataFrame | pl.LazyFrame, payments: pl.DataFrame | pl.LazyFrame, *,
                 loan_ids: pl.Series | Sequence[int], start: date, end: date) -> pl.DataFrame:

@@ -76,15 +76,10 @@ def make_plan_case(*, agency: Agency, manager: User, collector: Collector | None
 @pytest.fixture
 def plan_world(db: None) -> PlanWorld:
     f.ensure_default_levels()
-    agency_a = f.make_agency()
-    agency_b = f.make_agency()
-    f.make_contract(agency=agency_a)
-    f.make_contract(agency=agency_b)
-    manager_a = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_a)
-    manager_b = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_b)
-    cu, c = f.make_collector_user(agency=agency_a)
-    cu2, _c2 = f.make_collector_user(agency=agency_a)
-    cub, cb = f.make_collector_user(agency=agency_b)
+    two = f.make_two_agencies()
+    agency_a, manager_a, agency_b, manager_b = two.agency_a, two.manager_a, two.agency_b, two.manager_b
+    (cu, c), (cu2, _c2) = two.collectors_a
+    cub, cb = two.collector_b
     approver = f.make_user(role=Role.COLLECTIONS_MANAGER)
     approver2 = f.make_user(role=Role.COLLECTIONS_MANAGER)
     head = f.make_user(role=Role.COLLECTIONS_MANAGER)

@@ -9,6 +9,7 @@ from django.db.models import Model, Q, QuerySet
 
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.visibility import visible_by_agency
 from fieldcollect.privacy.errors import PrivacyErrorCode
 from fieldcollect.privacy.models import DeletionAttestation, ExportRecord, SubProcessor
 
@@ -22,15 +23,8 @@ def _oversees(user: User) -> bool:
 
 
 def _by_agency(qs: QuerySet[_M], user: User, *, otherwise: Q | None = None) -> QuerySet[_M]:
-    """``qs`` as ``user`` sees it: bank oversight roles all; an agency manager its agency's; anyone else
-    what ``otherwise`` selects (nothing when None); an inactive or anonymous user nothing."""
-    if not user.is_authenticated or not user.is_active:
-        return qs.none()
-    if _oversees(user):
-        return qs
-    if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
-        return qs.filter(agency_id=user.agency_id)
-    return qs.none() if otherwise is None else qs.filter(otherwise)
+    """Bank oversight roles all; an agency manager its agency's; anyone else what ``otherwise`` selects."""
+    return visible_by_agency(qs, user, sees_all=_oversees, otherwise=otherwise)
 
 
 def attestations_visible_to(user: User) -> QuerySet[DeletionAttestation]:

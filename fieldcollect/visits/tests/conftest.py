@@ -12,6 +12,8 @@ from fieldcollect.cases.models import Case
 from fieldcollect.compliance.engine import zone
 from fieldcollect.core.models import Role, User
 from fieldcollect.testing import factories as f
+from fieldcollect.visits import services
+from fieldcollect.visits.models import Appointment, RoutePlan, Team
 
 SHANGHAI = zone("Asia/Shanghai")
 BASE = (31.2304, 121.4737)  # People's Square
@@ -61,3 +63,28 @@ def vw(db: None, tmp_path, monkeypatch) -> VisitWorld:
     return VisitWorld(agency=agency, manager=manager, user1=user1, c1=c1, user2=user2, c2=c2, case1=case1,
                       case2=case2, day=timezone.localdate() + timedelta(days=2))
 
+
+
+def plan_day(vw: VisitWorld, *, appointments: tuple[tuple[Case, tuple[int, int], bool], ...] | None = None):
+    """A team of c1 and c2 on ``vw.day``, an appointment proposed for each of ``appointments`` (case, its
+    window's hours, confirmed or not; by default case1 10–11 and case2 14–15, both confirmed) and the
+    team's route plan: (team, plan)."""
+    team = services.team_create(member_a=vw.c1, member_b=vw.c2, day=vw.day, acting_user=vw.manager)
+    for case, hours, confirm in appointments or ((vw.case1, (10, 11), True), (vw.case2, (14, 15), True)):
+        a, _t = services.appointment_propose(case=case, acting_user=vw.user1,
+                                             windows=[(at(vw.day, hours[0]), at(vw.day, hours[1]))])
+        if confirm:
+            services.appointment_confirm(appointment=a, window=0)
+    return team, services.route_plan_build(team=team, acting_user=vw.manager, time_limit=1.0, max_iterations=200)
+
+
+def move_plan_to_today(team, plan) -> date:
+    """The planned day moved to today and the confirmed appointments to the next hours (now is inside
+    their windows: the team sees the addresses in clear, as at the door); today."""
+    today = timezone.localdate()
+    Team.objects.filter(pk=team.pk).update(date=today)
+    RoutePlan.objects.filter(pk=plan.pk).update(date=today)
+    soon = timezone.now() + timedelta(hours=2)
+    Appointment.objects.filter(status=Appointment.Status.CONFIRMED).update(chosen_start=soon,
+                                                                          chosen_end=soon + timedelta(hours=1))
+    return today

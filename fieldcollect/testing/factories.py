@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency, AgencyContract, Collector
+from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case
 from fieldcollect.core.models import Role, User
 from fieldcollect.plans.models import AuthorityLevel
@@ -125,6 +126,18 @@ def make_bank_users() -> dict[Role, User]:
     """One user of each of the bank's roles that sees every agency."""
     roles = (Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.RISK_ANALYST, Role.AUDITOR)
     return {role: make_user(role=role) for role in roles}
+
+
+def place(case: Case, *, agency: Agency, cm: User, collector: Collector | None = None,
+          manager: User | None = None) -> Case:
+    """``case`` placed with ``agency`` by the collections manager ``cm`` and, with a ``collector``,
+    assigned to them by the agency's ``manager`` (through the services); read again."""
+    case_services.case_place(case=case, agency=agency, acting_user=cm)
+    if collector is not None:
+        assert manager is not None
+        case_services.case_assign(case=case, collector=collector, acting_user=manager)
+    case.refresh_from_db()
+    return case
 
 
 def make_case(**kw: Any) -> Case:

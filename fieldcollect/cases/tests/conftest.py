@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.caselibrary.models import CaseStory
-from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, ContactAttempt, Note, Payment, PromiseToPay, Task
 from fieldcollect.complaints.models import Complaint
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
@@ -52,12 +51,7 @@ def world(db: None) -> World:
     cm = bank[Role.COLLECTIONS_MANAGER]
 
     def placed(agency: Agency, manager: User, collector: Collector | None) -> Case:
-        case = f.make_case()
-        services.case_place(case=case, agency=agency, acting_user=cm)
-        if collector is not None:
-            services.case_assign(case=case, collector=collector, acting_user=manager)
-        case.refresh_from_db()
-        return case
+        return f.place(f.make_case(), agency=agency, cm=cm, collector=collector, manager=manager)
 
     return World(
         agency_a=agency_a, agency_b=agency_b, manager_a=manager_a, manager_b=manager_b,

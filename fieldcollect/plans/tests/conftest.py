@@ -11,7 +11,6 @@ import pytest
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.analytics.dates import add_months
-from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case
 from fieldcollect.core.models import Role, User
 from fieldcollect.plans import services
@@ -66,11 +65,7 @@ def make_plan_case(*, agency: Agency, manager: User, collector: Collector | None
         bucket="M2" if dpd > 30 else "M1", overdue_fen=overdue, outstanding_principal_fen=outstanding, city="上海",
         last_cycle_on=today,
     )
-    case_services.case_place(case=case, agency=agency, acting_user=cm)
-    if collector is not None:
-        case_services.case_assign(case=case, collector=collector, acting_user=manager)
-    case.refresh_from_db()
-    return case
+    return f.place(case, agency=agency, cm=cm, collector=collector, manager=manager)
 
 
 @pytest.fixture

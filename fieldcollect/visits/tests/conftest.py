@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency, Collector
-from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case
 from fieldcollect.compliance.engine import zone
 from fieldcollect.core.models import Role, User
@@ -40,18 +39,13 @@ def place_case(*, agency: Agency, manager: User, collector: Collector, lat: floa
     case = f.make_case()
     case.customer.lat, case.customer.lon = lat, lon
     case.customer.save(update_fields=["lat", "lon"])
-    case_services.case_place(case=case, agency=agency, acting_user=cm)
-    case_services.case_assign(case=case, collector=collector, acting_user=manager)
-    case.refresh_from_db()
-    return case
+    return f.place(case, agency=agency, cm=cm, collector=collector, manager=manager)
 
 
 @pytest.fixture
 def vw(db: None, tmp_path, monkeypatch) -> VisitWorld:
     monkeypatch.setenv("FIELDCOLLECT_HOME", str(tmp_path))
-    agency = f.make_agency()
-    f.make_contract(agency=agency)
-    manager = f.make_user(role=Role.AGENCY_MANAGER, agency=agency)
+    agency, manager = f.make_contracted_agency()
     cm = f.make_user(role=Role.COLLECTIONS_MANAGER)
     user1, c1 = f.make_collector_user(agency=agency)
     user2, c2 = f.make_collector_user(agency=agency)

@@ -17,6 +17,16 @@ import os
 from pathlib import Path
 
 
+def fsync_dir(path: Path) -> None:
+    """Flush ``path``'s directory entries to disk (after a file in it was created, renamed or replaced),
+    so that the change survives a crash."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def home_dir() -> Path:
     """Return the data home, creating it if needed."""
     path = Path(os.environ.get("FIELDCOLLECT_HOME", "./var")).expanduser().resolve()

@@ -20,6 +20,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -59,6 +60,23 @@ def run(script: str, *args: str, home: Path, database_url: str | None = None,
     return proc
 
 
+def run_json(script: str, *args: str, home: Path, out_dir: Path) -> dict[str, Any]:
+    """Runs a benchmark that writes its figures to ``--out`` (a file in ``out_dir``); those figures."""
+    out = out_dir / f"{script}.json"
+    run(script, *args, "--out", str(out), home=home)
+    return cast(dict[str, Any], json.loads(out.read_text()))
+
+
+def smoke_on_postgres(name: str):  # type: ignore[no-untyped-def]
+    """:func:`smoke` for a benchmark that needs PostgreSQL: selected by `make pg` (marked postgres and
+    django_db), skipped without a DATABASE_URL naming a PostgreSQL server."""
+
+    def mark(fn):  # type: ignore[no-untyped-def]
+        return smoke(name)(pytest.mark.postgres(pytest.mark.django_db(needs_postgres(fn))))
+
+    return mark
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     h = tmp_path / "home"
@@ -95,10 +113,8 @@ def test_every_benchmark_has_a_smoke_run() -> None:
 
 @smoke("allocation")
 def test_allocation(home: Path, tmp_path: Path) -> None:
-    out = tmp_path / "allocation.json"
-    run("allocation", "--cases", "3000", "--agencies", "12", "--per-case", "4", "--lp-cases", "400",
-        "--out", str(out), home=home)
-    r = json.loads(out.read_text())
+    r = run_json("allocation", "--cases", "3000", "--agencies", "12", "--per-case", "4", "--lp-cases", "400",
+                 home=home, out_dir=tmp_path)
     assert r["full"]["certificate"]["optimal"] and r["full"]["objective_equals_lp_bound"]
     assert r["lp_check"]["equal"] and r["lp_check"]["certificate_optimal"]
     assert r["full"]["objective_fen"] >= r["full"]["greedy_objective_fen"] > 0
@@ -106,28 +122,24 @@ def test_allocation(home: Path, tmp_path: Path) -> None:
 
 @smoke("routing")
 def test_routing(home: Path, tmp_path: Path) -> None:
-    out = tmp_path / "routing.json"
-    run("routing", "--time-limit", "0.5", "--instances", "C101,R101", "--out", str(out), home=home)
-    r = json.loads(out.read_text())
+    r = run_json("routing", "--time-limit", "0.5", "--instances", "C101,R101", home=home, out_dir=tmp_path)
     assert r["summary"]["instances"] == 2 and r["summary"]["all_feasible"]
     assert all(not i["violations"] for i in r["instances"])
 
 
 @smoke("route_day")
 def test_route_day(home: Path, tmp_path: Path) -> None:
-    out = tmp_path / "route_day.json"
-    run("route_day", "--budgets", "0.5", "--teams", "3", "--visits-per-team", "4", "--out", str(out), home=home)
-    r = json.loads(out.read_text())
+    r = run_json("route_day", "--budgets", "0.5", "--teams", "3", "--visits-per-team", "4", home=home,
+                 out_dir=tmp_path)
     assert len(r["runs"]) == 2  # the plan and the re-plan
     assert all(run["feasible"] and not run["independent_check_errors"] for run in r["runs"])
 
 
 @smoke("strategy")
 def test_strategy(home: Path, tmp_path: Path) -> None:
-    out = tmp_path / "strategy.json"
-    run("strategy", "--customers", "400", "--replications", "2", "--history", "3000",
-        "--ab-customers", "2000", "--timing-cases", "2000", "--resamples", "50", "--out", str(out), home=home)
-    r = json.loads(out.read_text())
+    r = run_json("strategy", "--customers", "400", "--replications", "2", "--history", "3000",
+                 "--ab-customers", "2000", "--timing-cases", "2000", "--resamples", "50", home=home,
+                 out_dir=tmp_path)
     assert {"champion", "optimised_oracle", "optimised_learned"} <= set(r["strategies"])
     assert len(r["per_replication"]) == 2 * len(r["strategies"])
 
@@ -135,10 +147,8 @@ def test_strategy(home: Path, tmp_path: Path) -> None:
 @smoke("models")
 def test_models(home: Path, tmp_path: Path) -> None:
     name = "germancredit"  # the smallest data set of bench/data/credit (1,000 rows)
-    out = tmp_path / "models.json"
-    run("models", "--datasets", name, "--folds", "2", "--repeats", "1", "--rows", "2000", "--reason-rows", "200",
-        "--jobs", "1", "--out", str(out), home=home)
-    r = json.loads(out.read_text())
+    r = run_json("models", "--datasets", name, "--folds", "2", "--repeats", "1", "--rows", "2000",
+                 "--reason-rows", "200", "--jobs", "1", home=home, out_dir=tmp_path)
     auc = r["auc"][name]
     for key in ("ours", "logreg", "hgb"):
         assert 0.5 < auc[key]["mean"] <= 1.0, (key, auc[key])
@@ -151,9 +161,7 @@ def test_models(home: Path, tmp_path: Path) -> None:
 def test_daily_cycle(home: Path, tmp_path: Path) -> None:
     from fieldcollect.daily.services import CYCLE_STEPS, EARLY_WARNING_STEPS, RECORD_STEPS, SYNC_STEPS
 
-    out = tmp_path / "daily_cycle.json"
-    run("daily_cycle", "--smoke", "--workdir", str(tmp_path / "work"), "--out", str(out), home=home)
-    r = json.loads(out.read_text())
+    r = run_json("daily_cycle", "--smoke", "--workdir", str(tmp_path / "work"), home=home, out_dir=tmp_path)
     assert r["dpd_bucket_equal_to_duckdb"] is True
     assert r["customers_checked_encrypted"] >= 10  # and the set-up failed if one was stored in clear
     assert tuple(r["stages_s"]) == (*CYCLE_STEPS, *SYNC_STEPS, *RECORD_STEPS, *EARLY_WARNING_STEPS)
@@ -179,19 +187,15 @@ def test_early_warning(home: Path, tmp_path: Path) -> None:
         proc = subprocess.run([sys.executable, "-m", "fieldcollect.cli", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=600, check=False)
         assert proc.returncode == 0, proc.stderr[-3000:]
-    out = tmp_path / "early_warning.json"
-    run("early_warning", "--as-of", AS_OF, "--out", str(out), home=home)
-    r = json.loads(out.read_text())
+    r = run_json("early_warning", "--as-of", AS_OF, home=home, out_dir=tmp_path)
     assert r["current_loans"] > 0 and r["nightly_scoring"]["scored"] == r["current_loans"]
     assert 0.5 <= r["training"]["auc"] <= 1.0
 
 
 @smoke("case_list")
 def test_case_list(home: Path, tmp_path: Path) -> None:
-    out = tmp_path / "case_list.json"
-    run("case_list", "--cases", "600", "--agency-cases", "300", "--repeat", "2", "--home", str(home),
-        "--out", str(out), home=home)
-    r = json.loads(out.read_text())
+    r = run_json("case_list", "--cases", "600", "--agency-cases", "300", "--repeat", "2", "--home", str(home),
+                 home=home, out_dir=tmp_path)
     assert r["database"] == "sqlite" and r["cases"] == 600
     assert len(r["results"]) == 7 and all(0 < s["queries"] <= 30 for s in r["results"])
 
@@ -205,40 +209,28 @@ def test_audit_log_cost(home: Path) -> None:
 
 # ------------------------------------------------------------------------- PostgreSQL only
 
-@smoke("audit_log_concurrency")
-@pytest.mark.postgres
-@pytest.mark.django_db  # selected by `make pg`
-@needs_postgres
+@smoke_on_postgres("audit_log_concurrency")
 def test_audit_log_concurrency(home: Path, scratch_database: tuple[str, str]) -> None:
     proc = run("audit_log_concurrency", "3", "20", home=home, database_url=scratch_database[1])
     assert "postgresql: 3 writers x 20 audited transactions" in proc.stdout
     assert "chain verified: 60 entries written" in proc.stdout
 
 
-@smoke("request_cost")
-@pytest.mark.postgres
-@pytest.mark.django_db  # selected by `make pg`
-@needs_postgres
+@smoke_on_postgres("request_cost")
 def test_request_cost(home: Path, scratch_database: tuple[str, str], tmp_path: Path) -> None:
-    out = tmp_path / "request_cost.json"
-    run("request_cost", "--requests", "5", "--cases", "10", "--database-url", scratch_database[1], "--out", str(out),
-        home=home)
-    r = json.loads(out.read_text())
+    r = run_json("request_cost", "--requests", "5", "--cases", "10", "--database-url", scratch_database[1],
+                 home=home, out_dir=tmp_path)
     ends = r["endpoints"]
     assert ends["healthz"]["statuses"] == {"200": 5} and ends["list"]["statuses"] == {"200": 5}
     assert ends["contact"]["statuses"] == {"201": 5}
     assert ends["list"]["sql_statements"] > 0 and ends["contact"]["sql_statements"] > 0
 
 
-@smoke("load")
-@pytest.mark.postgres
-@pytest.mark.django_db  # selected by `make pg`
-@needs_postgres
+@smoke_on_postgres("load")
 def test_load(home: Path, scratch_database: tuple[str, str], tmp_path: Path) -> None:
-    out = tmp_path / "load.json"
-    run("load", "--duration", "3", "--users", "4", "--spawn-rate", "4", "--saturation-duration", "2",
-        "--saturation-users", "2", "--agencies", "2", "--cases-per-agency", "5", "--history-per-case", "1",
-        "--workers", "1", "--database-url", scratch_database[1], "--out", str(out), home=home)
-    r = json.loads(out.read_text())
+    r = run_json("load", "--duration", "3", "--users", "4", "--spawn-rate", "4", "--saturation-duration", "2",
+                 "--saturation-users", "2", "--agencies", "2", "--cases-per-agency", "5",
+                 "--history-per-case", "1", "--workers", "1", "--database-url", scratch_database[1],
+                 home=home, out_dir=tmp_path)
     assert r["targets"]["no_lost_writes"] is True and r["writes"]["lost_writes"] == 0
     assert r["writes"]["contact_rows_added"] > 0  # contacts were recorded at all

@@ -3,6 +3,7 @@ bank users enrol an authenticator app (QR code) before they get in."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -105,12 +106,25 @@ def _wrong_code(request: HttpRequest, user: User) -> None:
                   new={"ip": client_ip(request)})
 
 
-def _gate(request: HttpRequest) -> tuple[User, dict[str, Any]] | HttpResponse:
-    pending = _pending_user(request)
-    if pending is None:
-        request.session.pop(PENDING, None)
-        return redirect("login")
-    return pending
+def _second_factor_step(
+        view: Callable[[HttpRequest, User, dict[str, Any]], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """A page of the second step of logging in: for the user whose password was accepted a moment ago
+    (``view`` gets that user and the pending log-in), else back to the log-in page; the code posted
+    is kept out of error reports, the page out of caches."""
+
+    @sensitive_post_parameters("code")
+    @csrf_protect
+    @never_cache
+    @functools.wraps(view)
+    def step(request: HttpRequest) -> HttpResponse:
+        pending = _pending_user(request)
+        if pending is None:
+            request.session.pop(PENDING, None)
+            return redirect("login")
+        user, data = pending
+        return view(request, user, data)
+
+    return step
 
 
 def _code_entered(request: HttpRequest, user: User, data: dict[str, Any], form: CodeForm,
@@ -128,14 +142,8 @@ def _code_entered(request: HttpRequest, user: User, data: dict[str, Any], form: 
     return None, _("The code is not valid. Enter the current code from your authenticator app.")
 
 
-@sensitive_post_parameters("code")
-@csrf_protect
-@never_cache
-def totp_verify(request: HttpRequest) -> HttpResponse:
-    gate = _gate(request)
-    if isinstance(gate, HttpResponse):
-        return gate
-    user, data = gate
+@_second_factor_step
+def totp_verify(request: HttpRequest, user: User, data: dict[str, Any]) -> HttpResponse:
     device = totp.confirmed_device(user)
     if device is None:
         return redirect("totp_setup")
@@ -146,14 +154,8 @@ def totp_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/totp_verify.html", {"form": form, "error": error, "pending_user": user})
 
 
-@sensitive_post_parameters("code")
-@csrf_protect
-@never_cache
-def totp_setup(request: HttpRequest) -> HttpResponse:
-    gate = _gate(request)
-    if isinstance(gate, HttpResponse):
-        return gate
-    user, data = gate
+@_second_factor_step
+def totp_setup(request: HttpRequest, user: User, data: dict[str, Any]) -> HttpResponse:
     if totp.confirmed_device(user) is not None:
         return redirect("totp_verify")
     device = totp.pending_device(user)

@@ -62,12 +62,16 @@ S = CaseStatus
 
 def _lock_case(*, case: Case, expected_version: int | None) -> Case:
     """Re-read ``case`` under a row lock and check the writer's version."""
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    return _check_version(Case.objects.select_for_update().get(pk=case.pk), expected_version)
+
+
+def _check_version(locked: Case, expected_version: int | None) -> Case:
+    """``locked`` when the writer read the version it has (or named none); a conflict otherwise."""
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(
             _("This case was changed by someone else. Reload it and try again."),
             code=E.CONFLICT,
-            extra={"case_id": case.pk, "expected_version": expected_version, "current_version": locked.version},
+            extra={"case_id": locked.pk, "expected_version": expected_version, "current_version": locked.version},
         )
     return locked
 
@@ -440,14 +444,7 @@ def _lock_case_for_contact(*, case: Case, expected_version: int | None, visible_
         if visible_to is None:
             raise Case.DoesNotExist(f"case {case.pk}")
         raise NotFoundError(_("Case not found."), code=E.NOT_FOUND, extra={"case_id": case.pk})
-    locked = found
-    if expected_version is not None and locked.version != expected_version:
-        raise ConflictError(
-            _("This case was changed by someone else. Reload it and try again."),
-            code=E.CONFLICT,
-            extra={"case_id": case.pk, "expected_version": expected_version, "current_version": locked.version},
-        )
-    return locked
+    return _check_version(found, expected_version)
 
 
 def promise_record(*, case: Case, acting_user: User, amount_fen: int, due_on: date,

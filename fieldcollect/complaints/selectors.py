@@ -26,6 +26,7 @@ from fieldcollect.complaints.models import OPEN_STATUSES, Complaint, Investigati
 from fieldcollect.complaints.sla import SlaState, sla_state
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.visibility import visible_by_agency
 from fieldcollect.visits.models import Evidence, FeedbackRequest, VisitReport
 
 # how many complaints (newest first) a text search reads: the description is encrypted at rest
@@ -41,14 +42,7 @@ def can_view_complaints(user: User) -> bool:
 
 
 def complaints_visible_to(user: User) -> QuerySet[Complaint]:
-    qs = Complaint.objects.all()
-    if not user.is_authenticated or not user.is_active:
-        return qs.none()
-    if user.is_bank_user:
-        return qs
-    if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
-        return qs.filter(agency_id=user.agency_id)
-    return qs.none()
+    return visible_by_agency(Complaint.objects.all(), user)
 
 
 def access_complaint_by_id(complaint_id: int, user: User) -> Complaint:

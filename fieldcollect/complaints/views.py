@@ -8,6 +8,7 @@ or expired link with the same page as the feedback link.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -151,6 +152,13 @@ def detail(request: HttpRequest, complaint_id: int) -> HttpResponse:
     return render(request, "complaints/detail.html", ctx)
 
 
+def _cleaned(form: Form, message: str, code: ComplaintErrorCode) -> dict[str, Any]:
+    """The posted form's values; the refusal ``message`` when it does not validate."""
+    if not form.is_valid():
+        raise ApplicationError(message, code=code)
+    return form.cleaned_data
+
+
 @login_required
 @require_POST
 @errors_as_pages
@@ -159,12 +167,10 @@ def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
     _require_viewer(user)
     c = selectors.access_complaint_by_id(complaint_id, user)
     p = request.POST
-    f: Form
     if action == "agency_response":
-        f = forms.AgencyResponseForm(p)
-        if not f.is_valid():
-            raise ApplicationError(_("Write the agency's response."), code=ComplaintErrorCode.EMPTY_RESPONSE)
-        services.complaint_agency_respond(complaint=c, response=f.cleaned_data["response"], acting_user=user)
+        d = _cleaned(forms.AgencyResponseForm(p),
+                     _("Write the agency's response."), ComplaintErrorCode.EMPTY_RESPONSE)
+        services.complaint_agency_respond(complaint=c, response=d["response"], acting_user=user)
         messages.success(request, _("Response saved."))
         return redirect("complaints:detail", complaint_id=c.pk)
     services.require_handler(user)
@@ -179,17 +185,13 @@ def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
         services.complaint_assign(complaint=c, assignee=assignee, acting_user=user)
         messages.success(request, _("Complaint assigned."))
     elif action == "severity":
-        f = forms.SeverityForm(p)
-        if not f.is_valid():
-            raise ApplicationError(_("Choose a severity and give a reason."), code=ComplaintErrorCode.SEVERITY)
-        services.complaint_set_severity(complaint=c, severity=f.cleaned_data["severity"],
-                                        reason=f.cleaned_data["reason"], acting_user=user)
+        d = _cleaned(forms.SeverityForm(p),
+                     _("Choose a severity and give a reason."), ComplaintErrorCode.SEVERITY)
+        services.complaint_set_severity(complaint=c, severity=d["severity"], reason=d["reason"], acting_user=user)
         messages.success(request, _("Severity changed."))
     elif action == "entry":
-        f = forms.EntryForm(p)
-        if not f.is_valid():
-            raise ApplicationError(_("Write a note or link a contact or a visit."), code=ComplaintErrorCode.EMPTY_ENTRY)
-        d = f.cleaned_data
+        d = _cleaned(forms.EntryForm(p),
+                     _("Write a note or link a contact or a visit."), ComplaintErrorCode.EMPTY_ENTRY)
         contact = ContactAttempt.objects.select_related("case").filter(pk=d["contact"]).first() \
             if d["contact"] else None
         report = VisitReport.objects.select_related("case").filter(pk=d["visit_report"]).first() \
@@ -198,18 +200,13 @@ def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
                                      visit_report=report)
         messages.success(request, _("Investigation step added."))
     elif action == "resolve":
-        f = forms.ResolveForm(p)
-        if not f.is_valid():
-            raise ApplicationError(_("Fill in the finding, the root cause and the resolution."),
-                                   code=ComplaintErrorCode.RESOLUTION)
-        services.complaint_resolve(complaint=c, acting_user=user, **f.cleaned_data)
+        d = _cleaned(forms.ResolveForm(p),
+                     _("Fill in the finding, the root cause and the resolution."), ComplaintErrorCode.RESOLUTION)
+        services.complaint_resolve(complaint=c, acting_user=user, **d)
         messages.success(request, _("Complaint resolved; the pause on contact is lifted."))
     elif action == "answer":
-        f = forms.StaffAnswerForm(p)
-        if not f.is_valid():
-            raise ApplicationError(_("Choose the customer's answer."), code=ComplaintErrorCode.ANSWER)
-        services.complaint_customer_answer(complaint=c, answer=f.cleaned_data["answer"],
-                                           note=f.cleaned_data["note"], acting_user=user)
+        d = _cleaned(forms.StaffAnswerForm(p), _("Choose the customer's answer."), ComplaintErrorCode.ANSWER)
+        services.complaint_customer_answer(complaint=c, answer=d["answer"], note=d["note"], acting_user=user)
         messages.success(request, _("The customer's answer is recorded."))
     else:
         raise Http404

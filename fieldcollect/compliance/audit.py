@@ -69,6 +69,12 @@ class Finding:
     at: datetime | None = None
 
 
+def _contact_finding(kind: str, *, agency: str, local: datetime, rule_id: str, debtor: str, detail: str) -> Finding:
+    """A finding about one contact, at its time in the debtor's zone (``local``)."""
+    return Finding(kind=kind, agency_id=agency, day=local.date(), rule_id=rule_id, debtor_id=debtor, at=local,
+                   detail=detail)
+
+
 @dataclass(frozen=True, kw_only=True)
 class AgencyDay:
     """Counts of one agency on one local day."""
@@ -172,17 +178,8 @@ def audit_ledger(
             decision = check_history(request=req, history=history, pack=replay_pack)
             for rid in decision.rule_ids:
                 breach_n[key][rid] += 1
-                findings.append(
-                    Finding(
-                        kind="breach",
-                        agency_id=agency,
-                        day=local.date(),
-                        rule_id=rid,
-                        debtor_id=debtor,
-                        at=local,
-                        detail=f"{e.channel} to {e.party} at {local:%H:%M} broke {rid}",
-                    )
-                )
+                findings.append(_contact_finding("breach", agency=agency, local=local, rule_id=rid, debtor=debtor,
+                                                 detail=f"{e.channel} to {e.party} at {local:%H:%M} broke {rid}"))
             consent = e.party == "debtor" and any(f.flag == "consent_hours" and f.active_at(e.at) for f in flags_by[debtor])
             for rule in hours_rules:
                 if e.channel not in rule.channels or e.party not in rule.parties:
@@ -190,17 +187,8 @@ def audit_ledger(
                 near = _hours_near_miss(rule, local, settings.near_miss_minutes)
                 if near and rule.id not in decision.rule_ids and not (consent and rule.consent_override):
                     near_n[key][rule.id] += 1
-                    findings.append(
-                        Finding(
-                            kind="near_miss",
-                            agency_id=agency,
-                            day=local.date(),
-                            rule_id=rule.id,
-                            debtor_id=debtor,
-                            at=local,
-                            detail=near,
-                        )
-                    )
+                    findings.append(_contact_finding("near_miss", agency=agency, local=local, rule_id=rule.id,
+                                                     debtor=debtor, detail=near))
                 inside, edge = _edge(rule, local, settings.bunching_edge_minutes)
                 if inside:
                     cell = edges[(agency, local.date(), rule.id)]
@@ -212,17 +200,9 @@ def audit_ledger(
                 used = _cap_usage(rule, known, i, tzname)
                 if used == rule.cap:
                     near_n[key][rule.id] += 1
-                    findings.append(
-                        Finding(
-                            kind="near_miss",
-                            agency_id=agency,
-                            day=local.date(),
-                            rule_id=rule.id,
-                            debtor_id=debtor,
-                            at=local,
-                            detail=f"used the last of {rule.cap} ({rule.count}, {rule.window_days} day window)",
-                        )
-                    )
+                    detail = f"used the last of {rule.cap} ({rule.count}, {rule.window_days} day window)"
+                    findings.append(_contact_finding("near_miss", agency=agency, local=local, rule_id=rule.id,
+                                                     debtor=debtor, detail=detail))
 
     for b in blocked:
         tz = zone(tz_of(b.debtor_id))

@@ -37,7 +37,7 @@ from fieldcollect.analytics.delinquency import (
     compute_partition_arrow,
     validate_ranges,
 )
-from fieldcollect.home import daily_root, home_dir
+from fieldcollect.home import daily_root, fsync_dir, home_dir
 from fieldcollect.ingest.store import StoreVersion, require_current
 
 OUTPUT_FILES = ("loan_status.parquet", "roll_rates.parquet", "vintages.parquet", "bucket_history.parquet",
@@ -265,11 +265,7 @@ def publish_run(run_dir: Path, as_of: date) -> Path:
     tmp = link.parent / f".link-{uuid.uuid4().hex}"
     os.symlink(os.path.relpath(run_dir, link.parent), tmp)
     os.replace(tmp, link)
-    fd = os.open(link.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(link.parent)
     if old_target is not None and old_target != run_dir.resolve():
         shutil.rmtree(old_target, ignore_errors=True)
     return link

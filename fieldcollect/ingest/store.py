@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from fieldcollect.analytics.schemas import KEYS, STORE_CUSTOMER_COLUMNS
-from fieldcollect.home import store_root
+from fieldcollect.home import fsync_dir, store_root
 
 LOANS_PER_PARTITION = 250_000
 PARTITIONED = ("loans", "installments", "payments")
@@ -52,14 +52,6 @@ class StoreVersion:
 
     def read(self, table: str) -> pl.DataFrame:
         return self.scan(table).collect()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def current_version(root: Path | None = None) -> StoreVersion | None:
@@ -140,7 +132,7 @@ def write_version(tables: dict[str, pl.DataFrame], root: Path | None = None, *,
         name = _next_name(root)
         final = root / name
         os.rename(staging, final)
-        _fsync_dir(root)
+        fsync_dir(root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -155,7 +147,7 @@ def publish(version: StoreVersion, root: Path | None = None) -> None:
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, root / "CURRENT")
-    _fsync_dir(root)
+    fsync_dir(root)
 
 
 def prune(keep: int = 2, root: Path | None = None) -> None:

@@ -71,7 +71,7 @@ from django.core.management import call_command
 from django.core.serializers.base import DeserializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
-from fieldcollect.home import daily_root, home_dir, keys_dir, store_root
+from fieldcollect.home import daily_root, fsync_dir, home_dir, keys_dir, store_root
 from fieldcollect.ingest.store import current_version
 from fieldcollect.visits.evidence import evidence_root
 
@@ -657,11 +657,7 @@ class _Switch:
 
     def sync(self) -> None:
         for parent in sorted({str(live.parent) for live, _ in self._done}):
-            fd = os.open(parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_dir(Path(parent))
 
 
 def _switch_files(switch: _Switch, staged: Path, staging: Path, manifest: dict[str, Any],

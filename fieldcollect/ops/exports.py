@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from fieldcollect.cases.access import cases_visible_to
 from fieldcollect.cases.models import Case
-from fieldcollect.home import home_dir
+from fieldcollect.home import fsync_dir, home_dir
 from fieldcollect.privacy.case_export import stated_purpose
 from fieldcollect.privacy.exports import export_csv_to
 
@@ -87,11 +87,7 @@ def publish_with(out: Path, write: Callable[[BinaryIO], T], *, progress_note: Ca
             out_fh.flush()
             os.fsync(out_fh.fileno())
         os.replace(tmp, out)
-        dir_fd = os.open(out.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(out.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         if exc.errno in DISK_FULL:

@@ -226,6 +226,20 @@ def customer_offer(request: HttpRequest, token: str) -> HttpResponse:
     })
 
 
+def _customer_answers(request: HttpRequest, token: str, answer: Callable[[], object], *,
+                      accepted: bool) -> HttpResponse:
+    """The customer's answer to the offer (``answer``: the service recording it): the closing page, the
+    refused-link page, or back to the offer with the refusal."""
+    try:
+        answer()
+    except links.LinkError as exc:
+        return _refused(request, exc)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("plans:customer", args=[token]))
+    return render(request, "plans/customer_done.html", {"accepted": accepted})
+
+
 @never_cache
 @require_POST
 def customer_accept(request: HttpRequest, token: str) -> HttpResponse:
@@ -233,14 +247,8 @@ def customer_accept(request: HttpRequest, token: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Please tick the box to confirm that you accept the agreement."))
         return redirect(reverse("plans:customer", args=[token]))
-    try:
-        services.plan_accept(token=token, client_ip=(client_ip(request) or "")[:45])
-    except links.LinkError as exc:
-        return _refused(request, exc)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect(reverse("plans:customer", args=[token]))
-    return render(request, "plans/customer_done.html", {"accepted": True})
+    return _customer_answers(request, token, lambda: services.plan_accept(
+        token=token, client_ip=(client_ip(request) or "")[:45]), accepted=True)
 
 
 @never_cache
@@ -248,14 +256,8 @@ def customer_accept(request: HttpRequest, token: str) -> HttpResponse:
 def customer_decline(request: HttpRequest, token: str) -> HttpResponse:
     form = forms.DeclineForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        services.plan_decline(token=token, reason=reason)
-    except links.LinkError as exc:
-        return _refused(request, exc)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect(reverse("plans:customer", args=[token]))
-    return render(request, "plans/customer_done.html", {"accepted": False})
+    return _customer_answers(request, token, lambda: services.plan_decline(token=token, reason=reason),
+                             accepted=False)
 
 
 @never_cache

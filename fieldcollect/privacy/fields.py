@@ -318,6 +318,19 @@ def _binding_column(model: type[models.Model]) -> str | None:
     return str(f.column)  # type: ignore[union-attr]
 
 
+def _encrypted_table(
+        model: type[models.Model], conn: Any) -> tuple[Callable[[str], str], str, str, str, list[str], str | None, list[str]]:
+    """How the bulk rewrites name ``model``'s table on ``conn`` (names from ``_meta``): the quoting function,
+    the table's name and quoted name, the quoted primary key column, the encrypted columns, the row binding
+    column (None without one) and the columns a row is read with (the binding first)."""
+    qn = conn.ops.quote_name
+    pk = model._meta.pk
+    assert pk is not None
+    enc = [str(f.column) for f in encrypted_fields(model)]
+    bcol = _binding_column(model)
+    return qn, model._meta.db_table, qn(model._meta.db_table), qn(pk.column), enc, bcol, ([bcol] if bcol else []) + enc
+
+
 def reencrypt_rows(model: type[models.Model], *, batch_size: int = 2_000, with_index: bool = True,
                    ring: KeyRing | None = None, on_batch: Callable[[int, int], None] | None = None,
                    using: Any = None, bind: bool = True) -> int:
@@ -333,18 +346,10 @@ def reencrypt_rows(model: type[models.Model], *, batch_size: int = 2_000, with_i
     """
     conn = using or default_connection
     ring = ring or current_keyring()
-    qn = conn.ops.quote_name
-    table_name = model._meta.db_table
-    table = qn(table_name)
-    pk = model._meta.pk
-    assert pk is not None
-    pk_col = qn(pk.column)
-    enc = [str(f.column) for f in encrypted_fields(model)]
+    qn, table_name, table, pk_col, enc, bcol, read_cols = _encrypted_table(model, conn)
     idx = [(f.column, _column(model, f.source), f.kind) for f in index_fields(model)] if with_index else []
     if not enc:
         return 0
-    bcol = _binding_column(model)
-    read_cols = ([bcol] if bcol else []) + enc
     select_cols = ", ".join(qn(c) for c in read_cols)
     last: Any = None
     changed = 0
@@ -442,17 +447,9 @@ def decrypt_rows(model: type[models.Model], *, batch_size: int = 2_000, using: A
     """Write every encrypted column of ``model`` back as plaintext (reversing the data migration)."""
     conn = using or default_connection
     ring = current_keyring()
-    qn = conn.ops.quote_name
-    table_name = model._meta.db_table
-    table = qn(table_name)
-    pk = model._meta.pk
-    assert pk is not None
-    pk_col = qn(pk.column)
-    enc = [str(f.column) for f in encrypted_fields(model)]
+    qn, table_name, table, pk_col, enc, bcol, read_cols = _encrypted_table(model, conn)
     if not enc:
         return 0
-    bcol = _binding_column(model)
-    read_cols = ([bcol] if bcol else []) + enc
     with conn.cursor() as cursor:
         cursor.execute(f"SELECT {pk_col}, {', '.join(qn(c) for c in read_cols)} FROM {table} ORDER BY {pk_col}")
         rows = cursor.fetchall()

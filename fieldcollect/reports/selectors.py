@@ -214,8 +214,8 @@ def blocked_model() -> Any | None:
         return None
 
 
-def blocked_by_rule(*, start: date, end: date, scope: Scope) -> list[dict[str, Any]] | None:
-    """Refused contacts per rule id in ``start..end`` (one refusal counts once for each rule it broke)."""
+def _blocked_in(*, start: date, end: date, scope: Scope) -> Any | None:
+    """The refused contacts in ``start..end`` (local days) of the scope's agency (None without compliance)."""
     model = blocked_model()
     if model is None:
         return None
@@ -223,6 +223,14 @@ def blocked_by_rule(*, start: date, end: date, scope: Scope) -> list[dict[str, A
     qs = model.objects.filter(at__gte=lo, at__lt=hi)
     if scope.agency_id is not None:
         qs = qs.filter(agency_id=scope.agency_id)
+    return qs
+
+
+def blocked_by_rule(*, start: date, end: date, scope: Scope) -> list[dict[str, Any]] | None:
+    """Refused contacts per rule id in ``start..end`` (one refusal counts once for each rule it broke)."""
+    qs = _blocked_in(start=start, end=end, scope=scope)
+    if qs is None:
+        return None
     counts: dict[str, int] = defaultdict(int)
     by_agency: dict[tuple[str, int | None], int] = defaultdict(int)
     for rule_ids, agency_id in qs.values_list("rule_ids", "agency_id"):
@@ -235,14 +243,8 @@ def blocked_by_rule(*, start: date, end: date, scope: Scope) -> list[dict[str, A
 
 def blocked_count(*, start: date, end: date, scope: Scope) -> int | None:
     """Refused contacts in ``start..end`` (each once, whatever the number of rules it broke)."""
-    model = blocked_model()
-    if model is None:
-        return None
-    lo, hi = _local_bounds(start, end)
-    qs = model.objects.filter(at__gte=lo, at__lt=hi)
-    if scope.agency_id is not None:
-        qs = qs.filter(agency_id=scope.agency_id)
-    return int(qs.count())
+    qs = _blocked_in(start=start, end=end, scope=scope)
+    return None if qs is None else int(qs.count())
 
 
 def _optional(module: str, name: str) -> Callable[..., Any] | None:

@@ -10,7 +10,8 @@ from datetime import date
 from django.db.models import QuerySet
 
 from fieldcollect.cases.models import Payment, Placement
-from fieldcollect.core.models import Role, User
+from fieldcollect.core.models import User
+from fieldcollect.core.visibility import visible_by_agency
 from fieldcollect.settlement.attribution import Cover, attribute, last_covered_day
 from fieldcollect.settlement.models import Statement, StatementLine
 
@@ -60,14 +61,7 @@ def attributed_payments(*, agency_id: int, start: date, end: date) -> list[Attri
 
 
 def statements_visible_to(user: User) -> QuerySet[Statement]:
-    qs = Statement.objects.select_related("agency")
-    if not user.is_authenticated or not user.is_active:
-        return qs.none()
-    if user.is_bank_user:
-        return qs
-    if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
-        return qs.filter(agency_id=user.agency_id)
-    return qs.none()
+    return visible_by_agency(Statement.objects.select_related("agency"), user)
 
 
 def statement_lines(*, statement: Statement) -> QuerySet[StatementLine]:

@@ -76,3 +76,16 @@ def sign_in(context: BrowserContext, *, client: Client, user: Any, url: str, lan
     if language is not None:
         cookies.append({"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": url})
     context.add_cookies(cookies)
+
+
+def log_in(page: Page, *, url: str, username: str, password: str = "pw-test-123", language: str | None = None) -> None:
+    """Log in through the log-in page as a person does (``language``: chosen there first, when given);
+    the page then stands where the log-in leads."""
+    page.goto(f"{url}/accounts/login/")
+    if language is not None:
+        with page.expect_navigation():
+            page.select_option("select[name=language]", language)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")

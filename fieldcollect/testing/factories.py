@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency, AgencyContract, Collector
+from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case
 from fieldcollect.core.models import Role, User
 from fieldcollect.plans.models import AuthorityLevel
@@ -90,6 +92,52 @@ def make_collector(*, agency: Agency, user: User | None = None, **kw: Any) -> Co
 def make_collector_user(*, agency: Agency) -> tuple[User, Collector]:
     user = make_user(role=Role.FIELD_COLLECTOR, agency=agency)
     return user, make_collector(agency=agency, user=user)
+
+
+def make_contracted_agency(**kw: Any) -> tuple[Agency, User]:
+    """An agency under contract (:func:`make_contract`) and its manager."""
+    agency = make_agency(**kw)
+    make_contract(agency=agency)
+    return agency, make_user(role=Role.AGENCY_MANAGER, agency=agency)
+
+
+@dataclass(frozen=True)
+class TwoAgencies:
+    """Two agencies under contract, each with its manager; A with two field collectors, B with one
+    (each a (user, collector) pair)."""
+
+    agency_a: Agency
+    manager_a: User
+    agency_b: Agency
+    manager_b: User
+    collectors_a: tuple[tuple[User, Collector], tuple[User, Collector]]
+    collector_b: tuple[User, Collector]
+
+
+def make_two_agencies() -> TwoAgencies:
+    agency_a, manager_a = make_contracted_agency()
+    agency_b, manager_b = make_contracted_agency()
+    collectors_a = (make_collector_user(agency=agency_a), make_collector_user(agency=agency_a))
+    return TwoAgencies(agency_a=agency_a, manager_a=manager_a, agency_b=agency_b, manager_b=manager_b,
+                       collectors_a=collectors_a, collector_b=make_collector_user(agency=agency_b))
+
+
+def make_bank_users() -> dict[Role, User]:
+    """One user of each of the bank's roles that sees every agency."""
+    roles = (Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.RISK_ANALYST, Role.AUDITOR)
+    return {role: make_user(role=role) for role in roles}
+
+
+def place(case: Case, *, agency: Agency, cm: User, collector: Collector | None = None,
+          manager: User | None = None) -> Case:
+    """``case`` placed with ``agency`` by the collections manager ``cm`` and, with a ``collector``,
+    assigned to them by the agency's ``manager`` (through the services); read again."""
+    case_services.case_place(case=case, agency=agency, acting_user=cm)
+    if collector is not None:
+        assert manager is not None
+        case_services.case_assign(case=case, collector=collector, acting_user=manager)
+    case.refresh_from_db()
+    return case
 
 
 def make_case(**kw: Any) -> Case:

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.caselibrary.models import CaseStory
-from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, ContactAttempt, Note, Payment, PromiseToPay, Task
 from fieldcollect.complaints.models import Complaint
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
@@ -44,26 +43,15 @@ class World:
 
 @pytest.fixture
 def world(db: None) -> World:
-    agency_a = f.make_agency()
-    agency_b = f.make_agency()
-    f.make_contract(agency=agency_a)
-    f.make_contract(agency=agency_b)
-    manager_a = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_a)
-    manager_b = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_b)
-    cu_a1, c_a1 = f.make_collector_user(agency=agency_a)
-    cu_a2, c_a2 = f.make_collector_user(agency=agency_a)
-    cu_b, c_b = f.make_collector_user(agency=agency_b)
-    bank = {role: f.make_user(role=role) for role in
-            (Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.RISK_ANALYST, Role.AUDITOR)}
+    two = f.make_two_agencies()
+    agency_a, manager_a, agency_b, manager_b = two.agency_a, two.manager_a, two.agency_b, two.manager_b
+    (cu_a1, c_a1), (cu_a2, c_a2) = two.collectors_a
+    cu_b, c_b = two.collector_b
+    bank = f.make_bank_users()
     cm = bank[Role.COLLECTIONS_MANAGER]
 
     def placed(agency: Agency, manager: User, collector: Collector | None) -> Case:
-        case = f.make_case()
-        services.case_place(case=case, agency=agency, acting_user=cm)
-        if collector is not None:
-            services.case_assign(case=case, collector=collector, acting_user=manager)
-        case.refresh_from_db()
-        return case
+        return f.place(f.make_case(), agency=agency, cm=cm, collector=collector, manager=manager)
 
     return World(
         agency_a=agency_a, agency_b=agency_b, manager_a=manager_a, manager_b=manager_b,
@@ -146,16 +134,11 @@ def add_facts(case: Case, *, collector: Collector, collector_user: User, manager
 def hw(db: None) -> Iterator[HubWorld]:
     plan_services.set_pdf_renderer(lambda data: b"%PDF-1.4 test " + data.agreement_no.encode())
     f.ensure_default_levels()
-    agency_a, agency_b = f.make_agency(), f.make_agency()
-    f.make_contract(agency=agency_a)
-    f.make_contract(agency=agency_b)
-    manager_a = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_a)
-    manager_b = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_b)
-    cu, collector = f.make_collector_user(agency=agency_a)
-    cu_other, _c2 = f.make_collector_user(agency=agency_a)
-    cu_b, _cb = f.make_collector_user(agency=agency_b)
-    bank = {role: f.make_user(role=role) for role in
-            (Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.RISK_ANALYST, Role.AUDITOR)}
+    two = f.make_two_agencies()
+    agency_a, manager_a = two.agency_a, two.manager_a
+    (cu, collector), (cu_other, _c2) = two.collectors_a
+    cu_b, _cb = two.collector_b
+    bank = f.make_bank_users()
     cm = bank[Role.COLLECTIONS_MANAGER]
     case = make_plan_case(agency=agency_a, manager=manager_a, collector=collector, cm=cm)
     add_facts(case, collector=collector, collector_user=cu, manager=manager_a, cm=cm)
@@ -170,6 +153,6 @@ def hw(db: None) -> Iterator[HubWorld]:
     case.refresh_from_db()
     users = {str(role): u for role, u in bank.items()} | {
         "agency_manager": manager_a, "field_collector": cu, "other_collector_same_agency": cu_other,
-        "other_agency_collector": cu_b, "other_agency_manager": manager_b}
+        "other_agency_collector": cu_b, "other_agency_manager": two.manager_b}
     yield HubWorld(case=case, agency_a=agency_a, collector=collector, users=users)
     plan_services.set_pdf_renderer(None)

@@ -9,7 +9,7 @@ import pytest
 
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay
 from fieldcollect.testing import factories as f
-from fieldcollect.testing.browser import BROWSER_TEST, open_page
+from fieldcollect.testing.browser import BROWSER_TEST, log_in, open_page
 
 pytestmark = BROWSER_TEST
 
@@ -32,14 +32,8 @@ def test_collector_records_outcome_and_promise(live_server, world, browser_page,
     page = browser_page
     text = TEXT[language]
     case = world.case_a1
-    page.goto(f"{live_server.url}/accounts/login/")
-    if language != "zh-hans":
-        with page.expect_navigation():
-            page.select_option("select[name=language]", language)
-    page.fill("input[name=username]", world.collector_user_a1.username)
-    page.fill("input[name=password]", "pw-test-123")
-    with page.expect_navigation():
-        page.click("button[type=submit].primary")
+    log_in(page, url=live_server.url, username=world.collector_user_a1.username,
+           language=None if language == "zh-hans" else language)
     assert page.url.endswith("/cases/")
     # the collector sees their case and only theirs
     assert page.locator(f'a[href="/cases/{case.pk}/"]').count() == 1

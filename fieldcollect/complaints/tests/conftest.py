@@ -40,16 +40,11 @@ class World:
 @pytest.fixture
 def w(db: None, tmp_path, monkeypatch) -> World:
     monkeypatch.setenv("FIELDCOLLECT_HOME", str(tmp_path))
-    agency = f.make_agency()
-    f.make_contract(agency=agency)
-    manager = f.make_user(role=Role.AGENCY_MANAGER, agency=agency)
+    agency, manager = f.make_contracted_agency()
     cm = f.make_user(role=Role.COLLECTIONS_MANAGER)
     officer = f.make_user(role=Role.COMPLIANCE_OFFICER)
     user, collector = f.make_collector_user(agency=agency)
-    case = f.make_case()
-    case_services.case_place(case=case, agency=agency, acting_user=cm)
-    case_services.case_assign(case=case, collector=collector, acting_user=manager)
-    case.refresh_from_db()
+    case = f.place(f.make_case(), agency=agency, cm=cm, collector=collector, manager=manager)
     return World(agency=agency, manager=manager, cm=cm, officer=officer, collector_user=user, collector=collector,
                  case=case, day=timezone.localdate() - timedelta(days=1))
 

@@ -4,10 +4,8 @@ real row locks, so PostgreSQL only."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Case, ContactAttempt
@@ -15,6 +13,7 @@ from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import ContactBlockedError
 from fieldcollect.compliance.tests.test_contact_check import second_case_for, sh
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.concurrency import at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -30,27 +29,14 @@ def test_last_call_of_the_cap_taken_once_across_agencies(world):
     for h in (9, 10):
         services.contact_record(case=case_a, acting_user=world.collector_user_a1, channel="phone",
                                 outcome="callback", connected=True, at=sh(day, h))
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
     def caller(case_id, user):
-        try:
-            case = Case.objects.get(pk=case_id)
-            barrier.wait(timeout=10)
-            services.contact_record(case=case, acting_user=user, channel="phone", outcome="callback",
-                                    connected=True, at=sh(day, 11))
-            outcomes.append("ok")
-        except ContactBlockedError:
-            outcomes.append("blocked")
-        finally:
-            connections.close_all()
+        return (lambda: Case.objects.get(pk=case_id),
+                lambda case: services.contact_record(case=case, acting_user=user, channel="phone",
+                                                     outcome="callback", connected=True, at=sh(day, 11)))
 
-    threads = [threading.Thread(target=caller, args=(case_a.pk, world.collector_user_a1)),
-               threading.Thread(target=caller, args=(case_b.pk, world.collector_user_b))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(outcomes) == ["blocked", "ok"]
+    outcomes = at_once([caller(case_a.pk, world.collector_user_a1), caller(case_b.pk, world.collector_user_b)],
+                       refused=ContactBlockedError, refusal="blocked")
+    assert outcomes == ["blocked", "ok"]
     assert ContactAttempt.objects.filter(case__customer_id=case_a.customer_id, connected=True).count() == 3
     assert BlockedAttempt.objects.get().rule_ids == ["CN-CONNECTED-CAP"]

@@ -15,7 +15,7 @@ from fieldcollect.daily.services import run_daily
 from fieldcollect.demodata.generator import write_demo_portfolio
 from fieldcollect.portfolio.services import ingest_export
 from fieldcollect.testing import factories as f
-from fieldcollect.testing.browser import BROWSER_TEST, open_page
+from fieldcollect.testing.browser import BROWSER_TEST, log_in, open_page
 
 pytestmark = BROWSER_TEST
 
@@ -35,11 +35,7 @@ def test_bank_login_with_totp_and_charts_under_csp(live_server, fc_home, tmp_pat
     run_daily(as_of=date(2026, 6, 30), progress=False)
     user = f.make_user(role=Role.COLLECTIONS_MANAGER, username="mgr-browser", password="pw-browser-123")
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "mgr-browser")
-    page.fill("input[name=password]", "pw-browser-123")
-    with page.expect_navigation():
-        page.click("button[type=submit].primary")
+    log_in(page, url=live_server.url, username="mgr-browser", password="pw-browser-123")
     assert page.url.endswith("/accounts/2fa/setup/")
     assert page.locator("#totp-qr svg").count() == 1
     secret = page.locator("#totp-secret").inner_text().strip()

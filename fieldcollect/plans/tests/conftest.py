@@ -11,7 +11,6 @@ import pytest
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.analytics.dates import add_months
-from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case
 from fieldcollect.core.models import Role, User
 from fieldcollect.plans import services
@@ -66,25 +65,16 @@ def make_plan_case(*, agency: Agency, manager: User, collector: Collector | None
         bucket="M2" if dpd > 30 else "M1", overdue_fen=overdue, outstanding_principal_fen=outstanding, city="上海",
         last_cycle_on=today,
     )
-    case_services.case_place(case=case, agency=agency, acting_user=cm)
-    if collector is not None:
-        case_services.case_assign(case=case, collector=collector, acting_user=manager)
-    case.refresh_from_db()
-    return case
+    return f.place(case, agency=agency, cm=cm, collector=collector, manager=manager)
 
 
 @pytest.fixture
 def plan_world(db: None) -> PlanWorld:
     f.ensure_default_levels()
-    agency_a = f.make_agency()
-    agency_b = f.make_agency()
-    f.make_contract(agency=agency_a)
-    f.make_contract(agency=agency_b)
-    manager_a = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_a)
-    manager_b = f.make_user(role=Role.AGENCY_MANAGER, agency=agency_b)
-    cu, c = f.make_collector_user(agency=agency_a)
-    cu2, _c2 = f.make_collector_user(agency=agency_a)
-    cub, cb = f.make_collector_user(agency=agency_b)
+    two = f.make_two_agencies()
+    agency_a, manager_a, agency_b, manager_b = two.agency_a, two.manager_a, two.agency_b, two.manager_b
+    (cu, c), (cu2, _c2) = two.collectors_a
+    cub, cb = two.collector_b
     approver = f.make_user(role=Role.COLLECTIONS_MANAGER)
     approver2 = f.make_user(role=Role.COLLECTIONS_MANAGER)
     head = f.make_user(role=Role.COLLECTIONS_MANAGER)

@@ -12,7 +12,7 @@ from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.plans import services
 from fieldcollect.plans.models import ProposalState, RestructuringProposal
 from fieldcollect.plans.tests.conftest import record_hardship
-from fieldcollect.testing.browser import BROWSER_TEST, PHONE, open_page
+from fieldcollect.testing.browser import BROWSER_TEST, PHONE, log_in, open_page
 
 pytestmark = BROWSER_TEST
 
@@ -39,11 +39,7 @@ def test_collector_compares_options_on_a_phone_and_proposes(live_server, plan_wo
     w = plan_world
     record_hardship(w)
     page = phone
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", w.collector_user.username)
-    page.fill("input[name=password]", "pw-test-123")
-    with page.expect_navigation():
-        page.click("button[type=submit].primary")
+    log_in(page, url=live_server.url, username=w.collector_user.username)
     page.goto(f"{live_server.url}/plans/case/{w.case.pk}/options")
     cards = page.locator("#options article.option")
     assert cards.count() == 7  # the current contract and six options

@@ -15,13 +15,15 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from fieldcollect.agencies.models import Collector
 from fieldcollect.audit.services import audit_log
@@ -130,10 +132,37 @@ def _require_time(at: datetime, now: datetime) -> None:
                                code=E.FIELD_FUTURE_TIME, extra={"field": "at", "at": at.isoformat()})
 
 
+_Synced = TypeVar("_Synced", CheckIn, VisitReport)
+
+
 def synced_action(collector: Collector, client_id: str | None, kind: str) -> FieldAction | None:
     if not client_id:
         return None
     return FieldAction.objects.filter(collector=collector, client_id=client_id, kind=kind).first()
+
+
+# what a synced action may name by its client id: the kind, the payload field naming it, the refusal while it
+# is not synced yet (a conflict: sync it first) and the refusal of one for another case
+_SYNCED_BEFORE: dict[str, tuple[str, Promise, str, Promise]] = {
+    FieldAction.Kind.CHECKIN: ("checkin_client_id", gettext_lazy("The check-in of this report has not been synced yet."),
+                               E.FIELD_CHECKIN_NOT_SYNCED, gettext_lazy("The check-in is for another case.")),
+    FieldAction.Kind.REPORT: ("report_client_id", gettext_lazy("The visit report of this promise has not been synced yet."),
+                              E.FIELD_REPORT_NOT_SYNCED, gettext_lazy("The visit report is for another case.")),
+}
+
+
+def _synced_object(queryset: QuerySet[_Synced], kind: str, *, collector: Collector, case: Case,
+                   client_id: str) -> tuple[FieldAction, _Synced]:
+    """The action of ``kind`` an action names by its client id, synced before it, and the object it made, which
+    must be of the same case."""
+    field, not_synced, code, other_case = _SYNCED_BEFORE[kind]
+    done = synced_action(collector, client_id, kind)
+    if done is None:
+        raise ConflictError(str(not_synced), code=code, extra={field: client_id})
+    obj = queryset.get(pk=int(done.object_id or 0))
+    if obj.case_id != case.pk:
+        raise ApplicationError(str(other_case), code=E.FIELD_INVALID_ACTION, extra={"field": field})
+    return done, obj
 
 
 def _apply_checkin(*, user: User, collector: Collector, case: Case, a: SyncAction, now: datetime) -> int:
@@ -166,14 +195,8 @@ def _apply_report(*, user: User, collector: Collector, case: Case, a: SyncAction
     report_met_check(case=case, met=p.met, identity_check=p.identity_check, outcome=p.outcome)
     checkin = None
     if p.checkin_client_id:
-        done = synced_action(collector, p.checkin_client_id, FieldAction.Kind.CHECKIN)
-        if done is None:
-            raise ConflictError(_("The check-in of this report has not been synced yet."),
-                                code=E.FIELD_CHECKIN_NOT_SYNCED, extra={"checkin_client_id": p.checkin_client_id})
-        checkin = CheckIn.objects.select_related("permit").get(pk=int(done.object_id or 0))
-        if checkin.case_id != case.pk:
-            raise ApplicationError(_("The check-in is for another case."), code=E.FIELD_INVALID_ACTION,
-                                   extra={"field": "checkin_client_id"})
+        _done, checkin = _synced_object(CheckIn.objects.select_related("permit"), FieldAction.Kind.CHECKIN,
+                                        collector=collector, case=case, client_id=p.checkin_client_id)
     ended = p.ended_at or a.at
     _require_time(ended, now)
     report = report_start(case=case, acting_user=user, recording=True, at=a.at, met=p.met,
@@ -192,14 +215,8 @@ def _apply_promise(*, user: User, collector: Collector, case: Case, a: SyncActio
     p = a.payload
     assert isinstance(p, PromiseAction)
     if p.report_client_id:
-        done = synced_action(collector, p.report_client_id, FieldAction.Kind.REPORT)
-        if done is None:
-            raise ConflictError(_("The visit report of this promise has not been synced yet."),
-                                code=E.FIELD_REPORT_NOT_SYNCED, extra={"report_client_id": p.report_client_id})
-        report = VisitReport.objects.select_related("case__loan").get(pk=int(done.object_id or 0))
-        if report.case_id != case.pk:
-            raise ApplicationError(_("The visit report is for another case."), code=E.FIELD_INVALID_ACTION,
-                                   extra={"field": "report_client_id"})
+        done, report = _synced_object(VisitReport.objects.select_related("case__loan"), FieldAction.Kind.REPORT,
+                                      collector=collector, case=case, client_id=p.report_client_id)
         if report.met:
             report_met_check(case=case, met=report.met, identity_check=report.identity_check,
                              outcome=VisitOutcome.PROMISE, promise=True)

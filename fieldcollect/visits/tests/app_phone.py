@@ -85,3 +85,13 @@ def write_report(page: Page, *, met: str, outcome: str, identity: str = "", note
                              files=[FilePayload(name="door.png", mimeType="image/png", buffer=photo)])
     page.click("#end-visit")
     page.wait_for_selector("#route")
+
+
+def record_visit(page: Page, *, stop: str = "#stops li", recording_ms: int = 1500, **report: Any) -> None:
+    """Opens the ``stop``, checks in, lets the fake microphone record for ``recording_ms`` and writes the
+    report (``report``: :func:`write_report`'s arguments)."""
+    page.click(f"{stop} button")
+    page.click("#checkin-btn")
+    page.wait_for_selector("#recording-state[data-recording=on]")
+    page.wait_for_timeout(recording_ms)
+    write_report(page, **report)

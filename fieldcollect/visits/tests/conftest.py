@@ -7,11 +7,12 @@ import pytest
 from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency, Collector
-from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case
 from fieldcollect.compliance.engine import zone
 from fieldcollect.core.models import Role, User
 from fieldcollect.testing import factories as f
+from fieldcollect.visits import services
+from fieldcollect.visits.models import Appointment, RoutePlan, Team
 
 SHANGHAI = zone("Asia/Shanghai")
 BASE = (31.2304, 121.4737)  # People's Square
@@ -38,18 +39,13 @@ def place_case(*, agency: Agency, manager: User, collector: Collector, lat: floa
     case = f.make_case()
     case.customer.lat, case.customer.lon = lat, lon
     case.customer.save(update_fields=["lat", "lon"])
-    case_services.case_place(case=case, agency=agency, acting_user=cm)
-    case_services.case_assign(case=case, collector=collector, acting_user=manager)
-    case.refresh_from_db()
-    return case
+    return f.place(case, agency=agency, cm=cm, collector=collector, manager=manager)
 
 
 @pytest.fixture
 def vw(db: None, tmp_path, monkeypatch) -> VisitWorld:
     monkeypatch.setenv("FIELDCOLLECT_HOME", str(tmp_path))
-    agency = f.make_agency()
-    f.make_contract(agency=agency)
-    manager = f.make_user(role=Role.AGENCY_MANAGER, agency=agency)
+    agency, manager = f.make_contracted_agency()
     cm = f.make_user(role=Role.COLLECTIONS_MANAGER)
     user1, c1 = f.make_collector_user(agency=agency)
     user2, c2 = f.make_collector_user(agency=agency)
@@ -61,3 +57,28 @@ def vw(db: None, tmp_path, monkeypatch) -> VisitWorld:
     return VisitWorld(agency=agency, manager=manager, user1=user1, c1=c1, user2=user2, c2=c2, case1=case1,
                       case2=case2, day=timezone.localdate() + timedelta(days=2))
 
+
+
+def plan_day(vw: VisitWorld, *, appointments: tuple[tuple[Case, tuple[int, int], bool], ...] | None = None):
+    """A team of c1 and c2 on ``vw.day``, an appointment proposed for each of ``appointments`` (case, its
+    window's hours, confirmed or not; by default case1 10–11 and case2 14–15, both confirmed) and the
+    team's route plan: (team, plan)."""
+    team = services.team_create(member_a=vw.c1, member_b=vw.c2, day=vw.day, acting_user=vw.manager)
+    for case, hours, confirm in appointments or ((vw.case1, (10, 11), True), (vw.case2, (14, 15), True)):
+        a, _t = services.appointment_propose(case=case, acting_user=vw.user1,
+                                             windows=[(at(vw.day, hours[0]), at(vw.day, hours[1]))])
+        if confirm:
+            services.appointment_confirm(appointment=a, window=0)
+    return team, services.route_plan_build(team=team, acting_user=vw.manager, time_limit=1.0, max_iterations=200)
+
+
+def move_plan_to_today(team, plan) -> date:
+    """The planned day moved to today and the confirmed appointments to the next hours (now is inside
+    their windows: the team sees the addresses in clear, as at the door); today."""
+    today = timezone.localdate()
+    Team.objects.filter(pk=team.pk).update(date=today)
+    RoutePlan.objects.filter(pk=plan.pk).update(date=today)
+    soon = timezone.now() + timedelta(hours=2)
+    Appointment.objects.filter(status=Appointment.Status.CONFIRMED).update(chosen_start=soon,
+                                                                          chosen_end=soon + timedelta(hours=1))
+    return today

@@ -37,6 +37,7 @@ from fieldcollect.visits.tests.app_phone import (
     installed,
     open_app,
     phone,
+    record_visit,
     stored,
     wait_queue,
     write_report,
@@ -87,6 +88,15 @@ def _phone(browser, live_server, day, *, lat: float, lon: float):
     page, ctx, errors = phone(browser, url=live_server.url, user=day.vw.user1, lat=lat, lon=lon)
     ctx.clock.set_fixed_time(at(day.today, 10, 5))  # the phone's clock: inside the visit window
     return page, ctx, errors
+
+
+def _offline_at_the_door(browser, live_server, day):
+    """The phone at case1's door with the app installed, then offline."""
+    page, ctx, _errors = _phone(browser, live_server, day, lat=HERE_WGS84[0], lon=HERE_WGS84[1])
+    open_app(page, live_server.url)
+    installed(page)
+    ctx.set_offline(True)
+    return page, ctx
 
 
 def _nothing_written() -> None:
@@ -189,15 +199,9 @@ def test_installed_offline_visit_in_gcj02_syncs_once(live_server, day, phone_bro
 
 
 def test_case_recalled_while_offline_is_refused_and_nothing_is_lost(live_server, day, phone_browser):
-    page, ctx, _errors = _phone(phone_browser, live_server, day, lat=HERE_WGS84[0], lon=HERE_WGS84[1])
-    open_app(page, live_server.url)
-    installed(page)
-    ctx.set_offline(True)
-    page.locator(f"#stops li[data-case='{day.vw.case1.pk}'] button").click()
-    page.click("#checkin-btn")
-    page.wait_for_selector("#recording-state[data-recording=on]")
-    page.wait_for_timeout(1500)
-    write_report(page, met="nobody", outcome="not_home", notes="敲门无人应答")
+    page, ctx = _offline_at_the_door(phone_browser, live_server, day)
+    stop = f"#stops li[data-case='{day.vw.case1.pk}']"
+    record_visit(page, stop=stop, met="nobody", outcome="not_home", notes="敲门无人应答")
     wait_queue(page, ALL_WAITING)
 
     # logging out with actions not sent: a warning, the actions kept, today's stops wiped
@@ -235,15 +239,9 @@ def test_case_recalled_while_offline_is_refused_and_nothing_is_lost(live_server,
 
 
 def test_flag_raised_after_the_permit_records_a_visit_made_before_the_flag(live_server, day, phone_browser):
-    page, ctx, _errors = _phone(phone_browser, live_server, day, lat=HERE_WGS84[0], lon=HERE_WGS84[1])
-    open_app(page, live_server.url)
-    installed(page)
-    ctx.set_offline(True)
-    page.locator(f"#stops li[data-case='{day.vw.case1.pk}'] button").click()
-    page.click("#checkin-btn")
-    page.wait_for_selector("#recording-state[data-recording=on]")
-    page.wait_for_timeout(1500)
-    write_report(page, met="debtor", identity="security_questions", outcome="refused")
+    page, ctx = _offline_at_the_door(phone_browser, live_server, day)
+    stop = f"#stops li[data-case='{day.vw.case1.pk}']"
+    record_visit(page, stop=stop, met="debtor", identity="security_questions", outcome="refused")
     wait_queue(page, ALL_WAITING)
     # a complaint pauses contact at 10:10; the phone, offline since before, cannot know
     day.clock.t = at(day.today, 10, 10)

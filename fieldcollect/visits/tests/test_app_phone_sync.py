@@ -13,14 +13,7 @@ from typing import Any
 from playwright.sync_api import Route
 
 from fieldcollect.testing.browser import BROWSER_TEST
-from fieldcollect.visits.tests.app_phone import (
-    installed,
-    open_app,
-    phone,
-    stored,
-    wait_queue,
-    write_report,
-)
+from fieldcollect.visits.tests.app_phone import installed, open_app, phone, record_visit, stored, wait_queue
 
 pytestmark = BROWSER_TEST
 
@@ -106,11 +99,7 @@ class ScriptedServer:
 
 
 def _visit(page: Any) -> None:
-    page.click("#stops li button")
-    page.click("#checkin-btn")
-    page.wait_for_selector("#recording-state[data-recording=on]")
-    page.wait_for_timeout(1200)
-    write_report(page, met="debtor", identity="id_card", outcome="promise", notes="会在月底还款",
+    record_visit(page, recording_ms=1200, met="debtor", identity="id_card", outcome="promise", notes="会在月底还款",
                  promise_yuan="1234.5", promise_due="2026-12-31", photo=PHOTO)
 
 

@@ -4,10 +4,10 @@ ordered stops on a map."""
 
 from __future__ import annotations
 
-from fieldcollect.testing.browser import BROWSER_TEST
+from fieldcollect.testing.browser import BROWSER_TEST, log_in
 from fieldcollect.visits import services
 from fieldcollect.visits.models import Appointment
-from fieldcollect.visits.tests.conftest import at
+from fieldcollect.visits.tests.conftest import at, plan_day
 
 pytestmark = BROWSER_TEST
 
@@ -37,19 +37,10 @@ def test_customer_confirms_on_a_phone(live_server, vw, browser):
 
 
 def test_collector_day_plan(live_server, vw, browser):
-    team = services.team_create(member_a=vw.c1, member_b=vw.c2, day=vw.day, acting_user=vw.manager)
-    for case, hours in ((vw.case2, (10, 11)), (vw.case1, (14, 15))):
-        a, _t = services.appointment_propose(case=case, acting_user=vw.user1,
-                                             windows=[(at(vw.day, hours[0]), at(vw.day, hours[1]))])
-        services.appointment_confirm(appointment=a, window=0)
-    services.route_plan_build(team=team, acting_user=vw.manager, time_limit=1.0, max_iterations=200)
+    plan_day(vw, appointments=((vw.case2, (10, 11), True), (vw.case1, (14, 15), True)))
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", vw.user1.username)
-    page.fill("input[name=password]", "pw-test-123")
-    with page.expect_navigation():
-        page.click("button[type=submit].primary")
+    log_in(page, url=live_server.url, username=vw.user1.username)
     page.goto(f"{live_server.url}/visits/day/?date={vw.day.isoformat()}")
     stops = page.locator("#stops li")
     assert stops.count() == 2

@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from django.utils import timezone
-
 from fieldcollect.optimisation.coords import from_wgs84
-from fieldcollect.visits import services
-from fieldcollect.visits.models import Appointment, RoutePlan, Team
-from fieldcollect.visits.tests.conftest import at
+from fieldcollect.visits.tests.conftest import move_plan_to_today, plan_day
 
 
 def _plan(vw, *, confirm_case2: bool = True):
-    team = services.team_create(member_a=vw.c1, member_b=vw.c2, day=vw.day, acting_user=vw.manager)
-    for case, hours, confirm in ((vw.case2, (10, 11), confirm_case2), (vw.case1, (14, 15), True)):
-        a, _t = services.appointment_propose(case=case, acting_user=vw.user1,
-                                             windows=[(at(vw.day, hours[0]), at(vw.day, hours[1]))])
-        if confirm:
-            services.appointment_confirm(appointment=a, window=0)
-    plan = services.route_plan_build(team=team, acting_user=vw.manager, time_limit=1.0, max_iterations=200)
     # the planned day is today and the confirmed appointments in the next hours: the collector sees the
     # addresses in clear (fieldcollect.privacy), as at the door
-    today = timezone.localdate()
-    Team.objects.filter(pk=team.pk).update(date=today)
-    RoutePlan.objects.filter(pk=plan.pk).update(date=today)
-    soon = timezone.now() + timedelta(hours=2)
-    Appointment.objects.filter(status=Appointment.Status.CONFIRMED).update(chosen_start=soon,
-                                                                          chosen_end=soon + timedelta(hours=1))
-    return today
+    return move_plan_to_today(*plan_day(vw, appointments=((vw.case2, (10, 11), confirm_case2),
+                                                          (vw.case1, (14, 15), True))))
 
 
 def _json(html: str, element_id: str):

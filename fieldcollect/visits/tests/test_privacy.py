@@ -14,19 +14,10 @@ from fieldcollect.cases.selectors import customer_view
 from fieldcollect.privacy.masking import mask_address, mask_name
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import services
-from fieldcollect.visits.models import Appointment, RoutePlan, Team
-from fieldcollect.visits.tests.conftest import at
+from fieldcollect.visits.models import Appointment
+from fieldcollect.visits.tests.conftest import at, move_plan_to_today, plan_day
 
 pytestmark = pytest.mark.django_db
-
-
-def _planned_day(vw):
-    team = services.team_create(member_a=vw.c1, member_b=vw.c2, day=vw.day, acting_user=vw.manager)
-    for case, hours in ((vw.case1, (10, 11)), (vw.case2, (14, 15))):
-        a, _t = services.appointment_propose(case=case, acting_user=vw.user1,
-                                             windows=[(at(vw.day, hours[0]), at(vw.day, hours[1]))])
-        services.appointment_confirm(appointment=a, window=0)
-    return team, services.route_plan_build(team=team, acting_user=vw.manager, time_limit=1.0, max_iterations=200)
 
 
 def _masked(case):
@@ -42,7 +33,7 @@ def _stops_html(client, user, day):
 
 @pytest.mark.parametrize("lang", ["zh-hans", "en"])
 def test_day_plan_masks_addresses_before_the_window(client, vw, lang):
-    _planned_day(vw)  # appointments two days ahead: the window opens tomorrow
+    plan_day(vw)  # appointments two days ahead: the window opens tomorrow
     client.cookies["django_language"] = lang
     for user in (vw.user1, vw.user2):
         stops = _stops_html(client, user, vw.day)
@@ -56,14 +47,9 @@ def test_day_plan_masks_addresses_before_the_window(client, vw, lang):
 
 @pytest.mark.parametrize("lang", ["zh-hans", "en"])
 def test_both_team_members_see_the_address_in_the_window(client, vw, lang):
-    team, plan = _planned_day(vw)
+    team, plan = plan_day(vw)
     # move the planned day to today, the appointments to the next hours: now is inside the window
-    today = timezone.localdate()
-    Team.objects.filter(pk=team.pk).update(date=today)
-    RoutePlan.objects.filter(pk=plan.pk).update(date=today)
-    soon = timezone.now() + timedelta(hours=2)
-    Appointment.objects.filter(status=Appointment.Status.CONFIRMED).update(chosen_start=soon,
-                                                                          chosen_end=soon + timedelta(hours=1))
+    today = move_plan_to_today(team, plan)
     client.cookies["django_language"] = lang
     for user in (vw.user1, vw.user2):  # the collector named on the appointments and the team mate
         stops = _stops_html(client, user, today)
@@ -118,13 +104,8 @@ def test_customer_link_page_greets_with_the_masked_name(client, vw, lang):
 def test_day_plan_leaves_out_what_the_contract_withholds(client, vw):
     from fieldcollect.agencies.models import AgencyContract
 
-    team, plan = _planned_day(vw)
-    today = timezone.localdate()
-    Team.objects.filter(pk=team.pk).update(date=today)
-    RoutePlan.objects.filter(pk=plan.pk).update(date=today)
-    soon = timezone.now() + timedelta(hours=2)
-    Appointment.objects.filter(status=Appointment.Status.CONFIRMED).update(chosen_start=soon,
-                                                                          chosen_end=soon + timedelta(hours=1))
+    team, plan = plan_day(vw)
+    today = move_plan_to_today(team, plan)
     # the contract permits the district but not the address: even inside the window, the district only
     AgencyContract.objects.filter(agency=vw.agency).update(permitted_fields=["name", "mobile", "city", "district"])
     stops = _stops_html(client, vw.user1, today)

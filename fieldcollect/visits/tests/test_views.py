@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from fieldcollect.visits import services
 from fieldcollect.visits.models import Appointment, CheckIn, Evidence, RoutePlan, Team, VisitReport
-from fieldcollect.visits.tests.conftest import at
+from fieldcollect.visits.tests.conftest import at, plan_day
 
 pytestmark = pytest.mark.django_db
 
@@ -93,17 +93,8 @@ def test_collector_proposes_from_the_case_page(client, vw):
     assert client.get(f"/visits/case/{vw.case1.pk}/").status_code == 404
 
 
-def _planned_day(vw):
-    team = services.team_create(member_a=vw.c1, member_b=vw.c2, day=vw.day, acting_user=vw.manager)
-    for case, hours in ((vw.case1, (10, 11)), (vw.case2, (14, 15))):
-        a, _t = services.appointment_propose(case=case, acting_user=vw.user1,
-                                             windows=[(at(vw.day, hours[0]), at(vw.day, hours[1]))])
-        services.appointment_confirm(appointment=a, window=0)
-    return team, services.route_plan_build(team=team, acting_user=vw.manager, time_limit=1.0, max_iterations=200)
-
-
 def test_collector_day_plan_shows_ordered_stops_and_a_map(client, vw):
-    _team, plan = _planned_day(vw)
+    _team, plan = plan_day(vw)
     client.force_login(vw.user2)  # the team mate sees the same plan
     html = client.get(f"/visits/day/?date={vw.day.isoformat()}").content.decode()
     assert '<svg id="route-map"' in html and "<polyline" in html

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -588,24 +588,41 @@ class WatchResult:
     broken_ids: tuple[int, ...]
 
 
-def plans_watch(*, as_of: date, grace_days: int | None = None) -> WatchResult:
-    """Check every performing plan against the loan's payments on business date ``as_of``.
+def _instalments_mark_paid(rows: list[PlanInstalment], pays: list[pp.Payment], *, start: date, as_of: date) -> int:
+    """Store the day each instalment was paid (:func:`fieldcollect.plans.promises.instalments_paid_on`);
+    returns how many instalments changed."""
+    paid_on = pp.instalments_paid_on(instalments=rows, payments=pays, start=start, as_of=as_of)
+    changed = [r for r in rows if r.paid_on != paid_on.get(r.seq)]
+    for r in changed:
+        r.paid_on = paid_on.get(r.seq)
+    if changed:
+        PlanInstalment.objects.bulk_update(changed, ["paid_on"])
+    return len(changed)
 
-    The first instalment not met after its grace period breaks the plan: the plan is marked broken, the
-    case goes back to "in progress" and the collector gets a follow-up task. Fully paid plans complete.
+
+def plans_watch(*, as_of: date, grace_days: int | None = None, case_ids: Iterable[int] | None = None,
+                may_break: bool = True) -> WatchResult:
+    """Check every performing plan (of ``case_ids`` when given) against the loan's payments on business
+    date ``as_of``; each instalment gets the day it was paid.
+
+    The first instalment not met after its grace period breaks the plan (unless ``may_break`` is false:
+    a same-day payment only pays instalments and completes plans; breaking stays with the nightly
+    watch): the plan is marked broken, the case goes back to "in progress" and the collector gets a
+    follow-up task. Fully paid plans complete.
     """
     grace = int(sel.plans_setting("plan_grace_days", sel.DEFAULT_PLAN_GRACE_DAYS)) if grace_days is None else grace_days
     checked = broken = completed = 0
     broken_ids: list[int] = []
-    for plan in sel.plans_to_watch():
+    for plan in sel.plans_to_watch(case_ids):
         checked += 1
         rows = list(PlanInstalment.objects.filter(proposal=plan).order_by("seq"))
         start = timezone.localtime(plan.accepted_at).date() if plan.accepted_at else plan.as_of
         pays = [pp.Payment(paid_on=d, amount_fen=int(a)) for d, a in
                 Payment.objects.filter(loan_id=plan.case.loan_id, paid_on__gte=start, paid_on__lte=as_of)
                 .values_list("paid_on", "amount_fen")]
+        _instalments_mark_paid(rows, pays, start=start, as_of=as_of)
         watch = pp.watch_plan(instalments=rows, payments=pays, as_of=as_of, grace_days=grace, start=start)
-        if watch.status is pp.PlanStatus.PERFORMING:
+        if watch.status is pp.PlanStatus.PERFORMING or (watch.status is pp.PlanStatus.BROKEN and not may_break):
             RestructuringProposal.objects.filter(pk=plan.pk).update(plan_checked_on=as_of)
             continue
         with transaction.atomic():
@@ -644,17 +661,20 @@ def plans_watch(*, as_of: date, grace_days: int | None = None) -> WatchResult:
     return WatchResult(checked=checked, broken=broken, completed=completed, broken_ids=tuple(broken_ids))
 
 
-def promises_watch(*, as_of: date, grace_days: int | None = None) -> dict[str, int]:
-    """Decide open promises to pay from the payments (with a grace period) on business date ``as_of``.
+def promises_watch(*, as_of: date, grace_days: int | None = None, case_ids: Iterable[int] | None = None,
+                   may_break: bool = True) -> dict[str, int]:
+    """Decide open promises to pay (of ``case_ids`` when given) from the payments (with a grace period)
+    on business date ``as_of``.
 
     Kept: the payments from the day of the promise reach the amount by the promised date + grace.
-    Partial or nothing paid after the grace period: broken; the case leaves "promise to pay" and the
-    collector gets a follow-up task. Pending promises are left open.
+    Partial or nothing paid after the grace period: broken (unless ``may_break`` is false: a same-day
+    payment keeps promises, breaking stays with the nightly watch); the case leaves "promise to pay"
+    and the collector gets a follow-up task. Pending promises are left open.
     """
     grace = int(sel.plans_setting("promise_grace_days", sel.DEFAULT_PROMISE_GRACE_DAYS)) if grace_days is None else grace_days
     counts = {"kept": 0, "broken": 0, "pending": 0}
-    for promise, outcome in sel.open_promise_outcomes(as_of=as_of, grace_days=grace):
-        if not outcome.is_resolved:
+    for promise, outcome in sel.open_promise_outcomes(as_of=as_of, grace_days=grace, case_ids=case_ids):
+        if not outcome.is_resolved or (outcome.is_broken and not may_break):
             counts["pending"] += 1
             continue
         kept = outcome.status is pp.PromiseStatus.KEPT

@@ -1,0 +1,87 @@
+"""`fieldcollect payments ...`: same-day payments from a file, payment channels, the reconciliation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fieldcollect.bootstrap import migrate_quietly, setup_django
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if raw.strip():
+                yield number, raw
+
+
+@app.command("post")
+def post(
+    file: Annotated[Path, typer.Option("--file", help="JSON lines: one payment per line "
+                                       '{"reference", "loan_id", "amount_fen", "paid_at", "channel"}')],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+) -> None:
+    """Apply the payments of a file at once (idempotent by each channel's reference). Prints
+    {"applied", "duplicates", "rejected": [{"line", "reason"}]}; exit 1 when a line was refused."""
+    if not file.is_file():
+        typer.echo(f"{file}: no such file", err=True)
+        raise typer.Exit(2)
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.payments.services import payments_post
+
+    result = payments_post(lines=_lines(file), actor_label="cli")
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        typer.echo(f"applied={result.applied} duplicates={result.duplicates} rejected={len(result.rejected)} "
+                   + " ".join(f"{k}={v}" for k, v in sorted(result.effects.items())))
+        for r in result.rejected[:50]:
+            typer.echo(f"{file} line {r['line']}: {r['reason']}", err=True)
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+@app.command("channel-add")
+def channel_add_cmd(
+    name: Annotated[str, typer.Argument(help="Channel name (lower-case letters, digits, _ and -)")],
+    rotate: Annotated[bool, typer.Option("--rotate", help="Generate a new secret")] = False,
+) -> None:
+    """Create a payment channel; its HMAC secret is generated into the data home's keys folder
+    (never committed) and printed once, for the channel's operator."""
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.core.errors import ApplicationError
+    from fieldcollect.payments.channels import channel_add
+
+    try:
+        secret = channel_add(name=name, rotate=rotate)
+    except ApplicationError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(secret)
+
+
+@app.command("reconciliation")
+def reconciliation(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
+    last: Annotated[int, typer.Option(help="How many nights")] = 7,
+) -> None:
+    """The last nights' reconciliations of the same-day payments with the export."""
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.payments.models import Reconciliation
+
+    rows = [{"as_of": r.as_of.isoformat(), "matched": r.matched, "amount_differs": r.amount_differs,
+             "missing": r.missing, "extra": r.extra} for r in Reconciliation.objects.all()[:max(1, min(last, 366))]]
+    if as_json:
+        typer.echo(json.dumps(rows))
+    else:
+        for r in rows:
+            typer.echo(" ".join(f"{k}={v}" for k, v in r.items()))

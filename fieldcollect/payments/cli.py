@@ -34,7 +34,14 @@ def post(
         raise typer.Exit(2)
     setup_django()
     migrate_quietly()
+    import gc
+
     from fieldcollect.payments.services import payments_post
+
+    # a file of 100,000 lines allocates millions of short-lived objects: the start-up's objects out of
+    # the collector's way and fewer collections (about half the time of a large file)
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 100)
 
     result = payments_post(lines=_lines(file), actor_label="cli")
     if as_json:

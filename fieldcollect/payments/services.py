@@ -10,7 +10,7 @@ One path for both entries, :func:`payments_post`, in batches:
 3. the batch is written in one transaction: one :class:`PaymentEvent` per line, and for a loan with
    an open case one ``cases.Payment`` (reference ``<channel>:<reference>``) attributed to the agency's
    placement covering its date by the one rule of :mod:`fieldcollect.settlement.attribution` (the
-   commission), and one audit row per payment;
+   commission), and one audit row for the batch (the events are the record of each payment);
 4. the effects, at once (:func:`payments_take_effect`): promises kept and plan instalments paid by the
    plans' own watch (:func:`fieldcollect.plans.services.promises_watch` / ``plans_watch``, limited to
    the cases paid), and when the payments since the last nightly cycle cover the case's overdue
@@ -22,19 +22,20 @@ The nightly reconciliation with the export is :mod:`fieldcollect.payments.reconc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from fieldcollect.audit.models import AuditEntry
+from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.models import Case, Payment
 from fieldcollect.core.bank_time import bank_time_zone
 from fieldcollect.core.models import User
+from fieldcollect.core.rawsql import copy_rows, table
 from fieldcollect.payments.channels import active_channels
 from fieldcollect.payments.lines import LineError, PaymentLine, parse_line, parse_object
 from fieldcollect.payments.models import PaymentEvent
@@ -45,7 +46,7 @@ from fieldcollect.settlement.selectors import covers_for
 from fieldcollect.visits.fieldwork import field_work_end
 from fieldcollect.visits.models import Appointment, RouteStop
 
-BATCH = 5_000
+BATCH = 10_000
 AUDIT_ACTION = "payment.same_day"
 
 
@@ -80,13 +81,15 @@ def payments_post(*, lines: Iterable[tuple[int, Any]], acting_user: User | None 
                   batch: int = BATCH) -> PostResult:
     """Post payment lines ``(line number, raw line)``; a raw line is the text of one JSON line (a file)
     or the decoded object (the API). ``channel``: the channel that signed the request; its lines must
-    name it. Returns the counts and the refused lines with their reasons."""
+    name it. Returns the counts and the refused lines with their reasons. The effects
+    (:func:`payments_take_effect`) follow once all the lines are written."""
     now = now or timezone.now()
     zone = bank_time_zone()
     allowed = {channel} if channel is not None else active_channels()
     result = PostResult()
     seen: dict[tuple[str, str], tuple[int, tuple[int, int, datetime]]] = {}
     pending: list[tuple[int, PaymentLine]] = []
+    paid_cases: set[int] = set()
     for number, raw in lines:
         try:
             line = (parse_line(raw, bank_zone=zone, now=now) if isinstance(raw, str | bytes)
@@ -111,31 +114,59 @@ def payments_post(*, lines: Iterable[tuple[int, Any]], acting_user: User | None 
         seen[key] = (number, (line.loan_id, line.amount_fen, line.paid_at))
         pending.append((number, line))
         if len(pending) >= batch:
-            _post_batch(pending, result=result, acting_user=acting_user, actor_label=actor_label, now=now)
+            paid_cases |= _post_batch(pending, result=result, acting_user=acting_user, actor_label=actor_label,
+                                      now=now)
             pending = []
     if pending:
-        _post_batch(pending, result=result, acting_user=acting_user, actor_label=actor_label, now=now)
+        paid_cases |= _post_batch(pending, result=result, acting_user=acting_user, actor_label=actor_label, now=now)
+    result.rejected.sort(key=lambda r: r["line"])
+    if paid_cases:
+        result.add_effects(payments_take_effect(case_ids=paid_cases, now=now, acting_user=acting_user))
     return result
 
 
 def _post_batch(pending: list[tuple[int, PaymentLine]], *, result: PostResult, acting_user: User | None,
-                actor_label: str, now: datetime) -> None:
+                actor_label: str, now: datetime) -> set[int]:
+    """Write one batch; returns the cases paid."""
     try:
         applied, case_ids = _write_batch(pending, result=result, acting_user=acting_user, actor_label=actor_label,
                                          now=now)
     except IntegrityError:
         # another post wrote one of these references meanwhile: line by line, each seeing the others
+        if len(pending) == 1:
+            raise
+        case_ids = set()
         for item in pending:
-            _post_batch([item], result=result, acting_user=acting_user, actor_label=actor_label, now=now)
-        return
+            case_ids |= _post_batch([item], result=result, acting_user=acting_user, actor_label=actor_label, now=now)
+        return case_ids
     result.applied += applied
-    if case_ids:
-        result.add_effects(payments_take_effect(case_ids=case_ids, now=now, acting_user=acting_user))
+    return case_ids
 
 
 def _chunks(values: list[Any], size: int = 5_000) -> Iterator[list[Any]]:
     for i in range(0, len(values), size):
         yield values[i:i + size]
+
+
+PAYMENT_COLUMNS = ("loan_id", "case_id", "placement_id", "paid_on", "amount_fen", "channel", "reference", "created_at")
+EVENT_COLUMNS = ("channel", "reference", "loan_id", "case_id", "payment_id", "amount_fen", "paid_at", "paid_on",
+                 "received_at", "status")
+
+
+def _insert(model: type[models.Model], columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (values in the order of the attribute names ``columns``): on PostgreSQL by
+    ``COPY`` (:func:`fieldcollect.core.rawsql.copy_rows`, the fast path of a 100,000-line file), else
+    through the ORM's ``bulk_create``; the rows land the same (``payments/tests/test_payments.py``)."""
+    if not rows:
+        return
+    if FAST_INSERT and connection.vendor == "postgresql":
+        with connection.wrap_database_errors:  # a unique violation is Django's IntegrityError, as with the ORM
+            copy_rows(table(model), [model._meta.get_field(c).column for c in columns], rows)
+    else:
+        model.objects.bulk_create([model(**dict(zip(columns, r, strict=True))) for r in rows], batch_size=2_000)
+
+
+FAST_INSERT = True
 
 
 def _write_batch(pending: list[tuple[int, PaymentLine]], *, result: PostResult, acting_user: User | None,
@@ -145,14 +176,19 @@ def _write_batch(pending: list[tuple[int, PaymentLine]], *, result: PostResult, 
     rejected: list[dict[str, Any]] = []
     duplicates = 0
     loan_ids = list({line.loan_id for _n, line in pending})
-    known = set(Loan.objects.filter(pk__in=loan_ids).values_list("pk", flat=True))
+    case_of: dict[int, int] = {}
+    for chunk in _chunks(loan_ids):
+        case_of.update(Case.objects.filter(loan_id__in=chunk, closed_on__isnull=True).values_list("loan_id", "pk"))
+    known = set(case_of) | set(Loan.objects.filter(pk__in=[i for i in loan_ids if i not in case_of])
+                               .values_list("pk", flat=True))
     existing: dict[tuple[str, str], tuple[int, int, datetime]] = {}
     for channel in {line.channel for _n, line in pending}:
         refs = [line.reference for _n, line in pending if line.channel == channel]
-        for ref, loan_id, amount, paid_at in PaymentEvent.objects.filter(channel=channel, reference__in=refs) \
-                .values_list("reference", "loan_id", "amount_fen", "paid_at"):
-            existing[(channel, ref)] = (loan_id, amount, paid_at)
-    todo: list[tuple[int, PaymentLine]] = []
+        for chunk in _chunks(refs):
+            for ref, loan_id, amount, paid_at in PaymentEvent.objects.filter(channel=channel, reference__in=chunk) \
+                    .values_list("reference", "loan_id", "amount_fen", "paid_at"):
+                existing[(channel, ref)] = (loan_id, amount, paid_at)
+    todo: list[PaymentLine] = []
     for number, line in pending:
         before = existing.get((line.channel, line.reference))
         if before is not None:
@@ -164,49 +200,50 @@ def _write_batch(pending: list[tuple[int, PaymentLine]], *, result: PostResult, 
         elif line.loan_id not in known:
             rejected.append({"line": number, "reason": f"unknown loan {line.loan_id}"})
         else:
-            todo.append((number, line))
-    case_of: dict[int, tuple[int, int | None]] = {
-        loan_id: (case_id, agency_id) for loan_id, case_id, agency_id in
-        Case.objects.filter(loan_id__in=[line.loan_id for _n, line in todo], closed_on__isnull=True)
-        .values_list("loan_id", "pk", "agency_id")}
-    with_case = [(i, line) for i, (_n, line) in enumerate(todo) if line.loan_id in case_of]
-    covers = covers_for(case_ids=[case_of[line.loan_id][0] for _i, line in with_case])
+            todo.append(line)
+    with_case = [(i, line) for i, line in enumerate(todo) if line.loan_id in case_of]
+    covers = covers_for(case_ids=[case_of[line.loan_id] for _i, line in with_case])
     placement_of = {i: c.placement_id for i, c in attribute(
-        payments=[(i, case_of[line.loan_id][0], line.paid_on) for i, line in with_case], covers=covers).items()}
-    refs = [payment_reference(line.channel, line.reference) for _i, line in with_case]
-    already: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(refs):
-        for pk, loan_id, ref in Payment.objects.filter(reference__in=chunk).values_list("pk", "loan_id", "reference"):
-            already[(loan_id, ref)] = pk
+        payments=[(i, case_of[line.loan_id], line.paid_on) for i, line in with_case], covers=covers).items()}
+    ref_of = {i: payment_reference(line.channel, line.reference) for i, line in with_case}
+    case_loans = list({line.loan_id for _i, line in with_case})
+    # a case payment with the channel's reference recorded by hand before (payment_record) is the same
+    # payment: looked up when a single line is written (a batch meeting one fails on the unique
+    # constraint and is written again line by line)
+    payment_of: dict[tuple[int, str], int] = {}
+    if len(pending) == 1 and with_case:
+        payment_of.update({(loan, ref): pk for pk, loan, ref in Payment.objects.filter(
+            loan_id__in=case_loans, reference__in=list(ref_of.values())).values_list("pk", "loan_id", "reference")})
     label = actor_label or (acting_user.get_username() if acting_user is not None else "system")
     with transaction.atomic():
-        new_payments = {i: Payment(loan_id=line.loan_id, case_id=case_of[line.loan_id][0],
-                                   placement_id=placement_of.get(i), paid_on=line.paid_on, amount_fen=line.amount_fen,
-                                   channel=line.channel, reference=payment_reference(line.channel, line.reference))
-                        for i, line in with_case
-                        if (line.loan_id, payment_reference(line.channel, line.reference)) not in already}
-        Payment.objects.bulk_create(list(new_payments.values()), batch_size=2_000)
-        payment_of = {i: p.pk for i, p in new_payments.items()}
-        for i, line in with_case:
-            payment_of.setdefault(i, already.get((line.loan_id, payment_reference(line.channel, line.reference)), 0))
-        events = [PaymentEvent(
-            channel=line.channel, reference=line.reference, loan_id=line.loan_id,
-            case_id=case_of[line.loan_id][0] if line.loan_id in case_of else None,
-            payment_id=payment_of.get(i) or None, amount_fen=line.amount_fen, paid_at=line.paid_at,
-            paid_on=line.paid_on, received_at=now,
-            status=PaymentEvent.Status.APPLIED if line.loan_id in case_of else PaymentEvent.Status.NO_CASE,
-        ) for i, (_n, line) in enumerate(todo)]
-        PaymentEvent.objects.bulk_create(events, batch_size=2_000)
-        AuditEntry.objects.bulk_create([AuditEntry(
-            actor=acting_user, actor_label=label, action=AUDIT_ACTION,
-            object_type="case" if e.case_id is not None else "loan",
-            object_id=str(e.case_id if e.case_id is not None else e.loan_id),
-            new={"event": e.pk, "payment": e.payment_id, "channel": e.channel, "reference": e.reference,
-                 "amount_fen": e.amount_fen, "paid_on": e.paid_on.isoformat(),
-                 "placement": placement_of.get(i)}) for i, e in enumerate(events)], batch_size=2_000)
+        _insert(Payment, PAYMENT_COLUMNS, [
+            (line.loan_id, case_of[line.loan_id], placement_of.get(i), line.paid_on, line.amount_fen, line.channel,
+             ref_of[i], now) for i, line in with_case if (line.loan_id, ref_of[i]) not in payment_of])
+        wanted = {(line.loan_id, ref_of[i]) for i, line in with_case}
+        since = min((line.paid_on for _i, line in with_case), default=None)
+        for chunk in _chunks(case_loans):
+            payment_of.update({(loan, ref): pk for pk, loan, ref in Payment.objects.filter(
+                loan_id__in=chunk, paid_on__gte=since, channel__in={line.channel for _i, line in with_case})
+                .values_list("pk", "loan_id", "reference") if (loan, ref) in wanted})
+        _insert(PaymentEvent, EVENT_COLUMNS, [
+            (line.channel, line.reference, line.loan_id, case_of.get(line.loan_id),
+             payment_of.get((line.loan_id, ref_of[i])) if i in ref_of else None, line.amount_fen, line.paid_at,
+             line.paid_on, now,
+             PaymentEvent.Status.APPLIED.value if line.loan_id in case_of else PaymentEvent.Status.NO_CASE.value)
+            for i, line in enumerate(todo)])
+        if todo:
+            # one audit row per batch: the events themselves are the record of each payment (who sent it
+            # is their channel, when is their received_at)
+            audit_log(actor=acting_user, actor_label=label, action=AUDIT_ACTION, object_type="payment_batch",
+                      object_id=now.isoformat(), new={
+                          "payments": len(todo), "amount_fen": sum(line.amount_fen for line in todo),
+                          "channels": sorted({line.channel for line in todo}), "received_at": now.isoformat(),
+                          "cases": len({case_of[line.loan_id] for _i, line in with_case}),
+                          "attributed": len(placement_of),
+                          "references": [line.reference for line in todo[:20]]})
     result.rejected.extend(rejected)
     result.duplicates += duplicates
-    return len(events), {case_of[line.loan_id][0] for _i, line in with_case}
+    return len(todo), {case_of[line.loan_id] for _i, line in with_case}
 
 
 def payments_take_effect(*, case_ids: Iterable[int], now: datetime | None = None,

@@ -673,21 +673,30 @@ def promises_watch(*, as_of: date, grace_days: int | None = None, case_ids: Iter
     """
     grace = int(sel.plans_setting("promise_grace_days", sel.DEFAULT_PROMISE_GRACE_DAYS)) if grace_days is None else grace_days
     counts = {"kept": 0, "broken": 0, "pending": 0}
+
+    def resolve(promise: PromiseToPay, outcome: pp.PromiseOutcome, status: str) -> bool:
+        updated = PromiseToPay.objects.filter(pk=promise.pk, status=PromiseToPay.Status.OPEN).update(
+            status=status, paid_fen=outcome.paid_fen, resolved_on=outcome.resolved_on)
+        if updated:
+            audit_log(actor=None, action=f"promise.{status}", object_type="case", object_id=promise.case_id,
+                      new={"promise": promise.pk, "outcome": outcome.status.value, "paid_fen": outcome.paid_fen,
+                           "amount_fen": promise.amount_fen, "deadline": outcome.deadline.isoformat(),
+                           "as_of": as_of.isoformat()})
+        return bool(updated)
+
+    kept_ones: list[tuple[PromiseToPay, pp.PromiseOutcome]] = []
     for promise, outcome in sel.open_promise_outcomes(as_of=as_of, grace_days=grace, case_ids=case_ids):
         if not outcome.is_resolved or (outcome.is_broken and not may_break):
             counts["pending"] += 1
             continue
         kept = outcome.status is pp.PromiseStatus.KEPT
-        status = PromiseToPay.Status.KEPT if kept else PromiseToPay.Status.BROKEN
+        if kept:  # decided together below: one transaction (a same-day file keeps thousands at once)
+            kept_ones.append((promise, outcome))
+            continue
+        status = PromiseToPay.Status.BROKEN
         with transaction.atomic():
-            updated = PromiseToPay.objects.filter(pk=promise.pk, status=PromiseToPay.Status.OPEN).update(
-                status=status, paid_fen=outcome.paid_fen, resolved_on=outcome.resolved_on)
-            if not updated:
+            if not resolve(promise, outcome, status):
                 continue
-            audit_log(actor=None, action=f"promise.{status}", object_type="case", object_id=promise.case_id,
-                      new={"promise": promise.pk, "outcome": outcome.status.value, "paid_fen": outcome.paid_fen,
-                           "amount_fen": promise.amount_fen, "deadline": outcome.deadline.isoformat(),
-                           "as_of": as_of.isoformat()})
             if not kept:
                 case = Case.objects.select_related("collector", "collector__user").get(pk=promise.case_id)
                 if case.status == CaseStatus.PROMISE:
@@ -697,7 +706,9 @@ def promises_watch(*, as_of: date, grace_days: int | None = None, case_ids: Iter
                     title=_("Promise of %(date)s not kept: follow up") % {"date": promise.due_on.isoformat()},
                     due_on=as_of + timedelta(days=1),
                 )
-        counts["kept" if kept else "broken"] += 1
+        counts["broken"] += 1
+    with transaction.atomic():
+        counts["kept"] = sum(resolve(promise, outcome, PromiseToPay.Status.KEPT) for promise, outcome in kept_ones)
     return counts
 
 

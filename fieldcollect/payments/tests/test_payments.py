@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -134,7 +134,8 @@ def test_same_file_posted_twice_applies_once_and_bad_lines_are_refused_with_thei
     assert Payment.objects.filter(loan_id=a.loan_id).count() == 2
     assert sorted(Payment.objects.filter(loan_id=a.loan_id).values_list("amount_fen", flat=True)) == [1, 10_000]
     assert PaymentEvent.objects.count() == 3
-    assert AuditEntry.objects.filter(action="payment.same_day").count() == 3
+    audit = AuditEntry.objects.get(action="payment.same_day")  # one per batch, in its transaction
+    assert audit.new["payments"] == 3 and audit.new["amount_fen"] == 10_001 + 5_000 and audit.actor_label == "cli"
 
 
 def test_a_reference_reused_for_another_payment_is_refused_not_applied():
@@ -251,3 +252,45 @@ def test_paying_the_overdue_cancels_tomorrows_visit_and_takes_the_case_off_the_r
     other_appointment.refresh_from_db()
     assert other_appointment.status == Appointment.Status.CONFIRMED
     assert AuditEntry.objects.filter(action="fieldwork.end", object_id=str(case.pk)).exists()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_copy_path_and_orm_path_write_the_same_rows(monkeypatch, fast):
+    """The COPY fast path (PostgreSQL) and the ORM's bulk_create write the same rows."""
+    from fieldcollect.payments import services
+
+    channels.channel_add(name="unionpay")
+    agency = f.make_agency()
+    placed = f.make_case(agency=agency, status="placed")
+    Placement.objects.create(case=placed, agency=agency, starts_on=f.today() - timedelta(days=5),
+                             ends_on=f.today() + timedelta(days=50))
+    plain = f.make_case()
+    closed = f.make_case(closed_on=f.today() - timedelta(days=3), status="closed")
+    Payment.objects.create(loan_id=plain.loan_id, case=plain, paid_on=f.today(), amount_fen=10_000,
+                           reference="unionpay:H-1")  # recorded by hand before with the channel's reference
+    at = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)
+    lines = [(1, line(placed.loan_id, "W-1", paid_at=at.isoformat())), (2, line(plain.loan_id, "W-2", amount=3)),
+             (3, line(closed.loan_id, "W-3")), (4, line(plain.loan_id, "H-1")), (5, line(placed.loan_id, "W-4", amount=7))]
+    monkeypatch.setattr(services, "FAST_INSERT", fast)
+    now = timezone.now()
+    result = payments_post(lines=lines, now=now)
+    assert result.as_dict() == {"applied": 5, "duplicates": 0, "rejected": []}
+    pays = sorted(Payment.objects.values_list("loan_id", "case_id", "placement_id", "paid_on", "amount_fen", "channel",
+                                              "reference"), key=str)
+    placement = Placement.objects.get(case=placed).pk
+    today = timezone.localdate(now)
+    assert pays == sorted([
+        (placed.loan_id, placed.pk, None, date(2026, 1, 5), 10_000, "unionpay", "unionpay:W-1"),  # before the placement
+        (plain.loan_id, plain.pk, None, today, 3, "unionpay", "unionpay:W-2"),
+        (placed.loan_id, placed.pk, placement, today, 7, "unionpay", "unionpay:W-4"),
+        (plain.loan_id, plain.pk, None, f.today(), 10_000, "bank_transfer", "unionpay:H-1"),
+    ], key=str)
+    events = sorted(PaymentEvent.objects.values_list("reference", "loan_id", "case_id", "payment__reference",
+                                                     "amount_fen", "paid_at", "received_at", "status"))
+    assert events == [
+        ("H-1", plain.loan_id, plain.pk, "unionpay:H-1", 10_000, events[0][5], now, "applied"),
+        ("W-1", placed.loan_id, placed.pk, "unionpay:W-1", 10_000, at, now, "applied"),
+        ("W-2", plain.loan_id, plain.pk, "unionpay:W-2", 3, events[2][5], now, "applied"),
+        ("W-3", closed.loan_id, None, None, 10_000, events[3][5], now, "no_case"),
+        ("W-4", placed.loan_id, placed.pk, "unionpay:W-4", 7, events[4][5], now, "applied"),
+    ]

@@ -81,7 +81,7 @@ def main() -> None:  # noqa: PLR0915 (one script, read top to bottom)
                                    annual_rate="0.18", term_months=12, method=Loan.Method.EQUAL_INSTALMENT,
                                    disbursed_on=today - timedelta(days=300)) for i in ids], batch_size=5_000)
     placed = set(rng.sample(ids, args.cases // 2))
-    overdue = {i: rng.randrange(50_000, 400_000) for i in ids}
+    overdue = {i: rng.randrange(30_000, 250_000) for i in ids}
     Case.objects.bulk_create([Case(loan_id=i, customer_id=i, opened_on=today - timedelta(days=40), dpd=40, max_dpd=40,
                                    bucket="M2", overdue_fen=overdue[i], outstanding_principal_fen=2_000_000, city="上海",
                                    last_cycle_on=yesterday, agency=agency if i in placed else None,
@@ -108,8 +108,8 @@ def main() -> None:  # noqa: PLR0915 (one script, read top to bottom)
     PromiseToPay.objects.bulk_create([PromiseToPay(case_id=case_of[i], amount_fen=promise_amount[i],
                                                    due_on=today + timedelta(days=3), promised_on=yesterday)
                                       for i in promised], batch_size=5_000)
-    # visits booked for tomorrow (a fiftieth of the placed cases): cancelled when the case is paid up
-    visited = rng.sample(sorted(placed), max(1, len(placed) // 50))
+    # visits booked for tomorrow (a twentieth of the placed cases): cancelled when the case is paid up
+    visited = rng.sample(sorted(placed), max(10, len(placed) // 20))
     start = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
     Appointment.objects.bulk_create([Appointment(case_id=case_of[i], collector=collector,
                                                  status=Appointment.Status.CONFIRMED, chosen_start=start,

@@ -127,7 +127,9 @@ def main() -> None:  # noqa: PLR0915 (one script, read top to bottom)
             raise SystemExit(f"payments post failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
         return json.loads(proc.stdout), seconds
 
+    load_before = os.getloadavg()
     first, first_s = post()
+    load_after_first = os.getloadavg()
     second, second_s = post()
 
     # the oracle
@@ -153,7 +155,8 @@ def main() -> None:  # noqa: PLR0915 (one script, read top to bottom)
         "visits_cancelled_when_paid_up": cancelled == expected_cancelled,
     }
     result = {
-        "command": "python bench/payments.py " + " ".join(sys.argv[1:]),
+        "command": ("DATABASE_URL=<postgres> " if connection.vendor == "postgresql" else "")
+                   + "python bench/payments.py " + " ".join(sys.argv[1:]),
         "database": connection.vendor,
         "lines": args.lines,
         "cases": args.cases,
@@ -167,7 +170,8 @@ def main() -> None:  # noqa: PLR0915 (one script, read top to bottom)
         "visits_cancelled": len(cancelled),
         "checks": checks,
         "machine": {"nproc": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_avg": os.getloadavg()},
+                    "load_avg": os.getloadavg(), "load_avg_before_post": load_before,
+                    "load_avg_after_post": load_after_first},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

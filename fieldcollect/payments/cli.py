@@ -92,3 +92,58 @@ def reconciliation(
     else:
         for r in rows:
             typer.echo(" ".join(f"{k}={v}" for k, v in r.items()))
+
+
+@app.command("core-dispatch")
+def core_dispatch(
+    demo: Annotated[bool, typer.Option("--demo", help="Deliver to the simulated core (answers at once)")] = False,
+    drop: Annotated[Path | None, typer.Option("--drop", help="Folder of the file drop (default: the data home's core/outbox)")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many instructions")] = 500,
+) -> None:
+    """Write-back: queue an instruction for each accepted plan and deliver the pending ones (retried)."""
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.payments.writeback import DemoCoreBanking, FileDropAdapter, writeback_dispatch
+
+    file_drop = FileDropAdapter(directory=drop)
+    counts = writeback_dispatch(adapter=DemoCoreBanking(drop=file_drop) if demo else file_drop, limit=limit)
+    typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@app.command("core-answers")
+def core_answers(
+    file: Annotated[Path, typer.Option("--file", help="CSV: instruction_id,status,reason (acknowledged or refused)")],
+) -> None:
+    """Apply the core banking system's answers to the instructions."""
+    if not file.is_file():
+        typer.echo(f"{file}: no such file", err=True)
+        raise typer.Exit(2)
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.payments.writeback import core_answers_from_csv
+
+    result = core_answers_from_csv(file)
+    typer.echo(json.dumps({"answered": result.answered, "rejected": result.rejected}, ensure_ascii=False))
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+@app.command("credit-marks")
+def credit_marks_cmd(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Business date (YYYY-MM-DD); default today")] = "",
+) -> None:
+    """Export the credit-reporting (征信) marks: loans restructured (重组) or settled (协商结清)."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise typer.BadParameter(f"--as-of must be a date like 2026-12-07, got {as_of!r}") from None
+    setup_django()
+    migrate_quietly()
+    from fieldcollect.core.bank_time import bank_today
+    from fieldcollect.payments.writeback import credit_marks, credit_marks_csv
+
+    n = credit_marks_csv(credit_marks(as_of=day or bank_today()), out)
+    typer.echo(f"{n} marks written to {out}")

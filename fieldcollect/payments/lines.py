@@ -17,6 +17,7 @@ FIELDS = ("reference", "loan_id", "amount_fen", "paid_at", "channel")
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,14}$")
 REFERENCE = re.compile(r"^[A-Za-z0-9._:/-]{1,48}$")
 MAX_AMOUNT_FEN = 10**13  # 100 billion yuan: anything larger is a typing error
+MAX_ID = 2**63 - 1  # a 64-bit key
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks differ a little between the channel and the bank
 
 
@@ -56,8 +57,8 @@ def parse_object(obj: Any, *, bank_zone: ZoneInfo, now: datetime) -> PaymentLine
     if not isinstance(channel, str) or not CHANNEL_NAME.match(channel):
         raise LineError("channel must be a channel name (lower-case letters, digits, _ and -, at most 15)")
     loan_id = _int(obj["loan_id"], "loan_id")
-    if loan_id <= 0:
-        raise LineError(f"loan_id must be positive, got {loan_id}")
+    if not 0 < loan_id <= MAX_ID:
+        raise LineError(f"loan_id must be a positive 64-bit integer, got {loan_id}"[:200])
     amount = _int(obj["amount_fen"], "amount_fen")
     if amount <= 0:
         raise LineError(f"amount_fen must be positive, got {amount}")

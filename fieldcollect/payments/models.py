@@ -84,3 +84,45 @@ class Reconciliation(models.Model):
 
     def __str__(self) -> str:
         return f"Reconciliation {self.as_of}"
+
+
+class CoreInstruction(models.Model):
+    """An instruction to the core banking system (write-back) for an accepted plan: a restructuring, a
+    waiver or a settlement. Delivered through the outbox (``message``: channel ``core``, retried by
+    ``outbox_dispatch``), then acknowledged or refused by the core with a reason
+    (:mod:`fieldcollect.payments.writeback`; the JSON schema is ``docs/core-instructions.md``)."""
+
+    class Kind(models.TextChoices):
+        RESTRUCTURE = "restructure", _("Restructuring")
+        WAIVER = "waiver", _("Waiver")
+        SETTLEMENT = "settlement", _("Settlement")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent, waiting for the core's answer")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged by the core")
+        REFUSED = "refused", _("Refused by the core")
+        FAILED = "failed", _("Could not be delivered")
+
+    instruction_id = models.UUIDField(unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    proposal = models.ForeignKey("plans.RestructuringProposal", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    loan = models.ForeignKey("portfolio.Loan", on_delete=models.PROTECT, related_name="+")
+    message = models.OneToOneField("outbox.OutboxMessage", on_delete=models.PROTECT, related_name="+")
+    payload = models.JSONField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reason = models.CharField(max_length=300, blank=True, default="")
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="1, then one more for each re-send")
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            # one live instruction per plan: a re-send after a refusal replaces the refused one's place
+            models.UniqueConstraint(fields=["proposal", "attempt"], name="payments_instruction_attempt_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.instruction_id} {self.status}"

@@ -28,7 +28,6 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from fieldcollect.audit.services import audit_log
@@ -278,11 +277,12 @@ def _cases_paid_up(case_ids: list[int], *, today: date) -> list[Case]:
         Appointment.Status.PROPOSED, Appointment.Status.CONFIRMED)).values_list("case_id", flat=True))
     busy |= set(RouteStop.objects.filter(case_id__in=list(cases), plan__date__gte=today)
                 .values_list("case_id", flat=True))
-    out = []
-    for case_id in sorted(busy):
-        case = cases[case_id]
-        since = case.last_cycle_on or case.opened_on
-        paid = Payment.objects.filter(case_id=case_id, paid_on__gt=since).aggregate(t=Sum("amount_fen"))["t"] or 0
-        if paid >= case.overdue_fen:
-            out.append(case)
-    return out
+    if not busy:
+        return []
+    since = min(c.last_cycle_on or c.opened_on for pk, c in cases.items() if pk in busy)
+    paid: dict[int, int] = {}
+    for case_id, paid_on, amount in Payment.objects.filter(case_id__in=sorted(busy), paid_on__gt=since) \
+            .values_list("case_id", "paid_on", "amount_fen"):
+        if paid_on > (cases[case_id].last_cycle_on or cases[case_id].opened_on):
+            paid[case_id] = paid.get(case_id, 0) + amount
+    return [cases[pk] for pk in sorted(busy) if paid.get(pk, 0) >= cases[pk].overdue_fen]

@@ -294,3 +294,31 @@ def test_copy_path_and_orm_path_write_the_same_rows(monkeypatch, fast):
         ("W-3", closed.loan_id, None, None, 10_000, events[3][5], now, "no_case"),
         ("W-4", placed.loan_id, placed.pk, "unionpay:W-4", 7, events[4][5], now, "applied"),
     ]
+
+
+HOSTILE_BODIES = [
+    b"", b"null", b"[]", b'"x"', b"1e309", b'{"payments": "x"}', b'{"payments": null}',
+    b'{"payments": [1, null, [], {}, "x", true]}', b"[" * 5000 + b"]" * 5000, b"\xff\xfe\x00",
+    b'{"payments": [{"reference": "a", "loan_id": 1e309, "amount_fen": NaN, "paid_at": "x", "channel": "unionpay"}]}',
+    b'{"payments": [{"reference": "a", "loan_id": 99999999999999999999999, "amount_fen": 1, '
+    b'"paid_at": "2026-01-01T00:00:00+08:00", "channel": "unionpay"}]}',
+    b'{"reference": "' + b"r" * 10_000 + b'", "loan_id": 1, "amount_fen": 1, "paid_at": "9999-12-31T23:59:59+14:00", '
+    b'"channel": "unionpay"}',
+    b'{"payments": [{"reference": "a\\u0000", "loan_id": -1, "amount_fen": true, "paid_at": "2026-02-30T00:00:00Z", '
+    b'"channel": "UNIONPAY", "extra": 1}]}',
+]
+
+
+def test_signed_hostile_bodies_are_refused_never_a_server_error():
+    secret = channels.channel_add(name="unionpay")
+    client = Client()
+    before = (Payment.objects.count(), PaymentEvent.objects.count())
+    for body in HOSTILE_BODIES:
+        resp = signed(client, body, secret=secret)
+        assert resp.status_code in (200, 400, 422), (body[:80], resp.status_code, resp.content[:300])
+        data = resp.json()
+        if resp.status_code == 200:
+            assert data["applied"] == 0 and data["rejected"], (body[:80], data)
+        else:  # not JSON, not a list of payments; a NUL byte (the project's middleware: 422)
+            assert data["error"]["code"] in ("payment.file_invalid", "request.invalid")
+    assert (Payment.objects.count(), PaymentEvent.objects.count()) == before

@@ -64,8 +64,11 @@ def channel_add(*, name: str, acting_user: User | None = None, rotate: bool = Fa
     """Create (or re-activate) the channel ``name`` and return its secret: generated into the keys
     folder the first time, or again when ``rotate``."""
     if not CHANNEL_NAME.match(name) or name in RESERVED:
-        raise ApplicationError(_("A channel name is 1-15 lower-case letters, digits, _ or - (not “store”)."),
-                               code=E.CHANNEL_INVALID, extra={"name": name[:40]})
+        raise ApplicationError(
+            _("A channel name is 1-15 lower-case letters, digits, _ or - (not “store”)."),
+            code=E.CHANNEL_INVALID,
+            extra={"name": name[:40]},
+        )
     data = _read()
     fresh = rotate or name not in data
     if fresh:
@@ -76,9 +79,13 @@ def channel_add(*, name: str, acting_user: User | None = None, rotate: bool = Fa
         if not channel.active:
             channel.active = True
             channel.save(update_fields=["active"])
-        audit_log(actor=acting_user, action="payment_channel.add" if created else "payment_channel.secret",
-                  object_type="payment_channel", object_id=channel.pk,
-                  new={"name": name, "secret_generated": fresh})
+        audit_log(
+            actor=acting_user,
+            action="payment_channel.add" if created else "payment_channel.secret",
+            object_type="payment_channel",
+            object_id=channel.pk,
+            new={"name": name, "secret_generated": fresh},
+        )
     return data[name]
 
 
@@ -100,15 +107,26 @@ def sign(*, secret: str, timestamp: int, body: bytes) -> str:
 def signature_check(*, channel: str, timestamp: str, signature: str, body: bytes, now: datetime) -> str:
     """The channel of a correctly signed, fresh request; :class:`PermissionDeniedError` otherwise."""
     if not channel or not timestamp or not signature:
-        raise PermissionDeniedError(_("The request is not signed (X-FC-Channel, X-FC-Timestamp, X-FC-Signature)."),
-                                    code=E.SIGNATURE_MISSING, status_code=401)
+        raise PermissionDeniedError(
+            _("The request is not signed (X-FC-Channel, X-FC-Timestamp, X-FC-Signature)."),
+            code=E.SIGNATURE_MISSING,
+            status_code=401,
+        )
     secret = channel_secret(channel) if CHANNEL_NAME.match(channel) else None
     if not timestamp.isdigit() or len(timestamp) > 12 or secret is None:
-        raise PermissionDeniedError(_("The signature is not valid."), code=E.SIGNATURE_INVALID, status_code=401)
+        raise PermissionDeniedError(
+            _("The signature is not valid."), code=E.SIGNATURE_INVALID, status_code=401
+        )
     if abs(now.timestamp() - int(timestamp)) > MAX_SKEW.total_seconds():
-        raise PermissionDeniedError(_("The signature is not valid."), code=E.SIGNATURE_INVALID, status_code=401,
-                                    extra={"reason": "timestamp too far from the bank's clock"})
+        raise PermissionDeniedError(
+            _("The signature is not valid."),
+            code=E.SIGNATURE_INVALID,
+            status_code=401,
+            extra={"reason": "timestamp too far from the bank's clock"},
+        )
     expected = sign(secret=secret, timestamp=int(timestamp), body=body)
     if not hmac.compare_digest(expected, signature.strip().lower()):
-        raise PermissionDeniedError(_("The signature is not valid."), code=E.SIGNATURE_INVALID, status_code=401)
+        raise PermissionDeniedError(
+            _("The signature is not valid."), code=E.SIGNATURE_INVALID, status_code=401
+        )
     return channel

@@ -23,8 +23,14 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 @app.command("post")
 def post(
-    file: Annotated[Path, typer.Option("--file", help="JSON lines: one payment per line "
-                                       '{"reference", "loan_id", "amount_fen", "paid_at", "channel"}')],
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file",
+            help="JSON lines: one payment per line "
+            '{"reference", "loan_id", "amount_fen", "paid_at", "channel"}',
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
 ) -> None:
     """Apply the payments of a file at once (idempotent by each channel's reference). Prints
@@ -47,8 +53,10 @@ def post(
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        typer.echo(f"applied={result.applied} duplicates={result.duplicates} rejected={len(result.rejected)} "
-                   + " ".join(f"{k}={v}" for k, v in sorted(result.effects.items())))
+        typer.echo(
+            f"applied={result.applied} duplicates={result.duplicates} rejected={len(result.rejected)} "
+            + " ".join(f"{k}={v}" for k, v in sorted(result.effects.items()))
+        )
         for r in result.rejected[:50]:
             typer.echo(f"{file} line {r['line']}: {r['reason']}", err=True)
     if result.rejected:
@@ -85,8 +93,16 @@ def reconciliation(
     migrate_quietly()
     from fieldcollect.payments.models import Reconciliation
 
-    rows = [{"as_of": r.as_of.isoformat(), "matched": r.matched, "amount_differs": r.amount_differs,
-             "missing": r.missing, "extra": r.extra} for r in Reconciliation.objects.all()[:max(1, min(last, 366))]]
+    rows = [
+        {
+            "as_of": r.as_of.isoformat(),
+            "matched": r.matched,
+            "amount_differs": r.amount_differs,
+            "missing": r.missing,
+            "extra": r.extra,
+        }
+        for r in Reconciliation.objects.all()[: max(1, min(last, 366))]
+    ]
     if as_json:
         typer.echo(json.dumps(rows))
     else:
@@ -96,8 +112,13 @@ def reconciliation(
 
 @app.command("core-dispatch")
 def core_dispatch(
-    demo: Annotated[bool, typer.Option("--demo", help="Deliver to the simulated core (answers at once)")] = False,
-    drop: Annotated[Path | None, typer.Option("--drop", help="Folder of the file drop (default: the data home's core/outbox)")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Deliver to the simulated core (answers at once)")
+    ] = False,
+    drop: Annotated[
+        Path | None,
+        typer.Option("--drop", help="Folder of the file drop (default: the data home's core/outbox)"),
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many instructions")] = 500,
 ) -> None:
     """Write-back: queue an instruction for each accepted plan and deliver the pending ones (retried)."""
@@ -112,7 +133,9 @@ def core_dispatch(
 
 @app.command("core-answers")
 def core_answers(
-    file: Annotated[Path, typer.Option("--file", help="CSV: instruction_id,status,reason (acknowledged or refused)")],
+    file: Annotated[
+        Path, typer.Option("--file", help="CSV: instruction_id,status,reason (acknowledged or refused)")
+    ],
 ) -> None:
     """Apply the core banking system's answers to the instructions."""
     if not file.is_file():

@@ -75,8 +75,14 @@ def parse_object(obj: Any, *, bank_zone: ZoneInfo, now: datetime) -> PaymentLine
         raise LineError(f"paid_at {raw!r} has no UTC offset")
     if paid_at > now + FUTURE_TOLERANCE:
         raise LineError(f"paid_at {raw!r} is in the future")
-    return PaymentLine(reference=reference, loan_id=loan_id, amount_fen=amount, paid_at=paid_at,
-                       paid_on=paid_at.astimezone(bank_zone).date(), channel=channel)
+    return PaymentLine(
+        reference=reference,
+        loan_id=loan_id,
+        amount_fen=amount,
+        paid_at=paid_at,
+        paid_on=paid_at.astimezone(bank_zone).date(),
+        channel=channel,
+    )
 
 
 def parse_line(text: str | bytes, *, bank_zone: ZoneInfo, now: datetime) -> PaymentLine:

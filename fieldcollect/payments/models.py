@@ -44,8 +44,9 @@ class PaymentEvent(models.Model):
     reference = models.CharField(max_length=48)
     loan = models.ForeignKey("portfolio.Loan", on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    payment = models.OneToOneField("cases.Payment", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="event")
+    payment = models.OneToOneField(
+        "cases.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="event"
+    )
     amount_fen = models.BigIntegerField()
     paid_at = models.DateTimeField()
     paid_on = models.DateField(help_text="The bank's business date of paid_at (bank time zone)")
@@ -59,7 +60,9 @@ class PaymentEvent(models.Model):
         ordering: ClassVar[list[str]] = ["-received_at", "-id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # idempotency: a channel's reference names one payment; posting it again changes nothing
-            models.UniqueConstraint(fields=["channel", "reference"], name="payments_event_channel_reference_unique"),
+            models.UniqueConstraint(
+                fields=["channel", "reference"], name="payments_event_channel_reference_unique"
+            ),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payments_event_amount_positive"),
         ]
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["loan", "paid_on"])]
@@ -121,7 +124,9 @@ class CoreInstruction(models.Model):
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # one live instruction per plan: a re-send after a refusal replaces the refused one's place
-            models.UniqueConstraint(fields=["proposal", "attempt"], name="payments_instruction_attempt_unique"),
+            models.UniqueConstraint(
+                fields=["proposal", "attempt"], name="payments_instruction_attempt_unique"
+            ),
         ]
 
     def __str__(self) -> str:

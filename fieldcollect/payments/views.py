@@ -33,19 +33,30 @@ def _bank_user(request: HttpRequest) -> User:
 @errors_as_pages
 def reconciliation(request: HttpRequest) -> HttpResponse:
     user = _bank_user(request)
-    by_status = dict(CoreInstruction.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    by_status = dict(
+        CoreInstruction.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
     statuses = [(value, label, by_status.get(value, 0)) for value, label in CoreInstruction.Status.choices]
-    attention = CoreInstruction.objects.filter(status__in=[CoreInstruction.Status.REFUSED,
-                                                           CoreInstruction.Status.FAILED]).order_by("-created_at")[:100]
+    attention = CoreInstruction.objects.filter(
+        status__in=[CoreInstruction.Status.REFUSED, CoreInstruction.Status.FAILED]
+    ).order_by("-created_at")[:100]
     resent = set(CoreInstruction.objects.filter(attempt__gt=1).values_list("proposal_id", "attempt"))
     nights = Reconciliation.objects.all()[:30]
-    events = dict(PaymentEvent.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    return render(request, "payments/reconciliation.html", {
-        "statuses": statuses, "attention": [(i, (i.proposal_id, i.attempt + 1) not in resent) for i in attention],
-        "nights": nights, "latest": nights[0] if nights else None,
-        "events": [(label, events.get(value, 0)) for value, label in PaymentEvent.Status.choices],
-        "can_resend": user.role == Role.COLLECTIONS_MANAGER or user.is_superuser,
-    })
+    events = dict(
+        PaymentEvent.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    return render(
+        request,
+        "payments/reconciliation.html",
+        {
+            "statuses": statuses,
+            "attention": [(i, (i.proposal_id, i.attempt + 1) not in resent) for i in attention],
+            "nights": nights,
+            "latest": nights[0] if nights else None,
+            "events": [(label, events.get(value, 0)) for value, label in PaymentEvent.Status.choices],
+            "can_resend": user.role == Role.COLLECTIONS_MANAGER or user.is_superuser,
+        },
+    )
 
 
 @login_required

@@ -41,8 +41,20 @@ from fieldcollect.plans.models import PlanInstalment, PlanStatus, ProposalState,
 
 SCHEMA = "fieldcollect.core-instruction/1"
 CHANNEL = "core"
-CSV_COLUMNS = ("instruction_id", "kind", "loan_id", "plan_id", "option", "effective_on", "waiver_fen",
-               "new_principal_fen", "total_cost_fen", "term_months", "annual_rate", "instalments")
+CSV_COLUMNS = (
+    "instruction_id",
+    "kind",
+    "loan_id",
+    "plan_id",
+    "option",
+    "effective_on",
+    "waiver_fen",
+    "new_principal_fen",
+    "total_cost_fen",
+    "term_months",
+    "annual_rate",
+    "instalments",
+)
 WAIVER_OPTIONS = frozenset({"penalty_waiver", "interest_waiver"})
 
 
@@ -73,21 +85,46 @@ def instruction_payload(p: RestructuringProposal, *, instruction_id: uuid.UUID) 
         "total_cost_fen": int(p.total_cost_fen),
         "term_months": int(p.term_months),
         "annual_rate": str(p.annual_rate),
-        "instalments": [{"seq": r.seq, "due_date": r.due_date.isoformat(), "payment_fen": int(r.payment_fen),
-                         "principal_fen": int(r.principal_fen), "interest_fen": int(r.interest_fen)} for r in rows],
+        "instalments": [
+            {
+                "seq": r.seq,
+                "due_date": r.due_date.isoformat(),
+                "payment_fen": int(r.payment_fen),
+                "principal_fen": int(r.principal_fen),
+                "interest_fen": int(r.interest_fen),
+            }
+            for r in rows
+        ],
     }
 
 
 def _enqueue(p: RestructuringProposal, *, attempt: int, acting_user: User | None) -> CoreInstruction:
     instruction_id = uuid.uuid4()
     payload = instruction_payload(p, instruction_id=instruction_id)
-    message = OutboxMessage.objects.create(channel=CHANNEL, to="core-banking", kind=f"core.{payload['kind']}",
-                                           body=json.dumps(payload, ensure_ascii=False), case_id=p.case_id)
-    ins = CoreInstruction.objects.create(instruction_id=instruction_id, kind=payload["kind"], proposal=p,
-                                         case_id=p.case_id, loan_id=p.case.loan_id, message=message, payload=payload,
-                                         attempt=attempt)
-    audit_log(actor=acting_user, action="core_instruction.enqueue", object_type="case", object_id=p.case_id,
-              new={"instruction": str(instruction_id), "kind": payload["kind"], "plan": p.pk, "attempt": attempt})
+    message = OutboxMessage.objects.create(
+        channel=CHANNEL,
+        to="core-banking",
+        kind=f"core.{payload['kind']}",
+        body=json.dumps(payload, ensure_ascii=False),
+        case_id=p.case_id,
+    )
+    ins = CoreInstruction.objects.create(
+        instruction_id=instruction_id,
+        kind=payload["kind"],
+        proposal=p,
+        case_id=p.case_id,
+        loan_id=p.case.loan_id,
+        message=message,
+        payload=payload,
+        attempt=attempt,
+    )
+    audit_log(
+        actor=acting_user,
+        action="core_instruction.enqueue",
+        object_type="case",
+        object_id=p.case_id,
+        new={"instruction": str(instruction_id), "kind": payload["kind"], "plan": p.pk, "attempt": attempt},
+    )
     return ins
 
 
@@ -95,8 +132,12 @@ def writeback_enqueue(*, acting_user: User | None = None) -> int:
     """An instruction for each accepted plan that has none yet; returns how many were queued."""
     done = set(CoreInstruction.objects.values_list("proposal_id", flat=True).distinct())
     n = 0
-    for p in RestructuringProposal.objects.filter(state=ProposalState.ACCEPTED).exclude(pk__in=done) \
-            .select_related("case").order_by("pk"):
+    for p in (
+        RestructuringProposal.objects.filter(state=ProposalState.ACCEPTED)
+        .exclude(pk__in=done)
+        .select_related("case")
+        .order_by("pk")
+    ):
         with transaction.atomic():
             if CoreInstruction.objects.filter(proposal=p).exists():
                 continue
@@ -128,7 +169,9 @@ class FileDropAdapter:
             writer = safe_csv_writer(fh)
             if new:
                 writer.writerow(CSV_COLUMNS)
-            writer.writerow([len(payload["instalments"]) if c == "instalments" else payload[c] for c in CSV_COLUMNS])
+            writer.writerow(
+                [len(payload["instalments"]) if c == "instalments" else payload[c] for c in CSV_COLUMNS]
+            )
 
 
 @dataclass
@@ -150,24 +193,34 @@ class DemoCoreBanking:
 
 def _demo_answer(payload: dict[str, Any]) -> None:
     refused = payload["loan_id"] % 10 == 7
-    core_answer(instruction_id=payload["instruction_id"], accepted=not refused,
-                reason="账户冻结，无法变更 / account frozen, no change possible" if refused else "")
+    core_answer(
+        instruction_id=payload["instruction_id"],
+        accepted=not refused,
+        reason="账户冻结，无法变更 / account frozen, no change possible" if refused else "",
+    )
 
 
-def writeback_dispatch(*, adapter: Any = None, limit: int = 500, now: datetime | None = None) -> dict[str, int]:
+def writeback_dispatch(
+    *, adapter: Any = None, limit: int = 500, now: datetime | None = None
+) -> dict[str, int]:
     """Queue what is new, deliver the pending instructions through the outbox's dispatch, and bring
     the instructions' status up to date with their messages."""
     counts = {"queued": writeback_enqueue()}
     counts |= outbox_dispatch(adapter=adapter or FileDropAdapter(), limit=limit, now=now, channel=CHANNEL)
-    sync = {OutboxMessage.Status.SENT: CoreInstruction.Status.SENT,
-            OutboxMessage.Status.FAILED: CoreInstruction.Status.FAILED}
+    sync = {
+        OutboxMessage.Status.SENT: CoreInstruction.Status.SENT,
+        OutboxMessage.Status.FAILED: CoreInstruction.Status.FAILED,
+    }
     for message_status, status in sync.items():
-        CoreInstruction.objects.filter(status=CoreInstruction.Status.PENDING, message__status=message_status) \
-            .update(status=status)
+        CoreInstruction.objects.filter(
+            status=CoreInstruction.Status.PENDING, message__status=message_status
+        ).update(status=status)
     return counts
 
 
-def core_answer(*, instruction_id: str, accepted: bool, reason: str = "", at: datetime | None = None) -> CoreInstruction:
+def core_answer(
+    *, instruction_id: str, accepted: bool, reason: str = "", at: datetime | None = None
+) -> CoreInstruction:
     """The core's answer to an instruction: acknowledged, or refused with its reason. The same answer
     again changes nothing; another answer to an answered instruction is a conflict."""
     try:
@@ -184,14 +237,23 @@ def core_answer(*, instruction_id: str, accepted: bool, reason: str = "", at: da
         if ins.status in (CoreInstruction.Status.ACKNOWLEDGED, CoreInstruction.Status.REFUSED):
             if ins.status == status:
                 return ins
-            raise ConflictError(_("The instruction was answered already."), code="core_instruction.answered",
-                                extra={"status": ins.status})
+            raise ConflictError(
+                _("The instruction was answered already."),
+                code="core_instruction.answered",
+                extra={"status": ins.status},
+            )
         ins.status = status
         ins.reason = reason.strip()[:300]
         ins.answered_at = at or timezone.now()
         ins.save(update_fields=["status", "reason", "answered_at"])
-        audit_log(actor=None, actor_label="core-banking", action=f"core_instruction.{status}", object_type="case",
-                  object_id=ins.case_id, new={"instruction": str(ins.instruction_id), "reason": ins.reason})
+        audit_log(
+            actor=None,
+            actor_label="core-banking",
+            action=f"core_instruction.{status}",
+            object_type="case",
+            object_id=ins.case_id,
+            new={"instruction": str(ins.instruction_id), "reason": ins.reason},
+        )
     return ins
 
 
@@ -209,11 +271,16 @@ def core_answers_from_csv(path: Path) -> AnswersResult:
         for row_no, row in enumerate(csv.DictReader(fh), start=2):
             status = (row.get("status") or "").strip()
             if status not in ("acknowledged", "refused"):
-                result.rejected.append({"row": row_no, "reason": f"status must be acknowledged or refused, got {status!r}"})
+                result.rejected.append(
+                    {"row": row_no, "reason": f"status must be acknowledged or refused, got {status!r}"}
+                )
                 continue
             try:
-                core_answer(instruction_id=(row.get("instruction_id") or "").strip(), accepted=status == "acknowledged",
-                            reason=row.get("reason") or "")
+                core_answer(
+                    instruction_id=(row.get("instruction_id") or "").strip(),
+                    accepted=status == "acknowledged",
+                    reason=row.get("reason") or "",
+                )
             except ApplicationError as exc:
                 result.rejected.append({"row": row_no, "reason": exc.message})
                 continue
@@ -225,19 +292,28 @@ def instruction_resend(*, instruction: CoreInstruction, acting_user: User | None
     """Send a refused or undeliverable instruction again (after its cause was fixed): a new instruction
     (new id, next attempt) of the same plan."""
     if instruction.status not in (CoreInstruction.Status.REFUSED, CoreInstruction.Status.FAILED):
-        raise ConflictError(_("Only a refused or failed instruction is sent again."),
-                            code="core_instruction.not_refused", extra={"status": instruction.status})
+        raise ConflictError(
+            _("Only a refused or failed instruction is sent again."),
+            code="core_instruction.not_refused",
+            extra={"status": instruction.status},
+        )
     with transaction.atomic():
         p = RestructuringProposal.objects.select_related("case").get(pk=instruction.proposal_id)
-        last = CoreInstruction.objects.filter(proposal=p).order_by("-attempt").values_list("attempt", flat=True)[0]
+        last = (
+            CoreInstruction.objects.filter(proposal=p)
+            .order_by("-attempt")
+            .values_list("attempt", flat=True)[0]
+        )
         if last != instruction.attempt:
             raise ConflictError(_("This instruction was sent again already."), code="core_instruction.resent")
         return _enqueue(p, attempt=last + 1, acting_user=acting_user)
 
 
-MARKS = {CoreInstruction.Kind.RESTRUCTURE: ("restructured", "重组"),
-         CoreInstruction.Kind.WAIVER: ("restructured", "重组"),
-         CoreInstruction.Kind.SETTLEMENT: ("settled", "协商结清")}
+MARKS = {
+    CoreInstruction.Kind.RESTRUCTURE: ("restructured", "重组"),
+    CoreInstruction.Kind.WAIVER: ("restructured", "重组"),
+    CoreInstruction.Kind.SETTLEMENT: ("settled", "协商结清"),
+}
 MARK_COLUMNS = ("loan_id", "mark", "mark_zh", "effective_on", "plan_id", "instruction_id")
 
 
@@ -246,8 +322,11 @@ def credit_marks(*, as_of: date) -> list[dict[str, Any]]:
     (重组) for a restructuring or a waiver, ``settled`` (协商结清) once a settlement plan is completed,
     effective from the plan's acceptance, up to ``as_of``."""
     out = []
-    for ins in CoreInstruction.objects.filter(status=CoreInstruction.Status.ACKNOWLEDGED).select_related("proposal") \
-            .order_by("loan_id", "proposal_id"):
+    for ins in (
+        CoreInstruction.objects.filter(status=CoreInstruction.Status.ACKNOWLEDGED)
+        .select_related("proposal")
+        .order_by("loan_id", "proposal_id")
+    ):
         p = ins.proposal
         if ins.kind == CoreInstruction.Kind.SETTLEMENT and p.plan_status != PlanStatus.COMPLETED:
             continue
@@ -255,8 +334,16 @@ def credit_marks(*, as_of: date) -> list[dict[str, Any]]:
         if effective > as_of:
             continue
         mark, mark_zh = MARKS[CoreInstruction.Kind(ins.kind)]
-        out.append({"loan_id": ins.loan_id, "mark": mark, "mark_zh": mark_zh, "effective_on": effective.isoformat(),
-                    "plan_id": p.pk, "instruction_id": str(ins.instruction_id)})
+        out.append(
+            {
+                "loan_id": ins.loan_id,
+                "mark": mark,
+                "mark_zh": mark_zh,
+                "effective_on": effective.isoformat(),
+                "plan_id": p.pk,
+                "instruction_id": str(ins.instruction_id),
+            }
+        )
     return out
 
 

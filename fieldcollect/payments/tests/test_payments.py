@@ -21,7 +21,6 @@ from fieldcollect.payments import channels
 from fieldcollect.payments.models import PaymentEvent
 from fieldcollect.payments.services import payments_post
 from fieldcollect.plans.models import PlanInstalment
-from fieldcollect.plans.tests.conftest import plan_world  # noqa: F401 (the fixture)
 from fieldcollect.plans.tests.test_services_plans import _to_offered
 from fieldcollect.privacy.tests.test_isolation import make
 from fieldcollect.testing import factories as f
@@ -35,15 +34,34 @@ def now_iso(delta: timedelta = timedelta()) -> str:
 
 
 def line(loan_id: int, ref: str, amount: int = 10_000, channel: str = "unionpay", **kw) -> dict:
-    return {"reference": ref, "loan_id": loan_id, "amount_fen": amount, "paid_at": now_iso(), "channel": channel} | kw
+    return {
+        "reference": ref,
+        "loan_id": loan_id,
+        "amount_fen": amount,
+        "paid_at": now_iso(),
+        "channel": channel,
+    } | kw
 
 
-def signed(client: Client, body: bytes, *, channel: str = "unionpay", secret: str, ts: int | None = None,
-           signature: str | None = None):
+def signed(
+    client: Client,
+    body: bytes,
+    *,
+    channel: str = "unionpay",
+    secret: str,
+    ts: int | None = None,
+    signature: str | None = None,
+):
     ts = int(time.time()) if ts is None else ts
     sig = channels.sign(secret=secret, timestamp=ts, body=body) if signature is None else signature
-    return client.post("/api/v1/payments", body, content_type="application/json",
-                       HTTP_X_FC_CHANNEL=channel, HTTP_X_FC_TIMESTAMP=str(ts), HTTP_X_FC_SIGNATURE=sig)
+    return client.post(
+        "/api/v1/payments",
+        body,
+        content_type="application/json",
+        HTTP_X_FC_CHANNEL=channel,
+        HTTP_X_FC_TIMESTAMP=str(ts),
+        HTTP_X_FC_SIGNATURE=sig,
+    )
 
 
 # ------------------------------------------------------------------ signature and idempotency
@@ -109,8 +127,14 @@ def test_same_file_posted_twice_applies_once_and_bad_lines_are_refused_with_thei
         line(a.loan_id, "B-6", channel="nosuch"),
         line(a.loan_id, "B-7", paid_at=now_iso(timedelta(days=2))),
     ]
-    text = "\n".join(json.dumps(x) for x in good[:2]) + "\n{not json\n" + "\n".join(json.dumps(x) for x in bad) \
-        + "\n\n" + json.dumps(good[2]) + "\n"
+    text = (
+        "\n".join(json.dumps(x) for x in good[:2])
+        + "\n{not json\n"
+        + "\n".join(json.dumps(x) for x in bad)
+        + "\n\n"
+        + json.dumps(good[2])
+        + "\n"
+    )
     path = tmp_path / "P.jsonl"
     path.write_text(text)
     runner = CliRunner()
@@ -132,10 +156,17 @@ def test_same_file_posted_twice_applies_once_and_bad_lines_are_refused_with_thei
     second = runner.invoke(cli_app, ["payments", "post", "--file", str(path), "--json"])
     assert json.loads(second.stdout)["applied"] == 0 and json.loads(second.stdout)["duplicates"] == 3
     assert Payment.objects.filter(loan_id=a.loan_id).count() == 2
-    assert sorted(Payment.objects.filter(loan_id=a.loan_id).values_list("amount_fen", flat=True)) == [1, 10_000]
+    assert sorted(Payment.objects.filter(loan_id=a.loan_id).values_list("amount_fen", flat=True)) == [
+        1,
+        10_000,
+    ]
     assert PaymentEvent.objects.count() == 3
     audit = AuditEntry.objects.get(action="payment.same_day")  # one per batch, in its transaction
-    assert audit.new["payments"] == 3 and audit.new["amount_fen"] == 10_001 + 5_000 and audit.actor_label == "cli"
+    assert (
+        audit.new["payments"] == 3
+        and audit.new["amount_fen"] == 10_001 + 5_000
+        and audit.actor_label == "cli"
+    )
 
 
 def test_a_reference_reused_for_another_payment_is_refused_not_applied():
@@ -165,10 +196,17 @@ def test_payment_keeps_the_promise_and_attributes_the_commission_at_once():
     agency = f.make_agency()
     contract = f.make_contract(agency=agency)
     case = f.make_case(agency=agency, status="placed")
-    placement = Placement.objects.create(case=case, agency=agency, contract=contract,
-                                         starts_on=f.today() - timedelta(days=5), ends_on=f.today() + timedelta(days=50))
+    placement = Placement.objects.create(
+        case=case,
+        agency=agency,
+        contract=contract,
+        starts_on=f.today() - timedelta(days=5),
+        ends_on=f.today() + timedelta(days=50),
+    )
     user = f.make_user(role=Role.COLLECTIONS_MANAGER)
-    promise = promise_record(case=case, acting_user=user, amount_fen=30_000, due_on=f.today() + timedelta(days=3))
+    promise = promise_record(
+        case=case, acting_user=user, amount_fen=30_000, due_on=f.today() + timedelta(days=3)
+    )
     # a partial payment: still open
     payments_post(lines=[(1, line(case.loan_id, "K-1", amount=20_000))])
     promise.refresh_from_db()
@@ -187,14 +225,18 @@ def test_payment_after_the_due_date_does_not_break_anything_the_same_day():
     """Breaking a promise stays with the nightly watch: a same-day payment only keeps."""
     channels.channel_add(name="unionpay")
     case = f.make_case()
-    promise = PromiseToPay.objects.create(case=case, amount_fen=50_000, due_on=f.today() - timedelta(days=10),
-                                          promised_on=f.today() - timedelta(days=20))
+    promise = PromiseToPay.objects.create(
+        case=case,
+        amount_fen=50_000,
+        due_on=f.today() - timedelta(days=10),
+        promised_on=f.today() - timedelta(days=20),
+    )
     payments_post(lines=[(1, line(case.loan_id, "L-1", amount=100))])
     promise.refresh_from_db()
     assert promise.status == PromiseToPay.Status.OPEN
 
 
-def test_payment_pays_the_plan_instalment_at_once(plan_world):  # noqa: F811
+def test_payment_pays_the_plan_instalment_at_once(plan_world):
     channels.channel_add(name="unionpay")
     w = plan_world
     p, offer = _to_offered(w, "term_extension")
@@ -222,24 +264,49 @@ def test_paying_the_overdue_cancels_tomorrows_visit_and_takes_the_case_off_the_r
     case = f.make_case(agency=agency, status="placed", overdue_fen=120_000, last_cycle_on=yesterday)
     other = f.make_case(agency=agency, status="placed", overdue_fen=90_000, last_cycle_on=yesterday)
     for c in (case, other):
-        Placement.objects.create(case=c, agency=agency, starts_on=f.today() - timedelta(days=5),
-                                 ends_on=f.today() + timedelta(days=50))
+        Placement.objects.create(
+            case=c,
+            agency=agency,
+            starts_on=f.today() - timedelta(days=5),
+            ends_on=f.today() + timedelta(days=50),
+        )
     tomorrow = f.today() + timedelta(days=1)
     start = f.in_hours(10, tomorrow)
-    appointment = Appointment.objects.create(case=case, collector=a, status=Appointment.Status.CONFIRMED,
-                                             chosen_start=start, chosen_end=start + timedelta(hours=1),
-                                             expires_at=start)
-    other_appointment = Appointment.objects.create(case=other, collector=a, status=Appointment.Status.CONFIRMED,
-                                                   chosen_start=start, chosen_end=start + timedelta(hours=1),
-                                                   expires_at=start)
-    team = make("visits.Team", agency=agency, city="上海", date=tomorrow, member_a=a, member_b=b, base_lat=31.2,
-                base_lon=121.5, shift_start=f.in_hours(9, tomorrow), shift_end=f.in_hours(18, tomorrow))
+    appointment = Appointment.objects.create(
+        case=case,
+        collector=a,
+        status=Appointment.Status.CONFIRMED,
+        chosen_start=start,
+        chosen_end=start + timedelta(hours=1),
+        expires_at=start,
+    )
+    other_appointment = Appointment.objects.create(
+        case=other,
+        collector=a,
+        status=Appointment.Status.CONFIRMED,
+        chosen_start=start,
+        chosen_end=start + timedelta(hours=1),
+        expires_at=start,
+    )
+    team = make(
+        "visits.Team",
+        agency=agency,
+        city="上海",
+        date=tomorrow,
+        member_a=a,
+        member_b=b,
+        base_lat=31.2,
+        base_lon=121.5,
+        shift_start=f.in_hours(9, tomorrow),
+        shift_end=f.in_hours(18, tomorrow),
+    )
     plan = RoutePlan.objects.create(team=team, city="上海", date=tomorrow)
     for i, c in enumerate((case, other), start=1):
         RouteStop.objects.create(plan=plan, order=i, visit_id=f"case-{c.pk}", case=c, lat=31.2, lon=121.5)
     # a partial payment: the visit stays
-    result = payments_post(lines=[(1, line(case.loan_id, "V-1", amount=100_000)),
-                                  (2, line(other.loan_id, "V-2", amount=1_000))])
+    result = payments_post(
+        lines=[(1, line(case.loan_id, "V-1", amount=100_000)), (2, line(other.loan_id, "V-2", amount=1_000))]
+    )
     assert result.effects["visits_cancelled"] == 0
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CONFIRMED
@@ -262,31 +329,66 @@ def test_copy_path_and_orm_path_write_the_same_rows(monkeypatch, fast):
     channels.channel_add(name="unionpay")
     agency = f.make_agency()
     placed = f.make_case(agency=agency, status="placed")
-    Placement.objects.create(case=placed, agency=agency, starts_on=f.today() - timedelta(days=5),
-                             ends_on=f.today() + timedelta(days=50))
+    Placement.objects.create(
+        case=placed,
+        agency=agency,
+        starts_on=f.today() - timedelta(days=5),
+        ends_on=f.today() + timedelta(days=50),
+    )
     plain = f.make_case()
     closed = f.make_case(closed_on=f.today() - timedelta(days=3), status="closed")
-    Payment.objects.create(loan_id=plain.loan_id, case=plain, paid_on=f.today(), amount_fen=10_000,
-                           reference="unionpay:H-1")  # recorded by hand before with the channel's reference
+    Payment.objects.create(
+        loan_id=plain.loan_id, case=plain, paid_on=f.today(), amount_fen=10_000, reference="unionpay:H-1"
+    )  # recorded by hand before with the channel's reference
     at = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)
-    lines = [(1, line(placed.loan_id, "W-1", paid_at=at.isoformat())), (2, line(plain.loan_id, "W-2", amount=3)),
-             (3, line(closed.loan_id, "W-3")), (4, line(plain.loan_id, "H-1")), (5, line(placed.loan_id, "W-4", amount=7))]
+    lines = [
+        (1, line(placed.loan_id, "W-1", paid_at=at.isoformat())),
+        (2, line(plain.loan_id, "W-2", amount=3)),
+        (3, line(closed.loan_id, "W-3")),
+        (4, line(plain.loan_id, "H-1")),
+        (5, line(placed.loan_id, "W-4", amount=7)),
+    ]
     monkeypatch.setattr(services, "FAST_INSERT", fast)
     now = timezone.now()
     result = payments_post(lines=lines, now=now)
     assert result.as_dict() == {"applied": 5, "duplicates": 0, "rejected": []}
-    pays = sorted(Payment.objects.values_list("loan_id", "case_id", "placement_id", "paid_on", "amount_fen", "channel",
-                                              "reference"), key=str)
+    pays = sorted(
+        Payment.objects.values_list(
+            "loan_id", "case_id", "placement_id", "paid_on", "amount_fen", "channel", "reference"
+        ),
+        key=str,
+    )
     placement = Placement.objects.get(case=placed).pk
     today = timezone.localdate(now)
-    assert pays == sorted([
-        (placed.loan_id, placed.pk, None, date(2026, 1, 5), 10_000, "unionpay", "unionpay:W-1"),  # before the placement
-        (plain.loan_id, plain.pk, None, today, 3, "unionpay", "unionpay:W-2"),
-        (placed.loan_id, placed.pk, placement, today, 7, "unionpay", "unionpay:W-4"),
-        (plain.loan_id, plain.pk, None, f.today(), 10_000, "bank_transfer", "unionpay:H-1"),
-    ], key=str)
-    events = sorted(PaymentEvent.objects.values_list("reference", "loan_id", "case_id", "payment__reference",
-                                                     "amount_fen", "paid_at", "received_at", "status"))
+    assert pays == sorted(
+        [
+            (
+                placed.loan_id,
+                placed.pk,
+                None,
+                date(2026, 1, 5),
+                10_000,
+                "unionpay",
+                "unionpay:W-1",
+            ),  # before the placement
+            (plain.loan_id, plain.pk, None, today, 3, "unionpay", "unionpay:W-2"),
+            (placed.loan_id, placed.pk, placement, today, 7, "unionpay", "unionpay:W-4"),
+            (plain.loan_id, plain.pk, None, f.today(), 10_000, "bank_transfer", "unionpay:H-1"),
+        ],
+        key=str,
+    )
+    events = sorted(
+        PaymentEvent.objects.values_list(
+            "reference",
+            "loan_id",
+            "case_id",
+            "payment__reference",
+            "amount_fen",
+            "paid_at",
+            "received_at",
+            "status",
+        )
+    )
     assert events == [
         ("H-1", plain.loan_id, plain.pk, "unionpay:H-1", 10_000, events[0][5], now, "applied"),
         ("W-1", placed.loan_id, placed.pk, "unionpay:W-1", 10_000, at, now, "applied"),
@@ -297,12 +399,22 @@ def test_copy_path_and_orm_path_write_the_same_rows(monkeypatch, fast):
 
 
 HOSTILE_BODIES = [
-    b"", b"null", b"[]", b'"x"', b"1e309", b'{"payments": "x"}', b'{"payments": null}',
-    b'{"payments": [1, null, [], {}, "x", true]}', b"[" * 5000 + b"]" * 5000, b"\xff\xfe\x00",
+    b"",
+    b"null",
+    b"[]",
+    b'"x"',
+    b"1e309",
+    b'{"payments": "x"}',
+    b'{"payments": null}',
+    b'{"payments": [1, null, [], {}, "x", true]}',
+    b"[" * 5000 + b"]" * 5000,
+    b"\xff\xfe\x00",
     b'{"payments": [{"reference": "a", "loan_id": 1e309, "amount_fen": NaN, "paid_at": "x", "channel": "unionpay"}]}',
     b'{"payments": [{"reference": "a", "loan_id": 99999999999999999999999, "amount_fen": 1, '
     b'"paid_at": "2026-01-01T00:00:00+08:00", "channel": "unionpay"}]}',
-    b'{"reference": "' + b"r" * 10_000 + b'", "loan_id": 1, "amount_fen": 1, "paid_at": "9999-12-31T23:59:59+14:00", '
+    b'{"reference": "'
+    + b"r" * 10_000
+    + b'", "loan_id": 1, "amount_fen": 1, "paid_at": "9999-12-31T23:59:59+14:00", '
     b'"channel": "unionpay"}',
     b'{"payments": [{"reference": "a\\u0000", "loan_id": -1, "amount_fen": true, "paid_at": "2026-02-30T00:00:00Z", '
     b'"channel": "UNIONPAY", "extra": 1}]}',

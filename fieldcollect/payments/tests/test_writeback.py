@@ -22,7 +22,6 @@ from fieldcollect.outbox.services import DeliveryError, FileAdapter, outbox_disp
 from fieldcollect.payments import writeback as wb
 from fieldcollect.payments.models import CoreInstruction
 from fieldcollect.plans import services as plan_services
-from fieldcollect.plans.tests.conftest import plan_world  # noqa: F401 (the fixture)
 from fieldcollect.plans.tests.test_services_plans import _to_offered
 from fieldcollect.testing import factories as f
 
@@ -41,7 +40,9 @@ def conforms(value: Any, schema: dict[str, Any], where: str = "$") -> list[str]:
         out.append(f"{where}: {value!r} not in {schema['enum']}")
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not any(isinstance(value, TYPES[t]) and not (t == "integer" and isinstance(value, bool)) for t in types):
+        if not any(
+            isinstance(value, TYPES[t]) and not (t == "integer" and isinstance(value, bool)) for t in types
+        ):
             out.append(f"{where}: {value!r} is not {types}")
     if "minimum" in schema and isinstance(value, int) and value < schema["minimum"]:
         out.append(f"{where}: {value} < {schema['minimum']}")
@@ -65,7 +66,7 @@ def accepted_plan(w, kind: str = "term_extension"):
     return p
 
 
-def test_an_accepted_plan_becomes_one_instruction_in_the_documented_schema(plan_world, tmp_path):  # noqa: F811
+def test_an_accepted_plan_becomes_one_instruction_in_the_documented_schema(plan_world, tmp_path):
     p = accepted_plan(plan_world)
     assert wb.writeback_enqueue() == 1
     assert wb.writeback_enqueue() == 0  # once per plan
@@ -73,9 +74,15 @@ def test_an_accepted_plan_becomes_one_instruction_in_the_documented_schema(plan_
     assert ins.kind == "restructure" and ins.status == "pending" and ins.loan_id == p.case.loan_id
     assert conforms(ins.payload, SCHEMA) == []
     assert conforms({**ins.payload, "waiver_fen": -1, "extra": 1}, SCHEMA)  # the checker can fail
-    assert ins.payload["instalments"] and all(isinstance(i["payment_fen"], int) for i in ins.payload["instalments"])
+    assert ins.payload["instalments"] and all(
+        isinstance(i["payment_fen"], int) for i in ins.payload["instalments"]
+    )
     message = ins.message
-    assert (message.channel, message.kind, json.loads(message.body)) == ("core", "core.restructure", ins.payload)
+    assert (message.channel, message.kind, json.loads(message.body)) == (
+        "core",
+        "core.restructure",
+        ins.payload,
+    )
     assert AuditEntry.objects.filter(action="core_instruction.enqueue", object_id=str(p.case_id)).exists()
     # the text messages' dispatch never sends an instruction
     outbox_dispatch(adapter=FileAdapter(directory=tmp_path))
@@ -83,7 +90,7 @@ def test_an_accepted_plan_becomes_one_instruction_in_the_documented_schema(plan_
     assert not any(json.loads(x.read_text())["channel"] == "core" for x in tmp_path.glob("*.json"))
 
 
-def test_file_drop_then_acknowledgement_and_credit_mark(plan_world, tmp_path):  # noqa: F811
+def test_file_drop_then_acknowledgement_and_credit_mark(plan_world, tmp_path):
     p = accepted_plan(plan_world)
     counts = wb.writeback_dispatch(adapter=wb.FileDropAdapter(directory=tmp_path))
     assert counts["queued"] == 1 and counts["sent"] == 1
@@ -92,14 +99,22 @@ def test_file_drop_then_acknowledgement_and_credit_mark(plan_world, tmp_path):  
     files = list(tmp_path.glob("*/*.json"))
     assert [json.loads(x.read_text()) for x in files] == [ins.payload]
     rows = list(csv.reader(next(tmp_path.glob("instructions-*.csv")).open()))
-    assert rows[0] == list(wb.CSV_COLUMNS) and rows[1][0] == str(ins.instruction_id) and rows[1][2] == str(p.case.loan_id)
+    assert (
+        rows[0] == list(wb.CSV_COLUMNS)
+        and rows[1][0] == str(ins.instruction_id)
+        and rows[1][2] == str(p.case.loan_id)
+    )
     assert wb.credit_marks(as_of=f.today()) == []  # not acknowledged yet
     wb.core_answer(instruction_id=str(ins.instruction_id), accepted=True)
-    assert wb.core_answer(instruction_id=str(ins.instruction_id), accepted=True).status == "acknowledged"  # again
+    assert (
+        wb.core_answer(instruction_id=str(ins.instruction_id), accepted=True).status == "acknowledged"
+    )  # again
     with pytest.raises(ConflictError):
         wb.core_answer(instruction_id=str(ins.instruction_id), accepted=False, reason="late refusal")
     marks = wb.credit_marks(as_of=f.today())
-    assert [(m["loan_id"], m["mark"], m["mark_zh"]) for m in marks] == [(p.case.loan_id, "restructured", "重组")]
+    assert [(m["loan_id"], m["mark"], m["mark_zh"]) for m in marks] == [
+        (p.case.loan_id, "restructured", "重组")
+    ]
     out = tmp_path / "marks.csv"
     assert wb.credit_marks_csv(marks, out) == 1
     assert list(csv.reader(out.open()))[1][:3] == [str(p.case.loan_id), "restructured", "重组"]
@@ -120,7 +135,9 @@ class Flaky:
         self.drop.send(message)
 
 
-def test_a_failed_delivery_is_retried_and_a_refusal_keeps_its_reason_and_can_be_sent_again(plan_world, tmp_path):  # noqa: F811
+def test_a_failed_delivery_is_retried_and_a_refusal_keeps_its_reason_and_can_be_sent_again(
+    plan_world, tmp_path
+):
     p = accepted_plan(plan_world)
     adapter = Flaky(drop=wb.FileDropAdapter(directory=tmp_path), failures=1)
     first = wb.writeback_dispatch(adapter=adapter)
@@ -132,7 +149,9 @@ def test_a_failed_delivery_is_retried_and_a_refusal_keeps_its_reason_and_can_be_
     ins.refresh_from_db()
     assert ins.status == "sent" and ins.message.attempts == 2
     with pytest.raises(ApplicationError):
-        wb.core_answer(instruction_id=str(ins.instruction_id), accepted=False, reason=" ")  # a refusal needs a reason
+        wb.core_answer(
+            instruction_id=str(ins.instruction_id), accepted=False, reason=" "
+        )  # a refusal needs a reason
     with pytest.raises(ApplicationError):
         wb.core_answer(instruction_id=str(uuid.uuid4()), accepted=True)
     wb.core_answer(instruction_id=str(ins.instruction_id), accepted=False, reason="账户冻结 account frozen")
@@ -145,26 +164,33 @@ def test_a_failed_delivery_is_retried_and_a_refusal_keeps_its_reason_and_can_be_
     assert wb.writeback_enqueue() == 0  # the plan has its instruction
 
 
-def test_answers_from_a_csv_file_refuse_bad_rows_with_their_reason(plan_world, tmp_path):  # noqa: F811
+def test_answers_from_a_csv_file_refuse_bad_rows_with_their_reason(plan_world, tmp_path):
     p = accepted_plan(plan_world)
     wb.writeback_dispatch(adapter=wb.FileDropAdapter(directory=tmp_path))
     ins = CoreInstruction.objects.get(proposal=p)
     answers = tmp_path / "answers.csv"
-    answers.write_text("instruction_id,status,reason\n"
-                       f"{ins.instruction_id},refused,余额不足 insufficient\n"
-                       f"{uuid.uuid4()},acknowledged,\n"
-                       "not-a-uuid,acknowledged,\n"
-                       f"{ins.instruction_id},maybe,\n", encoding="utf-8")
+    answers.write_text(
+        "instruction_id,status,reason\n"
+        f"{ins.instruction_id},refused,余额不足 insufficient\n"
+        f"{uuid.uuid4()},acknowledged,\n"
+        "not-a-uuid,acknowledged,\n"
+        f"{ins.instruction_id},maybe,\n",
+        encoding="utf-8",
+    )
     result = wb.core_answers_from_csv(answers)
     assert result.answered == 1
     assert [(r["row"], r["reason"]) for r in result.rejected] == [
-        (3, "Unknown instruction."), (4, "Unknown instruction."),
-        (5, "status must be acknowledged or refused, got 'maybe'")]
+        (3, "Unknown instruction."),
+        (4, "Unknown instruction."),
+        (5, "status must be acknowledged or refused, got 'maybe'"),
+    ]
     ins.refresh_from_db()
     assert ins.status == "refused" and ins.reason == "余额不足 insufficient"
 
 
-def test_demo_core_acknowledges_refuses_and_fails_once(plan_world, tmp_path, django_capture_on_commit_callbacks):  # noqa: F811
+def test_demo_core_acknowledges_refuses_and_fails_once(
+    plan_world, tmp_path, django_capture_on_commit_callbacks
+):
     p = accepted_plan(plan_world)
     demo = wb.DemoCoreBanking(drop=wb.FileDropAdapter(directory=tmp_path))
     with django_capture_on_commit_callbacks(execute=True):
@@ -181,7 +207,7 @@ def test_demo_core_acknowledges_refuses_and_fails_once(plan_world, tmp_path, dja
     assert wb.kind_of("payment_holiday") == "restructure"
 
 
-def test_reconciliation_page_for_bank_users_only(plan_world, tmp_path):  # noqa: F811
+def test_reconciliation_page_for_bank_users_only(plan_world, tmp_path):
     p = accepted_plan(plan_world)
     wb.writeback_dispatch(adapter=wb.FileDropAdapter(directory=tmp_path))
     ins = CoreInstruction.objects.get(proposal=p)
@@ -191,7 +217,9 @@ def test_reconciliation_page_for_bank_users_only(plan_world, tmp_path):  # noqa:
     client.force_login(manager)
     page = client.get("/payments/reconciliation/")
     assert page.status_code == 200
-    assert "loan locked 贷款锁定" in page.content.decode() and str(ins.instruction_id) in page.content.decode()
+    assert (
+        "loan locked 贷款锁定" in page.content.decode() and str(ins.instruction_id) in page.content.decode()
+    )
     resp = client.post("/payments/reconciliation/resend", {"instruction": ins.pk})
     assert resp.status_code == 302
     assert CoreInstruction.objects.filter(proposal=p, attempt=2).exists()

@@ -434,3 +434,17 @@ def test_signed_hostile_bodies_are_refused_never_a_server_error():
         else:  # not JSON, not a list of payments; a NUL byte (the project's middleware: 422)
             assert data["error"]["code"] in ("payment.file_invalid", "request.invalid")
     assert (Payment.objects.count(), PaymentEvent.objects.count()) == before
+
+
+def test_demo_payments_keep_promises_once():
+    from fieldcollect.demodata.payments import demo_payments
+
+    case = f.make_case()
+    promise = PromiseToPay.objects.create(case=case, amount_fen=12_345, due_on=f.today() + timedelta(days=2),
+                                          promised_on=f.today() - timedelta(days=1))
+    first = demo_payments()
+    assert first["payments"]["applied"] == 1 and first["effects"]["promises_kept"] == 1
+    promise.refresh_from_db()
+    assert promise.status == PromiseToPay.Status.KEPT
+    second = demo_payments()
+    assert second["payments"] == {"applied": 0, "duplicates": 0, "rejected": []}  # nothing open any more

@@ -131,3 +131,46 @@ class CoreInstruction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.instruction_id} {self.status}"
+
+
+class PaymentLink(models.Model):
+    """A signed link to the bank's repayment page for a case, a plan instalment or a promise (collectors
+    never take cash). Paid through the provider, the payment comes back as a same-day payment of the
+    provider's channel (reference = the link's reference) and the link gets its event (the receipt)."""
+
+    class Purpose(models.TextChoices):
+        CASE = "case", _("The overdue amount of the case")
+        INSTALMENT = "instalment", _("A plan instalment")
+        PROMISE = "promise", _("A promise to pay")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Payment failed")
+        EXPIRED = "expired", _("Expired")
+
+    reference = models.CharField(max_length=48, unique=True)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    purpose = models.CharField(max_length=12, choices=Purpose.choices)
+    instalment = models.ForeignKey("plans.PlanInstalment", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    promise = models.ForeignKey("cases.PromiseToPay", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    amount_fen = models.BigIntegerField()
+    provider = models.CharField(max_length=20)
+    url = models.URLField(max_length=500)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    failure = models.CharField(max_length=200, blank=True, default="")
+    event = models.OneToOneField(PaymentEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="link")
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payments_link_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Link {self.reference} {self.amount_fen} fen {self.status}"

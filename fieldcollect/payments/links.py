@@ -48,8 +48,12 @@ class PaymentLinkProvider(Protocol):
 
 
 def _signed_query(*, reference: str, loan_id: int, amount_fen: int, expires_at: datetime) -> dict[str, str]:
-    fields = {"ref": reference, "loan": str(loan_id), "amount_fen": str(amount_fen),
-              "exp": str(int(expires_at.timestamp()))}
+    fields = {
+        "ref": reference,
+        "loan": str(loan_id),
+        "amount_fen": str(amount_fen),
+        "exp": str(int(expires_at.timestamp())),
+    }
     return fields | {"sig": signing.Signer(salt=SALT).signature("|".join(fields[k] for k in sorted(fields)))}
 
 
@@ -59,7 +63,11 @@ def link_check(url: str) -> dict[str, str]:
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     sig = query.pop("sig", "")
     expected = signing.Signer(salt=SALT).signature("|".join(query.get(k, "") for k in sorted(query)))
-    if not sig or set(query) != {"ref", "loan", "amount_fen", "exp"} or not secrets.compare_digest(sig, expected):
+    if (
+        not sig
+        or set(query) != {"ref", "loan", "amount_fen", "exp"}
+        or not secrets.compare_digest(sig, expected)
+    ):
         raise ValueError("the link's signature does not match")
     return query
 
@@ -73,7 +81,9 @@ class DemoProvider:
     channel: str = "demo-pay"
 
     def link_url(self, *, reference: str, loan_id: int, amount_fen: int, expires_at: datetime) -> str:
-        query = _signed_query(reference=reference, loan_id=loan_id, amount_fen=amount_fen, expires_at=expires_at)
+        query = _signed_query(
+            reference=reference, loan_id=loan_id, amount_fen=amount_fen, expires_at=expires_at
+        )
         return f"{self.base}?{urlencode(query)}"
 
     def simulate(self, link: PaymentLink, *, succeed: bool, now: datetime | None = None) -> PaymentLink:
@@ -87,16 +97,30 @@ class DemoProvider:
             raise ConflictError(_("The payment link has expired."), code="payment_link.expired")
         if not succeed:
             with transaction.atomic():
-                PaymentLink.objects.filter(pk=link.pk).update(status=PaymentLink.Status.FAILED,
-                                                              failure="card declined (simulated)")
-                audit_log(actor=None, actor_label=f"provider:{self.name}", action="payment_link.failed",
-                          object_type="case", object_id=link.case_id, new={"link": link.reference})
+                PaymentLink.objects.filter(pk=link.pk).update(
+                    status=PaymentLink.Status.FAILED, failure="card declined (simulated)"
+                )
+                audit_log(
+                    actor=None,
+                    actor_label=f"provider:{self.name}",
+                    action="payment_link.failed",
+                    object_type="case",
+                    object_id=link.case_id,
+                    new={"link": link.reference},
+                )
             link.refresh_from_db()
             return link
         channel_add(name=self.channel)
-        line = {"reference": link.reference, "loan_id": int(fields["loan"]), "amount_fen": int(fields["amount_fen"]),
-                "paid_at": now.isoformat(), "channel": self.channel}
-        result = payments_post(lines=[(1, line)], channel=self.channel, actor_label=f"provider:{self.name}", now=now)
+        line = {
+            "reference": link.reference,
+            "loan_id": int(fields["loan"]),
+            "amount_fen": int(fields["amount_fen"]),
+            "paid_at": now.isoformat(),
+            "channel": self.channel,
+        }
+        result = payments_post(
+            lines=[(1, line)], channel=self.channel, actor_label=f"provider:{self.name}", now=now
+        )
         if result.rejected:
             raise ApplicationError(result.rejected[0]["reason"], code="payment_link.refused")
         event = PaymentEvent.objects.get(channel=self.channel, reference=link.reference)
@@ -109,21 +133,34 @@ def default_provider() -> DemoProvider:
     return DemoProvider()
 
 
-def payment_link_create(*, case: Case, acting_user: User, purpose: str, instalment: PlanInstalment | None = None,
-                        promise: PromiseToPay | None = None, provider: Any = None,
-                        now: datetime | None = None) -> PaymentLink:
+def payment_link_create(
+    *,
+    case: Case,
+    acting_user: User,
+    purpose: str,
+    instalment: PlanInstalment | None = None,
+    promise: PromiseToPay | None = None,
+    provider: Any = None,
+    now: datetime | None = None,
+) -> PaymentLink:
     """A signed repayment link for the case's overdue amount, one instalment of its accepted plan, or
     one of its open promises; the user must see the case (404 otherwise)."""
     now = now or timezone.now()
     used = provider or default_provider()
-    case = access_case_by_id(case.pk, acting_user)
+    case = access_case_by_id(case.pk, acting_user, capability="case.promise")
     if purpose == PaymentLink.Purpose.CASE:
         amount = int(case.overdue_fen)
     elif purpose == PaymentLink.Purpose.INSTALMENT:
-        if instalment is None or instalment.case_id != case.pk or instalment.paid_on is not None or \
-                instalment.proposal.state != ProposalState.ACCEPTED or \
-                instalment.proposal.plan_status != PlanStatus.PERFORMING:
-            raise ApplicationError(_("Not an unpaid instalment of this case's plan."), code="payment_link.invalid")
+        if (
+            instalment is None
+            or instalment.case_id != case.pk
+            or instalment.paid_on is not None
+            or instalment.proposal.state != ProposalState.ACCEPTED
+            or instalment.proposal.plan_status != PlanStatus.PERFORMING
+        ):
+            raise ApplicationError(
+                _("Not an unpaid instalment of this case's plan."), code="payment_link.invalid"
+            )
         amount = int(instalment.payment_fen)
     elif purpose == PaymentLink.Purpose.PROMISE:
         if promise is None or promise.case_id != case.pk or promise.status != PromiseToPay.Status.OPEN:
@@ -137,11 +174,25 @@ def payment_link_create(*, case: Case, acting_user: User, purpose: str, instalme
     expires = now + timedelta(days=VALID_DAYS)
     url = used.link_url(reference=reference, loan_id=case.loan_id, amount_fen=amount, expires_at=expires)
     with transaction.atomic():
-        link = PaymentLink.objects.create(reference=reference, case=case, purpose=purpose, instalment=instalment,
-                                          promise=promise, amount_fen=amount, provider=used.name, url=url,
-                                          expires_at=expires, created_by=acting_user)
-        audit_log(actor=acting_user, action="payment_link.create", object_type="case", object_id=case.pk,
-                  new={"link": reference, "purpose": purpose, "amount_fen": amount, "provider": used.name})
+        link = PaymentLink.objects.create(
+            reference=reference,
+            case=case,
+            purpose=purpose,
+            instalment=instalment,
+            promise=promise,
+            amount_fen=amount,
+            provider=used.name,
+            url=url,
+            expires_at=expires,
+            created_by=acting_user,
+        )
+        audit_log(
+            actor=acting_user,
+            action="payment_link.create",
+            object_type="case",
+            object_id=case.pk,
+            new={"link": reference, "purpose": purpose, "amount_fen": amount, "provider": used.name},
+        )
     return link
 
 
@@ -158,9 +209,14 @@ def receipt_pdf(event: PaymentEvent) -> bytes:
     """The receipt of a payment, in Chinese and English, with the project's CJK font."""
     font = find_cjk_font()
     paid = timezone.localtime(event.paid_at, bank_time_zone())
-    pdf = cjk_document(title=f"还款凭证 Payment receipt {event.channel}:{event.reference}",
-                       created=paid.replace(tzinfo=None), margins=18, page_break_margin=15, font=font,
-                       footer=lambda page: "本凭证由系统生成 · Generated by the system")
+    pdf = cjk_document(
+        title=f"还款凭证 Payment receipt {event.channel}:{event.reference}",
+        created=paid.replace(tzinfo=None),
+        margins=18,
+        page_break_margin=15,
+        font=font,
+        footer=lambda page: "本凭证由系统生成 · Generated by the system",
+    )
     bold = "B" if font.bold_path is not None else ""
     pdf.add_page()
     pdf.set_font("cjk", bold, 16)
@@ -181,6 +237,10 @@ def receipt_pdf(event: PaymentEvent) -> bytes:
         pdf.cell(60, 8, label, border="B")
         pdf.cell(pdf.epw - 60, 8, value, border="B", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    pdf.multi_cell(pdf.epw, 6, "催收人员不收取现金；请仅通过银行指定渠道还款。\n"
-                               "Collectors never take cash; pay only through the bank's designated channels.")
+    pdf.multi_cell(
+        pdf.epw,
+        6,
+        "催收人员不收取现金；请仅通过银行指定渠道还款。\n"
+        "Collectors never take cash; pay only through the bank's designated channels.",
+    )
     return bytes(pdf.output())

@@ -152,18 +152,24 @@ class PaymentLink(models.Model):
     reference = models.CharField(max_length=48, unique=True)
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
     purpose = models.CharField(max_length=12, choices=Purpose.choices)
-    instalment = models.ForeignKey("plans.PlanInstalment", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
-    promise = models.ForeignKey("cases.PromiseToPay", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="+")
+    instalment = models.ForeignKey(
+        "plans.PlanInstalment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    promise = models.ForeignKey(
+        "cases.PromiseToPay", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     amount_fen = models.BigIntegerField()
     provider = models.CharField(max_length=20)
     url = models.URLField(max_length=500)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
     failure = models.CharField(max_length=200, blank=True, default="")
-    event = models.OneToOneField(PaymentEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="link")
+    event = models.OneToOneField(
+        PaymentEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="link"
+    )
     expires_at = models.DateTimeField()
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

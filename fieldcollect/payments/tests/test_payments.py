@@ -440,8 +440,12 @@ def test_demo_payments_keep_promises_once():
     from fieldcollect.demodata.payments import demo_payments
 
     case = f.make_case()
-    promise = PromiseToPay.objects.create(case=case, amount_fen=12_345, due_on=f.today() + timedelta(days=2),
-                                          promised_on=f.today() - timedelta(days=1))
+    promise = PromiseToPay.objects.create(
+        case=case,
+        amount_fen=12_345,
+        due_on=f.today() + timedelta(days=2),
+        promised_on=f.today() - timedelta(days=1),
+    )
     first = demo_payments()
     assert first["payments"]["applied"] == 1 and first["effects"]["promises_kept"] == 1
     promise.refresh_from_db()

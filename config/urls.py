@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("fieldcollect.scorecards.urls")),
     path("", include("fieldcollect.allocation.urls")),
     path("", include("fieldcollect.settlement.urls")),
+    path("", include("fieldcollect.payments.urls")),
     path("compliance/", include("fieldcollect.compliance.urls")),
     path("", include("fieldcollect.caselibrary.urls")),
     path("", include("fieldcollect.reports.urls")),

@@ -22,6 +22,7 @@ from fieldcollect.ops.cli import restore as ops_restore
 from fieldcollect.ops.cli import worker as ops_worker
 from fieldcollect.optimisation.allocation_cli import allocate
 from fieldcollect.optimisation.routes_cli import app as routes_app
+from fieldcollect.payments.cli import app as payments_app
 from fieldcollect.plans.cli import app as plan_app
 from fieldcollect.privacy.keys_cli import app as keys_app
 from fieldcollect.privacy.leak_cli import app as leak_app
@@ -33,6 +34,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldcollect
 app.add_typer(routes_app, name="routes", help="Route planning for field visits.")
 app.add_typer(compliance_app, name="compliance", help="Contact-rule checks.")
 app.add_typer(plan_app, name="plan", help="Repayment plans and schedules.")
+app.add_typer(payments_app, name="payments", help="Same-day payments, payment channels, reconciliation.")
 app.add_typer(report_app, name="report", help="Management reports (PDF).")
 app.add_typer(model_app, name="model", help="Train and score models on tabular data.")
 app.add_typer(early_warning_app, name="early-warning", help="Early warning: model, nightly list, reminders.")

@@ -207,6 +207,16 @@ def test_audit_log_cost(home: Path) -> None:
     assert "sqlite: n=200 own-transaction median" in proc.stdout
 
 
+@smoke("payments")
+def test_payments(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "payments.json"
+    run("payments", "--smoke", "--out", str(out), home=home)
+    r = json.loads(out.read_text())
+    assert r["lines"] == 2_000 and r["database"] == "sqlite"
+    assert r["checks"] and all(r["checks"].values()), r["checks"]  # each line applied once, effects as the oracle
+    assert r["promises_kept"] > 0 and r["visits_cancelled"] > 0  # the effects were exercised
+
+
 # ------------------------------------------------------------------------- PostgreSQL only
 
 @smoke_on_postgres("audit_log_concurrency")

@@ -8,10 +8,8 @@ served from the same origin). Only a field collector (a user linked to a collect
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import segno
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router
@@ -34,6 +32,7 @@ from fieldcollect.api.schemas import (
 )
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import User
+from fieldcollect.core.qr import qr_svg
 from fieldcollect.visits import selectors
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import FieldUpload
@@ -151,9 +150,7 @@ def repay_qr(request: HttpRequest, case_id: int) -> HttpResponse:
     url = field_services.repay_url(case)
     if not url:
         raise NotFoundError(_("No repayment link is configured."), code=E.FIELD_NO_REPAY_URL)
-    buf = io.BytesIO()
-    segno.make(url, error="m").save(buf, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, nl=False)
-    resp = HttpResponse(buf.getvalue(), content_type="image/svg+xml")
+    resp = HttpResponse(qr_svg(url), content_type="image/svg+xml")
     resp["Cache-Control"] = "private, max-age=86400"
     return resp
 

@@ -347,3 +347,14 @@ class FieldUploadOut(Schema):
     received: int
     complete: bool
     evidence_id: int | None
+
+
+class PaymentRejectedOut(Schema):
+    line: int
+    reason: str
+
+
+class PaymentsPostOut(Schema):
+    applied: int
+    duplicates: int
+    rejected: list[PaymentRejectedOut]

@@ -41,6 +41,7 @@ from fieldcollect.daily.cycle import CycleResult, run_cycle
 from fieldcollect.daily.guard import business_date_check, nightly_lock
 from fieldcollect.earlywarning.services import early_warning_nightly
 from fieldcollect.ingest.store import require_current
+from fieldcollect.payments.reconcile import reconcile_store_payments, reconciliation_record
 from fieldcollect.plans.services import plans_after_nightly
 from fieldcollect.portfolio.models import Customer, DailyRun, Loan
 from fieldcollect.portfolio.services import bulk_upsert
@@ -54,6 +55,8 @@ STATUS_TABLE = "fc_cycle_status"
 STATUS_COLUMNS = ("loan_id", "dpd", "bucket", "overdue_fen", "outstanding_principal_fen", "settled")
 # the store's payments of open cases, loaded into a temporary table before the new ones are recorded
 PAYMENTS_TABLE = "fc_cycle_payments"
+_CANDIDATE_SCHEMA = {"loan_id": pl.Int64, "case_id": pl.Int64, "paid_on": pl.Date, "amount_fen": pl.Int64,
+                     "reference": pl.String}
 CURED_BUCKET = DEFAULT_RANGES[0].classification  # the bucket of a loan at 0 days past due
 STORE_REFERENCE = "store:"  # the reference prefix of the payments recorded from the store
 # the steps of run_daily, in order, as named in its result's ``timings`` (seconds each); the budget of
@@ -179,10 +182,17 @@ def cases_apply_status(*, rows: list[tuple[Any, ...]], as_of: date, now: datetim
 def record_case_payments(*, as_of: date) -> int:
     """Record in the database the store's payments (paid_on <= as_of) of loans whose case was open
     on their date, attributed to the placement covering that day (see ``settlement.attribution``).
-    Idempotent: each store payment is recorded once (reference ``store:<payment_id>``)."""
+    Idempotent: each store payment is recorded once (reference ``store:<payment_id>``).
+
+    The payments reported the same day by the channels are reconciled first
+    (:func:`fieldcollect.payments.reconcile.reconcile_store_payments`): a store payment paired with
+    one is already recorded (its row took the store's reference), so it is never counted twice; the
+    night's differences are kept (``payments.Reconciliation``)."""
     cases = list(Case.objects.filter(Q(closed_on__isnull=True) | Q(closed_on=as_of)).order_by()
                  .values_list("id", "loan_id", "opened_on", "closed_on"))
     if not cases:
+        reconciliation_record(as_of=as_of, extra=0, counts=reconcile_store_payments(
+            candidates=pl.DataFrame(schema=_CANDIDATE_SCHEMA), as_of=as_of))
         return 0
     frame = pl.DataFrame(cases, schema={"case_id": pl.Int64, "loan_id": pl.Int64, "opened_on": pl.Date,
                                         "closed_on": pl.Date}, orient="row")
@@ -195,7 +205,9 @@ def record_case_payments(*, as_of: date) -> int:
                     & (pl.col("closed_on").is_null() | (pl.col("paid_on") <= pl.col("closed_on"))))
             .select("loan_id", "case_id", "paid_on", "amount_fen",
                     pl.format(STORE_REFERENCE + "{}", "payment_id").alias("reference")))
+    reconciled = reconcile_store_payments(candidates=rows, as_of=as_of)
     if rows.height == 0:
+        reconciliation_record(as_of=as_of, counts=reconciled, extra=0)
         return 0
     # the candidates go into a temporary table and only those not recorded yet are inserted, in one
     # statement (the unique index on loan and non-empty reference answers each): no read of all the
@@ -224,6 +236,7 @@ def record_case_payments(*, as_of: date) -> int:
         )
         recorded = cursor.rowcount
         cursor.execute(f"DROP TABLE {PAYMENTS_TABLE}")
+    reconciliation_record(as_of=as_of, counts=reconciled, extra=recorded)
     payments_attribute_placements(as_of=as_of)
     return recorded
 

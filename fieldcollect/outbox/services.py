@@ -146,9 +146,11 @@ def _compliance_verdict(message: OutboxMessage, now: datetime) -> Any:
 
 
 def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
-                    now: datetime | None = None) -> dict[str, int]:
-    """Deliver pending messages that are due (oldest first) after the compliance check of each text to
-    a debtor; a refused one is held (``held``); a failure is retried up to :data:`MAX_ATTEMPTS` times."""
+                    now: datetime | None = None, channel: str = "sms") -> dict[str, int]:
+    """Deliver pending messages of ``channel`` that are due (oldest first) after the compliance check of
+    each text to a debtor; a refused one is held (``held``); a failure is retried up to
+    :data:`MAX_ATTEMPTS` times. Channel ``core``: the instructions to the core banking system
+    (:mod:`fieldcollect.payments.writeback`), through its own adapter."""
     from django.db.models import Q
 
     used = adapter or default_adapter()
@@ -156,7 +158,8 @@ def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
     counts = {"sent": 0, "failed": 0, "retry": 0, "held": 0, "cancelled": 0}
     today = timezone.localdate(now)
     ids = list(OutboxMessage.objects.filter(Q(not_before__isnull=True) | Q(not_before__lte=now),
-                                            status=OutboxMessage.Status.PENDING).values_list("pk", flat=True)[:limit])
+                                            status=OutboxMessage.Status.PENDING, channel=channel)
+               .values_list("pk", flat=True)[:limit])
     refused: list[tuple[OutboxMessage, Any]] = []
     for pk in ids:
         with transaction.atomic():

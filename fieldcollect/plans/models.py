@@ -252,6 +252,9 @@ class PlanInstalment(models.Model):
     payment_fen = models.BigIntegerField()
     closing_fen = models.BigIntegerField()
     capitalised_fen = models.BigIntegerField(default=0)
+    # the day the payments covered this instalment (plans.promises.instalments_paid_on), set by the plan
+    # watch: nightly, and at once when a payment is reported the same day (fieldcollect.payments)
+    paid_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["proposal", "seq"]

@@ -42,6 +42,7 @@ __all__ = [
     "PromiseStatus",
     "evaluate_promise",
     "evaluate_promises",
+    "instalments_paid_on",
     "kept_rate_by_agency",
     "kept_rate_by_collector",
     "kept_rates",
@@ -372,3 +373,26 @@ def watch_plan(
         next_due=None if nxt is None else nxt.due_date,
         next_amount_fen=None if nxt is None else cumulative - total_paid,
     )
+
+
+def instalments_paid_on(
+    *, instalments: Sequence[DueInstalment], payments: Iterable[Payment], start: date | None = None,
+    as_of: date | None = None,
+) -> dict[int, date | None]:
+    """The day each instalment of a plan was paid, by the plan watch's waterfall: payments (from
+    ``start``, up to ``as_of``) are applied to the instalments in due-date order, and instalment k is
+    paid on the day the payments reach everything scheduled up to and including k (``None``: not yet).
+    Early payments pay later instalments in advance."""
+    rows = sorted(instalments, key=lambda i: (i.due_date, i.seq))
+    pays = sorted((p for p in payments if (start is None or p.paid_on >= start)
+                   and (as_of is None or p.paid_on <= as_of)), key=lambda p: p.paid_on)
+    out: dict[int, date | None] = {}
+    paid, k, cumulative = 0, 0, 0
+    for inst in rows:
+        cumulative += inst.payment_fen
+        while paid < cumulative and k < len(pays):
+            paid += pays[k].amount_fen
+            k += 1
+        out[inst.seq] = pays[k - 1].paid_on if paid >= cumulative and k > 0 else (
+            None if cumulative > 0 else (start or None))
+    return out

@@ -3,7 +3,7 @@ from the database, approval queues, proposals visible to a user, and promise kep
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -338,14 +338,19 @@ def promise_kept_rates(*, as_of: date, since: date | None = None, grace_days: in
     )
 
 
-def open_promise_outcomes(*, as_of: date, grace_days: int) -> list[tuple[PromiseToPay, pp.PromiseOutcome]]:
-    """Open promises with their outcome on ``as_of`` (for the services' evaluation)."""
+def open_promise_outcomes(*, as_of: date, grace_days: int,
+                          case_ids: Iterable[int] | None = None) -> list[tuple[PromiseToPay, pp.PromiseOutcome]]:
+    """Open promises with their outcome on ``as_of`` (for the services' evaluation); only those of
+    ``case_ids`` when given (a same-day payment's cases)."""
     qs = PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN)
+    if case_ids is not None:
+        qs = qs.filter(case_id__in=list(case_ids))
     by_id = {str(p.pk): p for p in qs.select_related("case", "recorded_by")}
     return [(by_id[o.promise.promise_id or ""], o) for o in _promise_outcomes(qs, as_of=as_of, grace_days=grace_days)]
 
 
-def plans_to_watch() -> QuerySet[RestructuringProposal]:
-    return RestructuringProposal.objects.filter(
-        Q(state=ProposalState.ACCEPTED), Q(plan_status="performing")
-    ).select_related("case", "case__loan")
+def plans_to_watch(case_ids: Iterable[int] | None = None) -> QuerySet[RestructuringProposal]:
+    qs = RestructuringProposal.objects.filter(Q(state=ProposalState.ACCEPTED), Q(plan_status="performing"))
+    if case_ids is not None:
+        qs = qs.filter(case_id__in=list(case_ids))
+    return qs.select_related("case", "case__loan")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -590,16 +590,32 @@ class WatchResult:
     broken_ids: tuple[int, ...]
 
 
-def plans_watch(*, as_of: date, grace_days: int | None = None) -> WatchResult:
-    """Check every performing plan against the loan's payments on business date ``as_of``.
+def _instalments_mark_paid(rows: list[PlanInstalment], pays: list[pp.Payment], *, start: date, as_of: date) -> int:
+    """Store the day each instalment was paid (:func:`fieldcollect.plans.promises.instalments_paid_on`);
+    returns how many instalments changed."""
+    paid_on = pp.instalments_paid_on(instalments=rows, payments=pays, start=start, as_of=as_of)
+    changed = [r for r in rows if r.paid_on != paid_on.get(r.seq)]
+    for r in changed:
+        r.paid_on = paid_on.get(r.seq)
+    if changed:
+        PlanInstalment.objects.bulk_update(changed, ["paid_on"])
+    return len(changed)
 
-    The first instalment not met after its grace period breaks the plan: the plan is marked broken, the
-    case goes back to "in progress" and the collector gets a follow-up task. Fully paid plans complete.
+
+def plans_watch(*, as_of: date, grace_days: int | None = None, case_ids: Iterable[int] | None = None,
+                may_break: bool = True) -> WatchResult:
+    """Check every performing plan (of ``case_ids`` when given) against the loan's payments on business
+    date ``as_of``; each instalment gets the day it was paid.
+
+    The first instalment not met after its grace period breaks the plan (unless ``may_break`` is false:
+    a same-day payment only pays instalments and completes plans; breaking stays with the nightly
+    watch): the plan is marked broken, the case goes back to "in progress" and the collector gets a
+    follow-up task. Fully paid plans complete.
     """
     grace = int(sel.plans_setting("plan_grace_days", sel.DEFAULT_PLAN_GRACE_DAYS)) if grace_days is None else grace_days
     checked = broken = completed = 0
     broken_ids: list[int] = []
-    plans = list(sel.plans_to_watch())
+    plans = list(sel.plans_to_watch(case_ids))
     # three reads for all the plans (instalments, payments), not two per plan
     instalments: dict[int, list[PlanInstalment]] = defaultdict(list)
     for row in PlanInstalment.objects.filter(proposal__in=[p.pk for p in plans]).order_by("proposal_id", "seq"):
@@ -615,10 +631,11 @@ def plans_watch(*, as_of: date, grace_days: int | None = None) -> WatchResult:
     for plan in plans:
         checked += 1
         start = start_of[plan.pk]
+        rows = instalments[plan.pk]
         pays = [pp.Payment(paid_on=d, amount_fen=a) for d, a in paid[plan.case.loan_id] if d >= start]
-        watch = pp.watch_plan(instalments=instalments[plan.pk], payments=pays, as_of=as_of, grace_days=grace,
-                              start=start)
-        if watch.status is pp.PlanStatus.PERFORMING:
+        _instalments_mark_paid(rows, pays, start=start, as_of=as_of)
+        watch = pp.watch_plan(instalments=rows, payments=pays, as_of=as_of, grace_days=grace, start=start)
+        if watch.status is pp.PlanStatus.PERFORMING or (watch.status is pp.PlanStatus.BROKEN and not may_break):
             performing.append(plan.pk)
             continue
         with transaction.atomic():
@@ -660,19 +677,23 @@ def plans_watch(*, as_of: date, grace_days: int | None = None) -> WatchResult:
     return WatchResult(checked=checked, broken=broken, completed=completed, broken_ids=tuple(broken_ids))
 
 
-def promises_watch(*, as_of: date, grace_days: int | None = None) -> dict[str, int]:
-    """Decide open promises to pay from the payments (with a grace period) on business date ``as_of``.
+def promises_watch(*, as_of: date, grace_days: int | None = None, case_ids: Iterable[int] | None = None,
+                   may_break: bool = True) -> dict[str, int]:
+    """Decide open promises to pay (of ``case_ids`` when given) from the payments (with a grace period)
+    on business date ``as_of``.
 
     Kept: the payments from the day of the promise reach the amount by the promised date + grace.
-    Partial or nothing paid after the grace period: broken; the case leaves "promise to pay" and the
-    collector gets a follow-up task. Pending promises are left open.
+    Partial or nothing paid after the grace period: broken (unless ``may_break`` is false: a same-day
+    payment keeps promises, breaking stays with the nightly watch); the case leaves "promise to pay"
+    and the collector gets a follow-up task. Pending promises are left open.
     """
     grace = int(sel.plans_setting("promise_grace_days", sel.DEFAULT_PROMISE_GRACE_DAYS)) if grace_days is None else grace_days
     counts = {"kept": 0, "broken": 0, "pending": 0}
-    outcomes = sel.open_promise_outcomes(as_of=as_of, grace_days=grace)
-    counts["pending"] = sum(1 for _p, o in outcomes if not o.is_resolved)
-    decided = [(p, o) for p, o in outcomes if o.is_resolved]
-    # kept promises change nothing but themselves: decided together, a statement and an audit row each
+    outcomes = sel.open_promise_outcomes(as_of=as_of, grace_days=grace, case_ids=case_ids)
+    decided = [(p, o) for p, o in outcomes if o.is_resolved and (may_break or not o.is_broken)]
+    counts["pending"] = len(outcomes) - len(decided)
+    # kept promises change nothing but themselves: decided together (a same-day file keeps thousands at
+    # once), a statement and an audit row each
     counts["kept"] = _promises_kept([(p, o) for p, o in decided if o.status is pp.PromiseStatus.KEPT], as_of=as_of)
     for promise, outcome in decided:
         if outcome.status is pp.PromiseStatus.KEPT:

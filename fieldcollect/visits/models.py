@@ -92,6 +92,7 @@ class Appointment(EncryptedModel):
         CONTRACT_ENDED = "contract_ended", _("Agency contract ended")
         CASE_CLOSED = "case_closed", _("Case closed")
         REASSIGNED = "reassigned", _("Case given to another collector")
+        PAID = "paid", _("The customer paid the overdue amount")
 
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="appointments")
     collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="appointments")

@@ -33,6 +33,8 @@ ALLOWED: dict[str, str] = {
     "fieldcollect/daily/services.py": "the nightly case sync and payment attribution over the whole book "
                                       "(daily/tests/test_case_sync.py)",
     "fieldcollect/daily/guard.py": "PostgreSQL's advisory lock for the nightly cycle",
+    "fieldcollect/payments/reconcile.py": "the nightly pairing of same-day payments with the export, two "
+                                          "updates from a temporary table (payments/tests/test_reconcile.py)",
     "fieldcollect/portfolio/services.py": "bulk upsert of the bank's export (INSERT ... ON CONFLICT)",
     "fieldcollect/privacy/fields.py": "key rotation and encryption of existing rows, table by table",
     "fieldcollect/ops/backup.py": "row counts and snapshot isolation of a backup",

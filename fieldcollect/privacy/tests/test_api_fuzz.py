@@ -49,7 +49,10 @@ def test_spec_is_served_and_lists_the_case_operations():
 
     spec = json.loads(Client().get("/api/v1/openapi.json").content)
     paths = set(spec["paths"])
-    assert {"/api/v1/cases", "/api/v1/cases/{case_id}"} <= paths
+    assert {"/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/payments"} <= paths
+    # the payments route is signed by its channel (HMAC), not by a bearer token: its headers are documented
+    payments = spec["paths"]["/api/v1/payments"]["post"]
+    assert {p["name"] for p in payments["parameters"]} >= {"X-FC-Channel", "X-FC-Timestamp", "X-FC-Signature"}
 
 
 def test_api_fuzz_each_role_no_5xx_no_cross_agency_data(world, keep_test_connection):

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
 
 from fieldcollect.cases.access import cases_visible_to
 from fieldcollect.cases.models import Case, ContactAttempt, Outcome, Payment
@@ -143,8 +144,9 @@ def repair_queue(*, user: User, today: date, limit: int = 200) -> list[dict[str,
         reasons[case_id].add("letter_returned")
         if at is not None:
             last[case_id] = max(last.get(case_id, at), at)
-    flagged = DebtorFlag.objects.filter(flag=FlagKind.NO_VALID_NUMBER).filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=today)).values("customer_id")
+    now = timezone.now()
+    flagged = DebtorFlag.objects.filter(flag=FlagKind.NO_VALID_NUMBER, starts_at__lte=now).filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now)).values("customer_id")
     for case_id in visible.filter(customer_id__in=flagged).values_list("pk", flat=True):
         reasons[case_id].add("no_valid_number")
     if not reasons:

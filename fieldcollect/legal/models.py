@@ -60,7 +60,9 @@ class LegalReferral(models.Model):
     kind = models.CharField(max_length=16, choices=ReferralKind.choices)
     status = models.CharField(max_length=16, choices=ReferralStatus.choices, default=ReferralStatus.OPEN)
     law_firm = models.CharField(max_length=200, blank=True, default="")
-    forum = models.CharField(max_length=200, help_text="Court, arbitration commission or mediation institution")
+    forum = models.CharField(
+        max_length=200, help_text="Court, arbitration commission or mediation institution"
+    )
     forum_case_number = models.CharField(max_length=100, blank=True, default="")
     claim_fen = models.BigIntegerField(help_text="Amount claimed")
     referred_on = models.DateField()
@@ -71,19 +73,32 @@ class LegalReferral(models.Model):
     enforcement = models.CharField(max_length=16, choices=EnforcementStatus.choices, blank=True, default="")
     enforcement_case_number = models.CharField(max_length=100, blank=True, default="")
     closed_on = models.DateField(null=True, blank=True)
-    placement = models.ForeignKey("cases.Placement", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+", help_text="The agency placement the referral recalled")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    placement = models.ForeignKey(
+        "cases.Placement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The agency placement the referral recalled",
+    )
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-referred_on", "-id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(condition=Q(claim_fen__gt=0), name="legal_claim_positive"),
-            models.CheckConstraint(condition=Q(judgement_fen__isnull=True) | Q(judgement_fen__gte=0),
-                                   name="legal_judgement_not_negative"),
-            models.UniqueConstraint(fields=["case"], condition=Q(status__in=["open", "decided", "enforcing"]),
-                                    name="one_active_referral_per_case"),
+            models.CheckConstraint(
+                condition=Q(judgement_fen__isnull=True) | Q(judgement_fen__gte=0),
+                name="legal_judgement_not_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(status__in=["open", "decided", "enforcing"]),
+                name="one_active_referral_per_case",
+            ),
         ]
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["customer", "status"])]
 
@@ -97,7 +112,9 @@ class Hearing(models.Model):
     place = models.CharField(max_length=200, blank=True, default="")
     notes = models.CharField(max_length=500, blank=True, default="")
     result = models.CharField(max_length=500, blank=True, default="")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering: ClassVar[list[str]] = ["at", "id"]
@@ -119,7 +136,9 @@ class LegalCost(models.Model):
     amount_fen = models.BigIntegerField()
     incurred_on = models.DateField()
     note = models.CharField(max_length=300, blank=True, default="")
-    recorded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering: ClassVar[list[str]] = ["incurred_on", "id"]
@@ -157,19 +176,25 @@ class Letter(EncryptedModel):
     address = EncryptedCharField(max_length=300, help_text="Postal address, encrypted")
     law_firm = models.CharField(max_length=200, blank=True, default="", help_text="Signing firm (律师函)")
     lawyer = models.CharField(max_length=100, blank=True, default="")
-    facts = models.JSONField(default=dict, help_text="Amounts and dates printed (integer fen), no personal data")
+    facts = models.JSONField(
+        default=dict, help_text="Amounts and dates printed (integer fen), no personal data"
+    )
     sha256 = models.CharField(max_length=64, blank=True, default="")
     tracking_number = models.CharField(max_length=64, blank=True, default="")
     sent_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
     return_reason = models.CharField(max_length=200, blank=True, default="")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-sent_at", "-id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.CheckConstraint(condition=~Q(kind="lawyer") | ~Q(law_firm=""), name="lawyer_letter_has_firm"),
+            models.CheckConstraint(
+                condition=~Q(kind="lawyer") | ~Q(law_firm=""), name="lawyer_letter_has_firm"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -208,24 +233,35 @@ class AltContact(EncryptedModel):
     customer = models.ForeignKey("portfolio.Customer", on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="alt_contacts")
     kind = models.CharField(max_length=16, choices=ContactKind.choices)
-    party = models.CharField(max_length=16, default="debtor", help_text="cases.Party: debtor or a third party")
+    party = models.CharField(
+        max_length=16, default="debtor", help_text="cases.Party: debtor or a third party"
+    )
     value = EncryptedCharField(max_length=300, help_text="Number, address or employer (encrypted)")
     value_bidx = BlindIndexField(source="value", kind="exact")
     label = models.CharField(max_length=100, blank=True, default="", help_text="e.g. 'sister', 'new flat'")
     source = models.CharField(max_length=16, choices=ContactSource.choices)
-    source_ref = models.CharField(max_length=200, blank=True, default="",
-                                  help_text="visit_report:12, vendor:<file>#<row>, page, api")
+    source_ref = models.CharField(
+        max_length=200, blank=True, default="", help_text="visit_report:12, vendor:<file>#<row>, page, api"
+    )
     consent = models.CharField(max_length=16, choices=Consent.choices, default=Consent.UNKNOWN)
-    verification = models.CharField(max_length=16, choices=Verification.choices, default=Verification.UNVERIFIED)
+    verification = models.CharField(
+        max_length=16, choices=Verification.choices, default=Verification.UNVERIFIED
+    )
     verified_at = models.DateTimeField(null=True, blank=True)
-    verified_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    verified_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.UniqueConstraint(fields=["customer", "kind", "value_bidx"], name="one_alt_contact_per_value"),
+            models.UniqueConstraint(
+                fields=["customer", "kind", "value_bidx"], name="one_alt_contact_per_value"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -52,7 +52,8 @@ def screen_customers(*, customer_ids: Iterable[int], at: datetime | None = None)
     if not wanted:
         return {}
     flags = DebtorFlag.objects.filter(flag__in=list(FLAG_REASONS), starts_at__lte=when).filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=when))
+        Q(ends_at__isnull=True) | Q(ends_at__gt=when)
+    )
     referrals = LegalReferral.objects.filter(status__in=REFERRAL_ACTIVE)
     if len(wanted) <= _FILTER_LIMIT:
         flags = flags.filter(customer_id__in=wanted)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
@@ -44,8 +44,9 @@ def referral_recovered_fen(referrals: list[LegalReferral]) -> dict[int, int]:
     by_case = {r.case_id: r for r in referrals}
     out: dict[int, int] = {r.pk: 0 for r in referrals}
     earliest = min(r.referred_on for r in referrals)
-    for case_id, paid_on, amount in Payment.objects.filter(case_id__in=list(by_case), paid_on__gte=earliest) \
-            .values_list("case_id", "paid_on", "amount_fen"):
+    for case_id, paid_on, amount in Payment.objects.filter(
+        case_id__in=list(by_case), paid_on__gte=earliest
+    ).values_list("case_id", "paid_on", "amount_fen"):
         r = by_case[case_id]
         if paid_on >= r.referred_on and (r.closed_on is None or paid_on <= r.closed_on + timedelta(days=30)):
             out[r.pk] += amount
@@ -53,7 +54,11 @@ def referral_recovered_fen(referrals: list[LegalReferral]) -> dict[int, int]:
 
 
 def referral_costs_fen(referral_ids: list[int]) -> dict[int, int]:
-    rows = LegalCost.objects.filter(referral_id__in=referral_ids).values("referral_id").annotate(t=Sum("amount_fen"))
+    rows = (
+        LegalCost.objects.filter(referral_id__in=referral_ids)
+        .values("referral_id")
+        .annotate(t=Sum("amount_fen"))
+    )
     return {r["referral_id"]: int(r["t"] or 0) for r in rows}
 
 
@@ -85,13 +90,26 @@ def legal_dashboard() -> dict[str, Any]:
     rows = []
     for kind, label in ReferralKind.choices:
         mine = [r for r in referrals if r.kind == kind]
-        rows.append(DashboardRow(
-            key=str(kind), label=str(label), referrals=len(mine), claim_fen=sum(r.claim_fen for r in mine),
-            judgement_fen=sum(r.judgement_fen or 0 for r in mine), cost_fen=sum(costs.get(r.pk, 0) for r in mine),
-            recovered_fen=sum(recovered.get(r.pk, 0) for r in mine)))
-    total = DashboardRow(key="total", label="", referrals=len(referrals), claim_fen=sum(r.claim_fen for r in rows),
-                         judgement_fen=sum(r.judgement_fen for r in rows), cost_fen=sum(r.cost_fen for r in rows),
-                         recovered_fen=sum(r.recovered_fen for r in rows))
+        rows.append(
+            DashboardRow(
+                key=str(kind),
+                label=str(label),
+                referrals=len(mine),
+                claim_fen=sum(r.claim_fen for r in mine),
+                judgement_fen=sum(r.judgement_fen or 0 for r in mine),
+                cost_fen=sum(costs.get(r.pk, 0) for r in mine),
+                recovered_fen=sum(recovered.get(r.pk, 0) for r in mine),
+            )
+        )
+    total = DashboardRow(
+        key="total",
+        label="",
+        referrals=len(referrals),
+        claim_fen=sum(r.claim_fen for r in rows),
+        judgement_fen=sum(r.judgement_fen for r in rows),
+        cost_fen=sum(r.cost_fen for r in rows),
+        recovered_fen=sum(r.recovered_fen for r in rows),
+    )
     return {"rows": rows, "total": total, "costs": costs, "recovered": recovered}
 
 
@@ -127,47 +145,73 @@ def repair_queue(*, user: User, today: date, limit: int = 200) -> list[dict[str,
     since = today - timedelta(days=QUEUE_LOOKBACK_DAYS)
     visible = cases_visible_to(user).filter(closed_on__isnull=True)
     reasons: defaultdict[int, set[str]] = defaultdict(set)
-    last: dict[int, Any] = {}
-    bad = (ContactAttempt.objects.filter(case__in=visible, outcome__in=UNREACHABLE_OUTCOMES, at__date__gte=since)
-           .values_list("case_id", "outcome", "at"))
+    last: dict[int, datetime] = {}
+    bad = ContactAttempt.objects.filter(
+        case__in=visible, outcome__in=UNREACHABLE_OUTCOMES, at__date__gte=since
+    ).values_list("case_id", "outcome", "at")
     for case_id, outcome, at in bad:
         reasons[case_id].add(str(outcome))
         last[case_id] = max(last.get(case_id, at), at)
     if last:
-        for case_id, at in (ContactAttempt.objects.filter(case_id__in=list(last), connected=True)
-                            .values_list("case_id", "at")):
+        for case_id, at in ContactAttempt.objects.filter(case_id__in=list(last), connected=True).values_list(
+            "case_id", "at"
+        ):
             if case_id in last and at > last[case_id]:
                 reasons.pop(case_id, None)
                 last.pop(case_id, None)
-    for case_id, at in (Letter.objects.filter(case__in=visible, status=LetterStatus.RETURNED)
-                        .values_list("case_id", "returned_at")):
+    for case_id, returned_at in Letter.objects.filter(
+        case__in=visible, status=LetterStatus.RETURNED
+    ).values_list("case_id", "returned_at"):
         reasons[case_id].add("letter_returned")
-        if at is not None:
-            last[case_id] = max(last.get(case_id, at), at)
+        if returned_at is not None:
+            last[case_id] = max(last.get(case_id, returned_at), returned_at)
     now = timezone.now()
-    flagged = DebtorFlag.objects.filter(flag=FlagKind.NO_VALID_NUMBER, starts_at__lte=now).filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=now)).values("customer_id")
+    flagged = (
+        DebtorFlag.objects.filter(flag=FlagKind.NO_VALID_NUMBER, starts_at__lte=now)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .values("customer_id")
+    )
     for case_id in visible.filter(customer_id__in=flagged).values_list("pk", flat=True):
         reasons[case_id].add("no_valid_number")
     if not reasons:
         return []
-    cases = {c.pk: c for c in Case.objects.filter(pk__in=list(reasons)).only("id", "customer_id", "dpd", "overdue_fen",
-                                                                              "agency_id", "city")}
+    cases = {
+        c.pk: c
+        for c in Case.objects.filter(pk__in=list(reasons)).only(
+            "id", "customer_id", "dpd", "overdue_fen", "agency_id", "city"
+        )
+    }
     pending: defaultdict[int, int] = defaultdict(int)
     total: defaultdict[int, int] = defaultdict(int)
     for customer_id, verification in AltContact.objects.filter(
-            customer_id__in={c.customer_id for c in cases.values()}).values_list("customer_id", "verification"):
+        customer_id__in={c.customer_id for c in cases.values()}
+    ).values_list("customer_id", "verification"):
         total[customer_id] += 1
         pending[customer_id] += int(verification == Verification.UNVERIFIED)
-    rows = [{"case": cases[k], "reasons": sorted(v), "last": last.get(k),
-             "alt_contacts": total[cases[k].customer_id], "pending": pending[cases[k].customer_id]}
-            for k, v in reasons.items() if k in cases]
-    rows.sort(key=lambda r: (r["last"] is None, -(r["last"].timestamp() if r["last"] else 0), r["case"].pk))
+    rows: list[dict[str, Any]] = [
+        {
+            "case": cases[k],
+            "reasons": sorted(v),
+            "last": last.get(k),
+            "alt_contacts": total[cases[k].customer_id],
+            "pending": pending[cases[k].customer_id],
+        }
+        for k, v in reasons.items()
+        if k in cases
+    ]
+
+    def order(row: dict[str, Any]) -> tuple[bool, float, int]:
+        when = row["last"]
+        return (when is None, -(when.timestamp() if when is not None else 0.0), row["case"].pk)
+
+    rows.sort(key=order)
     return rows[:limit]
 
 
 REASON_LABELS = {
-    "moved": Outcome.MOVED.label, "wrong_address": Outcome.WRONG_ADDRESS.label,
-    "wrong_number": Outcome.WRONG_NUMBER.label, "letter_returned": LetterStatus.RETURNED.label,
+    "moved": Outcome.MOVED.label,
+    "wrong_address": Outcome.WRONG_ADDRESS.label,
+    "wrong_number": Outcome.WRONG_NUMBER.label,
+    "letter_returned": LetterStatus.RETURNED.label,
     "no_valid_number": FlagKind.NO_VALID_NUMBER.label,
 }

@@ -41,7 +41,9 @@ MAX_VENDOR_FILE = 5 * 1024 * 1024
 
 def _require_view(user: User) -> None:
     if not services.can_view_legal(user):
-        raise PermissionDeniedError(_("Only bank staff may see legal matters."), code=CommonErrorCode.PERMISSION_DENIED)
+        raise PermissionDeniedError(
+            _("Only bank staff may see legal matters."), code=CommonErrorCode.PERMISSION_DENIED
+        )
 
 
 def _fail(request: HttpRequest, exc: ApplicationError) -> None:
@@ -57,16 +59,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     _require_view(user)
     data = selectors.legal_dashboard()
     referrals = list(selectors.referrals_list()[:200])
-    return render(request, "legal/dashboard.html", {
-        "rows": data["rows"], "total": data["total"], "referrals": referrals, "costs": data["costs"],
-        "recovered": data["recovered"], "figures": {"legal": to_json(charts.cost_vs_recovered(data["rows"]))},
-        "can_manage": services.can_manage_legal(user),
-    })
+    return render(
+        request,
+        "legal/dashboard.html",
+        {
+            "rows": data["rows"],
+            "total": data["total"],
+            "referrals": referrals,
+            "costs": data["costs"],
+            "recovered": data["recovered"],
+            "figures": {"legal": to_json(charts.cost_vs_recovered(data["rows"]))},
+            "can_manage": services.can_manage_legal(user),
+        },
+    )
 
 
 class UpdateParams(params.QueryForm):
-    action = params.ChoiceParam(choices=[("update", "update"), ("hearing", "hearing"), ("cost", "cost"),
-                                         ("close", "close")])
+    action = params.ChoiceParam(
+        choices=[("update", "update"), ("hearing", "hearing"), ("cost", "cost"), ("close", "close")]
+    )
     forum_case_number = params.TextParam(max_length=100)
     law_firm = params.TextParam(max_length=200)
     filed_on = params.DateParam()
@@ -92,22 +103,33 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
         raise Http404
     if request.method == "POST":
         if not services.can_manage_legal(user):
-            raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+            raise PermissionDeniedError(
+                _("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED
+            )
         p = UpdateParams.parse(request.POST)
         try:
             if p["action"] == "hearing":
                 if p["hearing_on"] is None:
                     raise ApplicationError(_("Give the hearing's date."), code="legal.hearing_invalid")
                 at = timezone.make_aware(datetime.combine(p["hearing_on"], time(9, 0)))
-                services.hearing_add(referral=referral, at=at, place=p["place"] or "", notes=p["notes"] or "",
-                                     acting_user=user)
+                services.hearing_add(
+                    referral=referral, at=at, place=p["place"] or "", notes=p["notes"] or "", acting_user=user
+                )
             elif p["action"] == "cost":
-                services.cost_add(referral=referral, kind=p["kind"] or "", amount_fen=p["amount"] or 0,
-                                  incurred_on=p["incurred_on"], note=p["notes"] or "", acting_user=user)
+                services.cost_add(
+                    referral=referral,
+                    kind=p["kind"] or "",
+                    amount_fen=p["amount"] or 0,
+                    incurred_on=p["incurred_on"],
+                    note=p["notes"] or "",
+                    acting_user=user,
+                )
             elif p["action"] == "close":
                 services.referral_update(referral=referral, acting_user=user, status="closed")
             else:
-                changes = {k: p[k] for k in ("forum_case_number", "law_firm", "enforcement_case_number") if p[k]}
+                changes = {
+                    k: p[k] for k in ("forum_case_number", "law_firm", "enforcement_case_number") if p[k]
+                }
                 if p["filed_on"]:
                     changes["filed_on"] = p["filed_on"]
                 if p["outcome"]:
@@ -123,12 +145,21 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
         return redirect("legal:referral", referral_id=referral.pk)
     costs = list(referral.costs.all())
     recovered = selectors.referral_recovered_fen([referral]).get(referral.pk, 0)
-    return render(request, "legal/referral.html", {
-        "r": referral, "hearings": referral.hearings.all(), "costs": costs,
-        "cost_total": sum(c.amount_fen for c in costs), "recovered": recovered,
-        "can_manage": services.can_manage_legal(user) and referral.status != "closed",
-        "outcomes": ReferralOutcome.choices, "enforcements": EnforcementStatus.choices, "cost_kinds": CostKind.choices,
-    })
+    return render(
+        request,
+        "legal/referral.html",
+        {
+            "r": referral,
+            "hearings": referral.hearings.all(),
+            "costs": costs,
+            "cost_total": sum(c.amount_fen for c in costs),
+            "recovered": recovered,
+            "can_manage": services.can_manage_legal(user) and referral.status != "closed",
+            "outcomes": ReferralOutcome.choices,
+            "enforcements": EnforcementStatus.choices,
+            "cost_kinds": CostKind.choices,
+        },
+    )
 
 
 class CaseParams(params.QueryForm):
@@ -157,38 +188,67 @@ def case_legal(request: HttpRequest, case_id: int) -> HttpResponse:
         p = CaseParams.parse(request.POST)
         try:
             if p["action"] == "refer":
-                services.referral_create(case=case, kind=p["kind"] or "", forum=p["forum"] or "",
-                                         claim_fen=p["claim"] if p["claim"] is not None else case.overdue_fen,
-                                         law_firm=p["law_firm"] or "", forum_case_number=p["forum_case_number"] or "",
-                                         acting_user=user)
+                services.referral_create(
+                    case=case,
+                    kind=p["kind"] or "",
+                    forum=p["forum"] or "",
+                    claim_fen=p["claim"] if p["claim"] is not None else case.overdue_fen,
+                    law_firm=p["law_firm"] or "",
+                    forum_case_number=p["forum_case_number"] or "",
+                    acting_user=user,
+                )
                 messages.success(request, _("Referred; the case was recalled from its agency."))
             elif p["action"] == "letter":
-                services.letter_send(case=case, kind=p["kind"] or "", law_firm=p["law_firm"] or "",
-                                     lawyer=p["lawyer"] or "", tracking_number=p["tracking_number"] or "",
-                                     acting_user=user)
+                services.letter_send(
+                    case=case,
+                    kind=p["kind"] or "",
+                    law_firm=p["law_firm"] or "",
+                    lawyer=p["lawyer"] or "",
+                    tracking_number=p["tracking_number"] or "",
+                    acting_user=user,
+                )
                 messages.success(request, _("Letter sent."))
             elif p["action"] == "contact":
-                services.alt_contact_add(case=case, kind=p["kind"] or "", value=p["value"] or "",
-                                         party=p["party"] or "debtor", label=p["label"] or "",
-                                         source=p["source"] or "", consent=p["consent"] or Consent.UNKNOWN,
-                                         source_ref="page", acting_user=user)
+                services.alt_contact_add(
+                    case=case,
+                    kind=p["kind"] or "",
+                    value=p["value"] or "",
+                    party=p["party"] or "debtor",
+                    label=p["label"] or "",
+                    source=p["source"] or "",
+                    consent=p["consent"] or Consent.UNKNOWN,
+                    source_ref="page",
+                    acting_user=user,
+                )
                 messages.success(request, _("Contact recorded."))
         except ApplicationError as exc:
             _fail(request, exc)
         return redirect("legal:case", case_id=case.pk)
     referrals = list(LegalReferral.objects.filter(case=case).order_by("-referred_on", "-id")) if bank else []
-    return render(request, "legal/case.html", {
-        "case": case, "bank": bank, "referrals": referrals, "letters": selectors.letters_of_case(case_id=case.pk),
-        "contacts": selectors.alt_contacts_of_case(case=case),
-        "can_refer": services.can_manage_legal(user) and case.closed_on is None
-        and not any(r.status != "closed" for r in referrals),
-        "can_letter": case.closed_on is None and has_capability(user, "case.contact"),
-        "can_lawyer_letter": services.can_manage_legal(user),
-        "can_contact": case.closed_on is None and has_capability(user, "case.contact"),
-        "referral_kinds": ReferralKind.choices, "letter_kinds": LetterKind.choices, "contact_kinds": ContactKind.choices,
-        "sources": ContactSource.choices, "consents": Consent.choices, "verifications": Verification.choices,
-        "us": (case.loan.jurisdiction or "CN").upper() == "US",
-    })
+    return render(
+        request,
+        "legal/case.html",
+        {
+            "case": case,
+            "bank": bank,
+            "referrals": referrals,
+            "letters": selectors.letters_of_case(case_id=case.pk),
+            "contacts": selectors.alt_contacts_of_case(case=case),
+            "can_refer": services.can_manage_legal(user)
+            and case.closed_on is None
+            and not any(r.status != "closed" for r in referrals),
+            "can_letter": case.closed_on is None and has_capability(user, "case.contact"),
+            "can_lawyer_letter": services.can_manage_legal(user),
+            "can_contact": case.closed_on is None and has_capability(user, "case.contact"),
+            "referral_kinds": ReferralKind.choices,
+            "letter_kinds": LetterKind.choices,
+            "contact_kinds": ContactKind.choices,
+            "sources": ContactSource.choices,
+            "consents": Consent.choices,
+            "verifications": Verification.choices,
+            "us": (case.loan.jurisdiction or "CN").upper() == "US",
+        },
+    )
 
 
 def _letter_for(user: User, letter_id: int) -> Letter:
@@ -223,7 +283,9 @@ def letter_track(request: HttpRequest, letter_id: int) -> HttpResponse:
     letter = _letter_for(user, letter_id)
     p = TrackParams.parse(request.POST)
     try:
-        services.letter_track(letter=letter, status=p["status"] or "", reason=p["reason"] or "", acting_user=user)
+        services.letter_track(
+            letter=letter, status=p["status"] or "", reason=p["reason"] or "", acting_user=user
+        )
     except ApplicationError as exc:
         _fail(request, exc)
     return redirect("legal:case", case_id=letter.case_id)
@@ -252,7 +314,9 @@ def contact_reveal(request: HttpRequest, alt_contact_id: int) -> HttpResponse:
     p = RevealParams.parse(request.POST)
     value = services.alt_contact_reveal(contact=contact, user=user, purpose=p["purpose"] or "")
     advice = services.alt_contact_check(contact=contact)
-    return render(request, "legal/contact_reveal.html", {"contact": contact, "value": value, "advice": advice})
+    return render(
+        request, "legal/contact_reveal.html", {"contact": contact, "value": value, "advice": advice}
+    )
 
 
 @login_required
@@ -263,8 +327,12 @@ def contact_verify(request: HttpRequest, alt_contact_id: int) -> HttpResponse:
     contact = _contact_for(user, alt_contact_id)
     p = RevealParams.parse(request.POST)
     try:
-        services.alt_contact_verify(contact=contact, verification=p["verification"] or "", consent=p["consent"] or None,
-                                    acting_user=user)
+        services.alt_contact_verify(
+            contact=contact,
+            verification=p["verification"] or "",
+            consent=p["consent"] or None,
+            acting_user=user,
+        )
     except ApplicationError as exc:
         _fail(request, exc)
     return redirect("legal:case", case_id=contact.case_id)
@@ -294,6 +362,7 @@ def vendor_import(request: HttpRequest) -> HttpResponse:
         elif upload.size is not None and upload.size > MAX_VENDOR_FILE:
             messages.error(request, _("The file is too large (at most 5 MB)."))
         else:
-            report = services.vendor_import(content=upload.read(), name=(upload.name or "vendor.csv")[:100],
-                                            acting_user=user)
+            report = services.vendor_import(
+                content=upload.read(), name=(upload.name or "vendor.csv")[:100], acting_user=user
+            )
     return render(request, "legal/vendor_import.html", {"report": report})

@@ -30,8 +30,14 @@ FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_un
 
 
 def _flag(case: Case, flag: str, **kw):
-    return compliance.flag_add(customer=case.customer, flag=flag, reason="test", acting_user=None,
-                               starts_at=kw.pop("starts_at", timezone.now() - timedelta(hours=1)), **kw)
+    return compliance.flag_add(
+        customer=case.customer,
+        flag=flag,
+        reason="test",
+        acting_user=None,
+        starts_at=kw.pop("starts_at", timezone.now() - timedelta(hours=1)),
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -40,24 +46,61 @@ def book(db):
     f.make_contract(agency=agency, regions=["上海"], eligible_buckets=["M2"], capacity=100, **FAR)
     manager = f.make_user(role=Role.COLLECTIONS_MANAGER)
     officer = f.make_user(role=Role.COMPLIANCE_OFFICER)
-    c = {name: f.make_case(bucket="M2") for name in (
-        "plain", "deceased", "bankrupt", "disputed", "paused", "referred", "lifted", "resolved", "closed_referral",
-        "later", "cease", "two")}
+    c = {
+        name: f.make_case(bucket="M2")
+        for name in (
+            "plain",
+            "deceased",
+            "bankrupt",
+            "disputed",
+            "paused",
+            "referred",
+            "lifted",
+            "resolved",
+            "closed_referral",
+            "later",
+            "cease",
+            "two",
+        )
+    }
     _flag(c["deceased"], "deceased")
     _flag(c["bankrupt"], "bankrupt")
     _flag(c["disputed"], "dispute")
     _flag(c["two"], "deceased")
     _flag(c["two"], "dispute")
-    complaints.complaint_create(source=Source.HOTLINE, customer=c["paused"].customer, case=c["paused"],
-                                category="threats", description="威胁", acting_user=officer)
-    done = complaints.complaint_create(source=Source.HOTLINE, customer=c["resolved"].customer, case=c["resolved"],
-                                       category="threats", description="威胁", acting_user=officer)
-    complaints.complaint_resolve(complaint=done, acting_user=officer, finding="upheld", root_cause="collector_conduct",
-                                 resolution="已道歉")
-    legal.referral_create(case=c["referred"], kind="litigation", forum="上海市浦东新区人民法院", claim_fen=120_000,
-                          acting_user=manager)
-    closed = legal.referral_create(case=c["closed_referral"], kind="mediation", forum="调解中心", claim_fen=50_000,
-                                   acting_user=manager)
+    complaints.complaint_create(
+        source=Source.HOTLINE,
+        customer=c["paused"].customer,
+        case=c["paused"],
+        category="threats",
+        description="威胁",
+        acting_user=officer,
+    )
+    done = complaints.complaint_create(
+        source=Source.HOTLINE,
+        customer=c["resolved"].customer,
+        case=c["resolved"],
+        category="threats",
+        description="威胁",
+        acting_user=officer,
+    )
+    complaints.complaint_resolve(
+        complaint=done,
+        acting_user=officer,
+        finding="upheld",
+        root_cause="collector_conduct",
+        resolution="已道歉",
+    )
+    legal.referral_create(
+        case=c["referred"],
+        kind="litigation",
+        forum="上海市浦东新区人民法院",
+        claim_fen=120_000,
+        acting_user=manager,
+    )
+    closed = legal.referral_create(
+        case=c["closed_referral"], kind="mediation", forum="调解中心", claim_fen=50_000, acting_user=manager
+    )
     legal.referral_update(referral=closed, acting_user=manager, outcome="mediated", status="closed")
     flag = _flag(c["lifted"], "bankrupt")
     compliance.flag_lift(flag=flag, acting_user=None, reason="discharged in error")
@@ -66,9 +109,14 @@ def book(db):
     return agency, manager, c
 
 
-SCREENED = {"deceased": [ScreenReason.DECEASED], "bankrupt": [ScreenReason.BANKRUPT],
-            "disputed": [ScreenReason.DISPUTED], "paused": [ScreenReason.COMPLAINT_PAUSED],
-            "referred": [ScreenReason.LEGAL_REFERRAL], "two": [ScreenReason.DECEASED, ScreenReason.DISPUTED]}
+SCREENED = {
+    "deceased": [ScreenReason.DECEASED],
+    "bankrupt": [ScreenReason.BANKRUPT],
+    "disputed": [ScreenReason.DISPUTED],
+    "paused": [ScreenReason.COMPLAINT_PAUSED],
+    "referred": [ScreenReason.LEGAL_REFERRAL],
+    "two": [ScreenReason.DECEASED, ScreenReason.DISPUTED],
+}
 
 
 def test_screen_reasons_and_hard_negatives(book):
@@ -78,16 +126,18 @@ def test_screen_reasons_and_hard_negatives(book):
     # the deceased flag that starts in two days screens from then on
     later = c["later"]
     assert screen_cases(cases=[(later.pk, later.customer_id)], at=timezone.now() + timedelta(days=3)) == {
-        later.pk: [ScreenReason.DECEASED]}
+        later.pk: [ScreenReason.DECEASED]
+    }
 
 
 def test_allocation_does_not_place_screened_debtors_and_says_why(book):
-    agency, manager, c = book
+    _agency, manager, c = book
     run = allocation.allocation_run_create(as_of=f.today(), acting_user=manager)
     placed = set(AllocationDecision.objects.filter(run=run).values_list("case_id", flat=True))
     screened = {s.case_id: s.reasons for s in AllocationScreened.objects.filter(run=run)}
     assert screened == {c[k].pk: v for k, v in SCREENED.items() if k != "referred"} | {
-        c["referred"].pk: [ScreenReason.LEGAL_REFERRAL]}
+        c["referred"].pk: [ScreenReason.LEGAL_REFERRAL]
+    }
     assert run.n_screened == len(SCREENED)
     assert not placed & set(screened)
     # every case the screen lets through is placed (capacity is ample)

@@ -3,6 +3,7 @@ with the evidence the pack requires."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -287,11 +288,10 @@ def report_close(*, report: VisitReport, acting_user: User, outcome: str, notes:
             found.append(("address", new_address.strip()))
         for kind, value in found:
             if value:
-                try:
+                # one already on file keeps its source and verification
+                with contextlib.suppress(ConflictError):
                     skiptrace.alt_contact_add(case=case, kind=kind, value=value, source="visit",
                                               source_ref=f"visit_report:{locked.pk}", acting_user=acting_user)
-                except ConflictError:
-                    pass  # already on file (its source and verification stay as they are)
         locked.status = VisitReport.Status.CLOSED
         locked.outcome = outcome
         locked.notes = notes

@@ -379,7 +379,7 @@ class LetterIn(Schema):
     law_firm: str = Field("", max_length=200, description="The partner law firm that signs a lawyer's letter")
     lawyer: str = Field("", max_length=100)
     tracking_number: str = Field("", max_length=64)
-    at: datetime | None = Field(None, description="ISO-8601 with offset; now by default")
+    at: PhoneTime | None = Field(None, description="ISO-8601 with offset; now by default")
     itemization: dict[str, Any] | None = Field(None, description=(
         "Validation notice: itemization_date, amount_on_itemization_fen, interest_fen, fees_fen, "
         "payments_credits_fen (integer fen); the case's figures by default"))
@@ -388,7 +388,7 @@ class LetterIn(Schema):
 class LetterTrackIn(Schema):
     status: Literal["delivered", "returned"]
     reason: str = Field("", max_length=200, description="Why it came back (required for returned)")
-    at: datetime | None = None
+    at: PhoneTime | None = None
 
 
 class AltContactOut(Schema):

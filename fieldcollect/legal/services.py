@@ -341,6 +341,8 @@ def _itemization(case: Case, on: date, given: dict[str, Any] | None) -> Itemizat
         try:
             day = given["itemization_date"]
             day = date.fromisoformat(day) if isinstance(day, str) else day
+            if not isinstance(day, date):
+                raise TypeError("itemization_date")
             it = Itemization(
                 itemization_date=day,
                 amount_on_itemization_fen=_fen(

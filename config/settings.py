@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "fieldcollect.complaints",
     "fieldcollect.caselibrary",
     "fieldcollect.payments",
+    "fieldcollect.legal",
 ]
 
 MIDDLEWARE = [

@@ -27,5 +27,6 @@ urlpatterns = [
     path("", include("fieldcollect.payments.urls")),
     path("compliance/", include("fieldcollect.compliance.urls")),
     path("", include("fieldcollect.caselibrary.urls")),
+    path("", include("fieldcollect.legal.urls")),
     path("", include("fieldcollect.reports.urls")),
 ]

@@ -7,6 +7,8 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.legal.screening import reason_labels
+
 
 class AllocationRun(models.Model):
     """One solve of the allocation problem for a business date (draft until applied)."""
@@ -26,6 +28,7 @@ class AllocationRun(models.Model):
     n_agencies = models.PositiveIntegerField(default=0)
     n_pairs = models.PositiveIntegerField(default=0)
     n_excluded = models.PositiveIntegerField(default=0)
+    n_screened = models.PositiveIntegerField(default=0, help_text="Cases the placement screen held out")
     n_placed = models.PositiveIntegerField(default=0)
     n_holdout = models.PositiveIntegerField(default=0)
     objective_fen = models.BigIntegerField(default=0)
@@ -91,3 +94,25 @@ class AllocationDecision(models.Model):
         if self.best_alternative_value_fen is None or self.best_alternative_shadow_price_fen is None:
             return None
         return self.best_alternative_value_fen - self.best_alternative_shadow_price_fen
+
+
+class AllocationScreened(models.Model):
+    """An open case a run did not place because the placement screen holds its debtor out, with the
+    reasons (:class:`fieldcollect.legal.screening.ScreenReason` codes): the run's explanation of why."""
+
+    run = models.ForeignKey(AllocationRun, on_delete=models.CASCADE, related_name="screened")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    reasons = models.JSONField(default=list)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["run", "case"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["run", "case"], name="one_screen_per_case_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id}: case {self.case_id} screened ({', '.join(self.reasons)})"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return reason_labels(self.reasons)

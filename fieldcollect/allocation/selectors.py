@@ -12,10 +12,11 @@ from django.db.models import QuerySet
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.agencies.selectors import ContractTerms, contract_terms
-from fieldcollect.allocation.models import AllocationDecision, AllocationRun
+from fieldcollect.allocation.models import AllocationDecision, AllocationRun, AllocationScreened
 from fieldcollect.analytics.recovery_estimates import estimate_from_counts
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Payment, Placement
+from fieldcollect.legal.screening import screen_cases
 from fieldcollect.settlement.attribution import attribute
 from fieldcollect.settlement.selectors import covers_for
 
@@ -123,6 +124,9 @@ class Candidates:
     excluded: list[tuple[int, int]]
     cases: dict[int, Case]
     agencies: dict[int, Agency]
+    # cases the placement screen holds out (deceased, bankrupt, disputed, complaint-paused, legal referral):
+    # case id -> reasons (:mod:`fieldcollect.legal.screening`)
+    screened: dict[int, list[str]] = field(default_factory=dict)
 
 
 def open_unplaced_cases() -> QuerySet[Case]:
@@ -137,6 +141,8 @@ def eligible_pairs(*, as_of: date, model: RecoveryModel, cost_per_case_fen: int)
     agreement; a pair needs the case's city in the contract's regions, its bucket among the eligible
     buckets and its overdue amount within the agency's limits. Capacity is the contract's minus the
     active placements. The agency that just returned a case (its latest placement, recalled) is excluded.
+    A case the placement screen holds out (:func:`fieldcollect.legal.screening.screen_cases`) has no pair;
+    its reasons are in ``screened``.
     """
     agencies: dict[int, Agency] = {}
     terms: dict[int, ContractTerms] = {}
@@ -152,7 +158,9 @@ def eligible_pairs(*, as_of: date, model: RecoveryModel, cost_per_case_fen: int)
         a: max(0, (terms[a].capacity or NO_CAPACITY_LIMIT) - held[a]) for a in agencies
     }
     cases = {c.pk: c for c in open_unplaced_cases().only(
-        "id", "city", "bucket", "overdue_fen", "status", "version", "agency_id", "closed_on")}
+        "id", "customer_id", "city", "bucket", "overdue_fen", "status", "version", "agency_id", "closed_on")}
+    screened = screen_cases(cases=[(cid, c.customer_id) for cid, c in cases.items()])
+    cases = {cid: c for cid, c in cases.items() if cid not in screened}
     returned_by: dict[int, int] = {}
     recalled_ids = [cid for cid, c in cases.items() if c.status == CaseStatus.RECALLED]
     if recalled_ids:
@@ -189,7 +197,7 @@ def eligible_pairs(*, as_of: date, model: RecoveryModel, cost_per_case_fen: int)
             out_r.append(rate)
             out_v.append(pair_value_fen(p=p, overdue_fen=case.overdue_fen, rate=rate, cost_fen=cost_per_case_fen))
     return Candidates(case_ids=out_c, agency_ids=out_a, values_fen=out_v, p=out_p, rates=out_r,
-                      capacity=capacity, excluded=excluded, cases=cases, agencies=agencies)
+                      capacity=capacity, excluded=excluded, cases=cases, agencies=agencies, screened=screened)
 
 
 def run_list() -> QuerySet[AllocationRun]:
@@ -218,3 +226,11 @@ def run_decisions(*, run: AllocationRun, agency_id: int | None = None, holdout: 
     if case_id is not None:
         qs = qs.filter(case_id=case_id)
     return qs.order_by("-value_fen", "id")
+
+
+def run_screened(*, run: AllocationRun, case_id: int | None = None) -> QuerySet[AllocationScreened]:
+    """The cases ``run`` held out of placement, with their reasons (the run's explanation of them)."""
+    qs = AllocationScreened.objects.filter(run=run)
+    if case_id is not None:
+        qs = qs.filter(case_id=case_id)
+    return qs.order_by("case_id")

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation import selectors
 from fieldcollect.allocation.errors import AllocationErrorCode
-from fieldcollect.allocation.models import AllocationDecision, AllocationRun
+from fieldcollect.allocation.models import AllocationDecision, AllocationRun, AllocationScreened
 from fieldcollect.audit.services import audit_log
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import require_capability
@@ -58,7 +58,8 @@ def allocation_run_create(*, as_of: date, acting_user: User | None, holdout_shar
             as_of=as_of, holdout_share=Decimal(str(holdout_share)).quantize(Decimal("0.0001")), seed=seed,
             max_share=None if max_share is None else Decimal(str(max_share)).quantize(Decimal("0.0001")),
             cost_per_case_fen=cost_per_case_fen, n_cases=len(cand.cases), n_agencies=len(cand.agencies),
-            n_pairs=problem.n_pairs, n_excluded=len(cand.excluded), n_placed=result.n_placed,
+            n_pairs=problem.n_pairs, n_excluded=len(cand.excluded), n_screened=len(cand.screened),
+            n_placed=result.n_placed,
             n_holdout=result.n_holdout_placed, objective_fen=result.objective_fen,
             holdout_objective_fen=result.holdout_objective_fen, greedy_objective_fen=base.objective_fen,
             dual_fen=result.certificate.dual_fen, certified_optimal=result.certificate.optimal,
@@ -83,9 +84,12 @@ def allocation_run_create(*, as_of: date, acting_user: User | None, holdout_shar
                 best_alternative_shadow_price_fen=int(result.agency_price_fen[alt]) if alt >= 0 else None,
             ))
         AllocationDecision.objects.bulk_create(decisions, batch_size=2000)
+        AllocationScreened.objects.bulk_create(
+            [AllocationScreened(run=run, case_id=cid, reasons=reasons) for cid, reasons in sorted(cand.screened.items())],
+            batch_size=2000)
         audit_log(actor=acting_user, action="allocation.run", object_type="allocation_run", object_id=run.pk,
                   new={"as_of": as_of.isoformat(), "holdout_share": holdout_share, "seed": seed,
-                       "placed": run.n_placed, "objective_fen": run.objective_fen,
+                       "placed": run.n_placed, "screened": run.n_screened, "objective_fen": run.objective_fen,
                        "greedy_objective_fen": run.greedy_objective_fen, "optimal": run.certified_optimal})
     return run
 

@@ -14,6 +14,7 @@ from fieldcollect.api.cases import tasks_router
 from fieldcollect.api.field import router as field_router
 from fieldcollect.api.flags import router as flags_router
 from fieldcollect.api.instance import api
+from fieldcollect.api.legal import router as legal_router
 from fieldcollect.api.payments import router as payments_router
 from fieldcollect.api.schemas import MeOut
 from fieldcollect.core.models import User
@@ -27,6 +28,7 @@ def me(request: HttpRequest) -> dict:
 
 api.add_router("/cases", cases_router)
 api.add_router("/cases", flags_router)
+api.add_router("/cases", legal_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/field", field_router)
 api.add_router("/payments", payments_router)

@@ -358,3 +358,88 @@ class PaymentsPostOut(Schema):
     applied: int
     duplicates: int
     rejected: list[PaymentRejectedOut]
+# ---------------------------------------------------------------- letters, legal referrals, skip tracing
+
+FEN_MAX = 10**15  # a bigint with room: a larger amount is a mistake
+
+
+class LetterOut(Schema):
+    """A letter sent to the debtor (a contact on channel ``letter``); the PDF (with the debtor's name
+    and address) is on the bank's page only."""
+
+    id: int
+    case_id: int
+    kind: str = Field(description="demand (催收函), lawyer (律师函) or validation (US Regulation F notice)")
+    reference: str
+    status: str = Field(description="sent, delivered or returned")
+    law_firm: str
+    contact_id: int
+    sha256: str
+    tracking_number: str
+    sent_at: datetime
+    delivered_at: datetime | None
+    returned_at: datetime | None
+    return_reason: str
+    facts: dict[str, Any] = Field(description="Amounts (integer fen) and dates printed; no personal data")
+
+
+class LetterIn(Schema):
+    kind: Literal["demand", "lawyer", "validation"]
+    law_firm: str = Field("", max_length=200, description="The partner law firm that signs a lawyer's letter")
+    lawyer: str = Field("", max_length=100)
+    tracking_number: str = Field("", max_length=64)
+    at: PhoneTime | None = Field(None, description="ISO-8601 with offset; now by default")
+    itemization: dict[str, Any] | None = Field(None, description=(
+        "Validation notice: itemization_date, amount_on_itemization_fen, interest_fen, fees_fen, "
+        "payments_credits_fen (integer fen); the case's figures by default"))
+
+
+class LetterTrackIn(Schema):
+    status: Literal["delivered", "returned"]
+    reason: str = Field("", max_length=200, description="Why it came back (required for returned)")
+    at: PhoneTime | None = None
+
+
+class AltContactOut(Schema):
+    id: int
+    kind: str = Field(description="phone, address or employer")
+    party: str = Field(description="debtor, or the third party (spouse, relative, employer, guarantor, third_party)")
+    value: str = Field(description="Masked (a bank user reads it in clear on the case's legal page, with a purpose)")
+    label: str
+    source: str = Field(description="customer, visit or vendor")
+    consent: str
+    verification: str
+    created_at: datetime
+
+
+class AltContactIn(Schema):
+    kind: Literal["phone", "address", "employer"]
+    value: str = Field(min_length=1, max_length=300)
+    party: str = Field("debtor", max_length=16)
+    label: str = Field("", max_length=100)
+    source: Literal["customer", "visit", "vendor"]
+    consent: Literal["unknown", "given", "refused"] = "unknown"
+
+
+class ReferralOut(Schema):
+    id: int
+    case_id: int
+    kind: str = Field(description="litigation (诉讼), arbitration (仲裁) or mediation (调解)")
+    status: str
+    law_firm: str
+    forum: str
+    forum_case_number: str
+    claim_fen: int
+    referred_on: date
+    outcome: str
+    judgement_fen: int | None
+    enforcement: str
+    recalled_placement_id: int | None
+
+
+class ReferralIn(Schema):
+    kind: Literal["litigation", "arbitration", "mediation"]
+    forum: str = Field(min_length=1, max_length=200, description="Court, arbitration commission or mediation institution")
+    claim_fen: int = Field(gt=0, le=FEN_MAX)
+    law_firm: str = Field("", max_length=200)
+    forum_case_number: str = Field("", max_length=100)

@@ -12,6 +12,7 @@ class CaseErrorCode(StrEnum):
     CLOSED = "case.closed"
     NOT_PLACED = "case.not_placed"
     ALREADY_PLACED = "case.already_placed"
+    PLACEMENT_SCREENED = "case.placement_screened"
     AGENCY_NOT_APPROVED = "placement.agency_not_approved"
     NO_CONTRACT = "placement.no_contract"
     DSA_EXPIRED = "placement.dsa_expired"

@@ -27,6 +27,8 @@ from fieldcollect.compliance import selectors as compliance_selectors
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.models import DebtorFlag
 from fieldcollect.core.models import User
+from fieldcollect.legal import services as legal_services
+from fieldcollect.legal.models import REFERRAL_ACTIVE, LegalReferral, Letter
 from fieldcollect.plans import selectors as plan_selectors
 from fieldcollect.plans.models import Hardship, PlanAgreement
 from fieldcollect.settlement.models import StatementLine
@@ -110,6 +112,17 @@ def case_actions(*, case: Case, user: User) -> list[HubGroup]:
                 f"{reverse('caselibrary:new')}?case={pk}", act=True)
         if library_services.can_write_from_case(user, case) else None,
     ]
+    legal_page = reverse("legal:case", args=[pk])
+    may_contact = is_open and has_capability(user, "case.contact")
+    legal = [
+        HubLink("legal", _("Letters, legal and contact repair"), legal_page),
+        HubLink("letter", _("Send a letter"), f"{legal_page}#letter-form", act=True) if may_contact else None,
+        HubLink("alt_contact", _("Add an alternate contact"), f"{legal_page}#contact-form", act=True)
+        if may_contact else None,
+        HubLink("refer", _("Refer to litigation, arbitration or mediation"), f"{legal_page}#refer-form", act=True)
+        if is_open and legal_services.can_manage_legal(user)
+        and not LegalReferral.objects.filter(case_id=pk, status__in=REFERRAL_ACTIVE).exists() else None,
+    ]
     held = case.agency_id is not None
     manage = [
         HubLink("note", _("Add a note"), f"{page}#note-form", act=True)
@@ -132,6 +145,7 @@ def case_actions(*, case: Case, user: User) -> list[HubGroup]:
         HubGroup("complaints", _("Complaints and feedback"), [x for x in complaints if x]),
         HubGroup("compliance", _("Compliance"), [x for x in compliance if x]),
         HubGroup("library", _("Case library"), [x for x in library if x]),
+        HubGroup("legal", _("Letters, legal and contact repair"), [x for x in legal if x]),
         HubGroup("manage", _("Case management"), [x for x in manage if x]),
     ]
     return [g for g in groups if g.links]
@@ -251,6 +265,13 @@ def hub_timeline(*, case: Case, user: User, page: int = 1, per_page: int = TIMEL
             lambda f: f.starts_at, lambda f: f"{flags_page}#flag-{f.pk}")
         add("blocked", compliance_selectors.blocked_attempts_of_case(case_id=pk, user=user)
             .order_by("-at", "-id")[:n], lambda b: b.at, lambda b: f"{flags_page}#blocked")
+    # letters (every role that sees the case), legal referrals (bank staff)
+    legal_page = reverse("legal:case", args=[pk])
+    add("letter", Letter.objects.filter(case=case).order_by("-sent_at", "-id")[:n], lambda x: x.sent_at,
+        lambda x: f"{legal_page}#letters")
+    if legal_services.can_view_legal(user):
+        add("legal", LegalReferral.objects.filter(case=case).order_by("-referred_on", "-id")[:n],
+            lambda r: r.referred_on, lambda r: reverse("legal:referral", args=[r.pk]))
     add("story", library_selectors.stories_visible_to(user).filter(case=case).order_by("-created_at", "-id")[:n],
         lambda s: s.created_at, lambda s: reverse("caselibrary:detail", args=[s.pk]))
 

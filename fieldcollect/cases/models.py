@@ -155,6 +155,7 @@ class Outcome(models.TextChoices):
     DISPUTE = "dispute", _("Dispute")
     THIRD_PARTY_MET = "third_party_met", _("Third party met")
     CALLBACK = "callback", _("Call back later")
+    LETTER_SENT = "letter_sent", _("Letter sent")
 
 
 class ContactAttempt(EncryptedModel):

@@ -48,6 +48,7 @@ from fieldcollect.core import rawsql
 from fieldcollect.core.errors import ApplicationError, ConflictError, NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
+from fieldcollect.legal.screening import reason_labels, screen_cases
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy.services import deletion_attestation_raise
 from fieldcollect.visits.fieldwork import cases_with_field_work, field_work_end, field_work_end_record
@@ -158,6 +159,10 @@ def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_o
         _require_open(locked)
         if locked.agency_id is not None:
             raise ApplicationError(_("The case is already placed."), code=E.ALREADY_PLACED)
+        screened = screen_cases(cases=[(locked.pk, locked.customer_id)]).get(locked.pk)
+        if screened:
+            raise ApplicationError(_("The debtor may not be placed with an agency: %(why)s.") % {
+                "why": ", ".join(reason_labels(screened))}, code=E.PLACEMENT_SCREENED, extra={"reasons": screened})
         if agency.status != Agency.Status.APPROVED:
             raise ApplicationError(_("The agency is not approved."), code=E.AGENCY_NOT_APPROVED)
         terms = contract_terms(agency=agency, on=day)
@@ -645,7 +650,8 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
     """Place many cases at once (an allocation run): one transaction, one audit row per case.
 
     The caller has chosen eligible agencies (contract, bucket, region, capacity, DSA); each case must
-    be open and unplaced, which is re-checked here under the row locks (others are skipped).
+    be open, unplaced and not screened (:mod:`fieldcollect.legal.screening`), which is re-checked here
+    under the row locks (others are skipped).
     Returns how many were placed.
     """
     if acting_user is not None:
@@ -665,9 +671,12 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
                 status__in=[S.NEW, S.RECALLED],
             )
         )
+        screened = screen_cases(cases=[(c.pk, c.customer_id) for c in locked])
         new_placements: list[Placement] = []
         audits = []
         for case in locked:
+            if case.pk in screened:
+                continue
             agency = agency_of[case.pk]
             terms = terms_by_agency[agency.pk]
             if terms is None or not terms.dsa_valid_on(starts_on):

@@ -21,6 +21,7 @@ class FlagKind(models.TextChoices):
     CEASE = "cease", _("Cease communication")
     ATTORNEY = "attorney", _("Represented by an attorney")
     DECEASED = "deceased", _("Deceased")
+    BANKRUPT = "bankrupt", _("Bankrupt")
     CONSENT_HOURS = "consent_hours", _("Consents to contact outside hours")
     THIRD_PARTY_CEASE = "third_party_cease", _("Third party asked to stop")
     NO_VALID_NUMBER = "no_valid_number", _("No valid number")

@@ -3,8 +3,8 @@
 Keyword-only functions; each runs in one ``transaction.atomic`` and writes its audit row in it.
 
 Who may write flags
-    Flags that only *restrict* contact (complaint, dispute, cease, attorney, deceased,
-    third_party_cease) may be added by anyone who works cases (a collector who hears "stop calling
+    Flags that only *restrict* contact or placement (complaint, dispute, cease, attorney, deceased,
+    bankrupt, third_party_cease) may be added by anyone who works cases (a collector who hears "stop calling
     me" must record it at once) and by the system (``acting_user=None``, e.g. the complaints
     service). Flags that *loosen* a rule (consent_hours, no_valid_number) and every lift need a
     bank compliance officer or collections manager (or the system).
@@ -46,7 +46,7 @@ from fieldcollect.portfolio.models import Customer
 FLAG_FIELDS = ["customer", "flag", "phone", "starts_at", "ends_at", "reason", "source", "created_by",
                "lifted_by", "lifted_at", "lift_reason"]
 RESTRICTIVE_FLAGS = frozenset({FlagKind.COMPLAINT, FlagKind.DISPUTE, FlagKind.CEASE, FlagKind.ATTORNEY,
-                               FlagKind.DECEASED, FlagKind.THIRD_PARTY_CEASE})
+                               FlagKind.DECEASED, FlagKind.BANKRUPT, FlagKind.THIRD_PARTY_CEASE})
 FLAG_MANAGERS = frozenset({Role.COMPLIANCE_OFFICER, Role.COLLECTIONS_MANAGER})
 FLAG_REPORTERS = FLAG_MANAGERS | {Role.AGENCY_MANAGER, Role.FIELD_COLLECTOR}
 

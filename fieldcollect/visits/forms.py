@@ -84,6 +84,8 @@ class CloseForm(forms.Form):
     promise_amount = forms.DecimalField(label=_("Promised amount (yuan)"), min_value=Decimal("0.01"),
                                         decimal_places=2, required=False)
     promise_due_on = forms.DateField(label=_("Promised date"), widget=DATE, required=False)
+    new_address = forms.CharField(label=_("New address (the customer moved)"), max_length=300, required=False)
+    new_phone = forms.CharField(label=_("New phone number"), max_length=32, required=False)
 
     def amount_fen(self) -> int | None:
         value = self.cleaned_data.get("promise_amount")

@@ -280,7 +280,8 @@ def report_close(request: HttpRequest, report_id: int) -> HttpResponse:
         services.report_close(report=r, acting_user=_user(request), outcome=form.cleaned_data["outcome"],
                               notes=form.cleaned_data["notes"],
                               customer_situation=form.cleaned_data["customer_situation"],
-                              promise_amount_fen=form.amount_fen(), promise_due_on=form.cleaned_data["promise_due_on"])
+                              promise_amount_fen=form.amount_fen(), promise_due_on=form.cleaned_data["promise_due_on"],
+                              new_address=form.cleaned_data["new_address"], new_phone=form.cleaned_data["new_phone"])
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("visits:report", report_id=r.pk)

@@ -84,13 +84,13 @@ def absolute(href: str, page: str) -> str:
 # the actions each role is offered on an open case held by agency A and assigned to its collector
 EXPECTED_ACTIONS = {
     "collections_manager": {"contact", "promise", "hardship", "complaint_new", "flag_add", "note", "task", "recall",
-                            "close"},
+                            "close", "letter", "alt_contact", "refer"},
     "compliance_officer": {"complaint_new", "flag_add", "note"},
     "risk_analyst": set(),
     "auditor": set(),
-    "agency_manager": {"contact", "promise", "hardship", "flag_add", "note", "task", "assign"},
+    "agency_manager": {"contact", "promise", "hardship", "flag_add", "note", "task", "assign", "letter", "alt_contact"},
     "field_collector": {"contact", "promise", "propose", "checkin", "report", "hardship", "flag_add", "note",
-                        "task"},
+                        "task", "letter", "alt_contact"},
 }
 SEES_THE_CASE = set(EXPECTED_ACTIONS)
 

@@ -73,6 +73,7 @@ OBJECT_RULES: dict[str, str] = {
     "flag_id": "flag", "story_id": "story", "attestation_id": "attestation",
     "sub_processor_id": "sub_processor", "run_id": "allocation_run", "job_id": "job",
     "evidence_id": "evidence", "upload_id": "field_upload",
+    "letter_id": "letter", "referral_id": "legal_referral", "alt_contact_id": "alt_contact",
 }
 # kinds that belong to the agency, not to a case: for the revoked side "r" they are the agency's own
 AGENCY_LEVEL = {"agency", "statement", "statement_line", "sub_processor", "attestation", "allocation_run"}
@@ -312,6 +313,20 @@ def _build_objects(side: Side, cm: User, run: Any) -> None:
     o["complaint"] = make("complaints.Complaint", customer=case.customer, case=case, agency=agency, collector=collector,
                           created_by=cm)
     o["flag"] = make("compliance.DebtorFlag", customer=case.customer, created_by=cm)
+    # a letter (its addressee and address are the customer's), a legal referral and an alternate contact
+    # (the customer's own mobile: shown masked only)
+    letter_contact = ContactAttempt.objects.create(case=case, agency=agency, channel="letter", outcome="letter_sent",
+                                                   at=now - timedelta(hours=2), number=side.markers[5][:32],
+                                                   recorded_by=user)
+    o["letter"] = make("legal.Letter", case=case, contact=letter_contact, kind="demand", reference=f"L-iso-{side.name}",
+                       addressee=side.markers[2], address=side.markers[5], sent_at=now - timedelta(hours=2),
+                       created_by=cm, facts={"letter_date": today.isoformat(), "loan_ref": side.markers[1],
+                                             "overdue_fen": 100_000, "dpd": 40, "pay_by": today.isoformat()})
+    o["legal_referral"] = make("legal.LegalReferral", case=case, customer=case.customer, kind="litigation",
+                               forum=f"法院 {side.name}", claim_fen=100_000, referred_on=today, status="closed",
+                               created_by=cm)
+    o["alt_contact"] = make("legal.AltContact", customer=case.customer, case=case, kind="phone", value=side.markers[3],
+                            source="customer", created_by=cm)
     o["story"] = make("caselibrary.CaseStory", case=case, agency=agency, created_by=side.manager)
     o["sub_processor"] = make("privacy.SubProcessor", agency=agency, registered_by=side.manager,
                               name=f"sp {side.name}")

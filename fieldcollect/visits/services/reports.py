@@ -3,6 +3,7 @@ with the evidence the pack requires."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -23,6 +24,7 @@ from fieldcollect.compliance.selectors import pack_for, third_party_may_discuss_
 from fieldcollect.compliance.services import current_language
 from fieldcollect.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import User
+from fieldcollect.legal import services as skiptrace
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.evidence import EvidenceIntake, StagedEvidence, evidence_chunks, evidence_path
 from fieldcollect.visits.models import (
@@ -236,10 +238,15 @@ _FOLLOW_UP: dict[str, tuple[str, str, int]] = {
 
 def report_close(*, report: VisitReport, acting_user: User, outcome: str, notes: str = "",
                  customer_situation: str = "", promise_amount_fen: int | None = None,
-                 promise_due_on: date | None = None, now: datetime | None = None) -> tuple[VisitReport, str]:
+                 promise_due_on: date | None = None, now: datetime | None = None, new_address: str = "",
+                 new_phone: str = "") -> tuple[VisitReport, str]:
     """Close a visit report: refused without the evidence the pack requires. Records the visit as a
     contact, a promise through case management, a follow-up task, and a feedback request (signed
-    link queued to the customer). Returns the report and the feedback token."""
+    link queued to the customer). Returns the report and the feedback token.
+
+    The debtor "moved" (or the address was wrong) with ``new_address``, or a ``new_phone`` learnt at the
+    door, becomes an alternate contact of the debtor (source: this visit; skip tracing,
+    :func:`fieldcollect.legal.services.alt_contact_add`), unverified; one already on file is kept as it is."""
     require_capability(acting_user, "case.contact")
     now = now or timezone.now()
     if outcome not in VisitOutcome.values:
@@ -276,6 +283,15 @@ def report_close(*, report: VisitReport, acting_user: User, outcome: str, notes:
             kind, title, days = _FOLLOW_UP[outcome]
             case_services.task_create(case=case, acting_user=acting_user, title=_(title), kind=kind,
                                       due_on=today + timedelta(days=days))
+        found = [("phone", new_phone.strip())]
+        if outcome in {VisitOutcome.MOVED, VisitOutcome.WRONG_ADDRESS}:
+            found.append(("address", new_address.strip()))
+        for kind, value in found:
+            if value:
+                # one already on file keeps its source and verification
+                with contextlib.suppress(ConflictError):
+                    skiptrace.alt_contact_add(case=case, kind=kind, value=value, source="visit",
+                                              source_ref=f"visit_report:{locked.pk}", acting_user=acting_user)
         locked.status = VisitReport.Status.CLOSED
         locked.outcome = outcome
         locked.notes = notes

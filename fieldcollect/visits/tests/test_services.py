@@ -305,6 +305,30 @@ def test_not_home_creates_a_follow_up_task(vw):
     assert task.assignee_id == vw.user1.pk
 
 
+def test_moved_and_new_number_become_alternate_contacts_of_the_debtor(vw):
+    from fieldcollect.legal.models import AltContact
+
+    report = _start(vw)
+    services.evidence_add(report=report, acting_user=vw.user1, stream=io.BytesIO(samples.MP4))
+    services.report_close(report=report, acting_user=vw.user1, outcome="moved", now=at(vw.day, 11),
+                          new_address="上海市闵行区莘庄路88弄3号", new_phone="13955556666")
+    got = {(c.kind, str(c.value), c.source, c.source_ref, c.verification)
+           for c in AltContact.objects.filter(customer_id=vw.case1.customer_id)}
+    ref = f"visit_report:{report.pk}"
+    assert got == {("address", "上海市闵行区莘庄路88弄3号", "visit", ref, "unverified"),
+                   ("phone", "13955556666", "visit", ref, "unverified")}
+
+
+def test_a_new_address_is_not_taken_from_a_visit_where_the_debtor_did_not_move(vw):
+    from fieldcollect.legal.models import AltContact
+
+    report = _start(vw)
+    services.evidence_add(report=report, acting_user=vw.user1, stream=io.BytesIO(samples.MP4))
+    services.report_close(report=report, acting_user=vw.user1, outcome="not_home", now=at(vw.day, 11),
+                          new_address="上海市闵行区莘庄路88弄3号")
+    assert not AltContact.objects.exists()
+
+
 def test_report_from_another_collector_cannot_be_closed(vw):
     report = _start(vw)
     with pytest.raises(ApplicationError) as exc:

@@ -97,7 +97,8 @@ def ingest(
 def run_daily_cmd(
     as_of: Annotated[str, typer.Option("--as-of", help="Business date (YYYY-MM-DD)")],
     engine: Annotated[str, typer.Option(help="local (Polars/NumPy) or spark")] = "local",
-    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL")] = None,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", help="Spark master URL (default local[2]; for a cluster see docs/spark-cluster.md)")] = None,
 ) -> None:
     """Run the nightly delinquency cycle for one business date and publish it."""
     setup_django()
@@ -107,12 +108,13 @@ def run_daily_cmd(
 
     from fieldcollect.core.errors import ApplicationError
     from fieldcollect.daily.services import run_daily
+    from fieldcollect.ingest.store import StoreLocationError
 
     if engine not in {"local", "spark"}:
         raise typer.BadParameter("--engine must be local or spark")
     try:
         result = run_daily(as_of=_parse_date(as_of, "--as-of"), engine=engine, spark_master=spark_master)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, StoreLocationError) as exc:  # no store yet; a bad FIELDCOLLECT_SPARK_STORE_URI
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     except ApplicationError as exc:  # a business date after today or after the data, another run going on

@@ -301,7 +301,7 @@ def run_cycle(*, as_of: date, engine: str = "local", spark_master: str | None = 
             from fieldcollect.daily.spark_engine import run_spark_engine
 
             bar.add_task(f"dpd {as_of} (spark)", total=None)
-            table = run_spark_engine(version, as_of, previous, ranges, master=spark_master or "local[2]")
+            table = run_spark_engine(version, as_of, previous, ranges, master=spark_master)
         else:
             raise ValueError(f"unknown engine {engine!r}: use local or spark")
         timings["dpd_bucket_s"] = time.perf_counter() - t0

@@ -2,6 +2,12 @@
 
 Loans, instalments and payments are unioned into one event frame (``kind`` 0/1/2), repartitioned by
 ``loan_id`` so that every loan's rows meet in one partition, and handed to the kernel as Arrow.
+
+Where the executors read the store: the local store (``$FIELDCOLLECT_HOME/store``, a shared mount on a
+cluster) unless ``FIELDCOLLECT_SPARK_STORE_URI`` names a copy of it, e.g. ``s3a://bank-bucket/fc/store``:
+the current version's partition files are then read under that root (``.../v000001/loans/part-00000.parquet``).
+The driver still reads which version is current from the local store. Submitting to a cluster:
+``docs/spark-cluster.md`` and :mod:`fieldcollect.daily.spark_submit`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import pyarrow as pa
 from fieldcollect.analytics.delinquency import DelinquencyRange, compute_partition_arrow
 from fieldcollect.ingest.store import StoreVersion
 
+STORE_URI_SETTING = "FIELDCOLLECT_SPARK_STORE_URI"
+ENGINE_TABLES = ("loans", "installments", "payments")
 OUTPUT_SCHEMA = (
     "loan_id long, dpd int, bucket string, overdue_fen long, outstanding_principal_fen long, paid_total_fen long, "
     "first_unpaid_day long, settled boolean, disbursed_day long, principal_fen long, prev_active boolean, "
@@ -24,22 +32,48 @@ OUTPUT_SCHEMA = (
 )
 
 
-def spark_session(master: str):  # type: ignore[no-untyped-def]
+def submitted() -> bool:
+    """True in a driver started by ``spark-submit`` (PySpark then joins the JVM it started: the master,
+    the driver's memory and every ``--conf`` come from the spark-submit command line)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def spark_session(master: str | None = None):  # type: ignore[no-untyped-def]
+    """The session of the cycle. ``master`` (``--spark-master``) wins; without it, a driver started by
+    spark-submit keeps spark-submit's master and settings, and a plain ``fieldcollect run-daily`` runs on
+    ``local[2]`` with ``FIELDCOLLECT_SPARK_DRIVER_MEMORY`` / ``FIELDCOLLECT_SPARK_MAX_RESULT_SIZE``."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
+    builder = SparkSession.builder.appName("fieldcollect-daily")
+    if submitted():
+        if master:
+            builder = builder.master(master)
+    else:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = (
+            builder.master(master or "local[2]")
+            .config("spark.driver.memory", os.environ.get("FIELDCOLLECT_SPARK_DRIVER_MEMORY", "4g"))
+            # the per-loan result is collected to the driver (about 100 bytes a loan)
+            .config("spark.driver.maxResultSize", os.environ.get("FIELDCOLLECT_SPARK_MAX_RESULT_SIZE", "4g"))
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "8")
+        )
+    # always: the kernel's day numbers are UTC dates; batches as large as the kernel likes them
     return (
-        SparkSession.builder.master(master)
-        .appName("fieldcollect-daily")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", os.environ.get("FIELDCOLLECT_SPARK_DRIVER_MEMORY", "4g"))
+        builder.config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000000")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "8")
         .getOrCreate()
     )
+
+
+def spark_input_files(version: StoreVersion) -> dict[str, list[str]]:
+    """The Parquet files the engine hands to ``spark.read.parquet``, per table: the local store's, or
+    their copies under ``FIELDCOLLECT_SPARK_STORE_URI`` (refused with a clear error when that is not an
+    absolute URI of a known scheme)."""
+    root_uri = os.environ.get(STORE_URI_SETTING, "").strip() or None
+    return {t: version.partition_locations(t, root_uri, setting=STORE_URI_SETTING) for t in ENGINE_TABLES}
 
 
 def _kernel(as_of: date, previous: date, ranges: Sequence[DelinquencyRange]):  # type: ignore[no-untyped-def]
@@ -53,33 +87,65 @@ def _kernel(as_of: date, previous: date, ranges: Sequence[DelinquencyRange]):  #
         loans = table.filter(pc.equal(kind, 0))
         inst = table.filter(pc.equal(kind, 1))
         pays = table.filter(pc.equal(kind, 2))
-        loans_t = pa.table({"loan_id": loans["loan_id"], "disbursed_on": loans["d"], "principal_fen": loans["a"]})
-        inst_t = pa.table({"loan_id": inst["loan_id"], "seq": inst["seq"], "due_date": inst["d"],
-                           "principal_due_fen": inst["a"], "interest_due_fen": inst["b"]})
+        loans_t = pa.table(
+            {"loan_id": loans["loan_id"], "disbursed_on": loans["d"], "principal_fen": loans["a"]}
+        )
+        inst_t = pa.table(
+            {
+                "loan_id": inst["loan_id"],
+                "seq": inst["seq"],
+                "due_date": inst["d"],
+                "principal_due_fen": inst["a"],
+                "interest_due_fen": inst["b"],
+            }
+        )
         pay_t = pa.table({"loan_id": pays["loan_id"], "paid_on": pays["d"], "amount_fen": pays["a"]})
         out = compute_partition_arrow(loans_t, inst_t, pay_t, as_of=as_of, previous=previous, ranges=ranges)
         out = out.set_column(out.schema.get_field_index("dpd"), "dpd", out["dpd"].cast(pa.int32()))
-        out = out.set_column(out.schema.get_field_index("prev_dpd"), "prev_dpd", out["prev_dpd"].cast(pa.int32()))
+        out = out.set_column(
+            out.schema.get_field_index("prev_dpd"), "prev_dpd", out["prev_dpd"].cast(pa.int32())
+        )
         yield from out.to_batches()
 
     return run
 
 
-def run_spark_engine(version: StoreVersion, as_of: date, previous: date, ranges: Sequence[DelinquencyRange], *,
-                     master: str = "local[2]") -> pa.Table:
+def run_spark_engine(
+    version: StoreVersion,
+    as_of: date,
+    previous: date,
+    ranges: Sequence[DelinquencyRange],
+    *,
+    master: str | None = None,
+) -> pa.Table:
     from pyspark.sql import functions as F
 
+    files = spark_input_files(version)  # a bad store URI is refused before Spark starts
     spark = spark_session(master)
-    files = {t: [str(p) for p in version.table_files(t)] for t in ("loans", "installments", "payments")}
     loans = spark.read.parquet(*files["loans"]).select(
-        "loan_id", F.lit(0).cast("byte").alias("kind"), F.col("disbursed_on").alias("d"),
-        F.lit(None).cast("int").alias("seq"), F.col("principal_fen").alias("a"), F.lit(None).cast("long").alias("b"))
+        "loan_id",
+        F.lit(0).cast("byte").alias("kind"),
+        F.col("disbursed_on").alias("d"),
+        F.lit(None).cast("int").alias("seq"),
+        F.col("principal_fen").alias("a"),
+        F.lit(None).cast("long").alias("b"),
+    )
     inst = spark.read.parquet(*files["installments"]).select(
-        "loan_id", F.lit(1).cast("byte").alias("kind"), F.col("due_date").alias("d"), F.col("seq").cast("int"),
-        F.col("principal_due_fen").alias("a"), F.col("interest_due_fen").alias("b"))
+        "loan_id",
+        F.lit(1).cast("byte").alias("kind"),
+        F.col("due_date").alias("d"),
+        F.col("seq").cast("int"),
+        F.col("principal_due_fen").alias("a"),
+        F.col("interest_due_fen").alias("b"),
+    )
     pays = spark.read.parquet(*files["payments"]).select(
-        "loan_id", F.lit(2).cast("byte").alias("kind"), F.col("paid_on").alias("d"),
-        F.lit(None).cast("int").alias("seq"), F.col("amount_fen").alias("a"), F.lit(None).cast("long").alias("b"))
+        "loan_id",
+        F.lit(2).cast("byte").alias("kind"),
+        F.col("paid_on").alias("d"),
+        F.lit(None).cast("int").alias("seq"),
+        F.col("amount_fen").alias("a"),
+        F.lit(None).cast("long").alias("b"),
+    )
     n_parts = max(2, version.partitions)
     events = loans.unionByName(inst).unionByName(pays).repartition(n_parts, "loan_id")
     result = events.mapInArrow(_kernel(as_of, previous, list(ranges)), OUTPUT_SCHEMA)

@@ -17,7 +17,8 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import SplitResult, urlsplit
 
 import polars as pl
 
@@ -28,6 +29,41 @@ LOANS_PER_PARTITION = 250_000
 PARTITIONED = ("loans", "installments", "payments")
 SORT_KEYS = {"loans": ["loan_id"], "installments": ["loan_id", "seq"], "payments": ["loan_id", "paid_on", "payment_id"]}
 _VERSION = re.compile(r"^v(\d+)$")
+# the schemes a copy of the store may live under for the Spark engine (FIELDCOLLECT_SPARK_STORE_URI):
+# Hadoop file systems that Spark reads Parquet from (S3 through s3a, HDFS, GCS, Azure) and file:// for
+# a shared mount
+STORE_URI_SCHEMES = ("s3a", "hdfs", "viewfs", "gs", "abfs", "abfss", "wasbs", "file")
+
+
+class StoreLocationError(ValueError):
+    """A store location (URI) that cannot be used: relative, unknown scheme, no bucket, ..."""
+
+
+def partition_name(part: int) -> str:
+    """The file name of one partition of a partitioned table (the same in every store version)."""
+    return f"part-{part:05d}.parquet"
+
+
+def store_uri(uri: str, *, setting: str = "store URI") -> SplitResult:
+    """``uri`` checked as the root of a copy of the store (the folder holding ``v<N>/``), e.g.
+    ``s3a://bank-bucket/fc/store`` or ``hdfs://namenode:8020/fc/store``; refused with a
+    :class:`StoreLocationError` naming ``setting`` when it is relative, of an unknown scheme, without a
+    bucket or host where the scheme needs one, or carries a query or fragment."""
+    parts = urlsplit(uri.strip())
+    example = "like s3a://bank-bucket/fc/store or hdfs://namenode:8020/fc/store"
+    if not parts.scheme:
+        raise StoreLocationError(f"{setting} must be an absolute URI {example}, got {uri!r} (no scheme)")
+    if parts.scheme not in STORE_URI_SCHEMES:
+        raise StoreLocationError(f"{setting} has the unknown scheme {parts.scheme!r} in {uri!r}: "
+                                 f"use one of {', '.join(STORE_URI_SCHEMES)}")
+    if parts.scheme not in ("hdfs", "viewfs", "file") and not parts.netloc:
+        raise StoreLocationError(f"{setting} {uri!r} names no bucket or container ({parts.scheme}://BUCKET/path)")
+    if parts.query or parts.fragment:
+        raise StoreLocationError(f"{setting} {uri!r} must not carry a query or fragment")
+    path = PurePosixPath(parts.path or "/")
+    if not path.is_absolute() or ".." in path.parts:
+        raise StoreLocationError(f"{setting} {uri!r} must have an absolute path without '..'")
+    return parts._replace(path=str(path))
 
 
 @dataclass(frozen=True)
@@ -42,7 +78,20 @@ class StoreVersion:
         return sorted(folder.glob("part-*.parquet")) if folder.exists() else []
 
     def partition_file(self, table: str, part: int) -> Path:
-        return self.path / table / f"part-{part:05d}.parquet"
+        return self.path / table / partition_name(part)
+
+    def partition_locations(self, table: str, root_uri: str | None = None, *,
+                            setting: str = "store URI") -> list[str]:
+        """Every partition file of ``table``: local paths, or the same files under ``root_uri``, the root
+        of a copy of the store (``s3a://bank-bucket/fc/store`` gives
+        ``s3a://bank-bucket/fc/store/v000001/loans/part-00000.parquet``, ...; refused as in
+        :func:`store_uri`, whose message names ``setting``)."""
+        if root_uri is None:
+            return [str(self.partition_file(table, p)) for p in range(self.partitions)]
+        root = store_uri(root_uri, setting=setting)
+        # scheme://authority/path, also with an empty authority (hdfs:///fc/store: the default name node)
+        return [f"{root.scheme}://{root.netloc}{PurePosixPath(root.path, self.name, table, partition_name(p))}"
+                for p in range(self.partitions)]
 
     def scan(self, table: str) -> pl.LazyFrame:
         files = self.table_files(table)
@@ -122,7 +171,7 @@ def write_version(tables: dict[str, pl.DataFrame], root: Path | None = None, *,
                     ["_part", *SORT_KEYS[table]])
                 for part in range(partitions):
                     chunk = frame.filter(pl.col("_part") == part).drop("_part")
-                    chunk.write_parquet(folder / f"part-{part:05d}.parquet", compression="zstd",
+                    chunk.write_parquet(folder / partition_name(part), compression="zstd",
                                         row_group_size=500_000, statistics=True)
             else:
                 frame.sort(list(KEYS[table])).write_parquet(folder / "part-00000.parquet", compression="zstd")

@@ -342,7 +342,7 @@ rows = [
             (D, "有什么事？"),
             (C, "本次通话录音。我是受平安银行委托的，您的信用卡逾期了。"),
         ],
-        [("missing_identification", None)],
+        [],  # name in the first turn, creditor in the second: identified
     ),
     (
         "CN",
@@ -623,7 +623,12 @@ rows = [
             (D, "What is this about?"),
             (C, "You have an unpaid credit card debt and there is a warrant for your arrest."),
         ],
-        [("impersonation", 0), ("missing_debt_collector_disclosure", None), ("false_consequence", 2)],
+        [
+            ("impersonation", 0),
+            ("missing_identification", None),
+            ("missing_debt_collector_disclosure", None),
+            ("false_consequence", 2),
+        ],
     ),
     (
         "US",

@@ -13,7 +13,9 @@ Two rule kinds:
     A finding (``segment_index`` null) when one of the rule's ``groups`` (each a list of lexicons)
     matches none of the collector's first ``turns`` turns. ``requires_speaker`` limits the rule to
     transcripts in which that speaker talks (the debtor's identity and purpose are not stated to a
-    neighbour), and a transcript without any collector speech has nothing to check.
+    neighbour), and a transcript without any collector speech has nothing to check. Opening turns
+    that match one of the rule's ``unless`` lexicons (not negated) do not count: an impersonator's
+    false identity ("我是法院的法官") is no identification.
 
 Negation (``negation``): ``"prefix"`` looks for a negation cue of the segment's language in the few
 characters (Chinese) or words (English) before the match, within its clause; ``"span"`` also inside
@@ -240,6 +242,11 @@ class Detector:
                 if rule.requires_speaker is not None and rule.requires_speaker not in speakers_present:
                     continue
                 opening = [s.text for s in segments if s.speaker == "collector"][: rule.turns]
+                unless = rule.unless.get(language)
+                if unless is not None:  # a false identity does not identify (我是法院的法官)
+                    opening = [
+                        t for t in opening if _first_match(unless, t, "span", negation, language) is None
+                    ]
                 text = "\n".join(opening)
                 for name, group in rule.groups.get(language, []):
                     if not group.search(text):
@@ -381,8 +388,6 @@ def load_detector(pack: str | Path, lexicons_dir: Path = LEXICONS_DIR) -> Detect
                 if not isinstance(names, list) or not names:
                     raise PackError(f"{where}: a phrase rule needs 'lexicons'")
                 rule.patterns[lang] = _compile(names, lexicons, where, lang)
-                if raw.get("unless"):
-                    rule.unless[lang] = _compile(raw["unless"], lexicons, where, lang)
             else:
                 groups = raw.get("groups")
                 if not isinstance(groups, dict) or not groups:
@@ -392,6 +397,8 @@ def load_detector(pack: str | Path, lexicons_dir: Path = LEXICONS_DIR) -> Detect
                 rule.groups[lang] = [
                     (name, _compile(names, lexicons, where, lang)) for name, names in groups.items()
                 ]
+            if raw.get("unless"):
+                rule.unless[lang] = _compile(raw["unless"], lexicons, where, lang)
         rules.append(rule)
     return Detector(
         pack_id=str(meta["id"]),

@@ -311,3 +311,20 @@ def test_finding_json_keys() -> None:
         "rule_id",
         "evidence",
     }
+
+
+def test_a_false_identity_does_not_identify(cn: Detector) -> None:
+    fake = [
+        (C, "您好，我是区人民法院的法官，本次通话录音。"),
+        (D, "什么事？"),
+        (C, "你工商银行的信用卡欠款今天必须还。"),
+    ]
+    assert {("impersonation", 0), ("missing_identification", None)} <= found(cn, "zh", fake)
+    real = [
+        (C, "您好，这边是恒通资产的调解员吴刚，本次通话录音。"),
+        (D, "什么事？"),
+        (C, "受工商银行委托跟您谈信用卡的事。"),
+    ]
+    assert found(cn, "zh", real) == set()
+    honest = [(C, "我不是警察，我是恒通资产的吴刚，受工商银行委托，通话录音。"), (D, "哦。")]
+    assert found(cn, "zh", honest) == set()

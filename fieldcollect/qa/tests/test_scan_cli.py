@@ -63,7 +63,10 @@ def test_scan_writes_one_line_per_transcript(tmp_path: Path) -> None:
 
 
 def test_a_bad_line_names_file_line_and_field(tmp_path: Path) -> None:
-    bad: dict[str, object] = {**ROWS[0], "segments": [{"speaker": "robot", "start_s": 0, "end_s": 1, "text": "x"}]}
+    bad: dict[str, object] = {
+        **ROWS[0],
+        "segments": [{"speaker": "robot", "start_s": 0, "end_s": 1, "text": "x"}],
+    }
     src, out = write(tmp_path / "t.jsonl", [ROWS[1], bad]), tmp_path / "f.jsonl"
     result = runner.invoke(app, ["qa", "scan", "--pack", "CN", "--transcripts", str(src), "--out", str(out)])
     assert result.exit_code == 2

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "fieldcollect.earlywarning",
     "fieldcollect.complaints",
     "fieldcollect.caselibrary",
+    "fieldcollect.qa",
 ]
 
 MIDDLEWARE = [

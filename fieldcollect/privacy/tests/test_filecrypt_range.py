@@ -40,7 +40,10 @@ def test_every_range_is_the_plaintext_slice(tmp_path: Path, ring: KeyRing, size:
         for a in points:
             for b in points:
                 if a <= b:
-                    assert b"".join(filecrypt.open_sealed_range(fh, ring=ring, start=a, end=b, name=b"n")) == plain[a:b + 1]
+                    assert (
+                        b"".join(filecrypt.open_sealed_range(fh, ring=ring, start=a, end=b, name=b"n"))
+                        == plain[a : b + 1]
+                    )
 
 
 def test_out_of_range_wrong_name_and_tampering_fail(tmp_path: Path, ring: KeyRing) -> None:

@@ -1,0 +1,141 @@
+"""Quality inspection (录音质检): recordings of calls and visits, their transcripts and automatic
+findings, the agency QA leads who may listen, and the record of every purge.
+
+Audio is never in the database: a recording names a sealed file of the evidence store
+(``$FIELDCOLLECT_HOME/evidence/<sha256>``, :mod:`fieldcollect.visits.evidence`), encrypted at rest
+with the key ring from its first byte. A visit's recording is the visit report's audio evidence.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel, EncryptedTextField
+
+
+class QaLead(models.Model):
+    """An agency manager designated as the agency's QA lead: may play back its own agency's recordings."""
+
+    user = models.OneToOneField("core.User", on_delete=models.CASCADE, related_name="qa_lead")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="qa_leads")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"QA lead {self.user_id} of agency {self.agency_id}"
+
+
+class Recording(EncryptedModel):
+    class Source(models.TextChoices):
+        DIALLER = "dialler", _("Dialler")
+        VISIT = "visit", _("Field visit")
+
+    class Channel(models.TextChoices):
+        CALL = "call", _("Call")
+        VISIT = "visit", _("Visit")
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="recordings")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="recordings")
+    collector = models.ForeignKey(
+        "agencies.Collector", null=True, blank=True, on_delete=models.PROTECT, related_name="recordings"
+    )
+    source = models.CharField(max_length=8, choices=Source.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.CALL)
+    dialler_id = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="The dialler's own id of the call: uploads are idempotent by it",
+    )
+    phone = EncryptedCharField(max_length=32, blank=True, default="")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    pack = models.CharField(max_length=8, default="CN")
+    evidence = models.OneToOneField(
+        "visits.Evidence", null=True, blank=True, on_delete=models.PROTECT, related_name="qa_recording"
+    )
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    legal_hold = models.BooleanField(
+        default=False, help_text="Kept past retention while a legal matter is open"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-started_at", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["agency", "dialler_id"],
+                condition=~Q(dialler_id=""),
+                name="qa_recording_unique_dialler_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__gte=models.F("started_at")), name="qa_recording_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recording {self.pk} of case {self.case_id}"
+
+    @property
+    def duration_s(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+class Transcript(EncryptedModel):
+    """A recording's transcript: the ASR vendor's segments (speaker, start, end, text) and the engine."""
+
+    recording = models.OneToOneField(Recording, on_delete=models.CASCADE, related_name="transcript")
+    language = models.CharField(max_length=4)
+    engine = models.CharField(max_length=64, help_text="vendor:<name> or local:<engine>")
+    segments = EncryptedTextField(help_text="JSON list of {speaker, start_s, end_s, text}")
+    imported_at = models.DateTimeField(auto_now_add=True)
+    scanned_pack = models.CharField(max_length=32, blank=True, default="", help_text="pack id and version")
+
+    def __str__(self) -> str:
+        return f"transcript of recording {self.recording_id}"
+
+
+class AutoFinding(EncryptedModel):
+    """A finding of the conduct detector on a transcript (to be confirmed or dismissed in review)."""
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="findings")
+    category = models.CharField(max_length=40, db_index=True)
+    rule_id = models.CharField(max_length=64)
+    severity = models.CharField(max_length=8)
+    segment_index = models.IntegerField(null=True, blank=True)
+    start_s = models.FloatField(null=True, blank=True)
+    evidence = EncryptedTextField(blank=True, default="")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["transcript", "segment_index", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.category} ({self.rule_id})"
+
+
+class PurgeRecord(models.Model):
+    """What a purge deleted: one row per recording, kept after the audio is gone."""
+
+    run_at = models.DateTimeField(db_index=True)
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="purges")
+    case_id_snapshot = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    file_deleted = models.BooleanField(help_text="False when another record still uses the same content")
+    retention_days = models.IntegerField()
+    reason = models.CharField(max_length=64, default="retention")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-run_at", "id"]
+
+    def __str__(self) -> str:
+        return f"purge of recording {self.recording_id} at {self.run_at:%Y-%m-%d}"

@@ -8,7 +8,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.responses import Status
@@ -67,7 +68,7 @@ def recording_upload(
         raise too_large
     rec, created = services.recording_upload(
         acting_user=_user(request), case_id=case_id, collector_id=collector_id, started_at=started_at,
-        ended_at=ended_at, dialler_id=dialler_id, stream=request, phone=number, pack=pack,
+        ended_at=ended_at, dialler_id=dialler_id, stream=request,  # type: ignore[arg-type]  # the body, read as it arrives phone=number, pack=pack,
     )  # fmt: skip
     return Status(201 if created else 200, _out(rec, created))
 
@@ -94,7 +95,7 @@ def recording_detail(request: HttpRequest, recording_id: int) -> dict[str, Any]:
                           "schema": {"type": "string", "format": "binary"}}}}},
     },
 )  # fmt: skip
-def recording_audio(request: HttpRequest, recording_id: int) -> HttpResponse:
+def recording_audio(request: HttpRequest, recording_id: int) -> HttpResponseBase:
     """Bank compliance (QA) and an agency's QA lead (its own agency's recordings) only; anyone else
     gets 404. Each playback is audited with the range served."""
     user = _user(request)
@@ -111,16 +112,16 @@ def recording_audio(request: HttpRequest, recording_id: int) -> HttpResponse:
             resp["Content-Range"] = f"bytes */{rec.size}"
             return resp
         raise
-    resp = StreamingHttpResponse(
+    stream = StreamingHttpResponse(
         play.chunks, status=206 if play.partial else 200, content_type=play.content_type
     )
-    resp["Content-Length"] = str(play.end - play.start + 1 if play.total else 0)
-    resp["Accept-Ranges"] = "bytes"
+    stream["Content-Length"] = str(play.end - play.start + 1 if play.total else 0)
+    stream["Accept-Ranges"] = "bytes"
     if play.partial:
-        resp["Content-Range"] = f"bytes {play.start}-{play.end}/{play.total}"
-    resp["Cache-Control"] = "private, no-store"
-    resp["X-Content-Type-Options"] = "nosniff"
-    return resp
+        stream["Content-Range"] = f"bytes {play.start}-{play.end}/{play.total}"
+    stream["Cache-Control"] = "private, no-store"
+    stream["X-Content-Type-Options"] = "nosniff"
+    return stream
 
 
 @router.post(

@@ -139,3 +139,79 @@ class PurgeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"purge of recording {self.recording_id} at {self.run_at:%Y-%m-%d}"
+
+
+# ---------------------------------------------------------------- training and certification (item 6)
+
+
+class Course(models.Model):
+    """A training course collectors must complete; ``validity_days`` after completion it must be retaken."""
+
+    code = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    title_en = models.CharField(max_length=200)
+    validity_days = models.PositiveIntegerField(default=365)
+    pass_mark = models.PositiveSmallIntegerField(default=80, help_text="Exam score (0-100) needed to pass")
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ExamResult(models.Model):
+    """An exam sat by a collector: the score against the course's pass mark on the day."""
+
+    collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="exam_results")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="exam_results")
+    taken_on = models.DateField()
+    score = models.PositiveSmallIntegerField()
+    pass_mark = models.PositiveSmallIntegerField()
+    recorded_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-taken_on", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=Q(score__lte=100) & Q(pass_mark__lte=100), name="qa_exam_score_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course_id} {self.score}/{self.pass_mark}"
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.pass_mark
+
+
+class Certificate(models.Model):
+    """A collector's certificate (从业资格): issued on passing, valid until ``expires_on``, suspended on
+    a critical confirmed finding, revoked for good."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        REVOKED = "revoked", _("Revoked")
+
+    collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="certificates")
+    number = models.CharField(max_length=40, unique=True)
+    exam = models.ForeignKey(ExamResult, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    issued_on = models.DateField()
+    expires_on = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    status_reason = models.CharField(max_length=200, blank=True, default="")
+    reminded_on = models.DateField(null=True, blank=True, help_text="When the last renewal reminder went out")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-expires_on", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=Q(expires_on__gte=models.F("issued_on")), name="qa_certificate_dates"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -53,7 +53,8 @@ def _error(message: str, code: str, status: int = 422, **extra: Any) -> Applicat
 # ---------------------------------------------------------------- storing
 
 
-def _store_staged(staged: StagedEvidence) -> None:
+def store_staged(staged: StagedEvidence) -> None:
+    """Move a sealed upload to its place in the evidence store (by content hash)."""
     target = evidence_path(staged.sha256)
     if target.exists():
         staged.discard()  # the same content is stored already (sealed under its hash)
@@ -102,7 +103,7 @@ def recording_upload(
     if staged.kind not in AUDIO_KINDS:
         staged.discard()
         raise _error(_("A recording must be an audio or video file."), "qa.not_audio", field="file")
-    _store_staged(staged)
+    store_staged(staged)
     try:
         with transaction.atomic():
             rec = Recording.objects.create(
@@ -307,6 +308,13 @@ def recording_set_legal_hold(
     return recording
 
 
+def _unlinker(sha256: str) -> Callable[[], None]:
+    def unlink() -> None:
+        evidence_path(sha256).unlink(missing_ok=True)
+
+    return unlink
+
+
 def purge_expired(*, now: datetime | None = None, dry_run: bool = False) -> list[PurgeRecord]:
     """Delete the audio of recordings past their pack's retention and not held; record each purge.
     The sealed file is deleted only when no other recording or visit evidence still uses it."""
@@ -329,7 +337,7 @@ def purge_expired(*, now: datetime | None = None, dry_run: bool = False) -> list
                 if locked.purged_at is not None or held(locked):
                     continue
                 others = (Recording.objects.filter(sha256=locked.sha256, purged_at__isnull=True).exclude(pk=locked.pk).exists()
-                          or Evidence.objects.filter(sha256=locked.sha256).exclude(pk=locked.evidence_id).exists())  # fmt: skip
+                          or Evidence.objects.filter(sha256=locked.sha256).exclude(pk=locked.evidence_id or 0).exists())  # fmt: skip
                 locked.purged_at = now
                 locked.save(update_fields=["purged_at"])
                 record = PurgeRecord.objects.create(run_at=now, recording=locked, case_id_snapshot=locked.case_id,
@@ -338,8 +346,6 @@ def purge_expired(*, now: datetime | None = None, dry_run: bool = False) -> list
                 audit_log(actor=None, action="qa.recording.purge", object_type="qa.recording", object_id=locked.pk,
                           new={"sha256": locked.sha256, "file_deleted": not others, "retention_days": days})  # fmt: skip
                 if not others:
-                    transaction.on_commit(
-                        lambda sha=locked.sha256: evidence_path(sha).unlink(missing_ok=True)
-                    )
+                    transaction.on_commit(_unlinker(locked.sha256))
             done.append(record)
     return done

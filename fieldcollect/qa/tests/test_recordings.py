@@ -73,8 +73,12 @@ def w(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     )  # fmt: skip
 
 
-def bearer(user: User) -> dict[str, str]:
+def bearer(user: User) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token_create(user=user, name='t')[1]}"}
+
+
+def body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
 
 
 def upload(w: World, user: User, *, dialler_id: str = "D-1", case: Case | None = None, body: bytes = AUDIO,
@@ -122,14 +126,14 @@ def test_range_playback_per_role_and_audited(w: World) -> None:
     rec_id = upload(w, w.dialler).json()["id"]
     c = Client()
     whole = c.get(f"/api/v1/recordings/{rec_id}/audio", **bearer(w.compliance))
-    assert whole.status_code == 200 and b"".join(whole.streaming_content) == AUDIO
+    assert whole.status_code == 200 and body(whole) == AUDIO
     assert whole["Accept-Ranges"] == "bytes"
     start, end = 65_530, 131_080  # across two chunk boundaries
     part = c.get(f"/api/v1/recordings/{rec_id}/audio", HTTP_RANGE=f"bytes={start}-{end}", **bearer(w.lead))
     assert part.status_code == 206 and part["Content-Range"] == f"bytes {start}-{end}/{len(AUDIO)}"
-    assert b"".join(part.streaming_content) == AUDIO[start : end + 1]
+    assert body(part) == AUDIO[start : end + 1]
     tail = c.get(f"/api/v1/recordings/{rec_id}/audio", HTTP_RANGE="bytes=-10", **bearer(w.lead))
-    assert b"".join(tail.streaming_content) == AUDIO[-10:]
+    assert body(tail) == AUDIO[-10:]
     bad = c.get(f"/api/v1/recordings/{rec_id}/audio", HTTP_RANGE=f"bytes={len(AUDIO)}-", **bearer(w.lead))
     assert bad.status_code == 416 and bad["Content-Range"] == f"bytes */{len(AUDIO)}"
     plays = AuditEntry.objects.filter(action="qa.recording.play", object_id=str(rec_id))

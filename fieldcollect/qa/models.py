@@ -215,3 +215,95 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# ---------------------------------------------------------------- review and consequences (items 4-5)
+
+
+class ScoringForm(models.Model):
+    """A pack's scoring checklist, versioned: ``items`` is a list of ``{"id", "label", "label_en", "weight"}``."""
+
+    pack = models.CharField(max_length=8)
+    version = models.PositiveIntegerField()
+    items = models.JSONField()
+    pass_score = models.PositiveSmallIntegerField(default=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["pack", "version"], name="qa_scoring_form_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pack} v{self.version}"
+
+
+class Review(models.Model):
+    class Verdict(models.TextChoices):
+        PASS = "pass", _("Pass")
+        FAIL = "fail", _("Fail")
+        CRITICAL = "critical", _("Critical")
+
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
+    form = models.ForeignKey(ScoringForm, on_delete=models.PROTECT, related_name="reviews")
+    answers = models.JSONField(help_text="item id -> true (met) / false (not met)")
+    score = models.PositiveSmallIntegerField(help_text="weighted share of the items met, 0-100")
+    verdict = models.CharField(max_length=8, choices=Verdict.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["recording", "reviewer"], name="qa_review_once_per_reviewer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"review {self.pk} of recording {self.recording_id}: {self.verdict}"
+
+
+class ConfirmedFinding(models.Model):
+    """A finding a reviewer confirmed: it counts for the agency's conduct score, the commission
+    statement's penalty terms (issue 23 reads them through ``selectors.confirmed_findings``) and,
+    when critical, suspends the collector's certificate. The agency may appeal (maker-checker at the bank)."""
+
+    class Appeal(models.TextChoices):
+        NONE = "", _("No appeal")
+        FILED = "filed", _("Appeal filed")
+        PROPOSED = "proposed", _("Decision proposed")
+        UPHELD = "upheld", _("Appeal upheld: finding withdrawn")
+        REJECTED = "rejected", _("Appeal rejected")
+
+    review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="confirmed")
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="confirmed_findings")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="qa_findings")
+    collector = models.ForeignKey(
+        "agencies.Collector", null=True, blank=True, on_delete=models.PROTECT, related_name="qa_findings"
+    )
+    category = models.CharField(max_length=40, db_index=True)
+    severity = models.CharField(max_length=8)
+    rule_id = models.CharField(max_length=64, blank=True, default="")
+    segment_index = models.IntegerField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(db_index=True)
+    appeal = models.CharField(max_length=10, choices=Appeal.choices, blank=True, default="")
+    appeal_reason = models.TextField(blank=True, default="")
+    appeal_filed_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    appeal_proposed_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    appeal_proposal = models.CharField(max_length=10, blank=True, default="")
+    appeal_decided_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-confirmed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.category} ({self.severity}) of recording {self.recording_id}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.appeal != self.Appeal.UPHELD

@@ -227,3 +227,24 @@ def test_shared_content_is_not_deleted_while_used(w: World, settings: Any) -> No
 def test_default_retention_is_documented() -> None:
     assert services.DEFAULT_RETENTION_DAYS == {"CN": 730, "US": 1095}
     assert services.retention_days("CN") == 730
+
+
+def test_a_visit_audio_becomes_a_recording(w: World, django_capture_on_commit_callbacks: Any) -> None:
+    import io
+
+    from fieldcollect.visits.evidence import EvidenceIntake
+    from fieldcollect.visits.models import VisitReport
+    from fieldcollect.visits.services import evidence_add_staged
+    from fieldcollect.visits.tests.samples import JPEG, WAV
+
+    report = VisitReport.objects.create(case=w.case, collector=w.collector, created_by=w.collector_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        audio = evidence_add_staged(report=report, acting_user=w.collector_user,
+                                    staged=EvidenceIntake().read_from(io.BytesIO(WAV)), name="visit.wav")  # fmt: skip
+        evidence_add_staged(report=report, acting_user=w.collector_user,
+                            staged=EvidenceIntake().read_from(io.BytesIO(JPEG)), name="door.jpg")  # fmt: skip
+    [rec] = Recording.objects.all()
+    assert rec.evidence_id == audio.pk and rec.source == "visit" and rec.channel == "visit"
+    assert rec.agency_id == w.agency.pk and rec.sha256 == audio.sha256
+    played = Client().get(f"/api/v1/recordings/{rec.pk}/audio", **bearer(w.compliance))
+    assert played.status_code == 200 and body(played) == WAV

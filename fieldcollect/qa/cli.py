@@ -93,3 +93,40 @@ def scan(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"{count} transcripts, {found} findings -> {out}", file=sys.stderr)
+
+
+@app.command("purge")
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be purged; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete the audio of recordings past their pack's retention and not on legal hold (each purge recorded)."""
+    from fieldcollect.bootstrap import setup_django
+
+    setup_django()
+    from fieldcollect.qa.services import purge_expired
+
+    done = purge_expired(dry_run=dry_run)
+    for p in done:
+        typer.echo(f"recording {p.recording_id} case {p.case_id_snapshot} sha256 {p.sha256[:16]} {p.size} bytes"
+                   f"{'' if p.file_deleted or dry_run else ' (file kept: still used)'}")  # fmt: skip
+    typer.echo(f"{len(done)} recordings {'would be ' if dry_run else ''}purged", err=True)
+
+
+@app.command("reminders")
+def reminders(
+    within_days: Annotated[
+        int, typer.Option(help="Remind this many days before a certificate expires.")
+    ] = 30,
+) -> None:
+    """Mark and list the certificate renewal reminders due today (once per certificate and window)."""
+    from datetime import date
+
+    from fieldcollect.bootstrap import setup_django
+
+    setup_django()
+    from fieldcollect.qa.training import renewal_reminders_send
+
+    for cert in renewal_reminders_send(as_of=date.today(), within_days=within_days):
+        typer.echo(f"{cert.collector.agency_id}\t{cert.collector_id}\t{cert.number}\t{cert.expires_on}")

@@ -114,7 +114,7 @@ def test_conduct_rates_and_kappa_per_reviewer(w: World, form: ScoringForm) -> No
     now = timezone.now()
     rates = selectors.conduct_rates(start=now - timedelta(days=1), end=now + timedelta(days=1),
                                     contacts_by_agency={w.agency.pk: 400, w.other.pk: 100})  # fmt: skip
-    assert rates == {w.agency.pk: {"abuse": 5.0}, w.other.pk: {}}
+    assert rates == {w.agency.pk: {"abuse": 2.5}, w.other.pk: {}}  # one confirmed finding in 400 contacts
 
 
 def test_review_page_player_transcript_and_form(w: World, form: ScoringForm) -> None:  # noqa: F811

@@ -7,12 +7,11 @@ from typing import Any
 
 from django.db import transaction
 
+from fieldcollect.qa.services import recording_from_visit_evidence
 from fieldcollect.visits.models import Evidence
 
 
 def evidence_saved(sender: type[Evidence], instance: Evidence, created: bool, **kwargs: Any) -> None:
     if not created or kwargs.get("raw") or instance.kind not in ("audio", "video"):
         return
-    from fieldcollect.qa.services import recording_from_visit_evidence
-
     transaction.on_commit(lambda: recording_from_visit_evidence(evidence=instance))

@@ -4,6 +4,7 @@ the purge record."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -248,3 +249,12 @@ def test_a_visit_audio_becomes_a_recording(w: World, django_capture_on_commit_ca
     assert rec.agency_id == w.agency.pk and rec.sha256 == audio.sha256
     played = Client().get(f"/api/v1/recordings/{rec.pk}/audio", **bearer(w.compliance))
     assert played.status_code == 200 and body(played) == WAV
+
+
+def test_openapi_lists_the_recording_routes() -> None:
+    spec = Client().get("/api/v1/openapi.json").json()
+    paths = spec["paths"]
+    assert {"/api/v1/recordings", "/api/v1/recordings/{recording_id}", "/api/v1/recordings/{recording_id}/audio",
+            "/api/v1/recordings/{recording_id}/transcript"} <= set(paths)  # fmt: skip
+    assert "Range" in json.dumps(paths["/api/v1/recordings/{recording_id}/audio"])
+    assert "application/octet-stream" in json.dumps(paths["/api/v1/recordings"]["post"]["requestBody"])

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "fieldcollect.caselibrary",
     "fieldcollect.payments",
     "fieldcollect.legal",
+    "fieldcollect.qa",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("earlywarning/", include("fieldcollect.earlywarning.urls")),
     path("privacy/", include("fieldcollect.privacy.urls")),
     path("complaints/", include("fieldcollect.complaints.urls")),
+    path("qa/", include("fieldcollect.qa.urls")),
     path("", include("fieldcollect.cases.urls")),
     path("", include("fieldcollect.agencies.urls")),
     path("", include("fieldcollect.portfolio.urls")),

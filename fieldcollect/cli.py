@@ -27,6 +27,7 @@ from fieldcollect.plans.cli import app as plan_app
 from fieldcollect.privacy.keys_cli import app as keys_app
 from fieldcollect.privacy.leak_cli import app as leak_app
 from fieldcollect.privacy.leak_cli import records_app as sharing_app
+from fieldcollect.qa.cli import app as qa_app
 from fieldcollect.reports.cli import app as report_app
 from fieldcollect.scoring.cli import app as model_app
 
@@ -49,6 +50,7 @@ app.command("export-cases")(export_cases_cmd)
 app.add_typer(keys_app, name="keys", help="Encryption keys: init, status, rotate.")
 app.add_typer(leak_app, name="leak", help="Trace leaked exports to their recipient.")
 app.add_typer(sharing_app, name="sharing-records", help="Data-sharing records: purge after 3 years.")
+app.add_typer(qa_app, name="qa", help="Quality inspection: conduct findings on transcripts.")
 
 
 def _parse_date(value: str, name: str) -> date:

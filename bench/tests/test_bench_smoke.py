@@ -192,6 +192,20 @@ def test_early_warning(home: Path, tmp_path: Path) -> None:
     assert 0.5 <= r["training"]["auc"] <= 1.0
 
 
+@smoke("qa_scan")
+def test_qa_scan(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "qa.json"
+    run("qa_scan", "--smoke", "--out", str(out), home=home)
+    r = json.loads(out.read_text())
+    quality = r["quality"]
+    assert quality["transcripts"] >= 60 and quality["transcripts_without_findings"] >= 15
+    assert quality["micro"]["precision"] >= 0.9 and quality["micro"]["recall"] >= 0.9
+    assert set(quality["per_category"]) >= {"threat", "missing_debt_collector_disclosure"}
+    oracle = r["throughput"]["oracle"]
+    assert r["throughput"]["transcripts"] == oracle["output_lines"] == 2000
+    assert oracle["planted_transcripts"] > 0 and oracle["mismatches"] == 0
+
+
 @smoke("case_list")
 def test_case_list(home: Path, tmp_path: Path) -> None:
     r = run_json("case_list", "--cases", "600", "--agency-cases", "300", "--repeat", "2", "--home", str(home),

@@ -443,3 +443,56 @@ class ReferralIn(Schema):
     claim_fen: int = Field(gt=0, le=FEN_MAX)
     law_firm: str = Field("", max_length=200)
     forum_case_number: str = Field("", max_length=100)
+# ---------------------------------------------------------------- quality inspection (issue 21)
+
+
+class RecordingOut(Schema):
+    """A recording as stored: the audio itself is played back by ``GET /recordings/{id}/audio``."""
+
+    id: int
+    case_id: int
+    agency_id: int
+    collector_id: int | None
+    source: str
+    channel: str
+    dialler_id: str
+    started_at: datetime
+    ended_at: datetime
+    pack: str
+    size: int
+    content_type: str
+    created: bool = False
+    purged: bool = False
+
+
+class TranscriptSegmentIn(Schema):
+    speaker: str
+    start_s: float
+    end_s: float
+    text: str
+
+
+class TranscriptIn(Schema):
+    """The ASR vendor's transcript: ``language`` ``zh`` or ``en`` and its segments."""
+
+    language: str
+    segments: list[TranscriptSegmentIn]
+    engine: str = "vendor"
+
+
+class AutoFindingOut(Schema):
+    category: str
+    rule_id: str
+    severity: str
+    segment_index: int | None
+    start_s: float | None
+    evidence: str
+
+
+class TranscriptOut(Schema):
+    recording_id: int
+    language: str
+    engine: str
+    pack: str
+    segments: int
+    findings: list[AutoFindingOut]

@@ -36,7 +36,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fieldcollect.privacy.crypto import KeyRing
 
-__all__ = ["CHUNK", "MAGIC", "FileCryptError", "Sealer", "is_sealed", "open_sealed", "seal_file"]
+__all__ = ["CHUNK", "MAGIC", "FileCryptError", "Sealer", "is_sealed", "open_sealed", "open_sealed_range", "seal_file",
+           "sealed_plain_size"]
 
 MAGIC = b"FCSEAL\x00\x01"
 CHUNK = 64 * 1024
@@ -184,3 +185,40 @@ def seal_file(path: Path, *, ring: KeyRing, name: bytes = b"") -> bool:
             tmp.unlink(missing_ok=True)
             raise
     return True
+
+
+def sealed_plain_size(sealed_size: int) -> int:
+    """The plaintext size of a sealed file of ``sealed_size`` bytes (every chunk but the last is full)."""
+    body = sealed_size - HEADER_BYTES
+    if body < TAG:
+        raise FileCryptError("the sealed file is truncated")
+    chunks = -(-body // (CHUNK + TAG))
+    return body - chunks * TAG
+
+
+def open_sealed_range(fh: IO[bytes], *, ring: KeyRing, start: int, end: int, name: bytes = b"") -> Iterator[bytes]:
+    """The plaintext bytes ``start`` to ``end`` (inclusive) of a sealed file, decrypting only the chunks
+    that hold them (an HTTP range request on a long recording starts at once). Each chunk read is
+    authenticated as in :func:`open_sealed`, the last one with its final flag and ``name``."""
+    sealed_size = os.fstat(fh.fileno()).st_size
+    plain = sealed_plain_size(sealed_size)
+    if not 0 <= start <= end < plain:
+        raise FileCryptError(f"range {start}-{end} outside the file's {plain} bytes")
+    fh.seek(0)
+    header = fh.read(HEADER_BYTES)
+    aead = _file_key(header, ring)
+    file_nonce = header[len(MAGIC) + _KID:len(MAGIC) + _KID + _FILE_NONCE]
+    block = CHUNK + TAG
+    last_index = -(-(sealed_size - HEADER_BYTES) // block) - 1
+    for i in range(start // CHUNK, end // CHUNK + 1):
+        fh.seek(HEADER_BYTES + i * block)
+        sealed = fh.read(block)
+        final = i == last_index
+        try:
+            data = aead.decrypt(_nonce(file_nonce, i), sealed, _ad(header, i, final, name))
+        except InvalidTag as exc:
+            raise FileCryptError(f"chunk {i} fails authentication (tampered, reordered, truncated "
+                                 f"or renamed file)") from exc
+        lo = start - i * CHUNK if i == start // CHUNK else 0
+        hi = end - i * CHUNK + 1 if i == end // CHUNK else len(data)
+        yield data[lo:hi]

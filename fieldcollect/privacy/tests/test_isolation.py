@@ -53,11 +53,12 @@ from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.privacy import services as privacy
 from fieldcollect.privacy.exports import export_table
 from fieldcollect.privacy.masking import mask_id_number, mask_mobile, mask_name
+from fieldcollect.qa import services as qa_services
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import links as visit_links
 from fieldcollect.visits.evidence import EvidenceIntake
 from fieldcollect.visits.services import evidence_add_staged
-from fieldcollect.visits.tests.samples import JPEG
+from fieldcollect.visits.tests.samples import JPEG, MP3
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,7 @@ OBJECT_RULES: dict[str, str] = {
     "statement_id": "statement", "line_id": "statement_line", "complaint_id": "complaint",
     "flag_id": "flag", "story_id": "story", "attestation_id": "attestation",
     "sub_processor_id": "sub_processor", "run_id": "allocation_run", "job_id": "job",
-    "evidence_id": "evidence", "upload_id": "field_upload",
+    "evidence_id": "evidence", "upload_id": "field_upload", "recording_id": "recording",
     "letter_id": "letter", "referral_id": "legal_referral", "alt_contact_id": "alt_contact",
 }
 # kinds that belong to the agency, not to a case: for the revoked side "r" they are the agency's own
@@ -286,6 +287,15 @@ def _build_objects(side: Side, cm: User, run: Any) -> None:
     staged = EvidenceIntake().read_from(io.BytesIO(JPEG + ",".join(side.markers).encode()))
     o["evidence"] = evidence_add_staged(report=o["visit_report"], acting_user=user, staged=staged,
                                         name=f"evidence-{side.markers[2]}.jpg")
+    # a call recording (sealed at rest) whose audio carries the side's customer data, with a transcript
+    audio = EvidenceIntake().read_from(io.BytesIO(MP3 + ",".join(side.markers).encode()))
+    qa_services.store_staged(audio)
+    o["recording"] = make("qa.Recording", agency=agency, case=case, collector=collector, source="dialler",
+                          dialler_id=f"iso-{side.name}", phone=side.markers[3], started_at=now - timedelta(hours=2),
+                          ended_at=now - timedelta(hours=1), sha256=audio.sha256, size=audio.size,
+                          content_type=audio.mime)
+    qa_services.transcript_import(recording=o["recording"], acting_user=None, payload={"language": "zh", "segments": [
+        {"speaker": "collector", "start_s": 0, "end_s": 5, "text": f"{side.markers[2]}，你欠了{side.markers[3]}"}]})
     # an evidence upload from the collector app, half sent
     o["field_upload"] = make("visits.FieldUpload", collector=collector, client_id=f"iso-{side.name}",
                              report_client_id=f"iso-report-{side.name}", kind="photo", size=10, sha256="0" * 64,

@@ -1,0 +1,453 @@
+"""The conduct detector: compiles a rule pack and its lexicons, scans transcripts, returns findings.
+
+Two rule kinds:
+
+``phrase``
+    A finding for each segment of an allowed speaker (``speakers``, by default the collector only)
+    where one of the rule's lexicons matches, unless the match is negated (``negation``) or the
+    segment also matches one of the rule's ``unless`` lexicons (the accurate statements a pack wants
+    left alone). ``context = "third_party"`` further requires that the collector is talking to a
+    third party: the nearest other speaker before the segment (or, when the collector opens, after
+    it) is ``third_party``. One finding per rule and segment, at the first non-negated match.
+``opening_required``
+    A finding (``segment_index`` null) when one of the rule's ``groups`` (each a list of lexicons)
+    matches none of the collector's first ``turns`` turns. ``requires_speaker`` limits the rule to
+    transcripts in which that speaker talks (the debtor's identity and purpose are not stated to a
+    neighbour), and a transcript without any collector speech has nothing to check. Opening turns
+    that match one of the rule's ``unless`` lexicons (not negated) do not count: an impersonator's
+    false identity ("我是法院的法官") is no identification.
+
+Negation (``negation``): ``"prefix"`` looks for a negation cue of the segment's language in the few
+characters (Chinese) or words (English) before the match, within its clause; ``"span"`` also inside
+the match itself ("我们不是警察", "we are not the police"); ``"none"`` for phrases whose negation is
+the offence ("不会放过你").
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PACKS_DIR = HERE / "packs"
+LEXICONS_DIR = HERE / "lexicons"
+
+CATEGORIES: tuple[str, ...] = (
+    "threat",
+    "abuse",
+    "impersonation",
+    "false_consequence",
+    "third_party_disclosure",
+    "induce_borrowing",
+    "missing_identification",
+    "missing_recording_notice",
+    "private_payment",
+    "missing_debt_collector_disclosure",
+)
+SEVERITIES: frozenset[str] = frozenset({"critical", "major", "minor"})
+SPEAKERS: frozenset[str] = frozenset({"collector", "customer", "third_party"})
+LANGUAGES: frozenset[str] = frozenset({"zh", "en"})
+CHANNELS: frozenset[str] = frozenset({"call", "visit"})
+NEGATION_MODES: frozenset[str] = frozenset({"prefix", "span", "none"})
+KINDS: frozenset[str] = frozenset({"phrase", "opening_required"})
+
+_CLAUSE_END = re.compile(r"[，。！？；：,.!?;:\n]")
+_WORD = re.compile(r"[A-Za-z']+")
+
+
+class PackError(ValueError):
+    """A pack or lexicon file that cannot be used: names the file, the rule and the reason."""
+
+
+class TranscriptError(ValueError):
+    """A malformed transcript: names the field and the reason (the caller adds file and line)."""
+
+    def __init__(self, field_name: str | None, reason: str) -> None:
+        super().__init__(f"field {field_name!r}: {reason}" if field_name else reason)
+        self.field = field_name
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Segment:
+    speaker: str
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    transcript_id: str
+    language: str
+    channel: str
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    category: str
+    segment_index: int | None
+    rule_id: str
+    evidence: str
+    severity: str = "major"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "segment_index": self.segment_index,
+            "rule_id": self.rule_id,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True)
+class Negation:
+    cues: re.Pattern[str]
+    window: int  # characters (zh) or words (en) before the match
+    conditionals: re.Pattern[str] | None = None  # markers of a condition, whose cues do not count
+
+
+@dataclass
+class Rule:
+    id: str
+    category: str
+    severity: str
+    kind: str
+    explanation: dict[str, str]
+    speakers: frozenset[str] = frozenset({"collector"})
+    channels: frozenset[str] = CHANNELS
+    negation: str = "prefix"
+    context: str | None = None
+    requires_speaker: str | None = None
+    turns: int = 2
+    # language -> compiled alternation of the rule's lexicons
+    patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    unless: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    # opening_required: per language, one pattern per group, with the group's name
+    groups: dict[str, list[tuple[str, re.Pattern[str]]]] = field(default_factory=dict)
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise PackError(f"{path}: no such file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PackError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def load_lexicons(language: str, directory: Path = LEXICONS_DIR) -> tuple[dict[str, list[str]], Negation]:
+    """Named pattern lists of one language and its negation cues (``[_negation]``)."""
+    path = directory / f"{language}.toml"
+    data = _load_toml(path)
+    neg = data.pop("_negation", None)
+    if not isinstance(neg, dict) or not isinstance(neg.get("cues"), list) or not neg["cues"]:
+        raise PackError(f"{path}: [_negation] needs a non-empty list 'cues'")
+    cue_text = "|".join(f"(?:{c})" for c in neg["cues"])
+    if language == "en":
+        cue_text = rf"\b(?:{cue_text})\b"
+    try:
+        cues = re.compile(cue_text, re.IGNORECASE)
+    except re.error as exc:
+        raise PackError(f"{path}: [_negation] cues: bad pattern: {exc}") from exc
+    lexicons: dict[str, list[str]] = {}
+    for name, body in data.items():
+        patterns = body.get("patterns") if isinstance(body, dict) else None
+        if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
+            raise PackError(f"{path}: lexicon {name!r} needs a non-empty list of strings 'patterns'")
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise PackError(f"{path}: lexicon {name!r}: bad pattern {p!r}: {exc}") from exc
+        lexicons[name] = patterns
+    conditionals = None
+    if neg.get("conditionals"):
+        text = "|".join(f"(?:{c})" for c in neg["conditionals"])
+        conditionals = re.compile(rf"\b(?:{text})\b" if language == "en" else text, re.IGNORECASE)
+    return lexicons, Negation(cues=cues, window=int(neg.get("window", 6)), conditionals=conditionals)
+
+
+def _compile(
+    names: Sequence[str], lexicons: Mapping[str, list[str]], where: str, language: str
+) -> re.Pattern[str]:
+    parts: list[str] = []
+    for name in names:
+        if name not in lexicons:
+            raise PackError(f"{where}: lexicon {name!r} is not in lexicons/{language}.toml")
+        parts.extend(lexicons[name])
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+
+
+def _str_set(value: Any, allowed: frozenset[str], where: str, key: str) -> frozenset[str]:
+    if not isinstance(value, list) or not value or not set(value) <= allowed:
+        raise PackError(f"{where}: {key!r} must be a non-empty list out of {sorted(allowed)}")
+    return frozenset(value)
+
+
+@dataclass
+class Detector:
+    pack_id: str
+    version: str
+    rules: list[Rule]
+    negations: dict[str, Negation]
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        seen = {r.category for r in self.rules}
+        return tuple(c for c in CATEGORIES if c in seen)
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    # -- scanning -------------------------------------------------------------------------------------
+
+    def scan(self, transcript: Transcript) -> list[Finding]:
+        findings: list[Finding] = []
+        segments = transcript.segments
+        language = transcript.language
+        negation = self.negations[language]
+        contexts = _addressees(segments)
+        speakers_present = {s.speaker for s in segments}
+        for rule in self.rules:
+            if transcript.channel not in rule.channels:
+                continue
+            if rule.kind == "phrase":
+                pattern = rule.patterns.get(language)
+                if pattern is None:
+                    continue
+                unless = rule.unless.get(language)
+                for index, seg in enumerate(segments):
+                    if seg.speaker not in rule.speakers:
+                        continue
+                    if rule.context is not None and contexts[index] != rule.context:
+                        continue
+                    if unless is not None and unless.search(seg.text):
+                        continue
+                    evidence = _first_match(pattern, seg.text, rule.negation, negation, language)
+                    if evidence is not None:
+                        findings.append(Finding(rule.category, index, rule.id, evidence, rule.severity))
+            else:
+                if "collector" not in speakers_present:
+                    continue
+                if rule.requires_speaker is not None and rule.requires_speaker not in speakers_present:
+                    continue
+                opening = [s.text for s in segments if s.speaker == "collector"][: rule.turns]
+                unless = rule.unless.get(language)
+                if unless is not None:  # a false identity does not identify (我是法院的法官)
+                    opening = [
+                        t for t in opening if _first_match(unless, t, "span", negation, language) is None
+                    ]
+                text = "\n".join(opening)
+                for name, group in rule.groups.get(language, []):
+                    if not group.search(text):
+                        findings.append(
+                            Finding(
+                                rule.category,
+                                None,
+                                rule.id,
+                                f"{name} not stated in the collector's first {rule.turns} turns",
+                                rule.severity,
+                            )
+                        )
+                        break
+        findings.sort(key=lambda f: (-1 if f.segment_index is None else f.segment_index, f.rule_id))
+        return findings
+
+    def scan_json(self, transcript: Transcript) -> dict[str, Any]:
+        return {
+            "transcript_id": transcript.transcript_id,
+            "findings": [f.as_json() for f in self.scan(transcript)],
+        }
+
+
+def _addressees(segments: Sequence[Segment]) -> list[str | None]:
+    """For each segment, whom the collector talks to: the nearest non-collector speaker before it
+    or, when there is none (the collector opens), the first one after it."""
+    n = len(segments)
+    result: list[str | None] = [None] * n
+    last: str | None = None
+    for i, s in enumerate(segments):
+        result[i] = last
+        if s.speaker != "collector":
+            last = s.speaker
+    nxt: str | None = None
+    for i in range(n - 1, -1, -1):
+        if result[i] is None:
+            result[i] = nxt
+        if segments[i].speaker != "collector":
+            nxt = segments[i].speaker
+    return result
+
+
+def _negated(text: str, start: int, end: int, mode: str, negation: Negation, language: str) -> bool:
+    """A negation cue in the window before the match (within its clause) or, in ``span`` mode,
+    inside it; a cue that sits in a condition ("if you don't pay …", "你要是没有钱…") negates the
+    condition, not the match."""
+    if mode == "none":
+        return False
+    clause_start = 0
+    for m in _CLAUSE_END.finditer(text, 0, start):
+        clause_start = m.end()
+    if language == "en":
+        starts = [w.start() for w in _WORD.finditer(text, clause_start, start)]
+        window_start = starts[-negation.window] if len(starts) >= negation.window else clause_start
+    else:
+        window_start = max(clause_start, start - negation.window)
+    limit = end if mode == "span" else start
+    for cue in negation.cues.finditer(text, window_start, limit):
+        if negation.conditionals is None or not negation.conditionals.search(text, clause_start, cue.start()):
+            return True
+    return False
+
+
+def _first_match(
+    pattern: re.Pattern[str], text: str, mode: str, negation: Negation, language: str
+) -> str | None:
+    for m in pattern.finditer(text):
+        if not _negated(text, m.start(), m.end(), mode, negation, language):
+            return m.group(0)
+    return None
+
+
+# -- loading ------------------------------------------------------------------------------------------
+
+
+def load_detector(pack: str | Path, lexicons_dir: Path = LEXICONS_DIR) -> Detector:
+    """The detector of a pack: ``"CN"``/``"US"`` (the shipped packs) or the path of a pack file."""
+    path = (
+        Path(pack)
+        if isinstance(pack, Path) or str(pack).endswith(".toml")
+        else PACKS_DIR / f"{str(pack).lower()}.toml"
+    )
+    data = _load_toml(path)
+    meta = data.get("pack")
+    if not isinstance(meta, dict) or not meta.get("id") or not meta.get("version"):
+        raise PackError(f"{path}: [pack] needs 'id' and 'version'")
+    languages = meta.get("languages", ["zh", "en"])
+    if not isinstance(languages, list) or not set(languages) <= LANGUAGES:
+        raise PackError(f"{path}: [pack] languages must be a list out of {sorted(LANGUAGES)}")
+    loaded = {lang: load_lexicons(lang, lexicons_dir) for lang in languages}
+    rules: list[Rule] = []
+    ids: set[str] = set()
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise PackError(f"{path}: no [[rules]]")
+    for raw in raw_rules:
+        rid = raw.get("id")
+        where = f"{path}: rule {rid!r}"
+        if not isinstance(rid, str) or not rid:
+            raise PackError(f"{path}: a rule without an id")
+        if rid in ids:
+            raise PackError(f"{where}: duplicate id")
+        ids.add(rid)
+        if raw.get("enabled", True) is False:
+            continue
+        category, severity, kind = raw.get("category"), raw.get("severity"), raw.get("kind", "phrase")
+        if category not in CATEGORIES:
+            raise PackError(f"{where}: category must be one of {list(CATEGORIES)}")
+        if severity not in SEVERITIES:
+            raise PackError(f"{where}: severity must be one of {sorted(SEVERITIES)}")
+        if kind not in KINDS:
+            raise PackError(f"{where}: kind must be one of {sorted(KINDS)}")
+        explanation = raw.get("explanation")
+        if not isinstance(explanation, dict) or not explanation.get("zh-Hans") or not explanation.get("en"):
+            raise PackError(f"{where}: [rules.explanation] needs 'zh-Hans' and 'en'")
+        rule = Rule(
+            id=rid,
+            category=category,
+            severity=severity,
+            kind=kind,
+            explanation={"zh-Hans": explanation["zh-Hans"], "en": explanation["en"]},
+            speakers=_str_set(raw.get("speakers", ["collector"]), SPEAKERS, where, "speakers"),
+            channels=_str_set(raw.get("channels", sorted(CHANNELS)), CHANNELS, where, "channels"),
+            negation=raw.get("negation", "prefix"),
+            context=raw.get("context"),
+            requires_speaker=raw.get("requires_speaker"),
+            turns=int(raw.get("turns", 2)),
+        )
+        if rule.negation not in NEGATION_MODES:
+            raise PackError(f"{where}: negation must be one of {sorted(NEGATION_MODES)}")
+        if rule.context not in (None, *SPEAKERS) or rule.requires_speaker not in (None, *SPEAKERS):
+            raise PackError(f"{where}: context / requires_speaker must be a speaker")
+        if rule.turns < 1:
+            raise PackError(f"{where}: turns must be at least 1")
+        for lang in languages:
+            lexicons, _ = loaded[lang]
+            if kind == "phrase":
+                names = raw.get("lexicons")
+                if not isinstance(names, list) or not names:
+                    raise PackError(f"{where}: a phrase rule needs 'lexicons'")
+                rule.patterns[lang] = _compile(names, lexicons, where, lang)
+            else:
+                groups = raw.get("groups")
+                if not isinstance(groups, dict) or not groups:
+                    raise PackError(
+                        f"{where}: an opening_required rule needs [rules.groups] name = [lexicons]"
+                    )
+                rule.groups[lang] = [
+                    (name, _compile(names, lexicons, where, lang)) for name, names in groups.items()
+                ]
+            if raw.get("unless"):
+                rule.unless[lang] = _compile(raw["unless"], lexicons, where, lang)
+        rules.append(rule)
+    return Detector(
+        pack_id=str(meta["id"]),
+        version=str(meta["version"]),
+        rules=rules,
+        negations={lang: neg for lang, (_, neg) in loaded.items()},
+    )
+
+
+# -- input --------------------------------------------------------------------------------------------
+
+
+def _require(obj: Mapping[str, Any], key: str, kinds: type | tuple[type, ...], prefix: str = "") -> Any:
+    if key not in obj:
+        raise TranscriptError(prefix + key, "missing")
+    value = obj[key]
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise TranscriptError(prefix + key, f"wrong type {type(value).__name__}")
+    return value
+
+
+def parse_transcript(obj: Any) -> Transcript:
+    """A :class:`Transcript` from one decoded JSON line; :class:`TranscriptError` names the field."""
+    if not isinstance(obj, dict):
+        raise TranscriptError(None, "a line must be a JSON object")
+    tid = _require(obj, "transcript_id", (str, int))
+    language = _require(obj, "language", str)
+    if language not in LANGUAGES:
+        raise TranscriptError("language", f"{language!r} is not one of {sorted(LANGUAGES)}")
+    channel = _require(obj, "channel", str)
+    if channel not in CHANNELS:
+        raise TranscriptError("channel", f"{channel!r} is not one of {sorted(CHANNELS)}")
+    raw_segments = _require(obj, "segments", list)
+    segments: list[Segment] = []
+    for i, raw in enumerate(raw_segments):
+        prefix = f"segments[{i}]."
+        if not isinstance(raw, dict):
+            raise TranscriptError(f"segments[{i}]", "must be an object")
+        speaker = _require(raw, "speaker", str, prefix)
+        if speaker not in SPEAKERS:
+            raise TranscriptError(prefix + "speaker", f"{speaker!r} is not one of {sorted(SPEAKERS)}")
+        start = float(_require(raw, "start_s", (int, float), prefix))
+        end = float(_require(raw, "end_s", (int, float), prefix))
+        if end < start:
+            raise TranscriptError(prefix + "end_s", "before start_s")
+        segments.append(Segment(speaker, start, end, _require(raw, "text", str, prefix)))
+    return Transcript(str(tid), language, channel, tuple(segments))
+
+
+def scan_all(detector: Detector, transcripts: Iterable[Transcript]) -> Iterable[dict[str, Any]]:
+    for t in transcripts:
+        yield detector.scan_json(t)

@@ -1,0 +1,1 @@
+"""Quality inspection (录音质检, issue 21): recordings, transcripts, findings, reviews, training."""

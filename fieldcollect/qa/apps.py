@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class QaConfig(AppConfig):
+    name = "fieldcollect.qa"
+    label = "qa"
+    verbose_name = "Quality inspection"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from fieldcollect.qa import signals
+        from fieldcollect.visits.models import Evidence
+
+        post_save.connect(signals.evidence_saved, sender=Evidence, dispatch_uid="qa.visit_recording")

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from fieldcollect.qa import views
+
+app_name = "qa"
+urlpatterns = [
+    path("recordings/<int:recording_id>/", views.review, name="review"),
+    path("training/<int:agency_id>/", views.training_report, name="training"),
+]

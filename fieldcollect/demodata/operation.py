@@ -60,6 +60,9 @@ from fieldcollect.complaints.models import Category, Complaint, Finding, RootCau
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.demodata.generator import write_payments_export
+from fieldcollect.demodata.legal import demo_legal
+from fieldcollect.demodata.payments import demo_payments
+from fieldcollect.demodata.qa import seed_quality_inspection
 from fieldcollect.demodata.setup import demo_partner
 from fieldcollect.optimisation import coords
 from fieldcollect.plans import services as plan_services
@@ -771,6 +774,15 @@ class Department:
             self._story(day, rng)
         if last:
             self._statements(day.replace(day=1), issue=False)
+            # the last day's desk work: a week of quality inspection (recordings, the queue, reviews), the
+            # letters and a legal matter, and payments that came in by link during the day
+            self.at(day, 16, 0)
+            self.tally.update({f"qa {k}": v for k, v in seed_quality_inspection(as_of=day).items()})
+            self.at(day, 16, 30)
+            self.tally.update({f"legal {k}": v for k, v in demo_legal(day=day, seed=index).items()
+                               if isinstance(v, int)})
+            paid = demo_payments(now=self.at(day, 17, 0))
+            self.tally["payments by link"] += int(paid["payments"].get("applied", 0))
 
     def _hotline_complaint(self, day: date, rng: random.Random, *, critical: bool) -> None:
         visited = list(

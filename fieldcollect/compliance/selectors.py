@@ -286,3 +286,33 @@ def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
                         if b.at.astimezone(zone(tz_of.get(str(b.customer_id), default_tz))).date() == day)
     return DailyReport(day=day, agency_id=str(agency_id) if agency_id is not None else None,
                        reports=tuple(reports), blocked=day_blocked)
+
+
+LEDGER_CHUNK = 5_000  # customers per query (PostgreSQL takes at most 65,535 parameters)
+
+
+def ledgers_of(*, customer_ids: Iterable[int], since: datetime, until: datetime) -> dict[str, list[LedgerEntry]]:
+    """The contact ledgers (all cases, bank and every agency) of many debtors as engine rows, per debtor
+    id, attempts in ``[since, until)``: one query per :data:`LEDGER_CHUNK` debtors (batch checks)."""
+    ids = sorted({int(i) for i in customer_ids})
+    out: dict[str, list[LedgerEntry]] = {}
+    for k in range(0, len(ids), LEDGER_CHUNK):
+        rows = (ContactAttempt.objects.filter(case__customer_id__in=ids[k:k + LEDGER_CHUNK], at__gte=since,
+                                              at__lt=until).order_by()
+                .values_list("case__customer_id", "channel", "party", "at", "number", "connected", "conversation",
+                             "agency_id", "row_binding"))
+        for cid, channel, party, at, sealed, connected, conversation, agency, row in rows:
+            number = open_value(ContactAttempt, "number", sealed, row) if sealed else ""
+            out.setdefault(str(cid), []).append(
+                _entry(str(cid), channel, party, at, number, connected, conversation, agency))
+    return out
+
+
+def flags_of(*, customer_ids: Iterable[int], since: datetime | None = None) -> dict[str, list[Flag]]:
+    """:func:`debtor_flags` of many debtors, per debtor id (one query per :data:`LEDGER_CHUNK`)."""
+    ids = sorted({int(i) for i in customer_ids})
+    out: dict[str, list[Flag]] = {}
+    for k in range(0, len(ids), LEDGER_CHUNK):
+        for f in debtor_flags(customer_ids=ids[k:k + LEDGER_CHUNK], since=since):
+            out.setdefault(f.debtor_id, []).append(f)
+    return out

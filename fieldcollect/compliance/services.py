@@ -12,6 +12,7 @@ Who may write flags
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -25,7 +26,8 @@ from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case, Party
-from fieldcollect.compliance.engine import ContactRequest, Decision, check, normalise_phone
+from fieldcollect.compliance.audit import replay_decision, replay_pack
+from fieldcollect.compliance.engine import ContactRequest, Decision, LedgerEntry, check, normalise_phone
 from fieldcollect.compliance.errors import ComplianceErrorCode
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag, FlagKind
 from fieldcollect.compliance.selectors import (
@@ -34,6 +36,8 @@ from fieldcollect.compliance.selectors import (
     debtor_ledger,
     engine_channel,
     engine_party,
+    flags_of,
+    ledgers_of,
     lookback,
     pack_for,
     phone_lookback,
@@ -322,3 +326,65 @@ def contact_check(*, case: Case, acting_user: User, channel: str, party: str = "
     if party not in Party.values and party != "third_party":
         raise ApplicationError(_("Unknown party."), code=CaseErrorCode.CONTACT_INVALID_PARTY, extra={"party": party})
     return contact_decision(case=case, channel=channel, party=party, number=number, at=at)
+
+
+# ---------------------------------------------------------------- contacts reported after they happened
+
+@dataclass(frozen=True)
+class ReportedContact:
+    """A contact someone reports after it happened (an agency's imported work result), to be checked
+    at its own time. ``key`` is the caller's (e.g. the file row)."""
+
+    key: int
+    customer_id: int
+    tz: str
+    jurisdiction: str
+    channel: str
+    party: str
+    at: datetime
+    number: str = ""
+    connected: bool = False
+    conversation: bool = False
+    agency_id: int | None = None
+
+
+def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int, tuple[str, ...]]:
+    """The rules each contact of ``contacts`` broke when it happened: checked by the engine against the
+    debtor's ledger across the bank and all agencies and their flags *at the contact's own time* (the
+    rows of the ledger before it, and the reported contacts before it), as the daily audit replays the
+    ledger (:func:`fieldcollect.compliance.audit.replay_decision`). A reported contact is not refused
+    (it already happened): the caller records it with its breach. Returns ``key -> rule ids`` for the
+    contacts that broke a rule. Two queries per 5,000 debtors (ledgers, flags)."""
+    if not contacts:
+        return {}
+    by_debtor: dict[str, list[ReportedContact]] = {}
+    for c in contacts:
+        by_debtor.setdefault(str(c.customer_id), []).append(c)
+    packs = {jur: pack_for(jur) for jur in {c.jurisdiction or "CN" for c in contacts}}
+    reach = max(lookback(p) for p in packs.values())
+    lo = min(c.at for c in contacts) - reach
+    hi = max(c.at for c in contacts) + timedelta(microseconds=1)
+    ids = [int(d) for d in by_debtor]
+    ledgers = ledgers_of(customer_ids=ids, since=lo, until=hi)
+    flags = flags_of(customer_ids=ids, since=lo)
+    replayed = {jur: replay_pack(p) for jur, p in packs.items()}
+    out: dict[int, tuple[str, ...]] = {}
+    for debtor, mine in by_debtor.items():
+        events: list[tuple[LedgerEntry, int | None]] = [(e, None) for e in ledgers.get(debtor, [])]
+        for c in mine:
+            events.append((LedgerEntry(
+                debtor_id=debtor, channel=engine_channel(c.channel), party=engine_party(c.party), at=c.at,
+                phone=normalise_phone(c.number), connected=c.connected or c.conversation,
+                conversation=c.conversation,
+                agency_id=str(c.agency_id) if c.agency_id is not None else None), c.key))
+        events.sort(key=lambda pair: pair[0].at)  # stable: the ledger's rows before reported ones at a tie
+        rows = [e for e, _ in events]
+        jur = {c.key: c.jurisdiction or "CN" for c in mine}
+        tz = mine[0].tz or bank_time_zone_name()
+        for i, (_e, key) in enumerate(events):
+            if key is None:
+                continue
+            decision = replay_decision(events=rows, i=i, flags=flags.get(debtor, []), tz=tz, pack=replayed[jur[key]])
+            if not decision.allowed:
+                out[key] = decision.rule_ids
+    return out

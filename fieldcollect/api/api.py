@@ -14,6 +14,7 @@ from fieldcollect.api.cases import tasks_router
 from fieldcollect.api.field import router as field_router
 from fieldcollect.api.flags import router as flags_router
 from fieldcollect.api.instance import api
+from fieldcollect.api.results import router as results_router
 from fieldcollect.api.schemas import MeOut
 from fieldcollect.core.models import User
 
@@ -28,3 +29,4 @@ api.add_router("/cases", cases_router)
 api.add_router("/cases", flags_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/field", field_router)
+api.add_router("/results", results_router)

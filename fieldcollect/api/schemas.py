@@ -347,3 +347,21 @@ class FieldUploadOut(Schema):
     received: int
     complete: bool
     evidence_id: int | None
+
+
+class ResultRejectionOut(Schema):
+    """A refused row of a work-results file: its row number (the header is row 1), column and reason code."""
+
+    row: int
+    column: str
+    reason: str
+
+
+class ResultsImportOut(Schema):
+    """The answer of a work-results import."""
+
+    rows: int
+    applied: int
+    duplicates: int
+    rejected: list[ResultRejectionOut]
+    breaches: int

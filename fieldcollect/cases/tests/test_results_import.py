@@ -239,3 +239,20 @@ def test_copy_and_orm_paths_store_the_same_rows(world, placed):
     orm, copy = stored("orm"), stored("copy")
     assert orm and orm == copy
     assert orm["_result"]["breaches"] > 0  # the file hits the caps: the breach column is compared too
+
+
+def test_upload_page(world, placed, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(world.manager_a)
+    assert client.get("/results/import").status_code == 200
+    data = csv_bytes([row("W1", placed, at(10)), row("W2", 12345678, at(10))])
+    resp = client.post("/results/import", {"file": SimpleUploadedFile("r.csv", data)})
+    text = resp.content.decode()
+    assert resp.status_code == 200 and "unknown_case" in text and "No such case." in text
+    assert ContactAttempt.objects.filter(agency_ref="W1").exists()
+    resp = client.get("/results/import", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(world.collector_user_a1)
+    assert client.get("/results/import").status_code == 403
+    client.force_login(world.bank[f.Role.COLLECTIONS_MANAGER])
+    assert client.post("/results/import", {"file": SimpleUploadedFile("r.csv", data)}).status_code == 403

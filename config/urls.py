@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("fieldcollect.allocation.urls")),
     path("", include("fieldcollect.settlement.urls")),
     path("compliance/", include("fieldcollect.compliance.urls")),
+    path("audit/", include("fieldcollect.audit.urls")),
     path("", include("fieldcollect.caselibrary.urls")),
     path("", include("fieldcollect.reports.urls")),
 ]

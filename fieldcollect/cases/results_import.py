@@ -218,6 +218,11 @@ def _cell_text(value: Any) -> str:
 
 # ---------------------------------------------------------------- checking rows
 
+# the codes of each coded column (computed once: an enum's ``values`` is rebuilt on every read)
+_CODES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("channel", frozenset(Channel.values)), ("party", frozenset(Party.values)), ("outcome", frozenset(Outcome.values)))
+
+
 def _parse(line: int, raw: dict[str, str], now: datetime, bad: list[Rejection]) -> _Row | None:
     errors: list[Rejection] = []
 
@@ -245,7 +250,7 @@ def _parse(line: int, raw: dict[str, str], now: datetime, bad: list[Rejection]) 
                 at = None
             elif at > now:
                 fail("at", "future_time")
-    for column, allowed in (("channel", Channel.values), ("party", Party.values), ("outcome", Outcome.values)):
+    for column, allowed in _CODES:
         if not raw[column]:
             fail(column, "missing")
         elif raw[column] not in allowed:

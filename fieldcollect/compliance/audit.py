@@ -160,7 +160,8 @@ def audit_ledger(
             local = e.at.astimezone(tz)
             key = (agency, local.date())
             contacts[key] += 1
-            decision = replay_decision(events=events, i=i, flags=flags_by[debtor], tz=tzname, pack=replayed)
+            decision = replay_decision(events=events, i=i, flags=flags_by[debtor], tz=tzname, pack=replayed,
+                                       known=known)
             for rid in decision.rule_ids:
                 breach_n[key][rid] += 1
                 findings.append(
@@ -260,13 +261,18 @@ def replay_pack(pack: RulePack) -> RulePack:
 
 
 def replay_decision(*, events: Sequence[LedgerEntry], i: int, flags: Sequence[Flag], tz: str,
-                    pack: RulePack) -> Decision:
+                    pack: RulePack, known: DebtorHistory | None = None) -> Decision:
     """Did the ``i``-th logged contact of one debtor's ledger ``events`` (sorted by time) break a rule of
     ``pack`` (give :func:`replay_pack`'s) given the ledger before it and the debtor's ``flags``? The
     same engine as the pre-contact check, at the contact's own time: the daily audit's breaches and the
-    check of contacts reported after they happened (an agency's imported work results)."""
+    check of contacts reported after they happened (an agency's imported work results). ``known``, the
+    history of all ``events`` built once (:meth:`DebtorHistory.build`, same order), saves rebuilding it
+    for each contact of a debtor."""
     e = events[i]
-    history = DebtorHistory.build(debtor_id=e.debtor_id, ledger=events[:i], flags=flags)
+    if known is not None:
+        history = known.prefix(i, flags)
+    else:
+        history = DebtorHistory.build(debtor_id=e.debtor_id, ledger=events[:i], flags=flags)
     req = ContactRequest(request_id=f"ledger-{e.debtor_id}-{i}", debtor_id=e.debtor_id, tz=tz, channel=e.channel,
                          party=e.party, phone=e.phone, at=e.at)
     return check_history(request=req, history=history, pack=pack)

@@ -239,6 +239,17 @@ class DebtorHistory:
             _phones=[normalise_phone(e.phone) for e in events],
         )
 
+    def prefix(self, n: int, flags: Iterable[Flag] | None = None) -> DebtorHistory:
+        """The history of the first ``n`` events only (the ledger before the ``n``-th contact), sharing
+        this one's indexes (a replay of a debtor's contacts one after the other builds the history
+        once); ``flags`` replace the flags when given."""
+        return DebtorHistory(
+            debtor_id=self.debtor_id, events=self.events[:n],
+            flags=list(self.flags) if flags is None else [f for f in flags if f.debtor_id == self.debtor_id],
+            _times=self._times[:n], _phones=self._phones[:n],
+            _dates={tz: dates[:n] for tz, dates in self._dates.items()},
+        )
+
     def local_dates(self, tz: str) -> list[date]:
         """Local calendar date of every event in zone ``tz`` (cached)."""
         if tz not in self._dates:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -190,6 +190,47 @@ def load_pack(code: str) -> RulePack:
     if pack.code != code.strip().upper():
         raise PackError(f"{path}: pack.code is {pack.code!r} but the file is named for {code.upper()!r}")
     return pack
+
+
+def history_dir(packs_dir: Path | None = None) -> Path:
+    """Where earlier (or announced later) versions of the packs live: ``packs/history/<code>-<version>.toml``."""
+    return (packs_dir or PACKS_DIR) / "history"
+
+
+def pack_versions(code: str, *, packs_dir: Path | None = None) -> tuple[RulePack, ...]:
+    """Every version of the pack of jurisdiction ``code``, by ``effective_from`` (oldest first): the
+    current file ``<code>.toml`` and the versions kept in :func:`history_dir` (``<code>-*.toml``). Two
+    versions with the same effective date or the same version name are an error (which would decide?)."""
+    folder = packs_dir or PACKS_DIR
+    code = code.strip().upper()
+    main = folder / f"{code.lower()}.toml"
+    if not main.is_file():
+        raise PackError(f"no rule pack for {code!r}; available: {', '.join(available_packs())}")
+    paths = [main, *sorted(history_dir(folder).glob(f"{code.lower()}-*.toml"))]
+    versions = []
+    for path in paths:
+        pack = load_pack_file(path)
+        if pack.code != code:
+            raise PackError(f"{path}: pack.code is {pack.code!r} but the file is named for {code!r}")
+        versions.append(pack)
+    versions.sort(key=lambda p: p.effective_from)
+    for a, b in zip(versions, versions[1:], strict=False):
+        if a.effective_from == b.effective_from or a.version == b.version:
+            raise PackError(f"{a.path} and {b.path}: two versions of {code} with the same effective date or version")
+    return tuple(versions)
+
+
+def pack_in_force(versions: Sequence[RulePack], *, on: date) -> RulePack:
+    """The version of ``versions`` (oldest first, as :func:`pack_versions` gives them) in force on
+    ``on``: the latest whose ``effective_from`` is on or before ``on``. A date before every version
+    gets the oldest one (the rules known for the earliest time: nothing older is on file)."""
+    if not versions:
+        raise PackError("no versions")
+    chosen = versions[0]
+    for pack in versions:
+        if pack.effective_from <= on:
+            chosen = pack
+    return chosen
 
 
 def load_pack_file(path: str | Path) -> RulePack:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -27,7 +27,15 @@ from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case, Party
 from fieldcollect.compliance.audit import replay_decision, replay_pack
-from fieldcollect.compliance.engine import ContactRequest, Decision, LedgerEntry, check, normalise_phone
+from fieldcollect.compliance.engine import (
+    ContactRequest,
+    DebtorHistory,
+    Decision,
+    LedgerEntry,
+    check,
+    normalise_phone,
+    zone,
+)
 from fieldcollect.compliance.errors import ComplianceErrorCode
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag, FlagKind
 from fieldcollect.compliance.selectors import (
@@ -190,11 +198,13 @@ def contact_decision(*, case: Case, channel: str, party: str = "debtor", number:
     when = at or timezone.now()
     if timezone.is_naive(when):
         raise ApplicationError(_("Times must carry a time zone."), code=CaseErrorCode.CONTACT_NAIVE)
-    pack = pack_for(case.loan.jurisdiction)
-    since = when - lookback(pack)
     customer = case.customer
+    tz = customer.timezone or bank_time_zone_name()
+    # the pack version in force on the contact's own date (the debtor's local date) decides
+    pack = pack_for(case.loan.jurisdiction, on=when.astimezone(zone(tz)).date())
+    since = when - lookback(pack)
     request = ContactRequest(
-        request_id=request_id, debtor_id=str(customer.pk), tz=customer.timezone or bank_time_zone_name(),
+        request_id=request_id, debtor_id=str(customer.pk), tz=tz,
         channel=engine_channel(channel), party=engine_party(party), at=when,
         phone=default_number(case=case, channel=channel, party=party, number=number) or None,
         collectors=collectors, recording=recording, appointment_confirmed=appointment_confirmed,
@@ -360,14 +370,18 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
     by_debtor: dict[str, list[ReportedContact]] = {}
     for c in contacts:
         by_debtor.setdefault(str(c.customer_id), []).append(c)
-    packs = {jur: pack_for(jur) for jur in {c.jurisdiction or "CN" for c in contacts}}
+    # the pack version in force on each contact's own (local) date decides
+    def pack_key(c: ReportedContact) -> tuple[str, date]:
+        return c.jurisdiction or "CN", c.at.astimezone(zone(c.tz or bank_time_zone_name())).date()
+
+    packs = {key: pack_for(key[0], on=key[1]) for key in {pack_key(c) for c in contacts}}
     reach = max(lookback(p) for p in packs.values())
     lo = min(c.at for c in contacts) - reach
     hi = max(c.at for c in contacts) + timedelta(microseconds=1)
     ids = [int(d) for d in by_debtor]
     ledgers = ledgers_of(customer_ids=ids, since=lo, until=hi)
     flags = flags_of(customer_ids=ids, since=lo)
-    replayed = {jur: replay_pack(p) for jur, p in packs.items()}
+    replayed = {key: replay_pack(p) for key, p in packs.items()}
     out: dict[int, tuple[str, ...]] = {}
     for debtor, mine in by_debtor.items():
         events: list[tuple[LedgerEntry, int | None]] = [(e, None) for e in ledgers.get(debtor, [])]
@@ -379,12 +393,15 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
                 agency_id=str(c.agency_id) if c.agency_id is not None else None), c.key))
         events.sort(key=lambda pair: pair[0].at)  # stable: the ledger's rows before reported ones at a tie
         rows = [e for e, _ in events]
-        jur = {c.key: c.jurisdiction or "CN" for c in mine}
+        key_of = {c.key: pack_key(c) for c in mine}
         tz = mine[0].tz or bank_time_zone_name()
+        known = DebtorHistory.build(debtor_id=debtor, ledger=rows, flags=())  # the same order (a stable sort)
+        mine_flags = flags.get(debtor, [])
         for i, (_e, key) in enumerate(events):
             if key is None:
                 continue
-            decision = replay_decision(events=rows, i=i, flags=flags.get(debtor, []), tz=tz, pack=replayed[jur[key]])
+            decision = replay_decision(events=rows, i=i, flags=mine_flags, tz=tz, pack=replayed[key_of[key]],
+                                       known=known)
             if not decision.allowed:
                 out[key] = decision.rule_ids
     return out

@@ -251,7 +251,10 @@ def test_upload_page(world, placed, client):
     text = resp.content.decode()
     assert resp.status_code == 200 and "unknown_case" in text and "No such case." in text
     assert ContactAttempt.objects.filter(agency_ref="W1").exists()
-    resp = client.get("/results/import", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert client.get("/results/import").status_code == 200
     client.force_login(world.collector_user_a1)
     assert client.get("/results/import").status_code == 403
     client.force_login(world.bank[f.Role.COLLECTIONS_MANAGER])

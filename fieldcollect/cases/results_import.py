@@ -46,6 +46,7 @@ from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Channel, ContactAttempt, Outcome, Party, Placement, PromiseToPay
+from fieldcollect.compliance.engine import normalise_phone
 from fieldcollect.compliance.selectors import engine_channel
 from fieldcollect.compliance.services import ReportedContact, reported_contacts_breaches
 from fieldcollect.core import rawsql
@@ -405,7 +406,7 @@ def _case_facts(case_ids: set[int]) -> dict[int, _CaseFacts]:
                                                              "customer__row_binding")):
             number = open_value(Customer, "mobile", mobile, row) if mobile else ""
             out[cid] = _CaseFacts(customer_id=customer, tz=tz or default_tz, jurisdiction=jur or "CN",
-                                  mobile=str(number or ""))
+                                  mobile=(normalise_phone(str(number or "")) or "")[:32])
     return out
 
 
@@ -413,7 +414,7 @@ def _number(row: _Row, facts: _CaseFacts) -> str:
     """The number the contact used, as :func:`fieldcollect.compliance.services.default_number` gives it:
     the debtor's own mobile for a call or text to the debtor."""
     if row.party == Party.DEBTOR and engine_channel(row.channel) in {"call", "sms"}:
-        return facts.mobile.replace(" ", "").replace("-", "")[:32]
+        return facts.mobile
     return ""
 
 

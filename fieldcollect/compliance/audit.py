@@ -155,6 +155,7 @@ def audit_ledger(
         tz = zone(tzname)
         events.sort(key=lambda e: e.at)
         known = DebtorHistory.build(debtor_id=debtor, ledger=events, flags=())  # in the same order as events
+        known.local_dates(tzname)  # computed once, sliced for each contact's replay
         for i, e in enumerate(events):
             agency = e.agency_id or NO_AGENCY
             local = e.at.astimezone(tz)

@@ -396,6 +396,7 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
         key_of = {c.key: pack_key(c) for c in mine}
         tz = mine[0].tz or bank_time_zone_name()
         known = DebtorHistory.build(debtor_id=debtor, ledger=rows, flags=())  # the same order (a stable sort)
+        known.local_dates(tz)  # computed once, sliced for each contact's history
         mine_flags = flags.get(debtor, [])
         for i, (_e, key) in enumerate(events):
             if key is None:

@@ -27,10 +27,15 @@ and the ``[rules.explanation]`` table with ``zh-Hans`` and ``en``):
     ``consecutive_failed`` attempts to the debtor all failed, or a ``no_valid_number`` flag is active.
 ``visit_team`` (``min_collectors``), ``visit_recording``, ``visit_appointment``
     requirements on a field-visit request.
+``outsourcing_notice``
+    ``waiting_days``, ``channels``, ``parties``: an agency's contact only once the debtor was sent the
+    notice that the debt is handled by that agency and ``waiting_days`` days have passed since (the
+    bank's own contacts are not limited).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -58,6 +63,7 @@ KINDS: frozenset[str] = frozenset(
         "visit_team",
         "visit_recording",
         "visit_appointment",
+        "outsourcing_notice",
     }
 )
 MARKS: frozenset[str] = frozenset({"C", "S", "internal"})
@@ -73,6 +79,7 @@ _KIND_KEYS: dict[str, frozenset[str]] = {
     "visit_team": frozenset({"min_collectors"}),
     "visit_recording": frozenset(),
     "visit_appointment": frozenset(),
+    "outsourcing_notice": frozenset({"waiting_days", "channels", "parties"}),
 }
 _AUDIT_KEYS = frozenset({"near_miss_minutes", "bunching_edge_minutes", "bunching_min_events", "bunching_factor"})
 _ID_RE = re.compile(r"^[A-Z]{2}-[A-Z0-9][A-Z0-9-]*$")
@@ -129,6 +136,8 @@ class Rule:
     attempt_channels: frozenset[str] = frozenset({"call"})
     # visit_team
     min_collectors: int = 0
+    # outsourcing_notice
+    waiting_days: int = 0
 
     def explain(self, lang: str = "en") -> str:
         """Explanation in ``lang`` (``zh-Hans`` or ``en``; anything starting with ``zh`` is Chinese)."""
@@ -214,7 +223,7 @@ def pack_versions(code: str, *, packs_dir: Path | None = None) -> tuple[RulePack
             raise PackError(f"{path}: pack.code is {pack.code!r} but the file is named for {code!r}")
         versions.append(pack)
     versions.sort(key=lambda p: p.effective_from)
-    for a, b in zip(versions, versions[1:], strict=False):
+    for a, b in itertools.pairwise(versions):
         if a.effective_from == b.effective_from or a.version == b.version:
             raise PackError(f"{a.path} and {b.path}: two versions of {code} with the same effective date or version")
     return tuple(versions)
@@ -372,6 +381,8 @@ def _parse_rule(raw: Any, where: str, code: str) -> Rule:
         kw["attempt_channels"] = _set(raw, "attempt_channels", CHANNELS, where, frozenset({"call"}))
     elif kind == "visit_team":
         kw["min_collectors"] = _int(raw, "min_collectors", where, 1, 100, None)
+    elif kind == "outsourcing_notice":
+        kw["waiting_days"] = _int(raw, "waiting_days", where, 0, 365, None)
 
     params = {
         "start": kw["start"].strftime("%H:%M") if "start" in kw else "",

@@ -15,7 +15,7 @@ from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, ContactAttempt, PromiseToPay
-from fieldcollect.cases.results_import import COLUMNS, read_table, results_import
+from fieldcollect.cases.results_import import COLUMNS, results_import
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.selectors import daily_report
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
@@ -162,7 +162,7 @@ def test_xlsx_file(world, placed):
 
 
 def test_wrong_columns_refuse_the_file(world):
-    bad = "agency_ref,case_id,at\r\nR1,1,2026-01-01T10:00:00+08:00\r\n".encode()
+    bad = b"agency_ref,case_id,at\r\nR1,1,2026-01-01T10:00:00+08:00\r\n"
     with pytest.raises(ApplicationError) as err:
         run(world, bad)
     assert err.value.code == "results.columns" and "channel" in err.value.extra["missing"]

@@ -104,11 +104,11 @@ def test_the_daily_report_replays_a_day_under_its_version(two_versions):
 @pytest.mark.django_db
 @pytest.mark.parametrize("lang", ["en", "zh-hans"])
 def test_rule_packs_page_read_only(client, two_versions, lang):
-    from fieldcollect.core.models import Role
-    from fieldcollect.testing import factories as f
-
     from django.conf import settings
     from django.utils.html import escape
+
+    from fieldcollect.core.models import Role
+    from fieldcollect.testing import factories as f
 
     client.force_login(f.make_user(role=Role.AGENCY_MANAGER, agency=f.make_agency()))
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang

@@ -181,7 +181,7 @@ def read_table(data: bytes, filename: str) -> list[dict[str, str]]:
     if len(table) - 1 > MAX_ROWS:
         raise ApplicationError(_("The file has too many rows (at most %(n)d).") % {"n": MAX_ROWS},
                                code=ImportErrorCode.TOO_LARGE, extra={"file": filename})
-    out = []
+    out: list[dict[str, str]] = []
     for values in table[1:]:
         if not any(v.strip() for v in values):
             out.append({})  # a blank line keeps its row number and is skipped

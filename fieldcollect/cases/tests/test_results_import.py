@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -58,7 +59,7 @@ def placed(world):
     return case
 
 
-def run(world, data: bytes, name: str = "results.csv", **kw: object):
+def run(world, data: bytes, name: str = "results.csv", **kw: Any):
     return results_import(agency=world.agency_a, data=data, filename=name, acting_user=world.manager_a, now=NOW,
                           **kw)
 

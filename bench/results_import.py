@@ -54,21 +54,63 @@ def seed(*, cases: int) -> tuple[Any, list[int]]:
     from fieldcollect.testing import factories as f
 
     agency = f.make_agency()
-    f.make_contract(agency=agency, capacity=cases + 10, starts_on=f.today() - timedelta(days=60),
-                    eligible_buckets=[], regions=[])
+    f.make_contract(
+        agency=agency,
+        capacity=cases + 10,
+        starts_on=f.today() - timedelta(days=60),
+        eligible_buckets=[],
+        regions=[],
+    )
     today = f.today()
     base = 10_000_000
-    customers = [Customer(customer_id=base + i, name=f"客户{i}", id_number=f"3101011990{i:08d}",
-                          mobile=f"139{i:08d}", province="上海", city="上海", district="浦东新区",
-                          address=f"世纪大道{i}号") for i in range(cases)]
+    customers = [
+        Customer(
+            customer_id=base + i,
+            name=f"客户{i}",
+            id_number=f"3101011990{i:08d}",
+            mobile=f"139{i:08d}",
+            province="上海",
+            city="上海",
+            district="浦东新区",
+            address=f"世纪大道{i}号",
+        )
+        for i in range(cases)
+    ]
     Customer.objects.bulk_create(customers, batch_size=2_000)
-    Loan.objects.bulk_create([Loan(loan_id=base + i, customer_id=base + i, product="消费贷", principal_fen=5_000_000,
-                                   annual_rate=Decimal("0.1800"), term_months=12, method=Loan.Method.EQUAL_INSTALMENT,
-                                   disbursed_on=today - timedelta(days=300)) for i in range(cases)], batch_size=2_000)
-    made = Case.objects.bulk_create([Case(loan_id=base + i, customer_id=base + i, opened_on=today - timedelta(days=40),
-                                          dpd=40, max_dpd=40, bucket="M2", overdue_fen=120_000,
-                                          outstanding_principal_fen=3_000_000, city="上海", last_cycle_on=today)
-                                     for i in range(cases)], batch_size=2_000)
+    Loan.objects.bulk_create(
+        [
+            Loan(
+                loan_id=base + i,
+                customer_id=base + i,
+                product="消费贷",
+                principal_fen=5_000_000,
+                annual_rate=Decimal("0.1800"),
+                term_months=12,
+                method=Loan.Method.EQUAL_INSTALMENT,
+                disbursed_on=today - timedelta(days=300),
+            )
+            for i in range(cases)
+        ],
+        batch_size=2_000,
+    )
+    made = Case.objects.bulk_create(
+        [
+            Case(
+                loan_id=base + i,
+                customer_id=base + i,
+                opened_on=today - timedelta(days=40),
+                dpd=40,
+                max_dpd=40,
+                bucket="M2",
+                overdue_fen=120_000,
+                outstanding_principal_fen=3_000_000,
+                city="上海",
+                last_cycle_on=today,
+            )
+            for i in range(cases)
+        ],
+        batch_size=2_000,
+    )
     placed = cases_place_bulk(placements=[(c, agency) for c in made], starts_on=today - timedelta(days=30))
     assert placed == cases, (placed, cases)
     from django.db import connection
@@ -102,8 +144,21 @@ def make_file(*, case_ids: list[int], rows: int) -> tuple[bytes, dict[str, int]]
         connected = int(i % 3 == 0)
         outcome = "promise" if i % 41 == 0 else ("callback" if connected else "no_answer")
         promise = ("50000", (day + timedelta(days=7)).isoformat()) if outcome == "promise" else ("", "")
-        w.writerow([f"BR-{i:07d}", case, "", at, "phone", "debtor", outcome, connected, connected, *promise,
-                    "客户称下周还款" if i % 5 == 0 else ""])
+        w.writerow(
+            [
+                f"BR-{i:07d}",
+                case,
+                "",
+                at,
+                "phone",
+                "debtor",
+                outcome,
+                connected,
+                connected,
+                *promise,
+                "客户称下周还款" if i % 5 == 0 else "",
+            ]
+        )
     return buf.getvalue().encode("utf-8"), {"rows": rows, "night_calls": night, "unknown_cases": unknown}
 
 
@@ -114,8 +169,11 @@ def main() -> None:
     p.add_argument("--smoke", action="store_true", help="600 rows over 150 cases, with --check-orm")
     p.add_argument("--check-orm", action="store_true", help="also import through the ORM path (rolled back)")
     p.add_argument("--database", default="fc_results_import")
-    p.add_argument("--database-url", default="",
-                   help="use this existing, empty PostgreSQL database instead of (re)creating --database")
+    p.add_argument(
+        "--database-url",
+        default="",
+        help="use this existing, empty PostgreSQL database instead of (re)creating --database",
+    )
     p.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
     args = p.parse_args()
     if args.smoke:
@@ -124,9 +182,15 @@ def main() -> None:
         p.error("--rows may be at most 20 x --cases (one row per case and day over 20 days)")
 
     home = Path(tempfile.mkdtemp(prefix="fc-results-"))
-    os.environ.update({"DATABASE_URL": args.database_url or f"postgres://postgres@127.0.0.1:5432/{args.database}",
-                       "FIELDCOLLECT_HOME": str(home), "DJANGO_SETTINGS_MODULE": "config.settings",
-                       "LOG_LEVEL": "WARNING", "DEBUG": "0"})
+    os.environ.update(
+        {
+            "DATABASE_URL": args.database_url or f"postgres://postgres@127.0.0.1:5432/{args.database}",
+            "FIELDCOLLECT_HOME": str(home),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "0",
+        }
+    )
     if not args.database_url:
         from load import create_database  # bench/load.py
 
@@ -144,14 +208,16 @@ def main() -> None:
     orm: dict[str, Any] | None = None
     orm_s = None
     if args.check_orm:
+
         class Undo(Exception):
             pass
 
         t0 = time.perf_counter()
         try:
             with transaction.atomic():
-                orm = results_import(agency=agency, data=data, filename="results.csv", acting_user=None,
-                                     method="orm").as_dict()
+                orm = results_import(
+                    agency=agency, data=data, filename="results.csv", acting_user=None, method="orm"
+                ).as_dict()
                 raise Undo
         except Undo:
             pass
@@ -178,15 +244,21 @@ def main() -> None:
     report = {
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
         "database": "postgresql",
-        "rows": args.rows, "cases": args.cases, "file_bytes": len(data),
+        "rows": args.rows,
+        "cases": args.cases,
+        "file_bytes": len(data),
         "seed_s": round(seed_s, 2),
-        "import_s": round(first_s, 2), "rows_per_s": round(args.rows / first_s) if first_s else None,
+        "import_s": round(first_s, 2),
+        "rows_per_s": round(args.rows / first_s) if first_s else None,
         "reimport_all_duplicates_s": round(second_s, 2),
         "orm_path_s": round(orm_s, 2) if orm_s is not None else None,
-        "target_s": TARGET_S, "within_target": first_s <= TARGET_S * args.rows / 100_000,
+        "target_s": TARGET_S,
+        "within_target": first_s <= TARGET_S * args.rows / 100_000,
         "answer": {k: (len(v) if k == "rejected" else v) for k, v in first.items()},
-        "made": made, "checks": checks,
-        "load_average": {"1m": load1, "5m": load5, "15m": load15}, "cpus": os.cpu_count(),
+        "made": made,
+        "checks": checks,
+        "load_average": {"1m": load1, "5m": load5, "15m": load15},
+        "cpus": os.cpu_count(),
         "measured_at": datetime.now(ZoneInfo("UTC")).isoformat(timespec="seconds"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,9 @@ from fieldcollect.core.models import User
 router = Router(tags=["results"])
 
 
-@router.post("/import", response={200: ResultsImportOut, **ERRORS}, summary="Import work results (CSV or XLSX)")
+@router.post(
+    "/import", response={200: ResultsImportOut, **ERRORS}, summary="Import work results (CSV or XLSX)"
+)
 def import_results(request: HttpRequest, file: File[UploadedFile]) -> dict[str, Any]:
     """Import the caller's agency's work results from a CSV (UTF-8, UTF-8 with BOM or GBK) or XLSX file
     with exactly the columns ``agency_ref``, ``case_id``, ``collector_id``, ``at``, ``channel``, ``party``,
@@ -27,11 +29,17 @@ def import_results(request: HttpRequest, file: File[UploadedFile]) -> dict[str, 
     compliance rule at its time is recorded and counted in ``breaches``. Agency managers only."""
     user: User = request.auth  # type: ignore[attr-defined]
     if not can_import_results(user) or user.agency is None:
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED,
-                                    extra={"capability": "results.import"})
+        raise PermissionDeniedError(
+            _("Your role may not do this."),
+            code=CommonErrorCode.PERMISSION_DENIED,
+            extra={"capability": "results.import"},
+        )
     if file.size is not None and file.size > MAX_BYTES:
-        raise ApplicationError(_("The file is too large (at most %(mb)d MB).") % {"mb": MAX_BYTES // 2**20},
-                               code=ImportErrorCode.TOO_LARGE)
+        raise ApplicationError(
+            _("The file is too large (at most %(mb)d MB).") % {"mb": MAX_BYTES // 2**20},
+            code=ImportErrorCode.TOO_LARGE,
+        )
     data = file.read()
-    return results_import(agency=user.agency, data=data, filename=file.name or "upload.csv",
-                          acting_user=user).as_dict()
+    return results_import(
+        agency=user.agency, data=data, filename=file.name or "upload.csv", acting_user=user
+    ).as_dict()

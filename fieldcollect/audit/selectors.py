@@ -51,8 +51,11 @@ def audit_search(filters: AuditFilters) -> QuerySet[AuditEntry]:
     if filters.object_id:
         qs = qs.filter(object_id=filters.object_id)
     if filters.action:
-        qs = qs.filter(action__startswith=filters.action) if filters.action.endswith(".") \
+        qs = (
+            qs.filter(action__startswith=filters.action)
+            if filters.action.endswith(".")
             else qs.filter(action=filters.action)
+        )
     tz = bank_time_zone()
     if filters.since is not None:
         qs = qs.filter(at__gte=datetime.combine(filters.since, time(0), tzinfo=tz))
@@ -67,6 +70,15 @@ EXPORT_COLUMNS = ("chain", "seq", "at", "actor", "action", "object_type", "objec
 def audit_rows(filters: AuditFilters, *, limit: int = EXPORT_MAX) -> Iterator[list[str]]:
     """The matching entries as CSV rows (:data:`EXPORT_COLUMNS`), at most ``limit``, read in chunks."""
     for e in audit_search(filters)[:limit].iterator(chunk_size=2_000):
-        yield [str(e.chain), str(e.seq), e.at.astimezone(bank_time_zone()).isoformat(), e.actor_label, e.action,
-               e.object_type, e.object_id, json.dumps(e.old, ensure_ascii=False, default=str) if e.old is not None else "",
-               json.dumps(e.new, ensure_ascii=False, default=str) if e.new is not None else "", e.hash]
+        yield [
+            str(e.chain),
+            str(e.seq),
+            e.at.astimezone(bank_time_zone()).isoformat(),
+            e.actor_label,
+            e.action,
+            e.object_type,
+            e.object_id,
+            json.dumps(e.old, ensure_ascii=False, default=str) if e.old is not None else "",
+            json.dumps(e.new, ensure_ascii=False, default=str) if e.new is not None else "",
+            e.hash,
+        ]

@@ -45,9 +45,14 @@ def _filters(request: HttpRequest) -> tuple[AuditFilters, int]:
     if not can_search_audit(_user(request)):
         raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
     p = AuditSearchParams.parse(request.GET)
-    filters = AuditFilters(actor=(p["actor"] or "").strip(), object_type=(p["object_type"] or "").strip(),
-                           object_id=(p["object_id"] or "").strip(), action=(p["action"] or "").strip(),
-                           since=p["since"], until=p["until"])
+    filters = AuditFilters(
+        actor=(p["actor"] or "").strip(),
+        object_type=(p["object_type"] or "").strip(),
+        object_id=(p["object_id"] or "").strip(),
+        action=(p["action"] or "").strip(),
+        since=p["since"],
+        until=p["until"],
+    )
     return filters, p["page"] or 1
 
 
@@ -57,13 +62,21 @@ def search(request: HttpRequest) -> HttpResponse:
     """Search the audit log by actor, object, action and days; newest first, a page at a time."""
     filters, page = _filters(request)
     start = (page - 1) * PAGE_SIZE
-    entries = list(audit_search(filters).select_related(None)[start:start + PAGE_SIZE + 1])
+    entries = list(audit_search(filters).select_related(None)[start : start + PAGE_SIZE + 1])
     more = len(entries) > PAGE_SIZE
     query = urlencode(filters.as_dict())
-    return render(request, "audit/search.html", {
-        "entries": entries[:PAGE_SIZE], "filters": filters, "page": page, "more": more and page < MAX_PAGES,
-        "query": query, "export_max": EXPORT_MAX,
-    })
+    return render(
+        request,
+        "audit/search.html",
+        {
+            "entries": entries[:PAGE_SIZE],
+            "filters": filters,
+            "page": page,
+            "more": more and page < MAX_PAGES,
+            "query": query,
+            "export_max": EXPORT_MAX,
+        },
+    )
 
 
 class _Echo:
@@ -79,8 +92,13 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     filters, _page = _filters(request)
     user = _user(request)
     count = min(audit_search(filters).count(), EXPORT_MAX)
-    audit_log(actor=user, action="audit.export", object_type="audit_log", object_id="search",
-              new={"filters": filters.as_dict(), "rows": count})
+    audit_log(
+        actor=user,
+        action="audit.export",
+        object_type="audit_log",
+        object_id="search",
+        new={"filters": filters.as_dict(), "rows": count},
+    )
     writer = safe_csv_writer(_Echo())
 
     def chunks() -> Iterator[Any]:

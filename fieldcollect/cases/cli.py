@@ -41,8 +41,13 @@ def import_results(
         result = results_import(agency=found, data=data, filename=file.name, acting_user=None)
     except ApplicationError as exc:
         if as_json:
-            typer.echo(json.dumps({"error": {"code": str(exc.code), "message": exc.message, "extra": exc.extra}},
-                                  ensure_ascii=False, default=str))
+            typer.echo(
+                json.dumps(
+                    {"error": {"code": str(exc.code), "message": exc.message, "extra": exc.extra}},
+                    ensure_ascii=False,
+                    default=str,
+                )
+            )
         else:
             typer.echo(exc.message, err=True)
         raise typer.Exit(code=2) from exc
@@ -50,8 +55,10 @@ def import_results(
     if as_json:
         typer.echo(json.dumps(answer, ensure_ascii=False))
         return
-    typer.echo(f"rows={answer['rows']} applied={answer['applied']} duplicates={answer['duplicates']} "
-               f"rejected={len(answer['rejected'])} breaches={answer['breaches']}")
+    typer.echo(
+        f"rows={answer['rows']} applied={answer['applied']} duplicates={answer['duplicates']} "
+        f"rejected={len(answer['rejected'])} breaches={answer['breaches']}"
+    )
     for r in answer["rejected"][:50]:
         typer.echo(f"  row {r['row']} {r['column']}: {r['reason']}")
     if len(answer["rejected"]) > 50:

@@ -58,8 +58,20 @@ from fieldcollect.portfolio.models import Customer
 from fieldcollect.privacy.crypto import Binding
 from fieldcollect.privacy.fields import current_keyring, new_row_binding, open_value
 
-COLUMNS: tuple[str, ...] = ("agency_ref", "case_id", "collector_id", "at", "channel", "party", "outcome",
-                            "connected", "conversation", "promise_amount_fen", "promise_due", "notes")
+COLUMNS: tuple[str, ...] = (
+    "agency_ref",
+    "case_id",
+    "collector_id",
+    "at",
+    "channel",
+    "party",
+    "outcome",
+    "connected",
+    "conversation",
+    "promise_amount_fen",
+    "promise_due",
+    "notes",
+)
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 500_000
 LOOKUP = 5_000  # ids per IN (...) query
@@ -83,8 +95,24 @@ REASONS: dict[str, Any] = {
     "due_before_contact": gettext_lazy("The promise falls due before the contact."),
 }
 
-CONTACT_COLUMNS = ("case", "agency", "collector", "channel", "party", "number", "at", "connected", "conversation",
-                   "outcome", "notes", "recorded_by", "created_at", "row_binding", "agency_ref", "breach_rules")
+CONTACT_COLUMNS = (
+    "case",
+    "agency",
+    "collector",
+    "channel",
+    "party",
+    "number",
+    "at",
+    "connected",
+    "conversation",
+    "outcome",
+    "notes",
+    "recorded_by",
+    "created_at",
+    "row_binding",
+    "agency_ref",
+    "breach_rules",
+)
 
 
 class ImportErrorCode:
@@ -112,8 +140,13 @@ class ImportResult:
     breaches: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "applied": self.applied, "duplicates": self.duplicates,
-                "rejected": [r.as_dict() for r in self.rejected], "breaches": self.breaches}
+        return {
+            "rows": self.rows,
+            "applied": self.applied,
+            "duplicates": self.duplicates,
+            "rejected": [r.as_dict() for r in self.rejected],
+            "breaches": self.breaches,
+        }
 
 
 @dataclass
@@ -137,18 +170,24 @@ class _Row:
 def can_import_results(user: User | None) -> bool:
     """Whether ``user`` may import work results: an agency manager, for their own agency (``None`` is
     the system, e.g. the command line)."""
-    return user is None or (user.is_active and user.role == Role.AGENCY_MANAGER and user.agency_id is not None)
+    return user is None or (
+        user.is_active and user.role == Role.AGENCY_MANAGER and user.agency_id is not None
+    )
 
 
 # ---------------------------------------------------------------- reading the file
+
 
 def read_table(data: bytes, filename: str) -> list[dict[str, str]]:
     """The data rows of a CSV or XLSX file as dicts of text (header names stripped and lower-cased);
     :class:`ApplicationError` naming the file and the problem when it cannot be read or its columns
     are not exactly :data:`COLUMNS`."""
     if len(data) > MAX_BYTES:
-        raise ApplicationError(_("The file is too large (at most %(mb)d MB).") % {"mb": MAX_BYTES // 2**20},
-                               code=ImportErrorCode.TOO_LARGE, extra={"file": filename})
+        raise ApplicationError(
+            _("The file is too large (at most %(mb)d MB).") % {"mb": MAX_BYTES // 2**20},
+            code=ImportErrorCode.TOO_LARGE,
+            extra={"file": filename},
+        )
     name = filename.lower()
     if name.endswith(".xlsx") or data[:2] == b"PK":
         table = _xlsx_rows(data, filename)
@@ -156,31 +195,48 @@ def read_table(data: bytes, filename: str) -> list[dict[str, str]]:
         try:
             text, _encoding = decode_csv_bytes(data)
         except ValueError as exc:
-            raise ApplicationError(_("%(file)s: %(why)s") % {"file": filename, "why": exc},
-                                   code=ImportErrorCode.FILE, extra={"file": filename}) from exc
+            raise ApplicationError(
+                _("%(file)s: %(why)s") % {"file": filename, "why": exc},
+                code=ImportErrorCode.FILE,
+                extra={"file": filename},
+            ) from exc
         if "\x00" in text:
-            raise ApplicationError(_("%(file)s: not a text file.") % {"file": filename},
-                                   code=ImportErrorCode.FILE, extra={"file": filename})
+            raise ApplicationError(
+                _("%(file)s: not a text file.") % {"file": filename},
+                code=ImportErrorCode.FILE,
+                extra={"file": filename},
+            )
         try:
             table = list(csv.reader(io.StringIO(text, newline="")))
         except csv.Error as exc:
-            raise ApplicationError(_("%(file)s: %(why)s") % {"file": filename, "why": exc},
-                                   code=ImportErrorCode.FILE, extra={"file": filename}) from exc
+            raise ApplicationError(
+                _("%(file)s: %(why)s") % {"file": filename, "why": exc},
+                code=ImportErrorCode.FILE,
+                extra={"file": filename},
+            ) from exc
     if not table:
-        raise ApplicationError(_("%(file)s: the file is empty.") % {"file": filename},
-                               code=ImportErrorCode.FILE, extra={"file": filename})
+        raise ApplicationError(
+            _("%(file)s: the file is empty.") % {"file": filename},
+            code=ImportErrorCode.FILE,
+            extra={"file": filename},
+        )
     header = [h.strip().lower() for h in table[0]]
     missing = [c for c in COLUMNS if c not in header]
     unknown = [h for h in header if h not in COLUMNS]
     twice = sorted({h for h in header if header.count(h) > 1})
     if missing or unknown or twice:
         raise ApplicationError(
-            _("%(file)s: the columns must be exactly %(cols)s.") % {"file": filename, "cols": ", ".join(COLUMNS)},
-            code=ImportErrorCode.COLUMNS, extra={"file": filename, "missing": missing, "unknown": unknown,
-                                                 "repeated": twice})
+            _("%(file)s: the columns must be exactly %(cols)s.")
+            % {"file": filename, "cols": ", ".join(COLUMNS)},
+            code=ImportErrorCode.COLUMNS,
+            extra={"file": filename, "missing": missing, "unknown": unknown, "repeated": twice},
+        )
     if len(table) - 1 > MAX_ROWS:
-        raise ApplicationError(_("The file has too many rows (at most %(n)d).") % {"n": MAX_ROWS},
-                               code=ImportErrorCode.TOO_LARGE, extra={"file": filename})
+        raise ApplicationError(
+            _("The file has too many rows (at most %(n)d).") % {"n": MAX_ROWS},
+            code=ImportErrorCode.TOO_LARGE,
+            extra={"file": filename},
+        )
     out: list[dict[str, str]] = []
     for values in table[1:]:
         if not any(v.strip() for v in values):
@@ -196,8 +252,11 @@ def _xlsx_rows(data: bytes, filename: str) -> list[list[str]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged file
-        raise ApplicationError(_("%(file)s: not a readable XLSX workbook.") % {"file": filename},
-                               code=ImportErrorCode.FILE, extra={"file": filename}) from exc
+        raise ApplicationError(
+            _("%(file)s: not a readable XLSX workbook.") % {"file": filename},
+            code=ImportErrorCode.FILE,
+            extra={"file": filename},
+        ) from exc
     try:
         sheet = book.worksheets[0]
         return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
@@ -221,7 +280,10 @@ def _cell_text(value: Any) -> str:
 
 # the codes of each coded column (computed once: an enum's ``values`` is rebuilt on every read)
 _CODES: tuple[tuple[str, frozenset[str]], ...] = (
-    ("channel", frozenset(Channel.values)), ("party", frozenset(Party.values)), ("outcome", frozenset(Outcome.values)))
+    ("channel", frozenset(Channel.values)),
+    ("party", frozenset(Party.values)),
+    ("outcome", frozenset(Outcome.values)),
+)
 
 
 def _parse(line: int, raw: dict[str, str], now: datetime, bad: list[Rejection]) -> _Row | None:
@@ -279,9 +341,21 @@ def _parse(line: int, raw: dict[str, str], now: datetime, bad: list[Rejection]) 
     if errors or at is None or case_id is None:
         bad.extend(errors)
         return None
-    return _Row(line=line, ref=ref, case_id=case_id, collector_id=collector_id, at=at, channel=raw["channel"],
-                party=raw["party"], outcome=raw["outcome"], connected=flags["connected"] or flags["conversation"],
-                conversation=flags["conversation"], promise_fen=amount, promise_due=due, notes=notes)
+    return _Row(
+        line=line,
+        ref=ref,
+        case_id=case_id,
+        collector_id=collector_id,
+        at=at,
+        channel=raw["channel"],
+        party=raw["party"],
+        outcome=raw["outcome"],
+        connected=flags["connected"] or flags["conversation"],
+        conversation=flags["conversation"],
+        promise_fen=amount,
+        promise_due=due,
+        notes=notes,
+    )
 
 
 def _whole(text: str, column: str, fail: Any, *, required: bool) -> int | None:
@@ -297,20 +371,33 @@ def _whole(text: str, column: str, fail: Any, *, required: bool) -> int | None:
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for k in range(0, len(values), LOOKUP):
-        yield values[k:k + LOOKUP]
+        yield values[k : k + LOOKUP]
 
 
 # ---------------------------------------------------------------- the import
 
-def results_import(*, agency: Agency, data: bytes, filename: str, acting_user: User | None,
-                   method: str = "copy", now: datetime | None = None) -> ImportResult:
+
+def results_import(
+    *,
+    agency: Agency,
+    data: bytes,
+    filename: str,
+    acting_user: User | None,
+    method: str = "copy",
+    now: datetime | None = None,
+) -> ImportResult:
     """Import the work results of ``agency`` from the file ``data`` (named ``filename``); see the module
     docstring for the columns and the answer. ``acting_user`` ``None`` is the system (command line);
     otherwise an agency manager of ``agency`` (:func:`can_import_results`). ``method`` ``"copy"`` writes
     with COPY on PostgreSQL, ``"orm"`` through ``bulk_create`` (same rows)."""
-    if not can_import_results(acting_user) or (acting_user is not None and acting_user.agency_id != agency.pk):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED,
-                                    extra={"capability": "results.import"})
+    if not can_import_results(acting_user) or (
+        acting_user is not None and acting_user.agency_id != agency.pk
+    ):
+        raise PermissionDeniedError(
+            _("Your role may not do this."),
+            code=CommonErrorCode.PERMISSION_DENIED,
+            extra={"capability": "results.import"},
+        )
     if method not in {"copy", "orm"}:
         raise ValueError(f"method must be copy or orm, got {method!r}")
     now = now or timezone.now()
@@ -333,19 +420,36 @@ def results_import(*, agency: Agency, data: bytes, filename: str, acting_user: U
         if rows:
             _write(agency, rows, cases, acting_user, method=method, now=now)
         result.rejected.sort(key=lambda r: (r.row, COLUMNS.index(r.column) if r.column in COLUMNS else 99))
-        audit_log(actor=acting_user, action="results.import", object_type="agency", object_id=agency.pk,
-                  new={"file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), "rows": result.rows,
-                       "applied": result.applied, "duplicates": result.duplicates,
-                       "rejected": len(result.rejected), "breaches": result.breaches, "method": method})
+        audit_log(
+            actor=acting_user,
+            action="results.import",
+            object_type="agency",
+            object_id=agency.pk,
+            new={
+                "file": filename[:200],
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "rows": result.rows,
+                "applied": result.applied,
+                "duplicates": result.duplicates,
+                "rejected": len(result.rejected),
+                "breaches": result.breaches,
+                "method": method,
+            },
+        )
     return result
+
+
+def _by_ref(agency: Agency, refs: Sequence[str]) -> Any:
+    """The agency's contacts with these ``agency_ref``: the condition of the partial unique index
+    (``agency_ref <> ''``) is repeated so that PostgreSQL uses the index for a long ``IN`` list too."""
+    return ContactAttempt.objects.filter(agency=agency, agency_ref__in=refs).exclude(agency_ref="")
 
 
 def _drop_duplicates(agency: Agency, rows: list[_Row], result: ImportResult) -> list[_Row]:
     seen: set[str] = set()
     refs = sorted({r.ref for r in rows})
     for part in _chunks(refs):
-        seen.update(ContactAttempt.objects.filter(agency=agency, agency_ref__in=part)
-                    .values_list("agency_ref", flat=True))
+        seen.update(_by_ref(agency, part).values_list("agency_ref", flat=True))
     kept = []
     for r in rows:
         if r.ref in seen:
@@ -362,11 +466,15 @@ def _check_cases(agency: Agency, rows: list[_Row], result: ImportResult) -> list
     periods: dict[int, list[tuple[date, date]]] = {}
     for part in _chunks(ids):
         known.update(Case.objects.filter(pk__in=part).values_list("pk", flat=True))
-        for case_id, starts, ends, recalled in (Placement.objects.filter(case_id__in=part, agency=agency)
-                                                .values_list("case_id", "starts_on", "ends_on", "recalled_on")):
+        for case_id, starts, ends, recalled in Placement.objects.filter(
+            case_id__in=part, agency=agency
+        ).values_list("case_id", "starts_on", "ends_on", "recalled_on"):
             periods.setdefault(case_id, []).append((starts, recalled or ends))
-    collectors = set(Collector.objects.filter(agency=agency).values_list("pk", flat=True)) \
-        if any(r.collector_id is not None for r in rows) else set()
+    collectors = (
+        set(Collector.objects.filter(agency=agency).values_list("pk", flat=True))
+        if any(r.collector_id is not None for r in rows)
+        else set()
+    )
     tz = bank_time_zone()
     kept = []
     for r in rows:
@@ -400,13 +508,21 @@ def _case_facts(case_ids: set[int]) -> dict[int, _CaseFacts]:
     out: dict[int, _CaseFacts] = {}
     default_tz = bank_time_zone_name()
     for part in _chunks(sorted(case_ids)):
-        for cid, customer, tz, jur, mobile, row in (
-                Case.objects.filter(pk__in=part).values_list("pk", "customer_id", "customer__timezone",
-                                                             "loan__jurisdiction", "customer__mobile",
-                                                             "customer__row_binding")):
+        for cid, customer, tz, jur, mobile, row in Case.objects.filter(pk__in=part).values_list(
+            "pk",
+            "customer_id",
+            "customer__timezone",
+            "loan__jurisdiction",
+            "customer__mobile",
+            "customer__row_binding",
+        ):
             number = open_value(Customer, "mobile", mobile, row) if mobile else ""
-            out[cid] = _CaseFacts(customer_id=customer, tz=tz or default_tz, jurisdiction=jur or "CN",
-                                  mobile=(normalise_phone(str(number or "")) or "")[:32])
+            out[cid] = _CaseFacts(
+                customer_id=customer,
+                tz=tz or default_tz,
+                jurisdiction=jur or "CN",
+                mobile=(normalise_phone(str(number or "")) or "")[:32],
+            )
     return out
 
 
@@ -422,23 +538,58 @@ def _check_compliance(agency: Agency, rows: list[_Row], cases: dict[int, _CaseFa
     reported = []
     for k, r in enumerate(rows):
         f = cases[r.case_id]
-        reported.append(ReportedContact(key=k, customer_id=f.customer_id, tz=f.tz, jurisdiction=f.jurisdiction,
-                                        channel=r.channel, party=r.party, at=r.at, number=_number(r, f),
-                                        connected=r.connected, conversation=r.conversation, agency_id=agency.pk))
+        reported.append(
+            ReportedContact(
+                key=k,
+                customer_id=f.customer_id,
+                tz=f.tz,
+                jurisdiction=f.jurisdiction,
+                channel=r.channel,
+                party=r.party,
+                at=r.at,
+                number=_number(r, f),
+                connected=r.connected,
+                conversation=r.conversation,
+                agency_id=agency.pk,
+            )
+        )
     for k, rule_ids in reported_contacts_breaches(reported).items():
         rows[k].breach = tuple(rule_ids)
 
 
-def _write(agency: Agency, rows: list[_Row], cases: dict[int, _CaseFacts], acting_user: User | None, *,
-           method: str, now: datetime) -> None:
+def _write(
+    agency: Agency,
+    rows: list[_Row],
+    cases: dict[int, _CaseFacts],
+    acting_user: User | None,
+    *,
+    method: str,
+    now: datetime,
+) -> None:
     user_id = acting_user.pk if acting_user is not None else None
     if method == "orm":
-        ContactAttempt.objects.bulk_create([
-            ContactAttempt(case_id=r.case_id, agency=agency, collector_id=r.collector_id, channel=r.channel,
-                           party=r.party, number=_number(r, cases[r.case_id]), at=r.at, connected=r.connected,
-                           conversation=r.conversation, outcome=r.outcome, notes=r.notes, recorded_by_id=user_id,
-                           agency_ref=r.ref, breach_rules=list(r.breach))
-            for r in rows], batch_size=2_000)
+        ContactAttempt.objects.bulk_create(
+            [
+                ContactAttempt(
+                    case_id=r.case_id,
+                    agency=agency,
+                    collector_id=r.collector_id,
+                    channel=r.channel,
+                    party=r.party,
+                    number=_number(r, cases[r.case_id]),
+                    at=r.at,
+                    connected=r.connected,
+                    conversation=r.conversation,
+                    outcome=r.outcome,
+                    notes=r.notes,
+                    recorded_by_id=user_id,
+                    agency_ref=r.ref,
+                    breach_rules=list(r.breach),
+                )
+                for r in rows
+            ],
+            batch_size=2_000,
+        )
     else:
         ring = current_keyring()
         table = ContactAttempt._meta.db_table
@@ -448,30 +599,62 @@ def _write(agency: Agency, rows: list[_Row], cases: dict[int, _CaseFacts], actin
             for r in rows:
                 binding = new_row_binding()
                 number = _number(r, cases[r.case_id])
-                yield (r.case_id, agency.pk, r.collector_id, r.channel, r.party,
-                       ring.encrypt(number, Binding(table, "number", binding)) if number else "",
-                       r.at, r.connected, r.conversation, r.outcome,
-                       ring.encrypt(r.notes, Binding(table, "notes", binding)) if r.notes else "",
-                       user_id, now, binding, r.ref, json.dumps(list(r.breach)))
+                yield (
+                    r.case_id,
+                    agency.pk,
+                    r.collector_id,
+                    r.channel,
+                    r.party,
+                    ring.encrypt(number, Binding(table, "number", binding)) if number else "",
+                    r.at,
+                    r.connected,
+                    r.conversation,
+                    r.outcome,
+                    ring.encrypt(r.notes, Binding(table, "notes", binding)) if r.notes else "",
+                    user_id,
+                    now,
+                    binding,
+                    r.ref,
+                    json.dumps(list(r.breach)),
+                )
 
         rawsql.copy_rows(rawsql.table(ContactAttempt), names, stored())
     promised = [r for r in rows if r.promise_fen > 0 and r.promise_due is not None]
     if promised:
         ids: dict[str, int] = {}
         for part in _chunks([r.ref for r in promised]):
-            ids.update(ContactAttempt.objects.filter(agency=agency, agency_ref__in=part)
-                       .values_list("agency_ref", "pk"))
+            ids.update(_by_ref(agency, part).values_list("agency_ref", "pk"))
         tz = bank_time_zone()
-        PromiseToPay.objects.bulk_create([
-            PromiseToPay(case_id=r.case_id, contact_id=ids[r.ref], agency=agency, amount_fen=r.promise_fen,
-                         due_on=r.promise_due, promised_on=r.at.astimezone(tz).date(), recorded_by_id=user_id)
-            for r in promised if r.promise_due is not None], batch_size=2_000)
+        PromiseToPay.objects.bulk_create(
+            [
+                PromiseToPay(
+                    case_id=r.case_id,
+                    contact_id=ids[r.ref],
+                    agency=agency,
+                    amount_fen=r.promise_fen,
+                    due_on=r.promise_due,
+                    promised_on=r.at.astimezone(tz).date(),
+                    recorded_by_id=user_id,
+                )
+                for r in promised
+                if r.promise_due is not None
+            ],
+            batch_size=2_000,
+        )
     # the first contact starts work on a case the agency holds (as recording one contact does)
     touched = sorted({r.case_id for r in rows})
     for part in _chunks(touched):
-        Case.objects.filter(pk__in=part, agency=agency,
-                            status__in=[CaseStatus.NEW, CaseStatus.PLACED, CaseStatus.ASSIGNED]).update(
-            status=CaseStatus.IN_PROGRESS, version=F("version") + 1, updated_at=now)
+        Case.objects.filter(
+            pk__in=part, agency=agency, status__in=[CaseStatus.NEW, CaseStatus.PLACED, CaseStatus.ASSIGNED]
+        ).update(status=CaseStatus.IN_PROGRESS, version=F("version") + 1, updated_at=now)
 
 
-__all__ = ["COLUMNS", "REASONS", "ImportResult", "Rejection", "can_import_results", "read_table", "results_import"]
+__all__ = [
+    "COLUMNS",
+    "REASONS",
+    "ImportResult",
+    "Rejection",
+    "can_import_results",
+    "read_table",
+    "results_import",
+]

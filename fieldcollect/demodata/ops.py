@@ -34,18 +34,45 @@ def demo_work_results_file(*, cases: list[Case], day_before: datetime, unknown_c
     w.writerow(COLUMNS)
     n = 0
 
-    def row(case_id: int, hour: int, minute: int, outcome: str, connected: int, notes: str = "",
-            promise: tuple[str, str] = ("", "")) -> None:
+    def row(
+        case_id: int,
+        hour: int,
+        minute: int,
+        outcome: str,
+        connected: int,
+        notes: str = "",
+        promise: tuple[str, str] = ("", ""),
+    ) -> None:
         nonlocal n
         n += 1
         at = datetime.combine(day, time(hour, minute), tzinfo=tz).isoformat()
-        w.writerow([f"DEMO-{day:%Y%m%d}-{n:05d}", case_id, "", at, "phone", "debtor", outcome, connected, connected,
-                    *promise, notes])
+        w.writerow(
+            [
+                f"DEMO-{day:%Y%m%d}-{n:05d}",
+                case_id,
+                "",
+                at,
+                "phone",
+                "debtor",
+                outcome,
+                connected,
+                connected,
+                *promise,
+                notes,
+            ]
+        )
 
     for i, case in enumerate(cases):
         if i % 4 == 0:
-            row(case.pk, 10, i % 60, "promise", 1, "客户承诺下周还款",
-                ("50000", (day + timedelta(days=7)).isoformat()))
+            row(
+                case.pk,
+                10,
+                i % 60,
+                "promise",
+                1,
+                "客户承诺下周还款",
+                ("50000", (day + timedelta(days=7)).isoformat()),
+            )
         else:
             row(case.pk, 10, i % 60, "callback", 1, "客户要求稍后回电")
         row(case.pk, 15, i % 60, "no_answer", 0)
@@ -58,17 +85,31 @@ def demo_work_results_file(*, cases: list[Case], day_before: datetime, unknown_c
 def demo_agency_operations(*, now: datetime, max_cases: int = 200) -> dict[str, Any]:
     """Import a day of work results for the agency holding the most active placements (system user);
     returns the answers of the first import and of the second (all duplicates)."""
-    top = (Placement.objects.filter(status=Placement.Status.ACTIVE).values("agency_id")
-           .annotate(n=Count("id")).order_by("-n", "agency_id").first())
+    top = (
+        Placement.objects.filter(status=Placement.Status.ACTIVE)
+        .values("agency_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "agency_id")
+        .first()
+    )
     if top is None:
         return {"imported": None}
     agency_id = top["agency_id"]
     day = (now.astimezone(bank_time_zone()) - timedelta(days=1)).date()
-    cases = list(Case.objects.filter(placements__agency_id=agency_id, placements__status=Placement.Status.ACTIVE,
-                                     placements__starts_on__lte=day).order_by("pk")[:max_cases])
+    cases = list(
+        Case.objects.filter(
+            placements__agency_id=agency_id,
+            placements__status=Placement.Status.ACTIVE,
+            placements__starts_on__lte=day,
+        ).order_by("pk")[:max_cases]
+    )
     agency = Agency.objects.get(pk=agency_id)
     last = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     data = demo_work_results_file(cases=cases, day_before=now, unknown_case_id=last + 1_000_000)
-    first = results_import(agency=agency, data=data, filename="demo-work-results.csv", acting_user=None, now=now)
-    second = results_import(agency=agency, data=data, filename="demo-work-results.csv", acting_user=None, now=now)
+    first = results_import(
+        agency=agency, data=data, filename="demo-work-results.csv", acting_user=None, now=now
+    )
+    second = results_import(
+        agency=agency, data=data, filename="demo-work-results.csv", acting_user=None, now=now
+    )
     return {"agency_id": agency_id, "first": first.as_dict(), "second": second.as_dict()}

@@ -32,11 +32,20 @@ def setup(db):
     cm = f.make_user(role=Role.COLLECTIONS_MANAGER)
     case = f.make_case()
     services.case_place(case=case, agency=agency, acting_user=cm, starts_on=f.today() - timedelta(days=3))
-    when = datetime.combine(f.today() - timedelta(days=1), time(10), tzinfo=ZoneInfo("Asia/Shanghai")).isoformat()
-    body = ",".join(COLUMNS) + "\r\n" + "\r\n".join([
-        f"A1,{case.pk},,{when},phone,debtor,no_answer,0,0,,,",
-        f"A2,{case.pk + 1000},,{when},phone,debtor,no_answer,0,0,,,",
-    ]) + "\r\n"
+    when = datetime.combine(
+        f.today() - timedelta(days=1), time(10), tzinfo=ZoneInfo("Asia/Shanghai")
+    ).isoformat()
+    body = (
+        ",".join(COLUMNS)
+        + "\r\n"
+        + "\r\n".join(
+            [
+                f"A1,{case.pk},,{when},phone,debtor,no_answer,0,0,,,",
+                f"A2,{case.pk + 1000},,{when},phone,debtor,no_answer,0,0,,,",
+            ]
+        )
+        + "\r\n"
+    )
     return {"agency": agency, "other": other, "case": case, "cm": cm, "data": body.encode("gbk")}
 
 
@@ -48,8 +57,13 @@ def test_manager_imports_and_gets_the_answer(setup):
     manager = f.make_user(role=Role.AGENCY_MANAGER, agency=setup["agency"])
     resp = upload(client_for(manager), setup["data"])
     assert resp.status_code == 200, resp.content
-    assert resp.json() == {"rows": 2, "applied": 1, "duplicates": 0, "breaches": 0,
-                           "rejected": [{"row": 3, "column": "case_id", "reason": "unknown_case"}]}
+    assert resp.json() == {
+        "rows": 2,
+        "applied": 1,
+        "duplicates": 0,
+        "breaches": 0,
+        "rejected": [{"row": 3, "column": "case_id", "reason": "unknown_case"}],
+    }
     again = upload(client_for(manager), setup["data"]).json()
     assert (again["applied"], again["duplicates"]) == (0, 1)
 

@@ -25,8 +25,14 @@ def entries(db):
     audit_log(actor=alice, action="case.place", object_type="case", object_id=11, new={"agency": 1})
     audit_log(actor=alice, action="case.recall", object_type="case", object_id=12, new={"reason": "=cmd()"})
     audit_log(actor=bob, action="compliance.flag_add", object_type="debtor_flag", object_id=5)
-    AuditEntry.objects.create(actor=bob, actor_label="bob", action="case.place", object_type="case", object_id="13",
-                              at=timezone.now() - timedelta(days=40))
+    AuditEntry.objects.create(
+        actor=bob,
+        actor_label="bob",
+        action="case.place",
+        object_type="case",
+        object_id="13",
+        at=timezone.now() - timedelta(days=40),
+    )
     return alice, bob
 
 
@@ -44,7 +50,9 @@ def test_search_by_actor_object_action_and_days(client, entries):
     page = client.get("/audit/", {"action": "case."}).content.decode()
     assert "case.recall" in page and "compliance.flag_add" not in page
     today = timezone.localdate()
-    resp = client.get("/audit/export.csv", {"action": "case.place", "since": (today - timedelta(days=1)).isoformat()})
+    resp = client.get(
+        "/audit/export.csv", {"action": "case.place", "since": (today - timedelta(days=1)).isoformat()}
+    )
     got = rows_of(resp)
     assert [r["object_id"] for r in got] == ["11"]  # 13 is 40 days old
     assert client.get("/audit/", {"since": "2026-13-01"}).status_code == 400

@@ -36,10 +36,20 @@ NOW = datetime.combine(f.today(), time(23, 59), tzinfo=SH)
 
 
 def row(ref: str, case: Case | int, when: str, **kw: object) -> dict[str, object]:
-    base: dict[str, object] = {"agency_ref": ref, "case_id": case if isinstance(case, int) else case.pk,
-                               "collector_id": "", "at": when, "channel": "phone", "party": "debtor",
-                               "outcome": "no_answer", "connected": 0, "conversation": 0,
-                               "promise_amount_fen": "", "promise_due": "", "notes": ""}
+    base: dict[str, object] = {
+        "agency_ref": ref,
+        "case_id": case if isinstance(case, int) else case.pk,
+        "collector_id": "",
+        "at": when,
+        "channel": "phone",
+        "party": "debtor",
+        "outcome": "no_answer",
+        "connected": 0,
+        "conversation": 0,
+        "promise_amount_fen": "",
+        "promise_due": "",
+        "notes": "",
+    }
     base.update(kw)
     return base
 
@@ -54,22 +64,36 @@ def placed(world):
     """A case placed with agency A since five days ago."""
     cm = world.bank[f.Role.COLLECTIONS_MANAGER]
     case = f.make_case()
-    services.case_place(case=case, agency=world.agency_a, acting_user=cm, starts_on=f.today() - timedelta(days=5))
+    services.case_place(
+        case=case, agency=world.agency_a, acting_user=cm, starts_on=f.today() - timedelta(days=5)
+    )
     case.refresh_from_db()
     return case
 
 
 def run(world, data: bytes, name: str = "results.csv", **kw: Any):
-    return results_import(agency=world.agency_a, data=data, filename=name, acting_user=world.manager_a, now=NOW,
-                          **kw)
+    return results_import(
+        agency=world.agency_a, data=data, filename=name, acting_user=world.manager_a, now=NOW, **kw
+    )
 
 
 def test_good_rows_applied_once_and_a_second_import_is_all_duplicates(world, placed):
-    data = csv_bytes([
-        row("R1", placed, at(10), outcome="promise", connected=1, conversation=1, promise_amount_fen=50000,
-            promise_due=(DAY + timedelta(days=7)).isoformat(), notes="答应下周还款"),
-        row("R2", placed, at(11), collector_id=world.collector_a1.pk),
-    ])
+    data = csv_bytes(
+        [
+            row(
+                "R1",
+                placed,
+                at(10),
+                outcome="promise",
+                connected=1,
+                conversation=1,
+                promise_amount_fen=50000,
+                promise_due=(DAY + timedelta(days=7)).isoformat(),
+                notes="答应下周还款",
+            ),
+            row("R2", placed, at(11), collector_id=world.collector_a1.pk),
+        ]
+    )
     first = run(world, data)
     assert first.as_dict() == {"rows": 2, "applied": 2, "duplicates": 0, "rejected": [], "breaches": 0}
     contacts = list(ContactAttempt.objects.filter(agency=world.agency_a, case=placed).order_by("at"))
@@ -78,7 +102,11 @@ def test_good_rows_applied_once_and_a_second_import_is_all_duplicates(world, pla
     assert contacts[0].number == placed.customer.mobile  # the debtor's own mobile, as one contact records it
     assert contacts[1].collector_id == world.collector_a1.pk
     promise = PromiseToPay.objects.get(contact=contacts[0])
-    assert (promise.amount_fen, promise.due_on, promise.agency_id) == (50000, DAY + timedelta(days=7), world.agency_a.pk)
+    assert (promise.amount_fen, promise.due_on, promise.agency_id) == (
+        50000,
+        DAY + timedelta(days=7),
+        world.agency_a.pk,
+    )
     placed.refresh_from_db()
     assert placed.status == CaseStatus.IN_PROGRESS
     again = run(world, data)
@@ -98,22 +126,22 @@ def test_each_bad_row_refused_with_row_column_reason_and_good_rows_applied(world
     never = world.case_new  # never placed
     late = world.case_a1  # placed with A today: not on DAY
     rows = [
-        row("G1", placed, at(10)),                                   # row 2: good
-        row("B1", 99_999_999, at(10)),                               # 3: unknown case
-        row("B2", other, at(10)),                                    # 4: another agency's case
-        row("B3", never, at(10)),                                    # 5: never placed with A
-        row("B4", late, at(10)),                                     # 6: not placed with A at that time
-        row("B5", placed, "2026-03-01 10:00"),                       # 7: no offset
-        row("B6", placed, "yesterday"),                              # 8: not a time
-        row("B7", placed, at(10), channel="pigeon"),                 # 9: unknown code
+        row("G1", placed, at(10)),  # row 2: good
+        row("B1", 99_999_999, at(10)),  # 3: unknown case
+        row("B2", other, at(10)),  # 4: another agency's case
+        row("B3", never, at(10)),  # 5: never placed with A
+        row("B4", late, at(10)),  # 6: not placed with A at that time
+        row("B5", placed, "2026-03-01 10:00"),  # 7: no offset
+        row("B6", placed, "yesterday"),  # 8: not a time
+        row("B7", placed, at(10), channel="pigeon"),  # 9: unknown code
         row("B8", placed, at(10), outcome="maybe", party="cousin"),  # 10: two unknown codes
-        row("B9", placed, at(10), connected=2),                      # 11: 0/1 only
+        row("B9", placed, at(10), connected=2),  # 11: 0/1 only
         row("B10", placed, at(10, day=f.today() + timedelta(days=2))),  # 12: in the future
         row("B11", placed, at(10), collector_id=world.collector_b.pk),  # 13: B's collector
-        row("", placed, at(10)),                                     # 14: no agency_ref
-        row("B12", placed, at(10), promise_amount_fen=100),          # 15: promise without due date
+        row("", placed, at(10)),  # 14: no agency_ref
+        row("B12", placed, at(10), promise_amount_fen=100),  # 15: promise without due date
         row("B13", placed, at(10), promise_amount_fen="-5", promise_due=DAY.isoformat()),  # 16
-        row("G2", placed, at(12)),                                   # 17: good
+        row("G2", placed, at(12)),  # 17: good
     ]
     result = run(world, csv_bytes(rows))
     assert (result.rows, result.applied, result.duplicates, result.breaches) == (16, 2, 0, 0)
@@ -134,7 +162,10 @@ def test_each_bad_row_refused_with_row_column_reason_and_good_rows_applied(world
         {"row": 15, "column": "promise_due", "reason": "promise_needs_due"},
         {"row": 16, "column": "promise_amount_fen", "reason": "bad_number"},
     ]
-    assert set(ContactAttempt.objects.filter(agency=world.agency_a).values_list("agency_ref", flat=True)) == {"G1", "G2"}
+    assert set(ContactAttempt.objects.filter(agency=world.agency_a).values_list("agency_ref", flat=True)) == {
+        "G1",
+        "G2",
+    }
     # nothing landed on another agency's case
     assert not ContactAttempt.objects.filter(case=world.case_b, agency=world.agency_a).exists()
 
@@ -187,9 +218,16 @@ def test_a_breach_is_recorded_and_counted_not_blocked(world, placed):
     rows.append(row("N1", placed, at(22, 30)))
     result = run(world, csv_bytes(rows))
     assert (result.applied, result.breaches) == (5, 2)
-    rules = dict(ContactAttempt.objects.filter(agency=world.agency_a).values_list("agency_ref", "breach_rules"))
-    assert rules == {"C0": [], "C1": [], "C2": [], "C3": ["CN-CONNECTED-CAP"],
-                     "N1": ["CN-HOURS", "CN-CONNECTED-CAP"]}
+    rules = dict(
+        ContactAttempt.objects.filter(agency=world.agency_a).values_list("agency_ref", "breach_rules")
+    )
+    assert rules == {
+        "C0": [],
+        "C1": [],
+        "C2": [],
+        "C3": ["CN-CONNECTED-CAP"],
+        "N1": ["CN-HOURS", "CN-CONNECTED-CAP"],
+    }
     assert not BlockedAttempt.objects.exists()  # not turned into a blocked attempt
     report = daily_report(day=DAY, agency_id=world.agency_a.pk)
     assert report.days[0].breaches_by_rule == {"CN-CONNECTED-CAP": 2, "CN-HOURS": 1}
@@ -203,9 +241,17 @@ def test_a_breach_counts_the_ledger_of_other_agencies_at_its_own_time(world, pla
     # three connected calls logged earlier by the bank on the same debtor use up the day's cap
     cm = world.bank[f.Role.COLLECTIONS_MANAGER]
     for h in (8, 9):
-        services.contact_record(case=placed, acting_user=cm, channel="phone", outcome="callback", connected=True,
-                                at=datetime.combine(DAY, time(h, 30), tzinfo=SH))
-    result = run(world, csv_bytes([row("E1", placed, at(10), connected=1), row("E2", placed, at(11), connected=1)]))
+        services.contact_record(
+            case=placed,
+            acting_user=cm,
+            channel="phone",
+            outcome="callback",
+            connected=True,
+            at=datetime.combine(DAY, time(h, 30), tzinfo=SH),
+        )
+    result = run(
+        world, csv_bytes([row("E1", placed, at(10), connected=1), row("E2", placed, at(11), connected=1)])
+    )
     assert result.breaches == 1
     assert ContactAttempt.objects.get(agency_ref="E2").breach_rules == ["CN-CONNECTED-CAP"]
     # a contact before the others is judged at its own time: not a breach
@@ -214,9 +260,20 @@ def test_a_breach_counts_the_ledger_of_other_agencies_at_its_own_time(world, pla
 
 
 def test_copy_and_orm_paths_store_the_same_rows(world, placed):
-    rows = [row(f"P{i}", placed, at(9 + i % 12, i), connected=i % 2, notes=f"备注{i}",
-                party="debtor" if i % 3 else "spouse") for i in range(30)]
-    rows.append(row("PP", placed, at(21), outcome="promise", promise_amount_fen=800, promise_due=DAY.isoformat()))
+    rows = [
+        row(
+            f"P{i}",
+            placed,
+            at(9 + i % 12, i),
+            connected=i % 2,
+            notes=f"备注{i}",
+            party="debtor" if i % 3 else "spouse",
+        )
+        for i in range(30)
+    ]
+    rows.append(
+        row("PP", placed, at(21), outcome="promise", promise_amount_fen=800, promise_due=DAY.isoformat())
+    )
     data = csv_bytes(rows)
 
     def stored(method: str):
@@ -228,9 +285,21 @@ def test_copy_and_orm_paths_store_the_same_rows(world, placed):
             with transaction.atomic():
                 result = run(world, data, method=method)
                 for c in ContactAttempt.objects.filter(agency=world.agency_a).order_by("agency_ref"):
-                    out[c.agency_ref] = (c.case_id, c.collector_id, c.channel, c.party, c.number, c.at, c.connected,
-                                         c.conversation, c.outcome, c.notes, c.recorded_by_id, c.breach_rules,
-                                         list(c.promises.values_list("amount_fen", "due_on")))
+                    out[c.agency_ref] = (
+                        c.case_id,
+                        c.collector_id,
+                        c.channel,
+                        c.party,
+                        c.number,
+                        c.at,
+                        c.connected,
+                        c.conversation,
+                        c.outcome,
+                        c.notes,
+                        c.recorded_by_id,
+                        c.breach_rules,
+                        list(c.promises.values_list("amount_fen", "due_on")),
+                    )
                 out["_result"] = result.as_dict()
                 raise Undo
         except Undo:

@@ -23,9 +23,11 @@ CN = tomllib.loads((PACKS_DIR / "cn.toml").read_text(encoding="utf-8"))
 
 def older_cn(effective: date, end: str = "21:00", version: str = "2025.1") -> str:
     text = (PACKS_DIR / "cn.toml").read_text(encoding="utf-8")
-    return (text.replace(f'version = "{CN["pack"]["version"]}"', f'version = "{version}"', 1)
-            .replace(f"effective_from = {CN['pack']['effective_from']}", f"effective_from = {effective}", 1)
-            .replace('end = "22:00"', f'end = "{end}"', 1))
+    return (
+        text.replace(f'version = "{CN["pack"]["version"]}"', f'version = "{version}"', 1)
+        .replace(f"effective_from = {CN['pack']['effective_from']}", f"effective_from = {effective}", 1)
+        .replace('end = "22:00"', f'end = "{end}"', 1)
+    )
 
 
 def test_versions_are_read_from_history_and_chosen_by_date(tmp_path: Path):
@@ -44,8 +46,9 @@ def test_versions_are_read_from_history_and_chosen_by_date(tmp_path: Path):
 def test_two_versions_on_one_date_are_refused(tmp_path: Path):
     shutil.copy(PACKS_DIR / "cn.toml", tmp_path / "cn.toml")
     (tmp_path / "history").mkdir()
-    (tmp_path / "history" / "cn-x.toml").write_text(older_cn(CN["pack"]["effective_from"], version="x"),
-                                                    encoding="utf-8")
+    (tmp_path / "history" / "cn-x.toml").write_text(
+        older_cn(CN["pack"]["effective_from"], version="x"), encoding="utf-8"
+    )
     with pytest.raises(PackError, match="same effective date"):
         pack_versions("CN", packs_dir=tmp_path)
 
@@ -77,12 +80,28 @@ def test_the_version_in_force_on_the_contacts_date_decides(two_versions):
     allowed = contact_decision(case=case, channel="phone", at=after)
     assert allowed.allowed and allowed.decision.pack == f"CN@{CN['pack']['version']}"
     # reported after the fact: judged by the same version as on its day
-    found = reported_contacts_breaches([
-        ReportedContact(key=1, customer_id=case.customer_id, tz="Asia/Shanghai", jurisdiction="CN", channel="phone",
-                        party="debtor", at=before),
-        ReportedContact(key=2, customer_id=case.customer_id, tz="Asia/Shanghai", jurisdiction="CN", channel="phone",
-                        party="debtor", at=after + timedelta(days=1)),
-    ])
+    found = reported_contacts_breaches(
+        [
+            ReportedContact(
+                key=1,
+                customer_id=case.customer_id,
+                tz="Asia/Shanghai",
+                jurisdiction="CN",
+                channel="phone",
+                party="debtor",
+                at=before,
+            ),
+            ReportedContact(
+                key=2,
+                customer_id=case.customer_id,
+                tz="Asia/Shanghai",
+                jurisdiction="CN",
+                channel="phone",
+                party="debtor",
+                at=after + timedelta(days=1),
+            ),
+        ]
+    )
     assert found == {1: ("CN-HOURS",)}
 
 
@@ -93,8 +112,13 @@ def test_the_daily_report_replays_a_day_under_its_version(two_versions):
 
     case = f.make_case()
     for day in (two_versions - timedelta(days=1), two_versions):
-        ContactAttempt.objects.create(case=case, channel="phone", party="debtor", outcome="no_answer",
-                                      at=datetime.combine(day, time(21, 30), tzinfo=SH))
+        ContactAttempt.objects.create(
+            case=case,
+            channel="phone",
+            party="debtor",
+            outcome="no_answer",
+            at=datetime.combine(day, time(21, 30), tzinfo=SH),
+        )
     old_day = selectors.daily_report(day=two_versions - timedelta(days=1))
     new_day = selectors.daily_report(day=two_versions)
     assert [d.breaches_by_rule for d in old_day.days] == [{"CN-HOURS": 1}]
@@ -114,7 +138,9 @@ def test_rule_packs_page_read_only(client, two_versions, lang):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
     resp = client.get("/compliance/packs/")
     text = resp.content.decode()
-    assert resp.status_code == 200 and "CN-HOURS" in text and "2025.1" in text and CN["pack"]["version"] in text
+    assert (
+        resp.status_code == 200 and "CN-HOURS" in text and "2025.1" in text and CN["pack"]["version"] in text
+    )
     expl = parse_pack(data=CN).rule("CN-HOURS").explain("zh-Hans" if lang.startswith("zh") else "en")
     assert escape(expl) in text
     assert "superseded" in text or "已被取代" in text  # the older version, marked

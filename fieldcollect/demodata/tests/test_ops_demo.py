@@ -21,7 +21,9 @@ def test_demo_agency_operations():
     f.make_contract(agency=agency)
     cm = f.make_user(role=Role.COLLECTIONS_MANAGER)
     for _ in range(3):
-        services.case_place(case=f.make_case(), agency=agency, acting_user=cm, starts_on=f.today() - timedelta(days=5))
+        services.case_place(
+            case=f.make_case(), agency=agency, acting_user=cm, starts_on=f.today() - timedelta(days=5)
+        )
     out = demo_agency_operations(now=timezone.now())
     first, second = out["first"], out["second"]
     assert out["agency_id"] == agency.pk

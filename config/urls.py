@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("fieldcollect.settlement.urls")),
     path("", include("fieldcollect.payments.urls")),
     path("compliance/", include("fieldcollect.compliance.urls")),
+    path("audit/", include("fieldcollect.audit.urls")),
     path("", include("fieldcollect.caselibrary.urls")),
     path("", include("fieldcollect.legal.urls")),
     path("", include("fieldcollect.reports.urls")),

@@ -14,6 +14,7 @@ import typer
 from fieldcollect.accounts.cli import token_app, users_app
 from fieldcollect.audit.cli import app as audit_app
 from fieldcollect.bootstrap import migrate_quietly, setup_django
+from fieldcollect.cases.cli import results_app
 from fieldcollect.compliance.cli import app as compliance_app
 from fieldcollect.earlywarning.cli import app as early_warning_app
 from fieldcollect.ops.cli import backup as ops_backup
@@ -43,6 +44,7 @@ app.command("allocate")(allocate)
 app.add_typer(users_app, name="users", help="User accounts.")
 app.add_typer(token_app, name="token", help="API tokens.")
 app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
+app.add_typer(results_app, name="results", help="Agency work results (催记): bulk import.")
 app.command("worker")(ops_worker)
 app.command("backup")(ops_backup)
 app.command("restore")(ops_restore)

@@ -258,3 +258,16 @@ def test_load(home: Path, scratch_database: tuple[str, str], tmp_path: Path) -> 
                  home=home, out_dir=tmp_path)
     assert r["targets"]["no_lost_writes"] is True and r["writes"]["lost_writes"] == 0
     assert r["writes"]["contact_rows_added"] > 0  # contacts were recorded at all
+
+
+@smoke("results_import")
+@pytest.mark.postgres
+@pytest.mark.django_db  # selected by `make pg`
+@needs_postgres
+def test_results_import(home: Path, scratch_database: tuple[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "results_import.json"
+    run("results_import", "--smoke", "--database-url", scratch_database[1], "--out", str(out), home=home)
+    r = json.loads(out.read_text())
+    assert r["rows"] == 600 and all(r["checks"].values()), r["checks"]
+    assert r["answer"]["breaches"] == r["made"]["night_calls"] > 0
+    assert r["answer"]["rejected"] == r["made"]["unknown_cases"] > 0

@@ -17,6 +17,7 @@ from fieldcollect.api.instance import api
 from fieldcollect.api.legal import router as legal_router
 from fieldcollect.api.payments import router as payments_router
 from fieldcollect.api.recordings import router as recordings_router
+from fieldcollect.api.results import router as results_router
 from fieldcollect.api.schemas import MeOut
 from fieldcollect.core.models import User
 
@@ -34,3 +35,4 @@ api.add_router("/tasks", tasks_router)
 api.add_router("/field", field_router)
 api.add_router("/payments", payments_router)
 api.add_router("/recordings", recordings_router)
+api.add_router("/results", results_router)

@@ -496,3 +496,19 @@ class TranscriptOut(Schema):
     pack: str
     segments: int
     findings: list[AutoFindingOut]
+class ResultRejectionOut(Schema):
+    """A refused row of a work-results file: its row number (the header is row 1), column and reason code."""
+
+    row: int
+    column: str
+    reason: str
+
+
+class ResultsImportOut(Schema):
+    """The answer of a work-results import."""
+
+    rows: int
+    applied: int
+    duplicates: int
+    rejected: list[ResultRejectionOut]
+    breaches: int

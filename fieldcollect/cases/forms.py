@@ -115,3 +115,9 @@ class CloseForm(VersionedForm):
 
 class TaskCompleteForm(BaseForm):
     result = forms.CharField(label=_("Result"), max_length=500, required=False)
+
+
+class ResultsUploadForm(BaseForm):
+    """The work-results upload (the file is checked by :mod:`fieldcollect.cases.results_import`)."""
+
+    file = forms.FileField(label=_("File (CSV or XLSX)"))

@@ -174,10 +174,20 @@ class ContactAttempt(EncryptedModel):
     notes = EncryptedTextField(blank=True, default="")
     recorded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # an agency's work result imported in bulk (催记, :mod:`fieldcollect.cases.results_import`): the
+    # agency's own id of the record (unique per agency: a second import of it applies nothing)
+    agency_ref = models.CharField(max_length=64, blank=True, default="")
+    # a contact reported after it happened that broke these rules at its own time (checked on import
+    # by the compliance engine); recorded, and counted as a breach in the daily report and scorecard
+    breach_rules = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-at", "-id"]
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["case", "at"])]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["agency", "agency_ref"], condition=~Q(agency_ref=""),
+                                    name="contact_agency_ref_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"Contact {self.pk} case {self.case_id} {self.channel} {self.outcome}"

@@ -194,6 +194,9 @@ def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_o
         locked.collector = None
         _save_case(locked, old=old, action="case.place", actor=acting_user,
                    extra={"placement": placement.pk, "ends_on": placement.ends_on.isoformat()})
+        # the debtor is told the debt is handled by the agency before its first contact (when the pack
+        # in force requires it): queued in this transaction
+        compliance.outsourcing_notice_ensure(case=locked, agency_id=agency.pk, agency_name=agency.name, on=day)
     case.refresh_from_db()
     return placement
 
@@ -382,7 +385,8 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
         if not prechecked:
             verdict = compliance.contact_decision(case=locked, channel=channel, party=party, number=number,
                                                   at=when, collectors=collectors, recording=recording,
-                                                  appointment_confirmed=appointment_confirmed)
+                                                  appointment_confirmed=appointment_confirmed,
+                                                  agency_id=_actor_agency_id(acting_user))
         if verdict is None or verdict.allowed:
             old = _case_state(locked)
             contact = ContactAttempt(
@@ -695,6 +699,11 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
             case.updated_at = timezone.now()
             audits.append((case, old))
         Placement.objects.bulk_create(new_placements, batch_size=2000)
+        if compliance.notice_required_somewhere(on=starts_on):  # the notice before outsourcing
+            for c, _old in audits:
+                assert c.agency is not None
+                compliance.outsourcing_notice_ensure(case=c, agency_id=c.agency.pk, agency_name=c.agency.name,
+                                                     on=starts_on)
         Case.objects.bulk_update([c for c, _ in audits], ["status", "agency", "placed_until", "collector",
                                                           "version", "updated_at"], batch_size=2000)
         AuditEntry.objects.bulk_create(

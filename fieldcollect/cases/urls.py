@@ -16,5 +16,6 @@ urlpatterns = [
     path("cases/<int:case_id>/close", views.case_close, name="close"),
     path("cases/<int:case_id>/unmask", views.case_unmask, name="unmask"),
     path("tasks/", views.task_list, name="tasks"),
+    path("results/import", views.results_import_page, name="results_import"),
     path("tasks/<int:task_id>/complete", views.task_complete, name="task_complete"),
 ]

@@ -20,9 +20,10 @@ from fieldcollect.cases import forms, hub, selectors, services
 from fieldcollect.cases.access import access_case_by_id, access_task_by_id, has_capability
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Task
+from fieldcollect.cases.results_import import COLUMNS, MAX_BYTES, REASONS, can_import_results, results_import
 from fieldcollect.core import params
 from fieldcollect.core.bank_time import bank_time_zone_name
-from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import User
 from fieldcollect.core.pages import errors_as_pages
 from fieldcollect.core.pages import request_user as _user
@@ -301,3 +302,35 @@ def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
     if nxt.startswith("/") and not nxt.startswith("//"):
         return redirect(nxt)
     return redirect(reverse("cases:tasks"))
+
+
+@login_required
+@errors_as_pages
+def results_import_page(request: HttpRequest) -> HttpResponse:
+    """An agency manager uploads the agency's work results (催记): the answer lists the refused rows with
+    their row, column and reason; every other user gets 403."""
+    user = _user(request)
+    if not can_import_results(user) or user.agency is None:
+        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    result = None
+    form = forms.ResultsUploadForm()
+    if request.method == "POST":
+        form = forms.ResultsUploadForm(request.POST, request.FILES)
+        upload = request.FILES.get("file")
+        if form.is_valid() and upload is not None:
+            if upload.size is not None and upload.size > MAX_BYTES:
+                messages.error(request, _("The file is too large (at most %(mb)d MB).") % {"mb": MAX_BYTES // 2**20})
+            else:
+                try:
+                    result = results_import(agency=user.agency, data=upload.read(), filename=upload.name or "",
+                                            acting_user=user)
+                except ApplicationError as exc:
+                    messages.error(request, exc.message)
+        else:
+            messages.error(request, _("Choose a file."))
+    rejected = [{**r.as_dict(), "text": REASONS.get(r.reason, r.reason)} for r in result.rejected[:1000]] \
+        if result is not None else []
+    return render(request, "cases/results_import.html", {
+        "form": form, "result": result, "rejected": rejected, "columns": COLUMNS,
+        "more_rejected": max(0, len(result.rejected) - len(rejected)) if result is not None else 0,
+    }, status=200)

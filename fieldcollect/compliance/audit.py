@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from fieldcollect.compliance.engine import (
     ContactRequest,
     DebtorHistory,
+    Decision,
     Flag,
     LedgerEntry,
     check_history,
@@ -135,7 +136,7 @@ def audit_ledger(
     """
     rows = list(ledger)
     flag_rows = list(flags)
-    replay_pack = replace(pack, rules=tuple(r for r in pack.rules if r.kind in _REPLAYED_KINDS))
+    replayed = replay_pack(pack)
     settings = pack.audit
 
     contacts: Counter[tuple[str, date]] = Counter()
@@ -160,22 +161,14 @@ def audit_ledger(
         tz = zone(tzname)
         events.sort(key=lambda e: e.at)
         known = DebtorHistory.build(debtor_id=debtor, ledger=events, flags=())  # in the same order as events
+        known.local_dates(tzname)  # computed once, sliced for each contact's replay
         for i, e in enumerate(events):
             agency = e.agency_id or NO_AGENCY
             local = e.at.astimezone(tz)
             key = (agency, local.date())
             contacts[key] += 1
-            history = DebtorHistory.build(debtor_id=debtor, ledger=events[:i], flags=flags_by[debtor])
-            req = ContactRequest(
-                request_id=f"ledger-{debtor}-{i}",
-                debtor_id=debtor,
-                tz=tzname,
-                channel=e.channel,
-                party=e.party,
-                phone=e.phone,
-                at=e.at,
-            )
-            decision = check_history(request=req, history=history, pack=replay_pack)
+            decision = replay_decision(events=events, i=i, flags=flags_by[debtor], tz=tzname, pack=replayed,
+                                       known=known)
             for rid in decision.rule_ids:
                 breach_n[key][rid] += 1
                 findings.append(_contact_finding("breach", agency=agency, local=local, rule_id=rid, debtor=debtor,
@@ -240,6 +233,30 @@ def audit_ledger(
     )
     findings.sort(key=lambda f: (f.day, f.agency_id, f.kind, f.at.isoformat() if f.at else "", f.rule_id))
     return AuditReport(pack=f"{pack.code}@{pack.version}", days=days, findings=tuple(findings))
+
+
+def replay_pack(pack: RulePack) -> RulePack:
+    """``pack`` with only the rules a logged contact can be replayed against (the ledger does not carry
+    a visit's team, recording or appointment)."""
+    return replace(pack, rules=tuple(r for r in pack.rules if r.kind in _REPLAYED_KINDS))
+
+
+def replay_decision(*, events: Sequence[LedgerEntry], i: int, flags: Sequence[Flag], tz: str,
+                    pack: RulePack, known: DebtorHistory | None = None) -> Decision:
+    """Did the ``i``-th logged contact of one debtor's ledger ``events`` (sorted by time) break a rule of
+    ``pack`` (give :func:`replay_pack`'s) given the ledger before it and the debtor's ``flags``? The
+    same engine as the pre-contact check, at the contact's own time: the daily audit's breaches and the
+    check of contacts reported after they happened (an agency's imported work results). ``known``, the
+    history of all ``events`` built once (:meth:`DebtorHistory.build`, same order), saves rebuilding it
+    for each contact of a debtor."""
+    e = events[i]
+    if known is not None:
+        history = known.prefix(i, flags)
+    else:
+        history = DebtorHistory.build(debtor_id=e.debtor_id, ledger=events[:i], flags=flags)
+    req = ContactRequest(request_id=f"ledger-{e.debtor_id}-{i}", debtor_id=e.debtor_id, tz=tz, channel=e.channel,
+                         party=e.party, phone=e.phone, at=e.at)
+    return check_history(request=req, history=history, pack=pack)
 
 
 def _minutes(t: datetime) -> float:

@@ -163,6 +163,10 @@ class ContactRequest:
     collectors: int | None = None
     recording: bool | None = None
     appointment_confirmed: bool | None = None
+    # an agency's contact: the agency, and when the debtor was sent the notice that the debt is handled
+    # by it (``None``: not sent); the bank's own contacts leave both empty
+    agency_id: str | None = None
+    notice_sent_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -171,6 +175,15 @@ class ContactRequest:
             raise ValueError(f"party must be one of {sorted(PARTIES)}, got {self.party!r}")
         zone(self.tz)
         object.__setattr__(self, "at", _aware(self.at, "at"))
+        if self.notice_sent_at is not None:
+            object.__setattr__(self, "notice_sent_at", _aware(self.notice_sent_at, "notice_sent_at"))
+
+    def notice_ready_at(self, rule: Rule) -> datetime | None:
+        """When an ``outsourcing_notice`` rule's waiting days after the notice have passed (``None``: no
+        notice sent)."""
+        if self.notice_sent_at is None:
+            return None
+        return self.notice_sent_at + timedelta(days=rule.waiting_days)
 
 
 @dataclass(frozen=True)
@@ -237,6 +250,17 @@ class DebtorHistory:
             flags=[f for f in flags if f.debtor_id == debtor_id],
             _times=[e.at for e in events],
             _phones=[normalise_phone(e.phone) for e in events],
+        )
+
+    def prefix(self, n: int, flags: Iterable[Flag] | None = None) -> DebtorHistory:
+        """The history of the first ``n`` events only (the ledger before the ``n``-th contact), sharing
+        this one's indexes (a replay of a debtor's contacts one after the other builds the history
+        once); ``flags`` replace the flags when given."""
+        return DebtorHistory(
+            debtor_id=self.debtor_id, events=self.events[:n],
+            flags=list(self.flags) if flags is None else [f for f in flags if f.debtor_id == self.debtor_id],
+            _times=self._times[:n], _phones=self._phones[:n],
+            _dates={tz: dates[:n] for tz, dates in self._dates.items()},
         )
 
     def local_dates(self, tz: str) -> list[date]:
@@ -361,6 +385,13 @@ class _Evaluator:
             return self.req.recording is not True, NEVER
         if kind == "visit_appointment":
             return self.req.appointment_confirmed is not True, NEVER
+        if kind == "outsourcing_notice":
+            if self.req.agency_id is None:
+                return False, None  # the bank's own contact
+            ready = self.req.notice_ready_at(rule)
+            if ready is None:
+                return True, NEVER  # only sending the notice changes this
+            return (True, ready) if t < ready else (False, None)
         raise AssertionError(f"unknown rule kind {kind}")  # pragma: no cover - packs are validated
 
     @staticmethod
@@ -411,6 +442,10 @@ class _Evaluator:
             marks.append(f.start)
             if f.end is not None:
                 marks.append(f.end)
+        for r in self.rules:
+            ready = self.req.notice_ready_at(r) if r.kind == "outsourcing_notice" else None
+            if ready is not None:
+                marks.append(ready)
         longest = max((r.window_days for r in self.rules if r.kind == "count_cap"), default=1)
         return max(marks) + timedelta(days=longest + 3)
 
@@ -471,6 +506,10 @@ class _Evaluator:
             for b in (f.start, f.end):
                 if b is not None and lo <= b < hi:
                     out.add(b)
+        for r in self.rules:
+            ready = self.req.notice_ready_at(r) if r.kind == "outsourcing_notice" else None
+            if ready is not None and lo <= ready < hi:
+                out.add(ready)
         return sorted(out)
 
 

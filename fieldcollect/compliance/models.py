@@ -85,3 +85,23 @@ class BlockedAttempt(EncryptedModel):
 
     def __str__(self) -> str:
         return f"Blocked {self.pk} {self.channel} case {self.case_id} {','.join(self.rule_ids)}"
+
+
+class OutsourcingNotice(models.Model):
+    """The notice telling a debtor that their debt is handled by a named agency (委外告知), queued in the
+    outbox when a case of theirs is first placed with that agency. The agency's contacts wait until the
+    message was sent and the pack's waiting days have passed (rule kind ``outsourcing_notice``)."""
+
+    customer = models.ForeignKey("portfolio.Customer", on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+",
+                             help_text="The placement's case that caused it")
+    message = models.ForeignKey("outbox.OutboxMessage", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["customer", "agency"])]
+
+    def __str__(self) -> str:
+        return f"Notice {self.pk} customer {self.customer_id} agency {self.agency_id}"

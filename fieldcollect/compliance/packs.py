@@ -27,13 +27,18 @@ and the ``[rules.explanation]`` table with ``zh-Hans`` and ``en``):
     ``consecutive_failed`` attempts to the debtor all failed, or a ``no_valid_number`` flag is active.
 ``visit_team`` (``min_collectors``), ``visit_recording``, ``visit_appointment``
     requirements on a field-visit request.
+``outsourcing_notice``
+    ``waiting_days``, ``channels``, ``parties``: an agency's contact only once the debtor was sent the
+    notice that the debt is handled by that agency and ``waiting_days`` days have passed since (the
+    bank's own contacts are not limited).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -58,6 +63,7 @@ KINDS: frozenset[str] = frozenset(
         "visit_team",
         "visit_recording",
         "visit_appointment",
+        "outsourcing_notice",
     }
 )
 MARKS: frozenset[str] = frozenset({"C", "S", "internal"})
@@ -73,6 +79,7 @@ _KIND_KEYS: dict[str, frozenset[str]] = {
     "visit_team": frozenset({"min_collectors"}),
     "visit_recording": frozenset(),
     "visit_appointment": frozenset(),
+    "outsourcing_notice": frozenset({"waiting_days", "channels", "parties"}),
 }
 _AUDIT_KEYS = frozenset({"near_miss_minutes", "bunching_edge_minutes", "bunching_min_events", "bunching_factor"})
 _ID_RE = re.compile(r"^[A-Z]{2}-[A-Z0-9][A-Z0-9-]*$")
@@ -129,6 +136,8 @@ class Rule:
     attempt_channels: frozenset[str] = frozenset({"call"})
     # visit_team
     min_collectors: int = 0
+    # outsourcing_notice
+    waiting_days: int = 0
 
     def explain(self, lang: str = "en") -> str:
         """Explanation in ``lang`` (``zh-Hans`` or ``en``; anything starting with ``zh`` is Chinese)."""
@@ -190,6 +199,47 @@ def load_pack(code: str) -> RulePack:
     if pack.code != code.strip().upper():
         raise PackError(f"{path}: pack.code is {pack.code!r} but the file is named for {code.upper()!r}")
     return pack
+
+
+def history_dir(packs_dir: Path | None = None) -> Path:
+    """Where earlier (or announced later) versions of the packs live: ``packs/history/<code>-<version>.toml``."""
+    return (packs_dir or PACKS_DIR) / "history"
+
+
+def pack_versions(code: str, *, packs_dir: Path | None = None) -> tuple[RulePack, ...]:
+    """Every version of the pack of jurisdiction ``code``, by ``effective_from`` (oldest first): the
+    current file ``<code>.toml`` and the versions kept in :func:`history_dir` (``<code>-*.toml``). Two
+    versions with the same effective date or the same version name are an error (which would decide?)."""
+    folder = packs_dir or PACKS_DIR
+    code = code.strip().upper()
+    main = folder / f"{code.lower()}.toml"
+    if not main.is_file():
+        raise PackError(f"no rule pack for {code!r}; available: {', '.join(available_packs())}")
+    paths = [main, *sorted(history_dir(folder).glob(f"{code.lower()}-*.toml"))]
+    versions = []
+    for path in paths:
+        pack = load_pack_file(path)
+        if pack.code != code:
+            raise PackError(f"{path}: pack.code is {pack.code!r} but the file is named for {code!r}")
+        versions.append(pack)
+    versions.sort(key=lambda p: p.effective_from)
+    for a, b in itertools.pairwise(versions):
+        if a.effective_from == b.effective_from or a.version == b.version:
+            raise PackError(f"{a.path} and {b.path}: two versions of {code} with the same effective date or version")
+    return tuple(versions)
+
+
+def pack_in_force(versions: Sequence[RulePack], *, on: date) -> RulePack:
+    """The version of ``versions`` (oldest first, as :func:`pack_versions` gives them) in force on
+    ``on``: the latest whose ``effective_from`` is on or before ``on``. A date before every version
+    gets the oldest one (the rules known for the earliest time: nothing older is on file)."""
+    if not versions:
+        raise PackError("no versions")
+    chosen = versions[0]
+    for pack in versions:
+        if pack.effective_from <= on:
+            chosen = pack
+    return chosen
 
 
 def load_pack_file(path: str | Path) -> RulePack:
@@ -331,6 +381,8 @@ def _parse_rule(raw: Any, where: str, code: str) -> Rule:
         kw["attempt_channels"] = _set(raw, "attempt_channels", CHANNELS, where, frozenset({"call"}))
     elif kind == "visit_team":
         kw["min_collectors"] = _int(raw, "min_collectors", where, 1, 100, None)
+    elif kind == "outsourcing_notice":
+        kw["waiting_days"] = _int(raw, "waiting_days", where, 0, 365, None)
 
     params = {
         "start": kw["start"].strftime("%H:%M") if "start" in kw else "",

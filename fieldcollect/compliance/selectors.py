@@ -20,8 +20,8 @@ from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance import audit as audit_lib
 from fieldcollect.compliance.engine import Flag, LedgerEntry, zone
 from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
-from fieldcollect.compliance.packs import RulePack, load_pack
-from fieldcollect.core.bank_time import bank_time_zone_name
+from fieldcollect.compliance.packs import RulePack, available_packs, pack_in_force, pack_versions
+from fieldcollect.core.bank_time import bank_time_zone_name, bank_today
 from fieldcollect.core.models import User
 from fieldcollect.core.rawsql import RowBuilder, adapt, column, fields_of, select_list, table
 from fieldcollect.portfolio.models import Loan
@@ -36,9 +36,17 @@ MIN_LOOKBACK = timedelta(days=35)
 
 
 @lru_cache(maxsize=8)
-def pack_for(jurisdiction: str) -> RulePack:
-    """The rule pack of a loan's jurisdiction (cached per process; CN when empty)."""
-    return load_pack(jurisdiction or "CN")
+def versions_of(jurisdiction: str) -> tuple[RulePack, ...]:
+    """Every version of the rule pack of a loan's jurisdiction, oldest first (cached per process; CN
+    when empty): :func:`fieldcollect.compliance.packs.pack_versions`."""
+    return pack_versions(jurisdiction or "CN")
+
+
+def pack_for(jurisdiction: str, on: date | None = None) -> RulePack:
+    """The rule pack of a loan's jurisdiction in force on ``on`` (its ``effective_from``; the bank's
+    today when not given): a contact is judged by the version in force on its own date (the debtor's
+    local date; callers pass it)."""
+    return pack_in_force(versions_of(jurisdiction), on=on or bank_today())
 
 
 THIRD_PARTY_RULE_KINDS = frozenset({"third_party_lost_contact", "third_party_cease"})
@@ -281,8 +289,62 @@ def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
     for jur in sorted(set(ledger_by_pack) | set(blocked_by_pack)):
         reports.append(audit_lib.audit_ledger(
             ledger=ledger_by_pack.get(jur, []), flags=flags, blocked=blocked_by_pack.get(jur, []),
-            pack=pack_for(jur), tz_of=lambda d: tz_of.get(d, default_tz)))
+            pack=pack_for(jur, on=day), tz_of=lambda d: tz_of.get(d, default_tz)))
     day_blocked = tuple(b for b in blocked
                         if b.at.astimezone(zone(tz_of.get(str(b.customer_id), default_tz))).date() == day)
     return DailyReport(day=day, agency_id=str(agency_id) if agency_id is not None else None,
                        reports=tuple(reports), blocked=day_blocked)
+
+
+LEDGER_CHUNK = 5_000  # customers per query (PostgreSQL takes at most 65,535 parameters)
+
+
+def ledgers_of(*, customer_ids: Iterable[int], since: datetime, until: datetime) -> dict[str, list[LedgerEntry]]:
+    """The contact ledgers (all cases, bank and every agency) of many debtors as engine rows, per debtor
+    id, attempts in ``[since, until)``: one query per :data:`LEDGER_CHUNK` debtors (batch checks)."""
+    ids = sorted({int(i) for i in customer_ids})
+    out: dict[str, list[LedgerEntry]] = {}
+    for k in range(0, len(ids), LEDGER_CHUNK):
+        rows = (ContactAttempt.objects.filter(case__customer_id__in=ids[k:k + LEDGER_CHUNK], at__gte=since,
+                                              at__lt=until).order_by()
+                .values_list("case__customer_id", "channel", "party", "at", "number", "connected", "conversation",
+                             "agency_id", "row_binding"))
+        for cid, channel, party, at, sealed, connected, conversation, agency, row in rows:
+            number = open_value(ContactAttempt, "number", sealed, row) if sealed else ""
+            out.setdefault(str(cid), []).append(
+                _entry(str(cid), channel, party, at, number, connected, conversation, agency))
+    return out
+
+
+def flags_of(*, customer_ids: Iterable[int], since: datetime | None = None) -> dict[str, list[Flag]]:
+    """:func:`debtor_flags` of many debtors, per debtor id (one query per :data:`LEDGER_CHUNK`)."""
+    ids = sorted({int(i) for i in customer_ids})
+    out: dict[str, list[Flag]] = {}
+    for k in range(0, len(ids), LEDGER_CHUNK):
+        for f in debtor_flags(customer_ids=ids[k:k + LEDGER_CHUNK], since=since):
+            out.setdefault(f.debtor_id, []).append(f)
+    return out
+
+
+@dataclass(frozen=True)
+class PackVersionView:
+    """One version of a rule pack for the read-only page: its rules and whether it is in force today."""
+
+    pack: RulePack
+    in_force: bool
+    superseded: bool
+    future: bool
+
+
+def rule_pack_catalogue(*, on: date | None = None) -> list[tuple[str, list[PackVersionView]]]:
+    """Every shipped pack with all its versions (newest first), the one in force on ``on`` (the bank's
+    today) marked: what the rule packs page shows."""
+    day = on or bank_today()
+    out = []
+    for code in available_packs():
+        versions = versions_of(code)
+        current = pack_in_force(versions, on=day)
+        views = [PackVersionView(pack=p, in_force=p is current, future=p.effective_from > day,
+                                 superseded=p is not current and p.effective_from <= day) for p in versions]
+        out.append((code, list(reversed(views))))
+    return out

@@ -12,12 +12,14 @@ Who may write flags
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -25,15 +27,27 @@ from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case, Party
-from fieldcollect.compliance.engine import ContactRequest, Decision, check, normalise_phone
+from fieldcollect.compliance.audit import replay_decision, replay_pack
+from fieldcollect.compliance.engine import (
+    ContactRequest,
+    DebtorHistory,
+    Decision,
+    LedgerEntry,
+    check,
+    normalise_phone,
+    zone,
+)
 from fieldcollect.compliance.errors import ComplianceErrorCode
-from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag, FlagKind
+from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag, FlagKind, OutsourcingNotice
+from fieldcollect.compliance.packs import RulePack, available_packs
 from fieldcollect.compliance.selectors import (
     ENGINE_CHANNEL,
     debtor_flags,
     debtor_ledger,
     engine_channel,
     engine_party,
+    flags_of,
+    ledgers_of,
     lookback,
     pack_for,
     phone_lookback,
@@ -41,6 +55,7 @@ from fieldcollect.compliance.selectors import (
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
+from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.portfolio.models import Customer
 
 FLAG_FIELDS = ["customer", "flag", "phone", "starts_at", "ends_at", "reason", "source", "created_by",
@@ -176,24 +191,32 @@ def current_language() -> str:
 
 def contact_decision(*, case: Case, channel: str, party: str = "debtor", number: str = "",
                      at: datetime | None = None, collectors: int | None = None, recording: bool | None = None,
-                     appointment_confirmed: bool | None = None, request_id: str = "contact") -> ContactVerdict:
+                     appointment_confirmed: bool | None = None, request_id: str = "contact",
+                     agency_id: int | None = None) -> ContactVerdict:
     """Check a contact with ``case``'s debtor against the pack of the loan's jurisdiction.
 
     Reads the debtor's ledger across all their cases and all agencies (one query) and their flags
     (one query). ``case`` should come with ``customer`` and ``loan`` loaded (``select_related``).
     ``channel`` is a case-management channel (``phone``, ``sms``, ``wechat``...) or an engine one.
+    ``agency_id`` names the agency making the contact (``None``: the bank): under a pack with the
+    notice rule it waits for the notice naming the agency (:func:`outsourcing_notice_ensure`).
     """
     when = at or timezone.now()
     if timezone.is_naive(when):
         raise ApplicationError(_("Times must carry a time zone."), code=CaseErrorCode.CONTACT_NAIVE)
-    pack = pack_for(case.loan.jurisdiction)
-    since = when - lookback(pack)
     customer = case.customer
+    tz = customer.timezone or bank_time_zone_name()
+    # the pack version in force on the contact's own date (the debtor's local date) decides
+    pack = pack_for(case.loan.jurisdiction, on=when.astimezone(zone(tz)).date())
+    since = when - lookback(pack)
     request = ContactRequest(
-        request_id=request_id, debtor_id=str(customer.pk), tz=customer.timezone or bank_time_zone_name(),
+        request_id=request_id, debtor_id=str(customer.pk), tz=tz,
         channel=engine_channel(channel), party=engine_party(party), at=when,
         phone=default_number(case=case, channel=channel, party=party, number=number) or None,
         collectors=collectors, recording=recording, appointment_confirmed=appointment_confirmed,
+        agency_id=str(agency_id) if agency_id is not None else None,
+        notice_sent_at=notice_sent_at(customer_id=customer.pk, agency_id=agency_id)
+        if agency_id is not None and notice_rule_in_force(pack) else None,
     )
     # an attempt logged after the fact sits among later ones: the windows around it reach as far
     # forward as back, and nothing further ahead is read (or decrypted)
@@ -203,6 +226,11 @@ def contact_decision(*, case: Case, channel: str, party: str = "debtor", number:
     decision = check(request=request, ledger=ledger,
                      flags=debtor_flags(customer_ids=[customer.pk], since=since), pack=pack)
     return ContactVerdict(decision=decision, lang=current_language())
+
+
+def acting_agency_id(user: User | None) -> int | None:
+    """The agency a contact is made for: an agency user's own (``None``: the bank or the system)."""
+    return user.agency_id if user is not None and user.is_agency_user else None
 
 
 def default_number(*, case: Case, channel: str, party: str, number: str) -> str:
@@ -291,7 +319,8 @@ def contact_guard(*, case: Case, acting_user: User | None, channel: str, party: 
     ``visit`` may carry ``collectors``, ``recording``, ``appointment_confirmed``.
     """
     when = at or timezone.now()
-    verdict = contact_decision(case=case, channel=channel, party=party, number=number, at=when, **visit)
+    verdict = contact_decision(case=case, channel=channel, party=party, number=number, at=when,
+                               agency_id=acting_agency_id(acting_user), **visit)
     if not verdict.allowed:
         contact_refuse(verdict=verdict, case=case, acting_user=acting_user, channel=channel, party=party,
                        number=number, at=when, path=path, code=code)
@@ -321,4 +350,118 @@ def contact_check(*, case: Case, acting_user: User, channel: str, party: str = "
         raise ApplicationError(_("Unknown channel."), code=CaseErrorCode.CONTACT_INVALID_CHANNEL, extra={"channel": channel})
     if party not in Party.values and party != "third_party":
         raise ApplicationError(_("Unknown party."), code=CaseErrorCode.CONTACT_INVALID_PARTY, extra={"party": party})
-    return contact_decision(case=case, channel=channel, party=party, number=number, at=at)
+    return contact_decision(case=case, channel=channel, party=party, number=number, at=at,
+                            agency_id=acting_agency_id(acting_user))
+
+
+# ---------------------------------------------------------------- contacts reported after they happened
+
+@dataclass(frozen=True)
+class ReportedContact:
+    """A contact someone reports after it happened (an agency's imported work result), to be checked
+    at its own time. ``key`` is the caller's (e.g. the file row)."""
+
+    key: int
+    customer_id: int
+    tz: str
+    jurisdiction: str
+    channel: str
+    party: str
+    at: datetime
+    number: str = ""
+    connected: bool = False
+    conversation: bool = False
+    agency_id: int | None = None
+
+
+def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int, tuple[str, ...]]:
+    """The rules each contact of ``contacts`` broke when it happened: checked by the engine against the
+    debtor's ledger across the bank and all agencies and their flags *at the contact's own time* (the
+    rows of the ledger before it, and the reported contacts before it), as the daily audit replays the
+    ledger (:func:`fieldcollect.compliance.audit.replay_decision`). A reported contact is not refused
+    (it already happened): the caller records it with its breach. Returns ``key -> rule ids`` for the
+    contacts that broke a rule. Two queries per 5,000 debtors (ledgers, flags)."""
+    if not contacts:
+        return {}
+    by_debtor: dict[str, list[ReportedContact]] = {}
+    for c in contacts:
+        by_debtor.setdefault(str(c.customer_id), []).append(c)
+    # the pack version in force on each contact's own (local) date decides
+    def pack_key(c: ReportedContact) -> tuple[str, date]:
+        return c.jurisdiction or "CN", c.at.astimezone(zone(c.tz or bank_time_zone_name())).date()
+
+    packs = {key: pack_for(key[0], on=key[1]) for key in {pack_key(c) for c in contacts}}
+    reach = max(lookback(p) for p in packs.values())
+    lo = min(c.at for c in contacts) - reach
+    hi = max(c.at for c in contacts) + timedelta(microseconds=1)
+    ids = [int(d) for d in by_debtor]
+    ledgers = ledgers_of(customer_ids=ids, since=lo, until=hi)
+    flags = flags_of(customer_ids=ids, since=lo)
+    replayed = {key: replay_pack(p) for key, p in packs.items()}
+    out: dict[int, tuple[str, ...]] = {}
+    for debtor, mine in by_debtor.items():
+        events: list[tuple[LedgerEntry, int | None]] = [(e, None) for e in ledgers.get(debtor, [])]
+        for c in mine:
+            events.append((LedgerEntry(
+                debtor_id=debtor, channel=engine_channel(c.channel), party=engine_party(c.party), at=c.at,
+                phone=normalise_phone(c.number), connected=c.connected or c.conversation,
+                conversation=c.conversation,
+                agency_id=str(c.agency_id) if c.agency_id is not None else None), c.key))
+        events.sort(key=lambda pair: pair[0].at)  # stable: the ledger's rows before reported ones at a tie
+        rows = [e for e, _ in events]
+        key_of = {c.key: pack_key(c) for c in mine}
+        tz = mine[0].tz or bank_time_zone_name()
+        known = DebtorHistory.build(debtor_id=debtor, ledger=rows, flags=())  # the same order (a stable sort)
+        known.local_dates(tz)  # computed once, sliced for each contact's history
+        mine_flags = flags.get(debtor, [])
+        for i, (_e, key) in enumerate(events):
+            if key is None:
+                continue
+            decision = replay_decision(events=rows, i=i, flags=mine_flags, tz=tz, pack=replayed[key_of[key]],
+                                       known=known)
+            if not decision.allowed:
+                out[key] = decision.rule_ids
+    return out
+
+
+# ---------------------------------------------------------------- notice before outsourcing
+
+NOTICE_KIND = "outsourcing_notice"
+
+
+def notice_rule_in_force(pack: RulePack) -> bool:
+    """Whether ``pack`` has an enabled ``outsourcing_notice`` rule (notices are sent, agencies wait)."""
+    return any(r.kind == "outsourcing_notice" for r in pack.active_rules)
+
+
+def notice_required_somewhere(*, on: date) -> bool:
+    """Whether the version in force on ``on`` of any shipped pack has the notice rule (placements in
+    bulk skip the per-case look-up otherwise)."""
+    return any(notice_rule_in_force(pack_for(code, on=on)) for code in available_packs())
+
+
+def outsourcing_notice_ensure(*, case: Case, agency_id: int, agency_name: str, on: date) -> OutsourcingNotice | None:
+    """Queue, in the caller's transaction (the placement's), the text telling ``case``'s debtor that the
+    debt is handled by the agency, unless one was already queued for this debtor and agency, or the pack
+    in force on ``on`` has no notice rule. The outbox sends it after its own compliance check (contact
+    hours, pauses). Returns the notice queued (``None`` when none was needed)."""
+    if not notice_rule_in_force(pack_for(case.loan.jurisdiction, on=on)):
+        return None
+    if OutsourcingNotice.objects.filter(customer_id=case.customer_id, agency_id=agency_id).exists():
+        return None
+    mobile = normalise_phone(str(case.customer.mobile or "")) or ""
+    body = (f"您好，您在本行的借款（编号 {case.loan_id}）已委托{agency_name}协助催收，该机构将以其名义与您联系。"
+            f"还款请只通过本行指定渠道；如有疑问请致电本行客服。")
+    message = OutboxMessage.objects.create(channel="sms", to=mobile[:40], body=body, kind=NOTICE_KIND, case=case)
+    notice = OutsourcingNotice.objects.create(customer_id=case.customer_id, agency_id=agency_id, case=case,
+                                              message=message)
+    audit_log(actor=None, action="compliance.outsourcing_notice", object_type="case", object_id=case.pk,
+              new={"agency": agency_id, "notice": notice.pk, "outbox": message.pk})
+    return notice
+
+
+def notice_sent_at(*, customer_id: int, agency_id: int) -> datetime | None:
+    """When the debtor was first sent the notice naming the agency (``None``: not sent yet)."""
+    return (OutsourcingNotice.objects.filter(customer_id=customer_id, agency_id=agency_id,
+                                             message__status=OutboxMessage.Status.SENT)
+            .aggregate(first=Min("message__sent_at"))["first"])

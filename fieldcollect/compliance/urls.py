@@ -9,4 +9,5 @@ urlpatterns = [
     path("cases/<int:case_id>/flags/<int:flag_id>/lift", views.flag_lift, name="flag_lift"),
     path("report/", views.report, name="report"),
     path("report.csv", views.report_csv, name="report_csv"),
+    path("packs/", views.rule_packs, name="packs"),
 ]

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.cases.access import access_case_by_id
@@ -160,3 +160,23 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     suffix = f"-agency{agency_id}" if agency_id else ""
     resp["Content-Disposition"] = f'attachment; filename="compliance-{day.isoformat()}{suffix}.csv"'
     return resp
+
+
+@login_required
+@require_GET
+def rule_packs(request: HttpRequest) -> HttpResponse:
+    """The rule packs, read-only: each jurisdiction's versions (the one in force today marked, its
+    effective date), every rule with its id, kind, numbers, source and explanation in the reader's
+    language. Rules are data (``compliance/packs``): they change by a new version of a file, not here."""
+    lang = services.current_language()
+    catalogue = []
+    for code, versions in selectors.rule_pack_catalogue():
+        rows = []
+        for v in versions:
+            rules = [{"id": r.id, "kind": r.kind, "mark": r.mark, "source": r.source, "enabled": r.enabled,
+                      "explanation": r.explain(lang), "channels": sorted(r.channels), "parties": sorted(r.parties)}
+                     for r in v.pack.rules]
+            rows.append({"view": v, "name": v.pack.name["zh-Hans" if lang.lower().startswith("zh") else "en"],
+                         "rules": rules})
+        catalogue.append({"code": code, "versions": rows})
+    return render(request, "compliance/rule_packs.html", {"catalogue": catalogue})

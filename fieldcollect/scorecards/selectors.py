@@ -134,6 +134,8 @@ class Scorecard:
     compliance_blocks: int
     feedback_score: float | None
     open_placements: int
+    # contacts the agency reported after they happened (imported work results) that broke a rule
+    compliance_breaches: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -214,6 +216,8 @@ def monthly_scorecard(*, agency: Agency, month: date, model: RecoveryModel | Non
         compliance_blocks=hooks.compliance_blocks(agency_id=agency.pk, start=start, end=end),
         feedback_score=hooks.feedback_score(agency_id=agency.pk, start=start, end=end),
         open_placements=Placement.objects.filter(agency=agency, status=Placement.Status.ACTIVE).count(),
+        compliance_breaches=ContactAttempt.objects.filter(agency=agency, at__date__gte=start, at__date__lte=end)
+        .exclude(breach_rules=[]).count(),
     )
 
 

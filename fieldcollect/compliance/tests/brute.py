@@ -7,7 +7,7 @@ instant from the full ledger and flag lists, with local days taken by converting
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fieldcollect.compliance.engine import ContactRequest, Flag, LedgerEntry
@@ -77,6 +77,9 @@ def violations(
             bad = not req.recording
         elif r.kind == "visit_appointment":
             bad = not req.appointment_confirmed
+        elif r.kind == "outsourcing_notice":
+            sent = req.notice_sent_at
+            bad = req.agency_id is not None and (sent is None or t < sent + timedelta(days=r.waiting_days))
         else:  # pragma: no cover
             raise AssertionError(r.kind)
         if bad:

@@ -84,6 +84,9 @@ def test_every_shipped_pack_has_rules_with_sources_and_both_languages() -> None:
 @pytest.mark.parametrize(("code", "rule_id"), CASES)
 def test_rule_table(code: str, rule_id: str) -> None:
     pack, rule = solo(code, rule_id)
+    if not rule.enabled:  # shipped disabled: its table is that of the rule once enabled
+        rule = replace(rule, enabled=True)
+        pack = replace(pack, rules=(rule,))
     {
         "contact_hours": _hours,
         "count_cap": _count_cap,
@@ -93,6 +96,7 @@ def test_rule_table(code: str, rule_id: str) -> None:
         "visit_team": _visit_team,
         "visit_recording": _visit_flag,
         "visit_appointment": _visit_flag,
+        "outsourcing_notice": _outsourcing_notice,
     }[rule.kind](pack, rule)
 
 
@@ -249,6 +253,22 @@ def _visit_flag(pack: RulePack, rule: Rule) -> None:
     assert_blocked(run(pack, replace(req, **off)), rule, None)
     assert_blocked(run(pack, replace(req, **missing)), rule, None)
     assert run(pack, replace(req, channel="call", **off)).allowed
+
+
+def _outsourcing_notice(pack: RulePack, rule: Rule) -> None:
+    at = local(pack, DAY, 12)
+    req = request(pack, rule, at, agency_id="7")
+    # no notice sent: refused, and nothing but sending one changes it
+    assert_blocked(run(pack, req), rule, None)
+    # sent just now: allowed once the waiting days have passed (the very instant)
+    sent = at - timedelta(hours=1)
+    ready = sent + timedelta(days=rule.waiting_days)
+    if rule.waiting_days:
+        assert_blocked(run(pack, replace(req, notice_sent_at=sent)), rule, ready.astimezone(ZoneInfo(pack.default_tz)))
+    assert run(pack, replace(req, notice_sent_at=at - timedelta(days=rule.waiting_days, seconds=1))).allowed
+    assert run(pack, replace(req, at=ready, notice_sent_at=sent)).allowed
+    # the bank's own contacts are not limited
+    assert run(pack, replace(req, agency_id=None)).allowed
 
 
 def test_disabled_rule_never_blocks() -> None:

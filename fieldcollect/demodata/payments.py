@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from fieldcollect.cases.models import Case, PromiseToPay
 from fieldcollect.payments.channels import channel_add
 from fieldcollect.payments.services import payments_post
 from fieldcollect.payments.writeback import DemoCoreBanking, writeback_dispatch
+from fieldcollect.visits.models import Appointment
 
 DEMO_CHANNEL = "demo-bank"
 
@@ -28,8 +30,12 @@ def demo_payments(*, now: datetime | None = None, promises: int = 20) -> dict[st
     channel_add(name=DEMO_CHANNEL)
     at = (now - timedelta(minutes=30)).isoformat()
     lines: list[tuple[int, dict[str, Any]]] = []
+    # debtors without a visit booked pay by link (a paid-up case's visits would be cancelled at once,
+    # and the demo keeps its booked visits to show)
+    booked = Q(case__appointments__status__in=[Appointment.Status.PROPOSED, Appointment.Status.CONFIRMED])
     for p in (
         PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN)
+        .exclude(booked)
         .select_related("case")
         .order_by("due_on", "pk")[:promises]
     ):
@@ -47,6 +53,7 @@ def demo_payments(*, now: datetime | None = None, promises: int = 20) -> dict[st
         )
     case = (
         Case.objects.filter(closed_on__isnull=True, agency__isnull=False, overdue_fen__gt=0)
+        .exclude(appointments__status__in=[Appointment.Status.PROPOSED, Appointment.Status.CONFIRMED])
         .order_by("pk")
         .first()
     )

@@ -10,3 +10,8 @@ class SettlementErrorCode(StrEnum):
     REASON_REQUIRED = "settlement.reason_required"
     STATEMENT_LINE_NOT_FOUND = "statement.line_not_found"
     STATEMENT_NOT_FOUND = "statement.not_found"
+    INVOICE_STATE = "invoice.state"
+    INVOICE_NOT_FOUND = "invoice.not_found"
+    NOT_ISSUED = "settlement.not_issued"
+    REVERSAL_INVALID = "settlement.reversal_invalid"
+    CLAIM_FILE_INVALID = "settlement.claim_file_invalid"

@@ -15,3 +15,4 @@ class SettlementErrorCode(StrEnum):
     NOT_ISSUED = "settlement.not_issued"
     REVERSAL_INVALID = "settlement.reversal_invalid"
     CLAIM_FILE_INVALID = "settlement.claim_file_invalid"
+    CLAIM_NOT_FOUND = "settlement.claim_not_found"

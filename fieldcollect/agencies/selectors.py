@@ -130,6 +130,12 @@ def contract_terms(*, agency: Agency, on: date) -> ContractTerms | None:
     )
 
 
+def contracts_with_terms(*, agency: Agency, on: date) -> list[tuple[AgencyContract, ContractTerms]]:
+    """The agency's contracts, each with its terms as in force on ``on`` (its version in force)."""
+    return [(c, contract_version_terms(contract=c, on=on))
+            for c in AgencyContract.objects.filter(agency=agency).select_related("agency").order_by("-starts_on", "-id")]
+
+
 def agency_list_with_load(*, on: date) -> QuerySet[Agency]:
     """Agencies with the number of active placements (``open_cases``) and collectors."""
     return Agency.objects.annotate(

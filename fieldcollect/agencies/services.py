@@ -121,6 +121,19 @@ def clean_terms(terms: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _comparable(value: Any) -> Any:
+    """Terms compared as stored (a commission rate "0.10" equals "0.1")."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            try:
+                out[k] = Decimal(str(v))
+            except InvalidOperation:
+                out[k] = v
+        return out
+    return value
+
+
 def _terms_dict(source: Any) -> dict[str, Any]:
     return {f: getattr(source, f) for f in TERM_FIELDS}
 
@@ -167,8 +180,6 @@ def contract_version_propose(*, contract: AgencyContract, effective_from: date, 
     """Propose new terms for ``contract`` from ``effective_from`` (today or later, within the
     contract): the terms in force on that date with ``changes`` applied, awaiting approval."""
     _require_maker(acting_user)
-    if not changes:
-        raise _invalid("terms", _("nothing changes"))
     clean = clean_terms(changes)
     if effective_from < _today():
         raise _invalid("effective_from", _("a change cannot take effect in the past"))
@@ -182,7 +193,11 @@ def contract_version_propose(*, contract: AgencyContract, effective_from: date, 
             raise _invalid("contract", _("the contract is terminated"))
         _ensure_first_version(locked)
         base = version_in_force(contract=locked, on=effective_from) or locked
-        terms = {**_terms_dict(base), **clean}
+        before = _terms_dict(base)
+        clean = {k: v for k, v in clean.items() if _comparable(before[k]) != _comparable(v)}
+        if not clean:
+            raise _invalid("terms", _("nothing changes"))
+        terms = {**before, **clean}
         number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         version = AgencyContractVersion.objects.create(
             contract=locked, number=number, effective_from=effective_from, state=AgencyContractVersion.State.PENDING,

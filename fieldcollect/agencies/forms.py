@@ -31,30 +31,58 @@ def _pairs(text: str, field: str) -> dict[str, str]:
 
 
 class TermsForm(forms.Form):
-    regions = forms.CharField(label=_("Regions (cities, one per line)"), required=False, max_length=4000,
-                              widget=forms.Textarea(attrs={"rows": 2}))
-    eligible_buckets = forms.MultipleChoiceField(label=_("Buckets"), required=False,
-                                                 choices=[(b, b) for b in BUCKETS],
-                                                 widget=forms.CheckboxSelectMultiple)
+    regions = forms.CharField(
+        label=_("Regions (cities, one per line)"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    eligible_buckets = forms.MultipleChoiceField(
+        label=_("Buckets"),
+        required=False,
+        choices=[(b, b) for b in BUCKETS],
+        widget=forms.CheckboxSelectMultiple,
+    )
     capacity = forms.IntegerField(label=_("Capacity (open cases)"), min_value=0, max_value=10_000_000)
     placement_days = forms.IntegerField(label=_("Placement period (days)"), min_value=1, max_value=366)
-    max_retentions = forms.IntegerField(label=_("Retentions allowed per placement"), min_value=0, max_value=100)
-    commission_tiers = forms.CharField(label=_("Commission tiers (bucket=rate, one per line)"), required=False,
-                                       max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-    permitted_fields = forms.MultipleChoiceField(label=_("Permitted customer data"), required=False,
-                                                 choices=[(f, f) for f in PERMITTED_FIELD_CHOICES],
-                                                 widget=forms.CheckboxSelectMultiple)
-    penalty_terms = forms.CharField(label=_("Penalty terms (kind=fen, one per line)"), required=False,
-                                    max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
-                                    help_text=", ".join(PENALTY_KINDS))
-    sub_processors = forms.CharField(label=_("Sub-processors (one per line)"), required=False, max_length=4000,
-                                     widget=forms.Textarea(attrs={"rows": 2}))
+    max_retentions = forms.IntegerField(
+        label=_("Retentions allowed per placement"), min_value=0, max_value=100
+    )
+    commission_tiers = forms.CharField(
+        label=_("Commission tiers (bucket=rate, one per line)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    permitted_fields = forms.MultipleChoiceField(
+        label=_("Permitted customer data"),
+        required=False,
+        choices=[(f, f) for f in PERMITTED_FIELD_CHOICES],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    penalty_terms = forms.CharField(
+        label=_("Penalty terms (kind=fen, one per line)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=", ".join(PENALTY_KINDS),
+    )
+    sub_processors = forms.CharField(
+        label=_("Sub-processors (one per line)"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     dsa_signed_on = params.DateParam(label=_("Data-security agreement signed on"))
     dsa_valid_until = params.DateParam(label=_("Data-security agreement valid until"))
     pia_completed_on = params.DateParam(label=_("Impact assessment completed on"))
     pia_reference = forms.CharField(label=_("Impact assessment record"), required=False, max_length=100)
-    pia_summary = forms.CharField(label=_("Impact assessment conclusion"), required=False, max_length=4000,
-                                  widget=forms.Textarea(attrs={"rows": 2}))
+    pia_summary = forms.CharField(
+        label=_("Impact assessment conclusion"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def clean_regions(self) -> list[str]:
         return _names(self.cleaned_data["regions"])
@@ -81,14 +109,17 @@ class TermsForm(forms.Form):
         return {
             "regions": "\n".join(source.regions or []),
             "eligible_buckets": list(source.eligible_buckets or []),
-            "capacity": source.capacity, "placement_days": source.placement_days,
+            "capacity": source.capacity,
+            "placement_days": source.placement_days,
             "max_retentions": source.max_retentions,
             "commission_tiers": "\n".join(f"{k}={v}" for k, v in (source.commission_tiers or {}).items()),
             "permitted_fields": list(source.permitted_fields or []),
             "penalty_terms": "\n".join(f"{k}={v}" for k, v in (source.penalty_terms or {}).items()),
             "sub_processors": "\n".join(source.sub_processors or []),
-            "dsa_signed_on": source.dsa_signed_on, "dsa_valid_until": source.dsa_valid_until,
-            "pia_completed_on": source.pia_completed_on, "pia_reference": source.pia_reference,
+            "dsa_signed_on": source.dsa_signed_on,
+            "dsa_valid_until": source.dsa_valid_until,
+            "pia_completed_on": source.pia_completed_on,
+            "pia_reference": source.pia_reference,
             "pia_summary": source.pia_summary,
         }
 

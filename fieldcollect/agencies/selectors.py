@@ -11,7 +11,13 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from fieldcollect.agencies.in_force import contract_in_force_q, contract_in_force_sql
-from fieldcollect.agencies.models import Agency, AgencyContract, AgencyContractVersion, Collector, ContractTermsFields
+from fieldcollect.agencies.models import (
+    Agency,
+    AgencyContract,
+    AgencyContractVersion,
+    Collector,
+    ContractTermsFields,
+)
 from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
 
 

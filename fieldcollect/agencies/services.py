@@ -35,13 +35,23 @@ CHECKER_ROLES = frozenset({Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER})
 BUCKETS = tuple(r.classification for r in DEFAULT_RANGES if r.classification != "M0")
 PERMITTED_FIELD_CHOICES = tuple(dict.fromkeys(FIELD_GATES.values()))
 # the kinds of event a contract may price (fen per event; "_per_day" for each day late; a monthly cap)
-PENALTY_KINDS = ("complaint", "complaint_serious", "late_attestation", "late_attestation_per_day",
-                 "qa_finding", "qa_finding_serious", "monthly_cap")
+PENALTY_KINDS = (
+    "complaint",
+    "complaint_serious",
+    "late_attestation",
+    "late_attestation_per_day",
+    "qa_finding",
+    "qa_finding_serious",
+    "monthly_cap",
+)
 
 
 def _invalid(field: str, reason: str) -> ApplicationError:
-    return ApplicationError(_("%(field)s: %(reason)s") % {"field": field, "reason": reason},
-                            code=AgencyErrorCode.CONTRACT_INVALID, extra={"field": field, "reason": reason})
+    return ApplicationError(
+        _("%(field)s: %(reason)s") % {"field": field, "reason": reason},
+        code=AgencyErrorCode.CONTRACT_INVALID,
+        extra={"field": field, "reason": reason},
+    )
 
 
 def _today() -> date:
@@ -69,7 +79,9 @@ def clean_terms(terms: dict[str, Any]) -> dict[str, Any]:
         if key not in TERM_FIELDS:
             raise _invalid(key, _("not a contract term"))
         if key in ("regions", "sub_processors"):
-            if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+            if not isinstance(value, list | tuple) or not all(
+                isinstance(v, str) and v.strip() for v in value
+            ):
                 raise _invalid(key, _("a list of names"))
             out[key] = [v.strip() for v in value]
         elif key == "eligible_buckets":
@@ -98,7 +110,9 @@ def clean_terms(terms: dict[str, Any]) -> dict[str, Any]:
                 except InvalidOperation:
                     raise _invalid(key, _("rate of %(b)s is not a number") % {"b": bucket}) from None
                 if not r.is_finite() or r < 0 or r > 1 or r != r.quantize(Decimal("0.0001")):
-                    raise _invalid(key, _("rate of %(b)s must be between 0 and 1 (4 decimals)") % {"b": bucket})
+                    raise _invalid(
+                        key, _("rate of %(b)s must be between 0 and 1 (4 decimals)") % {"b": bucket}
+                    )
                 tiers[bucket] = str(r)
             out[key] = tiers
         elif key == "penalty_terms":
@@ -115,8 +129,12 @@ def clean_terms(terms: dict[str, Any]) -> dict[str, Any]:
                 raise _invalid(key, _("a date"))
             out[key] = value
         else:  # pia_reference, pia_summary
-            out[key] = str(value or "").strip()[:100 if key == "pia_reference" else 4000]
-    if out.get("dsa_signed_on") and out.get("dsa_valid_until") and out["dsa_valid_until"] < out["dsa_signed_on"]:
+            out[key] = str(value or "").strip()[: 100 if key == "pia_reference" else 4000]
+    if (
+        out.get("dsa_signed_on")
+        and out.get("dsa_valid_until")
+        and out["dsa_valid_until"] < out["dsa_signed_on"]
+    ):
         raise _invalid("dsa_valid_until", _("before the agreement was signed"))
     return out
 
@@ -142,8 +160,16 @@ def _audit_terms(terms: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in terms.items()}
 
 
-def contract_create(*, agency: Agency, reference: str, starts_on: date, ends_on: date, terms: dict[str, Any],
-                    acting_user: User, note: str = "") -> AgencyContract:
+def contract_create(
+    *,
+    agency: Agency,
+    reference: str,
+    starts_on: date,
+    ends_on: date,
+    terms: dict[str, Any],
+    acting_user: User,
+    note: str = "",
+) -> AgencyContract:
     """A new contract as a draft, with its version 1 awaiting a second person's approval."""
     _require_maker(acting_user)
     reference = reference.strip()
@@ -155,15 +181,38 @@ def contract_create(*, agency: Agency, reference: str, starts_on: date, ends_on:
     with transaction.atomic():
         if AgencyContract.objects.filter(agency=agency, reference=reference).exists():
             raise _invalid("reference", _("already used for this agency"))
-        contract = AgencyContract.objects.create(agency=agency, reference=reference[:64],
-                                                 status=AgencyContract.Status.DRAFT, starts_on=starts_on,
-                                                 ends_on=ends_on, **clean)
+        contract = AgencyContract.objects.create(
+            agency=agency,
+            reference=reference[:64],
+            status=AgencyContract.Status.DRAFT,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            **clean,
+        )
         version = AgencyContractVersion.objects.create(
-            contract=contract, number=1, effective_from=starts_on, state=AgencyContractVersion.State.PENDING,
-            note=note[:500], made_by=acting_user, made_at=timezone.now(), **_terms_dict(contract))
-        audit_log(actor=acting_user, action="contract.create", object_type="agency_contract", object_id=contract.pk,
-                  new={"agency": agency.pk, "reference": contract.reference, "starts_on": starts_on.isoformat(),
-                       "ends_on": ends_on.isoformat(), "version": version.pk, **_audit_terms(clean)})
+            contract=contract,
+            number=1,
+            effective_from=starts_on,
+            state=AgencyContractVersion.State.PENDING,
+            note=note[:500],
+            made_by=acting_user,
+            made_at=timezone.now(),
+            **_terms_dict(contract),
+        )
+        audit_log(
+            actor=acting_user,
+            action="contract.create",
+            object_type="agency_contract",
+            object_id=contract.pk,
+            new={
+                "agency": agency.pk,
+                "reference": contract.reference,
+                "starts_on": starts_on.isoformat(),
+                "ends_on": ends_on.isoformat(),
+                "version": version.pk,
+                **_audit_terms(clean),
+            },
+        )
     return contract
 
 
@@ -171,12 +220,23 @@ def _ensure_first_version(contract: AgencyContract) -> None:
     """A contract written before versions existed (or by the bank's export) is its own version 1."""
     if not contract.versions.exists():
         AgencyContractVersion.objects.create(
-            contract=contract, number=1, effective_from=contract.starts_on,
-            state=AgencyContractVersion.State.APPROVED, note="version 1 (as signed)", **_terms_dict(contract))
+            contract=contract,
+            number=1,
+            effective_from=contract.starts_on,
+            state=AgencyContractVersion.State.APPROVED,
+            note="version 1 (as signed)",
+            **_terms_dict(contract),
+        )
 
 
-def contract_version_propose(*, contract: AgencyContract, effective_from: date, changes: dict[str, Any],
-                             acting_user: User, note: str = "") -> AgencyContractVersion:
+def contract_version_propose(
+    *,
+    contract: AgencyContract,
+    effective_from: date,
+    changes: dict[str, Any],
+    acting_user: User,
+    note: str = "",
+) -> AgencyContractVersion:
     """Propose new terms for ``contract`` from ``effective_from`` (today or later, within the
     contract): the terms in force on that date with ``changes`` applied, awaiting approval."""
     _require_maker(acting_user)
@@ -200,13 +260,30 @@ def contract_version_propose(*, contract: AgencyContract, effective_from: date, 
         terms = {**before, **clean}
         number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         version = AgencyContractVersion.objects.create(
-            contract=locked, number=number, effective_from=effective_from, state=AgencyContractVersion.State.PENDING,
-            note=note.strip()[:500], made_by=acting_user, made_at=timezone.now(), **terms)
+            contract=locked,
+            number=number,
+            effective_from=effective_from,
+            state=AgencyContractVersion.State.PENDING,
+            note=note.strip()[:500],
+            made_by=acting_user,
+            made_at=timezone.now(),
+            **terms,
+        )
         old = {k: v for k, v in _audit_terms(_terms_dict(base)).items() if k in clean}
-        audit_log(actor=acting_user, action="contract.version.propose", object_type="agency_contract",
-                  object_id=locked.pk, old=old,
-                  new={"version": version.pk, "number": number, "effective_from": effective_from.isoformat(),
-                       "note": version.note, **_audit_terms(clean)})
+        audit_log(
+            actor=acting_user,
+            action="contract.version.propose",
+            object_type="agency_contract",
+            object_id=locked.pk,
+            old=old,
+            new={
+                "version": version.pk,
+                "number": number,
+                "effective_from": effective_from.isoformat(),
+                "note": version.note,
+                **_audit_terms(clean),
+            },
+        )
     return version
 
 
@@ -225,19 +302,30 @@ def raise_violations(found: list[mc.Violation], *, code: str) -> None:
     first = found[0]
     message = _VIOLATION_MESSAGES[first]()
     if first is mc.Violation.NOT_PENDING:
-        raise ApplicationError(message, code=code, extra={"violations": [v.value for v in found]}, status_code=409)
+        raise ApplicationError(
+            message, code=code, extra={"violations": [v.value for v in found]}, status_code=409
+        )
     raise PermissionDeniedError(message, code=code, extra={"violations": [v.value for v in found]})
 
 
-def contract_version_decide(*, version: AgencyContractVersion, decision: str, acting_user: User,
-                            note: str = "") -> AgencyContractVersion:
+def contract_version_decide(
+    *, version: AgencyContractVersion, decision: str, acting_user: User, note: str = ""
+) -> AgencyContractVersion:
     """Approve or reject a proposed version (a second person), or withdraw it (its maker)."""
     with transaction.atomic():
-        locked = AgencyContractVersion.objects.select_for_update().select_related("contract").get(pk=version.pk)
+        locked = (
+            AgencyContractVersion.objects.select_for_update().select_related("contract").get(pk=version.pk)
+        )
         try:
-            found = mc.violations(state=locked.state, decision=decision, maker_id=locked.made_by_id,
-                                  actor_id=acting_user.pk, actor_role=acting_user.role, checker_roles=CHECKER_ROLES,
-                                  actor_is_superuser=acting_user.is_superuser)
+            found = mc.violations(
+                state=locked.state,
+                decision=decision,
+                maker_id=locked.made_by_id,
+                actor_id=acting_user.pk,
+                actor_role=acting_user.role,
+                checker_roles=CHECKER_ROLES,
+                actor_is_superuser=acting_user.is_superuser,
+            )
         except ValueError:
             raise _invalid("decision", _("approve, reject or withdraw")) from None
         raise_violations(found, code=AgencyErrorCode.CONTRACT_DECISION)
@@ -250,15 +338,27 @@ def contract_version_decide(*, version: AgencyContractVersion, decision: str, ac
         locked.decision_note = note.strip()[:500]
         locked.save(update_fields=["state", "checked_by", "checked_at", "decision_note"])
         contract = locked.contract
-        if (locked.state == AgencyContractVersion.State.APPROVED and locked.number == 1
-                and contract.status == AgencyContract.Status.DRAFT):
+        if (
+            locked.state == AgencyContractVersion.State.APPROVED
+            and locked.number == 1
+            and contract.status == AgencyContract.Status.DRAFT
+        ):
             contract.status = AgencyContract.Status.ACTIVE
             contract.save(update_fields=["status"])
-        audit_log(actor=acting_user, action=f"contract.version.{mc.Decision(decision).value}",
-                  object_type="agency_contract", object_id=contract.pk,
-                  old={"version": locked.pk, "state": old_state},
-                  new={"version": locked.pk, "state": locked.state, "number": locked.number,
-                       "effective_from": locked.effective_from.isoformat(), "note": locked.decision_note,
-                       "contract_status": contract.status})
+        audit_log(
+            actor=acting_user,
+            action=f"contract.version.{mc.Decision(decision).value}",
+            object_type="agency_contract",
+            object_id=contract.pk,
+            old={"version": locked.pk, "state": old_state},
+            new={
+                "version": locked.pk,
+                "state": locked.state,
+                "number": locked.number,
+                "effective_from": locked.effective_from.isoformat(),
+                "note": locked.decision_note,
+                "contract_status": contract.status,
+            },
+        )
     version.refresh_from_db()
     return version

@@ -39,8 +39,11 @@ from fieldcollect.ingest.reader import decode_csv_bytes
 
 MAX_CASES = 5_000
 MAX_FILE_BYTES = 2 * 1024 * 1024
-CAPABILITY = {BatchAction.Kind.ASSIGN: "case.assign", BatchAction.Kind.RECALL: "case.recall",
-              BatchAction.Kind.RETAIN: "case.place"}
+CAPABILITY = {
+    BatchAction.Kind.ASSIGN: "case.assign",
+    BatchAction.Kind.RECALL: "case.recall",
+    BatchAction.Kind.RETAIN: "case.place",
+}
 CHECKER_ROLES = frozenset({Role.COLLECTIONS_MANAGER})
 
 
@@ -74,8 +77,14 @@ def parse_case_list(name: str, data: bytes) -> tuple[list[int], list[ListError]]
     if "case_id" in head or "案件编号" in head:
         col, start = head.index("case_id") if "case_id" in head else head.index("案件编号"), 1
     elif head and not head[0].isdigit():
-        return [], [ListError(name, 1, "case_id", "no case_id column (the header has no case_id and the first "
-                                                     "cell is not an id)")]
+        return [], [
+            ListError(
+                name,
+                1,
+                "case_id",
+                "no case_id column (the header has no case_id and the first cell is not an id)",
+            )
+        ]
     ids: list[int] = []
     errors: list[ListError] = []
     seen: set[int] = set()
@@ -98,7 +107,9 @@ def _beyond_contract(kind: str, cases: Iterable[Case], today: date) -> list[int]
     if kind == BatchAction.Kind.ASSIGN:
         return []
     ids = [c.pk for c in cases]
-    placements = Placement.objects.filter(case_id__in=ids, status=Placement.Status.ACTIVE).select_related("agency")
+    placements = Placement.objects.filter(case_id__in=ids, status=Placement.Status.ACTIVE).select_related(
+        "agency"
+    )
     out: list[int] = []
     limits: dict[int, int] = {}
     for p in placements:
@@ -114,51 +125,99 @@ def _beyond_contract(kind: str, cases: Iterable[Case], today: date) -> list[int]
     return sorted(out)
 
 
-def batch_create(*, kind: str, case_ids: list[int], acting_user: User, reason: str = "", selection: str = "",
-                 collector: Collector | None = None, days: int | None = None) -> BatchAction:
+def batch_create(
+    *,
+    kind: str,
+    case_ids: list[int],
+    acting_user: User,
+    reason: str = "",
+    selection: str = "",
+    collector: Collector | None = None,
+    days: int | None = None,
+) -> BatchAction:
     """Record a batch action on the cases of ``case_ids`` the user may see (others are refused as
     not found, never revealed). Applied at once unless it goes beyond the contract (then pending)."""
     try:
         kind = BatchAction.Kind(kind)
     except ValueError:
-        raise ApplicationError(_("Unknown batch action."), code=CaseErrorCode.BATCH_INVALID,
-                               extra={"field": "kind"}) from None
+        raise ApplicationError(
+            _("Unknown batch action."), code=CaseErrorCode.BATCH_INVALID, extra={"field": "kind"}
+        ) from None
     require_capability(acting_user, CAPABILITY[kind])
     reason = reason.strip()
     if kind in (BatchAction.Kind.RECALL, BatchAction.Kind.RETAIN) and not reason:
-        raise ApplicationError(_("Give a reason."), code=CaseErrorCode.BATCH_INVALID, extra={"field": "reason"})
+        raise ApplicationError(
+            _("Give a reason."), code=CaseErrorCode.BATCH_INVALID, extra={"field": "reason"}
+        )
     if kind == BatchAction.Kind.ASSIGN:
         if collector is None:
-            raise ApplicationError(_("Choose a collector."), code=CaseErrorCode.BATCH_INVALID,
-                                   extra={"field": "collector"})
+            raise ApplicationError(
+                _("Choose a collector."), code=CaseErrorCode.BATCH_INVALID, extra={"field": "collector"}
+            )
         if acting_user.agency_id != collector.agency_id:
-            raise ApplicationError(_("The collector belongs to another agency."),
-                                   code=CaseErrorCode.COLLECTOR_OTHER_AGENCY, extra={"field": "collector"})
+            raise ApplicationError(
+                _("The collector belongs to another agency."),
+                code=CaseErrorCode.COLLECTOR_OTHER_AGENCY,
+                extra={"field": "collector"},
+            )
     if days is not None and not 1 <= days <= 366:
-        raise ApplicationError(_("Retention days must be between 1 and 366."), code=CaseErrorCode.BATCH_INVALID,
-                               extra={"field": "days"})
+        raise ApplicationError(
+            _("Retention days must be between 1 and 366."),
+            code=CaseErrorCode.BATCH_INVALID,
+            extra={"field": "days"},
+        )
     ids = list(dict.fromkeys(int(i) for i in case_ids))
     if not ids:
-        raise ApplicationError(_("No cases selected."), code=CaseErrorCode.BATCH_INVALID, extra={"field": "cases"})
+        raise ApplicationError(
+            _("No cases selected."), code=CaseErrorCode.BATCH_INVALID, extra={"field": "cases"}
+        )
     if len(ids) > MAX_CASES:
-        raise ApplicationError(_("At most %(n)d cases in one batch.") % {"n": MAX_CASES},
-                               code=CaseErrorCode.BATCH_INVALID, extra={"field": "cases"})
+        raise ApplicationError(
+            _("At most %(n)d cases in one batch.") % {"n": MAX_CASES},
+            code=CaseErrorCode.BATCH_INVALID,
+            extra={"field": "cases"},
+        )
     today = timezone.localdate()
     visible = list(cases_visible_to(acting_user).filter(pk__in=ids).order_by("id"))
     found = {c.pk for c in visible}
-    outcomes = {str(i): {"ok": False, "code": CaseErrorCode.NOT_FOUND.value, "message": _("Case not found.")}
-                for i in ids if i not in found}
+    outcomes = {
+        str(i): {"ok": False, "code": CaseErrorCode.NOT_FOUND.value, "message": _("Case not found.")}
+        for i in ids
+        if i not in found
+    }
     beyond = _beyond_contract(kind, visible, today)
     with transaction.atomic():
         batch = BatchAction.objects.create(
-            kind=kind, agency_id=acting_user.agency_id, collector=collector, case_ids=[c.pk for c in visible],
-            selection=selection[:300], reason=reason[:300], days=days, needs_approval=bool(beyond),
-            beyond_contract=beyond, made_by=acting_user, made_at=timezone.now(), outcomes=outcomes,
-            failed=len(outcomes))
-        audit_log(actor=acting_user, action="batch.create", object_type="batch_action", object_id=batch.pk,
-                  new={"kind": kind.value, "cases": len(batch.case_ids), "not_found": len(outcomes),
-                       "selection": batch.selection, "reason": batch.reason, "beyond_contract": beyond,
-                       "collector": collector.pk if collector else None, "days": days})
+            kind=kind,
+            agency_id=acting_user.agency_id,
+            collector=collector,
+            case_ids=[c.pk for c in visible],
+            selection=selection[:300],
+            reason=reason[:300],
+            days=days,
+            needs_approval=bool(beyond),
+            beyond_contract=beyond,
+            made_by=acting_user,
+            made_at=timezone.now(),
+            outcomes=outcomes,
+            failed=len(outcomes),
+        )
+        audit_log(
+            actor=acting_user,
+            action="batch.create",
+            object_type="batch_action",
+            object_id=batch.pk,
+            new={
+                "kind": kind.value,
+                "cases": len(batch.case_ids),
+                "not_found": len(outcomes),
+                "selection": batch.selection,
+                "reason": batch.reason,
+                "beyond_contract": beyond,
+                "collector": collector.pk if collector else None,
+                "days": days,
+            },
+        )
     if not beyond:
         _apply(batch, approved_by=None)
     batch.refresh_from_db()
@@ -179,17 +238,28 @@ def batch_decide(*, batch: BatchAction, decision: str, acting_user: User, note: 
     with transaction.atomic():
         locked = BatchAction.objects.select_for_update().get(pk=batch.pk)
         try:
-            found = mc.violations(state=locked.state, decision=decision, maker_id=locked.made_by_id,
-                                  actor_id=acting_user.pk, actor_role=acting_user.role, checker_roles=CHECKER_ROLES,
-                                  actor_is_superuser=acting_user.is_superuser)
+            found = mc.violations(
+                state=locked.state,
+                decision=decision,
+                maker_id=locked.made_by_id,
+                actor_id=acting_user.pk,
+                actor_role=acting_user.role,
+                checker_roles=CHECKER_ROLES,
+                actor_is_superuser=acting_user.is_superuser,
+            )
         except ValueError:
-            raise ApplicationError(_("approve, reject or withdraw"), code=CaseErrorCode.BATCH_INVALID,
-                                   extra={"field": "decision"}) from None
+            raise ApplicationError(
+                _("approve, reject or withdraw"),
+                code=CaseErrorCode.BATCH_INVALID,
+                extra={"field": "decision"},
+            ) from None
         if found:
             message = _MESSAGES[found[0]]()
             extra = {"violations": [v.value for v in found]}
             if found[0] is mc.Violation.NOT_PENDING:
-                raise ApplicationError(message, code=CaseErrorCode.BATCH_DECISION, extra=extra, status_code=409)
+                raise ApplicationError(
+                    message, code=CaseErrorCode.BATCH_DECISION, extra=extra, status_code=409
+                )
             raise PermissionDeniedError(message, code=CaseErrorCode.BATCH_DECISION, extra=extra)
         old = locked.state
         locked.state = mc.next_state(decision).value
@@ -197,10 +267,20 @@ def batch_decide(*, batch: BatchAction, decision: str, acting_user: User, note: 
         locked.checked_at = timezone.now()
         locked.decision_note = note.strip()[:300]
         locked.save(update_fields=["state", "checked_by", "checked_at", "decision_note"])
-        audit_log(actor=acting_user, action=f"batch.{mc.Decision(decision).value}", object_type="batch_action",
-                  object_id=locked.pk, old={"state": old},
-                  new={"state": locked.state, "note": locked.decision_note, "kind": locked.kind,
-                       "cases": len(locked.case_ids), "beyond_contract": locked.beyond_contract})
+        audit_log(
+            actor=acting_user,
+            action=f"batch.{mc.Decision(decision).value}",
+            object_type="batch_action",
+            object_id=locked.pk,
+            old={"state": old},
+            new={
+                "state": locked.state,
+                "note": locked.decision_note,
+                "kind": locked.kind,
+                "cases": len(locked.case_ids),
+                "beyond_contract": locked.beyond_contract,
+            },
+        )
     if locked.state == BatchAction.State.APPROVED:
         _apply(locked, approved_by=acting_user)
     batch.refresh_from_db()
@@ -223,8 +303,13 @@ def _apply(batch: BatchAction, *, approved_by: User | None) -> None:
             elif batch.kind == BatchAction.Kind.RECALL:
                 cs.case_recall(case=case, reason=batch.reason, acting_user=maker, on=today)
             else:
-                cs.placement_retain(case=case, acting_user=maker, days=batch.days, reason=batch.reason,
-                                    beyond_limit_approved_by=approved_by if case.pk in beyond else None)
+                cs.placement_retain(
+                    case=case,
+                    acting_user=maker,
+                    days=batch.days,
+                    reason=batch.reason,
+                    beyond_limit_approved_by=approved_by if case.pk in beyond else None,
+                )
         except ApplicationError as exc:
             outcomes[str(case.pk)] = {"ok": False, "code": str(exc.code), "message": exc.message}
             continue
@@ -237,9 +322,18 @@ def _apply(batch: BatchAction, *, approved_by: User | None) -> None:
         batch.applied_at = timezone.now()
         batch.state = BatchAction.State.DONE
         batch.save(update_fields=["outcomes", "applied", "failed", "applied_at", "state"])
-        audit_log(actor=approved_by or maker, action="batch.apply", object_type="batch_action", object_id=batch.pk,
-                  new={"kind": batch.kind, "applied": applied, "failed": batch.failed,
-                       "approved_by": approved_by.pk if approved_by else None})
+        audit_log(
+            actor=approved_by or maker,
+            action="batch.apply",
+            object_type="batch_action",
+            object_id=batch.pk,
+            new={
+                "kind": batch.kind,
+                "applied": applied,
+                "failed": batch.failed,
+                "approved_by": approved_by.pk if approved_by else None,
+            },
+        )
 
 
 def batches_visible_to(user: User) -> QuerySet[BatchAction]:
@@ -256,7 +350,9 @@ def batches_visible_to(user: User) -> QuerySet[BatchAction]:
 
 
 def may_batch(user: User) -> bool:
-    return user.is_active and (user.role in (Role.COLLECTIONS_MANAGER, Role.AGENCY_MANAGER) or user.is_superuser)
+    return user.is_active and (
+        user.role in (Role.COLLECTIONS_MANAGER, Role.AGENCY_MANAGER) or user.is_superuser
+    )
 
 
 def require_batch_user(user: User) -> None:

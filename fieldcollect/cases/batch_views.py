@@ -35,8 +35,9 @@ class BatchParams(params.QueryForm):
 
 
 class DecideParams(params.QueryForm):
-    decision = params.ChoiceParam(choices=[("approve", "approve"), ("reject", "reject"), ("withdraw", "withdraw")],
-                                  required=True)
+    decision = params.ChoiceParam(
+        choices=[("approve", "approve"), ("reject", "reject"), ("withdraw", "withdraw")], required=True
+    )
     note = params.TextParam(max_length=300)
 
 
@@ -48,14 +49,20 @@ def _page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
     user = request_user(request)
     filters = forms.CaseListParams.filters(request.GET)
     ctx: dict[str, Any] = {
-        "batches": batch.batches_visible_to(user)[:100], "can_batch": batch.may_batch(user), "params": request.GET,
-        "buckets": BUCKETS, "kinds": BatchAction.Kind.choices, "max_cases": batch.MAX_CASES,
+        "batches": batch.batches_visible_to(user)[:100],
+        "can_batch": batch.may_batch(user),
+        "params": request.GET,
+        "buckets": BUCKETS,
+        "kinds": BatchAction.Kind.choices,
+        "max_cases": batch.MAX_CASES,
         "is_agency": user.role == Role.AGENCY_MANAGER,
     }
     if filters != CaseFilters():
         ctx["matching"] = selectors.case_queryset(user=user, filters=filters).count()
     if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
-        ctx["collectors"] = Collector.objects.filter(agency_id=user.agency_id, active=True).order_by("collector_id")[:500]
+        ctx["collectors"] = Collector.objects.filter(agency_id=user.agency_id, active=True).order_by(
+            "collector_id"
+        )[:500]
     return render(request, "cases/batch.html", ctx, status=status)
 
 
@@ -93,18 +100,33 @@ def batch_create(request: HttpRequest) -> HttpResponse:
         if filters == CaseFilters():
             messages.error(request, _("Choose at least one filter (or upload a list)."))
             return redirect("cases:batch")
-        ids = list(selectors.case_queryset(user=user, filters=filters).values_list("id", flat=True)[:batch.MAX_CASES + 1])
-        selection = "filter " + "&".join(f"{k}={v}" for k, v in request.POST.items()
-                                         if k in forms.CaseListParams.base_fields and v)
+        ids = list(
+            selectors.case_queryset(user=user, filters=filters).values_list("id", flat=True)[
+                : batch.MAX_CASES + 1
+            ]
+        )
+        selection = "filter " + "&".join(
+            f"{k}={v}" for k, v in request.POST.items() if k in forms.CaseListParams.base_fields and v
+        )
     collector = None
-    if p["collector"] is not None:
+    if p["collector"] is not None and user.agency_id is not None:
         collector = Collector.objects.filter(pk=p["collector"], agency_id=user.agency_id).first()
         if collector is None:
             messages.error(request, _("Collector not found."))
             return redirect("cases:batch")
+    elif p["collector"] is not None:
+        messages.error(request, _("Collector not found."))
+        return redirect("cases:batch")
     try:
-        made = batch.batch_create(kind=p["kind"], case_ids=ids, acting_user=user, reason=p["reason"],
-                                  selection=selection, collector=collector, days=p["days"])
+        made = batch.batch_create(
+            kind=p["kind"],
+            case_ids=ids,
+            acting_user=user,
+            reason=p["reason"],
+            selection=selection,
+            collector=collector,
+            days=p["days"],
+        )
     except ApplicationError as exc:
         if exc.status_code != 400:
             raise
@@ -113,8 +135,11 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     if made.state == BatchAction.State.PENDING:
         messages.success(request, _("The batch goes beyond the contract: a second person must approve it."))
     else:
-        messages.success(request, _("Batch applied: %(ok)d done, %(failed)d refused.")
-                         % {"ok": made.applied, "failed": made.failed})
+        messages.success(
+            request,
+            _("Batch applied: %(ok)d done, %(failed)d refused.")
+            % {"ok": made.applied, "failed": made.failed},
+        )
     return redirect("cases:batch_detail", batch_id=made.pk)
 
 
@@ -131,10 +156,16 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request_user(request)
     b = _batch(request, batch_id)
     outcomes = sorted(b.outcomes.items(), key=lambda kv: int(kv[0]))
-    return render(request, "cases/batch_detail.html", {
-        "b": b, "outcomes": outcomes[:2000], "user_id": user.pk,
-        "can_check": (user.role in batch.CHECKER_ROLES or user.is_superuser) and b.made_by_id != user.pk,
-    })
+    return render(
+        request,
+        "cases/batch_detail.html",
+        {
+            "b": b,
+            "outcomes": outcomes[:2000],
+            "user_id": user.pk,
+            "can_check": (user.role in batch.CHECKER_ROLES or user.is_superuser) and b.made_by_id != user.pk,
+        },
+    )
 
 
 @login_required

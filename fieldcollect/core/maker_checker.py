@@ -39,12 +39,23 @@ class Violation(StrEnum):
     NOT_MAKER = "not_maker"
 
 
-_TARGET = {Decision.APPROVE: RequestState.APPROVED, Decision.REJECT: RequestState.REJECTED,
-           Decision.WITHDRAW: RequestState.WITHDRAWN}
+_TARGET = {
+    Decision.APPROVE: RequestState.APPROVED,
+    Decision.REJECT: RequestState.REJECTED,
+    Decision.WITHDRAW: RequestState.WITHDRAWN,
+}
 
 
-def violations(*, state: str, decision: Decision | str, maker_id: int | None, actor_id: int, actor_role: str,
-               checker_roles: Collection[str], actor_is_superuser: bool = False) -> list[Violation]:
+def violations(
+    *,
+    state: str,
+    decision: Decision | str,
+    maker_id: int | None,
+    actor_id: int,
+    actor_role: str,
+    checker_roles: Collection[str],
+    actor_is_superuser: bool = False,
+) -> list[Violation]:
     """What forbids ``actor`` taking ``decision`` on a request in ``state`` made by ``maker_id``
     (empty list: allowed). The maker withdraws; a checker approves or rejects, never the maker (not
     even a superuser: four eyes are four eyes)."""

@@ -38,8 +38,15 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 500_000
 REQUIRED = ("payment_id", "amount_fen", "commission_fen")
 OPTIONAL = ("case_id", "paid_on")
-ALIASES = {"还款编号": "payment_id", "付款编号": "payment_id", "案件编号": "case_id", "还款日期": "paid_on",
-           "金额(分)": "amount_fen", "还款金额(分)": "amount_fen", "佣金(分)": "commission_fen"}
+ALIASES = {
+    "还款编号": "payment_id",
+    "付款编号": "payment_id",
+    "案件编号": "case_id",
+    "还款日期": "paid_on",
+    "金额(分)": "amount_fen",
+    "还款金额(分)": "amount_fen",
+    "佣金(分)": "commission_fen",
+}
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,7 @@ def parse_claim_file(name: str, data: bytes) -> tuple[list[ClaimRow], list[Claim
     out: list[ClaimRow] = []
     seen: dict[int, int] = {}
     for n, cells in enumerate(raw[1:], start=2):
+
         def cell(c: str, cells: list[str] = cells) -> str:
             i = col.get(c)
             return cells[i].strip() if i is not None and i < len(cells) else ""
@@ -163,7 +171,9 @@ def parse_claim_file(name: str, data: bytes) -> tuple[list[ClaimRow], list[Claim
                 bad = ClaimError(name, n, c, f"not a whole number: {text[:40]!r}")
                 break
             if values[c] < 0 or (c in ("payment_id", "case_id") and values[c] == 0):
-                bad = ClaimError(name, n, c, "must be positive" if c.endswith("_id") else "must not be negative")
+                bad = ClaimError(
+                    name, n, c, "must be positive" if c.endswith("_id") else "must not be negative"
+                )
                 break
         if bad is None and cell("paid_on"):
             try:
@@ -171,14 +181,23 @@ def parse_claim_file(name: str, data: bytes) -> tuple[list[ClaimRow], list[Claim
             except ValueError:
                 bad = ClaimError(name, n, "paid_on", f"not a date YYYY-MM-DD: {cell('paid_on')[:40]!r}")
         if bad is None and values["payment_id"] in seen:
-            bad = ClaimError(name, n, "payment_id", f"claimed twice (first at row {seen[values['payment_id']]})")
+            bad = ClaimError(
+                name, n, "payment_id", f"claimed twice (first at row {seen[values['payment_id']]})"
+            )
         if bad is not None:
             errors.append(bad)
             continue
         seen[values["payment_id"]] = n
-        out.append(ClaimRow(row=n, payment_id=values["payment_id"], amount_fen=values["amount_fen"],
-                            commission_fen=values["commission_fen"], case_id=values.get("case_id"),
-                            paid_on=values.get("paid_on")))
+        out.append(
+            ClaimRow(
+                row=n,
+                payment_id=values["payment_id"],
+                amount_fen=values["amount_fen"],
+                commission_fen=values["commission_fen"],
+                case_id=values.get("case_id"),
+                paid_on=values.get("paid_on"),
+            )
+        )
     return out, errors
 
 

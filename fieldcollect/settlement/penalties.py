@@ -77,17 +77,31 @@ class ComplaintSource:
     name = "complaint"
 
     def events(self, *, agency_id: int, until: date) -> Iterable[PenaltyEvent]:
-        rows = (Complaint.objects.filter(agency_id=agency_id, finding__in=[Finding.UPHELD, Finding.PARTLY_UPHELD],
-                                         resolved_at__isnull=False)
-                .values_list("pk", "reference", "severity", "resolved_at", "case_id").order_by("pk"))
+        rows = (
+            Complaint.objects.filter(
+                agency_id=agency_id,
+                finding__in=[Finding.UPHELD, Finding.PARTLY_UPHELD],
+                resolved_at__isnull=False,
+            )
+            .values_list("pk", "reference", "severity", "resolved_at", "case_id")
+            .order_by("pk")
+        )
         tz = timezone.get_current_timezone()
         for pk, reference, severity, resolved_at, case_id in rows:
+            if resolved_at is None:
+                continue
             day = resolved_at.astimezone(tz).date()
             if day > until:
                 continue
-            yield PenaltyEvent(source=self.name, ref=str(pk), agency_id=agency_id,
-                               kind="complaint_serious" if severity in SERIOUS else "complaint",
-                               occurred_on=day, case_id=case_id, detail=reference or f"#{pk}")
+            yield PenaltyEvent(
+                source=self.name,
+                ref=str(pk),
+                agency_id=agency_id,
+                kind="complaint_serious" if severity in SERIOUS else "complaint",
+                occurred_on=day,
+                case_id=case_id,
+                detail=reference or f"#{pk}",
+            )
 
 
 class LateAttestationSource:
@@ -98,8 +112,11 @@ class LateAttestationSource:
 
     def events(self, *, agency_id: int, until: date) -> Iterable[PenaltyEvent]:
         tz = timezone.get_current_timezone()
-        rows = (DeletionAttestation.objects.filter(agency_id=agency_id, due_on__lt=until)
-                .values_list("pk", "due_on", "status", "attested_at").order_by("pk"))
+        rows = (
+            DeletionAttestation.objects.filter(agency_id=agency_id, due_on__lt=until)
+            .values_list("pk", "due_on", "status", "attested_at")
+            .order_by("pk")
+        )
         for pk, due_on, status, attested_at in rows:
             if status == DeletionAttestation.Status.ATTESTED and attested_at is not None:
                 done = attested_at.astimezone(tz).date()
@@ -108,9 +125,15 @@ class LateAttestationSource:
                 last = min(done, until)
             else:
                 last = until
-            yield PenaltyEvent(source=self.name, ref=str(pk), agency_id=agency_id, kind="late_attestation",
-                               occurred_on=due_on + timedelta(days=1), days_late=(last - due_on).days,
-                               detail=f"due {due_on.isoformat()}")
+            yield PenaltyEvent(
+                source=self.name,
+                ref=str(pk),
+                agency_id=agency_id,
+                kind="late_attestation",
+                occurred_on=due_on + timedelta(days=1),
+                days_late=(last - due_on).days,
+                detail=f"due {due_on.isoformat()}",
+            )
 
 
 _SOURCES: dict[str, PenaltySource] = {}

@@ -20,8 +20,8 @@ from fieldcollect.cases.models import Payment, Placement
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, ConflictError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.settlement import selectors
-from fieldcollect.settlement.errors import SettlementErrorCode
 from fieldcollect.settlement.claims import StatementEntry, compare, parse_claim_file
+from fieldcollect.settlement.errors import SettlementErrorCode
 from fieldcollect.settlement.models import (
     Adjustment,
     ClaimReconciliation,

@@ -30,7 +30,8 @@ def world(db):
     agency = f.make_agency()
     contract = f.make_contract(agency=agency)
     return {
-        "agency": agency, "contract": contract,
+        "agency": agency,
+        "contract": contract,
         "maker": f.make_user(role=Role.COLLECTIONS_MANAGER),
         "maker2": f.make_user(role=Role.COLLECTIONS_MANAGER),
         "checker": f.make_user(role=Role.COMPLIANCE_OFFICER),
@@ -47,8 +48,12 @@ def test_a_change_of_permitted_fields_takes_effect_on_its_date_not_before(world)
     fields_before = list(w["contract"].permitted_fields)
     assert "mobile" in fields_before
     v = services.contract_version_propose(
-        contract=w["contract"], effective_from=on, acting_user=w["maker"], note="minimum necessary data",
-        changes={"permitted_fields": [x for x in fields_before if x != "mobile"]})
+        contract=w["contract"],
+        effective_from=on,
+        acting_user=w["maker"],
+        note="minimum necessary data",
+        changes={"permitted_fields": [x for x in fields_before if x != "mobile"]},
+    )
     assert v.number == 2 and v.state == "pending"
     # proposed, not approved: nothing changes, on any date
     assert "mobile" in contract_terms(agency=w["agency"], on=on).permitted_fields
@@ -59,8 +64,12 @@ def test_a_change_of_permitted_fields_takes_effect_on_its_date_not_before(world)
     services.contract_version_decide(version=v, decision="approve", acting_user=w["checker"], note="ok")
     assert v.state == "approved" and v.checked_by == w["checker"]
     # in force from its date, not before
-    for day, has_mobile in ((today, True), (on - timedelta(days=1), True), (on, False),
-                            (on + timedelta(days=30), False)):
+    for day, has_mobile in (
+        (today, True),
+        (on - timedelta(days=1), True),
+        (on, False),
+        (on + timedelta(days=30), False),
+    ):
         assert ("mobile" in contract_terms(agency=w["agency"], on=day).permitted_fields) is has_mobile, day
     # the access path of an agency user (what pages, API and exports filter on)
     user = w["agency_mgr"]
@@ -68,9 +77,14 @@ def test_a_change_of_permitted_fields_takes_effect_on_its_date_not_before(world)
     assert "mobile" not in permitted_fields_of(user, on=on)
     # version 1 was made from the contract as signed, the history is kept
     assert list(w["contract"].versions.order_by("number").values_list("number", "state")) == [
-        (1, "approved"), (2, "approved")]
-    actions = set(AuditEntry.objects.filter(object_type="agency_contract", object_id=str(w["contract"].pk))
-                  .values_list("action", flat=True))
+        (1, "approved"),
+        (2, "approved"),
+    ]
+    actions = set(
+        AuditEntry.objects.filter(object_type="agency_contract", object_id=str(w["contract"].pk)).values_list(
+            "action", flat=True
+        )
+    )
     assert actions == {"contract.version.propose", "contract.version.approve"}
     # a second decision on the same version is refused
     with pytest.raises(ApplicationError) as err:
@@ -82,11 +96,16 @@ def test_commission_and_capacity_follow_the_version_in_force(world):
     w = world
     today = f.today()
     on = today + timedelta(days=3)
-    v = services.contract_version_propose(contract=w["contract"], effective_from=on, acting_user=w["maker"],
-                                          note="new tariff", changes={"commission_tiers": {"M1": "0.08", "M2": "0.2",
-                                                                                           "M3": "0.18"},
-                                                                      "capacity": 5})
-    services.contract_version_decide(version=v, decision="approve", acting_user=w["maker2"])  # another manager
+    v = services.contract_version_propose(
+        contract=w["contract"],
+        effective_from=on,
+        acting_user=w["maker"],
+        note="new tariff",
+        changes={"commission_tiers": {"M1": "0.08", "M2": "0.2", "M3": "0.18"}, "capacity": 5},
+    )
+    services.contract_version_decide(
+        version=v, decision="approve", acting_user=w["maker2"]
+    )  # another manager
     case = f.make_case(bucket="M2")
     placement = cs.case_place(case=case, agency=w["agency"], acting_user=w["maker"], starts_on=today)
     assert placement.contract_id == w["contract"].pk
@@ -114,20 +133,24 @@ def test_proposals_are_checked(world):
     ]
     for changes, day, field in cases:
         with pytest.raises(ApplicationError) as err:
-            services.contract_version_propose(contract=c, effective_from=day, changes=changes,
-                                              acting_user=w["maker"], note="x")
+            services.contract_version_propose(
+                contract=c, effective_from=day, changes=changes, acting_user=w["maker"], note="x"
+            )
         assert err.value.extra["field"] == field, changes
     with pytest.raises(ApplicationError):
-        services.contract_version_propose(contract=c, effective_from=today, changes={"capacity": 1},
-                                          acting_user=w["maker"], note="  ")
+        services.contract_version_propose(
+            contract=c, effective_from=today, changes={"capacity": 1}, acting_user=w["maker"], note="  "
+        )
     for who in ("checker", "agency_mgr", "auditor"):
         with pytest.raises(PermissionDeniedError):
-            services.contract_version_propose(contract=c, effective_from=today, changes={"capacity": 1},
-                                              acting_user=w[who], note="x")
+            services.contract_version_propose(
+                contract=c, effective_from=today, changes={"capacity": 1}, acting_user=w[who], note="x"
+            )
     assert not AgencyContractVersion.objects.filter(contract=c, number__gt=1).exists()
     # withdraw: the maker only
-    v = services.contract_version_propose(contract=c, effective_from=today, changes={"capacity": 1},
-                                          acting_user=w["maker"], note="x")
+    v = services.contract_version_propose(
+        contract=c, effective_from=today, changes={"capacity": 1}, acting_user=w["maker"], note="x"
+    )
     with pytest.raises(PermissionDeniedError):
         services.contract_version_decide(version=v, decision="withdraw", acting_user=w["maker2"])
     services.contract_version_decide(version=v, decision="withdraw", acting_user=w["maker"])
@@ -138,17 +161,27 @@ def test_a_new_contract_is_in_force_only_once_approved(world):
     w = world
     today = f.today()
     agency = f.make_agency()
-    c = services.contract_create(agency=agency, reference="K-1", starts_on=today, ends_on=today + timedelta(days=365),
-                                 acting_user=w["maker"], terms={"regions": ["上海"], "capacity": 10,
-                                                                "eligible_buckets": ["M1"],
-                                                                "commission_tiers": {"M1": "0.1"},
-                                                                "permitted_fields": ["name", "city"],
-                                                                "dsa_valid_until": today + timedelta(days=365)})
+    c = services.contract_create(
+        agency=agency,
+        reference="K-1",
+        starts_on=today,
+        ends_on=today + timedelta(days=365),
+        acting_user=w["maker"],
+        terms={
+            "regions": ["上海"],
+            "capacity": 10,
+            "eligible_buckets": ["M1"],
+            "commission_tiers": {"M1": "0.1"},
+            "permitted_fields": ["name", "city"],
+            "dsa_valid_until": today + timedelta(days=365),
+        },
+    )
     assert c.status == AgencyContract.Status.DRAFT
     assert contract_terms(agency=agency, on=today) is None  # has a contract, none in force
     with pytest.raises(ApplicationError):
-        services.contract_create(agency=agency, reference="K-1", starts_on=today, ends_on=today,
-                                 acting_user=w["maker"], terms={})
+        services.contract_create(
+            agency=agency, reference="K-1", starts_on=today, ends_on=today, acting_user=w["maker"], terms={}
+        )
     v1 = c.versions.get()
     with pytest.raises(PermissionDeniedError):
         services.contract_version_decide(version=v1, decision="approve", acting_user=w["maker"])
@@ -185,11 +218,24 @@ def test_contract_pages_maker_checker_and_isolation(world):
     page = maker.get(url)
     assert page.status_code == 200 and 'id="propose"' in page.content.decode()
     on = (f.today() + timedelta(days=2)).isoformat()
-    form = {"effective_from": on, "note": "drop the address", "regions": "上海", "eligible_buckets": ["M1", "M2", "M3"],
-            "capacity": "100", "placement_days": "60", "max_retentions": "1",
-            "commission_tiers": "M1=0.08\nM2=0.12\nM3=0.18", "permitted_fields": ["name", "mobile", "city", "district"],
-            "penalty_terms": "complaint=1000", "sub_processors": "", "dsa_signed_on": "", "dsa_valid_until":
-            (f.today() + timedelta(days=365)).isoformat(), "pia_completed_on": "", "pia_reference": "", "pia_summary": ""}
+    form = {
+        "effective_from": on,
+        "note": "drop the address",
+        "regions": "上海",
+        "eligible_buckets": ["M1", "M2", "M3"],
+        "capacity": "100",
+        "placement_days": "60",
+        "max_retentions": "1",
+        "commission_tiers": "M1=0.08\nM2=0.12\nM3=0.18",
+        "permitted_fields": ["name", "mobile", "city", "district"],
+        "penalty_terms": "complaint=1000",
+        "sub_processors": "",
+        "dsa_signed_on": "",
+        "dsa_valid_until": (f.today() + timedelta(days=365)).isoformat(),
+        "pia_completed_on": "",
+        "pia_reference": "",
+        "pia_summary": "",
+    }
     bad = maker.post(f"{url}propose", {**form, "commission_tiers": "M2 0.12"})
     assert bad.status_code == 400 and "name=value" in bad.content.decode()
     bad = maker.post(f"{url}propose", {**form, "effective_from": "2001-01-01"})
@@ -197,7 +243,9 @@ def test_contract_pages_maker_checker_and_isolation(world):
     r = maker.post(f"{url}propose", form)
     assert r.status_code == 302
     v = c.versions.get(number=2)
-    assert v.permitted_fields == ["name", "mobile", "city", "district"] and v.penalty_terms == {"complaint": 1000}
+    assert v.permitted_fields == ["name", "mobile", "city", "district"] and v.penalty_terms == {
+        "complaint": 1000
+    }
     decide = f"{url}versions/{v.pk}/decide"
     assert maker.post(decide, {"decision": "approve"}).status_code == 302  # refused with a message
     v.refresh_from_db()
@@ -215,9 +263,10 @@ def test_contract_pages_maker_checker_and_isolation(world):
     assert auditor.get(url).status_code == 200
     assert auditor.post(f"{url}propose", form).status_code == 403
     # a new contract through the page
-    new = maker.post(f"/agencies/{w['agency'].pk}/contracts/new", {**form, "reference": "K-9",
-                                                                   "starts_on": f.today().isoformat(),
-                                                                   "ends_on": on})
+    new = maker.post(
+        f"/agencies/{w['agency'].pk}/contracts/new",
+        {**form, "reference": "K-9", "starts_on": f.today().isoformat(), "ends_on": on},
+    )
     assert new.status_code == 302 and AgencyContract.objects.get(reference="K-9").status == "draft"
     assert auditor.get(f"/agencies/{w['agency'].pk}/contracts/new").status_code == 403
 

@@ -8,7 +8,8 @@ applied) and keeps each case's outcome.
 
 Maker-checker (:mod:`fieldcollect.core.maker_checker`): a recall before the placement's period ends,
 or a retention beyond the number the contract in force allows, goes *beyond the contract*; a batch
-holding any such case waits for a second collections manager's approval and is applied when approved.
+holding any such case waits for a second person's approval (another collections manager or a
+compliance officer) and is applied when approved.
 Assignments (the agency's own work) and recalls at or after the period's end apply at once.
 """
 
@@ -44,7 +45,7 @@ CAPABILITY = {
     BatchAction.Kind.RECALL: "case.recall",
     BatchAction.Kind.RETAIN: "case.place",
 }
-CHECKER_ROLES = frozenset({Role.COLLECTIONS_MANAGER})
+CHECKER_ROLES = frozenset({Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER})
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,8 @@ _MESSAGES = {
 
 
 def batch_decide(*, batch: BatchAction, decision: str, acting_user: User, note: str = "") -> BatchAction:
-    """A second collections manager approves (the batch is applied) or rejects it; its maker may
-    withdraw it. Audited."""
+    """A second person (another collections manager or a compliance officer) approves (the batch is
+    applied) or rejects it; its maker may withdraw it. Audited."""
     with transaction.atomic():
         locked = BatchAction.objects.select_for_update().get(pk=batch.pk)
         try:

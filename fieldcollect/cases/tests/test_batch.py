@@ -75,7 +75,7 @@ def test_early_recall_needs_a_second_person(w):
     assert made.state == "pending" and made.needs_approval
     assert made.beyond_contract == sorted(c.pk for c in w["early"])
     assert all(_placement(c).status == "active" for c in [*w["early"], w["expired"]])  # nothing yet
-    for who in ("cm1", "co", "mgr_a", "auditor"):  # the maker, and roles that may not check
+    for who in ("cm1", "mgr_a", "auditor"):  # the maker, and roles that may not check
         with pytest.raises(PermissionDeniedError):
             batch.batch_decide(batch=made, decision="approve", acting_user=w[who])
     batch.batch_decide(batch=made, decision="approve", acting_user=w["cm2"], note="agreed")
@@ -108,7 +108,7 @@ def test_retention_beyond_the_contract_needs_approval_and_a_rejection_changes_no
         kind="retain", case_ids=[c1.pk, c3.pk], acting_user=w["cm1"], reason="plan", days=10
     )
     assert beyond.state == "pending" and beyond.beyond_contract == [c1.pk]
-    batch.batch_decide(batch=beyond, decision="reject", acting_user=w["cm2"], note="no")
+    batch.batch_decide(batch=beyond, decision="reject", acting_user=w["co"], note="no")  # compliance checks too
     beyond.refresh_from_db()
     assert beyond.state == "rejected" and beyond.applied == 0
     assert _placement(c1).ends_on == ends_before[c1.pk] and _placement(c1).retained_count == 1

@@ -98,7 +98,9 @@ def _penalties(statement: Statement, agency: Agency, end: date) -> list[Adjustme
     for source in penalty_sources():
         charged = set(Adjustment.objects.filter(kind=Adjustment.Kind.PENALTY, source=source.name)
                       .exclude(statement=statement).values_list("source_ref", flat=True))
-        events.extend(e for e in source.events(agency_id=agency.pk, until=end) if e.ref not in charged)
+        # a month still running is charged up to today (days late are not counted ahead)
+        until = min(end, timezone.localdate())
+        events.extend(e for e in source.events(agency_id=agency.pk, until=until) if e.ref not in charged)
     events.sort(key=lambda e: (e.occurred_on, e.source, e.ref))
     at_end = contract_terms(agency=agency, on=end)
     cap = (at_end.penalty_terms.get("monthly_cap") if at_end is not None else None) or None

@@ -32,12 +32,22 @@ def test_settlement_ops_demo():
     st = settlement.statement_generate(agency=agency, month=today - timedelta(days=1), acting_user=manager)
     settlement.statement_issue(statement=st, acting_user=manager)
     made = settlement_ops_demo(as_of=today)
-    assert made == {"versions_approved": 1, "versions_pending": 1, "reversals": 1, "invoices": 1,
-                    "batches_pending": 1}
+    assert made == {
+        "versions_approved": 1,
+        "versions_pending": 1,
+        "reversals": 1,
+        "invoices": 1,
+        "batches_pending": 1,
+    }
     v2 = AgencyContractVersion.objects.get(number=2)
     assert v2.state == "approved" and v2.penalty_terms == DEMO_PENALTY_TERMS
     assert AgencyContractVersion.objects.get(number=3).state == "pending"
     assert PaymentReversal.objects.count() == 1 and Invoice.objects.count() == 1
     assert BatchAction.objects.get().state == "pending"
-    assert settlement_ops_demo(as_of=today) == {"versions_approved": 0, "versions_pending": 0, "reversals": 0,
-                                                "invoices": 0, "batches_pending": 0}
+    assert settlement_ops_demo(as_of=today) == {
+        "versions_approved": 0,
+        "versions_pending": 0,
+        "reversals": 0,
+        "invoices": 0,
+        "batches_pending": 0,
+    }

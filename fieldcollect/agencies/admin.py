@@ -1,10 +1,11 @@
 """Agencies, contracts and collectors come from the bank's export and the audited services: read-only
-here (a contract page with maker-checker comes later). The one edit kept is linking a collector to a
+here (contracts and their versions are edited on the contract pages, with maker-checker, through
+:mod:`fieldcollect.agencies.services`). The one edit kept is linking a collector to a
 login (and deactivating it), audited."""
 
 from django.contrib import admin
 
-from fieldcollect.agencies.models import Agency, AgencyContract, Collector
+from fieldcollect.agencies.models import Agency, AgencyContract, AgencyContractVersion, Collector
 from fieldcollect.privacy.admin_base import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 
@@ -26,6 +27,13 @@ class AgencyContractAdmin(ReadOnlyAdmin):
     list_display = ("reference", "agency", "status", "starts_on", "ends_on", "capacity", "dsa_valid_until")
     list_filter = ("status",)
     search_fields = ("reference", "agency__name")
+
+
+@admin.register(AgencyContractVersion)
+class AgencyContractVersionAdmin(ReadOnlyAdmin):
+    list_display = ("contract", "number", "effective_from", "state", "made_by", "checked_by")
+    list_filter = ("state",)
+    search_fields = ("contract__reference",)
 
 
 @admin.register(Collector)

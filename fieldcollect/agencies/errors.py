@@ -8,3 +8,6 @@ from enum import StrEnum
 class AgencyErrorCode(StrEnum):
     NOT_FOUND = "agency.not_found"
     COLLECTOR_NOT_FOUND = "collector.not_found"
+    CONTRACT_NOT_FOUND = "contract.not_found"
+    CONTRACT_INVALID = "contract.invalid"
+    CONTRACT_DECISION = "contract.decision_not_allowed"

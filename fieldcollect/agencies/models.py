@@ -69,10 +69,44 @@ class Collector(models.Model):
         )
 
 
-class AgencyContract(models.Model):
+class ContractTermsFields(models.Model):
+    """The terms of an agency contract, declared once: the contract row carries them as signed, each
+    :class:`AgencyContractVersion` carries them as amended (the version in force on a date wins, see
+    :func:`fieldcollect.agencies.selectors.contract_terms`)."""
+
+    regions = models.JSONField(default=list, help_text="Cities the agency may work in")
+    capacity = models.PositiveIntegerField(default=0, help_text="Open placed cases the agency may hold")
+    eligible_buckets = models.JSONField(default=list, help_text="Delinquency buckets it may receive")
+    placement_days = models.PositiveIntegerField(default=60)
+    max_retentions = models.PositiveSmallIntegerField(default=1, help_text="How often a placement may be retained")
+    commission_tiers = models.JSONField(default=dict, help_text="Commission rate by bucket at placement")
+    permitted_fields = models.JSONField(default=list, help_text="Customer data fields the agency may see")
+    penalty_terms = models.JSONField(default=dict, blank=True,
+                                     help_text="Penalty in fen per kind of event (see settlement.penalties)")
+    sub_processors = models.JSONField(default=list, blank=True)
+    dsa_signed_on = models.DateField(null=True, blank=True, help_text="Data-security agreement signed")
+    dsa_valid_until = models.DateField(null=True, blank=True, help_text="Data-security agreement valid until")
+    pia_completed_on = models.DateField(null=True, blank=True,
+                                        help_text="Personal-information impact assessment completed (PIPL Art 55)")
+    pia_reference = models.CharField(max_length=100, blank=True, default="",
+                                     help_text="Impact assessment record (document reference)")
+    pia_summary = models.TextField(blank=True, default="", help_text="Impact assessment conclusion")
+
+    class Meta:
+        abstract = True
+
+
+TERM_FIELDS = ("regions", "capacity", "eligible_buckets", "placement_days", "max_retentions", "commission_tiers",
+               "permitted_fields", "penalty_terms", "sub_processors", "dsa_signed_on", "dsa_valid_until",
+               "pia_completed_on", "pia_reference", "pia_summary")
+
+
+class AgencyContract(ContractTermsFields):
     """The terms a bank signs with an agency: where and what it may collect, for how long, at what
     commission, which customer data it may see, and the data-security agreement that must be valid
-    for any placement. One agency may have successive contracts; the one in force on a date wins."""
+    for any placement. One agency may have successive contracts; the one in force on a date wins.
+    Within a contract, the terms change by versions (:class:`AgencyContractVersion`, maker-checker);
+    the columns here are the terms as signed (version 1)."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -84,16 +118,6 @@ class AgencyContract(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     starts_on = models.DateField()
     ends_on = models.DateField()
-    regions = models.JSONField(default=list, help_text="Cities the agency may work in")
-    capacity = models.PositiveIntegerField(default=0, help_text="Open placed cases the agency may hold")
-    eligible_buckets = models.JSONField(default=list, help_text="Delinquency buckets it may receive")
-    placement_days = models.PositiveIntegerField(default=60)
-    max_retentions = models.PositiveSmallIntegerField(default=1, help_text="How often a placement may be retained")
-    commission_tiers = models.JSONField(default=dict, help_text="Commission rate by bucket at placement")
-    permitted_fields = models.JSONField(default=list, help_text="Customer data fields the agency may see")
-    sub_processors = models.JSONField(default=list, blank=True)
-    dsa_signed_on = models.DateField(null=True, blank=True, help_text="Data-security agreement signed")
-    dsa_valid_until = models.DateField(null=True, blank=True, help_text="Data-security agreement valid until")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["agency_id", "-starts_on"]
@@ -107,3 +131,37 @@ class AgencyContract(models.Model):
 
     def dsa_valid_on(self, day: date) -> bool:
         return self.dsa_valid_until is not None and day <= self.dsa_valid_until
+
+
+class AgencyContractVersion(ContractTermsFields):
+    """One version of a contract's terms, effective from a date once a second person approved it
+    (maker-checker, :mod:`fieldcollect.core.maker_checker`). The approved version with the latest
+    ``effective_from`` on or before a date is the one in force on that date: for access (permitted
+    fields), exports, placement and commission."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    contract = models.ForeignKey(AgencyContract, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    effective_from = models.DateField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    note = models.CharField(max_length=500, blank=True, default="", help_text="Why the terms change")
+    made_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    made_at = models.DateTimeField(null=True, blank=True)
+    checked_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["contract_id", "-number"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["contract", "number"], name="one_contract_version_number"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["contract", "state", "effective_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} v{self.number} from {self.effective_from}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -11,7 +11,13 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from fieldcollect.agencies.in_force import contract_in_force_q, contract_in_force_sql
-from fieldcollect.agencies.models import Agency, AgencyContract, Collector
+from fieldcollect.agencies.models import (
+    Agency,
+    AgencyContract,
+    AgencyContractVersion,
+    Collector,
+    ContractTermsFields,
+)
 from fieldcollect.core.rawsql import RowBuilder, column, fields_of, select_list, table
 
 
@@ -30,6 +36,9 @@ class ContractTerms:
     commission_tiers: dict[str, Any]
     permitted_fields: tuple[str, ...]
     dsa_valid_until: date | None
+    penalty_terms: dict[str, Any] = field(default_factory=dict)
+    version_id: int | None = None
+    version_number: int = 1
 
     def dsa_valid_on(self, day: date) -> bool:
         return self.dsa_valid_until is not None and day <= self.dsa_valid_until
@@ -69,22 +78,48 @@ def contract_in_force_orm(*, agency: Agency, on: date) -> AgencyContract | None:
             .order_by("-starts_on", "-id").first())
 
 
+def version_in_force(*, contract: AgencyContract, on: date) -> AgencyContractVersion | None:
+    """The approved version of ``contract`` in force on ``on``: the one with the latest
+    ``effective_from`` on or before ``on`` (the highest number on a tie). ``None`` when the contract
+    has no approved version effective yet (a contract without version rows is its own version 1)."""
+    return (AgencyContractVersion.objects
+            .filter(contract=contract, state=AgencyContractVersion.State.APPROVED, effective_from__lte=on)
+            .order_by("-effective_from", "-number").first())
+
+
+def _terms_of(*, agency: Agency, contract: AgencyContract, source: ContractTermsFields,
+              version: AgencyContractVersion | None) -> ContractTerms:
+    return ContractTerms(
+        agency_id=agency.pk,
+        contract_id=contract.pk,
+        regions=tuple(source.regions or ()),
+        capacity=source.capacity,
+        eligible_buckets=tuple(source.eligible_buckets or ()),
+        placement_days=source.placement_days,
+        max_retentions=source.max_retentions,
+        commission_tiers=dict(source.commission_tiers or {}),
+        permitted_fields=tuple(source.permitted_fields or DEFAULT_PERMITTED_FIELDS),
+        dsa_valid_until=source.dsa_valid_until,
+        penalty_terms=dict(source.penalty_terms or {}),
+        version_id=version.pk if version is not None else None,
+        version_number=version.number if version is not None else 1,
+    )
+
+
+def contract_version_terms(*, contract: AgencyContract, on: date) -> ContractTerms:
+    """The terms of ``contract`` as in force on ``on`` (its version in force, else as signed), whether
+    or not the contract itself is in force that day (commission on a placement made under it)."""
+    version = version_in_force(contract=contract, on=on)
+    return _terms_of(agency=contract.agency, contract=contract, source=version or contract, version=version)
+
+
 def contract_terms(*, agency: Agency, on: date) -> ContractTerms | None:
-    """Terms in force on ``on``; ``None`` if the agency has contracts but none is in force."""
+    """Terms in force on ``on``: the agency's contract in force and, within it, the version in force
+    on that day; ``None`` if the agency has contracts but none is in force."""
     contract = contract_in_force(agency=agency, on=on)
     if contract is not None:
-        return ContractTerms(
-            agency_id=agency.pk,
-            contract_id=contract.pk,
-            regions=tuple(contract.regions or ()),
-            capacity=contract.capacity,
-            eligible_buckets=tuple(contract.eligible_buckets or ()),
-            placement_days=contract.placement_days,
-            max_retentions=contract.max_retentions,
-            commission_tiers=dict(contract.commission_tiers or {}),
-            permitted_fields=tuple(contract.permitted_fields or DEFAULT_PERMITTED_FIELDS),
-            dsa_valid_until=contract.dsa_valid_until,
-        )
+        version = version_in_force(contract=contract, on=on)
+        return _terms_of(agency=agency, contract=contract, source=version or contract, version=version)
     if AgencyContract.objects.filter(agency=agency).exists():
         return None
     return ContractTerms(
@@ -99,6 +134,12 @@ def contract_terms(*, agency: Agency, on: date) -> ContractTerms | None:
         permitted_fields=DEFAULT_PERMITTED_FIELDS,
         dsa_valid_until=agency.dsa_valid_until,
     )
+
+
+def contracts_with_terms(*, agency: Agency, on: date) -> list[tuple[AgencyContract, ContractTerms]]:
+    """The agency's contracts, each with its terms as in force on ``on`` (its version in force)."""
+    return [(c, contract_version_terms(contract=c, on=on))
+            for c in AgencyContract.objects.filter(agency=agency).select_related("agency").order_by("-starts_on", "-id")]
 
 
 def agency_list_with_load(*, on: date) -> QuerySet[Agency]:

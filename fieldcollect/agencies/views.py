@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from fieldcollect.agencies import selectors
-from fieldcollect.agencies.models import Agency
+from fieldcollect.agencies import selectors, services
+from fieldcollect.agencies.errors import AgencyErrorCode
+from fieldcollect.agencies.forms import ContractForm, VersionForm
+from fieldcollect.agencies.models import Agency, AgencyContract, AgencyContractVersion
 from fieldcollect.cases.access import has_capability
+from fieldcollect.core import params
+from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import Role, User
+from fieldcollect.core.pages import errors_as_pages, request_user
 
 
 @login_required
@@ -40,8 +48,127 @@ def agency_detail(request: HttpRequest, agency_id: int) -> HttpResponse:
     return render(request, "agencies/agency_detail.html", {
         "agency": agency,
         "terms": selectors.contract_terms(agency=agency, on=today),
-        "contracts": agency.contracts.all(),
+        "contracts": selectors.contracts_with_terms(agency=agency, on=today),
+        "can_make": services.may_make(user),
         "collectors": selectors.collectors_of(agency=agency),
         "open_cases": agency.placements.filter(status="active").count(),
         "today": today,
     })
+
+
+# ---------------------------------------------------------------- contracts (versions, maker-checker)
+
+class DecisionParams(params.QueryForm):
+    decision = params.ChoiceParam(choices=[("approve", "approve"), ("reject", "reject"), ("withdraw", "withdraw")],
+                                  required=True)
+    note = params.TextParam(max_length=500)
+
+
+def _may_see_agency(user: User, agency_id: int) -> bool:
+    return has_capability(user, "agency.view") or (user.role == Role.AGENCY_MANAGER and user.agency_id == agency_id)
+
+
+def _contract(request: HttpRequest, contract_id: int) -> AgencyContract:
+    user = request_user(request)
+    contract = AgencyContract.objects.select_related("agency").filter(pk=contract_id).first()
+    if contract is None or not _may_see_agency(user, contract.agency_id):
+        raise NotFoundError(_("Contract not found."), code=AgencyErrorCode.CONTRACT_NOT_FOUND)
+    return contract
+
+
+def _contract_page(request: HttpRequest, contract: AgencyContract, form: VersionForm | None = None,
+                   status: int = 200) -> HttpResponse:
+    user = request_user(request)
+    today = timezone.localdate()
+    base = selectors.version_in_force(contract=contract, on=today) or contract
+    if form is None and services.may_make(user):
+        form = VersionForm(initial={**VersionForm.initial_from(base), "effective_from": today})
+    return render(request, "agencies/contract_detail.html", {
+        "contract": contract, "agency": contract.agency, "today": today,
+        "terms": selectors.contract_version_terms(contract=contract, on=today),
+        "versions": contract.versions.select_related("made_by", "checked_by").order_by("-number"),
+        "form": form, "can_make": services.may_make(user), "can_check": services.may_check(user),
+        "user_id": user.pk,
+    }, status=status)
+
+
+@login_required
+@errors_as_pages
+def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
+    return _contract_page(request, _contract(request, contract_id))
+
+
+@login_required
+@require_POST
+@errors_as_pages
+def contract_propose(request: HttpRequest, contract_id: int) -> HttpResponse:
+    user = request_user(request)
+    contract = _contract(request, contract_id)
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _contract_page(request, contract, form=form, status=400)
+    try:
+        version = services.contract_version_propose(
+            contract=contract, effective_from=form.cleaned_data["effective_from"], changes=form.terms(),
+            acting_user=user, note=form.cleaned_data["note"])
+    except ApplicationError as exc:
+        if exc.status_code != 400:
+            raise
+        form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, exc.message)
+        return _contract_page(request, contract, form=form, status=400)
+    messages.success(request, _("Version %(n)d proposed: a second person must approve it.") % {"n": version.number})
+    return redirect("agencies:contract", contract_id=contract.pk)
+
+
+@login_required
+@require_POST
+@errors_as_pages
+def version_decide(request: HttpRequest, contract_id: int, version_id: int) -> HttpResponse:
+    user = request_user(request)
+    contract = _contract(request, contract_id)
+    version = AgencyContractVersion.objects.filter(pk=version_id, contract=contract).first()
+    if version is None:
+        raise NotFoundError(_("Contract version not found."), code=AgencyErrorCode.CONTRACT_NOT_FOUND)
+    form = DecisionParams.parse(request.POST)
+    try:
+        services.contract_version_decide(version=version, decision=form["decision"], acting_user=user,
+                                         note=form["note"])
+        messages.success(request, _("Decision recorded."))
+    except ApplicationError as exc:
+        if exc.status_code not in (400, 403, 409):
+            raise
+        messages.error(request, exc.message)
+    return redirect("agencies:contract", contract_id=contract.pk)
+
+
+@login_required
+@errors_as_pages
+def contract_new(request: HttpRequest, agency_id: int) -> HttpResponse:
+    user = request_user(request)
+    agency = Agency.objects.filter(pk=agency_id).first()
+    if agency is None or not _may_see_agency(user, agency_id):
+        raise NotFoundError(_("Agency not found."), code=AgencyErrorCode.NOT_FOUND)
+    if not services.may_make(user):
+        return render(request, "error.html", {"message": _("Your role may not do this.")}, status=403)
+    status = 200
+    if request.method == "POST":
+        form = ContractForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                contract = services.contract_create(agency=agency, reference=d["reference"], starts_on=d["starts_on"],
+                                                    ends_on=d["ends_on"], terms=form.terms(), acting_user=user,
+                                                    note=d["note"])
+            except ApplicationError as exc:
+                if exc.status_code != 400:
+                    raise
+                form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None,
+                               exc.message)
+            else:
+                messages.success(request, _("Contract created as a draft: a second person must approve it."))
+                return redirect("agencies:contract", contract_id=contract.pk)
+        status = 400
+    else:
+        form = ContractForm(initial={"placement_days": 60, "max_retentions": 1, "capacity": 0,
+                                     "permitted_fields": list(selectors.DEFAULT_PERMITTED_FIELDS)})
+    return render(request, "agencies/contract_new.html", {"agency": agency, "form": form}, status=status)

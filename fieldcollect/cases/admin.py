@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from fieldcollect.cases.models import Case, ContactAttempt, Placement, PromiseToPay, Task
+from fieldcollect.cases.models import BatchAction, Case, ContactAttempt, Placement, PromiseToPay, Task
 from fieldcollect.privacy.admin_base import ReadOnlyAdmin
 
 
@@ -38,3 +38,10 @@ class PromiseToPayAdmin(ReadOnlyAdmin):
 class TaskAdmin(ReadOnlyAdmin):
     list_display = ("id", "case_id", "kind", "title", "due_on", "status", "assignee")
     list_filter = ("status", "kind")
+
+
+@admin.register(BatchAction)
+class BatchActionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "state", "made_by", "checked_by", "applied", "failed", "made_at")
+    list_filter = ("kind", "state")
+    show_full_result_count = False

@@ -38,3 +38,6 @@ class CaseErrorCode(StrEnum):
     PAYMENT_REFERENCE_CONFLICT = "payment.reference_conflict"
     PROMISE_CONTACT_MISMATCH = "promise.contact_mismatch"
     TASK_ASSIGNEE_OTHER_AGENCY = "task.assignee_other_agency"
+    BATCH_INVALID = "batch.invalid"
+    BATCH_DECISION = "batch.decision_not_allowed"
+    BATCH_NOT_FOUND = "batch.not_found"

@@ -299,3 +299,50 @@ class Note(EncryptedModel):
 
     def __str__(self) -> str:
         return f"Note {self.pk} case {self.case_id}"
+
+
+class BatchAction(models.Model):
+    """One action on many cases (assign or reassign a collector, recall, retain), selected by a filter or
+    an uploaded list. A recall before the placement's end or a retention beyond the contract's limit
+    waits for a second person's approval (maker-checker); the rest is applied at once. Each case's
+    outcome is kept; every case is changed through the one service of its action."""
+
+    class Kind(models.TextChoices):
+        ASSIGN = "assign", _("Assign or reassign a collector")
+        RECALL = "recall", _("Recall (退案)")
+        RETAIN = "retain", _("Retain (留案)")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        DONE = "done", _("Applied")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    agency = models.ForeignKey("agencies.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    collector = models.ForeignKey("agencies.Collector", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    case_ids = models.JSONField(default=list)
+    selection = models.CharField(max_length=300, blank=True, default="", help_text="The filter or the file used")
+    reason = models.CharField(max_length=300, blank=True, default="")
+    days = models.PositiveIntegerField(null=True, blank=True, help_text="Retention: days added")
+    needs_approval = models.BooleanField(default=False)
+    beyond_contract = models.JSONField(default=list, help_text="Cases whose action goes beyond the contract")
+    made_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
+    made_at = models.DateTimeField()
+    checked_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True, default="")
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    outcomes = models.JSONField(default=dict, blank=True, help_text="Per case: ok, or the error code and message")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-made_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["state", "made_at"])]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} {self.kind} ({len(self.case_ids)} cases, {self.state})"

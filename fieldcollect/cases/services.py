@@ -254,8 +254,11 @@ def case_recall(*, case: Case, reason: str, acting_user: User | None, on: date |
 
 
 def placement_retain(*, case: Case, acting_user: User | None, days: int | None = None,
-                     expected_version: int | None = None) -> Placement:
-    """Extend the active placement (留案) within the contract's retention limit."""
+                     expected_version: int | None = None, reason: str = "",
+                     beyond_limit_approved_by: User | None = None) -> Placement:
+    """Extend the active placement (留案) within the contract's retention limit; beyond it only with
+    a second person's approval (``beyond_limit_approved_by``, given by the batch action's
+    maker-checker, :mod:`fieldcollect.cases.batch`)."""
     if acting_user is not None:
         require_capability(acting_user, "case.place")
     with transaction.atomic():
@@ -265,7 +268,7 @@ def placement_retain(*, case: Case, acting_user: User | None, days: int | None =
             raise ApplicationError(_("The case is not placed."), code=E.NOT_PLACED)
         terms = contract_terms(agency=placement.agency, on=_today())
         limit = terms.max_retentions if terms else 0
-        if placement.retained_count >= limit:
+        if placement.retained_count >= limit and beyond_limit_approved_by is None:
             raise ApplicationError(_("The placement may not be retained again."), code=E.RETENTION_LIMIT,
                                    extra={"max_retentions": limit})
         old = snapshot(locked, list(CASE_STATE_FIELDS))
@@ -273,8 +276,12 @@ def placement_retain(*, case: Case, acting_user: User | None, days: int | None =
         placement.ends_on = placement.ends_on + timedelta(days=days or (terms.placement_days if terms else 30))
         placement.save(update_fields=["retained_count", "ends_on"])
         locked.placed_until = placement.ends_on
-        _save_case(locked, old=old, action="placement.retain", actor=acting_user,
-                   extra={"placement": placement.pk, "ends_on": placement.ends_on.isoformat()})
+        extra: dict[str, Any] = {"placement": placement.pk, "ends_on": placement.ends_on.isoformat()}
+        if reason:
+            extra["reason"] = reason[:300]
+        if beyond_limit_approved_by is not None:
+            extra["beyond_limit_approved_by"] = beyond_limit_approved_by.pk
+        _save_case(locked, old=old, action="placement.retain", actor=acting_user, extra=extra)
     case.refresh_from_db()
     return placement
 

@@ -1,10 +1,14 @@
 from django.urls import path
 
-from fieldcollect.cases import views
+from fieldcollect.cases import batch_views, views
 
 app_name = "cases"
 urlpatterns = [
     path("cases/", views.case_list, name="list"),
+    path("cases/batch/", batch_views.batch_page, name="batch"),
+    path("cases/batch/new", batch_views.batch_create, name="batch_create"),
+    path("cases/batch/<int:batch_id>/", batch_views.batch_detail, name="batch_detail"),
+    path("cases/batch/<int:batch_id>/decide", batch_views.batch_decide, name="batch_decide"),
     path("cases/<int:case_id>/", views.case_detail, name="detail"),
     path("cases/<int:case_id>/contact", views.case_contact, name="contact"),
     path("cases/<int:case_id>/promise", views.case_promise, name="promise"),

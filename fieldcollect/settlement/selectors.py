@@ -13,7 +13,7 @@ from fieldcollect.cases.models import Payment, Placement
 from fieldcollect.core.models import User
 from fieldcollect.core.visibility import visible_by_agency
 from fieldcollect.settlement.attribution import Cover, attribute, last_covered_day
-from fieldcollect.settlement.models import Statement, StatementLine
+from fieldcollect.settlement.models import Adjustment, PaymentReversal, Statement, StatementLine
 
 
 def month_bounds(month: date) -> tuple[date, date]:
@@ -82,18 +82,22 @@ class Reconciliation:
     missing_payment_ids: tuple[int, ...]
     extra_payment_ids: tuple[int, ...]
     differs_from_case_record: int
+    adjustments_match: bool = True
 
     @property
     def ok(self) -> bool:
         return (self.payments_match and self.commission_match and self.disputed_match and self.each_payment_once
-                and not self.missing_payment_ids and not self.extra_payment_ids)
+                and self.adjustments_match and not self.missing_payment_ids and not self.extra_payment_ids)
 
 
 def reconcile(*, statement: Statement) -> Reconciliation:
     start, end = month_bounds(statement.month)
     lines = list(statement.lines.values_list("payment_id", "placement_id", "amount_fen", "commission_fen", "disputed"))
     pay_ids = [r[0] for r in lines]
-    now = {r.payment.pk for r in attributed_payments(agency_id=statement.agency_id, start=start, end=end)}
+    reversed_ids = set(PaymentReversal.objects.filter(reversed_on__lte=end).values_list("payment_id", flat=True))
+    now = {r.payment.pk for r in attributed_payments(agency_id=statement.agency_id, start=start, end=end)
+           } - reversed_ids
+    adj = list(statement.adjustments.values_list("kind", "amount_fen"))
     recorded = dict(Payment.objects.filter(pk__in=pay_ids).values_list("pk", "placement_id"))
     lp = sum(r[2] for r in lines)
     lc = sum(r[3] for r in lines)
@@ -107,4 +111,10 @@ def reconcile(*, statement: Statement) -> Reconciliation:
         missing_payment_ids=tuple(sorted(now - set(pay_ids))),
         extra_payment_ids=tuple(sorted(set(pay_ids) - now)),
         differs_from_case_record=sum(1 for r in lines if recorded.get(r[0]) != r[1]),
+        adjustments_match=sum(a for k, a in adj if k == Adjustment.Kind.PENALTY) == statement.penalties_fen
+        and sum(a for k, a in adj if k == Adjustment.Kind.CLAWBACK) == statement.clawbacks_fen,
     )
+
+
+def statement_adjustments(*, statement: Statement) -> QuerySet[Adjustment]:
+    return statement.adjustments.order_by("kind", "occurred_on", "id")

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,13 +19,27 @@ from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFound
 from fieldcollect.core.pages import errors_as_pages, month_param, request_user
 from fieldcollect.privacy.exports import export_table
 from fieldcollect.scorecards.access import is_manager, require_manager
-from fieldcollect.settlement import exports, selectors, services
+from fieldcollect.settlement import claims, exports, selectors, services
 from fieldcollect.settlement.errors import SettlementErrorCode
-from fieldcollect.settlement.models import Statement, StatementLine
+from fieldcollect.settlement.models import ClaimReconciliation, Invoice, Statement, StatementLine
 
 
 class ExportParams(params.QueryForm):
     lang = params.ChoiceParam(choices=[("zh-hans", "中文"), ("en", "English")])
+
+
+class InvoiceParams(params.QueryForm):
+    action = params.ChoiceParam(choices=[("issue", "issue"), ("dispute", "dispute"), ("reissue", "reissue"),
+                                         ("pay", "pay")], required=True)
+    reason = params.TextParam(max_length=300)
+    paid_on = params.DateParam()
+    payment_reference = params.TextParam(max_length=64)
+
+
+class LineParams(params.QueryForm):
+    action = params.ChoiceParam(choices=[("dispute", "dispute"), ("resolve", "resolve"), ("reverse", "reverse")])
+    reason = params.TextParam(max_length=300)
+    reversed_on = params.DateParam()
 
 
 class GenerateParams(params.QueryForm):
@@ -83,10 +98,15 @@ def statement_generate(request: HttpRequest) -> HttpResponse:
 def statement_detail(request: HttpRequest, statement_id: int) -> HttpResponse:
     user = request_user(request)
     st = _statement(request, statement_id)
+    own_agency = user.role == "agency_manager" and user.agency_id == st.agency_id
     return render(request, "settlement/statement_detail.html", {
         "st": st, "lines": selectors.statement_lines(statement=st), "rec": selectors.reconcile(statement=st),
+        "adjustments": selectors.statement_adjustments(statement=st),
+        "invoice": Invoice.objects.filter(statement=st).first(),
+        "claims": st.claim_reconciliations.all()[:20],
         "can_edit": is_manager(user),
-        "can_dispute": is_manager(user) or (user.role == "agency_manager" and user.agency_id == st.agency_id),
+        "can_dispute": is_manager(user) or own_agency,
+        "can_reverse": user.role == "collections_manager" or user.is_superuser,
     })
 
 
@@ -114,11 +134,17 @@ def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpRe
     line = StatementLine.objects.filter(pk=line_id, statement=st).first()
     if line is None:
         raise NotFoundError(_("Line not found."), code=SettlementErrorCode.STATEMENT_LINE_NOT_FOUND)
+    form = LineParams.parse(request.POST)
     try:
-        if request.POST.get("action") == "resolve":
-            services.line_resolve(line=line, acting_user=user, note=request.POST.get("reason", ""))
+        if form["action"] == "resolve":
+            services.line_resolve(line=line, acting_user=user, note=form["reason"])
+        elif form["action"] == "reverse":
+            services.payment_reverse(payment=line.payment, reversed_on=form["reversed_on"] or timezone.localdate(),
+                                     reason=form["reason"], acting_user=user)
+            messages.success(request, _("Payment reversal recorded: its commission is clawed back on the "
+                                        "agency's next statement."))
         else:
-            services.line_dispute(line=line, reason=request.POST.get("reason", ""), acting_user=user)
+            services.line_dispute(line=line, reason=form["reason"], acting_user=user)
     except ApplicationError as exc:
         if exc.status_code != 400:
             raise
@@ -147,3 +173,64 @@ def statement_pdf(request: HttpRequest, statement_id: int) -> HttpResponse:
     resp = HttpResponse(exports.statement_pdf(st, lang=lang), content_type="application/pdf")
     resp["Content-Disposition"] = f'attachment; filename="statement-{st.agency_id}-{st.month:%Y-%m}-{lang}.pdf"'
     return resp
+
+
+@login_required
+@require_POST
+@errors_as_pages
+def invoice_action(request: HttpRequest, statement_id: int) -> HttpResponse:
+    """Issue the statement's invoice, dispute it, re-issue it or record it paid (each by its role)."""
+    user = request_user(request)
+    st = _statement(request, statement_id)
+    form = InvoiceParams.parse(request.POST)
+    try:
+        if form["action"] == "issue":
+            services.invoice_issue(statement=st, acting_user=user)
+        else:
+            invoice = Invoice.objects.filter(statement=st).first()
+            if invoice is None:
+                raise NotFoundError(_("Invoice not found."), code=SettlementErrorCode.INVOICE_NOT_FOUND)
+            services.invoice_transition(invoice=invoice, action=form["action"], acting_user=user,
+                                        reason=form["reason"], paid_on=form["paid_on"],
+                                        payment_reference=form["payment_reference"])
+        messages.success(request, _("Invoice updated."))
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        messages.error(request, exc.message)
+    return redirect("settlement:detail", statement_id=st.pk)
+
+
+@login_required
+@require_POST
+@errors_as_pages
+def claim_upload(request: HttpRequest, statement_id: int) -> HttpResponse:
+    """Upload the agency's claim file: compared with the statement line by line."""
+    user = request_user(request)
+    st = _statement(request, statement_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose a claim file (CSV or XLSX)."))
+        return redirect("settlement:detail", statement_id=st.pk)
+    if upload.size is not None and upload.size > claims.MAX_BYTES:
+        messages.error(request, _("%(file)s: the file is too large.") % {"file": upload.name})
+        return redirect("settlement:detail", statement_id=st.pk)
+    try:
+        rec = services.claim_file_reconcile(statement=st, file_name=upload.name or "claim.csv", data=upload.read(),
+                                            acting_user=user)
+    except ApplicationError as exc:
+        if exc.status_code not in (400,):
+            raise
+        messages.error(request, exc.message)
+        return redirect("settlement:detail", statement_id=st.pk)
+    return redirect("settlement:claim", statement_id=st.pk, claim_id=rec.pk)
+
+
+@login_required
+@errors_as_pages
+def claim_detail(request: HttpRequest, statement_id: int, claim_id: int) -> HttpResponse:
+    st = _statement(request, statement_id)
+    rec = ClaimReconciliation.objects.filter(pk=claim_id, statement=st).first()
+    if rec is None:
+        raise NotFoundError(_("Claim file not found."), code=SettlementErrorCode.CLAIM_NOT_FOUND)
+    return render(request, "settlement/claim_detail.html", {"st": st, "rec": rec})

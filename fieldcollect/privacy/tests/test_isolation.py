@@ -75,9 +75,12 @@ OBJECT_RULES: dict[str, str] = {
     "sub_processor_id": "sub_processor", "run_id": "allocation_run", "job_id": "job",
     "evidence_id": "evidence", "upload_id": "field_upload", "recording_id": "recording",
     "letter_id": "letter", "referral_id": "legal_referral", "alt_contact_id": "alt_contact",
+    "contract_id": "contract", "version_id": "contract_version", "batch_id": "batch_action",
+    "claim_id": "claim_reconciliation",
 }
 # kinds that belong to the agency, not to a case: for the revoked side "r" they are the agency's own
-AGENCY_LEVEL = {"agency", "statement", "statement_line", "sub_processor", "attestation", "allocation_run"}
+AGENCY_LEVEL = {"agency", "statement", "statement_line", "sub_processor", "attestation", "allocation_run",
+                "contract", "contract_version", "batch_action", "claim_reconciliation"}
 # routes that must name the revoked case's ids (not its customer data): the deletion attestation lists
 # the cases and loans whose data the agency has to delete
 REVOKED_ID_REFERENCES = {"attestation"}
@@ -320,6 +323,18 @@ def _build_objects(side: Side, cm: User, run: Any) -> None:
                       or make("settlement.Statement", agency=agency, created_by=cm))
     o["statement_line"] = make("settlement.StatementLine", statement=o["statement"], payment=payment,
                                placement=placement)
+    o["contract"] = apps.get_model("agencies.AgencyContract").objects.filter(agency=agency).first()
+    o["contract_version"] = (apps.get_model("agencies.AgencyContractVersion").objects.filter(contract=o["contract"])
+                             .first() or make("agencies.AgencyContractVersion", contract=o["contract"], number=2,
+                                              effective_from=today, state="pending", made_by=cm,
+                                              permitted_fields=["name"], note=f"v {side.name}"))
+    o["batch_action"] = make("cases.BatchAction", kind="assign", agency=agency, collector=collector, made_by=side.manager,
+                             made_at=now, case_ids=[case.pk], selection=f"file {side.markers[2]}.csv",
+                             outcomes={str(case.pk): {"ok": True}})
+    o["claim_reconciliation"] = make("settlement.ClaimReconciliation", statement=o["statement"], uploaded_by=cm,
+                                     file_name=f"claim-{side.name}.csv", sha256="0" * 64,
+                                     differences=[{"kind": "not_claimed", "payment_id": payment.pk, "row": None,
+                                                   "claimed": None, "statement": 1}], errors=[])
     o["complaint"] = make("complaints.Complaint", customer=case.customer, case=case, agency=agency, collector=collector,
                           created_by=cm)
     o["flag"] = make("compliance.DebtorFlag", customer=case.customer, created_by=cm)

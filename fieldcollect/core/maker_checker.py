@@ -1,0 +1,79 @@
+"""Two-person approval (maker-checker) of a single request: the one rule, shared by the contract
+versions (:mod:`fieldcollect.agencies.contracts`) and the batch actions (:mod:`fieldcollect.cases.batch`).
+
+The restructuring plans have their own, richer state machine (:mod:`fieldcollect.plans.authority`:
+endorsement, authority limits, escalation); this module is its two-step core, the same principle:
+*the same person never makes and checks*. A request is ``pending`` after the maker made it; a
+checker in one of the checker roles, who is not the maker, approves or rejects it; the maker may
+withdraw it while it is pending. Decided requests are final.
+
+Pure (no Django): the services hold the request rows, call :func:`violations` and store the
+decision and its audit row in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from enum import StrEnum
+
+__all__ = ["Decision", "RequestState", "Violation", "next_state", "violations"]
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+
+
+class Violation(StrEnum):
+    NOT_PENDING = "not_pending"
+    SAME_PERSON = "same_person"
+    ROLE_NOT_ALLOWED = "role_not_allowed"
+    NOT_MAKER = "not_maker"
+
+
+_TARGET = {
+    Decision.APPROVE: RequestState.APPROVED,
+    Decision.REJECT: RequestState.REJECTED,
+    Decision.WITHDRAW: RequestState.WITHDRAWN,
+}
+
+
+def violations(
+    *,
+    state: str,
+    decision: Decision | str,
+    maker_id: int | None,
+    actor_id: int,
+    actor_role: str,
+    checker_roles: Collection[str],
+    actor_is_superuser: bool = False,
+) -> list[Violation]:
+    """What forbids ``actor`` taking ``decision`` on a request in ``state`` made by ``maker_id``
+    (empty list: allowed). The maker withdraws; a checker approves or rejects, never the maker (not
+    even a superuser: four eyes are four eyes)."""
+    d = Decision(decision)
+    out: list[Violation] = []
+    if state != RequestState.PENDING:
+        out.append(Violation.NOT_PENDING)
+    if d is Decision.WITHDRAW:
+        if maker_id != actor_id:
+            out.append(Violation.NOT_MAKER)
+        return out
+    if maker_id is not None and maker_id == actor_id:
+        out.append(Violation.SAME_PERSON)
+    if actor_role not in checker_roles and not actor_is_superuser:
+        out.append(Violation.ROLE_NOT_ALLOWED)
+    return out
+
+
+def next_state(decision: Decision | str) -> RequestState:
+    """The state a request takes after ``decision`` (once :func:`violations` allowed it)."""
+    return _TARGET[Decision(decision)]

@@ -11,6 +11,10 @@ class QaConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from fieldcollect.qa import signals
+        from fieldcollect.qa.penalties import QaFindingSource
+        from fieldcollect.settlement.penalties import register_penalty_source
         from fieldcollect.visits.models import Evidence
+
+        register_penalty_source(QaFindingSource())  # confirmed findings cost the agency per its contract
 
         post_save.connect(signals.evidence_saved, sender=Evidence, dispatch_uid="qa.visit_recording")

@@ -149,3 +149,34 @@ def test_review_page_player_transcript_and_form(w: World, form: ScoringForm) -> 
     assert lead_page.status_code == 200 and 'id="review-form"' not in lead_page.content.decode()
     assert c.get(f"/qa/training/{w.agency.pk}/").status_code == 200
     assert c.get(f"/qa/training/{w.other.pk}/").status_code == 404
+
+
+def test_confirmed_findings_are_penalties_on_the_agency_statement(w: World, form: ScoringForm) -> None:  # noqa: F811
+    """Issue 21 item 5 / issue 23 item 6: each confirmed finding in force is charged once on the agency's
+    commission statement at its contract's price (a critical one at the serious price); a finding
+    withdrawn on appeal before the statement is not charged; the other agency pays nothing."""
+    from fieldcollect.agencies.models import AgencyContract
+    from fieldcollect.settlement import services as settlement
+
+    AgencyContract.objects.filter(agency=w.agency).update(
+        penalty_terms={"qa_finding": 5_000, "qa_finding_serious": 20_000})
+    answers = {"ident": True, "notice": True, "manner": False}
+    reviews.review_submit(recording=recording(w, "P-1"), reviewer=w.compliance, form=form, verdict="fail",
+                          answers=answers, confirmed=[{"category": "abuse", "severity": "major"}])  # fmt: skip
+    reviews.review_submit(recording=recording(w, "P-2"), reviewer=w.compliance, form=form, verdict="critical",
+                          answers=answers, confirmed=[{"category": "threat", "severity": "critical"}])  # fmt: skip
+    withdrawn = reviews.review_submit(recording=recording(w, "P-3"), reviewer=w.compliance, form=form,
+                                      verdict="fail", answers=answers,
+                                      confirmed=[{"category": "private_payment", "severity": "major"}])  # fmt: skip
+    finding = ConfirmedFinding.objects.get(review=withdrawn)
+    reviews.appeal_file(finding=finding, acting_user=w.dialler, reason="客户要求的转账是银行账户")
+    reviews.appeal_propose(finding=finding, acting_user=w.compliance, decision="upheld")
+    reviews.appeal_approve(finding=finding, acting_user=f.make_user(role=Role.COMPLIANCE_OFFICER))
+    manager = f.make_user(role=Role.COLLECTIONS_MANAGER)
+    statement = settlement.statement_generate(agency=w.agency, month=f.today(), acting_user=manager)
+    charged = sorted(statement.adjustments.filter(source="qa_finding").values_list("amount_fen", flat=True))
+    assert charged == [5_000, 20_000] and statement.penalties_fen == 25_000
+    again = settlement.statement_generate(agency=w.agency, month=f.today(), acting_user=manager)
+    assert again.adjustments.filter(source="qa_finding").count() == 2  # charged once
+    other = settlement.statement_generate(agency=w.other, month=f.today(), acting_user=manager)
+    assert not other.adjustments.filter(source="qa_finding").exists()

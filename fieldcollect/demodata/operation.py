@@ -61,8 +61,10 @@ from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.demodata.generator import write_payments_export
 from fieldcollect.demodata.legal import demo_legal
+from fieldcollect.demodata.ops import demo_agency_operations
 from fieldcollect.demodata.payments import demo_payments
 from fieldcollect.demodata.qa import seed_quality_inspection
+from fieldcollect.demodata.settlement_ops import settlement_ops_demo
 from fieldcollect.demodata.setup import demo_partner
 from fieldcollect.optimisation import coords
 from fieldcollect.plans import services as plan_services
@@ -783,6 +785,11 @@ class Department:
                                if isinstance(v, int)})
             paid = demo_payments(now=self.at(day, 17, 0))
             self.tally["payments by link"] += int(paid["payments"].get("applied", 0))
+            # an agency's day of work results imported from its dialler (催记), and the contract, invoice
+            # and batch desk: penalty terms approved, a clawback, invoices, a recall batch waiting
+            imported = demo_agency_operations(now=self.at(day, 17, 30))
+            self.tally["results imported"] += int((imported.get("first") or {}).get("applied", 0) or 0)
+            self.tally.update({f"settlement {k}": v for k, v in settlement_ops_demo(as_of=day).items()})
 
     def _hotline_complaint(self, day: date, rng: random.Random, *, critical: bool) -> None:
         visited = list(

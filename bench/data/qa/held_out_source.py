@@ -10,7 +10,7 @@ C, D, T = "collector", "customer", "third_party"
 Z1 = "喂您好，这边是恒通资产的调解员吴刚，受光大银行委托，跟您沟通信用卡账单的事，电话有录音。"
 Z2 = "您好，我是德信咨询公司的钱女士，工号A118，代表民生银行联系您贷款逾期的问题，本通话会被录音。"
 E1 = "Hello, this is Karen Brooks from Pinecrest Associates on behalf of Summit Credit Union regarding your personal loan. This call is being recorded, and this is an attempt to collect a debt."
-rows = [
+rows: list[tuple[str, str, str, list[tuple[str, str]], list[tuple[str, int | None]]]] = [
     (
         "CN",
         "zh",

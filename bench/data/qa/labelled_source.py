@@ -11,7 +11,7 @@ TP_VISIT = "您好，我们是鼎信外访团队的工作人员，我叫张伟�
 OK_VISIT = "您好，我们是鼎信外访团队的工作人员，我叫张伟，受浦发银行委托上门拜访，了解您信用卡欠款的情况，我们全程佩戴执法记录仪录像。"
 OK_EN = "Hi, my name is Sarah Miller with Northgate Recovery, calling on behalf of Capital Bank about your credit card account. This call is recorded. This is an attempt to collect a debt and any information obtained will be used for that purpose."
 OK_EN2 = "Good afternoon, this is David from Lakeside Collections regarding your auto loan with First Union Bank. This call may be recorded. This communication is from a debt collector."
-rows = [
+rows: list[tuple[str, str, str, list[tuple[str, str]], list[tuple[str, int | None]]]] = [
     # ---- CN, clean calls and hard negatives
     (
         "CN",

@@ -53,7 +53,9 @@ def w(db):
 
 
 def _placement(case: Case) -> Placement:
-    return Placement.objects.filter(case=case).order_by("-id").first()
+    placement = Placement.objects.filter(case=case).order_by("-id").first()
+    assert placement is not None
+    return placement
 
 
 def test_recall_after_the_period_applies_at_once(w):

@@ -51,6 +51,9 @@ def build(model: type[models.Model], secrets: list[str], depth: int = 0) -> mode
     if model is Case:
         return f.make_case()
     values: dict[str, Any] = {}
+    # fields of a unique constraint (a statement's agency and month): a parent of its own, not the first row
+    together = {name for c in model._meta.constraints if isinstance(c, models.UniqueConstraint) for name in c.fields}
+    together |= {name for names in model._meta.unique_together for name in names}
     for field in model._meta.concrete_fields:
         if isinstance(field, EncryptedMixin):
             values[field.name] = secret_for(model, field)
@@ -68,7 +71,7 @@ def build(model: type[models.Model], secrets: list[str], depth: int = 0) -> mode
                 values[field.name] = f.make_case()
             elif related is Collector:  # a team is two different people
                 values[field.name] = f.make_collector(agency=f.make_agency())
-            elif field.one_to_one or field.unique or not related._default_manager.exists():
+            elif field.one_to_one or field.unique or field.name in together or not related._default_manager.exists():
                 values[field.name] = build(related, secrets, depth + 1)
             else:
                 values[field.name] = related._default_manager.first()

@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "results_import.json"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-SH = ZoneInfo("Asia/Shanghai")
 TARGET_S = 60.0
 
 
@@ -123,11 +122,14 @@ def seed(*, cases: int) -> tuple[Any, list[int]]:
 def make_file(*, case_ids: list[int], rows: int) -> tuple[bytes, dict[str, int]]:
     """The CSV and what it holds (rows, night calls, unknown cases)."""
     from fieldcollect.cases.results_import import COLUMNS
+    from fieldcollect.core.bank_time import bank_time_zone
+
+    zone = bank_time_zone()  # the demo debtors live in the bank's zone
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(COLUMNS)
-    today = datetime.now(SH).date()
+    today = datetime.now(zone).date()
     night = unknown = 0
     n_cases = len(case_ids)
     for i in range(rows):
@@ -140,7 +142,7 @@ def make_file(*, case_ids: list[int], rows: int) -> tuple[bytes, dict[str, int]]
             hour, minute, night = 22, 30, night + 1
         else:
             hour, minute = 9 + i % 11, (i * 7) % 60
-        at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=SH).isoformat()
+        at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).isoformat()
         connected = int(i % 3 == 0)
         outcome = "promise" if i % 41 == 0 else ("callback" if connected else "no_answer")
         promise = ("50000", (day + timedelta(days=7)).isoformat()) if outcome == "promise" else ("", "")

@@ -21,6 +21,7 @@ from fieldcollect.api.schemas import ERRORS, ErrorOut, RecordingOut, TranscriptI
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import User
 from fieldcollect.qa import selectors, services
+from fieldcollect.qa.errors import QaErrorCode
 from fieldcollect.qa.models import Recording, Transcript
 from fieldcollect.visits.evidence import body_too_large
 
@@ -101,7 +102,7 @@ def recording_audio(request: HttpRequest, recording_id: int) -> HttpResponseBase
     user = _user(request)
     rec = Recording.objects.filter(pk=recording_id).first()
     if rec is None:
-        raise NotFoundError(_("Recording not found."), code="qa.recording_not_found")
+        raise NotFoundError(_("Recording not found."), code=QaErrorCode.RECORDING_NOT_FOUND)
     try:
         play = services.recording_play(
             recording=rec, acting_user=user, range_header=request.headers.get("Range")

@@ -9,7 +9,6 @@ import of the same file applies nothing.
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.cases.models import Case, Placement
 from fieldcollect.cases.results_import import COLUMNS, results_import
 from fieldcollect.core.bank_time import bank_time_zone
+from fieldcollect.core.cells import safe_csv_writer
 
 
 def demo_work_results_file(*, cases: list[Case], day_before: datetime, unknown_case_id: int) -> bytes:
@@ -30,7 +30,7 @@ def demo_work_results_file(*, cases: list[Case], day_before: datetime, unknown_c
     tz = bank_time_zone()
     day = (day_before.astimezone(tz) - timedelta(days=1)).date()
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = safe_csv_writer(buf, lineterminator="\r\n")  # an agency's file: its notes are text, never formulas
     w.writerow(COLUMNS)
     n = 0
 

@@ -16,17 +16,16 @@ import random
 import struct
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.analytics.conduct.sampling import Contact, weekly_queue
 from fieldcollect.cases.models import Case
+from fieldcollect.core.bank_time import bank_time_zone
 from fieldcollect.core.models import Role, User
 from fieldcollect.qa import reviews, services, training
 from fieldcollect.qa.models import Certificate, Course, Recording, ScoringForm
 from fieldcollect.visits.evidence import EvidenceIntake
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FORM_ITEMS = [
     {
         "id": "ident",
@@ -94,7 +93,7 @@ def seed_quality_inspection(*, as_of: date, per_agency: int = 12, seed: int = 20
             if rec is None:
                 staged = _store_audio(seed + case.pk)
                 start = datetime.combine(
-                    as_of - timedelta(days=i % 5), time(10 + i % 7, 5 * (i % 10)), SHANGHAI
+                    as_of - timedelta(days=i % 5), time(10 + i % 7, 5 * (i % 10)), bank_time_zone()
                 )
                 rec = Recording.objects.create(
                     agency=agency, case=case, collector=collector, source=Recording.Source.DIALLER,

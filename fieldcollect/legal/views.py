@@ -20,6 +20,7 @@ from fieldcollect.core.errors import ApplicationError, CommonErrorCode, Permissi
 from fieldcollect.core.models import User
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.legal import charts, selectors, services
+from fieldcollect.legal.errors import LegalErrorCode
 from fieldcollect.legal.models import (
     AltContact,
     Consent,
@@ -110,7 +111,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
         try:
             if p["action"] == "hearing":
                 if p["hearing_on"] is None:
-                    raise ApplicationError(_("Give the hearing's date."), code="legal.hearing_invalid")
+                    raise ApplicationError(_("Give the hearing's date."), code=LegalErrorCode.HEARING_INVALID)
                 at = timezone.make_aware(datetime.combine(p["hearing_on"], time(9, 0)))
                 services.hearing_add(
                     referral=referral, at=at, place=p["place"] or "", notes=p["notes"] or "", acting_user=user

@@ -32,6 +32,7 @@ from fieldcollect.core.models import User
 from fieldcollect.core.pdf import cjk_document, find_cjk_font
 from fieldcollect.core.qr import qr_svg
 from fieldcollect.payments.channels import channel_add
+from fieldcollect.payments.errors import PaymentErrorCode
 from fieldcollect.payments.models import PaymentEvent, PaymentLink
 from fieldcollect.payments.services import payments_post
 from fieldcollect.plans.models import PlanInstalment, PlanStatus, ProposalState
@@ -90,11 +91,11 @@ class DemoProvider:
         """The customer pays (``succeed``) or the payment fails (declined card)."""
         now = now or timezone.now()
         if link.status != PaymentLink.Status.OPEN:
-            raise ConflictError(_("The payment link is no longer open."), code="payment_link.not_open")
+            raise ConflictError(_("The payment link is no longer open."), code=PaymentErrorCode.PAYMENT_LINK_NOT_OPEN)
         fields = link_check(link.url)
         if int(fields["exp"]) < now.timestamp():
             PaymentLink.objects.filter(pk=link.pk).update(status=PaymentLink.Status.EXPIRED)
-            raise ConflictError(_("The payment link has expired."), code="payment_link.expired")
+            raise ConflictError(_("The payment link has expired."), code=PaymentErrorCode.PAYMENT_LINK_EXPIRED)
         if not succeed:
             with transaction.atomic():
                 PaymentLink.objects.filter(pk=link.pk).update(
@@ -122,7 +123,7 @@ class DemoProvider:
             lines=[(1, line)], channel=self.channel, actor_label=f"provider:{self.name}", now=now
         )
         if result.rejected:
-            raise ApplicationError(result.rejected[0]["reason"], code="payment_link.refused")
+            raise ApplicationError(result.rejected[0]["reason"], code=PaymentErrorCode.PAYMENT_LINK_REFUSED)
         event = PaymentEvent.objects.get(channel=self.channel, reference=link.reference)
         PaymentLink.objects.filter(pk=link.pk).update(status=PaymentLink.Status.PAID, event=event)
         link.refresh_from_db()
@@ -159,17 +160,17 @@ def payment_link_create(
             or instalment.proposal.plan_status != PlanStatus.PERFORMING
         ):
             raise ApplicationError(
-                _("Not an unpaid instalment of this case's plan."), code="payment_link.invalid"
+                _("Not an unpaid instalment of this case's plan."), code=PaymentErrorCode.PAYMENT_LINK_INVALID
             )
         amount = int(instalment.payment_fen)
     elif purpose == PaymentLink.Purpose.PROMISE:
         if promise is None or promise.case_id != case.pk or promise.status != PromiseToPay.Status.OPEN:
-            raise ApplicationError(_("Not an open promise of this case."), code="payment_link.invalid")
+            raise ApplicationError(_("Not an open promise of this case."), code=PaymentErrorCode.PAYMENT_LINK_INVALID)
         amount = int(promise.amount_fen)
     else:
-        raise ApplicationError(_("Unknown purpose."), code="payment_link.invalid")
+        raise ApplicationError(_("Unknown purpose."), code=PaymentErrorCode.PAYMENT_LINK_INVALID)
     if amount <= 0:
-        raise ApplicationError(_("Nothing to pay."), code="payment_link.invalid")
+        raise ApplicationError(_("Nothing to pay."), code=PaymentErrorCode.PAYMENT_LINK_INVALID)
     reference = f"L{secrets.token_hex(8)}"
     expires = now + timedelta(days=VALID_DAYS)
     url = used.link_url(reference=reference, loan_id=case.loan_id, amount_fen=amount, expires_at=expires)

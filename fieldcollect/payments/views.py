@@ -18,6 +18,7 @@ from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFound
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages, request_user
 from fieldcollect.payments import links
+from fieldcollect.payments.errors import PaymentErrorCode
 from fieldcollect.payments.models import CoreInstruction, PaymentEvent, PaymentLink, Reconciliation
 from fieldcollect.payments.writeback import instruction_resend
 from fieldcollect.plans.models import PlanInstalment, PlanStatus, ProposalState
@@ -74,7 +75,7 @@ def resend(request: HttpRequest) -> HttpResponse:
     pk = ResendForm.parse(request.POST)["instruction"]
     instruction = CoreInstruction.objects.filter(pk=pk).first() if pk else None
     if instruction is None:
-        raise NotFoundError(_("Unknown instruction."), code="core_instruction.not_found")
+        raise NotFoundError(_("Unknown instruction."), code=PaymentErrorCode.CORE_INSTRUCTION_NOT_FOUND)
     try:
         instruction_resend(instruction=instruction, acting_user=user)
         messages.success(request, _("The instruction will be sent again."))
@@ -162,7 +163,7 @@ def case_receipt(request: HttpRequest, case_id: int) -> HttpResponse:
         else None
     )
     if link is None or link.event is None:
-        raise NotFoundError(_("Receipt not found."), code="payment_link.not_found")
+        raise NotFoundError(_("Receipt not found."), code=PaymentErrorCode.PAYMENT_LINK_NOT_FOUND)
     resp = HttpResponse(links.receipt_pdf(link.event), content_type="application/pdf")
     resp["Content-Disposition"] = f'inline; filename="receipt-{link.reference}.pdf"'
     return resp

@@ -36,6 +36,7 @@ from fieldcollect.core.models import User
 from fieldcollect.home import home_dir
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.outbox.services import DeliveryError, outbox_dispatch
+from fieldcollect.payments.errors import PaymentErrorCode
 from fieldcollect.payments.models import CoreInstruction
 from fieldcollect.plans.models import PlanInstalment, PlanStatus, ProposalState, RestructuringProposal
 
@@ -226,20 +227,20 @@ def core_answer(
     try:
         key = uuid.UUID(str(instruction_id))
     except ValueError:
-        raise NotFoundError(_("Unknown instruction."), code="core_instruction.not_found") from None
+        raise NotFoundError(_("Unknown instruction."), code=PaymentErrorCode.CORE_INSTRUCTION_NOT_FOUND) from None
     status = CoreInstruction.Status.ACKNOWLEDGED if accepted else CoreInstruction.Status.REFUSED
     if not accepted and not reason.strip():
-        raise ApplicationError(_("A refusal needs its reason."), code="core_instruction.reason_missing")
+        raise ApplicationError(_("A refusal needs its reason."), code=PaymentErrorCode.CORE_INSTRUCTION_REASON_MISSING)
     with transaction.atomic():
         ins = CoreInstruction.objects.select_for_update().filter(instruction_id=key).first()
         if ins is None:
-            raise NotFoundError(_("Unknown instruction."), code="core_instruction.not_found")
+            raise NotFoundError(_("Unknown instruction."), code=PaymentErrorCode.CORE_INSTRUCTION_NOT_FOUND)
         if ins.status in (CoreInstruction.Status.ACKNOWLEDGED, CoreInstruction.Status.REFUSED):
             if ins.status == status:
                 return ins
             raise ConflictError(
                 _("The instruction was answered already."),
-                code="core_instruction.answered",
+                code=PaymentErrorCode.CORE_INSTRUCTION_ANSWERED,
                 extra={"status": ins.status},
             )
         ins.status = status
@@ -294,7 +295,7 @@ def instruction_resend(*, instruction: CoreInstruction, acting_user: User | None
     if instruction.status not in (CoreInstruction.Status.REFUSED, CoreInstruction.Status.FAILED):
         raise ConflictError(
             _("Only a refused or failed instruction is sent again."),
-            code="core_instruction.not_refused",
+            code=PaymentErrorCode.CORE_INSTRUCTION_NOT_REFUSED,
             extra={"status": instruction.status},
         )
     with transaction.atomic():
@@ -305,7 +306,7 @@ def instruction_resend(*, instruction: CoreInstruction, acting_user: User | None
             .values_list("attempt", flat=True)[0]
         )
         if last != instruction.attempt:
-            raise ConflictError(_("This instruction was sent again already."), code="core_instruction.resent")
+            raise ConflictError(_("This instruction was sent again already."), code=PaymentErrorCode.CORE_INSTRUCTION_RESENT)
         return _enqueue(p, attempt=last + 1, acting_user=acting_user)
 
 

@@ -17,6 +17,7 @@ from fieldcollect.audit.services import audit_log
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.qa import training
+from fieldcollect.qa.errors import QaErrorCode
 from fieldcollect.qa.models import Certificate, ConfirmedFinding, Recording, Review, ScoringForm
 
 SEVERITIES = ("critical", "major", "minor")
@@ -33,7 +34,7 @@ def form_score(form: ScoringForm, answers: dict[str, bool]) -> int:
     missing = [i for i in ids if i not in answers]
     extra = [k for k in answers if k not in ids]
     if missing or extra:
-        raise ApplicationError(_("Answer every item of the form, and only those."), code="qa.form_answers",
+        raise ApplicationError(_("Answer every item of the form, and only those."), code=QaErrorCode.FORM_ANSWERS,
                                extra={"missing": missing, "unknown": extra})  # fmt: skip
     total = sum(int(i["weight"]) for i in items)
     met = sum(int(i["weight"]) for i in items if answers[str(i["id"])])
@@ -46,23 +47,23 @@ def review_submit(*, recording: Recording, reviewer: User, form: ScoringForm, an
     "rule_id"?, "segment_index"?}``). A critical confirmed finding suspends the collector's active
     certificates (so visits are refused until the appeal is upheld or the certificate reinstated)."""
     if not _is_reviewer(reviewer):
-        raise PermissionDeniedError(_("Only bank QA reviews recordings."), code="qa.not_reviewer")
+        raise PermissionDeniedError(_("Only bank QA reviews recordings."), code=QaErrorCode.NOT_REVIEWER)
     if form.pack != recording.pack:
-        raise ApplicationError(_("The form is not the recording's pack's."), code="qa.form_pack")
+        raise ApplicationError(_("The form is not the recording's pack's."), code=QaErrorCode.FORM_PACK)
     if verdict not in Review.Verdict.values:
-        raise ApplicationError(_("Unknown verdict."), code="qa.verdict")
+        raise ApplicationError(_("Unknown verdict."), code=QaErrorCode.VERDICT)
     for c in confirmed:
         if c.get("category") not in CATEGORIES or c.get("severity") not in SEVERITIES:
-            raise ApplicationError(_("A confirmed finding needs a known category and severity."), code="qa.finding",
+            raise ApplicationError(_("A confirmed finding needs a known category and severity."), code=QaErrorCode.FINDING,
                                    extra={"finding": {k: str(v) for k, v in c.items()}})  # fmt: skip
     if any(c["severity"] == "critical" for c in confirmed) and verdict != Review.Verdict.CRITICAL:
-        raise ApplicationError(_("A critical finding makes the verdict critical."), code="qa.verdict")
+        raise ApplicationError(_("A critical finding makes the verdict critical."), code=QaErrorCode.VERDICT)
     score = form_score(form, answers)
     now = timezone.now()
     with transaction.atomic():
         if Review.objects.filter(recording=recording, reviewer=reviewer).exists():
             raise ApplicationError(
-                _("You reviewed this recording already."), code="qa.reviewed", status_code=409
+                _("You reviewed this recording already."), code=QaErrorCode.REVIEWED, status_code=409
             )
         review = Review.objects.create(recording=recording, reviewer=reviewer, form=form, answers=answers,
                                        score=score, verdict=verdict)  # fmt: skip
@@ -89,11 +90,11 @@ def appeal_file(*, finding: ConfirmedFinding, acting_user: User, reason: str) ->
     """The agency (its manager) appeals a confirmed finding of its own."""
     if acting_user.role != Role.AGENCY_MANAGER or acting_user.agency_id != finding.agency_id:
         raise PermissionDeniedError(
-            _("Only the agency's manager appeals its findings."), code="qa.appeal_forbidden"
+            _("Only the agency's manager appeals its findings."), code=QaErrorCode.APPEAL_FORBIDDEN
         )
     if finding.appeal not in ("",):
         raise ApplicationError(
-            _("This finding was appealed already."), code="qa.appeal_state", status_code=409
+            _("This finding was appealed already."), code=QaErrorCode.APPEAL_STATE, status_code=409
         )
     with transaction.atomic():
         finding.appeal, finding.appeal_reason, finding.appeal_filed_by = (
@@ -110,10 +111,10 @@ def appeal_file(*, finding: ConfirmedFinding, acting_user: User, reason: str) ->
 def appeal_propose(*, finding: ConfirmedFinding, acting_user: User, decision: str) -> ConfirmedFinding:
     """The bank's maker proposes ``upheld`` or ``rejected``."""
     if not _is_reviewer(acting_user):
-        raise PermissionDeniedError(_("Only bank QA decides appeals."), code="qa.appeal_forbidden")
+        raise PermissionDeniedError(_("Only bank QA decides appeals."), code=QaErrorCode.APPEAL_FORBIDDEN)
     if finding.appeal != ConfirmedFinding.Appeal.FILED or decision not in ("upheld", "rejected"):
         raise ApplicationError(
-            _("No appeal to decide, or an unknown decision."), code="qa.appeal_state", status_code=409
+            _("No appeal to decide, or an unknown decision."), code=QaErrorCode.APPEAL_STATE, status_code=409
         )
     with transaction.atomic():
         finding.appeal, finding.appeal_proposal, finding.appeal_proposed_by = (
@@ -132,11 +133,11 @@ def appeal_approve(*, finding: ConfirmedFinding, acting_user: User) -> Confirmed
     finding and reinstates the collector's certificates suspended for it when no other critical
     finding in force remains."""
     if not _is_reviewer(acting_user):
-        raise PermissionDeniedError(_("Only bank QA decides appeals."), code="qa.appeal_forbidden")
+        raise PermissionDeniedError(_("Only bank QA decides appeals."), code=QaErrorCode.APPEAL_FORBIDDEN)
     if finding.appeal != ConfirmedFinding.Appeal.PROPOSED:
-        raise ApplicationError(_("No proposed decision to approve."), code="qa.appeal_state", status_code=409)
+        raise ApplicationError(_("No proposed decision to approve."), code=QaErrorCode.APPEAL_STATE, status_code=409)
     if finding.appeal_proposed_by_id == acting_user.pk:
-        raise PermissionDeniedError(_("The checker must not be the maker."), code="qa.maker_checker")
+        raise PermissionDeniedError(_("The checker must not be the maker."), code=QaErrorCode.MAKER_CHECKER)
     with transaction.atomic():
         finding.appeal = finding.appeal_proposal
         finding.appeal_decided_by = acting_user

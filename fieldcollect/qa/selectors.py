@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
+from fieldcollect.qa.errors import QaErrorCode
 from fieldcollect.qa.models import ConfirmedFinding, Recording
 
 
@@ -30,7 +31,7 @@ def recording_for(user: User, recording_id: int) -> Recording:
     rec = recordings_visible_to(user).filter(pk=recording_id).first()
     if rec is None:
         raise NotFoundError(
-            _("Recording not found."), code="qa.recording_not_found", extra={"recording_id": recording_id}
+            _("Recording not found."), code=QaErrorCode.RECORDING_NOT_FOUND, extra={"recording_id": recording_id}
         )
     return rec
 

@@ -32,6 +32,7 @@ from fieldcollect.core.errors import ApplicationError, NotFoundError, Permission
 from fieldcollect.core.models import Role, User
 from fieldcollect.privacy import filecrypt
 from fieldcollect.privacy.fields import current_keyring
+from fieldcollect.qa.errors import QaErrorCode
 from fieldcollect.qa.models import AutoFinding, PurgeRecord, QaLead, Recording, Transcript
 from fieldcollect.visits.evidence import EvidenceIntake, StagedEvidence, evidence_path
 from fieldcollect.visits.models import Evidence
@@ -78,7 +79,7 @@ def recording_upload(
     same ``dialler_id`` again returns the stored recording (``created`` false) without reading the body."""
     agency_id = acting_user.agency_id
     if not acting_user.is_agency_user or agency_id is None:
-        raise PermissionDeniedError(_("Only an agency's dialler uploads recordings."), code="qa.not_agency")
+        raise PermissionDeniedError(_("Only an agency's dialler uploads recordings."), code=QaErrorCode.NOT_AGENCY)
     dialler_id = dialler_id.strip()
     if not dialler_id or len(dialler_id) > 100:
         raise _error(
@@ -97,7 +98,7 @@ def recording_upload(
         collector = Collector.objects.filter(pk=collector_id, agency_id=agency_id).first()
         if collector is None:
             raise NotFoundError(
-                _("Collector not found."), code="qa.collector_not_found", extra={"collector_id": collector_id}
+                _("Collector not found."), code=QaErrorCode.COLLECTOR_NOT_FOUND, extra={"collector_id": collector_id}
             )
     staged = EvidenceIntake().read_from(stream)
     if staged.kind not in AUDIO_KINDS:
@@ -198,7 +199,7 @@ def recording_play(*, recording: Recording, acting_user: User, range_header: str
     sent, the requested byte range only; every playback is audited (with its range)."""
     if not may_play(acting_user, recording):
         raise NotFoundError(
-            _("Recording not found."), code="qa.recording_not_found", extra={"recording_id": recording.pk}
+            _("Recording not found."), code=QaErrorCode.RECORDING_NOT_FOUND, extra={"recording_id": recording.pk}
         )
     if recording.purged_at is not None:
         raise _error(_("The recording was purged under the retention rule."), "qa.purged", 410)
@@ -298,7 +299,7 @@ def recording_set_legal_hold(
     *, recording: Recording, acting_user: User, hold: bool, reason: str
 ) -> Recording:
     if not (acting_user.is_superuser or acting_user.role == Role.COMPLIANCE_OFFICER):
-        raise PermissionDeniedError(_("Only bank compliance sets a legal hold."), code="qa.hold_forbidden")
+        raise PermissionDeniedError(_("Only bank compliance sets a legal hold."), code=QaErrorCode.HOLD_FORBIDDEN)
     with transaction.atomic():
         old = recording.legal_hold
         recording.legal_hold = hold

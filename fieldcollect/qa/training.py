@@ -22,6 +22,7 @@ from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.audit.services import audit_log
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
+from fieldcollect.qa.errors import QaErrorCode
 from fieldcollect.qa.models import Certificate, Course, ExamResult
 
 REMINDER_DAYS = 30  # a renewal reminder this many days before a certificate expires
@@ -53,7 +54,7 @@ def exam_record(*, collector: Collector, course: Course, taken_on: date, score: 
                 acting_user: User | None) -> ExamResult:  # fmt: skip
     if not 0 <= score <= 100:
         raise ApplicationError(
-            _("A score is between 0 and 100."), code="qa.exam_score", extra={"score": score}
+            _("A score is between 0 and 100."), code=QaErrorCode.EXAM_SCORE, extra={"score": score}
         )
     with transaction.atomic():
         exam = ExamResult.objects.create(collector=collector, course=course, taken_on=taken_on, score=score,
@@ -69,11 +70,11 @@ def certificate_issue(*, collector: Collector, number: str, issued_on: date, exp
     """A certificate; needs a passed exam of the collector when one is named."""
     if exam is not None and (exam.collector_id != collector.pk or not exam.passed):
         raise ApplicationError(
-            _("A certificate needs a passed exam of the same collector."), code="qa.exam_not_passed"
+            _("A certificate needs a passed exam of the same collector."), code=QaErrorCode.EXAM_NOT_PASSED
         )
     if expires_on < issued_on:
         raise ApplicationError(
-            _("A certificate cannot expire before it is issued."), code="qa.certificate_dates"
+            _("A certificate cannot expire before it is issued."), code=QaErrorCode.CERTIFICATE_DATES
         )
     with transaction.atomic():
         cert = Certificate.objects.create(collector=collector, number=number, issued_on=issued_on,
@@ -89,11 +90,11 @@ def certificate_set_status(*, certificate: Certificate, status: str, reason: str
     """Suspend (a critical confirmed finding), reinstate or revoke a certificate; the collector's
     qualification follows at once."""
     if status not in Certificate.Status.values:
-        raise ApplicationError(_("Unknown certificate status."), code="qa.certificate_status")
+        raise ApplicationError(_("Unknown certificate status."), code=QaErrorCode.CERTIFICATE_STATUS)
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if locked.status == Certificate.Status.REVOKED and status != Certificate.Status.REVOKED:
-            raise ApplicationError(_("A revoked certificate stays revoked."), code="qa.certificate_revoked")
+            raise ApplicationError(_("A revoked certificate stays revoked."), code=QaErrorCode.CERTIFICATE_REVOKED)
         old = locked.status
         locked.status, locked.status_reason = status, reason[:200]
         locked.save(update_fields=["status", "status_reason"])

@@ -19,13 +19,14 @@ def _sources() -> list[tuple[str, str]]:
 
 
 def test_only_core_pdf_finds_or_registers_a_font() -> None:
-    """Writers (agreements, statements, the management report) start their document with
+    """Writers (agreements, statements, the management report, letters, receipts) start their document with
     ``cjk_document``; none builds an FPDF, registers a font or looks for one itself."""
     offenders = [name for name, text in _sources() if name != "core/pdf.py" and re.search(
         r"\badd_font\(|\bFPDF\(|def (_?find_cjk_font|_face_index)\b|class FontNotFound\b|FALLBACK_FONTS =", text)]
     assert offenders == []
     writers = [name for name, text in _sources() if "cjk_document(" in text and name != "core/pdf.py"]
-    assert sorted(writers) == ["plans/agreement.py", "reports/management.py", "settlement/exports.py"]
+    assert sorted(writers) == ["legal/letters.py", "payments/links.py", "plans/agreement.py", "reports/management.py",
+                              "settlement/exports.py"]
 
 
 def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

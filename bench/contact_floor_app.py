@@ -48,8 +48,9 @@ FLAGS = ("SELECT f.customer_id, f.flag, f.phone, f.starts_at, f.ends_at, f.lifte
 CONTACT = ("WITH u AS (UPDATE cases_case SET status = %s, close_reason = %s, closed_on = %s, version = %s, "
            "updated_at = %s, agency_id = %s, placed_until = %s, collector_id = %s WHERE id = %s RETURNING 1) "
            "INSERT INTO cases_contactattempt (case_id, agency_id, collector_id, channel, party, number, at, connected, "
-           "conversation, outcome, notes, recorded_by_id, created_at, row_binding) "
-           "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, (SELECT count(*) FROM u)")
+           "conversation, outcome, notes, recorded_by_id, created_at, row_binding, agency_ref, breach_rules) "
+           "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', '[]'::jsonb) "
+           "RETURNING id, (SELECT count(*) FROM u)")
 HEAD = ("SELECT id, seq, hash FROM core_auditchainhead WHERE id BETWEEN 1 AND %s ORDER BY (id = %s) DESC, id "
         "LIMIT 1 FOR UPDATE SKIP LOCKED")
 AUDIT = ("WITH h AS (UPDATE core_auditchainhead SET seq = %s, hash = %s WHERE id = %s RETURNING 1) "

@@ -30,7 +30,8 @@ ROOT = BENCH.parent
 AS_OF = "2026-06-30"
 
 # modules of bench/ that are not benchmarks, and the benchmark whose smoke run exercises each
-HELPERS = {"load_bodies": "request_cost", "load_locustfile": "load", "contact_floor_app": "load"}
+HELPERS = {"load_bodies": "request_cost", "load_locustfile": "load", "contact_floor_app": "load",
+           "open_book": "daily_cycle"}
 SMOKE_RUNS: set[str] = set()  # filled by @smoke below
 
 

@@ -237,7 +237,7 @@ def test_contract_pages_maker_checker_and_isolation(world):
         "pia_summary": "",
     }
     bad = maker.post(f"{url}propose", {**form, "commission_tiers": "M2 0.12"})
-    assert bad.status_code == 400 and "name=value" in bad.content.decode()
+    assert bad.status_code == 400 and "名称=值" in bad.content.decode()  # "Write commission_tiers as name=value"
     bad = maker.post(f"{url}propose", {**form, "effective_from": "2001-01-01"})
     assert bad.status_code == 400
     r = maker.post(f"{url}propose", form)

@@ -319,7 +319,7 @@ def test_upload_page(world, placed, client):
     data = csv_bytes([row("W1", placed, at(10)), row("W2", 12345678, at(10))])
     resp = client.post("/results/import", {"file": SimpleUploadedFile("r.csv", data)})
     text = resp.content.decode()
-    assert resp.status_code == 200 and "unknown_case" in text and "No such case." in text
+    assert resp.status_code == 200 and "unknown_case" in text and "没有这个案件。" in text  # "No such case."
     assert ContactAttempt.objects.filter(agency_ref="W1").exists()
     from django.conf import settings
 

@@ -110,7 +110,7 @@ def test_the_secret_is_in_the_keys_folder_not_in_the_database(fc_home):
     assert (fc_home / "keys" / channels.SECRETS_FILE).stat().st_mode & 0o077 == 0
     assert channels.channel_add(name="corebank") == secret  # set-up again keeps it
     assert channels.channel_add(name="corebank", rotate=True) != secret
-    with pytest.raises(Exception, match="channel name"):
+    with pytest.raises(Exception, match="store"):  # the message names the reserved name, in either language
         channels.channel_add(name="store")
 
 

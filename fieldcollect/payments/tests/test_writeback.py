@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.core.errors import ApplicationError, ConflictError
@@ -177,7 +178,8 @@ def test_answers_from_a_csv_file_refuse_bad_rows_with_their_reason(plan_world, t
         f"{ins.instruction_id},maybe,\n",
         encoding="utf-8",
     )
-    result = wb.core_answers_from_csv(answers)
+    with translation.override("en"):
+        result = wb.core_answers_from_csv(answers)
     assert result.answered == 1
     assert [(r["row"], r["reason"]) for r in result.rejected] == [
         (3, "Unknown instruction."),

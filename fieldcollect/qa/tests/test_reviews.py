@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role
@@ -36,7 +36,7 @@ def recording(w: World, dialler_id: str = "R-1") -> Recording:  # noqa: F811
 
 def test_weighted_score_and_answers_checked(form: ScoringForm) -> None:
     assert reviews.form_score(form, {"ident": True, "notice": False, "manner": True}) == 90
-    with pytest.raises(ApplicationError, match="every item"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="every item"):
         reviews.form_score(form, {"ident": True})
 
 
@@ -52,7 +52,7 @@ def test_critical_finding_suspends_then_appeal_maker_checker_reinstates(w: World
         reviews.review_submit(
             recording=rec, reviewer=w.lead, form=form, answers={}, verdict="pass", confirmed=[]
         )
-    with pytest.raises(ApplicationError, match="critical"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="critical"):
         reviews.review_submit(recording=rec, reviewer=w.compliance, form=form, verdict="fail",
                               answers={"ident": True, "notice": True, "manner": False},
                               confirmed=[{"category": "threat", "severity": "critical"}])  # fmt: skip
@@ -78,7 +78,7 @@ def test_critical_finding_suspends_then_appeal_maker_checker_reinstates(w: World
         reviews.appeal_file(finding=finding, acting_user=w.other_dialler, reason="not ours")
     reviews.appeal_file(finding=finding, acting_user=w.dialler, reason="录音中是客户说的")
     reviews.appeal_propose(finding=finding, acting_user=w.compliance, decision="upheld")
-    with pytest.raises(PermissionDeniedError, match="maker"):
+    with translation.override("en"), pytest.raises(PermissionDeniedError, match="maker"):
         reviews.appeal_approve(finding=finding, acting_user=w.compliance)
     checker = f.make_user(role=Role.COMPLIANCE_OFFICER)
     reviews.appeal_approve(finding=finding, acting_user=checker)

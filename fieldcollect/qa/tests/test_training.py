@@ -8,6 +8,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.utils import translation
 
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.core.errors import ApplicationError
@@ -43,7 +44,7 @@ def test_qualification_follows_the_records(vw, course: Course) -> None:  # noqa:
     assert not failed.passed
     c.refresh_from_db()
     assert c.certified_until is None and c.trained_until is None and not c.qualified_on(f.today())
-    with pytest.raises(ApplicationError, match="passed exam"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="passed exam"):
         training.certificate_issue(collector=c, number="X", issued_on=f.today(), expires_on=f.today(), exam=failed,
                                    acting_user=None)  # fmt: skip
     cert = certify(c, course)

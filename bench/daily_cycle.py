@@ -42,6 +42,49 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
 
+class RssSampler:
+    """The process's resident memory sampled every ``every_s`` seconds in a thread, so that the peak can be
+    placed in a step: ``peaks(timings)`` lays the steps end to end from the start (their times are
+    consecutive, so the windows are close to the real ones) and gives the highest sample in each."""
+
+    def __init__(self, every_s: float = 0.02) -> None:
+        import threading
+
+        self.every_s = every_s
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _rss(self) -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self._page
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.perf_counter(), self._rss()))
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> RssSampler:
+        self.start = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peaks(self, timings: dict[str, float]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        t = self.start
+        for name, seconds in timings.items():
+            inside = [rss for at, rss in self.samples if t <= at <= t + seconds]
+            if inside:
+                out[name] = round(max(inside) / 2**30, 3)
+            t += seconds
+        return out
+
+
 # ------------------------------------------------------------------------------------------ setup
 def generate(workdir: Path, loans: int, seed: int, as_of: date) -> tuple[Path, float]:
     from fieldcollect.demodata.generator import write_demo_portfolio
@@ -188,12 +231,14 @@ def child_cycle(as_of: date, engine: str = "local") -> dict:
     migrate_quietly()
     from fieldcollect.daily.services import run_daily
 
-    t = time.perf_counter()
-    result = run_daily(as_of=as_of, engine=engine, progress=False)
-    total = time.perf_counter() - t
+    with RssSampler() as rss:
+        t = time.perf_counter()
+        result = run_daily(as_of=as_of, engine=engine, progress=False)
+        total = time.perf_counter() - t
     timings = dict(result.timings)
     warning = result.summary.get("early_warning", {})
     return {"total_s": total, "timings": timings, "peak_rss_gib": peak_rss_gib(),
+            "peak_rss_gib_by_step": rss.peaks(timings),
             "loans": result.summary["loans"], "cases": result.summary.get("cases", {}),
             "early_warning": {k: warning.get(k) for k in ("trained", "train_s", "scored", "timings", "skipped", "error")
                               if k in warning},

@@ -34,7 +34,6 @@ from numba import njit
 
 EPOCH = date(1970, 1, 1)
 NO_DATE = np.iinfo(np.int32).max
-DAY_BITS = 16  # day numbers fit in 16 bits until 2149
 
 
 @dataclass(frozen=True)
@@ -120,34 +119,63 @@ def _arrow_column(values: np.ndarray) -> pa.Array:
     return pa.array(values)
 
 
-def _locate(sorted_ids: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of each query id in ``sorted_ids`` and whether it is there.
+@njit(cache=True, nogil=True)
+def _sorted_by(key: np.ndarray, then: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """Whether rows are in (key, then) order: the store's partitions already are, so nothing is sorted."""
+    for i in range(1, len(key)):
+        if key[i] < key[i - 1] or (key[i] == key[i - 1] and then[i] < then[i - 1]):
+            return False
+    return True
 
-    Runs of equal ids (rows of one loan arrive together) are looked up once.
-    """
-    n = len(sorted_ids)
-    if len(query) == 0 or n == 0:
-        return np.zeros(len(query), dtype=np.int64), np.zeros(len(query), dtype=bool)
-    starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
-    uq = query[starts]
-    idx_u = np.searchsorted(sorted_ids, uq)
-    ok_u = sorted_ids[np.minimum(idx_u, n - 1)] == uq
-    counts = np.diff(np.r_[starts, len(query)])
-    return np.repeat(idx_u, counts), np.repeat(ok_u, counts)
+
+def _int64(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int64)  # no copy when it already is
+
+
+def _int32(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int32)  # day numbers (Arrow's date32) and seq as stored
+
+
+def _rows_by_loan(loan_of_row: np.ndarray, then: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
+    """The rows in (loan, ``then``) order, ``loan_of_row`` first: untouched when they already are."""
+    arrays = [_int64(loan_of_row), *columns]
+    if len(arrays[0]) > 1 and not _sorted_by(arrays[0], then):
+        o = np.lexsort((then, arrays[0]))
+        arrays = [a[o] for a in arrays]
+    return arrays
 
 
 @njit(cache=True, nogil=True)
-def _status_kernel(inst_off: np.ndarray, due: np.ndarray, ip: np.ndarray, it: np.ndarray,
-                   pay_off: np.ndarray, pay_day: np.ndarray, pay_amt: np.ndarray,
-                   days: np.ndarray, first30_by: int) -> tuple:  # pragma: no cover - compiled
+def _ranges(loan_of_row: np.ndarray, loan_id: np.ndarray) -> tuple:  # pragma: no cover - compiled
+    """``start[i]:end[i]``, the rows of ``loan_id[i]`` (both sorted): one merge pass over the rows."""
+    n = len(loan_id)
+    start = np.zeros(n, dtype=np.int64)
+    end = np.zeros(n, dtype=np.int64)
+    r = 0
+    rows = len(loan_of_row)
+    for i in range(n):
+        while r < rows and loan_of_row[r] < loan_id[i]:
+            r += 1
+        start[i] = r
+        while r < rows and loan_of_row[r] == loan_id[i]:
+            r += 1
+        end[i] = r
+    return start, end
+
+
+@njit(cache=True, nogil=True)
+def _status_kernel(inst_start: np.ndarray, inst_end: np.ndarray, due: np.ndarray, ip: np.ndarray,
+                   it: np.ndarray, pay_start: np.ndarray, pay_end: np.ndarray, pay_day: np.ndarray,
+                   pay_amt: np.ndarray, days: np.ndarray, first30_by: int) -> tuple:  # pragma: no cover - compiled
     """One pass over the loans of a partition, compiled (the contract in the module's docstring).
 
     Rows are sorted by loan, then by seq (instalments) or paid day (payments); loan ``i`` owns
-    instalments ``inst_off[i]:inst_off[i + 1]`` and payments ``pay_off[i]:pay_off[i + 1]``. ``days`` are the
+    instalments ``inst_start[i]:inst_end[i]`` and payments ``pay_start[i]:pay_end[i]`` (rows of loans not
+    reported lie outside every range). ``days`` are the
     status days (``as_of``, then ``previous`` if asked): the day-dependent results have one row per status
     day. ``first30`` is the first day by ``first30_by`` on which the loan was 30 days past due.
     """
-    n = len(inst_off) - 1
+    n = len(inst_start)
     m = len(days)
     dpd = np.zeros((m, n), dtype=np.int32)
     overdue = np.zeros((m, n), dtype=np.int64)
@@ -157,8 +185,8 @@ def _status_kernel(inst_off: np.ndarray, due: np.ndarray, ip: np.ndarray, it: np
     settled = np.zeros((m, n), dtype=np.bool_)
     first30 = np.full(n, NO_DATE, dtype=np.int64)
     for loan in range(n):
-        i0, i1 = inst_off[loan], inst_off[loan + 1]
-        p0, p1 = pay_off[loan], pay_off[loan + 1]
+        i0, i1 = inst_start[loan], inst_end[loan]
+        p0, p1 = pay_start[loan], pay_end[loan]
         total_due = 0
         total_principal = 0
         for k in range(i0, i1):
@@ -214,10 +242,10 @@ def _status_kernel(inst_off: np.ndarray, due: np.ndarray, ip: np.ndarray, it: np
 def warm_up() -> None:
     """Load the compiled pass now (from its on-disk cache, or compile it once): the nightly cycle calls
     this before its dpd/bucket clock starts, as a database connection is opened before a query is timed."""
-    one = np.ones(1, dtype=np.int64)
-    compute_partition(loan_id=one, disbursed_day=one, principal_fen=one, inst_loan_id=one, inst_seq=one,
-                      inst_due_day=one, inst_principal=one, inst_interest=one, pay_loan_id=one, pay_day=one,
-                      pay_amount=one, as_of=EPOCH, previous=EPOCH)
+    two = np.arange(1, 3, dtype=np.int64)  # two rows, so that the order checks run too
+    compute_partition(loan_id=two, disbursed_day=two, principal_fen=two, inst_loan_id=two, inst_seq=two,
+                      inst_due_day=two, inst_principal=two, inst_interest=two, pay_loan_id=two, pay_day=two,
+                      pay_amount=two, as_of=EPOCH, previous=EPOCH)
 
 
 def compute_partition(
@@ -243,39 +271,27 @@ def compute_partition(
     loans that are not in ``loan_id`` are ignored. Day numbers are days since 1970-01-01.
     """
     a = day_number(as_of)
-    order = np.argsort(loan_id, kind="stable")
-    loan_id = loan_id[order]
-    disbursed_day = disbursed_day[order].astype(np.int64)
-    principal_fen = principal_fen[order].astype(np.int64)
+    loan_id = _int64(loan_id)
+    disbursed_day = _int64(disbursed_day)  # an output column: int64 as before
+    principal_fen = _int64(principal_fen)
+    if len(loan_id) > 1 and not _sorted_by(loan_id, loan_id):
+        order = np.argsort(loan_id, kind="stable")
+        loan_id, disbursed_day, principal_fen = loan_id[order], disbursed_day[order], principal_fen[order]
     keep = disbursed_day <= a
-    loan_id, disbursed_day, principal_fen = loan_id[keep], disbursed_day[keep], principal_fen[keep]
-    n = len(loan_id)
+    if not keep.all():
+        loan_id, disbursed_day, principal_fen = loan_id[keep], disbursed_day[keep], principal_fen[keep]
 
-    # instalments: map to loan index, sort by (loan, seq)
-    ii, ok = _locate(loan_id, inst_loan_id)
-    ii, seq = ii[ok], inst_seq[ok]
-    due = inst_due_day[ok].astype(np.int64)
-    ip = inst_principal[ok].astype(np.int64)
-    it = inst_interest[ok].astype(np.int64)
-    if len(ii) > 1 and not (np.all(ii[1:] >= ii[:-1]) and np.all((ii[1:] > ii[:-1]) | (seq[1:] > seq[:-1]))):
-        o = np.lexsort((seq, ii))
-        ii, due, ip, it = ii[o], due[o], ip[o], it[o]
-
-    # payments: map to loan index, sort by (loan, day)
-    pi, pok = _locate(loan_id, pay_loan_id)
-    pi, pd_, pa_ = pi[pok], pay_day[pok].astype(np.int64), pay_amount[pok].astype(np.int64)
-    pkey = (pi << DAY_BITS) | pd_
-    if len(pkey) > 1 and not np.all(pkey[1:] >= pkey[:-1]):
-        o = np.argsort(pkey, kind="stable")
-        pi, pd_, pa_, pkey = pi[o], pd_[o], pa_[o], pkey[o]
-    inst_off = np.searchsorted(ii, np.arange(n + 1))
-    pay_off = np.searchsorted(pi, np.arange(n + 1))
+    # each loan's rows: a range of the rows sorted by (loan, seq) and (loan, paid day); rows of loans that
+    # are not reported fall outside every range
+    inst_loan, due, ip, it = _rows_by_loan(inst_loan_id, _int32(inst_seq), _int32(inst_due_day),
+                                           _int64(inst_principal), _int64(inst_interest))
+    pay_day = _int32(pay_day)
+    pay_loan, pd_, pa_ = _rows_by_loan(pay_loan_id, pay_day, pay_day, _int64(pay_amount))
     status_days = np.array([a] if previous is None else [a, day_number(previous)], dtype=np.int64)
     dpd, overdue, outstanding, paid_total, first_unpaid, settled, first30 = _status_kernel(
-        inst_off, np.ascontiguousarray(due), np.ascontiguousarray(ip), np.ascontiguousarray(it),
-        pay_off, np.ascontiguousarray(pd_), np.ascontiguousarray(pa_), status_days, a)
+        *_ranges(inst_loan, loan_id), due, ip, it, *_ranges(pay_loan, loan_id), pd_, pa_, status_days, a)
     cols: dict[str, np.ndarray] = {
-        "loan_id": loan_id.astype(np.int64),
+        "loan_id": loan_id,
         "dpd": dpd[0],
         "bucket": _buckets(bucket_index(dpd[0], ranges), ranges),
         "overdue_fen": overdue[0],
@@ -304,9 +320,8 @@ def compute_partition_arrow(
     """The kernel on Arrow tables of the export schema (used by both engines)."""
 
     def days(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-        return np.asarray(col.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64) \
-            if pa.types.is_integer(col.type) else np.asarray(
-                col.cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return np.asarray(col.cast(pa.int32()).to_numpy(zero_copy_only=False)) if pa.types.is_integer(col.type) \
+            else np.asarray(col.cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False))
 
     def arr(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
         return np.asarray(col.to_numpy(zero_copy_only=False))

@@ -306,7 +306,7 @@ def _run_daily(*, as_of: date, engine: str, spark_master: str | None, actor: Use
                sync: bool, fail_after: str | None, early_warning: bool) -> CycleResult:
     started = datetime.now(UTC)
     result = run_cycle(as_of=as_of, engine=engine, spark_master=spark_master, progress=progress,
-                       fail_after=fail_after, keep_per_loan=True)
+                       fail_after=fail_after, keep_per_loan=STATUS_COLUMNS)
     timings = result.timings  # the cycle's steps so far; every later step adds its own (one entry each)
     newest = DailyRun.objects.filter(cases_synced=True).order_by("-as_of").first()
     do_sync = sync and (newest is None or as_of >= newest.as_of)
@@ -317,6 +317,7 @@ def _run_daily(*, as_of: date, engine: str, spark_master: str | None, actor: Use
             with step(timings, "cases_sync_s"):
                 counts = sync_cases(per_loan=result.per_loan, as_of=as_of, actor=actor)
             counts |= after_cycle(as_of=as_of, timings=timings)
+        result.per_loan = None  # every loan's row is not needed after the sync: freed before early warning
         with step(timings, "run_record_s"):
             summary = {k: v for k, v in result.summary.items() if k != "timings"} | {"cases": counts}
             run = DailyRun.objects.create(as_of=as_of, run_id=result.run_id, engine=engine,
@@ -333,5 +334,4 @@ def _run_daily(*, as_of: date, engine: str, spark_master: str | None, actor: Use
     result.summary["timings"] = timings
     # the run record keeps every step's time (the operations page and /metrics read it)
     DailyRun.objects.filter(pk=run.pk).update(summary=summary | {"timings": timings})
-    result.per_loan = None
     return result

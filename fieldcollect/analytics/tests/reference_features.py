@@ -13,7 +13,6 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from fieldcollect.analytics.delinquency import _locate
 from fieldcollect.analytics.features import (
     INSTALMENT_COLUMNS,
     NEVER,
@@ -26,6 +25,19 @@ from fieldcollect.analytics.features import (
 )
 
 _CUM_BITS = 36
+
+
+def _locate(sorted_ids: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each query id in ``sorted_ids`` and whether it is there (runs of equal ids looked up once)."""
+    n = len(sorted_ids)
+    if len(query) == 0 or n == 0:
+        return np.zeros(len(query), dtype=np.int64), np.zeros(len(query), dtype=bool)
+    starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
+    uq = query[starts]
+    idx_u = np.searchsorted(sorted_ids, uq)
+    ok_u = sorted_ids[np.minimum(idx_u, n - 1)] == uq
+    counts = np.diff(np.r_[starts, len(query)])
+    return np.repeat(idx_u, counts), np.repeat(ok_u, counts)
 
 
 @dataclass

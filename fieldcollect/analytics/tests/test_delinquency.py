@@ -180,12 +180,14 @@ loan_strategy = st.fixed_dictionaries({
 
 @settings(max_examples=150, deadline=None)
 @given(loans=st.lists(loan_strategy, min_size=1, max_size=6), offset=st.integers(0, 260),
-       back=st.integers(1, 60), shuffle_dues=st.booleans())
-def test_kernel_matches_brute_force(loans, offset, back, shuffle_dues):
+       back=st.integers(1, 60), shuffle_dues=st.booleans(), store_order=st.booleans())
+def test_kernel_matches_brute_force(loans, offset, back, shuffle_dues, store_order):
     """Every column on ``as_of`` and ``previous``, and the first 30-dpd day, against the waterfall by hand.
 
     ``shuffle_dues`` gives instalments due dates out of seq order (the compiled kernel walks payments
-    again when a due date goes back).
+    again when a due date goes back). ``store_order`` hands the rows over as the store keeps them (sorted by
+    loan, then seq or paid day: nothing is sorted again) with rows of loans that are not in the partition
+    before, between and after them (they must count for no loan).
     """
     as_of = date(2023, 1, 1) + timedelta(days=offset + 200)
     previous = as_of - timedelta(days=back)
@@ -194,7 +196,7 @@ def test_kernel_matches_brute_force(loans, offset, back, shuffle_dues):
     pays = {"l": [], "d": [], "a": []}
     expected = {}
     for j, loan in enumerate(loans):
-        lid = 100 + j
+        lid = 100 + 2 * j  # odd ids between them are not in the partition
         dues = [loan["start"] + timedelta(days=30 * (k + 1)) for k in range(loan["n"])]
         if shuffle_dues:
             dues = dues[1::2] + dues[0::2]
@@ -216,6 +218,16 @@ def test_kernel_matches_brute_force(loans, offset, back, shuffle_dues):
                              "prev_active": active, "prev_dpd": before["dpd"] if active else -1,
                              "prev_settled": active and before["settled"],
                              "prev_outstanding_principal_fen": before["outstanding_principal_fen"] if active else 0}
+    if store_order:
+        for stray in (99, 101, 100 + 2 * len(loans)):  # ids not in ``loan_id``
+            for key, value in (("l", stray), ("s", 1), ("d", day_number(as_of) - 400), ("p", 10**6), ("i", 7)):
+                inst[key].append(value)
+            for key, value in (("l", stray), ("d", day_number(as_of) - 300), ("a", 5_000)):
+                pays[key].append(value)
+        o = np.lexsort((inst["s"], inst["l"]))
+        inst = {k: [v[i] for i in o] for k, v in inst.items()}
+        o = np.lexsort((pays["d"], pays["l"]))
+        pays = {k: [v[i] for i in o] for k, v in pays.items()}
     cols = compute_partition(
         loan_id=np.array(ids[::-1]), disbursed_day=np.array(disb[::-1]), principal_fen=np.array(ppal[::-1]),
         inst_loan_id=np.array(inst["l"]), inst_seq=np.array(inst["s"]), inst_due_day=np.array(inst["d"]),

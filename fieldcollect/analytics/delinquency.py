@@ -288,8 +288,10 @@ def compute_partition(
     pay_day = _int32(pay_day)
     pay_loan, pd_, pa_ = _rows_by_loan(pay_loan_id, pay_day, pay_day, _int64(pay_amount))
     status_days = np.array([a] if previous is None else [a, day_number(previous)], dtype=np.int64)
+    inst_start, inst_end = _ranges(inst_loan, loan_id)
+    pay_start, pay_end = _ranges(pay_loan, loan_id)
     dpd, overdue, outstanding, paid_total, first_unpaid, settled, first30 = _status_kernel(
-        *_ranges(inst_loan, loan_id), due, ip, it, *_ranges(pay_loan, loan_id), pd_, pa_, status_days, a)
+        inst_start, inst_end, due, ip, it, pay_start, pay_end, pd_, pa_, status_days, a)
     cols: dict[str, np.ndarray] = {
         "loan_id": loan_id,
         "dpd": dpd[0],

@@ -217,7 +217,8 @@ def _status_kernel(inst_start: np.ndarray, inst_end: np.ndarray, due: np.ndarray
             paid_total[d, loan] = paid
             first_unpaid[d, loan] = oldest
             settled[d, loan] = paid >= total_due
-        # instalment k unpaid 30 days after its due date: paid by then < C_k (payments walked in day order)
+        # instalment k unpaid 30 days after its due date: paid by then < C_k and it is not an instalment of
+        # nothing (payments walked in day order)
         cum = 0
         j = p0
         paid = 0
@@ -234,7 +235,7 @@ def _status_kernel(inst_start: np.ndarray, inst_end: np.ndarray, due: np.ndarray
                 paid += pay_amt[j]
                 j += 1
             last_check = check
-            if paid < cum:
+            if paid < cum and ip[k] + it[k] > 0:  # an instalment of nothing is never unpaid
                 first30[loan] = check
     return dpd, overdue, outstanding, paid_total, first_unpaid, settled, first30
 

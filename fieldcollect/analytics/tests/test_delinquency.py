@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from fieldcollect.analytics.delinquency import (
     DEFAULT_RANGES,
+    EPOCH,
     NO_DATE,
     DelinquencyRange,
     bucket_labels,
@@ -246,3 +247,17 @@ def test_kernel_matches_brute_force(loans, offset, back, shuffle_dues, store_ord
 
 def test_default_ranges_are_valid():
     assert validate_ranges(list(DEFAULT_RANGES)) == DEFAULT_RANGES
+
+
+def test_first_30dpd_ignores_an_instalment_of_nothing_due_before_an_unpaid_one():
+    """Found by the property test: seq 2 (nothing due) falls due before seq 1 (1 fen unpaid). On seq 2's
+    day + 30 the loan is not 30 days past due (seq 1 fell due that very day); it is 30 days later."""
+    d1, d2 = 19418, 19388
+    cols = compute_partition(
+        loan_id=np.array([100]), disbursed_day=np.array([19358]), principal_fen=np.array([0]),
+        inst_loan_id=np.array([100, 100]), inst_seq=np.array([1, 2]), inst_due_day=np.array([d1, d2]),
+        inst_principal=np.array([0, 0]), inst_interest=np.array([1, 0]),
+        pay_loan_id=np.array([], dtype=np.int64), pay_day=np.array([], dtype=np.int64),
+        pay_amount=np.array([], dtype=np.int64), as_of=EPOCH + timedelta(days=19558)).columns
+    assert int(cols["first_30dpd_day"][0]) == d1 + 30
+    assert int(cols["dpd"][0]) == 19558 - d1

@@ -77,6 +77,7 @@ def case_actions(*, case: Case, user: User) -> list[HubGroup]:
         HubLink("promise", _("Record a promise to pay"), f"{page}#promise-form", act=True)
         if is_open and has_capability(user, "case.promise") else None,
         HubLink("payments", _("Payments"), f"{page}#payments"),
+        HubLink("payment_links", _("Repayment links"), reverse("payments:case_links", args=[pk])),
     ]
     visits = [
         HubLink("visits", _("Appointments, check-ins and visit reports"), visits_page),

@@ -49,7 +49,7 @@ PACKS_DIR = Path(__file__).resolve().parent / "packs"
 
 CHANNELS: frozenset[str] = frozenset({"call", "sms", "visit", "letter", "email"})
 PARTIES: frozenset[str] = frozenset({"debtor", "third_party"})
-PAUSE_FLAGS: frozenset[str] = frozenset({"complaint", "dispute", "cease", "attorney", "deceased"})
+PAUSE_FLAGS: frozenset[str] = frozenset({"complaint", "dispute", "cease", "attorney", "deceased", "bankrupt"})
 FLAGS: frozenset[str] = PAUSE_FLAGS | {"consent_hours", "third_party_cease", "no_valid_number"}
 COUNTS: frozenset[str] = frozenset({"attempts", "connected", "unanswered", "conversations"})
 SCOPES: frozenset[str] = frozenset({"debtor", "phone"})

@@ -140,6 +140,23 @@ def test_us_dispute_until_verification() -> None:
     assert d.next_allowed_at == datetime(2026, 6, 21, 8, 0, tzinfo=NY)
 
 
+@pytest.mark.parametrize(("pack", "tz", "rule"), [(US, "America/New_York", "US-PAUSE-BANKRUPT"),
+                                                  (CN, "Asia/Shanghai", "CN-PAUSE-BANKRUPT")])
+def test_bankruptcy_pauses_every_channel_until_lifted(pack, tz, rule) -> None:
+    at = datetime(2026, 6, 10, 12, 0, tzinfo=ZoneInfo(tz))
+    filed = Flag(debtor_id="d1", flag="bankrupt", start=at - timedelta(days=3), end=None)
+    for channel in ("call", "sms", "visit", "letter"):
+        d = check(request=req(at, tz=tz, channel=channel), ledger=[], flags=[filed], pack=pack)
+        assert rule in d.rule_ids, channel
+        assert d.next_allowed_at is None  # until the flag is lifted
+    # hard negatives: lifted before the contact, starting after it, or another debtor's
+    lifted = replace(filed, end=at - timedelta(hours=1))
+    later = replace(filed, start=at + timedelta(hours=1))
+    other = replace(filed, debtor_id="d2")
+    for flag in (lifted, later, other):
+        assert rule not in check(request=req(at, tz=tz), ledger=[], flags=[flag], pack=pack).rule_ids
+
+
 def test_midnight_fall_back_repeats_the_local_day() -> None:
     """America/Santiago 2026-04-05 00:00 -03 becomes 2026-04-04 23:00 -04: the 4th lasts an hour longer."""
     cap_only = replace(CN, rules=(CN.rule("CN-CONNECTED-CAP"),))

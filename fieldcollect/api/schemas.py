@@ -325,6 +325,10 @@ class FieldReportPayload(Schema):
         default_factory=list, max_length=50,
         description="The client ids of the report's photos and audio: the report closes once they have all "
                     "arrived (and every upload opened for it is complete)")
+    new_address: str = Field("", max_length=300, description="A new address learnt at the door (outcome moved "
+                             "or wrong_address): an unverified alternate contact of the debtor")
+    new_phone: str = Field("", max_length=32, description="A new phone number learnt at the door: an unverified "
+                           "alternate contact of the debtor")
 
 
 class FieldPromisePayload(Schema):

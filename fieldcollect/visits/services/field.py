@@ -49,6 +49,7 @@ from fieldcollect.visits.services.permits import CLOCK_SKEW, permit_check, permi
 from fieldcollect.visits.services.reports import (
     missing_evidence,
     report_close,
+    report_found_contacts,
     report_met_check,
     report_start,
     visit_conditions,
@@ -79,6 +80,8 @@ class ReportAction:
     checkin_client_id: str | None = None
     ended_at: datetime | None = None
     uploads: list[str] = dataclasses.field(default_factory=list)  # the client ids of its photos and audio
+    new_address: str = ""  # learnt at the door: the debtor moved, or the address was wrong
+    new_phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,9 @@ def _apply_report(*, user: User, collector: Collector, case: Case, a: SyncAction
     report.outcome = p.outcome
     report.notes = p.notes
     report.save(update_fields=["notes"])
+    # recorded now (encrypted, as skip tracing keeps them), not kept in the synced action's data
+    report_found_contacts(report=report, outcome=p.outcome, new_address=p.new_address, new_phone=p.new_phone,
+                          acting_user=user)
     return report.pk, {"outcome": p.outcome, "ended_at": ended.isoformat(), "uploads": list(p.uploads)}
 
 

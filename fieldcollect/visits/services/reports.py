@@ -236,6 +236,25 @@ _FOLLOW_UP: dict[str, tuple[str, str, int]] = {
 }
 
 
+def report_found_contacts(*, report: VisitReport, outcome: str, new_address: str, new_phone: str,
+                          acting_user: User) -> int:
+    """What the collector learnt at the door becomes alternate contacts of the debtor (skip tracing,
+    :func:`fieldcollect.legal.services.alt_contact_add`; source: this visit, unverified): a ``new_phone``
+    always, a ``new_address`` when the debtor moved or the address was wrong. One already on file keeps
+    its source and verification. Returns how many were added. Call inside the report's transaction."""
+    found = [("phone", new_phone.strip())]
+    if outcome in {VisitOutcome.MOVED, VisitOutcome.WRONG_ADDRESS}:
+        found.append(("address", new_address.strip()))
+    added = 0
+    for kind, value in found:
+        if value:
+            with contextlib.suppress(ConflictError):
+                skiptrace.alt_contact_add(case=report.case, kind=kind, value=value, source="visit",
+                                          source_ref=f"visit_report:{report.pk}", acting_user=acting_user)
+                added += 1
+    return added
+
+
 def report_close(*, report: VisitReport, acting_user: User, outcome: str, notes: str = "",
                  customer_situation: str = "", promise_amount_fen: int | None = None,
                  promise_due_on: date | None = None, now: datetime | None = None, new_address: str = "",
@@ -283,15 +302,8 @@ def report_close(*, report: VisitReport, acting_user: User, outcome: str, notes:
             kind, title, days = _FOLLOW_UP[outcome]
             case_services.task_create(case=case, acting_user=acting_user, title=_(title), kind=kind,
                                       due_on=today + timedelta(days=days))
-        found = [("phone", new_phone.strip())]
-        if outcome in {VisitOutcome.MOVED, VisitOutcome.WRONG_ADDRESS}:
-            found.append(("address", new_address.strip()))
-        for kind, value in found:
-            if value:
-                # one already on file keeps its source and verification
-                with contextlib.suppress(ConflictError):
-                    skiptrace.alt_contact_add(case=case, kind=kind, value=value, source="visit",
-                                              source_ref=f"visit_report:{locked.pk}", acting_user=acting_user)
+        report_found_contacts(report=locked, outcome=outcome, new_address=new_address, new_phone=new_phone,
+                              acting_user=acting_user)
         locked.status = VisitReport.Status.CLOSED
         locked.outcome = outcome
         locked.notes = notes

@@ -70,7 +70,8 @@ def stored(page: Page, store: str) -> list[dict[str, Any]]:
 
 
 def write_report(page: Page, *, met: str, outcome: str, identity: str = "", notes: str = "",
-                 promise_yuan: str = "", promise_due: str = "", photo: bytes | None = None) -> None:
+                 promise_yuan: str = "", promise_due: str = "", photo: bytes | None = None, new_phone: str = "",
+                 new_address: str = "", submit: bool = True) -> None:
     page.locator(f"#report-form input[name=met][value={met}]").check()
     if identity:
         page.select_option("#report-form select[name=identity_check]", identity)
@@ -80,9 +81,15 @@ def write_report(page: Page, *, met: str, outcome: str, identity: str = "", note
     if promise_yuan:
         page.fill("#report-form input[name=promise_amount]", promise_yuan)
         page.fill("#report-form input[name=promise_due]", promise_due)
+    if new_phone:
+        page.fill("#report-form input[name=new_phone]", new_phone)
+    if new_address:
+        page.fill("#report-form input[name=new_address]", new_address)
     if photo is not None:
         page.set_input_files("#report-form input[name=photo]",
                              files=[FilePayload(name="door.png", mimeType="image/png", buffer=photo)])
+    if not submit:
+        return
     page.click("#end-visit")
     page.wait_for_selector("#route")
 

@@ -264,3 +264,28 @@ def test_flag_raised_after_the_permit_records_a_visit_made_before_the_flag(live_
     # the same visit without the permit would have been refused by the pause (hard negative)
     with pytest.raises(compliance_services.ContactBlockedError):
         services.report_start(case=day.vw.case1, acting_user=day.vw.user1, recording=True, at=at(day.today, 10, 20))
+
+
+def test_a_new_number_and_address_learnt_at_the_door_reach_skip_tracing(live_server, day, phone_browser):
+    from fieldcollect.legal.models import AltContact
+
+    page, ctx = _offline_at_the_door(phone_browser, live_server, day)
+    stop = f"#stops li[data-case='{day.vw.case1.pk}']"
+    page.click(f"{stop} button")
+    page.click("#checkin-btn")
+    page.wait_for_selector("#recording-state[data-recording=on]")
+    # the address field is offered only for an outcome that says the debtor is not at this address
+    write_report(page, met="nobody", outcome="not_home", submit=False)
+    assert page.locator("#new-address-row").is_hidden()
+    write_report(page, met="nobody", outcome="moved", new_phone="12", new_address="上海市静安区南京西路1号 5楼",
+                 submit=False)
+    page.click("#end-visit")
+    page.wait_for_selector("#report-problem:not([hidden])")  # not a phone number: nothing queued yet
+    assert not stored(page, "queue") or [q["kind"] for q in stored(page, "queue")] == ["checkin"]
+    page.fill("#report-form input[name=new_phone]", "139-0000-0002")
+    page.click("#end-visit")
+    page.wait_for_selector("#route")
+    ctx.set_offline(False)
+    wait_queue(page, [("checkin", "sent"), ("report", "sent"), ("audio", "sent")])
+    found = {a.kind: a.value for a in AltContact.objects.filter(case=day.vw.case1, source="visit")}
+    assert found["address"] == "上海市静安区南京西路1号 5楼" and found["phone"].replace("-", "").endswith("13900000002")

@@ -518,3 +518,36 @@ def test_a_checkin_in_gcj02_is_converted_before_the_geofence(day):
     wrong = checkin(day.vw.case1, token, lat=g_lat + 0.00001, lon=g_lon, mm=20)
     day.sync(wrong)
     assert not CheckIn.objects.latest("id").accepted
+
+
+def test_a_new_address_and_phone_learnt_at_the_door_become_alternate_contacts(day):
+    from fieldcollect.legal.models import AltContact
+
+    c, r = _synced_report(day, outcome="moved", met="third_party")
+    r["payload"] |= {"new_address": "上海市浦东新区世纪大道100号 12楼", "new_phone": "139 0000 0001"}
+    assert [x["status"] for x in day.sync(c, r)] == ["applied", "applied"]
+    rep = VisitReport.objects.get()
+    found = {a.kind: a for a in AltContact.objects.filter(case=day.vw.case1)}
+    assert set(found) == {"address", "phone"}
+    assert found["address"].value == "上海市浦东新区世纪大道100号 12楼"
+    assert found["phone"].source == "visit" and found["phone"].source_ref == f"visit_report:{rep.pk}"
+    # kept encrypted, not in the synced action's own record
+    action = FieldAction.objects.get(client_id=r["client_id"])
+    assert "世纪大道" not in json.dumps(action.data, ensure_ascii=False)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {AltContact._meta.db_table}")
+        assert "世纪大道" not in repr(cursor.fetchall())
+
+
+def test_an_address_is_taken_only_when_the_debtor_moved_and_a_bad_phone_is_refused(day):
+    from fieldcollect.legal.models import AltContact
+
+    c, r = _synced_report(day, outcome="not_home", met="nobody")
+    r["payload"] |= {"new_address": "上海市浦东新区世纪大道100号", "new_phone": ""}
+    assert [x["status"] for x in day.sync(c, r)] == ["applied", "applied"]
+    assert not AltContact.objects.exists()  # nobody said the debtor moved: the address is not taken
+    c2, r2 = _synced_report(day, outcome="moved", met="nobody")
+    r2["payload"] |= {"new_phone": "12"}
+    results = day.sync(c2, r2)
+    assert results[1]["status"] == "refused" and results[1]["code"] == "legal.contact_invalid", results
+    assert not AltContact.objects.exists()

@@ -16,6 +16,7 @@ const api = makeApi(csrf);
 const main = document.getElementById("app");
 const notice = document.getElementById("app-notice");
 
+const MOVED = new Set(["moved", "wrong_address"]);  // the outcomes that make a new address worth taking
 let today = null; // {data: the /field/today answer, fetched_at, user}
 let screen = { name: "route" };
 
@@ -233,6 +234,19 @@ function visitScreen(visit) {
   const promise = h("fieldset", { id: "promise-fields", hidden: true }, h("legend", {}, S.promise),
     h("label", {}, S.promise_amount, h("input", { name: "promise_amount", inputmode: "decimal", autocomplete: "off" })),
     h("label", {}, S.promise_due, h("input", { name: "promise_due", type: "date" })));
+  // what the collector learns at the door: a new number always, a new address when the debtor moved
+  const newAddress = h("input", { name: "new_address", autocomplete: "off", maxlength: 300, disabled: true });
+  const addressRow = h("label", { id: "new-address-row", hidden: true }, S.new_address, newAddress);
+  const found = h("fieldset", { id: "found-fields" }, h("legend", {}, S.found),
+    h("label", {}, S.new_phone, h("input", { name: "new_phone", type: "tel", inputmode: "tel", autocomplete: "off",
+      maxlength: 32 })),
+    addressRow);
+  outcome.addEventListener("change", () => {
+    const moved = MOVED.has(outcome.value);
+    addressRow.hidden = !moved;
+    newAddress.disabled = !moved;
+    if (!moved) newAddress.value = "";
+  });
   const repay = repayBlock(s);
   if (repay) repay.hidden = true;
   const mets = ["debtor", "family", "third_party", "nobody"];
@@ -247,6 +261,7 @@ function visitScreen(visit) {
     promise.hidden = !debt;
     promise.querySelectorAll("input").forEach((i) => { i.disabled = !debt; if (!debt) i.value = ""; });
     if (repay) repay.hidden = !debt;
+    outcome.dispatchEvent(new Event("change"));  // the outcome was emptied: no new address either
   }
 
   const form = h("form", { id: "report-form", novalidate: true },
@@ -257,6 +272,7 @@ function visitScreen(visit) {
     h("label", {}, S.outcome, outcome),
     h("label", {}, S.notes, h("textarea", { name: "notes", rows: 4 })),
     promise,
+    found,
     h("label", {}, S.photo, h("input", { name: "photo", type: "file", accept: "image/*", capture: "environment" })),
     problem,
     h("button", { type: "submit", id: "end-visit", class: "primary" }, S.end_visit));
@@ -283,6 +299,11 @@ async function endVisit(visit, form, problem) {
   if (!met || !outcome || (met === "debtor" && !identity)) {
     problem.textContent = S.invalid_form; problem.hidden = false; return;
   }
+  const newPhone = (f.get("new_phone") || "").trim();
+  const digits = newPhone.replace(/\D/g, "").length;
+  if (newPhone && (digits < 7 || digits > 15)) {  // the rule of skip tracing's phone numbers
+    problem.textContent = S.invalid_phone; problem.hidden = false; return;
+  }
   form.querySelector("#end-visit").disabled = true;
   await stopRecording();
   const user = config.user;
@@ -297,7 +318,8 @@ async function endVisit(visit, form, problem) {
   files.forEach((file) => { file.client_id = crypto.randomUUID(); });
   await enqueue(user, "report", visit.case_id, {
     checkin_client_id: visit.checkin_client_id, met, identity_check: met === "debtor" ? identity : "",
-    outcome, notes: f.get("notes") || "", ended_at: isoLocal(), uploads: files.map((file) => file.client_id) },
+    outcome, notes: f.get("notes") || "", ended_at: isoLocal(), uploads: files.map((file) => file.client_id),
+    new_phone: newPhone, new_address: MOVED.has(outcome) ? (f.get("new_address") || "").trim() : "" },
   visit.report_client_id);
   if (new Set(config.may_discuss_debt).has(met) && amount && due) {
     await enqueue(user, "promise", visit.case_id, { report_client_id: visit.report_client_id, amount_fen: amount, due });

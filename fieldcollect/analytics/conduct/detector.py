@@ -21,6 +21,12 @@ Negation (``negation``): ``"prefix"`` looks for a negation cue of the segment's 
 characters (Chinese) or words (English) before the match, within its clause; ``"span"`` also inside
 the match itself ("我们不是警察", "we are not the police"); ``"none"`` for phrases whose negation is
 the offence ("不会放过你").
+
+Normalisation (:func:`normalise`, once per segment, before any rule): full-width letters, digits and
+spaces to ASCII, curly apostrophes and quotes to straight ones, traditional Chinese characters to
+simplified ones (``lexicons/zh_hant.toml``), the spaces an ASR engine leaves inside Chinese words
+("录 音", "还 款") removed, other runs of whitespace collapsed. The lexicons are written against the
+normalised text and match case-insensitively. Evidence is quoted from the normalised text.
 """
 
 from __future__ import annotations
@@ -57,6 +63,47 @@ KINDS: frozenset[str] = frozenset({"phrase", "opening_required"})
 
 _CLAUSE_END = re.compile(r"[，。！？；：,.!?;:\n]")
 _WORD = re.compile(r"[A-Za-z']+")
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# spaces inside Chinese: between two CJK characters, or between a CJK character and a digit
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}0-9])|(?<=[0-9])\s+(?=[{_CJK}])")
+_SPACES = re.compile(r"\s{2,}")
+
+
+def _translation_table(directory: Path = LEXICONS_DIR) -> dict[int, str]:
+    table: dict[int, str] = {}
+    # full-width ASCII letters and digits (not the punctuation, which the clause rules read as Chinese)
+    for lo, hi in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)):
+        for code in range(lo, hi + 1):
+            table[code] = chr(code - 0xFEE0)
+    table[0x3000] = table[0x00A0] = " "  # ideographic and no-break spaces
+    for code in (0x2018, 0x2019, 0x2032, 0xFF07):  # ‘ ’ ′ ＇
+        table[code] = "'"
+    for code in (0x201C, 0x201D, 0xFF02):
+        table[code] = '"'
+    path = directory / "zh_hant.toml"
+    data = _load_toml(path)
+    traditional = "".join(str(data.get("traditional", "")).split())
+    simplified = "".join(str(data.get("simplified", "")).split())
+    if not traditional or len(traditional) != len(simplified):
+        raise PackError(f"{path}: 'traditional' and 'simplified' must be non-empty and of the same length")
+    for t, z in zip(traditional, simplified, strict=True):
+        table[ord(t)] = z
+    return table
+
+
+_TABLE: dict[int, str] | None = None
+
+
+def normalise(text: str) -> str:
+    """The text the lexicons match: see the module's docstring."""
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = _translation_table()
+    text = text.translate(_TABLE)
+    if " " in text or "\t" in text or "\n" in text:
+        text = _CJK_SPACE.sub("", text)
+        text = _SPACES.sub(" ", text).strip()
+    return text
 
 
 class PackError(ValueError):
@@ -110,6 +157,9 @@ class Negation:
     cues: re.Pattern[str]
     window: int  # characters (zh) or words (en) before the match
     conditionals: re.Pattern[str] | None = None  # markers of a condition, whose cues do not count
+    # a clause that opens as a suggestion in the form of a negative question ("can't your parents
+    # lend you…", "你不是还有别的卡吗"): its cues do not negate
+    rhetorical: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -171,7 +221,19 @@ def load_lexicons(language: str, directory: Path = LEXICONS_DIR) -> tuple[dict[s
     if neg.get("conditionals"):
         text = "|".join(f"(?:{c})" for c in neg["conditionals"])
         conditionals = re.compile(rf"\b(?:{text})\b" if language == "en" else text, re.IGNORECASE)
-    return lexicons, Negation(cues=cues, window=int(neg.get("window", 6)), conditionals=conditionals)
+    rhetorical = None
+    if neg.get("rhetorical"):
+        text = "|".join(f"(?:{c})" for c in neg["rhetorical"])
+        try:
+            rhetorical = re.compile(rf"\s*(?:{text})", re.IGNORECASE)
+        except re.error as exc:
+            raise PackError(f"{path}: [_negation] rhetorical: bad pattern: {exc}") from exc
+    return lexicons, Negation(
+        cues=cues,
+        window=int(neg.get("window", 6)),
+        conditionals=conditionals,
+        rhetorical=rhetorical,
+    )
 
 
 def _compile(
@@ -214,6 +276,7 @@ class Detector:
     def scan(self, transcript: Transcript) -> list[Finding]:
         findings: list[Finding] = []
         segments = transcript.segments
+        texts = [normalise(s.text) for s in segments]
         language = transcript.language
         negation = self.negations[language]
         contexts = _addressees(segments)
@@ -231,9 +294,10 @@ class Detector:
                         continue
                     if rule.context is not None and contexts[index] != rule.context:
                         continue
-                    if unless is not None and unless.search(seg.text):
+                    text = texts[index]
+                    if unless is not None and unless.search(text):
                         continue
-                    evidence = _first_match(pattern, seg.text, rule.negation, negation, language)
+                    evidence = _first_match(pattern, text, rule.negation, negation, language)
                     if evidence is not None:
                         findings.append(Finding(rule.category, index, rule.id, evidence, rule.severity))
             else:
@@ -241,15 +305,19 @@ class Detector:
                     continue
                 if rule.requires_speaker is not None and rule.requires_speaker not in speakers_present:
                     continue
-                opening = [s.text for s in segments if s.speaker == "collector"][: rule.turns]
+                opening = [t for s, t in zip(segments, texts, strict=True) if s.speaker == "collector"][
+                    : rule.turns
+                ]
                 unless = rule.unless.get(language)
                 if unless is not None:  # a false identity does not identify (我是法院的法官)
                     opening = [
                         t for t in opening if _first_match(unless, t, "span", negation, language) is None
                     ]
-                text = "\n".join(opening)
                 for name, group in rule.groups.get(language, []):
-                    if not group.search(text):
+                    # a negated statement ("本次通话不录音", "I'm not a debt collector") states nothing
+                    if not any(
+                        _first_match(group, t, rule.negation, negation, language) is not None for t in opening
+                    ):
                         findings.append(
                             Finding(
                                 rule.category,
@@ -304,7 +372,14 @@ def _negated(text: str, start: int, end: int, mode: str, negation: Negation, lan
     else:
         window_start = max(clause_start, start - negation.window)
     limit = end if mode == "span" else start
+    rhetorical_end = -1
+    if negation.rhetorical is not None:
+        r = negation.rhetorical.match(text, clause_start)
+        if r is not None:
+            rhetorical_end = r.end()
     for cue in negation.cues.finditer(text, window_start, limit):
+        if cue.start() < rhetorical_end:
+            continue
         if negation.conditionals is None or not negation.conditionals.search(text, clause_start, cue.start()):
             return True
     return False
@@ -313,10 +388,16 @@ def _negated(text: str, start: int, end: int, mode: str, negation: Negation, lan
 def _first_match(
     pattern: re.Pattern[str], text: str, mode: str, negation: Negation, language: str
 ) -> str | None:
-    for m in pattern.finditer(text):
+    """The first match that is not negated; after a negated match the search resumes one character
+    after its start, so that a long negated match does not hide a shorter one inside it."""
+    pos = 0
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            return None
         if not _negated(text, m.start(), m.end(), mode, negation, language):
             return m.group(0)
-    return None
+        pos = m.start() + 1
 
 
 # -- loading ------------------------------------------------------------------------------------------
@@ -370,7 +451,7 @@ def load_detector(pack: str | Path, lexicons_dir: Path = LEXICONS_DIR) -> Detect
             explanation={"zh-Hans": explanation["zh-Hans"], "en": explanation["en"]},
             speakers=_str_set(raw.get("speakers", ["collector"]), SPEAKERS, where, "speakers"),
             channels=_str_set(raw.get("channels", sorted(CHANNELS)), CHANNELS, where, "channels"),
-            negation=raw.get("negation", "prefix"),
+            negation=raw.get("negation", "prefix" if kind == "phrase" else "none"),
             context=raw.get("context"),
             requires_speaker=raw.get("requires_speaker"),
             turns=int(raw.get("turns", 2)),

@@ -1,0 +1,257 @@
+"""The conduct detector on language it was not first written against: normalisation (full-width,
+traditional characters, spaces inside Chinese words, curly apostrophes, casing), colloquial and
+idiomatic phrasing per rule, negation (prefix, span, rhetorical suggestions, negated opening
+notices) and, for every rule, hard negatives: accurate statements, negations, other speakers."""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldcollect.analytics.conduct.detector import Detector, load_detector, normalise, parse_transcript
+
+C, D, T = "collector", "customer", "third_party"
+OPEN_ZH = "您好，我是华信资产管理公司的专员孙丽，受中国银行委托就您的信用卡还款联系您，本次通话录音。"
+OPEN_EN = (
+    "Hello, my name is Amy Chen with Harbor Collections, calling on behalf of Union Bank about your loan. "
+    "This call is recorded. This is an attempt to collect a debt."
+)
+
+
+@pytest.fixture(scope="module")
+def cn() -> Detector:
+    return load_detector("CN")
+
+
+@pytest.fixture(scope="module")
+def us() -> Detector:
+    return load_detector("US")
+
+
+def scan(
+    detector: Detector, language: str, turns: list[tuple[str, str]], channel: str = "call"
+) -> set[tuple[str, int | None]]:
+    t = parse_transcript(
+        {
+            "transcript_id": "g1",
+            "language": language,
+            "channel": channel,
+            "segments": [
+                {"speaker": s, "start_s": 5.0 * i, "end_s": 5.0 * i + 4, "text": text}
+                for i, (s, text) in enumerate(turns)
+            ],
+        }
+    )
+    return {(f.category, f.segment_index) for f in detector.scan(t)}
+
+
+def said(detector: Detector, language: str, text: str, speaker: str = C) -> set[str]:
+    """The categories found on the third segment, after a complete opening and a reply."""
+    opening = OPEN_ZH if language == "zh" else OPEN_EN
+    reply = "嗯。" if language == "zh" else "Okay."
+    return {cat for cat, seg in scan(detector, language, [(C, opening), (D, reply), (speaker, text)]) if seg == 2}
+
+
+# ---- normalisation ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("通话正在录 音", "通话正在录音"),
+        ("再 不 还 把 你 腿 打 断。", "再不还把你腿打断。"),
+        ("你再不還錢，就等著坐牢吧！", "你再不还钱，就等着坐牢吧！"),
+        ("账号１３９０００１２３４５，ＶＸ转我", "账号13900012345,VX转我".replace(",", "，")),
+        ("we won\u2019t  hurt   you", "we won't hurt you"),
+        ("Hello, this is Amy", "Hello, this is Amy"),
+    ],
+)
+def test_normalise(raw: str, normal: str) -> None:
+    assert normalise(raw) == normal
+
+
+def test_normalised_speech_is_matched(cn: Detector, us: Detector) -> None:
+    assert said(cn, "zh", "再 不 还 把 你 腿 打 断。") == {"threat"}
+    assert said(cn, "zh", "你再不還錢，就等著坐牢吧！") == {"false_consequence"}
+    assert said(cn, "zh", "加我微信，直接轉到我個人帳戶。") == {"private_payment"}
+    assert said(us, "en", "We\u2019ll have you LOCKED UP.") == {"false_consequence"}
+    assert said(us, "en", "No one\u2019s going to hurt you.") == set()
+
+
+# ---- per rule: positives and hard negatives ----------------------------------------------------------
+
+ZH_POSITIVE = [
+    ("threat", "你再拖着不还，小心哪天出门被车撞了。"),
+    ("threat", "我们有的是办法让你在这个城市待不下去。"),
+    ("threat", "信不信我叫几个兄弟过来堵你家门口？"),
+    ("threat", "你儿子在实验小学是吧，放学路上让他注意点。"),
+    ("threat", "我们的人马上就到你家楼下。"),
+    ("threat", "再不还就砸了你的店。"),
+    ("threat", "不还后果自负。"),
+    ("abuse", "你脑子有病吧？"),
+    ("abuse", "你个死老赖，丢不丢人。"),
+    ("abuse", "你这种人活着有什么用。"),
+    ("abuse", "给我滚！"),
+    ("abuse", "你他妈的到底还不还？"),
+    ("impersonation", "法院已经委托我们来通知你了。"),
+    ("impersonation", "我们是区司法所的。"),
+    ("false_consequence", "不还钱你就进去蹲几年吧。"),
+    ("false_consequence", "明天一早我们就派人把你那辆车拖走。"),
+    ("false_consequence", "以后你小孩考公务员政审都过不去。"),
+    ("false_consequence", "你通讯录里的人我们会挨个打一遍。"),
+    ("false_consequence", "这事要是闹到你单位去，你这工作还要不要了？"),
+    ("false_consequence", "你名下所有银行卡都会被冻结。"),
+    ("false_consequence", "你这就是诈骗。"),
+    ("false_consequence", "你父母也要替你还。"),
+    ("induce_borrowing", "你不是还有别的信用卡吗，先刷出来还这边。"),
+    ("induce_borrowing", "去借点高利贷先把这个窟窿堵上。"),
+    ("induce_borrowing", "跟朋友凑一凑嘛。"),
+    ("induce_borrowing", "让你老婆先帮你还上。"),
+    ("induce_borrowing", "你去申请个网贷不就行了。"),
+    ("private_payment", "你直接微信转我就行。"),
+    ("private_payment", "钱打到我同事的卡上就行。"),
+    ("private_payment", "那你把现金先给我，我回去帮你交。"),
+    ("private_payment", "收款人写我就可以。"),
+    ("private_payment", "我发你一个收款码。"),
+]
+
+ZH_NEGATIVE = [
+    "您开车注意安全，路上小心。",
+    "我们不会采取任何暴力手段，也不会上门找您麻烦。",
+    "千万别去借网贷和高利贷，那样只会越滚越多。",
+    "利息是按日滚动计算的。",
+    "没有，银行从来没有把您当老赖。",
+    "我们不是警察，也不是法院，只是受银行委托的催收机构。",
+    "我不是律师，具体法律问题建议您咨询专业律师。",
+    "如果一直协商不成，银行可能委托律师依法向法院起诉。",
+    "逾期信息会如实报送人民银行征信系统，影响您以后办理贷款和信用卡。",
+    "逾期期间会按合同约定继续计收罚息和违约金。",
+    "欠款本身是民事纠纷，不会因此坐牢的。",
+    "判决生效后，银行可以依法申请强制执行，查封您名下的财产。",
+    "如果法院判决生效后仍拒不履行，才有可能被司法拘留。",
+    "我们不会联系您的单位和同事。",
+    "我们不建议您借新还旧，可以申请分期。",
+    "请通过银行App或者官方对公账户还款，不要转给任何个人。",
+    "我们不收现金，也不接受转到个人的微信或支付宝。",
+    "可以用支付宝的还信用卡功能，直接还到您自己的信用卡账户上。",
+    "不可以微信转给我，只能还到银行的账户。",
+    "您可以把钱存进去，系统会自动扣款。",
+    "我帮您记录一下还款日期。",
+    "您稍等，我帮您查一下。",
+]
+
+
+@pytest.mark.parametrize(("category", "text"), ZH_POSITIVE)
+def test_chinese_positive(cn: Detector, category: str, text: str) -> None:
+    assert category in said(cn, "zh", text)
+
+
+@pytest.mark.parametrize("text", ZH_NEGATIVE)
+def test_chinese_hard_negative(cn: Detector, text: str) -> None:
+    assert said(cn, "zh", text) == set()
+
+
+EN_POSITIVE = [
+    ("threat", "Keep dodging us and somebody's gonna get hurt."),
+    ("threat", "I'd hate for something to happen to that nice truck of yours."),
+    ("threat", "We'll come back with some friends and deal with you ourselves."),
+    ("threat", "You don't want to find out what happens next."),
+    ("threat", "You'll be sorry."),
+    ("abuse", "Stop whining, you clown."),
+    ("abuse", "Are you STUPID or something?"),
+    ("abuse", "Shut your mouth and listen."),
+    ("impersonation", "I'm calling from the clerk of court."),
+    ("impersonation", "This is Detective Ramos."),
+    ("false_consequence", "If this isn't paid by Friday, you'll be arrested."),
+    ("false_consequence", "Then we're garnishing your wages starting next week."),
+    ("false_consequence", "The sheriff will be at your door tonight."),
+    ("false_consequence", "Fine, we'll let your boss know about this debt."),
+    ("false_consequence", "you're gonna end up in jail, pal."),
+    ("false_consequence", "They'll take your house."),
+    ("false_consequence", "We will press charges."),
+    ("induce_borrowing", "Can't your parents lend you the money?"),
+    ("induce_borrowing", "Why don't you just put it on another card?"),
+    ("induce_borrowing", "Grab a payday loan and clear this."),
+    ("induce_borrowing", "Borrow against your 401k."),
+    ("private_payment", "Just send it to my Cash App."),
+    ("private_payment", "Great, just hand me the cash."),
+    ("private_payment", "Make the check out to me personally."),
+    ("private_payment", "Wire it to my account."),
+    ("private_payment", "Just WeChat me the money."),
+]
+
+EN_NEGATIVE = [
+    "No sir, nobody is going to hurt you and nobody will come to your home.",
+    "I understand you're upset. I just want to find a plan that works.",
+    "I'm not calling you a liar, I just need the dates.",
+    "No, we're not law enforcement and we're not attorneys.",
+    "You have the right to speak with an attorney if you'd like.",
+    "Late payments can be reported to the credit bureaus and may affect your credit score.",
+    "The creditor may decide to file a lawsuit, and a court could then enter a judgment.",
+    "Only if a court enters a judgment; then the creditor could ask for a wage garnishment.",
+    "Interest and late fees keep accruing under your card agreement.",
+    "Nobody's going to arrest you over a credit card debt.",
+    "We don't contact your employer about your debt.",
+    "Please don't take on new debt to pay this; let's set up a plan you can afford instead.",
+    "Please pay through the bank's official website; we never accept payments to personal accounts.",
+    "No, I can't accept that. Pay the bank directly by phone or online.",
+    "Let me take your bank account number for the bank's autopay form.",
+    "I'll make a record of your promise to pay.",
+]
+
+
+@pytest.mark.parametrize(("category", "text"), EN_POSITIVE)
+def test_english_positive(us: Detector, category: str, text: str) -> None:
+    assert category in said(us, "en", text)
+
+
+@pytest.mark.parametrize("text", EN_NEGATIVE)
+def test_english_hard_negative(us: Detector, text: str) -> None:
+    assert said(us, "en", text) == set()
+
+
+def test_other_speakers_trigger_words(cn: Detector, us: Detector) -> None:
+    assert said(cn, "zh", "你再打电话我就弄死你！你们这些吸血鬼，滚！", speaker=D) == set()
+    assert said(cn, "zh", "我是警察，你再骚扰我试试！", speaker=D) == set()
+    assert said(us, "en", "Call again and I'll kill you, you idiot. Can I just Venmo you?", speaker=D) == set()
+    assert said(us, "en", "I'm a police officer, you know.", speaker=T) == set()
+
+
+# ---- opening: negated notices, turn 2 vs turn 3 -----------------------------------------------------
+
+
+def test_a_negated_recording_notice_is_none(cn: Detector, us: Detector) -> None:
+    base = "您好，我是安信资产的小周，受招商银行委托联系您信用卡还款的事"
+    assert ("missing_recording_notice", None) in scan(cn, "zh", [(C, base + "，本次通话不录音。"), (D, "哦。")])
+    assert ("missing_recording_notice", None) in scan(cn, "zh", [(C, base + "，我们没有录音。"), (D, "哦。")])
+    assert ("missing_recording_notice", None) not in scan(cn, "zh", [(C, base + "，本次通话全程录 音。"), (D, "哦。")])
+    intro = "Hi, my name is Sam with Harbor Collections, calling about your Union Bank loan. "
+    notice = intro + "This is an attempt to collect a debt. "
+    assert ("missing_recording_notice", None) in scan(us, "en", [(C, notice + "Let me make a record of that."), (D, "Ok.")])
+    assert ("missing_recording_notice", None) not in scan(us, "en", [(C, notice + "this call's being recorded."), (D, "Ok.")])
+    assert ("missing_debt_collector_disclosure", None) in scan(
+        us, "en", [(C, intro + "I'm not a debt collector. This call is recorded."), (D, "Ok.")]
+    )
+    assert ("missing_debt_collector_disclosure", None) in scan(
+        us, "en", [(C, intro + "This is not an attempt to collect a debt. This call is recorded."), (D, "Ok.")]
+    )
+    assert ("missing_debt_collector_disclosure", None) not in scan(
+        us, "en", [(C, intro + "We're a debt collection agency. This call is recorded."), (D, "Ok.")]
+    )
+
+
+def test_identification_turn_two_vs_turn_three(us: Detector) -> None:
+    ident = "Sam from Harbor Collections, on behalf of Union Bank about your loan. This is an attempt to collect a debt."
+    second = [(C, "Hi, is this Robert? This call is recorded."), (D, "Who's asking?"), (C, ident)]
+    assert scan(us, "en", second) == set()
+    third = [(C, "Hi, is this Robert? This call is recorded."), (D, "Who's asking?"), (C, "Just a quick call."),
+             (D, "About what?"), (C, ident)]  # fmt: skip
+    assert scan(us, "en", third) == {("missing_identification", None)}
+
+
+def test_the_debt_told_to_the_debtor_vs_to_a_relative(cn: Detector) -> None:
+    hello = "您好，我是安信资产的小周，找一下周强，本次通话录音。"
+    debt = "受招商银行委托，您信用卡欠款三万八已经逾期两个月了。"
+    to_father = [(C, hello), (T, "我是他爸。"), (C, debt)]
+    assert scan(cn, "zh", to_father) == {("third_party_disclosure", 2)}
+    handed_over = [(C, hello), (T, "我是他爸，你等下。"), (D, "喂，我是周强。"), (C, debt)]
+    assert scan(cn, "zh", handed_over) == set()

@@ -48,7 +48,9 @@ def said(detector: Detector, language: str, text: str, speaker: str = C) -> set[
     """The categories found on the third segment, after a complete opening and a reply."""
     opening = OPEN_ZH if language == "zh" else OPEN_EN
     reply = "嗯。" if language == "zh" else "Okay."
-    return {cat for cat, seg in scan(detector, language, [(C, opening), (D, reply), (speaker, text)]) if seg == 2}
+    return {
+        cat for cat, seg in scan(detector, language, [(C, opening), (D, reply), (speaker, text)]) if seg == 2
+    }
 
 
 # ---- normalisation ------------------------------------------------------------------------------------
@@ -212,8 +214,121 @@ def test_english_hard_negative(us: Detector, text: str) -> None:
 def test_other_speakers_trigger_words(cn: Detector, us: Detector) -> None:
     assert said(cn, "zh", "你再打电话我就弄死你！你们这些吸血鬼，滚！", speaker=D) == set()
     assert said(cn, "zh", "我是警察，你再骚扰我试试！", speaker=D) == set()
-    assert said(us, "en", "Call again and I'll kill you, you idiot. Can I just Venmo you?", speaker=D) == set()
+    assert (
+        said(us, "en", "Call again and I'll kill you, you idiot. Can I just Venmo you?", speaker=D) == set()
+    )
     assert said(us, "en", "I'm a police officer, you know.", speaker=T) == set()
+
+
+# ---- a compliant call, sentence by sentence: nothing is a finding when said to the debtor ------------
+
+COMPLIANT_ZH = [
+    "您好，请问是王先生本人吗？",
+    "我这边是受银行委托的，想跟您核实一下还款计划。",
+    "您目前的欠款是三万两千元，其中本金两万八。",
+    "您看这个月能先还一部分吗？",
+    "我们可以帮您向银行申请停息挂账，具体要银行审批。",
+    "如果您确实有困难，可以提供一下失业证明或者医院证明。",
+    "您放心，我们不会把您的情况告诉任何人。",
+    "好的，那我们约定二十五号之前还五千，我给您发一条还款提醒短信。",
+    "还款请认准银行官方渠道，手机银行、网银或者柜台都可以。",
+    "转账的时候收款户名是银行全称，请您核对清楚。",
+    "逾期会影响您的个人征信，这是如实告知您。",
+    "逾期信息会报送征信系统，结清以后会显示已结清。",
+    "银行保留依法起诉的权利，但我们还是希望协商解决。",
+    "如果进入诉讼程序，判决生效后银行可以申请强制执行。",
+    "违约金和罚息是按合同约定计算的，我可以申请减免一部分。",
+    "您的家人我们不会打扰，请您自己按时接听电话。",
+    "您方便的时候回个电话，我的工号是8812。",
+    "我理解您现在压力很大，我们一起想办法。",
+    "不好意思打扰您休息了。",
+    "那我们下周一再跟您联系，祝您生活愉快。",
+    "这个月的账单已经出来了，最低还款是一千二。",
+    "您可以通过银行App申请分期，分十二期的话每个月两千多。",
+    "您先别着急，我们慢慢说。",
+    "您孩子上学的事情跟这个欠款没有关系。",
+    "欠款是民事纠纷，您不用担心会被抓。",
+    "我们是正规的催收机构，有银行的授权书，您可以打银行客服核实。",
+    "您提到的情况我会如实反馈给银行。",
+    "请问您现在的工作单位还是原来那家吗？我们只是核实联系方式。",
+    "您的紧急联系人电话打不通，能提供一个新的吗？",
+    "今天先这样，您注意身体。",
+    "如果您对我们的服务有意见，可以拨打银行客服投诉。",
+    "我记一下您说的还款时间，二十号对吧。",
+    "您说家里有人生病，需要的话可以提交证明申请延期。",
+    "您可以找银行申请个性化分期，不需要再去借钱。",
+    "我们这边只能提醒您，具体减免由银行决定。",
+    "这个还款金额我再跟您确认一遍，五千三百元整。",
+    "您之前承诺的还款没有到账，是不是遇到什么问题了？",
+    "银行的对公账户信息我短信发给您，请您不要转给任何个人。",
+    "上门拜访是为了了解您的实际情况，我们会出示工作证。",
+    "如果您不方便接电话，可以约个时间我们再打过来。",
+    "您这个欠款逾期九十天了，建议尽快处理。",
+    "我们的沟通都会留存，您也可以要求查看。",
+    "明天我们会再跟您确认一下还款是否到账。",
+    "不要着急，钱的问题慢慢解决。",
+    "您放心，法院起诉需要经过正式程序，会有正式通知。",
+    "如果有人冒充我们要求您转账到个人账户，请直接报警。",
+    "您家人那边我们不会透露任何欠款信息。",
+    "请您保管好自己的银行卡和密码。",
+    "这边帮您登记一下，明早九点前还款。",
+    "您说的这个情况我们很同情，能帮的一定帮。",
+]
+
+COMPLIANT_EN = [
+    "Hi, am I speaking with Mr. Johnson?",
+    "I understand things are tough right now. Let's find something that works for you.",
+    "Your current balance is $3,250, and the minimum payment due is $150.",
+    "Can you make a partial payment this month?",
+    "We can set up a payment plan over six months.",
+    "Please make payments only to the bank through its official website or app.",
+    "Your payment will be applied to the account the same day.",
+    "If you're experiencing hardship, you may qualify for a hardship program.",
+    "Late payments may be reported to the credit bureaus.",
+    "The creditor may choose to file a lawsuit if we can't reach an agreement.",
+    "If a court enters a judgment, the creditor could seek wage garnishment as the law allows.",
+    "Late fees and interest will continue to accrue as set out in your agreement.",
+    "We will not discuss your account with anyone else.",
+    "You have the right to dispute this debt in writing within thirty days.",
+    "You can request validation of the debt at any time.",
+    "I'll note that you'd like us to call after 5 p.m.",
+    "Let me confirm the payment date: the 15th, correct?",
+    "You won't be arrested over this; it's a civil matter.",
+    "No one from our office will contact your employer.",
+    "Take your time, there's no pressure to decide today.",
+    "I can send you the bank's payment address by email.",
+    "If you'd prefer, we can communicate by mail only.",
+    "Please don't borrow money to pay this; let's look at a plan you can afford.",
+    "We're not going to call your family about this.",
+    "Would you like me to email you a summary of our conversation?",
+    "Thank you for your time, and have a good evening.",
+    "I can't accept payments personally; everything goes to the bank.",
+    "I'm sorry to hear about your job. Would a reduced payment help?",
+    "Your account was charged off in March, but you can still settle it.",
+    "The settlement offer is 60 percent of the balance if paid by the 30th.",
+    "Let me make a note on your file that you're disputing the amount.",
+    "I'll call you back on Friday to confirm the payment posted.",
+    "If you want to speak with an attorney, that's your right.",
+    "We'd never threaten you or your family.",
+    "Nothing bad will happen if you need a few more days; let's just keep in touch.",
+    "I don't want to waste your time, so let's get to the plan.",
+    "This is just a reminder, sir; your card payment is late.",
+    "Can you confirm your mailing address for the validation notice?",
+    "You can pay by phone with a debit card directly to the bank.",
+    "We just want to help you resolve this.",
+]
+
+
+@pytest.mark.parametrize("text", COMPLIANT_ZH)
+def test_compliant_chinese_speech_is_no_finding(cn: Detector, us: Detector, text: str) -> None:
+    assert said(cn, "zh", text) == set()
+    assert said(us, "zh", text) == set()
+
+
+@pytest.mark.parametrize("text", COMPLIANT_EN)
+def test_compliant_english_speech_is_no_finding(cn: Detector, us: Detector, text: str) -> None:
+    assert said(cn, "en", text) == set()
+    assert said(us, "en", text) == set()
 
 
 # ---- opening: negated notices, turn 2 vs turn 3 -----------------------------------------------------
@@ -221,18 +336,28 @@ def test_other_speakers_trigger_words(cn: Detector, us: Detector) -> None:
 
 def test_a_negated_recording_notice_is_none(cn: Detector, us: Detector) -> None:
     base = "您好，我是安信资产的小周，受招商银行委托联系您信用卡还款的事"
-    assert ("missing_recording_notice", None) in scan(cn, "zh", [(C, base + "，本次通话不录音。"), (D, "哦。")])
+    assert ("missing_recording_notice", None) in scan(
+        cn, "zh", [(C, base + "，本次通话不录音。"), (D, "哦。")]
+    )
     assert ("missing_recording_notice", None) in scan(cn, "zh", [(C, base + "，我们没有录音。"), (D, "哦。")])
-    assert ("missing_recording_notice", None) not in scan(cn, "zh", [(C, base + "，本次通话全程录 音。"), (D, "哦。")])
+    assert ("missing_recording_notice", None) not in scan(
+        cn, "zh", [(C, base + "，本次通话全程录 音。"), (D, "哦。")]
+    )
     intro = "Hi, my name is Sam with Harbor Collections, calling about your Union Bank loan. "
     notice = intro + "This is an attempt to collect a debt. "
-    assert ("missing_recording_notice", None) in scan(us, "en", [(C, notice + "Let me make a record of that."), (D, "Ok.")])
-    assert ("missing_recording_notice", None) not in scan(us, "en", [(C, notice + "this call's being recorded."), (D, "Ok.")])
+    assert ("missing_recording_notice", None) in scan(
+        us, "en", [(C, notice + "Let me make a record of that."), (D, "Ok.")]
+    )
+    assert ("missing_recording_notice", None) not in scan(
+        us, "en", [(C, notice + "this call's being recorded."), (D, "Ok.")]
+    )
     assert ("missing_debt_collector_disclosure", None) in scan(
         us, "en", [(C, intro + "I'm not a debt collector. This call is recorded."), (D, "Ok.")]
     )
     assert ("missing_debt_collector_disclosure", None) in scan(
-        us, "en", [(C, intro + "This is not an attempt to collect a debt. This call is recorded."), (D, "Ok.")]
+        us,
+        "en",
+        [(C, intro + "This is not an attempt to collect a debt. This call is recorded."), (D, "Ok.")],
     )
     assert ("missing_debt_collector_disclosure", None) not in scan(
         us, "en", [(C, intro + "We're a debt collection agency. This call is recorded."), (D, "Ok.")]

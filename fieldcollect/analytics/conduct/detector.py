@@ -32,6 +32,8 @@ normalised text and match case-insensitively. Evidence is quoted from the normal
 from __future__ import annotations
 
 import re
+import re._constants as _sre_constants
+import re._parser as _sre_parser
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -177,6 +179,8 @@ class Rule:
     turns: int = 2
     # language -> compiled alternation of the rule's lexicons
     patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    # language -> the patterns of the rule's lexicons, in order (see Prefilter)
+    alternatives: dict[str, list[str]] = field(default_factory=dict)
     unless: dict[str, re.Pattern[str]] = field(default_factory=dict)
     # opening_required: per language, one pattern per group, with the group's name
     groups: dict[str, list[tuple[str, re.Pattern[str]]]] = field(default_factory=dict)
@@ -247,6 +251,170 @@ def _compile(
     return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
 
 
+_MAX_EXPANSION = 64
+_REPEATS = (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT, _sre_constants.POSSESSIVE_REPEAT)
+
+
+def _expand(items: Any) -> set[str] | None:
+    """All the strings a literal-only piece of a parsed pattern matches (None if not literal-only
+    or too many)."""
+    out = {""}
+    for op, av in items:
+        if op is _sre_constants.LITERAL:
+            choices = {chr(av)}
+        elif op is _sre_constants.IN and all(o is _sre_constants.LITERAL for o, _ in av):
+            choices = {chr(c) for _, c in av}
+        elif op is _sre_constants.SUBPATTERN:
+            sub = _expand(av[3])
+            if sub is None:
+                return None
+            choices = sub
+        elif op is _sre_constants.BRANCH:
+            choices = set()
+            for branch in av[1]:
+                sub = _expand(branch)
+                if sub is None:
+                    return None
+                choices |= sub
+        else:
+            return None
+        if len(out) * len(choices) > _MAX_EXPANSION:
+            return None
+        out = {a + b for a in out for b in choices}
+    return out
+
+
+# single characters too common in speech to be worth a prefilter
+_COMMON = frozenset("你您我他她它的是了在有不这那就要会们个也都和说去来到吗吧啊呢人一上下给把被让还")
+
+
+def _score(candidate: set[str]) -> tuple[int, int]:
+    # long enough to be selective (three characters; one uncommon Chinese character is), then few
+    shortest = min(len(c) for c in candidate)
+    if shortest == 1 and any(c in _COMMON for c in candidate):
+        shortest = 0
+    return (min(shortest, 3), -len(candidate))
+
+
+def _required(items: Any) -> set[str] | None:
+    """A set of strings one of which every match of the parsed pattern contains (None: unknown)."""
+    candidates: list[set[str]] = []
+    run = {""}
+    for item in items:
+        expanded = _expand([item])
+        if expanded is not None and len(run) * len(expanded) <= _MAX_EXPANSION:
+            run = {a + b for a in run for b in expanded}
+            continue
+        if min(len(r) for r in run) > 0:
+            candidates.append(run)
+        run = {""}
+        op, av = item
+        sub: set[str] | None = None
+        if op is _sre_constants.SUBPATTERN:
+            sub = _required(av[3])
+        elif op is _sre_constants.ATOMIC_GROUP:
+            sub = _required(av)
+        elif op in _REPEATS and av[0] >= 1:
+            sub = _required(av[2])
+        elif op is _sre_constants.BRANCH:
+            sub = set()
+            for branch in av[1]:
+                b = _required(branch)
+                if b is None:
+                    sub = None
+                    break
+                sub |= b
+        if sub:
+            candidates.append(sub)
+    if min(len(r) for r in run) > 0:
+        candidates.append(run)
+    candidates = [c for c in candidates if c and min(len(x) for x in c) > 0]
+    return max(candidates, key=_score) if candidates else None
+
+
+def _literals(pattern: str) -> frozenset[str] | None:
+    """Lower-case literals one of which every match of ``pattern`` contains; None when there is no
+    such literal (the pattern is then always tried)."""
+    required = _required(_sre_parser.parse(pattern, re.IGNORECASE))
+    return None if required is None else frozenset(r.lower() for r in required)
+
+
+def _trie_pattern(words: Sequence[str]) -> str:
+    """An alternation of ``words`` (none a prefix of another) as a trie, so that the engine follows
+    one branch per character instead of trying every word at every position."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items())]
+        if len(branches) <= 1:
+            return "".join(branches)
+        return "(?:" + "|".join(branches) + ")"
+
+    return emit(trie)
+
+
+Alternative = tuple[int, int]  # (rule index, index of the pattern among the rule's alternatives)
+
+
+@dataclass
+class Prefilter:
+    """The phrase rules of one language, scanned in two steps. First one pass over the segment's
+    lower-cased text for the literals of all their patterns (an alternation of literals, none
+    containing another, written as a trie so that the engine follows one branch per character);
+    each hit names the patterns that can match. Then each rule runs only the alternation of those of
+    its patterns (compiled once per combination and kept): the same first match as the rule's whole
+    alternation, since a pattern whose literal is absent cannot match."""
+
+    pattern: re.Pattern[str] | None
+    hits: dict[str, frozenset[Alternative]]
+    always: frozenset[Alternative]  # patterns without a literal
+    alternatives: dict[int, list[str]]  # rule index -> its patterns
+    compiled: dict[tuple[int, tuple[int, ...]], re.Pattern[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, alternatives: dict[int, list[str]]) -> Prefilter:
+        literals = {(r, k): _literals(p) for r, pats in alternatives.items() for k, p in enumerate(pats)}
+        always = frozenset(a for a, lits in literals.items() if lits is None)
+        everything = {lit for lits in literals.values() if lits for lit in lits}
+        minimal = sorted(
+            (lit for lit in everything if not any(o != lit and o in lit for o in everything)),
+            key=lambda x: (-len(x), x),
+        )
+        hits = {
+            m: frozenset(a for a, lits in literals.items() if lits and any(m in lit for lit in lits))
+            for m in minimal
+        }
+        pattern = re.compile(_trie_pattern(minimal)) if minimal else None
+        return cls(pattern, hits, always, alternatives)
+
+    def candidates(self, text: str) -> dict[int, tuple[int, ...]]:
+        """Rule index -> the indexes of its patterns that can match ``text``."""
+        found: set[Alternative] = set(self.always)
+        if self.pattern is not None:
+            low = text.lower()
+            search = self.pattern.search
+            m = search(low)
+            while m is not None:
+                found |= self.hits[m.group(0)]
+                m = search(low, m.start() + 1)
+        by_rule: dict[int, list[int]] = {}
+        for r, k in found:
+            by_rule.setdefault(r, []).append(k)
+        return {r: tuple(sorted(ks)) for r, ks in by_rule.items()}
+
+    def rule_pattern(self, rule_index: int, ks: tuple[int, ...]) -> re.Pattern[str]:
+        key = (rule_index, ks)
+        compiled = self.compiled.get(key)
+        if compiled is None:
+            pats = self.alternatives[rule_index]
+            compiled = self.compiled[key] = re.compile("|".join(f"(?:{pats[k]})" for k in ks), re.IGNORECASE)
+        return compiled
+
+
 def _str_set(value: Any, allowed: frozenset[str], where: str, key: str) -> frozenset[str]:
     if not isinstance(value, list) or not value or not set(value) <= allowed:
         raise PackError(f"{where}: {key!r} must be a non-empty list out of {sorted(allowed)}")
@@ -259,6 +427,17 @@ class Detector:
     version: str
     rules: list[Rule]
     negations: dict[str, Negation]
+    prefilters: dict[str, Prefilter] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for language in self.negations:
+            self.prefilters[language] = Prefilter.build(
+                {
+                    i: r.alternatives[language]
+                    for i, r in enumerate(self.rules)
+                    if r.kind == "phrase" and language in r.alternatives
+                }
+            )
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -281,7 +460,9 @@ class Detector:
         negation = self.negations[language]
         contexts = _addressees(segments)
         speakers_present = {s.speaker for s in segments}
-        for rule in self.rules:
+        prefilter = self.prefilters[language]
+        candidates: list[dict[int, tuple[int, ...]] | None] = [None] * len(segments)
+        for rule_index, rule in enumerate(self.rules):
             if transcript.channel not in rule.channels:
                 continue
             if rule.kind == "phrase":
@@ -295,9 +476,16 @@ class Detector:
                     if rule.context is not None and contexts[index] != rule.context:
                         continue
                     text = texts[index]
+                    possible = candidates[index]
+                    if possible is None:
+                        possible = candidates[index] = prefilter.candidates(text)
+                    ks = possible.get(rule_index)
+                    if ks is None:
+                        continue
                     if unless is not None and unless.search(text):
                         continue
-                    evidence = _first_match(pattern, text, rule.negation, negation, language)
+                    narrowed = prefilter.rule_pattern(rule_index, ks)
+                    evidence = _first_match(narrowed, text, rule.negation, negation, language)
                     if evidence is not None:
                         findings.append(Finding(rule.category, index, rule.id, evidence, rule.severity))
             else:
@@ -469,6 +657,7 @@ def load_detector(pack: str | Path, lexicons_dir: Path = LEXICONS_DIR) -> Detect
                 if not isinstance(names, list) or not names:
                     raise PackError(f"{where}: a phrase rule needs 'lexicons'")
                 rule.patterns[lang] = _compile(names, lexicons, where, lang)
+                rule.alternatives[lang] = [p for name in names for p in lexicons[name]]
             else:
                 groups = raw.get("groups")
                 if not isinstance(groups, dict) or not groups:

@@ -380,3 +380,38 @@ def test_the_debt_told_to_the_debtor_vs_to_a_relative(cn: Detector) -> None:
     assert scan(cn, "zh", to_father) == {("third_party_disclosure", 2)}
     handed_over = [(C, hello), (T, "我是他爸，你等下。"), (D, "喂，我是周强。"), (C, debt)]
     assert scan(cn, "zh", handed_over) == set()
+
+
+# ---- the literal prefilter finds what the whole alternation finds -----------------------------------
+
+
+def test_required_literals_of_a_pattern() -> None:
+    from fieldcollect.analytics.conduct.detector import _literals
+
+    assert _literals("(?<![不没])(录音|录像|记录仪)") == {"录音", "录像", "记录仪"}
+    assert _literals(r"\b(hurt|kill) (you|your)\b") == {"hurt you", "hurt your", "kill you", "kill your"}
+    assert _literals("打断你的?(腿|手)") == {"打断你"}
+    assert _literals(r"\d+") is None
+
+
+def test_the_prefilter_changes_no_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every labelled transcript scanned with the prefilter and with every pattern of every rule
+    tried on every segment: the same findings."""
+    import json
+    from pathlib import Path
+
+    from fieldcollect.analytics.conduct.detector import Prefilter
+
+    data = Path(__file__).resolve().parents[3] / "bench" / "data" / "qa"
+    rows = [json.loads(line) for f in sorted(data.glob("*.jsonl")) for line in f.open(encoding="utf-8")]
+    assert len(rows) > 300
+    detectors = {"CN": load_detector("CN"), "US": load_detector("US")}
+    fast = [[f.as_json() for f in detectors[r["pack"]].scan(parse_transcript(r))] for r in rows]
+
+    def everything(self: Prefilter, text: str) -> dict[int, tuple[int, ...]]:
+        return {i: tuple(range(len(p))) for i, p in self.alternatives.items()}
+
+    monkeypatch.setattr(Prefilter, "candidates", everything)
+    slow = [[f.as_json() for f in detectors[r["pack"]].scan(parse_transcript(r))] for r in rows]
+    assert fast == slow
+    assert sum(len(f) for f in fast) > 200

@@ -24,7 +24,8 @@ the offence ("不会放过你").
 
 Normalisation (:func:`normalise`, once per segment, before any rule): full-width letters, digits and
 spaces to ASCII, curly apostrophes and quotes to straight ones, traditional Chinese characters to
-simplified ones (``lexicons/zh_hant.toml``), the spaces an ASR engine leaves inside Chinese words
+simplified ones (``lexicons/zh_hant.toml``), English contractions written without their apostrophe
+("dont", "youre") in text that has none, the spaces an ASR engine leaves inside Chinese words
 ("录 音", "还 款") removed, other runs of whitespace collapsed. The lexicons are written against the
 normalised text and match case-insensitively. Evidence is quoted from the normalised text.
 """
@@ -69,6 +70,50 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # spaces inside Chinese: between two CJK characters, or between a CJK character and a digit
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}0-9])|(?<=[0-9])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s{2,}")
+# English contractions an ASR engine writes without the apostrophe ("dont", "youre"): only the
+# unambiguous ones (not "were", "ill", "lets", "its", "hell", "well")
+_BARE_CONTRACTIONS = {
+    w.replace("'", ""): w
+    for w in [
+        "don't",
+        "doesn't",
+        "didn't",
+        "can't",
+        "won't",
+        "wouldn't",
+        "shouldn't",
+        "couldn't",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "weren't",
+        "haven't",
+        "hasn't",
+        "ain't",
+        "you're",
+        "you'll",
+        "you've",
+        "they're",
+        "they'll",
+        "they've",
+        "i'm",
+        "i've",
+        "we've",
+        "that's",
+        "what's",
+        "who's",
+        "there's",
+    ]
+}
+_BARE = re.compile(
+    r"\b(" + "|".join(sorted(_BARE_CONTRACTIONS, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
+def _apostrophe(m: re.Match[str]) -> str:
+    word = m.group(0)
+    fixed = _BARE_CONTRACTIONS[word.lower()]
+    return fixed.upper() if word.isupper() else fixed if word.islower() else fixed.capitalize()
 
 
 def _translation_table(directory: Path = LEXICONS_DIR) -> dict[int, str]:
@@ -102,6 +147,8 @@ def normalise(text: str) -> str:
     if _TABLE is None:
         _TABLE = _translation_table()
     text = text.translate(_TABLE)
+    if "'" not in text and text.isascii():
+        text = _BARE.sub(_apostrophe, text)
     if " " in text or "\t" in text or "\n" in text:
         text = _CJK_SPACE.sub("", text)
         text = _SPACES.sub(" ", text).strip()

@@ -114,6 +114,11 @@ ZH_POSITIVE = [
     ("private_payment", "那你把现金先给我，我回去帮你交。"),
     ("private_payment", "收款人写我就可以。"),
     ("private_payment", "我发你一个收款码。"),
+    # as an ASR engine returns it: no punctuation
+    ("false_consequence", "你要是今天不还我们就去你单位找你领导说这个事"),
+    ("false_consequence", "不还的话 下周法院直接把你房子封了"),
+    ("threat", "那个 你信不信 我们明天就带人去你家门口等你"),
+    ("private_payment", "你就转我卡上 我这边帮你操作"),
 ]
 
 ZH_NEGATIVE = [
@@ -139,6 +144,9 @@ ZH_NEGATIVE = [
     "您可以把钱存进去，系统会自动扣款。",
     "我帮您记录一下还款日期。",
     "您稍等，我帮您查一下。",
+    "我们不是警察也不是法院就是提醒您还款",
+    "这个不会坐牢的 欠款是民事纠纷 您放心",
+    "如果一直不还 银行是有权利依法起诉的 到时候以法院判决为准",
 ]
 
 
@@ -179,6 +187,11 @@ EN_POSITIVE = [
     ("private_payment", "Make the check out to me personally."),
     ("private_payment", "Wire it to my account."),
     ("private_payment", "Just WeChat me the money."),
+    # lower case, no apostrophes
+    ("false_consequence", "if you dont pay today were gonna have the sheriff come pick you up"),
+    ("abuse", "you know what youre a real piece of work"),
+    ("threat", "Good, because you don't want us showing up at your place with the boys."),
+    ("false_consequence", "Then maybe your neighbors should hear about how you don't pay your bills."),
 ]
 
 EN_NEGATIVE = [
@@ -198,6 +211,9 @@ EN_NEGATIVE = [
     "No, I can't accept that. Pay the bank directly by phone or online.",
     "Let me take your bank account number for the bank's autopay form.",
     "I'll make a record of your promise to pay.",
+    "no im not a cop im with a collection agency",
+    "the creditor might sue and if they win they could garnish wages as allowed by law",
+    "No, your kids aren't affected by this at all.",
 ]
 
 

@@ -209,6 +209,9 @@ class Negation:
     # a clause that opens as a suggestion in the form of a negative question ("can't your parents
     # lend you…", "你不是还有别的卡吗"): its cues do not negate
     rhetorical: re.Pattern[str] | None = None
+    # phrases that hold a cue and negate nothing ("不是我吓唬你", "I'm not kidding"): cues inside them
+    # do not count
+    idioms: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -279,11 +282,19 @@ def load_lexicons(language: str, directory: Path = LEXICONS_DIR) -> tuple[dict[s
             rhetorical = re.compile(rf"\s*(?:{text})", re.IGNORECASE)
         except re.error as exc:
             raise PackError(f"{path}: [_negation] rhetorical: bad pattern: {exc}") from exc
+    idioms = None
+    if neg.get("idioms"):
+        text = "|".join(f"(?:{c})" for c in neg["idioms"])
+        try:
+            idioms = re.compile(rf"\b(?:{text})\b" if language == "en" else text, re.IGNORECASE)
+        except re.error as exc:
+            raise PackError(f"{path}: [_negation] idioms: bad pattern: {exc}") from exc
     return lexicons, Negation(
         cues=cues,
         window=int(neg.get("window", 6)),
         conditionals=conditionals,
         rhetorical=rhetorical,
+        idioms=idioms,
     )
 
 
@@ -612,8 +623,15 @@ def _negated(text: str, start: int, end: int, mode: str, negation: Negation, lan
         r = negation.rhetorical.match(text, clause_start)
         if r is not None:
             rhetorical_end = r.end()
+    idioms = (
+        [(i.start(), i.end()) for i in negation.idioms.finditer(text, clause_start, limit)]
+        if negation.idioms is not None
+        else []
+    )
     for cue in negation.cues.finditer(text, window_start, limit):
         if cue.start() < rhetorical_end:
+            continue
+        if any(a <= cue.start() and cue.end() <= b for a, b in idioms):
             continue
         if negation.conditionals is None or not negation.conditionals.search(text, clause_start, cue.start()):
             return True

@@ -431,3 +431,14 @@ def test_the_prefilter_changes_no_finding(monkeypatch: pytest.MonkeyPatch) -> No
     slow = [[f.as_json() for f in detectors[r["pack"]].scan(parse_transcript(r))] for r in rows]
     assert fast == slow
     assert sum(len(f) for f in fast) > 200
+
+
+def test_phrases_that_hold_a_cue_and_negate_nothing(cn: Detector, us: Detector) -> None:
+    assert said(cn, "zh", "不是我吓唬你 明天就去你单位找你领导") == {"false_consequence"}
+    assert said(cn, "zh", "没跟你开玩笑 不还就等着坐牢") == {"false_consequence"}
+    assert said(us, "en", "I'm not kidding, you'll be arrested.") == {"false_consequence"}
+    assert said(us, "en", "im not joking youll be arrested") == {"false_consequence"}
+    assert said(us, "en", "Don't think we won't tell your boss.") == {"false_consequence"}
+    # the real negations next to them still negate
+    assert said(cn, "zh", "我们不是吓唬你 我们也不会去你单位") == set()
+    assert said(us, "en", "We won't tell your boss, I'm not kidding.") == set()

@@ -119,6 +119,12 @@ ZH_POSITIVE = [
     ("false_consequence", "不还的话 下周法院直接把你房子封了"),
     ("threat", "那个 你信不信 我们明天就带人去你家门口等你"),
     ("private_payment", "你就转我卡上 我这边帮你操作"),
+    # word-segmented ASR (a space between words)
+    ("false_consequence", "那 我们 就 天天 打 你 老婆 电话 让 她 也 知道 你 欠钱"),
+    ("private_payment", "你 扫 一下 我 发 给 你 的 微信 二维码 就 行"),
+    ("threat", "你 跑 到 哪 我们 都 能 找到 你 你 自己 看着办"),
+    ("false_consequence", "不还钱的话，移民局那边会知道，你的绿卡就悬了。"),
+    ("induce_borrowing", "你把你那个金项链拿去当了凑一凑。"),
 ]
 
 ZH_NEGATIVE = [
@@ -147,6 +153,8 @@ ZH_NEGATIVE = [
     "我们不是警察也不是法院就是提醒您还款",
     "这个不会坐牢的 欠款是民事纠纷 您放心",
     "如果一直不还 银行是有权利依法起诉的 到时候以法院判决为准",
+    "我们 不会 联系 您 的 家人 也 不会 透露 您 的 信息",
+    "请 扫 一下 我们 银行 官方 的 还款 二维码",
 ]
 
 
@@ -191,6 +199,8 @@ EN_POSITIVE = [
     ("false_consequence", "if you dont pay today were gonna have the sheriff come pick you up"),
     ("abuse", "you know what youre a real piece of work"),
     ("threat", "Good, because you don't want us showing up at your place with the boys."),
+    ("threat", "Look, I know your kids get off the bus at three."),
+    ("false_consequence", "Honestly? You'll have a warrant out by next month."),
     ("false_consequence", "Then maybe your neighbors should hear about how you don't pay your bills."),
 ]
 
@@ -214,6 +224,7 @@ EN_NEGATIVE = [
     "no im not a cop im with a collection agency",
     "the creditor might sue and if they win they could garnish wages as allowed by law",
     "No, your kids aren't affected by this at all.",
+    "There is no warrant and there won't be one; this is a civil matter.",
 ]
 
 

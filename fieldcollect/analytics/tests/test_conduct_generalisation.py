@@ -453,3 +453,34 @@ def test_phrases_that_hold_a_cue_and_negate_nothing(cn: Detector, us: Detector) 
     # the real negations next to them still negate
     assert said(cn, "zh", "我们不是吓唬你 我们也不会去你单位") == set()
     assert said(us, "en", "We won't tell your boss, I'm not kidding.") == set()
+
+
+@pytest.mark.parametrize(
+    ("pack", "language", "opening"),
+    [
+        ("CN", "zh", "您好，我是王磊，受工商银行委托联系您信用卡的事，通话录音。"),
+        ("CN", "zh", "您好，鼎盛资产的专员，这边联系您花呗的账务，我这边在录着音。"),
+        ("CN", "zh", "您好 我 是 宏信 资产 的 催收 专员 王 晓东 受 广发 银行 委托 本次 通话 全程 录音"),
+        ("US", "en", "Hi, Sam Ortiz, Midwest Account Solutions, for PNC, about your card. Call recording is on. "
+         "We're a collection agency."),
+        ("US", "en", "Hi, Sam from Midwest, about your card. We're recording. We are collecting a debt."),
+        ("US", "en", "HELLO THIS IS GREG FROM ALLIED CREDIT ABOUT YOUR CARD. THIS CALL IS RECORDED. "
+         "THIS IS A COMMUNICATION FROM A DEBT COLLECTOR."),
+    ],
+)  # fmt: skip
+def test_openings_in_other_words_are_complete(pack: str, language: str, opening: str) -> None:
+    detector = load_detector(pack)
+    assert scan(detector, language, [(C, opening), (D, "嗯" if language == "zh" else "ok")]) == set()
+
+
+def test_openings_that_lack_something(cn: Detector, us: Detector) -> None:
+    assert scan(us, "en", [(C, "Hi, it's about your card. We're recording."), (D, "ok")]) == {
+        ("missing_identification", None),
+        ("missing_debt_collector_disclosure", None),
+    }
+    assert scan(
+        us, "en", [(C, "Hi, Sam from Midwest, about your card. We're a collection agency."), (D, "ok")]
+    ) == {("missing_recording_notice", None)}
+    assert scan(cn, "zh", [(C, "喂，是李伟吗？"), (D, "是我"), (C, "你欠的钱什么时候还？本通话录音。")]) == {
+        ("missing_identification", None)
+    }

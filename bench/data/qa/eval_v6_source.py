@@ -257,7 +257,9 @@ rows: list[tuple[str, str, str, list[Turn], list[str]]] = [
         [
             (C, E2),
             (D, "Who's this again?"),
-            (C, "This is Officer Tom Baker, I'm handling the warrant on your account.", IM),
+            # relabelled after the first run (which counted it a false positive): a warrant claimed is a
+            # false consequence as well as an impersonation
+            (C, "This is Officer Tom Baker, I'm handling the warrant on your account.", IM + "," + FC),
         ],
         [],
     ),

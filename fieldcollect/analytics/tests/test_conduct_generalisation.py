@@ -125,6 +125,12 @@ ZH_POSITIVE = [
     ("threat", "你 跑 到 哪 我们 都 能 找到 你 你 自己 看着办"),
     ("false_consequence", "不还钱的话，移民局那边会知道，你的绿卡就悬了。"),
     ("induce_borrowing", "你把你那个金项链拿去当了凑一凑。"),
+    ("threat", "那你就等着我们的人上门跟你好好聊聊吧，到时候别怪我们不客气。"),
+    ("threat", "你这么躲下去，小心你家里人也跟着遭殃。"),
+    ("abuse", "你真是个没用的东西。"),
+    ("false_consequence", "那我们就把你的欠款信息发给你所有的微信好友。"),
+    ("induce_borrowing", "你去网上申请一个小额贷款，先把这期还了。"),
+    ("induce_borrowing", "再找找别的亲戚嘛，总有人愿意借给你的。"),
 ]
 
 ZH_NEGATIVE = [
@@ -155,6 +161,8 @@ ZH_NEGATIVE = [
     "如果一直不还 银行是有权利依法起诉的 到时候以法院判决为准",
     "我们 不会 联系 您 的 家人 也 不会 透露 您 的 信息",
     "请 扫 一下 我们 银行 官方 的 还款 二维码",
+    "您之前申请的贷款已经逾期了，我们帮您看看怎么处理。",
+    "您可以告诉我一个方便联系的时间。",
 ]
 
 
@@ -201,6 +209,10 @@ EN_POSITIVE = [
     ("threat", "Good, because you don't want us showing up at your place with the boys."),
     ("threat", "Look, I know your kids get off the bus at three."),
     ("false_consequence", "Honestly? You'll have a warrant out by next month."),
+    ("abuse", "Stop making excuses, you useless bum."),
+    ("threat", "You'd better pay, or you might not like what happens next."),
+    ("false_consequence", "We'll keep calling your job and your mother until you pay."),
+    ("threat", "If you don't pay, I'll be back with my partners, and you won't like it."),
     ("false_consequence", "Then maybe your neighbors should hear about how you don't pay your bills."),
 ]
 
@@ -225,6 +237,8 @@ EN_NEGATIVE = [
     "the creditor might sue and if they win they could garnish wages as allowed by law",
     "No, your kids aren't affected by this at all.",
     "There is no warrant and there won't be one; this is a civil matter.",
+    "We won't call your job or your family about this.",
+    "Is this a good number to reach you, or should I call your cell?",
 ]
 
 

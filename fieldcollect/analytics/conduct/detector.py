@@ -147,12 +147,14 @@ def normalise(text: str) -> str:
     if _TABLE is None:
         _TABLE = _translation_table()
     text = text.translate(_TABLE)
-    if "'" not in text and text.isascii():
-        text = _BARE.sub(_apostrophe, text)
-    if " " in text or "\t" in text or "\n" in text:
+    if text.isascii():
+        if "'" not in text:
+            text = _BARE.sub(_apostrophe, text)
+    elif " " in text or "\t" in text or "\n" in text:
         text = _CJK_SPACE.sub("", text)
-        text = _SPACES.sub(" ", text).strip()
-    return text
+    if "  " in text or "\t" in text or "\n" in text:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
 
 
 class PackError(ValueError):
@@ -415,7 +417,15 @@ def _trie_pattern(words: Sequence[str]) -> str:
     return emit(trie)
 
 
+_CACHE_LIMIT = 100_000  # sets of literals kept per prefilter
 Alternative = tuple[int, int]  # (rule index, index of the pattern among the rule's alternatives)
+
+
+def _by_rule(alternatives: Iterable[Alternative]) -> dict[int, tuple[int, ...]]:
+    grouped: dict[int, set[int]] = {}
+    for r, k in alternatives:
+        grouped.setdefault(r, set()).add(k)
+    return {r: tuple(sorted(ks)) for r, ks in grouped.items()}
 
 
 @dataclass
@@ -428,41 +438,57 @@ class Prefilter:
     alternation, since a pattern whose literal is absent cannot match."""
 
     pattern: re.Pattern[str] | None
-    hits: dict[str, frozenset[Alternative]]
-    always: frozenset[Alternative]  # patterns without a literal
+    hits: dict[str, dict[int, tuple[int, ...]]]  # literal -> rule index -> indexes of its patterns
+    always: dict[int, tuple[int, ...]]  # patterns without a literal
     alternatives: dict[int, list[str]]  # rule index -> its patterns
     compiled: dict[tuple[int, tuple[int, ...]], re.Pattern[str]] = field(default_factory=dict)
+    cache: dict[tuple[str, ...], dict[int, tuple[int, ...]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, alternatives: dict[int, list[str]]) -> Prefilter:
         literals = {(r, k): _literals(p) for r, pats in alternatives.items() for k, p in enumerate(pats)}
-        always = frozenset(a for a, lits in literals.items() if lits is None)
+        always = _by_rule(a for a, lits in literals.items() if lits is None)
         everything = {lit for lits in literals.values() if lits for lit in lits}
-        minimal = sorted(
-            (lit for lit in everything if not any(o != lit and o in lit for o in everything)),
-            key=lambda x: (-len(x), x),
-        )
-        hits = {
-            m: frozenset(a for a, lits in literals.items() if lits and any(m in lit for lit in lits))
-            for m in minimal
-        }
-        pattern = re.compile(_trie_pattern(minimal)) if minimal else None
+
+        def inner(lit: str) -> set[str]:
+            return {lit[i:j] for i in range(len(lit)) for j in range(i + 1, len(lit) + 1)}
+
+        minimal = {lit for lit in everything if not (inner(lit) - {lit}) & everything}
+        found: dict[str, set[Alternative]] = {m: set() for m in minimal}
+        for a, lits in literals.items():
+            for lit in lits or ():
+                for m in inner(lit) & minimal:
+                    found[m].add(a)
+        hits = {m: _by_rule(a) for m, a in found.items()}
+        ordered = sorted(minimal, key=lambda x: (-len(x), x))
+        pattern = re.compile(_trie_pattern(ordered)) if ordered else None
         return cls(pattern, hits, always, alternatives)
 
     def candidates(self, text: str) -> dict[int, tuple[int, ...]]:
-        """Rule index -> the indexes of its patterns that can match ``text``."""
-        found: set[Alternative] = set(self.always)
+        """Rule index -> the indexes of its patterns that can match ``text`` (rules that cannot are
+        absent). Kept per set of literals found: speech repeats its phrases."""
+        found: tuple[str, ...] = ()
         if self.pattern is not None:
             low = text.lower()
             search = self.pattern.search
             m = search(low)
-            while m is not None:
-                found |= self.hits[m.group(0)]
-                m = search(low, m.start() + 1)
-        by_rule: dict[int, list[int]] = {}
-        for r, k in found:
-            by_rule.setdefault(r, []).append(k)
-        return {r: tuple(sorted(ks)) for r, ks in by_rule.items()}
+            if m is not None:
+                hits = set()
+                while m is not None:
+                    hits.add(m.group(0))
+                    m = search(low, m.start() + 1)
+                found = tuple(sorted(hits))
+        cached = self.cache.get(found)
+        if cached is None:
+            grouped: dict[int, set[int]] = {r: set(ks) for r, ks in self.always.items()}
+            for lit in found:
+                for r, ks in self.hits[lit].items():
+                    grouped.setdefault(r, set()).update(ks)
+            cached = {r: tuple(sorted(ks)) for r, ks in grouped.items()}
+            if len(self.cache) >= _CACHE_LIMIT:
+                self.cache.clear()
+            self.cache[found] = cached
+        return cached
 
     def rule_pattern(self, rule_index: int, ks: tuple[int, ...]) -> re.Pattern[str]:
         key = (rule_index, ks)

@@ -498,3 +498,39 @@ def test_openings_that_lack_something(cn: Detector, us: Detector) -> None:
     assert scan(cn, "zh", [(C, "喂，是李伟吗？"), (D, "是我"), (C, "你欠的钱什么时候还？本通话录音。")]) == {
         ("missing_identification", None)
     }
+
+
+@pytest.mark.parametrize(
+    ("language", "category", "text"),
+    [
+        ("zh", "threat", "你等着，有你好看的。"),
+        ("zh", "threat", "我知道你在哪上班。"),
+        ("zh", "abuse", "你妈没教你欠债还钱吗？"),
+        ("zh", "false_consequence", "你全家都会上征信。"),
+        ("zh", "false_consequence", "我们会派人去你公司。"),
+        ("zh", "induce_borrowing", "问你爸妈要点钱先还上。"),
+        ("zh", "private_payment", "直接转给我本人就行。"),
+        ("en", "threat", "We can make things very difficult for you."),
+        ("en", "abuse", "Shame on you."),
+        ("en", "false_consequence", "We'll report you to the police."),
+        ("en", "false_consequence", "Your social security will be garnished."),
+        ("en", "induce_borrowing", "Just borrow the money and pay us."),
+        ("en", "private_payment", "You can pay with gift cards."),
+    ],
+)
+def test_more_common_phrasings(us: Detector, language: str, category: str, text: str) -> None:
+    assert category in said(us, language, text)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("zh", "我们不会派人去您公司，也不会联系您的家人。"),
+        ("zh", "您家人不会因为这笔欠款上征信。"),
+        ("en", "We won't report you to anyone; this is a civil matter."),
+        ("en", "Please don't borrow money to pay us."),
+        ("en", "We never accept gift cards; pay the bank directly."),
+    ],
+)
+def test_more_common_negations(us: Detector, language: str, text: str) -> None:
+    assert said(us, language, text) == set()

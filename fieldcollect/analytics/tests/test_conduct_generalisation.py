@@ -534,3 +534,20 @@ def test_more_common_phrasings(us: Detector, language: str, category: str, text:
 )
 def test_more_common_negations(us: Detector, language: str, text: str) -> None:
     assert said(us, language, text) == set()
+
+
+def test_after_eval_v7(cn: Detector, us: Detector) -> None:
+    assert said(cn, "zh", "惹急了我们什么事都干得出来。") == {"threat"}
+    assert said(cn, "zh", "我们的人早就盯上你了。") == {"threat"}
+    assert said(cn, "zh", "不还就等着公安上门抓人吧。") == {"false_consequence"}  # not a threat of violence
+    assert "false_consequence" in said(cn, "zh", "我们就一个一个给你家里人打电话。")
+    assert "false_consequence" in said(cn, "zh", "我们会通知你的雇主，让你丢了工作。")
+    assert said(us, "en", "Keep that attitude and see what we do to you.") == {"threat"}
+    assert said(us, "en", "You'll be taken into custody.") == {"false_consequence"}
+    assert said(us, "en", "We'll contact everyone in your phone.") == {"false_consequence"}
+    # an agency's name is no disclosure of the debt to a third party; 'in collections' is
+    hello = "Hi, this is Megan from Northstar Collections, this call is recorded. Is Kevin there?"
+    assert scan(us, "en", [(C, hello), (T, "He's out.")]) == set()
+    assert scan(us, "en", [(C, hello), (T, "He's out."), (C, "Tell him his card is in collections.")]) == {
+        ("third_party_disclosure", 2)
+    }

@@ -21,11 +21,20 @@ Negation (``negation``): ``"prefix"`` looks for a negation cue of the segment's 
 characters (Chinese) or words (English) before the match, within its clause; ``"span"`` also inside
 the match itself ("我们不是警察", "we are not the police"); ``"none"`` for phrases whose negation is
 the offence ("不会放过你").
+
+Normalisation (:func:`normalise`, once per segment, before any rule): full-width letters, digits and
+spaces to ASCII, curly apostrophes and quotes to straight ones, traditional Chinese characters to
+simplified ones (``lexicons/zh_hant.toml``), English contractions written without their apostrophe
+("dont", "youre") in text that has none, the spaces an ASR engine leaves inside Chinese words
+("录 音", "还 款") removed, other runs of whitespace collapsed. The lexicons are written against the
+normalised text and match case-insensitively. Evidence is quoted from the normalised text.
 """
 
 from __future__ import annotations
 
 import re
+import re._constants as _sre_constants
+import re._parser as _sre_parser
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +66,95 @@ KINDS: frozenset[str] = frozenset({"phrase", "opening_required"})
 
 _CLAUSE_END = re.compile(r"[，。！？；：,.!?;:\n]")
 _WORD = re.compile(r"[A-Za-z']+")
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# spaces inside Chinese: between two CJK characters, or between a CJK character and a digit
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}0-9])|(?<=[0-9])\s+(?=[{_CJK}])")
+_SPACES = re.compile(r"\s{2,}")
+# English contractions an ASR engine writes without the apostrophe ("dont", "youre"): only the
+# unambiguous ones (not "were", "ill", "lets", "its", "hell", "well")
+_BARE_CONTRACTIONS = {
+    w.replace("'", ""): w
+    for w in [
+        "don't",
+        "doesn't",
+        "didn't",
+        "can't",
+        "won't",
+        "wouldn't",
+        "shouldn't",
+        "couldn't",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "weren't",
+        "haven't",
+        "hasn't",
+        "ain't",
+        "you're",
+        "you'll",
+        "you've",
+        "they're",
+        "they'll",
+        "they've",
+        "i'm",
+        "i've",
+        "we've",
+        "that's",
+        "what's",
+        "who's",
+        "there's",
+    ]
+}
+_BARE = re.compile(
+    r"\b(" + "|".join(sorted(_BARE_CONTRACTIONS, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
+def _apostrophe(m: re.Match[str]) -> str:
+    word = m.group(0)
+    fixed = _BARE_CONTRACTIONS[word.lower()]
+    return fixed.upper() if word.isupper() else fixed if word.islower() else fixed.capitalize()
+
+
+def _translation_table(directory: Path = LEXICONS_DIR) -> dict[int, str]:
+    table: dict[int, str] = {}
+    # full-width ASCII letters and digits (not the punctuation, which the clause rules read as Chinese)
+    for lo, hi in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)):
+        for code in range(lo, hi + 1):
+            table[code] = chr(code - 0xFEE0)
+    table[0x3000] = table[0x00A0] = " "  # ideographic and no-break spaces
+    for code in (0x2018, 0x2019, 0x2032, 0xFF07):  # ‘ ’ ′ ＇
+        table[code] = "'"
+    for code in (0x201C, 0x201D, 0xFF02):
+        table[code] = '"'
+    path = directory / "zh_hant.toml"
+    data = _load_toml(path)
+    traditional = "".join(str(data.get("traditional", "")).split())
+    simplified = "".join(str(data.get("simplified", "")).split())
+    if not traditional or len(traditional) != len(simplified):
+        raise PackError(f"{path}: 'traditional' and 'simplified' must be non-empty and of the same length")
+    for t, z in zip(traditional, simplified, strict=True):
+        table[ord(t)] = z
+    return table
+
+
+_TABLE: dict[int, str] | None = None
+
+
+def normalise(text: str) -> str:
+    """The text the lexicons match: see the module's docstring."""
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = _translation_table()
+    text = text.translate(_TABLE)
+    if text.isascii():
+        if "'" not in text:
+            text = _BARE.sub(_apostrophe, text)
+    elif " " in text or "\t" in text or "\n" in text:
+        text = _CJK_SPACE.sub("", text)
+    if "  " in text or "\t" in text or "\n" in text:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
 
 
 class PackError(ValueError):
@@ -110,6 +208,12 @@ class Negation:
     cues: re.Pattern[str]
     window: int  # characters (zh) or words (en) before the match
     conditionals: re.Pattern[str] | None = None  # markers of a condition, whose cues do not count
+    # a clause that opens as a suggestion in the form of a negative question ("can't your parents
+    # lend you…", "你不是还有别的卡吗"): its cues do not negate
+    rhetorical: re.Pattern[str] | None = None
+    # phrases that hold a cue and negate nothing ("不是我吓唬你", "I'm not kidding"): cues inside them
+    # do not count
+    idioms: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -127,6 +231,8 @@ class Rule:
     turns: int = 2
     # language -> compiled alternation of the rule's lexicons
     patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    # language -> the patterns of the rule's lexicons, in order (see Prefilter)
+    alternatives: dict[str, list[str]] = field(default_factory=dict)
     unless: dict[str, re.Pattern[str]] = field(default_factory=dict)
     # opening_required: per language, one pattern per group, with the group's name
     groups: dict[str, list[tuple[str, re.Pattern[str]]]] = field(default_factory=dict)
@@ -171,7 +277,27 @@ def load_lexicons(language: str, directory: Path = LEXICONS_DIR) -> tuple[dict[s
     if neg.get("conditionals"):
         text = "|".join(f"(?:{c})" for c in neg["conditionals"])
         conditionals = re.compile(rf"\b(?:{text})\b" if language == "en" else text, re.IGNORECASE)
-    return lexicons, Negation(cues=cues, window=int(neg.get("window", 6)), conditionals=conditionals)
+    rhetorical = None
+    if neg.get("rhetorical"):
+        text = "|".join(f"(?:{c})" for c in neg["rhetorical"])
+        try:
+            rhetorical = re.compile(rf"\s*(?:{text})", re.IGNORECASE)
+        except re.error as exc:
+            raise PackError(f"{path}: [_negation] rhetorical: bad pattern: {exc}") from exc
+    idioms = None
+    if neg.get("idioms"):
+        text = "|".join(f"(?:{c})" for c in neg["idioms"])
+        try:
+            idioms = re.compile(rf"\b(?:{text})\b" if language == "en" else text, re.IGNORECASE)
+        except re.error as exc:
+            raise PackError(f"{path}: [_negation] idioms: bad pattern: {exc}") from exc
+    return lexicons, Negation(
+        cues=cues,
+        window=int(neg.get("window", 6)),
+        conditionals=conditionals,
+        rhetorical=rhetorical,
+        idioms=idioms,
+    )
 
 
 def _compile(
@@ -183,6 +309,194 @@ def _compile(
             raise PackError(f"{where}: lexicon {name!r} is not in lexicons/{language}.toml")
         parts.extend(lexicons[name])
     return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+
+
+_MAX_EXPANSION = 64
+_REPEATS = (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT, _sre_constants.POSSESSIVE_REPEAT)
+
+
+def _expand(items: Any) -> set[str] | None:
+    """All the strings a literal-only piece of a parsed pattern matches (None if not literal-only
+    or too many)."""
+    out = {""}
+    for op, av in items:
+        if op is _sre_constants.LITERAL:
+            choices = {chr(av)}
+        elif op is _sre_constants.IN and all(o is _sre_constants.LITERAL for o, _ in av):
+            choices = {chr(c) for _, c in av}
+        elif op is _sre_constants.SUBPATTERN:
+            sub = _expand(av[3])
+            if sub is None:
+                return None
+            choices = sub
+        elif op is _sre_constants.BRANCH:
+            choices = set()
+            for branch in av[1]:
+                sub = _expand(branch)
+                if sub is None:
+                    return None
+                choices |= sub
+        else:
+            return None
+        if len(out) * len(choices) > _MAX_EXPANSION:
+            return None
+        out = {a + b for a in out for b in choices}
+    return out
+
+
+# single characters too common in speech to be worth a prefilter
+_COMMON = frozenset("你您我他她它的是了在有不这那就要会们个也都和说去来到吗吧啊呢人一上下给把被让还")
+
+
+def _score(candidate: set[str]) -> tuple[int, int]:
+    # long enough to be selective (three characters; one uncommon Chinese character is), then few
+    shortest = min(len(c) for c in candidate)
+    if shortest == 1 and any(c in _COMMON for c in candidate):
+        shortest = 0
+    return (min(shortest, 3), -len(candidate))
+
+
+def _required(items: Any) -> set[str] | None:
+    """A set of strings one of which every match of the parsed pattern contains (None: unknown)."""
+    candidates: list[set[str]] = []
+    run = {""}
+    for item in items:
+        expanded = _expand([item])
+        if expanded is not None and len(run) * len(expanded) <= _MAX_EXPANSION:
+            run = {a + b for a in run for b in expanded}
+            continue
+        if min(len(r) for r in run) > 0:
+            candidates.append(run)
+        run = {""}
+        op, av = item
+        sub: set[str] | None = None
+        if op is _sre_constants.SUBPATTERN:
+            sub = _required(av[3])
+        elif op is _sre_constants.ATOMIC_GROUP:
+            sub = _required(av)
+        elif op in _REPEATS and av[0] >= 1:
+            sub = _required(av[2])
+        elif op is _sre_constants.BRANCH:
+            sub = set()
+            for branch in av[1]:
+                b = _required(branch)
+                if b is None:
+                    sub = None
+                    break
+                sub |= b
+        if sub:
+            candidates.append(sub)
+    if min(len(r) for r in run) > 0:
+        candidates.append(run)
+    candidates = [c for c in candidates if c and min(len(x) for x in c) > 0]
+    return max(candidates, key=_score) if candidates else None
+
+
+def _literals(pattern: str) -> frozenset[str] | None:
+    """Lower-case literals one of which every match of ``pattern`` contains; None when there is no
+    such literal (the pattern is then always tried)."""
+    required = _required(_sre_parser.parse(pattern, re.IGNORECASE))
+    return None if required is None else frozenset(r.lower() for r in required)
+
+
+def _trie_pattern(words: Sequence[str]) -> str:
+    """An alternation of ``words`` (none a prefix of another) as a trie, so that the engine follows
+    one branch per character instead of trying every word at every position."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items())]
+        if len(branches) <= 1:
+            return "".join(branches)
+        return "(?:" + "|".join(branches) + ")"
+
+    return emit(trie)
+
+
+_CACHE_LIMIT = 100_000  # sets of literals kept per prefilter
+Alternative = tuple[int, int]  # (rule index, index of the pattern among the rule's alternatives)
+
+
+def _by_rule(alternatives: Iterable[Alternative]) -> dict[int, tuple[int, ...]]:
+    grouped: dict[int, set[int]] = {}
+    for r, k in alternatives:
+        grouped.setdefault(r, set()).add(k)
+    return {r: tuple(sorted(ks)) for r, ks in grouped.items()}
+
+
+@dataclass
+class Prefilter:
+    """The phrase rules of one language, scanned in two steps. First one pass over the segment's
+    lower-cased text for the literals of all their patterns (an alternation of literals, none
+    containing another, written as a trie so that the engine follows one branch per character);
+    each hit names the patterns that can match. Then each rule runs only the alternation of those of
+    its patterns (compiled once per combination and kept): the same first match as the rule's whole
+    alternation, since a pattern whose literal is absent cannot match."""
+
+    pattern: re.Pattern[str] | None
+    hits: dict[str, dict[int, tuple[int, ...]]]  # literal -> rule index -> indexes of its patterns
+    always: dict[int, tuple[int, ...]]  # patterns without a literal
+    alternatives: dict[int, list[str]]  # rule index -> its patterns
+    compiled: dict[tuple[int, tuple[int, ...]], re.Pattern[str]] = field(default_factory=dict)
+    cache: dict[tuple[str, ...], dict[int, tuple[int, ...]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, alternatives: dict[int, list[str]]) -> Prefilter:
+        literals = {(r, k): _literals(p) for r, pats in alternatives.items() for k, p in enumerate(pats)}
+        always = _by_rule(a for a, lits in literals.items() if lits is None)
+        everything = {lit for lits in literals.values() if lits for lit in lits}
+
+        def inner(lit: str) -> set[str]:
+            return {lit[i:j] for i in range(len(lit)) for j in range(i + 1, len(lit) + 1)}
+
+        minimal = {lit for lit in everything if not (inner(lit) - {lit}) & everything}
+        found: dict[str, set[Alternative]] = {m: set() for m in minimal}
+        for a, lits in literals.items():
+            for lit in lits or ():
+                for m in inner(lit) & minimal:
+                    found[m].add(a)
+        hits = {m: _by_rule(a) for m, a in found.items()}
+        ordered = sorted(minimal, key=lambda x: (-len(x), x))
+        pattern = re.compile(_trie_pattern(ordered)) if ordered else None
+        return cls(pattern, hits, always, alternatives)
+
+    def candidates(self, text: str) -> dict[int, tuple[int, ...]]:
+        """Rule index -> the indexes of its patterns that can match ``text`` (rules that cannot are
+        absent). Kept per set of literals found: speech repeats its phrases."""
+        found: tuple[str, ...] = ()
+        if self.pattern is not None:
+            low = text.lower()
+            search = self.pattern.search
+            m = search(low)
+            if m is not None:
+                hits = set()
+                while m is not None:
+                    hits.add(m.group(0))
+                    m = search(low, m.start() + 1)
+                found = tuple(sorted(hits))
+        cached = self.cache.get(found)
+        if cached is None:
+            grouped: dict[int, set[int]] = {r: set(ks) for r, ks in self.always.items()}
+            for lit in found:
+                for r, ks in self.hits[lit].items():
+                    grouped.setdefault(r, set()).update(ks)
+            cached = {r: tuple(sorted(ks)) for r, ks in grouped.items()}
+            if len(self.cache) >= _CACHE_LIMIT:
+                self.cache.clear()
+            self.cache[found] = cached
+        return cached
+
+    def rule_pattern(self, rule_index: int, ks: tuple[int, ...]) -> re.Pattern[str]:
+        key = (rule_index, ks)
+        compiled = self.compiled.get(key)
+        if compiled is None:
+            pats = self.alternatives[rule_index]
+            compiled = self.compiled[key] = re.compile("|".join(f"(?:{pats[k]})" for k in ks), re.IGNORECASE)
+        return compiled
 
 
 def _str_set(value: Any, allowed: frozenset[str], where: str, key: str) -> frozenset[str]:
@@ -197,6 +511,17 @@ class Detector:
     version: str
     rules: list[Rule]
     negations: dict[str, Negation]
+    prefilters: dict[str, Prefilter] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for language in self.negations:
+            self.prefilters[language] = Prefilter.build(
+                {
+                    i: r.alternatives[language]
+                    for i, r in enumerate(self.rules)
+                    if r.kind == "phrase" and language in r.alternatives
+                }
+            )
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -214,11 +539,14 @@ class Detector:
     def scan(self, transcript: Transcript) -> list[Finding]:
         findings: list[Finding] = []
         segments = transcript.segments
+        texts = [normalise(s.text) for s in segments]
         language = transcript.language
         negation = self.negations[language]
         contexts = _addressees(segments)
         speakers_present = {s.speaker for s in segments}
-        for rule in self.rules:
+        prefilter = self.prefilters[language]
+        candidates: list[dict[int, tuple[int, ...]] | None] = [None] * len(segments)
+        for rule_index, rule in enumerate(self.rules):
             if transcript.channel not in rule.channels:
                 continue
             if rule.kind == "phrase":
@@ -231,9 +559,17 @@ class Detector:
                         continue
                     if rule.context is not None and contexts[index] != rule.context:
                         continue
-                    if unless is not None and unless.search(seg.text):
+                    text = texts[index]
+                    possible = candidates[index]
+                    if possible is None:
+                        possible = candidates[index] = prefilter.candidates(text)
+                    ks = possible.get(rule_index)
+                    if ks is None:
                         continue
-                    evidence = _first_match(pattern, seg.text, rule.negation, negation, language)
+                    if unless is not None and unless.search(text):
+                        continue
+                    narrowed = prefilter.rule_pattern(rule_index, ks)
+                    evidence = _first_match(narrowed, text, rule.negation, negation, language)
                     if evidence is not None:
                         findings.append(Finding(rule.category, index, rule.id, evidence, rule.severity))
             else:
@@ -241,15 +577,19 @@ class Detector:
                     continue
                 if rule.requires_speaker is not None and rule.requires_speaker not in speakers_present:
                     continue
-                opening = [s.text for s in segments if s.speaker == "collector"][: rule.turns]
+                opening = [t for s, t in zip(segments, texts, strict=True) if s.speaker == "collector"][
+                    : rule.turns
+                ]
                 unless = rule.unless.get(language)
                 if unless is not None:  # a false identity does not identify (我是法院的法官)
                     opening = [
                         t for t in opening if _first_match(unless, t, "span", negation, language) is None
                     ]
-                text = "\n".join(opening)
                 for name, group in rule.groups.get(language, []):
-                    if not group.search(text):
+                    # a negated statement ("本次通话不录音", "I'm not a debt collector") states nothing
+                    if not any(
+                        _first_match(group, t, rule.negation, negation, language) is not None for t in opening
+                    ):
                         findings.append(
                             Finding(
                                 rule.category,
@@ -304,7 +644,21 @@ def _negated(text: str, start: int, end: int, mode: str, negation: Negation, lan
     else:
         window_start = max(clause_start, start - negation.window)
     limit = end if mode == "span" else start
+    rhetorical_end = -1
+    if negation.rhetorical is not None:
+        r = negation.rhetorical.match(text, clause_start)
+        if r is not None:
+            rhetorical_end = r.end()
+    idioms = (
+        [(i.start(), i.end()) for i in negation.idioms.finditer(text, clause_start, limit)]
+        if negation.idioms is not None
+        else []
+    )
     for cue in negation.cues.finditer(text, window_start, limit):
+        if cue.start() < rhetorical_end:
+            continue
+        if any(a <= cue.start() and cue.end() <= b for a, b in idioms):
+            continue
         if negation.conditionals is None or not negation.conditionals.search(text, clause_start, cue.start()):
             return True
     return False
@@ -313,10 +667,16 @@ def _negated(text: str, start: int, end: int, mode: str, negation: Negation, lan
 def _first_match(
     pattern: re.Pattern[str], text: str, mode: str, negation: Negation, language: str
 ) -> str | None:
-    for m in pattern.finditer(text):
+    """The first match that is not negated; after a negated match the search resumes one character
+    after its start, so that a long negated match does not hide a shorter one inside it."""
+    pos = 0
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            return None
         if not _negated(text, m.start(), m.end(), mode, negation, language):
             return m.group(0)
-    return None
+        pos = m.start() + 1
 
 
 # -- loading ------------------------------------------------------------------------------------------
@@ -370,7 +730,7 @@ def load_detector(pack: str | Path, lexicons_dir: Path = LEXICONS_DIR) -> Detect
             explanation={"zh-Hans": explanation["zh-Hans"], "en": explanation["en"]},
             speakers=_str_set(raw.get("speakers", ["collector"]), SPEAKERS, where, "speakers"),
             channels=_str_set(raw.get("channels", sorted(CHANNELS)), CHANNELS, where, "channels"),
-            negation=raw.get("negation", "prefix"),
+            negation=raw.get("negation", "prefix" if kind == "phrase" else "none"),
             context=raw.get("context"),
             requires_speaker=raw.get("requires_speaker"),
             turns=int(raw.get("turns", 2)),
@@ -388,6 +748,7 @@ def load_detector(pack: str | Path, lexicons_dir: Path = LEXICONS_DIR) -> Detect
                 if not isinstance(names, list) or not names:
                     raise PackError(f"{where}: a phrase rule needs 'lexicons'")
                 rule.patterns[lang] = _compile(names, lexicons, where, lang)
+                rule.alternatives[lang] = [p for name in names for p in lexicons[name]]
             else:
                 groups = raw.get("groups")
                 if not isinstance(groups, dict) or not groups:

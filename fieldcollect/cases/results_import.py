@@ -473,7 +473,7 @@ def _ids_by_ref(agency: Agency, refs: Sequence[str]) -> dict[str, int]:
     )
     with conn.cursor() as cur:
         cur.execute(sql, [list(refs), agency.pk])
-        return {ref: pk for ref, pk in cur.fetchall()}
+        return dict(cur.fetchall())
 
 
 def _drop_duplicates(agency: Agency, rows: list[_Row], result: ImportResult) -> list[_Row]:

@@ -977,12 +977,38 @@ def _solve_units(u: _Units, mask: BoolArray, residual: IntArray, assigned_g: Int
             cert = Certificate(primal_fen=c.primal_fen // scale, dual_fen=c.dual_fen // scale,
                                min_reduced_cost_fen=c.min_reduced_cost_fen // scale, optimal=True)
             return _FlowOutcome(_per_case(out.prices, scale), np.zeros(u.n_groups, np.int64), cert, 1, len(sg))
-    chosen_local, cert = _solve_units_exact(local, sa, sv, size, residual, hint=chosen_local, bound_scaled=relaxed,
-                                            scale=scale)
+    # reduced-cost fixing (exact): with optimal LP duals, a (group, agency) pair whose reduced cost
+    # takes the LP bound below a whole incumbent is in no optimal assignment; CP-SAT decides the rest
+    # the relaxation split a group: CP-SAT decides, hinted with a whole rounding of the relaxation
+    incumbent_local = _round_down(local, sa, w, size, units, residual)
+    chosen_local, cert = _solve_units_exact(local, sa, sv, size, residual, hint=incumbent_local,
+                                            bound_scaled=relaxed, scale=scale)
     assigned_g[local_ids] = chosen_local
     primal_scaled = int(sum(int(w[k]) * int(size[local[k]]) for k in np.flatnonzero(chosen_local[local] == sa)))
     prices = _certify(local, sa, w, chosen_local, residual, m, len(local_ids), primal_scaled, top, item_size=size).prices
     return _FlowOutcome(_per_case(prices, scale), np.zeros(u.n_groups, np.int64), cert, 2, len(sg))
+
+
+def _round_down(
+    local: IntArray, sa: IntArray, w: IntArray, size: IntArray, units: IntArray, residual: IntArray
+) -> IntArray:
+    """A whole assignment from the relaxation: the groups it places whole stay; the others go greedily
+    (their relaxed arcs first, then the best value per case) where they still fit."""
+    n_units = len(size)
+    chosen = np.full(n_units, -1, np.int64)
+    whole = units == size[local]
+    chosen[local[whole]] = sa[whole]
+    used = np.zeros(len(residual), np.int64)
+    np.add.at(used, sa[whole], size[local[whole]])
+    left = (residual - used).tolist()
+    rest = np.flatnonzero(chosen[local] < 0)
+    order = rest[np.lexsort((-w[rest], -units[rest]))]
+    sizes = size.tolist()
+    for i, j in zip(local[order].tolist(), sa[order].tolist(), strict=True):
+        if chosen[i] < 0 and left[j] >= sizes[i]:
+            chosen[i] = j
+            left[j] -= sizes[i]
+    return chosen
 
 
 def _per_case(prices_scaled: IntArray, scale: int) -> IntArray:

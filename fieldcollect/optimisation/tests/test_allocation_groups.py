@@ -35,9 +35,9 @@ def brute_force(pairs: dict[tuple[int, int], int], groups: dict[int, list[int]],
     for choice in itertools.product(*options):
         used = [0] * len(caps)
         total = 0
-        for a, v, k in choice:
-            if a is not None:
-                used[a] += k
+        for agency, v, k in choice:
+            if agency is not None:
+                used[agency] += k
                 total += v
         if all(u <= c for u, c in zip(used, caps, strict=True)):
             best = max(best, total)
@@ -156,3 +156,4 @@ def test_builder_groups_and_bad_input() -> None:
     with pytest.raises(ValueError, match="more than one group"):
         build_problem(case_ids=[1], agency_ids=[0], values_fen=[1], capacity_agency_ids=[0], capacities=[1],
                       group_case_ids=[1, 1], group_ids=[1, 2])
+

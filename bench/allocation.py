@@ -5,9 +5,13 @@ Full size (default): 500,000 cases × 100 agencies, ~10 eligible agencies per ca
 - dual certificate at full size (reduced costs ≥ 0 on every arc and dual objective == primal), plus the
   LP bound re-evaluated independently from the prices with ``lp_upper_bound``;
 - greedy-by-value baseline on the same capacities: uplift and time ratio;
-- on a smaller instance (default 20,000 cases) the same solver against scipy ``linprog`` (HiGHS).
+- on a smaller instance (default 20,000 cases) the same solver against scipy ``linprog`` (HiGHS);
+- customer-level placement on another instance (default 5,000 cases, a third of them in customers
+  of 2-4 loans): the grouped solve never splits a customer, is certified optimal, and is worth no more
+  than the ungrouped optimum of the same instance (grouping only restricts).
 
-Run: ``.venv/bin/python bench/allocation.py`` (``--cases``/``--lp-cases`` to change sizes).
+Run: ``.venv/bin/python bench/allocation.py`` (``--cases``/``--lp-cases``/``--group-cases`` to change
+sizes; ``--smoke``: 5,000 cases, checks only, written to a temporary file). Exits 1 when a check fails.
 Writes ``bench/results/allocation.json``.
 """
 
@@ -19,9 +23,11 @@ import os
 import platform
 import resource
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psutil
@@ -103,6 +109,41 @@ def scipy_lp(problem: AllocationProblem) -> tuple[float, float]:
     return -float(res.fun), time.perf_counter() - t0
 
 
+def grouped_check(*, n_cases: int, n_agencies: int, per_case: int, seed: int) -> dict[str, Any]:
+    """Customer-level placement: a third of the cases in customers of 2-4 loans, solved grouped."""
+    data = generate(n_cases=n_cases, n_agencies=n_agencies, per_case=per_case, seed=seed)
+    rng = np.random.default_rng(seed)
+    customer = np.arange(n_cases, dtype=np.int64)
+    k = 0
+    while k < n_cases // 3:
+        size = int(rng.integers(2, 5))
+        customer[k : k + size] = k
+        k += size
+    # a customer's loans share the eligible agencies (regions served): copy the first loan's agencies
+    case, agency = data["case"], data["agency"].copy()
+    first = customer[case] * per_case + (np.arange(len(case)) % per_case)
+    agency = agency[first]
+    ungrouped = solve(build_problem(case_ids=case, agency_ids=agency, values_fen=data["value"],
+                                    capacity_agency_ids=data["agencies"], capacities=data["capacity"]))
+    problem = build_problem(case_ids=case, agency_ids=agency, values_fen=data["value"],
+                            capacity_agency_ids=data["agencies"], capacities=data["capacity"],
+                            group_case_ids=np.arange(n_cases), group_ids=customer)
+    result = solve(problem)
+    result.validate()
+    placed = result.assigned >= 0
+    split = 0
+    for c in np.unique(customer[: n_cases // 3 + 4]):
+        members = result.assigned[customer == c]
+        split += int(len(set(members.tolist())) > 1)
+    return {
+        "cases": n_cases, "customers_with_several_loans": len(np.unique(customer[: k])),
+        "objective_fen": result.objective_fen, "ungrouped_objective_fen": ungrouped.objective_fen,
+        "cases_placed": int(placed.sum()), "seconds": round(result.seconds, 3),
+        "solved_by": "relaxation" if result.flow_rounds == 1 else "cp-sat",
+        "never_split": split == 0, "certificate_optimal": result.certificate.optimal,
+    }
+
+
 def cny(fen: int) -> str:
     q, r = divmod(abs(fen), 100)
     return f"{'-' if fen < 0 else ''}{q:,}.{r:02d}"
@@ -115,8 +156,14 @@ def main() -> None:
     ap.add_argument("--per-case", type=int, default=10)
     ap.add_argument("--lp-cases", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "allocation.json")
+    ap.add_argument("--group-cases", type=int, default=5_000)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--smoke", action="store_true", help="small sizes (5,000 cases, 20 agencies), checks only")
     args = ap.parse_args()
+    if args.smoke:
+        args.cases, args.agencies, args.lp_cases, args.group_cases = 5_000, 20, 2_000, 2_000
+        args.out = args.out or Path(tempfile.mkdtemp(prefix="fc-allocation-")) / "allocation.json"
+    args.out = args.out or ROOT / "bench" / "results" / "allocation.json"
     console = Console()
 
     t0 = time.perf_counter()
@@ -155,6 +202,9 @@ def main() -> None:
     lp_obj, lp_s = scipy_lp(small)
     small_greedy = greedy(small)
 
+    grouped = grouped_check(n_cases=args.group_cases, n_agencies=args.agencies, per_case=args.per_case,
+                            seed=args.seed + 2)
+
     uplift = result.objective_fen - g.objective_fen
     figures = {
         "full": {
@@ -192,6 +242,7 @@ def main() -> None:
             "certificate_optimal": small_res.certificate.optimal,
             "greedy_objective_fen": small_greedy.objective_fen,
         },
+        "customer_level": grouped,
     }
     out = {
         "benchmark": "allocation",
@@ -227,11 +278,26 @@ def main() -> None:
         ("load average (1 min) at end", f"{f['load_average_1m_at_end']}"),
         (f"LP check {small.n_cases:,} cases: flow = HiGHS", f"{figures['lp_check']['equal']}"),
         ("  flow / HiGHS seconds", f"{small_res.seconds:.2f} / {lp_s:.2f}"),
+        (f"customers {grouped['cases']:,} cases: never split, certified", f"{grouped['never_split']}, "
+         f"{grouped['certificate_optimal']}"),
+        ("  grouped / ungrouped objective (CNY)", f"{cny(grouped['objective_fen'])} / "
+         f"{cny(grouped['ungrouped_objective_fen'])}"),
     ]
     for r in rows:
         t.add_row(*r)
     console.print(t)
     console.print(f"wrote {args.out}")
+    checks = {
+        "full_certified": cert.optimal and bound == result.objective_fen,
+        "lp_check_equal": figures["lp_check"]["equal"],
+        "customer_level_never_split": grouped["never_split"],
+        "customer_level_certified": grouped["certificate_optimal"],
+        "customer_level_not_above_ungrouped": grouped["objective_fen"] <= grouped["ungrouped_objective_fen"],
+    }
+    failed = [k for k, ok in checks.items() if not ok]
+    if failed:
+        console.print(f"FAILED checks: {failed}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class AllocationRun(models.Model):
     n_pairs = models.PositiveIntegerField(default=0)
     n_excluded = models.PositiveIntegerField(default=0)
     n_screened = models.PositiveIntegerField(default=0, help_text="Cases the placement screen held out")
+    n_held = models.PositiveIntegerField(default=0, help_text="Cases customer-level placement kept unplaced")
     n_placed = models.PositiveIntegerField(default=0)
     n_holdout = models.PositiveIntegerField(default=0)
     objective_fen = models.BigIntegerField(default=0)
@@ -74,6 +75,11 @@ class AllocationDecision(models.Model):
     best_alternative_shadow_price_fen = models.BigIntegerField(null=True, blank=True)
     placement = models.ForeignKey("cases.Placement", null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+")
+    # customer-level placement: the customer's cases this run placed together (this one included), their
+    # value at the agency, and whether the customer's other open cases already sat with the agency
+    customer_cases = models.PositiveIntegerField(default=1)
+    customer_value_fen = models.BigIntegerField(default=0)
+    follows_customer = models.BooleanField(default=False)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["run", "-value_fen", "id"]
@@ -116,3 +122,33 @@ class AllocationScreened(models.Model):
     @property
     def reason_labels(self) -> list[str]:
         return reason_labels(self.reasons)
+
+
+class HeldReason(models.TextChoices):
+    """Why customer-level placement kept an open case unplaced in a run."""
+
+    CUSTOMER_AGENCY_UNAVAILABLE = "customer_agency_unavailable", _(
+        "The customer's other open cases are with an agency that may not take this case "
+        "(contract, region, bucket, amount, or it returned the case)")
+    CUSTOMER_NO_COMMON_AGENCY = "customer_no_common_agency", _(
+        "No agency may take all of the customer's open cases together, and a customer is not split")
+
+
+class AllocationHeld(models.Model):
+    """An open case a run did not place because of customer-level placement (all open cases of one
+    customer go to one agency), with the reason and the customer's agency: the run's explanation."""
+
+    run = models.ForeignKey(AllocationRun, on_delete=models.CASCADE, related_name="held")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=32, choices=HeldReason.choices)
+    customer_agency = models.ForeignKey("agencies.Agency", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["run", "case"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["run", "case"], name="one_hold_per_case_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id}: case {self.case_id} held ({self.reason})"

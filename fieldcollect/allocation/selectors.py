@@ -12,7 +12,12 @@ from django.db.models import QuerySet
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.agencies.selectors import ContractTerms, contract_terms
-from fieldcollect.allocation.models import AllocationDecision, AllocationRun, AllocationScreened
+from fieldcollect.allocation.models import (
+    AllocationDecision,
+    AllocationHeld,
+    AllocationRun,
+    AllocationScreened,
+)
 from fieldcollect.analytics.recovery_estimates import estimate_from_counts
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Payment, Placement
@@ -127,6 +132,10 @@ class Candidates:
     # cases the placement screen holds out (deceased, bankrupt, disputed, complaint-paused, legal referral):
     # case id -> reasons (:mod:`fieldcollect.legal.screening`)
     screened: dict[int, list[str]] = field(default_factory=dict)
+    # customer-level placement: case id -> the agencies already holding open cases of its customer (its
+    # pairs are limited to them), and the cases none of those agencies may take (case id -> agency)
+    follows: dict[int, set[int]] = field(default_factory=dict)
+    held: dict[int, int] = field(default_factory=dict)
 
 
 def open_unplaced_cases() -> QuerySet[Case]:
@@ -143,6 +152,10 @@ def eligible_pairs(*, as_of: date, model: RecoveryModel, cost_per_case_fen: int)
     active placements. The agency that just returned a case (its latest placement, recalled) is excluded.
     A case the placement screen holds out (:func:`fieldcollect.legal.screening.screen_cases`) has no pair;
     its reasons are in ``screened``.
+
+    Customer-level placement: when the customer already has open cases placed with an agency, the
+    case's pairs are limited to that agency (``follows``); when it may not take the case, the case has no
+    pair and is in ``held`` (the run explains it). The optimiser groups the rest by customer id.
     """
     agencies: dict[int, Agency] = {}
     terms: dict[int, ContractTerms] = {}
@@ -161,6 +174,12 @@ def eligible_pairs(*, as_of: date, model: RecoveryModel, cost_per_case_fen: int)
         "id", "customer_id", "city", "bucket", "overdue_fen", "status", "version", "agency_id", "closed_on")}
     screened = screen_cases(cases=[(cid, c.customer_id) for cid, c in cases.items()])
     cases = {cid: c for cid, c in cases.items() if cid not in screened}
+    customer_agencies: defaultdict[int, set[int]] = defaultdict(set)
+    for customer_id, agency_id in Case.objects.filter(
+        agency__isnull=False, closed_on__isnull=True, customer_id__in=open_unplaced_cases().values("customer_id"),
+    ).values_list("customer_id", "agency_id").distinct():
+        customer_agencies[customer_id].add(agency_id)
+    follows = {cid: customer_agencies[c.customer_id] for cid, c in cases.items() if c.customer_id in customer_agencies}
     returned_by: dict[int, int] = {}
     recalled_ids = [cid for cid, c in cases.items() if c.status == CaseStatus.RECALLED]
     if recalled_ids:
@@ -182,7 +201,10 @@ def eligible_pairs(*, as_of: date, model: RecoveryModel, cost_per_case_fen: int)
         key = (case.city, case.bucket)
         if key not in serving:
             serving[key] = [a for a in agencies if terms[a].serves(city=case.city, bucket=case.bucket)]
+        only = follows.get(cid)
         for a in serving[key]:
+            if only is not None and a not in only:
+                continue
             lim = agencies[a]
             if case.overdue_fen < lim.min_amount_fen or (lim.max_amount_fen and case.overdue_fen > lim.max_amount_fen):
                 continue
@@ -196,8 +218,11 @@ def eligible_pairs(*, as_of: date, model: RecoveryModel, cost_per_case_fen: int)
             out_p.append(p)
             out_r.append(rate)
             out_v.append(pair_value_fen(p=p, overdue_fen=case.overdue_fen, rate=rate, cost_fen=cost_per_case_fen))
+    with_pair = set(out_c)
+    kept_out = {cid: min(agencies_of) for cid, agencies_of in follows.items() if cid not in with_pair}
     return Candidates(case_ids=out_c, agency_ids=out_a, values_fen=out_v, p=out_p, rates=out_r,
-                      capacity=capacity, excluded=excluded, cases=cases, agencies=agencies, screened=screened)
+                      capacity=capacity, excluded=excluded, cases=cases, agencies=agencies, screened=screened,
+                      follows=follows, held=kept_out)
 
 
 def run_list() -> QuerySet[AllocationRun]:
@@ -231,6 +256,14 @@ def run_decisions(*, run: AllocationRun, agency_id: int | None = None, holdout: 
 def run_screened(*, run: AllocationRun, case_id: int | None = None) -> QuerySet[AllocationScreened]:
     """The cases ``run`` held out of placement, with their reasons (the run's explanation of them)."""
     qs = AllocationScreened.objects.filter(run=run)
+    if case_id is not None:
+        qs = qs.filter(case_id=case_id)
+    return qs.order_by("case_id")
+
+
+def run_held(*, run: AllocationRun, case_id: int | None = None) -> QuerySet[AllocationHeld]:
+    """The cases customer-level placement kept out of ``run``, with the reason and the customer's agency."""
+    qs = AllocationHeld.objects.filter(run=run).select_related("customer_agency")
     if case_id is not None:
         qs = qs.filter(case_id=case_id)
     return qs.order_by("case_id")

@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation import selectors
 from fieldcollect.allocation.errors import AllocationErrorCode
-from fieldcollect.allocation.models import AllocationDecision, AllocationRun, AllocationScreened
+from fieldcollect.allocation.models import (
+    AllocationDecision,
+    AllocationHeld,
+    AllocationRun,
+    AllocationScreened,
+    HeldReason,
+)
 from fieldcollect.audit.services import audit_log
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import require_capability
@@ -41,10 +47,13 @@ def allocation_run_create(*, as_of: date, acting_user: User | None, holdout_shar
     model = selectors.recovery_model(as_of=as_of)
     cand = selectors.eligible_pairs(as_of=as_of, model=model, cost_per_case_fen=cost_per_case_fen)
     cap_ids = sorted(cand.capacity)
+    grouped_ids = sorted(set(cand.case_ids))
     problem = build_problem(
         case_ids=cand.case_ids, agency_ids=cand.agency_ids, values_fen=cand.values_fen,
         capacity_agency_ids=cap_ids, capacities=[cand.capacity[a] for a in cap_ids],
         max_share=max_share,
+        # customer-level placement: a customer's cases go whole to one agency (grouped by customer id)
+        group_case_ids=grouped_ids, group_ids=[cand.cases[c].customer_id for c in grouped_ids],
     )
     result = solve(problem, holdout_share=holdout_share, seed=seed)
     result.validate()
@@ -53,13 +62,18 @@ def allocation_run_create(*, as_of: date, acting_user: User | None, holdout_shar
     ex = result.explanations()
     case_ids = problem.case_ids
     agency_ids = problem.agency_ids
+    held: dict[int, tuple[str, int | None]] = {
+        cid: (HeldReason.CUSTOMER_AGENCY_UNAVAILABLE, aid) for cid, aid in cand.held.items()}
+    for i in result.unplaceable_groups().nonzero()[0].tolist():
+        cid = int(case_ids[i])
+        held[cid] = (HeldReason.CUSTOMER_NO_COMMON_AGENCY, None)
     with transaction.atomic():
         run = AllocationRun.objects.create(
             as_of=as_of, holdout_share=Decimal(str(holdout_share)).quantize(Decimal("0.0001")), seed=seed,
             max_share=None if max_share is None else Decimal(str(max_share)).quantize(Decimal("0.0001")),
             cost_per_case_fen=cost_per_case_fen, n_cases=len(cand.cases), n_agencies=len(cand.agencies),
             n_pairs=problem.n_pairs, n_excluded=len(cand.excluded), n_screened=len(cand.screened),
-            n_placed=result.n_placed,
+            n_held=len(held), n_placed=result.n_placed,
             n_holdout=result.n_holdout_placed, objective_fen=result.objective_fen,
             holdout_objective_fen=result.holdout_objective_fen, greedy_objective_fen=base.objective_fen,
             dual_fen=result.certificate.dual_fen, certified_optimal=result.certificate.optimal,
@@ -82,14 +96,19 @@ def allocation_run_create(*, as_of: date, acting_user: User | None, holdout_shar
                 best_alternative_id=int(agency_ids[alt]) if alt >= 0 else None,
                 best_alternative_value_fen=int(ex["best_alternative_value_fen"][k]) if alt >= 0 else None,
                 best_alternative_shadow_price_fen=int(result.agency_price_fen[alt]) if alt >= 0 else None,
+                customer_cases=int(ex["group_size"][k]), customer_value_fen=int(ex["group_value_fen"][k]),
+                follows_customer=aid in cand.follows.get(cid, ()),
             ))
         AllocationDecision.objects.bulk_create(decisions, batch_size=2000)
         AllocationScreened.objects.bulk_create(
             [AllocationScreened(run=run, case_id=cid, reasons=reasons) for cid, reasons in sorted(cand.screened.items())],
             batch_size=2000)
+        AllocationHeld.objects.bulk_create(
+            [AllocationHeld(run=run, case_id=cid, reason=reason, customer_agency_id=aid)
+             for cid, (reason, aid) in sorted(held.items())], batch_size=2000)
         audit_log(actor=acting_user, action="allocation.run", object_type="allocation_run", object_id=run.pk,
                   new={"as_of": as_of.isoformat(), "holdout_share": holdout_share, "seed": seed,
-                       "placed": run.n_placed, "screened": run.n_screened, "objective_fen": run.objective_fen,
+                       "placed": run.n_placed, "screened": run.n_screened, "held": run.n_held, "objective_fen": run.objective_fen,
                        "greedy_objective_fen": run.greedy_objective_fen, "optimal": run.certified_optimal})
     return run
 

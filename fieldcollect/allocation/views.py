@@ -78,6 +78,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(request, "allocation/run_detail.html", {
         "run": run, "summary": selectors.run_agency_summary(run=run), "decisions": decisions[:PAGE],
         "screened": selectors.run_screened(run=run, case_id=p["case"])[:PAGE],
+        "held": selectors.run_held(run=run, case_id=p["case"])[:PAGE],
         "total": total, "page": PAGE, "can_apply": is_manager(user) and run.status == AllocationRun.Status.DRAFT,
         "uplift_pct": (100 * run.uplift_fen / run.greedy_objective_fen) if run.greedy_objective_fen > 0 else None,
     })

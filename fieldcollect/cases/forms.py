@@ -103,6 +103,9 @@ class TaskForm(BaseForm):
 class PlaceForm(VersionedForm):
     agency = forms.IntegerField(label=_("Agency"))
     days = forms.IntegerField(label=_("Days"), min_value=1, max_value=365, required=False)
+    # customer-level placement: place apart from the customer's other cases (bank users, with a reason)
+    override_customer = forms.BooleanField(label=_("Override the customer-level placement"), required=False)
+    override_reason = forms.CharField(label=_("Reason for the override"), max_length=300, required=False)
 
 
 class RecallForm(VersionedForm):

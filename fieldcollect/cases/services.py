@@ -144,12 +144,26 @@ def _actor_collector(actor: User) -> Collector | None:
 
 # ---------------------------------------------------------------- placement
 
+def customer_agencies(*, customer_id: int, exclude_case_id: int | None = None) -> set[int]:
+    """The agencies holding open cases of the customer (customer-level placement: normally one)."""
+    qs = Case.objects.filter(customer_id=customer_id, agency__isnull=False, closed_on__isnull=True)
+    if exclude_case_id is not None:
+        qs = qs.exclude(pk=exclude_case_id)
+    return set(qs.values_list("agency_id", flat=True).distinct())
+
+
 def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_on: date | None = None,
                days: int | None = None, expected_version: int | None = None,
-               check_capacity: bool = True) -> Placement:
+               check_capacity: bool = True, override_reason: str | None = None) -> Placement:
     """Place ``case`` with ``agency`` (委案) under the agency's contract in force.
 
     ``acting_user`` ``None`` means the system (allocation run); otherwise the user needs ``case.place``.
+
+    Customer-level placement: all open cases of one customer sit with one agency. A case whose customer
+    has open cases placed with another agency is refused (``placement.customer_with_other_agency``)
+    unless a bank user overrides with a reason (``override_reason``: blank is refused with
+    ``placement.override_reason_required``; the system or an agency's user cannot override); the
+    override is audited (``case.place_customer_override``) in the same transaction as the placement.
     """
     if acting_user is not None:
         require_capability(acting_user, "case.place")
@@ -159,6 +173,19 @@ def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_o
         _require_open(locked)
         if locked.agency_id is not None:
             raise ApplicationError(_("The case is already placed."), code=E.ALREADY_PLACED)
+        elsewhere = customer_agencies(customer_id=locked.customer_id, exclude_case_id=locked.pk) - {agency.pk}
+        if override_reason is not None:
+            if acting_user is None or acting_user.agency_id is not None:
+                raise ApplicationError(_("Only a bank user may override the customer-level placement."),
+                                       code=E.OVERRIDE_NOT_ALLOWED)
+            if not override_reason.strip():
+                raise ApplicationError(_("Give a reason to place this case apart from the customer's other cases."),
+                                       code=E.OVERRIDE_REASON_REQUIRED)
+        if elsewhere and override_reason is None:
+            raise ApplicationError(
+                _("The customer's other open cases are placed with another agency: all of a customer's cases "
+                  "go to one agency unless a bank user overrides with a reason."),
+                code=E.CUSTOMER_WITH_OTHER_AGENCY, extra={"agencies": sorted(elsewhere)})
         screened = screen_cases(cases=[(locked.pk, locked.customer_id)]).get(locked.pk)
         if screened:
             raise ApplicationError(_("The debtor may not be placed with an agency: %(why)s.") % {
@@ -194,6 +221,12 @@ def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_o
         locked.collector = None
         _save_case(locked, old=old, action="case.place", actor=acting_user,
                    extra={"placement": placement.pk, "ends_on": placement.ends_on.isoformat()})
+        if elsewhere:
+            assert override_reason is not None
+            audit_log(actor=acting_user, action="case.place_customer_override", object_type="case",
+                      object_id=locked.pk,
+                      new={"placement": placement.pk, "agency": agency.pk, "customer": locked.customer_id,
+                           "other_agencies": sorted(elsewhere), "reason": override_reason.strip()[:300]})
         # the debtor is told the debt is handled by the agency before its first contact (when the pack
         # in force requires it): queued in this transaction
         compliance.outsourcing_notice_ensure(case=locked, agency_id=agency.pk, agency_name=agency.name, on=day)
@@ -683,12 +716,21 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
             )
         )
         screened = screen_cases(cases=[(c.pk, c.customer_id) for c in locked])
+        # customer-level placement: a customer whose open cases sit with an agency gets no other one
+        held_by: dict[int, set[int]] = {}
+        for customer_id, agency_id in Case.objects.filter(
+            agency__isnull=False, closed_on__isnull=True,
+            customer_id__in=Case.objects.filter(pk__in=list(agency_of)).values("customer_id"),
+        ).values_list("customer_id", "agency_id").distinct():
+            held_by.setdefault(customer_id, set()).add(agency_id)
         new_placements: list[Placement] = []
         audits = []
         for case in locked:
             if case.pk in screened:
                 continue
             agency = agency_of[case.pk]
+            if held_by.get(case.customer_id, {agency.pk}) != {agency.pk}:
+                continue
             terms = terms_by_agency[agency.pk]
             if terms is None or not terms.dsa_valid_on(starts_on):
                 continue

@@ -241,8 +241,10 @@ def case_place(request: HttpRequest, case_id: int) -> HttpResponse:
         agency = Agency.objects.filter(pk=form.cleaned_data["agency"]).first()
         if agency is None:
             raise ApplicationError(_("Agency not found."), code=AgencyErrorCode.NOT_FOUND)
-        services.case_place(case=case, agency=agency, acting_user=user, days=form.cleaned_data["days"],
-                            expected_version=form.cleaned_data["version"])
+        d = form.cleaned_data
+        services.case_place(case=case, agency=agency, acting_user=user, days=d["days"],
+                            expected_version=d["version"],
+                            override_reason=d["override_reason"] if d["override_customer"] else None)
         return _("Case placed with %(name)s.") % {"name": agency.name}
 
     return _act(request, case_id, "case.place", forms.PlaceForm, do)

@@ -29,6 +29,26 @@ certificate checks every arc's reduced cost ``u_i + p_j − v_ij ≥ 0`` and tha
 equals the primal objective; by weak duality the allocation is then optimal (for the capacities it
 was solved with). :func:`lp_upper_bound` evaluates the dual bound for any prices.
 
+Customer-level placement (groups)
+----------------------------------
+Optionally each case belongs to a *group* (the customer: all their open loans): a group is one
+assignment unit. It goes whole to one agency or stays unplaced, never split across agencies; it may
+go to agency ``j`` only if every case of the group has an (unexcluded) pair with ``j`` and the
+group's value ``V_gj = Σ_i v_ij`` is positive; it takes ``size_g`` units of the agency's capacity (each
+case counts). Without a group of two or more cases nothing changes (the flow above). With groups the
+problem is a multiple-knapsack assignment, solved exactly in two steps:
+
+1. its LP relaxation is a transportation problem (group ``g`` supplies ``size_g`` units, one unit at
+   ``j`` is worth ``V_gj / size_g``): a min-cost flow on the values scaled by ``L = lcm(sizes)``. If
+   that optimum places every group whole on one agency or not at all, it is optimal for the grouped
+   problem too; the same dual certificate (agency prices rebuilt from the flow, dual objective
+   weighted by the group sizes) proves it;
+2. otherwise the grouped problem is solved as an integer programme by OR-Tools CP-SAT (one worker,
+   so the same input gives the same answer), hinted with the relaxation; the certificate is CP-SAT's
+   proof (its best bound equals the objective).
+
+The holdout is drawn by group (a customer's loans are held out together).
+
 Concentration limit
 -------------------
 ``x_j ≤ α · (cases placed)`` depends on the solution. We solve with capacities
@@ -50,7 +70,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fieldcollect.optimisation.flow import max_weight_assignment
+from fieldcollect.optimisation.flow import max_weight_assignment, max_weight_sized_flow
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -92,6 +112,21 @@ class AllocationProblem:
     max_share: Fraction | None = None
     n_excluded: int = 0
     case_offsets: IntArray = field(repr=False, default_factory=lambda: np.zeros(1, np.int64))
+    # group index of each case (customer-level placement); ``None``: every case is its own group
+    case_group: IntArray | None = field(repr=False, default=None)
+
+    @property
+    def grouped(self) -> bool:
+        """True when some group holds two or more cases (the grouped solver is used)."""
+        if self.case_group is None or not len(self.case_group):
+            return False
+        return bool(np.bincount(self.case_group).max() > 1)
+
+    def group_sizes(self) -> IntArray:
+        """Cases of each case's group (1 without groups)."""
+        if self.case_group is None:
+            return np.ones(self.n_cases, np.int64)
+        return np.bincount(self.case_group)[self.case_group].astype(np.int64)
 
     @property
     def n_cases(self) -> int:
@@ -123,6 +158,8 @@ def build_problem(
     excluded_case_ids: Any = None,
     excluded_agency_ids: Any = None,
     max_share: float | Fraction | None = None,
+    group_case_ids: Any = None,
+    group_ids: Any = None,
 ) -> AllocationProblem:
     """Validate the inputs and build an :class:`AllocationProblem`.
 
@@ -136,6 +173,10 @@ def build_problem(
         Pairs that must never be placed (e.g. the agency that just returned the case).
     max_share
         Optional concentration limit: no agency takes more than this share of the placed cases.
+    group_case_ids, group_ids
+        Optional customer-level placement: case ``group_case_ids[k]`` belongs to group ``group_ids[k]``
+        (e.g. the customer id); the cases of a group go whole to one agency or stay unplaced. A case
+        not listed is its own group; listed cases without a pair are ignored.
 
     Raises
     ------
@@ -214,6 +255,7 @@ def build_problem(
 
     offsets = np.zeros(len(cases) + 1, np.int64)
     np.cumsum(np.bincount(c_idx, minlength=len(cases)), out=offsets[1:])
+    case_group = _case_groups(cases, group_case_ids, group_ids)
     return AllocationProblem(
         case_ids=cases,
         agency_ids=agencies,
@@ -224,7 +266,36 @@ def build_problem(
         max_share=share,
         n_excluded=n_excluded,
         case_offsets=offsets,
+        case_group=case_group,
     )
+
+
+def _case_groups(cases: np.ndarray, group_case_ids: Any, group_ids: Any) -> IntArray | None:
+    """Group index of each case (groups numbered from 0; an unlisted case is a group of its own)."""
+    if group_case_ids is None and group_ids is None:
+        return None
+    gc = _as_array(group_case_ids if group_case_ids is not None else [], "group_case_ids")
+    gk = _as_array(group_ids if group_ids is not None else [], "group_ids")
+    if len(gc) != len(gk):
+        raise ValueError("group_case_ids and group_ids must have the same length")
+    n = len(cases)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    if len(np.unique(gc)) != len(gc):
+        raise ValueError("a case is listed in more than one group")
+    ci = np.minimum(np.searchsorted(cases, gc), n - 1) if len(gc) else np.zeros(0, np.int64)
+    known = cases[ci] == gc if len(gc) else np.zeros(0, bool)
+    # listed cases take their group key; the others a key of their own (after every listed key)
+    _keys, listed_group = np.unique(gk[known], return_inverse=True)
+    group = np.full(n, -1, np.int64)
+    group[ci[known]] = listed_group.reshape(-1)
+    alone = np.flatnonzero(group < 0)
+    group[alone] = len(_keys) + np.arange(len(alone))
+    # renumber in order of first case, so that group numbers do not depend on the key type
+    _u, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.reshape(-1)]
 
 
 class AllocationBuilder:
@@ -244,6 +315,7 @@ class AllocationBuilder:
         self._caps: list[tuple[np.ndarray, np.ndarray]] = []
         self._excluded: list[tuple[np.ndarray, np.ndarray]] = []
         self._max_share: float | Fraction | None = None
+        self._groups: list[tuple[np.ndarray, np.ndarray]] = []
 
     def add_pairs(self, *, case_ids: Any, agency_ids: Any, values_fen: Any) -> AllocationBuilder:
         """Add eligible pairs with their expected net value in fen."""
@@ -265,6 +337,11 @@ class AllocationBuilder:
         self._max_share = max_share
         return self
 
+    def set_groups(self, *, case_ids: Any, group_ids: Any) -> AllocationBuilder:
+        """Customer-level placement: the cases of one group go whole to one agency (or stay unplaced)."""
+        self._groups.append((np.asarray(case_ids), np.asarray(group_ids)))
+        return self
+
     def build(self) -> AllocationProblem:
         def cat(parts: Sequence[np.ndarray]) -> np.ndarray:
             return np.concatenate(parts) if parts else np.zeros(0, np.int64)
@@ -278,6 +355,8 @@ class AllocationBuilder:
             excluded_case_ids=cat([e[0] for e in self._excluded]) if self._excluded else None,
             excluded_agency_ids=cat([e[1] for e in self._excluded]) if self._excluded else None,
             max_share=self._max_share,
+            group_case_ids=cat([g[0] for g in self._groups]) if self._groups else None,
+            group_ids=cat([g[1] for g in self._groups]) if self._groups else None,
         )
 
 
@@ -396,7 +475,23 @@ class AllocationResult:
             if np.any(counts > limit):
                 raise ValueError("concentration limit violated")
         values = _assigned_values(p, self.assigned)
-        if np.any(values[placed] <= 0):
+        if p.grouped:
+            assert p.case_group is not None
+            if np.any(values[placed] == _I64_MIN):
+                raise ValueError("a placed pair is not eligible")
+            g = p.case_group
+            n_g = int(g.max()) + 1
+            lo = np.full(n_g, np.iinfo(np.int64).max, np.int64)
+            hi = np.full(n_g, -2, np.int64)
+            np.minimum.at(lo, g, self.assigned)
+            np.maximum.at(hi, g, self.assigned)
+            if np.any(lo != hi):
+                raise ValueError("a customer's cases are split (across agencies, or placed in part)")
+            group_value = np.zeros(n_g, np.int64)
+            np.add.at(group_value, g[placed], values[placed])
+            if np.any(group_value[np.unique(g[placed])] <= 0):
+                raise ValueError("a placed group has a value <= 0")
+        elif np.any(values[placed] <= 0):
             raise ValueError("a placed pair is not eligible or has a value <= 0")
         if int(values[placed].sum()) != self.objective_fen:
             raise ValueError("objective does not match the placements")
@@ -456,7 +551,33 @@ class AllocationResult:
             "case_surplus_fen": self.case_surplus_fen[placed],
             "best_alternative_agency": alt[placed],
             "best_alternative_value_fen": np.where(alt[placed] >= 0, best[placed], 0),
+            # customer-level placement: cases of the case's group (placed together) and their value
+            "group_size": p.group_sizes()[placed],
+            "group_value_fen": self.group_values()[placed],
         }
+
+    def group_values(self) -> IntArray:
+        """Value of each case's group at its agency (the case's own value without groups; 0 unplaced)."""
+        p = self.problem
+        own = _assigned_values(p, self.assigned)
+        own = np.where(self.assigned >= 0, own, 0)
+        if p.case_group is None:
+            return own
+        total = np.zeros(int(p.case_group.max()) + 1 if len(p.case_group) else 0, np.int64)
+        np.add.at(total, p.case_group, own)
+        return total[p.case_group]
+
+    def unplaceable_groups(self) -> BoolArray:
+        """Cases in a group of two or more that no agency may take whole (some case of the group has no
+        pair with each agency, or the group's value there is not positive)."""
+        p = self.problem
+        if not p.grouped:
+            return np.zeros(p.n_cases, bool)
+        units = _group_units(p)
+        ok = np.zeros(units.n_groups, bool)
+        ok[units.group[units.value > 0]] = True
+        assert p.case_group is not None
+        return (~ok[p.case_group]) & (p.group_sizes() > 1)
 
     def summary(self) -> str:
         return (
@@ -510,6 +631,8 @@ def solve(
         raise ValueError("first_arcs_per_case must be >= 1")
     t0 = time.perf_counter()
     p = problem
+    if p.grouped:
+        return _solve_grouped(p, holdout_share=holdout_share, seed=seed, t0=t0)
     n, m = p.n_cases, p.n_agencies
     positive = p.pair_value > 0
     has_positive = np.zeros(n, bool)
@@ -662,9 +785,12 @@ def _solve_flow(
 
 def _certify(
     sc: IntArray, sa: IntArray, sv: IntArray, assigned: IntArray, residual: IntArray, m: int, n: int, primal: int,
-    top: IntArray,
+    top: IntArray, item_size: IntArray | None = None,
 ) -> _FlowOutcome:
-    """Rebuild agency prices from the flow and check dual feasibility and equal objectives."""
+    """Rebuild agency prices from the flow and check dual feasibility and equal objectives.
+
+    ``item_size`` (groups): item ``i`` takes ``item_size[i]`` units of capacity and ``sv`` is the value of one
+    unit; the dual objective is ``Σ size_i u_i + Σ c_j p_j`` (the transportation LP)."""
     zero = m  # index of the zero-price node
     size = m + 1
     w = np.full(size * size, _INF, np.int64)
@@ -682,7 +808,11 @@ def _certify(
     unpl = ~placed_pair
     np.minimum.at(w, sa[unpl] * size + zero, -sv[unpl])
     w2 = w.reshape(size, size)
-    counts = np.bincount(sa[hit], minlength=m)
+    if item_size is None:
+        counts = np.bincount(sa[hit], minlength=m)
+    else:
+        counts = np.zeros(m, np.int64)
+        np.add.at(counts, sa[hit], item_size[sc[hit]])
     idx = np.arange(m)
     w2[idx, zero] = np.minimum(w2[idx, zero], 0)  # p_j >= 0
     not_full = counts < residual
@@ -713,10 +843,234 @@ def _certify(
     surplus[placed_cases] = sv[hit] - prices[sa[hit]]
     reduced = surplus[sc] + prices[sa] - sv
     min_reduced = int(min(reduced.min() if len(reduced) else 0, surplus.min() if n else 0, prices.min() if m else 0))
-    dual = int(surplus.sum()) + int((np.maximum(residual, 0) * prices).sum())
+    weighted = surplus if item_size is None else surplus * item_size
+    dual = int(weighted.sum()) + int((np.maximum(residual, 0) * prices).sum())
     cert = Certificate(primal_fen=primal, dual_fen=dual, min_reduced_cost_fen=min_reduced,
                        optimal=converged and min_reduced >= 0 and dual == primal)
     return _FlowOutcome(prices=prices, surplus=surplus, certificate=cert)
+
+
+# --------------------------------------------------------------------------------------------- groups
+
+
+@dataclass(frozen=True)
+class _Units:
+    """The groups as assignment units: ``size`` per group and the (group, agency) pairs every case of
+    the group has, with the group's value there (sorted by group, then agency)."""
+
+    n_groups: int
+    size: IntArray
+    group: IntArray
+    agency: IntArray
+    value: IntArray
+
+
+def _group_units(p: AllocationProblem) -> _Units:
+    assert p.case_group is not None
+    g = p.case_group
+    n_groups = int(g.max()) + 1 if len(g) else 0
+    size = np.bincount(g, minlength=n_groups).astype(np.int64)
+    m = max(p.n_agencies, 1)
+    key = g[p.pair_case] * m + p.pair_agency
+    keys, inverse = np.unique(key, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    members = np.bincount(inverse, minlength=len(keys))
+    value = np.zeros(len(keys), np.int64)
+    np.add.at(value, inverse, p.pair_value)
+    ug = keys // m
+    whole = members == size[ug]  # every case of the group has this agency
+    return _Units(n_groups=n_groups, size=size, group=ug[whole], agency=keys[whole] % m, value=value[whole])
+
+
+def _solve_grouped(p: AllocationProblem, *, holdout_share: float, seed: int, t0: float) -> AllocationResult:
+    """:func:`solve` with groups: units drawn into the holdout, the rest exactly (module docstring)."""
+    assert p.case_group is not None
+    u = _group_units(p)
+    n_g, m = u.n_groups, p.n_agencies
+    positive = u.value > 0
+    has_positive = np.zeros(n_g, bool)
+    has_positive[u.group[positive]] = True
+    offsets = np.zeros(n_g + 1, np.int64)
+    np.cumsum(np.bincount(u.group, minlength=n_g), out=offsets[1:])
+
+    holdout_g = np.zeros(n_g, bool)
+    h_order = np.zeros(0, np.int64)
+    draws = np.zeros(0)
+    if holdout_share > 0 and n_g:
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(n_g)
+        n_h = math.floor(holdout_share * n_g + 0.5)
+        h_order = perm[:n_h].astype(np.int64)
+        draws = rng.random(n_h)
+        holdout_g[h_order] = True
+
+    target = int(u.size[has_positive].sum())
+    iterations = 0
+    while True:
+        iterations += 1
+        caps = p.capacity.copy()
+        if p.max_share is not None:
+            caps = np.minimum(caps, math.floor(p.max_share * target))
+        assigned_g = np.full(n_g, -1, np.int64)
+        remaining = caps.copy()
+        for g, draw in zip(h_order.tolist(), draws.tolist(), strict=True):
+            lo, hi = offsets[g], offsets[g + 1]
+            ag = u.agency[lo:hi]
+            cands = ag[(u.value[lo:hi] > 0) & (remaining[ag] >= u.size[g])]
+            if len(cands):
+                j = int(cands[int(draw * len(cands))])
+                assigned_g[g] = j
+                remaining[j] -= u.size[g]
+        opt = _solve_units(u, ~holdout_g, remaining, assigned_g, positive)
+        assigned = assigned_g[p.case_group]
+        counts = np.bincount(assigned[assigned >= 0], minlength=m)
+        placed = int((assigned >= 0).sum())
+        if p.max_share is None or not np.any(counts > math.floor(p.max_share * placed)):
+            break
+        target = placed  # strictly smaller than before: see the module docstring
+
+    holdout = holdout_g[p.case_group]
+    own = _assigned_values(p, assigned)
+    hold_obj = int(own[holdout & (assigned >= 0)].sum())
+    opt_obj = int(own[~holdout & (assigned >= 0)].sum())
+    # a case's surplus: its own value less the price of the capacity it takes
+    surplus = np.where(assigned >= 0, own - opt.prices[np.maximum(assigned, 0)], 0)
+    return AllocationResult(
+        problem=p, assigned=assigned, holdout=holdout, objective_fen=hold_obj + opt_obj,
+        holdout_objective_fen=hold_obj, optimised_objective_fen=opt_obj, effective_capacity=caps,
+        agency_price_fen=opt.prices, case_surplus_fen=surplus, certificate=opt.certificate,
+        iterations=iterations, seconds=time.perf_counter() - t0, flow_rounds=opt.rounds, flow_arcs=opt.arcs,
+    )
+
+
+def _solve_units(u: _Units, mask: BoolArray, residual: IntArray, assigned_g: IntArray, positive: BoolArray) -> _FlowOutcome:
+    """Optimal placement of the units in ``mask`` within ``residual``; fills ``assigned_g``.
+
+    Prices are in fen per case (unit of capacity). ``rounds`` is 1 when the relaxation was whole, 2 when
+    CP-SAT decided."""
+    m = len(residual)
+    sel = positive & mask[u.group] & (residual[u.agency] >= u.size[u.group])
+    sg, sa, sv = u.group[sel], u.agency[sel], u.value[sel]
+    if not len(sg):
+        cert = Certificate(primal_fen=0, dual_fen=0, min_reduced_cost_fen=0, optimal=True)
+        return _FlowOutcome(np.zeros(m, np.int64), np.zeros(u.n_groups, np.int64), cert, 1, 0)
+    local_ids, local = np.unique(sg, return_inverse=True)
+    local = local.reshape(-1)
+    size = u.size[local_ids]
+    scale = math.lcm(*{int(x) for x in size.tolist()})
+    w = sv * (scale // size[local])  # value of one unit of capacity, scaled by lcm(sizes)
+    if int(np.abs(w).max()) > (1 << 62) // (len(local_ids) + m + 3) // 4 // int(size.max()):
+        raise ValueError("values too large for exact min-cost flow; use fen below 10^12")
+    units, relaxed = max_weight_sized_flow(local, sa, w, size=size, capacity=residual)
+    whole = units == size[local]
+    in_part = (units > 0) & ~whole
+    top = np.zeros(m, np.int64)
+    np.maximum.at(top, sa, w)
+    chosen_local = np.full(len(local_ids), -1, np.int64)
+    chosen_local[local[whole]] = sa[whole]
+    if not in_part.any():
+        primal_scaled = int((w[whole] * size[local[whole]]).sum())
+        out = _certify(local, sa, w, chosen_local, residual, m, len(local_ids), primal_scaled, top, item_size=size)
+        if out.certificate.optimal and primal_scaled == relaxed:
+            assigned_g[local_ids] = chosen_local
+            c = out.certificate
+            cert = Certificate(primal_fen=c.primal_fen // scale, dual_fen=c.dual_fen // scale,
+                               min_reduced_cost_fen=c.min_reduced_cost_fen // scale, optimal=True)
+            return _FlowOutcome(_per_case(out.prices, scale), np.zeros(u.n_groups, np.int64), cert, 1, len(sg))
+    # reduced-cost fixing (exact): with optimal LP duals, a (group, agency) pair whose reduced cost
+    # takes the LP bound below a whole incumbent is in no optimal assignment; CP-SAT decides the rest
+    # the relaxation split a group: CP-SAT decides, hinted with a whole rounding of the relaxation
+    incumbent_local = _round_down(local, sa, w, size, units, residual)
+    chosen_local, cert = _solve_units_exact(local, sa, sv, size, residual, hint=incumbent_local,
+                                            bound_scaled=relaxed, scale=scale)
+    assigned_g[local_ids] = chosen_local
+    primal_scaled = int(sum(int(w[k]) * int(size[local[k]]) for k in np.flatnonzero(chosen_local[local] == sa)))
+    prices = _certify(local, sa, w, chosen_local, residual, m, len(local_ids), primal_scaled, top, item_size=size).prices
+    return _FlowOutcome(_per_case(prices, scale), np.zeros(u.n_groups, np.int64), cert, 2, len(sg))
+
+
+def _round_down(
+    local: IntArray, sa: IntArray, w: IntArray, size: IntArray, units: IntArray, residual: IntArray
+) -> IntArray:
+    """A whole assignment from the relaxation: the groups it places whole stay; the others go greedily
+    (their relaxed arcs first, then the best value per case) where they still fit."""
+    n_units = len(size)
+    chosen = np.full(n_units, -1, np.int64)
+    whole = units == size[local]
+    chosen[local[whole]] = sa[whole]
+    used = np.zeros(len(residual), np.int64)
+    np.add.at(used, sa[whole], size[local[whole]])
+    left = (residual - used).tolist()
+    rest = np.flatnonzero(chosen[local] < 0)
+    order = rest[np.lexsort((-w[rest], -units[rest]))]
+    sizes = size.tolist()
+    for i, j in zip(local[order].tolist(), sa[order].tolist(), strict=True):
+        if chosen[i] < 0 and left[j] >= sizes[i]:
+            chosen[i] = j
+            left[j] -= sizes[i]
+    return chosen
+
+
+def _per_case(prices_scaled: IntArray, scale: int) -> IntArray:
+    """Scaled prices back to fen per case (rounded half up)."""
+    return (prices_scaled * 2 + scale) // (2 * scale)
+
+
+def _solve_units_exact(
+    local: IntArray, sa: IntArray, sv: IntArray, size: IntArray, residual: IntArray, *, hint: IntArray,
+    bound_scaled: int, scale: int,
+) -> tuple[IntArray, Certificate]:
+    """The grouped problem as an integer programme (CP-SAT, one worker: deterministic)."""
+    from ortools.sat.python import cp_model  # heavy: only when the relaxation splits a group
+
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{k}") for k in range(len(sa))]
+    n_units = len(size)
+    by_unit: list[list[int]] = [[] for _ in range(n_units)]
+    by_agency: dict[int, list[int]] = {}
+    for k, (i, j) in enumerate(zip(local.tolist(), sa.tolist(), strict=True)):
+        by_unit[i].append(k)
+        by_agency.setdefault(j, []).append(k)
+    for ks in by_unit:
+        if len(ks) > 1:
+            model.add_at_most_one(x[k] for k in ks)
+    sizes = size[local].tolist()
+    for j, ks in by_agency.items():
+        model.add(sum(sizes[k] * x[k] for k in ks) <= int(residual[j]))
+    values = sv.tolist()
+    model.maximize(sum(values[k] * x[k] for k in range(len(x))))
+    for k, (i, j) in enumerate(zip(local.tolist(), sa.tolist(), strict=True)):
+        model.add_hint(x[k], bool(hint[i] == j))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise RuntimeError(f"CP-SAT failed: {solver.status_name(status)}")
+    chosen = np.full(n_units, -1, np.int64)
+    for k in range(len(x)):
+        if solver.boolean_value(x[k]):
+            chosen[local[k]] = sa[k]
+    primal = sum(values[k] for k in range(len(x)) if chosen[local[k]] == sa[k])  # exact, not the float
+    optimal = status == cp_model.OPTIMAL  # CP-SAT proved no assignment is worth more
+    bound = primal if optimal else min(math.floor(solver.best_objective_bound), bound_scaled // scale)
+    return chosen, Certificate(primal_fen=primal, dual_fen=bound, min_reduced_cost_fen=0, optimal=optimal)
+
+
+def _greedy_grouped(p: AllocationProblem, capacity: Any, t0: float) -> GreedyResult:
+    """Greedy by group value: best (group, agency) pairs first while the group is free and fits."""
+    assert p.case_group is not None
+    u = _group_units(p)
+    remaining = (p.capacity if capacity is None else np.asarray(capacity, np.int64)).copy()
+    pos = np.flatnonzero(u.value > 0)
+    order = pos[np.argsort(-u.value[pos], kind="stable")]
+    chosen = np.full(u.n_groups, -1, np.int64)
+    total = 0
+    for g, j, v in zip(u.group[order].tolist(), u.agency[order].tolist(), u.value[order].tolist(), strict=True):
+        if chosen[g] < 0 and remaining[j] >= u.size[g]:
+            chosen[g] = j
+            remaining[j] -= u.size[g]
+            total += v
+    return GreedyResult(assigned=chosen[p.case_group], objective_fen=total, seconds=time.perf_counter() - t0)
 
 
 def lp_upper_bound(problem: AllocationProblem, *, prices_fen: Any, capacity: Any = None) -> int:
@@ -751,6 +1105,8 @@ def greedy(problem: AllocationProblem, *, capacity: Any = None) -> GreedyResult:
     """Baseline: take pairs by decreasing value while the case is free and the agency has room."""
     t0 = time.perf_counter()
     p = problem
+    if p.grouped:
+        return _greedy_grouped(p, capacity, t0)
     remaining = (p.capacity if capacity is None else np.asarray(capacity, np.int64)).copy().tolist()
     pos = np.flatnonzero(p.pair_value > 0)
     order = pos[np.argsort(-p.pair_value[pos], kind="stable")]

@@ -21,7 +21,7 @@ from ortools.graph.python import min_cost_flow
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-__all__ = ["max_weight_assignment"]
+__all__ = ["max_weight_assignment", "max_weight_sized_flow"]
 
 
 def max_weight_assignment(
@@ -75,3 +75,44 @@ def max_weight_assignment(
         raise RuntimeError(f"min-cost flow failed: {status}")
     f = np.asarray(flow.flows(np.arange(n_items, n_items + len(weight))))
     return f > 0, -int(flow.optimal_cost())
+
+
+def max_weight_sized_flow(
+    item: IntArray, bin: IntArray, weight: IntArray, *, size: IntArray, capacity: IntArray
+) -> tuple[IntArray, int]:
+    """The transportation relaxation of sized items: item ``i`` supplies ``size[i]`` units, arc ``k``
+    carries up to ``size[item[k]]`` units worth ``weight[k]`` each, bin ``j`` takes at most
+    ``capacity[j]`` units; the total weight is maximised (same network as
+    :func:`max_weight_assignment` with capacities ``size`` on the item side).
+
+    Returns ``(units, total)``: the units on each arc and their total weight. An item may be split over
+    several bins or placed in part: the caller checks whether the optimum is whole.
+    """
+    n_items = len(size)
+    m = len(capacity)
+    if n_items == 0 or not len(item):
+        return np.zeros(len(item), np.int64), 0
+    source, sink, first_item = 0, 1, 2
+    first_bin = first_item + n_items
+    i32 = np.int32
+    supply = int(np.asarray(size, np.int64).sum())
+    tails = np.concatenate([
+        np.zeros(n_items, i32), (first_item + item).astype(i32), (first_bin + np.arange(m)).astype(i32),
+        np.array([source], i32),
+    ])
+    heads = np.concatenate([
+        (first_item + np.arange(n_items)).astype(i32), (first_bin + bin).astype(i32), np.full(m, sink, i32),
+        np.array([sink], i32),
+    ])
+    caps = np.concatenate([np.asarray(size, np.int64), np.asarray(size, np.int64)[item],
+                           np.maximum(capacity, 0).astype(np.int64), np.array([supply], np.int64)])
+    costs = np.concatenate([np.zeros(n_items, np.int64), -np.asarray(weight, np.int64), np.zeros(m + 1, np.int64)])
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    flow.set_node_supply(source, supply)
+    flow.set_node_supply(sink, -supply)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed: {status}")
+    units = np.asarray(flow.flows(np.arange(n_items, n_items + len(weight))), np.int64)
+    return units, -int(flow.optimal_cost())

@@ -71,8 +71,9 @@ def test_manager_imports_and_gets_the_answer(setup):
 def test_other_roles_and_other_agencies_cannot_import(setup):
     other_manager = f.make_user(role=Role.AGENCY_MANAGER, agency=setup["other"])
     resp = upload(client_for(other_manager), setup["data"]).json()
-    # another agency's manager imports for their own agency: the case is not theirs
-    assert resp["applied"] == 0 and resp["rejected"][0]["reason"] == "other_agency_case"
+    # another agency's manager imports for their own agency: a case it never held is "unknown" (the
+    # answer does not reveal that the case exists)
+    assert resp["applied"] == 0 and resp["rejected"][0]["reason"] == "unknown_case"
     for user in (setup["cm"], f.make_collector_user(agency=setup["agency"])[0]):
         r = upload(client_for(user), setup["data"])
         assert r.status_code == 403 and r.json()["error"]["code"] == "permission.denied"

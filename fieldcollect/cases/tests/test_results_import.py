@@ -128,8 +128,8 @@ def test_each_bad_row_refused_with_row_column_reason_and_good_rows_applied(world
     rows = [
         row("G1", placed, at(10)),  # row 2: good
         row("B1", 99_999_999, at(10)),  # 3: unknown case
-        row("B2", other, at(10)),  # 4: another agency's case
-        row("B3", never, at(10)),  # 5: never placed with A
+        row("B2", other, at(10)),  # 4: another agency's case A never held: as unknown
+        row("B3", never, at(10)),  # 5: never placed with anyone: as unknown
         row("B4", late, at(10)),  # 6: not placed with A at that time
         row("B5", placed, "2026-03-01 10:00"),  # 7: no offset
         row("B6", placed, "yesterday"),  # 8: not a time
@@ -147,8 +147,8 @@ def test_each_bad_row_refused_with_row_column_reason_and_good_rows_applied(world
     assert (result.rows, result.applied, result.duplicates, result.breaches) == (16, 2, 0, 0)
     assert [r.as_dict() for r in result.rejected] == [
         {"row": 3, "column": "case_id", "reason": "unknown_case"},
-        {"row": 4, "column": "case_id", "reason": "other_agency_case"},
-        {"row": 5, "column": "case_id", "reason": "other_agency_case"},
+        {"row": 4, "column": "case_id", "reason": "unknown_case"},
+        {"row": 5, "column": "case_id", "reason": "unknown_case"},
         {"row": 6, "column": "case_id", "reason": "not_placed_at_time"},
         {"row": 7, "column": "at", "reason": "bad_time"},
         {"row": 8, "column": "at", "reason": "bad_time"},
@@ -168,6 +168,62 @@ def test_each_bad_row_refused_with_row_column_reason_and_good_rows_applied(world
     }
     # nothing landed on another agency's case
     assert not ContactAttempt.objects.filter(case=world.case_b, agency=world.agency_a).exists()
+
+
+def test_a_case_the_agency_never_held_is_answered_as_unknown(world, placed):
+    """Hard negative of the leak: an agency cannot tell an existing case of another agency (or one
+    never placed) from an id that does not exist: same reason, column and message."""
+    exists_elsewhere = run(world, csv_bytes([row("X1", world.case_b, at(10))]))
+    never_placed = run(world, csv_bytes([row("X2", world.case_new, at(10))]))
+    no_such_id = run(world, csv_bytes([row("X3", 99_999_999, at(10))]))
+    answers = [r.as_dict() | {"rejected": [x.as_dict() for x in r.rejected]} for r in
+               (exists_elsewhere, never_placed, no_such_id)]
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0]["rejected"] == [{"row": 2, "column": "case_id", "reason": "unknown_case"}]
+    assert not ContactAttempt.objects.filter(agency_ref__in=["X1", "X2", "X3"]).exists()
+
+
+def test_another_agencys_case_only_for_a_case_the_agency_held_before(world):
+    """A held the case (recalled 10 days ago), then B got it: a contact on a day of B's placement is
+    ``other_agency_case``; a day between the two placements is ``not_placed_at_time``; a day of A's
+    own placement is applied."""
+    cm = world.bank[f.Role.COLLECTIONS_MANAGER]
+    case = f.make_case()
+    services.case_place(case=case, agency=world.agency_a, acting_user=cm, starts_on=f.today() - timedelta(days=20))
+    services.case_recall(case=case, reason="returned", acting_user=cm, on=f.today() - timedelta(days=10))
+    services.case_place(case=case, agency=world.agency_b, acting_user=cm, starts_on=f.today() - timedelta(days=7))
+    rows = [
+        row("H1", case, at(10, day=f.today() - timedelta(days=15))),  # A's placement: good
+        row("H2", case, at(10, day=f.today() - timedelta(days=8))),  # between the placements
+        row("H3", case, at(10, day=f.today() - timedelta(days=3))),  # B's placement
+    ]
+    result = run(world, csv_bytes(rows))
+    assert result.applied == 1
+    assert [r.as_dict() for r in result.rejected] == [
+        {"row": 3, "column": "case_id", "reason": "not_placed_at_time"},
+        {"row": 4, "column": "case_id", "reason": "other_agency_case"},
+    ]
+
+
+def test_the_duplicate_lookup_is_one_query_whatever_the_number_of_refs(world, placed, monkeypatch):
+    """Re-importing a file is one set-based lookup of the refs (not one ``IN`` list per 5,000 refs,
+    which PostgreSQL's generic plan turned quadratic); the answer is unchanged."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fieldcollect.cases import results_import as ri
+
+    rows = [row(f"D{k}", placed, at(9 + k % 9, k % 60)) for k in range(30)]
+    first = run(world, csv_bytes(rows))
+    assert (first.applied, first.duplicates) == (30, 0)
+    monkeypatch.setattr(ri, "LOOKUP", 4)  # 8 chunks if the lookup were still chunked
+    with CaptureQueriesContext(connection) as ctx:
+        again = run(world, csv_bytes(rows))
+    assert (again.applied, again.duplicates, again.rejected) == (0, 30, [])
+    lookups = [q["sql"] for q in ctx.captured_queries if "agency_ref" in q["sql"] and "SELECT" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(lookups) == 1 and "unnest" in lookups[0]
+    assert ContactAttempt.objects.filter(agency=world.agency_a).count() == 30
 
 
 def test_gbk_and_bom_files(world, placed):

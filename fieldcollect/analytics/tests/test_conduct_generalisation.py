@@ -551,3 +551,42 @@ def test_after_eval_v7(cn: Detector, us: Detector) -> None:
     assert scan(us, "en", [(C, hello), (T, "He's out."), (C, "Tell him his card is in collections.")]) == {
         ("third_party_disclosure", 2)
     }
+
+
+def test_after_eval_v8(cn: Detector, us: Detector) -> None:
+    # harm to the debtor's body named as what to mind; the night walk; the debtor kept in
+    assert said(cn, "zh", "你要是再不还，小心你的腿。") == {"threat"}
+    assert said(cn, "zh", "当心你的小命。") == {"threat"}
+    assert said(cn, "zh", "行，那你以后走夜路的时候注意点。") == {"threat"}
+    assert said(cn, "zh", "今天不给钱，你家门也别想出。") == {"threat"}
+    assert said(cn, "zh", "小心台阶，您慢走。") == set()
+    assert said(cn, "zh", "今晚降温，您晚上出门多穿点衣服。") == set()
+    assert said(cn, "zh", "我们不会让您出不了门，您放心。") == set()
+    # children barred from school, said with the verb-complement
+    assert said(cn, "zh", "你不还钱，你孩子以后上不了学。") == {"false_consequence"}
+    assert said(cn, "zh", "欠款不会影响您孩子上学。") == set()
+    # the credit-impact statement is no inducement to borrow; the card cash-out at a distance is
+    assert said(cn, "zh", "逾期记录会上报征信，影响您以后办贷款和信用卡。") == set()
+    assert said(cn, "zh", "你不是有别的信用卡吗？套个现出来还不就行了。") == {"induce_borrowing"}
+    assert said(cn, "zh", "千万别用信用卡套现还款。") == set()
+    # a person's card is a private payee; the debtor's own account is not
+    assert said(cn, "zh", "打到这个卡上，是我们经理的个人卡。") == {"private_payment"}
+    assert said(cn, "zh", "还款请存入您本人名下的还款账户。") == set()
+    # seizure by a deadline within the day, the verb before the time; stopping it is no threat of it
+    assert said(us, "en", "We can have your car repossessed by tomorrow morning.") == {"false_consequence"}
+    assert said(us, "en", "Your car will not be repossessed tomorrow.") == set()
+    # an agency's own name said to whoever answers is identification, not the debt; the debt told is
+    zh_hello = "您好，我是信达催收的王磊，找一下张伟，本次通话录音。"
+    assert scan(cn, "zh", [(C, zh_hello), (T, "我是他同事")]) == set()
+    assert (
+        scan(cn, "zh", [(C, "您好，我是信达催收公司的王磊，找一下张伟，本次通话录音。"), (T, "他不在")])
+        == set()
+    )
+    assert scan(cn, "zh", [(C, zh_hello), (T, "我是他同事"), (C, "他的账已经转催收了。")]) == {
+        ("third_party_disclosure", 2)
+    }
+    en_hello = "Hello, this is Lisa with Summit Collection Agency, this call may be recorded. Is Anna there?"
+    assert scan(us, "en", [(C, en_hello), (T, "This is her boss.")]) == set()
+    assert scan(
+        us, "en", [(C, en_hello), (T, "This is her boss."), (C, "Her account went to a collection agency.")]
+    ) == {("third_party_disclosure", 2)}

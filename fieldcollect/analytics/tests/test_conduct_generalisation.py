@@ -590,3 +590,35 @@ def test_after_eval_v8(cn: Detector, us: Detector) -> None:
     assert scan(
         us, "en", [(C, en_hello), (T, "This is her boss."), (C, "Her account went to a collection agency.")]
     ) == {("third_party_disclosure", 2)}
+
+
+def test_after_eval_v9(cn: Detector, us: Detector) -> None:
+    # the debtor's life promised to be hard; force the debtor drives them to; property smashed with 把
+    assert said(cn, "zh", "你要是敢不还，我保证你下半辈子都不好过。") == {"threat"}
+    assert said(cn, "zh", "我劝你识相点，不然有你受的。") == {"threat"}
+    assert said(cn, "zh", "别逼我们动手。") == {"threat"}
+    assert said(cn, "zh", "再躲着，我们就上门把你家砸了。") == {"threat"}
+    assert said(cn, "zh", "你儿子在实验小学吧？放学路上可得看好了。") == {"threat"}
+    assert said(cn, "zh", "我知道您最近日子不好过，我们可以商量分期。") == set()
+    assert said(cn, "zh", "不还钱，你以后晚上睡觉都不安稳。") == {"threat"}  # the threat, not the empathy
+    assert said(cn, "zh", "把你的欠款还了就没事了。") == set()
+    assert said(cn, "zh", "您儿子今年高考吧？祝他考试顺利。") == set()
+    # children barred with 别想; the debt sent to the contacts; the employer through 'your company's boss'
+    assert said(cn, "zh", "到时候孩子别想上学了。") == {"false_consequence"}
+    assert said(cn, "zh", "我们会把你的欠款信息发到你所有微信好友那里。") == {"false_consequence"}
+    assert said(cn, "zh", "我们会打电话给你们公司老板，告诉他你欠钱不还。") == {"false_consequence"}
+    assert said(cn, "zh", "我们不会打电话给你们公司老板，请放心。") == set()
+    assert said(cn, "zh", "有疑问可以联系我们公司的客服。") == set()
+    # borrowing as 周转 from friends; the collector's own payment code; cash brought to the collector
+    assert said(cn, "zh", "你可以先找朋友周转一下，把这期还上。") == {"induce_borrowing"}
+    assert said(cn, "zh", "您可以先跟家人商量一下还款计划。") == set()
+    assert said(cn, "zh", "加我微信，我给你发收款码。") == {"private_payment"}
+    assert said(cn, "zh", "拿现金过来，我当面给你开收据。") == {"private_payment"}
+    assert said(cn, "zh", "请只向银行官方账户还款，任何个人账户都不要转。") == set()
+    assert said(cn, "zh", "银行会给您发一个官方还款二维码，请在App里查看。") == set()
+    # English: the family hurt, wished not; a personal number as payee
+    assert said(us, "en", "I'd hate for your family to get hurt over this.") == {"threat"}
+    assert said(us, "en", "Sure, Zelle it to my personal number.") == {"private_payment"}
+    assert (
+        said(us, "en", "Please don't Zelle anything to my personal number; pay Discover directly.") == set()
+    )

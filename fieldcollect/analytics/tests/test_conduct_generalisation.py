@@ -622,3 +622,42 @@ def test_after_eval_v9(cn: Detector, us: Detector) -> None:
     assert (
         said(us, "en", "Please don't Zelle anything to my personal number; pay Discover directly.") == set()
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("zh", "我们会找人打你。"),
+        ("zh", "你再不还我就让人去你家闹。"),
+        ("zh", "我们有人在你家楼下等着呢。"),
+        ("zh", "你等着吧，今晚就有人去找你。"),
+        ("zh", "你老婆上班那条路我们都熟。"),
+        ("zh", "出了什么事别怪我们。"),
+        ("zh", "我们的人会天天跟着你。"),
+        ("en", "We'll send some people to pay you a visit."),
+        ("en", "We're going to come after you and your family."),
+        ("en", "You won't see it coming."),
+    ],
+)
+def test_threats_by_structure(us: Detector, language: str, text: str) -> None:
+    """Harm by people sent at the debtor, people waiting or following, the family's routes known."""
+    assert said(us, language, text) == {"threat"}
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("zh", "我找人打你电话你都不接。"),
+        ("zh", "明天会有外访同事上门拜访您，核实一下情况。"),
+        ("zh", "我们会派人上门了解情况。"),
+        ("zh", "我一直在跟进您的案子。"),
+        ("zh", "您几点下班？我们方便的时候再打。"),
+        ("zh", "如果出了什么事，您可以随时联系我们。"),
+        ("zh", "我们不会找人去你家闹，请放心。"),
+        ("en", "The creditor may come after you in court for the balance."),
+        ("en", "A field representative may visit you."),
+        ("en", "We'll pay you a call next week."),
+    ],
+)
+def test_threat_structures_leave_lawful_visits_and_calls(us: Detector, language: str, text: str) -> None:
+    assert said(us, language, text) == set()

@@ -14,7 +14,7 @@
    used to tune them, reported apart (``held_out``): the first set was used while writing the
    lexicons, so its figures flatter the detector.
 4. Later sets (``eval_sets``): ``bench/data/qa/eval_v2.jsonl`` (written from the issue's category
-   definitions before any rule change), ``eval_v3.jsonl`` to ``eval_v7.jsonl`` (each written after
+   definitions before any rule change), ``eval_v3.jsonl`` to ``eval_v9.jsonl`` (each written after
    the previous round of generalisation). Each was scanned once before the rules were widened with
    it: those first-run figures (``first_runs``, from ``bench/data/qa/first_runs.json``) are the ones
    that measure unseen language; the current figures of the same sets no longer do.
@@ -50,7 +50,7 @@ from fieldcollect.qa.cli import scan_file  # noqa: E402
 
 LABELLED = REPO / "bench" / "data" / "qa" / "labelled.jsonl"
 HELD_OUT = REPO / "bench" / "data" / "qa" / "held_out.jsonl"
-EVAL_SETS = [REPO / "bench" / "data" / "qa" / f"eval_v{n}.jsonl" for n in (2, 3, 4, 5, 6, 7)]
+EVAL_SETS = [REPO / "bench" / "data" / "qa" / f"eval_v{n}.jsonl" for n in (2, 3, 4, 5, 6, 7, 8, 9)]
 FIRST_RUNS = REPO / "bench" / "data" / "qa" / "first_runs.json"
 RESULTS = REPO / "bench" / "results" / "qa.json"
 

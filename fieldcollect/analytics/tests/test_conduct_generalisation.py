@@ -551,3 +551,113 @@ def test_after_eval_v7(cn: Detector, us: Detector) -> None:
     assert scan(us, "en", [(C, hello), (T, "He's out."), (C, "Tell him his card is in collections.")]) == {
         ("third_party_disclosure", 2)
     }
+
+
+def test_after_eval_v8(cn: Detector, us: Detector) -> None:
+    # harm to the debtor's body named as what to mind; the night walk; the debtor kept in
+    assert said(cn, "zh", "你要是再不还，小心你的腿。") == {"threat"}
+    assert said(cn, "zh", "当心你的小命。") == {"threat"}
+    assert said(cn, "zh", "行，那你以后走夜路的时候注意点。") == {"threat"}
+    assert said(cn, "zh", "今天不给钱，你家门也别想出。") == {"threat"}
+    assert said(cn, "zh", "小心台阶，您慢走。") == set()
+    assert said(cn, "zh", "今晚降温，您晚上出门多穿点衣服。") == set()
+    assert said(cn, "zh", "我们不会让您出不了门，您放心。") == set()
+    # children barred from school, said with the verb-complement
+    assert said(cn, "zh", "你不还钱，你孩子以后上不了学。") == {"false_consequence"}
+    assert said(cn, "zh", "欠款不会影响您孩子上学。") == set()
+    # the credit-impact statement is no inducement to borrow; the card cash-out at a distance is
+    assert said(cn, "zh", "逾期记录会上报征信，影响您以后办贷款和信用卡。") == set()
+    assert said(cn, "zh", "你不是有别的信用卡吗？套个现出来还不就行了。") == {"induce_borrowing"}
+    assert said(cn, "zh", "千万别用信用卡套现还款。") == set()
+    # a person's card is a private payee; the debtor's own account is not
+    assert said(cn, "zh", "打到这个卡上，是我们经理的个人卡。") == {"private_payment"}
+    assert said(cn, "zh", "还款请存入您本人名下的还款账户。") == set()
+    # seizure by a deadline within the day, the verb before the time; stopping it is no threat of it
+    assert said(us, "en", "We can have your car repossessed by tomorrow morning.") == {"false_consequence"}
+    assert said(us, "en", "Your car will not be repossessed tomorrow.") == set()
+    # an agency's own name said to whoever answers is identification, not the debt; the debt told is
+    zh_hello = "您好，我是信达催收的王磊，找一下张伟，本次通话录音。"
+    assert scan(cn, "zh", [(C, zh_hello), (T, "我是他同事")]) == set()
+    assert (
+        scan(cn, "zh", [(C, "您好，我是信达催收公司的王磊，找一下张伟，本次通话录音。"), (T, "他不在")])
+        == set()
+    )
+    assert scan(cn, "zh", [(C, zh_hello), (T, "我是他同事"), (C, "他的账已经转催收了。")]) == {
+        ("third_party_disclosure", 2)
+    }
+    en_hello = "Hello, this is Lisa with Summit Collection Agency, this call may be recorded. Is Anna there?"
+    assert scan(us, "en", [(C, en_hello), (T, "This is her boss.")]) == set()
+    assert scan(
+        us, "en", [(C, en_hello), (T, "This is her boss."), (C, "Her account went to a collection agency.")]
+    ) == {("third_party_disclosure", 2)}
+
+
+def test_after_eval_v9(cn: Detector, us: Detector) -> None:
+    # the debtor's life promised to be hard; force the debtor drives them to; property smashed with 把
+    assert said(cn, "zh", "你要是敢不还，我保证你下半辈子都不好过。") == {"threat"}
+    assert said(cn, "zh", "我劝你识相点，不然有你受的。") == {"threat"}
+    assert said(cn, "zh", "别逼我们动手。") == {"threat"}
+    assert said(cn, "zh", "再躲着，我们就上门把你家砸了。") == {"threat"}
+    assert said(cn, "zh", "你儿子在实验小学吧？放学路上可得看好了。") == {"threat"}
+    assert said(cn, "zh", "我知道您最近日子不好过，我们可以商量分期。") == set()
+    assert said(cn, "zh", "不还钱，你以后晚上睡觉都不安稳。") == {"threat"}  # the threat, not the empathy
+    assert said(cn, "zh", "把你的欠款还了就没事了。") == set()
+    assert said(cn, "zh", "您儿子今年高考吧？祝他考试顺利。") == set()
+    # children barred with 别想; the debt sent to the contacts; the employer through 'your company's boss'
+    assert said(cn, "zh", "到时候孩子别想上学了。") == {"false_consequence"}
+    assert said(cn, "zh", "我们会把你的欠款信息发到你所有微信好友那里。") == {"false_consequence"}
+    assert said(cn, "zh", "我们会打电话给你们公司老板，告诉他你欠钱不还。") == {"false_consequence"}
+    assert said(cn, "zh", "我们不会打电话给你们公司老板，请放心。") == set()
+    assert said(cn, "zh", "有疑问可以联系我们公司的客服。") == set()
+    # borrowing as 周转 from friends; the collector's own payment code; cash brought to the collector
+    assert said(cn, "zh", "你可以先找朋友周转一下，把这期还上。") == {"induce_borrowing"}
+    assert said(cn, "zh", "您可以先跟家人商量一下还款计划。") == set()
+    assert said(cn, "zh", "加我微信，我给你发收款码。") == {"private_payment"}
+    assert said(cn, "zh", "拿现金过来，我当面给你开收据。") == {"private_payment"}
+    assert said(cn, "zh", "请只向银行官方账户还款，任何个人账户都不要转。") == set()
+    assert said(cn, "zh", "银行会给您发一个官方还款二维码，请在App里查看。") == set()
+    # English: the family hurt, wished not; a personal number as payee
+    assert said(us, "en", "I'd hate for your family to get hurt over this.") == {"threat"}
+    assert said(us, "en", "Sure, Zelle it to my personal number.") == {"private_payment"}
+    assert (
+        said(us, "en", "Please don't Zelle anything to my personal number; pay Discover directly.") == set()
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("zh", "我们会找人打你。"),
+        ("zh", "你再不还我就让人去你家闹。"),
+        ("zh", "我们有人在你家楼下等着呢。"),
+        ("zh", "你等着吧，今晚就有人去找你。"),
+        ("zh", "你老婆上班那条路我们都熟。"),
+        ("zh", "出了什么事别怪我们。"),
+        ("zh", "我们的人会天天跟着你。"),
+        ("en", "We'll send some people to pay you a visit."),
+        ("en", "We're going to come after you and your family."),
+        ("en", "You won't see it coming."),
+    ],
+)
+def test_threats_by_structure(us: Detector, language: str, text: str) -> None:
+    """Harm by people sent at the debtor, people waiting or following, the family's routes known."""
+    assert said(us, language, text) == {"threat"}
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("zh", "我找人打你电话你都不接。"),
+        ("zh", "明天会有外访同事上门拜访您，核实一下情况。"),
+        ("zh", "我们会派人上门了解情况。"),
+        ("zh", "我一直在跟进您的案子。"),
+        ("zh", "您几点下班？我们方便的时候再打。"),
+        ("zh", "如果出了什么事，您可以随时联系我们。"),
+        ("zh", "我们不会找人去你家闹，请放心。"),
+        ("en", "The creditor may come after you in court for the balance."),
+        ("en", "A field representative may visit you."),
+        ("en", "We'll pay you a call next week."),
+    ],
+)
+def test_threat_structures_leave_lawful_visits_and_calls(us: Detector, language: str, text: str) -> None:
+    assert said(us, language, text) == set()

@@ -195,7 +195,7 @@ def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
                     counts["retry"] += 1
             else:
                 message.status = OutboxMessage.Status.SENT
-                message.sent_at = timezone.now()
+                message.sent_at = now  # the moment checked and sent (the notice before outsourcing counts from it)
                 counts["sent"] += 1
             message.save(update_fields=["attempts", "adapter", "last_error", "status", "sent_at"])
     if refused:

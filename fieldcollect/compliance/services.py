@@ -35,6 +35,7 @@ from fieldcollect.compliance.engine import (
     LedgerEntry,
     check,
     normalise_phone,
+    notice_ready_at,
     zone,
 )
 from fieldcollect.compliance.errors import ComplianceErrorCode
@@ -482,6 +483,24 @@ def notice_guard(*, case: Case, acting_user: User | None, channel: str, at: date
     notice_ids = {r.id for r in pack.active_rules if r.kind == NOTICE_KIND}
     if notice_ids & set(verdict.rule_ids):
         contact_refuse(verdict=verdict, case=case, acting_user=acting_user, channel=channel, at=when, path=path)
+
+
+def notice_ready_cases(*, cases: Sequence[Case], agency_id: int, at: datetime) -> set[int]:
+    """The ids of ``cases`` (with ``customer`` and ``loan`` loaded) on which the notice before outsourcing
+    no longer holds back ``agency_id``'s contacts at ``at`` (sent, and its waiting days passed, by the
+    engine's :func:`~fieldcollect.compliance.engine.notice_ready_at`; or no such rule in the pack in
+    force): for schedulers and diallers choosing whom to call, before each contact's own check. One query."""
+    sent = notices_sent(customer_ids=[c.customer_id for c in cases]) if cases else {}
+    out: set[int] = set()
+    for c in cases:
+        tz = c.customer.timezone or bank_time_zone_name()
+        pack = pack_for(c.loan.jurisdiction, on=at.astimezone(zone(tz)).date())
+        rules = [r for r in pack.active_rules if r.kind == NOTICE_KIND]
+        when = sent.get((str(c.customer_id), str(agency_id)))
+        if not rules or (when is not None and all(
+                at >= notice_ready_at(sent_at=when, waiting_days=r.waiting_days, tz=tz) for r in rules)):
+            out.add(c.pk)
+    return out
 
 
 def notice_sent_at(*, customer_id: int, agency_id: int) -> datetime | None:

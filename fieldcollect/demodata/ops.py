@@ -2,7 +2,8 @@
 
 The lead's demo calls :func:`demo_agency_operations` once the day's placements exist (after the
 operation of :mod:`fieldcollect.demodata.operation`): the agency with the most active placements
-imports a file of its collectors' calls of the previous days, one of them at night (recorded and
+imports a file of its collectors' calls of the previous days (to the debtors who were sent the notice
+before outsourcing, its waiting days passed), one of them at night (recorded and
 counted as a breach), and one row that names a case it never held (refused with its reason). A second
 import of the same file applies nothing.
 """
@@ -18,6 +19,7 @@ from django.db.models import Count
 from fieldcollect.agencies.models import Agency
 from fieldcollect.cases.models import Case, Placement
 from fieldcollect.cases.results_import import COLUMNS, results_import
+from fieldcollect.compliance.services import notice_ready_cases
 from fieldcollect.core.bank_time import bank_time_zone
 from fieldcollect.core.cells import safe_csv_writer
 
@@ -96,13 +98,18 @@ def demo_agency_operations(*, now: datetime, max_cases: int = 200) -> dict[str, 
         return {"imported": None}
     agency_id = top["agency_id"]
     day = (now.astimezone(bank_time_zone()) - timedelta(days=1)).date()
-    cases = list(
+    held = list(
         Case.objects.filter(
             placements__agency_id=agency_id,
             placements__status=Placement.Status.ACTIVE,
             placements__starts_on__lte=day,
-        ).order_by("pk")[:max_cases]
+        ).select_related("customer", "loan").order_by("pk")[: max_cases * 4]
     )
+    # the agency's dialler calls only debtors who were sent the notice before outsourcing and whose
+    # waiting days have passed (the one deliberate breach of the file is the night call)
+    ready = notice_ready_cases(cases=held, agency_id=agency_id,
+                               at=datetime.combine(day, time(8, 0), tzinfo=bank_time_zone()))
+    cases = [c for c in held if c.pk in ready][:max_cases]
     agency = Agency.objects.get(pk=agency_id)
     last = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     data = demo_work_results_file(cases=cases, day_before=now, unknown_case_id=last + 1_000_000)

@@ -7,7 +7,7 @@ instant from the full ledger and flag lists, with local days taken by converting
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fieldcollect.compliance.engine import ContactRequest, Flag, LedgerEntry

@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.compliance.models import BlockedAttempt
-from fieldcollect.compliance.services import flag_add
+from fieldcollect.compliance.services import NOTICE_KIND, flag_add
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.compliance.services import NOTICE_KIND
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import services

@@ -24,10 +24,10 @@ from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.lifecycle import CloseReason
 from fieldcollect.cases.models import Case, Placement
+from fieldcollect.compliance.services import NOTICE_KIND
 from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.optimisation.routes import geojson_keep_visits
-from fieldcollect.compliance.services import NOTICE_KIND
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.outbox.services import FileAdapter, outbox_dispatch
 from fieldcollect.testing import factories as f

@@ -313,7 +313,7 @@ def notices_sent(*, customer_ids: Iterable[int]) -> dict[tuple[str, str], dateti
                 .order_by().values_list("customer_id", "agency_id", "message__sent_at"))
         for customer, agency, sent in rows:
             key = (str(customer), str(agency))
-            if key not in out or sent < out[key]:
+            if sent is not None and (key not in out or sent < out[key]):
                 out[key] = sent
     return out
 

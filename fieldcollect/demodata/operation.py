@@ -214,6 +214,8 @@ class Department:
     critical_at: int = 11  # the business day (index in the period) of the critical complaint
     proposal_weeks: set[tuple[int, int]] = field(default_factory=set)
     outbox_day: date = date.min  # the last day the outbox sent the notices before outsourcing
+    answers: int = 0  # appointment links answered by the customers
+    feedbacks: int = 0  # feedback links answered
 
     # ------------------------------------------------------------ set-up
 
@@ -492,6 +494,8 @@ class Department:
             ],
             weights=[34, 10, 12, 12, 16, 8, 4, 4],
         )[0]
+        if self.visit_no % 6 == 2:  # at least one visit in six finds hardship (a short period shows one too)
+            outcome = VisitOutcome.HARDSHIP
         end = self.clock.set(arrive + timedelta(minutes=rng.randint(20, 45)))
         day = end.astimezone(timezone.get_default_timezone()).date()
         promise: dict[str, Any] = {}
@@ -700,6 +704,12 @@ class Department:
                 self.tally[f"refused appointment link: {exc.code}"] += 1
                 continue
             draw = rng.random()
+            # at least one customer in eight moves the visit and one declines it (a short period shows both)
+            n, self.answers = self.answers, self.answers + 1
+            if n % 8 == 3:
+                draw = 0.75
+            elif n % 8 == 6:
+                draw = 0.9
             if draw < 0.7:
                 self._try(
                     "appointment confirmed",
@@ -754,6 +764,8 @@ class Department:
             self.tally[f"refused feedback link: {exc.code}"] += 1
             return
         unhappy = rng.random() < (0.25 if outcome in {VisitOutcome.REFUSED, VisitOutcome.DISPUTE} else 0.08)
+        n, self.feedbacks = self.feedbacks, self.feedbacks + 1
+        unhappy = unhappy or n % 6 == 1  # at least one answer in six is unhappy (a short period shows one)
         rating = rng.randint(1, 2) if unhappy else rng.choice([4, 5, 5])
         done = self._try(
             "feedback",

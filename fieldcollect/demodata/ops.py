@@ -85,31 +85,35 @@ def demo_work_results_file(*, cases: list[Case], day_before: datetime, unknown_c
 
 
 def demo_agency_operations(*, now: datetime, max_cases: int = 200) -> dict[str, Any]:
-    """Import a day of work results for the agency holding the most active placements (system user);
+    """Import a day of work results for the agency holding the most active placements among those with
+    debtors ready for its calls (system user);
     returns the answers of the first import and of the second (all duplicates)."""
-    top = (
+    tops = list(
         Placement.objects.filter(status=Placement.Status.ACTIVE)
         .values("agency_id")
         .annotate(n=Count("id"))
         .order_by("-n", "agency_id")
-        .first()
     )
-    if top is None:
+    if not tops:
         return {"imported": None}
-    agency_id = top["agency_id"]
     day = (now.astimezone(bank_time_zone()) - timedelta(days=1)).date()
-    held = list(
-        Case.objects.filter(
-            placements__agency_id=agency_id,
-            placements__status=Placement.Status.ACTIVE,
-            placements__starts_on__lte=day,
-        ).select_related("customer", "loan").order_by("pk")[: max_cases * 4]
-    )
     # the agency's dialler calls only debtors who were sent the notice before outsourcing and whose
-    # waiting days have passed (the one deliberate breach of the file is the night call)
-    ready = notice_ready_cases(cases=held, agency_id=agency_id,
-                               at=datetime.combine(day, time(8, 0), tzinfo=bank_time_zone()))
-    cases = [c for c in held if c.pk in ready][:max_cases]
+    # waiting days have passed (the one deliberate breach of the file is the night call): the agency
+    # with the most placements that has such debtors
+    agency_id, cases = tops[0]["agency_id"], []
+    for top in tops:
+        held = list(
+            Case.objects.filter(
+                placements__agency_id=top["agency_id"],
+                placements__status=Placement.Status.ACTIVE,
+                placements__starts_on__lte=day,
+            ).select_related("customer", "loan").order_by("pk")[: max_cases * 4]
+        )
+        ready = notice_ready_cases(cases=held, agency_id=top["agency_id"],
+                                   at=datetime.combine(day, time(8, 0), tzinfo=bank_time_zone()))
+        if ready:
+            agency_id, cases = top["agency_id"], [c for c in held if c.pk in ready][:max_cases]
+            break
     agency = Agency.objects.get(pk=agency_id)
     last = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     data = demo_work_results_file(cases=cases, day_before=now, unknown_case_id=last + 1_000_000)

@@ -73,7 +73,7 @@ from fieldcollect.demodata.setup import demo_partner
 from fieldcollect.optimisation import coords
 from fieldcollect.outbox.services import outbox_dispatch
 from fieldcollect.plans import services as plan_services
-from fieldcollect.plans.models import ProposalState, RestructuringProposal
+from fieldcollect.plans.models import OPEN_STATES, ProposalState, RestructuringProposal
 from fieldcollect.portfolio.services import ingest_export
 from fieldcollect.settlement import services as settlement_services
 from fieldcollect.settlement.models import Statement
@@ -326,9 +326,10 @@ class Department:
         if index % 5 == 2:
             active = list(
                 Placement.objects.filter(status=Placement.Status.ACTIVE)
+                .exclude(case__in=RestructuringProposal.objects.filter(state__in=OPEN_STATES).values("case"))
                 .order_by("pk")
                 .values_list("case_id", flat=True)[:400]
-            )
+            )  # not a case whose restructuring is under way
             if active:
                 case = Case.objects.get(pk=rng.choice(active))
                 self._try(

@@ -216,6 +216,7 @@ class Department:
     outbox_day: date = date.min  # the last day the outbox sent the notices before outsourcing
     answers: int = 0  # appointment links answered by the customers
     feedbacks: int = 0  # feedback links answered
+    hardship_due: bool = False  # the next visit to a customer not about to pay finds hardship
 
     # ------------------------------------------------------------ set-up
 
@@ -495,8 +496,16 @@ class Department:
             ],
             weights=[34, 10, 12, 12, 16, 8, 4, 4],
         )[0]
-        if self.visit_no % 6 == 2:  # at least one visit in six finds hardship (a short period shows one too)
-            outcome = VisitOutcome.HARDSHIP
+        # at least one visit in four finds hardship (a short period shows a restructuring through to the
+        # customer's answer): at the next visit to a customer who is not about to pay (a promise open or a
+        # payment on its way)
+        if self.visit_no % 4 == 2:
+            self.hardship_due = True
+        paying = case.loan_id in {loan for _n, loan, _on, _amount in self.pending_payments} or (
+            PromiseToPay.objects.filter(case=case, status=PromiseToPay.Status.OPEN).exists()
+        )
+        if self.hardship_due and not paying:
+            outcome, self.hardship_due = VisitOutcome.HARDSHIP, False
         end = self.clock.set(arrive + timedelta(minutes=rng.randint(20, 45)))
         day = end.astimezone(timezone.get_default_timezone()).date()
         promise: dict[str, Any] = {}

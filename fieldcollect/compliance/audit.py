@@ -7,6 +7,8 @@ For every agency and local day it gives:
   same engine as the pre-contact check; visit requirements are not replayed because the ledger does
   not carry them);
 * ``blocked``: attempts the pre-contact check refused, counted by rule;
+* an agency's contact before the notice before outsourcing (and its waiting days) is a breach when the
+  caller passes the notices sent (``notices``); without them that rule is not replayed;
 * ``near_miss``: allowed contacts close to a limit — within ``near_miss_minutes`` inside the contact
   hours, or the contact that used up the last unit of a count cap;
 * ``suspicious``: patterns, e.g. an agency's logged times bunched just inside an hours boundary
@@ -43,8 +45,11 @@ from fieldcollect.core.cells import safe_csv_writer
 
 NO_AGENCY = "-"
 _REPLAYED_KINDS = frozenset(
-    {"contact_hours", "count_cap", "pause", "third_party_cease", "third_party_lost_contact"}
+    {"contact_hours", "count_cap", "pause", "third_party_cease", "third_party_lost_contact", "outsourcing_notice"}
 )
+Notices = Mapping[tuple[str, str], datetime]
+"""When each debtor was first sent the notice before outsourcing naming each agency:
+``(debtor id, agency id) -> sent at`` (a pair missing: not sent)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +119,7 @@ def audit_ledger(
     blocked: Iterable[BlockedAttempt],
     pack: RulePack,
     tz_of: Callable[[str], str],
+    notices: Notices | None = None,
 ) -> AuditReport:
     """Audit a ledger (all debtors, all agencies) after the fact.
 
@@ -129,6 +135,9 @@ def audit_ledger(
         The rules to audit against.
     tz_of : Callable[[str], str]
         IANA time zone of a debtor id; days are the debtor's local days.
+    notices : Notices, optional
+        The notices before outsourcing sent (``(debtor, agency) -> sent at``): an agency's contact
+        before its notice and waiting days is a breach. ``None``: that rule is not replayed.
 
     Returns
     -------
@@ -168,7 +177,7 @@ def audit_ledger(
             key = (agency, local.date())
             contacts[key] += 1
             decision = replay_decision(events=events, i=i, flags=flags_by[debtor], tz=tzname, pack=replayed,
-                                       known=known)
+                                       known=known, notices=notices)
             for rid in decision.rule_ids:
                 breach_n[key][rid] += 1
                 findings.append(_contact_finding("breach", agency=agency, local=local, rule_id=rid, debtor=debtor,
@@ -242,20 +251,23 @@ def replay_pack(pack: RulePack) -> RulePack:
 
 
 def replay_decision(*, events: Sequence[LedgerEntry], i: int, flags: Sequence[Flag], tz: str,
-                    pack: RulePack, known: DebtorHistory | None = None) -> Decision:
+                    pack: RulePack, known: DebtorHistory | None = None, notices: Notices | None = None) -> Decision:
     """Did the ``i``-th logged contact of one debtor's ledger ``events`` (sorted by time) break a rule of
     ``pack`` (give :func:`replay_pack`'s) given the ledger before it and the debtor's ``flags``? The
     same engine as the pre-contact check, at the contact's own time: the daily audit's breaches and the
     check of contacts reported after they happened (an agency's imported work results). ``known``, the
     history of all ``events`` built once (:meth:`DebtorHistory.build`, same order), saves rebuilding it
-    for each contact of a debtor."""
+    for each contact of a debtor. ``notices`` (``None``: the notice rule is not replayed) are the notices
+    before outsourcing sent: an agency's contact is checked against the one naming it."""
     e = events[i]
     if known is not None:
         history = known.prefix(i, flags)
     else:
         history = DebtorHistory.build(debtor_id=e.debtor_id, ledger=events[:i], flags=flags)
+    agency = e.agency_id if notices is not None else None
     req = ContactRequest(request_id=f"ledger-{e.debtor_id}-{i}", debtor_id=e.debtor_id, tz=tz, channel=e.channel,
-                         party=e.party, phone=e.phone, at=e.at)
+                         party=e.party, phone=e.phone, at=e.at, agency_id=agency,
+                         notice_sent_at=notices.get((e.debtor_id, agency)) if notices is not None and agency else None)
     return check_history(request=req, history=history, pack=pack)
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "counted",
     "group_by_debtor",
     "normalise_phone",
+    "notice_ready_at",
     "zone",
 ]
 
@@ -180,10 +181,30 @@ class ContactRequest:
 
     def notice_ready_at(self, rule: Rule) -> datetime | None:
         """When an ``outsourcing_notice`` rule's waiting days after the notice have passed (``None``: no
-        notice sent)."""
+        notice sent): see :func:`notice_ready_at`."""
         if self.notice_sent_at is None:
             return None
-        return self.notice_sent_at + timedelta(days=rule.waiting_days)
+        return notice_ready_at(sent_at=self.notice_sent_at, waiting_days=rule.waiting_days, tz=self.tz)
+
+
+def notice_ready_at(*, sent_at: datetime, waiting_days: int, tz: str) -> datetime:
+    """The first instant an agency may contact a debtor who was sent the notice before outsourcing at
+    ``sent_at``: ``waiting_days`` whole local days of the debtor (zone ``tz``) after the day it was
+    sent, which does not count (a period in days starts on the next day, 民法典 第201条): a notice sent
+    on Monday at any hour with 3 waiting days allows contacts from Friday 00:00 local time. With 0
+    waiting days, from the sending itself. The one place this is computed (the pre-contact check, the
+    replay of logged and reported contacts, and the demo's scheduling all call it)."""
+    sent = _aware(sent_at, "sent_at")
+    if waiting_days <= 0:
+        return sent
+    day = sent.astimezone(zone(tz)).date() + timedelta(days=waiting_days + 1)
+    return _local_day_start(tz, day)
+
+
+def _local_day_start(tzname: str, day: date) -> datetime:
+    """The first instant (UTC) of the local day ``day`` in ``tzname`` (after a gap at midnight: its end)."""
+    tz = zone(tzname)
+    return min(c for c in _wall_instants(tzname, day, (time(0, 0),)) if c.astimezone(tz).date() == day)
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ and the ``[rules.explanation]`` table with ``zh-Hans`` and ``en``):
     requirements on a field-visit request.
 ``outsourcing_notice``
     ``waiting_days``, ``channels``, ``parties``: an agency's contact only once the debtor was sent the
-    notice that the debt is handled by that agency and ``waiting_days`` days have passed since (the
-    bank's own contacts are not limited).
+    notice that the debt is handled by that agency and ``waiting_days`` whole local days of the debtor
+    have passed after the day it was sent (that day does not count; 0: from the sending), see
+    :func:`fieldcollect.compliance.engine.notice_ready_at` (the bank's own contacts are not limited).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.compliance import audit as audit_lib
 from fieldcollect.compliance.engine import Flag, LedgerEntry, zone
-from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag
+from fieldcollect.compliance.models import BlockedAttempt, DebtorFlag, OutsourcingNotice
 from fieldcollect.compliance.packs import RulePack, available_packs, pack_in_force, pack_versions
 from fieldcollect.core.bank_time import bank_time_zone_name, bank_today
 from fieldcollect.core.models import User
@@ -239,8 +239,9 @@ class DailyReport:
 
 
 def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
-    """Audit ``day`` (each debtor's local day) for one agency or all: five queries whatever the size
-    (six when refusals without a case, such as early-warning reminders, are among them).
+    """Audit ``day`` (each debtor's local day) for one agency or all: six queries whatever the size
+    (seven when refusals without a case, such as early-warning reminders, are among them); an agency's
+    contact before its notice before outsourcing is a breach (the notices sent are read).
 
     The debtors are those the agency (or anyone) contacted or tried to contact around that day; their
     whole ledger over the longest count window before it is replayed, across all agencies, so a cap
@@ -285,11 +286,12 @@ def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
         blocked_by_pack.setdefault(jur or "CN", []).append(audit_lib.BlockedAttempt(
             agency_id=str(b.agency_id) if b.agency_id is not None else None, debtor_id=str(b.customer_id),
             at=b.at, rule_ids=tuple(b.rule_ids)))
+    notices = notices_sent(customer_ids=customer_ids)
     reports = []
     for jur in sorted(set(ledger_by_pack) | set(blocked_by_pack)):
         reports.append(audit_lib.audit_ledger(
             ledger=ledger_by_pack.get(jur, []), flags=flags, blocked=blocked_by_pack.get(jur, []),
-            pack=pack_for(jur, on=day), tz_of=lambda d: tz_of.get(d, default_tz)))
+            pack=pack_for(jur, on=day), tz_of=lambda d: tz_of.get(d, default_tz), notices=notices))
     day_blocked = tuple(b for b in blocked
                         if b.at.astimezone(zone(tz_of.get(str(b.customer_id), default_tz))).date() == day)
     return DailyReport(day=day, agency_id=str(agency_id) if agency_id is not None else None,
@@ -297,6 +299,23 @@ def daily_report(*, day: date, agency_id: int | None = None) -> DailyReport:
 
 
 LEDGER_CHUNK = 5_000  # customers per query (PostgreSQL takes at most 65,535 parameters)
+
+
+def notices_sent(*, customer_ids: Iterable[int]) -> dict[tuple[str, str], datetime]:
+    """When each of these debtors was first sent the notice before outsourcing naming each agency, as the
+    replay reads them (:data:`fieldcollect.compliance.audit.Notices`): ``(customer id, agency id) -> sent
+    at``; a pair not sent is missing. One query per :data:`LEDGER_CHUNK` debtors."""
+    ids = sorted({int(i) for i in customer_ids})
+    out: dict[tuple[str, str], datetime] = {}
+    for k in range(0, len(ids), LEDGER_CHUNK):
+        rows = (OutsourcingNotice.objects.filter(customer_id__in=ids[k:k + LEDGER_CHUNK], message__status="sent",
+                                                 message__sent_at__isnull=False)
+                .order_by().values_list("customer_id", "agency_id", "message__sent_at"))
+        for customer, agency, sent in rows:
+            key = (str(customer), str(agency))
+            if sent is not None and (key not in out or sent < out[key]):
+                out[key] = sent
+    return out
 
 
 def ledgers_of(*, customer_ids: Iterable[int], since: datetime, until: datetime) -> dict[str, list[LedgerEntry]]:

@@ -35,6 +35,7 @@ from fieldcollect.compliance.engine import (
     LedgerEntry,
     check,
     normalise_phone,
+    notice_ready_at,
     zone,
 )
 from fieldcollect.compliance.errors import ComplianceErrorCode
@@ -49,6 +50,7 @@ from fieldcollect.compliance.selectors import (
     flags_of,
     ledgers_of,
     lookback,
+    notices_sent,
     pack_for,
     phone_lookback,
 )
@@ -380,7 +382,8 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
     rows of the ledger before it, and the reported contacts before it), as the daily audit replays the
     ledger (:func:`fieldcollect.compliance.audit.replay_decision`). A reported contact is not refused
     (it already happened): the caller records it with its breach. Returns ``key -> rule ids`` for the
-    contacts that broke a rule. Two queries per 5,000 debtors (ledgers, flags)."""
+    contacts that broke a rule, among them an agency's contact before the notice before outsourcing
+    naming it and its waiting days. Three queries per 5,000 debtors (ledgers, flags, notices)."""
     if not contacts:
         return {}
     by_debtor: dict[str, list[ReportedContact]] = {}
@@ -398,6 +401,8 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
     ledgers = ledgers_of(customer_ids=ids, since=lo, until=hi)
     flags = flags_of(customer_ids=ids, since=lo)
     replayed = {key: replay_pack(p) for key, p in packs.items()}
+    # an agency's contact before the notice naming it (and its waiting days) is a breach as any other
+    notices = notices_sent(customer_ids=ids) if any(c.agency_id is not None for c in contacts) else {}
     out: dict[int, tuple[str, ...]] = {}
     for debtor, mine in by_debtor.items():
         events: list[tuple[LedgerEntry, int | None]] = [(e, None) for e in ledgers.get(debtor, [])]
@@ -418,7 +423,7 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
             if key is None:
                 continue
             decision = replay_decision(events=rows, i=i, flags=mine_flags, tz=tz, pack=replayed[key_of[key]],
-                                       known=known)
+                                       known=known, notices=notices)
             if not decision.allowed:
                 out[key] = decision.rule_ids
     return out
@@ -458,6 +463,44 @@ def outsourcing_notice_ensure(*, case: Case, agency_id: int, agency_name: str, o
     audit_log(actor=None, action="compliance.outsourcing_notice", object_type="case", object_id=case.pk,
               new={"agency": agency_id, "notice": notice.pk, "outbox": message.pk})
     return notice
+
+
+def notice_guard(*, case: Case, acting_user: User | None, channel: str, at: datetime | None = None, path: str,
+                 agency_id: int | None = None, **visit: Any) -> None:
+    """Refuse a step of an agency toward a contact that no other check covers at that moment (a
+    check-in at the debtor's door: the visit's other rules are checked when the visit starts) while
+    the notice before outsourcing of the agency (``agency_id``, else the acting user's) blocks it: the
+    blocked attempt is stored and :class:`ContactBlockedError` raised, with every rule that blocks, as
+    any refused contact. Call it outside any transaction that the refusal would roll back."""
+    agency = agency_id if agency_id is not None else acting_agency_id(acting_user)
+    if agency is None:
+        return
+    when = at or timezone.now()
+    verdict = contact_decision(case=case, channel=channel, at=when, agency_id=agency, request_id=path, **visit)
+    if verdict.allowed:
+        return
+    pack = pack_for(case.loan.jurisdiction, on=when.astimezone(zone(case.customer.timezone or bank_time_zone_name())).date())
+    notice_ids = {r.id for r in pack.active_rules if r.kind == NOTICE_KIND}
+    if notice_ids & set(verdict.rule_ids):
+        contact_refuse(verdict=verdict, case=case, acting_user=acting_user, channel=channel, at=when, path=path)
+
+
+def notice_ready_cases(*, cases: Sequence[Case], agency_id: int, at: datetime) -> set[int]:
+    """The ids of ``cases`` (with ``customer`` and ``loan`` loaded) on which the notice before outsourcing
+    no longer holds back ``agency_id``'s contacts at ``at`` (sent, and its waiting days passed, by the
+    engine's :func:`~fieldcollect.compliance.engine.notice_ready_at`; or no such rule in the pack in
+    force): for schedulers and diallers choosing whom to call, before each contact's own check. One query."""
+    sent = notices_sent(customer_ids=[c.customer_id for c in cases]) if cases else {}
+    out: set[int] = set()
+    for c in cases:
+        tz = c.customer.timezone or bank_time_zone_name()
+        pack = pack_for(c.loan.jurisdiction, on=at.astimezone(zone(tz)).date())
+        rules = [r for r in pack.active_rules if r.kind == NOTICE_KIND]
+        when = sent.get((str(c.customer_id), str(agency_id)))
+        if not rules or (when is not None and all(
+                at >= notice_ready_at(sent_at=when, waiting_days=r.waiting_days, tz=tz) for r in rules)):
+            out.add(c.pk)
+    return out
 
 
 def notice_sent_at(*, customer_id: int, agency_id: int) -> datetime | None:

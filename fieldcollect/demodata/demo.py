@@ -2,7 +2,7 @@
 business day of the period, the day of a working collections department (:mod:`.operation`: field
 teams, visits, calls, promises, plans, complaints, statements, stories — through the services) and the
 nightly cycle; contracts, one login per role and agency with first placements (:mod:`.setup`) on the
-first day, allocation runs on the following days, agency selection files (:mod:`.candidates`), and the
+first day (dated a week before, their notices before outsourcing sent then), allocation runs on the following days, agency selection files (:mod:`.candidates`), and the
 logins file.
 
 The generator is a pure library; this module and :mod:`.setup`, :mod:`.operation` and
@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from fieldcollect.allocation.services import run_allocation
@@ -41,6 +41,10 @@ def _stage(name: str, times: dict[str, list[float]]) -> Iterator[None]:
     spent[0] += time.perf_counter() - started
     spent[1] += time.process_time() - cpu
 
+
+# the first placements were made a week before the period (the department was already working): their
+# notices before outsourcing went out the next morning, so the agencies' contacts start on the first day
+FIRST_PLACEMENTS_DAYS_BEFORE = 7
 
 # the early-warning list is made on the Fridays of the last weeks and on the last day (training the
 # model is the slowest step of the demo: it is trained once)
@@ -89,8 +93,12 @@ def build_demo(*, loans: int, seed: int, business: date, days: int, say: Callabl
             if index == 0:
                 with _stage("setup", times):
                     # first day: contracts, one login per role and agency, first placements and assignments
-                    logins = setup_demo_users_and_placements(as_of=day)
+                    placed_on = day - timedelta(days=FIRST_PLACEMENTS_DAYS_BEFORE)
+                    logins = setup_demo_users_and_placements(as_of=day, placed_on=placed_on)
                     dept.start()
+                    # the outbox of those days sent the notices; then back to tonight
+                    dept.send_notices(first=placed_on + timedelta(days=1), last=day)
+                    dept.at(day, 23, 0)
             else:
                 with _stage("allocation", times):
                     run = run_allocation(as_of=day, holdout_share=0.1, seed=seed, apply=True)

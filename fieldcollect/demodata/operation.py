@@ -13,7 +13,9 @@ team (the agency's demo collector and a colleague of the same city):
   payment, hardship (a restructuring proposal through maker-checker), a refusal, nobody home...;
 * the collector calls and texts other cases through the compliance engine (some calls are refused:
   late in the evening, too many calls), records promises, and proposes visit windows; the customers
-  answer through their link (confirm, suggest another time, decline);
+  answer through their link (confirm, suggest another time, decline); only cases whose debtor was sent
+  the notice before outsourcing (the outbox sends the placements' notices every morning, weekends
+  too) and whose waiting days have passed are called or visited;
 * the customers answer the feedback link of their visit (some unhappy; some of those complain);
 * the bank: approves, offers restructuring plans (the customers accept or decline through their
   link), retains and recalls placements, handles complaints (one critical complaint pauses all
@@ -57,6 +59,8 @@ from fieldcollect.cases.access import cases_held_by
 from fieldcollect.cases.models import Case, ContactAttempt, Payment, Placement, PromiseToPay
 from fieldcollect.complaints import services as complaint_services
 from fieldcollect.complaints.models import Category, Complaint, Finding, RootCause, Severity, Source
+from fieldcollect.compliance import services as compliance_services
+from fieldcollect.compliance.services import NOTICE_KIND
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.demodata.generator import write_payments_export
@@ -67,8 +71,9 @@ from fieldcollect.demodata.qa import seed_quality_inspection
 from fieldcollect.demodata.settlement_ops import settlement_ops_demo
 from fieldcollect.demodata.setup import demo_partner
 from fieldcollect.optimisation import coords
+from fieldcollect.outbox.services import outbox_dispatch
 from fieldcollect.plans import services as plan_services
-from fieldcollect.plans.models import ProposalState, RestructuringProposal
+from fieldcollect.plans.models import OPEN_STATES, ProposalState, RestructuringProposal
 from fieldcollect.portfolio.services import ingest_export
 from fieldcollect.settlement import services as settlement_services
 from fieldcollect.settlement.models import Statement
@@ -208,6 +213,10 @@ class Department:
     previous_day: date = date.min
     critical_at: int = 11  # the business day (index in the period) of the critical complaint
     proposal_weeks: set[tuple[int, int]] = field(default_factory=set)
+    outbox_day: date = date.min  # the last day the outbox sent the notices before outsourcing
+    answers: int = 0  # appointment links answered by the customers
+    feedbacks: int = 0  # feedback links answered
+    hardship_due: bool = False  # the next visit to a customer not about to pay finds hardship
 
     # ------------------------------------------------------------ set-up
 
@@ -225,6 +234,7 @@ class Department:
             self.teams.append(
                 FieldTeam(agency=agency, manager=manager, user=user, collector=collector, partner=partner)
             )
+        self.outbox_day = timezone.localdate()
 
     def rng(self, day: date, what: str) -> random.Random:
         return random.Random(f"{self.seed}:{day.isoformat()}:{what}")
@@ -248,6 +258,7 @@ class Department:
     def play_day(self, day: date, *, index: int, last: bool) -> None:
         """The day's work before the nightly cycle of ``day``."""
         assert self.bank is not None and self.compliance is not None
+        self._notices(day)
         self._bank_morning(day, index=index)
         for team in self.teams:
             self._team_day(team, day, full=last or (index + team.agency.pk) % 2 == 0)
@@ -256,6 +267,33 @@ class Department:
         if last:  # tomorrow's teams and route plans are published tonight: the collectors' "today"
             for team in self.teams:
                 self._plan_day(team, next_business_day(day), at=local(day, 18, 30))
+
+    def _notices(self, day: date) -> None:
+        """The outbox sends the notices before outsourcing that the placements queued (the demo's SMS
+        adapter, after each text's compliance check in the debtor's local time) every morning at 09:00,
+        weekends too: the agencies' contacts on a case start once its notice was sent and the pack's
+        waiting days have passed (each contact is checked; the teams pick cases that are ready)."""
+        first = self.outbox_day + timedelta(days=1) if self.outbox_day != date.min else day
+        self.send_notices(first=first, last=day)
+
+    def send_notices(self, *, first: date, last: date) -> None:
+        """The outbox's 09:00 run of each day from ``first`` to ``last`` (the clock is left there)."""
+        d = first
+        while d <= last:
+            now = self.at(d, 9, 0)
+            for _batch in range(1000):  # bounded: each batch sends, holds or ends messages
+                sent = outbox_dispatch(now=now, limit=2000, kinds=(NOTICE_KIND,))
+                self.tally["notice before outsourcing sent"] += sent["sent"]
+                if sent["sent"] + sent["retry"] + sent["failed"] + sent["cancelled"] == 0:
+                    break
+            d += timedelta(days=1)
+        self.outbox_day = max(self.outbox_day, last)
+
+    def _ready(self, t: FieldTeam, cases: list[Case], day: date) -> list[Case]:
+        """``cases`` on which the notice before outsourcing no longer holds back ``t``'s agency on ``day``
+        (the waiting days end at a local midnight), in their order."""
+        ready = compliance_services.notice_ready_cases(cases=cases, agency_id=t.agency.pk, at=local(day, 12))
+        return [c for c in cases if c.pk in ready]
 
     def _bank_morning(self, day: date, *, index: int) -> None:
         assert self.bank is not None
@@ -289,9 +327,10 @@ class Department:
         if index % 5 == 2:
             active = list(
                 Placement.objects.filter(status=Placement.Status.ACTIVE)
+                .exclude(case__in=RestructuringProposal.objects.filter(state__in=OPEN_STATES).values("case"))
                 .order_by("pk")
                 .values_list("case_id", flat=True)[:400]
-            )
+            )  # not a case whose restructuring is under way
             if active:
                 case = Case.objects.get(pk=rng.choice(active))
                 self._try(
@@ -457,6 +496,16 @@ class Department:
             ],
             weights=[34, 10, 12, 12, 16, 8, 4, 4],
         )[0]
+        # at least one visit in four finds hardship (a short period shows a restructuring through to the
+        # customer's answer): at the next visit to a customer who is not about to pay (a promise open or a
+        # payment on its way)
+        if self.visit_no % 4 == 2:
+            self.hardship_due = True
+        paying = case.loan_id in {loan for _n, loan, _on, _amount in self.pending_payments} or (
+            PromiseToPay.objects.filter(case=case, status=PromiseToPay.Status.OPEN).exists()
+        )
+        if self.hardship_due and not paying:
+            outcome, self.hardship_due = VisitOutcome.HARDSHIP, False
         end = self.clock.set(arrive + timedelta(minutes=rng.randint(20, 45)))
         day = end.astimezone(timezone.get_default_timezone()).date()
         promise: dict[str, Any] = {}
@@ -559,7 +608,9 @@ class Department:
     def _calls(self, t: FieldTeam, day: date, rng: random.Random) -> None:
         """Phone calls and text messages to the collector's other cases, through the compliance engine."""
         held = cases_held_by(agency_id=t.agency.pk, collector_id=t.collector.pk, today=day)
-        cases = list(held.filter(closed_on__isnull=True).select_related("customer").order_by("pk")[:40])
+        cases = self._ready(
+            t, list(held.filter(closed_on__isnull=True).select_related("customer", "loan").order_by("pk")[:40]), day
+        )
         rng.shuffle(cases)
         for case in cases[:4]:
             hour = rng.choice([9, 10, 11, 14, 15, 16, 19, 22])  # 22:xx is outside the contact hours
@@ -621,12 +672,17 @@ class Department:
             status__in=[Appointment.Status.PROPOSED, Appointment.Status.CONFIRMED],
             expires_at__gt=local(day, 12),
         ).values("case_id")
-        cases = list(
-            cases_held_by(agency_id=t.agency.pk, collector_id=t.collector.pk, today=day)
-            .filter(closed_on__isnull=True, city=t.collector.city)
-            .exclude(pk__in=busy)
-            .order_by("-dpd", "pk")[:3]
-        )
+        cases = self._ready(
+            t,
+            list(
+                cases_held_by(agency_id=t.agency.pk, collector_id=t.collector.pk, today=day)
+                .filter(closed_on__isnull=True, city=t.collector.city)
+                .exclude(pk__in=busy)
+                .select_related("customer", "loan")
+                .order_by("-dpd", "pk")
+            ),
+            day,
+        )[:3]
         visit_day = next_business_day(next_business_day(day))
         for i, case in enumerate(cases):
             at = self.at(day, 11, 10 + i)
@@ -658,6 +714,12 @@ class Department:
                 self.tally[f"refused appointment link: {exc.code}"] += 1
                 continue
             draw = rng.random()
+            # at least one customer in eight moves the visit and one declines it (a short period shows both)
+            n, self.answers = self.answers, self.answers + 1
+            if n % 8 == 3:
+                draw = 0.75
+            elif n % 8 == 6:
+                draw = 0.9
             if draw < 0.7:
                 self._try(
                     "appointment confirmed",
@@ -712,6 +774,8 @@ class Department:
             self.tally[f"refused feedback link: {exc.code}"] += 1
             return
         unhappy = rng.random() < (0.25 if outcome in {VisitOutcome.REFUSED, VisitOutcome.DISPUTE} else 0.08)
+        n, self.feedbacks = self.feedbacks, self.feedbacks + 1
+        unhappy = unhappy or n % 6 == 1  # at least one answer in six is unhappy (a short period shows one)
         rating = rng.randint(1, 2) if unhappy else rng.choice([4, 5, 5])
         done = self._try(
             "feedback",

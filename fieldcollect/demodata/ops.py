@@ -2,7 +2,8 @@
 
 The lead's demo calls :func:`demo_agency_operations` once the day's placements exist (after the
 operation of :mod:`fieldcollect.demodata.operation`): the agency with the most active placements
-imports a file of its collectors' calls of the previous days, one of them at night (recorded and
+imports a file of its collectors' calls of the previous days (to the debtors who were sent the notice
+before outsourcing, its waiting days passed), one of them at night (recorded and
 counted as a breach), and one row that names a case it never held (refused with its reason). A second
 import of the same file applies nothing.
 """
@@ -18,6 +19,7 @@ from django.db.models import Count
 from fieldcollect.agencies.models import Agency
 from fieldcollect.cases.models import Case, Placement
 from fieldcollect.cases.results_import import COLUMNS, results_import
+from fieldcollect.compliance.services import notice_ready_cases
 from fieldcollect.core.bank_time import bank_time_zone
 from fieldcollect.core.cells import safe_csv_writer
 
@@ -83,26 +85,35 @@ def demo_work_results_file(*, cases: list[Case], day_before: datetime, unknown_c
 
 
 def demo_agency_operations(*, now: datetime, max_cases: int = 200) -> dict[str, Any]:
-    """Import a day of work results for the agency holding the most active placements (system user);
+    """Import a day of work results for the agency holding the most active placements among those with
+    debtors ready for its calls (system user);
     returns the answers of the first import and of the second (all duplicates)."""
-    top = (
+    tops = list(
         Placement.objects.filter(status=Placement.Status.ACTIVE)
         .values("agency_id")
         .annotate(n=Count("id"))
         .order_by("-n", "agency_id")
-        .first()
     )
-    if top is None:
+    if not tops:
         return {"imported": None}
-    agency_id = top["agency_id"]
     day = (now.astimezone(bank_time_zone()) - timedelta(days=1)).date()
-    cases = list(
-        Case.objects.filter(
-            placements__agency_id=agency_id,
-            placements__status=Placement.Status.ACTIVE,
-            placements__starts_on__lte=day,
-        ).order_by("pk")[:max_cases]
-    )
+    # the agency's dialler calls only debtors who were sent the notice before outsourcing and whose
+    # waiting days have passed (the one deliberate breach of the file is the night call): the agency
+    # with the most placements that has such debtors
+    agency_id, cases = tops[0]["agency_id"], []
+    for top in tops:
+        held = list(
+            Case.objects.filter(
+                placements__agency_id=top["agency_id"],
+                placements__status=Placement.Status.ACTIVE,
+                placements__starts_on__lte=day,
+            ).select_related("customer", "loan").order_by("pk")[: max_cases * 4]
+        )
+        ready = notice_ready_cases(cases=held, agency_id=top["agency_id"],
+                                   at=datetime.combine(day, time(8, 0), tzinfo=bank_time_zone()))
+        if ready:
+            agency_id, cases = top["agency_id"], [c for c in held if c.pk in ready][:max_cases]
+            break
     agency = Agency.objects.get(pk=agency_id)
     last = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     data = demo_work_results_file(cases=cases, day_before=now, unknown_case_id=last + 1_000_000)

@@ -151,8 +151,10 @@ def _round_robin_placements(*, agencies: list[Agency], terms: dict[int, Contract
     return out
 
 
-def setup_demo_users_and_placements(*, as_of: date) -> list[tuple[str, str, str, int | None, str]]:
-    """Create (or reset) the demo logins, place open cases and assign some of them.
+def setup_demo_users_and_placements(*, as_of: date,
+                                    placed_on: date | None = None) -> list[tuple[str, str, str, int | None, str]]:
+    """Create (or reset) the demo logins, place open cases (placements starting on ``placed_on``, by
+    default ``as_of``: the demo dates its first placements before its period) and assign some of them.
 
     Returns ``(username, password, role, agency_id, totp_key)`` for every demo login (``totp_key`` is
     the base32 authenticator key of a bank login, empty for agency logins); passwords and keys are new
@@ -197,7 +199,7 @@ def setup_demo_users_and_placements(*, as_of: date) -> list[tuple[str, str, str,
             terms[agency.pk] = t
             eligible.append(agency)
     pairs = _round_robin_placements(agencies=eligible, terms=terms, as_of=as_of)
-    services.cases_place_bulk(placements=pairs, starts_on=as_of, acting_user=None)
+    services.cases_place_bulk(placements=pairs, starts_on=placed_on or as_of, acting_user=None)
 
     for agency in eligible:
         manager = managers[agency.pk]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -146,20 +147,25 @@ def _compliance_verdict(message: OutboxMessage, now: datetime) -> Any:
 
 
 def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
-                    now: datetime | None = None, channel: str = "sms") -> dict[str, int]:
-    """Deliver pending messages of ``channel`` that are due (oldest first) after the compliance check of
-    each text to a debtor; a refused one is held (``held``); a failure is retried up to
-    :data:`MAX_ATTEMPTS` times. Channel ``core``: the instructions to the core banking system
-    (:mod:`fieldcollect.payments.writeback`), through its own adapter."""
+                    now: datetime | None = None, channel: str = "sms",
+                    kinds: Collection[str] | None = None) -> dict[str, int]:
+    """Deliver pending messages of ``channel`` (of ``kinds`` only, when given) that are due (oldest
+    first) after the compliance check of each text to a debtor; a refused one is held (``held``); a
+    failure is retried up to :data:`MAX_ATTEMPTS` times. A message sent is stamped with ``now``, the
+    moment checked (the notice before outsourcing counts its waiting days from it). Channel ``core``:
+    the instructions to the core banking system (:mod:`fieldcollect.payments.writeback`), through its
+    own adapter."""
     from django.db.models import Q
 
     used = adapter or default_adapter()
     now = now or timezone.now()
     counts = {"sent": 0, "failed": 0, "retry": 0, "held": 0, "cancelled": 0}
     today = timezone.localdate(now)
-    ids = list(OutboxMessage.objects.filter(Q(not_before__isnull=True) | Q(not_before__lte=now),
-                                            status=OutboxMessage.Status.PENDING, channel=channel)
-               .values_list("pk", flat=True)[:limit])
+    due = OutboxMessage.objects.filter(Q(not_before__isnull=True) | Q(not_before__lte=now),
+                                       status=OutboxMessage.Status.PENDING, channel=channel)
+    if kinds is not None:
+        due = due.filter(kind__in=list(kinds))
+    ids = list(due.values_list("pk", flat=True)[:limit])
     refused: list[tuple[OutboxMessage, Any]] = []
     for pk in ids:
         with transaction.atomic():
@@ -195,7 +201,7 @@ def outbox_dispatch(*, adapter: OutboxAdapter | None = None, limit: int = 100,
                     counts["retry"] += 1
             else:
                 message.status = OutboxMessage.Status.SENT
-                message.sent_at = timezone.now()
+                message.sent_at = now  # the moment checked and sent (the notice before outsourcing counts from it)
                 counts["sent"] += 1
             message.save(update_fields=["attempts", "adapter", "last_error", "status", "sent_at"])
     if refused:

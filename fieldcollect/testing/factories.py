@@ -15,7 +15,9 @@ from django.utils import timezone
 from fieldcollect.agencies.models import Agency, AgencyContract, Collector
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case
+from fieldcollect.compliance.models import OutsourcingNotice
 from fieldcollect.core.models import Role, User
+from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.plans.models import AuthorityLevel
 from fieldcollect.portfolio.models import Customer, Loan
 
@@ -128,11 +130,38 @@ def make_bank_users() -> dict[Role, User]:
     return {role: make_user(role=role) for role in roles}
 
 
+NOTICE_DAYS_AGO = 30
+"""How long before today :func:`place` dates the notice before outsourcing it marks sent (longer than
+any pack's waiting days, and before the contacts the tests back-date)."""
+
+
+def notice_sent(case: Case, *, agency: Agency, at: datetime | None = None) -> OutsourcingNotice:
+    """Mark the notice before outsourcing naming ``agency`` to ``case``'s debtor sent at ``at``
+    (default :data:`NOTICE_DAYS_AGO` days ago, 10:00): the one the placement queued, through the outbox
+    row it made (``sent_at`` is what the rule reads), or, when none was queued (a placement made
+    before, or by hand), one made now. Returns the notice."""
+    when = at or in_hours(10, today() - timedelta(days=NOTICE_DAYS_AGO))
+    notice = OutsourcingNotice.objects.filter(customer_id=case.customer_id, agency=agency).order_by("pk").first()
+    if notice is None:
+        message = OutboxMessage.objects.create(channel="sms", to=str(case.customer.mobile or "")[:40],
+                                               body=f"notice {agency.name}", kind="outsourcing_notice", case=case)
+        notice = OutsourcingNotice.objects.create(customer_id=case.customer_id, agency=agency, case=case,
+                                                  message=message)
+    OutboxMessage.objects.filter(pk=notice.message_id).update(status=OutboxMessage.Status.SENT, sent_at=when)
+    return notice
+
+
 def place(case: Case, *, agency: Agency, cm: User, collector: Collector | None = None,
-          manager: User | None = None) -> Case:
+          manager: User | None = None, notice: bool | datetime = True) -> Case:
     """``case`` placed with ``agency`` by the collections manager ``cm`` and, with a ``collector``,
-    assigned to them by the agency's ``manager`` (through the services); read again."""
+    assigned to them by the agency's ``manager`` (through the services); read again.
+
+    The notice before outsourcing that the placement queued is marked sent :data:`NOTICE_DAYS_AGO`
+    days ago (``notice=True``), at ``notice`` (a time), or left pending (``False``: the agency's
+    contacts are then refused, as in production until the outbox sends it)."""
     case_services.case_place(case=case, agency=agency, acting_user=cm)
+    if notice is not False:
+        notice_sent(case, agency=agency, at=None if notice is True else notice)
     if collector is not None:
         assert manager is not None
         case_services.case_assign(case=case, collector=collector, acting_user=manager)

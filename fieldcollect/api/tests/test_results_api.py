@@ -32,6 +32,7 @@ def setup(db):
     cm = f.make_user(role=Role.COLLECTIONS_MANAGER)
     case = f.make_case()
     services.case_place(case=case, agency=agency, acting_user=cm, starts_on=f.today() - timedelta(days=3))
+    f.notice_sent(case, agency=agency)  # the debtor was told long before (notice before outsourcing)
     when = datetime.combine(
         f.today() - timedelta(days=1), time(10), tzinfo=ZoneInfo("Asia/Shanghai")
     ).isoformat()

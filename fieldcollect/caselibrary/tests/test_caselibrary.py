@@ -31,6 +31,7 @@ def closed_case():
     user, collector = f.make_collector_user(agency=agency)
     case = f.make_case(bucket="M2", overdue_fen=1_200_000)
     case_services.case_place(case=case, agency=agency, acting_user=cm)
+    f.notice_sent(case, agency=agency)  # the debtor was told long before (notice before outsourcing)
     case_services.case_assign(case=case, collector=collector, acting_user=manager)
     day = timezone.localdate() - timedelta(days=2)
     for hh, channel, outcome in ((10, "phone", "promise"), (15, "sms", "no_answer")):

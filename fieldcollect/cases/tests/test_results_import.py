@@ -61,12 +61,14 @@ def csv_bytes(rows: list[dict[str, object]], encoding: str = "utf-8") -> bytes:
 
 @pytest.fixture
 def placed(world):
-    """A case placed with agency A since five days ago."""
+    """A case placed with agency A since five days ago (the debtor sent the notice before outsourcing
+    long before)."""
     cm = world.bank[f.Role.COLLECTIONS_MANAGER]
     case = f.make_case()
     services.case_place(
         case=case, agency=world.agency_a, acting_user=cm, starts_on=f.today() - timedelta(days=5)
     )
+    f.notice_sent(case, agency=world.agency_a)
     case.refresh_from_db()
     return case
 
@@ -313,6 +315,33 @@ def test_a_breach_counts_the_ledger_of_other_agencies_at_its_own_time(world, pla
     # a contact before the others is judged at its own time: not a breach
     early = run(world, csv_bytes([row("E0", placed, at(8, 0), connected=1)]))
     assert early.breaches == 0
+
+
+@pytest.mark.parametrize("method", ["orm", "copy"])
+def test_a_contact_before_the_notice_is_a_breach_recorded_and_counted(world, method):
+    """A reported call before the notice before outsourcing was sent, or within its waiting days, is
+    recorded with the breach (not dropped, not a blocked attempt); after them it is not a breach; the
+    notice naming agency B does not count for agency A."""
+    cm = world.bank[f.Role.COLLECTIONS_MANAGER]
+    case = f.make_case()
+    services.case_place(case=case, agency=world.agency_a, acting_user=cm, starts_on=f.today() - timedelta(days=9))
+    # B's notice, sent long ago, does not open the debtor to A
+    f.notice_sent(case, agency=world.agency_b, at=datetime.combine(f.today() - timedelta(days=20), time(10), tzinfo=SH))
+    sent_day = f.today() - timedelta(days=7)
+    rows = [row("P1", case, at(11, day=sent_day - timedelta(days=1)))]  # before A's notice was sent
+    f.notice_sent(case, agency=world.agency_a, at=datetime.combine(sent_day, time(9), tzinfo=SH))
+    rows += [
+        row("P2", case, at(20, day=sent_day + timedelta(days=3))),  # the last waiting day, 20:00
+        row("P3", case, at(10, day=sent_day + timedelta(days=4))),  # the first day after them
+    ]
+    result = run(world, csv_bytes(rows), method=method)
+    assert (result.applied, result.breaches) == (3, 2)
+    rules = dict(ContactAttempt.objects.filter(case=case).values_list("agency_ref", "breach_rules"))
+    assert rules == {"P1": ["CN-OUTSOURCING-NOTICE"], "P2": ["CN-OUTSOURCING-NOTICE"], "P3": []}
+    assert not BlockedAttempt.objects.exists()
+    report = daily_report(day=sent_day + timedelta(days=3), agency_id=world.agency_a.pk)
+    assert report.days[0].breaches_by_rule == {"CN-OUTSOURCING-NOTICE": 1}
+    assert daily_report(day=sent_day + timedelta(days=4), agency_id=world.agency_a.pk).days[0].breaches_by_rule == {}
 
 
 def test_copy_and_orm_paths_store_the_same_rows(world, placed):

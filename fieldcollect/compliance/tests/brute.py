@@ -7,7 +7,7 @@ instant from the full ledger and flag lists, with local days taken by converting
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fieldcollect.compliance.engine import ContactRequest, Flag, LedgerEntry
@@ -78,8 +78,16 @@ def violations(
         elif r.kind == "visit_appointment":
             bad = not req.appointment_confirmed
         elif r.kind == "outsourcing_notice":
+            # whole local days after the day of sending (which does not count); 0 days: from the sending
             sent = req.notice_sent_at
-            bad = req.agency_id is not None and (sent is None or t < sent + timedelta(days=r.waiting_days))
+            if req.agency_id is None:
+                bad = False
+            elif sent is None:
+                bad = True
+            elif r.waiting_days == 0:
+                bad = t < sent
+            else:
+                bad = (today - sent.astimezone(tz).date()).days <= r.waiting_days
         else:  # pragma: no cover
             raise AssertionError(r.kind)
         if bad:

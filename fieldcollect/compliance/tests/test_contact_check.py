@@ -30,7 +30,8 @@ def sh(day, hour: int, minute: int = 0) -> datetime:
 
 
 def second_case_for(case: Case, *, world, agency, manager, collector) -> Case:
-    """Another loan of the same debtor, placed with ``agency`` and assigned to ``collector``."""
+    """Another loan of the same debtor, placed with ``agency`` (its notice before outsourcing sent long
+    before) and assigned to ``collector``."""
     last = Loan.objects.order_by("-loan_id").first()
     assert last is not None
     n = last.loan_id + 1
@@ -40,6 +41,7 @@ def second_case_for(case: Case, *, world, agency, manager, collector) -> Case:
     other = Case.objects.create(loan=loan, customer=case.customer, opened_on=f.today(), dpd=40, max_dpd=40,
                                 bucket="M2", overdue_fen=1000, city="上海")
     services.case_place(case=other, agency=agency, acting_user=world.bank[Role.COLLECTIONS_MANAGER])
+    f.notice_sent(other, agency=agency)  # the debtor was told long before (notice before outsourcing)
     services.case_assign(case=other, collector=collector, acting_user=manager)
     other.refresh_from_db()
     return other
@@ -202,15 +204,24 @@ def test_contact_record_query_budget(world, django_assert_max_num_queries):
     for h in (9, 10):
         call(case, world.collector_user_a1, sh(day, h))
     case = Case.objects.get(pk=case.pk)
-    # lock (case+customer+loan), ledger, flags, insert contact, update case, audit row (the audit hash
-    # chain adds a read and an update of its head), savepoint and release of the test's transaction
-    with django_assert_max_num_queries(10) as ctx:
+    # lock (case+customer+loan), ledger, flags, the notice before outsourcing naming the agency (an
+    # agency's contact only), insert contact, update case, audit row (the audit hash chain adds a read
+    # and an update of its head), savepoint and release of the test's transaction
+    with django_assert_max_num_queries(11) as ctx:
         call(case, world.collector_user_a1, sh(day, 11), connected=True, outcome="callback")
     selects = [q["sql"] for q in ctx.captured_queries
                if q["sql"].lstrip().upper().startswith("SELECT") and "core_audit" not in q["sql"]]
-    assert len(selects) == 3, selects
+    assert len(selects) == 4, selects
     assert sum('FROM "cases_case"' in s for s in selects) == 1
+    assert sum('FROM "compliance_outsourcingnotice"' in s for s in selects) == 1
     assert not any("agencies_" in q["sql"].split(" FROM ")[-1][:40] for q in ctx.captured_queries)
+    # the bank's own contact does not read the notices: the three reads as before
+    case = Case.objects.get(pk=case.pk)
+    with django_assert_max_num_queries(10) as ctx:
+        call(case, world.bank[Role.COLLECTIONS_MANAGER], sh(day, 12))
+    selects = [q["sql"] for q in ctx.captured_queries
+               if q["sql"].lstrip().upper().startswith("SELECT") and "core_audit" not in q["sql"]]
+    assert len(selects) == 3, selects
 
 
 # ---------------------------------------------------------------- API

@@ -51,7 +51,7 @@ def test_cn_cap_across_agencies_then_hours_give_next_morning() -> None:
     assert d.rule_ids == ("CN-CONNECTED-CAP",)
     assert d.next_allowed_at == day.replace(day=11, hour=8)  # midnight frees the cap, the hours rule says 08:00
     assert "3" in d.explanations[0].zh_hans and d.explanations[0].text("zh-Hans").startswith("同一债务人")
-    assert d.pack == "CN@2026.1"
+    assert d.pack == "CN@2026.2"
 
 
 def test_cn_several_rules_block_together_in_pack_order() -> None:

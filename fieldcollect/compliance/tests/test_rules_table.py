@@ -260,13 +260,21 @@ def _outsourcing_notice(pack: RulePack, rule: Rule) -> None:
     req = request(pack, rule, at, agency_id="7")
     # no notice sent: refused, and nothing but sending one changes it
     assert_blocked(run(pack, req), rule, None)
-    # sent just now: allowed once the waiting days have passed (the very instant)
+    # sent an hour ago: the day of sending does not count; allowed from the local midnight after
+    # waiting_days whole local days
     sent = at - timedelta(hours=1)
-    ready = sent + timedelta(days=rule.waiting_days)
+    ready = local(pack, DAY + timedelta(days=rule.waiting_days + 1), 0)
     if rule.waiting_days:
-        assert_blocked(run(pack, replace(req, notice_sent_at=sent)), rule, ready.astimezone(ZoneInfo(pack.default_tz)))
-    assert run(pack, replace(req, notice_sent_at=at - timedelta(days=rule.waiting_days, seconds=1))).allowed
-    assert run(pack, replace(req, at=ready, notice_sent_at=sent)).allowed
+        assert_blocked(run(pack, replace(req, notice_sent_at=sent)), rule, ready)
+        # the last instant of the last waiting day: still refused by this rule
+        last = run(pack, replace(req, at=ready - timedelta(seconds=1), notice_sent_at=sent))
+        assert rule.id in last.rule_ids
+        # sent at the first minute of the day or at its last: the same day, the same waiting
+        early = local(pack, DAY, 0, 1)
+        assert rule.id in run(pack, replace(req, at=ready - timedelta(seconds=1), notice_sent_at=early)).rule_ids
+    noon = replace(req, at=local(pack, DAY + timedelta(days=rule.waiting_days + 1), 12), notice_sent_at=sent)
+    assert run(pack, noon).allowed
+    assert run(pack, replace(req, notice_sent_at=local(pack, DAY - timedelta(days=rule.waiting_days + 1), 23, 59))).allowed
     # the bank's own contacts are not limited
     assert run(pack, replace(req, agency_id=None)).allowed
 
@@ -275,3 +283,16 @@ def test_disabled_rule_never_blocks() -> None:
     pack, rule = solo("CN", "CN-HOURS")
     off = replace(pack, rules=(replace(rule, enabled=False),))
     assert run(off, request(off, rule, local(off, DAY, 23))).allowed
+
+
+def test_notice_waiting_days_are_the_debtors_local_days() -> None:
+    """The same instants, two debtors: the day the notice was sent, and the days after it, are each
+    debtor's own local days (Urumqi is two hours behind Shanghai)."""
+    pack, rule = solo("CN", "CN-OUTSOURCING-NOTICE")
+    assert rule.waiting_days == 3
+    sent = datetime(2026, 6, 10, 17, 30, tzinfo=ZoneInfo("UTC"))  # 23:30 on the 10th in Urumqi, 01:30 on the 11th in Shanghai
+    at = datetime(2026, 6, 14, 3, 0, tzinfo=ZoneInfo("UTC"))  # 09:00 on the 14th in Urumqi, 11:00 in Shanghai
+    base = request(pack, rule, at, agency_id="7", notice_sent_at=sent)
+    assert run(pack, replace(base, tz="Asia/Urumqi")).allowed  # 11, 12, 13 have passed
+    shanghai = run(pack, replace(base, tz="Asia/Shanghai"))  # 12, 13, 14: from the 15th
+    assert_blocked(shanghai, rule, datetime(2026, 6, 15, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai")))

@@ -50,6 +50,7 @@ ids = []
 for _ in range(40):
     case = f.make_case()
     services.case_place(case=case, agency=agency, acting_user=cm)
+    f.notice_sent(case, agency=agency)  # told long before (notice before outsourcing)
     ids.append(case.pk)
 print("SEED" + json.dumps({"token": secret, "cases": ids}))
 """

@@ -34,11 +34,12 @@ MAX_WINDOW = timedelta(hours=4)
 LINK_TTL = timedelta(days=7)
 
 
-def window_refusal(*, case: Case, start: datetime, end: datetime,
-                   now: datetime | None = None) -> tuple[ContactVerdict, datetime] | None:
+def window_refusal(*, case: Case, start: datetime, end: datetime, now: datetime | None = None,
+                   agency_id: int | None = None) -> tuple[ContactVerdict, datetime] | None:
     """Raise on a window that is empty, too long or past; return the pack's refusal of a visit in it
-    (contact hours, pauses...) with the refused time, or ``None`` when allowed. The team, recording
-    and confirmation rules are checked at the visit itself."""
+    (contact hours, pauses, the notice before outsourcing of ``agency_id``, the agency whose collector
+    visits...) with the refused time, or ``None`` when allowed. The team, recording and confirmation
+    rules are checked at the visit itself."""
     now = now or timezone.now()
     if timezone.is_naive(start) or timezone.is_naive(end):
         raise ApplicationError(_("Times must carry a time zone."), code=E.APPOINTMENT_NAIVE)
@@ -52,19 +53,19 @@ def window_refusal(*, case: Case, start: datetime, end: datetime,
     for i, at in enumerate((start, end - timedelta(minutes=1))):
         verdict = compliance_services.contact_decision(
             case=case, channel="visit", at=at, collectors=2, recording=True, appointment_confirmed=True,
-            request_id=f"window-{i}")
+            request_id=f"window-{i}", agency_id=agency_id)
         if not verdict.allowed:
             return verdict, at
     return None
 
 
 def window_check(*, case: Case, start: datetime, end: datetime, now: datetime | None = None,
-                 acting_user: User | None = None, path: str = "appointment") -> None:
+                 acting_user: User | None = None, path: str = "appointment", agency_id: int | None = None) -> None:
     """Refuse a visit window (see :func:`window_refusal`). A compliance refusal is stored as a blocked
     attempt of ``acting_user`` (``None``: the system, or the customer through their link) and raised
     as any refused contact (:class:`~fieldcollect.compliance.services.ContactBlockedError`, 422
     ``compliance.blocked``). Do not call it inside a transaction that the refusal rolls back."""
-    refusal = window_refusal(case=case, start=start, end=end, now=now)
+    refusal = window_refusal(case=case, start=start, end=end, now=now, agency_id=agency_id)
     if refusal is not None:
         compliance_services.contact_refuse(verdict=refusal[0], case=case, acting_user=acting_user, channel="visit",
                                            at=refusal[1], path=path)
@@ -100,7 +101,8 @@ def appointment_propose(*, case: Case, acting_user: User, windows: Sequence[tupl
         raise ApplicationError(_("The case has no collector."), code=E.APPOINTMENT_NO_COLLECTOR)
     ordered = sorted(windows)
     for start, end in ordered:
-        window_check(case=case, start=start, end=end, now=now, acting_user=acting_user, path="appointment")
+        window_check(case=case, start=start, end=end, now=now, acting_user=acting_user, path="appointment",
+                     agency_id=case.collector.agency_id if case.collector is not None else None)
     expires = min(ordered[-1][0], now + LINK_TTL)
     mobile = case.customer.mobile or ""
     sms = compliance_services.sms_decision(case=case, at=now)
@@ -230,7 +232,8 @@ def appointment_confirm(*, appointment: Appointment, window: int, now: datetime 
         if not 0 <= window < len(options):
             raise ApplicationError(_("Choose one of the proposed times."), code=E.APPOINTMENT_INVALID_WINDOW)
         start, end = options[window]
-        refusal = window_refusal(case=locked.case, start=start, end=end, now=now)
+        refusal = window_refusal(case=locked.case, start=start, end=end, now=now,
+                                 agency_id=locked.collector.agency_id)
         if refusal is None:
             return _confirm(locked, start, end, now, by_customer=False)
     # stored outside the transaction (the refusal rolls it back); the customer acted: no user
@@ -246,7 +249,8 @@ def appointment_suggest(*, appointment: Appointment, start: datetime, duration: 
         locked = _require_proposed(appointment, now)
         if start.date() > (now + timedelta(days=30)).date():
             raise ApplicationError(_("Choose a time within the next 30 days."), code=E.APPOINTMENT_TOO_FAR)
-        refusal = window_refusal(case=locked.case, start=start, end=start + duration, now=now)
+        refusal = window_refusal(case=locked.case, start=start, end=start + duration, now=now,
+                                 agency_id=locked.collector.agency_id)
         if refusal is None:
             return _confirm(locked, start, start + duration, now, by_customer=True)
     compliance_services.contact_refuse(verdict=refusal[0], case=locked.case, acting_user=None, channel="visit",

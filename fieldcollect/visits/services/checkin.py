@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Case
+from fieldcollect.compliance import services as compliance_services
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.optimisation.coords import System, system_of, to_wgs84
@@ -21,6 +22,7 @@ from fieldcollect.optimisation.travel import LatLon, haversine_m
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.models import Appointment, CheckIn, VisitPermit
 from fieldcollect.visits.services.common import collector_of, local_tz, require_visible
+from fieldcollect.visits.services.reports import visit_conditions
 
 GEOFENCE_M = 200.0
 MAX_SPEED_KMH = 150.0
@@ -47,6 +49,10 @@ def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, acc
     to WGS-84 (:mod:`fieldcollect.optimisation.coords`) before every check, and the check-in keeps both
     the reported numbers with their system and the WGS-84 position (``lat``/``lon``).
 
+    An agency's check-in is refused (:class:`~fieldcollect.compliance.services.ContactBlockedError`, as
+    any refused contact) while the notice before outsourcing blocks the agency's visit
+    (:func:`~fieldcollect.compliance.services.notice_guard`).
+
     ``permit`` is the visit permit the phone checked in under (checked by the caller,
     :func:`~fieldcollect.visits.services.permits.permit_check`); ``flags_after_permit`` the debtor
     flags raised after it (a visit made under the permit before the flag).
@@ -63,6 +69,12 @@ def checkin_record(*, case: Case, acting_user: User, lat: float, lon: float, acc
             code=E.CHECKIN_INVALID_SYSTEM) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or accuracy_m < 0:
         raise ApplicationError(_("Invalid position."), code=E.CHECKIN_INVALID_POSITION)
+    if permit is None:
+        # at the door: an agency whose notice before outsourcing was not sent (or whose waiting days have
+        # not passed) is refused here already (under a permit, the caller re-checked everything)
+        _team, _appointment, visit = visit_conditions(case=case, collector=collector, at=at, recording=True)
+        compliance_services.notice_guard(case=case, acting_user=acting_user, channel="visit", at=at, path="checkin",
+                                         agency_id=collector.agency_id, **visit)
     reported_lat, reported_lon = lat, lon
     lat, lon = to_wgs84(lat, lon, system)
     flags: list[str] = []

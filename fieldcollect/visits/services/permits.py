@@ -69,7 +69,7 @@ def permits_issue(*, plan: RoutePlan, now: datetime | None = None) -> list[Visit
         confirmed = stop.appointment is not None and stop.appointment.status == Appointment.Status.CONFIRMED
         verdict = compliance_services.contact_decision(
             case=stop.case, channel="visit", at=start, collectors=qualified, recording=True,
-            appointment_confirmed=confirmed, request_id="permit")
+            appointment_confirmed=confirmed, request_id="permit", agency_id=team.agency_id)
         rows.append(VisitPermit(stop=stop, plan=plan, case_id=stop.case_id, team=team, window_start=start,
                                 window_end=end, allowed=verdict.allowed, rule_ids=verdict.rule_ids,
                                 pack=verdict.decision.pack, nonce=secrets.token_hex(8), issued_at=now,
@@ -160,5 +160,5 @@ def permit_recheck(*, permit: VisitPermit, case: Case, at: datetime, now: dateti
     """Ask the compliance engine about the visit at ``at`` again (``visit`` may carry ``collectors``,
     ``recording``, ``appointment_confirmed``) and find the flags raised after the permit."""
     verdict = compliance_services.contact_decision(case=case, channel="visit", at=at, request_id="permit-sync",
-                                                   **visit)
+                                                   agency_id=permit.team.agency_id, **visit)
     return Recheck(verdict=verdict, pack=pack_for(case.loan.jurisdiction), flags_after=flags_after_permit(permit=permit, case=case, at=at, now=now))

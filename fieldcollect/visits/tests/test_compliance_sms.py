@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.compliance.models import BlockedAttempt
-from fieldcollect.compliance.services import flag_add
+from fieldcollect.compliance.services import NOTICE_KIND, flag_add
 from fieldcollect.core.errors import ApplicationError
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.testing import factories as f
@@ -46,7 +46,7 @@ def test_a_refused_window_is_stored_with_the_collector_and_audited(vw):
     assert row.explanation and row.explanation_zh and row.pack.startswith("CN")
     audit = AuditEntry.objects.get(action="compliance.blocked")
     assert audit.actor_id == vw.user1.pk and audit.object_id == str(vw.case1.pk)
-    assert not Appointment.objects.exists() and not OutboxMessage.objects.exists()
+    assert not Appointment.objects.exists() and not OutboxMessage.objects.exclude(kind=NOTICE_KIND).exists()
 
 
 def test_a_refused_customer_choice_is_stored_without_a_user(vw):
@@ -72,7 +72,7 @@ def test_a_link_proposed_before_hours_is_held_and_sent_once_allowed(vw):
     appointment, held_token = services.appointment_propose(case=vw.case1, acting_user=vw.user1,
                                                            windows=_windows(vw, (10, 12)), now=early)
     assert appointment.status == Appointment.Status.PROPOSED
-    assert not OutboxMessage.objects.exists()
+    assert not OutboxMessage.objects.exclude(kind=NOTICE_KIND).exists()
     row = BlockedAttempt.objects.get()
     assert (row.path, row.channel, row.user_id) == ("appointment_link", "sms", vw.user1.pk)
     assert "CN-HOURS" in row.rule_ids and row.next_allowed_at == f.in_hours(8)
@@ -104,7 +104,7 @@ def test_a_link_that_could_never_go_in_time_refuses_the_proposal(vw):
     assert exc.value.code == "appointment.sms_blocked" and "CN-PAUSE-COMPLAINT" in exc.value.extra["rule_ids"]
     row = BlockedAttempt.objects.get()
     assert (row.path, row.channel, row.user_id) == ("appointment_link", "sms", vw.user1.pk)
-    assert not Appointment.objects.exists() and not OutboxMessage.objects.exists()
+    assert not Appointment.objects.exists() and not OutboxMessage.objects.exclude(kind=NOTICE_KIND).exists()
 
 
 def test_visit_reminders_wait_for_contact_hours_and_stop_under_a_pause(vw):

@@ -23,7 +23,9 @@ from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import PromiseToPay
 from fieldcollect.compliance import services as compliance_services
 from fieldcollect.compliance.models import BlockedAttempt
+from fieldcollect.compliance.services import NOTICE_KIND
 from fieldcollect.core.models import Role
+from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.testing import factories as f
 from fieldcollect.visits import services
 from fieldcollect.visits.evidence import evidence_chunks
@@ -256,6 +258,24 @@ def test_a_flag_raised_before_the_permit_is_not_excused(day):
     [result] = day.sync(checkin(day.vw.case1, services.permit_token(permit)))
     assert result["status"] == "refused" and result["code"] == "compliance.blocked"
     assert not CheckIn.objects.exists() and BlockedAttempt.objects.filter(path="field_app").count() == 1
+
+
+def test_the_phone_is_refused_before_the_notice_before_outsourcing(day):
+    """The field app's way: a permit issued before the agency's notice was sent is not allowed, and a
+    check-in synced under an earlier permit is re-checked and refused (compliance.blocked): the notice
+    is not a flag raised after the permit."""
+    token = day.today_json()["stops"][0]["permit"]["token"]  # issued at 09:00, the notice sent long before
+    assert day.permit().allowed
+    # the notice had in fact not gone out (say the gateway's receipt was reversed): pending again
+    OutboxMessage.objects.filter(kind=NOTICE_KIND, case=day.vw.case1).update(status="pending", sent_at=None)
+    day.clock.t = at(day.today, 10, 5)
+    [result] = day.sync(checkin(day.vw.case1, token))
+    assert result["status"] == "refused" and result["code"] == "compliance.blocked"
+    assert not CheckIn.objects.exists()
+    assert BlockedAttempt.objects.get(path="field_app").rule_ids == ["CN-OUTSOURCING-NOTICE"]
+    plan = services.route_plan_build(team=day.team, acting_user=day.vw.manager, time_limit=1.0, max_iterations=200)
+    permit = VisitPermit.objects.get(plan=plan, case=day.vw.case1)
+    assert not permit.allowed and permit.rule_ids == ["CN-OUTSOURCING-NOTICE"]
 
 
 def test_permit_refusals_outside_window_forged_expired_and_another_collectors_case(day):

@@ -347,12 +347,12 @@ def test_file_adapter_writes_messages(vw, tmp_path):
     # the demo sink inside the data home keeps no plaintext number; outside it, the gateway's payload
     assert len(files) == 1 and json.loads(files[0].read_text())["to"] == mask_mobile(mobile)
     assert mobile not in files[0].read_text()
-    assert OutboxMessage.objects.get().status == OutboxMessage.Status.SENT
+    assert OutboxMessage.objects.get(kind="appointment_link").status == OutboxMessage.Status.SENT
 
 
 def test_outbox_holds_a_text_the_compliance_rules_refuse_and_sends_it_when_allowed(vw, tmp_path):
     _propose(vw)
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(kind="appointment_link")
     night = f.in_hours(hour=23)  # after the debtor's contact hours (Shanghai)
     counts = outbox_dispatch(adapter=FileAdapter(directory=tmp_path / "sent"), now=night)
     assert counts == {"sent": 0, "failed": 0, "retry": 0, "held": 1, "cancelled": 0}
@@ -389,7 +389,7 @@ def test_gateway_failure_is_retried(vw):
     with mock.patch("urllib.request.urlopen", side_effect=OSError("down")):
         counts = outbox_dispatch(adapter=SmsGatewayAdapter(url="https://sms.example/send"), now=f.in_hours())
     assert counts == {"sent": 0, "failed": 0, "retry": 1, "held": 0, "cancelled": 0}
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(kind="appointment_link")
     assert message.status == OutboxMessage.Status.PENDING and message.attempts == 1 and "down" in message.last_error
     assert isinstance(DeliveryError("x"), Exception)
 

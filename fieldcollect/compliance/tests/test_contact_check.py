@@ -40,7 +40,8 @@ def second_case_for(case: Case, *, world, agency, manager, collector) -> Case:
                                disbursed_on=f.today() - timedelta(days=200))
     other = Case.objects.create(loan=loan, customer=case.customer, opened_on=f.today(), dpd=40, max_dpd=40,
                                 bucket="M2", overdue_fen=1000, city="上海")
-    services.case_place(case=other, agency=agency, acting_user=world.bank[Role.COLLECTIONS_MANAGER])
+    services.case_place(case=other, agency=agency, acting_user=world.bank[Role.COLLECTIONS_MANAGER],
+                        override_reason="test: the debtor's loans sit with two agencies")
     f.notice_sent(other, agency=agency)  # the debtor was told long before (notice before outsourcing)
     services.case_assign(case=other, collector=collector, acting_user=manager)
     other.refresh_from_db()

@@ -43,7 +43,9 @@ from fieldcollect.core.cells import safe_csv_writer
 
 NO_AGENCY = "-"
 _REPLAYED_KINDS = frozenset(
-    {"contact_hours", "count_cap", "pause", "third_party_cease", "third_party_lost_contact"}
+    {"contact_hours", "count_cap", "pause", "third_party_cease", "third_party_lost_contact",
+     # only a reported contact naming its collector carries ``collectors``; the ledger's rows do not
+     "collector_certified"}
 )
 
 
@@ -242,20 +244,21 @@ def replay_pack(pack: RulePack) -> RulePack:
 
 
 def replay_decision(*, events: Sequence[LedgerEntry], i: int, flags: Sequence[Flag], tz: str,
-                    pack: RulePack, known: DebtorHistory | None = None) -> Decision:
+                    pack: RulePack, known: DebtorHistory | None = None, collectors: int | None = None) -> Decision:
     """Did the ``i``-th logged contact of one debtor's ledger ``events`` (sorted by time) break a rule of
     ``pack`` (give :func:`replay_pack`'s) given the ledger before it and the debtor's ``flags``? The
     same engine as the pre-contact check, at the contact's own time: the daily audit's breaches and the
     check of contacts reported after they happened (an agency's imported work results). ``known``, the
     history of all ``events`` built once (:meth:`DebtorHistory.build`, same order), saves rebuilding it
-    for each contact of a debtor."""
+    for each contact of a debtor. ``collectors``: the certified collectors the contact named (a
+    reported call by a collector, :func:`fieldcollect.compliance.services.collectors_qualified`)."""
     e = events[i]
     if known is not None:
         history = known.prefix(i, flags)
     else:
         history = DebtorHistory.build(debtor_id=e.debtor_id, ledger=events[:i], flags=flags)
     req = ContactRequest(request_id=f"ledger-{e.debtor_id}-{i}", debtor_id=e.debtor_id, tz=tz, channel=e.channel,
-                         party=e.party, phone=e.phone, at=e.at)
+                         party=e.party, phone=e.phone, at=e.at, collectors=collectors)
     return check_history(request=req, history=history, pack=pack)
 
 

@@ -387,6 +387,9 @@ class ReportedContact:
     connected: bool = False
     conversation: bool = False
     agency_id: int | None = None
+    # the agency's collector who made it (a call, a text): checked against their certificate on the
+    # contact's local date, as a call recorded live is
+    collector: Collector | None = None
 
 
 def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int, tuple[str, ...]]:
@@ -425,6 +428,8 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
         events.sort(key=lambda pair: pair[0].at)  # stable: the ledger's rows before reported ones at a tie
         rows = [e for e, _ in events]
         key_of = {c.key: pack_key(c) for c in mine}
+        collector_of = {c.key: c.collector for c in mine}
+        channel_of = {c.key: c.channel for c in mine}
         tz = mine[0].tz or bank_time_zone_name()
         known = DebtorHistory.build(debtor_id=debtor, ledger=rows, flags=())  # the same order (a stable sort)
         known.local_dates(tz)  # computed once, sliced for each contact's history
@@ -432,8 +437,11 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
         for i, (_e, key) in enumerate(events):
             if key is None:
                 continue
+            named = collector_of.get(key)
+            qualified = (collectors_qualified([named], on=key_of[key][1])
+                         if named is not None and engine_channel(channel_of[key]) != "visit" else None)
             decision = replay_decision(events=rows, i=i, flags=mine_flags, tz=tz, pack=replayed[key_of[key]],
-                                       known=known)
+                                       known=known, collectors=qualified)
             if not decision.allowed:
                 out[key] = decision.rule_ids
     return out

@@ -68,6 +68,13 @@ def confirmed_findings(*, agency_id: int, start: datetime, end: datetime) -> Que
             .exclude(appeal=ConfirmedFinding.Appeal.UPHELD).order_by("confirmed_at", "id"))  # fmt: skip
 
 
+def conduct_findings_for_scorecard(*, agency_id: int, start: date, end: date) -> int:
+    """The scorecard's hook (``scorecards.hooks``): the agency's confirmed findings in force confirmed on
+    the bank's days ``start`` to ``end`` (both included); unconfirmed automatic findings never count."""
+    return confirmed_findings(agency_id=agency_id, start=day_start(start),
+                              end=day_start(end + timedelta(days=1))).count()
+
+
 def conduct_rates(
     *, start: datetime, end: datetime, contacts_by_agency: dict[int, int]
 ) -> dict[int, dict[str, float]]:
@@ -112,11 +119,14 @@ def week_monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def day_start(day: date) -> datetime:
+    """Midnight starting ``day`` on the bank's clock."""
+    return datetime.combine(day, time(0, 0), tzinfo=bank_time_zone())
+
+
 def week_bounds(monday: date) -> tuple[datetime, datetime]:
     """The week from ``monday`` as ``[start, end)`` instants on the bank's clock."""
-    tz = bank_time_zone()
-    start = datetime.combine(monday, time(0, 0), tzinfo=tz)
-    return start, datetime.combine(monday + timedelta(days=7), time(0, 0), tzinfo=tz)
+    return day_start(monday), day_start(monday + timedelta(days=7))
 
 
 # ---------------------------------------------------------------- the weekly queue

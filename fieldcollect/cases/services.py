@@ -353,7 +353,7 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
                    expected_version: int | None = None, path: str = "service",
                    collectors: int | None = None, recording: bool | None = None,
                    appointment_confirmed: bool | None = None, prechecked: bool = False,
-                   visible_to: User | None = None, collector: Collector | None = None) -> ContactAttempt:
+                   visible_to: User | None = None, collector_id: int | None = None) -> ContactAttempt:
     """Record a contact attempt and its outcome; the first one starts work on the case.
 
     With ``visible_to`` the case is locked only if that user may see it (else ``NotFoundError``, 404):
@@ -373,8 +373,8 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
     without a second check a contact the caller has already passed through the engine (a visit is
     checked when it starts, :func:`fieldcollect.visits.services.report_start`, and logged when it ends).
 
-    Any other contact names its collector: ``collector`` (a dialler's, of the case's agency) or, for
-    a field collector's own contact, the case's collector; the check refuses it when that collector's
+    Any other contact names its collector: ``collector_id`` (an agency dialler's, a collector of the
+    case's agency) or, for a field collector's own contact, the case's collector; the check refuses it when that collector's
     certificate or training has lapsed on the contact's date in the debtor's local time (the
     ``collector_certified`` rule, fed by the training records as the visit team's count is).
     """
@@ -394,7 +394,7 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
         _require_open(locked)
         # checked under the lock of the case and of the debtor: two agencies calling the same debtor
         # at once cannot both take the last call a cap allows
-        named = _contact_collector(locked, acting_user, collector)
+        named = _contact_collector(locked, acting_user, collector_id)
         if not prechecked:
             verdict = compliance.contact_decision(case=locked, channel=channel, party=party, number=number,
                                                   at=when, collectors=collectors, recording=recording,
@@ -430,12 +430,14 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
     return contact
 
 
-def _contact_collector(case: Case, acting_user: User, collector: Collector | None) -> Collector | None:
+def _contact_collector(case: Case, acting_user: User, collector_id: int | None) -> Collector | None:
     """The collector a contact names: the one given (of the case's agency), else the case's collector
     when a field collector records it, else none (the bank's, a manager's)."""
-    if collector is not None:
-        if collector.agency_id != case.agency_id:
-            raise ApplicationError(_("The collector belongs to another agency."), code=E.COLLECTOR_OTHER_AGENCY)
+    if collector_id is not None:
+        collector = Collector.objects.filter(pk=collector_id, agency_id=case.agency_id).first()
+        if collector is None or case.agency_id is None:
+            raise ApplicationError(_("The collector belongs to another agency."), code=E.COLLECTOR_OTHER_AGENCY,
+                                   extra={"collector_id": collector_id})
         return collector
     if acting_user.role == Role.FIELD_COLLECTOR and case.collector_id is not None:
         return case.collector  # loaded with the case by the lock query (no read of its own)

@@ -48,7 +48,7 @@ def recordings_visible_to(user: User) -> QuerySet[Recording]:
     if user.is_superuser or user.role == Role.COMPLIANCE_OFFICER:
         return qs
     if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
-        return qs.filter(agency_id=user.agency_id)
+        return qs.filter(agency_id=int(user.agency_id or 0))
     return qs.none()
 
 
@@ -168,7 +168,7 @@ def weekly_queue_rows(*, user: User, monday: date, agency_id: int | None = None)
     if not (is_bank_qa(user) or is_agency_qa(user)):
         return []
     start, end = week_bounds(monday)
-    recs = list(Recording.objects.filter(started_at__gte=start, started_at__lt=end)
+    recs: list[Recording] = list(Recording.objects.filter(started_at__gte=start, started_at__lt=end)
                 .select_related("agency", "collector")
                 .annotate(n_findings=Count("transcript__findings", distinct=True),
                           n_reviews=Count("reviews", distinct=True))
@@ -201,7 +201,7 @@ def findings_visible_to(user: User) -> QuerySet[ConfirmedFinding]:
     if is_bank_qa(user):
         return qs
     if is_agency_qa(user):
-        return qs.filter(agency_id=user.agency_id)
+        return qs.filter(agency_id=int(user.agency_id or 0))
     return qs.none()
 
 

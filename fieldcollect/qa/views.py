@@ -110,7 +110,7 @@ def _require_qa_viewer(user: User) -> None:
 
 def _agencies_for(user: User) -> list[Agency]:
     qs = Agency.objects.order_by("agency_id")
-    return list(qs if selectors.is_bank_qa(user) else qs.filter(pk=user.agency_id))
+    return list(qs if selectors.is_bank_qa(user) else qs.filter(pk=int(user.agency_id or 0)))
 
 
 class QueueParams(params.QueryForm):

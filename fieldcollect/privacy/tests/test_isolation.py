@@ -80,7 +80,10 @@ OBJECT_RULES: dict[str, str] = {
 }
 # kinds that belong to the agency, not to a case: for the revoked side "r" they are the agency's own
 AGENCY_LEVEL = {"agency", "statement", "statement_line", "sub_processor", "attestation", "allocation_run",
-                "contract", "contract_version", "batch_action", "claim_reconciliation"}
+                "contract", "contract_version", "batch_action", "claim_reconciliation",
+                # a confirmed QA finding is the agency's conduct record (charged on its statement): the agency
+                # appeals it after the case was recalled too
+                "qa_finding"}
 # routes that must name the revoked case's ids (not its customer data): the deletion attestation lists
 # the cases and loans whose data the agency has to delete
 REVOKED_ID_REFERENCES = {"attestation"}
@@ -580,8 +583,11 @@ def _forms(html: str) -> list[tuple[str, dict[str, str]]]:
 
 
 def _swapped(names: Any, world: World, side: str) -> dict[str, str]:
-    """The id-carrying parameters among ``names`` set to the ids of ``side``'s objects."""
+    """The id-carrying parameters among ``names`` set to the ids of ``side``'s objects (for the revoked side
+    not its agency-level ones: those are the caller's agency's own)."""
     objects = world.sides[side].objects | {"collector_user": world.sides[side].collector_user}
+    if side == "r":
+        objects = {k: v for k, v in objects.items() if k not in AGENCY_LEVEL}
     return {n: str(objects[PARAM_KINDS[n]].pk) for n in names if PARAM_KINDS.get(n) in objects}
 
 

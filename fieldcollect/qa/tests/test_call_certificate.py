@@ -17,6 +17,7 @@ from fieldcollect.cases.models import ContactAttempt
 from fieldcollect.compliance.errors import ComplianceErrorCode
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.services import ContactBlockedError, contact_decision
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import Role
 from fieldcollect.qa import training
 from fieldcollect.qa.models import Certificate, Course
@@ -88,8 +89,15 @@ def test_the_bank_and_the_agency_manager_name_no_collector(world) -> None:  # ty
     assert contact.collector_id is None
     with pytest.raises(ContactBlockedError) as exc:
         case_services.contact_record(case=world["case"], acting_user=world["manager"], channel="phone",
-                                     outcome="no_answer", at=f.in_hours(11), collector=world["collector"])
+                                     outcome="no_answer", at=f.in_hours(11), collector_id=world["collector"].pk)
     assert "CN-COLLECTOR-CERTIFIED" in exc.value.extra["rule_ids"]
+    # a collector of another agency is refused as such
+    other_agency, _m = f.make_contracted_agency()
+    stranger = f.make_collector(agency=other_agency)
+    with pytest.raises(ApplicationError) as wrong:
+        case_services.contact_record(case=world["case"], acting_user=world["manager"], channel="phone",
+                                     outcome="no_answer", at=f.in_hours(12), collector_id=stranger.pk)
+    assert wrong.value.code == "assignment.collector_other_agency"
 
 
 def test_validity_is_judged_on_the_debtors_local_date(world) -> None:  # type: ignore[no-untyped-def]
@@ -126,3 +134,14 @@ def test_the_api_answers_422_compliance_blocked(world) -> None:  # type: ignore[
     assert resp.status_code == 422, resp.content
     err = resp.json()["error"]
     assert err["code"] == "compliance.blocked" and err["extra"]["rule_ids"] == ["CN-COLLECTOR-CERTIFIED"]
+    # an agency's dialler (its manager's token) naming the lapsed collector: refused the same way
+    _, manager_secret = token_create(user=world["manager"])
+    dialler = Client(headers={"Authorization": f"Bearer {manager_secret}"})
+    named = dialler.post(f"/api/v1/cases/{world['case'].pk}/contacts",
+                         {"channel": "phone", "outcome": "no_answer", "at": f.in_hours(11).isoformat(),
+                          "collector_id": world["collector"].pk}, content_type="application/json")
+    assert named.status_code == 422 and named.json()["error"]["extra"]["rule_ids"] == ["CN-COLLECTOR-CERTIFIED"]
+    unnamed = dialler.post(f"/api/v1/cases/{world['case'].pk}/contacts",
+                           {"channel": "phone", "outcome": "no_answer", "at": f.in_hours(11).isoformat()},
+                           content_type="application/json")
+    assert unnamed.status_code == 201, unnamed.content

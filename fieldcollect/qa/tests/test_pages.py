@@ -67,7 +67,7 @@ def test_weekly_queue_page_filters_links_and_scope(w: World) -> None:  # noqa: F
     rows = selectors.weekly_queue_rows(user=w.compliance, monday=selectors.week_monday(bank_today()))
     assert rows == selectors.weekly_queue_rows(user=w.compliance, monday=selectors.week_monday(bank_today()))
     assert {r.recording.pk for r in rows} >= {mine[0].pk, theirs.pk}
-    only = bank.get("/qa/queue/", {"week": week, "agency": w.other.pk}).content.decode()
+    only = bank.get("/qa/queue/", {"week": week, "agency": str(w.other.pk)}).content.decode()
     assert f'/qa/recordings/{theirs.pk}/' in only and f'/qa/recordings/{mine[0].pk}/' not in only
     # another week: nothing
     empty = bank.get("/qa/queue/", {"week": selectors.iso_week(bank_today() - timedelta(weeks=3))}).content.decode()
@@ -76,7 +76,7 @@ def test_weekly_queue_page_filters_links_and_scope(w: World) -> None:  # noqa: F
     agency = client(w.dialler)
     own = agency.get("/qa/queue/", {"week": week}).content.decode()
     assert f'/qa/recordings/{mine[0].pk}/' in own and f'/qa/recordings/{theirs.pk}/' not in own
-    assert f'/qa/recordings/{theirs.pk}/' not in agency.get("/qa/queue/", {"agency": w.other.pk}).content.decode()
+    assert f'/qa/recordings/{theirs.pk}/' not in agency.get("/qa/queue/", {"agency": str(w.other.pk)}).content.decode()
     for user in (w.collector_user, w.collections_manager):
         assert client(user).get("/qa/queue/").status_code == 404
     assert bank.get("/qa/queue/", {"week": "2026-W60"}).status_code == 400

@@ -71,7 +71,7 @@ def conduct_value(world, k: int) -> float:  # type: ignore[no-untyped-def]
     agency = world["agencies"][k][0]
     [row] = [r for r in selectors.ranking() if r.agency.pk == agency.pk]
     [c] = [c for c in row.contributions if c["criterion"] == "conduct_findings_per_1k_contacts"]
-    return float(c["value"])
+    return float(c["value"])  # type: ignore[arg-type]
 
 
 def test_more_confirmed_findings_lower_the_score(world) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +85,7 @@ def test_more_confirmed_findings_lower_the_score(world) -> None:  # type: ignore
     assert conduct_value(world, 0) == 5.0 and conduct_value(world, 1) == 15.0  # per 1,000 of 200 contacts
     # weighted score: the contributions still add up to the score
     for r in selectors.ranking():
-        assert abs(sum(float(x["contribution"]) for x in r.contributions) - r.score) < 1e-9
+        assert abs(sum(float(x["contribution"]) for x in r.contributions) - r.score) < 1e-9  # type: ignore[arg-type, misc]
 
 
 def test_unconfirmed_and_overturned_findings_do_not_count(world) -> None:  # type: ignore[no-untyped-def]

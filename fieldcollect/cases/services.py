@@ -434,8 +434,9 @@ def _contact_collector(case: Case, acting_user: User, collector_id: int | None) 
     """The collector a contact names: the one given (of the case's agency), else the case's collector
     when a field collector records it, else none (the bank's, a manager's)."""
     if collector_id is not None:
-        collector = Collector.objects.filter(pk=collector_id, agency_id=case.agency_id).first()
-        if collector is None or case.agency_id is None:
+        collector = (Collector.objects.filter(pk=collector_id, agency_id=case.agency_id).first()
+                     if case.agency_id is not None else None)
+        if collector is None:
             raise ApplicationError(_("The collector belongs to another agency."), code=E.COLLECTOR_OTHER_AGENCY,
                                    extra={"collector_id": collector_id})
         return collector

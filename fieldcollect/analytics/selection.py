@@ -36,6 +36,8 @@ class Criterion:
     weight: float
     kind: Kind
     label: str = ""
+    # what the criterion measures and where its value comes from (an English msgid: the pages translate it)
+    explanation: str = ""
 
 
 DEFAULT_CRITERIA: tuple[Criterion, ...] = (
@@ -48,6 +50,10 @@ DEFAULT_CRITERIA: tuple[Criterion, ...] = (
     Criterion("complaints_per_10k_contacts", 0.15, "cost", "Complaints per 10,000 contacts"),
     Criterion("inspection_score", 0.13, "benefit", "Inspection score"),
     Criterion("fee_rate", 0.12, "cost", "Fee (commission rate)"),
+    Criterion("conduct_findings_per_1k_contacts", 0.10, "cost", "Confirmed conduct findings per 1,000 contacts",
+              "Findings confirmed at quality inspection and still in force (an upheld appeal withdraws one) per "
+              "1,000 of the agency's recorded contacts over the last 90 days; computed from the records, not "
+              "typed into the selection file. Less is better."),
 )
 
 

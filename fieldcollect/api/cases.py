@@ -127,6 +127,7 @@ def record_contact(request: HttpRequest, case_id: int, payload: ContactIn) -> St
         number=payload.number, at=payload.at, connected=payload.connected, conversation=payload.conversation,
         notes=payload.notes, expected_version=payload.version, path="api", collectors=payload.collectors,
         recording=payload.recording, appointment_confirmed=payload.appointment_confirmed,
+        collector_id=payload.collector_id,
     )
     # a number the caller sent comes back as sent; the debtor's own mobile, filled in by default,
     # only to the bank (an agency sees it masked, as on the case)

@@ -123,6 +123,12 @@ class ContactIn(Schema):
     appointment_confirmed: bool | None = Field(
         None, description="Field visits: whether the debtor confirmed an appointment for this visit. "
                           "Missing counts as not confirmed.")
+    collector_id: int | None = Field(
+        None, ge=1, le=2**63 - 1,
+        description="The agency's collector who made the contact (an agency dialler's call): refused with 422 "
+                    "compliance.blocked (CN-COLLECTOR-CERTIFIED) when that collector's certificate or training "
+                    "has lapsed on the contact's date in the debtor's local time; a collector of another agency "
+                    "gives 422 assignment.collector_other_agency. A field collector's own call names them.")
 
 
 class PromiseIn(Schema):

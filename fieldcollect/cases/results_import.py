@@ -18,6 +18,9 @@ The answer is ``{"rows", "applied", "duplicates", "rejected": [{"row", "column",
   ledger at its own time (:func:`fieldcollect.compliance.services.reported_contacts_breaches`); one
   that broke a rule is recorded with the rules in ``breach_rules`` and counted (``breaches``), and the
   daily compliance report and the agency scorecard count it as a breach, not as a blocked attempt.
+  A row naming a collector is checked against that collector's certificate and training on the
+  contact's local date (the records of :mod:`fieldcollect.qa.training`): a lapsed collector's call is a
+  breach of the certificate rule.
 
 Writes: the contacts go in with ``COPY`` on PostgreSQL (:func:`fieldcollect.core.rawsql.copy_rows`,
 ``method="copy"``) or through the ORM's ``bulk_create`` (``method="orm"``); both store the same rows
@@ -166,6 +169,7 @@ class _Row:
     promise_due: date | None
     notes: str
     breach: tuple[str, ...] = ()
+    collector: Collector | None = None  # the named collector's qualification (the certificate rule)
 
 
 def can_import_results(user: User | None) -> bool:
@@ -506,11 +510,11 @@ def _check_cases(agency: Agency, rows: list[_Row], result: ImportResult) -> list
         ):
             held = periods if agency_id == agency.pk else others
             held.setdefault(case_id, []).append((starts, recalled or ends))
-    collectors = (
-        set(Collector.objects.filter(agency=agency).values_list("pk", flat=True))
-        if any(r.collector_id is not None for r in rows)
-        else set()
-    )
+    named = {r.collector_id for r in rows if r.collector_id is not None}
+    collectors: dict[int, Collector] = {}
+    for part in _chunks(sorted(named)):
+        collectors.update((c.pk, c) for c in Collector.objects.filter(agency=agency, pk__in=part).only(
+            "collector_id", "agency_id", "active", "certified_until", "trained_until"))
     tz = bank_time_zone()
     kept = []
     for r in rows:
@@ -527,6 +531,7 @@ def _check_cases(agency: Agency, rows: list[_Row], result: ImportResult) -> list
         elif r.collector_id is not None and r.collector_id not in collectors:
             result.rejected.append(Rejection(r.line, "collector_id", "unknown_collector"))
         else:
+            r.collector = collectors.get(r.collector_id) if r.collector_id is not None else None
             kept.append(r)
     return kept
 
@@ -586,6 +591,7 @@ def _check_compliance(agency: Agency, rows: list[_Row], cases: dict[int, _CaseFa
                 connected=r.connected,
                 conversation=r.conversation,
                 agency_id=agency.pk,
+                collector=r.collector,
             )
         )
     for k, rule_ids in reported_contacts_breaches(reported).items():

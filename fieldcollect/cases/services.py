@@ -386,7 +386,7 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
                    expected_version: int | None = None, path: str = "service",
                    collectors: int | None = None, recording: bool | None = None,
                    appointment_confirmed: bool | None = None, prechecked: bool = False,
-                   visible_to: User | None = None) -> ContactAttempt:
+                   visible_to: User | None = None, collector_id: int | None = None) -> ContactAttempt:
     """Record a contact attempt and its outcome; the first one starts work on the case.
 
     With ``visible_to`` the case is locked only if that user may see it (else ``NotFoundError``, 404):
@@ -398,13 +398,18 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
     :class:`~fieldcollect.compliance.services.ContactBlockedError` (HTTP 422) is raised with the rule
     ids, the explanations in the current language and ``next_allowed_at``.
 
-    Queries: the case row lock (with customer and loan), the ledger, the flags, then the contact
+    Queries: the case row lock (with customer, loan and the case's collector), the ledger, the flags, then the contact
     insert, the case update and the audit insert.
 
     A field visit is checked with ``collectors`` (certified collectors present), ``recording`` and
     ``appointment_confirmed``; missing facts count as not satisfied. ``prechecked=True`` records
     without a second check a contact the caller has already passed through the engine (a visit is
     checked when it starts, :func:`fieldcollect.visits.services.report_start`, and logged when it ends).
+
+    Any other contact names its collector: ``collector_id`` (an agency dialler's, a collector of the
+    case's agency) or, for a field collector's own contact, the case's collector; the check refuses it when that collector's
+    certificate or training has lapsed on the contact's date in the debtor's local time (the
+    ``collector_certified`` rule, fed by the training records as the visit team's count is).
     """
     require_capability(acting_user, "case.contact")
     if channel not in Channel.values:
@@ -422,16 +427,18 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
         _require_open(locked)
         # checked under the lock of the case and of the debtor: two agencies calling the same debtor
         # at once cannot both take the last call a cap allows
+        named = _contact_collector(locked, acting_user, collector_id)
         if not prechecked:
             verdict = compliance.contact_decision(case=locked, channel=channel, party=party, number=number,
                                                   at=when, collectors=collectors, recording=recording,
                                                   appointment_confirmed=appointment_confirmed,
-                                                  agency_id=_actor_agency_id(acting_user))
+                                                  agency_id=_actor_agency_id(acting_user),
+                                                  collector=named if channel != Channel.VISIT else None)
         if verdict is None or verdict.allowed:
             old = _case_state(locked)
             contact = ContactAttempt(
                 case=locked, agency_id=_actor_agency_id(acting_user),
-                collector_id=locked.collector_id if acting_user.role == Role.FIELD_COLLECTOR else None,
+                collector_id=named.pk if named is not None else None,
                 channel=channel, party=party,
                 number=compliance.default_number(case=locked, channel=channel, party=party, number=number),
                 at=when, connected=connected or conversation, conversation=conversation, outcome=outcome,
@@ -456,29 +463,49 @@ def contact_record(*, case: Case, acting_user: User, channel: str, outcome: str,
     return contact
 
 
+def _contact_collector(case: Case, acting_user: User, collector_id: int | None) -> Collector | None:
+    """The collector a contact names: the one given (of the case's agency), else the case's collector
+    when a field collector records it, else none (the bank's, a manager's)."""
+    if collector_id is not None:
+        collector = (Collector.objects.filter(pk=collector_id, agency_id=case.agency_id).first()
+                     if case.agency_id is not None else None)
+        if collector is None:
+            raise ApplicationError(_("The collector belongs to another agency."), code=E.COLLECTOR_OTHER_AGENCY,
+                                   extra={"collector_id": collector_id})
+        return collector
+    if acting_user.role == Role.FIELD_COLLECTOR and case.collector_id is not None:
+        return case.collector  # loaded with the case by the lock query (no read of its own)
+    return None
+
+
 # every column of the case, and of the customer and the loan only what the check needs (the other
 # customer columns are encrypted: not decrypting them saves time on every contact)
 @functools.cache
-def _contact_lock_query() -> tuple[str, RowBuilder, RowBuilder, RowBuilder]:
+def _contact_lock_query() -> tuple[str, RowBuilder, RowBuilder, RowBuilder, RowBuilder]:
     case_fields = fields_of(Case)
     customer_fields = fields_of(Customer, ["customer_id", "timezone", "mobile", "row_binding"])
     loan_fields = fields_of(Loan, ["loan_id", "jurisdiction"])
+    # the case's collector's qualification (the certificate check of a collector's call)
+    collector_fields = fields_of(Collector, ["collector_id", "agency", "active", "certified_until", "trained_until"])
     c, cu, loan = functools.partial(column, Case), functools.partial(column, Customer), functools.partial(column, Loan)
+    co = functools.partial(column, Collector)
     sql = (f'SELECT {select_list(case_fields, "c")}, {select_list(customer_fields, "cu")}, '
-           f'{select_list(loan_fields, "l")} FROM {table(Case)} c '
+           f'{select_list(loan_fields, "l")}, {select_list(collector_fields, "co")} FROM {table(Case)} c '
            f'JOIN {table(Customer)} cu ON {cu("pk", "cu")} = {c("customer", "c")} '
            f'JOIN {table(Loan)} l ON {loan("pk", "l")} = {c("loan", "c")} '
+           f'LEFT JOIN {table(Collector)} co ON {co("pk", "co")} = {c("collector", "c")} '
            f'WHERE {c("pk", "c")} = %s AND ({{visible}})')
     if connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the database instead
         sql += " FOR UPDATE OF c, cu"
-    return sql, RowBuilder(Case, case_fields), RowBuilder(Customer, customer_fields), RowBuilder(Loan, loan_fields)
+    return (sql, RowBuilder(Case, case_fields), RowBuilder(Customer, customer_fields), RowBuilder(Loan, loan_fields),
+            RowBuilder(Collector, collector_fields))
 
 
 def _lock_case_for_contact(*, case: Case, expected_version: int | None, visible_to: User | None = None) -> Case:
     """Like :func:`_lock_case`, with the customer (also locked) and the loan in the same statement;
     with ``visible_to``, only a case that user may see (the access check in the same statement). Run on
     every contact: written out once (:mod:`fieldcollect.core.rawsql`) rather than compiled each time."""
-    sql, cases, customers, loans = _contact_lock_query()
+    sql, cases, customers, loans, collectors = _contact_lock_query()
     visible = ("TRUE", []) if visible_to is None else visible_case_condition(visible_to, alias="c")
     found = None
     if visible is not None:
@@ -489,6 +516,9 @@ def _lock_case_for_contact(*, case: Case, expected_version: int | None, visible_
             found = cases.build(row)
             Case.customer.field.set_cached_value(found, customers.build(row, cases.width))
             Case.loan.field.set_cached_value(found, loans.build(row, cases.width + customers.width))
+            if found.collector_id is not None:
+                Case.collector.field.set_cached_value(
+                    found, collectors.build(row, cases.width + customers.width + loans.width))
     if found is None:
         if visible_to is None:
             raise Case.DoesNotExist(f"case {case.pk}")

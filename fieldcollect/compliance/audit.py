@@ -45,7 +45,9 @@ from fieldcollect.core.cells import safe_csv_writer
 
 NO_AGENCY = "-"
 _REPLAYED_KINDS = frozenset(
-    {"contact_hours", "count_cap", "pause", "third_party_cease", "third_party_lost_contact", "outsourcing_notice"}
+    {"contact_hours", "count_cap", "pause", "third_party_cease", "third_party_lost_contact", "outsourcing_notice",
+     # only a reported contact naming its collector carries ``collectors``; the ledger's rows do not
+     "collector_certified"}
 )
 Notices = Mapping[tuple[str, str], datetime]
 """When each debtor was first sent the notice before outsourcing naming each agency:
@@ -251,14 +253,17 @@ def replay_pack(pack: RulePack) -> RulePack:
 
 
 def replay_decision(*, events: Sequence[LedgerEntry], i: int, flags: Sequence[Flag], tz: str,
-                    pack: RulePack, known: DebtorHistory | None = None, notices: Notices | None = None) -> Decision:
+                    pack: RulePack, known: DebtorHistory | None = None, notices: Notices | None = None,
+                    collectors: int | None = None) -> Decision:
     """Did the ``i``-th logged contact of one debtor's ledger ``events`` (sorted by time) break a rule of
     ``pack`` (give :func:`replay_pack`'s) given the ledger before it and the debtor's ``flags``? The
     same engine as the pre-contact check, at the contact's own time: the daily audit's breaches and the
     check of contacts reported after they happened (an agency's imported work results). ``known``, the
     history of all ``events`` built once (:meth:`DebtorHistory.build`, same order), saves rebuilding it
     for each contact of a debtor. ``notices`` (``None``: the notice rule is not replayed) are the notices
-    before outsourcing sent: an agency's contact is checked against the one naming it."""
+    before outsourcing sent: an agency's contact is checked against the one naming it. ``collectors``: the
+    certified collectors the contact named (a reported call by a collector,
+    :func:`fieldcollect.compliance.services.collectors_qualified`)."""
     e = events[i]
     if known is not None:
         history = known.prefix(i, flags)
@@ -266,7 +271,7 @@ def replay_decision(*, events: Sequence[LedgerEntry], i: int, flags: Sequence[Fl
         history = DebtorHistory.build(debtor_id=e.debtor_id, ledger=events[:i], flags=flags)
     agency = e.agency_id if notices is not None else None
     req = ContactRequest(request_id=f"ledger-{e.debtor_id}-{i}", debtor_id=e.debtor_id, tz=tz, channel=e.channel,
-                         party=e.party, phone=e.phone, at=e.at, agency_id=agency,
+                         party=e.party, phone=e.phone, at=e.at, agency_id=agency, collectors=collectors,
                          notice_sent_at=notices.get((e.debtor_id, agency)) if notices is not None and agency else None)
     return check_history(request=req, history=history, pack=pack)
 

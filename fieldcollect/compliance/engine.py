@@ -151,7 +151,9 @@ class ContactRequest:
     """A contact someone wants to make (or schedule) now or at ``at``.
 
     Visit requests carry ``collectors`` (collectors with valid certification), ``recording`` and
-    ``appointment_confirmed``; missing values count as not satisfied.
+    ``appointment_confirmed``; missing values count as not satisfied. Another contact that names the
+    collector making it carries ``collectors`` 1 (certified on the contact's local date) or 0 (lapsed);
+    ``None``: no collector named.
     """
 
     request_id: str
@@ -402,6 +404,9 @@ class _Evaluator:
         if kind == "visit_team":
             ok = self.req.collectors is not None and self.req.collectors >= rule.min_collectors
             return not ok, NEVER
+        if kind == "collector_certified":
+            # the collector named for the contact (``collectors`` 0 or 1); none named: not limited
+            return self.req.collectors is not None and self.req.collectors < 1, NEVER
         if kind == "visit_recording":
             return self.req.recording is not True, NEVER
         if kind == "visit_appointment":

@@ -27,6 +27,11 @@ and the ``[rules.explanation]`` table with ``zh-Hans`` and ``en``):
     ``consecutive_failed`` attempts to the debtor all failed, or a ``no_valid_number`` flag is active.
 ``visit_team`` (``min_collectors``), ``visit_recording``, ``visit_appointment``
     requirements on a field-visit request.
+``collector_certified``
+    ``channels``, ``parties``: a contact that names the collector making it (a call, a text) only when
+    that collector's certificate and training are valid on the contact's local date (the request's
+    ``collectors`` is 1, not 0); a contact naming no collector (the bank's, a system message) is not
+    limited. Visits are checked by ``visit_team``.
 ``outsourcing_notice``
     ``waiting_days``, ``channels``, ``parties``: an agency's contact only once the debtor was sent the
     notice that the debt is handled by that agency and ``waiting_days`` whole local days of the debtor
@@ -65,6 +70,7 @@ KINDS: frozenset[str] = frozenset(
         "visit_recording",
         "visit_appointment",
         "outsourcing_notice",
+        "collector_certified",
     }
 )
 MARKS: frozenset[str] = frozenset({"C", "S", "internal"})
@@ -81,6 +87,7 @@ _KIND_KEYS: dict[str, frozenset[str]] = {
     "visit_recording": frozenset(),
     "visit_appointment": frozenset(),
     "outsourcing_notice": frozenset({"waiting_days", "channels", "parties"}),
+    "collector_certified": frozenset({"channels", "parties"}),
 }
 _AUDIT_KEYS = frozenset({"near_miss_minutes", "bunching_edge_minutes", "bunching_min_events", "bunching_factor"})
 _ID_RE = re.compile(r"^[A-Z]{2}-[A-Z0-9][A-Z0-9-]*$")

@@ -12,7 +12,7 @@ Who may write flags
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
@@ -23,6 +23,7 @@ from django.db.models import Min
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldcollect.agencies.models import Collector
 from fieldcollect.audit.services import audit_log, snapshot
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.errors import CaseErrorCode
@@ -194,7 +195,7 @@ def current_language() -> str:
 def contact_decision(*, case: Case, channel: str, party: str = "debtor", number: str = "",
                      at: datetime | None = None, collectors: int | None = None, recording: bool | None = None,
                      appointment_confirmed: bool | None = None, request_id: str = "contact",
-                     agency_id: int | None = None) -> ContactVerdict:
+                     agency_id: int | None = None, collector: Collector | None = None) -> ContactVerdict:
     """Check a contact with ``case``'s debtor against the pack of the loan's jurisdiction.
 
     Reads the debtor's ledger across all their cases and all agencies (one query) and their flags
@@ -202,14 +203,21 @@ def contact_decision(*, case: Case, channel: str, party: str = "debtor", number:
     ``channel`` is a case-management channel (``phone``, ``sms``, ``wechat``...) or an engine one.
     ``agency_id`` names the agency making the contact (``None``: the bank): under a pack with the
     notice rule it waits for the notice naming the agency (:func:`outsourcing_notice_ensure`).
+    ``collector`` names the collector making a contact other than a visit (a call, a text): unless
+    ``collectors`` is given, it becomes ``collectors`` 1 or 0 by :func:`collectors_qualified` on the
+    contact's date in the debtor's local time (a lapsed or suspended certificate: refused by the
+    ``collector_certified`` rule).
     """
     when = at or timezone.now()
     if timezone.is_naive(when):
         raise ApplicationError(_("Times must carry a time zone."), code=CaseErrorCode.CONTACT_NAIVE)
     customer = case.customer
     tz = customer.timezone or bank_time_zone_name()
+    local_day = when.astimezone(zone(tz)).date()
+    if collectors is None and collector is not None:
+        collectors = collectors_qualified([collector], on=local_day)
     # the pack version in force on the contact's own date (the debtor's local date) decides
-    pack = pack_for(case.loan.jurisdiction, on=when.astimezone(zone(tz)).date())
+    pack = pack_for(case.loan.jurisdiction, on=local_day)
     since = when - lookback(pack)
     request = ContactRequest(
         request_id=request_id, debtor_id=str(customer.pk), tz=tz,
@@ -228,6 +236,13 @@ def contact_decision(*, case: Case, channel: str, party: str = "debtor", number:
     decision = check(request=request, ledger=ledger,
                      flags=debtor_flags(customer_ids=[customer.pk], since=since), pack=pack)
     return ContactVerdict(decision=decision, lang=current_language())
+
+
+def collectors_qualified(collectors: Iterable[Collector], *, on: date) -> int:
+    """How many of ``collectors`` hold a valid certificate and training on ``on`` (the ``collectors``
+    input of the engine): the one reading of the training records (:meth:`Collector.qualified_on`,
+    kept by :mod:`fieldcollect.qa.training`) for a visit team and for a collector's call alike."""
+    return sum(1 for c in collectors if c.qualified_on(on))
 
 
 def acting_agency_id(user: User | None) -> int | None:
@@ -374,6 +389,9 @@ class ReportedContact:
     connected: bool = False
     conversation: bool = False
     agency_id: int | None = None
+    # the agency's collector who made it (a call, a text): checked against their certificate on the
+    # contact's local date, as a call recorded live is
+    collector: Collector | None = None
 
 
 def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int, tuple[str, ...]]:
@@ -415,6 +433,8 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
         events.sort(key=lambda pair: pair[0].at)  # stable: the ledger's rows before reported ones at a tie
         rows = [e for e, _ in events]
         key_of = {c.key: pack_key(c) for c in mine}
+        collector_of = {c.key: c.collector for c in mine}
+        channel_of = {c.key: c.channel for c in mine}
         tz = mine[0].tz or bank_time_zone_name()
         known = DebtorHistory.build(debtor_id=debtor, ledger=rows, flags=())  # the same order (a stable sort)
         known.local_dates(tz)  # computed once, sliced for each contact's history
@@ -422,8 +442,11 @@ def reported_contacts_breaches(contacts: Sequence[ReportedContact]) -> dict[int,
         for i, (_e, key) in enumerate(events):
             if key is None:
                 continue
+            named = collector_of.get(key)
+            qualified = (collectors_qualified([named], on=key_of[key][1])
+                         if named is not None and engine_channel(channel_of[key]) != "visit" else None)
             decision = replay_decision(events=rows, i=i, flags=mine_flags, tz=tz, pack=replayed[key_of[key]],
-                                       known=known, notices=notices)
+                                       known=known, notices=notices, collectors=qualified)
             if not decision.allowed:
                 out[key] = decision.rule_ids
     return out

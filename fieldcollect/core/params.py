@@ -10,8 +10,8 @@ parses to something the database and Python's date arithmetic accept:
   ``[min_value, max_value]`` (an id fits a signed 64-bit column).
 - :class:`YuanParam`: a finite decimal amount in yuan (``Infinity``, ``NaN``, ``1e309`` are refused),
   cleaned to integer fen.
-- :class:`DateParam` (``YYYY-MM-DD``) and :class:`MonthParam` (``YYYY-MM``), between 1900 and 2999 (a day
-  before or after is still a date).
+- :class:`DateParam` (``YYYY-MM-DD``), :class:`MonthParam` (``YYYY-MM``) and :class:`WeekParam` (ISO
+  ``YYYY-Www``), between 1900 and 2999 (a day before or after is still a date).
 - :class:`TextParam`: at most ``max_length`` characters, no NUL byte (PostgreSQL refuses it).
 - :class:`ShareParam` (0 … 1), :class:`ChoiceParam`, :class:`FlagParam` (``1``/``true``/``on``) and
   :class:`IdListParam` (repeated ids, or ``all``).
@@ -40,6 +40,7 @@ FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 _ASCII_INT = re.compile(r"[+-]?[0-9]{1,19}")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{1,2})")
 
 
 class InvalidParameters(ApplicationError):
@@ -133,6 +134,27 @@ class MonthParam(forms.Field):
         if m is None or not 1 <= int(m.group(2)) <= 12 or not FIRST_DAY.year <= int(m.group(1)) <= LAST_DAY.year:
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         return date(int(m.group(1)), int(m.group(2)), 1)
+
+
+class WeekParam(forms.Field):
+    """An ISO week written ``YYYY-Www`` (``2026-W49``), cleaned to its Monday."""
+
+    default_error_messages = {"invalid": _("Enter a week as YYYY-Www.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> date | None:
+        if value in self.empty_values:
+            return None
+        m = _WEEK.fullmatch(str(value).strip())
+        if m is None or not FIRST_DAY.year <= int(m.group(1)) <= LAST_DAY.year - 1:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            return date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+        except ValueError as exc:  # week 53 of a year that has 52, week 0
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
 
 
 class TextParam(forms.CharField):

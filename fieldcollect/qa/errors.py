@@ -8,6 +8,7 @@ from enum import StrEnum
 
 class QaErrorCode(StrEnum):
     APPEAL_FORBIDDEN = "qa.appeal_forbidden"
+    APPEAL_REASON = "qa.appeal_reason"
     APPEAL_STATE = "qa.appeal_state"
     CERTIFICATE_DATES = "qa.certificate_dates"
     CERTIFICATE_REVOKED = "qa.certificate_revoked"

@@ -1,4 +1,5 @@
-"""Optional sources of scorecard figures that other apps own (complaints, compliance, feedback).
+"""Optional sources of scorecard figures that other apps own (complaints, compliance, feedback, the
+confirmed conduct findings of quality inspection).
 
 An app registers a function at start-up (in its ``AppConfig.ready``)::
 
@@ -6,8 +7,8 @@ An app registers a function at start-up (in its ``AppConfig.ready``)::
     hooks.register("complaints", lambda *, agency_id, start, end: Complaint.objects.filter(...).count())
 
 Without a registered hook the scorecard falls back to model fields when they exist (a ``blocked``
-boolean on ``cases.ContactAttempt`` for compliance blocks) and otherwise shows complaints and blocks
-as 0 and the feedback score as "not available" (``None``).
+boolean on ``cases.ContactAttempt`` for compliance blocks) and otherwise shows complaints, blocks and
+conduct findings as 0 and the feedback score as "not available" (``None``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fieldcollect.cases.models import ContactAttempt
 
 HookFn = Callable[..., float | int | None]
 _HOOKS: dict[str, HookFn] = {}
-KINDS = ("complaints", "compliance_blocks", "feedback_score")
+KINDS = ("complaints", "compliance_blocks", "feedback_score", "conduct_findings")
 
 
 def register(kind: str, fn: HookFn) -> None:
@@ -54,3 +55,10 @@ def feedback_score(*, agency_id: int, start: date, end: date) -> float | None:
         return None
     value = fn(agency_id=agency_id, start=start, end=end)
     return None if value is None else float(value)
+
+
+def conduct_findings(*, agency_id: int, start: date, end: date) -> int:
+    """Confirmed conduct findings in force of the agency in ``[start, end]`` (days; quality inspection
+    registers it)."""
+    fn = _HOOKS.get("conduct_findings")
+    return int(fn(agency_id=agency_id, start=start, end=end) or 0) if fn else 0

@@ -12,6 +12,11 @@ Scorecard definitions (month ``M``, agency ``A``)
 - *Cost per yuan recovered*: commission on the payments attributed to A in ``M`` ÷ those payments.
 - *Promise kept rate*: A's promises decided in ``M`` (kept ÷ kept + broken).
 - *Complaints per 10,000 contacts*, *compliance blocks*, *customer feedback*: see :mod:`.hooks`.
+- *Conduct* (the quality-inspection component): findings confirmed at review and still in force (an
+  upheld appeal withdraws one; automatic findings nobody confirmed never count) per 1,000 of A's
+  contacts in ``M`` (:func:`.hooks.conduct_findings`, registered by ``fieldcollect.qa``). In agency
+  selection it is the weighted criterion ``conduct_findings_per_1k_contacts`` (a cost: less is better),
+  computed from the records over the last :data:`CONDUCT_WINDOW_DAYS` days, not typed into the file.
 Amount recovered is shown only next to these figures, never alone.
 """
 
@@ -23,6 +28,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
+from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation.models import AllocationDecision
@@ -44,6 +50,11 @@ from fieldcollect.settlement.services import commission_fen, commission_rate_for
 
 BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
 CRITERIA_NAMES = [c.name for c in DEFAULT_CRITERIA]
+# criteria computed from the records rather than typed into the selection file
+COMPUTED_CRITERIA = frozenset({"conduct_findings_per_1k_contacts"})
+FILE_CRITERIA = tuple(c for c in DEFAULT_CRITERIA if c.name not in COMPUTED_CRITERIA)
+FILE_CRITERIA_NAMES = [c.name for c in FILE_CRITERIA]
+CONDUCT_WINDOW_DAYS = 90
 
 
 # ------------------------------------------------------------------------------------------ selection
@@ -74,9 +85,13 @@ def ranking(*, method: str = "weighted_score") -> list[RankedAgency]:
     files = candidate_files()
     if not files:
         return []
+    end = timezone.localdate()
+    start = end - timedelta(days=CONDUCT_WINDOW_DAYS - 1)
     frame = pl.DataFrame({
         "agency_id": [f.agency_id for f in files],
-        **{name: [float(getattr(f, name)) for f in files] for name in CRITERIA_NAMES},
+        **{name: [float(getattr(f, name)) for f in files] for name in FILE_CRITERIA_NAMES},
+        "conduct_findings_per_1k_contacts": [
+            float(conduct_per_1k(agency_id=f.agency_id, start=start, end=end) or 0) for f in files],
     })
     fn = topsis if method == "topsis" else weighted_score
     result: Ranking = fn(candidates=frame, criteria=criteria())
@@ -91,6 +106,17 @@ def ranking(*, method: str = "weighted_score") -> list[RankedAgency]:
         out.append(RankedAgency(agency=by_id[row["agency_id"]], score=float(row["score"]), rank=int(row["rank"]),
                                 contributions=contrib))
     return out
+
+
+def conduct_per_1k(*, agency_id: int, start: date, end: date, contacts: int | None = None) -> Decimal | None:
+    """Confirmed conduct findings in force per 1,000 of the agency's contacts on days ``start``..``end``
+    (``None`` without contacts: no rate; in the ranking that counts as 0)."""
+    if contacts is None:
+        contacts = ContactAttempt.objects.filter(agency_id=agency_id, at__date__gte=start, at__date__lte=end).count()
+    if not contacts:
+        return None
+    findings = hooks.conduct_findings(agency_id=agency_id, start=start, end=end)
+    return (Decimal(findings) * 1000 / Decimal(contacts)).quantize(Decimal("0.001"), ROUND_HALF_UP)
 
 
 def inspections_of(*, agency: Agency) -> list[Inspection]:
@@ -136,6 +162,9 @@ class Scorecard:
     open_placements: int
     # contacts the agency reported after they happened (imported work results) that broke a rule
     compliance_breaches: int = 0
+    # the conduct component: confirmed QA findings in force, and per 1,000 contacts
+    conduct_findings: int = 0
+    conduct_per_1k: Decimal | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -218,6 +247,8 @@ def monthly_scorecard(*, agency: Agency, month: date, model: RecoveryModel | Non
         open_placements=Placement.objects.filter(agency=agency, status=Placement.Status.ACTIVE).count(),
         compliance_breaches=ContactAttempt.objects.filter(agency=agency, at__date__gte=start, at__date__lte=end)
         .exclude(breach_rules=[]).count(),
+        conduct_findings=hooks.conduct_findings(agency_id=agency.pk, start=start, end=end),
+        conduct_per_1k=conduct_per_1k(agency_id=agency.pk, start=start, end=end, contacts=contacts),
     )
 
 

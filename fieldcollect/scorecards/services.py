@@ -19,7 +19,7 @@ from fieldcollect.core.errors import ApplicationError, CommonErrorCode, Permissi
 from fieldcollect.core.models import Role, User
 from fieldcollect.scorecards.errors import ScorecardErrorCode
 from fieldcollect.scorecards.models import AgencyCandidate, CriterionWeight, Inspection, StatusChange
-from fieldcollect.scorecards.selectors import CRITERIA_NAMES
+from fieldcollect.scorecards.selectors import CRITERIA_NAMES, FILE_CRITERIA_NAMES
 
 S = Agency.Status
 # allowed status moves: approve a candidate, suspend / reinstate, exit from anything but exited
@@ -50,9 +50,10 @@ def _decimal(value: Any, name: str) -> Decimal:
 
 
 def candidate_save(*, agency: Agency, values: dict[str, Any], acting_user: User | None, notes: str = "") -> AgencyCandidate:
-    """Create or update the agency's selection file (criteria values; shares and rates as 0–1)."""
+    """Create or update the agency's selection file (criteria values; shares and rates as 0–1). The
+    criteria computed from the records (conduct) are not in the file."""
     require_manager(acting_user)
-    unknown = set(values) - set(CRITERIA_NAMES)
+    unknown = set(values) - set(FILE_CRITERIA_NAMES)
     if unknown:
         raise ApplicationError(_("Unknown criterion."), code=ScorecardErrorCode.SELECTION_UNKNOWN, extra={"names": sorted(unknown)})
     clean = {k: _decimal(v, k) for k, v in values.items()}

@@ -79,7 +79,7 @@ def candidate(request: HttpRequest, agency_id: int) -> HttpResponse:
         action = request.POST.get("action", "")
         try:
             if action == "file":
-                values = {c.name: request.POST.get(c.name, "0") or "0" for c in DEFAULT_CRITERIA}
+                values = {c.name: request.POST.get(c.name, "0") or "0" for c in selectors.FILE_CRITERIA}
                 services.candidate_save(agency=agency, values=values, acting_user=user,
                                         notes=request.POST.get("notes", ""))
                 messages.success(request, _("Selection file saved."))
@@ -101,7 +101,7 @@ def candidate(request: HttpRequest, agency_id: int) -> HttpResponse:
             messages.error(request, getattr(exc, "message", str(exc)))
         return redirect("scorecards:candidate", agency_id=agency.pk)
     file = AgencyCandidate.objects.filter(agency=agency).first()
-    fields = [(c, getattr(file, c.name) if file else "") for c in DEFAULT_CRITERIA]
+    fields = [(c, getattr(file, c.name) if file else "") for c in selectors.FILE_CRITERIA]
     return render(request, "scorecards/candidate.html", {
         "agency": agency, "file": file, "fields": fields, "inspections": selectors.inspections_of(agency=agency),
         "changes": StatusChange.objects.filter(agency=agency).select_related("by")[:20],

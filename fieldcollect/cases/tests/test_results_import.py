@@ -414,3 +414,21 @@ def test_upload_page(world, placed, client):
     assert client.get("/results/import").status_code == 403
     client.force_login(world.bank[f.Role.COLLECTIONS_MANAGER])
     assert client.post("/results/import", {"file": SimpleUploadedFile("r.csv", data)}).status_code == 403
+
+
+def test_a_reported_call_by_a_lapsed_collector_is_a_certificate_breach(world, placed):
+    """The same certificate records as a live call: a row naming a collector whose certificate had
+    lapsed on the contact's local date is a breach of CN-COLLECTOR-CERTIFIED; the same collector's
+    call while still certified, and a row naming no collector, are not (hard negatives)."""
+    collector = world.collector_a1
+    collector.certified_until = DAY - timedelta(days=1)  # lapsed the day before DAY
+    collector.save(update_fields=["certified_until"])
+    result = run(world, csv_bytes([
+        row("L1", placed, at(10), collector_id=collector.pk),
+        row("L2", placed, at(11)),
+        row("L3", placed, at(10, day=DAY - timedelta(days=1)), collector_id=collector.pk),
+    ]))
+    assert result.applied == 3 and result.breaches == 1
+    assert ContactAttempt.objects.get(agency_ref="L1").breach_rules == ["CN-COLLECTOR-CERTIFIED"]
+    assert ContactAttempt.objects.get(agency_ref="L2").breach_rules == []
+    assert ContactAttempt.objects.get(agency_ref="L3").breach_rules == []

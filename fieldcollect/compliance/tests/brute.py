@@ -73,6 +73,8 @@ def violations(
             bad = not (lost or active("no_valid_number"))
         elif r.kind == "visit_team":
             bad = (req.collectors or 0) < r.min_collectors
+        elif r.kind == "collector_certified":
+            bad = req.collectors is not None and req.collectors < 1
         elif r.kind == "visit_recording":
             bad = not req.recording
         elif r.kind == "visit_appointment":

@@ -97,6 +97,7 @@ def test_rule_table(code: str, rule_id: str) -> None:
         "visit_recording": _visit_flag,
         "visit_appointment": _visit_flag,
         "outsourcing_notice": _outsourcing_notice,
+        "collector_certified": _collector_certified,
     }[rule.kind](pack, rule)
 
 
@@ -241,6 +242,17 @@ def _visit_team(pack: RulePack, rule: Rule) -> None:
     assert_blocked(run(pack, replace(req, collectors=rule.min_collectors - 1)), rule, None)
     assert_blocked(run(pack, replace(req, collectors=None)), rule, None)
     assert run(pack, replace(req, channel="call", collectors=0)).allowed
+
+
+def _collector_certified(pack: RulePack, rule: Rule) -> None:
+    at = local(pack, DAY, 12)
+    for channel in sorted(rule.channels):
+        req = request(pack, rule, at, channel=channel)
+        assert run(pack, replace(req, collectors=1)).allowed  # certified on the day
+        assert run(pack, replace(req, collectors=None)).allowed  # no collector named: the bank's own
+        assert_blocked(run(pack, replace(req, collectors=0)), rule, None)  # lapsed: not again on this record
+    # visits are the visit team's rule, not this one
+    assert "visit" not in rule.channels
 
 
 def _visit_flag(pack: RulePack, rule: Rule) -> None:

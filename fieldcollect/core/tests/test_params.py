@@ -22,6 +22,7 @@ class P(params.QueryForm):
     text = params.TextParam(max_length=20)
     share = params.ShareParam()
     flag = params.FlagParam()
+    week = params.WeekParam()
 
 
 HOSTILE = {
@@ -32,6 +33,7 @@ HOSTILE = {
     "month": ["2026-13", "2026-00", "0-1", "9" * 400 + "-1", "٢٠٢٦-٠١", "2026"],
     "text": ["x" * 21, "a\x00b"],
     "share": ["1.5", "-0.1", "NaN", "Infinity"],
+    "week": ["2026-W60", "2026-W00", "2025-W53", "2026-49", "9999-W01", "٢٠٢٦-W01", "x" * 10_000, "2026-W1x"],
 }
 
 
@@ -46,11 +48,12 @@ def test_hostile_values_are_refused_naming_the_parameter(name, value):
 
 def test_good_values_parse_and_absent_ones_are_empty():
     got = P.parse({"n": " 42 ", "id": "7", "amount": "5000.50", "day": "2026-02-28", "month": "2026-02",
-                   "text": " 杭州 ", "share": "0.25", "flag": "on"})
+                   "text": " 杭州 ", "share": "0.25", "flag": "on", "week": "2026-W49"})
     assert got == {"n": 42, "id": 7, "amount": 500_050, "day": date(2026, 2, 28), "month": date(2026, 2, 1),
-                   "text": "杭州", "share": pytest.approx(0.25), "flag": True}
+                   "text": "杭州", "share": pytest.approx(0.25), "flag": True, "week": date(2026, 11, 30)}
+    assert P.parse({"week": "2020-W53"})["week"] == date(2020, 12, 28)  # a year with 53 weeks
     assert P.parse({}) == {"n": None, "id": None, "amount": None, "day": None, "month": None, "text": "",
-                           "share": None, "flag": False}
+                           "share": None, "flag": False, "week": None}
 
 
 @pytest.mark.django_db

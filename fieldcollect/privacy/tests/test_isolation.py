@@ -80,7 +80,10 @@ OBJECT_RULES: dict[str, str] = {
 }
 # kinds that belong to the agency, not to a case: for the revoked side "r" they are the agency's own
 AGENCY_LEVEL = {"agency", "statement", "statement_line", "sub_processor", "attestation", "allocation_run",
-                "contract", "contract_version", "batch_action", "claim_reconciliation"}
+                "contract", "contract_version", "batch_action", "claim_reconciliation",
+                # a confirmed QA finding is the agency's conduct record (charged on its statement): the agency
+                # appeals it after the case was recalled too
+                "qa_finding"}
 # routes that must name the revoked case's ids (not its customer data): the deletion attestation lists
 # the cases and loans whose data the agency has to delete
 REVOKED_ID_REFERENCES = {"attestation"}
@@ -299,6 +302,11 @@ def _build_objects(side: Side, cm: User, run: Any) -> None:
                           content_type=audio.mime)
     qa_services.transcript_import(recording=o["recording"], acting_user=None, payload={"language": "zh", "segments": [
         {"speaker": "collector", "start_s": 0, "end_s": 5, "text": f"{side.markers[2]}，你欠了{side.markers[3]}"}]})
+    # a confirmed finding of that recording (the QA queue, appeals and conduct dashboard show it to its agency)
+    form = make("qa.ScoringForm", pack=f"I{side.name}"[:8], version=1, items=[])
+    review = make("qa.Review", recording=o["recording"], reviewer=cm, form=form, answers={}, score=0, verdict="fail")
+    o["qa_finding"] = make("qa.ConfirmedFinding", review=review, recording=o["recording"], agency=agency,
+                           collector=collector, category="abuse", severity="major", confirmed_at=now)
     # an evidence upload from the collector app, half sent
     o["field_upload"] = make("visits.FieldUpload", collector=collector, client_id=f"iso-{side.name}",
                              report_client_id=f"iso-report-{side.name}", kind="photo", size=10, sha256="0" * 64,
@@ -517,6 +525,7 @@ PARAM_KINDS: dict[str, str] = {
     **OBJECT_RULES, "case": "case", "agency": "agency", "collector": "collector", "loan": "loan", "task": "task",
     "appointment": "appointment", "plan": "route_plan", "report": "visit_report", "statement": "statement",
     "complaint": "complaint", "story": "story", "run": "allocation_run", "assignee": "collector_user",
+    "finding": "qa_finding",
 }
 # routes whose own-side page may show the caller's own customer in clear (none today: a visit window or a
 # stated purpose is needed, and a1's confirmed window is tomorrow)
@@ -574,18 +583,23 @@ def _forms(html: str) -> list[tuple[str, dict[str, str]]]:
 
 
 def _swapped(names: Any, world: World, side: str) -> dict[str, str]:
-    """The id-carrying parameters among ``names`` set to the ids of ``side``'s objects."""
+    """The id-carrying parameters among ``names`` set to the ids of ``side``'s objects (for the revoked side
+    not its agency-level ones: those are the caller's agency's own)."""
     objects = world.sides[side].objects | {"collector_user": world.sides[side].collector_user}
+    if side == "r":
+        objects = {k: v for k, v in objects.items() if k not in AGENCY_LEVEL}
     return {n: str(objects[PARAM_KINDS[n]].pk) for n in names if PARAM_KINDS.get(n) in objects}
 
 
 def _state(world: World) -> dict[str, tuple[Any, ...]]:
-    """What a write about another's object would change: each side's case and appointment."""
+    """What a write about another's object would change: each side's case, appointment and QA finding."""
     out = {}
     for name, side in world.sides.items():
         case = Case.objects.get(pk=side.case.pk)
         appt = apps.get_model("visits.Appointment").objects.get(pk=side.objects["appointment"].pk)
-        out[name] = (case.agency_id, case.collector_id, case.status, case.version, appt.status, appt.collector_id)
+        finding = apps.get_model("qa.ConfirmedFinding").objects.get(pk=side.objects["qa_finding"].pk)
+        out[name] = (case.agency_id, case.collector_id, case.status, case.version, appt.status, appt.collector_id,
+                     finding.appeal, finding.appeal_proposal)
     return out
 
 

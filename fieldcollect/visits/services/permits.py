@@ -60,7 +60,7 @@ def permits_issue(*, plan: RoutePlan, now: datetime | None = None) -> list[Visit
     now = now or timezone.now()
     team = plan.team
     members = list(Collector.objects.filter(pk__in=team.member_ids))
-    qualified = sum(1 for c in members if c.qualified_on(plan.date))
+    qualified = compliance_services.collectors_qualified(members, on=plan.date)
     expires = permit_expiry(plan)
     stops = list(plan.stops.filter(skipped=False).select_related("case__customer", "case__loan", "appointment"))
     rows = []

@@ -98,6 +98,14 @@ def can_manage_legal(user: User | None) -> bool:
     )
 
 
+def require_view_legal(user: User) -> None:
+    """Refuse (403) a user who may not see legal matters (:func:`can_view_legal`)."""
+    if not can_view_legal(user):
+        raise PermissionDeniedError(
+            _("Only bank staff may see legal matters."), code=CommonErrorCode.PERMISSION_DENIED
+        )
+
+
 def _require_manage(user: User | None) -> None:
     if not can_manage_legal(user):
         raise PermissionDeniedError(

@@ -5,6 +5,7 @@ import. Thin: the rules are the services' and selectors'."""
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -40,11 +41,9 @@ from fieldcollect.portfolio.charts import to_json
 MAX_VENDOR_FILE = 5 * 1024 * 1024
 
 
-def _require_view(user: User) -> None:
-    if not services.can_view_legal(user):
-        raise PermissionDeniedError(
-            _("Only bank staff may see legal matters."), code=CommonErrorCode.PERMISSION_DENIED
-        )
+def _texts(p: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The text parameters ``names`` of a parsed form, an empty string for one not given."""
+    return {name: p[name] or "" for name in names}
 
 
 def _fail(request: HttpRequest, exc: ApplicationError) -> None:
@@ -57,7 +56,7 @@ def _fail(request: HttpRequest, exc: ApplicationError) -> None:
 @errors_as_pages
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    _require_view(user)
+    services.require_view_legal(user)
     data = selectors.legal_dashboard()
     referrals = list(selectors.referrals_list()[:200])
     return render(
@@ -98,7 +97,7 @@ class UpdateParams(params.QueryForm):
 @errors_as_pages
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     user = request_user(request)
-    _require_view(user)
+    services.require_view_legal(user)
     referral = LegalReferral.objects.select_related("case").filter(pk=referral_id).first()
     if referral is None:
         raise Http404
@@ -191,41 +190,30 @@ def case_legal(request: HttpRequest, case_id: int) -> HttpResponse:
             if p["action"] == "refer":
                 services.referral_create(
                     case=case,
-                    kind=p["kind"] or "",
-                    forum=p["forum"] or "",
                     claim_fen=p["claim"] if p["claim"] is not None else case.overdue_fen,
-                    law_firm=p["law_firm"] or "",
-                    forum_case_number=p["forum_case_number"] or "",
                     acting_user=user,
+                    **_texts(p, "kind", "forum", "law_firm", "forum_case_number"),
                 )
                 messages.success(request, _("Referred; the case was recalled from its agency."))
             elif p["action"] == "letter":
                 services.letter_send(
-                    case=case,
-                    kind=p["kind"] or "",
-                    law_firm=p["law_firm"] or "",
-                    lawyer=p["lawyer"] or "",
-                    tracking_number=p["tracking_number"] or "",
-                    acting_user=user,
+                    case=case, acting_user=user, **_texts(p, "kind", "law_firm", "lawyer", "tracking_number")
                 )
                 messages.success(request, _("Letter sent."))
             elif p["action"] == "contact":
                 services.alt_contact_add(
                     case=case,
-                    kind=p["kind"] or "",
-                    value=p["value"] or "",
                     party=p["party"] or "debtor",
-                    label=p["label"] or "",
-                    source=p["source"] or "",
                     consent=p["consent"] or Consent.UNKNOWN,
                     source_ref="page",
                     acting_user=user,
+                    **_texts(p, "kind", "value", "label", "source"),
                 )
                 messages.success(request, _("Contact recorded."))
         except ApplicationError as exc:
             _fail(request, exc)
         return redirect("legal:case", case_id=case.pk)
-    referrals = list(LegalReferral.objects.filter(case=case).order_by("-referred_on", "-id")) if bank else []
+    referrals = list(selectors.referrals_of_case(case=case)) if bank else []
     return render(
         request,
         "legal/case.html",

@@ -17,16 +17,23 @@ from fieldcollect.agencies.models import Agency, AgencyContract, AgencyContractV
 from fieldcollect.cases.access import has_capability
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, NotFoundError
-from fieldcollect.core.models import Role, User
+from fieldcollect.core.models import User
 from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.visibility import managed_agency, sees_agency
+
+
+def _may_see_agency(user: User, agency_id: int) -> bool:
+    """The bank's staff who may view agencies, or this agency's manager."""
+    return sees_agency(user, agency_id, sees_all=lambda u: has_capability(u, "agency.view"))
 
 
 @login_required
 def agency_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+    user = request_user(request)
     if not has_capability(user, "agency.view"):
-        if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
-            return agency_detail(request, user.agency_id)
+        managed = managed_agency(user)
+        if managed is not None:
+            return agency_detail(request, managed)
         return render(request, "error.html", {"message": ""}, status=404)
     today = timezone.localdate()
     agencies = list(selectors.agency_list_with_load(on=today))
@@ -37,11 +44,8 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def agency_detail(request: HttpRequest, agency_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    allowed = has_capability(user, "agency.view") or (
-        user.role == Role.AGENCY_MANAGER and user.agency_id == agency_id
-    )
-    agency = Agency.objects.filter(pk=agency_id).first() if allowed else None
+    user = request_user(request)
+    agency = Agency.objects.filter(pk=agency_id).first() if _may_see_agency(user, agency_id) else None
     if agency is None:
         return render(request, "error.html", {"message": ""}, status=404)
     today = timezone.localdate()
@@ -62,10 +66,6 @@ class DecisionParams(params.QueryForm):
     decision = params.ChoiceParam(choices=[("approve", "approve"), ("reject", "reject"), ("withdraw", "withdraw")],
                                   required=True)
     note = params.TextParam(max_length=500)
-
-
-def _may_see_agency(user: User, agency_id: int) -> bool:
-    return has_capability(user, "agency.view") or (user.role == Role.AGENCY_MANAGER and user.agency_id == agency_id)
 
 
 def _contract(request: HttpRequest, contract_id: int) -> AgencyContract:

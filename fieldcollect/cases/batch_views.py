@@ -22,6 +22,7 @@ from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.visibility import sees_agency
 
 BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
 
@@ -42,7 +43,7 @@ class DecideParams(params.QueryForm):
 
 
 def _may_view(user: User) -> bool:
-    return user.is_bank_user or (user.role == Role.AGENCY_MANAGER and user.agency_id is not None)
+    return sees_agency(user)
 
 
 def _page(request: HttpRequest, *, status: int = 200) -> HttpResponse:

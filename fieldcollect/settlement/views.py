@@ -17,6 +17,7 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError
 from fieldcollect.core.pages import errors_as_pages, month_param, request_user
+from fieldcollect.core.visibility import managed_agency
 from fieldcollect.privacy.exports import export_table
 from fieldcollect.scorecards.access import is_manager, require_manager
 from fieldcollect.settlement import claims, exports, selectors, services
@@ -98,7 +99,7 @@ def statement_generate(request: HttpRequest) -> HttpResponse:
 def statement_detail(request: HttpRequest, statement_id: int) -> HttpResponse:
     user = request_user(request)
     st = _statement(request, statement_id)
-    own_agency = user.role == "agency_manager" and user.agency_id == st.agency_id
+    own_agency = managed_agency(user) == st.agency_id
     return render(request, "settlement/statement_detail.html", {
         "st": st, "lines": selectors.statement_lines(statement=st), "rec": selectors.reconcile(statement=st),
         "adjustments": selectors.statement_adjustments(statement=st),

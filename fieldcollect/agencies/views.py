@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies import selectors, services
 from fieldcollect.agencies.errors import AgencyErrorCode
@@ -18,7 +17,7 @@ from fieldcollect.cases.access import has_capability
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import User
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import errors_as_messages, page_view, post_view, request_user
 from fieldcollect.core.visibility import managed_agency, sees_agency
 
 
@@ -92,15 +91,12 @@ def _contract_page(request: HttpRequest, contract: AgencyContract, form: Version
     }, status=status)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     return _contract_page(request, _contract(request, contract_id))
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def contract_propose(request: HttpRequest, contract_id: int) -> HttpResponse:
     user = request_user(request)
     contract = _contract(request, contract_id)
@@ -120,9 +116,7 @@ def contract_propose(request: HttpRequest, contract_id: int) -> HttpResponse:
     return redirect("agencies:contract", contract_id=contract.pk)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def version_decide(request: HttpRequest, contract_id: int, version_id: int) -> HttpResponse:
     user = request_user(request)
     contract = _contract(request, contract_id)
@@ -130,19 +124,14 @@ def version_decide(request: HttpRequest, contract_id: int, version_id: int) -> H
     if version is None:
         raise NotFoundError(_("Contract version not found."), code=AgencyErrorCode.CONTRACT_NOT_FOUND)
     form = DecisionParams.parse(request.POST)
-    try:
+    with errors_as_messages(request, 400, 403, 409):
         services.contract_version_decide(version=version, decision=form["decision"], acting_user=user,
                                          note=form["note"])
         messages.success(request, _("Decision recorded."))
-    except ApplicationError as exc:
-        if exc.status_code not in (400, 403, 409):
-            raise
-        messages.error(request, exc.message)
     return redirect("agencies:contract", contract_id=contract.pk)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def contract_new(request: HttpRequest, agency_id: int) -> HttpResponse:
     user = request_user(request)
     agency = Agency.objects.filter(pk=agency_id).first()

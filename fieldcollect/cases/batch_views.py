@@ -7,11 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Collector
 from fieldcollect.cases import batch, forms, selectors
@@ -21,7 +19,7 @@ from fieldcollect.cases.selectors import CaseFilters
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import errors_as_messages, page_view, post_view, request_user
 from fieldcollect.core.visibility import sees_agency
 
 BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
@@ -67,8 +65,7 @@ def _page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
     return render(request, "cases/batch.html", ctx, status=status)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def batch_page(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not _may_view(user):
@@ -76,9 +73,7 @@ def batch_page(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def batch_create(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not _may_view(user):
@@ -151,8 +146,7 @@ def _batch(request: HttpRequest, batch_id: int) -> BatchAction:
     return found
 
 
-@login_required
-@errors_as_pages
+@page_view
 def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request_user(request)
     b = _batch(request, batch_id)
@@ -169,18 +163,12 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def batch_decide(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request_user(request)
     b = _batch(request, batch_id)
     p = DecideParams.parse(request.POST)
-    try:
+    with errors_as_messages(request, 400, 403, 409):
         batch.batch_decide(batch=b, decision=p["decision"], acting_user=user, note=p["note"])
         messages.success(request, _("Decision recorded."))
-    except ApplicationError as exc:
-        if exc.status_code not in (400, 403, 409):
-            raise
-        messages.error(request, exc.message)
     return redirect("cases:batch_detail", batch_id=b.pk)

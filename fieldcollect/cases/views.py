@@ -25,7 +25,7 @@ from fieldcollect.core import params
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import User
-from fieldcollect.core.pages import errors_as_pages
+from fieldcollect.core.pages import page_view
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.unmask import UnmaskForm, page_customer_view, pii_unmask
 
@@ -50,8 +50,7 @@ def _not_found_to_404(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
-@login_required
-@errors_as_pages
+@page_view
 def case_list(request: HttpRequest) -> HttpResponse:
     """Bank: every case with filters; agency manager: its placed cases; collector: its assigned cases.
     Keyset paging ("more" appends the next page through htmx). A bad filter value is a 400 naming it."""
@@ -304,8 +303,7 @@ def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
     return redirect(reverse("cases:tasks"))
 
 
-@login_required
-@errors_as_pages
+@page_view
 def results_import_page(request: HttpRequest) -> HttpResponse:
     """An agency manager uploads the agency's work results (催记): the answer lists the refused rows with
     their row, column and reason; every other user gets 403."""

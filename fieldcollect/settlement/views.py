@@ -5,18 +5,16 @@ sees and disputes its own only."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError
-from fieldcollect.core.pages import errors_as_pages, month_param, request_user
+from fieldcollect.core.pages import errors_as_messages, month_param, page_view, post_view, request_user
 from fieldcollect.core.visibility import managed_agency
 from fieldcollect.privacy.exports import export_table
 from fieldcollect.scorecards.access import is_manager, require_manager
@@ -58,8 +56,7 @@ def _statement(request: HttpRequest, statement_id: int) -> Statement:
     return st
 
 
-@login_required
-@errors_as_pages
+@page_view
 def statement_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not (user.is_bank_user or user.agency_id is not None):
@@ -73,9 +70,7 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def statement_generate(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     require_manager(user)
@@ -94,8 +89,7 @@ def statement_generate(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('settlement:list')}?month={month:%Y-%m}")
 
 
-@login_required
-@errors_as_pages
+@page_view
 def statement_detail(request: HttpRequest, statement_id: int) -> HttpResponse:
     user = request_user(request)
     st = _statement(request, statement_id)
@@ -111,9 +105,7 @@ def statement_detail(request: HttpRequest, statement_id: int) -> HttpResponse:
     })
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def statement_issue(request: HttpRequest, statement_id: int) -> HttpResponse:
     user = request_user(request)
     require_manager(user)
@@ -126,9 +118,7 @@ def statement_issue(request: HttpRequest, statement_id: int) -> HttpResponse:
     return redirect("settlement:detail", statement_id=st.pk)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpResponse:
     user = request_user(request)
     st = _statement(request, statement_id)
@@ -136,7 +126,7 @@ def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpRe
     if line is None:
         raise NotFoundError(_("Line not found."), code=SettlementErrorCode.STATEMENT_LINE_NOT_FOUND)
     form = LineParams.parse(request.POST)
-    try:
+    with errors_as_messages(request, 400):
         if form["action"] == "resolve":
             services.line_resolve(line=line, acting_user=user, note=form["reason"])
         elif form["action"] == "reverse":
@@ -146,15 +136,10 @@ def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpRe
                                         "agency's next statement."))
         else:
             services.line_dispute(line=line, reason=form["reason"], acting_user=user)
-    except ApplicationError as exc:
-        if exc.status_code != 400:
-            raise
-        messages.error(request, exc.message)
     return redirect("settlement:detail", statement_id=st.pk)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
     lang = _lang(request)
@@ -166,8 +151,7 @@ def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
     return resp
 
 
-@login_required
-@errors_as_pages
+@page_view
 def statement_pdf(request: HttpRequest, statement_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
     lang = _lang(request)
@@ -176,9 +160,7 @@ def statement_pdf(request: HttpRequest, statement_id: int) -> HttpResponse:
     return resp
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def invoice_action(request: HttpRequest, statement_id: int) -> HttpResponse:
     """Issue the statement's invoice, dispute it, re-issue it or record it paid (each by its role)."""
     user = request_user(request)
@@ -202,9 +184,7 @@ def invoice_action(request: HttpRequest, statement_id: int) -> HttpResponse:
     return redirect("settlement:detail", statement_id=st.pk)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def claim_upload(request: HttpRequest, statement_id: int) -> HttpResponse:
     """Upload the agency's claim file: compared with the statement line by line."""
     user = request_user(request)
@@ -227,8 +207,7 @@ def claim_upload(request: HttpRequest, statement_id: int) -> HttpResponse:
     return redirect("settlement:claim", statement_id=st.pk, claim_id=rec.pk)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def claim_detail(request: HttpRequest, statement_id: int, claim_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
     rec = ClaimReconciliation.objects.filter(pk=claim_id, statement=st).first()

@@ -8,8 +8,8 @@ all ask it. A request is ``pending`` after the maker made it; a checker in one o
 who is not the maker, approves or rejects it; the maker may withdraw it while it is pending. Decided
 requests are final.
 
-Pure (no Django): the services hold the request rows, call :func:`violations` and store the
-decision and its audit row in one transaction.
+Pure (no Django): the services hold the request rows and, through :mod:`fieldcollect.core.decisions`,
+call :func:`violations` and store the decision; their audit row goes in the same transaction.
 """
 
 from __future__ import annotations

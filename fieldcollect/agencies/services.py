@@ -305,9 +305,8 @@ def contract_version_decide(
             AgencyContractVersion.objects.select_for_update().select_related("contract").get(pk=version.pk)
         )
         check_decision(
-            state=locked.state,
+            locked,
             decision=decision,
-            maker_id=locked.made_by_id,
             acting_user=acting_user,
             checker_roles=CHECKER_ROLES,
             messages=_VIOLATION_MESSAGES,

@@ -240,9 +240,8 @@ def batch_decide(*, batch: BatchAction, decision: str, acting_user: User, note: 
     with transaction.atomic():
         locked = BatchAction.objects.select_for_update().get(pk=batch.pk)
         check_decision(
-            state=locked.state,
+            locked,
             decision=decision,
-            maker_id=locked.made_by_id,
             acting_user=acting_user,
             checker_roles=CHECKER_ROLES,
             messages=_MESSAGES,

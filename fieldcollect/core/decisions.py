@@ -17,24 +17,23 @@ from fieldcollect.core.models import User
 
 
 def check_decision(
+    row: Any,
     *,
-    state: str,
     decision: str,
-    maker_id: int | None,
     acting_user: User,
     checker_roles: Collection[str],
     messages: Mapping[mc.Violation, Callable[[], str]],
     code: str,
     invalid: Callable[[], ApplicationError],
 ) -> None:
-    """Refuse ``acting_user`` taking ``decision`` on a request in ``state`` made by ``maker_id``: an
-    unknown decision raises ``invalid()``; a violation the error with its domain's ``messages`` and
-    ``code`` (the violations listed in ``extra``)."""
+    """Refuse ``acting_user`` taking ``decision`` on the locked request ``row`` (its ``state``, its maker
+    ``made_by_id``): an unknown decision raises ``invalid()``; a violation the error with its domain's
+    ``messages`` and ``code`` (the violations listed in ``extra``)."""
     try:
         found = mc.violations(
-            state=state,
+            state=row.state,
             decision=decision,
-            maker_id=maker_id,
+            maker_id=row.made_by_id,
             actor_id=acting_user.pk,
             actor_role=acting_user.role,
             checker_roles=checker_roles,

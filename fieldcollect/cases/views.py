@@ -25,7 +25,7 @@ from fieldcollect.core import params
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import User
-from fieldcollect.core.pages import page_view
+from fieldcollect.core.pages import page_view, post_view
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.unmask import UnmaskForm, page_customer_view, pii_unmask
 
@@ -34,20 +34,6 @@ BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
 
 class TimelineParams(params.QueryForm):
     timeline = params.IntParam(min_value=1, max_value=hub.TIMELINE_MAX_PAGES)  # the page of the timeline
-
-
-def _not_found_to_404(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return fn(request, *args, **kwargs)
-        except NotFoundError as exc:
-            return render(request, "error.html", {"message": exc.message}, status=404)
-        except ApplicationError as exc:
-            return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 @page_view
@@ -83,8 +69,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/case_list.html", ctx)
 
 
-@login_required
-@_not_found_to_404
+@page_view
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     case = access_case_by_id(case_id, user)
@@ -281,9 +266,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
                                                      "today": timezone.localdate()})
 
 
-@login_required
-@require_POST
-@_not_found_to_404
+@post_view
 def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
     user = _user(request)
     task = access_task_by_id(task_id, user)

@@ -15,7 +15,7 @@ from fieldcollect.agencies.forms import ContractForm, VersionForm
 from fieldcollect.agencies.models import Agency, AgencyContract, AgencyContractVersion
 from fieldcollect.cases.access import has_capability
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.errors import ApplicationError, NotFoundError, found_or_404
 from fieldcollect.core.models import User
 from fieldcollect.core.pages import errors_as_messages, page_view, post_view, request_user
 from fieldcollect.core.visibility import managed_agency, sees_agency
@@ -120,9 +120,8 @@ def contract_propose(request: HttpRequest, contract_id: int) -> HttpResponse:
 def version_decide(request: HttpRequest, contract_id: int, version_id: int) -> HttpResponse:
     user = request_user(request)
     contract = _contract(request, contract_id)
-    version = AgencyContractVersion.objects.filter(pk=version_id, contract=contract).first()
-    if version is None:
-        raise NotFoundError(_("Contract version not found."), code=AgencyErrorCode.CONTRACT_NOT_FOUND)
+    version = found_or_404(AgencyContractVersion.objects.filter(pk=version_id, contract=contract).first(),
+                           _("Contract version not found."), code=AgencyErrorCode.CONTRACT_NOT_FOUND)
     form = DecisionParams.parse(request.POST)
     with errors_as_messages(request, 400, 403, 409):
         services.contract_version_decide(version=version, decision=form["decision"], acting_user=user,

@@ -23,7 +23,7 @@ from fieldcollect.api.schemas import (
 )
 from fieldcollect.cases.access import access_case_by_id
 from fieldcollect.cases.models import Case
-from fieldcollect.core.errors import NotFoundError
+from fieldcollect.core.errors import found_or_404
 from fieldcollect.core.models import User
 from fieldcollect.legal import selectors, services
 from fieldcollect.legal.errors import LegalErrorCode
@@ -81,11 +81,12 @@ def track_letter(
 ) -> dict[str, Any]:
     """Delivered, or returned with the reason (the case enters the contact-repair queue); once only (409)."""
     user, case = _case(request, case_id)
-    letter = Letter.objects.filter(pk=letter_id, case=case).first()
-    if letter is None:
-        raise NotFoundError(
-            "Letter not found.", code=LegalErrorCode.LETTER_NOT_FOUND, extra={"letter_id": letter_id}
-        )
+    letter = found_or_404(
+        Letter.objects.filter(pk=letter_id, case=case).first(),
+        "Letter not found.",
+        code=LegalErrorCode.LETTER_NOT_FOUND,
+        extra={"letter_id": letter_id},
+    )
     return _letter_out(
         services.letter_track(
             letter=letter, status=payload.status, reason=payload.reason, at=payload.at, acting_user=user

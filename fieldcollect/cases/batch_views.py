@@ -17,7 +17,7 @@ from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import BatchAction
 from fieldcollect.cases.selectors import CaseFilters
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.errors import ApplicationError, NotFoundError, found_or_404
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_messages, page_view, post_view, request_user
 from fieldcollect.core.visibility import sees_agency
@@ -140,9 +140,8 @@ def batch_create(request: HttpRequest) -> HttpResponse:
 
 
 def _batch(request: HttpRequest, batch_id: int) -> BatchAction:
-    found = batch.batches_visible_to(request_user(request)).filter(pk=batch_id).first()
-    if found is None:
-        raise NotFoundError(_("Batch not found."), code=CaseErrorCode.BATCH_NOT_FOUND)
+    found = found_or_404(batch.batches_visible_to(request_user(request)).filter(pk=batch_id).first(),
+                         _("Batch not found."), code=CaseErrorCode.BATCH_NOT_FOUND)
     return found
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, found_or_404
 from fieldcollect.core.pages import errors_as_messages, month_param, page_view, post_view, request_user
 from fieldcollect.core.visibility import managed_agency
 from fieldcollect.privacy.exports import export_table
@@ -50,9 +50,8 @@ def _lang(request: HttpRequest) -> str:
 
 
 def _statement(request: HttpRequest, statement_id: int) -> Statement:
-    st = selectors.statements_visible_to(request_user(request)).filter(pk=statement_id).first()
-    if st is None:
-        raise NotFoundError(_("Statement not found."), code=SettlementErrorCode.STATEMENT_NOT_FOUND)
+    st = found_or_404(selectors.statements_visible_to(request_user(request)).filter(pk=statement_id).first(),
+                      _("Statement not found."), code=SettlementErrorCode.STATEMENT_NOT_FOUND)
     return st
 
 
@@ -122,9 +121,8 @@ def statement_issue(request: HttpRequest, statement_id: int) -> HttpResponse:
 def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpResponse:
     user = request_user(request)
     st = _statement(request, statement_id)
-    line = StatementLine.objects.filter(pk=line_id, statement=st).first()
-    if line is None:
-        raise NotFoundError(_("Line not found."), code=SettlementErrorCode.STATEMENT_LINE_NOT_FOUND)
+    line = found_or_404(StatementLine.objects.filter(pk=line_id, statement=st).first(),
+                        _("Line not found."), code=SettlementErrorCode.STATEMENT_LINE_NOT_FOUND)
     form = LineParams.parse(request.POST)
     with errors_as_messages(request, 400):
         if form["action"] == "resolve":
@@ -170,9 +168,8 @@ def invoice_action(request: HttpRequest, statement_id: int) -> HttpResponse:
         if form["action"] == "issue":
             services.invoice_issue(statement=st, acting_user=user)
         else:
-            invoice = Invoice.objects.filter(statement=st).first()
-            if invoice is None:
-                raise NotFoundError(_("Invoice not found."), code=SettlementErrorCode.INVOICE_NOT_FOUND)
+            invoice = found_or_404(Invoice.objects.filter(statement=st).first(),
+                                   _("Invoice not found."), code=SettlementErrorCode.INVOICE_NOT_FOUND)
             services.invoice_transition(invoice=invoice, action=form["action"], acting_user=user,
                                         reason=form["reason"], paid_on=form["paid_on"],
                                         payment_reference=form["payment_reference"])
@@ -210,7 +207,6 @@ def claim_upload(request: HttpRequest, statement_id: int) -> HttpResponse:
 @page_view
 def claim_detail(request: HttpRequest, statement_id: int, claim_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
-    rec = ClaimReconciliation.objects.filter(pk=claim_id, statement=st).first()
-    if rec is None:
-        raise NotFoundError(_("Claim file not found."), code=SettlementErrorCode.CLAIM_NOT_FOUND)
+    rec = found_or_404(ClaimReconciliation.objects.filter(pk=claim_id, statement=st).first(),
+                       _("Claim file not found."), code=SettlementErrorCode.CLAIM_NOT_FOUND)
     return render(request, "settlement/claim_detail.html", {"st": st, "rec": rec})

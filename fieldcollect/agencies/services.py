@@ -27,6 +27,7 @@ from fieldcollect.analytics.delinquency import DEFAULT_RANGES
 from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.selectors import FIELD_GATES
 from fieldcollect.core import maker_checker as mc
+from fieldcollect.core.decisions import check_decision, record_decision
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 
@@ -295,19 +296,6 @@ _VIOLATION_MESSAGES = {
 }
 
 
-def raise_violations(found: list[mc.Violation], *, code: str) -> None:
-    """Turn maker-checker violations into the application's error (403 for who, 409 for state)."""
-    if not found:
-        return
-    first = found[0]
-    message = _VIOLATION_MESSAGES[first]()
-    if first is mc.Violation.NOT_PENDING:
-        raise ApplicationError(
-            message, code=code, extra={"violations": [v.value for v in found]}, status_code=409
-        )
-    raise PermissionDeniedError(message, code=code, extra={"violations": [v.value for v in found]})
-
-
 def contract_version_decide(
     *, version: AgencyContractVersion, decision: str, acting_user: User, note: str = ""
 ) -> AgencyContractVersion:
@@ -316,27 +304,18 @@ def contract_version_decide(
         locked = (
             AgencyContractVersion.objects.select_for_update().select_related("contract").get(pk=version.pk)
         )
-        try:
-            found = mc.violations(
-                state=locked.state,
-                decision=decision,
-                maker_id=locked.made_by_id,
-                actor_id=acting_user.pk,
-                actor_role=acting_user.role,
-                checker_roles=CHECKER_ROLES,
-                actor_is_superuser=acting_user.is_superuser,
-            )
-        except ValueError:
-            raise _invalid("decision", _("approve, reject or withdraw")) from None
-        raise_violations(found, code=AgencyErrorCode.CONTRACT_DECISION)
+        check_decision(
+            locked,
+            decision=decision,
+            acting_user=acting_user,
+            checker_roles=CHECKER_ROLES,
+            messages=_VIOLATION_MESSAGES,
+            code=AgencyErrorCode.CONTRACT_DECISION,
+            invalid=lambda: _invalid("decision", _("approve, reject or withdraw")),
+        )
         if decision == mc.Decision.APPROVE and locked.effective_from < _today() and locked.number > 1:
             raise _invalid("effective_from", _("the date has passed: propose the change again"))
-        old_state = locked.state
-        locked.state = mc.next_state(decision).value
-        locked.checked_by = acting_user if decision != mc.Decision.WITHDRAW else None
-        locked.checked_at = timezone.now()
-        locked.decision_note = note.strip()[:500]
-        locked.save(update_fields=["state", "checked_by", "checked_at", "decision_note"])
+        old_state = record_decision(locked, decision=decision, acting_user=acting_user, note=note, note_length=500)
         contract = locked.contract
         if (
             locked.state == AgencyContractVersion.State.APPROVED

@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies import selectors, services
 from fieldcollect.agencies.errors import AgencyErrorCode
@@ -16,17 +15,24 @@ from fieldcollect.agencies.forms import ContractForm, VersionForm
 from fieldcollect.agencies.models import Agency, AgencyContract, AgencyContractVersion
 from fieldcollect.cases.access import has_capability
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, NotFoundError
-from fieldcollect.core.models import Role, User
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.errors import ApplicationError, NotFoundError, found_or_404
+from fieldcollect.core.models import User
+from fieldcollect.core.pages import errors_as_messages, page_view, post_view, request_user
+from fieldcollect.core.visibility import managed_agency, sees_agency
+
+
+def _may_see_agency(user: User, agency_id: int) -> bool:
+    """The bank's staff who may view agencies, or this agency's manager."""
+    return sees_agency(user, agency_id, sees_all=lambda u: has_capability(u, "agency.view"))
 
 
 @login_required
 def agency_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+    user = request_user(request)
     if not has_capability(user, "agency.view"):
-        if user.role == Role.AGENCY_MANAGER and user.agency_id is not None:
-            return agency_detail(request, user.agency_id)
+        managed = managed_agency(user)
+        if managed is not None:
+            return agency_detail(request, managed)
         return render(request, "error.html", {"message": ""}, status=404)
     today = timezone.localdate()
     agencies = list(selectors.agency_list_with_load(on=today))
@@ -37,11 +43,8 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def agency_detail(request: HttpRequest, agency_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    allowed = has_capability(user, "agency.view") or (
-        user.role == Role.AGENCY_MANAGER and user.agency_id == agency_id
-    )
-    agency = Agency.objects.filter(pk=agency_id).first() if allowed else None
+    user = request_user(request)
+    agency = Agency.objects.filter(pk=agency_id).first() if _may_see_agency(user, agency_id) else None
     if agency is None:
         return render(request, "error.html", {"message": ""}, status=404)
     today = timezone.localdate()
@@ -62,10 +65,6 @@ class DecisionParams(params.QueryForm):
     decision = params.ChoiceParam(choices=[("approve", "approve"), ("reject", "reject"), ("withdraw", "withdraw")],
                                   required=True)
     note = params.TextParam(max_length=500)
-
-
-def _may_see_agency(user: User, agency_id: int) -> bool:
-    return has_capability(user, "agency.view") or (user.role == Role.AGENCY_MANAGER and user.agency_id == agency_id)
 
 
 def _contract(request: HttpRequest, contract_id: int) -> AgencyContract:
@@ -92,15 +91,12 @@ def _contract_page(request: HttpRequest, contract: AgencyContract, form: Version
     }, status=status)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     return _contract_page(request, _contract(request, contract_id))
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def contract_propose(request: HttpRequest, contract_id: int) -> HttpResponse:
     user = request_user(request)
     contract = _contract(request, contract_id)
@@ -120,29 +116,21 @@ def contract_propose(request: HttpRequest, contract_id: int) -> HttpResponse:
     return redirect("agencies:contract", contract_id=contract.pk)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def version_decide(request: HttpRequest, contract_id: int, version_id: int) -> HttpResponse:
     user = request_user(request)
     contract = _contract(request, contract_id)
-    version = AgencyContractVersion.objects.filter(pk=version_id, contract=contract).first()
-    if version is None:
-        raise NotFoundError(_("Contract version not found."), code=AgencyErrorCode.CONTRACT_NOT_FOUND)
+    version = found_or_404(AgencyContractVersion.objects.filter(pk=version_id, contract=contract).first(),
+                           _("Contract version not found."), code=AgencyErrorCode.CONTRACT_NOT_FOUND)
     form = DecisionParams.parse(request.POST)
-    try:
+    with errors_as_messages(request, 400, 403, 409):
         services.contract_version_decide(version=version, decision=form["decision"], acting_user=user,
                                          note=form["note"])
         messages.success(request, _("Decision recorded."))
-    except ApplicationError as exc:
-        if exc.status_code not in (400, 403, 409):
-            raise
-        messages.error(request, exc.message)
     return redirect("agencies:contract", contract_id=contract.pk)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def contract_new(request: HttpRequest, agency_id: int) -> HttpResponse:
     user = request_user(request)
     agency = Agency.objects.filter(pk=agency_id).first()

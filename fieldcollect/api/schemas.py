@@ -26,6 +26,12 @@ ERRORS: dict[int, type[ErrorOut]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut
                                      422: ErrorOut}
 
 
+def fields_of(schema: type[Schema], obj: Any, **computed: Any) -> dict[str, Any]:
+    """The response ``schema``'s fields read off ``obj`` (a model row) by name; ``computed`` gives the
+    ones that are not attributes of it (a masked value, a renamed key)."""
+    return {name: computed[name] if name in computed else getattr(obj, name) for name in schema.model_fields}
+
+
 class CaseOut(Schema):
     """A case. ``bucket``, ``dpd``, ``max_dpd``, ``overdue_fen``, ``outstanding_principal_fen`` and
     ``city`` are null for an agency whose contract does not permit them."""

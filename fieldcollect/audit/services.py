@@ -8,14 +8,18 @@ as ``pii.unmask`` or ``export.cases``, with the purpose and recipient in ``new``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import models
+from django.db import models, transaction
 
 from fieldcollect.audit.models import AuditEntry
 
 if TYPE_CHECKING:
     from fieldcollect.core.models import User
+
+_M = TypeVar("_M", bound=models.Model)
 
 
 def audit_log(
@@ -44,3 +48,29 @@ def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
             value = str(value)
         out[name] = value
     return out
+
+
+@contextmanager
+def locked_change(
+    instance: _M,
+    fields: list[str],
+    *,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    lock: Callable[[_M], _M] | None = None,
+) -> Iterator[_M]:
+    """The audited change of one row: in one transaction, lock the row (``lock``, default
+    ``select_for_update`` by primary key), snapshot ``fields``, hand the locked row to the block, then
+    write the audit row (``old`` and ``new`` snapshots); ``instance`` is refreshed afterwards. An error
+    in the block rolls everything back and writes no audit row."""
+    with transaction.atomic():
+        if lock is not None:
+            locked = lock(instance)
+        else:
+            locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+        old = snapshot(locked, fields)
+        yield locked
+        audit_log(actor=actor, action=action, object_type=object_type, object_id=locked.pk, old=old,
+                  new=snapshot(locked, fields))
+    instance.refresh_from_db()

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -25,7 +24,7 @@ from fieldcollect.audit.services import audit_log
 from fieldcollect.core import params
 from fieldcollect.core.cells import safe_csv_writer
 from fieldcollect.core.errors import CommonErrorCode, PermissionDeniedError
-from fieldcollect.core.pages import errors_as_pages
+from fieldcollect.core.pages import page_view
 from fieldcollect.core.pages import request_user as _user
 
 MAX_PAGES = 1_000
@@ -56,8 +55,7 @@ def _filters(request: HttpRequest) -> tuple[AuditFilters, int]:
     return filters, p["page"] or 1
 
 
-@login_required
-@errors_as_pages
+@page_view
 def search(request: HttpRequest) -> HttpResponse:
     """Search the audit log by actor, object, action and days; newest first, a page at a time."""
     filters, page = _filters(request)
@@ -84,8 +82,7 @@ class _Echo:
         return value
 
 
-@login_required
-@errors_as_pages
+@page_view
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The matching entries as CSV (at most :data:`EXPORT_MAX`); the export itself is written to the
     audit log (who, which filters, how many rows) before the first byte leaves."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -14,7 +13,7 @@ from fieldcollect.caselibrary.models import AmountBand, Result, StoryChannel
 from fieldcollect.cases.access import access_case_by_id
 from fieldcollect.core import params
 from fieldcollect.core.errors import CommonErrorCode, PermissionDeniedError
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import page_view, request_user
 
 
 def _require_reader(request: HttpRequest) -> None:
@@ -36,8 +35,7 @@ class CaseParams(params.QueryForm):
     case = params.IdParam()  # a story started from a closed case
 
 
-@login_required
-@errors_as_pages
+@page_view
 def story_list(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
     user = request_user(request)
@@ -51,8 +49,7 @@ def story_list(request: HttpRequest) -> HttpResponse:
         "counts": selectors.result_counts(user=user), "can_write": services.can_write(user)})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def story_detail(request: HttpRequest, story_id: int) -> HttpResponse:
     _require_reader(request)
     story = selectors.access_story_by_id(story_id, request_user(request))
@@ -60,8 +57,7 @@ def story_detail(request: HttpRequest, story_id: int) -> HttpResponse:
                   {"s": story, "can_edit": services.can_edit(request_user(request), story)})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def story_new(request: HttpRequest) -> HttpResponse:
     """Write a story; ``?case=<id>`` starts from a closed case (prefilled with its timeline)."""
     user = request_user(request)
@@ -83,8 +79,7 @@ def story_new(request: HttpRequest) -> HttpResponse:
     return render(request, "caselibrary/form.html", {"form": form, "case": case, "story": None})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def story_edit(request: HttpRequest, story_id: int) -> HttpResponse:
     user = request_user(request)
     story = selectors.access_story_by_id(story_id, user)

@@ -34,6 +34,7 @@ from fieldcollect.cases.access import cases_visible_to, require_capability
 from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import BatchAction, Case, Placement
 from fieldcollect.core import maker_checker as mc
+from fieldcollect.core.decisions import check_decision, record_decision
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.ingest.reader import decode_csv_bytes
@@ -238,36 +239,18 @@ def batch_decide(*, batch: BatchAction, decision: str, acting_user: User, note: 
     applied) or rejects it; its maker may withdraw it. Audited."""
     with transaction.atomic():
         locked = BatchAction.objects.select_for_update().get(pk=batch.pk)
-        try:
-            found = mc.violations(
-                state=locked.state,
-                decision=decision,
-                maker_id=locked.made_by_id,
-                actor_id=acting_user.pk,
-                actor_role=acting_user.role,
-                checker_roles=CHECKER_ROLES,
-                actor_is_superuser=acting_user.is_superuser,
-            )
-        except ValueError:
-            raise ApplicationError(
-                _("approve, reject or withdraw"),
-                code=CaseErrorCode.BATCH_INVALID,
-                extra={"field": "decision"},
-            ) from None
-        if found:
-            message = _MESSAGES[found[0]]()
-            extra = {"violations": [v.value for v in found]}
-            if found[0] is mc.Violation.NOT_PENDING:
-                raise ApplicationError(
-                    message, code=CaseErrorCode.BATCH_DECISION, extra=extra, status_code=409
-                )
-            raise PermissionDeniedError(message, code=CaseErrorCode.BATCH_DECISION, extra=extra)
-        old = locked.state
-        locked.state = mc.next_state(decision).value
-        locked.checked_by = acting_user if decision != mc.Decision.WITHDRAW else None
-        locked.checked_at = timezone.now()
-        locked.decision_note = note.strip()[:300]
-        locked.save(update_fields=["state", "checked_by", "checked_at", "decision_note"])
+        check_decision(
+            locked,
+            decision=decision,
+            acting_user=acting_user,
+            checker_roles=CHECKER_ROLES,
+            messages=_MESSAGES,
+            code=CaseErrorCode.BATCH_DECISION,
+            invalid=lambda: ApplicationError(
+                _("approve, reject or withdraw"), code=CaseErrorCode.BATCH_INVALID, extra={"field": "decision"}
+            ),
+        )
+        old = record_decision(locked, decision=decision, acting_user=acting_user, note=note, note_length=300)
         audit_log(
             actor=acting_user,
             action=f"batch.{mc.Decision(decision).value}",

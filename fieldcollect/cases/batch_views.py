@@ -7,11 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Collector
 from fieldcollect.cases import batch, forms, selectors
@@ -19,9 +17,10 @@ from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import BatchAction
 from fieldcollect.cases.selectors import CaseFilters
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.errors import ApplicationError, NotFoundError, found_or_404
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import errors_as_messages, page_view, post_view, request_user
+from fieldcollect.core.visibility import sees_agency
 
 BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
 
@@ -42,7 +41,7 @@ class DecideParams(params.QueryForm):
 
 
 def _may_view(user: User) -> bool:
-    return user.is_bank_user or (user.role == Role.AGENCY_MANAGER and user.agency_id is not None)
+    return sees_agency(user)
 
 
 def _page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
@@ -66,8 +65,7 @@ def _page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
     return render(request, "cases/batch.html", ctx, status=status)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def batch_page(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not _may_view(user):
@@ -75,9 +73,7 @@ def batch_page(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def batch_create(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not _may_view(user):
@@ -144,14 +140,12 @@ def batch_create(request: HttpRequest) -> HttpResponse:
 
 
 def _batch(request: HttpRequest, batch_id: int) -> BatchAction:
-    found = batch.batches_visible_to(request_user(request)).filter(pk=batch_id).first()
-    if found is None:
-        raise NotFoundError(_("Batch not found."), code=CaseErrorCode.BATCH_NOT_FOUND)
+    found = found_or_404(batch.batches_visible_to(request_user(request)).filter(pk=batch_id).first(),
+                         _("Batch not found."), code=CaseErrorCode.BATCH_NOT_FOUND)
     return found
 
 
-@login_required
-@errors_as_pages
+@page_view
 def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request_user(request)
     b = _batch(request, batch_id)
@@ -168,18 +162,12 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def batch_decide(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request_user(request)
     b = _batch(request, batch_id)
     p = DecideParams.parse(request.POST)
-    try:
+    with errors_as_messages(request, 400, 403, 409):
         batch.batch_decide(batch=b, decision=p["decision"], acting_user=user, note=p["note"])
         messages.success(request, _("Decision recorded."))
-    except ApplicationError as exc:
-        if exc.status_code not in (400, 403, 409):
-            raise
-        messages.error(request, exc.message)
     return redirect("cases:batch_detail", batch_id=b.pk)

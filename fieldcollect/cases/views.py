@@ -25,7 +25,7 @@ from fieldcollect.core import params
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import User
-from fieldcollect.core.pages import errors_as_pages
+from fieldcollect.core.pages import page_view, post_view
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.unmask import UnmaskForm, page_customer_view, pii_unmask
 
@@ -36,22 +36,7 @@ class TimelineParams(params.QueryForm):
     timeline = params.IntParam(min_value=1, max_value=hub.TIMELINE_MAX_PAGES)  # the page of the timeline
 
 
-def _not_found_to_404(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return fn(request, *args, **kwargs)
-        except NotFoundError as exc:
-            return render(request, "error.html", {"message": exc.message}, status=404)
-        except ApplicationError as exc:
-            return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
-
-
-@login_required
-@errors_as_pages
+@page_view
 def case_list(request: HttpRequest) -> HttpResponse:
     """Bank: every case with filters; agency manager: its placed cases; collector: its assigned cases.
     Keyset paging ("more" appends the next page through htmx). A bad filter value is a 400 naming it."""
@@ -84,8 +69,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/case_list.html", ctx)
 
 
-@login_required
-@_not_found_to_404
+@page_view
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     case = access_case_by_id(case_id, user)
@@ -284,9 +268,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
                                                      "today": timezone.localdate()})
 
 
-@login_required
-@require_POST
-@_not_found_to_404
+@post_view
 def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
     user = _user(request)
     task = access_task_by_id(task_id, user)
@@ -306,8 +288,7 @@ def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
     return redirect(reverse("cases:tasks"))
 
 
-@login_required
-@errors_as_pages
+@page_view
 def results_import_page(request: HttpRequest) -> HttpResponse:
     """An agency manager uploads the agency's work results (催记): the answer lists the refused rows with
     their row, column and reason; every other user gets 403."""

@@ -25,8 +25,8 @@ from fieldcollect.complaints.errors import ComplaintErrorCode
 from fieldcollect.complaints.models import OPEN_STATUSES, Complaint, InvestigationEntry
 from fieldcollect.complaints.sla import SlaState, sla_state
 from fieldcollect.core.errors import NotFoundError
-from fieldcollect.core.models import Role, User
-from fieldcollect.core.visibility import visible_by_agency
+from fieldcollect.core.models import User
+from fieldcollect.core.visibility import sees_agency, visible_by_agency
 from fieldcollect.visits.models import Evidence, FeedbackRequest, VisitReport
 
 # how many complaints (newest first) a text search reads: the description is encrypted at rest
@@ -37,8 +37,7 @@ COUNT_BY = ("category", "severity", "source", "status", "agency", "root_cause", 
 def can_view_complaints(user: User) -> bool:
     """Whether ``user`` may open the complaint pages: the bank's staff (all complaints) and an agency's
     manager (those about the agency)."""
-    return user.is_authenticated and user.is_active and (
-        user.is_bank_user or (user.role == Role.AGENCY_MANAGER and user.agency_id is not None))
+    return sees_agency(user)
 
 
 def complaints_visible_to(user: User) -> QuerySet[Complaint]:

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,7 +27,7 @@ from fieldcollect.complaints.models import Category, Complaint, Severity, Source
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import page_view, post_view, request_user
 from fieldcollect.portfolio.models import Customer
 from fieldcollect.visits import links
 from fieldcollect.visits.models import VisitReport
@@ -63,8 +62,7 @@ class AssignParams(params.QueryForm):
     assignee = params.IdParam(required=True)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def complaint_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     _require_viewer(user)
@@ -79,8 +77,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
         "breaches": selectors.open_breach_count(user=user), "is_handler": services.is_handler(user)})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def work_queue(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     _require_viewer(user)
@@ -89,8 +86,7 @@ def work_queue(request: HttpRequest) -> HttpResponse:
         "rows": rows, "breaches": sum(1 for _c, s in rows if s.breached), "is_handler": services.is_handler(user)})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def intake(request: HttpRequest) -> HttpResponse:
     """Hotline and regulator referrals, entered by the complaints staff."""
     user = request_user(request)
@@ -128,8 +124,7 @@ def _handlers() -> list[User]:
     return list(User.objects.filter(is_active=True, role__in=services.HANDLER_ROLES).order_by("username")[:200])
 
 
-@login_required
-@errors_as_pages
+@page_view
 def detail(request: HttpRequest, complaint_id: int) -> HttpResponse:
     user = request_user(request)
     _require_viewer(user)
@@ -159,9 +154,7 @@ def _cleaned(form: Form, message: str, code: ComplaintErrorCode) -> dict[str, An
     return form.cleaned_data
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
     user = request_user(request)
     _require_viewer(user)
@@ -213,8 +206,7 @@ def act(request: HttpRequest, complaint_id: int, action: str) -> HttpResponse:
     return redirect("complaints:detail", complaint_id=c.pk)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def feedback_summary(request: HttpRequest) -> HttpResponse:
     """Customer feedback per agency and per collector over the last N days."""
     user = request_user(request)

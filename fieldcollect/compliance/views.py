@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.cases.access import access_case_by_id
@@ -26,7 +26,7 @@ from fieldcollect.compliance.models import DebtorFlag
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.pages import errors_as_pages
+from fieldcollect.core.pages import page_view, post_view
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.masking import mask_mobile
 from fieldcollect.visits import selectors as visit_selectors
@@ -51,8 +51,7 @@ def _local(value: datetime | None, tz: str) -> datetime | None:
     return value.replace(tzinfo=zone(tz)) if timezone.is_naive(value) else value
 
 
-@login_required
-@errors_as_pages
+@page_view
 def case_flags(request: HttpRequest, case_id: int) -> HttpResponse:
     """The debtor's flags (all their cases), the contacts refused on this case, and forms to add/lift."""
     user, case = _flag_case(request, case_id)
@@ -75,9 +74,7 @@ def case_flags(request: HttpRequest, case_id: int) -> HttpResponse:
     return render(request, "compliance/case_flags.html", ctx)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def flag_add(request: HttpRequest, case_id: int) -> HttpResponse:
     user, case = _flag_case(request, case_id)
     form = forms.FlagAddForm(request.POST)
@@ -98,9 +95,7 @@ def flag_add(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect(reverse("compliance:case_flags", args=[case.pk]))
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def flag_lift(request: HttpRequest, case_id: int, flag_id: int) -> HttpResponse:
     user, case = _flag_case(request, case_id)
     flag = DebtorFlag.objects.filter(pk=flag_id, customer_id=case.customer_id).first()
@@ -131,8 +126,7 @@ def _report_scope(request: HttpRequest) -> tuple[User, Any, int | None]:
     raise PermissionDeniedError(_("Your role may not see the compliance report."), code=CommonErrorCode.PERMISSION_DENIED)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def report(request: HttpRequest) -> HttpResponse:
     """Daily compliance report: blocked attempts by rule, breaches, near misses, suspicious patterns."""
     user, day, agency_id = _report_scope(request)
@@ -151,8 +145,7 @@ def report(request: HttpRequest) -> HttpResponse:
     return render(request, "compliance/report.html", ctx)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def report_csv(request: HttpRequest) -> HttpResponse:
     _, day, agency_id = _report_scope(request)
     data = selectors.daily_report(day=day, agency_id=agency_id)

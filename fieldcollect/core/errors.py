@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 
 class ApplicationError(Exception):
@@ -30,6 +32,14 @@ class ApplicationError(Exception):
 
 class NotFoundError(ApplicationError):
     status_code = 404
+
+
+def found_or_404(obj: _T | None, message: str, *, code: str, extra: dict[str, Any] | None = None) -> _T:
+    """``obj``, or a :class:`NotFoundError` (404) with ``message`` and ``code`` when it is None (a row
+    that does not exist or that the user may not see)."""
+    if obj is None:
+        raise NotFoundError(message, code=code, extra=extra)
+    return obj
 
 
 class ConflictError(ApplicationError):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, TypeVar
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError
@@ -36,6 +40,29 @@ def errors_as_pages(fn: Callable[..., R]) -> Callable[..., R | HttpResponse]:
             return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
 
     return wrapper
+
+
+def page_view(fn: Callable[..., R]) -> Callable[..., R | HttpResponse]:
+    """A page: login required, an ApplicationError rendered as the error page (:func:`errors_as_pages`)."""
+    return login_required(errors_as_pages(fn))
+
+
+def post_view(fn: Callable[..., R]) -> Callable[..., R | HttpResponse]:
+    """A form's POST target: login required, POST only (405 otherwise), errors as pages."""
+    return login_required(require_POST(errors_as_pages(fn)))
+
+
+@contextmanager
+def errors_as_messages(request: HttpRequest, *shown: int) -> Iterator[None]:
+    """Around a form's write: an ApplicationError with one of the ``shown`` statuses (none given: any
+    below 500 but 403 and 404) becomes an error message on the next page; any other propagates (the
+    view's :func:`errors_as_pages` renders it)."""
+    try:
+        yield
+    except ApplicationError as exc:
+        if not (exc.status_code in shown if shown else exc.status_code < 500 and exc.status_code not in {403, 404}):
+            raise
+        messages.error(request, exc.message)
 
 
 class MonthParams(params.QueryForm):

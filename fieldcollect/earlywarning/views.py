@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.core import params
 from fieldcollect.core.models import Role
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import page_view, request_user
 from fieldcollect.earlywarning import charts, selectors
 from fieldcollect.earlywarning.services import strategy_run
 from fieldcollect.portfolio.models import DailyRun
@@ -74,8 +74,7 @@ class StrategyParams(params.QueryForm):
     page = params.IntParam(min_value=1, max_value=10**9)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def warning_list(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return redirect("cases:list")
@@ -101,8 +100,7 @@ def experiments(request: HttpRequest) -> HttpResponse:
     return render(request, "earlywarning/experiments.html", {"results": results, "figures": figures})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def strategy(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return redirect("cases:list")

@@ -125,12 +125,19 @@ def mask_contact_value(kind: str, value: str) -> str:
     return mask_name(value)
 
 
+def alt_contact_rows(*, case: Case) -> QuerySet[AltContact]:
+    """The debtor's alternate contacts (every case of the customer), newest first."""
+    return AltContact.objects.filter(customer_id=case.customer_id).order_by("-created_at", "-id")
+
+
 def alt_contacts_of_case(*, case: Case) -> list[dict[str, Any]]:
     """The debtor's alternate contacts (every case of the customer), masked."""
-    out = []
-    for c in AltContact.objects.filter(customer_id=case.customer_id).order_by("-created_at", "-id"):
-        out.append({"obj": c, "masked": mask_contact_value(c.kind, str(c.value))})
-    return out
+    return [{"obj": c, "masked": mask_contact_value(c.kind, str(c.value))} for c in alt_contact_rows(case=case)]
+
+
+def referrals_of_case(*, case: Case) -> QuerySet[LegalReferral]:
+    """The case's legal referrals, latest first (bank staff only: the caller checks)."""
+    return LegalReferral.objects.filter(case=case).order_by("-referred_on", "-id")
 
 
 UNREACHABLE_OUTCOMES = (Outcome.MOVED, Outcome.WRONG_ADDRESS, Outcome.WRONG_NUMBER)

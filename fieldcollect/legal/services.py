@@ -12,15 +12,16 @@ import csv
 import hashlib
 import io
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fieldcollect.audit.services import audit_log, snapshot
+from fieldcollect.audit.services import audit_log, locked_change, snapshot
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.access import has_capability, require_capability
 from fieldcollect.cases.models import Case, Outcome, Party, Payment, Placement
@@ -95,6 +96,14 @@ def can_manage_legal(user: User | None) -> bool:
         and user.is_authenticated
         and (user.is_superuser or user.role == Role.COLLECTIONS_MANAGER)
     )
+
+
+def require_view_legal(user: User) -> None:
+    """Refuse (403) a user who may not see legal matters (:func:`can_view_legal`)."""
+    if not can_view_legal(user):
+        raise PermissionDeniedError(
+            _("Only bank staff may see legal matters."), code=CommonErrorCode.PERMISSION_DENIED
+        )
 
 
 def _require_manage(user: User | None) -> None:
@@ -196,6 +205,30 @@ def _locked_referral(referral: LegalReferral) -> LegalReferral:
     return locked
 
 
+_Row = TypeVar("_Row", Hearing, LegalCost)
+
+
+def _add_to_referral(
+    referral: LegalReferral,
+    model: type[_Row],
+    *,
+    lock: Callable[[LegalReferral], LegalReferral],
+    action: str,
+    acting_user: User | None,
+    facts: Callable[[_Row], dict[str, Any]],
+    **values: Any,
+) -> _Row:
+    """Add a row (a hearing, a cost) to the referral locked by ``lock``, audited on the referral with
+    ``facts`` of the new row, in one transaction."""
+    with transaction.atomic():
+        locked = lock(referral)
+        row = model.objects.create(referral=locked, **values)
+        audit_log(
+            actor=acting_user, action=action, object_type="legal_referral", object_id=locked.pk, new=facts(row)
+        )
+    return row
+
+
 def referral_update(*, referral: LegalReferral, acting_user: User | None, **changes: Any) -> LegalReferral:
     """Record progress: ``forum_case_number``, ``law_firm``, ``filed_on``, the ``outcome`` (with
     ``outcome_on`` and ``judgement_fen``), ``enforcement`` (with ``enforcement_case_number``), or
@@ -230,9 +263,10 @@ def referral_update(*, referral: LegalReferral, acting_user: User | None, **chan
         )
     if changes.get("judgement_fen") is not None:
         changes["judgement_fen"] = _fen(changes["judgement_fen"], "judgement_fen", positive=False)
-    with transaction.atomic():
-        locked = _locked_referral(referral)
-        old = snapshot(locked, REFERRAL_FIELDS)
+    with locked_change(
+        referral, REFERRAL_FIELDS, actor=acting_user, action="legal.update", object_type="legal_referral",
+        lock=_locked_referral,
+    ) as locked:
         for name, value in changes.items():
             if isinstance(value, str) and name not in {"outcome", "enforcement", "status"}:
                 value = value.strip()[:200]
@@ -246,15 +280,6 @@ def referral_update(*, referral: LegalReferral, acting_user: User | None, **chan
         if changes.get("status") == ReferralStatus.CLOSED:
             locked.closed_on = timezone.localdate()
         locked.save()
-        audit_log(
-            actor=acting_user,
-            action="legal.update",
-            object_type="legal_referral",
-            object_id=locked.pk,
-            old=old,
-            new=snapshot(locked, REFERRAL_FIELDS),
-        )
-    referral.refresh_from_db()
     return locked
 
 
@@ -273,24 +298,19 @@ def hearing_add(
         raise ApplicationError(
             _("Times must carry a time zone."), code=E.HEARING_INVALID, extra={"field": "at"}
         )
-    with transaction.atomic():
-        locked = _locked_referral(referral)
-        hearing = Hearing.objects.create(
-            referral=locked,
-            at=at,
-            place=place.strip()[:200],
-            notes=notes.strip()[:500],
-            result=result.strip()[:500],
-            created_by=acting_user,
-        )
-        audit_log(
-            actor=acting_user,
-            action="legal.hearing",
-            object_type="legal_referral",
-            object_id=locked.pk,
-            new={"hearing": hearing.pk, "at": at.isoformat(), "place": hearing.place},
-        )
-    return hearing
+    return _add_to_referral(
+        referral,
+        Hearing,
+        lock=_locked_referral,
+        action="legal.hearing",
+        acting_user=acting_user,
+        facts=lambda h: {"hearing": h.pk, "at": at.isoformat(), "place": h.place},
+        at=at,
+        place=place.strip()[:200],
+        notes=notes.strip()[:500],
+        result=result.strip()[:500],
+        created_by=acting_user,
+    )
 
 
 def cost_add(
@@ -307,24 +327,20 @@ def cost_add(
     if kind not in CostKind.values:
         raise ApplicationError(_("Unknown cost."), code=E.REFERRAL_INVALID, extra={"field": "kind"})
     amount_fen = _fen(amount_fen, "amount_fen")
-    with transaction.atomic():
-        locked = LegalReferral.objects.select_for_update().get(pk=referral.pk)
-        cost = LegalCost.objects.create(
-            referral=locked,
-            kind=kind,
-            amount_fen=amount_fen,
-            incurred_on=incurred_on or timezone.localdate(),
-            note=note.strip()[:300],
-            recorded_by=acting_user,
-        )
-        audit_log(
-            actor=acting_user,
-            action="legal.cost",
-            object_type="legal_referral",
-            object_id=locked.pk,
-            new={"cost": cost.pk, "kind": kind, "amount_fen": amount_fen},
-        )
-    return cost
+    # a cost may still come in after the referral closed: locked without the closed check
+    return _add_to_referral(
+        referral,
+        LegalCost,
+        lock=lambda r: LegalReferral.objects.select_for_update().get(pk=r.pk),
+        action="legal.cost",
+        acting_user=acting_user,
+        facts=lambda c: {"cost": c.pk, "kind": kind, "amount_fen": amount_fen},
+        kind=kind,
+        amount_fen=amount_fen,
+        incurred_on=incurred_on or timezone.localdate(),
+        note=note.strip()[:300],
+        recorded_by=acting_user,
+    )
 
 
 # ---------------------------------------------------------------- letters
@@ -734,24 +750,15 @@ def alt_contact_verify(
         )
     if consent is not None and consent not in Consent.values:
         raise ApplicationError(_("Unknown consent."), code=E.CONTACT_INVALID, extra={"field": "consent"})
-    with transaction.atomic():
-        locked = AltContact.objects.select_for_update().get(pk=contact.pk)
-        old = snapshot(locked, CONTACT_FIELDS)
+    with locked_change(
+        contact, CONTACT_FIELDS, actor=acting_user, action="skiptrace.verify", object_type="alt_contact"
+    ) as locked:
         locked.verification = verification
         locked.verified_at = timezone.now()
         locked.verified_by = acting_user
         if consent is not None:
             locked.consent = consent
         locked.save(update_fields=["verification", "verified_at", "verified_by", "consent"])
-        audit_log(
-            actor=acting_user,
-            action="skiptrace.verify",
-            object_type="alt_contact",
-            object_id=locked.pk,
-            old=old,
-            new=snapshot(locked, CONTACT_FIELDS),
-        )
-    contact.refresh_from_db()
     return locked
 
 

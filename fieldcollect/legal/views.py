@@ -5,20 +5,19 @@ import. Thin: the rules are the services' and selectors'."""
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fieldcollect.cases.access import access_case_by_id, has_capability
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
 from fieldcollect.core.models import User
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import errors_as_messages, page_view, post_view, request_user
 from fieldcollect.legal import charts, selectors, services
 from fieldcollect.legal.errors import LegalErrorCode
 from fieldcollect.legal.models import (
@@ -40,24 +39,15 @@ from fieldcollect.portfolio.charts import to_json
 MAX_VENDOR_FILE = 5 * 1024 * 1024
 
 
-def _require_view(user: User) -> None:
-    if not services.can_view_legal(user):
-        raise PermissionDeniedError(
-            _("Only bank staff may see legal matters."), code=CommonErrorCode.PERMISSION_DENIED
-        )
+def _texts(p: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The text parameters ``names`` of a parsed form, an empty string for one not given."""
+    return {name: p[name] or "" for name in names}
 
 
-def _fail(request: HttpRequest, exc: ApplicationError) -> None:
-    if exc.status_code >= 500 or exc.status_code in {403, 404}:
-        raise exc
-    messages.error(request, exc.message)
-
-
-@login_required
-@errors_as_pages
+@page_view
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    _require_view(user)
+    services.require_view_legal(user)
     data = selectors.legal_dashboard()
     referrals = list(selectors.referrals_list()[:200])
     return render(
@@ -94,11 +84,10 @@ class UpdateParams(params.QueryForm):
     incurred_on = params.DateParam()
 
 
-@login_required
-@errors_as_pages
+@page_view
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     user = request_user(request)
-    _require_view(user)
+    services.require_view_legal(user)
     referral = LegalReferral.objects.select_related("case").filter(pk=referral_id).first()
     if referral is None:
         raise Http404
@@ -108,7 +97,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
                 _("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED
             )
         p = UpdateParams.parse(request.POST)
-        try:
+        with errors_as_messages(request):
             if p["action"] == "hearing":
                 if p["hearing_on"] is None:
                     raise ApplicationError(_("Give the hearing's date."), code=LegalErrorCode.HEARING_INVALID)
@@ -141,8 +130,6 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
                     changes["enforcement"] = p["enforcement"]
                 services.referral_update(referral=referral, acting_user=user, **changes)
             messages.success(request, _("Saved."))
-        except ApplicationError as exc:
-            _fail(request, exc)
         return redirect("legal:referral", referral_id=referral.pk)
     costs = list(referral.costs.all())
     recovered = selectors.referral_recovered_fen([referral]).get(referral.pk, 0)
@@ -179,53 +166,39 @@ class CaseParams(params.QueryForm):
     consent = params.ChoiceParam(choices=Consent.choices)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def case_legal(request: HttpRequest, case_id: int) -> HttpResponse:
     user = request_user(request)
     case = access_case_by_id(case_id, user, related=("customer", "loan"))
     bank = services.can_view_legal(user)
     if request.method == "POST":
         p = CaseParams.parse(request.POST)
-        try:
+        with errors_as_messages(request):
             if p["action"] == "refer":
                 services.referral_create(
                     case=case,
-                    kind=p["kind"] or "",
-                    forum=p["forum"] or "",
                     claim_fen=p["claim"] if p["claim"] is not None else case.overdue_fen,
-                    law_firm=p["law_firm"] or "",
-                    forum_case_number=p["forum_case_number"] or "",
                     acting_user=user,
+                    **_texts(p, "kind", "forum", "law_firm", "forum_case_number"),
                 )
                 messages.success(request, _("Referred; the case was recalled from its agency."))
             elif p["action"] == "letter":
                 services.letter_send(
-                    case=case,
-                    kind=p["kind"] or "",
-                    law_firm=p["law_firm"] or "",
-                    lawyer=p["lawyer"] or "",
-                    tracking_number=p["tracking_number"] or "",
-                    acting_user=user,
+                    case=case, acting_user=user, **_texts(p, "kind", "law_firm", "lawyer", "tracking_number")
                 )
                 messages.success(request, _("Letter sent."))
             elif p["action"] == "contact":
                 services.alt_contact_add(
                     case=case,
-                    kind=p["kind"] or "",
-                    value=p["value"] or "",
                     party=p["party"] or "debtor",
-                    label=p["label"] or "",
-                    source=p["source"] or "",
                     consent=p["consent"] or Consent.UNKNOWN,
                     source_ref="page",
                     acting_user=user,
+                    **_texts(p, "kind", "value", "label", "source"),
                 )
                 messages.success(request, _("Contact recorded."))
-        except ApplicationError as exc:
-            _fail(request, exc)
         return redirect("legal:case", case_id=case.pk)
-    referrals = list(LegalReferral.objects.filter(case=case).order_by("-referred_on", "-id")) if bank else []
+    referrals = list(selectors.referrals_of_case(case=case)) if bank else []
     return render(
         request,
         "legal/case.html",
@@ -260,8 +233,7 @@ def _letter_for(user: User, letter_id: int) -> Letter:
     return letter
 
 
-@login_required
-@errors_as_pages
+@page_view
 def letter_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
     user = request_user(request)
     letter = _letter_for(user, letter_id)
@@ -276,19 +248,15 @@ class TrackParams(params.QueryForm):
     reason = params.TextParam(max_length=200)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def letter_track(request: HttpRequest, letter_id: int) -> HttpResponse:
     user = request_user(request)
     letter = _letter_for(user, letter_id)
     p = TrackParams.parse(request.POST)
-    try:
+    with errors_as_messages(request):
         services.letter_track(
             letter=letter, status=p["status"] or "", reason=p["reason"] or "", acting_user=user
         )
-    except ApplicationError as exc:
-        _fail(request, exc)
     return redirect("legal:case", case_id=letter.case_id)
 
 
@@ -306,9 +274,7 @@ class RevealParams(params.QueryForm):
     consent = params.ChoiceParam(choices=Consent.choices)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def contact_reveal(request: HttpRequest, alt_contact_id: int) -> HttpResponse:
     user = request_user(request)
     contact = _contact_for(user, alt_contact_id)
@@ -320,27 +286,22 @@ def contact_reveal(request: HttpRequest, alt_contact_id: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def contact_verify(request: HttpRequest, alt_contact_id: int) -> HttpResponse:
     user = request_user(request)
     contact = _contact_for(user, alt_contact_id)
     p = RevealParams.parse(request.POST)
-    try:
+    with errors_as_messages(request):
         services.alt_contact_verify(
             contact=contact,
             verification=p["verification"] or "",
             consent=p["consent"] or None,
             acting_user=user,
         )
-    except ApplicationError as exc:
-        _fail(request, exc)
     return redirect("legal:case", case_id=contact.case_id)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def repair_queue(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     rows = selectors.repair_queue(user=user, today=timezone.localdate())
@@ -349,8 +310,7 @@ def repair_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "legal/repair.html", {"rows": rows, "can_import": services.can_manage_legal(user)})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def vendor_import(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not services.can_manage_legal(user):

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fieldcollect.cases.access import access_case_by_id, has_capability
 from fieldcollect.cases.models import PromiseToPay
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import page_view, post_view, request_user
 from fieldcollect.payments import links
 from fieldcollect.payments.errors import PaymentErrorCode
 from fieldcollect.payments.models import CoreInstruction, PaymentEvent, PaymentLink, Reconciliation
@@ -35,8 +33,7 @@ def _bank_user(request: HttpRequest) -> User:
     return user
 
 
-@login_required
-@errors_as_pages
+@page_view
 def reconciliation(request: HttpRequest) -> HttpResponse:
     user = _bank_user(request)
     by_status = dict(
@@ -65,9 +62,7 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def resend(request: HttpRequest) -> HttpResponse:
     user = _bank_user(request)
     if not (user.role == Role.COLLECTIONS_MANAGER or user.is_superuser):
@@ -94,8 +89,7 @@ class ReceiptParams(params.QueryForm):
     link = params.IdParam()
 
 
-@login_required
-@errors_as_pages
+@page_view
 def case_links(request: HttpRequest, case_id: int) -> HttpResponse:
     """The repayment links of a case (QR codes for the customer to scan) and new ones."""
     user = request_user(request)
@@ -149,8 +143,7 @@ def case_links(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
-@login_required
-@errors_as_pages
+@page_view
 def case_receipt(request: HttpRequest, case_id: int) -> HttpResponse:
     """The receipt (PDF) of a paid link of the case."""
     case = access_case_by_id(case_id, request_user(request))

@@ -32,6 +32,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from fieldcollect.core.maker_checker import same_person
 from fieldcollect.plans.schedule import fen_to_yuan, yuan_to_fen
 
 __all__ = [
@@ -401,7 +402,7 @@ def validate(
         out.append(Violation(ErrorCode.TIME_BEFORE_LAST_EVENT, "an action cannot precede the previous one"))
 
     def not_maker_or_checker(ids: frozenset[str]) -> None:
-        if actor.user_id == proposal.maker.user_id or actor.user_id in ids:
+        if same_person(actor.user_id, proposal.maker.user_id, ids):
             out.append(Violation(ErrorCode.SAME_PERSON, "the maker and the checkers must be different people"))
 
     stage_endorse = proposal.state is PlanState.PROPOSED

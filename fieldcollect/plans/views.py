@@ -21,7 +21,7 @@ from fieldcollect.accounts.login_security import client_ip
 from fieldcollect.cases.access import access_case_by_id
 from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import Role, User
-from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
+from fieldcollect.core.pages import page_view, post_view
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.plans import forms, links, selectors, services
 from fieldcollect.plans.models import OPEN_STATES, PlanAgreement, ProposalState, RestructuringProposal
@@ -39,8 +39,7 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
 # ---------------------------------------------------------------- collector: options
 
 
-@login_required
-@_errors_as_pages
+@page_view
 def case_options(request: HttpRequest, case_id: int) -> HttpResponse:
     """The options for a case in hardship, side by side (stacked on a phone), with a propose button."""
     user = _user(request)
@@ -71,9 +70,7 @@ def case_options(request: HttpRequest, case_id: int) -> HttpResponse:
     return render(request, "plans/case_options.html", ctx)
 
 
-@login_required
-@require_POST
-@_errors_as_pages
+@post_view
 def hardship_create(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
@@ -92,9 +89,7 @@ def hardship_create(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect(reverse("plans:options", args=[case.pk]))
 
 
-@login_required
-@require_POST
-@_errors_as_pages
+@post_view
 def propose(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
@@ -127,8 +122,7 @@ def queue(request: HttpRequest) -> HttpResponse:
                                                 "is_endorser": user.role == Role.AGENCY_MANAGER})
 
 
-@login_required
-@_errors_as_pages
+@page_view
 def detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     user = _user(request)
     p = selectors.access_proposal_by_id(proposal_id, user)

@@ -8,12 +8,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from fieldcollect.agencies.selectors import DEFAULT_PERMITTED_FIELDS
 from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError
 from fieldcollect.core.models import Role
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import errors_as_pages, page_view, post_view, request_user
 from fieldcollect.privacy import selectors, services
 from fieldcollect.privacy.case_export import case_export
 from fieldcollect.privacy.errors import PrivacyErrorCode
@@ -21,8 +21,7 @@ from fieldcollect.privacy.models import DeletionAttestation
 from fieldcollect.privacy.unmask import field_label
 
 
-@login_required
-@errors_as_pages
+@page_view
 def attestation_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     today = timezone.localdate()
@@ -36,8 +35,7 @@ def attestation_list(request: HttpRequest) -> HttpResponse:
         "overdue_count": selectors.attestations_overdue(user=user, today=today).count()})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def attestation_detail(request: HttpRequest, attestation_id: int) -> HttpResponse:
     user = request_user(request)
     att = selectors.access_attestation_by_id(attestation_id, user)
@@ -52,8 +50,7 @@ def attestation_detail(request: HttpRequest, attestation_id: int) -> HttpRespons
         "today": timezone.localdate()})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def sub_processor_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not (user.is_bank_user or user.role == Role.AGENCY_MANAGER):
@@ -71,16 +68,13 @@ def sub_processor_list(request: HttpRequest) -> HttpResponse:
         "categories": [*DEFAULT_PERMITTED_FIELDS, "id_number"]})
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def sub_processor_end(request: HttpRequest, sub_processor_id: int) -> HttpResponse:
     services.sub_processor_end(sub_processor_id=sub_processor_id, acting_user=request_user(request))
     return redirect("privacy:sub_processors")
 
 
-@login_required
-@errors_as_pages
+@page_view
 def export_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     return render(request, "privacy/export_list.html", {

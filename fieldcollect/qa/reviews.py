@@ -15,6 +15,7 @@ from fieldcollect.analytics.conduct import CATEGORIES
 from fieldcollect.analytics.conduct.sampling import cohen_kappa
 from fieldcollect.audit.services import audit_log
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
+from fieldcollect.core.maker_checker import same_person
 from fieldcollect.core.models import Role, User
 from fieldcollect.qa import training
 from fieldcollect.qa.errors import QaErrorCode
@@ -136,7 +137,7 @@ def appeal_approve(*, finding: ConfirmedFinding, acting_user: User) -> Confirmed
         raise PermissionDeniedError(_("Only bank QA decides appeals."), code=QaErrorCode.APPEAL_FORBIDDEN)
     if finding.appeal != ConfirmedFinding.Appeal.PROPOSED:
         raise ApplicationError(_("No proposed decision to approve."), code=QaErrorCode.APPEAL_STATE, status_code=409)
-    if finding.appeal_proposed_by_id == acting_user.pk:
+    if same_person(acting_user.pk, finding.appeal_proposed_by_id):
         raise PermissionDeniedError(_("The checker must not be the maker."), code=QaErrorCode.MAKER_CHECKER)
     with transaction.atomic():
         finding.appeal = finding.appeal_proposal

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -12,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.core import params
 from fieldcollect.core.errors import CommonErrorCode, NotFoundError
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import page_view, request_user
 from fieldcollect.portfolio.charts import to_json
 from fieldcollect.privacy.exports import export_table
 from fieldcollect.reports import dashboards, selectors
@@ -38,15 +37,13 @@ def _params(request: HttpRequest) -> dashboards.Params:
     return dashboards.Params(as_of=p["as_of"] or selectors.business_date(), day=p["day"] or timezone.localdate())
 
 
-@login_required
-@errors_as_pages
+@page_view
 def index(request: HttpRequest) -> HttpResponse:
     scope = selectors.scope_for(request_user(request))
     return render(request, "reports/index.html", {"specs": dashboards.specs_for(scope), "scope": scope})
 
 
-@login_required
-@errors_as_pages
+@page_view
 def dashboard(request: HttpRequest, key: str) -> HttpResponse:
     scope = selectors.scope_for(request_user(request))
     if dashboards.spec(key, scope) is None:
@@ -60,8 +57,7 @@ def dashboard(request: HttpRequest, key: str) -> HttpResponse:
     })
 
 
-@login_required
-@errors_as_pages
+@page_view
 def export(request: HttpRequest, key: str, table: str, fmt: str) -> HttpResponse:
     user = request_user(request)
     scope = selectors.scope_for(user)

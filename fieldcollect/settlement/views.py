@@ -5,18 +5,17 @@ sees and disputes its own only."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError
-from fieldcollect.core.pages import errors_as_pages, month_param, request_user
+from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, found_or_404
+from fieldcollect.core.pages import errors_as_messages, month_param, page_view, post_view, request_user
+from fieldcollect.core.visibility import managed_agency
 from fieldcollect.privacy.exports import export_table
 from fieldcollect.scorecards.access import is_manager, require_manager
 from fieldcollect.settlement import claims, exports, selectors, services
@@ -51,14 +50,12 @@ def _lang(request: HttpRequest) -> str:
 
 
 def _statement(request: HttpRequest, statement_id: int) -> Statement:
-    st = selectors.statements_visible_to(request_user(request)).filter(pk=statement_id).first()
-    if st is None:
-        raise NotFoundError(_("Statement not found."), code=SettlementErrorCode.STATEMENT_NOT_FOUND)
+    st = found_or_404(selectors.statements_visible_to(request_user(request)).filter(pk=statement_id).first(),
+                      _("Statement not found."), code=SettlementErrorCode.STATEMENT_NOT_FOUND)
     return st
 
 
-@login_required
-@errors_as_pages
+@page_view
 def statement_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not (user.is_bank_user or user.agency_id is not None):
@@ -72,9 +69,7 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def statement_generate(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     require_manager(user)
@@ -93,12 +88,11 @@ def statement_generate(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('settlement:list')}?month={month:%Y-%m}")
 
 
-@login_required
-@errors_as_pages
+@page_view
 def statement_detail(request: HttpRequest, statement_id: int) -> HttpResponse:
     user = request_user(request)
     st = _statement(request, statement_id)
-    own_agency = user.role == "agency_manager" and user.agency_id == st.agency_id
+    own_agency = managed_agency(user) == st.agency_id
     return render(request, "settlement/statement_detail.html", {
         "st": st, "lines": selectors.statement_lines(statement=st), "rec": selectors.reconcile(statement=st),
         "adjustments": selectors.statement_adjustments(statement=st),
@@ -110,9 +104,7 @@ def statement_detail(request: HttpRequest, statement_id: int) -> HttpResponse:
     })
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def statement_issue(request: HttpRequest, statement_id: int) -> HttpResponse:
     user = request_user(request)
     require_manager(user)
@@ -125,17 +117,14 @@ def statement_issue(request: HttpRequest, statement_id: int) -> HttpResponse:
     return redirect("settlement:detail", statement_id=st.pk)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpResponse:
     user = request_user(request)
     st = _statement(request, statement_id)
-    line = StatementLine.objects.filter(pk=line_id, statement=st).first()
-    if line is None:
-        raise NotFoundError(_("Line not found."), code=SettlementErrorCode.STATEMENT_LINE_NOT_FOUND)
+    line = found_or_404(StatementLine.objects.filter(pk=line_id, statement=st).first(),
+                        _("Line not found."), code=SettlementErrorCode.STATEMENT_LINE_NOT_FOUND)
     form = LineParams.parse(request.POST)
-    try:
+    with errors_as_messages(request, 400):
         if form["action"] == "resolve":
             services.line_resolve(line=line, acting_user=user, note=form["reason"])
         elif form["action"] == "reverse":
@@ -145,15 +134,10 @@ def line_action(request: HttpRequest, statement_id: int, line_id: int) -> HttpRe
                                         "agency's next statement."))
         else:
             services.line_dispute(line=line, reason=form["reason"], acting_user=user)
-    except ApplicationError as exc:
-        if exc.status_code != 400:
-            raise
-        messages.error(request, exc.message)
     return redirect("settlement:detail", statement_id=st.pk)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
     lang = _lang(request)
@@ -165,8 +149,7 @@ def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
     return resp
 
 
-@login_required
-@errors_as_pages
+@page_view
 def statement_pdf(request: HttpRequest, statement_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
     lang = _lang(request)
@@ -175,9 +158,7 @@ def statement_pdf(request: HttpRequest, statement_id: int) -> HttpResponse:
     return resp
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def invoice_action(request: HttpRequest, statement_id: int) -> HttpResponse:
     """Issue the statement's invoice, dispute it, re-issue it or record it paid (each by its role)."""
     user = request_user(request)
@@ -187,9 +168,8 @@ def invoice_action(request: HttpRequest, statement_id: int) -> HttpResponse:
         if form["action"] == "issue":
             services.invoice_issue(statement=st, acting_user=user)
         else:
-            invoice = Invoice.objects.filter(statement=st).first()
-            if invoice is None:
-                raise NotFoundError(_("Invoice not found."), code=SettlementErrorCode.INVOICE_NOT_FOUND)
+            invoice = found_or_404(Invoice.objects.filter(statement=st).first(),
+                                   _("Invoice not found."), code=SettlementErrorCode.INVOICE_NOT_FOUND)
             services.invoice_transition(invoice=invoice, action=form["action"], acting_user=user,
                                         reason=form["reason"], paid_on=form["paid_on"],
                                         payment_reference=form["payment_reference"])
@@ -201,9 +181,7 @@ def invoice_action(request: HttpRequest, statement_id: int) -> HttpResponse:
     return redirect("settlement:detail", statement_id=st.pk)
 
 
-@login_required
-@require_POST
-@errors_as_pages
+@post_view
 def claim_upload(request: HttpRequest, statement_id: int) -> HttpResponse:
     """Upload the agency's claim file: compared with the statement line by line."""
     user = request_user(request)
@@ -226,11 +204,9 @@ def claim_upload(request: HttpRequest, statement_id: int) -> HttpResponse:
     return redirect("settlement:claim", statement_id=st.pk, claim_id=rec.pk)
 
 
-@login_required
-@errors_as_pages
+@page_view
 def claim_detail(request: HttpRequest, statement_id: int, claim_id: int) -> HttpResponse:
     st = _statement(request, statement_id)
-    rec = ClaimReconciliation.objects.filter(pk=claim_id, statement=st).first()
-    if rec is None:
-        raise NotFoundError(_("Claim file not found."), code=SettlementErrorCode.CLAIM_NOT_FOUND)
+    rec = found_or_404(ClaimReconciliation.objects.filter(pk=claim_id, statement=st).first(),
+                       _("Claim file not found."), code=SettlementErrorCode.CLAIM_NOT_FOUND)
     return render(request, "settlement/claim_detail.html", {"st": st, "rec": rec})

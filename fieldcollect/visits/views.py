@@ -30,6 +30,7 @@ from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.maptiles import tile_config
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
+from fieldcollect.core.pages import page_view, post_view
 from fieldcollect.core.pages import request_user as _user
 from fieldcollect.privacy.masking import mask_name
 from fieldcollect.visits import forms, links, selectors, services
@@ -67,8 +68,7 @@ def _manager_agency(user: User) -> Agency:
 
 # ---------------------------------------------------------------- collector
 
-@login_required
-@_errors_as_pages
+@page_view
 def day_plan(request: HttpRequest) -> HttpResponse:
     """The collector's day: the team, ordered stops with times, and a map."""
     user = _user(request)
@@ -83,8 +83,7 @@ def day_plan(request: HttpRequest) -> HttpResponse:
                                                     "show_district": permitted is None or "district" in permitted})
 
 
-@login_required
-@_errors_as_pages
+@page_view
 def case_visit(request: HttpRequest, case_id: int) -> HttpResponse:
     """A case's appointments, check-ins and reports, with the forms to propose, check in and report."""
     user = _user(request)
@@ -96,9 +95,7 @@ def case_visit(request: HttpRequest, case_id: int) -> HttpResponse:
     return render(request, "visits/case_visit.html", ctx)
 
 
-@login_required
-@require_POST
-@_errors_as_pages
+@post_view
 def propose(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
@@ -117,9 +114,7 @@ def propose(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect("visits:case", case_id=case.pk)
 
 
-@login_required
-@require_POST
-@_errors_as_pages
+@post_view
 def cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
     user = _user(request)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
@@ -130,8 +125,7 @@ def cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return redirect("visits:case", case_id=appointment.case_id)
 
 
-@login_required
-@_errors_as_pages
+@page_view
 def checkin(request: HttpRequest, case_id: int) -> HttpResponse:
     """Check-in at the customer's address: the browser's position, or typed in when it is unavailable."""
     user = _user(request)
@@ -154,9 +148,7 @@ def checkin(request: HttpRequest, case_id: int) -> HttpResponse:
                                                    "fence": services.geofence_m()}, status=status)
 
 
-@login_required
-@require_POST
-@_errors_as_pages
+@post_view
 def report_start(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     case = access_case_by_id(case_id, user, for_write=True, capability="case.contact")
@@ -184,8 +176,7 @@ def _report_for(request: HttpRequest, report_id: int, *, write: bool) -> VisitRe
     return report
 
 
-@login_required
-@_errors_as_pages
+@page_view
 def report(request: HttpRequest, report_id: int) -> HttpResponse:
     r = _report_for(request, report_id, write=False)
     return render(request, "visits/report.html", {
@@ -267,9 +258,7 @@ def _hardship_url(case_id: int) -> str | None:
         return None
 
 
-@login_required
-@require_POST
-@_errors_as_pages
+@post_view
 def report_close(request: HttpRequest, report_id: int) -> HttpResponse:
     r = _report_for(request, report_id, write=True)
     form = forms.CloseForm(request.POST)
@@ -295,8 +284,7 @@ def report_close(request: HttpRequest, report_id: int) -> HttpResponse:
 
 # ---------------------------------------------------------------- agency manager
 
-@login_required
-@_errors_as_pages
+@page_view
 def teams(request: HttpRequest) -> HttpResponse:
     """The manager's day: shifts, teams (paired automatically or by hand) and route planning."""
     user = _user(request)
@@ -340,8 +328,7 @@ def teams(request: HttpRequest) -> HttpResponse:
     })
 
 
-@login_required
-@_errors_as_pages
+@page_view
 def manager_map(request: HttpRequest) -> HttpResponse:
     """The manager's map of the day: every team's route and every check-in, anomalies listed."""
     user = _user(request)

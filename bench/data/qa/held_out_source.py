@@ -3,14 +3,14 @@ lexicons of the first commit were frozen and never used to tune them (the bench 
 
 Run `python bench/data/qa/held_out_source.py` after editing to regenerate the JSON lines."""
 
-import json
 from pathlib import Path
 
-C, D, T = "collector", "customer", "third_party"
+from qa_set_writer import C, D, Row, T, write_set
+
 Z1 = "喂您好，这边是恒通资产的调解员吴刚，受光大银行委托，跟您沟通信用卡账单的事，电话有录音。"
 Z2 = "您好，我是德信咨询公司的钱女士，工号A118，代表民生银行联系您贷款逾期的问题，本通话会被录音。"
 E1 = "Hello, this is Karen Brooks from Pinecrest Associates on behalf of Summit Credit Union regarding your personal loan. This call is being recorded, and this is an attempt to collect a debt."
-rows: list[tuple[str, str, str, list[tuple[str, str]], list[tuple[str, int | None]]]] = [
+rows: list[Row] = [
     (
         "CN",
         "zh",
@@ -243,18 +243,4 @@ rows: list[tuple[str, str, str, list[tuple[str, str]], list[tuple[str, int | Non
         [("missing_recording_notice", None), ("missing_debt_collector_disclosure", None)],
     ),
 ]
-with open(Path(__file__).with_name("held_out.jsonl"), "w", encoding="utf-8") as fh:
-    for i, (pack, lang, ch, segs, labels) in enumerate(rows):
-        obj = {
-            "transcript_id": f"H{i + 1:03d}",
-            "pack": pack,
-            "language": lang,
-            "channel": ch,
-            "segments": [
-                {"speaker": s, "start_s": round(j * 7.5, 1), "end_s": round(j * 7.5 + 6.0, 1), "text": t}
-                for j, (s, t) in enumerate(segs)
-            ],
-            "labels": [{"category": c, "segment_index": k} for c, k in labels],
-        }
-        fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-print(len(rows))
+write_set(rows, Path(__file__).with_name("held_out.jsonl"), "H")

@@ -2,16 +2,17 @@
 
 Run `python bench/data/qa/labelled_source.py` after editing to regenerate the JSON lines."""
 
-import json
+from pathlib import Path
 
-C, D, T = "collector", "customer", "third_party"
+from qa_set_writer import C, D, Row, T, write_set
+
 OK_ZH = "您好，我是华信资产管理公司的催收专员李明，受工商银行委托就您的信用卡逾期联系您，本次通话全程录音。"
 OK_ZH2 = "您好，我姓周，是安诚信息咨询公司的，工号3021，受建设银行委托跟您沟通一下贷款还款的事，通话会录音。"
 TP_VISIT = "您好，我们是鼎信外访团队的工作人员，我叫张伟，想找一下陈先生，我们全程佩戴记录仪录像。"
 OK_VISIT = "您好，我们是鼎信外访团队的工作人员，我叫张伟，受浦发银行委托上门拜访，了解您信用卡欠款的情况，我们全程佩戴执法记录仪录像。"
 OK_EN = "Hi, my name is Sarah Miller with Northgate Recovery, calling on behalf of Capital Bank about your credit card account. This call is recorded. This is an attempt to collect a debt and any information obtained will be used for that purpose."
 OK_EN2 = "Good afternoon, this is David from Lakeside Collections regarding your auto loan with First Union Bank. This call may be recorded. This communication is from a debt collector."
-rows: list[tuple[str, str, str, list[tuple[str, str]], list[tuple[str, int | None]]]] = [
+rows: list[Row] = [
     # ---- CN, clean calls and hard negatives
     (
         "CN",
@@ -762,18 +763,4 @@ rows: list[tuple[str, str, str, list[tuple[str, str]], list[tuple[str, int | Non
         [("threat", 2)],
     ),
 ]
-with open(__import__("pathlib").Path(__file__).with_name("labelled.jsonl"), "w") as fh:
-    for i, (pack, lang, ch, segs, labels) in enumerate(rows):
-        obj = {
-            "transcript_id": f"L{i + 1:03d}",
-            "pack": pack,
-            "language": lang,
-            "channel": ch,
-            "segments": [
-                {"speaker": s, "start_s": round(j * 7.5, 1), "end_s": round(j * 7.5 + 6.0, 1), "text": t}
-                for j, (s, t) in enumerate(segs)
-            ],
-            "labels": [{"category": c, "segment_index": k} for c, k in labels],
-        }
-        fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-print(len(rows))
+write_set(rows, Path(__file__).with_name("labelled.jsonl"), "L")

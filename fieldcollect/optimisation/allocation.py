@@ -105,6 +105,7 @@ __all__ = [
     "PlacementExplanation",
     "build_problem",
     "greedy",
+    "grouped_relaxation_bound",
     "lp_upper_bound",
     "solve",
 ]
@@ -1268,6 +1269,31 @@ def _greedy_grouped(p: AllocationProblem, capacity: Any, t0: float) -> GreedyRes
             remaining[j] -= u.size[g]
             total += v
     return GreedyResult(assigned=chosen[p.case_group], objective_fen=total, seconds=time.perf_counter() - t0)
+
+
+def grouped_relaxation_bound(problem: AllocationProblem, *, capacity: Any = None) -> int:
+    """The customer-level relaxation's optimum (fen, floored): no whole-customer allocation within
+    ``capacity`` (default: the problem's) is worth more. This is the flow :func:`solve` starts from,
+    alone (no holdout, no concentration limit); without groups it is the optimum itself."""
+    p = problem
+    cap = (p.capacity if capacity is None else np.asarray(capacity, np.int64)).copy()
+    if not p.grouped:
+        pos = p.pair_value > 0
+        sel = pos & (cap[p.pair_agency] > 0)
+        _chosen, total = max_weight_assignment(p.pair_case[sel], p.pair_agency[sel], p.pair_value[sel],
+                                               n_items=p.n_cases, capacity=cap)
+        return int(total)
+    u = _group_units(p)
+    sel = (u.value > 0) & (cap[u.agency] >= u.size[u.group])
+    if not sel.any():
+        return 0
+    local_ids, local = np.unique(u.group[sel], return_inverse=True)
+    local = local.reshape(-1)
+    size = u.size[local_ids]
+    scale = math.lcm(*{int(x) for x in size.tolist()})
+    w = u.value[sel] * (scale // size[local])
+    _units, relaxed = max_weight_sized_flow(local, u.agency[sel], w, size=size, capacity=cap)
+    return relaxed // scale
 
 
 def lp_upper_bound(problem: AllocationProblem, *, prices_fen: Any, capacity: Any = None) -> int:

@@ -15,6 +15,7 @@ from fieldcollect.optimisation.allocation import (
     AllocationBuilder,
     build_problem,
     greedy,
+    grouped_relaxation_bound,
     lp_upper_bound,
     solve,
 )
@@ -190,6 +191,7 @@ def test_a_large_run_is_whole_per_customer_fast_and_reports_its_gap() -> None:
     assert c.primal_fen == r.objective_fen
     # the bound is the grouped relaxation: above the whole solution, below the ungrouped optimum
     assert c.primal_fen <= c.dual_fen <= solve(free).objective_fen
+    assert c.dual_fen == grouped_relaxation_bound(grouped)
     assert 0 <= c.gap_fen <= c.dual_fen // 1000  # gap within 0.1 % of the bound
     assert c.optimal == (c.gap_fen == 0)
     # a customer's loans share one agency (or none)

@@ -5,6 +5,7 @@ brute-force oracle)."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -176,8 +177,8 @@ def _large_grouped(n: int, m: int, per_case: int, seed: int):
     prob = 1.0 / (1.0 + np.exp(-(rng.normal(-1.4, 1.0, n)[case] + rng.normal(0, 0.35, m)[agency])))
     value = np.floor(prob * amount[case] * 0.75).astype(np.int64) - rng.integers(15_000, 40_000, m)[agency]
     capacity = np.maximum(1, np.floor(rng.dirichlet(np.full(m, 2.0)) * 0.8 * n)).astype(np.int64)
-    kw = {"case_ids": case, "agency_ids": agency, "values_fen": value, "capacity_agency_ids": np.arange(m),
-              "capacities": capacity}
+    kw: dict[str, Any] = {"case_ids": case, "agency_ids": agency, "values_fen": value,
+                          "capacity_agency_ids": np.arange(m), "capacities": capacity}
     return build_problem(**kw, group_case_ids=np.arange(n), group_ids=customer), build_problem(**kw), customer
 
 

@@ -39,7 +39,9 @@ def second_case_for(case: Case, *, world, agency, manager, collector) -> Case:
                                disbursed_on=f.today() - timedelta(days=200))
     other = Case.objects.create(loan=loan, customer=case.customer, opened_on=f.today(), dpd=40, max_dpd=40,
                                 bucket="M2", overdue_fen=1000, city="上海")
-    services.case_place(case=other, agency=agency, acting_user=world.bank[Role.COLLECTIONS_MANAGER])
+    # a debtor's loans with two agencies: a bank user's override of the customer-level placement
+    services.case_place(case=other, agency=agency, acting_user=world.bank[Role.COLLECTIONS_MANAGER],
+                        override_reason=None if case.agency_id in (None, agency.pk) else "second agency (test)")
     services.case_assign(case=other, collector=collector, acting_user=manager)
     other.refresh_from_db()
     return other

@@ -8,6 +8,9 @@ ALLOWED_HOSTS       comma-separated
 BANK_TIME_ZONE      the bank's IANA time zone (default TIME_ZONE, Asia/Shanghai): its business day
 FIELDCOLLECT_REPAY_URL_TEMPLATE  the bank's official repayment link of a case, e.g.
                     https://pay.bank.example/repay?ref={case_ref} (the collector app shows it and its QR code)
+FIELDCOLLECT_ALLOCATION_TIME_LIMIT_S  seconds an allocation run gives CP-SAT when the flow relaxation
+                    splits a customer (default 10): then the best whole solution found is kept and the run
+                    shows its gap to the relaxation's bound (fieldcollect/optimisation/allocation.py)
 MAP_TILES_*         the Leaflet maps' tile provider (URL template, attribution, coordinate system, subdomains,
                     max zoom); none: SVG maps only (fieldcollect/core/maptiles.py)
 """
@@ -191,6 +194,8 @@ USE_I18N = True
 USE_TZ = True
 # the bank's official repayment page of a case ({case_ref}: the loan's reference); empty = no link
 FIELDCOLLECT_REPAY_URL_TEMPLATE = env("FIELDCOLLECT_REPAY_URL_TEMPLATE", "")
+# allocation runs: time limit of the integer step (CP-SAT) when the relaxation splits a customer
+FIELDCOLLECT_ALLOCATION_TIME_LIMIT_S = float(env("FIELDCOLLECT_ALLOCATION_TIME_LIMIT_S", "10"))
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))

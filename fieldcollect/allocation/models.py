@@ -54,6 +54,12 @@ class AllocationRun(models.Model):
     def uplift_fen(self) -> int:
         return self.objective_fen - self.greedy_objective_fen
 
+    @property
+    def gap_fen(self) -> int:
+        """Proven bound (``dual_fen``) less the optimised part's objective: 0 when proven optimal; when the
+        optimiser stopped at a whole-customer solution short of a proof, at most this much is left."""
+        return max(0, self.dual_fen - (self.objective_fen - self.holdout_objective_fen))
+
 
 class AllocationDecision(models.Model):
     """A case placed by a run, with the figures that explain the choice."""

@@ -81,6 +81,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "held": selectors.run_held(run=run, case_id=p["case"])[:PAGE],
         "total": total, "page": PAGE, "can_apply": is_manager(user) and run.status == AllocationRun.Status.DRAFT,
         "uplift_pct": (100 * run.uplift_fen / run.greedy_objective_fen) if run.greedy_objective_fen > 0 else None,
+        "gap_pct": (100 * run.gap_fen / run.dual_fen) if run.dual_fen > 0 else None,
     })
 
 

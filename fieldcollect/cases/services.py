@@ -152,6 +152,13 @@ def customer_agencies(*, customer_id: int, exclude_case_id: int | None = None) -
     return set(qs.values_list("agency_id", flat=True).distinct())
 
 
+def _lock_customers(customer_ids: list[int]) -> None:
+    """Lock the customers' rows (``select_for_update``, in id order) for the current transaction: a
+    placement holds its customer while it reads the customer's other placements and writes its own."""
+    list(Customer.objects.select_for_update().filter(pk__in=sorted(set(customer_ids))).order_by("pk")
+         .values_list("pk", flat=True))
+
+
 def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_on: date | None = None,
                days: int | None = None, expected_version: int | None = None,
                check_capacity: bool = True, override_reason: str | None = None) -> Placement:
@@ -173,6 +180,9 @@ def case_place(*, case: Case, agency: Agency, acting_user: User | None, starts_o
         _require_open(locked)
         if locked.agency_id is not None:
             raise ApplicationError(_("The case is already placed."), code=E.ALREADY_PLACED)
+        # the customer's row is locked (after the case: the order of cases_place_bulk) so that two
+        # placements of one customer's loans, at the same moment, cannot pick two agencies
+        _lock_customers([locked.customer_id])
         elsewhere = customer_agencies(customer_id=locked.customer_id, exclude_case_id=locked.pk) - {agency.pk}
         if override_reason is not None:
             if acting_user is None or acting_user.agency_id is not None:
@@ -747,6 +757,8 @@ def cases_place_bulk(*, placements: list[tuple[Case, Agency]], starts_on: date,
         )
         screened = screen_cases(cases=[(c.pk, c.customer_id) for c in locked])
         # customer-level placement: a customer whose open cases sit with an agency gets no other one
+        # (their rows locked, as in case_place, before their placements are read)
+        _lock_customers([c.customer_id for c in locked])
         held_by: dict[int, set[int]] = {}
         for customer_id, agency_id in Case.objects.filter(
             agency__isnull=False, closed_on__isnull=True,

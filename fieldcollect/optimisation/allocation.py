@@ -43,9 +43,21 @@ problem is a multiple-knapsack assignment, solved exactly in two steps:
    that optimum places every group whole on one agency or not at all, it is optimal for the grouped
    problem too; the same dual certificate (agency prices rebuilt from the flow, dual objective
    weighted by the group sizes) proves it;
-2. otherwise the grouped problem is solved as an integer programme by OR-Tools CP-SAT (one worker,
-   so the same input gives the same answer), hinted with the relaxation; the certificate is CP-SAT's
-   proof (its best bound equals the objective).
+2. otherwise (the relaxation splits some customers) see "Large runs" below.
+
+Large runs (bounded, exact where cheap)
+---------------------------------------
+A bank run has 100,000+ cases: CP-SAT on the whole grouped problem can take minutes. When the
+relaxation splits customers, every customer it placed whole stays where it is; CP-SAT places only the
+split customers on the capacity left (a basic transportation optimum splits at most one customer per
+agency, so this is small); the customers still unplaced then go greedily, best value first, where
+they fit. The relaxation's optimum is an upper bound on the grouped problem, so the result carries its
+*gap* to that bound (``certificate.dual_fen − certificate.primal_fen``) and is called optimal only
+when the gap is 0. If a gap is left and the problem is small (at most ``exact_max_pairs`` customer-agency
+pairs), CP-SAT solves it whole, hinted with the repair; its proof makes it optimal. Every CP-SAT call
+runs with one worker and a fixed seed, is limited by ``time_limit_s`` (CP-SAT's deterministic time,
+so the same input gives the same answer, with the wall clock from the start of :func:`solve` as a
+backstop) and, when the limit hits, returns the best whole solution found (at worst the repair's).
 
 The holdout is drawn by group (a customer's loans are held out together).
 
@@ -78,7 +90,13 @@ BoolArray = npt.NDArray[np.bool_]
 _INF = np.int64(1) << np.int64(60)
 _I64_MIN = np.iinfo(np.int64).min
 
+# Customer-level placement when the relaxation splits a customer (see :func:`solve`)
+DEFAULT_TIME_LIMIT_S = 10.0
+DEFAULT_EXACT_MAX_PAIRS = 2_000
+
 __all__ = [
+    "DEFAULT_EXACT_MAX_PAIRS",
+    "DEFAULT_TIME_LIMIT_S",
     "AllocationBuilder",
     "AllocationProblem",
     "AllocationResult",
@@ -87,6 +105,7 @@ __all__ = [
     "PlacementExplanation",
     "build_problem",
     "greedy",
+    "grouped_relaxation_bound",
     "lp_upper_bound",
     "solve",
 ]
@@ -376,6 +395,16 @@ class Certificate:
     min_reduced_cost_fen: int
     optimal: bool
 
+    @property
+    def gap_fen(self) -> int:
+        """Proven bound less the objective (fen): no allocation is worth more than ``primal + gap``."""
+        return self.dual_fen - self.primal_fen
+
+    @property
+    def gap_ratio(self) -> float:
+        """``gap_fen`` relative to the bound (0.0 when optimal or when the bound is not positive)."""
+        return self.gap_fen / self.dual_fen if self.dual_fen > 0 else 0.0
+
 
 @dataclass(frozen=True)
 class PlacementExplanation:
@@ -442,6 +471,10 @@ class AllocationResult:
     seconds: float
     flow_rounds: int = 1
     flow_arcs: int = 0
+    # how the optimised part was solved: "relaxation" (flow, certified), "cp-sat" (the whole grouped
+    # problem) or "repair" (split customers only); and whether a time limit stopped CP-SAT
+    solved_by: str = "relaxation"
+    time_limit_hit: bool = False
 
     @property
     def n_placed(self) -> int:
@@ -583,6 +616,7 @@ class AllocationResult:
         return (
             f"placed {self.n_placed}/{self.problem.n_cases} cases ({self.n_holdout_placed} holdout), "
             f"objective {_cny(self.objective_fen)} CNY, optimal part certified: {self.certificate.optimal}, "
+            f"gap to bound {_cny(self.certificate.gap_fen)} CNY ({100 * self.certificate.gap_ratio:.4f}%), "
             f"{self.seconds:.2f} s"
         )
 
@@ -602,7 +636,8 @@ def _assigned_values(p: AllocationProblem, assigned: IntArray) -> IntArray:
 
 def solve(
     problem: AllocationProblem, *, holdout_share: float = 0.0, seed: int = 0,
-    first_arcs_per_case: int | None = None,
+    first_arcs_per_case: int | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    exact_max_pairs: int = DEFAULT_EXACT_MAX_PAIRS,
 ) -> AllocationResult:
     """Place cases: a random holdout share, the rest by min-cost flow (maximum total value).
 
@@ -619,6 +654,13 @@ def solve(
         ``None`` (default): one flow on all pairs. A number: the first flow uses only each case's
         best pairs and more are added while the dual certificate finds a pair with a negative
         reduced cost (same result; can be faster when few pairs per case matter).
+    time_limit_s
+        Customer-level placement only: time allowed to the integer steps (CP-SAT) when the relaxation
+        splits a customer (default :data:`DEFAULT_TIME_LIMIT_S`). When it runs out the best whole
+        solution found is returned, with its gap to the bound in ``certificate``.
+    exact_max_pairs
+        Customer-level placement only: when the repair leaves a gap, CP-SAT solves the whole problem if
+        it has at most this many (customer, agency) pairs (default :data:`DEFAULT_EXACT_MAX_PAIRS`).
 
     Returns
     -------
@@ -629,10 +671,15 @@ def solve(
         raise ValueError("holdout_share must be in [0, 1]")
     if first_arcs_per_case is not None and first_arcs_per_case < 1:
         raise ValueError("first_arcs_per_case must be >= 1")
+    if not time_limit_s > 0:
+        raise ValueError("time_limit_s must be > 0")
+    if exact_max_pairs < 0:
+        raise ValueError("exact_max_pairs must be >= 0")
     t0 = time.perf_counter()
     p = problem
     if p.grouped:
-        return _solve_grouped(p, holdout_share=holdout_share, seed=seed, t0=t0)
+        limits = _Limits(time_limit_s=time_limit_s, exact_max_pairs=exact_max_pairs, deadline=t0 + time_limit_s)
+        return _solve_grouped(p, holdout_share=holdout_share, seed=seed, t0=t0, limits=limits)
     n, m = p.n_cases, p.n_agencies
     positive = p.pair_value > 0
     has_positive = np.zeros(n, bool)
@@ -712,6 +759,8 @@ class _FlowOutcome:
     certificate: Certificate
     rounds: int = 1
     arcs: int = 0
+    solved_by: str = "relaxation"
+    time_limit_hit: bool = False
 
 
 def _rank_within_case(local: IntArray, sv: IntArray) -> IntArray:
@@ -882,7 +931,9 @@ def _group_units(p: AllocationProblem) -> _Units:
     return _Units(n_groups=n_groups, size=size, group=ug[whole], agency=keys[whole] % m, value=value[whole])
 
 
-def _solve_grouped(p: AllocationProblem, *, holdout_share: float, seed: int, t0: float) -> AllocationResult:
+def _solve_grouped(
+    p: AllocationProblem, *, holdout_share: float, seed: int, t0: float, limits: _Limits,
+) -> AllocationResult:
     """:func:`solve` with groups: units drawn into the holdout, the rest exactly (module docstring)."""
     assert p.case_group is not None
     u = _group_units(p)
@@ -906,6 +957,7 @@ def _solve_grouped(p: AllocationProblem, *, holdout_share: float, seed: int, t0:
 
     target = int(u.size[has_positive].sum())
     iterations = 0
+    limit_hit = False
     while True:
         iterations += 1
         caps = p.capacity.copy()
@@ -921,7 +973,8 @@ def _solve_grouped(p: AllocationProblem, *, holdout_share: float, seed: int, t0:
                 j = int(cands[int(draw * len(cands))])
                 assigned_g[g] = j
                 remaining[j] -= u.size[g]
-        opt = _solve_units(u, ~holdout_g, remaining, assigned_g, positive)
+        opt = _solve_units(u, ~holdout_g, remaining, assigned_g, positive, limits)
+        limit_hit |= opt.time_limit_hit
         assigned = assigned_g[p.case_group]
         counts = np.bincount(assigned[assigned >= 0], minlength=m)
         placed = int((assigned >= 0).sum())
@@ -940,10 +993,13 @@ def _solve_grouped(p: AllocationProblem, *, holdout_share: float, seed: int, t0:
         holdout_objective_fen=hold_obj, optimised_objective_fen=opt_obj, effective_capacity=caps,
         agency_price_fen=opt.prices, case_surplus_fen=surplus, certificate=opt.certificate,
         iterations=iterations, seconds=time.perf_counter() - t0, flow_rounds=opt.rounds, flow_arcs=opt.arcs,
+        solved_by=opt.solved_by, time_limit_hit=limit_hit,
     )
 
 
-def _solve_units(u: _Units, mask: BoolArray, residual: IntArray, assigned_g: IntArray, positive: BoolArray) -> _FlowOutcome:
+def _solve_units(
+    u: _Units, mask: BoolArray, residual: IntArray, assigned_g: IntArray, positive: BoolArray, limits: _Limits,
+) -> _FlowOutcome:
     """Optimal placement of the units in ``mask`` within ``residual``; fills ``assigned_g``.
 
     Prices are in fen per case (unit of capacity). ``rounds`` is 1 when the relaxation was whole, 2 when
@@ -977,16 +1033,143 @@ def _solve_units(u: _Units, mask: BoolArray, residual: IntArray, assigned_g: Int
             cert = Certificate(primal_fen=c.primal_fen // scale, dual_fen=c.dual_fen // scale,
                                min_reduced_cost_fen=c.min_reduced_cost_fen // scale, optimal=True)
             return _FlowOutcome(_per_case(out.prices, scale), np.zeros(u.n_groups, np.int64), cert, 1, len(sg))
-    # reduced-cost fixing (exact): with optimal LP duals, a (group, agency) pair whose reduced cost
-    # takes the LP bound below a whole incumbent is in no optimal assignment; CP-SAT decides the rest
-    # the relaxation split a group: CP-SAT decides, hinted with a whole rounding of the relaxation
-    incumbent_local = _round_down(local, sa, w, size, units, residual)
-    chosen_local, cert = _solve_units_exact(local, sa, sv, size, residual, hint=incumbent_local,
-                                            bound_scaled=relaxed, scale=scale)
+    # the relaxation split some groups: bounded repair (module docstring, "Large runs")
+    bound = relaxed // scale  # the relaxation's optimum (floored: objectives are whole fen) bounds the grouped one
+    chosen_local, cert, solved_by, limit_hit = _repair_split(
+        local, sa, sv, w, size, units, residual, bound=bound, limits=limits)
     assigned_g[local_ids] = chosen_local
     primal_scaled = int(sum(int(w[k]) * int(size[local[k]]) for k in np.flatnonzero(chosen_local[local] == sa)))
     prices = _certify(local, sa, w, chosen_local, residual, m, len(local_ids), primal_scaled, top, item_size=size).prices
-    return _FlowOutcome(_per_case(prices, scale), np.zeros(u.n_groups, np.int64), cert, 2, len(sg))
+    return _FlowOutcome(_per_case(prices, scale), np.zeros(u.n_groups, np.int64), cert, 2, len(sg),
+                        solved_by=solved_by, time_limit_hit=limit_hit)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """Bounds of the integer step when the relaxation splits a customer (see :func:`solve`)."""
+
+    time_limit_s: float
+    exact_max_pairs: int
+    deadline: float  # perf_counter() value after which no integer search starts
+
+
+def _repair_split(
+    local: IntArray, sa: IntArray, sv: IntArray, w: IntArray, size: IntArray, units: IntArray,
+    residual: IntArray, *, bound: int, limits: _Limits,
+) -> tuple[IntArray, Certificate, str, bool]:
+    """Whole assignment when the relaxation split some groups, with its gap to the relaxation's bound.
+
+    1. Fix every group the relaxation placed whole; CP-SAT places the split groups exactly on the
+       capacity left (a small problem: a basic transportation optimum splits at most one group per
+       agency); then the groups still unplaced go greedily (best value first) where they fit.
+    2. If that is worth the relaxation's bound, it is optimal (proven by the bound). Otherwise, when the
+       whole problem has at most ``exact_max_pairs`` pairs, CP-SAT solves it whole, hinted with step 1.
+
+    Returns the choice per unit, the certificate (``dual_fen``: the best proven bound), how it was
+    solved (``"cp-sat"`` or ``"repair"``) and whether a time limit stopped a search."""
+    n_units = len(size)
+    whole = units == size[local]
+    split_units = np.unique(local[(units > 0) & ~whole])
+    chosen = np.full(n_units, -1, np.int64)
+    chosen[local[whole]] = sa[whole]
+    used = np.zeros(len(residual), np.int64)
+    np.add.at(used, sa[whole], size[local[whole]])
+    left = residual - used
+    limit_hit = False
+    # step 1a: the split groups, exactly, on the capacity left
+    is_split = np.zeros(n_units, bool)
+    is_split[split_units] = True
+    sub = np.flatnonzero(is_split[local] & (left[sa] >= size[local]))
+    if len(sub):
+        sub_ids, sub_local = np.unique(local[sub], return_inverse=True)
+        sub_hint = _round_down(sub_local.reshape(-1), sa[sub], w[sub], size[sub_ids], units[sub], left)
+        sub_chosen, _sub_bound, sub_hit = _solve_units_exact(
+            sub_local.reshape(-1), sa[sub], sv[sub], size[sub_ids], left, hint=sub_hint,
+            limits=limits)
+        limit_hit |= sub_hit
+        chosen[sub_ids] = sub_chosen
+        left = residual - _used(size, chosen, len(residual))
+    # step 1b: the groups still unplaced, greedily by value where they fit
+    free = np.flatnonzero(chosen[local] < 0)
+    order = free[np.argsort(-sv[free], kind="stable")]
+    left_l = left.tolist()
+    sizes = size.tolist()
+    for i, j in zip(local[order].tolist(), sa[order].tolist(), strict=True):
+        if chosen[i] < 0 and left_l[j] >= sizes[i]:
+            chosen[i] = j
+            left_l[j] -= sizes[i]
+    primal = _value(local, sa, sv, chosen)
+    solved_by = "repair"
+    best_bound = bound
+    # step 1c: CP-SAT on a neighbourhood: the split groups, the cheapest groups (per case) placed at each
+    # agency and the best unplaced groups may all move; every other group stays where it is
+    if primal < bound and len(sa) > limits.exact_max_pairs:
+        hood = _neighbourhood(local, sa, w, size, chosen, is_split, per_agency=_HOOD_PER_AGENCY)
+        sub = np.flatnonzero(hood[local])
+        fixed = np.where(hood, -1, chosen)
+        left = residual - _used(size, fixed, len(residual))
+        sub = sub[left[sa[sub]] >= size[local[sub]]]
+        if len(sub):
+            sub_ids, sub_local = np.unique(local[sub], return_inverse=True)
+            sub_hint = np.where(hood[sub_ids], chosen[sub_ids], -1)
+            sub_chosen, _sub_bound, sub_hit = _solve_units_exact(
+                sub_local.reshape(-1), sa[sub], sv[sub], size[sub_ids], left, hint=sub_hint, limits=limits)
+            limit_hit |= sub_hit
+            candidate = fixed.copy()
+            candidate[sub_ids] = sub_chosen
+            value = _value(local, sa, sv, candidate)
+            if value > primal:
+                chosen, primal = candidate, value
+    # step 2: small problems are solved whole (exact, within the limits)
+    if primal < bound and len(sa) <= limits.exact_max_pairs:
+        full, full_bound, full_hit = _solve_units_exact(local, sa, sv, size, residual, hint=chosen, limits=limits)
+        limit_hit |= full_hit
+        full_primal = _value(local, sa, sv, full)
+        if full_primal >= primal:
+            chosen, primal = full, full_primal
+        best_bound = min(bound, full_bound)
+        solved_by = "cp-sat"
+    best_bound = max(best_bound, primal)
+    cert = Certificate(primal_fen=primal, dual_fen=best_bound, min_reduced_cost_fen=0, optimal=primal == best_bound)
+    return chosen, cert, solved_by, limit_hit
+
+
+_HOOD_PER_AGENCY = 8  # groups per agency in the repair's neighbourhood (placed there; as many unplaced)
+
+
+def _neighbourhood(
+    local: IntArray, sa: IntArray, w: IntArray, size: IntArray, chosen: IntArray, is_split: BoolArray,
+    *, per_agency: int,
+) -> BoolArray:
+    """Units CP-SAT may move in the repair: the split ones, at each agency the ``per_agency`` placed there
+    with the lowest value per case, and the ``per_agency × agencies`` unplaced ones with the highest."""
+    hood = is_split.copy()
+    on = np.flatnonzero(chosen[local] == sa)  # the chosen pair of each placed unit
+    if len(on):
+        order = on[np.lexsort((w[on], sa[on]))]  # by agency, cheapest per case first
+        ag = sa[order]
+        starts = np.searchsorted(ag, ag, side="left")
+        rank = np.arange(len(order)) - starts
+        hood[local[order[rank < per_agency]]] = True
+    off = np.flatnonzero(chosen[local] < 0)
+    if len(off):
+        best = np.full(len(size), _I64_MIN, np.int64)
+        np.maximum.at(best, local[off], w[off])
+        unplaced = np.flatnonzero(best > _I64_MIN)
+        take = unplaced[np.argsort(-best[unplaced], kind="stable")[: per_agency * (int(sa.max()) + 1)]]
+        hood[take] = True
+    return hood
+
+
+def _used(size: IntArray, chosen: IntArray, m: int) -> IntArray:
+    """Capacity each agency gives to the chosen units."""
+    placed = np.flatnonzero(chosen >= 0)
+    return np.bincount(chosen[placed], weights=size[placed], minlength=m).astype(np.int64)
+
+
+def _value(local: IntArray, sa: IntArray, sv: IntArray, chosen: IntArray) -> int:
+    """Total value (fen) of the chosen (unit, agency) pairs."""
+    return int(sv[chosen[local] == sa].sum())
 
 
 def _round_down(
@@ -1018,14 +1201,24 @@ def _per_case(prices_scaled: IntArray, scale: int) -> IntArray:
 
 def _solve_units_exact(
     local: IntArray, sa: IntArray, sv: IntArray, size: IntArray, residual: IntArray, *, hint: IntArray,
-    bound_scaled: int, scale: int,
-) -> tuple[IntArray, Certificate]:
-    """The grouped problem as an integer programme (CP-SAT, one worker: deterministic)."""
+    limits: _Limits,
+) -> tuple[IntArray, int, bool]:
+    """Units on agencies as an integer programme (CP-SAT, one worker, fixed seed: deterministic).
+
+    ``hint`` must be feasible: it is returned when CP-SAT finds nothing better within the limits.
+    Returns the choice per unit, CP-SAT's proven upper bound (fen) and whether a limit stopped it.
+    The limit is CP-SAT's deterministic time (same input, same answer) with the wall clock as a backstop
+    (``limits.deadline``; only a very loaded machine reaches it first)."""
     from ortools.sat.python import cp_model  # heavy: only when the relaxation splits a group
 
+    n_units = len(size)
+    hint_value = _value(local, sa, sv, hint)
+    upper = int(np.clip(sv, 0, None).sum())
+    wall = limits.deadline - time.perf_counter()
+    if wall <= 0:
+        return hint.copy(), upper, True
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{k}") for k in range(len(sa))]
-    n_units = len(size)
     by_unit: list[list[int]] = [[] for _ in range(n_units)]
     by_agency: dict[int, list[int]] = {}
     for k, (i, j) in enumerate(zip(local.tolist(), sa.tolist(), strict=True)):
@@ -1043,17 +1236,22 @@ def _solve_units_exact(
         model.add_hint(x[k], bool(hint[i] == j))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.max_deterministic_time = max(limits.time_limit_s, 0.001)
+    solver.parameters.max_time_in_seconds = max(wall, 0.001)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"CP-SAT failed: {solver.status_name(status)}")
+        return hint.copy(), upper, True  # nothing found within the limits: the (feasible) hint stands
     chosen = np.full(n_units, -1, np.int64)
     for k in range(len(x)):
         if solver.boolean_value(x[k]):
             chosen[local[k]] = sa[k]
-    primal = sum(values[k] for k in range(len(x)) if chosen[local[k]] == sa[k])  # exact, not the float
-    optimal = status == cp_model.OPTIMAL  # CP-SAT proved no assignment is worth more
-    bound = primal if optimal else min(math.floor(solver.best_objective_bound), bound_scaled // scale)
-    return chosen, Certificate(primal_fen=primal, dual_fen=bound, min_reduced_cost_fen=0, optimal=optimal)
+    primal = _value(local, sa, sv, chosen)  # exact, not the float
+    if primal < hint_value:
+        chosen, primal = hint.copy(), hint_value
+    if status == cp_model.OPTIMAL:  # CP-SAT proved no assignment is worth more
+        return chosen, primal, False
+    return chosen, max(primal, math.floor(solver.best_objective_bound)), True
 
 
 def _greedy_grouped(p: AllocationProblem, capacity: Any, t0: float) -> GreedyResult:
@@ -1071,6 +1269,31 @@ def _greedy_grouped(p: AllocationProblem, capacity: Any, t0: float) -> GreedyRes
             remaining[j] -= u.size[g]
             total += v
     return GreedyResult(assigned=chosen[p.case_group], objective_fen=total, seconds=time.perf_counter() - t0)
+
+
+def grouped_relaxation_bound(problem: AllocationProblem, *, capacity: Any = None) -> int:
+    """The customer-level relaxation's optimum (fen, floored): no whole-customer allocation within
+    ``capacity`` (default: the problem's) is worth more. This is the flow :func:`solve` starts from,
+    alone (no holdout, no concentration limit); without groups it is the optimum itself."""
+    p = problem
+    cap = (p.capacity if capacity is None else np.asarray(capacity, np.int64)).copy()
+    if not p.grouped:
+        pos = p.pair_value > 0
+        sel = pos & (cap[p.pair_agency] > 0)
+        _chosen, total = max_weight_assignment(p.pair_case[sel], p.pair_agency[sel], p.pair_value[sel],
+                                               n_items=p.n_cases, capacity=cap)
+        return int(total)
+    u = _group_units(p)
+    sel = (u.value > 0) & (cap[u.agency] >= u.size[u.group])
+    if not sel.any():
+        return 0
+    local_ids, local = np.unique(u.group[sel], return_inverse=True)
+    local = local.reshape(-1)
+    size = u.size[local_ids]
+    scale = math.lcm(*{int(x) for x in size.tolist()})
+    w = u.value[sel] * (scale // size[local])
+    _units, relaxed = max_weight_sized_flow(local, u.agency[sel], w, size=size, capacity=cap)
+    return relaxed // scale
 
 
 def lp_upper_bound(problem: AllocationProblem, *, prices_fen: Any, capacity: Any = None) -> int:

@@ -201,3 +201,43 @@ def test_place_page_override(two):
                  "override_reason": "debtor asked for the agency near home"})
     assert Case.objects.get(pk=second.pk).agency_id == two.b.pk
     assert AuditEntry.objects.filter(action="case.place_customer_override", object_id=str(second.pk)).count() == 1
+
+
+def test_a_run_without_proof_shows_its_gap_and_is_not_called_optimal(db, settings, monkeypatch):
+    import functools
+
+    from fieldcollect.optimisation import allocation as opt
+
+    only = f.make_agency()
+    f.make_contract(agency=only, regions=["上海"], eligible_buckets=["M2"], capacity=3,
+                    commission_tiers={"M2": "0.10"}, **FAR)
+    manager = f.make_user(role=Role.COLLECTIONS_MANAGER)
+    for overdue in (600_000, 500_000):  # two customers of two loans; room for three cases: the relaxation splits
+        first = f.make_case(bucket="M2", overdue_fen=overdue)
+        another_loan(first.customer, bucket="M2", overdue_fen=overdue)
+    seen: dict[str, object] = {}
+
+    def repair_only(*args, **kw):  # the bounded repair alone (as on a large run), recording the time limit
+        seen.update(kw)
+        return opt_solve(*args, **kw, exact_max_pairs=0)
+
+    opt_solve = opt.solve
+    settings.FIELDCOLLECT_ALLOCATION_TIME_LIMIT_S = 2.5
+    monkeypatch.setattr(opt, "solve", repair_only)
+    run = services.allocation_run_create(as_of=f.today(), acting_user=manager)
+    assert seen["time_limit_s"] == 2.5
+    assert run.n_placed == 2 and not run.certified_optimal  # one whole customer, no proof
+    assert run.gap_fen > 0 and run.dual_fen == run.objective_fen + run.gap_fen
+    entry = AuditEntry.objects.get(action="allocation.run", object_id=str(run.pk))
+    assert entry.new["gap_fen"] == run.gap_fen and entry.new["solved_by"] == "repair"
+    c = Client()
+    c.force_login(manager)
+    for lang, needle in (("en", "Gap to the proven bound"), ("zh-hans", "与已证明上界的差距")):
+        c.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+        with translation.override(lang):
+            body = c.get(f"/allocation/{run.pk}/").content.decode()
+        assert 'id="kpi-gap"' in body and needle in body, lang
+    # the exact step proves the same run optimal: gap 0
+    monkeypatch.setattr(opt, "solve", functools.partial(opt_solve))
+    proven = services.allocation_run_create(as_of=f.today(), acting_user=manager)
+    assert proven.certified_optimal and proven.gap_fen == 0 and proven.objective_fen == run.objective_fen

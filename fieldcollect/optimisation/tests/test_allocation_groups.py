@@ -5,6 +5,7 @@ brute-force oracle)."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from fieldcollect.optimisation.allocation import (
     AllocationBuilder,
     build_problem,
     greedy,
+    grouped_relaxation_bound,
     lp_upper_bound,
     solve,
 )
@@ -157,3 +159,76 @@ def test_builder_groups_and_bad_input() -> None:
         build_problem(case_ids=[1], agency_ids=[0], values_fen=[1], capacity_agency_ids=[0], capacities=[1],
                       group_case_ids=[1, 1], group_ids=[1, 2])
 
+
+
+def _large_grouped(n: int, m: int, per_case: int, seed: int):
+    """A seeded instance with half the cases in customers of 2-3 loans sharing their eligible agencies."""
+    rng = np.random.default_rng(seed)
+    amount = np.exp(rng.normal(np.log(800_000), 0.9, n)).astype(np.int64)
+    customer = np.arange(n, dtype=np.int64)
+    k = 0
+    while k < n // 2:
+        size = int(rng.integers(2, 4))
+        customer[k : k + size] = k
+        k += size
+    eligible = np.argpartition(rng.random((n, m)), per_case, axis=1)[:, :per_case]
+    case = np.repeat(np.arange(n, dtype=np.int64), per_case)
+    agency = eligible[customer[case], np.arange(len(case)) % per_case].astype(np.int64)
+    prob = 1.0 / (1.0 + np.exp(-(rng.normal(-1.4, 1.0, n)[case] + rng.normal(0, 0.35, m)[agency])))
+    value = np.floor(prob * amount[case] * 0.75).astype(np.int64) - rng.integers(15_000, 40_000, m)[agency]
+    capacity = np.maximum(1, np.floor(rng.dirichlet(np.full(m, 2.0)) * 0.8 * n)).astype(np.int64)
+    kw: dict[str, Any] = {"case_ids": case, "agency_ids": agency, "values_fen": value,
+                          "capacity_agency_ids": np.arange(m), "capacities": capacity}
+    return build_problem(**kw, group_case_ids=np.arange(n), group_ids=customer), build_problem(**kw), customer
+
+
+def test_a_large_run_is_whole_per_customer_fast_and_reports_its_gap() -> None:
+    grouped, free, customer = _large_grouped(20_000, 30, 5, seed=9)
+    r = solve(grouped)
+    r.validate()  # whole per customer, capacities, values
+    assert r.flow_rounds == 2 and r.solved_by == "repair"  # the relaxation split customers: not trivially whole
+    assert not r.time_limit_hit and r.seconds < 30
+    c = r.certificate
+    assert c.primal_fen == r.objective_fen
+    # the bound is the grouped relaxation: above the whole solution, below the ungrouped optimum
+    assert c.primal_fen <= c.dual_fen <= solve(free).objective_fen
+    assert c.dual_fen == grouped_relaxation_bound(grouped)
+    assert 0 <= c.gap_fen <= c.dual_fen // 1000  # gap within 0.1 % of the bound
+    assert c.optimal == (c.gap_fen == 0)
+    # a customer's loans share one agency (or none)
+    placed = r.assigned
+    for g in np.unique(customer[:200]):
+        assert len(set(placed[customer == g].tolist())) == 1
+    # deterministic: the same input gives the same answer
+    again = solve(grouped)
+    assert np.array_equal(again.assigned, r.assigned) and again.certificate == c
+
+
+def test_the_time_limit_is_honoured_and_the_best_whole_solution_returned() -> None:
+    grouped, _free, _customer = _large_grouped(4_000, 20, 5, seed=4)
+    # CP-SAT on the whole problem (exact_max_pairs above its size) would take long: the limit stops it
+    r = solve(grouped, time_limit_s=1.0, exact_max_pairs=10**9)
+    r.validate()
+    assert r.time_limit_hit
+    assert r.seconds < 1.0 + 8.0  # the limit counts from the start of solve; slack for a busy machine
+    # stopped before its proof (with a longer limit CP-SAT proves the optimum: about 3 s here)
+    assert r.certificate.gap_fen > 0 and not r.certificate.optimal
+    assert r.certificate.primal_fen <= r.certificate.dual_fen
+    with pytest.raises(ValueError, match="time_limit_s"):
+        solve(grouped, time_limit_s=0)
+
+
+def test_optimal_is_said_only_when_proven() -> None:
+    # A holds 3 cases; two customers of two loans: the relaxation is worth 290 (one and a half customers)
+    pairs = {(1, 0): 100, (2, 0): 100, (3, 0): 90, (4, 0): 90}
+    p = problem(pairs, {1: [1, 2], 2: [3, 4]}, [3])
+    repaired = solve(p, exact_max_pairs=0)  # the repair only: no proof that 200 is the best
+    repaired.validate()
+    c = repaired.certificate
+    assert repaired.solved_by == "repair" and repaired.objective_fen == 200
+    assert (c.primal_fen, c.dual_fen, c.gap_fen) == (200, 290, 90) and not c.optimal
+    exact = solve(p)  # small: CP-SAT proves it
+    assert exact.solved_by == "cp-sat" and exact.certificate.optimal and exact.certificate.gap_fen == 0
+    # whole relaxation: proven by the flow, gap 0
+    whole = solve(problem(pairs, {1: [1, 2], 2: [3, 4]}, [4]))
+    assert whole.solved_by == "relaxation" and whole.certificate.optimal and whole.certificate.gap_fen == 0

@@ -9,7 +9,9 @@ with ``FIELDCOLLECT_QA_SEED`` (default :data:`DEFAULT_SEED`) and the week, a ran
 ``FIELDCOLLECT_QA_SAMPLE_SHARE`` (default :data:`DEFAULT_SHARE`) per collector besides every
 recording with a trigger: an automatic finding, a complaint about the case received before the week
 ended, a contact of the case refused by the compliance engine that week, a visit shorter than
-:data:`SHORT_VISIT_S`. The same records give the same queue every time it is read.
+:data:`SHORT_VISIT_S`, negative feedback on the collector from the case's customer answered that week
+(:func:`negative_feedback`), a check-in of the collector at the case that week with a spoofing sign
+(:data:`SPOOFING_SIGNS`). The same records give the same queue every time it is read.
 """
 
 from __future__ import annotations
@@ -32,11 +34,22 @@ from fieldcollect.core.errors import NotFoundError
 from fieldcollect.core.models import Role, User
 from fieldcollect.qa.errors import QaErrorCode
 from fieldcollect.qa.models import ConfirmedFinding, Recording
+from fieldcollect.visits.models import CheckIn, FeedbackRequest
 
 DEFAULT_SEED = 2026
 DEFAULT_SHARE = 0.05
 DOUBLE_SHARE = 0.1  # the share of the queue scored twice (reviewer agreement)
 SHORT_VISIT_S = 300  # a visit recording shorter than five minutes is a trigger
+# the check-in flags that say the position may be faked (visits.services.checkin refuses on them)
+SPOOFING_SIGNS = frozenset({CheckIn.Flag.IMPOSSIBLE_SPEED, CheckIn.Flag.REPEATED_COORDINATES})
+
+
+def negative_feedback(f: FeedbackRequest) -> bool:
+    """A customer's answer that should bring the contact to QA: a rating of 1 or 2, or the collector
+    impolite, threatening or careless of privacy."""
+    return f.responded_at is not None and (
+        (f.rating is not None and f.rating <= 2) or f.felt_threatened is True or f.polite is False
+        or f.privacy_respected is False)
 
 
 def recordings_visible_to(user: User) -> QuerySet[Recording]:
@@ -147,11 +160,23 @@ def _triggers(recs: list[Recording], start: datetime, end: datetime) -> dict[int
                      .values_list("case_id", flat=True))
     refused = set(BlockedAttempt.objects.filter(case_id__in=case_ids, at__gte=start, at__lt=end)
                   .values_list("case_id", flat=True))
+    # by (case, collector): what the customer said of this collector, where this collector checked in
+    unhappy = {(fb.case_id, fb.collector_id) for fb in FeedbackRequest.objects.filter(
+        case_id__in=case_ids, responded_at__gte=start, responded_at__lt=end).only(
+        "case_id", "collector_id", "responded_at", "rating", "felt_threatened", "polite", "privacy_respected")
+        if negative_feedback(fb)}
+    spoofed = {(case_id, collector_id) for case_id, collector_id, flags in CheckIn.objects.filter(
+        case_id__in=case_ids, at__gte=start, at__lt=end).values_list("case_id", "collector_id", "flags")
+        if SPOOFING_SIGNS & set(flags or ())}
     out: dict[int, tuple[str, ...]] = {}
     for r in recs:
         found: list[str] = []
         if r.case_id in complained:
             found.append("complaint")
+        if (r.case_id, r.collector_id) in unhappy:
+            found.append("negative_feedback")
+        if (r.case_id, r.collector_id) in spoofed:
+            found.append("spoofing_flag")
         if getattr(r, "n_findings", 0):
             found.append("automatic_finding")
         if r.channel == Recording.Channel.VISIT and r.duration_s < SHORT_VISIT_S:

@@ -185,3 +185,41 @@ def test_conduct_dashboard_rates_by_agency_category_and_week(w: World, form: Sco
     assert w.other.name not in client(w.dialler).get("/qa/dashboard/").content.decode()
     assert client(w.collector_user).get("/qa/dashboard/").status_code == 404
     assert client(w.compliance).get("/qa/dashboard/", {"weeks": "Infinity"}).status_code == 400
+
+
+def test_negative_feedback_and_a_spoofing_sign_bring_the_collectors_recording_to_the_queue(w: World) -> None:  # noqa: F811
+    from fieldcollect.visits.models import CheckIn, FeedbackRequest
+
+    r = rec(w, "Q-fb")
+    now = timezone.now()
+    monday = selectors.week_monday(bank_today())
+
+    def reasons() -> dict[int, str]:
+        return {row.recording.pk: row.reason
+                for row in selectors.weekly_queue_rows(user=w.compliance, monday=monday)}
+
+    def feedback(**answer: object) -> FeedbackRequest:
+        return FeedbackRequest.objects.create(case=w.case, collector=w.collector, agency=w.agency,
+                                              expires_at=now + timedelta(days=7), responded_at=now, **answer)
+
+    def checkin(*flags: str) -> CheckIn:
+        return CheckIn.objects.create(collector=w.collector, case=w.case, lat=31.2, lon=121.4, at=now,
+                                      flags=list(flags))
+
+    # hard negatives: a happy customer, an unanswered request, a check-in with poor accuracy only
+    feedback(rating=5, polite=True, felt_threatened=False)
+    FeedbackRequest.objects.create(case=w.case, collector=w.collector, expires_at=now + timedelta(days=7))
+    checkin(CheckIn.Flag.POOR_ACCURACY, CheckIn.Flag.OUTSIDE_WINDOW)
+    assert reasons().get(r.pk, "random") == "random"
+    # the customer felt threatened: the recording is in the queue for that reason
+    unhappy = feedback(rating=4, felt_threatened=True)
+    assert reasons()[r.pk] == "negative_feedback"
+    unhappy.delete()
+    # another collector's bad feedback on the same case does not point at this one
+    _user2, other_collector = f.make_collector_user(agency=w.agency)
+    FeedbackRequest.objects.create(case=w.case, collector=other_collector, expires_at=now + timedelta(days=7),
+                                   responded_at=now, rating=1)
+    assert reasons().get(r.pk, "random") == "random"
+    # a check-in at the case with an impossible speed
+    checkin(CheckIn.Flag.IMPOSSIBLE_SPEED)
+    assert reasons()[r.pk] == "spoofing_flag"

@@ -228,6 +228,26 @@ def test_the_duplicate_lookup_is_one_query_whatever_the_number_of_refs(world, pl
     assert ContactAttempt.objects.filter(agency=world.agency_a).count() == 30
 
 
+def test_the_refs_lookup_sql_equals_its_orm_twin(world, placed):
+    """``_ids_by_ref``'s hand-written statement (PostgreSQL: the refs as one array joined with ``unnest``)
+    gives what the ORM's chunked lookup gives: the agency's own refs only, none of another agency's, no
+    empty ref, whatever the refs asked (absent, repeated, odd characters)."""
+    from django.db import connection
+
+    from fieldcollect.cases import results_import as ri
+
+    rows = [row(f"T{k}", placed, at(9 + k % 9, k % 60)) for k in range(12)]
+    assert run(world, csv_bytes(rows)).applied == 12
+    asked = [f"T{k}" for k in range(0, 20, 2)] + ["T3", "T3", "", "x'); DROP TABLE x; --", "T11"]
+    orm = {}
+    for part in ri._chunks(sorted(set(asked))):
+        orm.update(ri._by_ref(world.agency_a, part).values_list("agency_ref", "pk"))
+    assert ri._ids_by_ref(world.agency_a, asked) == orm
+    assert set(orm) == {"T0", "T2", "T4", "T6", "T8", "T10", "T3", "T11"}
+    assert ri._ids_by_ref(world.agency_b, asked) == {}  # another agency's refs are not its own
+    assert connection.vendor in ("postgresql", "sqlite")
+
+
 def test_gbk_and_bom_files(world, placed):
     gbk = run(world, csv_bytes([row("GBK1", placed, at(10), notes="客户称已还款")], encoding="gbk"))
     bom = run(world, b"\xef\xbb\xbf" + csv_bytes([row("BOM1", placed, at(11), notes="留言")]))

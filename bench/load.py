@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +63,11 @@ def seed(*, agencies: int, cases_per_agency: int, history_per_case: int = 0) -> 
 
     call_command("migrate", interactive=False, verbosity=0)
     from fieldcollect.accounts.tokens import token_create
-    from fieldcollect.cases import services
     from fieldcollect.core.models import Role
     from fieldcollect.testing import factories as f
 
     cm = f.make_user(role=Role.COLLECTIONS_MANAGER, username="load-cm")
+    notice_at = f.in_hours(10, f.today() - timedelta(days=90))
     clients = []
     for a in range(agencies):
         agency = f.make_agency()
@@ -77,7 +77,8 @@ def seed(*, agencies: int, cases_per_agency: int, history_per_case: int = 0) -> 
         ids = []
         for _ in range(cases_per_agency):
             case = f.make_case()
-            services.case_place(case=case, agency=agency, acting_user=cm)
+            # its notice before outsourcing sent before the 60 days of logged attempts (load_bodies.attempt_time)
+            f.place(case, agency=agency, cm=cm, notice=notice_at)
             ids.append(case.pk)
         clients.append({"token": secret, "cases": ids})
     if history_per_case:

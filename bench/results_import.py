@@ -113,6 +113,14 @@ def seed(*, cases: int) -> tuple[Any, list[int]]:
     )
     placed = cases_place_bulk(placements=[(c, agency) for c in made], starts_on=today - timedelta(days=30))
     assert placed == cases, (placed, cases)
+    # the notices before outsourcing the placements queued, sent by the outbox on the placements' day (the
+    # agency's contacts wait for them and the pack's waiting days)
+    from fieldcollect.core.bank_time import bank_time_zone
+    from fieldcollect.outbox.services import outbox_dispatch
+
+    sent_at = datetime.combine(today - timedelta(days=30), datetime.min.time(), tzinfo=bank_time_zone()) + timedelta(hours=10)
+    sent = outbox_dispatch(kinds=["outsourcing_notice"], now=sent_at, limit=cases)
+    assert sent.get("sent", 0) == cases, sent
     from django.db import connection
 
     with connection.cursor() as cursor:  # planner statistics, as autovacuum keeps them in production

@@ -49,32 +49,11 @@ def max_weight_assignment(
     RuntimeError
         If the flow solver does not report an optimum.
     """
-    m = len(capacity)
     if n_items == 0:
         return np.zeros(0, bool), 0
-    source, sink, first_item = 0, 1, 2
-    first_bin = first_item + n_items
-    i32 = np.int32
-    tails = np.concatenate([
-        np.zeros(n_items, i32), (first_item + item).astype(i32), (first_bin + np.arange(m)).astype(i32),
-        np.array([source], i32),
-    ])
-    heads = np.concatenate([
-        (first_item + np.arange(n_items)).astype(i32), (first_bin + bin).astype(i32), np.full(m, sink, i32),
-        np.array([sink], i32),
-    ])
-    caps = np.concatenate([np.ones(n_items, np.int64), np.ones(len(weight), np.int64),
-                           np.maximum(capacity, 0).astype(np.int64), np.array([n_items], np.int64)])
-    costs = np.concatenate([np.zeros(n_items, np.int64), -np.asarray(weight, np.int64), np.zeros(m + 1, np.int64)])
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    flow.set_node_supply(source, n_items)
-    flow.set_node_supply(sink, -n_items)
-    status = flow.solve()
-    if status != flow.OPTIMAL:
-        raise RuntimeError(f"min-cost flow failed: {status}")
-    f = np.asarray(flow.flows(np.arange(n_items, n_items + len(weight))))
-    return f > 0, -int(flow.optimal_cost())
+    # the same network as the sized flow with every item of size 1: one unit per item, at most one arc
+    units, total = max_weight_sized_flow(item, bin, weight, size=np.ones(n_items, np.int64), capacity=capacity)
+    return units > 0, total
 
 
 def max_weight_sized_flow(

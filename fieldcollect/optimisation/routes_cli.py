@@ -76,7 +76,7 @@ def bench(
 @app.command("check")
 def check(
     instance: Annotated[str, typer.Argument(help="Solomon instance file, or a bundled instance name")],
-    solution: Annotated[Path, typer.Argument(help="A .sol file (Route #k: ... lines)", exists=True, dir_okay=False)],
+    solution: Annotated[Path, typer.Argument(help="A solution file in the Solomon .sol format (Route #k: ... lines)", exists=True, dir_okay=False)],
     convention: Annotated[str, typer.Option(help="dimacs (arcs truncated) or exact (doubles)")] = "dimacs",
 ) -> None:
     """Check a solution file with the independent checker and print its cost."""

@@ -46,9 +46,9 @@ def test_bench_unknown_instance() -> None:
 
 
 def test_check_command() -> None:
-    ok = runner.invoke(app, ["check", "C101", str(SOLUTIONS / "C101.sol")])
+    ok = runner.invoke(app, ["check", "C101", str(SOLUTIONS / "C101.sol.txt")])
     assert ok.exit_code == 0
     assert json.loads(ok.output)["distance"] == 827.3
-    bad = runner.invoke(app, ["check", "R102", str(SOLUTIONS / "R102.sol"), "--convention", "exact"])
+    bad = runner.invoke(app, ["check", "R102", str(SOLUTIONS / "R102.sol.txt"), "--convention", "exact"])
     assert bad.exit_code == 1
     assert json.loads(bad.output)["feasible"] is False

@@ -26,7 +26,7 @@ def _inst(name: str):
 
 
 def _sol(name: str):
-    return read_solution(SOLUTIONS / f"{name}.sol")
+    return read_solution(SOLUTIONS / f"{name}.sol.txt")
 
 
 def test_the_instances_ship_inside_the_package() -> None:
@@ -34,7 +34,7 @@ def test_the_instances_ship_inside_the_package() -> None:
     assert package / "solomon_data" == SOLOMON_DATA
     assert len(INSTANCES) == 37
     assert all(p.is_relative_to(package) for p in bundled_instances().values())
-    assert sorted(p.stem for p in SOLUTIONS.glob("*.sol")) == INSTANCES
+    assert sorted(p.name.removesuffix(".sol.txt") for p in SOLUTIONS.glob("*.sol.txt")) == INSTANCES
 
 
 def test_parse_c101_header_and_rows() -> None:

@@ -486,3 +486,20 @@ def encrypt_rows_operation(app_label: str, *model_names: str, bind: bool = False
                 decrypt_rows(apps.get_model(app_label, name), using=schema_editor.connection)
 
     return migrations.RunPython(forward, backward)
+
+
+def bind_rows_operations(app_label: str, *model_names: str) -> list[Any]:
+    """The operations of a migration that binds every encrypted value of ``model_names`` to its table,
+    column and row (issue 17): a ``row_binding`` column per model (a random id per row, assigned here to
+    the existing rows), then every value rewritten in the bound ``fc2`` format under the primary key
+    (``reencrypt_rows``). Migrating back rewrites the values unbound (``fc1``) before the columns are
+    dropped."""
+    from django.db import migrations
+
+    add_columns = [
+        migrations.AddField(
+            model_name=name.lower(), name="row_binding", field=RowBindingField(default=""), preserve_default=False
+        )
+        for name in model_names
+    ]
+    return [*add_columns, encrypt_rows_operation(app_label, *model_names, bind=True)]

@@ -1,12 +1,9 @@
-"""Bind every encrypted value to its table, column and row (issue 17): a ``row_binding`` column (a
-random id per row, assigned here to the existing rows) and every value rewritten in the bound ``fc2``
-format under the primary key (``fieldcollect.privacy.fields.reencrypt_rows``). Migrating back
-rewrites the values unbound (``fc1``) before the column is dropped."""
+"""Bind every encrypted value to its table, column and row (issue 17); see
+``fieldcollect.privacy.fields.bind_rows_operations``."""
 
 from django.db import migrations
 
-import fieldcollect.privacy.fields
-from fieldcollect.privacy.fields import encrypt_rows_operation
+from fieldcollect.privacy.fields import bind_rows_operations
 
 
 class Migration(migrations.Migration):
@@ -14,18 +11,4 @@ class Migration(migrations.Migration):
         ("cases", "0007_payment_reference_unique"),
     ]
 
-    operations = [
-        migrations.AddField(
-            model_name="contactattempt",
-            name="row_binding",
-            field=fieldcollect.privacy.fields.RowBindingField(default=""),
-            preserve_default=False,
-        ),
-        migrations.AddField(
-            model_name="note",
-            name="row_binding",
-            field=fieldcollect.privacy.fields.RowBindingField(default=""),
-            preserve_default=False,
-        ),
-        encrypt_rows_operation("cases", "ContactAttempt", "Note", bind=True),
-    ]
+    operations = bind_rows_operations("cases", "ContactAttempt", "Note")

@@ -111,9 +111,12 @@ def _qa_viewer(request: HttpRequest) -> User:
     return user
 
 
-def _monday_shown(p: dict[str, Any]) -> date:
-    """The Monday of the week a page shows: the ``week`` asked for, or this bank week."""
-    return p["week"] or selectors.week_monday(bank_today())
+def _week_page(request: HttpRequest, query: type[params.QueryForm]) -> tuple[User, dict[str, Any], date]:
+    """A QA page of a week: its viewer (:func:`_qa_viewer`), its ``query`` parameters and the Monday of
+    the week it shows (the ``week`` asked for, or this bank week)."""
+    user = _qa_viewer(request)
+    p = query.parse(request.GET)
+    return user, p, p["week"] or selectors.week_monday(bank_today())
 
 
 def _agencies_for(user: User) -> list[Agency]:
@@ -130,9 +133,7 @@ class QueueParams(params.QueryForm):
 @errors_as_pages
 def queue(request: HttpRequest) -> HttpResponse:
     """The week's QA queue: the sampled and triggered recordings, each linked to its review page."""
-    user = _qa_viewer(request)
-    p = QueueParams.parse(request.GET)
-    monday = _monday_shown(p)
+    user, p, monday = _week_page(request, QueueParams)
     rows = selectors.weekly_queue_rows(user=user, monday=monday, agency_id=p["agency"])
     return render(request, "qa/queue.html", {
         "rows": rows, "week": selectors.iso_week(monday), "agency_id": p["agency"], "agencies": _agencies_for(user),
@@ -216,9 +217,7 @@ class DashboardParams(params.QueryForm):
 @errors_as_pages
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Confirmed findings per 1,000 contacts by agency and category, and the weekly trend."""
-    user = _qa_viewer(request)
-    p = DashboardParams.parse(request.GET)
-    monday = _monday_shown(p)
+    user, p, monday = _week_page(request, DashboardParams)
     weeks = p["weeks"] or 8
     data = selectors.conduct_dashboard(user=user, last_monday=monday, weeks=weeks)
     figures = {"agencies": to_json(charts.findings_by_agency(data)), "trend": to_json(charts.weekly_trend(data))}

@@ -25,7 +25,8 @@ from fieldcollect.complaints import forms, selectors, services
 from fieldcollect.complaints.errors import ComplaintErrorCode
 from fieldcollect.complaints.models import Category, Complaint, Severity, Source, Status
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
+from fieldcollect.core.denials import require_role
+from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.link_pages import behind_link, refused_page
 from fieldcollect.core.links import LinkError
 from fieldcollect.core.models import Role, User
@@ -36,8 +37,7 @@ from fieldcollect.visits.services import feedback_from_token
 
 
 def _require_viewer(user: User) -> None:
-    if not selectors.can_view_complaints(user):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(selectors.can_view_complaints(user))
 
 
 class ListParams(params.QueryForm):

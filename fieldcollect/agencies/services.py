@@ -28,7 +28,8 @@ from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.selectors import FIELD_GATES
 from fieldcollect.core import maker_checker as mc
 from fieldcollect.core.decisions import check_decision, record_decision
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
+from fieldcollect.core.denials import require_role
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import Role, User
 
 MAKER_ROLES = frozenset({Role.COLLECTIONS_MANAGER})
@@ -68,8 +69,7 @@ def may_check(user: User) -> bool:
 
 
 def _require_maker(user: User) -> None:
-    if not may_make(user):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(may_make(user))
 
 
 def clean_terms(terms: dict[str, Any]) -> dict[str, Any]:

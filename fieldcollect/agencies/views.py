@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -96,6 +97,15 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     return _contract_page(request, _contract(request, contract_id))
 
 
+def _error_on_form(form: Form, exc: ApplicationError) -> None:
+    """A write the service refused (400) shown on the form, on the field it names (else on the whole
+    form); any other error propagates."""
+    if exc.status_code != 400:
+        raise exc
+    field = exc.extra.get("field")
+    form.add_error(field if field in form.fields else None, exc.message)
+
+
 @post_view
 def contract_propose(request: HttpRequest, contract_id: int) -> HttpResponse:
     user = request_user(request)
@@ -108,9 +118,7 @@ def contract_propose(request: HttpRequest, contract_id: int) -> HttpResponse:
             contract=contract, effective_from=form.cleaned_data["effective_from"], changes=form.terms(),
             acting_user=user, note=form.cleaned_data["note"])
     except ApplicationError as exc:
-        if exc.status_code != 400:
-            raise
-        form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, exc.message)
+        _error_on_form(form, exc)
         return _contract_page(request, contract, form=form, status=400)
     messages.success(request, _("Version %(n)d proposed: a second person must approve it.") % {"n": version.number})
     return redirect("agencies:contract", contract_id=contract.pk)
@@ -148,10 +156,7 @@ def contract_new(request: HttpRequest, agency_id: int) -> HttpResponse:
                                                     ends_on=d["ends_on"], terms=form.terms(), acting_user=user,
                                                     note=d["note"])
             except ApplicationError as exc:
-                if exc.status_code != 400:
-                    raise
-                form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None,
-                               exc.message)
+                _error_on_form(form, exc)
             else:
                 messages.success(request, _("Contract created as a draft: a second person must approve it."))
                 return redirect("agencies:contract", contract_id=contract.pk)

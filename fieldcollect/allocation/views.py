@@ -14,7 +14,7 @@ from fieldcollect.allocation import selectors, services
 from fieldcollect.allocation.models import AllocationRun
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.core.pages import errors_as_pages, request_user
+from fieldcollect.core.pages import errors_as_messages, errors_as_pages, request_user
 from fieldcollect.scorecards.access import is_manager, require_bank_viewer, require_manager
 
 PAGE = 200
@@ -92,11 +92,7 @@ def run_apply(request: HttpRequest, run_id: int) -> HttpResponse:
     user = request_user(request)
     require_manager(user)
     run = get_object_or_404(AllocationRun, pk=run_id)
-    try:
+    with errors_as_messages(request, 400):
         placed = services.allocation_run_apply(run=run, acting_user=user)
         messages.success(request, _("%(n)d cases placed.") % {"n": placed})
-    except ApplicationError as exc:
-        if exc.status_code != 400:
-            raise
-        messages.error(request, exc.message)
     return redirect("allocation:detail", run_id=run.pk)

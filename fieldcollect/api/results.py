@@ -10,8 +10,8 @@ from ninja import File, Router
 from ninja.files import UploadedFile
 
 from fieldcollect.api.schemas import ERRORS, ResultsImportOut
-from fieldcollect.cases.results_import import MAX_BYTES, ImportErrorCode, can_import_results, results_import
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
+from fieldcollect.cases.results_import import MAX_BYTES, ImportErrorCode, importing_agency, results_import
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 
 router = Router(tags=["results"])
@@ -28,12 +28,7 @@ def import_results(request: HttpRequest, file: File[UploadedFile]) -> dict[str, 
     duplicate); each bad row is refused with its row, column and reason; a contact that broke a
     compliance rule at its time is recorded and counted in ``breaches``. Agency managers only."""
     user: User = request.auth  # type: ignore[attr-defined]
-    if not can_import_results(user) or user.agency is None:
-        raise PermissionDeniedError(
-            _("Your role may not do this."),
-            code=CommonErrorCode.PERMISSION_DENIED,
-            extra={"capability": "results.import"},
-        )
+    agency = importing_agency(user)
     if file.size is not None and file.size > MAX_BYTES:
         raise ApplicationError(
             _("The file is too large (at most %(mb)d MB).") % {"mb": MAX_BYTES // 2**20},
@@ -41,5 +36,5 @@ def import_results(request: HttpRequest, file: File[UploadedFile]) -> dict[str, 
         )
     data = file.read()
     return results_import(
-        agency=user.agency, data=data, filename=file.name or "upload.csv", acting_user=user
+        agency=agency, data=data, filename=file.name or "upload.csv", acting_user=user
     ).as_dict()

@@ -16,7 +16,8 @@ from fieldcollect.caselibrary.errors import StoryErrorCode
 from fieldcollect.caselibrary.models import AmountBand, CaseStory, Result, StoryChannel, amount_band
 from fieldcollect.cases.models import Case
 from fieldcollect.cases.selectors import case_timeline
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
+from fieldcollect.core.denials import require_role
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import Role, User
 
 WRITERS = frozenset({Role.COLLECTIONS_MANAGER, Role.COMPLIANCE_OFFICER, Role.AGENCY_MANAGER})
@@ -122,8 +123,7 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
 
 def story_create(*, values: dict[str, Any], acting_user: User, case: Case | None = None) -> CaseStory:
     """A story written from a closed ``case`` (prefilled with its timeline) or from scratch."""
-    if not can_write(acting_user):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(can_write(acting_user))
     if case is not None and case.closed_on is None:
         raise ApplicationError(_("Write a story from a closed case."), code=StoryErrorCode.CASE_OPEN)
     v = _validate(values)
@@ -140,8 +140,7 @@ def story_create(*, values: dict[str, Any], acting_user: User, case: Case | None
 
 
 def story_update(*, story: CaseStory, values: dict[str, Any], acting_user: User) -> CaseStory:
-    if not can_edit(acting_user, story):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(can_edit(acting_user, story))
     v = _validate(values)
     with transaction.atomic():
         locked = CaseStory.objects.select_for_update().get(pk=story.pk)

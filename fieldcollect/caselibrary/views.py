@@ -12,14 +12,13 @@ from fieldcollect.caselibrary.forms import StoryForm
 from fieldcollect.caselibrary.models import AmountBand, Result, StoryChannel
 from fieldcollect.cases.access import access_case_by_id
 from fieldcollect.core import params
-from fieldcollect.core.errors import CommonErrorCode, PermissionDeniedError
+from fieldcollect.core.denials import require_role
 from fieldcollect.core.pages import page_view, request_user
 
 
 def _require_reader(request: HttpRequest) -> None:
     user = request_user(request)
-    if not selectors.can_read(user):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(selectors.can_read(user))
 
 
 class ListParams(params.QueryForm):
@@ -61,8 +60,7 @@ def story_detail(request: HttpRequest, story_id: int) -> HttpResponse:
 def story_new(request: HttpRequest) -> HttpResponse:
     """Write a story; ``?case=<id>`` starts from a closed case (prefilled with its timeline)."""
     user = request_user(request)
-    if not services.can_write(user):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(services.can_write(user))
     case = None
     case_id = CaseParams.parse(request.POST)["case"] or CaseParams.parse(request.GET)["case"]
     if case_id is not None:
@@ -83,8 +81,7 @@ def story_new(request: HttpRequest) -> HttpResponse:
 def story_edit(request: HttpRequest, story_id: int) -> HttpResponse:
     user = request_user(request)
     story = selectors.access_story_by_id(story_id, user)
-    if not services.can_edit(user, story):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(services.can_edit(user, story))
     if request.method == "POST":
         form = StoryForm(request.POST)
         if form.is_valid():

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from fieldcollect.agencies.in_force import agency_may_hold_q, agency_may_hold_sql
 from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import Case, Task
+from fieldcollect.core.denials import require_role
 from fieldcollect.core.errors import CommonErrorCode, NotFoundError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.rawsql import column
@@ -54,10 +55,7 @@ def has_capability(user: User, capability: str) -> bool:
 
 
 def require_capability(user: User, capability: str) -> None:
-    if not has_capability(user, capability):
-        raise PermissionDeniedError(
-            _("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED, extra={"capability": capability}
-        )
+    require_role(has_capability(user, capability), {"capability": capability})
 
 
 def collector_of(user: User) -> int | None:

@@ -35,7 +35,8 @@ from fieldcollect.cases.errors import CaseErrorCode
 from fieldcollect.cases.models import BatchAction, Case, Placement
 from fieldcollect.core import maker_checker as mc
 from fieldcollect.core.decisions import check_decision, record_decision
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
+from fieldcollect.core.denials import require_role
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import Role, User
 from fieldcollect.ingest.reader import decode_csv_bytes
 
@@ -340,5 +341,4 @@ def may_batch(user: User) -> bool:
 
 
 def require_batch_user(user: User) -> None:
-    if not may_batch(user):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(may_batch(user))

@@ -54,7 +54,8 @@ from fieldcollect.compliance.selectors import engine_channel
 from fieldcollect.compliance.services import ReportedContact, reported_contacts_breaches
 from fieldcollect.core import rawsql
 from fieldcollect.core.bank_time import bank_time_zone, bank_time_zone_name
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
+from fieldcollect.core.denials import require_role, role_denied
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import Role, User
 from fieldcollect.ingest.reader import decode_csv_bytes
 from fieldcollect.portfolio.models import Customer
@@ -170,6 +171,14 @@ class _Row:
     notes: str
     breach: tuple[str, ...] = ()
     collector: Collector | None = None  # the named collector's qualification (the certificate rule)
+
+
+def importing_agency(user: User) -> Agency:
+    """The agency whose work results ``user`` imports through the page or the API: an agency manager's
+    own (:func:`can_import_results`); anyone else is refused (403)."""
+    if not can_import_results(user) or user.agency is None:
+        raise role_denied({"capability": "results.import"})
+    return user.agency
 
 
 def can_import_results(user: User | None) -> bool:
@@ -395,14 +404,10 @@ def results_import(
     docstring for the columns and the answer. ``acting_user`` ``None`` is the system (command line);
     otherwise an agency manager of ``agency`` (:func:`can_import_results`). ``method`` ``"copy"`` writes
     with COPY on PostgreSQL, ``"orm"`` through ``bulk_create`` (same rows)."""
-    if not can_import_results(acting_user) or (
-        acting_user is not None and acting_user.agency_id != agency.pk
-    ):
-        raise PermissionDeniedError(
-            _("Your role may not do this."),
-            code=CommonErrorCode.PERMISSION_DENIED,
-            extra={"capability": "results.import"},
-        )
+    require_role(
+        can_import_results(acting_user) and (acting_user is None or acting_user.agency_id == agency.pk),
+        {"capability": "results.import"},
+    )
     if method not in {"copy", "orm"}:
         raise ValueError(f"method must be copy or orm, got {method!r}")
     now = now or timezone.now()

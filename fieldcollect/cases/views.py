@@ -20,10 +20,10 @@ from fieldcollect.cases import forms, hub, selectors, services
 from fieldcollect.cases.access import access_case_by_id, access_task_by_id, has_capability
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, Task
-from fieldcollect.cases.results_import import COLUMNS, MAX_BYTES, REASONS, can_import_results, results_import
+from fieldcollect.cases.results_import import COLUMNS, MAX_BYTES, REASONS, importing_agency, results_import
 from fieldcollect.core import params
 from fieldcollect.core.bank_time import bank_time_zone_name
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
+from fieldcollect.core.errors import ApplicationError, NotFoundError
 from fieldcollect.core.models import User
 from fieldcollect.core.pages import page_view, post_view
 from fieldcollect.core.pages import request_user as _user
@@ -293,8 +293,7 @@ def results_import_page(request: HttpRequest) -> HttpResponse:
     """An agency manager uploads the agency's work results (催记): the answer lists the refused rows with
     their row, column and reason; every other user gets 403."""
     user = _user(request)
-    if not can_import_results(user) or user.agency is None:
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    agency = importing_agency(user)
     result = None
     form = forms.ResultsUploadForm()
     if request.method == "POST":
@@ -305,7 +304,7 @@ def results_import_page(request: HttpRequest) -> HttpResponse:
                 messages.error(request, _("The file is too large (at most %(mb)d MB).") % {"mb": MAX_BYTES // 2**20})
             else:
                 try:
-                    result = results_import(agency=user.agency, data=upload.read(), filename=upload.name or "",
+                    result = results_import(agency=agency, data=upload.read(), filename=upload.name or "",
                                             acting_user=user)
                 except ApplicationError as exc:
                     messages.error(request, exc.message)

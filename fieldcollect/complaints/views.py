@@ -25,18 +25,19 @@ from fieldcollect.complaints import forms, selectors, services
 from fieldcollect.complaints.errors import ComplaintErrorCode
 from fieldcollect.complaints.models import Category, Complaint, Severity, Source, Status
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, NotFoundError, PermissionDeniedError
+from fieldcollect.core.denials import require_role
+from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.link_pages import behind_link, refused_page
+from fieldcollect.core.links import LinkError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import page_view, post_view, request_user
 from fieldcollect.portfolio.models import Customer
-from fieldcollect.visits import links
-from fieldcollect.visits.models import VisitReport
+from fieldcollect.visits.models import FeedbackRequest, VisitReport
 from fieldcollect.visits.services import feedback_from_token
 
 
 def _require_viewer(user: User) -> None:
-    if not selectors.can_view_complaints(user):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(selectors.can_view_complaints(user))
 
 
 class ListParams(params.QueryForm):
@@ -223,18 +224,24 @@ def feedback_summary(request: HttpRequest) -> HttpResponse:
 
 # ---------------------------------------------------------------- the customer's page (signed link)
 
-def _refused(request: HttpRequest, exc: Exception) -> HttpResponse:
-    expired = isinstance(exc, links.LinkExpired)
-    return render(request, "visits/link_refused.html", {"expired": expired, "feedback": True},
-                  status=410 if expired else 404)
+def _refused(request: HttpRequest, exc: LinkError) -> HttpResponse:
+    return refused_page(request, exc, template="visits/link_refused.html", invalid_status=404,
+                        context={"feedback": True})
 
 
-def customer_file(request: HttpRequest, token: str) -> HttpResponse:
+def _customer_page(request: HttpRequest, token: str, complaint: Complaint | None, *, form: Form, answer_form: Form,
+                   error: str, status: int) -> HttpResponse:
+    return render(request, "complaints/customer.html",
+                  {"c": complaint, "form": form, "answer_form": answer_form, "token": token, "error": error},
+                  status=status)
+
+
+_behind_feedback_link = behind_link(feedback_from_token, _refused)
+
+
+@_behind_feedback_link
+def customer_file(request: HttpRequest, token: str, fb: FeedbackRequest) -> HttpResponse:
     """File a complaint through the feedback link (once), then follow it and answer its resolution."""
-    try:
-        fb = feedback_from_token(token)
-    except links.LinkError as exc:
-        return _refused(request, exc)
     complaint = Complaint.objects.filter(feedback=fb).first()
     form = forms.CustomerComplaintForm(request.POST or None)
     error, status = "", 200
@@ -252,17 +259,13 @@ def customer_file(request: HttpRequest, token: str) -> HttpResponse:
         else:
             error, status = _("Choose what happened and tell us more."), 400
         complaint = Complaint.objects.filter(feedback=fb).first()
-    return render(request, "complaints/customer.html",
-                  {"c": complaint, "form": form, "answer_form": forms.CustomerAnswerForm(), "token": token,
-                   "error": error}, status=status)
+    return _customer_page(request, token, complaint, form=form, answer_form=forms.CustomerAnswerForm(),
+                          error=error, status=status)
 
 
 @require_POST
-def customer_answer(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        fb = feedback_from_token(token)
-    except links.LinkError as exc:
-        return _refused(request, exc)
+@_behind_feedback_link
+def customer_answer(request: HttpRequest, token: str, fb: FeedbackRequest) -> HttpResponse:
     complaint = Complaint.objects.filter(feedback=fb).first()
     if complaint is None:
         return redirect("complaints:customer_file", token=token)
@@ -279,6 +282,5 @@ def customer_answer(request: HttpRequest, token: str) -> HttpResponse:
     else:
         error, status = _("Choose your answer."), 400
     complaint.refresh_from_db()
-    return render(request, "complaints/customer.html",
-                  {"c": complaint, "form": forms.CustomerComplaintForm(), "answer_form": f, "token": token,
-                   "error": error}, status=status)
+    return _customer_page(request, token, complaint, form=forms.CustomerComplaintForm(), answer_form=f,
+                          error=error, status=status)

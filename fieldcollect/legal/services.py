@@ -28,6 +28,7 @@ from fieldcollect.cases.models import Case, Outcome, Party, Payment, Placement
 from fieldcollect.compliance import services as compliance
 from fieldcollect.compliance.engine import normalise_phone
 from fieldcollect.compliance.selectors import pack_for, third_party_may_discuss_debt
+from fieldcollect.core.denials import require_role
 from fieldcollect.core.errors import (
     ApplicationError,
     CommonErrorCode,
@@ -107,12 +108,7 @@ def require_view_legal(user: User) -> None:
 
 
 def _require_manage(user: User | None) -> None:
-    if not can_manage_legal(user):
-        raise PermissionDeniedError(
-            _("Your role may not do this."),
-            code=CommonErrorCode.PERMISSION_DENIED,
-            extra={"capability": "legal.manage"},
-        )
+    require_role(can_manage_legal(user), {"capability": "legal.manage"})
 
 
 def _fen(value: Any, field_name: str, *, positive: bool = True) -> int:
@@ -607,8 +603,7 @@ def letter_track(
 ) -> Letter:
     """Record the delivery of a letter: delivered, or returned (with the reason; a returned letter puts
     the case in the contact-repair queue)."""
-    if acting_user is not None and not has_capability(acting_user, "case.contact"):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(acting_user is None or has_capability(acting_user, "case.contact"))
     if status not in {LetterStatus.DELIVERED, LetterStatus.RETURNED}:
         raise ApplicationError(
             _("A letter is delivered or returned."), code=E.LETTER_STATUS, extra={"field": "status"}

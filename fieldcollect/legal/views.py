@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from fieldcollect.cases.access import access_case_by_id, has_capability
 from fieldcollect.core import params
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
+from fieldcollect.core.denials import require_role
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import User
 from fieldcollect.core.pages import errors_as_messages, page_view, post_view, request_user
 from fieldcollect.legal import charts, selectors, services
@@ -92,10 +93,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     if referral is None:
         raise Http404
     if request.method == "POST":
-        if not services.can_manage_legal(user):
-            raise PermissionDeniedError(
-                _("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED
-            )
+        require_role(services.can_manage_legal(user))
         p = UpdateParams.parse(request.POST)
         with errors_as_messages(request):
             if p["action"] == "hearing":
@@ -313,8 +311,7 @@ def repair_queue(request: HttpRequest) -> HttpResponse:
 @page_view
 def vendor_import(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    if not services.can_manage_legal(user):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(services.can_manage_legal(user))
     report = None
     if request.method == "POST":
         upload = request.FILES.get("file")

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from fieldcollect.accounts.login_security import client_ip
 from fieldcollect.cases.access import access_case_by_id
 from fieldcollect.core.errors import ApplicationError, NotFoundError
+from fieldcollect.core.link_pages import behind_link, refused_page
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import page_view, post_view
 from fieldcollect.core.pages import request_user as _user
@@ -198,17 +199,16 @@ def offer(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 
 def _refused(request: HttpRequest, exc: links.LinkError) -> HttpResponse:
-    expired = isinstance(exc, links.LinkExpired)
-    return render(request, "plans/link_refused.html", {"expired": expired}, status=410 if expired else 400)
+    return refused_page(request, exc, template="plans/link_refused.html", invalid_status=400)
+
+
+_behind_agreement_link = behind_link(services.agreement_from_token, _refused)
 
 
 @never_cache
-def customer_offer(request: HttpRequest, token: str) -> HttpResponse:
+@_behind_agreement_link
+def customer_offer(request: HttpRequest, token: str, agreement: PlanAgreement) -> HttpResponse:
     """The customer's page: the new schedule, the PDF, accept or decline (phone first, zh-Hans first)."""
-    try:
-        agreement = services.agreement_from_token(token)
-    except links.LinkError as exc:
-        return _refused(request, exc)
     p = agreement.proposal
     label_zh, label_en = LABELS[OptionKind(p.kind)]
     return render(request, "plans/customer_offer.html", {
@@ -255,11 +255,8 @@ def customer_decline(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
-def customer_pdf(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        agreement = services.agreement_from_token(token)
-    except links.LinkError as exc:
-        return _refused(request, exc)
+@_behind_agreement_link
+def customer_pdf(request: HttpRequest, token: str, agreement: PlanAgreement) -> HttpResponse:
     response = HttpResponse(bytes(agreement.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{agreement.agreement_no}.pdf"'
     response["X-Content-SHA256"] = agreement.sha256

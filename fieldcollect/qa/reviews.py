@@ -87,6 +87,17 @@ def review_submit(*, recording: Recording, reviewer: User, form: ScoringForm, an
     return review
 
 
+def _appeal_step(finding: ConfirmedFinding, *, acting_user: User, action: str, changes: dict[str, Any],
+                 new: dict[str, Any]) -> None:
+    """One step of an appeal: the finding's ``changes`` saved and audited as ``action``, at once."""
+    with transaction.atomic():
+        for field, value in changes.items():
+            setattr(finding, field, value)
+        finding.save(update_fields=list(changes))
+        audit_log(actor=acting_user, action=action, object_type="qa.confirmedfinding",
+                  object_id=finding.pk, new=new)  # fmt: skip
+
+
 def appeal_file(*, finding: ConfirmedFinding, acting_user: User, reason: str) -> ConfirmedFinding:
     """The agency (its manager) appeals a confirmed finding of its own."""
     if acting_user.role != Role.AGENCY_MANAGER or acting_user.agency_id != finding.agency_id:
@@ -97,15 +108,8 @@ def appeal_file(*, finding: ConfirmedFinding, acting_user: User, reason: str) ->
         raise ApplicationError(
             _("This finding was appealed already."), code=QaErrorCode.APPEAL_STATE, status_code=409
         )
-    with transaction.atomic():
-        finding.appeal, finding.appeal_reason, finding.appeal_filed_by = (
-            ConfirmedFinding.Appeal.FILED,
-            reason,
-            acting_user,
-        )
-        finding.save(update_fields=["appeal", "appeal_reason", "appeal_filed_by"])
-        audit_log(actor=acting_user, action="qa.appeal.file", object_type="qa.confirmedfinding", object_id=finding.pk,
-                  new={"reason": reason[:200]})  # fmt: skip
+    _appeal_step(finding, acting_user=acting_user, action="qa.appeal.file", new={"reason": reason[:200]},
+                 changes={"appeal": ConfirmedFinding.Appeal.FILED, "appeal_reason": reason, "appeal_filed_by": acting_user})  # fmt: skip
     return finding
 
 
@@ -117,15 +121,9 @@ def appeal_propose(*, finding: ConfirmedFinding, acting_user: User, decision: st
         raise ApplicationError(
             _("No appeal to decide, or an unknown decision."), code=QaErrorCode.APPEAL_STATE, status_code=409
         )
-    with transaction.atomic():
-        finding.appeal, finding.appeal_proposal, finding.appeal_proposed_by = (
-            ConfirmedFinding.Appeal.PROPOSED,
-            decision,
-            acting_user,
-        )
-        finding.save(update_fields=["appeal", "appeal_proposal", "appeal_proposed_by"])
-        audit_log(actor=acting_user, action="qa.appeal.propose", object_type="qa.confirmedfinding",
-                  object_id=finding.pk, new={"decision": decision})  # fmt: skip
+    _appeal_step(finding, acting_user=acting_user, action="qa.appeal.propose", new={"decision": decision},
+                 changes={"appeal": ConfirmedFinding.Appeal.PROPOSED, "appeal_proposal": decision,
+                          "appeal_proposed_by": acting_user})  # fmt: skip
     return finding
 
 
@@ -140,11 +138,8 @@ def appeal_approve(*, finding: ConfirmedFinding, acting_user: User) -> Confirmed
     if same_person(acting_user.pk, finding.appeal_proposed_by_id):
         raise PermissionDeniedError(_("The checker must not be the maker."), code=QaErrorCode.MAKER_CHECKER)
     with transaction.atomic():
-        finding.appeal = finding.appeal_proposal
-        finding.appeal_decided_by = acting_user
-        finding.save(update_fields=["appeal", "appeal_decided_by"])
-        audit_log(actor=acting_user, action="qa.appeal.approve", object_type="qa.confirmedfinding",
-                  object_id=finding.pk, new={"decision": finding.appeal})  # fmt: skip
+        _appeal_step(finding, acting_user=acting_user, action="qa.appeal.approve", new={"decision": finding.appeal_proposal},
+                     changes={"appeal": finding.appeal_proposal, "appeal_decided_by": acting_user})  # fmt: skip
         if finding.appeal == ConfirmedFinding.Appeal.UPHELD and finding.collector_id is not None:
             still_critical = ConfirmedFinding.objects.filter(collector_id=finding.collector_id, severity="critical").exclude(
                 appeal=ConfirmedFinding.Appeal.UPHELD).exists()  # fmt: skip

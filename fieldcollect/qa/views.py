@@ -9,7 +9,7 @@ queue, findings, appeals and dashboard; the reviewers' agreement is bank QA's on
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -103,9 +103,20 @@ def training_report(request: HttpRequest, agency_id: int) -> HttpResponse:
     })  # fmt: skip
 
 
-def _require_qa_viewer(user: User) -> None:
+def _qa_viewer(request: HttpRequest) -> User:
+    """The user of a QA page that bank QA and the agencies' managers see (anyone else: 404)."""
+    user = _user(request)
     if not (selectors.is_bank_qa(user) or selectors.is_agency_qa(user)):
         raise Http404
+    return user
+
+
+def _week_page(request: HttpRequest, query: type[params.QueryForm]) -> tuple[User, dict[str, Any], date]:
+    """A QA page of a week: its viewer (:func:`_qa_viewer`), its ``query`` parameters and the Monday of
+    the week it shows (the ``week`` asked for, or this bank week)."""
+    user = _qa_viewer(request)
+    p = query.parse(request.GET)
+    return user, p, p["week"] or selectors.week_monday(bank_today())
 
 
 def _agencies_for(user: User) -> list[Agency]:
@@ -122,10 +133,7 @@ class QueueParams(params.QueryForm):
 @errors_as_pages
 def queue(request: HttpRequest) -> HttpResponse:
     """The week's QA queue: the sampled and triggered recordings, each linked to its review page."""
-    user = _user(request)
-    _require_qa_viewer(user)
-    p = QueueParams.parse(request.GET)
-    monday = p["week"] or selectors.week_monday(bank_today())
+    user, p, monday = _week_page(request, QueueParams)
     rows = selectors.weekly_queue_rows(user=user, monday=monday, agency_id=p["agency"])
     return render(request, "qa/queue.html", {
         "rows": rows, "week": selectors.iso_week(monday), "agency_id": p["agency"], "agencies": _agencies_for(user),
@@ -167,8 +175,7 @@ class AppealPost(params.QueryForm):
 def appeals(request: HttpRequest) -> HttpResponse:
     """Confirmed findings and their appeals: the agency's manager lodges one with a reason; at the bank
     one compliance officer proposes upheld or rejected (maker) and another approves it (checker)."""
-    user = _user(request)
-    _require_qa_viewer(user)
+    user = _qa_viewer(request)
     if request.method == "POST":
         p = AppealPost.parse(request.POST)
         finding = selectors.findings_visible_to(user).filter(pk=p["finding"]).first()
@@ -210,10 +217,7 @@ class DashboardParams(params.QueryForm):
 @errors_as_pages
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Confirmed findings per 1,000 contacts by agency and category, and the weekly trend."""
-    user = _user(request)
-    _require_qa_viewer(user)
-    p = DashboardParams.parse(request.GET)
-    monday = p["week"] or selectors.week_monday(bank_today())
+    user, p, monday = _week_page(request, DashboardParams)
     weeks = p["weeks"] or 8
     data = selectors.conduct_dashboard(user=user, last_monday=monday, weeks=weeks)
     figures = {"agencies": to_json(charts.findings_by_agency(data)), "trend": to_json(charts.weekly_trend(data))}

@@ -15,7 +15,8 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.audit.services import audit_log
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case, Placement
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, PermissionDeniedError
+from fieldcollect.core.denials import require_role
+from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import Role, User
 from fieldcollect.scorecards.errors import ScorecardErrorCode
 from fieldcollect.scorecards.models import AgencyCandidate, CriterionWeight, Inspection, StatusChange
@@ -35,8 +36,7 @@ def require_manager(user: User | None) -> None:
     """Only the bank's collections manager (or a superuser) changes selection data."""
     if user is None:
         return
-    if not (user.is_active and (user.is_superuser or user.role == Role.COLLECTIONS_MANAGER)):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(user.is_active and (user.is_superuser or user.role == Role.COLLECTIONS_MANAGER))
 
 
 def _decimal(value: Any, name: str) -> Decimal:

@@ -14,7 +14,7 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.analytics.selection import DEFAULT_CRITERIA
 from fieldcollect.core import params
 from fieldcollect.core.errors import ApplicationError
-from fieldcollect.core.pages import errors_as_pages, month_param, request_user
+from fieldcollect.core.pages import errors_as_messages, errors_as_pages, month_param, request_user
 from fieldcollect.portfolio.charts import to_json
 from fieldcollect.scorecards import charts, selectors, services
 from fieldcollect.scorecards.access import (
@@ -53,13 +53,9 @@ def weights(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     require_manager(user)
     values = {c.name: request.POST.get(c.name, "") for c in DEFAULT_CRITERIA if request.POST.get(c.name, "") != ""}
-    try:
+    with errors_as_messages(request, 400):
         services.weights_update(weights=values, acting_user=user)
         messages.success(request, _("Weights saved."))
-    except ApplicationError as exc:
-        if exc.status_code != 400:
-            raise
-        messages.error(request, exc.message)
     return redirect("scorecards:selection")
 
 

@@ -17,7 +17,8 @@ from fieldcollect.agencies.selectors import contract_terms, contract_version_ter
 from fieldcollect.audit.services import audit_log
 from fieldcollect.cases.access import require_capability
 from fieldcollect.cases.models import Payment, Placement
-from fieldcollect.core.errors import ApplicationError, CommonErrorCode, ConflictError, PermissionDeniedError
+from fieldcollect.core.denials import require_role
+from fieldcollect.core.errors import ApplicationError, ConflictError
 from fieldcollect.core.models import Role, User
 from fieldcollect.settlement import selectors
 from fieldcollect.settlement.claims import StatementEntry, compare, parse_claim_file
@@ -198,8 +199,7 @@ def line_dispute(*, line: StatementLine, reason: str, acting_user: User) -> Stat
         raise ApplicationError(_("Give a reason for the dispute."), code=SettlementErrorCode.REASON_REQUIRED)
     with transaction.atomic():
         locked = StatementLine.objects.select_for_update().select_related("statement").get(pk=line.pk)
-        if not _may_dispute(acting_user, locked.statement):
-            raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+        require_role(_may_dispute(acting_user, locked.statement))
         old = {"disputed": locked.disputed, "dispute_reason": locked.dispute_reason}
         locked.disputed = True
         locked.dispute_reason = reason[:300]
@@ -274,8 +274,7 @@ INVOICE_TRANSITIONS: dict[tuple[str, str], str] = {
 def invoice_issue(*, statement: Statement, acting_user: User, issued_on: date | None = None) -> Invoice:
     """The agency's invoice for an issued statement, for its payable amount (the agency's manager, or
     the bank's collections manager on its behalf)."""
-    if not _may_issue_invoice(acting_user, statement):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(_may_issue_invoice(acting_user, statement))
     with transaction.atomic():
         locked = Statement.objects.select_for_update().get(pk=statement.pk)
         if locked.status != Statement.Status.ISSUED:
@@ -305,8 +304,7 @@ def invoice_transition(*, invoice: Invoice, action: str, acting_user: User, reas
                                 extra={"status": locked.status, "action": action})
         bank = acting_user.is_superuser or acting_user.role == Role.COLLECTIONS_MANAGER
         allowed = bank if action in ("dispute", "pay") else _may_issue_invoice(acting_user, locked.statement)
-        if not allowed:
-            raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+        require_role(allowed)
         old = {"status": locked.status, "amount_fen": locked.amount_fen, "dispute_reason": locked.dispute_reason}
         fields = ["status", "updated_at"]
         if action == "dispute":
@@ -341,8 +339,7 @@ def claim_file_reconcile(*, statement: Statement, file_name: str, data: bytes,
     """Compare the agency's claim file with ``statement`` line by line and keep the result (audited).
     Rows that cannot be read are listed with file, row, field and reason; the others are compared.
     The agency's manager (its own statements) or the bank's collections manager."""
-    if not _may_dispute(acting_user, statement):
-        raise PermissionDeniedError(_("Your role may not do this."), code=CommonErrorCode.PERMISSION_DENIED)
+    require_role(_may_dispute(acting_user, statement))
     name = (file_name or "claim.csv").replace("\\", "/").rsplit("/", 1)[-1][:200]
     rows, errors = parse_claim_file(name, data)
     if not rows and errors and errors[0].row <= 1:

@@ -27,6 +27,7 @@ from fieldcollect.compliance.engine import zone
 from fieldcollect.core import params
 from fieldcollect.core.bank_time import bank_time_zone_name
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
+from fieldcollect.core.link_pages import behind_link, refused_page
 from fieldcollect.core.maptiles import tile_config
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import errors_as_pages as _errors_as_pages
@@ -36,7 +37,15 @@ from fieldcollect.privacy.masking import mask_name
 from fieldcollect.visits import forms, links, selectors, services
 from fieldcollect.visits.errors import VisitErrorCode as E
 from fieldcollect.visits.evidence import EvidenceUploadHandler, SealedUpload, body_too_large
-from fieldcollect.visits.models import Appointment, Evidence, Met, RoutePlan, VisitOutcome, VisitReport
+from fieldcollect.visits.models import (
+    Appointment,
+    Evidence,
+    FeedbackRequest,
+    Met,
+    RoutePlan,
+    VisitOutcome,
+    VisitReport,
+)
 
 
 class DayParams(params.QueryForm):
@@ -354,9 +363,16 @@ def plan_geojson(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 # ---------------------------------------------------------------- customer (signed links)
 
-def _refused(request: HttpRequest, exc: Exception) -> HttpResponse:
-    expired = isinstance(exc, links.LinkExpired)
-    return render(request, "visits/link_refused.html", {"expired": expired}, status=410 if expired else 404)
+def _refused(request: HttpRequest, exc: links.LinkError) -> HttpResponse:
+    return refused_page(request, exc, template="visits/link_refused.html", invalid_status=404)
+
+
+def _feedback_refused(request: HttpRequest, exc: links.LinkError) -> HttpResponse:
+    return refused_page(request, exc, template="visits/link_refused.html", invalid_status=404,
+                        context={"feedback": True})
+
+
+_behind_appointment_link = behind_link(services.appointment_from_token, _refused)
 
 
 def _customer_ctx(appointment: Appointment, token: str) -> dict[str, Any]:
@@ -370,21 +386,15 @@ def _customer_ctx(appointment: Appointment, token: str) -> dict[str, Any]:
             "suggest_form": forms.SuggestForm(), "decline_form": forms.DeclineForm()}
 
 
-def customer(request: HttpRequest, token: str) -> HttpResponse:
+@_behind_appointment_link
+def customer(request: HttpRequest, token: str, appointment: Appointment) -> HttpResponse:
     """The customer's page: confirm a proposed time, pick another, or decline."""
-    try:
-        appointment = services.appointment_from_token(token)
-    except links.LinkError as exc:
-        return _refused(request, exc)
     return render(request, "visits/customer.html", _customer_ctx(appointment, token))
 
 
 @require_POST
-def customer_answer(request: HttpRequest, token: str, action: str) -> HttpResponse:
-    try:
-        appointment = services.appointment_from_token(token)
-    except links.LinkError as exc:
-        return _refused(request, exc)
+@_behind_appointment_link
+def customer_answer(request: HttpRequest, token: str, appointment: Appointment, action: str) -> HttpResponse:
     ctx = _customer_ctx(appointment, token)
     try:
         if action == "confirm":
@@ -413,14 +423,9 @@ def customer_answer(request: HttpRequest, token: str, action: str) -> HttpRespon
     return render(request, "visits/customer.html", _customer_ctx(appointment, token))
 
 
-def feedback(request: HttpRequest, token: str) -> HttpResponse:
+@behind_link(services.feedback_from_token, _feedback_refused)
+def feedback(request: HttpRequest, token: str, fb: FeedbackRequest) -> HttpResponse:
     """The customer's feedback page (phone first). A rating of 1 or "felt threatened" offers a complaint."""
-    try:
-        fb = services.feedback_from_token(token)
-    except links.LinkError as exc:
-        expired = isinstance(exc, links.LinkExpired)
-        return render(request, "visits/link_refused.html", {"expired": expired, "feedback": True},
-                      status=410 if expired else 404)
     form = forms.FeedbackForm(request.POST or None)
     error = ""
     status = 200

@@ -104,10 +104,8 @@ def bootstrap_uplift(*, control: npt.ArrayLike, treatment: npt.ArrayLike, level:
 
     Parameters
     ----------
-    control, treatment : array-like
-        Per-case metric in each arm.
-    level : float
-        Confidence level.
+    control, treatment, level
+        As in :func:`welch_uplift`.
     n_resamples : int
         Number of bootstrap resamples.
     seed : int

@@ -117,6 +117,13 @@ class RecoveryEstimates:
         return self.priors[segment].mean
 
 
+def _require_columns(frame: pl.DataFrame, *columns: str) -> None:
+    """``ValueError`` naming the first of ``columns`` that ``frame`` lacks."""
+    for col in columns:
+        if col not in frame.columns:
+            raise ValueError(f"missing column {col!r}")
+
+
 def estimate_from_counts(
     *,
     counts: pl.DataFrame,
@@ -130,9 +137,7 @@ def estimate_from_counts(
     """Shrunk rates from aggregated counts (one row per agency × segment)."""
     from scipy.stats import beta as beta_dist
 
-    for col in (agency_col, segment_col, cases_col, recovered_col):
-        if col not in counts.columns:
-            raise ValueError(f"missing column {col!r}")
+    _require_columns(counts, agency_col, segment_col, cases_col, recovered_col)
     if not 0 < credible < 1:
         raise ValueError("credible must be in (0, 1)")
     df = counts.select(
@@ -182,9 +187,7 @@ def estimate_recovery_rates(
     default_strength: float = 20.0,
 ) -> RecoveryEstimates:
     """Shrunk rates from placement history (one row per placement, ``outcome_col`` true if recovered)."""
-    for col in (agency_col, segment_col, outcome_col):
-        if col not in placements.columns:
-            raise ValueError(f"missing column {col!r}")
+    _require_columns(placements, agency_col, segment_col, outcome_col)
     if placements[outcome_col].null_count():
         raise ValueError(f"{outcome_col!r} has missing values")
     outcome = pl.col(outcome_col).cast(pl.Int64)

@@ -93,6 +93,14 @@ def _aware(value: datetime, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def _check_channel_and_party(channel: str, party: str) -> None:
+    """``ValueError`` unless a contact's channel and party are known ones."""
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {sorted(CHANNELS)}, got {channel!r}")
+    if party not in PARTIES:
+        raise ValueError(f"party must be one of {sorted(PARTIES)}, got {party!r}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class LedgerEntry:
     """One contact attempt by the bank or any agency (the shared contact ledger).
@@ -111,10 +119,7 @@ class LedgerEntry:
     agency_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.channel not in CHANNELS:
-            raise ValueError(f"channel must be one of {sorted(CHANNELS)}, got {self.channel!r}")
-        if self.party not in PARTIES:
-            raise ValueError(f"party must be one of {sorted(PARTIES)}, got {self.party!r}")
+        _check_channel_and_party(self.channel, self.party)
         if self.conversation and not self.connected:
             raise ValueError("conversation=true needs connected=true")
         object.__setattr__(self, "at", _aware(self.at, "at"))
@@ -172,10 +177,7 @@ class ContactRequest:
     notice_sent_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.channel not in CHANNELS:
-            raise ValueError(f"channel must be one of {sorted(CHANNELS)}, got {self.channel!r}")
-        if self.party not in PARTIES:
-            raise ValueError(f"party must be one of {sorted(PARTIES)}, got {self.party!r}")
+        _check_channel_and_party(self.channel, self.party)
         zone(self.tz)
         object.__setattr__(self, "at", _aware(self.at, "at"))
         if self.notice_sent_at is not None:

@@ -74,34 +74,38 @@ class IdParam(IntParam):
         super().__init__(min_value=1, max_value=ID_MAX, **kwargs)
 
 
-class YuanParam(forms.DecimalField):
+def _refuse_long_or_non_ascii(field: forms.Field, value: Any, max_length: int) -> None:
+    """Refuse a value longer than ``max_length`` characters or not ASCII before the parent field parses it."""
+    if value not in field.empty_values and (len(str(value)) > max_length or not str(value).isascii()):
+        raise ValidationError(field.error_messages["invalid"], code="invalid")
+
+
+class _DecimalParam(forms.DecimalField):
+    """A decimal of at most 40 ASCII characters."""
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        _refuse_long_or_non_ascii(self, value, 40)
+        return super().to_python(value)  # type: ignore[no-any-return]
+
+
+class YuanParam(_DecimalParam):
     """An amount in yuan with at most two decimals, cleaned to integer fen."""
 
     def __init__(self, *, max_yuan: int = 10**12, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         super().__init__(min_value=Decimal(0), max_value=Decimal(max_yuan), max_digits=16, decimal_places=2, **kwargs)
 
-    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        if value not in self.empty_values and (len(str(value)) > 40 or not str(value).isascii()):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return super().to_python(value)  # type: ignore[no-any-return]
-
     def clean(self, value: Any) -> int | None:  # type: ignore[override]
         amount = super().clean(value)
         return None if amount is None else int(amount * 100)
 
 
-class ShareParam(forms.DecimalField):
+class ShareParam(_DecimalParam):
     """A share between 0 and 1 (``0.25``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         super().__init__(min_value=Decimal(0), max_value=Decimal(1), max_digits=7, decimal_places=6, **kwargs)
-
-    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        if value not in self.empty_values and (len(str(value)) > 40 or not str(value).isascii()):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return super().to_python(value)  # type: ignore[no-any-return]
 
 
 class DateParam(forms.DateField):
@@ -113,48 +117,58 @@ class DateParam(forms.DateField):
                                                                 MaxValueValidator(LAST_DAY)], **kwargs)
 
     def to_python(self, value: Any) -> date | None:
-        if value not in self.empty_values and (len(str(value)) > 10 or not str(value).isascii()):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        _refuse_long_or_non_ascii(self, value, 10)
         return super().to_python(value)
 
 
-class MonthParam(forms.Field):
+class _PeriodParam(forms.Field):
+    """A period written ``YYYY-<number>`` (``pattern`` captures the two), cleaned to its first day."""
+
+    pattern: re.Pattern[str]
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def first_day(self, year: int, number: int) -> date | None:
+        """The period's first day, or ``None`` when there is no such period (or it is out of range)."""
+        raise NotImplementedError
+
+    def to_python(self, value: Any) -> date | None:
+        if value in self.empty_values:
+            return None
+        m = self.pattern.fullmatch(str(value).strip())
+        day = None if m is None else self.first_day(int(m.group(1)), int(m.group(2)))
+        if day is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return day
+
+
+class MonthParam(_PeriodParam):
     """A month written ``YYYY-MM``, cleaned to its first day."""
 
     default_error_messages = {"invalid": _("Enter a month as YYYY-MM.")}
+    pattern = _MONTH
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_python(self, value: Any) -> date | None:
-        if value in self.empty_values:
+    def first_day(self, year: int, number: int) -> date | None:
+        if not 1 <= number <= 12 or not FIRST_DAY.year <= year <= LAST_DAY.year:
             return None
-        m = _MONTH.fullmatch(str(value).strip())
-        if m is None or not 1 <= int(m.group(2)) <= 12 or not FIRST_DAY.year <= int(m.group(1)) <= LAST_DAY.year:
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return date(int(m.group(1)), int(m.group(2)), 1)
+        return date(year, number, 1)
 
 
-class WeekParam(forms.Field):
+class WeekParam(_PeriodParam):
     """An ISO week written ``YYYY-Www`` (``2026-W49``), cleaned to its Monday."""
 
     default_error_messages = {"invalid": _("Enter a week as YYYY-Www.")}
+    pattern = _WEEK
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_python(self, value: Any) -> date | None:
-        if value in self.empty_values:
+    def first_day(self, year: int, number: int) -> date | None:
+        if not FIRST_DAY.year <= year <= LAST_DAY.year - 1:
             return None
-        m = _WEEK.fullmatch(str(value).strip())
-        if m is None or not FIRST_DAY.year <= int(m.group(1)) <= LAST_DAY.year - 1:
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
         try:
-            return date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-        except ValueError as exc:  # week 53 of a year that has 52, week 0
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
+            return date.fromisocalendar(year, number, 1)
+        except ValueError:  # week 53 of a year that has 52, week 0
+            return None
 
 
 class TextParam(forms.CharField):

@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
+from typing import Any
 
 import pyarrow as pa
 
@@ -122,30 +123,24 @@ def run_spark_engine(
 
     files = spark_input_files(version)  # a bad store URI is refused before Spark starts
     spark = spark_session(master)
-    loans = spark.read.parquet(*files["loans"]).select(
-        "loan_id",
-        F.lit(0).cast("byte").alias("kind"),
-        F.col("disbursed_on").alias("d"),
-        F.lit(None).cast("int").alias("seq"),
-        F.col("principal_fen").alias("a"),
-        F.lit(None).cast("long").alias("b"),
-    )
-    inst = spark.read.parquet(*files["installments"]).select(
-        "loan_id",
-        F.lit(1).cast("byte").alias("kind"),
-        F.col("due_date").alias("d"),
-        F.col("seq").cast("int"),
-        F.col("principal_due_fen").alias("a"),
-        F.col("interest_due_fen").alias("b"),
-    )
-    pays = spark.read.parquet(*files["payments"]).select(
-        "loan_id",
-        F.lit(2).cast("byte").alias("kind"),
-        F.col("paid_on").alias("d"),
-        F.lit(None).cast("int").alias("seq"),
-        F.col("amount_fen").alias("a"),
-        F.lit(None).cast("long").alias("b"),
-    )
+
+    def column_or_null(name: str | None, spark_type: str) -> Any:
+        return F.lit(None).cast(spark_type) if name is None else F.col(name).cast(spark_type)
+
+    def as_events(table: str, kind: int, day: str, a: str, seq: str | None = None, b: str | None = None) -> Any:
+        """One table's rows as events ``(loan_id, kind, d, seq, a, b)``, the kernel's input."""
+        return spark.read.parquet(*files[table]).select(
+            "loan_id",
+            F.lit(kind).cast("byte").alias("kind"),
+            F.col(day).alias("d"),
+            column_or_null(seq, "int").alias("seq"),
+            F.col(a).alias("a"),
+            column_or_null(b, "long").alias("b"),
+        )
+
+    loans = as_events("loans", 0, "disbursed_on", "principal_fen")
+    inst = as_events("installments", 1, "due_date", "principal_due_fen", seq="seq", b="interest_due_fen")
+    pays = as_events("payments", 2, "paid_on", "amount_fen")
     n_parts = max(2, version.partitions)
     events = loans.unionByName(inst).unionByName(pays).repartition(n_parts, "loan_id")
     result = events.mapInArrow(_kernel(as_of, previous, list(ranges)), OUTPUT_SCHEMA)

@@ -72,6 +72,7 @@ from django.core.serializers.base import DeserializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from fieldcollect.home import daily_root, fsync_dir, home_dir, keys_dir, store_root
+from fieldcollect.ingest.reader import file_sha256 as sha256_file
 from fieldcollect.ingest.store import current_version
 from fieldcollect.visits.evidence import evidence_root
 
@@ -122,14 +123,6 @@ class RestoreResult:
     daily_runs: int
     keys_restored: int
     warnings: list[str] = field(default_factory=list)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _model_tables() -> set[str]:

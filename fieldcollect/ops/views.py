@@ -67,6 +67,19 @@ def _refused(request: HttpRequest, *, field: str, message: str) -> HttpResponse:
     return render(request, "ops/jobs.html", _context(request) | refusal, status=400)
 
 
+def _unreadable(request: HttpRequest, field: str) -> HttpResponse:
+    """The page again (400), naming the field whose value could not be read."""
+    return render(request, "ops/jobs.html", _context(request) | {"form_error": field}, status=400)
+
+
+def _posted_date(request: HttpRequest, field: str) -> date | None:
+    """The posted ``YYYY-MM-DD`` date in ``field`` (``None`` if missing or not a date)."""
+    try:
+        return date.fromisoformat(request.POST.get(field, ""))
+    except ValueError:
+        return None
+
+
 @login_required
 @require_POST
 def job_start(request: HttpRequest) -> HttpResponse:
@@ -75,10 +88,9 @@ def job_start(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     kind = request.POST.get("kind", "")
     if kind == "nightly_cycle":
-        try:
-            as_of = date.fromisoformat(request.POST.get("as_of", ""))
-        except ValueError:
-            return render(request, "ops/jobs.html", _context(request) | {"form_error": "as_of"}, status=400)
+        as_of = _posted_date(request, "as_of")
+        if as_of is None:
+            return _unreadable(request, "as_of")
         try:
             business_date_check(as_of=as_of)  # the cycle checks again when it runs
         except ApplicationError as exc:
@@ -91,17 +103,16 @@ def job_start(request: HttpRequest) -> HttpResponse:
             return _refused(request, field="purpose", message=exc.message)
         enqueue(kind="export", params={"recipient_id": request.user.pk, "purpose": purpose}, created_by=request.user)
     elif kind == "management_report":
-        try:
-            as_of = date.fromisoformat(request.POST.get("as_of", ""))
-        except ValueError:
-            return render(request, "ops/jobs.html", _context(request) | {"form_error": "as_of"}, status=400)
+        as_of = _posted_date(request, "as_of")
+        if as_of is None:
+            return _unreadable(request, "as_of")
         try:
             lang = normalise_lang(request.POST.get("lang", "zh-hans"))
         except ValueError:
-            return render(request, "ops/jobs.html", _context(request) | {"form_error": "lang"}, status=400)
+            return _unreadable(request, "lang")
         enqueue(kind="management_report", params={"as_of": as_of.isoformat(), "lang": lang}, created_by=request.user)
     else:
-        return render(request, "ops/jobs.html", _context(request) | {"form_error": "kind"}, status=400)
+        return _unreadable(request, "kind")
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "ops/_job_rows.html", _context(request))
     return redirect("ops:jobs")

@@ -685,37 +685,23 @@ def solve(
     has_positive = np.zeros(n, bool)
     has_positive[p.pair_case[positive]] = True
 
-    holdout = np.zeros(n, bool)
-    h_order = np.zeros(0, np.int64)
-    draws = np.zeros(0)
-    if holdout_share > 0 and n:
-        rng = np.random.default_rng(seed)
-        perm = rng.permutation(n)
-        n_h = math.floor(holdout_share * n + 0.5)
-        h_order = perm[:n_h].astype(np.int64)
-        draws = rng.random(n_h)
-        holdout[h_order] = True
+    holdout, h_order, draws = _draw_holdout(n, holdout_share, seed)
 
     target = int(has_positive.sum())
     iterations = 0
     while True:
         iterations += 1
-        caps = p.capacity.copy()
-        if p.max_share is not None:
-            caps = np.minimum(caps, math.floor(p.max_share * target))
+        caps = _effective_caps(p, target)
         assigned = np.full(n, -1, np.int64)
-        h_counts = _place_holdout(p, h_order, draws, caps, assigned)
-        residual = caps - h_counts
-        opt = _solve_flow(p, ~holdout, residual, assigned, positive, first_arcs_per_case=first_arcs_per_case)
-        counts = np.bincount(assigned[assigned >= 0], minlength=m)
-        placed = int((assigned >= 0).sum())
-        if p.max_share is None or not np.any(counts > math.floor(p.max_share * placed)):
+        remaining = caps.copy()
+        _place_holdout(p.case_offsets, p.pair_agency, p.pair_value, None, h_order, draws, remaining, assigned)
+        opt = _solve_flow(p, ~holdout, remaining, assigned, positive, first_arcs_per_case=first_arcs_per_case)
+        target_next = _over_concentration(p, assigned, m)
+        if target_next is None:
             break
-        target = placed  # strictly smaller than before: see the module docstring
+        target = target_next  # strictly smaller than before: see the module docstring
 
-    own = _assigned_values(p, assigned)
-    hold_obj = int(own[holdout & (assigned >= 0)].sum())
-    opt_obj = int(own[~holdout & (assigned >= 0)].sum())
+    _, hold_obj, opt_obj = _objectives(p, assigned, holdout)
     return AllocationResult(
         problem=p,
         assigned=assigned,
@@ -734,22 +720,64 @@ def solve(
     )
 
 
+def _draw_holdout(n: int, holdout_share: float, seed: int) -> tuple[BoolArray, IntArray, np.ndarray]:
+    """The holdout among ``n`` items (cases, or groups): its mask, its items in draw order, and one uniform
+    draw per item that picks its agency (:func:`_place_holdout`)."""
+    holdout = np.zeros(n, bool)
+    h_order = np.zeros(0, np.int64)
+    draws = np.zeros(0)
+    if holdout_share > 0 and n:
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(n)
+        n_h = math.floor(holdout_share * n + 0.5)
+        h_order = perm[:n_h].astype(np.int64)
+        draws = rng.random(n_h)
+        holdout[h_order] = True
+    return holdout, h_order, draws
+
+
+def _effective_caps(p: AllocationProblem, target: int) -> IntArray:
+    """Each agency's capacity, cut to the concentration limit's share of ``target`` placed cases."""
+    caps = p.capacity.copy()
+    if p.max_share is not None:
+        caps = np.minimum(caps, math.floor(p.max_share * target))
+    return caps
+
+
+def _over_concentration(p: AllocationProblem, assigned: IntArray, m: int) -> int | None:
+    """``None`` when no agency holds more than its share of the placed cases, else the number placed (the
+    next, strictly smaller target: see the module docstring)."""
+    counts = np.bincount(assigned[assigned >= 0], minlength=m)
+    placed = int((assigned >= 0).sum())
+    if p.max_share is None or not np.any(counts > math.floor(p.max_share * placed)):
+        return None
+    return placed
+
+
+def _objectives(p: AllocationProblem, assigned: IntArray, holdout: BoolArray) -> tuple[IntArray, int, int]:
+    """Each case's own value, and the objective of the placed holdout and of the placed optimised cases."""
+    own = _assigned_values(p, assigned)
+    hold_obj = int(own[holdout & (assigned >= 0)].sum())
+    opt_obj = int(own[~holdout & (assigned >= 0)].sum())
+    return own, hold_obj, opt_obj
+
+
 def _place_holdout(
-    p: AllocationProblem, order: IntArray, draws: np.ndarray, caps: IntArray, assigned: IntArray
-) -> IntArray:
-    """Place holdout cases (in ``order``) at random among positive-value agencies with room left."""
-    remaining = caps.copy()
-    offsets = p.case_offsets
-    agency, value = p.pair_agency, p.pair_value
+    offsets: IntArray, agency: IntArray, value: IntArray, size: IntArray | None,
+    order: IntArray, draws: np.ndarray, remaining: IntArray, assigned: IntArray,
+) -> None:
+    """Place holdout items (in ``order``; item ``i`` owns pairs ``offsets[i]:offsets[i + 1]``) at random
+    among positive-value agencies with room left for the item's ``size`` (1 when ``None``); takes the room
+    from ``remaining``."""
     for i, u in zip(order.tolist(), draws.tolist(), strict=True):
         lo, hi = offsets[i], offsets[i + 1]
+        need = 1 if size is None else size[i]
         ag = agency[lo:hi]
-        cands = ag[(value[lo:hi] > 0) & (remaining[ag] > 0)]
+        cands = ag[(value[lo:hi] > 0) & (remaining[ag] >= need)]
         if len(cands):
             j = int(cands[int(u * len(cands))])
             assigned[i] = j
-            remaining[j] -= 1
-    return caps - remaining
+            remaining[j] -= need
 
 
 @dataclass(frozen=True)
@@ -944,48 +972,27 @@ def _solve_grouped(
     offsets = np.zeros(n_g + 1, np.int64)
     np.cumsum(np.bincount(u.group, minlength=n_g), out=offsets[1:])
 
-    holdout_g = np.zeros(n_g, bool)
-    h_order = np.zeros(0, np.int64)
-    draws = np.zeros(0)
-    if holdout_share > 0 and n_g:
-        rng = np.random.default_rng(seed)
-        perm = rng.permutation(n_g)
-        n_h = math.floor(holdout_share * n_g + 0.5)
-        h_order = perm[:n_h].astype(np.int64)
-        draws = rng.random(n_h)
-        holdout_g[h_order] = True
+    holdout_g, h_order, draws = _draw_holdout(n_g, holdout_share, seed)
 
     target = int(u.size[has_positive].sum())
     iterations = 0
     limit_hit = False
     while True:
         iterations += 1
-        caps = p.capacity.copy()
-        if p.max_share is not None:
-            caps = np.minimum(caps, math.floor(p.max_share * target))
+        caps = _effective_caps(p, target)
         assigned_g = np.full(n_g, -1, np.int64)
         remaining = caps.copy()
-        for g, draw in zip(h_order.tolist(), draws.tolist(), strict=True):
-            lo, hi = offsets[g], offsets[g + 1]
-            ag = u.agency[lo:hi]
-            cands = ag[(u.value[lo:hi] > 0) & (remaining[ag] >= u.size[g])]
-            if len(cands):
-                j = int(cands[int(draw * len(cands))])
-                assigned_g[g] = j
-                remaining[j] -= u.size[g]
+        _place_holdout(offsets, u.agency, u.value, u.size, h_order, draws, remaining, assigned_g)
         opt = _solve_units(u, ~holdout_g, remaining, assigned_g, positive, limits)
         limit_hit |= opt.time_limit_hit
         assigned = assigned_g[p.case_group]
-        counts = np.bincount(assigned[assigned >= 0], minlength=m)
-        placed = int((assigned >= 0).sum())
-        if p.max_share is None or not np.any(counts > math.floor(p.max_share * placed)):
+        target_next = _over_concentration(p, assigned, m)
+        if target_next is None:
             break
-        target = placed  # strictly smaller than before: see the module docstring
+        target = target_next  # strictly smaller than before: see the module docstring
 
     holdout = holdout_g[p.case_group]
-    own = _assigned_values(p, assigned)
-    hold_obj = int(own[holdout & (assigned >= 0)].sum())
-    opt_obj = int(own[~holdout & (assigned >= 0)].sum())
+    own, hold_obj, opt_obj = _objectives(p, assigned, holdout)
     # a case's surplus: its own value less the price of the capacity it takes
     surplus = np.where(assigned >= 0, own - opt.prices[np.maximum(assigned, 0)], 0)
     return AllocationResult(

@@ -68,16 +68,20 @@ class RuleStrategy:
             if r < 0:
                 continue
             for j in prefs[r]:
-                if not eligible[i, j]:
-                    continue
-                k = pool_of[i, j]
-                if k >= 0:
-                    if left[k] <= 0:
-                        continue
-                    left[k] -= 1
-                choice[i] = j
-                break
+                if eligible[i, j] and _take_place(left, pool_of[i, j]):
+                    choice[i] = j
+                    break
         return choice
+
+
+def _take_place(left: IntArray, k: int) -> bool:
+    """Whether a treatment of pool ``k`` (``-1``: in no pool) is still open; takes one of its ``left``
+    places if so."""
+    if k >= 0:
+        if left[k] <= 0:
+            return False
+        left[k] -= 1
+    return True
 
 
 @dataclass(frozen=True)
@@ -100,12 +104,8 @@ class RandomStrategy:
         left = problem.pool_limits.copy()
         for i in rng.permutation(n):
             j = wish[i]
-            k = problem.pool_of[i, j]
-            if k >= 0:
-                if left[k] <= 0:
-                    continue
-                left[k] -= 1
-            choice[i] = j
+            if _take_place(left, problem.pool_of[i, j]):
+                choice[i] = j
         return choice
 
 

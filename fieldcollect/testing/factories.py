@@ -28,10 +28,18 @@ def today() -> date:
     return timezone.localdate()
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    """``day`` at ``hh``:``mm`` in Shanghai (the debtors' and the bank's zone in the tests)."""
+    return datetime.combine(day, time(hh, mm), tzinfo=SHANGHAI)
+
+
 def in_hours(hour: int = 10, day: date | None = None) -> datetime:
     """Today (bank's local day) at ``hour`` in Shanghai: inside every pack's contact hours, whatever
     the time the tests run (the compliance check refuses contacts at night)."""
-    return datetime.combine(day or today(), time(hour, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
+    return at(day or today(), hour)
 
 
 def make_agency(**kw: Any) -> Agency:

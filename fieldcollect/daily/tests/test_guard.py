@@ -28,6 +28,7 @@ from fieldcollect.ops.models import Job
 from fieldcollect.portfolio.models import DailyRun
 from fieldcollect.portfolio.services import ingest_export
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.demo_book import demo_export
 
 AS_OF = date(2026, 6, 30)
 REPO = Path(__file__).resolve().parents[3]
@@ -35,15 +36,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def export(tmp_path_factory):
-    out = tmp_path_factory.mktemp("export")
-    write_demo_portfolio(out, n_loans=300, seed=5, as_of=AS_OF, progress=False)
-    return out
-
-
-@pytest.fixture
-def loaded(fc_home, export, db):
-    ingest_export(source=export)
-    return export
+    return demo_export(tmp_path_factory.mktemp("export"), n_loans=300, seed=5, as_of=AS_OF)
 
 
 def nothing_changed() -> None:

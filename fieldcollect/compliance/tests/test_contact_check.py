@@ -23,11 +23,7 @@ from fieldcollect.testing import factories as f
 from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def sh(day, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=SH).replace(hour=hour, minute=minute)
+sh = f.at  # a day at an hour in Shanghai
 
 
 def second_case_for(case: Case, *, world, agency, manager, collector) -> Case:

@@ -58,6 +58,7 @@ def main() -> None:
     from fieldcollect.payments.channels import channel_add
     from fieldcollect.payments.models import PaymentEvent
     from fieldcollect.portfolio.models import Customer, Loan
+    from fieldcollect.testing import factories as f
     from fieldcollect.visits.models import Appointment
 
     call_command("migrate", verbosity=0)
@@ -81,51 +82,19 @@ def main() -> None:
     )
     ids = list(range(base, base + args.cases))
     Customer.objects.bulk_create(
-        [
-            Customer(
-                customer_id=i,
-                name=f"客户{i}",
-                id_number=f"31010119900101{i % 10000:04d}",
-                mobile=f"139{i % 10**8:08d}",
-                province="上海",
-                city="上海",
-                district="浦东新区",
-                address=f"世纪大道{i}号",
-            )
-            for i in ids
-        ],
+        [f.build_customer(i, id_number=f"31010119900101{i % 10000:04d}", mobile=f"139{i % 10**8:08d}") for i in ids],
         batch_size=5_000,
     )
-    Loan.objects.bulk_create(
-        [
-            Loan(
-                loan_id=i,
-                customer_id=i,
-                product="消费贷",
-                principal_fen=3_000_000,
-                annual_rate="0.18",
-                term_months=12,
-                method=Loan.Method.EQUAL_INSTALMENT,
-                disbursed_on=today - timedelta(days=300),
-            )
-            for i in ids
-        ],
-        batch_size=5_000,
-    )
+    Loan.objects.bulk_create([f.build_loan(i, customer_id=i, principal_fen=3_000_000) for i in ids], batch_size=5_000)
     placed = set(rng.sample(ids, args.cases // 2))
     overdue = {i: rng.randrange(30_000, 250_000) for i in ids}
     Case.objects.bulk_create(
         [
-            Case(
+            f.build_case(
                 loan_id=i,
                 customer_id=i,
-                opened_on=today - timedelta(days=40),
-                dpd=40,
-                max_dpd=40,
-                bucket="M2",
                 overdue_fen=overdue[i],
                 outstanding_principal_fen=2_000_000,
-                city="上海",
                 last_cycle_on=yesterday,
                 agency=agency if i in placed else None,
                 status="placed" if i in placed else "new",

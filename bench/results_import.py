@@ -46,7 +46,6 @@ def seed(*, cases: int) -> tuple[Any, list[int]]:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    from decimal import Decimal
 
     from fieldcollect.cases.models import Case
     from fieldcollect.cases.services import cases_place_bulk
@@ -64,52 +63,13 @@ def seed(*, cases: int) -> tuple[Any, list[int]]:
     today = f.today()
     base = 10_000_000
     customers = [
-        Customer(
-            customer_id=base + i,
-            name=f"客户{i}",
-            id_number=f"3101011990{i:08d}",
-            mobile=f"139{i:08d}",
-            province="上海",
-            city="上海",
-            district="浦东新区",
-            address=f"世纪大道{i}号",
-        )
+        f.build_customer(i, customer_id=base + i, id_number=f"3101011990{i:08d}", mobile=f"139{i:08d}")
         for i in range(cases)
     ]
     Customer.objects.bulk_create(customers, batch_size=2_000)
-    Loan.objects.bulk_create(
-        [
-            Loan(
-                loan_id=base + i,
-                customer_id=base + i,
-                product="消费贷",
-                principal_fen=5_000_000,
-                annual_rate=Decimal("0.1800"),
-                term_months=12,
-                method=Loan.Method.EQUAL_INSTALMENT,
-                disbursed_on=today - timedelta(days=300),
-            )
-            for i in range(cases)
-        ],
-        batch_size=2_000,
-    )
+    Loan.objects.bulk_create([f.build_loan(base + i, customer_id=base + i) for i in range(cases)], batch_size=2_000)
     made = Case.objects.bulk_create(
-        [
-            Case(
-                loan_id=base + i,
-                customer_id=base + i,
-                opened_on=today - timedelta(days=40),
-                dpd=40,
-                max_dpd=40,
-                bucket="M2",
-                overdue_fen=120_000,
-                outstanding_principal_fen=3_000_000,
-                city="上海",
-                last_cycle_on=today,
-            )
-            for i in range(cases)
-        ],
-        batch_size=2_000,
+        [f.build_case(loan_id=base + i, customer_id=base + i) for i in range(cases)], batch_size=2_000
     )
     placed = cases_place_bulk(placements=[(c, agency) for c in made], starts_on=today - timedelta(days=30))
     assert placed == cases, (placed, cases)

@@ -28,10 +28,18 @@ def today() -> date:
     return timezone.localdate()
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    """``day`` at ``hh``:``mm`` in Shanghai (the debtors' and the bank's zone in the tests)."""
+    return datetime.combine(day, time(hh, mm), tzinfo=SHANGHAI)
+
+
 def in_hours(hour: int = 10, day: date | None = None) -> datetime:
     """Today (bank's local day) at ``hour`` in Shanghai: inside every pack's contact hours, whatever
     the time the tests run (the compliance check refuses contacts at night)."""
-    return datetime.combine(day or today(), time(hour, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
+    return at(day or today(), hour)
 
 
 def make_agency(**kw: Any) -> Agency:
@@ -169,31 +177,57 @@ def place(case: Case, *, agency: Agency, cm: User, collector: Collector | None =
     return case
 
 
-def make_case(**kw: Any) -> Case:
-    n = next(_seq)
-    city = kw.pop("city", "上海")
-    customer = Customer.objects.create(
-        customer_id=n, name=f"客户{n}", id_number=f"3101011990010{n:05d}"[:18], mobile=f"138{n:08d}",
-        province="上海", city=city, district="浦东新区", address=f"世纪大道{n}号",
-    )
-    loan = Loan.objects.create(
-        loan_id=n, customer=customer, product="消费贷", principal_fen=5_000_000, annual_rate=Decimal("0.1800"),
-        term_months=12, method=Loan.Method.EQUAL_INSTALMENT, disbursed_on=today() - timedelta(days=300),
-    )
+def build_customer(n: int, **kw: Any) -> Customer:
+    """Customer ``n`` of a book in Shanghai, not saved (``customer_id`` ``n`` unless given; the number
+    ``n`` also names them and their address): for :func:`make_case` and for bulk inserts."""
     defaults: dict[str, Any] = {
-        "loan": loan,
-        "customer": customer,
+        "customer_id": n, "name": f"客户{n}", "id_number": f"3101011990010{n:05d}"[:18], "mobile": f"138{n:08d}",
+        "province": "上海", "city": "上海", "district": "浦东新区", "address": f"世纪大道{n}号",
+    }
+    defaults.update(kw)
+    return Customer(**defaults)
+
+
+def build_loan(loan_id: int, **kw: Any) -> Loan:
+    """A 50,000 CNY consumer loan at 18 % over 12 months disbursed 300 days ago, not saved (give its
+    ``customer`` or ``customer_id``)."""
+    defaults: dict[str, Any] = {
+        "loan_id": loan_id, "product": "消费贷", "principal_fen": 5_000_000, "annual_rate": Decimal("0.1800"),
+        "term_months": 12, "method": Loan.Method.EQUAL_INSTALMENT, "disbursed_on": today() - timedelta(days=300),
+    }
+    defaults.update(kw)
+    return Loan(**defaults)
+
+
+def build_case(**kw: Any) -> Case:
+    """An open M2 case (40 days past due, 1,200 CNY overdue) in Shanghai, not saved (give its ``loan``
+    and ``customer``, or their ids)."""
+    defaults: dict[str, Any] = {
         "opened_on": today() - timedelta(days=40),
         "dpd": 40,
         "max_dpd": 40,
         "bucket": "M2",
         "overdue_fen": 120_000,
         "outstanding_principal_fen": 3_000_000,
-        "city": city,
+        "city": "上海",
         "last_cycle_on": today(),
     }
     defaults.update(kw)
-    return Case.objects.create(**defaults)
+    return Case(**defaults)
+
+
+def make_case(**kw: Any) -> Case:
+    n = next(_seq)
+    city = kw.pop("city", "上海")
+    customer = build_customer(n, city=city)
+    customer.save(force_insert=True)
+    loan = build_loan(n, customer=customer)
+    loan.save(force_insert=True)
+    fields: dict[str, Any] = {"loan": loan, "customer": customer, "city": city}
+    fields.update(kw)  # a case of another loan or customer (made all the same)
+    case = build_case(**fields)
+    case.save(force_insert=True)
+    return case
 
 
 def ensure_default_levels() -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 
 from fieldcollect.agencies import services
 from fieldcollect.agencies.models import AgencyContract, AgencyContractVersion
@@ -21,6 +21,7 @@ from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role
 from fieldcollect.settlement.services import commission_rate_for
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -204,17 +205,11 @@ def test_data_migration_writes_version_one(world):
     assert version_in_force(contract=c, on=f.today()) == v
 
 
-def _client(user) -> Client:
-    cl = Client()
-    cl.force_login(user)
-    return cl
-
-
 def test_contract_pages_maker_checker_and_isolation(world):
     w = world
     c = w["contract"]
     url = f"/agencies/contracts/{c.pk}/"
-    maker, checker = _client(w["maker"]), _client(w["checker"])
+    maker, checker = logged_in(w["maker"]), logged_in(w["checker"])
     page = maker.get(url)
     assert page.status_code == 200 and 'id="propose"' in page.content.decode()
     on = (f.today() + timedelta(days=2)).isoformat()
@@ -255,11 +250,11 @@ def test_contract_pages_maker_checker_and_isolation(world):
     v.refresh_from_db()
     assert v.state == "approved"
     # the agency's own manager reads its contract (no forms); another agency's manager gets 404
-    own = _client(w["agency_mgr"]).get(url)
+    own = logged_in(w["agency_mgr"]).get(url)
     assert own.status_code == 200 and 'id="propose"' not in own.content.decode()
-    assert _client(w["other_mgr"]).get(url).status_code == 404
-    assert _client(w["other_mgr"]).post(decide, {"decision": "approve"}).status_code == 404
-    auditor = _client(w["auditor"])
+    assert logged_in(w["other_mgr"]).get(url).status_code == 404
+    assert logged_in(w["other_mgr"]).post(decide, {"decision": "approve"}).status_code == 404
+    auditor = logged_in(w["auditor"])
     assert auditor.get(url).status_code == 200
     assert auditor.post(f"{url}propose", form).status_code == 403
     # a new contract through the page

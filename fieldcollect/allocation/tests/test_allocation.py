@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from django.test import Client
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation import selectors, services
@@ -16,6 +15,7 @@ from fieldcollect.cases.models import Case, Placement
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role, User
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_until": date(2099, 1, 1)}
@@ -31,7 +31,6 @@ class Market:
     outside: Case  # city nobody serves
     ineligible: Case  # bucket nobody takes
     too_big: Case  # above A's and B's amount limit
-
 
 
 @pytest.fixture
@@ -143,15 +142,9 @@ def test_recovery_model_shrinks_small_histories(market):
     assert model.rate(agency_id=m.c.pk, bucket="M2") == mean  # no history: the bucket mean
 
 
-def _client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 def test_pages(market):
     m = market
-    mgr = _client(m.manager)
+    mgr = logged_in(m.manager)
     assert mgr.get("/allocation/").status_code == 200
     resp = mgr.post("/allocation/run", {"as_of": f.today().isoformat(), "holdout_share": "0.2", "seed": "5"})
     run = AllocationRun.objects.get()
@@ -160,10 +153,10 @@ def test_pages(market):
     assert 'id="kpi-uplift"' in body and 'id="apply-form"' in body
     d = AllocationDecision.objects.filter(run=run, holdout=False).first()
     assert d is not None and f'href="/cases/{d.case_id}/"' in body
-    auditor = _client(f.make_user(role=Role.AUDITOR))
+    auditor = logged_in(f.make_user(role=Role.AUDITOR))
     assert 'id="apply-form"' not in auditor.get(f"/allocation/{run.pk}/").content.decode()
     assert auditor.post(f"/allocation/{run.pk}/apply").status_code == 403
-    agency_mgr = _client(f.make_user(role=Role.AGENCY_MANAGER, agency=m.a))
+    agency_mgr = logged_in(f.make_user(role=Role.AGENCY_MANAGER, agency=m.a))
     assert agency_mgr.get("/allocation/").status_code == 404
     assert agency_mgr.get(f"/allocation/{run.pk}/").status_code == 404
     assert mgr.post(f"/allocation/{run.pk}/apply").status_code == 302

@@ -16,53 +16,16 @@ from fieldcollect.analytics.conduct import (
     parse_transcript,
 )
 from fieldcollect.analytics.conduct.detector import PACKS_DIR, Detector, Finding
-
-C, D, T = "collector", "customer", "third_party"
-OPEN_ZH = "您好，我是华信资产管理公司的专员孙丽，受中国银行委托就您的信用卡还款联系您，本次通话录音。"
-OPEN_EN = (
-    "Hello, my name is Amy Chen with Harbor Collections, calling on behalf of Union Bank about your loan. "
-    "This call is recorded. This is an attempt to collect a debt."
+from fieldcollect.analytics.tests.conduct_speech import (
+    OPEN_ZH,
+    C,
+    D,
+    T,
+    found,
+    phrase_tests,
+    said,
+    transcript,
 )
-
-
-@pytest.fixture(scope="module")
-def cn() -> Detector:
-    return load_detector("CN")
-
-
-@pytest.fixture(scope="module")
-def us() -> Detector:
-    return load_detector("US")
-
-
-def transcript(language: str, turns: list[tuple[str, str]], channel: str = "call"):  # type: ignore[no-untyped-def]
-    return parse_transcript(
-        {
-            "transcript_id": "t1",
-            "language": language,
-            "channel": channel,
-            "segments": [
-                {"speaker": s, "start_s": 5.0 * i, "end_s": 5.0 * i + 4, "text": text}
-                for i, (s, text) in enumerate(turns)
-            ],
-        }
-    )
-
-
-def found(
-    detector: Detector, language: str, turns: list[tuple[str, str]], channel: str = "call"
-) -> set[tuple[str, int | None]]:
-    return {(f.category, f.segment_index) for f in detector.scan(transcript(language, turns, channel))}
-
-
-def line(detector: Detector, language: str, text: str, speaker: str = C) -> set[str]:
-    """Categories found in one turn after a clean opening and a customer's reply."""
-    opening = OPEN_ZH if language == "zh" else OPEN_EN
-    reply = "嗯。" if language == "zh" else "Okay."
-    return {
-        cat for cat, seg in found(detector, language, [(C, opening), (D, reply), (speaker, text)]) if seg == 2
-    }
-
 
 # ---- every category, positive and hard negatives (Chinese, CN pack) -----------------------------------
 
@@ -104,16 +67,6 @@ ZH_NEGATIVE = [
 ]
 
 
-@pytest.mark.parametrize(("category", "text"), ZH_POSITIVE)
-def test_chinese_positive(cn: Detector, category: str, text: str) -> None:
-    assert category in line(cn, "zh", text)
-
-
-@pytest.mark.parametrize("text", ZH_NEGATIVE)
-def test_chinese_hard_negative(cn: Detector, text: str) -> None:
-    assert line(cn, "zh", text) == set()
-
-
 EN_POSITIVE = [
     ("threat", "You'll regret this. We know where your kids go to school."),
     ("threat", "Watch your back."),
@@ -142,33 +95,26 @@ EN_NEGATIVE = [
 ]
 
 
-@pytest.mark.parametrize(("category", "text"), EN_POSITIVE)
-def test_english_positive(us: Detector, category: str, text: str) -> None:
-    assert category in line(us, "en", text)
-
-
-@pytest.mark.parametrize("text", EN_NEGATIVE)
-def test_english_hard_negative(us: Detector, text: str) -> None:
-    assert line(us, "en", text) == set()
+test_positive, test_hard_negative = phrase_tests(ZH_POSITIVE, ZH_NEGATIVE, EN_POSITIVE, EN_NEGATIVE)
 
 
 # ---- constraints ----------------------------------------------------------------------------------------
 
 
 def test_only_the_collectors_speech_counts(cn: Detector, us: Detector) -> None:
-    assert line(cn, "zh", "你们这帮骗子，王八蛋，滚蛋！我要打断你的腿。", speaker=D) == set()
-    assert line(us, "en", "You idiots, I'll make your life hell, watch your back!", speaker=D) == set()
-    assert line(cn, "zh", "你这种人就是垃圾。", speaker=T) == set()
+    assert said(cn, "zh", "你们这帮骗子，王八蛋，滚蛋！我要打断你的腿。", speaker=D) == set()
+    assert said(us, "en", "You idiots, I'll make your life hell, watch your back!", speaker=D) == set()
+    assert said(cn, "zh", "你这种人就是垃圾。", speaker=T) == set()
 
 
 def test_negation_does_not_cross_clauses(cn: Detector) -> None:
-    assert line(cn, "zh", "我们不是警察，但是你不还钱，明天警察就上门把你带走。") == {"false_consequence"}
-    assert line(cn, "zh", "我们不是法院的，我们是公安局的。") == {"impersonation"}
+    assert said(cn, "zh", "我们不是警察，但是你不还钱，明天警察就上门把你带走。") == {"false_consequence"}
+    assert said(cn, "zh", "我们不是法院的，我们是公安局的。") == {"impersonation"}
 
 
 def test_a_condition_is_not_a_negation(cn: Detector, us: Detector) -> None:
-    assert "induce_borrowing" in line(cn, "zh", "你要是没有钱就找朋友借点先还")
-    assert "false_consequence" in line(us, "en", "if you don't pay you will go to jail")
+    assert "induce_borrowing" in said(cn, "zh", "你要是没有钱就找朋友借点先还")
+    assert "false_consequence" in said(us, "en", "if you don't pay you will go to jail")
 
 
 def test_third_party_disclosure_needs_a_third_party(cn: Detector, us: Detector) -> None:
@@ -281,7 +227,7 @@ def test_a_disabled_rule_finds_nothing(tmp_path: Path) -> None:
     edited.write_text(
         text.replace('id = "CN-QA-ABUSE-01"\n', 'id = "CN-QA-ABUSE-01"\nenabled = false\n'), encoding="utf-8"
     )
-    assert "abuse" not in line(load_detector(edited), "zh", "你这个废物。")
+    assert "abuse" not in said(load_detector(edited), "zh", "你这个废物。")
 
 
 @pytest.mark.parametrize(

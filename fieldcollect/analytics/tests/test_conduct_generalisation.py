@@ -8,50 +8,7 @@ from __future__ import annotations
 import pytest
 
 from fieldcollect.analytics.conduct.detector import Detector, load_detector, normalise, parse_transcript
-
-C, D, T = "collector", "customer", "third_party"
-OPEN_ZH = "您好，我是华信资产管理公司的专员孙丽，受中国银行委托就您的信用卡还款联系您，本次通话录音。"
-OPEN_EN = (
-    "Hello, my name is Amy Chen with Harbor Collections, calling on behalf of Union Bank about your loan. "
-    "This call is recorded. This is an attempt to collect a debt."
-)
-
-
-@pytest.fixture(scope="module")
-def cn() -> Detector:
-    return load_detector("CN")
-
-
-@pytest.fixture(scope="module")
-def us() -> Detector:
-    return load_detector("US")
-
-
-def scan(
-    detector: Detector, language: str, turns: list[tuple[str, str]], channel: str = "call"
-) -> set[tuple[str, int | None]]:
-    t = parse_transcript(
-        {
-            "transcript_id": "g1",
-            "language": language,
-            "channel": channel,
-            "segments": [
-                {"speaker": s, "start_s": 5.0 * i, "end_s": 5.0 * i + 4, "text": text}
-                for i, (s, text) in enumerate(turns)
-            ],
-        }
-    )
-    return {(f.category, f.segment_index) for f in detector.scan(t)}
-
-
-def said(detector: Detector, language: str, text: str, speaker: str = C) -> set[str]:
-    """The categories found on the third segment, after a complete opening and a reply."""
-    opening = OPEN_ZH if language == "zh" else OPEN_EN
-    reply = "嗯。" if language == "zh" else "Okay."
-    return {
-        cat for cat, seg in scan(detector, language, [(C, opening), (D, reply), (speaker, text)]) if seg == 2
-    }
-
+from fieldcollect.analytics.tests.conduct_speech import C, D, T, found, phrase_tests, said
 
 # ---- normalisation ------------------------------------------------------------------------------------
 
@@ -166,16 +123,6 @@ ZH_NEGATIVE = [
 ]
 
 
-@pytest.mark.parametrize(("category", "text"), ZH_POSITIVE)
-def test_chinese_positive(cn: Detector, category: str, text: str) -> None:
-    assert category in said(cn, "zh", text)
-
-
-@pytest.mark.parametrize("text", ZH_NEGATIVE)
-def test_chinese_hard_negative(cn: Detector, text: str) -> None:
-    assert said(cn, "zh", text) == set()
-
-
 EN_POSITIVE = [
     ("threat", "Keep dodging us and somebody's gonna get hurt."),
     ("threat", "I'd hate for something to happen to that nice truck of yours."),
@@ -242,14 +189,7 @@ EN_NEGATIVE = [
 ]
 
 
-@pytest.mark.parametrize(("category", "text"), EN_POSITIVE)
-def test_english_positive(us: Detector, category: str, text: str) -> None:
-    assert category in said(us, "en", text)
-
-
-@pytest.mark.parametrize("text", EN_NEGATIVE)
-def test_english_hard_negative(us: Detector, text: str) -> None:
-    assert said(us, "en", text) == set()
+test_positive, test_hard_negative = phrase_tests(ZH_POSITIVE, ZH_NEGATIVE, EN_POSITIVE, EN_NEGATIVE)
 
 
 def test_other_speakers_trigger_words(cn: Detector, us: Detector) -> None:
@@ -377,30 +317,30 @@ def test_compliant_english_speech_is_no_finding(cn: Detector, us: Detector, text
 
 def test_a_negated_recording_notice_is_none(cn: Detector, us: Detector) -> None:
     base = "您好，我是安信资产的小周，受招商银行委托联系您信用卡还款的事"
-    assert ("missing_recording_notice", None) in scan(
+    assert ("missing_recording_notice", None) in found(
         cn, "zh", [(C, base + "，本次通话不录音。"), (D, "哦。")]
     )
-    assert ("missing_recording_notice", None) in scan(cn, "zh", [(C, base + "，我们没有录音。"), (D, "哦。")])
-    assert ("missing_recording_notice", None) not in scan(
+    assert ("missing_recording_notice", None) in found(cn, "zh", [(C, base + "，我们没有录音。"), (D, "哦。")])
+    assert ("missing_recording_notice", None) not in found(
         cn, "zh", [(C, base + "，本次通话全程录 音。"), (D, "哦。")]
     )
     intro = "Hi, my name is Sam with Harbor Collections, calling about your Union Bank loan. "
     notice = intro + "This is an attempt to collect a debt. "
-    assert ("missing_recording_notice", None) in scan(
+    assert ("missing_recording_notice", None) in found(
         us, "en", [(C, notice + "Let me make a record of that."), (D, "Ok.")]
     )
-    assert ("missing_recording_notice", None) not in scan(
+    assert ("missing_recording_notice", None) not in found(
         us, "en", [(C, notice + "this call's being recorded."), (D, "Ok.")]
     )
-    assert ("missing_debt_collector_disclosure", None) in scan(
+    assert ("missing_debt_collector_disclosure", None) in found(
         us, "en", [(C, intro + "I'm not a debt collector. This call is recorded."), (D, "Ok.")]
     )
-    assert ("missing_debt_collector_disclosure", None) in scan(
+    assert ("missing_debt_collector_disclosure", None) in found(
         us,
         "en",
         [(C, intro + "This is not an attempt to collect a debt. This call is recorded."), (D, "Ok.")],
     )
-    assert ("missing_debt_collector_disclosure", None) not in scan(
+    assert ("missing_debt_collector_disclosure", None) not in found(
         us, "en", [(C, intro + "We're a debt collection agency. This call is recorded."), (D, "Ok.")]
     )
 
@@ -408,19 +348,19 @@ def test_a_negated_recording_notice_is_none(cn: Detector, us: Detector) -> None:
 def test_identification_turn_two_vs_turn_three(us: Detector) -> None:
     ident = "Sam from Harbor Collections, on behalf of Union Bank about your loan. This is an attempt to collect a debt."
     second = [(C, "Hi, is this Robert? This call is recorded."), (D, "Who's asking?"), (C, ident)]
-    assert scan(us, "en", second) == set()
+    assert found(us, "en", second) == set()
     third = [(C, "Hi, is this Robert? This call is recorded."), (D, "Who's asking?"), (C, "Just a quick call."),
              (D, "About what?"), (C, ident)]  # fmt: skip
-    assert scan(us, "en", third) == {("missing_identification", None)}
+    assert found(us, "en", third) == {("missing_identification", None)}
 
 
 def test_the_debt_told_to_the_debtor_vs_to_a_relative(cn: Detector) -> None:
     hello = "您好，我是安信资产的小周，找一下周强，本次通话录音。"
     debt = "受招商银行委托，您信用卡欠款三万八已经逾期两个月了。"
     to_father = [(C, hello), (T, "我是他爸。"), (C, debt)]
-    assert scan(cn, "zh", to_father) == {("third_party_disclosure", 2)}
+    assert found(cn, "zh", to_father) == {("third_party_disclosure", 2)}
     handed_over = [(C, hello), (T, "我是他爸，你等下。"), (D, "喂，我是周强。"), (C, debt)]
-    assert scan(cn, "zh", handed_over) == set()
+    assert found(cn, "zh", handed_over) == set()
 
 
 # ---- the literal prefilter finds what the whole alternation finds -----------------------------------
@@ -484,18 +424,18 @@ def test_phrases_that_hold_a_cue_and_negate_nothing(cn: Detector, us: Detector) 
 )  # fmt: skip
 def test_openings_in_other_words_are_complete(pack: str, language: str, opening: str) -> None:
     detector = load_detector(pack)
-    assert scan(detector, language, [(C, opening), (D, "嗯" if language == "zh" else "ok")]) == set()
+    assert found(detector, language, [(C, opening), (D, "嗯" if language == "zh" else "ok")]) == set()
 
 
 def test_openings_that_lack_something(cn: Detector, us: Detector) -> None:
-    assert scan(us, "en", [(C, "Hi, it's about your card. We're recording."), (D, "ok")]) == {
+    assert found(us, "en", [(C, "Hi, it's about your card. We're recording."), (D, "ok")]) == {
         ("missing_identification", None),
         ("missing_debt_collector_disclosure", None),
     }
-    assert scan(
+    assert found(
         us, "en", [(C, "Hi, Sam from Midwest, about your card. We're a collection agency."), (D, "ok")]
     ) == {("missing_recording_notice", None)}
-    assert scan(cn, "zh", [(C, "喂，是李伟吗？"), (D, "是我"), (C, "你欠的钱什么时候还？本通话录音。")]) == {
+    assert found(cn, "zh", [(C, "喂，是李伟吗？"), (D, "是我"), (C, "你欠的钱什么时候还？本通话录音。")]) == {
         ("missing_identification", None)
     }
 
@@ -547,8 +487,8 @@ def test_after_eval_v7(cn: Detector, us: Detector) -> None:
     assert said(us, "en", "We'll contact everyone in your phone.") == {"false_consequence"}
     # an agency's name is no disclosure of the debt to a third party; 'in collections' is
     hello = "Hi, this is Megan from Northstar Collections, this call is recorded. Is Kevin there?"
-    assert scan(us, "en", [(C, hello), (T, "He's out.")]) == set()
-    assert scan(us, "en", [(C, hello), (T, "He's out."), (C, "Tell him his card is in collections.")]) == {
+    assert found(us, "en", [(C, hello), (T, "He's out.")]) == set()
+    assert found(us, "en", [(C, hello), (T, "He's out."), (C, "Tell him his card is in collections.")]) == {
         ("third_party_disclosure", 2)
     }
 
@@ -577,17 +517,17 @@ def test_after_eval_v8(cn: Detector, us: Detector) -> None:
     assert said(us, "en", "Your car will not be repossessed tomorrow.") == set()
     # an agency's own name said to whoever answers is identification, not the debt; the debt told is
     zh_hello = "您好，我是信达催收的王磊，找一下张伟，本次通话录音。"
-    assert scan(cn, "zh", [(C, zh_hello), (T, "我是他同事")]) == set()
+    assert found(cn, "zh", [(C, zh_hello), (T, "我是他同事")]) == set()
     assert (
-        scan(cn, "zh", [(C, "您好，我是信达催收公司的王磊，找一下张伟，本次通话录音。"), (T, "他不在")])
+        found(cn, "zh", [(C, "您好，我是信达催收公司的王磊，找一下张伟，本次通话录音。"), (T, "他不在")])
         == set()
     )
-    assert scan(cn, "zh", [(C, zh_hello), (T, "我是他同事"), (C, "他的账已经转催收了。")]) == {
+    assert found(cn, "zh", [(C, zh_hello), (T, "我是他同事"), (C, "他的账已经转催收了。")]) == {
         ("third_party_disclosure", 2)
     }
     en_hello = "Hello, this is Lisa with Summit Collection Agency, this call may be recorded. Is Anna there?"
-    assert scan(us, "en", [(C, en_hello), (T, "This is her boss.")]) == set()
-    assert scan(
+    assert found(us, "en", [(C, en_hello), (T, "This is her boss.")]) == set()
+    assert found(
         us, "en", [(C, en_hello), (T, "This is her boss."), (C, "Her account went to a collection agency.")]
     ) == {("third_party_disclosure", 2)}
 

@@ -93,16 +93,21 @@ def test_no_leakage_payments_after_the_date_change_nothing():
     assert base.equals(cut)
 
 
+def kernel_status(loans: pl.DataFrame, inst: pl.DataFrame, pays: pl.DataFrame, as_of: date) -> dict[str, np.ndarray]:
+    """The nightly kernel's columns (:func:`compute_partition`) for the frames' loans as of ``as_of``."""
+    return compute_partition(
+        loan_id=loans["loan_id"].to_numpy(), disbursed_day=np.array([day_number(d) for d in loans["disbursed_on"]]),
+        principal_fen=loans["principal_fen"].to_numpy(), inst_loan_id=inst["loan_id"].to_numpy(),
+        inst_seq=inst["seq"].to_numpy(), inst_due_day=np.array([day_number(d) for d in inst["due_date"]]),
+        inst_principal=inst["principal_due_fen"].to_numpy(), inst_interest=inst["interest_due_fen"].to_numpy(),
+        pay_loan_id=pays["loan_id"].to_numpy(), pay_day=np.array([day_number(d) for d in pays["paid_on"]]),
+        pay_amount=pays["amount_fen"].to_numpy(), as_of=as_of).columns
+
+
 def test_dpd_agrees_with_the_nightly_kernel():
     for as_of in (date(2025, 2, 11), date(2025, 3, 25), date(2025, 4, 20), date(2025, 6, 1)):
         mine = loan_features(LOANS, INST, PAYS, as_of=as_of).sort("loan_id")
-        res = compute_partition(
-            loan_id=LOANS["loan_id"].to_numpy(), disbursed_day=np.array([day_number(d) for d in LOANS["disbursed_on"]]),
-            principal_fen=LOANS["principal_fen"].to_numpy(), inst_loan_id=INST["loan_id"].to_numpy(),
-            inst_seq=INST["seq"].to_numpy(), inst_due_day=np.array([day_number(d) for d in INST["due_date"]]),
-            inst_principal=INST["principal_due_fen"].to_numpy(), inst_interest=INST["interest_due_fen"].to_numpy(),
-            pay_loan_id=PAYS["loan_id"].to_numpy(), pay_day=np.array([day_number(d) for d in PAYS["paid_on"]]),
-            pay_amount=PAYS["amount_fen"].to_numpy(), as_of=as_of).columns
+        res = kernel_status(LOANS, INST, PAYS, as_of)
         assert mine["dpd"].to_list() == res["dpd"].tolist()
         assert mine["outstanding_principal_fen"].to_list() == res["outstanding_principal_fen"].tolist()
         assert mine["settled"].to_list() == res["settled"].tolist()
@@ -144,13 +149,7 @@ def test_status_agrees_with_the_kernel_on_a_generated_book(tmp_path):
     loans, inst, pays = (pl.read_parquet(tmp_path / f"{t}.parquet") for t in ("loans", "installments", "payments"))
     for as_of in (date(2025, 9, 15), date(2026, 6, 30)):
         mine = loan_features(loans, inst, pays, as_of=as_of)
-        res = compute_partition(
-            loan_id=loans["loan_id"].to_numpy(), disbursed_day=np.array([day_number(d) for d in loans["disbursed_on"]]),
-            principal_fen=loans["principal_fen"].to_numpy(), inst_loan_id=inst["loan_id"].to_numpy(),
-            inst_seq=inst["seq"].to_numpy(), inst_due_day=np.array([day_number(d) for d in inst["due_date"]]),
-            inst_principal=inst["principal_due_fen"].to_numpy(), inst_interest=inst["interest_due_fen"].to_numpy(),
-            pay_loan_id=pays["loan_id"].to_numpy(), pay_day=np.array([day_number(d) for d in pays["paid_on"]]),
-            pay_amount=pays["amount_fen"].to_numpy(), as_of=as_of).columns
+        res = kernel_status(loans, inst, pays, as_of)
         kernel = pl.DataFrame({"loan_id": res["loan_id"], "dpd_k": res["dpd"], "out_k": res["outstanding_principal_fen"],
                                "settled_k": res["settled"], "disb": res["disbursed_day"]})
         kernel = kernel.filter(pl.col("disb") < day_number(as_of))  # features leave out loans disbursed that day

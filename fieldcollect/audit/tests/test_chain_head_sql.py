@@ -8,11 +8,12 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Value, When
 
 from fieldcollect.audit.chain import GENESIS
 from fieldcollect.audit.models import AuditChainHead, head_sql
+from fieldcollect.testing.concurrency import in_background
 
 pg = pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED needs PostgreSQL")
 
@@ -92,21 +93,13 @@ def test_pick_skips_the_head_another_transaction_holds_like_the_orm() -> None:
     locked, release = threading.Event(), threading.Event()
 
     def holder() -> None:
-        try:
-            with transaction.atomic():
-                list(AuditChainHead.objects.select_for_update().filter(pk=3))
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            list(AuditChainHead.objects.select_for_update().filter(pk=3))
+            locked.set()
+            release.wait(10)
 
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
+    with in_background(holder, stop=release.set):
         assert locked.wait(10)
         with transaction.atomic():
             picked = _sql(head_sql().pick, [8, 3])
             assert picked == _pick_orm(8, 3) and picked[0][0] == 1  # chain 3 is held: the next free one
-    finally:
-        release.set()
-        thread.join()

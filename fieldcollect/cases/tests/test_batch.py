@@ -7,7 +7,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import batch
@@ -16,6 +15,7 @@ from fieldcollect.cases.models import BatchAction, Case, Placement
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -153,14 +153,8 @@ def test_assign_from_an_uploaded_list_never_touches_another_agencys_case(w):
     assert batch.parse_case_list("x.csv", b"")[1][0].reason == "the file is empty"
 
 
-def _client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 def test_batch_pages(w):
-    cm1, cm2 = _client(w["cm1"]), _client(w["cm2"])
+    cm1, cm2 = logged_in(w["cm1"]), logged_in(w["cm2"])
     page = cm1.get("/cases/batch/?bucket=M2&dpd_min=40")
     assert (
         page.status_code == 200
@@ -168,9 +162,9 @@ def test_batch_pages(w):
         and 'id="matching"' in page.content.decode()
     )
     assert (
-        _client(f.make_user(role=Role.FIELD_COLLECTOR, agency=w["a"])).get("/cases/batch/").status_code == 404
+        logged_in(f.make_user(role=Role.FIELD_COLLECTOR, agency=w["a"])).get("/cases/batch/").status_code == 404
     )
-    aud = _client(w["auditor"])
+    aud = logged_in(w["auditor"])
     assert (
         aud.get("/cases/batch/").status_code == 200
         and 'id="batch-form"' not in aud.get("/cases/batch/").content.decode()
@@ -201,19 +195,19 @@ def test_batch_pages(w):
     detail = f"/cases/batch/{made.pk}/"
     assert 'id="decide"' not in cm1.get(detail).content.decode()  # the maker sees no approve button
     assert 'id="decide"' in cm2.get(detail).content.decode()
-    assert _client(w["mgr_b"]).get(detail).status_code == 404
-    assert _client(w["mgr_b"]).post(f"{detail}decide", {"decision": "approve"}).status_code == 404
+    assert logged_in(w["mgr_b"]).get(detail).status_code == 404
+    assert logged_in(w["mgr_b"]).post(f"{detail}decide", {"decision": "approve"}).status_code == 404
     assert cm2.post(f"{detail}decide", {"decision": "approve"}).status_code == 302
     made.refresh_from_db()
     assert made.state == "done" and made.applied == 3
     # an agency manager's upload
     upload = io.BytesIO(f"{w['other'].pk}\n".encode())
     upload.name = "mine.csv"
-    resp = _client(w["mgr_b"]).post(
+    resp = logged_in(w["mgr_b"]).post(
         "/cases/batch/new",
         {"kind": "assign", "source": "file", "collector": str(w["col_b"].pk), "file": upload},
     )
     assert resp.status_code == 302
     mine = BatchAction.objects.get(kind="assign")
-    assert mine.applied == 1 and _client(w["mgr_b"]).get(f"/cases/batch/{mine.pk}/").status_code == 200
-    assert _client(w["mgr_a"]).get(f"/cases/batch/{mine.pk}/").status_code == 404
+    assert mine.applied == 1 and logged_in(w["mgr_b"]).get(f"/cases/batch/{mine.pk}/").status_code == 200
+    assert logged_in(w["mgr_a"]).get(f"/cases/batch/{mine.pk}/").status_code == 404

@@ -10,7 +10,6 @@ from urllib.parse import urldefrag
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -19,8 +18,9 @@ from fieldcollect.agencies.models import Agency
 from fieldcollect.cases import hub
 from fieldcollect.cases.models import Case, ContactAttempt
 from fieldcollect.cases.tests.conftest import HubWorld, add_facts
-from fieldcollect.core.models import Role, User
+from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 from fieldcollect.visits.models import CheckIn
 
 EVERY_KIND = {"opened", "placement", "assignment", "contact", "promise", "payment", "note", "task_done",
@@ -71,12 +71,6 @@ def parse(html: str) -> _Links:
     return p
 
 
-def client_for(user: User) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 def absolute(href: str, page: str) -> str:
     return f"{page}{href}" if href.startswith("?") else href
 
@@ -100,7 +94,7 @@ def test_every_role_follows_every_link_of_the_hub_and_the_timeline(hw: HubWorld)
     case_url = reverse("cases:detail", args=[hw.case.pk])
     shown: dict[str, set[str]] = {}
     for label, user in hw.users.items():
-        c = client_for(user)
+        c = logged_in(user)
         r = c.get(case_url)
         if label not in SEES_THE_CASE:  # another agency's people, a collector the case is not given to
             assert r.status_code == 404, label
@@ -125,18 +119,18 @@ def test_every_role_follows_every_link_of_the_hub_and_the_timeline(hw: HubWorld)
     # a page some role is shown a link to and another is not: the page refuses the other one
     every = set().union(*shown.values())
     for label, urls in shown.items():
-        c = client_for(hw.users[label])
+        c = logged_in(hw.users[label])
         for url in every - urls:
             assert c.get(url).status_code in (403, 404), (label, url)
 
 
 @pytest.mark.django_db
 def test_an_auditor_is_offered_no_action_and_a_collector_no_manager_page(hw: HubWorld) -> None:
-    html = client_for(hw.users["auditor"]).get(reverse("cases:detail", args=[hw.case.pk])).content.decode()
+    html = logged_in(hw.users["auditor"]).get(reverse("cases:detail", args=[hw.case.pk])).content.decode()
     page = parse(html)
     assert page.links and not [key for _h, key, cls in page.links if "hub-act" in cls]
     assert 'id="contact-form"' not in html and 'id="promise-form"' not in html
-    html = client_for(hw.users["field_collector"]).get(reverse("cases:detail", args=[hw.case.pk])).content.decode()
+    html = logged_in(hw.users["field_collector"]).get(reverse("cases:detail", args=[hw.case.pk])).content.decode()
     hrefs = [h for h, _k, _c in parse(html).links]
     assert not [h for h in hrefs if h.startswith(("/complaints/", "/settlement/", "/library/"))]
 
@@ -147,19 +141,19 @@ def test_a_closed_case_offers_a_library_story_to_its_writers_only(hw: HubWorld) 
     hw.case.refresh_from_db()
     url = reverse("cases:detail", args=[hw.case.pk])
     for label in ("collections_manager", "agency_manager"):
-        c = client_for(hw.users[label])
+        c = logged_in(hw.users[label])
         links = {key: href for href, key, _c in parse(c.get(url).content.decode()).links}
         assert "story_new" in links and "contact" not in links and "checkin" not in links
         assert c.get(links["story_new"]).status_code == 200
     for label in ("auditor", "field_collector"):
-        keys = {key for _h, key, _c in parse(client_for(hw.users[label]).get(url).content.decode()).links}
+        keys = {key for _h, key, _c in parse(logged_in(hw.users[label]).get(url).content.decode()).links}
         assert "story_new" not in keys and "propose" not in keys
 
 
 @pytest.mark.django_db
 def test_the_page_reads_a_fixed_number_of_queries_whatever_the_history(hw: HubWorld) -> None:
     users = hw.users
-    c = client_for(users["collections_manager"])
+    c = logged_in(users["collections_manager"])
     url = reverse("cases:detail", args=[hw.case.pk])
     c.get(url)  # warm the per-process caches (rule pack, authority matrix)
 
@@ -188,7 +182,7 @@ def test_a_long_history_is_paged(hw: HubWorld) -> None:
     second = hub.hub_timeline(case=hw.case, user=user, page=2)
     assert second.previous_page == 1 and second.events[0].at <= first.events[-1].at
     assert not {id(e.obj) for e in first.events} & {id(e.obj) for e in second.events}
-    c = client_for(user)
+    c = logged_in(user)
     html = c.get(url).content.decode()
     assert "?timeline=2" in html
     assert c.get(url, {"timeline": "2"}).status_code == 200
@@ -225,7 +219,7 @@ def test_hub_links_are_built_only_from_named_rules() -> None:
 
 @pytest.mark.django_db
 def test_file_a_complaint_from_the_case_fills_in_the_case(hw: HubWorld) -> None:
-    c = client_for(hw.users["compliance_officer"])
+    c = logged_in(hw.users["compliance_officer"])
     links = {key: href for href, key, _c in parse(c.get(reverse("cases:detail", args=[hw.case.pk]))
                                                   .content.decode()).links}
     html = c.get(links["complaint_new"]).content.decode()

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services
 from fieldcollect.cases.models import Payment
 from fieldcollect.core.errors import ConflictError
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.concurrency import together
 
 
 @pytest.mark.django_db
@@ -61,26 +60,13 @@ def test_hard_negatives_empty_reference_repeats_and_one_reference_on_two_loans()
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL for two writers at once")
 def test_two_simultaneous_recordings_make_one_payment():
     case = f.make_case()
-    barrier = threading.Barrier(2)
-    got: list[int] = []
-    errors: list[BaseException] = []
 
-    def writer() -> None:
-        try:
-            barrier.wait(timeout=10)
-            p = services.payment_record(case=case, amount_fen=7_000, paid_on=f.today(), acting_user=None,
-                                        reference="TX-RACE")
-            got.append(p.pk)
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+    def writer(_: None) -> int:
+        return services.payment_record(case=case, amount_fen=7_000, paid_on=f.today(), acting_user=None,
+                                       reference="TX-RACE").pk
 
-    threads = [threading.Thread(target=writer) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == []
+    outcomes = together([(lambda: None, writer)] * 2)
+    assert [o.error for o in outcomes if o.error is not None] == []
+    got = [o.value for o in outcomes]
     assert len(got) == 2 and got[0] == got[1]
     assert Payment.objects.filter(loan_id=case.loan_id, reference="TX-RACE").count() == 1

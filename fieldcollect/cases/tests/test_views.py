@@ -8,14 +8,9 @@ from django.test import Client
 from fieldcollect.cases.models import ContactAttempt, PromiseToPay, Task
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def test_login_page_and_role_redirects(world):

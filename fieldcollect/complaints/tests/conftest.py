@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -9,15 +9,9 @@ from django.utils import timezone
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases import services as case_services
 from fieldcollect.cases.models import Case, ContactAttempt
-from fieldcollect.compliance.engine import zone
 from fieldcollect.core.models import Role, User
 from fieldcollect.testing import factories as f
-
-SHANGHAI = zone("Asia/Shanghai")
-
-
-def at(day: date, hh: int, mm: int = 0) -> datetime:
-    return datetime.combine(day, time(hh, mm), tzinfo=SHANGHAI)
+from fieldcollect.testing.factories import at
 
 
 @dataclass

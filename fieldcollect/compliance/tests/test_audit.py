@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from fieldcollect.compliance.audit import BlockedAttempt, audit_ledger, report_csv
 from fieldcollect.compliance.engine import Flag, LedgerEntry
 from fieldcollect.compliance.packs import load_pack
+from fieldcollect.compliance.tests.contacts import ledger_entry
 
 CN = load_pack("CN")
 US = load_pack("US")
@@ -16,16 +17,7 @@ DAY = datetime(2026, 6, 10, tzinfo=SH)
 
 
 def call(debtor: str, at: datetime, agency: str = "A", **kw: object) -> LedgerEntry:
-    fields: dict[str, object] = {
-        "debtor_id": debtor,
-        "channel": "call",
-        "party": "debtor",
-        "phone": f"phone-{debtor}",
-        "at": at,
-        "agency_id": agency,
-    }
-    fields.update(kw)
-    return LedgerEntry(**fields)  # type: ignore[arg-type]
+    return ledger_entry(at, **{"debtor_id": debtor, "phone": f"phone-{debtor}", "agency_id": agency, **kw})
 
 
 def shanghai(_debtor: str) -> str:

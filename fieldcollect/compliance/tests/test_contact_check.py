@@ -20,13 +20,10 @@ from fieldcollect.compliance.services import ContactBlockedError, contact_check,
 from fieldcollect.core.models import Role
 from fieldcollect.portfolio.models import Loan
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def sh(day, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=SH).replace(hour=hour, minute=minute)
+sh = f.at  # a day at an hour in Shanghai
 
 
 def second_case_for(case: Case, *, world, agency, manager, collector) -> Case:
@@ -266,20 +263,12 @@ def test_api_contact_check_needs_access(world):
 
 # ---------------------------------------------------------------- pages
 
-def page_client(user, lang: str | None = None) -> Client:
-    c = Client()
-    c.force_login(user)
-    if lang:
-        c.cookies["django_language"] = lang
-    return c
-
-
 @pytest.mark.parametrize(("lang", "needle"), [(None, "投诉处理期间暂停催收联系"), ("en", "open complaint")])
 def test_page_refuses_with_explanation(world, lang, needle):
     case = world.case_a1
     flag_add(customer=case.customer, flag="complaint", starts_at=sh(f.today(), 0) - timedelta(days=1),
              reason="x", acting_user=None)
-    c = page_client(world.collector_user_a1, lang)
+    c = logged_in(world.collector_user_a1, language=lang)
     resp = c.post(reverse("cases:contact", args=[case.pk]),
                   {"channel": "phone", "party": "debtor", "outcome": "no_answer", "version": case.version},
                   follow=True)
@@ -291,7 +280,7 @@ def test_page_refuses_with_explanation(world, lang, needle):
 
 def test_flags_page_for_bank_roles(world):
     case = world.case_a1
-    officer = page_client(world.bank[Role.COMPLIANCE_OFFICER], "en")
+    officer = logged_in(world.bank[Role.COMPLIANCE_OFFICER], language="en")
     resp = officer.post(reverse("compliance:flag_add", args=[case.pk]),
                         {"flag": "dispute", "reason": "debtor disputes the amount"}, follow=True)
     assert resp.status_code == 200 and "Flag added." in resp.content.decode()
@@ -304,7 +293,7 @@ def test_flags_page_for_bank_roles(world):
     flag.refresh_from_db()
     assert flag.lifted_at is not None and flag.lift_reason == "verified"
     # another agency does not see the case's flags
-    assert page_client(world.manager_b).get(reverse("compliance:case_flags", args=[case.pk])).status_code == 404
+    assert logged_in(world.manager_b).get(reverse("compliance:case_flags", args=[case.pk])).status_code == 404
 
 
 def test_flags_page_for_the_agency_holding_the_case(world):
@@ -315,7 +304,7 @@ def test_flags_page_for_the_agency_holding_the_case(world):
     # a refused contact of the other agency (an earlier placement) stays out of this agency's page
     BlockedAttempt.objects.create(at=sh(f.today(), 9), agency=world.agency_b, case=case, customer=case.customer,
                                   channel="phone", party="debtor", rule_ids=["CN-HOURS"], explanation="other agency")
-    collector = page_client(world.collector_user_a1, "en")
+    collector = logged_in(world.collector_user_a1, language="en")
     page = collector.get(url).content.decode()
     assert "employer asked to stop" in page and "139****5678" in page and "13912345678" not in page
     assert "other agency" not in page
@@ -330,13 +319,13 @@ def test_flags_page_for_the_agency_holding_the_case(world):
                              {"flag": "consent_hours", "reason": "said ok"}, follow=True)
     assert not case.customer.compliance_flags.filter(flag="consent_hours").exists()
     assert refused.status_code == 200
-    lift = page_client(world.manager_a, "en").post(reverse("compliance:flag_lift", args=[case.pk, added.pk]),
+    lift = logged_in(world.manager_a, language="en").post(reverse("compliance:flag_lift", args=[case.pk, added.pk]),
                                                    {"reason": "x"}, follow=True)
     added.refresh_from_db()
     assert added.lifted_at is None and "may not" in lift.content.decode()
     # the case page links to it for agency users too
-    assert url in page_client(world.collector_user_a1).get(reverse("cases:detail", args=[case.pk])).content.decode()
-    assert page_client(world.collector_user_a2).get(url).status_code == 404
+    assert url in logged_in(world.collector_user_a1).get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert logged_in(world.collector_user_a2).get(url).status_code == 404
 
 
 # ---------------------------------------------------------------- report
@@ -370,7 +359,7 @@ def test_daily_report_counts_blocked_by_rule_and_near_misses(world):
 
 def test_report_pages_and_csv_by_role(world):
     day = _blocked_day(world)
-    officer = page_client(world.bank[Role.COMPLIANCE_OFFICER], "en")
+    officer = logged_in(world.bank[Role.COMPLIANCE_OFFICER], language="en")
     page = officer.get(reverse("compliance:report"), {"day": day.isoformat()}).content.decode()
     assert "CN-CONNECTED-CAP: 2" in page and str(world.agency_b.pk) in page
     csv = officer.get(reverse("compliance:report_csv"), {"day": day.isoformat()})
@@ -379,15 +368,15 @@ def test_report_pages_and_csv_by_role(world):
     assert lines[0] == "day,agency_id,section,rule_id,count,detail"
     assert f"{day.isoformat()},{world.agency_a.pk},blocked,CN-CONNECTED-CAP,2," in lines
     assert f"{day.isoformat()},{world.agency_b.pk},near_miss,CN-HOURS,1," in lines
-    zh = page_client(world.bank[Role.COMPLIANCE_OFFICER]).get(reverse("compliance:report"), {"day": day.isoformat()})
+    zh = logged_in(world.bank[Role.COMPLIANCE_OFFICER]).get(reverse("compliance:report"), {"day": day.isoformat()})
     assert zh.status_code == 200 and "每日合规报告" in zh.content.decode() and "按规则统计的拦截" in zh.content.decode()
-    flags_zh = page_client(world.bank[Role.COMPLIANCE_OFFICER]).get(reverse("compliance:case_flags",
+    flags_zh = logged_in(world.bank[Role.COMPLIANCE_OFFICER]).get(reverse("compliance:case_flags",
                                                                             args=[world.case_a1.pk]))
     assert flags_zh.status_code == 200 and "本案件被拦截的联系" in flags_zh.content.decode()
     assert "禁止任何形式" in flags_zh.content.decode()  # the 23:00 refusal, explained in Chinese
     # an agency manager sees their own agency only, whatever they ask for
-    mgr_b = page_client(world.manager_b, "en")
+    mgr_b = logged_in(world.manager_b, language="en")
     csv_b = mgr_b.get(reverse("compliance:report_csv"), {"day": day.isoformat(), "agency": world.agency_a.pk})
     rows = csv_b.content.decode().splitlines()[1:]
     assert rows and all(r.split(",")[1] == str(world.agency_b.pk) for r in rows)
-    assert page_client(world.collector_user_a1).get(reverse("compliance:report")).status_code == 403
+    assert logged_in(world.collector_user_a1).get(reverse("compliance:report")).status_code == 403

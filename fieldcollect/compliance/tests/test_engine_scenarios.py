@@ -10,34 +10,20 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fieldcollect.compliance.engine import (
-    ContactRequest,
     DebtorHistory,
     Flag,
-    LedgerEntry,
     check,
     check_history,
 )
 from fieldcollect.compliance.packs import PACKS_DIR, load_pack, parse_pack
+from fieldcollect.compliance.tests.contacts import contact_request as req
+from fieldcollect.compliance.tests.contacts import ledger_entry as call
 
 CN = load_pack("CN")
 US = load_pack("US")
 IN = load_pack("IN")
 NY = ZoneInfo("America/New_York")
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def req(at: datetime, tz: str = "Asia/Shanghai", **kw: object) -> ContactRequest:
-    fields: dict[str, object] = {
-        "request_id": "r", "debtor_id": "d1", "tz": tz, "channel": "call", "party": "debtor", "phone": "13800000001", "at": at
-    }
-    fields.update(kw)
-    return ContactRequest(**fields)  # type: ignore[arg-type]
-
-
-def call(at: datetime, **kw: object) -> LedgerEntry:
-    fields: dict[str, object] = {"debtor_id": "d1", "channel": "call", "party": "debtor", "phone": "13800000001", "at": at}
-    fields.update(kw)
-    return LedgerEntry(**fields)  # type: ignore[arg-type]
 
 
 def test_cn_cap_across_agencies_then_hours_give_next_morning() -> None:

@@ -82,24 +82,9 @@ def test_the_version_in_force_on_the_contacts_date_decides(two_versions):
     # reported after the fact: judged by the same version as on its day
     found = reported_contacts_breaches(
         [
-            ReportedContact(
-                key=1,
-                customer_id=case.customer_id,
-                tz="Asia/Shanghai",
-                jurisdiction="CN",
-                channel="phone",
-                party="debtor",
-                at=before,
-            ),
-            ReportedContact(
-                key=2,
-                customer_id=case.customer_id,
-                tz="Asia/Shanghai",
-                jurisdiction="CN",
-                channel="phone",
-                party="debtor",
-                at=after + timedelta(days=1),
-            ),
+            ReportedContact(key=key, customer_id=case.customer_id, tz="Asia/Shanghai", jurisdiction="CN",
+                            channel="phone", party="debtor", at=at)
+            for key, at in ((1, before), (2, after + timedelta(days=1)))
         ]
     )
     assert found == {1: ("CN-HOURS",)}

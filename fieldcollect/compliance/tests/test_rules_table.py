@@ -15,6 +15,7 @@ import pytest
 
 from fieldcollect.compliance.engine import ContactRequest, Decision, Flag, LedgerEntry, check
 from fieldcollect.compliance.packs import Rule, RulePack, available_packs, load_pack
+from fieldcollect.compliance.tests.contacts import contact_request, ledger_entry
 
 DAY = date(2026, 6, 10)  # a Wednesday, far from any daylight-saving change
 PACKS = {code: load_pack(code) for code in available_packs()}
@@ -34,26 +35,15 @@ def local(pack: RulePack, d: date, hh: int, mm: int = 0) -> datetime:
 def request(pack: RulePack, rule: Rule, at: datetime, **kw: object) -> ContactRequest:
     channel = "call" if "call" in rule.channels else sorted(rule.channels)[0]
     party = "debtor" if "debtor" in rule.parties else "third_party"
-    fields: dict[str, object] = {
-        "request_id": "q",
-        "debtor_id": "d1",
-        "tz": pack.default_tz,
-        "channel": channel,
-        "party": party,
-        "phone": "+86 138-0000-0001",
-        "at": at,
-        "collectors": 2,
-        "recording": True,
-        "appointment_confirmed": True,
-    }
+    fields: dict[str, object] = {"request_id": "q", "tz": pack.default_tz, "channel": channel, "party": party,
+                                 "phone": "+86 138-0000-0001", "collectors": 2, "recording": True,
+                                 "appointment_confirmed": True}
     fields.update(kw)
-    return ContactRequest(**fields)  # type: ignore[arg-type]
+    return contact_request(at, **fields)
 
 
 def entry(at: datetime, **kw: object) -> LedgerEntry:
-    fields: dict[str, object] = {"debtor_id": "d1", "channel": "call", "party": "debtor", "phone": "+8613800000001", "at": at}
-    fields.update(kw)
-    return LedgerEntry(**fields)  # type: ignore[arg-type]
+    return ledger_entry(at, **{"phone": "+8613800000001", **kw})
 
 
 def run(pack: RulePack, req: ContactRequest, ledger=(), flags=()) -> Decision:

@@ -13,25 +13,17 @@ from fieldcollect.analytics.dates import add_months
 from fieldcollect.cases.models import Case
 from fieldcollect.daily.cycle import OUTPUT_FILES, published_path, read_published
 from fieldcollect.daily.services import run_daily
-from fieldcollect.demodata.generator import write_demo_portfolio
 from fieldcollect.portfolio.models import DailyRun
 from fieldcollect.portfolio.services import ingest_export
+from fieldcollect.testing.demo_book import demo_export
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 6, 30)
 
 
 @pytest.fixture(scope="module")
-def parquet_export(tmp_path_factory):
-    out = tmp_path_factory.mktemp("export")
-    write_demo_portfolio(out, n_loans=2000, seed=11, as_of=AS_OF, progress=False)
-    return out
-
-
-@pytest.fixture
-def loaded(fc_home, parquet_export):
-    ingest_export(source=parquet_export)
-    return parquet_export
+def export(tmp_path_factory):
+    return demo_export(tmp_path_factory.mktemp("export"), n_loans=2000, seed=11, as_of=AS_OF)
 
 
 def test_add_months():

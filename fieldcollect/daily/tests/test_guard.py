@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from typer.testing import CliRunner
 
 from fieldcollect.audit.models import AuditEntry
@@ -28,6 +28,8 @@ from fieldcollect.ops.models import Job
 from fieldcollect.portfolio.models import DailyRun
 from fieldcollect.portfolio.services import ingest_export
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.concurrency import in_background
+from fieldcollect.testing.demo_book import demo_export
 
 AS_OF = date(2026, 6, 30)
 REPO = Path(__file__).resolve().parents[3]
@@ -35,15 +37,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def export(tmp_path_factory):
-    out = tmp_path_factory.mktemp("export")
-    write_demo_portfolio(out, n_loans=300, seed=5, as_of=AS_OF, progress=False)
-    return out
-
-
-@pytest.fixture
-def loaded(fc_home, export, db):
-    ingest_export(source=export)
-    return export
+    return demo_export(tmp_path_factory.mktemp("export"), n_loans=300, seed=5, as_of=AS_OF)
 
 
 def nothing_changed() -> None:
@@ -124,24 +118,16 @@ def test_second_run_refused_while_one_holds_the_lock(loaded):
     held, release = threading.Event(), threading.Event()
 
     def first_run() -> None:
-        try:
-            with nightly_lock():
-                held.set()
-                release.wait(timeout=30)
-        finally:
-            connections.close_all()
+        with nightly_lock():
+            held.set()
+            release.wait(timeout=30)
 
-    t = threading.Thread(target=first_run)
-    t.start()
-    try:
+    with in_background(first_run, stop=release.set, timeout=30):
         assert held.wait(timeout=30)
         with pytest.raises(ConflictError) as exc:
             run_daily(as_of=AS_OF, progress=False)
         assert exc.value.code == "daily.already_running"
         nothing_changed()
-    finally:
-        release.set()
-        t.join(timeout=30)
     run_daily(as_of=AS_OF, progress=False)  # once released, the cycle runs
     assert DailyRun.objects.count() == 1
 

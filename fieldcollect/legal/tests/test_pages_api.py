@@ -18,6 +18,7 @@ from fieldcollect.core.models import Role
 from fieldcollect.legal import services
 from fieldcollect.legal.models import AltContact, LegalReferral, Letter
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +38,8 @@ def w(db):
     return {"manager": manager, "am": am, "bm": bm, "case": case, "other": other}
 
 
-def client(user):
-    c = Client()
-    c.force_login(user)
-    c.cookies["django_language"] = "en"
-    return c
-
-
 def test_pages_for_the_bank(w):
-    c = client(w["manager"])
+    c = logged_in(w["manager"], language="en")
     case = w["case"]
     page = c.get(f"/cases/{case.pk}/legal/").content.decode()
     assert 'id="refer-form"' in page and 'id="letter-form"' in page and 'id="contact-form"' in page
@@ -92,7 +86,7 @@ def test_pages_for_the_bank(w):
 
 
 def test_pages_for_agencies(w):
-    a = client(w["am"])
+    a = logged_in(w["am"], language="en")
     case = w["case"]
     assert a.get("/legal/").status_code == 403
     page = a.get(f"/cases/{case.pk}/legal/").content.decode()
@@ -112,7 +106,7 @@ def test_pages_for_agencies(w):
 
 
 def test_vendor_import_page_names_file_row_field_reason(w):
-    c = client(w["manager"])
+    c = logged_in(w["manager"], language="en")
     loan = w["case"].loan.loan_id
     body = (
         f"loan_id,kind,value,party,label,consent,lawful_basis\n{loan},phone,1,debtor,,unknown,授权\n".encode()

@@ -68,21 +68,10 @@ def book(db):
     _flag(c["disputed"], "dispute")
     _flag(c["two"], "deceased")
     _flag(c["two"], "dispute")
-    complaints.complaint_create(
-        source=Source.HOTLINE,
-        customer=c["paused"].customer,
-        case=c["paused"],
-        category="threats",
-        description="威胁",
-        acting_user=officer,
-    )
-    done = complaints.complaint_create(
-        source=Source.HOTLINE,
-        customer=c["resolved"].customer,
-        case=c["resolved"],
-        category="threats",
-        description="威胁",
-        acting_user=officer,
+    _, done = (
+        complaints.complaint_create(source=Source.HOTLINE, customer=c[name].customer, case=c[name],
+                                    category="threats", description="威胁", acting_user=officer)
+        for name in ("paused", "resolved")
     )
     complaints.complaint_resolve(
         complaint=done,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection
 from typer.testing import CliRunner
 
 from fieldcollect.cases.models import Case
@@ -44,6 +44,7 @@ from fieldcollect.ops.cli import PASSPHRASE_ENV
 from fieldcollect.ops.exports import ExportError, export_cases
 from fieldcollect.ops.models import Job
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.concurrency import in_background
 from fieldcollect.visits.evidence import evidence_root
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -343,19 +344,14 @@ def test_counts_match_the_dump_while_rows_are_inserted(installation, tmp_path, m
     stop = threading.Event()
 
     def writer():
-        try:
-            while not stop.is_set():
-                try:
-                    Job.objects.create(kind="export")
-                    inserted[0] += 1
-                except OperationalError:  # SQLite: the copy holds the lock for a moment
-                    time.sleep(0.001)
-        finally:
-            connections.close_all()
+        while not stop.is_set():
+            try:
+                Job.objects.create(kind="export")
+                inserted[0] += 1
+            except OperationalError:  # SQLite: the copy holds the lock for a moment
+                time.sleep(0.001)
 
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
+    with in_background(writer, stop=stop.set):
         while inserted[0] < 5:
             time.sleep(0.01)
         before = inserted[0]
@@ -372,9 +368,6 @@ def test_counts_match_the_dump_while_rows_are_inserted(installation, tmp_path, m
                 m.setattr(backup_module.sqlite3, "connect", connect)
             result = backup(out=tmp_path / "fc.tar.gz", passphrase=PASS)
         during = inserted[0] - before
-    finally:
-        stop.set()
-        thread.join()
     assert during > 0  # the writer kept writing while the backup ran
     assert Job.objects.count() > result.counts["ops_job"]
     restored = restore(archive=tmp_path / "fc.tar.gz", passphrase=PASS, force=True)  # counts checked vs the dump

@@ -20,6 +20,7 @@ from fieldcollect.optimisation.allocation import (
     lp_upper_bound,
     solve,
 )
+from fieldcollect.optimisation.tests.allocation_instances import draw_pairs
 
 
 def lp_optimum(p: AllocationProblem, capacity: np.ndarray | None = None) -> float:
@@ -48,12 +49,7 @@ def random_problem(rng: np.random.Generator, *, n: int, m: int, max_share: float
 
 @st.composite
 def instances(draw):
-    n = draw(st.integers(1, 12))
-    m = draw(st.integers(1, 4))
-    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, m - 1)), min_size=1, max_size=30,
-                          unique=True))
-    values = draw(st.lists(st.integers(-30, 100), min_size=len(pairs), max_size=len(pairs)))
-    caps = draw(st.lists(st.integers(0, 5), min_size=m, max_size=m))
+    _, pairs, values, caps = draw_pairs(draw, max_cases=12, max_agencies=4, max_pairs=30, max_capacity=5)
     excluded = draw(st.lists(st.sampled_from(pairs), max_size=3))
     share = draw(st.sampled_from([None, 0.5, 0.34]))
     holdout = draw(st.sampled_from([0.0, 0.3, 1.0]))

@@ -20,6 +20,7 @@ from fieldcollect.optimisation.allocation import (
     lp_upper_bound,
     solve,
 )
+from fieldcollect.optimisation.tests.allocation_instances import draw_pairs
 
 
 def brute_force(pairs: dict[tuple[int, int], int], groups: dict[int, list[int]], caps: list[int]) -> int:
@@ -117,12 +118,7 @@ def test_without_multi_case_groups_the_result_is_the_ungrouped_one() -> None:
 
 @st.composite
 def grouped_instances(draw):
-    n = draw(st.integers(1, 9))
-    m = draw(st.integers(1, 3))
-    pairs_l = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, m - 1)), min_size=1, max_size=20,
-                            unique=True))
-    values = draw(st.lists(st.integers(-30, 100), min_size=len(pairs_l), max_size=len(pairs_l)))
-    caps = draw(st.lists(st.integers(0, 6), min_size=m, max_size=m))
+    n, pairs_l, values, caps = draw_pairs(draw, max_cases=9, max_agencies=3, max_pairs=20, max_capacity=6)
     group_of = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
     return dict(zip(pairs_l, values, strict=True)), group_of, caps
 

@@ -272,21 +272,10 @@ def test_paying_the_overdue_cancels_tomorrows_visit_and_takes_the_case_off_the_r
         )
     tomorrow = f.today() + timedelta(days=1)
     start = f.in_hours(10, tomorrow)
-    appointment = Appointment.objects.create(
-        case=case,
-        collector=a,
-        status=Appointment.Status.CONFIRMED,
-        chosen_start=start,
-        chosen_end=start + timedelta(hours=1),
-        expires_at=start,
-    )
-    other_appointment = Appointment.objects.create(
-        case=other,
-        collector=a,
-        status=Appointment.Status.CONFIRMED,
-        chosen_start=start,
-        chosen_end=start + timedelta(hours=1),
-        expires_at=start,
+    appointment, other_appointment = (
+        Appointment.objects.create(case=c, collector=a, status=Appointment.Status.CONFIRMED, chosen_start=start,
+                                   chosen_end=start + timedelta(hours=1), expires_at=start)
+        for c in (case, other)
     )
     team = make(
         "visits.Team",

@@ -12,14 +12,9 @@ from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.plans import services
 from fieldcollect.plans.models import Hardship, PlanInstalment, ProposalState, RestructuringProposal
 from fieldcollect.plans.tests.conftest import record_hardship
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def _offered(w, kind: str = "term_extension"):
@@ -32,7 +27,7 @@ def _offered(w, kind: str = "term_extension"):
 
 def test_collector_records_hardship_compares_and_proposes(plan_world):
     w = plan_world
-    c = _client(w.collector_user)
+    c = logged_in(w.collector_user)
     url = reverse("plans:options", args=[w.case.pk])
     page = c.get(url)
     assert page.status_code == 200
@@ -58,7 +53,7 @@ def test_collector_records_hardship_compares_and_proposes(plan_world):
 def test_option_page_in_english(plan_world):
     w = plan_world
     record_hardship(w)
-    c = _client(w.collector_user)
+    c = logged_in(w.collector_user)
     c.post(reverse("set_language"), {"language": "en", "next": "/"})
     html = c.get(reverse("plans:options", args=[w.case.pk])).content.decode()
     assert "Term extension" in html and "Lower instalment" in html and "Propose this plan" in html
@@ -67,14 +62,14 @@ def test_option_page_in_english(plan_world):
 def test_others_cannot_see_or_propose(plan_world):
     w = plan_world
     record_hardship(w)
-    other = _client(w.collector_user_b)
+    other = logged_in(w.collector_user_b)
     assert other.get(reverse("plans:options", args=[w.case.pk])).status_code == 404
     assert other.post(reverse("plans:propose", args=[w.case.pk]), {"kind": "term_extension"}).status_code == 404
-    same_agency = _client(w.other_collector_user)  # not assigned to this case: it is invisible
+    same_agency = logged_in(w.other_collector_user)  # not assigned to this case: it is invisible
     assert same_agency.get(reverse("plans:options", args=[w.case.pk])).status_code == 404
     assert not RestructuringProposal.objects.exists()
     # the manager sees the options but has no propose button
-    html = _client(w.manager_a).get(reverse("plans:options", args=[w.case.pk])).content.decode()
+    html = logged_in(w.manager_a).get(reverse("plans:options", args=[w.case.pk])).content.decode()
     assert 'id="options"' in html and 'name="kind"' not in html
 
 
@@ -82,17 +77,17 @@ def test_queue_endorse_approve_offer_through_pages(plan_world):
     w = plan_world
     record_hardship(w)
     p = services.plan_propose(case=w.case, acting_user=w.collector_user, kind="term_extension")
-    mgr = _client(w.manager_a)
+    mgr = logged_in(w.manager_a)
     html = mgr.get(reverse("plans:queue")).content.decode()
     assert f'data-proposal="{p.pk}"' in html and 'value="endorse"' in html
     # the other agency's manager neither sees it nor may endorse it
-    other = _client(w.manager_b)
+    other = logged_in(w.manager_b)
     assert f'data-proposal="{p.pk}"' not in other.get(reverse("plans:queue")).content.decode()
     assert other.post(reverse("plans:endorse", args=[p.pk]), {"decision": "endorse"}).status_code == 404
     mgr.post(reverse("plans:endorse", args=[p.pk]), {"decision": "endorse", "version": p.version})
     p.refresh_from_db()
     assert p.state == ProposalState.ENDORSED
-    bank = _client(w.approver)
+    bank = logged_in(w.approver)
     html = bank.get(reverse("plans:queue")).content.decode()
     assert f'data-proposal="{p.pk}"' in html and 'value="approve"' in html and 'id="my-limits"' in html
     bank.post(reverse("plans:decide", args=[p.pk]), {"decision": "approve", "version": p.version})
@@ -110,10 +105,10 @@ def test_collector_cannot_decide_and_stale_form_is_refused(plan_world):
     w = plan_world
     record_hardship(w)
     p = services.plan_propose(case=w.case, acting_user=w.collector_user, kind="term_extension")
-    c = _client(w.collector_user)
+    c = logged_in(w.collector_user)
     r = c.post(reverse("plans:endorse", args=[p.pk]), {"decision": "endorse"}, follow=True)
     assert "无权" in r.content.decode()  # role not allowed (and the maker may not check)
-    mgr = _client(w.manager_a)
+    mgr = logged_in(w.manager_a)
     mgr.post(reverse("plans:endorse", args=[p.pk]), {"decision": "endorse", "version": p.version + 5})
     p.refresh_from_db()
     assert p.state == ProposalState.PROPOSED
@@ -181,10 +176,10 @@ def test_plan_detail_visibility(plan_world):
     w = plan_world
     record_hardship(w)
     p = services.plan_propose(case=w.case, acting_user=w.collector_user, kind="term_extension")
-    assert _client(w.collector_user).get(reverse("plans:detail", args=[p.pk])).status_code == 200
-    assert _client(w.approver).get(reverse("plans:detail", args=[p.pk])).status_code == 200
-    assert _client(w.manager_b).get(reverse("plans:detail", args=[p.pk])).status_code == 404
-    assert _client(w.collector_user_b).get(reverse("plans:detail", args=[p.pk])).status_code == 404
+    assert logged_in(w.collector_user).get(reverse("plans:detail", args=[p.pk])).status_code == 200
+    assert logged_in(w.approver).get(reverse("plans:detail", args=[p.pk])).status_code == 200
+    assert logged_in(w.manager_b).get(reverse("plans:detail", args=[p.pk])).status_code == 404
+    assert logged_in(w.collector_user_b).get(reverse("plans:detail", args=[p.pk])).status_code == 404
     assert Client().get(reverse("plans:queue")).status_code == 302  # login required
 
 

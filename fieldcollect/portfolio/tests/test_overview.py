@@ -9,9 +9,7 @@ from datetime import date
 import pytest
 
 from fieldcollect.core.models import Role, User
-from fieldcollect.daily.services import run_daily
-from fieldcollect.demodata.generator import write_demo_portfolio
-from fieldcollect.portfolio.services import ingest_export
+from fieldcollect.testing.demo_book import publish_demo_book
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 6, 30)
@@ -19,10 +17,7 @@ AS_OF = date(2026, 6, 30)
 
 @pytest.fixture
 def published(fc_home, tmp_path):
-    src = tmp_path / "export"
-    write_demo_portfolio(src, n_loans=800, seed=2, as_of=AS_OF, progress=False)
-    ingest_export(source=src)
-    return run_daily(as_of=AS_OF, progress=False)
+    return publish_demo_book(tmp_path / "export", n_loans=800, seed=2, as_of=AS_OF)
 
 
 def login(client, role):

@@ -12,7 +12,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils.translation import gettext, override
 from openpyxl import load_workbook
 from typer.testing import CliRunner
@@ -26,6 +25,7 @@ from fieldcollect.privacy.masking import mask_address, mask_mobile, mask_name
 from fieldcollect.privacy.models import ExportRecord
 from fieldcollect.privacy.tests.test_pii_access import appointment
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 world = cases_conftest.world
@@ -49,12 +49,6 @@ def more(world):
         case.refresh_from_db()
         cases.append(case)
     return [world.case_a1, *cases]
-
-
-def _client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def _body(resp) -> bytes:
@@ -102,7 +96,7 @@ def _shown(row: dict[str, str]) -> dict[str, str]:
 
 
 def test_collector_export_is_masked_like_the_pages(world, more) -> None:
-    c = _client(world.collector_user_a1)
+    c = logged_in(world.collector_user_a1)
     for fmt, read in (("csv", _rows), ("xlsx", _xlsx_rows)):
         rows = read(_body(c.get(f"/privacy/exports/cases.{fmt}", {"purpose": "today's round"})))
         assert sorted(rows) == sorted(case.pk for case in more)
@@ -111,7 +105,7 @@ def test_collector_export_is_masked_like_the_pages(world, more) -> None:
     text = fpr.strip(_body(c.get("/privacy/exports/cases.csv", {"purpose": "today's round"})).decode("utf-8-sig"))
     for case in more:  # nothing clear anywhere in the file
         assert case.customer.mobile not in text and case.customer.address not in text
-    manager = _rows(_body(_client(world.manager_a).post("/privacy/exports/cases.csv", {"purpose": "weekly review"})))
+    manager = _rows(_body(logged_in(world.manager_a).post("/privacy/exports/cases.csv", {"purpose": "weekly review"})))
     assert world.case_a_unassigned.pk in manager
     for case in (*more, world.case_a2, world.case_a_unassigned):
         assert _shown(manager[case.pk]) == _masked(case)
@@ -122,7 +116,7 @@ def test_collector_export_is_masked_like_the_pages(world, more) -> None:
 def test_collector_inside_a_confirmed_visit_window_gets_that_case_in_clear(world, more) -> None:
     appointment(world.case_a1, world.collector_a1, starts_in=timedelta(hours=20))
     appointment(more[1], world.collector_a1, starts_in=timedelta(days=3))  # too far ahead: masked
-    rows = _rows(_body(_client(world.collector_user_a1).get("/privacy/exports/cases.csv", {"purpose": "visit"})))
+    rows = _rows(_body(logged_in(world.collector_user_a1).get("/privacy/exports/cases.csv", {"purpose": "visit"})))
     assert _shown(rows[world.case_a1.pk]) == _clear(world.case_a1)
     assert _shown(rows[more[1].pk]) == _masked(more[1]) and _shown(rows[more[2].pk]) == _masked(more[2])
     entry = AuditEntry.objects.get(action="pii.unmask")
@@ -131,13 +125,13 @@ def test_collector_inside_a_confirmed_visit_window_gets_that_case_in_clear(world
     assert entry.new["purpose"] == "visit" and entry.new["channel"] == "export"
     assert entry.new["fields"] == ["address", "mobile", "name"]
     # the agency manager of the same agency still gets it masked
-    manager = _rows(_body(_client(world.manager_a).get("/privacy/exports/cases.csv", {"purpose": "weekly"})))
+    manager = _rows(_body(logged_in(world.manager_a).get("/privacy/exports/cases.csv", {"purpose": "weekly"})))
     assert _shown(manager[world.case_a1.pk]) == _masked(world.case_a1)
 
 
 def test_bank_export_is_masked_unless_fields_are_asked_for_with_a_purpose(world, more) -> None:
     user = world.bank[Role.COMPLIANCE_OFFICER]
-    c = _client(user)
+    c = logged_in(user)
     rows = _rows(_body(c.post("/privacy/exports/cases.csv", {"purpose": "portfolio review"})))
     assert _shown(rows[world.case_b.pk]) == _masked(world.case_b)
     assert not AuditEntry.objects.filter(action="pii.unmask").exists()
@@ -163,8 +157,8 @@ def test_bank_export_is_masked_unless_fields_are_asked_for_with_a_purpose(world,
 
 
 def test_the_purpose_is_required_never_defaulted(world, more) -> None:
-    bank = _client(world.bank[Role.COLLECTIONS_MANAGER])
-    collector = _client(world.collector_user_a1)
+    bank = logged_in(world.bank[Role.COLLECTIONS_MANAGER])
+    collector = logged_in(world.collector_user_a1)
     for client, data in ((collector, {}), (collector, {"purpose": "   "}), (bank, {"purpose": ""}),
                          (bank, {"show": ["mobile"]}), (bank, {"show": ["mobile"], "purpose": "look"})):
         for method in ("get", "post"):
@@ -183,15 +177,15 @@ def test_the_purpose_is_required_never_defaulted(world, more) -> None:
     # clear values only from the form (POST), and never for agency users
     resp = bank.get("/privacy/exports/cases.csv", {"purpose": PURPOSE, "show": ["mobile"]})
     assert resp.status_code == 400
-    resp = _client(world.manager_a).post("/privacy/exports/cases.csv", {"purpose": PURPOSE, "show": ["mobile"]})
+    resp = logged_in(world.manager_a).post("/privacy/exports/cases.csv", {"purpose": PURPOSE, "show": ["mobile"]})
     assert resp.status_code == 403
     assert not ExportRecord.objects.exists() and not AuditEntry.objects.filter(action="pii.unmask").exists()
 
 
 def test_export_register_offers_the_form(world) -> None:
-    html = _client(world.bank[Role.COLLECTIONS_MANAGER]).get("/privacy/exports/").content.decode()
+    html = logged_in(world.bank[Role.COLLECTIONS_MANAGER]).get("/privacy/exports/").content.decode()
     assert 'id="export-form"' in html and 'name="purpose"' in html and 'name="show"' in html
-    html = _client(world.collector_user_a1).get("/privacy/exports/").content.decode()
+    html = logged_in(world.collector_user_a1).get("/privacy/exports/").content.decode()
     assert 'name="purpose"' in html and 'name="show"' not in html
 
 

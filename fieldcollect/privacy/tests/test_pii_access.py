@@ -21,6 +21,7 @@ from fieldcollect.cases.models import ContactAttempt
 from fieldcollect.cases.tests import conftest as cases_conftest
 from fieldcollect.core.models import Role
 from fieldcollect.privacy.masking import mask_mobile, mask_name
+from fieldcollect.testing.clients import logged_in
 from fieldcollect.visits.models import Appointment
 
 pytestmark = pytest.mark.django_db
@@ -28,9 +29,7 @@ world = cases_conftest.world  # the case-management fixtures: two agencies, thei
 
 
 def page(user, case_id: int) -> str:
-    c = Client()
-    c.force_login(user)
-    resp = c.get(f"/cases/{case_id}/")
+    resp = logged_in(user).get(f"/cases/{case_id}/")
     assert resp.status_code == 200
     return resp.content.decode()
 

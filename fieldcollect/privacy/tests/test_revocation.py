@@ -19,6 +19,7 @@ from fieldcollect.privacy import services as privacy
 from fieldcollect.privacy.exports import export_table_result
 from fieldcollect.privacy.models import RETENTION_DAYS, DeletionAttestation, ExportRecord, SubProcessor
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +43,7 @@ def _sees(user, case) -> bool:
 
 
 def _page_status(user, case) -> int:
-    client = Client()
-    client.force_login(user)
-    return client.get(f"/cases/{case.pk}/").status_code
+    return logged_in(user).get(f"/cases/{case.pk}/").status_code
 
 
 def test_recall_ends_access_at_once_and_raises_an_attestation(world):

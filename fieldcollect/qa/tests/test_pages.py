@@ -9,7 +9,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from fieldcollect.audit.models import AuditEntry
@@ -21,6 +20,7 @@ from fieldcollect.qa.models import ConfirmedFinding, Recording, ScoringForm
 from fieldcollect.qa.tests.test_recordings import World, upload, w  # noqa: F401  (the recordings world)
 from fieldcollect.qa.tests.test_reviews import ITEMS
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 ANSWERS = {"ident": True, "notice": True, "manner": False}
@@ -39,12 +39,6 @@ def rec(w: World, dialler_id: str, *, other: bool = False) -> Recording:  # noqa
     return Recording.objects.get(pk=r.json()["id"])
 
 
-def client(user) -> Client:  # type: ignore[no-untyped-def]
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 def confirm(w: World, form: ScoringForm, r: Recording, category: str = "abuse", reviewer=None) -> ConfirmedFinding:  # type: ignore[no-untyped-def]  # noqa: F811
     review = reviews.review_submit(recording=r, reviewer=reviewer or w.compliance, form=form, answers=ANSWERS,
                                    verdict="fail", confirmed=[{"category": category, "severity": "major"}])
@@ -57,7 +51,7 @@ def test_weekly_queue_page_filters_links_and_scope(w: World) -> None:  # noqa: F
     services.transcript_import(recording=mine[0], acting_user=None, payload={"language": "zh", "segments": [
         {"speaker": "collector", "start_s": 0, "end_s": 3, "text": "不还就让你坐牢。"}]})
     week = selectors.iso_week(bank_today())
-    bank = client(w.compliance)
+    bank = logged_in(w.compliance)
     page = bank.get("/qa/queue/", {"week": week})
     assert page.status_code == 200
     html = page.content.decode()
@@ -73,12 +67,12 @@ def test_weekly_queue_page_filters_links_and_scope(w: World) -> None:  # noqa: F
     empty = bank.get("/qa/queue/", {"week": selectors.iso_week(bank_today() - timedelta(weeks=3))}).content.decode()
     assert "/qa/recordings/" not in empty
     # the agency's manager: its own agency only, even when asking for the other one
-    agency = client(w.dialler)
+    agency = logged_in(w.dialler)
     own = agency.get("/qa/queue/", {"week": week}).content.decode()
     assert f'/qa/recordings/{mine[0].pk}/' in own and f'/qa/recordings/{theirs.pk}/' not in own
     assert f'/qa/recordings/{theirs.pk}/' not in agency.get("/qa/queue/", {"agency": str(w.other.pk)}).content.decode()
     for user in (w.collector_user, w.collections_manager):
-        assert client(user).get("/qa/queue/").status_code == 404
+        assert logged_in(user).get("/qa/queue/").status_code == 404
     assert bank.get("/qa/queue/", {"week": "2026-W60"}).status_code == 400
 
 
@@ -91,22 +85,22 @@ def test_agreement_page_shows_kappa_per_reviewer(w: World, form: ScoringForm) ->
                                   confirmed=[])
     expected = reviews.reviewer_agreement()[second.pk]["kappa"]
     assert expected is not None and 0 < expected < 1
-    page = client(w.compliance).get("/qa/agreement/")
+    page = logged_in(w.compliance).get("/qa/agreement/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "second-reviewer" in html and f"{expected:.3f}" in html
     for user in (w.dialler, w.lead, w.collections_manager, w.collector_user):
-        assert client(user).get("/qa/agreement/").status_code == 404
+        assert logged_in(user).get("/qa/agreement/").status_code == 404
 
 
 def test_appeals_page_agency_lodges_bank_maker_then_another_checker(w: World, form: ScoringForm) -> None:  # noqa: F811
     finding = confirm(w, form, rec(w, "A-1"))
     other_finding = confirm(w, form, rec(w, "A-2", other=True))
-    agency = client(w.dialler)
+    agency = logged_in(w.dialler)
     listed = agency.get("/qa/appeals/").content.decode()
     assert f'id="finding-{finding.pk}"' in listed and f'id="finding-{other_finding.pk}"' not in listed
     # another agency's manager cannot lodge an appeal on this finding: 404, nothing written
-    outsider = client(w.other_dialler)  # (the login is audited)
+    outsider = logged_in(w.other_dialler)  # (the login is audited)
     audits = AuditEntry.objects.count()
     assert outsider.post("/qa/appeals/", {"finding": finding.pk, "action": "file",
                                                           "reason": "x"}).status_code == 404
@@ -123,7 +117,7 @@ def test_appeals_page_agency_lodges_bank_maker_then_another_checker(w: World, fo
     agency.post("/qa/appeals/", {"finding": finding.pk, "action": "propose", "decision": "upheld"})
     finding.refresh_from_db()
     assert finding.appeal == "filed"
-    maker = client(w.compliance)
+    maker = logged_in(w.compliance)
     assert "客户先挂断" in maker.get("/qa/appeals/", {"state": "filed"}).content.decode()
     maker.post("/qa/appeals/", {"finding": finding.pk, "action": "propose", "decision": "upheld"})
     finding.refresh_from_db()
@@ -134,14 +128,14 @@ def test_appeals_page_agency_lodges_bank_maker_then_another_checker(w: World, fo
     finding.refresh_from_db()
     assert finding.appeal == "proposed"
     checker = f.make_user(role=Role.COMPLIANCE_OFFICER)
-    client(checker).post("/qa/appeals/", {"finding": finding.pk, "action": "approve"})
+    logged_in(checker).post("/qa/appeals/", {"finding": finding.pk, "action": "approve"})
     finding.refresh_from_db()
     assert finding.appeal == "upheld" and finding.appeal_decided_by == checker
-    decided = client(checker).get("/qa/appeals/", {"state": "decided"}).content.decode()
+    decided = logged_in(checker).get("/qa/appeals/", {"state": "decided"}).content.decode()
     assert f'id="finding-{finding.pk}"' in decided and f'id="finding-{other_finding.pk}"' not in decided
     for user in (w.collector_user, w.collections_manager):
-        assert client(user).get("/qa/appeals/").status_code == 404
-        assert client(user).post("/qa/appeals/", {"finding": other_finding.pk, "action": "propose",
+        assert logged_in(user).get("/qa/appeals/").status_code == 404
+        assert logged_in(user).post("/qa/appeals/", {"finding": other_finding.pk, "action": "propose",
                                                   "decision": "upheld"}).status_code == 404
     other_finding.refresh_from_db()
     assert other_finding.appeal == ""
@@ -172,7 +166,7 @@ def test_conduct_dashboard_rates_by_agency_category_and_week(w: World, form: Sco
     assert data.trend[w.agency.pk][-1] == 5.0 and data.trend[w.other.pk][-1] == 1.0
     assert data.trend[w.agency.pk][0] is None  # no contacts that week: a gap, not zero
     assert len(data.weeks) == 4 and data.weeks[-1] == selectors.iso_week(monday)
-    page = client(w.compliance).get("/qa/dashboard/", {"weeks": 4})
+    page = logged_in(w.compliance).get("/qa/dashboard/", {"weeks": 4})
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="chart-agencies"' in html and 'id="chart-trend"' in html
@@ -182,9 +176,9 @@ def test_conduct_dashboard_rates_by_agency_category_and_week(w: World, form: Sco
     # an agency manager sees its own agency only
     own = selectors.conduct_dashboard(user=w.dialler, last_monday=monday, weeks=4)
     assert set(own.agencies) == {w.agency.pk}
-    assert w.other.name not in client(w.dialler).get("/qa/dashboard/").content.decode()
-    assert client(w.collector_user).get("/qa/dashboard/").status_code == 404
-    assert client(w.compliance).get("/qa/dashboard/", {"weeks": "Infinity"}).status_code == 400
+    assert w.other.name not in logged_in(w.dialler).get("/qa/dashboard/").content.decode()
+    assert logged_in(w.collector_user).get("/qa/dashboard/").status_code == 404
+    assert logged_in(w.compliance).get("/qa/dashboard/", {"weeks": "Infinity"}).status_code == 400
 
 
 def test_negative_feedback_and_a_spoofing_sign_bring_the_collectors_recording_to_the_queue(w: World) -> None:  # noqa: F811

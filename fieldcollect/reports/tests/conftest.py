@@ -136,12 +136,7 @@ def rw(db: None, fc_home) -> ReportWorld:
 @pytest.fixture
 def published(fc_home, tmp_path):
     """A small demo book published for AS_OF (the portfolio dashboard reads its files)."""
-    from fieldcollect.daily.services import run_daily
-    from fieldcollect.demodata.generator import write_demo_portfolio
-    from fieldcollect.portfolio.services import ingest_export
+    from fieldcollect.testing.demo_book import publish_demo_book
 
-    src = tmp_path / "export"
-    write_demo_portfolio(src, n_loans=400, seed=3, as_of=AS_OF, progress=False)
-    ingest_export(source=src)
-    return run_daily(as_of=AS_OF, progress=False)
+    return publish_demo_book(tmp_path / "export", n_loans=400, seed=3, as_of=AS_OF)
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.test import Client
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.allocation.models import AllocationDecision, AllocationRun
@@ -15,11 +14,11 @@ from fieldcollect.core.models import Role
 from fieldcollect.scorecards import hooks, selectors, services
 from fieldcollect.scorecards.models import StatusChange
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_until": date(2099, 1, 1)}
 MARCH = date(2025, 3, 1)
-
 
 
 def _file(**kw):
@@ -135,15 +134,9 @@ def test_holdout_cases_get_their_own_index(month_of_work):
     assert card.holdout_cases == 1 and card.holdout_ae_index == pytest.approx(1 / 0.28)
 
 
-def _client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 def test_pages_and_access(month_of_work):
     a, b = month_of_work
-    cm = _client(f.make_user(role=Role.COLLECTIONS_MANAGER))
+    cm = logged_in(f.make_user(role=Role.COLLECTIONS_MANAGER))
     services.candidate_save(agency=a, values=_file(), acting_user=None)
     services.candidate_save(agency=b, values=_file(years_in_business=9), acting_user=None)
     body = cm.get("/selection/").content.decode()
@@ -154,17 +147,17 @@ def test_pages_and_access(month_of_work):
     page = cm.get(f"/scorecards/{a.pk}/?month=2025-03").content.decode()
     assert 'data-chart="chart-buckets"' in page and 'data-chart="chart-trend"' in page and "1.79" in page
     # auditor: read-only
-    auditor = _client(f.make_user(role=Role.AUDITOR))
+    auditor = logged_in(f.make_user(role=Role.AUDITOR))
     assert 'id="weights-form"' in auditor.get("/selection/").content.decode()
     assert auditor.post("/selection/weights", {"fee_rate": "1"}).status_code == 403
     # agency manager: its own scorecard only, no selection pages
-    mgr_a = _client(f.make_user(role=Role.AGENCY_MANAGER, agency=a))
+    mgr_a = logged_in(f.make_user(role=Role.AGENCY_MANAGER, agency=a))
     assert mgr_a.get(f"/scorecards/{a.pk}/?month=2025-03").status_code == 200
     assert mgr_a.get(f"/scorecards/{b.pk}/").status_code == 404
     assert mgr_a.get("/scorecards/")["Location"] == f"/scorecards/{a.pk}/"
     assert mgr_a.get("/selection/").status_code == 404
     assert mgr_a.get(f"/selection/agencies/{a.pk}/").status_code == 404
-    collector = _client(f.make_user(role=Role.FIELD_COLLECTOR, agency=a))
+    collector = logged_in(f.make_user(role=Role.FIELD_COLLECTOR, agency=a))
     assert collector.get(f"/scorecards/{a.pk}/").status_code == 404
 
 

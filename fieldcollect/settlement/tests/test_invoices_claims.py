@@ -6,7 +6,6 @@ import io
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.test import Client
 from openpyxl import Workbook
 
 from fieldcollect.audit.models import AuditEntry
@@ -15,6 +14,7 @@ from fieldcollect.settlement import services
 from fieldcollect.settlement.claims import parse_claim_file
 from fieldcollect.settlement.models import ClaimReconciliation, Invoice
 from fieldcollect.settlement.tests.conftest import MARCH, d
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -176,19 +176,13 @@ def test_parse_claim_file_utf8_bom():
     assert errors == [] and rows[0].payment_id == 7 and rows[0].commission_fen == 12
 
 
-def _client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 def test_settlement_pages_show_adjustments_invoice_and_claims(settled):
     s = settled
     st = services.statement_generate(agency=s.a, month=MARCH, acting_user=s.manager)
     services.payment_reverse(
         payment=s.pays["a1"], reversed_on=d(3, 4), reason="returned", acting_user=s.manager
     )
-    mgr, a, b = _client(s.manager), _client(s.mgr_a), _client(s.mgr_b)
+    mgr, a, b = logged_in(s.manager), logged_in(s.mgr_a), logged_in(s.mgr_b)
     assert mgr.post(f"/settlement/{st.pk}/issue").status_code == 302
     assert b.post(f"/settlement/{st.pk}/invoice", {"action": "issue"}).status_code == 404
     assert a.post(f"/settlement/{st.pk}/invoice", {"action": "issue"}).status_code == 302

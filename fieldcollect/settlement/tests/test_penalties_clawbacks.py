@@ -198,24 +198,9 @@ def test_monthly_cap_and_a_registered_qa_source(priced, monkeypatch):
 
         def events(self, *, agency_id, until):
             if agency_id == s.a.pk:
-                yield PenaltyEvent(
-                    source="qa_finding",
-                    ref="F-1",
-                    agency_id=agency_id,
-                    kind="qa_finding",
-                    occurred_on=d(2),
-                    case_id=s.case1.pk,
-                    detail="no recording",
-                )
-                yield PenaltyEvent(
-                    source="qa_finding",
-                    ref="F-2",
-                    agency_id=agency_id,
-                    kind="qa_finding",
-                    occurred_on=d(3),
-                    case_id=s.case1.pk,
-                    detail="no ID shown",
-                )
+                for ref, day, detail in (("F-1", 2, "no recording"), ("F-2", 3, "no ID shown")):
+                    yield PenaltyEvent(source="qa_finding", ref=ref, agency_id=agency_id, kind="qa_finding",
+                                       occurred_on=d(day), case_id=s.case1.pk, detail=detail)
 
     monkeypatch.setitem(penalties._SOURCES, "qa_finding", QaFindings())
     with pytest.raises(TypeError):

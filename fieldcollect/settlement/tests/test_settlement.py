@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError
-from django.test import Client
 
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
@@ -10,6 +9,7 @@ from fieldcollect.settlement import services
 from fieldcollect.settlement.models import Statement, StatementLine
 from fieldcollect.settlement.selectors import reconcile
 from fieldcollect.settlement.tests.conftest import MARCH
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -77,23 +77,17 @@ def test_dispute_issue_and_permissions(settled):
     assert st.disputed_commission_fen == 0
 
 
-def _client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 def test_pages_and_access(settled):
     s = settled
     st_a = services.statement_generate(agency=s.a, month=MARCH, acting_user=s.manager)
     st_b = services.statement_generate(agency=s.b, month=MARCH, acting_user=s.manager)
-    mgr = _client(s.manager)
+    mgr = logged_in(s.manager)
     body = mgr.get("/settlement/").content.decode()
     assert f"/settlement/{st_a.pk}/" in body and f"/settlement/{st_b.pk}/" in body
     page = mgr.get(f"/settlement/{st_a.pk}/")
     assert page.status_code == 200 and "204.00" in page.content.decode()  # commission 20,400 fen
     # agency A's manager: own statement only
-    a = _client(s.mgr_a)
+    a = logged_in(s.mgr_a)
     listing = a.get("/settlement/").content.decode()
     assert f"/settlement/{st_a.pk}/" in listing and f"/settlement/{st_b.pk}/" not in listing
     assert a.get(f"/settlement/{st_a.pk}/").status_code == 200
@@ -105,7 +99,7 @@ def test_pages_and_access(settled):
     line.refresh_from_db()
     assert line.disputed and line.dispute_reason == "duplicate"
     # auditor: read-only
-    aud = _client(s.auditor)
+    aud = logged_in(s.auditor)
     assert aud.get(f"/settlement/{st_a.pk}/").status_code == 200
     assert aud.post("/settlement/generate", {"month": "2025-03"}).status_code == 403
     assert aud.post(f"/settlement/{st_a.pk}/issue").status_code == 403
@@ -114,7 +108,7 @@ def test_pages_and_access(settled):
 def test_csv_in_both_languages(settled):
     s = settled
     st = services.statement_generate(agency=s.a, month=MARCH, acting_user=s.manager)
-    c = _client(s.manager)
+    c = logged_in(s.manager)
     en = c.get(f"/settlement/{st.pk}/csv?lang=en").content.decode("utf-8-sig")
     zh = c.get(f"/settlement/{st.pk}/csv?lang=zh-hans").content.decode("utf-8-sig")
     assert "Commission (CNY)" in en and "1533.33" in en and "204.00" in en
@@ -130,5 +124,5 @@ def test_pdf(settled):
         pytest.skip("no CJK font installed")
     s = settled
     st = services.statement_generate(agency=s.a, month=MARCH, acting_user=s.manager)
-    resp = _client(s.mgr_a).get(f"/settlement/{st.pk}/pdf?lang=zh-hans")
+    resp = logged_in(s.mgr_a).get(f"/settlement/{st.pk}/pdf?lang=zh-hans")
     assert resp.status_code == 200 and resp.content.startswith(b"%PDF")

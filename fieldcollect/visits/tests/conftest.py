@@ -1,25 +1,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 
 from fieldcollect.agencies.models import Agency, Collector
 from fieldcollect.cases.models import Case
-from fieldcollect.compliance.engine import zone
 from fieldcollect.core.models import Role, User
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.factories import at
 from fieldcollect.visits import services
 from fieldcollect.visits.models import Appointment, RoutePlan, Team
 
-SHANGHAI = zone("Asia/Shanghai")
 BASE = (31.2304, 121.4737)  # People's Square
-
-
-def at(day: date, hh: int, mm: int = 0) -> datetime:
-    return datetime.combine(day, time(hh, mm), tzinfo=SHANGHAI)
 
 
 @dataclass

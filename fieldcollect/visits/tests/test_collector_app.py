@@ -16,17 +16,12 @@ from django.utils import translation
 
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 from fieldcollect.visits import app_views
 from fieldcollect.visits.services.reports import met_allows
 
 pytestmark = pytest.mark.django_db
 STATIC = Path(app_views.__file__).resolve().parents[1] / "static" / "fieldcollect"
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _config(response) -> dict:
@@ -38,19 +33,19 @@ def _config(response) -> dict:
 def test_the_page_is_for_field_collectors_only(vw):
     assert Client().get("/app/").status_code == 302
     assert Client().get("/app/")["Location"].startswith("/accounts/login/")
-    manager = _client(vw.manager)
+    manager = logged_in(vw.manager)
     assert manager.get("/app/").status_code == 403
-    bank = _client(f.make_user(role=Role.COLLECTIONS_MANAGER))
+    bank = logged_in(f.make_user(role=Role.COLLECTIONS_MANAGER))
     assert bank.get("/app/").status_code == 403
     # an agency user with the collector role but no collector record is refused too
-    assert _client(f.make_user(role=Role.FIELD_COLLECTOR, agency=vw.agency)).get("/app/").status_code == 403
-    ok = _client(vw.user1).get("/app/")
+    assert logged_in(f.make_user(role=Role.FIELD_COLLECTOR, agency=vw.agency)).get("/app/").status_code == 403
+    ok = logged_in(vw.user1).get("/app/")
     assert ok.status_code == 200
-    assert _client(vw.user1).post("/app/").status_code == 405
+    assert logged_in(vw.user1).post("/app/").status_code == 405
 
 
 def test_page_headers_keep_the_csp_and_allow_the_phone_sensors_here_only(vw):
-    page = _client(vw.user1).get("/app/")
+    page = logged_in(vw.user1).get("/app/")
     csp = page["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "default-src 'self'" in csp and "unsafe-eval" not in csp
     policy = page["Permissions-Policy"]
@@ -58,12 +53,12 @@ def test_page_headers_keep_the_csp_and_allow_the_phone_sensors_here_only(vw):
         assert f"{sensor}=(self)" in policy
     assert "Content-Security-Policy" in page and page["Cache-Control"] == "no-store"
     # every other page keeps the strict policy
-    other = _client(vw.user1).get("/visits/day/")
+    other = logged_in(vw.user1).get("/visits/day/")
     assert "camera=()" in other["Permissions-Policy"] and "microphone=()" in other["Permissions-Policy"]
 
 
 def test_page_links_the_manifest_and_loads_only_this_origins_modules(vw):
-    html = _client(vw.user1).get("/app/").content.decode()
+    html = logged_in(vw.user1).get("/app/").content.decode()
     assert '<link rel="manifest" href="/app/manifest.webmanifest">' in html
     scripts = re.findall(r"<script\b[^>]*>", html)
     assert scripts == ['<script type="module" src="/static/fieldcollect/app/main.js">',
@@ -74,10 +69,10 @@ def test_page_links_the_manifest_and_loads_only_this_origins_modules(vw):
 def test_page_passes_its_strings_in_the_users_language(vw):
     with translation.override("en"):
         english = {k: str(v) for k, v in app_views._strings().items()}
-    zh = _config(_client(vw.user1).get("/app/"))
+    zh = _config(logged_in(vw.user1).get("/app/"))
     assert zh["user"] == vw.user1.pk and zh["collector"] == vw.c1.pk
     assert zh["strings"]["today"] == "今日路线" and zh["strings"]["met_third_party"] == "其他第三方"
-    client = _client(vw.user1)
+    client = logged_in(vw.user1)
     client.cookies["django_language"] = "en"
     en = _config(client.get("/app/"))
     assert en["strings"] == english and en["strings"]["today"] == "Today's route"
@@ -170,7 +165,7 @@ def test_the_report_form_follows_the_one_rule_on_who_was_met(vw):
         rule = met_allows(met=met, may_discuss_debt=False)
         assert rule is None or set(allowed) <= rule, met
     # the page gives the same to the phone
-    config = _config(_client(vw.user1).get("/app/"))
+    config = _config(logged_in(vw.user1).get("/app/"))
     assert config["may_discuss_debt"] == ["debtor"]
     assert [v for v, _ in config["outcomes"]["third_party"]] == values["third_party"]
 

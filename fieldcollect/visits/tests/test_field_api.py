@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.utils import timezone, translation
 
@@ -27,6 +26,7 @@ from fieldcollect.compliance.services import NOTICE_KIND
 from fieldcollect.core.models import Role
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.concurrency import together
 from fieldcollect.visits import services
 from fieldcollect.visits.evidence import evidence_chunks
 from fieldcollect.visits.models import CheckIn, Evidence, FieldAction, VisitPermit, VisitReport
@@ -480,23 +480,13 @@ def test_an_action_dated_in_the_future_is_refused(day):
 def test_the_same_action_sent_twice_at_once_is_recorded_once(day):
     action = promise(day.vw.case1, None)
     day.clock.t = at(day.today, 11)
-    barrier = threading.Barrier(2)
-    statuses: list[str] = []
 
-    def phone():
-        try:
-            barrier.wait(timeout=10)
-            [result] = services.field_sync(acting_user=day.vw.user1, actions=[_parsed(action)])
-            statuses.append(result.status)
-        finally:
-            connections.close_all()
+    def phone(_: None) -> str:
+        [result] = services.field_sync(acting_user=day.vw.user1, actions=[_parsed(action)])
+        return result.status
 
-    threads = [threading.Thread(target=phone) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert sorted(statuses) == ["applied", "duplicate"]
+    outcomes = together([(lambda: None, phone)] * 2, timeout=60)
+    assert sorted(o.value for o in outcomes if o.error is None) == ["applied", "duplicate"]
     assert PromiseToPay.objects.filter(case=day.vw.case1).count() == 1 and FieldAction.objects.count() == 1
 
 

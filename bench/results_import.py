@@ -90,7 +90,7 @@ def seed(*, cases: int) -> tuple[Any, list[int]]:
 
 def make_file(*, case_ids: list[int], rows: int) -> tuple[bytes, dict[str, int]]:
     """The CSV and what it holds (rows, night calls, unknown cases)."""
-    from fieldcollect.cases.results_import import COLUMNS
+    from fieldcollect.cases.results_import import COLUMNS, call_row
     from fieldcollect.core.bank_time import bank_time_zone
 
     zone = bank_time_zone()  # the demo debtors live in the bank's zone
@@ -115,20 +115,9 @@ def make_file(*, case_ids: list[int], rows: int) -> tuple[bytes, dict[str, int]]
         connected = int(i % 3 == 0)
         outcome = "promise" if i % 41 == 0 else ("callback" if connected else "no_answer")
         promise = ("50000", (day + timedelta(days=7)).isoformat()) if outcome == "promise" else ("", "")
+        notes = "客户称下周还款" if i % 5 == 0 else ""
         w.writerow(
-            [
-                f"BR-{i:07d}",
-                case,
-                "",
-                at,
-                "phone",
-                "debtor",
-                outcome,
-                connected,
-                connected,
-                *promise,
-                "客户称下周还款" if i % 5 == 0 else "",
-            ]
+            call_row(agency_ref=f"BR-{i:07d}", case_id=case, at=at, outcome=outcome, connected=connected, promise=promise, notes=notes)
         )
     return buf.getvalue().encode("utf-8"), {"rows": rows, "night_calls": night, "unknown_cases": unknown}
 

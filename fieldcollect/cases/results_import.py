@@ -76,6 +76,15 @@ COLUMNS: tuple[str, ...] = (
     "promise_due",
     "notes",
 )
+
+
+def call_row(
+    *, agency_ref: str, case_id: int, at: str, outcome: str, connected: int, promise: tuple[str, str] = ("", ""), notes: str = ""
+) -> list[Any]:
+    """One row of a work-results file in :data:`COLUMNS` order: a collector's phone call to the debtor
+    (no collector id), its outcome, connected and a conversation alike, a promise's amount in fen and
+    due day (or two empty cells), the notes. The demo's and the benchmark's files are written with it."""
+    return [agency_ref, case_id, "", at, "phone", "debtor", outcome, connected, connected, *promise, notes]
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 500_000
 LOOKUP = 5_000  # ids per IN (...) query

@@ -18,7 +18,7 @@ from django.db.models import Count
 
 from fieldcollect.agencies.models import Agency
 from fieldcollect.cases.models import Case, Placement
-from fieldcollect.cases.results_import import COLUMNS, results_import
+from fieldcollect.cases.results_import import COLUMNS, call_row, results_import
 from fieldcollect.compliance.services import notice_ready_cases
 from fieldcollect.core.bank_time import bank_time_zone
 from fieldcollect.core.cells import safe_csv_writer
@@ -49,19 +49,10 @@ def demo_work_results_file(*, cases: list[Case], day_before: datetime, unknown_c
         n += 1
         at = datetime.combine(day, time(hour, minute), tzinfo=tz).isoformat()
         w.writerow(
-            [
-                f"DEMO-{day:%Y%m%d}-{n:05d}",
-                case_id,
-                "",
-                at,
-                "phone",
-                "debtor",
-                outcome,
-                connected,
-                connected,
-                *promise,
-                notes,
-            ]
+            call_row(
+                agency_ref=f"DEMO-{day:%Y%m%d}-{n:05d}", case_id=case_id, at=at, outcome=outcome,
+                connected=connected, promise=promise, notes=notes,
+            )
         )
 
     for i, case in enumerate(cases):

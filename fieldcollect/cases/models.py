@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.cases.lifecycle import CaseStatus, CloseReason
+from fieldcollect.core.records import NewestFirst
 from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel, EncryptedTextField
 
 
@@ -193,7 +194,7 @@ class ContactAttempt(EncryptedModel):
         return f"Contact {self.pk} case {self.case_id} {self.channel} {self.outcome}"
 
 
-class PromiseToPay(models.Model):
+class PromiseToPay(NewestFirst):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         KEPT = "kept", _("Kept")
@@ -210,10 +211,8 @@ class PromiseToPay(models.Model):
     paid_fen = models.BigIntegerField(default=0)
     resolved_on = models.DateField(null=True, blank=True)
     recorded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    class Meta(NewestFirst.Meta):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="promise_amount_positive"),
         ]
@@ -288,14 +287,10 @@ class Task(models.Model):
         return f"Task {self.pk} {self.kind} case {self.case_id}"
 
 
-class Note(EncryptedModel):
+class Note(NewestFirst, EncryptedModel):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     body = EncryptedTextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Note {self.pk} case {self.case_id}"

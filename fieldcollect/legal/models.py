@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import NewestFirst
 from fieldcollect.privacy.fields import BlindIndexField, EncryptedCharField, EncryptedModel
 
 
@@ -225,7 +226,7 @@ class Verification(models.TextChoices):
     INVALID = "invalid", _("Invalid")
 
 
-class AltContact(EncryptedModel):
+class AltContact(NewestFirst, EncryptedModel):
     """An alternate way to reach a debtor (失联修复): a phone, an address or an employer, whose party is
     the debtor or a third party (contacted only to locate the debtor, under the pack's third-party
     rules), with where it came from, the consent and the verification."""
@@ -254,10 +255,8 @@ class AltContact(EncryptedModel):
     created_by = models.ForeignKey(
         "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    class Meta(NewestFirst.Meta):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
                 fields=["customer", "kind", "value_bidx"], name="one_alt_contact_per_value"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.core.records import NewestFirst
+from fieldcollect.core.records import NewestFirst, by_user
 
 
 class Result(models.TextChoices):
@@ -60,7 +60,7 @@ class CaseStory(NewestFirst):
     what_worked = models.TextField(blank=True, default="", help_text="What worked, or why it failed")
     lessons = models.TextField(blank=True, default="")
     timeline = models.TextField(blank=True, default="", help_text="The case's timeline when the story was written")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta(NewestFirst.Meta):

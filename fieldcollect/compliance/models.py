@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.core.records import NewestFirst
+from fieldcollect.core.records import NewestFirst, by_user
 from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel
 
 
@@ -42,9 +42,9 @@ class DebtorFlag(EncryptedModel):
     ends_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=500)
     source = models.CharField(max_length=64, blank=True, default="", help_text="e.g. complaint:42, page, api")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
-    lifted_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    lifted_by = by_user()
     lifted_at = models.DateTimeField(null=True, blank=True)
     lift_reason = models.CharField(max_length=500, blank=True, default="")
 
@@ -65,7 +65,7 @@ class BlockedAttempt(EncryptedModel):
 
     at = models.DateTimeField(db_index=True, help_text="Time of the refused contact (as requested)")
     created_at = models.DateTimeField(auto_now_add=True)
-    user = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    user = by_user()
     agency = models.ForeignKey("agencies.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey("portfolio.Customer", null=True, blank=True, on_delete=models.PROTECT,

@@ -12,12 +12,15 @@ field factory, so it keeps its place among each model's own fields.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
 
+if TYPE_CHECKING:
+    from fieldcollect.core.models import User
 
-def by_user() -> models.ForeignKey[Any, Any]:
+
+def by_user() -> models.ForeignKey[User | None, User | None]:
     """A reference to the user who did something to a record (created, recorded, verified it)."""
     return models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 

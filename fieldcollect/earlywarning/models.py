@@ -11,7 +11,7 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.core.records import NewestFirst
+from fieldcollect.core.records import NewestFirst, by_user
 
 
 class WarningList(models.Model):
@@ -101,7 +101,7 @@ class StrategyRun(NewestFirst):
     """One treatment choice for the open delinquent cases under channel capacities."""
 
     as_of = models.DateField(db_index=True)
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     cases = models.PositiveIntegerField(default=0)
     expected_value_fen = models.BigIntegerField(default=0)
     expected_uplift_fen = models.BigIntegerField(default=0, help_text="over doing nothing")

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.core.records import NewestFirst
+from fieldcollect.core.records import NewestFirst, by_user
 from fieldcollect.privacy.fields import BlindIndexField, EncryptedCharField, EncryptedModel
 
 
@@ -82,9 +82,7 @@ class LegalReferral(models.Model):
         related_name="+",
         help_text="The agency placement the referral recalled",
     )
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -113,9 +111,7 @@ class Hearing(models.Model):
     place = models.CharField(max_length=200, blank=True, default="")
     notes = models.CharField(max_length=500, blank=True, default="")
     result = models.CharField(max_length=500, blank=True, default="")
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["at", "id"]
@@ -137,9 +133,7 @@ class LegalCost(models.Model):
     amount_fen = models.BigIntegerField()
     incurred_on = models.DateField()
     note = models.CharField(max_length=300, blank=True, default="")
-    recorded_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["incurred_on", "id"]
@@ -186,9 +180,7 @@ class Letter(EncryptedModel):
     delivered_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
     return_reason = models.CharField(max_length=200, blank=True, default="")
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-sent_at", "-id"]
@@ -249,12 +241,8 @@ class AltContact(NewestFirst, EncryptedModel):
         max_length=16, choices=Verification.choices, default=Verification.UNVERIFIED
     )
     verified_at = models.DateTimeField(null=True, blank=True)
-    verified_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    verified_by = by_user()
+    created_by = by_user()
 
     class Meta(NewestFirst.Meta):
         constraints: ClassVar[list[models.BaseConstraint]] = [

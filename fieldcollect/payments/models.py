@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from fieldcollect.core.records import NewestFirst
+from fieldcollect.core.records import NewestFirst, by_user
 
 
 class PaymentChannel(models.Model):
@@ -167,9 +167,7 @@ class PaymentLink(NewestFirst):
         PaymentEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="link"
     )
     expires_at = models.DateTimeField()
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = by_user()
 
     class Meta(NewestFirst.Meta):
         constraints: ClassVar[list[models.BaseConstraint]] = [

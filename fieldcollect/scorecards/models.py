@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.analytics.selection import DEFAULT_CRITERIA
-from fieldcollect.core.records import NewestFirst
+from fieldcollect.core.records import NewestFirst, by_user
 
 CRITERION_CHOICES = [(c.name, c.label) for c in DEFAULT_CRITERIA]
 
@@ -61,7 +61,7 @@ class Inspection(models.Model):
     score = models.DecimalField(max_digits=5, decimal_places=2, help_text="0–100")
     passed = models.BooleanField(default=True)
     findings = models.TextField(blank=True, default="")
-    inspector = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    inspector = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -82,7 +82,7 @@ class StatusChange(NewestFirst):
     new_status = models.CharField(max_length=16)
     reason = models.CharField(max_length=300)
     on = models.DateField()
-    by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    by = by_user()
 
     class Meta(NewestFirst.Meta):
         verbose_name = _("status change")

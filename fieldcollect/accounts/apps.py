@@ -2,9 +2,7 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
     name = "fieldcollect.accounts"
-    label = "accounts"
     verbose_name = "Accounts"
 
     def ready(self) -> None:

@@ -3,4 +3,3 @@ from django.apps import AppConfig
 
 class AgenciesConfig(AppConfig):
     name = "fieldcollect.agencies"
-    label = "agencies"

@@ -8,6 +8,8 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import by_user
+
 
 class Agency(models.Model):
     class Status(models.TextChoices):
@@ -150,9 +152,9 @@ class AgencyContractVersion(ContractTermsFields):
     effective_from = models.DateField()
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     note = models.CharField(max_length=500, blank=True, default="", help_text="Why the terms change")
-    made_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    made_by = by_user()
     made_at = models.DateTimeField(null=True, blank=True)
-    checked_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    checked_by = by_user()
     checked_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(max_length=500, blank=True, default="")
 

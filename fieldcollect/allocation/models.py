@@ -7,10 +7,11 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import NewestFirst, by_user
 from fieldcollect.legal.screening import reason_labels
 
 
-class AllocationRun(models.Model):
+class AllocationRun(NewestFirst):
     """One solve of the allocation problem for a business date (draft until applied)."""
 
     class Status(models.TextChoices):
@@ -39,13 +40,9 @@ class AllocationRun(models.Model):
     certified_optimal = models.BooleanField(default=False)
     seconds = models.FloatField(default=0)
     n_applied = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     applied_at = models.DateTimeField(null=True, blank=True)
-    applied_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    applied_by = by_user()
 
     def __str__(self) -> str:
         return f"Allocation run {self.pk} ({self.as_of})"

@@ -3,10 +3,10 @@ its agencies learn from successes and failures alike."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from fieldcollect.core.records import NewestFirst, by_user
 
 
 class Result(models.TextChoices):
@@ -44,7 +44,7 @@ class StoryChannel(models.TextChoices):
     MIXED = "mixed", _("Several channels")
 
 
-class CaseStory(models.Model):
+class CaseStory(NewestFirst):
     title = models.CharField(max_length=200)
     result = models.CharField(max_length=8, choices=Result.choices, db_index=True)
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="stories")
@@ -60,12 +60,10 @@ class CaseStory(models.Model):
     what_worked = models.TextField(blank=True, default="", help_text="What worked, or why it failed")
     lessons = models.TextField(blank=True, default="")
     timeline = models.TextField(blank=True, default="", help_text="The case's timeline when the story was written")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = by_user()
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    class Meta(NewestFirst.Meta):
         verbose_name_plural = "case stories"
 
     def __str__(self) -> str:

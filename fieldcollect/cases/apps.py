@@ -3,4 +3,3 @@ from django.apps import AppConfig
 
 class CasesConfig(AppConfig):
     name = "fieldcollect.cases"
-    label = "cases"

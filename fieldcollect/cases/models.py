@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.cases.lifecycle import CaseStatus, CloseReason
+from fieldcollect.core.records import NewestFirst, by_user
 from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel, EncryptedTextField
 
 
@@ -91,7 +92,7 @@ class Placement(models.Model):
     recalled_on = models.DateField(null=True, blank=True)
     recall_reason = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-starts_on", "-id"]
@@ -112,7 +113,7 @@ class Assignment(models.Model):
     collector = models.ForeignKey("agencies.Collector", on_delete=models.PROTECT, related_name="assignments")
     assigned_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    assigned_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    assigned_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-assigned_at", "-id"]
@@ -172,7 +173,7 @@ class ContactAttempt(EncryptedModel):
     conversation = models.BooleanField(default=False, help_text="A conversation with the party took place")
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     notes = EncryptedTextField(blank=True, default="")
-    recorded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
     # an agency's work result imported in bulk (催记, :mod:`fieldcollect.cases.results_import`): the
     # agency's own id of the record (unique per agency: a second import of it applies nothing)
@@ -193,7 +194,7 @@ class ContactAttempt(EncryptedModel):
         return f"Contact {self.pk} case {self.case_id} {self.channel} {self.outcome}"
 
 
-class PromiseToPay(models.Model):
+class PromiseToPay(NewestFirst):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         KEPT = "kept", _("Kept")
@@ -209,11 +210,9 @@ class PromiseToPay(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     paid_fen = models.BigIntegerField(default=0)
     resolved_on = models.DateField(null=True, blank=True)
-    recorded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = by_user()
 
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    class Meta(NewestFirst.Meta):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="promise_amount_positive"),
         ]
@@ -272,9 +271,9 @@ class Task(models.Model):
     due_on = models.DateField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     completed_at = models.DateTimeField(null=True, blank=True)
-    completed_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    completed_by = by_user()
     result = models.CharField(max_length=500, blank=True, default="")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -288,14 +287,10 @@ class Task(models.Model):
         return f"Task {self.pk} {self.kind} case {self.case_id}"
 
 
-class Note(EncryptedModel):
+class Note(NewestFirst, EncryptedModel):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
-    author = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    author = by_user()
     body = EncryptedTextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Note {self.pk} case {self.case_id}"
@@ -332,7 +327,7 @@ class BatchAction(models.Model):
     beyond_contract = models.JSONField(default=list, help_text="Cases whose action goes beyond the contract")
     made_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
     made_at = models.DateTimeField()
-    checked_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    checked_by = by_user()
     checked_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(max_length=300, blank=True, default="")
     applied_at = models.DateTimeField(null=True, blank=True)

@@ -2,9 +2,7 @@ from django.apps import AppConfig
 
 
 class ComplaintsConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
     name = "fieldcollect.complaints"
-    label = "complaints"
     verbose_name = "Complaints and feedback"
 
     def ready(self) -> None:

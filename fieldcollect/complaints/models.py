@@ -8,6 +8,7 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import by_user
 from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel, EncryptedTextField
 
 
@@ -97,15 +98,14 @@ class Complaint(EncryptedModel):
     acknowledge_breached_at = models.DateTimeField(null=True, blank=True,
                                                    help_text="When the breach was detected (nightly)")
     resolve_breached_at = models.DateTimeField(null=True, blank=True)
-    assigned_to = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    assigned_to = by_user()
     assigned_at = models.DateTimeField(null=True, blank=True)
     pause_flag_id = models.BigIntegerField(null=True, blank=True, help_text="compliance.DebtorFlag pausing contact")
     paused_at = models.DateTimeField(null=True, blank=True)
     pause_lifted_at = models.DateTimeField(null=True, blank=True)
     agency_response = EncryptedTextField(blank=True, default="")
     agency_response_at = models.DateTimeField(null=True, blank=True)
-    agency_response_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT,
-                                           related_name="+")
+    agency_response_by = by_user()
     finding = models.CharField(max_length=16, choices=Finding.choices, blank=True, default="")
     root_cause = models.CharField(max_length=20, choices=RootCause.choices, blank=True, default="")
     resolution = EncryptedTextField(blank=True, default="")
@@ -113,7 +113,7 @@ class Complaint(EncryptedModel):
     customer_answer = models.CharField(max_length=12, choices=CustomerAnswer.choices, blank=True, default="")
     customer_answer_note = EncryptedTextField(blank=True, default="")
     customer_answered_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,7 +146,7 @@ class InvestigationEntry(EncryptedModel):
                                 related_name="+")
     visit_report = models.ForeignKey("visits.VisitReport", null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
-    author = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    author = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

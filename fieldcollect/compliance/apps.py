@@ -3,5 +3,4 @@ from django.apps import AppConfig
 
 class ComplianceConfig(AppConfig):
     name = "fieldcollect.compliance"
-    label = "compliance"
     verbose_name = "Compliance"

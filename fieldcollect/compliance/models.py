@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import NewestFirst, by_user
 from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel
 
 
@@ -41,9 +42,9 @@ class DebtorFlag(EncryptedModel):
     ends_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=500)
     source = models.CharField(max_length=64, blank=True, default="", help_text="e.g. complaint:42, page, api")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
-    lifted_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    lifted_by = by_user()
     lifted_at = models.DateTimeField(null=True, blank=True)
     lift_reason = models.CharField(max_length=500, blank=True, default="")
 
@@ -64,7 +65,7 @@ class BlockedAttempt(EncryptedModel):
 
     at = models.DateTimeField(db_index=True, help_text="Time of the refused contact (as requested)")
     created_at = models.DateTimeField(auto_now_add=True)
-    user = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    user = by_user()
     agency = models.ForeignKey("agencies.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey("portfolio.Customer", null=True, blank=True, on_delete=models.PROTECT,
@@ -87,7 +88,7 @@ class BlockedAttempt(EncryptedModel):
         return f"Blocked {self.pk} {self.channel} case {self.case_id} {','.join(self.rule_ids)}"
 
 
-class OutsourcingNotice(models.Model):
+class OutsourcingNotice(NewestFirst):
     """The notice telling a debtor that their debt is handled by a named agency (委外告知), queued in the
     outbox when a case of theirs is first placed with that agency. The agency's contacts wait until the
     message was sent and the pack's waiting days have passed (rule kind ``outsourcing_notice``)."""
@@ -97,10 +98,8 @@ class OutsourcingNotice(models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+",
                              help_text="The placement's case that caused it")
     message = models.ForeignKey("outbox.OutboxMessage", on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    class Meta(NewestFirst.Meta):
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["customer", "agency"])]
 
     def __str__(self) -> str:

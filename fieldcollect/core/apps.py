@@ -3,7 +3,6 @@ from django.apps import AppConfig
 
 class CoreConfig(AppConfig):
     name = "fieldcollect.core"
-    label = "core"
     verbose_name = "Core"
 
     def ready(self) -> None:

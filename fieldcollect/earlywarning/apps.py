@@ -3,4 +3,3 @@ from django.apps import AppConfig
 
 class EarlyWarningConfig(AppConfig):
     name = "fieldcollect.earlywarning"
-    label = "earlywarning"

@@ -11,6 +11,8 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import NewestFirst, by_user
+
 
 class WarningList(models.Model):
     """One nightly scoring of the current loans by the champion model."""
@@ -95,20 +97,16 @@ class Reminder(models.Model):
         return f"Reminder loan {self.loan_id} due {self.due_on} ({self.status})"
 
 
-class StrategyRun(models.Model):
+class StrategyRun(NewestFirst):
     """One treatment choice for the open delinquent cases under channel capacities."""
 
     as_of = models.DateField(db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     cases = models.PositiveIntegerField(default=0)
     expected_value_fen = models.BigIntegerField(default=0)
     expected_uplift_fen = models.BigIntegerField(default=0, help_text="over doing nothing")
     expected_complaints = models.FloatField(default=0.0)
     summary = models.JSONField(default=dict)
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Strategy run {self.pk} ({self.as_of})"

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import NewestFirst, by_user
 from fieldcollect.privacy.fields import BlindIndexField, EncryptedCharField, EncryptedModel
 
 
@@ -81,9 +82,7 @@ class LegalReferral(models.Model):
         related_name="+",
         help_text="The agency placement the referral recalled",
     )
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -112,9 +111,7 @@ class Hearing(models.Model):
     place = models.CharField(max_length=200, blank=True, default="")
     notes = models.CharField(max_length=500, blank=True, default="")
     result = models.CharField(max_length=500, blank=True, default="")
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["at", "id"]
@@ -136,9 +133,7 @@ class LegalCost(models.Model):
     amount_fen = models.BigIntegerField()
     incurred_on = models.DateField()
     note = models.CharField(max_length=300, blank=True, default="")
-    recorded_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["incurred_on", "id"]
@@ -185,9 +180,7 @@ class Letter(EncryptedModel):
     delivered_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
     return_reason = models.CharField(max_length=200, blank=True, default="")
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-sent_at", "-id"]
@@ -225,7 +218,7 @@ class Verification(models.TextChoices):
     INVALID = "invalid", _("Invalid")
 
 
-class AltContact(EncryptedModel):
+class AltContact(NewestFirst, EncryptedModel):
     """An alternate way to reach a debtor (失联修复): a phone, an address or an employer, whose party is
     the debtor or a third party (contacted only to locate the debtor, under the pack's third-party
     rules), with where it came from, the consent and the verification."""
@@ -248,16 +241,10 @@ class AltContact(EncryptedModel):
         max_length=16, choices=Verification.choices, default=Verification.UNVERIFIED
     )
     verified_at = models.DateTimeField(null=True, blank=True)
-    verified_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
+    verified_by = by_user()
+    created_by = by_user()
 
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    class Meta(NewestFirst.Meta):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
                 fields=["customer", "kind", "value_bidx"], name="one_alt_contact_per_value"

@@ -5,9 +5,7 @@ from django.apps import AppConfig
 
 class OpsConfig(AppConfig):
     name = "fieldcollect.ops"
-    label = "ops"
     verbose_name = "Operations"
-    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         from fieldcollect.ops.logging import configure_from_env

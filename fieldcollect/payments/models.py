@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import NewestFirst, by_user
+
 
 class PaymentChannel(models.Model):
     """A channel allowed to report payments. Its HMAC secret is not stored here: it is generated at
@@ -89,7 +91,7 @@ class Reconciliation(models.Model):
         return f"Reconciliation {self.as_of}"
 
 
-class CoreInstruction(models.Model):
+class CoreInstruction(NewestFirst):
     """An instruction to the core banking system (write-back) for an accepted plan: a restructuring, a
     waiver or a settlement. Delivered through the outbox (``message``: channel ``core``, retried by
     ``outbox_dispatch``), then acknowledged or refused by the core with a reason
@@ -117,11 +119,9 @@ class CoreInstruction(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     reason = models.CharField(max_length=300, blank=True, default="")
     attempt = models.PositiveSmallIntegerField(default=1, help_text="1, then one more for each re-send")
-    created_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    class Meta(NewestFirst.Meta):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # one live instruction per plan: a re-send after a refusal replaces the refused one's place
             models.UniqueConstraint(
@@ -133,7 +133,7 @@ class CoreInstruction(models.Model):
         return f"{self.kind} {self.instruction_id} {self.status}"
 
 
-class PaymentLink(models.Model):
+class PaymentLink(NewestFirst):
     """A signed link to the bank's repayment page for a case, a plan instalment or a promise (collectors
     never take cash). Paid through the provider, the payment comes back as a same-day payment of the
     provider's channel (reference = the link's reference) and the link gets its event (the receipt)."""
@@ -167,13 +167,9 @@ class PaymentLink(models.Model):
         PaymentEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="link"
     )
     expires_at = models.DateTimeField()
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = by_user()
 
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    class Meta(NewestFirst.Meta):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payments_link_amount_positive"),
         ]

@@ -3,4 +3,3 @@ from django.apps import AppConfig
 
 class PortfolioConfig(AppConfig):
     name = "fieldcollect.portfolio"
-    label = "portfolio"

@@ -9,6 +9,8 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import by_user
+
 RETENTION_DAYS = 3 * 365 + 1  # three years (one leap day included)
 ATTESTATION_DUE_DAYS = 14
 
@@ -59,7 +61,7 @@ class DeletionAttestation(models.Model):
     raised_on = models.DateField(db_index=True)
     due_on = models.DateField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    attested_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    attested_by = by_user()
     attested_at = models.DateTimeField(null=True, blank=True)
     statement = models.TextField(blank=True, default="")
 
@@ -96,7 +98,7 @@ class SubProcessor(models.Model):
     data_categories = models.JSONField(default=list, help_text="Customer data fields it receives")
     registered_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
-    registered_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    registered_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["agency_id", "name", "id"]

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import by_user
 from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel, EncryptedTextField
 
 
@@ -64,9 +65,7 @@ class Recording(EncryptedModel):
         default=False, help_text="Kept past retention while a legal matter is open"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = by_user()
     purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -166,9 +165,7 @@ class ExamResult(models.Model):
     taken_on = models.DateField()
     score = models.PositiveSmallIntegerField()
     pass_mark = models.PositiveSmallIntegerField()
-    recorded_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -287,16 +284,10 @@ class ConfirmedFinding(models.Model):
     confirmed_at = models.DateTimeField(db_index=True)
     appeal = models.CharField(max_length=10, choices=Appeal.choices, blank=True, default="")
     appeal_reason = models.TextField(blank=True, default="")
-    appeal_filed_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    appeal_proposed_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    appeal_filed_by = by_user()
+    appeal_proposed_by = by_user()
     appeal_proposal = models.CharField(max_length=10, blank=True, default="")
-    appeal_decided_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    appeal_decided_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-confirmed_at", "id"]

@@ -3,4 +3,3 @@ from django.apps import AppConfig
 
 class ReportsConfig(AppConfig):
     name = "fieldcollect.reports"
-    label = "reports"

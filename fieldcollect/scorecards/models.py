@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fieldcollect.analytics.selection import DEFAULT_CRITERIA
+from fieldcollect.core.records import NewestFirst, by_user
 
 CRITERION_CHOICES = [(c.name, c.label) for c in DEFAULT_CRITERIA]
 
@@ -60,7 +61,7 @@ class Inspection(models.Model):
     score = models.DecimalField(max_digits=5, decimal_places=2, help_text="0–100")
     passed = models.BooleanField(default=True)
     findings = models.TextField(blank=True, default="")
-    inspector = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    inspector = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -73,7 +74,7 @@ class Inspection(models.Model):
         return f"Inspection {self.agency_id} {self.year}: {self.score}"
 
 
-class StatusChange(models.Model):
+class StatusChange(NewestFirst):
     """History of an agency's approval status (approval, suspension, reinstatement, exit) with reason."""
 
     agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="status_changes")
@@ -81,11 +82,9 @@ class StatusChange(models.Model):
     new_status = models.CharField(max_length=16)
     reason = models.CharField(max_length=300)
     on = models.DateField()
-    by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    by = by_user()
 
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    class Meta(NewestFirst.Meta):
         verbose_name = _("status change")
 
     def __str__(self) -> str:

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import by_user
+
 
 class Statement(models.Model):
     class Status(models.TextChoices):
@@ -24,7 +26,7 @@ class Statement(models.Model):
     clawbacks_fen = models.BigIntegerField(default=0, help_text="Commission taken back on reversed payments")
     line_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     issued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -56,7 +58,7 @@ class StatementLine(models.Model):
     commission_fen = models.BigIntegerField()
     disputed = models.BooleanField(default=False)
     dispute_reason = models.CharField(max_length=300, blank=True, default="")
-    disputed_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    disputed_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["paid_on", "id"]
@@ -76,7 +78,7 @@ class PaymentReversal(models.Model):
     payment = models.OneToOneField("cases.Payment", on_delete=models.PROTECT, related_name="reversal")
     reversed_on = models.DateField(db_index=True)
     reason = models.CharField(max_length=300)
-    recorded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = by_user()
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -129,7 +131,7 @@ class Invoice(models.Model):
     amount_fen = models.BigIntegerField(help_text="The statement's payable amount when issued")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
     issued_on = models.DateField()
-    issued_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    issued_by = by_user()
     dispute_reason = models.CharField(max_length=300, blank=True, default="")
     paid_on = models.DateField(null=True, blank=True)
     payment_reference = models.CharField(max_length=64, blank=True, default="")
@@ -160,7 +162,7 @@ class ClaimReconciliation(models.Model):
     errors = models.JSONField(default=list, help_text="Rows refused: file, row, field, reason")
     claimed_fen = models.BigIntegerField(default=0)
     statement_fen = models.BigIntegerField(default=0)
-    uploaded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = by_user()
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

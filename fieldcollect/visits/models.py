@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldcollect.core.records import NewestFirst, by_user
 from fieldcollect.privacy.fields import EncryptedCharField, EncryptedModel, EncryptedTextField
 
 
@@ -55,7 +56,7 @@ class Team(models.Model):
     base_lon = models.FloatField()
     shift_start = models.DateTimeField()
     shift_end = models.DateTimeField()
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = by_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,7 +73,7 @@ class Team(models.Model):
         return (self.member_a_id, self.member_b_id)
 
 
-class Appointment(EncryptedModel):
+class Appointment(NewestFirst, EncryptedModel):
     """A visit window proposed by the collector and confirmed (or not) by the customer."""
 
     class Status(models.TextChoices):
@@ -109,17 +110,13 @@ class Appointment(EncryptedModel):
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=16, choices=CancelReason.choices, blank=True, default="")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    created_by = by_user()
 
     def __str__(self) -> str:
         return f"Appointment {self.pk} case {self.case_id} {self.status}"
 
 
-class RoutePlan(models.Model):
+class RoutePlan(NewestFirst):
     """A team's planned day (the latest non-superseded one is current)."""
 
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="route_plans")
@@ -135,11 +132,7 @@ class RoutePlan(models.Model):
     feasible = models.BooleanField(default=True)
     runtime_seconds = models.FloatField(default=0.0)
     geojson = models.JSONField(default=dict, help_text="Map of the plan (optimisation.routes.day_plan_geojson)")
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    created_by = by_user()
 
     def __str__(self) -> str:
         return f"RoutePlan {self.pk} team {self.team_id} {self.date}"
@@ -244,7 +237,7 @@ class Met(models.TextChoices):
     NOBODY = "nobody", _("Nobody")
 
 
-class VisitReport(EncryptedModel):
+class VisitReport(NewestFirst, EncryptedModel):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
@@ -270,11 +263,7 @@ class VisitReport(EncryptedModel):
     promise = models.ForeignKey("cases.PromiseToPay", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     contact = models.ForeignKey("cases.ContactAttempt", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+    created_by = by_user()
 
     def __str__(self) -> str:
         return f"VisitReport {self.pk} case {self.case_id} {self.status}"
@@ -295,7 +284,7 @@ class Evidence(EncryptedModel):
     content_type = models.CharField(max_length=100, blank=True, default="")
     original_name = EncryptedCharField(max_length=200, blank=True, default="")
     uploaded_at = models.DateTimeField(auto_now_add=True)
-    uploaded_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = by_user()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["uploaded_at", "id"]

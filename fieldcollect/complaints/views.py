@@ -27,13 +27,11 @@ from fieldcollect.complaints.models import Category, Complaint, Severity, Source
 from fieldcollect.core import params
 from fieldcollect.core.denials import require_role
 from fieldcollect.core.errors import ApplicationError, NotFoundError
-from fieldcollect.core.link_pages import behind_link, refused_page
-from fieldcollect.core.links import LinkError
 from fieldcollect.core.models import Role, User
 from fieldcollect.core.pages import page_view, post_view, request_user
 from fieldcollect.portfolio.models import Customer
 from fieldcollect.visits.models import FeedbackRequest, VisitReport
-from fieldcollect.visits.services import feedback_from_token
+from fieldcollect.visits.views import behind_feedback_link
 
 
 def _require_viewer(user: User) -> None:
@@ -224,11 +222,6 @@ def feedback_summary(request: HttpRequest) -> HttpResponse:
 
 # ---------------------------------------------------------------- the customer's page (signed link)
 
-def _refused(request: HttpRequest, exc: LinkError) -> HttpResponse:
-    return refused_page(request, exc, template="visits/link_refused.html", invalid_status=404,
-                        context={"feedback": True})
-
-
 def _customer_page(request: HttpRequest, token: str, complaint: Complaint | None, *, form: Form, answer_form: Form,
                    error: str, status: int) -> HttpResponse:
     return render(request, "complaints/customer.html",
@@ -236,10 +229,7 @@ def _customer_page(request: HttpRequest, token: str, complaint: Complaint | None
                   status=status)
 
 
-_behind_feedback_link = behind_link(feedback_from_token, _refused)
-
-
-@_behind_feedback_link
+@behind_feedback_link
 def customer_file(request: HttpRequest, token: str, fb: FeedbackRequest) -> HttpResponse:
     """File a complaint through the feedback link (once), then follow it and answer its resolution."""
     complaint = Complaint.objects.filter(feedback=fb).first()
@@ -264,7 +254,7 @@ def customer_file(request: HttpRequest, token: str, fb: FeedbackRequest) -> Http
 
 
 @require_POST
-@_behind_feedback_link
+@behind_feedback_link
 def customer_answer(request: HttpRequest, token: str, fb: FeedbackRequest) -> HttpResponse:
     complaint = Complaint.objects.filter(feedback=fb).first()
     if complaint is None:

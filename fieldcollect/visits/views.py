@@ -373,6 +373,8 @@ def _feedback_refused(request: HttpRequest, exc: links.LinkError) -> HttpRespons
 
 
 _behind_appointment_link = behind_link(services.appointment_from_token, _refused)
+# the pages behind a feedback link: the feedback page here and the complaint pages of ``complaints.views``
+behind_feedback_link = behind_link(services.feedback_from_token, _feedback_refused)
 
 
 def _customer_ctx(appointment: Appointment, token: str) -> dict[str, Any]:
@@ -423,7 +425,7 @@ def customer_answer(request: HttpRequest, token: str, appointment: Appointment, 
     return render(request, "visits/customer.html", _customer_ctx(appointment, token))
 
 
-@behind_link(services.feedback_from_token, _feedback_refused)
+@behind_feedback_link
 def feedback(request: HttpRequest, token: str, fb: FeedbackRequest) -> HttpResponse:
     """The customer's feedback page (phone first). A rating of 1 or "felt threatened" offers a complaint."""
     form = forms.FeedbackForm(request.POST or None)

@@ -29,6 +29,24 @@ BROWSER_TEST = [
 ]
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                                 django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """pytest-django's hook before the test databases are created: when the run holds a browser test and the
+    database is SQLite, the test database is a file (WAL, the settings' busy timeout), not SQLite's in-memory
+    database.
+
+    With an in-memory database the live server's thread is handed the test thread's own connection, so a
+    request still in flight (the phone's sync, an audited read) and a write by the test share one
+    connection, and SQLite answers "database table is locked" instead of waiting. With a file each thread
+    has its own connection and a writer waits for the other."""
+    if not any(item.get_closest_marker("browser") for item in request.session.items):
+        return
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3" and not db.get("TEST", {}).get("NAME"):
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+
+
 MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 

@@ -56,6 +56,7 @@ def main() -> None:
     from fieldcollect.cases.selectors import CaseFilters, case_list
     from fieldcollect.core.models import Role, User
     from fieldcollect.portfolio.models import Customer, Loan
+    from fieldcollect.testing.clients import logged_in
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("migrate", verbosity=0)
@@ -125,13 +126,11 @@ def main() -> None:
         page = case_list(user=manager, filters=CaseFilters(), cursor=page.next_cursor, limit=50)
     deep_cursor = page.next_cursor
 
-    client = Client()
-    client.force_login(manager)
+    client = logged_in(manager)
     from fieldcollect.accounts.tokens import token_create
 
     api_client = Client(headers={"Authorization": f"Bearer {token_create(user=manager)[1]}"})
-    bank_client = Client()
-    bank_client.force_login(bank)
+    bank_client = logged_in(bank)
     scenarios = {
         "agency list, page 1 + exact count (selector)":
             lambda: case_list(user=manager, filters=CaseFilters(), limit=50, with_count=True, count_cap=None),

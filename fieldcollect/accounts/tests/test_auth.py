@@ -18,6 +18,7 @@ from fieldcollect.accounts.tokens import agency_networks_set, token_authenticate
 from fieldcollect.audit.models import AuditEntry
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 PW = "pw-test-123"
@@ -163,8 +164,7 @@ def test_admin_login_goes_through_the_app_login():
     resp = Client().get("/admin/login/?next=/admin/")
     assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/?next=/admin/")
     agency = f.make_agency()
-    c = Client()
-    c.force_login(f.make_user(role=Role.FIELD_COLLECTOR, agency=agency))
+    c = logged_in(f.make_user(role=Role.FIELD_COLLECTOR, agency=agency))
     assert c.get("/admin/login/").status_code == 403
 
 
@@ -233,8 +233,7 @@ def test_admin_role_change_is_audited():
     admin_user.is_staff = admin_user.is_superuser = True
     admin_user.save()
     target = f.make_user(role=Role.RISK_ANALYST, username="target")
-    c = Client()
-    c.force_login(admin_user)
+    c = logged_in(admin_user)
     page = c.get(f"/admin/core/user/{target.pk}/change/")
     assert page.status_code == 200
     form = page.context["adminform"].form

@@ -11,7 +11,6 @@ from itertools import count
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.utils import translation
 
 from fieldcollect.agencies.models import Agency
@@ -25,6 +24,7 @@ from fieldcollect.core.errors import ApplicationError
 from fieldcollect.core.models import Role, User
 from fieldcollect.portfolio.models import Customer, Loan
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_until": date(2099, 1, 1)}
@@ -108,8 +108,7 @@ def test_existing_placement_is_honoured_and_explained(two):
     assert d2[twin.pk].agency_id == two.a.pk and not d2[twin.pk].follows_customer
     assert d2[twin.pk].customer_cases == 1
 
-    c = Client()
-    c.force_login(two.manager)
+    c = logged_in(two.manager)
     for lang, needle in (("en", "Customer-level placement: the customer's other open cases are with this agency"),
                          ("zh-hans", "客户级委案：该客户的其他未结案件在此机构")):
         c.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
@@ -129,8 +128,7 @@ def test_the_customers_agency_cannot_take_the_case_the_run_says_why(two):
     assert new.pk not in decisions(run)
     h = AllocationHeld.objects.get(run=run, case=new)
     assert (h.reason, h.customer_agency_id, run.n_held) == (HeldReason.CUSTOMER_AGENCY_UNAVAILABLE, two.b.pk, 1)
-    c = Client()
-    c.force_login(two.manager)
+    c = logged_in(two.manager)
     body = c.get(f"/allocation/{run.pk}/").content.decode()
     assert 'id="held"' in body and f'href="/cases/{new.pk}/"' in body
 
@@ -190,8 +188,7 @@ def test_place_page_override(two):
     first = f.make_case(bucket="M2")
     cs.case_place(case=first, agency=two.a, acting_user=two.manager)
     second = another_loan(first.customer, bucket="M2")
-    c = Client()
-    c.force_login(two.manager)
+    c = logged_in(two.manager)
     url = f"/cases/{second.pk}/place"
     c.post(url, {"agency": two.b.pk, "version": second.version})
     assert Case.objects.get(pk=second.pk).agency_id is None
@@ -230,8 +227,7 @@ def test_a_run_without_proof_shows_its_gap_and_is_not_called_optimal(db, setting
     assert run.gap_fen > 0 and run.dual_fen == run.objective_fen + run.gap_fen
     entry = AuditEntry.objects.get(action="allocation.run", object_id=str(run.pk))
     assert entry.new["gap_fen"] == run.gap_fen and entry.new["solved_by"] == "repair"
-    c = Client()
-    c.force_login(manager)
+    c = logged_in(manager)
     for lang, needle in (("en", "Gap to the proven bound"), ("zh-hans", "与已证明上界的差距")):
         c.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
         with translation.override(lang):

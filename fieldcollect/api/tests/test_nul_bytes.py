@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 
-from django.test import Client
-
 from fieldcollect.api.tests.test_api import client_for
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 
 def test_api_refuses_a_nul_byte_in_the_query_or_the_json_body(world):
@@ -31,8 +30,7 @@ def test_api_refuses_a_nul_byte_in_the_query_or_the_json_body(world):
 
 def test_pages_refuse_a_nul_byte_in_the_query_or_a_form(db):
     manager = f.make_user(role=Role.COLLECTIONS_MANAGER)
-    c = Client()
-    c.force_login(manager)
+    c = logged_in(manager)
     assert c.get("/cases/?city=a%00b").status_code == 400
     assert c.post("/ops/jobs/start/", {"kind": "export", "purpose": "audit\x00trail"}).status_code == 400
     assert c.get("/cases/?city=abc").status_code == 200

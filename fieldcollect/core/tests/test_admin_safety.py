@@ -25,6 +25,7 @@ from fieldcollect.privacy.admin_base import AuditedAdmin, ReadOnlyAdmin
 from fieldcollect.privacy.fields import EncryptedMixin, encrypted_fields
 from fieldcollect.privacy.masking import mask_stored
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -110,8 +111,7 @@ def superuser_client() -> Client:
     boss = f.make_user(role=Role.COLLECTIONS_MANAGER, username="root")
     boss.is_staff = boss.is_superuser = True
     boss.save()
-    client = Client()
-    client.force_login(boss)
+    client = logged_in(boss)
     return client
 
 

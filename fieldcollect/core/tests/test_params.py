@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.test import Client
 
 from fieldcollect.core import params
 from fieldcollect.core.models import Role
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 
 class P(params.QueryForm):
@@ -61,8 +61,7 @@ def test_good_values_parse_and_absent_ones_are_empty():
                                    "collector=" + "9" * 20, "city=" + "x" * 1000])
 def test_case_list_answers_bad_filters_with_400(query):
     user = f.make_user(role=Role.COLLECTIONS_MANAGER)
-    client = Client()
-    client.force_login(user)
+    client = logged_in(user)
     resp = client.get(f"/cases/?{query}")
     assert resp.status_code == 400
     assert query.split("=")[0] in resp.content.decode()

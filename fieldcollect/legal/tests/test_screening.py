@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from fieldcollect.allocation import services as allocation
@@ -24,6 +23,7 @@ from fieldcollect.core.models import Role
 from fieldcollect.legal import services as legal
 from fieldcollect.legal.screening import ScreenReason, screen_cases
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 FAR = {"starts_on": date(2020, 1, 1), "ends_on": date(2099, 1, 1), "dsa_valid_until": date(2099, 1, 1)}
@@ -133,8 +133,7 @@ def test_allocation_does_not_place_screened_debtors_and_says_why(book):
     free = {"plain", "lifted", "resolved", "closed_referral", "later", "cease"}
     assert {c[k].pk for k in free} <= placed
     # the explanation on the run page, in words
-    client = Client()
-    client.force_login(manager)
+    client = logged_in(manager)
     client.cookies["django_language"] = "en"
     page = client.get(f"/allocation/{run.pk}/").content.decode()
     assert 'id="screened"' in page and "Under a legal referral" in page and "Deceased" in page

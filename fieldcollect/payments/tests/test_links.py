@@ -16,6 +16,7 @@ from fieldcollect.core.models import Role
 from fieldcollect.payments import links
 from fieldcollect.payments.models import PaymentLink
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -117,12 +118,10 @@ def test_instalment_link_pays_the_instalment(plan_world):
 
 
 def test_case_links_page_creates_shows_the_qr_and_the_receipt():
-    from django.test import Client
 
     manager = f.make_user(role=Role.COLLECTIONS_MANAGER)
     case = f.make_case(overdue_fen=50_000)
-    client = Client()
-    client.force_login(manager)
+    client = logged_in(manager)
     url = f"/payments/cases/{case.pk}/links/"
     assert client.post(url, {"purpose": "case"}).status_code == 302
     page = client.get(url)
@@ -137,12 +136,10 @@ def test_case_links_page_creates_shows_the_qr_and_the_receipt():
     receipt = client.get(f"/payments/cases/{case.pk}/receipt.pdf", {"link": link.pk})
     assert receipt.status_code == 200 and receipt.content.startswith(b"%PDF")
     assert client.get(f"/payments/cases/{case.pk}/receipt.pdf", {"link": "x"}).status_code == 400
-    outsider = Client()
-    outsider.force_login(f.make_user(role=Role.AGENCY_MANAGER, agency=f.make_agency()))
+    outsider = logged_in(f.make_user(role=Role.AGENCY_MANAGER, agency=f.make_agency()))
     assert outsider.get(url).status_code == 404
     assert outsider.post(url, {"purpose": "case"}).status_code == 404
     assert outsider.get(f"/payments/cases/{case.pk}/receipt.pdf", {"link": link.pk}).status_code == 404
-    auditor = Client()
-    auditor.force_login(f.make_user(role=Role.AUDITOR))
+    auditor = logged_in(f.make_user(role=Role.AUDITOR))
     assert auditor.post(url, {"purpose": "case"}).status_code == 404  # read-only: sees, creates nothing
     assert PaymentLink.objects.filter(case=case).count() == 1

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.utils import translation
 
 from fieldcollect.audit.models import AuditEntry
@@ -25,6 +24,7 @@ from fieldcollect.payments.models import CoreInstruction
 from fieldcollect.plans import services as plan_services
 from fieldcollect.plans.tests.test_services_plans import _to_offered
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 SCHEMA = json.loads((Path(wb.__file__).parent / "core_instruction.schema.json").read_text())
@@ -215,8 +215,7 @@ def test_reconciliation_page_for_bank_users_only(plan_world, tmp_path):
     ins = CoreInstruction.objects.get(proposal=p)
     wb.core_answer(instruction_id=str(ins.instruction_id), accepted=False, reason="loan locked 贷款锁定")
     manager = f.make_user(role=Role.COLLECTIONS_MANAGER)
-    client = Client()
-    client.force_login(manager)
+    client = logged_in(manager)
     page = client.get("/payments/reconciliation/")
     assert page.status_code == 200
     assert (
@@ -227,11 +226,9 @@ def test_reconciliation_page_for_bank_users_only(plan_world, tmp_path):
     assert CoreInstruction.objects.filter(proposal=p, attempt=2).exists()
     assert client.post("/payments/reconciliation/resend", {"instruction": "x"}).status_code == 400
     for role, agency in ((Role.AGENCY_MANAGER, f.make_agency()), (Role.FIELD_COLLECTOR, f.make_agency())):
-        other = Client()
-        other.force_login(f.make_user(role=role, agency=agency))
+        other = logged_in(f.make_user(role=role, agency=agency))
         assert other.get("/payments/reconciliation/").status_code == 404
         assert other.post("/payments/reconciliation/resend", {"instruction": ins.pk}).status_code == 404
-    auditor = Client()
-    auditor.force_login(f.make_user(role=Role.AUDITOR))
+    auditor = logged_in(f.make_user(role=Role.AUDITOR))
     assert auditor.get("/payments/reconciliation/").status_code == 200
     assert auditor.post("/payments/reconciliation/resend", {"instruction": ins.pk}).status_code == 404

@@ -63,8 +63,7 @@ def test_bank_user_sees_masked_data_by_default(world) -> None:
 def test_bank_unmask_with_purpose_is_audited_and_for_that_response_only(world) -> None:
     user = world.bank[Role.COMPLIANCE_OFFICER]
     customer = world.case_a1.customer
-    c = Client()
-    c.force_login(user)
+    c = logged_in(user)
     resp = c.post(f"/cases/{world.case_a1.pk}/unmask",
                   {"show": ["mobile", "id_number"], "purpose": "Complaint 2026-113: verify the caller's number"})
     html = resp.content.decode()
@@ -81,12 +80,10 @@ def test_bank_unmask_with_purpose_is_audited_and_for_that_response_only(world) -
 
 def test_unmask_without_purpose_or_by_agency_shows_nothing(world) -> None:
     customer = world.case_a1.customer
-    c = Client()
-    c.force_login(world.bank[Role.COLLECTIONS_MANAGER])
+    c = logged_in(world.bank[Role.COLLECTIONS_MANAGER])
     resp = c.post(f"/cases/{world.case_a1.pk}/unmask", {"show": ["mobile"], "purpose": "look"})
     assert resp.status_code == 302 and customer.mobile not in resp.content.decode()
-    c = Client()
-    c.force_login(world.manager_a)
+    c = logged_in(world.manager_a)
     resp = c.post(f"/cases/{world.case_a1.pk}/unmask",
                   {"show": ["mobile"], "purpose": "we need to call the customer"})
     assert resp.status_code == 403 and customer.mobile not in resp.content.decode()
@@ -142,8 +139,7 @@ def test_contract_fields_limit_pages_and_api(world) -> None:
     ContactAttempt.objects.create(case=case, agency=world.agency_a, collector=world.collector_a1, channel="phone",
                                   number=customer.mobile, at=timezone.now(), outcome="no_answer")
 
-    c = Client()
-    c.force_login(world.manager_a)
+    c = logged_in(world.manager_a)
     listing = c.get("/cases/").content.decode()
     assert f"/cases/{case.pk}/" in listing
     assert mask_name(customer.name) not in listing and customer.name not in listing
@@ -163,16 +159,14 @@ def test_contract_fields_limit_pages_and_api(world) -> None:
     # the other agency (default contract fields) still sees masked names and the amounts
     AgencyContract.objects.filter(agency=world.agency_b).update(permitted_fields=list(DEFAULT_PERMITTED_FIELDS))
     other = world.case_b
-    listing_b = Client()
-    listing_b.force_login(world.manager_b)
+    listing_b = logged_in(world.manager_b)
     html_b = listing_b.get("/cases/").content.decode()
     assert mask_name(other.customer.name) in html_b and other.customer.name not in html_b
     assert next(r for r in api(world.manager_b, "/cases")["items"] if r["id"] == other.pk)["dpd"] == other.dpd
 
 
 def test_bank_list_shows_masked_names(world) -> None:
-    c = Client()
-    c.force_login(world.bank[Role.RISK_ANALYST])
+    c = logged_in(world.bank[Role.RISK_ANALYST])
     html = c.get("/cases/").content.decode()
     assert mask_name(world.case_a1.customer.name) in html and world.case_a1.customer.name not in html
 

@@ -100,8 +100,7 @@ def test_attest_by_the_agency_manager_only_and_bank_sees_overdue(world):
     with pytest.raises(PermissionDeniedError):
         privacy.deletion_attest(attestation=att, acting_user=other_manager, statement="deleted")
     # pages: the other agency's manager gets 404, the own manager attests through the page
-    c = Client()
-    c.force_login(other_manager)
+    c = logged_in(other_manager)
     assert c.get(f"/privacy/attestations/{att.pk}/").status_code == 404
     c.force_login(world.manager)
     assert c.get(f"/privacy/attestations/{att.pk}/").status_code == 200
@@ -120,8 +119,7 @@ def test_attest_by_the_agency_manager_only_and_bank_sees_overdue(world):
 
 
 def test_sub_processors_registered_per_agency(world):
-    c = Client()
-    c.force_login(world.manager)
+    c = logged_in(world.manager)
     r = c.post("/privacy/sub-processors/", {"name": "云呼叫中心", "service": "outbound calls", "location": "杭州",
                                             "data_categories": ["name", "mobile"]})
     assert r.status_code == 302

@@ -15,6 +15,7 @@ from fieldcollect.qa import reviews, selectors, training
 from fieldcollect.qa.models import Certificate, ConfirmedFinding, Course, Recording, ScoringForm
 from fieldcollect.qa.tests.test_recordings import World, upload, w  # noqa: F401  (the recordings world)
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +119,6 @@ def test_conduct_rates_and_kappa_per_reviewer(w: World, form: ScoringForm) -> No
 
 
 def test_review_page_player_transcript_and_form(w: World, form: ScoringForm) -> None:  # noqa: F811
-    from django.test import Client
 
     from fieldcollect.qa import services
 
@@ -127,8 +127,7 @@ def test_review_page_player_transcript_and_form(w: World, form: ScoringForm) -> 
         {"speaker": "collector", "start_s": 0, "end_s": 4, "text": "喂。"},
         {"speaker": "customer", "start_s": 4.5, "end_s": 6, "text": "谁？"},
         {"speaker": "collector", "start_s": 6.5, "end_s": 9, "text": "不还就让你坐牢。"}]})  # fmt: skip
-    c = Client()
-    c.force_login(w.compliance)
+    c = logged_in(w.compliance)
     page = c.get(f"/qa/recordings/{rec.pk}/")
     assert page.status_code == 200
     html = page.content.decode()

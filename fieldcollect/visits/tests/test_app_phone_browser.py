@@ -20,7 +20,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.test import Client
 from django.utils import translation
 
 from fieldcollect.cases import services as case_services
@@ -30,6 +29,7 @@ from fieldcollect.core.models import Role
 from fieldcollect.optimisation.coords import wgs84_to_gcj02
 from fieldcollect.testing import factories as f
 from fieldcollect.testing.browser import BROWSER_TEST
+from fieldcollect.testing.clients import logged_in
 from fieldcollect.visits import services
 from fieldcollect.visits.models import CheckIn, Evidence, FieldAction, VisitReport
 from fieldcollect.visits.services import field as field_services
@@ -256,8 +256,7 @@ def test_flag_raised_after_the_permit_records_a_visit_made_before_the_flag(live_
     assert report.flags_after_permit[0]["flag"] == "complaint" and report.recording
     # shown in the daily compliance report
     officer = f.make_user(role=Role.COMPLIANCE_OFFICER)
-    client = Client()
-    client.force_login(officer)
+    client = logged_in(officer)
     with translation.override("en"):
         html = client.get(f"/compliance/report/?day={day.today.isoformat()}").content.decode()
     assert 'id="before-flag"' in html and f"#{day.vw.case1.pk}" in html

@@ -22,6 +22,7 @@ from fieldcollect.plans import services as plan_services
 from fieldcollect.plans.models import PlanAgreement, ProposalState
 from fieldcollect.plans.tests.conftest import plan_world, record_hardship  # noqa: F401 (fixture)
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 from fieldcollect.visits import services as visit_services
 from fieldcollect.visits.models import Appointment
 from fieldcollect.visits.tests.conftest import at
@@ -61,8 +62,7 @@ def test_the_proposer_cannot_obtain_or_use_the_appointment_token(vw, caplog, mon
     caplog.set_level(logging.DEBUG)
     ten = f.in_hours()
     monkeypatch.setattr("django.utils.timezone.now", lambda: ten)  # inside contact hours: the SMS may go now
-    c = Client()
-    c.force_login(vw.user1)
+    c = logged_in(vw.user1)
     form = {"date1": vw.day.isoformat(), "start1": "10:00", "end1": "11:00"}
     responses = [c.post(f"/visits/case/{vw.case1.pk}/propose", form)]
     responses.append(c.post(f"/visits/case/{vw.case1.pk}/propose", form, follow=True))  # again, followed
@@ -103,14 +103,12 @@ def test_the_approver_cannot_obtain_the_plan_acceptance_token(plan_world, caplog
     p = plan_services.plan_propose(case=w.case, acting_user=w.collector_user, kind="term_extension")
     p = plan_services.plan_endorse(proposal=p, acting_user=w.manager_a)
     p = plan_services.plan_decide(proposal=p, acting_user=w.approver, decision="approve")
-    bank = Client()
-    bank.force_login(w.approver)
+    bank = logged_in(w.approver)
     responses = [bank.post(reverse("plans:offer", args=[p.pk]), follow=True)]
     p.refresh_from_db()
     assert p.state == ProposalState.OFFERED
     responses += [bank.get(reverse("plans:detail", args=[p.pk])), bank.get(reverse("plans:queue"))]
-    other = Client()
-    other.force_login(w.approver2)
+    other = logged_in(w.approver2)
     responses.append(other.get(reverse("plans:detail", args=[p.pk])))
 
     token = _token_of("plan_offer", _PLAN)
@@ -140,8 +138,7 @@ def test_the_outbox_page_shows_that_a_link_went_but_not_the_link(vw, django_user
         case=vw.case1, acting_user=vw.user1, windows=[(at(vw.day, 10), at(vw.day, 11))], now=f.in_hours())
     admin = django_user_model.objects.create_superuser(username="root-links", password="pw-test-123",
                                                        role=Role.COLLECTIONS_MANAGER)
-    c = Client()
-    c.force_login(admin)
+    c = logged_in(admin)
     message = OutboxMessage.objects.get(kind="appointment_link")
     listing = c.get(reverse("admin:outbox_outboxmessage_changelist")).content.decode()
     change = c.get(reverse("admin:outbox_outboxmessage_change", args=[message.pk])).content.decode()

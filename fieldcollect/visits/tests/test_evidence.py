@@ -21,6 +21,7 @@ from fieldcollect.core.models import Role
 from fieldcollect.privacy import filecrypt
 from fieldcollect.privacy.crypto import keyring_for
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 from fieldcollect.visits import services
 from fieldcollect.visits.evidence import evidence_chunks, evidence_root, seal_clear_files, sniff
 from fieldcollect.visits.models import Evidence
@@ -131,8 +132,7 @@ def no_clear_buffering(monkeypatch):
 @pytest.mark.django_db
 def test_upload_kind_from_content_sealed_at_rest_and_csrf_still_checked(vw, no_clear_buffering):
     report = _report(vw)
-    c = Client()
-    c.force_login(vw.user1)
+    c = logged_in(vw.user1)
     # the client calls an MP3 recording a photo: the content decides
     upload = SimpleUploadedFile("door.jpg", samples.MP3, content_type="image/jpeg")
     r = c.post(f"/visits/report/{report.pk}/evidence", {"file": upload, "kind": "photo"}, HTTP_HX_REQUEST="true")
@@ -156,8 +156,7 @@ def test_upload_kind_from_content_sealed_at_rest_and_csrf_still_checked(vw, no_c
 @pytest.mark.django_db
 def test_a_file_of_no_evidence_kind_is_refused_whatever_its_name(vw, no_clear_buffering):
     report = _report(vw)
-    c = Client()
-    c.force_login(vw.user1)
+    c = logged_in(vw.user1)
     for name, data, ctype in (("visit.mp3", samples.TEXT, "audio/mpeg"), ("a.pdf", b"%PDF-1.7\n" + b"x" * 80,
                                                                         "image/jpeg")):
         r = c.post(f"/visits/report/{report.pk}/evidence", {"file": SimpleUploadedFile(name, data, ctype)},
@@ -170,8 +169,7 @@ def test_a_file_of_no_evidence_kind_is_refused_whatever_its_name(vw, no_clear_bu
 def test_too_large_is_stopped_before_and_while_the_body_is_read(vw, settings, no_clear_buffering, monkeypatch):
     settings.FIELDCOLLECT_EVIDENCE_MAX_BYTES = 100 * 1024
     report = _report(vw)
-    c = Client()
-    c.force_login(vw.user1)
+    c = logged_in(vw.user1)
     fed: list[int] = []
     real_feed = filecrypt.Sealer.write
     monkeypatch.setattr(filecrypt.Sealer, "write", lambda self, d: (fed.append(len(d)), real_feed(self, d))[1])
@@ -213,8 +211,7 @@ def test_download_through_the_access_check_only_audited_and_decrypted(vw, django
     data = samples.WAV + os.urandom(3 * 64 * 1024)
     ev = services.evidence_add(report=report, acting_user=vw.user1, stream=io.BytesIO(data), name="visit.wav")
     url = f"/visits/evidence/{ev.pk}"
-    mine = Client()
-    mine.force_login(vw.user1)
+    mine = logged_in(vw.user1)
     r = mine.get(url)
     assert r.status_code == 200 and r.streaming and b"".join(r.streaming_content) == data
     assert r["Content-Type"] == "audio/wav" and r["Cache-Control"] == "private, no-store"
@@ -223,14 +220,12 @@ def test_download_through_the_access_check_only_audited_and_decrypted(vw, django
     # another agency's collector, and anyone logged out, get nothing
     other_agency = f.make_agency()
     stranger, _c = f.make_collector_user(agency=other_agency)
-    outsider = Client()
-    outsider.force_login(stranger)
+    outsider = logged_in(stranger)
     assert outsider.get(url).status_code == 404
     assert Client().get(url).status_code == 302  # to the login page
     assert not AuditEntry.objects.filter(action="pii.unmask", actor=stranger).exists()
     # the bank sees it (hard negative)
-    bank = Client()
-    bank.force_login(f.make_user(role=Role.COLLECTIONS_MANAGER))
+    bank = logged_in(f.make_user(role=Role.COLLECTIONS_MANAGER))
     assert b"".join(bank.get(url).streaming_content) == data
     # a file altered on disk is refused, not served
     path = evidence_root() / ev.sha256

@@ -26,6 +26,7 @@ from fieldcollect.compliance.services import NOTICE_KIND
 from fieldcollect.core.models import Role
 from fieldcollect.outbox.models import OutboxMessage
 from fieldcollect.testing import factories as f
+from fieldcollect.testing.clients import logged_in
 from fieldcollect.testing.concurrency import together
 from fieldcollect.visits import services
 from fieldcollect.visits.evidence import evidence_chunks
@@ -236,8 +237,7 @@ def test_a_pause_flag_raised_after_the_permit_records_the_visit_as_made_before_t
     assert VisitReport.objects.get().flags_after_permit[0]["flag"] == "complaint"
     # shown in the daily compliance report
     officer = f.make_user(role=Role.COMPLIANCE_OFFICER)
-    page = Client()
-    page.force_login(officer)
+    page = logged_in(officer)
     with translation.override("en"):
         html = page.get(f"/compliance/report/?day={day.today.isoformat()}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="before-flag"' in html and f"#{day.vw.case1.pk}" in html
@@ -428,15 +428,13 @@ def test_uploaded_evidence_is_readable_by_the_right_roles_only(day):
     uid = _open(day, r["client_id"]).json()["upload_id"]
     evidence_id = _put(day, uid, AUDIO, 0).json()["evidence_id"]
     url = f"/visits/evidence/{evidence_id}"
-    owner = Client()
-    owner.force_login(day.vw.user1)
+    owner = logged_in(day.vw.user1)
     resp = owner.get(url)
     assert resp.status_code == 200 and b"".join(resp.streaming_content) == AUDIO
     other_agency = f.make_agency()
     f.make_contract(agency=other_agency)
     outsider_user, _c = f.make_collector_user(agency=other_agency)
-    outsider = Client()
-    outsider.force_login(outsider_user)
+    outsider = logged_in(outsider_user)
     assert outsider.get(url).status_code == 404
     # another collector's upload id is not found for this collector
     mate = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=day.vw.user2, name='phone')[1]}")

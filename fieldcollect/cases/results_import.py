@@ -77,19 +77,26 @@ COLUMNS: tuple[str, ...] = (
     "notes",
 )
 
-
-def call_row(
-    *, agency_ref: str, case_id: int, at: str, outcome: str, connected: int, promise: tuple[str, str] = ("", ""), notes: str = ""
-) -> list[Any]:
-    """One row of a work-results file in :data:`COLUMNS` order: a collector's phone call to the debtor
-    (no collector id), its outcome, connected and a conversation alike, a promise's amount in fen and
-    due day (or two empty cells), the notes. The demo's and the benchmark's files are written with it."""
-    return [agency_ref, case_id, "", at, "phone", "debtor", outcome, connected, connected, *promise, notes]
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 500_000
 LOOKUP = 5_000  # ids per IN (...) query
 REF_MAX = ContactAttempt._meta.get_field("agency_ref").max_length or 64
 NOTES_MAX = 2_000
+
+
+def call_row(
+    *, agency_ref: str, case_id: int, at: str, outcome: str, connected: int, promise: tuple[str, str] = ("", ""),
+    notes: str = "",
+) -> list[Any]:
+    """One row of a work-results file in :data:`COLUMNS` order: a collector's phone call to the debtor
+    (no collector id), its outcome, connected and a conversation alike, a promise's amount in fen and
+    due day (or two empty cells), the notes. The demo's and the benchmark's files are written with it."""
+    amount, due = promise
+    cells = {"agency_ref": agency_ref, "case_id": case_id, "collector_id": "", "at": at, "channel": "phone",
+             "party": "debtor", "outcome": outcome, "connected": connected, "conversation": connected,
+             "promise_amount_fen": amount, "promise_due": due, "notes": notes}
+    return [cells[column] for column in COLUMNS]
+
 
 # reason code -> what it means (the page shows these; the API and the command line give the code)
 REASONS: dict[str, Any] = {

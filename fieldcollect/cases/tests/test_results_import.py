@@ -16,7 +16,7 @@ from fieldcollect.audit.models import AuditEntry
 from fieldcollect.cases import services
 from fieldcollect.cases.lifecycle import CaseStatus
 from fieldcollect.cases.models import Case, ContactAttempt, PromiseToPay
-from fieldcollect.cases.results_import import COLUMNS, results_import
+from fieldcollect.cases.results_import import COLUMNS, call_row, results_import
 from fieldcollect.compliance.models import BlockedAttempt
 from fieldcollect.compliance.selectors import daily_report
 from fieldcollect.core.errors import ApplicationError, PermissionDeniedError
@@ -116,6 +116,27 @@ def test_good_rows_applied_once_and_a_second_import_is_all_duplicates(world, pla
     assert ContactAttempt.objects.filter(agency=world.agency_a, case=placed).count() == 2
     assert PromiseToPay.objects.filter(case=placed).count() == 1
     assert AuditEntry.objects.filter(action="results.import").count() == 2
+
+
+def test_call_rows_import_as_the_calls_they_describe(world, placed):
+    """The demo's and the benchmark's files are written with ``call_row``: its cells land in their columns."""
+    due = (DAY + timedelta(days=7)).isoformat()
+    rows = [
+        call_row(agency_ref="C1", case_id=placed.pk, at=at(10), outcome="promise", connected=1,
+                 promise=("50000", due), notes="答应下周还款"),
+        call_row(agency_ref="C2", case_id=placed.pk, at=at(11), outcome="no_answer", connected=0),
+    ]
+    assert all(len(r) == len(COLUMNS) for r in rows)
+    data = ("\r\n".join([",".join(COLUMNS), *(",".join(map(str, r)) for r in rows)]) + "\r\n").encode()
+    assert run(world, data).as_dict() == {"rows": 2, "applied": 2, "duplicates": 0, "rejected": [], "breaches": 0}
+    first, second = ContactAttempt.objects.filter(agency=world.agency_a, case=placed).order_by("at")
+    assert (first.agency_ref, first.channel, first.party, first.outcome, first.connected, first.conversation,
+            first.collector_id, first.notes) == ("C1", "phone", "debtor", "promise", True, True, None, "答应下周还款")
+    assert (second.agency_ref, second.outcome, second.connected, second.conversation) == ("C2", "no_answer", False,
+                                                                                          False)
+    promise = PromiseToPay.objects.get(contact=first)
+    assert (promise.amount_fen, promise.due_on.isoformat()) == (50000, due)
+    assert not PromiseToPay.objects.filter(contact=second).exists()
 
 
 def test_a_repeated_ref_inside_one_file_is_a_duplicate(world, placed):

@@ -68,12 +68,16 @@ def plan_day(vw: VisitWorld, *, appointments: tuple[tuple[Case, tuple[int, int],
 
 
 def move_plan_to_today(team, plan) -> date:
-    """The planned day moved to today and the confirmed appointments to the next hours (now is inside
-    their windows: the team sees the addresses in clear, as at the door); today."""
-    today = timezone.localdate()
+    """The planned day moved to today and the confirmed appointments to the current hour of today (now is
+    inside their windows, and the appointments are on the team's day whatever the time: the team mate sees
+    the addresses in clear too, as at the door); today.
+
+    Not "in two hours": after 22:00 in the bank's zone that is tomorrow, a day the team does not exist."""
+    now = timezone.localtime()
+    today = now.date()
     Team.objects.filter(pk=team.pk).update(date=today)
     RoutePlan.objects.filter(pk=plan.pk).update(date=today)
-    soon = timezone.now() + timedelta(hours=2)
-    Appointment.objects.filter(status=Appointment.Status.CONFIRMED).update(chosen_start=soon,
-                                                                          chosen_end=soon + timedelta(hours=1))
+    start = now.replace(minute=0, second=0, microsecond=0)
+    Appointment.objects.filter(status=Appointment.Status.CONFIRMED).update(chosen_start=start,
+                                                                          chosen_end=start + timedelta(hours=1))
     return today

@@ -66,6 +66,23 @@ def test_both_team_members_see_the_address_in_the_window(client, vw, lang):
     assert view.fields["name"] == mask_name(vw.case1.customer.name)
 
 
+@pytest.mark.parametrize("hour_minute", [(0, 5), (9, 0), (22, 10), (23, 55)])
+def test_both_team_members_see_the_address_at_any_hour_of_the_day(client, vw, monkeypatch, hour_minute):
+    """The day-plan scenario at set hours in the bank's zone (late at night the appointments must stay on
+    the team's day: the team mate's window needs the team on the appointment day)."""
+    real_now = timezone.now
+    target = timezone.localtime().replace(hour=hour_minute[0], minute=hour_minute[1], second=0, microsecond=0)
+    shift = target - real_now()
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + shift)
+    vw.day = timezone.localdate() + timedelta(days=2)
+    team, plan = plan_day(vw)
+    today = move_plan_to_today(team, plan)
+    assert today == target.date()
+    for user in (vw.user1, vw.user2):
+        stops = _stops_html(client, user, today)
+        assert vw.case1.customer.address in stops and vw.case2.customer.address in stops
+
+
 def test_team_mate_window_needs_the_team_on_the_appointment_day(vw):
     start = timezone.now() + timedelta(days=5)
     Appointment.objects.create(case=vw.case1, collector=vw.c1, status=Appointment.Status.CONFIRMED,
